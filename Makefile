@@ -1,0 +1,56 @@
+# tcpip6 — every target installs what it needs (a venv in .venv, Debian packages via apt-get).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEB_PACKAGES := tshark graphviz iproute2
+APT_STAMP := .venv/.apt-installed
+
+.PHONY: all venv deb test check lint typecheck demo diagrams bench clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian packages the tests use (tshark reads our pcaps, graphviz renders diagrams).
+$(APT_STAMP): $(STAMP)
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	touch $(APT_STAMP)
+
+deb: $(APT_STAMP)
+
+lint: venv
+	$(VENV)/bin/ruff check tcpip6 tests bench
+	$(VENV)/bin/ruff format --check tcpip6 tests bench
+
+typecheck: venv
+	$(VENV)/bin/mypy --strict tcpip6
+
+check: lint typecheck
+
+test: venv deb check
+	$(PY) -m pytest tests
+
+demo: venv
+	$(PY) -m tcpip6 demo
+
+diagrams: venv deb
+	$(PY) -m tcpip6 diagram --all --output-dir docs/diagrams
+
+bench: venv
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

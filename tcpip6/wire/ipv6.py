@@ -1,0 +1,127 @@
+"""The IPv6 fixed header (RFC 8200 §3) and protocol numbers.
+
+::
+
+     0                   1                   2                   3
+     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+    |Version| Traffic Class |           Flow Label                  |
+    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+    |         Payload Length        |  Next Header  |   Hop Limit   |
+    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+    |                  Source Address (16 octets)                   |
+    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+    |               Destination Address (16 octets)                 |
+    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from ipaddress import IPv6Address
+from typing import ClassVar
+
+from tcpip6.wire.errors import WireError
+
+# Next Header values (IANA "Assigned Internet Protocol Numbers").
+HOPOPT = 0
+IPPROTO_IPV4 = 4
+IPPROTO_TCP = 6
+IPPROTO_UDP = 17
+IPPROTO_IPV6 = 41
+IPPROTO_ROUTING = 43
+IPPROTO_FRAGMENT = 44
+IPPROTO_ESP = 50
+IPPROTO_AH = 51
+IPPROTO_ICMPV6 = 58
+IPPROTO_NONE = 59
+IPPROTO_DSTOPTS = 60
+IPPROTO_UDPLITE = 136
+
+MIN_MTU = 1280  # RFC 8200 §5
+MAX_PAYLOAD = 0xFFFF
+
+_FIXED = struct.Struct("!IHBB16s16s")
+
+
+@dataclass(frozen=True, slots=True)
+class Ipv6Header:
+    traffic_class: int
+    flow_label: int
+    payload_length: int
+    next_header: int
+    hop_limit: int
+    src: IPv6Address
+    dst: IPv6Address
+
+    HEADER_LEN: ClassVar[int] = 40
+
+    @classmethod
+    def parse(cls, buf: bytes | bytearray | memoryview) -> Ipv6Header:
+        """Parse the fixed header. Checks length and version only; the payload length
+        against the buffer is :func:`split`'s job."""
+        if len(buf) < cls.HEADER_LEN:
+            raise WireError(f"ipv6: {len(buf)} bytes, need {cls.HEADER_LEN}")
+        word, plen, nh, hlim, src, dst = _FIXED.unpack_from(buf, 0)
+        if word >> 28 != 6:
+            raise WireError(f"ipv6: version {word >> 28}")
+        return cls(
+            traffic_class=(word >> 20) & 0xFF,
+            flow_label=word & 0xFFFFF,
+            payload_length=plen,
+            next_header=nh,
+            hop_limit=hlim,
+            src=IPv6Address(src),
+            dst=IPv6Address(dst),
+        )
+
+    def buffer_len(self) -> int:
+        return self.HEADER_LEN
+
+    def emit(self, buf: bytearray | memoryview, off: int = 0) -> None:
+        word = (6 << 28) | ((self.traffic_class & 0xFF) << 20) | (self.flow_label & 0xFFFFF)
+        _FIXED.pack_into(
+            buf,
+            off,
+            word,
+            self.payload_length,
+            self.next_header,
+            self.hop_limit,
+            self.src.packed,
+            self.dst.packed,
+        )
+
+    def build(self) -> bytes:
+        buf = bytearray(self.HEADER_LEN)
+        self.emit(buf)
+        return bytes(buf)
+
+
+def split(buf: bytes | bytearray | memoryview) -> tuple[Ipv6Header, memoryview]:
+    """Parse a packet into its fixed header and exactly ``payload_length`` octets of payload
+    (trailing link padding is cut off). Raises :class:`WireError` when truncated."""
+    hdr = Ipv6Header.parse(buf)
+    end = Ipv6Header.HEADER_LEN + hdr.payload_length
+    if len(buf) < end:
+        raise WireError(f"ipv6: payload length {hdr.payload_length} but {len(buf) - 40} octets")
+    return hdr, memoryview(buf)[Ipv6Header.HEADER_LEN : end]
+
+
+def packet(hdr: Ipv6Header, payload: bytes | bytearray | memoryview) -> bytes:
+    """Fixed header + payload; ``hdr.payload_length`` must equal ``len(payload)``."""
+    if hdr.payload_length != len(payload):
+        raise ValueError("payload_length does not match the payload")
+    return hdr.build() + bytes(payload)
+
+
+def solicited_node(address: IPv6Address) -> IPv6Address:
+    """RFC 4291 §2.7.1: ff02::1:ffXX:XXXX from the low 24 bits."""
+    return IPv6Address(b"\xff\x02" + b"\x00" * 9 + b"\x01\xff" + address.packed[13:])
+
+
+ALL_NODES = IPv6Address("ff02::1")
+ALL_ROUTERS = IPv6Address("ff02::2")
+ALL_MLDV2_ROUTERS = IPv6Address("ff02::16")
+UNSPECIFIED = IPv6Address("::")
+LOOPBACK = IPv6Address("::1")

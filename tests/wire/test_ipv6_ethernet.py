@@ -1,0 +1,100 @@
+"""Ethernet II, the IPv6 fixed header and the checksum, checked against scapy."""
+
+from __future__ import annotations
+
+import contextlib
+from ipaddress import IPv6Address
+
+from hypothesis import given
+from hypothesis import strategies as st
+from scapy.layers.inet6 import UDP, IPv6
+from scapy.layers.l2 import Ether
+
+from tcpip6.wire import WireError
+from tcpip6.wire.checksum import upper_layer_checksum
+from tcpip6.wire.ethernet import EthernetHeader, format_mac, parse_mac
+from tcpip6.wire.ipv6 import Ipv6Header, solicited_node, split
+from tests.wire.strategies import ipv6_addresses, macs, mutations, u8, u16
+
+ipv6_headers = st.builds(
+    Ipv6Header,
+    traffic_class=u8,
+    flow_label=st.integers(min_value=0, max_value=0xFFFFF),
+    payload_length=u16,
+    next_header=u8,
+    hop_limit=u8,
+    src=ipv6_addresses,
+    dst=ipv6_addresses,
+)
+ethernet_headers = st.builds(EthernetHeader, dst=macs, src=macs, ethertype=u16)
+
+
+@given(ipv6_headers)
+def test_ipv6_round_trip(h: Ipv6Header) -> None:
+    assert Ipv6Header.parse(h.build()) == h
+
+
+@given(ipv6_headers)
+def test_ipv6_matches_scapy(h: Ipv6Header) -> None:
+    theirs = IPv6(
+        tc=h.traffic_class,
+        fl=h.flow_label,
+        plen=h.payload_length,
+        nh=h.next_header,
+        hlim=h.hop_limit,
+        src=str(h.src),
+        dst=str(h.dst),
+    )
+    assert bytes(theirs) == h.build()
+    parsed = Ipv6Header.parse(bytes(theirs))
+    assert parsed == h
+
+
+@given(ethernet_headers)
+def test_ethernet_matches_scapy(h: EthernetHeader) -> None:
+    theirs = bytes(Ether(dst=format_mac(h.dst), src=format_mac(h.src), type=h.ethertype))
+    assert theirs == h.build()
+    assert EthernetHeader.parse(theirs) == h
+    assert parse_mac(format_mac(h.dst)) == h.dst
+
+
+@given(st.binary(max_size=128))
+def test_parsers_raise_only_wire_error(data: bytes) -> None:
+    for parse in (Ipv6Header.parse, EthernetHeader.parse, split):
+        with contextlib.suppress(WireError):
+            parse(data)
+
+
+@given(ipv6_headers.flatmap(lambda h: mutations(h.build())))
+def test_ipv6_mutated(data: bytes) -> None:
+    with contextlib.suppress(WireError):
+        split(data)
+
+
+@given(ipv6_addresses, ipv6_addresses, st.binary(max_size=200), u16, u16)
+def test_checksum_matches_scapy(
+    src: IPv6Address, dst: IPv6Address, body: bytes, sp: int, dp: int
+) -> None:
+    pkt = IPv6(src=str(src), dst=str(dst)) / UDP(sport=sp, dport=dp) / body
+    raw = bytes(pkt)
+    udp = raw[40:]
+    zeroed = udp[:6] + b"\x00\x00" + udp[8:]
+    ours = upper_layer_checksum(src, dst, 17, zeroed)
+    expected = int.from_bytes(udp[6:8], "big")
+    # RFC 768/8200 §8.1: a computed 0 is transmitted as 0xffff.
+    assert (ours or 0xFFFF) == expected
+    assert upper_layer_checksum(src, dst, 17, udp) == 0
+
+
+def test_solicited_node() -> None:
+    assert solicited_node(IPv6Address("fe80::2aa:ff:fe28:9c5a")) == IPv6Address("ff02::1:ff28:9c5a")
+
+
+def test_truncated_payload_is_wire_error() -> None:
+    h = Ipv6Header(0, 0, 10, 59, 64, IPv6Address("::1"), IPv6Address("::1"))
+    try:
+        split(h.build() + b"\x00" * 4)
+    except WireError as e:
+        assert "payload length" in str(e)
+    else:
+        raise AssertionError("truncated packet accepted")
