@@ -1,0 +1,172 @@
+"""The common shape of every state-machine graph in tcpip6.
+
+A graph module declares, for a reader with the RFC open:
+
+* ``States``: an :class:`enum.Enum` of the RFC's states;
+* ``TRANSITIONS``: a module-level list of rows ``{"trigger", "source", "dest", "rfc"}``
+  (optionally ``"conditions"``/``"unless"`` naming boolean attributes or methods of the model,
+  as ``transitions`` understands them), each citing the RFC section it implements;
+* ``IGNORED``: the (source, trigger) pairs the RFC says leave the state unchanged;
+* ``GRAPH = Graph(...)``: one :class:`transitions.Machine` for the whole process; entities
+  attach themselves with :meth:`Graph.attach` and detach with :meth:`Graph.detach`.
+
+Triggers are called with ``now=`` so that every state change can be traced with its time.
+A trigger for a (state, trigger) pair that is in neither the table nor ``IGNORED`` raises
+:class:`transitions.core.MachineError`: a hole in the table is a bug, never silent.
+Timers never live in the graph (``transitions`` timeout states start threads): they are
+deadlines kept by the entity's owner, which fires triggers when they fall due.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from transitions import EventData, Machine
+
+#: Keys ``transitions`` accepts in a transition definition.
+_MACHINE_KEYS = frozenset({"trigger", "source", "dest", "conditions", "unless", "before", "after"})
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRecord:
+    """One state change as it happened: what ``--trace`` prints."""
+
+    now: float | None
+    graph: str
+    entity: str
+    old: str
+    trigger: str
+    new: str
+    rfc: str
+
+    def format(self) -> str:
+        when = "       -" if self.now is None else f"{self.now:8.3f}"
+        return (
+            f"{when}  {self.graph:<20} {self.entity:<28} "
+            f"{self.old} --{self.trigger}--> {self.new}  [RFC {self.rfc}]"
+        )
+
+
+TraceSink = Callable[[TransitionRecord], None]
+
+
+def _names(source: Any) -> list[str]:
+    if isinstance(source, str):
+        return [source]
+    if isinstance(source, enum.Enum):
+        return [source.name]
+    return [s.name if isinstance(s, enum.Enum) else str(s) for s in source]
+
+
+class Graph:
+    """A transitions table made into one shared :class:`transitions.Machine`."""
+
+    def __init__(
+        self,
+        name: str,
+        states: type[enum.Enum],
+        transitions: list[dict[str, Any]],
+        initial: enum.Enum,
+        rfc: str,
+        description: str,
+        ignored: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        self.name = name
+        self.states = states
+        self.transitions = transitions
+        self.initial = initial
+        self.rfc = rfc
+        self.description = description
+        self.ignored = frozenset(ignored)
+        for row in transitions:
+            if not row.get("rfc"):
+                raise ValueError(f"{name}: row {row} cites no RFC section")
+            unknown = set(row) - _MACHINE_KEYS - {"rfc"}
+            if unknown:
+                raise ValueError(f"{name}: row {row} has unknown keys {unknown}")
+        self._rfc_of: dict[tuple[str, str, str], str] = {}
+        for row in transitions:
+            for src in _names(row["source"]):
+                dest = _names(row["dest"])[0] if row["dest"] is not None else src
+                self._rfc_of[(src, row["trigger"], dest)] = row["rfc"]
+        # Ignored (state, trigger) pairs become internal transitions (dest None): legal, no change.
+        rows = [{k: v for k, v in row.items() if k in _MACHINE_KEYS} for row in transitions]
+        rows += [
+            {"trigger": trig, "source": src, "dest": None} for src, trig in sorted(self.ignored)
+        ]
+        self.machine = Machine(
+            model=None,
+            states=states,
+            transitions=rows,
+            initial=initial,
+            auto_transitions=False,
+            send_event=True,
+            after_state_change=self._after_state_change,
+        )
+
+    # -- entities -------------------------------------------------------------------------
+    def attach(self, model: Any, initial: enum.Enum | None = None) -> None:
+        """Give ``model`` a ``state`` and the graph's triggers (MSR: an entry enters its graph)."""
+        self.machine.add_model(model, initial=initial or self.initial)
+
+    def detach(self, model: Any) -> None:
+        self.machine.remove_model(model)
+
+    def triggers(self) -> list[str]:
+        return sorted({row["trigger"] for row in self.transitions})
+
+    def rfc_of(self, source: str, trigger: str, dest: str) -> str:
+        return self._rfc_of.get((source, trigger, dest), self.rfc)
+
+    def _after_state_change(self, event: EventData) -> None:
+        model = event.model
+        sink: TraceSink | None = getattr(model, "trace_sink", None)
+        if sink is None or event.transition is None:
+            return
+        source = event.transition.source
+        dest = event.transition.dest
+        if dest is None:  # internal transition: no state change
+            return
+        now = event.kwargs.get("now")
+        sink(
+            TransitionRecord(
+                now=now if isinstance(now, (int, float)) else None,
+                graph=self.name,
+                entity=str(getattr(model, "trace_label", model)),
+                old=source,
+                trigger=event.event.name,
+                new=dest,
+                rfc=self.rfc_of(source, event.event.name, dest),
+            )
+        )
+
+    # -- drawing --------------------------------------------------------------------------
+    def edges(self) -> list[tuple[str, str, str, str, str]]:
+        """(source, dest, trigger, guard, rfc) for every declared transition."""
+        out = []
+        for row in self.transitions:
+            guard = _guard_text(row)
+            for src in _names(row["source"]):
+                dest = _names(row["dest"])[0]
+                out.append((src, dest, row["trigger"], guard, row["rfc"]))
+        return out
+
+    def diagram(self, fmt: str = "dot") -> str:
+        """The graph as ``dot`` or ``mermaid`` source (``svg`` needs Graphviz's ``dot``)."""
+        from tcpip6.stack.machines import render
+
+        return render.render(self, fmt)
+
+
+def _guard_text(row: dict[str, Any]) -> str:
+    parts: list[str] = []
+    for key, neg in (("conditions", ""), ("unless", "not ")):
+        val = row.get(key)
+        if val is None:
+            continue
+        for c in [val] if isinstance(val, str) else list(val):
+            parts.append(f"{neg}{c}")
+    return " and ".join(parts)
