@@ -1,0 +1,181 @@
+"""The link-layer contract (MSR IPv6 §3.2) and the link modules that are pure logic.
+
+A link module supplies the core with the link address length, the interface's own link
+address, the link MTU, and six entry points:
+
+1. ``transmit(packet, dst_link)``: send an IPv6 packet to a link address (the module adds
+   its own framing; the core never builds link headers);
+2. ``set_multicast_addresses(addrs)``: the link multicast filter (applied after the current
+   receive completes: see :class:`~tcpip6.stack.host.Host`);
+3. ``interface_identifier()``: the 64-bit interface identifier (RFC 4291 §2.5.1);
+4. ``map_multicast(group)``: an IPv6 multicast address to a link multicast address;
+5. ``read_lla_option(data)``: a link address from the body of an ND source/target link-layer
+   address option;
+6. ``write_lla_option(link_address)``: the option body for our link address.
+
+Receive goes the other way: the I/O side hands whole frames to ``Host.receive``, which asks
+the link to ``decapsulate`` them. The Ethernet module (RFC 2464) serves simnet, AF_PACKET and
+TAP alike: where the frames go is a :class:`FramePort`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from ipaddress import IPv6Address
+from typing import Protocol
+
+from tcpip6.wire.errors import WireError
+from tcpip6.wire.ethernet import ETHERTYPE_IPV6, MAC_LEN, EthernetHeader, is_multicast_mac
+from tcpip6.wire.ethernet import frame as ethernet_frame
+
+
+class FramePort(Protocol):
+    """Where a link module's frames go: a simnet segment, an AF_PACKET socket, a TAP fd..."""
+
+    def send_frame(self, frame: bytes) -> None: ...
+
+    def set_multicast_filter(self, link_addresses: frozenset[bytes]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What a link module makes of a frame it accepts."""
+
+    packet: memoryview
+    src_link: bytes
+    dst_link: bytes
+
+
+class LinkLayer(Protocol):
+    """The contract every link module fulfils (MSR IPv6 §3.2)."""
+
+    kind: str
+    link_address: bytes
+    link_address_length: int
+    mtu: int
+    #: Whether the link needs Neighbor Discovery for address resolution (Ethernet yes;
+    #: loopback and configured tunnels no).
+    uses_nd: bool
+
+    def transmit(self, packet: bytes, dst_link: bytes) -> None: ...
+
+    def set_multicast_addresses(self, link_addresses: Iterable[bytes]) -> None: ...
+
+    def interface_identifier(self) -> bytes: ...
+
+    def map_multicast(self, group: IPv6Address) -> bytes: ...
+
+    def read_lla_option(self, data: bytes) -> bytes | None: ...
+
+    def write_lla_option(self, link_address: bytes) -> bytes: ...
+
+    def decapsulate(self, frame: bytes | memoryview) -> Received | None: ...
+
+    def frame_bytes(self, packet: bytes, dst_link: bytes) -> bytes: ...
+
+
+def eui64_from_mac(mac: bytes) -> bytes:
+    """RFC 2464 §4 / RFC 4291 Appendix A: insert ff:fe, invert the universal/local bit."""
+    return bytes([mac[0] ^ 0x02]) + mac[1:3] + b"\xff\xfe" + mac[3:6]
+
+
+def address_from_prefix(prefix: IPv6Address, interface_id: bytes) -> IPv6Address:
+    """The high 64 bits of ``prefix`` followed by the 64-bit interface identifier."""
+    return IPv6Address(prefix.packed[:8] + interface_id)
+
+
+class EthernetLink:
+    """IPv6 over Ethernet (RFC 2464)."""
+
+    kind = "ethernet"
+    link_address_length = MAC_LEN
+    uses_nd = True
+
+    def __init__(self, port: FramePort, mac: bytes, mtu: int = 1500) -> None:
+        if len(mac) != MAC_LEN:
+            raise ValueError("an Ethernet address is 6 octets")
+        if is_multicast_mac(mac):
+            raise ValueError("an interface's own Ethernet address cannot be multicast")
+        self.port = port
+        self.link_address = mac
+        self.mtu = mtu  # RFC 2464 §2: default 1500, may be lowered by an RA MTU option
+        self.multicast: frozenset[bytes] = frozenset()
+
+    def frame_bytes(self, packet: bytes, dst_link: bytes) -> bytes:
+        return ethernet_frame(dst_link, self.link_address, ETHERTYPE_IPV6, packet)
+
+    def transmit(self, packet: bytes, dst_link: bytes) -> None:
+        self.port.send_frame(self.frame_bytes(packet, dst_link))
+
+    def set_multicast_addresses(self, link_addresses: Iterable[bytes]) -> None:
+        self.multicast = frozenset(link_addresses)
+        self.port.set_multicast_filter(self.multicast)
+
+    def interface_identifier(self) -> bytes:
+        return eui64_from_mac(self.link_address)
+
+    def map_multicast(self, group: IPv6Address) -> bytes:
+        # RFC 2464 §7: 33:33 followed by the low-order 32 bits of the group.
+        return b"\x33\x33" + group.packed[12:]
+
+    def read_lla_option(self, data: bytes) -> bytes | None:
+        # RFC 2464 §8: the option is 8 octets; the address is its first 6 octets of data.
+        if len(data) < MAC_LEN:
+            return None
+        return bytes(data[:MAC_LEN])
+
+    def write_lla_option(self, link_address: bytes) -> bytes:
+        return link_address
+
+    def decapsulate(self, frame: bytes | memoryview) -> Received | None:
+        try:
+            hdr = EthernetHeader.parse(frame)
+        except WireError:
+            return None
+        if hdr.ethertype != ETHERTYPE_IPV6:
+            return None
+        # The port's filter decides what arrives; still, drop frames not for us (a
+        # promiscuous port, a simnet hub): unicast to another MAC, or a group we left.
+        if hdr.dst != self.link_address and not (
+            is_multicast_mac(hdr.dst) and (hdr.dst in self.multicast or hdr.dst == b"\xff" * 6)
+        ):
+            return None
+        return Received(memoryview(frame)[EthernetHeader.HEADER_LEN :], hdr.src, hdr.dst)
+
+
+class LoopbackLink:
+    """The loopback interface: what it transmits, it receives (through its port)."""
+
+    kind = "loopback"
+    link_address = b""
+    link_address_length = 0
+    uses_nd = False
+
+    def __init__(self, port: FramePort, mtu: int = 65535) -> None:
+        self.port = port
+        self.mtu = mtu
+
+    def frame_bytes(self, packet: bytes, dst_link: bytes) -> bytes:
+        return packet
+
+    def transmit(self, packet: bytes, dst_link: bytes) -> None:
+        self.port.send_frame(packet)
+
+    def set_multicast_addresses(self, link_addresses: Iterable[bytes]) -> None:
+        return None
+
+    def interface_identifier(self) -> bytes:
+        return b"\x00" * 7 + b"\x01"
+
+    def map_multicast(self, group: IPv6Address) -> bytes:
+        return b""
+
+    def read_lla_option(self, data: bytes) -> bytes | None:
+        return None
+
+    def write_lla_option(self, link_address: bytes) -> bytes:
+        return b""
+
+    def decapsulate(self, frame: bytes | memoryview) -> Received | None:
+        return Received(memoryview(frame), b"", b"")
