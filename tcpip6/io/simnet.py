@@ -211,3 +211,8 @@ class SimNetwork:
     def run_until_idle(self, max_time: float = 3600.0, max_events: int = 1_000_000) -> None:
         """Run until no frame is in flight and no deadline is due before ``now + max_time``."""
         self.run_until(self.now + max_time, max_events)
+
+
+def mac_for(index: int) -> bytes:
+    """A locally administered unicast MAC for simulated NIC number ``index``."""
+    return bytes([0x02, 0x00, 0x5E, (index >> 16) & 0xFF, (index >> 8) & 0xFF, index & 0xFF])
