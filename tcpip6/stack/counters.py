@@ -61,6 +61,8 @@ class Ipv6Counters(CounterSet):
     fragments_received: int = 0
     fragments_created: int = 0
     no_next_header: int = 0
+    no_source_drop: int = 0
+    loopback_queue_full_drop: int = 0
 
 
 @dataclass

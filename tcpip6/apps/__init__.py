@@ -1,0 +1,1 @@
+"""Applications and tools built on the stack."""

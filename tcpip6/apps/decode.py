@@ -1,0 +1,80 @@
+"""One-line summaries of frames, tcpdump style, from tcpip6's own parsers."""
+
+from __future__ import annotations
+
+from tcpip6.wire import WireError
+from tcpip6.wire import ext as wire_ext
+from tcpip6.wire import icmpv6 as wi
+from tcpip6.wire import ipv6 as wire_ipv6
+from tcpip6.wire import mld as wm
+from tcpip6.wire import nd as wn
+from tcpip6.wire.ethernet import ETHERTYPE_IPV6, EthernetHeader
+
+
+def _icmp_summary(msg: wi.Icmpv6Message) -> str:
+    if isinstance(msg, wi.EchoRequest):
+        return f"echo request id {msg.identifier} seq {msg.sequence}, {len(msg.data)} bytes"
+    if isinstance(msg, wi.EchoReply):
+        return f"echo reply id {msg.identifier} seq {msg.sequence}, {len(msg.data)} bytes"
+    if isinstance(msg, wi.ParameterProblem):
+        return f"parameter problem code {msg.code} pointer {msg.pointer}"
+    if isinstance(msg, wi.PacketTooBig):
+        return f"packet too big mtu {msg.mtu}"
+    if isinstance(msg, wi.DestinationUnreachable):
+        return f"destination unreachable code {msg.code}"
+    if isinstance(msg, wi.TimeExceeded):
+        return f"time exceeded code {msg.code}"
+    if isinstance(msg, wn.NeighborSolicitation):
+        return f"neighbor solicitation, who has {msg.target}"
+    if isinstance(msg, wn.NeighborAdvertisement):
+        flags = "".join(
+            f for f, on in (("R", msg.router), ("S", msg.solicited), ("O", msg.override)) if on
+        )
+        return f"neighbor advertisement, tgt is {msg.target} [{flags or '-'}]"
+    if isinstance(msg, wn.RouterSolicitation):
+        return "router solicitation"
+    if isinstance(msg, wn.RouterAdvertisement):
+        prefixes = [
+            f"{o.prefix}/{o.prefix_length}"
+            for o in msg.options
+            if isinstance(o, wn.PrefixInformation)
+        ]
+        return f"router advertisement, lifetime {msg.router_lifetime}s {' '.join(prefixes)}"
+    if isinstance(msg, wn.Redirect):
+        return f"redirect {msg.destination} to {msg.target}"
+    if isinstance(msg, (wm.MldReport, wm.MldDone, wm.MldQuery)):
+        kind = type(msg).__name__.replace("Mld", "MLD ").lower()
+        return f"{kind} {msg.multicast_address}"
+    if isinstance(msg, wm.MldV2Report):
+        return "MLDv2 report " + " ".join(str(r.multicast_address) for r in msg.records)
+    return f"icmp6 type {msg.type} code {msg.code}"
+
+
+def summarize_packet(packet: bytes) -> str:
+    try:
+        hdr, payload = wire_ipv6.split(packet)
+    except WireError as exc:
+        return f"malformed IPv6: {exc}"
+    head = f"{hdr.src} > {hdr.dst}"
+    try:
+        chain = wire_ext.walk(hdr.next_header, payload)
+    except WireError:
+        return f"{head}: malformed extension headers"
+    nh, off, _ = chain[-1]
+    if nh == wire_ipv6.IPPROTO_ICMPV6:
+        try:
+            msg = wi.parse_icmpv6(bytes(payload[off:]), hdr.src, hdr.dst)
+        except WireError as exc:
+            return f"{head}: ICMP6 malformed ({exc})"
+        return f"{head}: ICMP6, {_icmp_summary(msg)}"
+    return f"{head}: next header {nh}, {len(payload) - off} bytes"
+
+
+def summarize_frame(frame: bytes) -> str:
+    try:
+        eth = EthernetHeader.parse(frame)
+    except WireError:
+        return "malformed Ethernet frame"
+    if eth.ethertype != ETHERTYPE_IPV6:
+        return f"ethertype 0x{eth.ethertype:04x}, {len(frame)} bytes"
+    return summarize_packet(frame[EthernetHeader.HEADER_LEN :])

@@ -1,0 +1,138 @@
+"""The ``tcpip6`` command line.
+
+Every subcommand explains itself with ``--help``. A bad command line gets a one-line
+error and exit status 2 (argparse's convention), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EPILOG = """\
+examples:
+  tcpip6 demo                      a simulated network boots, autoconfigures and pings
+  tcpip6 demo --trace              ... printing every state change of every graph
+  tcpip6 diagram --list            the state machines the stack runs
+  tcpip6 diagram nce --format mermaid
+"""
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 1."""
+
+
+def _cmd_diagram(args: argparse.Namespace) -> int:
+    from tcpip6.stack.machines import all_graphs, get_graph, machine_names
+    from tcpip6.stack.machines.render import RendererMissing, render_with_dot
+
+    if args.list:
+        for name, graph in all_graphs().items():
+            print(f"{name:<22} RFC {graph.rfc:<14} {graph.description}")
+        return 0
+    if args.all:
+        outdir = Path(args.output_dir)
+        outdir.mkdir(parents=True, exist_ok=True)
+        for name, graph in all_graphs().items():
+            (outdir / f"{name}.dot").write_text(graph.diagram("dot"))
+            (outdir / f"{name}.mmd").write_text(graph.diagram("mermaid"))
+            try:
+                (outdir / f"{name}.svg").write_bytes(render_with_dot(graph, "svg"))
+                (outdir / f"{name}.png").write_bytes(render_with_dot(graph, "png"))
+            except RendererMissing as exc:
+                raise CliError(str(exc)) from exc
+            print(f"wrote {outdir}/{name}.{{dot,mmd,svg,png}}")
+        return 0
+    if not args.machine:
+        raise CliError("name a machine (see 'tcpip6 diagram --list') or use --all")
+    try:
+        graph = get_graph(args.machine)
+    except KeyError:
+        raise CliError(
+            f"unknown machine {args.machine!r}; choose one of {', '.join(machine_names())}"
+        ) from None
+    try:
+        if args.format in ("svg", "png"):
+            data = render_with_dot(graph, args.format)
+        else:
+            data = graph.diagram(args.format).encode()
+    except RendererMissing as exc:
+        raise CliError(str(exc)) from exc
+    if args.output:
+        Path(args.output).write_bytes(data)
+    elif args.format == "png":
+        raise CliError("PNG is binary: give --output FILE")
+    else:
+        sys.stdout.write(data.decode())
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from tcpip6.apps.demo import run_demo
+
+    return run_demo(pcap_path=Path(args.pcap), trace=args.trace, trace_format=args.trace_format)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tcpip6",
+        description="A user-space IPv6 host stack whose RFC state machines are explicit graphs.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo",
+        help="run a simulated network (no root needed) and print its timeline",
+        description=(
+            "Boot a simulated Ethernet segment with tcpip6 hosts: each forms a link-local "
+            "address (RFC 4862 DAD), learns a prefix from Router Advertisements (SLAAC), "
+            "resolves its neighbours (RFC 4861 ND) and pings them. Prints a timeline of "
+            "what happened and writes a pcap that Wireshark/tshark open."
+        ),
+    )
+    demo.add_argument("--pcap", default="tcpip6-demo.pcap", help="pcap file to write")
+    demo.add_argument("--trace", action="store_true", help="print every graph state change")
+    demo.add_argument(
+        "--trace-format", choices=("text", "json"), default="text", help="trace line format"
+    )
+    demo.set_defaults(func=_cmd_demo)
+
+    diagram = sub.add_parser(
+        "diagram",
+        help="draw a state machine the stack runs",
+        description=(
+            "Draw a state machine straight from the transition table the stack runs: "
+            "states, and transitions labelled 'trigger [guard] (RFC section)'. DOT and "
+            "mermaid need nothing; SVG and PNG need Graphviz's 'dot'."
+        ),
+    )
+    diagram.add_argument("machine", nargs="?", help="machine name (see --list)")
+    diagram.add_argument("--list", action="store_true", help="list the machines")
+    diagram.add_argument(
+        "--format", choices=("dot", "mermaid", "svg", "png"), default="dot", help="output format"
+    )
+    diagram.add_argument("--output", help="write to FILE instead of standard output")
+    diagram.add_argument("--all", action="store_true", help="every machine in every format")
+    diagram.add_argument("--output-dir", default="docs/diagrams", help="directory for --all")
+    diagram.set_defaults(func=_cmd_diagram)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        result: int = args.func(args)
+        return result
+    except CliError as exc:
+        print(f"tcpip6 {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

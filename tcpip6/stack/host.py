@@ -1,0 +1,212 @@
+"""The Host: interfaces, the protocol switch table, the receive and send paths, timers.
+
+Sans-I/O and deterministic (DESIGN.md): the host is driven from outside::
+
+    host.receive(interface, frame, now)   # a frame arrived
+    host.poll(now) -> float | None        # run due timers; the next deadline
+    # out: interface.link.transmit(packet, dst_link)
+
+It never reads a clock or touches a socket; randomness comes from the ``random.Random``
+it is given. Bad input never raises out of :meth:`Host.receive`: a malformed packet is
+dropped and counted, and answered with an ICMPv6 error where RFC 8200 / RFC 4443 say so.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import deque
+from ipaddress import IPv6Address
+
+from tcpip6.stack.counters import Icmpv6Counters, Ipv6Counters, NdCounters
+from tcpip6.stack.events import EventLog, HostEvent
+from tcpip6.stack.icmpv6 import Icmpv6
+from tcpip6.stack.interface import Interface
+from tcpip6.stack.ipv6 import Delivery, Ipv6Layer, ProtocolHandler
+from tcpip6.stack.link import LinkLayer
+from tcpip6.stack.machines.graph import TraceSink
+from tcpip6.stack.params import InterfaceParameters
+from tcpip6.wire import ipv6 as wire_ipv6
+from tcpip6.wire.ipv6 import Ipv6Header
+
+log = logging.getLogger("tcpip6.host")
+
+#: Packets looped back to ourselves wait here until the current call completes.
+LOOPBACK_QUEUE_LIMIT = 64
+
+
+class Host:
+    """An IPv6 host."""
+
+    def __init__(self, name: str = "host", rng: random.Random | None = None) -> None:
+        self.name = name
+        self.rng = rng if rng is not None else random.Random(0)
+        self.interfaces: list[Interface] = []
+        self.ip = Ipv6Counters()
+        self.icmp = Icmpv6Counters()
+        self.nd = NdCounters()
+        self.events = EventLog()
+        #: The protocol switch table: next header value -> handler (MSR IPv6 §3.3).
+        self.protocols: dict[int, ProtocolHandler] = {}
+        #: Raise internal errors instead of counting them (tests turn this on).
+        self.strict = False
+        self.internal_errors = 0
+        self.now = 0.0
+        self.trace_sink: TraceSink | None = None
+        self.ipv6 = Ipv6Layer(self)
+        self.icmpv6 = Icmpv6(self)
+        self.register_protocol(wire_ipv6.IPPROTO_ICMPV6, self.icmpv6.receive)
+        self._loopback: deque[tuple[Interface, bytes]] = deque()
+        self._in_call = False
+
+    def __repr__(self) -> str:
+        return f"<Host {self.name}>"
+
+    # -- configuration ----------------------------------------------------------------
+    def add_interface(
+        self, link: LinkLayer, name: str | None = None, params: InterfaceParameters | None = None
+    ) -> Interface:
+        index = len(self.interfaces) + 1
+        iface = Interface(self, index, name or f"if{index}", link, params)
+        self.interfaces.append(iface)
+        return iface
+
+    def interface(self, key: int | str) -> Interface:
+        for iface in self.interfaces:
+            if key in (iface.index, iface.name):
+                return iface
+        raise KeyError(f"no interface {key!r} on {self.name}")
+
+    def register_protocol(self, next_header: int, handler: ProtocolHandler) -> None:
+        self.protocols[next_header] = handler
+
+    def emit(self, event: HostEvent) -> None:
+        self.events.push(event)
+
+    # -- driving --------------------------------------------------------------------------
+    def receive(self, iface: Interface, frame: bytes | memoryview, now: float) -> None:
+        """A frame arrived on ``iface``. Never raises for bad input."""
+        self._enter(now)
+        try:
+            iface.counters.frames_received += 1
+            if iface.capture is not None:
+                iface.capture(iface, bytes(frame), now, "in")
+            received = iface.link.decapsulate(frame)
+            if received is None:
+                iface.counters.not_ipv6_or_not_for_us_drop += 1
+                return
+            self.ipv6.receive(iface, bytes(received.packet), now)
+        except Exception:
+            self._internal_error("receive")
+        finally:
+            self._leave(now)
+
+    def poll(self, now: float) -> float | None:
+        """Run every timer that is due at ``now``; return the next deadline."""
+        self._enter(now)
+        try:
+            for iface in self.interfaces:
+                iface.poll(now)
+        except Exception:
+            self._internal_error("poll")
+        finally:
+            self._leave(now)
+        return self.next_deadline()
+
+    def next_deadline(self) -> float | None:
+        best: float | None = None
+        for iface in self.interfaces:
+            d = iface.next_deadline()
+            if d is not None and (best is None or d < best):
+                best = d
+        if self._loopback and (best is None or self.now < best):
+            best = self.now
+        return best
+
+    def _internal_error(self, where: str) -> None:
+        self.internal_errors += 1
+        log.exception("%s: internal error in %s", self.name, where)
+        if self.strict:
+            raise
+
+    def _enter(self, now: float) -> None:
+        self.now = now
+        self._in_call = True
+
+    def _leave(self, now: float) -> None:
+        self._in_call = False
+        # Packets we sent to ourselves are received now, outside the call that sent them.
+        budget = LOOPBACK_QUEUE_LIMIT
+        while self._loopback and budget:
+            budget -= 1
+            iface, packet = self._loopback.popleft()
+            self._in_call = True
+            try:
+                self.ipv6.receive(iface, packet, now)
+            except Exception:
+                self._internal_error("loopback")
+            finally:
+                self._in_call = False
+        # MSR IPv6 §4.4: multicast list changes are applied after the receive completes.
+        for iface in self.interfaces:
+            iface.apply_multicast_changes()
+
+    def loop_back(self, iface: Interface, packet: bytes) -> None:
+        if len(self._loopback) >= LOOPBACK_QUEUE_LIMIT:
+            self.ip.loopback_queue_full_drop += 1
+            return
+        self._loopback.append((iface, packet))
+
+    # -- addresses and routes (used by the IPv6 and ICMPv6 layers) -------------------------
+    def accepts_destination(self, iface: Interface, dst: IPv6Address) -> bool:
+        if dst.is_multicast:
+            return dst == wire_ipv6.ALL_NODES or iface.in_group(dst)
+        return self.is_local_unicast(iface, dst)
+
+    def is_local_unicast(self, iface: Interface, dst: IPv6Address) -> bool:
+        return iface.is_receive_address(dst)
+
+    def local_interface_for(self, dst: IPv6Address) -> Interface | None:
+        for iface in self.interfaces:
+            if iface.is_receive_address(dst):
+                return iface
+        return None
+
+    def route(
+        self, dst: IPv6Address, interface: Interface | None, now: float
+    ) -> tuple[Interface, IPv6Address] | None:
+        """Next-hop determination (RFC 4861 §5.2): the interface and the next hop."""
+        local = self.local_interface_for(dst)
+        if local is not None:
+            return local, dst
+        if dst.is_multicast or dst.is_link_local:
+            # RFC 4007 §6: a link-local or multicast destination needs a zone; a host
+            # with a single interface has a default zone.
+            if interface is None and len(self.interfaces) == 1:
+                interface = self.interfaces[0]
+            if interface is None:
+                return None
+            return interface, dst
+        candidates = [interface] if interface is not None else self.interfaces
+        for iface in candidates:
+            if iface.on_link(dst):
+                return iface, dst
+        return None
+
+    def select_source(self, iface: Interface, dst: IPv6Address) -> IPv6Address | None:
+        """RFC 6724 §5, rules 1 and 2: the same address, else an address of the right scope."""
+        candidates = iface.source_candidates()
+        if dst in candidates:
+            return dst
+        want_link_local = dst.is_link_local or (dst.is_multicast and (dst.packed[1] & 0xF) <= 2)
+        for addr in candidates:
+            if addr.is_link_local == want_link_local:
+                return addr
+        return candidates[0] if candidates else None
+
+    def not_for_us(self, iface: Interface, hdr: Ipv6Header, packet: bytes, now: float) -> None:
+        self.ip.destination_not_ours_drop += 1
+
+    def icmp_error_received(self, d: Delivery, msg: object) -> None:
+        """Hand an ICMPv6 error to the upper layer that sent the offending packet."""
+        return None

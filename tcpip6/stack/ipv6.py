@@ -1,0 +1,297 @@
+"""The IPv6 layer: the receive path (RFC 8200 §4 header chain) and the send path.
+
+Receive: fixed-header checks -> destination is one of our receive addresses (ADE) or a
+joined group -> extension headers processed in order -> protocol switch. Send: route
+(next-hop determination), source selection, header, link-layer resolution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import IPv6Address
+from typing import TYPE_CHECKING
+
+from tcpip6.wire import WireError
+from tcpip6.wire import ext as wire_ext
+from tcpip6.wire import icmpv6 as wire_icmp
+from tcpip6.wire import ipv6 as wire_ipv6
+from tcpip6.wire.ipv6 import Ipv6Header
+
+if TYPE_CHECKING:
+    from tcpip6.stack.host import Host
+    from tcpip6.stack.interface import Interface
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What an upper-layer protocol receives from the protocol switch."""
+
+    interface: Interface
+    header: Ipv6Header
+    #: The whole IPv6 packet as received (reassembled if it was fragmented).
+    packet: bytes
+    #: Offset of this protocol's header inside ``packet``.
+    offset: int
+    now: float
+    #: Whether the packet came in a fragment header (RFC 6980: ND must not).
+    fragmented: bool = False
+
+    @property
+    def payload(self) -> memoryview:
+        return memoryview(self.packet)[self.offset :]
+
+
+ProtocolHandler = Callable[[Delivery], None]
+
+
+# RFC 8200 §4.2: the two high-order bits of an option type say what to do when the option
+# is not recognised.
+OPT_SKIP = 0
+OPT_DISCARD = 1
+OPT_DISCARD_ICMP = 2
+OPT_DISCARD_ICMP_UNLESS_MULTICAST = 3
+
+#: Options this host recognises in Hop-by-Hop and Destination Options headers.
+PAD1 = 0x00
+PADN = 0x01
+ROUTER_ALERT = 0x05  # RFC 2711 (MLD carries it)
+KNOWN_OPTIONS = frozenset({PAD1, PADN, ROUTER_ALERT})
+
+
+class Ipv6Layer:
+    """RFC 8200 receive path for one host."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+
+    # -- receive ----------------------------------------------------------------------
+    def receive(self, iface: Interface, packet: bytes, now: float) -> None:
+        host = self.host
+        c = host.ip
+        c.in_receives += 1
+        try:
+            hdr, _ = wire_ipv6.split(packet)
+        except WireError:
+            c.truncated_drop += 1
+            return
+        packet = packet[: Ipv6Header.HEADER_LEN + hdr.payload_length]
+        if hdr.src.is_multicast:  # RFC 4291 §2.7: never a source address
+            c.source_multicast_drop += 1
+            return
+        if hdr.src.is_loopback and iface.link.kind != "loopback":  # RFC 4291 §2.5.3
+            c.source_loopback_drop += 1
+            return
+        if hdr.dst.is_loopback and iface.link.kind != "loopback":  # RFC 4291 §2.5.3
+            c.destination_not_ours_drop += 1
+            return
+        if not host.accepts_destination(iface, hdr.dst):
+            host.not_for_us(iface, hdr, packet, now)
+            return
+        self.walk_chain(iface, hdr, packet, now)
+
+    def walk_chain(self, iface: Interface, hdr: Ipv6Header, packet: bytes, now: float) -> None:
+        """RFC 8200 §4.1: process extension headers strictly in the order they occur."""
+        c = self.host.ip
+        nh = hdr.next_header
+        off = Ipv6Header.HEADER_LEN
+        nh_pointer = 6  # offset of the Next Header field naming the current header
+        first = True
+        fragmented = False
+        view = memoryview(packet)
+        while True:
+            if nh == wire_ipv6.HOPOPT:
+                if not first:
+                    # RFC 8200 §4.1: Hop-by-Hop only immediately after the IPv6 header;
+                    # otherwise it is an unrecognised Next Header value.
+                    c.hop_by_hop_not_first_drop += 1
+                    self.host.icmpv6.parameter_problem(
+                        iface, hdr, packet, wire_icmp.PARAM_PROBLEM_NEXT_HEADER, nh_pointer, now
+                    )
+                    return
+                length = self._options_header(iface, hdr, packet, off, now)
+                if length is None:
+                    return
+            elif nh == wire_ipv6.IPPROTO_DSTOPTS:
+                length = self._options_header(iface, hdr, packet, off, now)
+                if length is None:
+                    return
+            elif nh == wire_ipv6.IPPROTO_ROUTING:
+                length = self._routing_header(iface, hdr, packet, off, now)
+                if length is None:
+                    return
+            elif nh == wire_ipv6.IPPROTO_FRAGMENT:
+                try:
+                    frag = wire_ext.FragmentHeader.parse(view[off:])
+                except WireError:
+                    c.ext_header_malformed_drop += 1
+                    return
+                c.fragments_received += 1
+                if not frag.is_atomic:
+                    # Reassembly of real fragments is not implemented yet: dropped, counted.
+                    c.reassembly_failed_drop += 1
+                    return
+                # RFC 6946 §4: an atomic fragment is processed as a whole packet.
+                fragmented = True
+                length = frag.buffer_len()
+            elif nh == wire_ipv6.IPPROTO_NONE:
+                c.no_next_header += 1  # RFC 8200 §4.7: nothing follows
+                return
+            else:
+                handler = self.host.protocols.get(nh)
+                if handler is None:
+                    # RFC 8200 §4: unrecognised Next Header -> Parameter Problem code 1,
+                    # pointer at the Next Header field that named it.
+                    c.unknown_next_header_drop += 1
+                    self.host.icmpv6.parameter_problem(
+                        iface, hdr, packet, wire_icmp.PARAM_PROBLEM_NEXT_HEADER, nh_pointer, now
+                    )
+                    return
+                c.in_delivers += 1
+                handler(Delivery(iface, hdr, packet, off, now, fragmented))
+                return
+            # Generic extension header: next header in its first octet.
+            nh = view[off]
+            nh_pointer = off
+            off += length
+            first = False
+
+    def _options_header(
+        self, iface: Interface, hdr: Ipv6Header, packet: bytes, off: int, now: float
+    ) -> int | None:
+        """Hop-by-Hop / Destination Options (RFC 8200 §4.2-§4.3, §4.6). Returns the
+        header length, or None when the packet was discarded."""
+        c = self.host.ip
+        try:
+            opts = wire_ext.OptionsHeader.parse(memoryview(packet)[off:])
+        except WireError:
+            c.ext_header_malformed_drop += 1
+            self.host.icmpv6.parameter_problem(
+                iface, hdr, packet, wire_icmp.PARAM_PROBLEM_HEADER_FIELD, off + 1, now
+            )
+            return None
+        opt_off = off + 2
+        for opt in opts.options:
+            if opt.type not in KNOWN_OPTIONS:
+                action = opt.type >> 6
+                if action != OPT_SKIP:
+                    c.unknown_option_drop += 1
+                    if action == OPT_DISCARD_ICMP or (
+                        action == OPT_DISCARD_ICMP_UNLESS_MULTICAST and not hdr.dst.is_multicast
+                    ):
+                        # RFC 8200 §4.2: code 2, pointer at the option type.
+                        self.host.icmpv6.parameter_problem(
+                            iface,
+                            hdr,
+                            packet,
+                            wire_icmp.PARAM_PROBLEM_OPTION,
+                            opt_off,
+                            now,
+                            allow_multicast=True,
+                        )
+                    return None
+            opt_off += opt.buffer_len()
+        return opts.buffer_len()
+
+    def _routing_header(
+        self, iface: Interface, hdr: Ipv6Header, packet: bytes, off: int, now: float
+    ) -> int | None:
+        """RFC 8200 §4.4; type 0 deprecated by RFC 5095."""
+        c = self.host.ip
+        try:
+            rh = wire_ext.RoutingHeader.parse(memoryview(packet)[off:])
+        except WireError:
+            c.ext_header_malformed_drop += 1
+            self.host.icmpv6.parameter_problem(
+                iface, hdr, packet, wire_icmp.PARAM_PROBLEM_HEADER_FIELD, off + 1, now
+            )
+            return None
+        if rh.segments_left == 0:
+            # RFC 8200 §4.4: ignore the header and continue with the next one.
+            return rh.buffer_len()
+        # RFC 5095 §3 / RFC 8200 §4.4: an unrecognised (or type 0) routing header with
+        # Segments Left non-zero: Parameter Problem code 0 at the Routing Type field.
+        c.routing_header_drop += 1
+        self.host.icmpv6.parameter_problem(
+            iface, hdr, packet, wire_icmp.PARAM_PROBLEM_HEADER_FIELD, off + 2, now
+        )
+        return None
+
+    # -- send ---------------------------------------------------------------------------
+    def send(
+        self,
+        dst: IPv6Address,
+        next_header: int,
+        payload: bytes,
+        now: float,
+        *,
+        src: IPv6Address | None = None,
+        interface: Interface | None = None,
+        hop_limit: int | None = None,
+        traffic_class: int = 0,
+        flow_label: int = 0,
+    ) -> bool:
+        """Route, pick a source, and send. False (and a counter) when it cannot."""
+        host = self.host
+        route = host.route(dst, interface, now)
+        if route is None:
+            host.ip.no_route_drop += 1
+            return False
+        iface, next_hop = route
+        if src is None:
+            src = host.select_source(iface, dst)
+            if src is None:
+                host.ip.no_source_drop += 1
+                return False
+        return self.send_on(
+            iface,
+            next_hop,
+            src,
+            dst,
+            next_header,
+            payload,
+            now,
+            hop_limit=hop_limit,
+            traffic_class=traffic_class,
+            flow_label=flow_label,
+        )
+
+    def send_on(
+        self,
+        iface: Interface,
+        next_hop: IPv6Address,
+        src: IPv6Address,
+        dst: IPv6Address,
+        next_header: int,
+        payload: bytes,
+        now: float,
+        *,
+        hop_limit: int | None = None,
+        traffic_class: int = 0,
+        flow_label: int = 0,
+    ) -> bool:
+        """Build the IPv6 header and hand the packet to the link (resolving the next hop)."""
+        c = self.host.ip
+        c.out_requests += 1
+        if hop_limit is None:
+            # RFC 3542 §6.3: multicast hop limit defaults to 1; unicast uses CurHopLimit.
+            hop_limit = 1 if dst.is_multicast else iface.params.cur_hop_limit
+        hdr = Ipv6Header(traffic_class, flow_label, len(payload), next_header, hop_limit, src, dst)
+        packet = hdr.build() + payload
+        if len(packet) > iface.mtu:
+            c.too_big_drop += 1
+            return False
+        local = self.host.local_interface_for(dst)
+        if local is not None:
+            # To ourselves: received after the current call completes.
+            self.host.loop_back(local, packet)
+            c.out_transmits += 1
+            return True
+        if dst.is_multicast:
+            iface.transmit(packet, iface.link.map_multicast(dst), now)
+        elif not iface.link.uses_nd:
+            iface.transmit(packet, b"", now)
+        else:
+            iface.resolve(next_hop, packet, now)
+        c.out_transmits += 1
+        return True

@@ -1,0 +1,55 @@
+"""Two hosts with manually configured link-local addresses and static neighbor entries:
+A pings B, the reply arrives, and the pcap of the run is clean in tshark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6EchoRequest, IPv6
+from scapy.layers.l2 import Ether
+
+from tcpip6.io.pcap import read_pcap
+from tests import tshark
+from tests.stack.conftest import A_LL, B_LL, Pair
+
+
+def test_ping_between_static_hosts(pair: Pair, tmp_path: Path) -> None:
+    pcap = tmp_path / "ping.pcap"
+    pair.world.capture(pcap)
+    for seq in range(3):
+        assert pair.a.icmpv6.send_echo_request(B_LL, 0x1234, seq, b"tcpip6" * 4, pair.world.now)
+        pair.world.run_for(1.0)
+    pair.world.pcap.close()  # type: ignore[union-attr]
+
+    replies = list(pair.a.icmpv6.echo_replies)
+    assert [(r.src, r.identifier, r.sequence, r.data) for r in replies] == [
+        (B_LL, 0x1234, seq, b"tcpip6" * 4) for seq in range(3)
+    ]
+    assert pair.b.icmp.in_echo_requests == 3 and pair.b.icmp.out_echo_replies == 3
+    assert pair.a.icmp.in_echo_replies == 3
+
+    # The wire, read back with scapy: requests A->B and replies B->A, MACs of the NICs.
+    frames = [Ether(f) for _, f in read_pcap(pcap)]
+    assert len(frames) == 6
+    for i, frame in enumerate(frames):
+        ip = frame[IPv6]
+        if i % 2 == 0:
+            assert (ip.src, ip.dst) == (str(A_LL), str(B_LL))
+            assert frame.dst == pair.ib.link.link_address.hex(":")
+            assert ICMPv6EchoRequest in frame
+        else:
+            assert (ip.src, ip.dst) == (str(B_LL), str(A_LL))
+            assert ICMPv6EchoReply in frame and frame[ICMPv6EchoReply].seq == i // 2
+        assert ip.hlim == 64
+
+    checked = tshark.assert_clean(pcap)
+    assert [f.protocol for f in checked] == ["ICMPv6"] * 6
+
+
+def test_unreachable_neighbor_is_counted_not_raised(pair: Pair) -> None:
+    from ipaddress import IPv6Address
+
+    assert pair.a.icmpv6.send_echo_request(IPv6Address("fe80::99"), 1, 1, b"", pair.world.now)
+    pair.world.run_for(1.0)
+    assert pair.a.ip.resolution_failed_drop == 1
+    assert not pair.a.icmpv6.echo_replies
