@@ -292,3 +292,52 @@ def select_default_router(
         if state is not None and state != INCOMPLETE:
             return r.router
     return live[round_robin_start % len(live)].router
+
+
+# -- §6.3.7 Sending Router Solicitations ---------------------------------------------------
+
+MAX_RTR_SOLICITATION_DELAY = 1.0
+RTR_SOLICITATION_INTERVAL = 4.0
+MAX_RTR_SOLICITATIONS = 3
+
+
+@dataclass(frozen=True)
+class Solicitation:
+    """What a host remembers while it solicits routers: whether it has started, whether
+    it is done, how many RSs it sent, and when it acts next."""
+
+    started: bool = False
+    done: bool = False
+    sent: int = 0
+    next_time: float | None = None
+
+
+def start_soliciting(s: Solicitation, now: float, delay: float) -> Solicitation:
+    """ "a host SHOULD transmit up to MAX_RTR_SOLICITATIONS Router Solicitation messages
+    ... Before a host sends an initial solicitation, it SHOULD delay the transmission for
+    a random amount of time between 0 and MAX_RTR_SOLICITATION_DELAY.\""""
+    if s.started:
+        return s
+    return Solicitation(started=True, next_time=now + delay)
+
+
+def solicitation_timer(s: Solicitation, now: float) -> tuple[Solicitation, list[Action]]:
+    """ "Once the host sends a Router Solicitation, and receives a valid Router
+    Advertisement with a non-zero Router Lifetime, the host MUST desist from sending
+    additional solicitations ... If a host sends MAX_RTR_SOLICITATIONS solicitations, and
+    receives no Router Advertisements after having waited MAX_RTR_SOLICITATION_DELAY
+    [sic; RTR_SOLICITATION_INTERVAL in practice] seconds after sending the last
+    solicitation, the host concludes that there are no routers on the link\""""
+    if not s.started or s.done or s.next_time is None or s.next_time > now:
+        return s, []
+    if s.sent < MAX_RTR_SOLICITATIONS:
+        return replace(s, sent=s.sent + 1, next_time=now + RTR_SOLICITATION_INTERVAL), [
+            ("router_solicitation",)
+        ]
+    return replace(s, done=True, next_time=None), []
+
+
+def advertisement_received(s: Solicitation) -> Solicitation:
+    if not s.started or s.done:
+        return s
+    return replace(s, done=True, next_time=None)
