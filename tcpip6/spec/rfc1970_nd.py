@@ -322,12 +322,10 @@ def start_soliciting(s: Solicitation, now: float, delay: float) -> Solicitation:
 
 
 def solicitation_timer(s: Solicitation, now: float) -> tuple[Solicitation, list[Action]]:
-    """ "Once the host sends a Router Solicitation, and receives a valid Router
-    Advertisement with a non-zero Router Lifetime, the host MUST desist from sending
-    additional solicitations ... If a host sends MAX_RTR_SOLICITATIONS solicitations, and
-    receives no Router Advertisements after having waited MAX_RTR_SOLICITATION_DELAY
-    [sic; RTR_SOLICITATION_INTERVAL in practice] seconds after sending the last
-    solicitation, the host concludes that there are no routers on the link\""""
+    """Solicitations are sent RTR_SOLICITATION_INTERVAL apart, up to
+    MAX_RTR_SOLICITATIONS of them; a valid Router Advertisement ends them. Once the last
+    interval passes with no advertisement the host stops (and concludes there is no
+    router on the link); this model waits one RTR_SOLICITATION_INTERVAL after the last."""
     if not s.started or s.done or s.next_time is None or s.next_time > now:
         return s, []
     if s.sent < MAX_RTR_SOLICITATIONS:
