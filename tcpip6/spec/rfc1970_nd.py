@@ -313,9 +313,8 @@ class Solicitation:
 
 
 def start_soliciting(s: Solicitation, now: float, delay: float) -> Solicitation:
-    """ "a host SHOULD transmit up to MAX_RTR_SOLICITATIONS Router Solicitation messages
-    ... Before a host sends an initial solicitation, it SHOULD delay the transmission for
-    a random amount of time between 0 and MAX_RTR_SOLICITATION_DELAY.\""""
+    """A host transmits up to MAX_RTR_SOLICITATIONS Router Solicitations, the first after
+    a random delay between 0 and MAX_RTR_SOLICITATION_DELAY (``delay``)."""
     if s.started:
         return s
     return Solicitation(started=True, next_time=now + delay)
