@@ -25,7 +25,10 @@ from tcpip6.stack.interface import Interface
 from tcpip6.stack.ipv6 import Delivery, Ipv6Layer, ProtocolHandler
 from tcpip6.stack.link import LinkLayer
 from tcpip6.stack.machines.graph import TraceSink
+from tcpip6.stack.machines.nce import NceState
+from tcpip6.stack.nd import NeighborDiscovery
 from tcpip6.stack.params import InterfaceParameters
+from tcpip6.stack.routing import RoutingTable
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire.ipv6 import Ipv6Header
 
@@ -52,10 +55,15 @@ class Host:
         self.strict = False
         self.internal_errors = 0
         self.now = 0.0
-        self.trace_sink: TraceSink | None = None
+        self._trace_sink: TraceSink | None = None
+        #: Router mode forwards between interfaces (not yet): a host never forwards.
+        self.forwarding = False
+        self.log = log
         self.ipv6 = Ipv6Layer(self)
         self.icmpv6 = Icmpv6(self)
         self.register_protocol(wire_ipv6.IPPROTO_ICMPV6, self.icmpv6.receive)
+        self.routes = RoutingTable(self._reachability)
+        self.nd_module = NeighborDiscovery(self)
         self._loopback: deque[tuple[Interface, bytes]] = deque()
         self._in_call = False
 
@@ -68,6 +76,10 @@ class Host:
     ) -> Interface:
         index = len(self.interfaces) + 1
         iface = Interface(self, index, name or f"if{index}", link, params)
+        iface.set_trace_sink(self._trace_sink)
+        # RFC 4291 §2.8: every interface listens to the all-nodes group.
+        iface.join_link_group(wire_ipv6.ALL_NODES)
+        iface.apply_multicast_changes()
         self.interfaces.append(iface)
         return iface
 
@@ -76,6 +88,53 @@ class Host:
             if key in (iface.index, iface.name):
                 return iface
         raise KeyError(f"no interface {key!r} on {self.name}")
+
+    def start(self, now: float) -> None:
+        """Bring every interface up: link-local address and DAD, then router solicitation
+        (RFC 4862 §5.3, RFC 4861 §6.3.7)."""
+        self._enter(now)
+        try:
+            for iface in self.interfaces:
+                self.nd_module.start_interface(iface, now)
+        finally:
+            self._leave(now)
+
+    @property
+    def trace_sink(self) -> TraceSink | None:
+        return self._trace_sink
+
+    @trace_sink.setter
+    def trace_sink(self, sink: TraceSink | None) -> None:
+        """Print (or record) every state change of every graph of this host."""
+        self._trace_sink = sink
+        for iface in self.interfaces:
+            iface.set_trace_sink(sink)
+
+    def _reachability(self, iface: Interface, address: IPv6Address) -> str:
+        nce = iface.neighbors.get(address)
+        if nce is None:
+            return "unknown"
+        return "incomplete" if nce.state is NceState.INCOMPLETE else "reachable"
+
+    def reachability_confirmed(self, dst: IPv6Address, now: float) -> None:
+        """An upper-layer hint (RFC 4861 §7.3.1): traffic to ``dst`` is making forward
+        progress, so its next hop is reachable."""
+        for (destination, _), rce in self.routes.cache.items():
+            if destination == dst:
+                rce.interface.neighbors.upper_layer_hint(rce.next_hop, now)
+                return
+        for iface in self.interfaces:
+            iface.neighbors.upper_layer_hint(dst, now)
+
+    def join_group(self, iface: Interface, group: IPv6Address, now: float) -> None:
+        iface.join_link_group(group)
+        if not self._in_call:  # MSR §4.4: outside a receive, apply at once
+            iface.apply_multicast_changes()
+
+    def leave_group(self, iface: Interface, group: IPv6Address, now: float) -> None:
+        iface.leave_link_group(group)
+        if not self._in_call:
+            iface.apply_multicast_changes()
 
     def register_protocol(self, next_header: int, handler: ProtocolHandler) -> None:
         self.protocols[next_header] = handler
@@ -107,6 +166,7 @@ class Host:
         try:
             for iface in self.interfaces:
                 iface.poll(now)
+            self.routes.poll(now)
         except Exception:
             self._internal_error("poll")
         finally:
@@ -114,7 +174,7 @@ class Host:
         return self.next_deadline()
 
     def next_deadline(self) -> float | None:
-        best: float | None = None
+        best = self.routes.next_deadline()
         for iface in self.interfaces:
             d = iface.next_deadline()
             if d is not None and (best is None or d < best):
@@ -188,10 +248,10 @@ class Host:
                 return None
             return interface, dst
         candidates = [interface] if interface is not None else self.interfaces
-        for iface in candidates:
-            if iface.on_link(dst):
-                return iface, dst
-        return None
+        rce = self.routes.next_hop(dst, candidates, now)
+        if rce is None:
+            return None
+        return rce.interface, rce.next_hop
 
     def select_source(self, iface: Interface, dst: IPv6Address) -> IPv6Address | None:
         """RFC 6724 §5, rules 1 and 2: the same address, else an address of the right scope."""

@@ -14,10 +14,13 @@ from collections.abc import Callable
 from ipaddress import IPv6Address, IPv6Network
 from typing import TYPE_CHECKING
 
+from tcpip6.stack.addresses import INFINITY, AddressTable, Origin
 from tcpip6.stack.counters import LinkCounters
 from tcpip6.stack.link import LinkLayer
+from tcpip6.stack.machines.graph import TraceSink
+from tcpip6.stack.neighbors import NeighborCache
 from tcpip6.stack.params import InterfaceParameters
-from tcpip6.wire.ipv6 import solicited_node
+from tcpip6.stack.router_solicitation import RouterSolicitor
 
 if TYPE_CHECKING:
     from tcpip6.stack.host import Host
@@ -44,9 +47,15 @@ class Interface:
         # Link multicast groups, reference counted (a socket and the stack may both join).
         self.groups: Counter[IPv6Address] = Counter()
         self._multicast_dirty = False
-        # Manually configured addresses (prefix length) and neighbors.
-        self.static_addresses: dict[IPv6Address, int] = {}
-        self.static_neighbors: dict[IPv6Address, bytes] = {}
+        label = f"{host.name}/{name} "
+        self.addresses = AddressTable(self.params, label=label)
+        self.neighbors = NeighborCache(self.params, label=label)
+        self.solicitor = RouterSolicitor(label=label)
+        #: Started by Host.start: solicits routers and autoconfigures (RFC 4862). A host
+        #: configured only by hand does neither.
+        self.autoconfigure = False
+        #: RFC 8106 recursive DNS servers learned from Router Advertisements.
+        self.dns_servers: list[IPv6Address] = []
 
     def __repr__(self) -> str:
         return f"<Interface {self.index} {self.name} {self.link.kind}>"
@@ -90,39 +99,56 @@ class Interface:
             self.capture(self, self.link.frame_bytes(packet, dst_link), now, "out")
         self.link.transmit(packet, dst_link)
 
+    def set_trace_sink(self, sink: TraceSink | None) -> None:
+        for owner in (self.addresses, self.neighbors):
+            owner.trace_sink = sink
+        self.solicitor.trace_sink = sink
+        for nte in self.addresses:
+            nte.trace_sink = sink
+        for nce in self.neighbors.entries.values():
+            nce.trace_sink = sink
+
     # -- addresses ----------------------------------------------------------------------
-    def add_static_address(self, address: IPv6Address, prefix_length: int = 64) -> None:
-        self.static_addresses[address] = prefix_length
-        self.join_link_group(solicited_node(address))
+    def add_static_address(self, address: IPv6Address, prefix_length: int, now: float) -> None:
+        """A manually configured address: still DAD-checked (RFC 4862 §5.4)."""
+        origin = Origin.LINK_LOCAL if address.is_link_local else Origin.STATIC
+        actions = self.addresses.add(address, prefix_length, origin, now)
+        self.host.nd_module.apply_address_actions(self, actions, now)
+        if not address.is_link_local:
+            self.host.routes.on_prefix_information(
+                self, IPv6Network((address, prefix_length), strict=False), INFINITY, now
+            )
 
     def is_receive_address(self, address: IPv6Address) -> bool:
-        return address in self.static_addresses
+        return self.addresses.lookup_ade(address) is not None
 
     def source_candidates(self) -> list[IPv6Address]:
-        return list(self.static_addresses)
-
-    def on_link(self, address: IPv6Address) -> bool:
-        if address.is_link_local or address.is_multicast:
-            return True
-        return any(
-            address in IPv6Network((a, plen), strict=False)
-            for a, plen in self.static_addresses.items()
-        )
+        return [e.address for e in self.addresses.source_candidates()]
 
     # -- neighbors ------------------------------------------------------------------------
     def add_static_neighbor(self, address: IPv6Address, link_address: bytes) -> None:
-        self.static_neighbors[address] = link_address
+        self.neighbors.add_static(address, link_address)
 
     def resolve(self, next_hop: IPv6Address, packet: bytes, now: float) -> None:
-        lla = self.static_neighbors.get(next_hop)
-        if lla is None:
-            self.host.ip.resolution_failed_drop += 1
-            return
-        self.transmit(packet, lla, now)
+        """Hand a packet to the neighbor cache (RFC 4861 §7.2.2)."""
+        actions = self.neighbors.resolve(next_hop, packet, now)
+        self.host.nd_module.apply_neighbor_actions(self, actions, now)
 
     # -- timers ---------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
-        return None
+        times = [
+            t
+            for t in (
+                self.neighbors.next_deadline(),
+                self.addresses.next_deadline(),
+                self.solicitor.next_deadline(),
+            )
+            if t is not None
+        ]
+        return min(times) if times else None
 
     def poll(self, now: float) -> None:
-        return None
+        nd = self.host.nd_module
+        nd.apply_neighbor_actions(self, self.neighbors.poll(now), now)
+        nd.apply_address_actions(self, self.addresses.poll(now), now)
+        nd.poll_solicitor(self, now)

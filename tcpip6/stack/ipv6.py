@@ -269,8 +269,10 @@ class Ipv6Layer:
         hop_limit: int | None = None,
         traffic_class: int = 0,
         flow_label: int = 0,
+        link_address: bytes | None = None,
     ) -> bool:
-        """Build the IPv6 header and hand the packet to the link (resolving the next hop)."""
+        """Build the IPv6 header and hand the packet to the link: to ``link_address`` when
+        given (a NUD probe), else resolving the next hop."""
         c = self.host.ip
         c.out_requests += 1
         if hop_limit is None:
@@ -287,7 +289,9 @@ class Ipv6Layer:
             self.host.loop_back(local, packet)
             c.out_transmits += 1
             return True
-        if dst.is_multicast:
+        if link_address is not None:
+            iface.transmit(packet, link_address, now)
+        elif dst.is_multicast:
             iface.transmit(packet, iface.link.map_multicast(dst), now)
         elif not iface.link.uses_nd:
             iface.transmit(packet, b"", now)

@@ -10,6 +10,7 @@ import pytest
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
+from tcpip6.stack.params import InterfaceParameters
 
 A_LL = IPv6Address("fe80::a")
 B_LL = IPv6Address("fe80::b")
@@ -28,9 +29,12 @@ class Pair:
 def pair() -> Pair:
     world = SimWorld(seed=1)
     a, b = world.host("a"), world.host("b")
-    ia, ib = world.connect(a, "lan"), world.connect(b, "lan")
-    ia.add_static_address(A_LL)
-    ib.add_static_address(B_LL)
+    # No DAD, no ND: static addresses and static (PERMANENT) neighbor entries only.
+    no_dad = InterfaceParameters(dup_addr_detect_transmits=0)
+    ia = world.connect(a, "lan", params=no_dad)
+    ib = world.connect(b, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
+    ia.add_static_address(A_LL, 64, world.now)
+    ib.add_static_address(B_LL, 64, world.now)
     ia.add_static_neighbor(B_LL, ib.link.link_address)
     ib.add_static_neighbor(A_LL, ia.link.link_address)
     world.run_for(0.01)

@@ -44,12 +44,3 @@ def test_ping_between_static_hosts(pair: Pair, tmp_path: Path) -> None:
 
     checked = tshark.assert_clean(pcap)
     assert [f.protocol for f in checked] == ["ICMPv6"] * 6
-
-
-def test_unreachable_neighbor_is_counted_not_raised(pair: Pair) -> None:
-    from ipaddress import IPv6Address
-
-    assert pair.a.icmpv6.send_echo_request(IPv6Address("fe80::99"), 1, 1, b"", pair.world.now)
-    pair.world.run_for(1.0)
-    assert pair.a.ip.resolution_failed_drop == 1
-    assert not pair.a.icmpv6.echo_replies

@@ -1,0 +1,108 @@
+"""Address resolution and Neighbor Unreachability Detection on simnet with a fake clock:
+INCOMPLETE -> REACHABLE -> STALE -> DELAY -> PROBE -> unreachable (entry removed) when the
+neighbor goes silent; DELAY -> REACHABLE on an upper-layer hint; resolution failure
+answered with ICMPv6 address unreachable."""
+
+from __future__ import annotations
+
+from ipaddress import IPv6Address
+
+from tcpip6.io.sim import SimWorld
+from tcpip6.stack.events import NeighborUnreachableEvent
+from tcpip6.stack.host import Host
+from tcpip6.stack.interface import Interface
+from tcpip6.stack.machines.graph import TransitionRecord
+from tcpip6.stack.machines.nce import NceState
+from tcpip6.stack.params import InterfaceParameters
+from tcpip6.wire import icmpv6 as wi
+from tcpip6.wire import nd as wn
+
+A = IPv6Address("fe80::a")
+B = IPv6Address("fe80::b")
+
+
+def setup() -> tuple[SimWorld, Host, Host, Interface, Interface, list[TransitionRecord]]:
+    world = SimWorld(seed=3)
+    a, b = world.host("a"), world.host("b")
+    ia = world.connect(a, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
+    ib = world.connect(b, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
+    ia.add_static_address(A, 64, 0.0)
+    ib.add_static_address(B, 64, 0.0)
+    trace: list[TransitionRecord] = []
+    a.trace_sink = trace.append
+    world.run_for(0.1)
+    return world, a, b, ia, ib, trace
+
+
+def nce_path(trace: list[TransitionRecord], who: IPv6Address) -> list[str]:
+    return [
+        f"{r.old}-{r.trigger}->{r.new}"
+        for r in trace
+        if r.graph == "nce" and r.entity.endswith(str(who))
+    ]
+
+
+def test_silent_neighbor_goes_stale_delay_probe_unreachable() -> None:
+    world, a, _b, ia, ib, trace = setup()
+    a.icmpv6.send_echo_request(B, 1, 1, b"", world.now)
+    world.run_for(1.0)
+    nce = ia.neighbors.get(B)
+    assert nce is not None and nce.state is NceState.REACHABLE
+    assert nce.link_address == ib.link.link_address
+    # ReachableTime (at most 1.5 * 30 s) passes with no confirmation: STALE.
+    world.run_for(46.0)
+    assert nce.state is NceState.STALE
+    # b goes silent; a sends: DELAY, then PROBE after DELAY_FIRST_PROBE_TIME, then three
+    # unicast probes RetransTimer apart, then the entry is removed.
+    ib.link.port.up = False  # type: ignore[attr-defined]
+    world.observers.append(lambda i, f, t: sent.append((t, f)))
+    sent: list[tuple[float, bytes]] = []
+    t0 = world.now
+    a.icmpv6.send_echo_request(B, 1, 2, b"", world.now)
+    assert nce.state is NceState.DELAY
+    world.run_for(5.5)
+    assert nce.state is NceState.PROBE
+    world.run_for(10.0)
+    assert ia.neighbors.get(B) is None
+    assert [e.neighbor for e in a.events.drain() if isinstance(e, NeighborUnreachableEvent)] == [B]
+    assert nce_path(trace, B) == [
+        "INCOMPLETE-solicited_na->REACHABLE",
+        "REACHABLE-reachable_timeout->STALE",
+        "STALE-send_packet->DELAY",
+        "DELAY-delay_timeout->PROBE",
+        "PROBE-probes_exhausted->UNREACHABLE",
+    ]
+    # On the wire: the echo at t0, then 3 unicast NS (to b's MAC) at t0+5, +6, +7.
+    probes = [(round(t - t0, 3), f[:6]) for t, f in sent if f[54] == wn.NEIGHBOR_SOLICITATION]
+    assert probes == [
+        (5.0, ib.link.link_address),
+        (6.0, ib.link.link_address),
+        (7.0, ib.link.link_address),
+    ]
+
+
+def test_upper_layer_hint_moves_delay_to_reachable() -> None:
+    world, a, _b, ia, _ib, trace = setup()
+    a.icmpv6.send_echo_request(B, 1, 1, b"", world.now)
+    world.run_for(46.0)
+    a.icmpv6.send_echo_request(B, 1, 2, b"", world.now)
+    nce = ia.neighbors.get(B)
+    assert nce is not None and nce.state is NceState.DELAY
+    a.reachability_confirmed(B, world.now)
+    assert nce.state is NceState.REACHABLE
+    world.run_for(6.0)
+    assert nce.state is NceState.REACHABLE  # no probe was needed
+    assert nce_path(trace, B)[-1] == "DELAY-reachability_confirmed->REACHABLE"
+
+
+def test_resolution_failure_answers_address_unreachable() -> None:
+    world, a, _b, ia, _ib, trace = setup()
+    nobody = IPv6Address("fe80::99")
+    a.icmpv6.send_echo_request(nobody, 1, 1, b"", world.now)
+    world.run_for(5.0)
+    # MAX_MULTICAST_SOLICIT NSs, then the entry is deleted and the queued packet answered.
+    assert a.nd.out_neighbor_solicitations == 3
+    assert ia.neighbors.get(nobody) is None
+    (err,) = a.icmpv6.errors_received
+    assert (err.type, err.code) == (wi.DESTINATION_UNREACHABLE, wi.UNREACH_ADDRESS)
+    assert nce_path(trace, nobody) == ["INCOMPLETE-resolution_failed->UNREACHABLE"]
