@@ -90,6 +90,7 @@ class Icmpv6Counters(CounterSet):
     unknown_type_drop: int = 0
     error_rate_limited: int = 0
     error_suppressed: int = 0
+    mld_source_not_link_local_drop: int = 0
 
 
 @dataclass

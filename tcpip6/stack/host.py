@@ -26,6 +26,7 @@ from tcpip6.stack.ipv6 import Delivery, Ipv6Layer, ProtocolHandler
 from tcpip6.stack.link import LinkLayer
 from tcpip6.stack.machines.graph import TraceSink
 from tcpip6.stack.machines.nce import NceState
+from tcpip6.stack.mld_host import MldHost
 from tcpip6.stack.nd import NeighborDiscovery
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.routing import RoutingTable
@@ -64,6 +65,7 @@ class Host:
         self.register_protocol(wire_ipv6.IPPROTO_ICMPV6, self.icmpv6.receive)
         self.routes = RoutingTable(self._reachability)
         self.nd_module = NeighborDiscovery(self)
+        self.mld_module = MldHost(self)
         self._loopback: deque[tuple[Interface, bytes]] = deque()
         self._in_call = False
 
@@ -127,12 +129,17 @@ class Host:
             iface.neighbors.upper_layer_hint(dst, now)
 
     def join_group(self, iface: Interface, group: IPv6Address, now: float) -> None:
+        """Listen to ``group`` on ``iface``: the link filter (deferred, MSR §4.4) and MLD."""
         iface.join_link_group(group)
-        if not self._in_call:  # MSR §4.4: outside a receive, apply at once
+        if iface.link.uses_nd:
+            self.mld_module.apply(iface, iface.mld.join(group, now), now)
+        if not self._in_call:  # outside a receive, apply at once
             iface.apply_multicast_changes()
 
     def leave_group(self, iface: Interface, group: IPv6Address, now: float) -> None:
         iface.leave_link_group(group)
+        if iface.link.uses_nd:
+            self.mld_module.apply(iface, iface.mld.leave(group, now), now)
         if not self._in_call:
             iface.apply_multicast_changes()
 

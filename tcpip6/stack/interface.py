@@ -18,6 +18,7 @@ from tcpip6.stack.addresses import INFINITY, AddressTable, Origin
 from tcpip6.stack.counters import LinkCounters
 from tcpip6.stack.link import LinkLayer
 from tcpip6.stack.machines.graph import TraceSink
+from tcpip6.stack.mld import MulticastListener
 from tcpip6.stack.neighbors import NeighborCache
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.router_solicitation import RouterSolicitor
@@ -51,6 +52,11 @@ class Interface:
         self.addresses = AddressTable(self.params, label=label)
         self.neighbors = NeighborCache(self.params, label=label)
         self.solicitor = RouterSolicitor(label=label)
+        self.mld = MulticastListener(
+            host.rng,
+            unsolicited_report_interval=self.params.unsolicited_report_interval,
+            label=label,
+        )
         #: Started by Host.start: solicits routers and autoconfigures (RFC 4862). A host
         #: configured only by hand does neither.
         self.autoconfigure = False
@@ -103,6 +109,9 @@ class Interface:
         for owner in (self.addresses, self.neighbors):
             owner.trace_sink = sink
         self.solicitor.trace_sink = sink
+        self.mld.trace_sink = sink
+        for listener in self.mld.listeners.values():
+            listener.trace_sink = sink
         for nte in self.addresses:
             nte.trace_sink = sink
         for nce in self.neighbors.entries.values():
@@ -142,6 +151,7 @@ class Interface:
                 self.neighbors.next_deadline(),
                 self.addresses.next_deadline(),
                 self.solicitor.next_deadline(),
+                self.mld.next_deadline(),
             )
             if t is not None
         ]
@@ -152,3 +162,4 @@ class Interface:
         nd.apply_neighbor_actions(self, self.neighbors.poll(now), now)
         nd.apply_address_actions(self, self.addresses.poll(now), now)
         nd.poll_solicitor(self, now)
+        self.host.mld_module.apply(self, self.mld.poll(now), now)

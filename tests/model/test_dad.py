@@ -183,7 +183,5 @@ class DadVersusSpec(RuleBasedStateMachine):
         )
 
 
-DadVersusSpec.TestCase.settings = settings(
-    max_examples=settings.default.max_examples, stateful_step_count=40, deadline=None
-)
+DadVersusSpec.TestCase.settings = settings(max_examples=300, stateful_step_count=50, deadline=None)
 TestDadVersusSpec = DadVersusSpec.TestCase

@@ -61,6 +61,6 @@ class SolicitationVersusSpec(RuleBasedStateMachine):
 
 
 SolicitationVersusSpec.TestCase.settings = settings(
-    max_examples=settings.default.max_examples, stateful_step_count=30, deadline=None
+    max_examples=200, stateful_step_count=30, deadline=None
 )
 TestSolicitationVersusSpec = SolicitationVersusSpec.TestCase

@@ -30,6 +30,8 @@ def test_ping_between_static_hosts(pair: Pair, tmp_path: Path) -> None:
 
     # The wire, read back with scapy: requests A->B and replies B->A, MACs of the NICs.
     frames = [Ether(f) for _, f in read_pcap(pcap)]
+    # Only the echo traffic (MLD reports for the solicited-node groups may interleave).
+    frames = [f for f in frames if ICMPv6EchoRequest in f or ICMPv6EchoReply in f]
     assert len(frames) == 6
     for i, frame in enumerate(frames):
         ip = frame[IPv6]
@@ -43,4 +45,4 @@ def test_ping_between_static_hosts(pair: Pair, tmp_path: Path) -> None:
         assert ip.hlim == 64
 
     checked = tshark.assert_clean(pcap)
-    assert [f.protocol for f in checked] == ["ICMPv6"] * 6
+    assert sum("Echo (ping)" in f.info for f in checked) == 6

@@ -133,8 +133,10 @@ def test_error_rate_limit(pair: Pair) -> None:
     ],
 )
 def test_bad_packets_dropped_and_counted(pair: Pair, pkt: Packet, counter: str) -> None:
+    pair.b.ip.reset()
     send_to_b(pair, pkt)
-    assert pair.b.ip.nonzero() == {"in_receives": 1, counter: 1}
+    received = {k: v for k, v in pair.b.ip.nonzero().items() if not k.startswith("out_")}
+    assert received == {"in_receives": 1, counter: 1}
     assert errors(pair) == [] and not pair.a.icmpv6.echo_replies
 
 
