@@ -297,7 +297,10 @@ class AddressTable:
     # -- timers ---------------------------------------------------------------------------
     def poll(self, now: float) -> list[AddressAction]:
         actions: list[AddressAction] = []
-        for address, kind in self.timers.pop_due(now):
+        # Lifetimes before DAD: an address whose valid lifetime ends at the very moment its
+        # DAD would finish is gone, not available.
+        order = {"valid": 0, "preferred": 1, "dad": 2}
+        for address, kind in sorted(self.timers.pop_due(now), key=lambda k: order[k[1]]):
             nte = self.entries.get(address)
             if nte is None:
                 continue

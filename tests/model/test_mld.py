@@ -121,5 +121,5 @@ class MldVersusSpec(RuleBasedStateMachine):
         assert self.listener.next_deadline() == (min(timers) if timers else None)
 
 
-MldVersusSpec.TestCase.settings = settings(max_examples=300, stateful_step_count=40, deadline=None)
+MldVersusSpec.TestCase.settings = settings(max_examples=200, stateful_step_count=40, deadline=None)
 TestMldVersusSpec = MldVersusSpec.TestCase

@@ -1,0 +1,98 @@
+"""Every graph: rows cite the RFC, the table is total, the drawings show it exactly, and
+the model tests exercise every declared transition."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from tcpip6.stack.machines import all_graphs, get_graph
+from tcpip6.stack.machines.graph import Graph
+from tests.model import test_dad, test_mld, test_nce, test_router_solicitation
+
+GRAPHS = all_graphs()
+
+
+def test_the_four_host_graphs_are_registered() -> None:
+    assert {"nce", "dad", "mld", "router_solicitation"} <= set(GRAPHS)
+
+
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+def test_rows_cite_the_rfc_and_table_is_total(name: str) -> None:
+    graph = GRAPHS[name]
+    for row in graph.transitions:
+        assert re.match(r"^\d{3,4} (§[\d.]+|Appendix [A-Z])", row["rfc"]), row
+    declared = {(src, trig) for src, _, trig, _, _ in graph.edges()}
+    events = {trig for _, trig in declared} | {trig for _, trig in graph.ignored}
+    # No (state, trigger) pair is both a transition and ignored.
+    assert not declared & graph.ignored
+    # Every state that has any outgoing event handles every event it can be sent, or is
+    # terminal (no outgoing rows and no ignored pairs).
+    for state in graph.states:
+        handled = {t for s, t in declared | graph.ignored if s == state.name}
+        assert handled in (set(), events) or handled == events & handled, (state, handled)
+
+
+def parse_dot(text: str) -> tuple[set[str], set[tuple[str, str, str]]]:
+    states = set(re.findall(r'^\s+"([^"]+)";$', text, re.M))
+    edges = set()
+    for src, dst, label in re.findall(
+        r'^\s+"([^"]+)" -> "([^"]+)" \[label="([^"]*)"\];$', text, re.M
+    ):
+        edges.add((src, dst, label.split(" ")[0]))
+    return states, edges
+
+
+def parse_mermaid(text: str) -> tuple[set[str], set[tuple[str, str, str]]]:
+    states = set(re.findall(r'^\s+state "([^"]+)" as', text, re.M))
+    edges = set()
+    for src, dst, label in re.findall(r"^\s+(\w+) --> (\w+): (.*)$", text, re.M):
+        edges.add((src, dst, label.split(" ")[0]))
+    return states, edges
+
+
+def expected(graph: Graph) -> tuple[set[str], set[tuple[str, str, str]]]:
+    return ({s.name for s in graph.states}, {(s, d, t) for s, d, t, _, _ in graph.edges()})
+
+
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+def test_dot_and_mermaid_are_exactly_the_table(name: str) -> None:
+    graph = get_graph(name)
+    dot_states, dot_edges = parse_dot(graph.diagram("dot"))
+    states, edges = expected(graph)
+    assert dot_states == states
+    assert {e for e in dot_edges if e[0] != "__start__"} == edges
+    mm_states, mm_edges = parse_mermaid(graph.diagram("mermaid"))
+    assert mm_states == states
+    assert {e for e in mm_edges if e[0] != "[*]"} == edges
+
+
+COVERAGE: list[tuple[str, Any, set[tuple[str, str, str]]]] = [
+    ("nce", test_nce.NceVersusSpec, test_nce.SEEN),
+    ("dad", test_dad.DadVersusSpec, test_dad.SEEN),
+    ("mld", test_mld.MldVersusSpec, test_mld.SEEN),
+    (
+        "router_solicitation",
+        test_router_solicitation.SolicitationVersusSpec,
+        test_router_solicitation.SEEN,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "machine", "seen"), COVERAGE, ids=[c[0] for c in COVERAGE])
+def test_model_tests_exercise_every_transition(
+    name: str, machine: Any, seen: set[tuple[str, str, str]]
+) -> None:
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=300, stateful_step_count=50, deadline=None, derandomize=True, database=None
+        ),
+    )
+    _, edges = expected(GRAPHS[name])
+    declared = {(s, t, d) for s, d, t in edges}
+    assert declared - seen == set(), f"{name}: never exercised"
