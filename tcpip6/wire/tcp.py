@@ -13,14 +13,25 @@
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
     |  Data |       |C|E|U|A|P|R|S|F|                               |
     | Offset| Rsrvd |W|C|R|C|S|S|Y|I|            Window             |
+    |       |       |R|E|G|K|H|T|N|N|                               |
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
     |           Checksum            |         Urgent Pointer        |
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-    |                    Options                    |    Padding    |
+    |                           [Options]                           |
+    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+    |                             Data ...
+    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 
-Options are kept in order. On emit they are zero-padded to a 32-bit boundary; a zero octet
-is End of Option List, so :func:`pad_options` makes that padding explicit for exact
-round trips.
+Options (§3.2) are kept in order, NOPs included. The options area ends at the Data
+Offset; End of Option List (a zero octet) ends the list, and every octet after it is
+padding. Parse turns each octet from the EOL on into one :class:`EndOfOptions`, so the
+header length survives; emit pads the options with zero octets to a multiple of 4. Hence
+``parse(s.build()) == s`` exactly when ``s.options == pad_options(s.options)`` and no
+option follows an EOL: build with :func:`pad_options` to get that form. Padding octets
+that were not zero come back as zero.
+
+The checksum is not a field: it is computed on emit and verified on parse over the IPv6
+pseudo-header (RFC 8200 §8.1, next header 6).
 """
 
 from __future__ import annotations
@@ -29,15 +40,17 @@ import enum
 import struct
 from dataclasses import dataclass
 from ipaddress import IPv6Address
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from tcpip6.wire.checksum import upper_layer_checksum
 from tcpip6.wire.errors import ChecksumError, WireError
+from tcpip6.wire.ipv6 import IPPROTO_TCP
 
-IPPROTO_TCP = 6
 MIN_HEADER_LEN = 20
 MAX_HEADER_LEN = 60
+MAX_OPTIONS_LEN = MAX_HEADER_LEN - MIN_HEADER_LEN
 
+# Control bits (RFC 9293 §3.1; ECE and CWR from RFC 3168 §6.1).
 FIN = 0x01
 SYN = 0x02
 RST = 0x04
@@ -49,6 +62,8 @@ CWR = 0x80
 
 
 class Flags(enum.IntFlag):
+    """The control bits as an ``IntFlag``, for printing and set operations."""
+
     FIN = FIN
     SYN = SYN
     RST = RST
@@ -59,24 +74,25 @@ class Flags(enum.IntFlag):
     CWR = CWR
 
 
+# tcpdump's letters, in tcpdump's order (ACK is the dot).
+_FLAG_LETTERS: tuple[tuple[int, str], ...] = (
+    (FIN, "F"),
+    (SYN, "S"),
+    (RST, "R"),
+    (PSH, "P"),
+    (ACK, "."),
+    (URG, "U"),
+    (ECE, "E"),
+    (CWR, "W"),
+)
+
+
 def format_flags(flags: int) -> str:
-    """``[S.]``-style flags, as tcpdump prints them."""
-    out = "".join(
-        c
-        for bit, c in (
-            (SYN, "S"),
-            (FIN, "F"),
-            (RST, "R"),
-            (PSH, "P"),
-            (URG, "U"),
-            (ECE, "E"),
-            (CWR, "W"),
-        )
-        if flags & bit
-    )
-    return out + ("." if flags & ACK else "")
+    """Flags as tcpdump prints them between brackets: ``S.`` for SYN+ACK, ``none`` for 0."""
+    return "".join(c for bit, c in _FLAG_LETTERS if flags & bit) or "none"
 
 
+# Option kinds (IANA "TCP Option Kind Numbers").
 KIND_EOL = 0
 KIND_NOP = 1
 KIND_MSS = 2
@@ -86,11 +102,21 @@ KIND_SACK = 5
 KIND_TIMESTAMPS = 8
 
 _HEADER = struct.Struct("!HHIIBBHHH")
+_CHECKSUM = struct.Struct("!H")
+_MSS = struct.Struct("!BBH")
+_WSCALE = struct.Struct("!BBB")
+_TIMESTAMPS = struct.Struct("!BBII")
+_TWO_WORDS = struct.Struct("!II")
 
 
 @dataclass(frozen=True, slots=True)
 class EndOfOptions:
-    KIND: ClassVar[int] = KIND_EOL
+    """RFC 9293 §3.2: kind 0, one octet; also each octet of padding after it."""
+
+    kind: ClassVar[int] = KIND_EOL
+
+    def buffer_len(self) -> int:
+        return 1
 
     def encode(self) -> bytes:
         return b"\x00"
@@ -98,7 +124,12 @@ class EndOfOptions:
 
 @dataclass(frozen=True, slots=True)
 class NoOperation:
-    KIND: ClassVar[int] = KIND_NOP
+    """RFC 9293 §3.2: kind 1, one octet, used to align the next option."""
+
+    kind: ClassVar[int] = KIND_NOP
+
+    def buffer_len(self) -> int:
+        return 1
 
     def encode(self) -> bytes:
         return b"\x01"
@@ -106,67 +137,98 @@ class NoOperation:
 
 @dataclass(frozen=True, slots=True)
 class MaxSegmentSize:
-    """RFC 9293 §3.7.1."""
+    """RFC 9293 §3.7.1: the largest segment the sender of this option can receive."""
 
     mss: int
-    KIND: ClassVar[int] = KIND_MSS
+
+    kind: ClassVar[int] = KIND_MSS
+
+    def buffer_len(self) -> int:
+        return 4
 
     def encode(self) -> bytes:
-        return struct.pack("!BBH", KIND_MSS, 4, self.mss)
+        return _MSS.pack(KIND_MSS, 4, self.mss)
 
 
 @dataclass(frozen=True, slots=True)
 class WindowScale:
-    """RFC 7323 §2."""
+    """RFC 7323 §2.2: the shift count (RFC 7323 §2.3 caps its use at 14; the value on
+    the wire is kept as sent)."""
 
     shift: int
-    KIND: ClassVar[int] = KIND_WSCALE
+
+    kind: ClassVar[int] = KIND_WSCALE
+
+    def buffer_len(self) -> int:
+        return 3
 
     def encode(self) -> bytes:
-        return struct.pack("!BBB", KIND_WSCALE, 3, self.shift)
+        return _WSCALE.pack(KIND_WSCALE, 3, self.shift)
 
 
 @dataclass(frozen=True, slots=True)
 class SackPermitted:
-    """RFC 2018 §2."""
+    """RFC 2018 §2: sent on a SYN to say SACK may be used."""
 
-    KIND: ClassVar[int] = KIND_SACK_PERMITTED
+    kind: ClassVar[int] = KIND_SACK_PERMITTED
+
+    def buffer_len(self) -> int:
+        return 2
 
     def encode(self) -> bytes:
-        return bytes([KIND_SACK_PERMITTED, 2])
+        return bytes((KIND_SACK_PERMITTED, 2))
 
 
 @dataclass(frozen=True, slots=True)
 class Sack:
-    """RFC 2018 §3: (left edge, right edge) blocks."""
+    """RFC 2018 §3: one to four ``(left edge, right edge)`` blocks of received data."""
 
     blocks: tuple[tuple[int, int], ...]
-    KIND: ClassVar[int] = KIND_SACK
+
+    kind: ClassVar[int] = KIND_SACK
+
+    def buffer_len(self) -> int:
+        return 2 + 8 * len(self.blocks)
 
     def encode(self) -> bytes:
-        body = b"".join(struct.pack("!II", left, right) for left, right in self.blocks)
-        return bytes([KIND_SACK, 2 + len(body)]) + body
+        if not 1 <= len(self.blocks) <= 4:
+            raise ValueError("SACK option: 1 to 4 blocks")
+        body = b"".join(_TWO_WORDS.pack(left, right) for left, right in self.blocks)
+        return bytes((KIND_SACK, 2 + len(body))) + body
 
 
 @dataclass(frozen=True, slots=True)
 class Timestamps:
-    """RFC 7323 §3."""
+    """RFC 7323 §3.2: TSval and TSecr."""
 
     tsval: int
     tsecr: int
-    KIND: ClassVar[int] = KIND_TIMESTAMPS
+
+    kind: ClassVar[int] = KIND_TIMESTAMPS
+
+    def buffer_len(self) -> int:
+        return 10
 
     def encode(self) -> bytes:
-        return struct.pack("!BBII", KIND_TIMESTAMPS, 10, self.tsval, self.tsecr)
+        return _TIMESTAMPS.pack(KIND_TIMESTAMPS, 10, self.tsval, self.tsecr)
 
 
 @dataclass(frozen=True, slots=True)
 class UnknownTcpOption:
+    """Any other kind, kept as its kind and data (the length octet is ``2 + len(data)``).
+    Parse never makes one of a kind this module knows; made by hand with such a kind, it
+    crafts a malformed option (and does not round-trip)."""
+
     kind: int
-    data: bytes
+    data: bytes = b""
+
+    def buffer_len(self) -> int:
+        return 2 + len(self.data)
 
     def encode(self) -> bytes:
-        return bytes([self.kind, 2 + len(self.data)]) + self.data
+        if not 0 <= self.kind <= 0xFF or len(self.data) > 0xFD:
+            raise ValueError(f"tcp option kind {self.kind}: kind or length out of range")
+        return bytes((self.kind, 2 + len(self.data))) + self.data
 
 
 TcpOption = (
@@ -180,41 +242,48 @@ TcpOption = (
     | UnknownTcpOption
 )
 
+# The option lengths RFC 9293 §3.2, RFC 7323 and RFC 2018 fix.
 _FIXED_LEN = {KIND_MSS: 4, KIND_WSCALE: 3, KIND_SACK_PERMITTED: 2, KIND_TIMESTAMPS: 10}
 
 
 def options_len(options: tuple[TcpOption, ...]) -> int:
-    return sum(len(o.encode()) for o in options)
+    """The encoded length of ``options``, before padding."""
+    return sum(o.buffer_len() for o in options)
 
 
 def pad_options(options: tuple[TcpOption, ...]) -> tuple[TcpOption, ...]:
-    """Make the zero padding explicit (End of Option List octets), for exact round trips."""
-    missing = -options_len(options) % 4
-    return options + (EndOfOptions(),) * missing
+    """Append the End of Option List octets that emit would write as padding, so that the
+    options come back from parse exactly as given."""
+    return options + (EndOfOptions(),) * (-options_len(options) % 4)
 
 
 def parse_options(buf: bytes | bytearray | memoryview) -> tuple[TcpOption, ...]:
+    """The options area (between the fixed header and the Data Offset), in order.
+
+    RFC 9293 §3.2: a known kind with the wrong length, a length below 2, or an option
+    running past the area is malformed: :class:`WireError`."""
     out: list[TcpOption] = []
     off = 0
-    while off < len(buf):
+    end = len(buf)
+    while off < end:
         kind = buf[off]
         if kind == KIND_EOL:
-            # Everything after End of Option List is padding: kept as EOL octets.
-            out.extend(EndOfOptions() for _ in range(len(buf) - off))
+            # The rest of the area is padding: one EndOfOptions per octet.
+            out.extend(EndOfOptions() for _ in range(end - off))
             break
         if kind == KIND_NOP:
             out.append(NoOperation())
             off += 1
             continue
-        if off + 2 > len(buf):
-            raise WireError(f"tcp option {kind}: truncated")
+        if off + 2 > end:
+            raise WireError(f"tcp option {kind}: no room for its length octet")
         length = buf[off + 1]
-        if length < 2 or off + length > len(buf):
-            raise WireError(f"tcp option {kind}: bad length {length}")
+        if length < 2 or off + length > end:
+            raise WireError(f"tcp option {kind}: length {length} at {off} of {end}")
+        fixed = _FIXED_LEN.get(kind)
+        if fixed is not None and length != fixed:
+            raise WireError(f"tcp option {kind}: length {length}, must be {fixed}")
         data = bytes(buf[off + 2 : off + length])
-        expected = _FIXED_LEN.get(kind)
-        if expected is not None and length != expected:
-            raise WireError(f"tcp option {kind}: length {length}, must be {expected}")
         if kind == KIND_MSS:
             out.append(MaxSegmentSize(int.from_bytes(data, "big")))
         elif kind == KIND_WSCALE:
@@ -222,11 +291,13 @@ def parse_options(buf: bytes | bytearray | memoryview) -> tuple[TcpOption, ...]:
         elif kind == KIND_SACK_PERMITTED:
             out.append(SackPermitted())
         elif kind == KIND_TIMESTAMPS:
-            out.append(Timestamps(*struct.unpack("!II", data)))
+            tsval, tsecr = _TWO_WORDS.unpack(data)
+            out.append(Timestamps(tsval, tsecr))
         elif kind == KIND_SACK:
-            if len(data) % 8:
-                raise WireError("tcp SACK option: blocks are 8 octets")
-            blocks = tuple(struct.unpack_from("!II", data, i) for i in range(0, len(data), 8))
+            # RFC 2018 §3: length 8n + 2, n >= 1.
+            if len(data) % 8 or not data:
+                raise WireError(f"tcp SACK option: length {length} is not 8n + 2")
+            blocks = tuple(_TWO_WORDS.unpack_from(data, i) for i in range(0, len(data), 8))
             out.append(Sack(blocks))
         else:
             out.append(UnknownTcpOption(kind, data))
@@ -234,8 +305,14 @@ def parse_options(buf: bytes | bytearray | memoryview) -> tuple[TcpOption, ...]:
     return tuple(out)
 
 
+_O = TypeVar("_O")
+
+
 @dataclass(frozen=True, slots=True)
 class TcpSegment:
+    """A segment: the header fields, the options, and the data. ``reserved`` is the four
+    bits between Data Offset and CWR, kept as received."""
+
     src_port: int
     dst_port: int
     seq: int
@@ -245,7 +322,9 @@ class TcpSegment:
     urgent: int = 0
     options: tuple[TcpOption, ...] = ()
     payload: bytes = b""
-    reserved: int = 0  # the four bits before CWR
+    reserved: int = 0
+
+    PROTOCOL: ClassVar[int] = IPPROTO_TCP
 
     @classmethod
     def parse(
@@ -254,28 +333,43 @@ class TcpSegment:
         if len(buf) < MIN_HEADER_LEN:
             raise WireError(f"tcp: {len(buf)} octets, need {MIN_HEADER_LEN}")
         sport, dport, seq, ack, off_byte, flags, window, _csum, urgent = _HEADER.unpack_from(buf)
+        # RFC 9293 §3.1: Data Offset counts 32-bit words; the header is at least 5 of them.
         hlen = (off_byte >> 4) * 4
         if hlen < MIN_HEADER_LEN or hlen > len(buf):
-            raise WireError(f"tcp: data offset {hlen} with {len(buf)} octets")
+            raise WireError(f"tcp: data offset {hlen} octets with {len(buf)} octets")
+        # RFC 9293 §3.1: the checksum covers the pseudo-header, header and data.
         if upper_layer_checksum(src, dst, IPPROTO_TCP, buf) != 0:
             raise ChecksumError("tcp: bad checksum")
-        options = parse_options(memoryview(buf)[MIN_HEADER_LEN:hlen])
         return cls(
-            sport,
-            dport,
-            seq,
-            ack,
-            flags,
-            window,
-            urgent,
-            options,
-            bytes(buf[hlen:]),
-            off_byte & 0xF,
+            src_port=sport,
+            dst_port=dport,
+            seq=seq,
+            ack=ack,
+            flags=flags,
+            window=window,
+            urgent=urgent,
+            options=parse_options(memoryview(buf)[MIN_HEADER_LEN:hlen]),
+            payload=bytes(buf[hlen:]),
+            reserved=off_byte & 0xF,
         )
 
     @property
     def header_len(self) -> int:
-        return MIN_HEADER_LEN + options_len(self.options) + (-options_len(self.options) % 4)
+        """Data Offset in octets: the fixed header and the options, padded to 4."""
+        n = options_len(self.options)
+        return MIN_HEADER_LEN + n + (-n % 4)
+
+    @property
+    def seg_len(self) -> int:
+        """RFC 9293 §3.4: SEG.LEN, the octets of data plus one each for SYN and FIN."""
+        return len(self.payload) + (self.flags & SYN != 0) + (self.flags & FIN != 0)
+
+    def option(self, cls: type[_O]) -> _O | None:
+        """The first option of type ``cls`` (``seg.option(MaxSegmentSize)``), or None."""
+        for o in self.options:
+            if isinstance(o, cls):
+                return o
+        return None
 
     def buffer_len(self) -> int:
         return self.header_len + len(self.payload)
@@ -285,9 +379,11 @@ class TcpSegment:
     ) -> None:
         opts = b"".join(o.encode() for o in self.options)
         opts += b"\x00" * (-len(opts) % 4)
+        if len(opts) > MAX_OPTIONS_LEN:
+            raise ValueError(f"tcp: {len(opts)} octets of options, at most {MAX_OPTIONS_LEN}")
+        if not 0 <= self.reserved <= 0xF:
+            raise ValueError("tcp: reserved is 4 bits")
         hlen = MIN_HEADER_LEN + len(opts)
-        if hlen > MAX_HEADER_LEN:
-            raise ValueError("tcp: more than 40 octets of options")
         end = off + hlen + len(self.payload)
         _HEADER.pack_into(
             buf,
@@ -296,7 +392,7 @@ class TcpSegment:
             self.dst_port,
             self.seq,
             self.ack,
-            ((hlen // 4) << 4) | (self.reserved & 0xF),
+            ((hlen // 4) << 4) | self.reserved,
             self.flags,
             self.window,
             0,
@@ -305,7 +401,7 @@ class TcpSegment:
         buf[off + MIN_HEADER_LEN : off + hlen] = opts
         buf[off + hlen : end] = self.payload
         csum = upper_layer_checksum(src, dst, IPPROTO_TCP, buf[off:end])
-        struct.pack_into("!H", buf, off + 16, csum)
+        _CHECKSUM.pack_into(buf, off + 16, csum)
 
     def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
         buf = bytearray(self.buffer_len())

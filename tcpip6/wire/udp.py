@@ -7,8 +7,17 @@
     |     Source      |   Destination   |
     |      Port       |      Port       |
     +--------+--------+--------+--------+
-    |     Length      |    Checksum     |   (UDP-Lite: Checksum Coverage, Checksum)
+    |     Length      |    Checksum     |      UDP
     +--------+--------+--------+--------+
+    |    Checksum     |    Checksum     |      UDP-Lite (RFC 3828 §3.1)
+    |    Coverage     |                 |
+    +--------+--------+--------+--------+
+    |          data octets ...
+    +---------------- ...
+
+The checksum is not a field: it is computed on emit and verified on parse, over the IPv6
+pseudo-header (RFC 8200 §8.1) built from the ``src``/``dst`` given to ``parse``/``emit``/
+``build``. UDP's Length is not a field either: it is the header plus the payload.
 """
 
 from __future__ import annotations
@@ -20,20 +29,35 @@ from typing import ClassVar
 
 from tcpip6.wire.checksum import upper_layer_checksum
 from tcpip6.wire.errors import ChecksumError, WireError
+from tcpip6.wire.ipv6 import IPPROTO_UDP, IPPROTO_UDPLITE
 
-IPPROTO_UDP = 17
-IPPROTO_UDPLITE = 136
 HEADER_LEN = 8
+MAX_LENGTH = 0xFFFF  # no jumbograms (RFC 2675 §4 would need Length 0)
+
 _HEADER = struct.Struct("!HHHH")
+_CHECKSUM = struct.Struct("!H")
+
+__all__ = [
+    "HEADER_LEN",
+    "IPPROTO_UDP",
+    "IPPROTO_UDPLITE",
+    "MAX_LENGTH",
+    "UdpDatagram",
+    "UdpLiteDatagram",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class UdpDatagram:
+    """RFC 768. Octets of the IPv6 payload beyond the Length field are not part of the
+    datagram: parse ignores them."""
+
     src_port: int
     dst_port: int
     payload: bytes
 
     HEADER_LEN: ClassVar[int] = HEADER_LEN
+    PROTOCOL: ClassVar[int] = IPPROTO_UDP
 
     @classmethod
     def parse(
@@ -42,12 +66,14 @@ class UdpDatagram:
         if len(buf) < HEADER_LEN:
             raise WireError(f"udp: {len(buf)} octets, need {HEADER_LEN}")
         sport, dport, length, csum = _HEADER.unpack_from(buf, 0)
-        # RFC 768: Length covers header and data; it must fit the IPv6 payload.
+        # RFC 768: Length counts the header and the data, so it is at least 8, and the
+        # datagram must fit in what the IPv6 layer delivered.
         if length < HEADER_LEN or length > len(buf):
             raise WireError(f"udp: length field {length} with {len(buf)} octets")
-        # RFC 8200 §8.1: over IPv6 the checksum is mandatory; a zero one is discarded.
+        # RFC 8200 §8.1: over IPv6 the checksum is mandatory; a received zero is discarded.
         if csum == 0:
             raise ChecksumError("udp: zero checksum over IPv6")
+        # RFC 8200 §8.1: the pseudo-header length is UDP's own Length field.
         data = memoryview(buf)[:length]
         if upper_layer_checksum(src, dst, IPPROTO_UDP, data) != 0:
             raise ChecksumError("udp: bad checksum")
@@ -60,13 +86,13 @@ class UdpDatagram:
         self, buf: bytearray | memoryview, src: IPv6Address, dst: IPv6Address, off: int = 0
     ) -> None:
         length = self.buffer_len()
-        if length > 0xFFFF:
-            raise ValueError("udp: datagram longer than 65535 octets")
+        if length > MAX_LENGTH:
+            raise ValueError(f"udp: {length} octets, at most {MAX_LENGTH}")
         _HEADER.pack_into(buf, off, self.src_port, self.dst_port, length, 0)
         buf[off + HEADER_LEN : off + length] = self.payload
         csum = upper_layer_checksum(src, dst, IPPROTO_UDP, buf[off : off + length])
-        # RFC 768 / RFC 8200 §8.1: a computed zero is transmitted as all ones.
-        struct.pack_into("!H", buf, off + 6, csum or 0xFFFF)
+        # RFC 768, RFC 8200 §8.1: a computed zero is sent as all ones (0 means "none").
+        _CHECKSUM.pack_into(buf, off + 6, csum or 0xFFFF)
 
     def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
         buf = bytearray(self.buffer_len())
@@ -76,7 +102,9 @@ class UdpDatagram:
 
 @dataclass(frozen=True, slots=True)
 class UdpLiteDatagram:
-    """RFC 3828. ``coverage`` 0 means the whole datagram; otherwise 8..length."""
+    """RFC 3828. ``coverage`` is the Checksum Coverage field: 0 covers the whole datagram,
+    otherwise the number of octets covered from the start of the header (8 up to the
+    datagram length). The datagram length is the IPv6 payload length: all of ``buf``."""
 
     src_port: int
     dst_port: int
@@ -84,6 +112,7 @@ class UdpLiteDatagram:
     coverage: int = 0
 
     HEADER_LEN: ClassVar[int] = HEADER_LEN
+    PROTOCOL: ClassVar[int] = IPPROTO_UDPLITE
 
     @classmethod
     def parse(
@@ -92,17 +121,24 @@ class UdpLiteDatagram:
         if len(buf) < HEADER_LEN:
             raise WireError(f"udp-lite: {len(buf)} octets, need {HEADER_LEN}")
         sport, dport, coverage, csum = _HEADER.unpack_from(buf, 0)
-        # RFC 3828 §3.1: coverage 1-7 or beyond the datagram: discard.
+        # RFC 3828 §3.1: coverage 1..7, or beyond the datagram, is illegal: discard.
         if 0 < coverage < HEADER_LEN or coverage > len(buf):
             raise WireError(f"udp-lite: coverage {coverage} with {len(buf)} octets")
-        covered = len(buf) if coverage == 0 else coverage
-        # RFC 3828 §3.1: the checksum is mandatory (zero is illegal).
+        # RFC 3828 §3.1: the checksum is mandatory (a computed 0 is sent as 0xffff), so a
+        # zero field never comes from a valid sender.
         if csum == 0:
             raise ChecksumError("udp-lite: zero checksum")
-        data = memoryview(buf)[:covered]
-        if upper_layer_checksum(src, dst, IPPROTO_UDPLITE, data, length=len(buf)) != 0:
+        covered = memoryview(buf)[: coverage or len(buf)]
+        # RFC 3828 §3.1: the pseudo-header length is the IPv6 payload length, not the
+        # coverage.
+        if upper_layer_checksum(src, dst, IPPROTO_UDPLITE, covered, length=len(buf)) != 0:
             raise ChecksumError("udp-lite: bad checksum")
         return cls(sport, dport, bytes(buf[HEADER_LEN:]), coverage)
+
+    @property
+    def covered_len(self) -> int:
+        """How many octets the checksum protects (RFC 3828 §3.1)."""
+        return self.coverage or self.buffer_len()
 
     def buffer_len(self) -> int:
         return HEADER_LEN + len(self.payload)
@@ -111,16 +147,16 @@ class UdpLiteDatagram:
         self, buf: bytearray | memoryview, src: IPv6Address, dst: IPv6Address, off: int = 0
     ) -> None:
         length = self.buffer_len()
+        if length > MAX_LENGTH:
+            raise ValueError(f"udp-lite: {length} octets, at most {MAX_LENGTH}")
         if 0 < self.coverage < HEADER_LEN or self.coverage > length:
             raise ValueError(f"udp-lite: coverage {self.coverage} for {length} octets")
         _HEADER.pack_into(buf, off, self.src_port, self.dst_port, self.coverage, 0)
         buf[off + HEADER_LEN : off + length] = self.payload
-        covered = length if self.coverage == 0 else self.coverage
-        # RFC 3828 §3.1: pseudo-header length is the IPv6 payload length (the datagram).
-        csum = upper_layer_checksum(
-            src, dst, IPPROTO_UDPLITE, buf[off : off + covered], length=length
-        )
-        struct.pack_into("!H", buf, off + 6, csum or 0xFFFF)
+        covered = buf[off : off + (self.coverage or length)]
+        csum = upper_layer_checksum(src, dst, IPPROTO_UDPLITE, covered, length=length)
+        # RFC 3828 §3.1: as in UDP, a computed zero is sent as all ones.
+        _CHECKSUM.pack_into(buf, off + 6, csum or 0xFFFF)
 
     def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
         buf = bytearray(self.buffer_len())
