@@ -41,3 +41,22 @@ def test_demo_runs_and_writes_a_clean_pcap(tmp_path: Path) -> None:
     assert "timeline" in done.stdout and f"pcap: {pcap}" in done.stdout
     frames = tshark.assert_clean(pcap)
     assert len(frames) >= 12
+
+
+def test_diagram_list_and_formats(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    listing = run("diagram", "--list")
+    assert listing.returncode == 0
+    names = [line.split()[0] for line in listing.stdout.splitlines()]
+    assert {"nce", "dad", "mld", "router_solicitation"} <= set(names)
+    svg = tmp_path / "nce.svg"
+    done = run("diagram", "nce", "--format", "svg", "--output", str(svg))
+    assert done.returncode == 0, done.stderr
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg")
+    text = svg.read_text()
+    for state in ("INCOMPLETE", "REACHABLE", "STALE", "DELAY", "PROBE"):
+        assert f">{state}<" in text
+    mermaid = run("diagram", "dad", "--format", "mermaid")
+    assert "stateDiagram-v2" in mermaid.stdout and "TENTATIVE --> PREFERRED" in mermaid.stdout

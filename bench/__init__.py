@@ -1,0 +1,1 @@
+"""Benchmarks with JSON output (``make bench``)."""
