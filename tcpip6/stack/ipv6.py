@@ -45,18 +45,9 @@ class Delivery:
 ProtocolHandler = Callable[[Delivery], None]
 
 
-# RFC 8200 §4.2: the two high-order bits of an option type say what to do when the option
-# is not recognised.
-OPT_SKIP = 0
-OPT_DISCARD = 1
-OPT_DISCARD_ICMP = 2
-OPT_DISCARD_ICMP_UNLESS_MULTICAST = 3
-
-#: Options this host recognises in Hop-by-Hop and Destination Options headers.
-PAD1 = 0x00
-PADN = 0x01
-ROUTER_ALERT = 0x05  # RFC 2711 (MLD carries it)
-KNOWN_OPTIONS = frozenset({PAD1, PADN, ROUTER_ALERT})
+#: Options this host recognises in Hop-by-Hop and Destination Options headers (Router
+#: Alert, RFC 2711, comes with MLD).
+KNOWN_OPTIONS = frozenset({wire_ext.PAD1, wire_ext.PADN, wire_ext.ROUTER_ALERT})
 
 
 class Ipv6Layer:
@@ -173,11 +164,13 @@ class Ipv6Layer:
         opt_off = off + 2
         for opt in opts.options:
             if opt.type not in KNOWN_OPTIONS:
-                action = opt.type >> 6
-                if action != OPT_SKIP:
+                # RFC 8200 §4.2: the two high-order bits say what to do with it.
+                action = wire_ext.option_action(opt.type)
+                if action != wire_ext.ACTION_SKIP:
                     c.unknown_option_drop += 1
-                    if action == OPT_DISCARD_ICMP or (
-                        action == OPT_DISCARD_ICMP_UNLESS_MULTICAST and not hdr.dst.is_multicast
+                    if action == wire_ext.ACTION_DISCARD_ICMP or (
+                        action == wire_ext.ACTION_DISCARD_ICMP_UNLESS_MULTICAST
+                        and not hdr.dst.is_multicast
                     ):
                         # RFC 8200 §4.2: code 2, pointer at the option type.
                         self.host.icmpv6.parameter_problem(

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from tcpip6.stack.ipv6 import Delivery
 
 #: RFC 2711 Router Alert, value 0: the datagram contains an MLD message.
-ROUTER_ALERT_MLD = wire_ext.Option(wire_ext.ROUTER_ALERT, b"\x00\x00")
+ROUTER_ALERT_MLD = wire_ext.router_alert(wire_ext.ROUTER_ALERT_MLD)
 
 
 class MldHost:

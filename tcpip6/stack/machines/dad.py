@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from tcpip6.stack.machines.graph import Graph
+from tcpip6.stack.machines.graph import Graph, unlisted_pairs
 
 
 class AddressState(enum.Enum):
@@ -68,24 +68,12 @@ _EVENTS = {
 }
 
 
-def _ignored() -> set[tuple[str, str]]:
-    declared = set()
-    for row in TRANSITIONS:
-        sources = row["source"] if isinstance(row["source"], list) else [row["source"]]
-        declared |= {(s, row["trigger"]) for s in sources}
-    return {
-        (state.name, event)
-        for state in AddressState
-        for event in _EVENTS
-        if (state.name, event) not in declared
-        and state not in (AddressState.INVALID, AddressState.DUPLICATE)
-    }
-
-
 #: Events that change nothing: an NS or NA for an address that is no longer tentative is
 #: ordinary Neighbor Discovery, not DAD (§5.4.3, §5.4.4); a renewed preferred lifetime
 #: on a preferred address only moves its deadline.
-IGNORED = frozenset(_ignored())
+IGNORED = unlisted_pairs(
+    AddressState, TRANSITIONS, _EVENTS, terminal=(AddressState.INVALID, AddressState.DUPLICATE)
+)
 
 GRAPH = Graph(
     name="dad",

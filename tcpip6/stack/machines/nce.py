@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from tcpip6.stack.machines.graph import Graph
+from tcpip6.stack.machines.graph import Graph, unlisted_pairs
 
 
 class NceState(enum.Enum):
@@ -92,22 +92,9 @@ _EVENTS = {
 }
 
 
-def _ignored() -> set[tuple[str, str]]:
-    declared = set()
-    for row in TRANSITIONS:
-        sources = row["source"] if isinstance(row["source"], list) else [row["source"]]
-        declared |= {(s, row["trigger"]) for s in sources}
-    return {
-        (state.name, event)
-        for state in NceState
-        for event in _EVENTS
-        if (state.name, event) not in declared and state is not NceState.UNREACHABLE
-    }
-
-
 #: (state, trigger) pairs that are legal and change nothing: e.g. a packet sent while
 #: INCOMPLETE is queued (§7.2.2), every ND event on a PERMANENT entry, NS retransmissions.
-IGNORED = frozenset(_ignored())
+IGNORED = unlisted_pairs(NceState, TRANSITIONS, _EVENTS, terminal=(NceState.UNREACHABLE,))
 
 GRAPH = Graph(
     name="nce",
