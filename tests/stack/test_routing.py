@@ -5,9 +5,13 @@
 from __future__ import annotations
 
 from ipaddress import IPv6Address, IPv6Network
+from typing import TYPE_CHECKING, cast
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from tcpip6.spec import rfc1970_nd as spec
 from tcpip6.stack.routing import (
     INFINITE_LIFETIME,
     MIN_MTU,
@@ -17,7 +21,11 @@ from tcpip6.stack.routing import (
     RouterExpired,
     Routes,
     RoutingCounters,
+    RoutingTable,
 )
+
+if TYPE_CHECKING:
+    from tcpip6.stack.interface import Interface
 
 A = IPv6Address
 N = IPv6Network
@@ -529,3 +537,131 @@ def test_icmp_errors_to_uncached_destinations_share_a_bucket() -> None:
     assert allowed == [True, True, False]
     rce = w.routes.route(A("fe80::1"), ETH0, w.now)
     assert rce is not None and rce.allow_icmp_error(w.now)
+
+
+# -- agreement with the reference model (tcpip6/spec/rfc1970_nd.py) ---------------------
+
+SPEC_STATES = (None, spec.INCOMPLETE, spec.REACHABLE, spec.STALE, spec.DELAY, spec.PROBE)
+AS_REACHABILITY = {
+    None: "unknown",
+    spec.INCOMPLETE: "incomplete",
+    spec.REACHABLE: "reachable",
+    spec.STALE: "probably",
+    spec.DELAY: "probably",
+    spec.PROBE: "probably",
+}
+router_pool = [A(f"fe80::{i}") for i in range(1, 7)]
+routers_st = st.lists(
+    st.tuples(st.sampled_from(router_pool), st.integers(1, 100), st.sampled_from(SPEC_STATES)),
+    max_size=5,
+    unique_by=lambda t: t[0],
+)
+prefixes_st = st.lists(
+    st.tuples(
+        st.sampled_from([N("2001:db8::/32"), N("2001:db8:1::/48"), N("2001:db8:1:2::/64")]),
+        st.integers(1, 100),
+    ),
+    max_size=3,
+    unique_by=lambda t: t[0],
+)
+destination_st = st.sampled_from(
+    [
+        A(a)
+        for a in (
+            "2001:db8:1:2::9",
+            "2001:db8:1:3::9",
+            "2001:db8:7::9",
+            "2002::9",
+            "fe80::9",
+            "ff02::1",
+            "ff05::2",
+        )
+    ]
+)
+
+
+def _world(routers: list[tuple[IPv6Address, int, str | None]], cursor: int) -> World:
+    w = World()
+    for router, lifetime, state in routers:
+        w.routes.on_router_advertisement(ETH0, router, lifetime, 0.0)
+        w.reach[(ETH0, router)] = AS_REACHABILITY[state]
+    w.routes.round_robin_cursor = cursor
+    return w
+
+
+@given(routers_st, st.integers(0, 10), st.floats(0, 120))
+def test_default_router_selection_agrees_with_the_spec(
+    routers: list[tuple[IPv6Address, int, str | None]], cursor: int, now: float
+) -> None:
+    w = _world(routers, cursor)
+    chosen = w.routes.select_default_router(None, now)
+    expected = spec.select_default_router(
+        [spec.DefaultRouterListEntry(r, float(life)) for r, life, _ in routers],
+        {r: state for r, _, state in routers},
+        cursor,
+        now,
+    )
+    assert (None if chosen is None else chosen.router) == expected
+
+
+@given(routers_st, prefixes_st, destination_st, st.integers(0, 10), st.floats(0, 120))
+def test_next_hop_determination_agrees_with_the_spec(
+    routers: list[tuple[IPv6Address, int, str | None]],
+    prefixes: list[tuple[IPv6Network, int]],
+    destination: IPv6Address,
+    cursor: int,
+    now: float,
+) -> None:
+    w = _world(routers, cursor)
+    for net, lifetime in prefixes:
+        w.routes.on_prefix_information(
+            ETH0, net.network_address, net.prefixlen, True, lifetime, 0.0
+        )
+    got = w.routes.next_hop(destination, ETH0, now)
+    prefix_list = [spec.PrefixListEntry(net, float(life)) for net, life in prefixes]
+    if spec.is_on_link(destination, prefix_list, now):
+        expected: IPv6Address | None = destination
+    else:
+        expected = spec.select_default_router(
+            [spec.DefaultRouterListEntry(r, float(life)) for r, life, _ in routers],
+            {r: state for r, _, state in routers},
+            cursor,
+            now,
+        )
+    assert (None if got is None else got[1]) == expected
+    assert got is None or got[0] == ETH0
+
+
+# -- RoutingTable: the same rules behind the host's call shapes ---------------------------
+
+
+class _Link:
+    def __init__(self, mtu: int) -> None:
+        self.mtu = mtu
+
+
+def test_routing_table_over_interface_objects() -> None:
+    eth0, eth1 = cast("Interface", _Link(1500)), cast("Interface", _Link(1400))
+    reach: dict[IPv6Address, str] = {}
+    table = RoutingTable(lambda i, a: reach.get(a, "unknown"))
+    table.on_router_advertisement(eth0, R1, 1800, 0.0)
+    table.on_router_advertisement(eth1, R2, 1800, 0.0)
+    table.on_prefix_information(eth1, N("2001:db8:1::/64"), 3600, 0.0)
+    rce = table.next_hop(ON_LINK, [eth0, eth1], 0.0)
+    assert rce is not None and (rce.interface, rce.next_hop, rce.path_mtu) == (
+        eth1,
+        ON_LINK,
+        1400,
+    )
+    rce = table.next_hop(REMOTE, [eth0, eth1], 0.0)
+    assert rce is not None and (rce.interface, rce.next_hop) == (eth0, R1)
+    assert [destination for destination, _ in table.cache] == [ON_LINK, REMOTE]
+    table.neighbor_unreachable(R1)
+    assert [destination for destination, _ in table.cache] == [ON_LINK]
+    table.remove_router(R2)
+    assert [r.router for r in table.routers] == [R1]
+    assert table.on_packet_too_big(ON_LINK, 1300, 0.0)
+    assert table.next_deadline() == 600.0
+    table.flush()
+    assert table.cache == {} and table.capacity == 512
+    assert table.poll(1800.0) == [RouterExpired(eth0, R1)]
