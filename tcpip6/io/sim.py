@@ -12,17 +12,18 @@ from collections.abc import Callable
 from ipaddress import IPv6Address
 from pathlib import Path
 
+from tcpip6.io.loopback import LoopbackPort
 from tcpip6.io.pcap import PcapWriter
 from tcpip6.io.simnet import SimNetwork, mac_for
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
-from tcpip6.stack.link import EthernetLink, eui64_from_mac
+from tcpip6.stack.link import EthernetLink, LoopbackLink, eui64_from_mac
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.wire import WireError
 from tcpip6.wire import nd as wn
 from tcpip6.wire.ethernet import ETHERTYPE_IPV6, frame
 from tcpip6.wire.icmpv6 import parse_icmpv6
-from tcpip6.wire.ipv6 import ALL_NODES, Ipv6Header, solicited_node, split
+from tcpip6.wire.ipv6 import ALL_NODES, LOOPBACK, Ipv6Header, solicited_node, split
 
 
 class SimWorld(SimNetwork):
@@ -60,6 +61,17 @@ class SimWorld(SimNetwork):
         iface = host.add_interface(link, name=name or f"eth{len(host.interfaces)}", params=params)
         port.receiver = lambda frame, now: host.receive(iface, frame, now)
         iface.capture = self._capture
+        return iface
+
+    def add_loopback(self, host: Host) -> Interface:
+        """A loopback interface (``lo``) with ``::1/128`` (RFC 4291 §2.5.3)."""
+        port = LoopbackPort()
+        port.now = self.now
+        params = InterfaceParameters(link_mtu=65535, dup_addr_detect_transmits=0)
+        iface = host.add_interface(LoopbackLink(port), name="lo", params=params)
+        port.receiver = lambda frame, now: host.receive(iface, frame, now)
+        iface.add_static_address(LOOPBACK, 128, self.now)
+        self.add_node(port)
         return iface
 
     def capture(self, path: str | Path) -> PcapWriter:

@@ -228,7 +228,13 @@ class Host:
     def accepts_destination(self, iface: Interface, dst: IPv6Address) -> bool:
         if dst.is_multicast:
             return dst == wire_ipv6.ALL_NODES or iface.in_group(dst)
+        if iface.link.kind == "loopback":
+            # What comes in on loopback we sent to one of our own addresses.
+            return self.local_interface_for(dst) is not None
         return self.is_local_unicast(iface, dst)
+
+    def loopback_interface(self) -> Interface | None:
+        return next((i for i in self.interfaces if i.link.kind == "loopback"), None)
 
     def is_local_unicast(self, iface: Interface, dst: IPv6Address) -> bool:
         return iface.is_receive_address(dst)

@@ -278,8 +278,13 @@ class Ipv6Layer:
             return False
         local = self.host.local_interface_for(dst)
         if local is not None:
-            # To ourselves: received after the current call completes.
-            self.host.loop_back(local, packet)
+            # To ourselves: through the loopback interface when there is one (MSR IPv6
+            # did so), else straight to the receive path; either way after this call.
+            lo = self.host.loopback_interface()
+            if lo is not None:
+                lo.transmit(packet, b"", now)
+            else:
+                self.host.loop_back(local, packet)
             c.out_transmits += 1
             return True
         if link_address is not None:

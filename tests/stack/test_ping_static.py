@@ -46,3 +46,25 @@ def test_ping_between_static_hosts(pair: Pair, tmp_path: Path) -> None:
 
     checked = tshark.assert_clean(pcap)
     assert sum("Echo (ping)" in f.info for f in checked) == 6
+
+
+def test_loopback_interface_answers_ping_to_itself() -> None:
+    from ipaddress import IPv6Address
+
+    from tcpip6.io.sim import SimWorld
+
+    world = SimWorld(seed=2)
+    host = world.host("h")
+    world.connect(host, "lan")
+    lo = world.add_loopback(host)
+    on_lan: list[bytes] = []
+    world.observers.append(lambda iface, frame, now: on_lan.append(frame))
+    assert lo.link.kind == "loopback" and lo.source_candidates() == [IPv6Address("::1")]
+    assert host.icmpv6.send_echo_request(IPv6Address("::1"), 9, 1, b"self", world.now)
+    world.run_for(0.1)
+    (reply,) = host.icmpv6.echo_replies
+    assert (reply.src, reply.dst, reply.data) == (IPv6Address("::1"), IPv6Address("::1"), b"self")
+    assert lo.counters.frames_sent == 2 and lo.counters.frames_received == 2
+    # ::1 never leaves through the Ethernet interface (RFC 4291 §2.5.3).
+    loopback = IPv6Address("::1").packed
+    assert not [f for f in on_lan if loopback in (f[22:38], f[38:54])]
