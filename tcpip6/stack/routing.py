@@ -486,28 +486,22 @@ class Routes(Generic[Iface]):
             return hint, destination, NextHopReason.ON_LINK_SCOPE
         if destination.is_unspecified or destination.is_loopback:
             return None
-        # §5.2: longest prefix match against the Prefix List.
-        best: PrefixListEntry[Iface] | None = None
-        for ple in self.prefix_list.values():
-            if (
-                (hint is None or ple.interface == hint)
-                and destination in ple.prefix
-                and (best is None or ple.prefix.prefixlen > best.prefix.prefixlen)
-            ):
-                best = ple
-        if best is not None:
-            return best.interface, destination, NextHopReason.ON_LINK_PREFIX
-        static: StaticRoute[Iface] | None = None
-        for sr in self.static_routes:
-            if (
-                (hint is None or sr.interface == hint)
-                and destination in sr.prefix
-                and (static is None or sr.prefix.prefixlen > static.prefix.prefixlen)
-            ):
-                static = sr
-        if static is not None:
-            hop = destination if static.next_hop is None else static.next_hop
-            return static.interface, hop, NextHopReason.STATIC_ROUTE
+        # §5.2: longest prefix match against the Prefix List (then the static routes).
+        ple = max(
+            (p for p in self.prefix_list.values() if self._matches(p, destination, hint)),
+            key=lambda p: p.prefix.prefixlen,
+            default=None,
+        )
+        if ple is not None:
+            return ple.interface, destination, NextHopReason.ON_LINK_PREFIX
+        sr = max(
+            (r for r in self.static_routes if self._matches(r, destination, hint)),
+            key=lambda r: r.prefix.prefixlen,
+            default=None,
+        )
+        if sr is not None:
+            hop = destination if sr.next_hop is None else sr.next_hop
+            return sr.interface, hop, NextHopReason.STATIC_ROUTE
         # §5.2: off-link: the next hop is a default router (§6.3.6).
         router = self._select_default_router(hint)
         if router is None:
@@ -515,6 +509,14 @@ class Routes(Generic[Iface]):
             # destination is unreachable, never assumed on-link.
             return None
         return router.interface, router.router, NextHopReason.DEFAULT_ROUTER
+
+    @staticmethod
+    def _matches(
+        entry: PrefixListEntry[Iface] | StaticRoute[Iface],
+        destination: IPv6Address,
+        hint: Iface | None,
+    ) -> bool:
+        return destination in entry.prefix and (hint is None or entry.interface == hint)
 
     def select_default_router(
         self, interface_hint: Iface | None, now: float
@@ -720,59 +722,33 @@ def _interface_mtu(interface: Interface) -> int:
 
 
 class RoutingTable:
-    """:class:`Routes` over the host's :class:`~tcpip6.stack.interface.Interface` objects,
-    with the call shapes of ``host.py``, ``nd.py`` and ``interface.py``: interface lists
-    instead of a hint, prefixes as networks, neighbors named without their interface."""
+    """:class:`Routes` over :class:`~tcpip6.stack.interface.Interface` objects, in the
+    call shapes of ``host.py``, ``nd.py`` and ``interface.py``: a list of candidate
+    interfaces instead of a hint, prefixes as networks, neighbors without interface."""
 
-    def __init__(
-        self,
-        reachability: Reachability[Interface],
-        route_cache_capacity: int = 512,
-        pmtu_aging: float = PMTU_AGING,
-        max_prefixes: int = 64,
-        max_routers: int = 16,
-    ) -> None:
-        self.table: Routes[Interface] = Routes(
-            reachability,
-            _interface_mtu,
-            route_cache_capacity=route_cache_capacity,
-            pmtu_aging=pmtu_aging,
-            max_prefixes=max_prefixes,
-            max_routers=max_routers,
-        )
-
-    @property
-    def counters(self) -> RoutingCounters:
-        return self.table.counters
-
-    @property
-    def capacity(self) -> int:
-        return self.table.route_cache_capacity
+    def __init__(self, reachability: Reachability[Interface]) -> None:
+        self.table: Routes[Interface] = Routes(reachability, _interface_mtu)
+        self.counters = self.table.counters
+        self.capacity = self.table.route_cache_capacity
+        self.on_router_advertisement = self.table.on_router_advertisement
+        self.on_redirect = self.table.on_redirect
+        self.on_packet_too_big = self.table.on_packet_too_big
+        self.next_deadline = self.table.next_deadline
+        self.poll = self.table.poll
 
     @property
     def routers(self) -> list[RouterListEntry[Interface]]:
         return list(self.table.default_router_list)
 
     @property
-    def prefixes(self) -> list[PrefixListEntry[Interface]]:
-        return list(self.table.prefix_list.values())
-
-    @property
     def cache(self) -> dict[RceKey[Interface], RouteCacheEntry[Interface]]:
         return dict(self.table.route_cache)
-
-    def on_router_advertisement(
-        self, iface: Interface, router: IPv6Address, lifetime: int, now: float
-    ) -> None:
-        self.table.on_router_advertisement(iface, router, lifetime, now)
 
     def on_prefix_information(
         self, iface: Interface, prefix: IPv6Network, valid_lifetime: float, now: float
     ) -> None:
-        """A Prefix Information option with L=1 (or a configured address's prefix)."""
-        self.table.on_prefix_information(
-            iface, prefix.network_address, prefix.prefixlen, True, valid_lifetime, now
-        )
+        net = prefix.network_address
+        self.table.on_prefix_information(iface, net, prefix.prefixlen, True, valid_lifetime, now)
 
     def remove_router(self, router: IPv6Address) -> None:
         for entry in [r for r in self.table.default_router_list if r.router == router]:
@@ -794,22 +770,3 @@ class RoutingTable:
         hint = interfaces[0] if len(interfaces) == 1 else None
         rce = self.table.route(destination, hint, now)
         return rce if rce is not None and rce.interface in interfaces else None
-
-    def on_redirect(
-        self,
-        iface: Interface,
-        source: IPv6Address,
-        target: IPv6Address,
-        destination: IPv6Address,
-        now: float,
-    ) -> bool:
-        return self.table.on_redirect(iface, source, target, destination, now)
-
-    def on_packet_too_big(self, destination: IPv6Address, mtu: int, now: float) -> bool:
-        return self.table.on_packet_too_big(destination, mtu, now)
-
-    def next_deadline(self) -> float | None:
-        return self.table.next_deadline()
-
-    def poll(self, now: float) -> list[RoutingAction[Interface]]:
-        return self.table.poll(now)
