@@ -1,9 +1,21 @@
-"""The Multicast Listener Discovery listener, per group and interface (RFC 2710 §4, §6).
+"""The Multicast Listener Discovery listener, per multicast address and interface.
 
-The RFC's own state diagram: Non-Listener, Delaying Listener and Idle Listener. Each
-group a host joins on an interface (solicited-node groups included, as MSR IPv6 did) is a
-model of this graph; the all-nodes group and groups of scope 0 and 1 are never reported
-(RFC 2710 §5) and are not modelled.
+RFC 2710 §5 ("Node State Transition Diagram") draws it: a node is, for each multicast
+address on each interface, a Non-Listener, a Delaying Listener (a Report timer is
+running) or an Idle Listener; it also keeps a flag saying whether it was the last node to
+send a Report for the address. §4 gives the same rules in prose. The events are "start
+listening" and "stop listening" (from the upper layers), "query received", "report
+received" (another node's Report) and "timer expired". The actions (send report, send
+done if flag set, start/reset/stop timer, set/clear flag) belong to the owner of the timer,
+:class:`tcpip6.stack.mld.MulticastListener`.
+
+The one guarded row is the Delaying Listener's "query received": the timer is reset only
+if the query's Maximum Response Delay is less than the time the timer still has to run.
+The trigger carries ``now`` and ``max_response_delay``; the model (a
+:class:`~tcpip6.stack.mld.GroupListener`) answers the guard from its timer.
+
+The all-nodes address ff02::1 (which §5 keeps in Idle Listener for ever) and addresses
+of scope 0 or 1 never take part in MLD (§5), so they are never models of this graph.
 """
 
 from __future__ import annotations
@@ -15,57 +27,83 @@ from tcpip6.stack.machines.graph import Graph
 
 
 class ListenerState(enum.Enum):
-    NON_LISTENER = "NON_LISTENER"
-    DELAYING_LISTENER = "DELAYING_LISTENER"
-    IDLE_LISTENER = "IDLE_LISTENER"
+    """RFC 2710 §5 states: "Non-Listener", "Delaying Listener", "Idle Listener"."""
+
+    NON_LISTENER = "Non-Listener"
+    DELAYING_LISTENER = "Delaying Listener"
+    IDLE_LISTENER = "Idle Listener"
 
 
 TRANSITIONS: list[dict[str, Any]] = [
-    # "start listening": send report, set flag, start timer.
+    # Non-Listener, "start listening": send report, set flag, start timer
+    # (to [0, Unsolicited Report Interval], §4's repeat of the first Report).
     {
         "trigger": "start_listening",
         "source": "NON_LISTENER",
         "dest": "DELAYING_LISTENER",
-        "rfc": "2710 §6",
+        "rfc": "2710 §5",
     },
-    # "stop listening": send done if flag set; (Delaying) stop timer.
+    # Delaying Listener, "stop listening": stop timer, send done if flag set.
     {
         "trigger": "stop_listening",
-        "source": ["DELAYING_LISTENER", "IDLE_LISTENER"],
+        "source": "DELAYING_LISTENER",
         "dest": "NON_LISTENER",
-        "rfc": "2710 §6",
+        "rfc": "2710 §5",
     },
-    # "query received": (Idle) start timer; (Delaying) reset timer if Max Delay < timer.
+    # Delaying Listener, "query received": reset timer if Max Response Delay < current
+    # timer (§4: "only if the requested Maximum Response Delay is less than the remaining
+    # value of the running timer").
     {
         "trigger": "query_received",
-        "source": "IDLE_LISTENER",
+        "source": "DELAYING_LISTENER",
         "dest": "DELAYING_LISTENER",
-        "rfc": "2710 §6",
+        "conditions": "max_response_delay_below_timer",
+        "rfc": "2710 §5",
     },
-    # "report received": stop timer, clear flag.
+    # Delaying Listener, "report received": stop timer, clear flag (suppression, §4).
     {
         "trigger": "report_received",
         "source": "DELAYING_LISTENER",
         "dest": "IDLE_LISTENER",
-        "rfc": "2710 §6",
+        "rfc": "2710 §5",
     },
-    # "timer expired": send report, set flag.
+    # Delaying Listener, "timer expired": send report, set flag.
     {
         "trigger": "timer_expired",
         "source": "DELAYING_LISTENER",
         "dest": "IDLE_LISTENER",
-        "rfc": "2710 §6",
+        "rfc": "2710 §5",
+    },
+    # Idle Listener, "stop listening": send done if flag set.
+    {
+        "trigger": "stop_listening",
+        "source": "IDLE_LISTENER",
+        "dest": "NON_LISTENER",
+        "rfc": "2710 §5",
+    },
+    # Idle Listener, "query received": start timer (to [0, Maximum Response Delay]).
+    {
+        "trigger": "query_received",
+        "source": "IDLE_LISTENER",
+        "dest": "DELAYING_LISTENER",
+        "rfc": "2710 §5",
     },
 ]
 
-#: RFC 2710 §6: a query while Delaying keeps the state (the timer may be reset); a report
-#: while Idle changes nothing; nothing but "start listening" concerns a Non-Listener.
+#: RFC 2710 §5 lists, per state, only the events above; every other (state, event) pair
+#: is no transition and no action: a Non-Listener only starts listening; a listener that
+#: is already listening does not start again; an Idle Listener has no timer to expire or
+#: to stop on another node's Report.
 IGNORED = frozenset(
     {
-        ("DELAYING_LISTENER", "query_received"),
-        ("IDLE_LISTENER", "report_received"),
+        ("NON_LISTENER", "stop_listening"),
         ("NON_LISTENER", "query_received"),
         ("NON_LISTENER", "report_received"),
+        ("NON_LISTENER", "timer_expired"),
+        ("DELAYING_LISTENER", "start_listening"),
+        ("IDLE_LISTENER", "start_listening"),
+        ("IDLE_LISTENER", "report_received"),
+        ("IDLE_LISTENER", "timer_expired"),
     }
 )
 
@@ -74,11 +112,12 @@ GRAPH = Graph(
     states=ListenerState,
     transitions=TRANSITIONS,
     initial=ListenerState.NON_LISTENER,
-    rfc="2710 §6",
-    description="MLD listener, per multicast group and interface",
+    rfc="2710 §5",
+    description="MLD listener, per multicast address and interface",
     ignored=IGNORED,
 )
 
 
 def diagram(fmt: str = "dot") -> str:
+    """This graph as ``dot``, ``mermaid`` or ``svg`` (see :meth:`Graph.diagram`)."""
     return GRAPH.diagram(fmt)
