@@ -46,25 +46,6 @@ class IcmpErrorReceived:
     invoking: bytes
 
 
-class TokenBucket:
-    """RFC 4443 §2.4 (f): a token bucket limits the rate of ICMPv6 errors."""
-
-    def __init__(self, rate: float = 10.0, burst: float = 10.0) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.stamp: float | None = None
-
-    def allow(self, now: float) -> bool:
-        if self.stamp is not None:
-            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
-
-
 #: A handler for one ICMPv6 informational type (ND and MLD register theirs).
 MessageHandler = Callable[["Delivery", Any], None]
 
@@ -74,7 +55,6 @@ class Icmpv6:
 
     def __init__(self, host: Host, queue_limit: int = 256) -> None:
         self.host = host
-        self.error_bucket = TokenBucket()
         #: Echo replies waiting for the application, bounded (oldest dropped and counted).
         self.echo_replies: deque[EchoReplyReceived] = deque(maxlen=queue_limit)
         self.echo_replies_dropped = 0
@@ -227,7 +207,8 @@ class Icmpv6:
         if hdr.src.is_unspecified or hdr.src.is_multicast:
             c.error_suppressed += 1
             return False
-        if not self.error_bucket.allow(now):
+        # (f) rate limited per destination, with the token bucket kept in its RCE.
+        if not self.host.routes.table.allow_icmp_error(hdr.src, now, iface):
             c.error_rate_limited += 1
             return False
         # The source of the error: the offending packet's destination, when it is ours.
