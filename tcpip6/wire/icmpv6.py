@@ -1,16 +1,21 @@
-"""ICMPv6 messages (RFC 4443), with dispatch to ND (RFC 4861) and MLD (RFC 2710/3810).
+"""ICMPv6 messages (RFC 4443), and the one entry point that parses any ICMPv6 message,
+Neighbor Discovery (RFC 4861, :mod:`tcpip6.wire.nd`) and MLD (RFC 2710/3810,
+:mod:`tcpip6.wire.mld`) included.
 
-Error messages::
+Error messages (§3)::
 
+     0                   1                   2                   3
+     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
     |     Type      |     Code      |          Checksum             |
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-    |            Unused / MTU / Pointer (32 bits)                   |
+    |             Unused (§3.1, §3.3) / MTU (§3.2) / Pointer (§3.4) |
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-    |    As much of invoking packet as possible without the ICMPv6  |
-    +               packet exceeding the minimum IPv6 MTU           +
+    |                    As much of invoking packet                 |
+    +                as possible without the ICMPv6 packet          +
+    |                exceeding the minimum IPv6 MTU [IPv6]          |
 
-Echo messages::
+Echo Request and Echo Reply (§4)::
 
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
     |     Type      |     Code      |          Checksum             |
@@ -18,21 +23,30 @@ Echo messages::
     |           Identifier          |        Sequence Number        |
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
     |     Data ...
+    +-+-+-+-+-
+
+Every message class has ``parse(buf, src, dst)`` (checksum verified), ``parse_unchecked(buf)``,
+``emit(buf, src, dst, off=0)``, ``build(src, dst)`` and ``buffer_len()``. The checksum is not
+a field. What a node must *do* with a message (§2.4: which errors to send, rate limits, passing
+errors up) is the stack's business.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv6Address
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from tcpip6.wire import _icmp
 from tcpip6.wire import mld as _mld
 from tcpip6.wire import nd as _nd
+from tcpip6.wire._icmp import Buffer, WritableBuffer
 from tcpip6.wire.errors import WireError
+from tcpip6.wire.ipv6 import MIN_MTU, Ipv6Header
 
-# RFC 4443 §2.1 message types.
+# RFC 4443 §2.1: message types (errors 0-127, informational 128-255).
 DESTINATION_UNREACHABLE = 1
 PACKET_TOO_BIG = 2
 TIME_EXCEEDED = 3
@@ -46,122 +60,156 @@ UNREACH_ADMIN_PROHIBITED = 1
 UNREACH_BEYOND_SCOPE = 2
 UNREACH_ADDRESS = 3
 UNREACH_PORT = 4
-UNREACH_SOURCE_POLICY = 5
-UNREACH_REJECT_ROUTE = 6
-UNREACH_SOURCE_ROUTING_HEADER = 7
+UNREACH_SOURCE_POLICY = 5  # source address failed ingress/egress policy
+UNREACH_REJECT_ROUTE = 6  # reject route to destination
+UNREACH_SOURCE_ROUTING_HEADER = 7  # error in Source Routing Header
 # §3.3 Time Exceeded codes.
 TIME_EXCEEDED_HOP_LIMIT = 0
 TIME_EXCEEDED_REASSEMBLY = 1
-# §3.4 Parameter Problem codes (3: RFC 7112).
-PARAM_PROBLEM_HEADER_FIELD = 0
-PARAM_PROBLEM_NEXT_HEADER = 1
-PARAM_PROBLEM_OPTION = 2
-PARAM_PROBLEM_INCOMPLETE_CHAIN = 3
+# §3.4 Parameter Problem codes.
+PARAM_PROBLEM_HEADER_FIELD = 0  # erroneous header field encountered
+PARAM_PROBLEM_NEXT_HEADER = 1  # unrecognized Next Header type encountered
+PARAM_PROBLEM_OPTION = 2  # unrecognized IPv6 option encountered
+PARAM_PROBLEM_INCOMPLETE_CHAIN = 3  # RFC 7112 §5: first fragment has incomplete header chain
 
-MIN_MTU = 1280
-IPV6_HEADER_LEN = 40
 ERROR_HEADER_LEN = 8
-#: RFC 4443 §2.4 (c): the error message must not exceed the minimum IPv6 MTU.
-MAX_INVOKING = MIN_MTU - IPV6_HEADER_LEN - ERROR_HEADER_LEN
+ECHO_HEADER_LEN = 8
+#: RFC 4443 §2.4 (c): the most of an invoking packet an error can carry when nothing but
+#: the 40-octet IPv6 header precedes it: 1280 - 40 - 8 = 1232 octets.
+MAX_INVOKING = MIN_MTU - Ipv6Header.HEADER_LEN - ERROR_HEADER_LEN
 
-_WORD = struct.Struct("!I")
 _ECHO = struct.Struct("!HH")
 
 
-def truncate_invoking(packet: bytes | bytearray | memoryview) -> bytes:
-    """As much of the invoking packet as fits in a 1280-octet error (RFC 4443 §2.4 (c))."""
-    return bytes(packet[:MAX_INVOKING])
+def truncate_invoking(packet: Buffer, extension_len: int = 0) -> bytes:
+    """As much of ``packet`` as an error message may quote (RFC 4443 §2.4 (c)): the IPv6
+    header, ``extension_len`` octets of extension headers in front of the ICMPv6 message,
+    the 8-octet error header and the result fit in the minimum IPv6 MTU of 1280 octets."""
+    room = MAX_INVOKING - extension_len
+    if room < 0:
+        raise ValueError(f"{extension_len} octets of extension headers leave no room")
+    return bytes(packet[:room])
 
 
+def is_error_type(msg_type: int) -> bool:
+    """RFC 4443 §2.1: types 0-127 are errors, 128-255 informational."""
+    return msg_type < 128
+
+
+# -- error messages (§3) ------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class _ErrorBase:
+class _ErrorBase(_icmp.Message):
+    """``code``, then the invoking packet (the octets after the 32-bit word)."""
+
     code: int
     invoking: bytes
 
-    TYPE: ClassVar[int] = 0
-
-    @property
-    def type(self) -> int:
-        return self.TYPE
+    MIN_LEN: ClassVar[int] = ERROR_HEADER_LEN
 
     def _word(self) -> int:
-        return 0
+        raise NotImplementedError
 
     def buffer_len(self) -> int:
         return ERROR_HEADER_LEN + len(self.invoking)
 
-    def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
-        buf = _icmp.start(self.TYPE, self.code, 4 + len(self.invoking))
-        _WORD.pack_into(buf, 4, self._word())
-        buf[8:] = self.invoking
-        return _icmp.finish(buf, src, dst)
+    def _emit_body(self, buf: WritableBuffer, off: int) -> None:
+        _icmp.WORD.pack_into(buf, off + 4, self._word())
+        buf[off + ERROR_HEADER_LEN : off + self.buffer_len()] = self.invoking
+
+
+def _error_fields(buf: memoryview) -> tuple[int, bytes, int]:
+    (word,) = _icmp.WORD.unpack_from(buf, 4)
+    return buf[1], bytes(buf[ERROR_HEADER_LEN:]), word
 
 
 @dataclass(frozen=True, slots=True)
 class DestinationUnreachable(_ErrorBase):
-    """RFC 4443 §3.1 (the 32-bit unused field is kept)."""
+    """RFC 4443 §3.1. ``unused`` is the 32-bit word after the checksum, kept as received
+    (RFC 4884 puts a length in its first octet)."""
 
     unused: int = 0
+
     TYPE: ClassVar[int] = DESTINATION_UNREACHABLE
 
     def _word(self) -> int:
         return self.unused
 
+    @classmethod
+    def _parse(cls, buf: memoryview) -> Self:
+        return cls(*_error_fields(buf))
+
 
 @dataclass(frozen=True, slots=True)
 class PacketTooBig(_ErrorBase):
-    """RFC 4443 §3.2."""
+    """RFC 4443 §3.2: the MTU of the next-hop link. The code is 0 on send and ignored on
+    receipt; it is kept as received."""
 
-    mtu: int = MIN_MTU
+    mtu: int
+
     TYPE: ClassVar[int] = PACKET_TOO_BIG
 
     def _word(self) -> int:
         return self.mtu
 
+    @classmethod
+    def _parse(cls, buf: memoryview) -> Self:
+        return cls(*_error_fields(buf))
+
 
 @dataclass(frozen=True, slots=True)
 class TimeExceeded(_ErrorBase):
-    """RFC 4443 §3.3."""
+    """RFC 4443 §3.3. ``unused`` is kept as received."""
 
     unused: int = 0
+
     TYPE: ClassVar[int] = TIME_EXCEEDED
 
     def _word(self) -> int:
         return self.unused
 
+    @classmethod
+    def _parse(cls, buf: memoryview) -> Self:
+        return cls(*_error_fields(buf))
+
 
 @dataclass(frozen=True, slots=True)
 class ParameterProblem(_ErrorBase):
-    """RFC 4443 §3.4: the pointer is the octet offset of the error in the invoking packet."""
+    """RFC 4443 §3.4: ``pointer`` is the octet offset in the invoking packet where the
+    error was detected."""
 
-    pointer: int = 0
+    pointer: int
+
     TYPE: ClassVar[int] = PARAMETER_PROBLEM
 
     def _word(self) -> int:
         return self.pointer
 
+    @classmethod
+    def _parse(cls, buf: memoryview) -> Self:
+        return cls(*_error_fields(buf))
 
+
+# -- echo (§4) ----------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class _EchoBase:
+class _EchoBase(_icmp.Message):
     identifier: int
     sequence: int
     data: bytes = b""
     code: int = 0
 
-    TYPE: ClassVar[int] = 0
-
-    @property
-    def type(self) -> int:
-        return self.TYPE
+    MIN_LEN: ClassVar[int] = ECHO_HEADER_LEN
 
     def buffer_len(self) -> int:
-        return 8 + len(self.data)
+        return ECHO_HEADER_LEN + len(self.data)
 
-    def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
-        buf = _icmp.start(self.TYPE, self.code, 4 + len(self.data))
-        _ECHO.pack_into(buf, 4, self.identifier, self.sequence)
-        buf[8:] = self.data
-        return _icmp.finish(buf, src, dst)
+    def _emit_body(self, buf: WritableBuffer, off: int) -> None:
+        _ECHO.pack_into(buf, off + 4, self.identifier, self.sequence)
+        buf[off + ECHO_HEADER_LEN : off + self.buffer_len()] = self.data
+
+    @classmethod
+    def _parse(cls, buf: memoryview) -> Self:
+        ident, seq = _ECHO.unpack_from(buf, 4)
+        return cls(ident, seq, bytes(buf[ECHO_HEADER_LEN:]), buf[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,79 +226,80 @@ class EchoReply(_EchoBase):
     TYPE: ClassVar[int] = ECHO_REPLY
 
 
+# -- anything else ------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class UnknownIcmpv6:
-    """Any other type: kept whole so it survives parsing (RFC 4443 §2.4 (a), (b))."""
+    """A type this module does not know, kept whole: ``body`` is everything after the
+    checksum. The stack decides what to do with it (RFC 4443 §2.4 (a), (b))."""
 
-    msg_type: int
+    type: int
     code: int
-    body: bytes
+    body: bytes = b""
 
-    @property
-    def type(self) -> int:
-        return self.msg_type
+    @classmethod
+    def parse(cls, buf: Buffer, src: IPv6Address, dst: IPv6Address) -> UnknownIcmpv6:
+        _icmp.verify(buf, src, dst)
+        return cls.parse_unchecked(buf)
+
+    @classmethod
+    def parse_unchecked(cls, buf: Buffer) -> UnknownIcmpv6:
+        if len(buf) < _icmp.HEADER_LEN:
+            raise WireError(f"icmpv6: {len(buf)} octets, need {_icmp.HEADER_LEN}")
+        return cls(buf[0], buf[1], bytes(buf[_icmp.HEADER_LEN :]))
 
     def buffer_len(self) -> int:
-        return 4 + len(self.body)
+        return _icmp.HEADER_LEN + len(self.body)
+
+    def emit(self, buf: WritableBuffer, src: IPv6Address, dst: IPv6Address, off: int = 0) -> None:
+        _icmp.HEADER.pack_into(buf, off, self.type, self.code, 0)
+        buf[off + _icmp.HEADER_LEN : off + self.buffer_len()] = self.body
+        _icmp.emit_checksum(buf, off, self.buffer_len(), src, dst)
 
     def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
-        buf = _icmp.start(self.msg_type, self.code, len(self.body))
-        buf[4:] = self.body
-        return _icmp.finish(buf, src, dst)
+        buf = bytearray(self.buffer_len())
+        self.emit(buf, src, dst)
+        return bytes(buf)
 
 
 ErrorMessage = DestinationUnreachable | PacketTooBig | TimeExceeded | ParameterProblem
-Icmpv6Message = (
-    ErrorMessage | EchoRequest | EchoReply | _nd.NdMessage | _mld.MldMessage | UnknownIcmpv6
-)
+EchoMessage = EchoRequest | EchoReply
+Icmpv6Message = ErrorMessage | EchoMessage | _nd.NdMessage | _mld.MldMessage | UnknownIcmpv6
 
-_ERRORS: dict[int, type[ErrorMessage]] = {
-    DESTINATION_UNREACHABLE: DestinationUnreachable,
-    PACKET_TOO_BIG: PacketTooBig,
-    TIME_EXCEEDED: TimeExceeded,
-    PARAMETER_PROBLEM: ParameterProblem,
+_PARSERS: dict[int, Callable[[Buffer], Icmpv6Message]] = {
+    DESTINATION_UNREACHABLE: DestinationUnreachable.parse_unchecked,
+    PACKET_TOO_BIG: PacketTooBig.parse_unchecked,
+    TIME_EXCEEDED: TimeExceeded.parse_unchecked,
+    PARAMETER_PROBLEM: ParameterProblem.parse_unchecked,
+    ECHO_REQUEST: EchoRequest.parse_unchecked,
+    ECHO_REPLY: EchoReply.parse_unchecked,
+    _nd.ROUTER_SOLICITATION: _nd.RouterSolicitation.parse_unchecked,
+    _nd.ROUTER_ADVERTISEMENT: _nd.RouterAdvertisement.parse_unchecked,
+    _nd.NEIGHBOR_SOLICITATION: _nd.NeighborSolicitation.parse_unchecked,
+    _nd.NEIGHBOR_ADVERTISEMENT: _nd.NeighborAdvertisement.parse_unchecked,
+    _nd.REDIRECT: _nd.Redirect.parse_unchecked,
+    _mld.MLD_QUERY: _mld.parse_query,
+    _mld.MLD_REPORT: _mld.MldReport.parse_unchecked,
+    _mld.MLD_DONE: _mld.MldDone.parse_unchecked,
+    _mld.MLDV2_REPORT: _mld.MldV2Report.parse_unchecked,
 }
 
 
-def parse_icmpv6(
-    buf: bytes | bytearray | memoryview, src: IPv6Address, dst: IPv6Address
-) -> Icmpv6Message:
-    """Verify the checksum and parse by type. Raises only :class:`WireError`."""
+def parse_icmpv6(buf: Buffer, src: IPv6Address, dst: IPv6Address) -> Icmpv6Message:
+    """Verify the checksum over the pseudo-header of ``src``/``dst`` (RFC 4443 §2.3), then
+    parse by type. Raises only :class:`WireError` (:class:`ChecksumError` for the sum)."""
     _icmp.verify(buf, src, dst)
     return parse_icmpv6_unchecked(buf)
 
 
-def parse_icmpv6_unchecked(buf: bytes | bytearray | memoryview) -> Icmpv6Message:
-    """Parse by type without verifying the checksum (for invoking packets in errors)."""
+def parse_icmpv6_unchecked(buf: Buffer) -> Icmpv6Message:
+    """Parse by type without the checksum (the ICMPv6 message quoted in an error, say).
+    Types not known here come back as :class:`UnknownIcmpv6`."""
     if len(buf) < _icmp.HEADER_LEN:
         raise WireError(f"icmpv6: {len(buf)} octets, need {_icmp.HEADER_LEN}")
-    msg_type, code = buf[0], buf[1]
-    if msg_type in _ERRORS:
-        if len(buf) < ERROR_HEADER_LEN:
-            raise WireError(f"icmpv6 type {msg_type}: {len(buf)} octets, need 8")
-        (word,) = _WORD.unpack_from(buf, 4)
-        cls = _ERRORS[msg_type]
-        invoking = bytes(buf[8:])
-        if cls is PacketTooBig:
-            return PacketTooBig(code, invoking, mtu=word)
-        if cls is ParameterProblem:
-            return ParameterProblem(code, invoking, pointer=word)
-        if cls is TimeExceeded:
-            return TimeExceeded(code, invoking, unused=word)
-        return DestinationUnreachable(code, invoking, unused=word)
-    if msg_type in (ECHO_REQUEST, ECHO_REPLY):
-        if len(buf) < 8:
-            raise WireError(f"icmpv6 echo: {len(buf)} octets, need 8")
-        ident, seq = _ECHO.unpack_from(buf, 4)
-        echo_cls = EchoRequest if msg_type == ECHO_REQUEST else EchoReply
-        return echo_cls(ident, seq, bytes(buf[8:]), code)
-    if msg_type in _nd.ND_TYPES:
-        return _nd.parse_nd(buf)
-    if msg_type in _mld.MLD_TYPES:
-        return _mld.parse_mld(buf)
-    return UnknownIcmpv6(msg_type, code, bytes(buf[4:]))
+    parser = _PARSERS.get(buf[0], UnknownIcmpv6.parse_unchecked)
+    return parser(buf)
 
 
-def is_error_type(msg_type: int) -> bool:
-    """RFC 4443 §2.1: types 0-127 are errors, 128-255 informational."""
-    return msg_type < 128
+def build_icmpv6(msg: Icmpv6Message, src: IPv6Address, dst: IPv6Address) -> bytes:
+    """The octets of ``msg``, checksum over the pseudo-header of ``src``/``dst`` included."""
+    return msg.build(src, dst)

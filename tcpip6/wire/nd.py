@@ -1,15 +1,37 @@
-"""Neighbor Discovery messages and options (RFC 4861 §4; RDNSS from RFC 8106).
+"""Neighbor Discovery messages and options (RFC 4861 §4; the RDNSS option of RFC 8106).
 
-Options (RFC 4861 §4.6)::
+Messages (§4.1-§4.5) are ICMPv6 messages: type, code, checksum, a fixed part, options::
 
-     0                   1                   2                   3
-     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+          0                   1                   2                   3
+          0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+         +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+         |     Type      |     Code      |          Checksum             |
+         +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+    RS   |                            Reserved                           |
+    RA   | Cur Hop Limit |M|O|H|Prf|P|Res|        Router Lifetime        |
+         |                         Reachable Time                        |
+         |                         Retrans Timer                         |
+    NS   |                            Reserved                           |
+         |                   Target Address (16 octets)                  |
+    NA   |R|S|O|                         Reserved                        |
+         |                   Target Address (16 octets)                  |
+    Red. |                            Reserved                           |
+         |                   Target Address (16 octets)                  |
+         |                Destination Address (16 octets)                |
+         +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+         |   Options ...
+
+Options (§4.6), the Length counting 8-octet units, type and length included::
+
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
     |     Type      |    Length     |              ...              |
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+    ~                              ...                              ~
 
-Length is in units of 8 octets, including type and length. Code and hop-limit checks are
-RFC rules and belong to the stack; only lengths are checked here.
+This module checks lengths only. The validity rules of §6.1 / §7.1 / §8.1 (hop limit 255,
+code 0, source address rules) are the stack's: hence every message keeps its ``code``.
+Reserved fields and flag bits this module does not name are kept as received, so
+``parse(m.build(src, dst), src, dst) == m``.
 """
 
 from __future__ import annotations
@@ -17,18 +39,21 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from ipaddress import IPv6Address
-from typing import ClassVar
+from typing import ClassVar, Self, TypeVar, get_args
 
 from tcpip6.wire import _icmp
+from tcpip6.wire._icmp import Buffer, WritableBuffer
 from tcpip6.wire.errors import WireError
 
+# RFC 4861 §4: message types.
 ROUTER_SOLICITATION = 133
 ROUTER_ADVERTISEMENT = 134
 NEIGHBOR_SOLICITATION = 135
 NEIGHBOR_ADVERTISEMENT = 136
 REDIRECT = 137
-ND_TYPES = frozenset(range(133, 138))
+ND_TYPES = frozenset(range(ROUTER_SOLICITATION, REDIRECT + 1))
 
+# §4.6 option types (and RFC 8106 §5.1).
 OPT_SOURCE_LLA = 1
 OPT_TARGET_LLA = 2
 OPT_PREFIX_INFORMATION = 3
@@ -36,47 +61,157 @@ OPT_REDIRECTED_HEADER = 4
 OPT_MTU = 5
 OPT_RDNSS = 25
 
-INFINITE_LIFETIME = 0xFFFFFFFF
+INFINITE_LIFETIME = 0xFFFFFFFF  # §4.6.2, RFC 8106 §5.1
 
+# RA flags octet (§4.2; H: RFC 6275 §7.1, Prf: RFC 4191 §2.2, P: RFC 4389 §4.1).
+RA_MANAGED = 0x80
+RA_OTHER = 0x40
+RA_HOME_AGENT = 0x20
+RA_PREFERENCE_SHIFT = 3
+RA_PROXY = 0x04
+# RFC 4191 §2.1: the 2-bit Router Preference values.
+PREFERENCE_MEDIUM = 0b00
+PREFERENCE_HIGH = 0b01
+PREFERENCE_RESERVED = 0b10
+PREFERENCE_LOW = 0b11
+# Prefix Information flags octet (§4.6.2; R: RFC 6275 §7.2).
+PIO_ON_LINK = 0x80
+PIO_AUTONOMOUS = 0x40
+# NA flags (§4.4), the high bits of the first 32-bit word.
+NA_ROUTER = 0x80000000
+NA_SOLICITED = 0x40000000
+NA_OVERRIDE = 0x20000000
+NA_RESERVED_MASK = 0x1FFFFFFF
+
+_OPT_HEAD = struct.Struct("!BB")
 _PREFIX = struct.Struct("!BBIII16s")
 _MTU = struct.Struct("!HI")
-_RDNSS_HEAD = struct.Struct("!HI")
+_RDNSS = struct.Struct("!HI")
 _RA = struct.Struct("!BBHII")
-_NA_FLAGS = struct.Struct("!I")
+_RESERVED48 = struct.Struct("!HI")
+_TARGET = struct.Struct("!I16s")  # NS, NA: a 32-bit word, then the target
+_REDIRECT = struct.Struct("!I16s16s")
 
-
-def _pad8(data: bytes) -> bytes:
-    """Zero-pad ``type, length, data`` to a whole number of 8-octet units."""
-    return data + b"\x00" * (-(len(data) + 2) % 8)
+_O = TypeVar("_O")
 
 
 # -- options ------------------------------------------------------------------------------
+class _Option:
+    """Parse, emit and build for an option class: the class gives ``TYPE``,
+    ``_data_len()``, ``_emit_data(buf, off)`` and ``_parse_data(data)``. The data is
+    everything after type and length; emit pads it with zeros to a whole number of
+    8-octet units."""
+
+    __slots__ = ()
+
+    TYPE: ClassVar[int] = -1
+
+    @property
+    def type(self) -> int:
+        return self.TYPE
+
+    @classmethod
+    def parse(cls, buf: Buffer) -> Self:
+        """The option at the start of ``buf`` (octets after it are not looked at)."""
+        data = _option_data(buf, 0)
+        if buf[0] != cls.TYPE:
+            raise WireError(f"{cls.__name__}: type {buf[0]}, expected {cls.TYPE}")
+        return cls._parse_data(data)
+
+    @classmethod
+    def _parse_data(cls, data: memoryview) -> Self:
+        raise NotImplementedError
+
+    def _data_len(self) -> int:
+        raise NotImplementedError
+
+    def _emit_data(self, buf: WritableBuffer, off: int) -> None:
+        raise NotImplementedError
+
+    def buffer_len(self) -> int:
+        return _padded(2 + self._data_len())
+
+    def emit(self, buf: WritableBuffer, off: int = 0) -> None:
+        _emit_head(buf, off, self.TYPE, self.buffer_len())
+        self._emit_data(buf, off + 2)
+
+    def build(self) -> bytes:
+        buf = bytearray(self.buffer_len())
+        self.emit(buf)
+        return bytes(buf)
+
+
+def _padded(length: int) -> int:
+    return -(-length // 8) * 8
+
+
+def _emit_head(buf: WritableBuffer, off: int, otype: int, length: int) -> None:
+    """Type and Length, and zeros for the rest of the option (padding included)."""
+    if length > 255 * 8:
+        raise ValueError(f"nd option type {otype}: {length} octets, at most {255 * 8}")
+    _OPT_HEAD.pack_into(buf, off, otype, length // 8)
+    buf[off + 2 : off + length] = bytes(length - 2)
+
+
+def _option_data(buf: Buffer, off: int) -> memoryview:
+    """The data of the option at ``off`` after checking its length."""
+    if len(buf) - off < 2:
+        raise WireError(f"nd option: {len(buf) - off} octets left, need 2")
+    otype, units = buf[off], buf[off + 1]
+    # RFC 4861 §4.6: "Nodes MUST silently discard an ND packet that contains an option
+    # with length zero."
+    if units == 0:
+        raise WireError(f"nd option type {otype}: length zero")
+    end = off + 8 * units
+    if end > len(buf):
+        raise WireError(f"nd option type {otype}: {8 * units} octets, {len(buf) - off} left")
+    return memoryview(buf)[off + 2 : end]
+
+
 @dataclass(frozen=True, slots=True)
-class SourceLinkLayerAddress:
-    """RFC 4861 §4.6.1. ``address`` is the whole option data (the link address, padded;
-    for Ethernet exactly the 6-octet MAC, RFC 2464 §8)."""
+class _LinkLayerAddressOption(_Option):
+    """§4.6.1. ``address`` is the whole option data: the link-layer address followed by
+    the padding that fills the 8-octet units (for Ethernet, RFC 2464 §8, exactly the
+    6-octet MAC). Emit pads a shorter value with zeros."""
 
     address: bytes
+
+    def link_address(self, length: int) -> bytes:
+        """The first ``length`` octets: the address of a link whose addresses have that
+        length. Raises :class:`WireError` when the option is too short for one."""
+        if len(self.address) < length:
+            raise WireError(f"{type(self).__name__}: {len(self.address)} octets, need {length}")
+        return self.address[:length]
+
+    @classmethod
+    def _parse_data(cls, data: memoryview) -> Self:
+        return cls(bytes(data))
+
+    def _data_len(self) -> int:
+        return len(self.address)
+
+    def _emit_data(self, buf: WritableBuffer, off: int) -> None:
+        buf[off : off + len(self.address)] = self.address
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLinkLayerAddress(_LinkLayerAddressOption):
+    """§4.6.1: the link-layer address of the sender (RS, RA, NS, Redirect's router)."""
+
     TYPE: ClassVar[int] = OPT_SOURCE_LLA
 
-    def data(self) -> bytes:
-        return _pad8(self.address)
-
 
 @dataclass(frozen=True, slots=True)
-class TargetLinkLayerAddress:
-    """RFC 4861 §4.6.1."""
+class TargetLinkLayerAddress(_LinkLayerAddressOption):
+    """§4.6.1: the link-layer address of the target (NA, Redirect)."""
 
-    address: bytes
     TYPE: ClassVar[int] = OPT_TARGET_LLA
 
-    def data(self) -> bytes:
-        return _pad8(self.address)
-
 
 @dataclass(frozen=True, slots=True)
-class PrefixInformation:
-    """RFC 4861 §4.6.2."""
+class PrefixInformation(_Option):
+    """§4.6.2 (Length 4). ``reserved_flags`` keeps the six low bits of the flags octet
+    after L and A (RFC 6275's R bit among them); ``reserved2`` the 32-bit Reserved2."""
 
     prefix_length: int
     on_link: bool
@@ -84,15 +219,32 @@ class PrefixInformation:
     valid_lifetime: int
     preferred_lifetime: int
     prefix: IPv6Address
-    reserved_flags: int = 0  # the six low bits after L and A
+    reserved_flags: int = 0
     reserved2: int = 0
+
     TYPE: ClassVar[int] = OPT_PREFIX_INFORMATION
 
-    def data(self) -> bytes:
-        flags = (0x80 if self.on_link else 0) | (0x40 if self.autonomous else 0)
-        return _PREFIX.pack(
+    @classmethod
+    def _parse_data(cls, data: memoryview) -> Self:
+        if len(data) != _PREFIX.size:
+            raise WireError(f"{cls.__name__}: length {(len(data) + 2) // 8}, must be 4")
+        plen, flags, valid, preferred, res2, prefix = _PREFIX.unpack(data)
+        on_link, autonomous = bool(flags & PIO_ON_LINK), bool(flags & PIO_AUTONOMOUS)
+        return cls(
+            plen, on_link, autonomous, valid, preferred, IPv6Address(prefix), flags & 0x3F, res2
+        )
+
+    def _data_len(self) -> int:
+        return _PREFIX.size
+
+    def _emit_data(self, buf: WritableBuffer, off: int) -> None:
+        flags = (PIO_ON_LINK if self.on_link else 0) | (PIO_AUTONOMOUS if self.autonomous else 0)
+        flags |= self.reserved_flags & 0x3F
+        _PREFIX.pack_into(
+            buf,
+            off,
             self.prefix_length,
-            flags | (self.reserved_flags & 0x3F),
+            flags,
             self.valid_lifetime,
             self.preferred_lifetime,
             self.reserved2,
@@ -101,57 +253,107 @@ class PrefixInformation:
 
 
 @dataclass(frozen=True, slots=True)
-class RedirectedHeader:
-    """RFC 4861 §4.6.3: as much of the redirected packet as fits (padded)."""
+class RedirectedHeader(_Option):
+    """§4.6.3: as much of the redirected packet as fits, IPv6 header first. ``packet`` is
+    everything after the six reserved octets, padding included; emit pads a value that is
+    not a whole number of 8-octet units with zeros."""
 
     packet: bytes
+    reserved: int = 0  # the 48-bit Reserved field
+
     TYPE: ClassVar[int] = OPT_REDIRECTED_HEADER
 
-    def data(self) -> bytes:
-        return b"\x00" * 6 + self.packet + b"\x00" * (-len(self.packet) % 8)
+    @classmethod
+    def _parse_data(cls, data: memoryview) -> Self:
+        # A Length of at least 1 leaves room for the six reserved octets.
+        high, low = _RESERVED48.unpack_from(data, 0)
+        return cls(bytes(data[_RESERVED48.size :]), (high << 32) | low)
+
+    def _data_len(self) -> int:
+        return _RESERVED48.size + len(self.packet)
+
+    def _emit_data(self, buf: WritableBuffer, off: int) -> None:
+        _RESERVED48.pack_into(buf, off, self.reserved >> 32, self.reserved & 0xFFFFFFFF)
+        start = off + _RESERVED48.size
+        buf[start : start + len(self.packet)] = self.packet
 
 
 @dataclass(frozen=True, slots=True)
-class Mtu:
-    """RFC 4861 §4.6.4."""
+class Mtu(_Option):
+    """§4.6.4 (Length 1): the link MTU a router advertises."""
 
     mtu: int
     reserved: int = 0
+
     TYPE: ClassVar[int] = OPT_MTU
 
-    def data(self) -> bytes:
-        return _MTU.pack(self.reserved, self.mtu)
+    @classmethod
+    def _parse_data(cls, data: memoryview) -> Self:
+        if len(data) != _MTU.size:
+            raise WireError(f"{cls.__name__}: length {(len(data) + 2) // 8}, must be 1")
+        reserved, mtu = _MTU.unpack(data)
+        return cls(mtu, reserved)
+
+    def _data_len(self) -> int:
+        return _MTU.size
+
+    def _emit_data(self, buf: WritableBuffer, off: int) -> None:
+        _MTU.pack_into(buf, off, self.reserved, self.mtu)
 
 
 @dataclass(frozen=True, slots=True)
-class Rdnss:
-    """RFC 8106 §5.1: Recursive DNS Server option."""
+class Rdnss(_Option):
+    """RFC 8106 §5.1: Recursive DNS Server option (Length 1 + 2 per address)."""
 
     lifetime: int
     servers: tuple[IPv6Address, ...]
     reserved: int = 0
+
     TYPE: ClassVar[int] = OPT_RDNSS
 
-    def data(self) -> bytes:
-        return _RDNSS_HEAD.pack(self.reserved, self.lifetime) + b"".join(
-            s.packed for s in self.servers
-        )
+    @classmethod
+    def _parse_data(cls, data: memoryview) -> Self:
+        # RFC 8106 §5.1: "The minimum value is 3 if one IPv6 address is contained in the
+        # option." Every further address adds 2.
+        count, rest = divmod(len(data) - _RDNSS.size, 16)
+        if count < 1 or rest:
+            raise WireError(f"{cls.__name__}: length {(len(data) + 2) // 8}, must be 3, 5, ...")
+        reserved, lifetime = _RDNSS.unpack_from(data, 0)
+        return cls(lifetime, _icmp.addresses(data, _RDNSS.size, count, cls.__name__), reserved)
+
+    def _data_len(self) -> int:
+        return _RDNSS.size + 16 * len(self.servers)
+
+    def _emit_data(self, buf: WritableBuffer, off: int) -> None:
+        _RDNSS.pack_into(buf, off, self.reserved, self.lifetime)
+        _icmp.pack_addresses(buf, off + _RDNSS.size, self.servers)
 
 
 @dataclass(frozen=True, slots=True)
 class UnknownNdOption:
-    """RFC 4861 §4.6: unrecognised options are skipped (kept here for round trips).
-    ``body`` is everything after type and length."""
+    """Any other option type. §4.6: receivers skip options they do not recognise; kept
+    here so they survive. ``data`` is everything after type and length (emit pads it to
+    8-octet units). Made by hand with a type this module knows, it crafts that option's
+    octets, which parse reads as the known class."""
 
-    option_type: int
-    body: bytes
+    type: int
+    data: bytes
 
-    @property
-    def TYPE(self) -> int:
-        return self.option_type
+    @classmethod
+    def parse(cls, buf: Buffer) -> UnknownNdOption:
+        return cls(buf[0], bytes(_option_data(buf, 0)))
 
-    def data(self) -> bytes:
-        return self.body
+    def buffer_len(self) -> int:
+        return _padded(2 + len(self.data))
+
+    def emit(self, buf: WritableBuffer, off: int = 0) -> None:
+        _emit_head(buf, off, self.type, self.buffer_len())
+        buf[off + 2 : off + 2 + len(self.data)] = self.data
+
+    def build(self) -> bytes:
+        buf = bytearray(self.buffer_len())
+        self.emit(buf)
+        return bytes(buf)
 
 
 NdOption = (
@@ -164,103 +366,108 @@ NdOption = (
     | UnknownNdOption
 )
 
-
-def emit_options(options: tuple[NdOption, ...]) -> bytes:
-    out = bytearray()
-    for opt in options:
-        data = opt.data()
-        total = len(data) + 2
-        if total % 8:
-            raise ValueError(f"option {opt!r} is not a multiple of 8 octets")
-        if total // 8 > 255:
-            raise ValueError(f"option {opt!r} is too long")
-        out += bytes([opt.TYPE, total // 8]) + data
-    return bytes(out)
+_OPTION_CLASSES: dict[int, type[NdOption]] = {
+    c.TYPE: c for c in get_args(NdOption) if c is not UnknownNdOption
+}
 
 
-def parse_options(buf: bytes | bytearray | memoryview) -> tuple[NdOption, ...]:
+def parse_option(buf: Buffer) -> NdOption:
+    """The option at the start of ``buf``, by its type."""
+    if len(buf) < 1:
+        raise WireError("nd option: no octets")
+    cls = _OPTION_CLASSES.get(buf[0], UnknownNdOption)
+    return cls.parse(buf)
+
+
+def parse_options(buf: Buffer) -> tuple[NdOption, ...]:
+    """All the options in ``buf``, in order; they must fill it exactly (§4.6)."""
+    view = memoryview(buf)
     out: list[NdOption] = []
     off = 0
-    while off < len(buf):
-        if len(buf) - off < 2:
-            raise WireError("nd option: truncated type/length")
-        otype, olen = buf[off], buf[off + 1]
-        # RFC 4861 §4.6: "Nodes MUST silently discard an ND packet that contains an
-        # option with length zero."
-        if olen == 0:
-            raise WireError("nd option: length zero")
-        end = off + olen * 8
-        if end > len(buf):
-            raise WireError(f"nd option type {otype}: length {olen * 8} beyond the message")
-        data = bytes(buf[off + 2 : end])
-        out.append(_parse_option(otype, data))
+    while off < len(view):
+        data = _option_data(view, off)
+        end = off + 2 + len(data)
+        out.append(parse_option(view[off:end]))
         off = end
     return tuple(out)
 
 
-def _parse_option(otype: int, data: bytes) -> NdOption:
-    if otype == OPT_SOURCE_LLA:
-        return SourceLinkLayerAddress(data)
-    if otype == OPT_TARGET_LLA:
-        return TargetLinkLayerAddress(data)
-    if otype == OPT_PREFIX_INFORMATION:
-        if len(data) != _PREFIX.size:
-            raise WireError("prefix information option: length must be 4")
-        plen, flags, valid, pref, res2, prefix = _PREFIX.unpack(data)
-        return PrefixInformation(
-            plen,
-            bool(flags & 0x80),
-            bool(flags & 0x40),
-            valid,
-            pref,
-            IPv6Address(prefix),
-            flags & 0x3F,
-            res2,
-        )
-    if otype == OPT_REDIRECTED_HEADER:
-        # The 6 reserved octets are zero on send and ignored on receipt.
-        return RedirectedHeader(data[6:])
-    if otype == OPT_MTU:
-        if len(data) != _MTU.size:
-            raise WireError("MTU option: length must be 1")
-        reserved, mtu = _MTU.unpack(data)
-        return Mtu(mtu, reserved)
-    if otype == OPT_RDNSS:
-        # RFC 8106 §5.1: length is 1 + 2 * number of addresses, at least 3.
-        if len(data) < 6 + 16 or (len(data) - 6) % 16:
-            raise WireError("RDNSS option: bad length")
-        reserved, lifetime = _RDNSS_HEAD.unpack_from(data, 0)
-        servers = tuple(IPv6Address(data[i : i + 16]) for i in range(6, len(data), 16))
-        return Rdnss(lifetime, servers, reserved)
-    return UnknownNdOption(otype, data)
+def options_len(options: tuple[NdOption, ...]) -> int:
+    return sum(o.buffer_len() for o in options)
+
+
+def emit_options(buf: WritableBuffer, off: int, options: tuple[NdOption, ...]) -> int:
+    """Write ``options`` from ``off``; returns the offset after them."""
+    for o in options:
+        o.emit(buf, off)
+        off += o.buffer_len()
+    return off
 
 
 # -- messages -----------------------------------------------------------------------------
+class _NdMessage(_icmp.Message):
+    """A fixed part of ``MIN_LEN`` octets (ICMPv6 header included), then options. The
+    class gives ``_emit_fixed(buf, off)`` (octets 4 to ``MIN_LEN``) and
+    ``_parse_fixed(buf, options)``."""
+
+    __slots__ = ()
+
+    options: tuple[NdOption, ...]
+
+    @classmethod
+    def _parse(cls, buf: memoryview) -> Self:
+        # RFC 4861 §6.1.1 / §6.1.2 / §7.1.1 / §7.1.2 / §8.1: "ICMP length (derived from the
+        # IP length) is N or more octets" (RS 8, RA 16, NS 24, NA 24, Redirect 40), checked
+        # by parse_unchecked against MIN_LEN; "all included options have a length that is
+        # greater than zero", checked by parse_options.
+        return cls._parse_fixed(buf, parse_options(buf[cls.MIN_LEN :]))
+
+    @classmethod
+    def _parse_fixed(cls, buf: memoryview, options: tuple[NdOption, ...]) -> Self:
+        raise NotImplementedError
+
+    def _emit_fixed(self, buf: WritableBuffer, off: int) -> None:
+        raise NotImplementedError
+
+    def buffer_len(self) -> int:
+        return self.MIN_LEN + options_len(self.options)
+
+    def _emit_body(self, buf: WritableBuffer, off: int) -> None:
+        self._emit_fixed(buf, off)
+        emit_options(buf, off + self.MIN_LEN, self.options)
+
+    def option(self, cls: type[_O]) -> _O | None:
+        """The first option of class ``cls``, if any."""
+        for o in self.options:
+            if isinstance(o, cls):
+                return o
+        return None
+
+
 @dataclass(frozen=True, slots=True)
-class RouterSolicitation:
-    """RFC 4861 §4.1."""
+class RouterSolicitation(_NdMessage):
+    """§4.1."""
 
     options: tuple[NdOption, ...] = ()
     code: int = 0
     reserved: int = 0
+
     TYPE: ClassVar[int] = ROUTER_SOLICITATION
     MIN_LEN: ClassVar[int] = 8
 
-    @property
-    def type(self) -> int:
-        return self.TYPE
+    @classmethod
+    def _parse_fixed(cls, buf: memoryview, options: tuple[NdOption, ...]) -> Self:
+        (reserved,) = _icmp.WORD.unpack_from(buf, 4)
+        return cls(options, buf[1], reserved)
 
-    def _body(self) -> bytes:
-        return self.reserved.to_bytes(4, "big")
-
-    def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
-        return _build(self.TYPE, self.code, self._body(), self.options, src, dst)
+    def _emit_fixed(self, buf: WritableBuffer, off: int) -> None:
+        _icmp.WORD.pack_into(buf, off + 4, self.reserved)
 
 
 @dataclass(frozen=True, slots=True)
-class RouterAdvertisement:
-    """RFC 4861 §4.2. ``reserved_flags`` keeps the six bits after M and O (RFC 4191's
-    preference bits among them)."""
+class RouterAdvertisement(_NdMessage):
+    """§4.2. ``reserved_flags`` keeps the six low bits of the flags octet after M and O:
+    H (RFC 6275), the router preference (RFC 4191), P (RFC 4389) and two reserved bits."""
 
     cur_hop_limit: int
     managed: bool
@@ -271,52 +478,59 @@ class RouterAdvertisement:
     options: tuple[NdOption, ...] = ()
     reserved_flags: int = 0
     code: int = 0
+
     TYPE: ClassVar[int] = ROUTER_ADVERTISEMENT
     MIN_LEN: ClassVar[int] = 16
 
     @property
-    def type(self) -> int:
-        return self.TYPE
+    def preference(self) -> int:
+        """RFC 4191 §2.2: the 2-bit Default Router Preference (``PREFERENCE_*``)."""
+        return (self.reserved_flags >> RA_PREFERENCE_SHIFT) & 0b11
 
-    def _body(self) -> bytes:
-        flags = (0x80 if self.managed else 0) | (0x40 if self.other else 0)
-        return _RA.pack(
+    @classmethod
+    def _parse_fixed(cls, buf: memoryview, options: tuple[NdOption, ...]) -> Self:
+        hop, flags, lifetime, reachable, retrans = _RA.unpack_from(buf, 4)
+        managed, other = bool(flags & RA_MANAGED), bool(flags & RA_OTHER)
+        return cls(hop, managed, other, lifetime, reachable, retrans, options, flags & 0x3F, buf[1])
+
+    def _emit_fixed(self, buf: WritableBuffer, off: int) -> None:
+        flags = (RA_MANAGED if self.managed else 0) | (RA_OTHER if self.other else 0)
+        flags |= self.reserved_flags & 0x3F
+        _RA.pack_into(
+            buf,
+            off + 4,
             self.cur_hop_limit,
-            flags | (self.reserved_flags & 0x3F),
+            flags,
             self.router_lifetime,
             self.reachable_time,
             self.retrans_timer,
         )
 
-    def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
-        return _build(self.TYPE, self.code, self._body(), self.options, src, dst)
-
 
 @dataclass(frozen=True, slots=True)
-class NeighborSolicitation:
-    """RFC 4861 §4.3."""
+class NeighborSolicitation(_NdMessage):
+    """§4.3."""
 
     target: IPv6Address
     options: tuple[NdOption, ...] = ()
     code: int = 0
     reserved: int = 0
+
     TYPE: ClassVar[int] = NEIGHBOR_SOLICITATION
     MIN_LEN: ClassVar[int] = 24
 
-    @property
-    def type(self) -> int:
-        return self.TYPE
+    @classmethod
+    def _parse_fixed(cls, buf: memoryview, options: tuple[NdOption, ...]) -> Self:
+        reserved, target = _TARGET.unpack_from(buf, 4)
+        return cls(IPv6Address(target), options, buf[1], reserved)
 
-    def _body(self) -> bytes:
-        return self.reserved.to_bytes(4, "big") + self.target.packed
-
-    def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
-        return _build(self.TYPE, self.code, self._body(), self.options, src, dst)
+    def _emit_fixed(self, buf: WritableBuffer, off: int) -> None:
+        _TARGET.pack_into(buf, off + 4, self.reserved, self.target.packed)
 
 
 @dataclass(frozen=True, slots=True)
-class NeighborAdvertisement:
-    """RFC 4861 §4.4: R (router), S (solicited), O (override)."""
+class NeighborAdvertisement(_NdMessage):
+    """§4.4: R (router), S (solicited), O (override); ``reserved`` is the 29 bits after."""
 
     target: IPv6Address
     router: bool
@@ -324,48 +538,48 @@ class NeighborAdvertisement:
     override: bool
     options: tuple[NdOption, ...] = ()
     code: int = 0
-    reserved: int = 0  # the 29 reserved bits
+    reserved: int = 0
+
     TYPE: ClassVar[int] = NEIGHBOR_ADVERTISEMENT
     MIN_LEN: ClassVar[int] = 24
 
-    @property
-    def type(self) -> int:
-        return self.TYPE
+    @classmethod
+    def _parse_fixed(cls, buf: memoryview, options: tuple[NdOption, ...]) -> Self:
+        word, target = _TARGET.unpack_from(buf, 4)
+        r, s, o = (bool(word & flag) for flag in (NA_ROUTER, NA_SOLICITED, NA_OVERRIDE))
+        return cls(IPv6Address(target), r, s, o, options, buf[1], word & NA_RESERVED_MASK)
 
-    def _body(self) -> bytes:
+    def _emit_fixed(self, buf: WritableBuffer, off: int) -> None:
         word = (
-            (0x80000000 if self.router else 0)
-            | (0x40000000 if self.solicited else 0)
-            | (0x20000000 if self.override else 0)
-            | (self.reserved & 0x1FFFFFFF)
+            (NA_ROUTER if self.router else 0)
+            | (NA_SOLICITED if self.solicited else 0)
+            | (NA_OVERRIDE if self.override else 0)
+            | (self.reserved & NA_RESERVED_MASK)
         )
-        return _NA_FLAGS.pack(word) + self.target.packed
-
-    def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
-        return _build(self.TYPE, self.code, self._body(), self.options, src, dst)
+        _TARGET.pack_into(buf, off + 4, word, self.target.packed)
 
 
 @dataclass(frozen=True, slots=True)
-class Redirect:
-    """RFC 4861 §4.5."""
+class Redirect(_NdMessage):
+    """§4.5: a better first hop (``target``) for ``destination``."""
 
     target: IPv6Address
     destination: IPv6Address
     options: tuple[NdOption, ...] = ()
     code: int = 0
     reserved: int = 0
+
     TYPE: ClassVar[int] = REDIRECT
     MIN_LEN: ClassVar[int] = 40
 
-    @property
-    def type(self) -> int:
-        return self.TYPE
+    @classmethod
+    def _parse_fixed(cls, buf: memoryview, options: tuple[NdOption, ...]) -> Self:
+        reserved, target, destination = _REDIRECT.unpack_from(buf, 4)
+        return cls(IPv6Address(target), IPv6Address(destination), options, buf[1], reserved)
 
-    def _body(self) -> bytes:
-        return self.reserved.to_bytes(4, "big") + self.target.packed + self.destination.packed
-
-    def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
-        return _build(self.TYPE, self.code, self._body(), self.options, src, dst)
+    def _emit_fixed(self, buf: WritableBuffer, off: int) -> None:
+        packed = (self.target.packed, self.destination.packed)
+        _REDIRECT.pack_into(buf, off + 4, self.reserved, *packed)
 
 
 NdMessage = (
@@ -376,66 +590,14 @@ NdMessage = (
     | Redirect
 )
 
-
-def _build(
-    msg_type: int,
-    code: int,
-    body: bytes,
-    options: tuple[NdOption, ...],
-    src: IPv6Address,
-    dst: IPv6Address,
-) -> bytes:
-    opts = emit_options(options)
-    buf = _icmp.start(msg_type, code, len(body) + len(opts))
-    buf[4:] = body + opts
-    return _icmp.finish(buf, src, dst)
+_MESSAGE_CLASSES: dict[int, type[NdMessage]] = {c.TYPE: c for c in get_args(NdMessage)}
 
 
-_MIN_LEN = {
-    ROUTER_SOLICITATION: RouterSolicitation.MIN_LEN,
-    ROUTER_ADVERTISEMENT: RouterAdvertisement.MIN_LEN,
-    NEIGHBOR_SOLICITATION: NeighborSolicitation.MIN_LEN,
-    NEIGHBOR_ADVERTISEMENT: NeighborAdvertisement.MIN_LEN,
-    REDIRECT: Redirect.MIN_LEN,
-}
-
-
-def parse_nd(buf: bytes | bytearray | memoryview) -> NdMessage:
-    """Parse an ND message (checksum already verified). Raises only :class:`WireError`."""
-    if len(buf) < 4 or buf[0] not in _MIN_LEN:
-        raise WireError("nd: not an ND message")
-    msg_type, code = buf[0], buf[1]
-    # RFC 4861 §6.1.1 / §6.1.2 / §7.1.1 / §7.1.2 / §8.1: ICMP length is at least N octets.
-    if len(buf) < _MIN_LEN[msg_type]:
-        raise WireError(f"nd type {msg_type}: {len(buf)} octets, need {_MIN_LEN[msg_type]}")
-    options = parse_options(memoryview(buf)[_MIN_LEN[msg_type] :])
-    reserved = int.from_bytes(buf[4:8], "big")
-    if msg_type == ROUTER_SOLICITATION:
-        return RouterSolicitation(options, code, reserved)
-    if msg_type == ROUTER_ADVERTISEMENT:
-        hop, flags, life, reach, retrans = _RA.unpack_from(buf, 4)
-        return RouterAdvertisement(
-            hop,
-            bool(flags & 0x80),
-            bool(flags & 0x40),
-            life,
-            reach,
-            retrans,
-            options,
-            flags & 0x3F,
-            code,
-        )
-    target = IPv6Address(bytes(buf[8:24]))
-    if msg_type == NEIGHBOR_SOLICITATION:
-        return NeighborSolicitation(target, options, code, reserved)
-    if msg_type == NEIGHBOR_ADVERTISEMENT:
-        return NeighborAdvertisement(
-            target,
-            bool(reserved & 0x80000000),
-            bool(reserved & 0x40000000),
-            bool(reserved & 0x20000000),
-            options,
-            code,
-            reserved & 0x1FFFFFFF,
-        )
-    return Redirect(target, IPv6Address(bytes(buf[24:40])), options, code, reserved)
+def parse_nd(buf: Buffer, src: IPv6Address, dst: IPv6Address) -> NdMessage:
+    """Verify the checksum and parse the ND message of any type. Raises only
+    :class:`WireError`, also for a type that is not ND."""
+    _icmp.verify(buf, src, dst)
+    cls = _MESSAGE_CLASSES.get(buf[0])
+    if cls is None:
+        raise WireError(f"nd: type {buf[0]} is not a Neighbor Discovery message")
+    return cls.parse_unchecked(buf)
