@@ -53,9 +53,9 @@ class MldHost:
         if isinstance(msg, wm.MldQuery):
             iface.mld.on_query(msg.multicast_address, msg.max_response_delay / 1000, now)
         elif isinstance(msg, wm.MldV2Query):
-            # An MLDv1 host reads the first 24 octets of an MLDv2 query (RFC 3810 §8.2):
-            # the Maximum Response Code is its Maximum Response Delay.
-            iface.mld.on_query(msg.multicast_address, msg.max_response_code / 1000, now)
+            # An MLDv2 query answered as MLDv1 (RFC 3810 §8.2); its Maximum Response Code
+            # decoded to milliseconds (§5.1.3, floating point from 32768 on).
+            iface.mld.on_query(msg.multicast_address, msg.max_response_delay / 1000, now)
         elif isinstance(msg, wm.MldReport):
             iface.mld.on_report(msg.multicast_address, now)
         # Done and MLDv2 reports concern routers only.
