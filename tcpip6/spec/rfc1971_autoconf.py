@@ -10,10 +10,9 @@ of actions. No state machine library, no I/O, no clock: every rule gets ``now``.
 Where the three versions differ, for what this model covers:
 
 * §5.5.3 (e), a Prefix Information option for a prefix already autoconfigured. RFC 1971
-  resets both lifetimes of the address to the advertised values, so one forged
-  advertisement can end an address at once. RFC 2462 adds the "two hours" rule
-  protecting the valid lifetime (rules 1 - 3 below), lifted for authenticated
-  advertisements; RFC 4862 keeps it.
+  has no protection of the valid lifetime: a single advertisement with a short valid
+  lifetime can end an address. RFC 2462 adds the "two hours" rule (rules 1 - 3 below),
+  lifted for authenticated advertisements; RFC 4862 keeps it.
 * §5.4.2, the random delay before DAD. RFC 2462 delays *sending* the first Neighbor
   Solicitation when it is the first message sent from the interface after
   (re)initialization. RFC 4862 delays *joining* the solicited-node group (that is, the
@@ -275,7 +274,8 @@ def dad_timer(ifc: Interface, address: IPv6Address, now: float, v: Variables) ->
 
 
 def on_dad_solicitation(ifc: Interface, target: IPv6Address) -> Result:
-    """§5.4.3: a valid Neighbor Solicitation from the unspecified address: "If the source
+    """§5.4.3: a valid Neighbor Solicitation (§5.4.1: one that passed the checks of RFC
+    4861; others are silently discarded) from the unspecified address: "If the source
     address of the Neighbor Solicitation is the unspecified address, the solicitation is
     from a node performing Duplicate Address Detection" - for a tentative target the
     address is a duplicate. For an assigned target it is ordinary Neighbor Discovery."""

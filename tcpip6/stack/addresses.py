@@ -12,18 +12,9 @@ stateless address autoconfiguration (RFC 4862).
 * :class:`AddressTable`: the NTEs and ADEs of one interface, bounded, with the DAD and
   lifetime timers.
 
-Sans-I/O: methods take ``now`` and return actions (below); the host turns them into
-packets and group memberships:
-
-* ``SendDadSolicitation(target)``: an NS from ``::`` to the solicited-node group of
-  ``target``, target ``target``, no Source Link-Layer Address option (§5.4.2);
-* ``JoinGroup(group)`` / ``LeaveGroup(group)``: listen to a group (link filter and MLD);
-  joins and leaves pair up per address, so the host counts references;
-* ``AddressAvailable``, ``AddressDeprecated``, ``AddressRenewed``, ``AddressRemoved``:
-  the address became usable, deprecated, preferred again, or left the table;
-* ``DuplicateAddressDetected``: DAD failed (§5.4.5); with ``interface_disabled`` the
-  interface's hardware-derived link-local address is a duplicate and the table has stopped
-  autoconfiguring: the host should stop IP operation on the interface.
+Sans-I/O: methods take ``now`` and return actions, frozen dataclasses defined below, that
+the host turns into packets (``SendDadSolicitation``), group memberships (``JoinGroup``,
+``LeaveGroup``: they pair up per address, so the host counts references) and reports.
 """
 
 from __future__ import annotations
@@ -119,8 +110,7 @@ class JoinGroup:
 
 @dataclass(frozen=True, slots=True)
 class LeaveGroup:
-    """Stop listening to ``group`` for one address (the group of a duplicate or removed
-    address)."""
+    """Stop listening to ``group`` for one address (a duplicate or removed one)."""
 
     group: IPv6Address
 
@@ -242,13 +232,8 @@ class NetTableEntry:
 
     @property
     def listening(self) -> bool:
-        """The solicited-node group of the address is received for it (§5.4.2: also while
-        tentative, during the delay)."""
-        return self.state in (
-            AddressState.TENTATIVE,
-            AddressState.PREFERRED,
-            AddressState.DEPRECATED,
-        )
+        """Its solicited-node group is received for it (§5.4.2: tentative ones too)."""
+        return self.state not in (AddressState.DUPLICATE, AddressState.INVALID)
 
 
 @dataclass(frozen=True, slots=True)
@@ -602,46 +587,22 @@ class AddressTable:
             and e.prefix_length == prefix_length
             and in_prefix(e.address, prefix, prefix_length)
         ]
-        if not matching:
-            return self._new_prefix(
-                prefix,
-                prefix_length,
-                valid,
-                preferred,
-                interface_id,
-                now,
-                dad_delay,
-                from_multicast_ra,
-            )
-        actions: list[AddressAction] = []
-        for nte in matching:
-            actions += self._update_lifetimes(nte, valid, preferred, now, authenticated)
-        return actions
-
-    def _new_prefix(
-        self,
-        prefix: IPv6Address,
-        prefix_length: int,
-        valid: float,
-        preferred: float,
-        interface_id: bytes,
-        now: float,
-        dad_delay: float | None,
-        from_multicast_ra: bool,
-    ) -> list[AddressAction]:
+        if matching:
+            actions: list[AddressAction] = []
+            for nte in matching:
+                actions += self._update_lifetimes(nte, valid, preferred, now, authenticated)
+            return actions
         # (d) a prefix not yet used by an autoconfigured address, "and if the Valid Lifetime
-        # is not 0, form an address".
+        # is not 0, form an address". "If the sum of the prefix length and interface
+        # identifier length does not equal 128 bits, the Prefix Information option MUST be
+        # ignored." add() ignores an address already in the list.
         if valid == 0:
-            self.counters.prefix_ignored_zero_valid_lifetime += 1
+            c.prefix_ignored_zero_valid_lifetime += 1
             return []
-        # "If the sum of the prefix length and interface identifier length does not equal
-        # 128 bits, the Prefix Information option MUST be ignored."
         address = form_address(prefix, prefix_length, interface_id)
         if address is None:
-            self.counters.prefix_ignored_bad_length += 1
+            c.prefix_ignored_bad_length += 1
             return []
-        # "If an address is formed successfully and the address is not yet in the list,
-        # the host adds it to the list of addresses assigned to the interface."
         return self.add(
             address,
             prefix_length,
