@@ -4,7 +4,24 @@ awaiting resolution.
 
 Sans-I/O: every method takes ``now`` and returns actions (frozen dataclasses below) that
 the host turns into packets. Entries change state only through the NCE graph
-(:mod:`tcpip6.stack.machines.nce`).
+(:mod:`tcpip6.stack.machines.nce`): each method classifies its event into one of the
+graph's triggers and fires it; the work tied to the state entered (arm a timer, send a
+probe, send the queued packets, report and remove an unreachable neighbor) is done in
+:meth:`NeighborCache._enter`.
+
+The integrator's wiring:
+
+========================================  ================================================
+input                                     call
+========================================  ================================================
+a packet to an on-link next hop           :meth:`NeighborCache.resolve`
+NS with a Source Link-Layer Address        :meth:`NeighborCache.on_neighbor_solicitation`
+RS / RA / Redirect (with or without the    :meth:`NeighborCache.on_router_message_lla`
+link-layer address option)
+NA (after the §7.1.2 checks)               :meth:`NeighborCache.on_neighbor_advertisement`
+upper-layer forward progress (TCP ACK)     :meth:`NeighborCache.upper_layer_hint`
+the deadline :meth:`next_deadline` names   :meth:`NeighborCache.poll`
+========================================  ================================================
 """
 
 from __future__ import annotations
@@ -29,8 +46,10 @@ from tcpip6.stack.timers import DeadlineQueue
 
 @dataclass(frozen=True, slots=True)
 class SendSolicitation:
-    """Send an NS for ``target``: multicast to its solicited-node group when
-    ``link_address`` is None, else unicast to that link address (NUD probe)."""
+    """Send an NS for ``target``: to its solicited-node multicast group when
+    ``link_address`` is None (address resolution, §7.2.2), else unicast to ``target`` at
+    that link address (a NUD probe, §7.3.3). The source address is the sender's choice
+    (§7.2.2: preferably the source of the packet that prompted it)."""
 
     target: IPv6Address
     link_address: bytes | None
@@ -38,8 +57,8 @@ class SendSolicitation:
 
 @dataclass(frozen=True, slots=True)
 class TransmitPackets:
-    """Send these IPv6 packets to ``neighbor`` at ``link_address`` (queued ones, or the
-    one being sent)."""
+    """Send these IPv6 packets to ``neighbor`` at ``link_address``: the packets queued
+    while it was INCOMPLETE, or the one packet being sent."""
 
     neighbor: IPv6Address
     link_address: bytes
@@ -48,8 +67,9 @@ class TransmitPackets:
 
 @dataclass(frozen=True, slots=True)
 class ResolutionFailed:
-    """§7.2.2: resolution failed; the host answers each packet with ICMPv6 destination
-    unreachable (code 3, address unreachable)."""
+    """§7.2.2: address resolution failed (or the cache had no room for it); the host
+    answers each packet with ICMPv6 destination unreachable, code 3 (address
+    unreachable). The entry is gone."""
 
     target: IPv6Address
     packets: tuple[bytes, ...]
@@ -57,8 +77,8 @@ class ResolutionFailed:
 
 @dataclass(frozen=True, slots=True)
 class NeighborUnreachable:
-    """§7.3.3: probing failed; the entry is gone. Routers among them leave the default
-    router choice (§6.3.6)."""
+    """§7.3.3: MAX_UNICAST_SOLICIT probes went unanswered; the entry is gone. If it was a
+    router, default router selection (§6.3.6) should stop preferring it."""
 
     target: IPv6Address
     was_router: bool
@@ -66,7 +86,8 @@ class NeighborUnreachable:
 
 @dataclass(frozen=True, slots=True)
 class RouterFlagCleared:
-    """§7.2.5: IsRouter went from TRUE to FALSE: remove it from the Default Router List."""
+    """§7.2.5: IsRouter went from TRUE to FALSE: remove ``target`` from the Default Router
+    List (and redo next-hop determination for destinations using it)."""
 
     target: IPv6Address
 
@@ -82,19 +103,32 @@ NdAction = (
 
 @dataclass
 class NeighborCounters(CounterSet):
+    """What one neighbor cache did, and what it dropped (each drop counted once)."""
+
     entries_created: int = 0
     entries_evicted: int = 0
     entries_unreachable: int = 0
-    queue_overflow_drop: int = 0
-    evicted_packets_drop: int = 0
+    resolutions_failed: int = 0
     solicitations_sent: int = 0
     probes_sent: int = 0
-    resolutions_failed: int = 0
+    #: §7.2.2: a packet queued for an INCOMPLETE entry whose queue was full: the oldest
+    #: queued packet is dropped.
+    queue_overflow_drop: int = 0
+    #: Packets queued on an entry that was evicted or removed.
+    queued_packets_drop: int = 0
+    #: A packet for a new neighbor when every entry is PERMANENT (reported as
+    #: ResolutionFailed).
+    cache_full_drop: int = 0
+    #: §7.2.5: an NA for a target with no entry ("SHOULD be silently discarded").
+    na_no_entry_ignored: int = 0
+    #: §7.2.5: an NA without a Target Link-Layer Address for an INCOMPLETE entry.
+    na_no_target_lla_drop: int = 0
 
 
 class NeighborCacheEntry:
     """An NCE (RFC 4861 §5.1): the neighbor's address, its link-layer address, IsRouter,
-    reachability state (the graph's), probe count, the timer, queued packets."""
+    reachability state (the graph's), number of unanswered probes, the time of the next
+    NUD event, and the packets queued awaiting resolution (at most ``queue_limit``)."""
 
     # No __slots__: the graph gives each entry its trigger methods (transitions' add_model).
 
@@ -120,8 +154,14 @@ class NeighborCacheEntry:
         getattr(self, trigger)(now=now)
 
 
+#: MSR IPv6's name for a Neighbor Cache entry.
+NCE = NeighborCacheEntry
+
+
 class NeighborCache:
-    """The neighbor cache of one interface."""
+    """The neighbor cache of one interface: at most ``capacity`` entries, each queueing
+    at most ``queue_limit`` packets. ReachableTime and RetransTimer are read from
+    ``params`` each time a timer is armed (Router Advertisements change them)."""
 
     def __init__(
         self,
@@ -130,10 +170,13 @@ class NeighborCache:
         queue_limit: int = 3,
         label: str = "",
     ) -> None:
+        if capacity < 1 or queue_limit < 1:
+            raise ValueError("capacity and queue_limit must be at least 1")
         self.params = params
         self.capacity = capacity
         self.queue_limit = queue_limit
         self.label = label
+        #: Least recently used first (a packet sent to an entry moves it to the end).
         self.entries: OrderedDict[IPv6Address, NeighborCacheEntry] = OrderedDict()
         self.timers: DeadlineQueue[IPv6Address] = DeadlineQueue()
         self.counters = NeighborCounters()
@@ -146,49 +189,61 @@ class NeighborCache:
         return self.entries.get(addr)
 
     # -- entry life ---------------------------------------------------------------------
-    def _create(
-        self, addr: IPv6Address, state: NceState, actions: list[NdAction]
-    ) -> NeighborCacheEntry:
-        if len(self.entries) >= self.capacity:
-            self._evict(actions)
+    def _create(self, addr: IPv6Address, state: NceState) -> NeighborCacheEntry | None:
+        """A new entry, evicting one if the cache is full; None if every entry is
+        PERMANENT."""
+        if len(self.entries) >= self.capacity and not self._evict():
+            return None
         nce = NeighborCacheEntry(addr, state, self.queue_limit, self.label)
         nce.trace_sink = self.trace_sink
         self.entries[addr] = nce
         self.counters.entries_created += 1
         return nce
 
-    def _evict(self, actions: list[NdAction]) -> None:
-        """Least recently used first, sparing INCOMPLETE and PERMANENT entries if possible."""
-        victim = next(
-            (
-                e
-                for e in self.entries.values()
-                if e.state not in (NceState.INCOMPLETE, NceState.PERMANENT)
-            ),
-            None,
-        )
+    def _victim(self) -> NeighborCacheEntry | None:
+        """The least recently used STALE entry; else the least recently used of the other
+        resolved ones; INCOMPLETE entries only when nothing else is left; never
+        PERMANENT ones."""
+        for wanted in (
+            (NceState.STALE,),
+            (NceState.REACHABLE, NceState.DELAY, NceState.PROBE),
+            (NceState.INCOMPLETE,),
+        ):
+            for nce in self.entries.values():
+                if nce.state in wanted:
+                    return nce
+        return None
+
+    def _evict(self) -> bool:
+        victim = self._victim()
         if victim is None:
-            victim = next(
-                (e for e in self.entries.values() if e.state is not NceState.PERMANENT), None
-            )
-        if victim is None:
-            raise OverflowError("neighbor cache full of permanent entries")
+            return False
         self.counters.entries_evicted += 1
-        self.counters.evicted_packets_drop += len(victim.queue)
         self._remove(victim)
+        return True
 
     def _remove(self, nce: NeighborCacheEntry) -> None:
+        self.counters.queued_packets_drop += len(nce.queue)
+        nce.queue.clear()
         self.entries.pop(nce.neighbor, None)
         self.timers.cancel(nce.neighbor)
         GRAPH.detach(nce)
 
     def remove(self, addr: IPv6Address) -> None:
+        """Forget ``addr`` (its queued packets are dropped and counted)."""
         nce = self.entries.get(addr)
         if nce is not None:
             self._remove(nce)
 
-    def _touch(self, nce: NeighborCacheEntry) -> None:
-        self.entries.move_to_end(nce.neighbor)
+    def add_static(self, addr: IPv6Address, link_address: bytes, is_router: bool = False) -> None:
+        """A PERMANENT entry: no ND for this neighbor (static, or a configured tunnel).
+        Raises OverflowError if the cache is full of PERMANENT entries."""
+        self.remove(addr)
+        nce = self._create(addr, NceState.PERMANENT)
+        if nce is None:
+            raise OverflowError("neighbor cache full of permanent entries")
+        nce.link_address = link_address
+        nce.is_router = is_router
 
     def _arm(self, nce: NeighborCacheEntry, deadline: float | None) -> None:
         nce.timer = deadline
@@ -197,81 +252,152 @@ class NeighborCache:
         else:
             self.timers.arm(nce.neighbor, deadline)
 
-    def _enter_reachable(self, nce: NeighborCacheEntry, now: float) -> None:
-        nce.probes = 0
-        self._arm(nce, now + self.params.reachable_time)
+    # -- the graph --------------------------------------------------------------------
+    def _fire(
+        self, nce: NeighborCacheEntry, trigger: str, now: float, actions: list[NdAction]
+    ) -> None:
+        """Fire ``trigger``; unless the graph ignores it in this state, do what entering
+        the new state requires."""
+        old = nce.state
+        nce.fire(trigger, now)
+        if (old.name, trigger) not in GRAPH.ignored:
+            self._enter(nce, now, actions)
 
-    def _enter_stale(self, nce: NeighborCacheEntry) -> None:
-        nce.probes = 0
-        self._arm(nce, None)  # STALE runs no timer: the next packet sent starts DELAY
+    def _enter(self, nce: NeighborCacheEntry, now: float, actions: list[NdAction]) -> None:
+        state = nce.state
+        if state is NceState.REACHABLE:
+            # §7.3.3: REACHABLE lasts ReachableTime from the last confirmation.
+            nce.probes = 0
+            self._arm(nce, now + self.params.reachable_time)
+            self._flush_queue(nce, actions)
+        elif state is NceState.STALE:
+            # §7.3.3: STALE runs no timer; the next packet sent starts DELAY.
+            nce.probes = 0
+            self._arm(nce, None)
+            self._flush_queue(nce, actions)
+        elif state is NceState.DELAY:
+            self._arm(nce, now + DELAY_FIRST_PROBE_TIME)  # §7.3.3
+        elif state is NceState.PROBE:
+            # §7.3.3: "sends a Neighbor Solicitation and sets a timer to expire after
+            # RetransTimer milliseconds".
+            nce.probes = 1
+            self._probe(nce, now, actions)
+        elif state is NceState.UNREACHABLE:
+            if nce.link_address is None:
+                # §7.2.2: resolution failed; ICMP errors for the queued packets.
+                self.counters.resolutions_failed += 1
+                actions.append(ResolutionFailed(nce.neighbor, tuple(nce.queue)))
+                nce.queue.clear()
+            else:
+                # §7.3.3: "retransmissions cease and the entry SHOULD be deleted".
+                self.counters.entries_unreachable += 1
+                actions.append(NeighborUnreachable(nce.neighbor, nce.is_router))
+            self._remove(nce)
 
     def _flush_queue(self, nce: NeighborCacheEntry, actions: list[NdAction]) -> None:
+        # Appendix C: "Send queued packets" once the link-layer address is recorded.
         if nce.queue and nce.link_address is not None:
             actions.append(TransmitPackets(nce.neighbor, nce.link_address, tuple(nce.queue)))
             nce.queue.clear()
 
-    def add_static(self, addr: IPv6Address, link_address: bytes, is_router: bool = False) -> None:
-        """A PERMANENT entry: no ND for this neighbor (static, or a configured tunnel)."""
-        self.remove(addr)
-        nce = self._create(addr, NceState.PERMANENT, [])
-        nce.link_address = link_address
-        nce.is_router = is_router
+    def _solicit(self, nce: NeighborCacheEntry, now: float, actions: list[NdAction]) -> None:
+        self.counters.solicitations_sent += 1
+        actions.append(SendSolicitation(nce.neighbor, None))
+        self._arm(nce, now + self.params.retrans_timer)
+
+    def _probe(self, nce: NeighborCacheEntry, now: float, actions: list[NdAction]) -> None:
+        self.counters.probes_sent += 1
+        actions.append(SendSolicitation(nce.neighbor, nce.link_address))
+        self._arm(nce, now + self.params.retrans_timer)
+
+    def _set_router(self, nce: NeighborCacheEntry, router: bool, actions: list[NdAction]) -> None:
+        # §7.2.5: "In those cases where the IsRouter flag changes from TRUE to FALSE ...
+        # the node MUST remove that router from the Default Router List".
+        if nce.is_router and not router:
+            actions.append(RouterFlagCleared(nce.neighbor))
+        nce.is_router = router
 
     # -- the send path (§7.2.2, §7.3.3) -------------------------------------------------
     def resolve(self, addr: IPv6Address, packet: bytes, now: float) -> list[NdAction]:
+        """A packet for the on-link neighbor ``addr``: transmitted now, or queued while
+        its link-layer address is resolved."""
         actions: list[NdAction] = []
         nce = self.entries.get(addr)
         if nce is None:
-            # §7.2.2: create INCOMPLETE, queue, multicast an NS, start the retransmit timer.
-            nce = self._create(addr, NceState.INCOMPLETE, actions)
+            # §7.2.2: "the sender creates one, sets its state to INCOMPLETE, initiates
+            # Address Resolution, and then queues the data packet".
+            nce = self._create(addr, NceState.INCOMPLETE)
+            if nce is None:
+                self.counters.cache_full_drop += 1
+                return [ResolutionFailed(addr, (packet,))]
             nce.queue.append(packet)
             nce.probes = 1
-            self.counters.solicitations_sent += 1
-            actions.append(SendSolicitation(addr, None))
-            self._arm(nce, now + self.params.retrans_timer)
+            self._solicit(nce, now, actions)
             return actions
-        self._touch(nce)
+        self.entries.move_to_end(addr)
         if nce.state is NceState.INCOMPLETE:
+            # §7.2.2: "If the queue overflows, the new packet SHOULD replace the oldest".
             if len(nce.queue) == nce.queue.maxlen:
-                self.counters.queue_overflow_drop += 1  # the oldest packet is replaced
+                self.counters.queue_overflow_drop += 1
             nce.queue.append(packet)
             return actions
-        assert nce.link_address is not None
         if nce.state is NceState.STALE:
-            nce.fire("send_packet", now)
-            self._arm(nce, now + DELAY_FIRST_PROBE_TIME)
+            self._fire(nce, "send_packet", now, actions)  # §7.3.3: STALE -> DELAY
+        assert nce.link_address is not None
         actions.append(TransmitPackets(addr, nce.link_address, (packet,)))
         return actions
 
     # -- ND input ---------------------------------------------------------------------
+    def on_neighbor_solicitation(
+        self, source: IPv6Address, link_address: bytes | None, now: float
+    ) -> list[NdAction]:
+        """§7.2.3: an NS from ``source`` (not the unspecified address) carrying a Source
+        Link-Layer Address option (None if it had none)."""
+        return self.on_link_address(source, link_address, now)
+
+    def on_router_message_lla(
+        self,
+        source: IPv6Address,
+        link_address: bytes | None,
+        now: float,
+        *,
+        is_router: bool | None,
+    ) -> list[NdAction]:
+        """The link-layer address option of an RS (§6.2.6: ``is_router=False``, "the
+        entry's IsRouter flag MUST be set to FALSE"), an RA (§6.3.4: ``is_router=True``,
+        also when the RA has no Source Link-Layer Address but an entry exists) or a
+        Redirect (§8.3: for the target; ``is_router=True`` when the target differs from
+        the destination, else None)."""
+        return self.on_link_address(source, link_address, now, is_router=is_router)
+
     def on_link_address(
         self,
         addr: IPv6Address,
-        link_address: bytes,
+        link_address: bytes | None,
         now: float,
         *,
         is_router: bool | None = None,
-        create: bool = True,
     ) -> list[NdAction]:
-        """A source (or Redirect target) link-layer address from an NS (§7.2.3), RS
-        (§6.2.6), RA (§6.3.4) or Redirect (§8.3). ``is_router`` True for RAs, False for
-        RSs (a host), None when the message says nothing about it."""
+        """The rule NS, RS, RA and Redirect share (Appendix C): create a STALE entry for a
+        new neighbor; a different link-layer address replaces the cached one and the
+        entry becomes STALE; the same one, or none, changes nothing. Then IsRouter is
+        set when the message says (``is_router`` not None)."""
         actions: list[NdAction] = []
         nce = self.entries.get(addr)
         if nce is None:
-            if not create:
+            if link_address is None:
+                return actions  # Appendix C: "NS, RS, Redirect; no link-layer address: -"
+            nce = self._create(addr, NceState.STALE)
+            if nce is None:
                 return actions
-            nce = self._create(addr, NceState.STALE, actions)
             nce.link_address = link_address
         elif nce.state is NceState.PERMANENT:
             return actions
-        elif nce.link_address != link_address:
+        elif link_address is not None and link_address != nce.link_address:
+            # §7.2.3: "the cached address should be replaced by the received address,
+            # and the entry's reachability state MUST be set to STALE".
             nce.link_address = link_address
-            nce.fire("lla_changed", now)
-            self._enter_stale(nce)
-            self._flush_queue(nce, actions)
-        else:
-            nce.fire("lla_same", now)
+            self._fire(nce, "lla_changed", now, actions)
         if is_router is not None:
             self._set_router(nce, is_router, actions)
         return actions
@@ -285,64 +411,56 @@ class NeighborCache:
         override: bool,
         now: float,
     ) -> list[NdAction]:
-        """RFC 4861 §7.2.5."""
+        """§7.2.5: a valid NA for ``target`` with its Target Link-Layer Address (None if
+        absent) and its R, S and O flags."""
         actions: list[NdAction] = []
         nce = self.entries.get(target)
-        if nce is None or nce.state is NceState.PERMANENT:
-            return actions  # "no entry: the advertisement SHOULD be silently discarded"
+        if nce is None:
+            self.counters.na_no_entry_ignored += 1  # "SHOULD be silently discarded"
+            return actions
+        if nce.state is NceState.PERMANENT:
+            return actions
         if nce.state is NceState.INCOMPLETE:
             if link_address is None:
-                return actions  # "If no Target Link-Layer Address option ... discard"
+                self.counters.na_no_target_lla_drop += 1
+                return actions
+            # "It records the link-layer address ... If the advertisement's Solicited
+            # flag is set, the state of the entry is set to REACHABLE; otherwise, it is
+            # set to STALE. It sets the IsRouter flag ... It sends any packets queued".
             nce.link_address = link_address
-            if solicited:
-                nce.fire("solicited_na", now)
-                self._enter_reachable(nce, now)
-            else:
-                nce.fire("unsolicited_na_new_lla", now)
-                self._enter_stale(nce)
-            nce.is_router = router
-            self._flush_queue(nce, actions)
+            trigger = "solicited_na" if solicited else "unsolicited_na_new_lla"
+            self._fire(nce, trigger, now, actions)
+            self._set_router(nce, router, actions)
             return actions
         different = link_address is not None and link_address != nce.link_address
         if not override and different:
-            # "the advertisement is ignored except REACHABLE becomes STALE".
-            was_reachable = nce.state is NceState.REACHABLE
-            nce.fire("na_new_lla_no_override", now)
-            if was_reachable:
-                self._enter_stale(nce)
+            # I: "a. If the state of the entry is REACHABLE, set it to STALE, but do not
+            # update the entry in any other way. b. Otherwise, the received advertisement
+            # should be ignored".
+            self._fire(nce, "na_new_lla_no_override", now, actions)
             return actions
-        if override and different:
+        # II: Override set, or the same link-layer address, or none.
+        if different:
             nce.link_address = link_address
         if solicited:
-            nce.fire("solicited_na", now)
-            self._enter_reachable(nce, now)
-        elif override and different:
-            nce.fire("unsolicited_na_new_lla", now)
-            self._enter_stale(nce)
-        else:
-            nce.fire("unsolicited_na_same_lla", now)
+            self._fire(nce, "solicited_na", now, actions)
+        elif different:
+            self._fire(nce, "unsolicited_na_new_lla", now, actions)
         self._set_router(nce, router, actions)
         return actions
-
-    def _set_router(self, nce: NeighborCacheEntry, router: bool, actions: list[NdAction]) -> None:
-        if nce.is_router and not router:
-            actions.append(RouterFlagCleared(nce.neighbor))
-        nce.is_router = router
 
     def upper_layer_hint(self, addr: IPv6Address, now: float) -> None:
         """§7.3.1: forward progress seen by an upper layer confirms reachability."""
         nce = self.entries.get(addr)
-        if nce is None:
-            return
-        nce.fire("reachability_confirmed", now)
-        if nce.state is NceState.REACHABLE:
-            self._enter_reachable(nce, now)
+        if nce is not None:
+            self._fire(nce, "reachability_confirmed", now, [])
 
     # -- timers (§7.2.2, §7.3.3) ---------------------------------------------------------
     def next_deadline(self) -> float | None:
         return self.timers.next_deadline()
 
     def poll(self, now: float) -> list[NdAction]:
+        """Run every entry timer due at ``now``."""
         actions: list[NdAction] = []
         for addr in self.timers.pop_due(now):
             nce = self.entries.get(addr)
@@ -353,37 +471,22 @@ class NeighborCache:
 
     def _expire(self, nce: NeighborCacheEntry, now: float, actions: list[NdAction]) -> None:
         state = nce.state
-        retrans = self.params.retrans_timer
         if state is NceState.INCOMPLETE:
+            # §7.2.2: retransmit "every RetransTimer milliseconds until ... or
+            # MAX_MULTICAST_SOLICIT solicitations have been sent without a response".
             if nce.probes < MAX_MULTICAST_SOLICIT:
-                nce.fire("retransmit_timeout", now)
                 nce.probes += 1
-                self.counters.solicitations_sent += 1
-                actions.append(SendSolicitation(nce.neighbor, None))
-                self._arm(nce, now + retrans)
+                self._solicit(nce, now, actions)
             else:
-                nce.fire("resolution_failed", now)
-                self.counters.resolutions_failed += 1
-                actions.append(ResolutionFailed(nce.neighbor, tuple(nce.queue)))
-                self._remove(nce)
+                self._fire(nce, "resolution_failed", now, actions)
         elif state is NceState.REACHABLE:
-            nce.fire("reachable_timeout", now)
-            self._enter_stale(nce)
+            self._fire(nce, "reachable_timeout", now, actions)
         elif state is NceState.DELAY:
-            nce.fire("delay_timeout", now)
-            nce.probes = 1
-            self.counters.probes_sent += 1
-            actions.append(SendSolicitation(nce.neighbor, nce.link_address))
-            self._arm(nce, now + retrans)
+            self._fire(nce, "delay_timeout", now, actions)
         elif state is NceState.PROBE:
+            # §7.3.3: "retransmissions of ... MAX_UNICAST_SOLICIT solicitations".
             if nce.probes < MAX_UNICAST_SOLICIT:
-                nce.fire("probe_timeout", now)
                 nce.probes += 1
-                self.counters.probes_sent += 1
-                actions.append(SendSolicitation(nce.neighbor, nce.link_address))
-                self._arm(nce, now + retrans)
+                self._probe(nce, now, actions)
             else:
-                nce.fire("probes_exhausted", now)
-                self.counters.entries_unreachable += 1
-                actions.append(NeighborUnreachable(nce.neighbor, nce.is_router))
-                self._remove(nce)
+                self._fire(nce, "probes_exhausted", now, actions)

@@ -1,23 +1,35 @@
-"""The router solicitation graph (through RouterSolicitor) against RFC 4861 §6.3.7."""
+"""The router solicitation graph (through RouterSolicitor) against the RFC 4861 §6.3.7
+reference rules, driven by the same random events, compared at every step."""
 
 from __future__ import annotations
 
+import random
+import re
+
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from tcpip6.spec import rfc1970_nd as spec
-from tcpip6.stack.router_solicitation import RouterSolicitor, SendRouterSolicitation
+from tcpip6.stack.machines import router_solicitation as rs_graph
+from tcpip6.stack.router_solicitation import NoRouters, RouterSolicitor, SendRouterSolicitation
 
 SEEN: set[tuple[str, str, str]] = set()
+SEEN_STATES: set[str] = set()
 
 
 def spec_state(s: spec.Solicitation) -> str:
-    if not s.started:
+    if not s.enabled:
         return "IDLE"
     if s.done:
         return "DONE"
     return "SOLICITING" if s.sent else "DELAYING"
+
+
+def normalize(action: SendRouterSolicitation | NoRouters) -> tuple[str]:
+    return (
+        ("router_solicitation",) if isinstance(action, SendRouterSolicitation) else ("no_routers",)
+    )
 
 
 class SolicitationVersusSpec(RuleBasedStateMachine):
@@ -29,38 +41,99 @@ class SolicitationVersusSpec(RuleBasedStateMachine):
         self.model = spec.Solicitation()
 
     @rule(delay=st.floats(0, spec.MAX_RTR_SOLICITATION_DELAY))
-    def start(self, delay: float) -> None:
-        if self.model.started:
-            return  # the host starts once per interface
+    def interface_enabled(self, delay: float) -> None:
+        """The interface comes up (again): start-up, re-initialization, a new link."""
         self.rs.begin(self.now, delay)
-        self.model = spec.start_soliciting(self.model, self.now, delay)
+        self.model = spec.interface_enabled(self.model, self.now, delay)
 
-    @rule()
-    def router_advertisement(self) -> None:
-        self.rs.on_router_advertisement(self.now)
-        self.model = spec.advertisement_received(self.model)
+    @rule(lifetime=st.sampled_from([0.0, 1800.0]))
+    def router_advertisement(self, lifetime: float) -> None:
+        self.rs.on_router_advertisement(self.now, lifetime)
+        self.model = spec.advertisement_received(self.model, lifetime)
 
-    @rule(dt=st.floats(0.01, 6.0))
-    def time_passes(self, dt: float) -> None:
-        target = self.now + dt
+    def _run_until(self, target: float) -> None:
         while (deadline := self.rs.next_deadline()) is not None and deadline <= target:
             self.now = deadline
-            got = [
-                ("router_solicitation",)
-                for a in self.rs.poll(self.now)
-                if isinstance(a, SendRouterSolicitation)
-            ]
+            got = [normalize(a) for a in self.rs.poll(self.now)]
             self.model, want = spec.solicitation_timer(self.model, self.now)
             assert got == want
-        self.now = target
+        self.now = max(self.now, target)
+
+    @rule(dt=st.one_of(st.floats(0.01, 1.5), st.floats(1.5, 6.0)))
+    def time_passes(self, dt: float) -> None:
+        self._run_until(self.now + dt)
+
+    @rule()
+    def next_timer(self) -> None:
+        deadline = self.rs.next_deadline()
+        if deadline is not None:
+            self._run_until(deadline)
 
     @invariant()
     def agree(self) -> None:
         assert self.rs.state.name == spec_state(self.model)
         assert (self.rs.sent, self.rs.next_deadline()) == (self.model.sent, self.model.next_time)
+        SEEN_STATES.add(self.rs.state.name)
 
 
 SolicitationVersusSpec.TestCase.settings = settings(
-    max_examples=200, stateful_step_count=30, deadline=None
+    max_examples=150, stateful_step_count=30, deadline=None
 )
 TestSolicitationVersusSpec = SolicitationVersusSpec.TestCase
+
+
+def test_start_draws_the_delay_from_the_rng() -> None:
+    rs = RouterSolicitor(random.Random(7))
+    rs.start(10.0)
+    delay = random.Random(7).uniform(0.0, spec.MAX_RTR_SOLICITATION_DELAY)
+    assert rs.next_deadline() == 10.0 + delay
+    assert rs.poll(10.0 + delay) == [SendRouterSolicitation()]
+
+
+def test_three_solicitations_then_no_routers() -> None:
+    """§6.3.7: RSs 4 s apart, then MAX_RTR_SOLICITATION_DELAY after the last, no routers."""
+    rs = RouterSolicitor()
+    rs.begin(0.0, 0.5)
+    times = []
+    out: list[object] = []
+    while (deadline := rs.next_deadline()) is not None:
+        times.append(deadline)
+        out += rs.poll(deadline)
+    assert times == [0.5, 4.5, 8.5, 9.5]
+    assert out == [SendRouterSolicitation()] * 3 + [NoRouters()]
+    assert rs.state is rs_graph.SolicitationState.DONE
+
+
+def test_model_tests_drive_every_state_and_transition() -> None:
+    run_state_machine_as_test(
+        SolicitationVersusSpec,
+        settings=settings(
+            max_examples=100, stateful_step_count=30, deadline=None, derandomize=True, database=None
+        ),
+    )
+    declared = {(s, t, d) for s, d, t, _, _ in rs_graph.GRAPH.edges()}
+    assert declared - SEEN == set()
+    assert {s.name for s in rs_graph.SolicitationState} == SEEN_STATES
+
+
+def test_every_row_cites_the_rfc_and_the_graph_is_total() -> None:
+    graph = rs_graph.GRAPH
+    declared = {(src, trig) for src, _, trig, _, _ in graph.edges()}
+    assert not declared & rs_graph.IGNORED
+    for row in rs_graph.TRANSITIONS:
+        assert re.fullmatch(r"4861 §[\d.]+", row["rfc"]), row
+    for state in rs_graph.SolicitationState:
+        for trigger in graph.triggers():
+            handled = declared | rs_graph.IGNORED
+            # delay_expired and solicitations_exhausted come from the owner's timer, which
+            # runs only in DELAYING and SOLICITING respectively.
+            timer_only = {"delay_expired": "DELAYING", "solicitations_exhausted": "SOLICITING"}
+            if timer_only.get(trigger, state.name) == state.name:
+                assert (state.name, trigger) in handled, (state, trigger)
+
+
+def test_diagrams_show_every_state() -> None:
+    for fmt in ("dot", "mermaid"):
+        text = rs_graph.diagram(fmt)
+        for state in rs_graph.SolicitationState:
+            assert state.name in text, (fmt, state)

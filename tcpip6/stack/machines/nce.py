@@ -6,10 +6,33 @@ Every NCE of every interface is a model of this one graph. The entry's owner
 fires it; what the trigger *does* besides the state change (record a link-layer address,
 send queued packets, arm a timer) is the owner's, but no entry changes state anywhere else.
 
+The triggers are the events of Appendix C that change the state in at least one state:
+
+=========================  ===============================================================
+``solicited_na``           NA, Solicited=1, and (entry INCOMPLETE, or Override=1, or the
+                           same or no link-layer address) (§7.2.5)
+``unsolicited_na_new_lla`` NA, Solicited=0, recording a link-layer address: any, while
+                           INCOMPLETE; a different one with Override=1 otherwise (§7.2.5)
+``na_new_lla_no_override`` NA, Override=0, a link-layer address different from the cached
+                           one: only REACHABLE changes (to STALE, §7.2.5 I.a)
+``lla_changed``            NS, RS, RA or Redirect with a link-layer address the entry does
+                           not hold (§7.2.3, §6.2.6, §6.3.4, §8.3)
+``reachability_confirmed`` upper-layer forward progress (§7.3.1)
+``reachable_timeout``      ReachableTime passed without confirmation (§7.3.3)
+``send_packet``            the first packet sent to a STALE entry (§7.3.3)
+``delay_timeout``          DELAY_FIRST_PROBE_TIME passed in DELAY (§7.3.3)
+``resolution_failed``      MAX_MULTICAST_SOLICIT NSs unanswered (§7.2.2)
+``probes_exhausted``       MAX_UNICAST_SOLICIT probes unanswered (§7.3.3)
+=========================  ===============================================================
+
+Events that never change the state (a retransmission timeout with solicitations left, an
+NS with the cached link-layer address, a packet sent to a REACHABLE entry) fire nothing.
+
 ``PERMANENT`` is a static entry (a manually configured neighbor, or the remote end of a
 configured tunnel, as MSR IPv6's "no ND" NCE state): it ignores every ND event.
-``UNREACHABLE`` is where an entry ends when resolution or probing fails: the cache reports
-it and removes the entry.
+``UNREACHABLE`` is where an entry ends when resolution or probing fails (Appendix C:
+"Discard entry"): the cache reports it and removes the entry, so nothing is ever fired at
+it.
 """
 
 from __future__ import annotations
@@ -17,7 +40,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from tcpip6.stack.machines.graph import Graph, unlisted_pairs
+from tcpip6.stack.machines.graph import Graph
 
 
 class NceState(enum.Enum):
@@ -30,6 +53,7 @@ class NceState(enum.Enum):
     UNREACHABLE = "UNREACHABLE"
 
 
+#: Appendix C's "!INCOMPLETE": the states in which the link-layer address is known.
 _KNOWN = ["REACHABLE", "STALE", "DELAY", "PROBE"]
 
 TRANSITIONS: list[dict[str, Any]] = [
@@ -41,7 +65,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": "STALE",
         "rfc": "4861 §7.2.5",
     },
-    {"trigger": "lla_changed", "source": "INCOMPLETE", "dest": "STALE", "rfc": "4861 §7.2.3"},
+    {"trigger": "lla_changed", "source": "INCOMPLETE", "dest": "STALE", "rfc": "4861 Appendix C"},
     {
         "trigger": "resolution_failed",
         "source": "INCOMPLETE",
@@ -59,7 +83,7 @@ TRANSITIONS: list[dict[str, Any]] = [
     # A different link-layer address is learned (§7.2.3, §6.3.4, §8.3; §7.2.5 with O=1).
     {"trigger": "lla_changed", "source": _KNOWN, "dest": "STALE", "rfc": "4861 §7.2.3"},
     {"trigger": "unsolicited_na_new_lla", "source": _KNOWN, "dest": "STALE", "rfc": "4861 §7.2.5"},
-    # §7.2.5: Override clear and a different address: only REACHABLE becomes STALE.
+    # §7.2.5 I: Override clear and a different address: only REACHABLE becomes STALE.
     {
         "trigger": "na_new_lla_no_override",
         "source": "REACHABLE",
@@ -73,28 +97,27 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "probes_exhausted", "source": "PROBE", "dest": "UNREACHABLE", "rfc": "4861 §7.3.3"},
 ]
 
-#: Events that leave the state as it is (Appendix C: "-" in the new-state column).
-_EVENTS = {
-    "solicited_na",
-    "unsolicited_na_new_lla",
-    "unsolicited_na_same_lla",
-    "na_new_lla_no_override",
-    "lla_changed",
-    "lla_same",
-    "reachability_confirmed",
-    "send_packet",
-    "retransmit_timeout",
-    "reachable_timeout",
-    "delay_timeout",
-    "probe_timeout",
-    "probes_exhausted",
-    "resolution_failed",
-}
+
+def _ignored() -> frozenset[tuple[str, str]]:
+    """Every (state, trigger) pair the table does not move, except in the terminal
+    UNREACHABLE. Among them, the RFC's "unchanged" cells: an NA with Override=0 and a
+    new address in STALE, DELAY or PROBE (§7.2.5 I.b); an upper-layer hint while
+    INCOMPLETE (nothing to confirm, §7.3.1); every ND event on a PERMANENT entry."""
+    declared: set[tuple[str, str]] = set()
+    for row in TRANSITIONS:
+        sources = row["source"] if isinstance(row["source"], list) else [row["source"]]
+        declared |= {(s, row["trigger"]) for s in sources}
+    triggers = {row["trigger"] for row in TRANSITIONS}
+    return frozenset(
+        (state.name, trigger)
+        for state in NceState
+        for trigger in triggers
+        if (state.name, trigger) not in declared and state is not NceState.UNREACHABLE
+    )
 
 
-#: (state, trigger) pairs that are legal and change nothing: e.g. a packet sent while
-#: INCOMPLETE is queued (§7.2.2), every ND event on a PERMANENT entry, NS retransmissions.
-IGNORED = unlisted_pairs(NceState, TRANSITIONS, _EVENTS, terminal=(NceState.UNREACHABLE,))
+#: (state, trigger) pairs that are legal and change nothing.
+IGNORED = _ignored()
 
 GRAPH = Graph(
     name="nce",
@@ -108,4 +131,5 @@ GRAPH = Graph(
 
 
 def diagram(fmt: str = "dot") -> str:
+    """The NCE graph as ``dot``, ``mermaid`` or ``svg`` source."""
     return GRAPH.diagram(fmt)

@@ -1,8 +1,14 @@
-"""Router solicitation by a host at start-up (RFC 4861 §6.3.7).
+"""Router solicitation by a host (RFC 4861 §6.3.7).
 
-On start a host waits a random delay in [0, MAX_RTR_SOLICITATION_DELAY], then sends up to
+When an interface is enabled (at start-up, after a failure, on attaching to a link) a host
+waits a random delay in [0, MAX_RTR_SOLICITATION_DELAY], then sends up to
 MAX_RTR_SOLICITATIONS Router Solicitations RTR_SOLICITATION_INTERVAL apart. A valid Router
-Advertisement ends the process; so does the last interval passing without one.
+Advertisement with a non-zero Router Lifetime, received after an RS was sent, ends the
+process; so does MAX_RTR_SOLICITATION_DELAY passing after the last RS with none (the host
+concludes there are no routers on the link).
+
+The timers are the owner's (:class:`~tcpip6.stack.router_solicitation.RouterSolicitor`);
+each RS sent while SOLICITING changes no state and fires nothing.
 """
 
 from __future__ import annotations
@@ -14,18 +20,23 @@ from tcpip6.stack.machines.graph import Graph
 
 
 class SolicitationState(enum.Enum):
-    IDLE = "IDLE"
-    DELAYING = "DELAYING"
-    SOLICITING = "SOLICITING"
-    DONE = "DONE"
+    IDLE = "IDLE"  # the interface was never enabled
+    DELAYING = "DELAYING"  # waiting the random delay before the first RS
+    SOLICITING = "SOLICITING"  # RSs sent, waiting for an RA
+    DONE = "DONE"  # an RA came, or no router answered
 
 
 TRANSITIONS: list[dict[str, Any]] = [
-    {"trigger": "start", "source": "IDLE", "dest": "DELAYING", "rfc": "4861 §6.3.7"},
+    {
+        "trigger": "interface_enabled",
+        "source": ["IDLE", "SOLICITING", "DONE"],
+        "dest": "DELAYING",
+        "rfc": "4861 §6.3.7",
+    },
     {"trigger": "delay_expired", "source": "DELAYING", "dest": "SOLICITING", "rfc": "4861 §6.3.7"},
     {
         "trigger": "advertisement_received",
-        "source": ["DELAYING", "SOLICITING"],
+        "source": "SOLICITING",
         "dest": "DONE",
         "rfc": "4861 §6.3.7",
     },
@@ -37,13 +48,16 @@ TRANSITIONS: list[dict[str, Any]] = [
     },
 ]
 
-#: §6.3.7: an RA before start, or after the end, changes nothing; neither does another
-#: interval passing while soliciting (the next RS is sent, state stays SOLICITING).
+#: §6.3.7: an RA before the first RS leaves the host DELAYING ("a host SHOULD send at
+#: least one solicitation in the case where an advertisement is received prior to having
+#: sent a solicitation"); an RA before the interface is enabled, or after the end, does
+#: nothing here; enabling a DELAYING interface again only draws a new delay.
 IGNORED = frozenset(
     {
         ("IDLE", "advertisement_received"),
+        ("DELAYING", "advertisement_received"),
         ("DONE", "advertisement_received"),
-        ("SOLICITING", "interval_expired"),
+        ("DELAYING", "interface_enabled"),
     }
 )
 
@@ -53,10 +67,11 @@ GRAPH = Graph(
     transitions=TRANSITIONS,
     initial=SolicitationState.IDLE,
     rfc="4861 §6.3.7",
-    description="Router solicitation by a host at start-up",
+    description="Router solicitation by a host",
     ignored=IGNORED,
 )
 
 
 def diagram(fmt: str = "dot") -> str:
+    """The router solicitation graph as ``dot``, ``mermaid`` or ``svg`` source."""
     return GRAPH.diagram(fmt)
