@@ -7,11 +7,10 @@ this model by ``tests/model``; the stack never imports it.
 
 The history, as far as this model depends on it:
 
-* RFC 1970 (1996) defined Neighbor Discovery with the conceptual data structures of §5.1,
-  the reachability states INCOMPLETE, REACHABLE, STALE, DELAY and PROBE, and the summary
-  table of Appendix C. RFC 2461 (1998) obsoleted it and RFC 4861 (2007) obsoleted RFC
-  2461; all three keep the same states, constants and section numbers for the rules
-  transcribed here. Where the text differs, this model follows RFC 4861.
+* RFC 1970 (1996) introduced Neighbor Discovery, with the conceptual data structures of
+  §5.1 and the reachability states INCOMPLETE, REACHABLE, STALE, DELAY and PROBE. RFC
+  2461 (1998) and RFC 4861 (2007) each obsoleted the one before and keep those states.
+  Where the texts differ, this model follows RFC 4861.
 * Next-hop determination (§5.2): RFC 2461 said that when the Default Router List is
   empty the sender assumes the destination is on-link. RFC 4943 explained why that rule
   does harm and RFC 4861 removed it: :func:`next_hop` finds no next hop instead.

@@ -93,11 +93,7 @@ class RouterFlagCleared:
 
 
 NdAction = (
-    SendSolicitation
-    | TransmitPackets
-    | ResolutionFailed
-    | NeighborUnreachable
-    | (RouterFlagCleared)
+    SendSolicitation | TransmitPackets | ResolutionFailed | NeighborUnreachable | RouterFlagCleared
 )
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from ipaddress import IPv6Address
+from ipaddress import IPv6Address, IPv6Network
 from typing import Any
 
 from hypothesis import settings
@@ -360,3 +360,24 @@ def test_diagrams_show_every_state() -> None:
         text = nce_graph.diagram(fmt)
         for state in nce_graph.NceState:
             assert state.name in text, (fmt, state)
+
+
+def test_reference_next_hop_determination() -> None:
+    """The model's §5.2/§6.3.6 rules, which routing tests compare the stack with."""
+    r1, r2 = IPv6Address("fe80::a"), IPv6Address("fe80::b")
+    prefixes = [spec.PrefixListEntry(IPv6Network("2001:db8:1::/64"), 100.0)]
+    routers = [spec.DefaultRouterListEntry(r1, 100.0), spec.DefaultRouterListEntry(r2, 100.0)]
+    on_link, off_link = IPv6Address("2001:db8:1::5"), IPv6Address("2001:db8:9::5")
+    hop, cache = spec.next_hop(on_link, {}, prefixes, routers, {}, 0, 1.0)
+    assert hop == on_link and cache[on_link].next_hop == on_link
+    # No router known reachable: round-robin; r2 probably reachable (STALE): r2.
+    assert spec.next_hop(off_link, {}, prefixes, routers, {}, 1, 1.0)[0] == r2
+    reach: dict[IPv6Address, str | None] = {r1: spec.INCOMPLETE, r2: spec.STALE}
+    hop, cache = spec.next_hop(off_link, {}, prefixes, routers, reach, 0, 1.0)
+    assert hop == r2
+    # The Destination Cache answers next time, whatever the lists say.
+    assert spec.next_hop(off_link, cache, [], [], {}, 0, 1.0)[0] == r2
+    # RFC 4861: no router and off-link: no next hop (no on-link assumption).
+    assert spec.next_hop(off_link, {}, prefixes, [], {}, 0, 1.0) == (None, {})
+    # Expired prefixes and routers no longer count.
+    assert spec.next_hop(on_link, {}, prefixes, routers, reach, 0, 200.0) == (None, {})
