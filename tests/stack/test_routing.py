@@ -665,3 +665,51 @@ def test_routing_table_over_interface_objects() -> None:
     table.flush()
     assert table.cache == {} and table.capacity == 512
     assert table.poll(1800.0) == [RouterExpired(eth0, R1)]
+
+
+ops_st = st.lists(
+    st.one_of(
+        st.tuples(st.just("send"), destination_st),
+        st.tuples(st.just("reach"), st.sampled_from(router_pool), st.sampled_from(SPEC_STATES)),
+    ),
+    max_size=30,
+)
+
+
+@given(routers_st, prefixes_st, ops_st)
+def test_destination_cache_and_round_robin_agree_with_the_spec(
+    routers: list[tuple[IPv6Address, int, str | None]],
+    prefixes: list[tuple[IPv6Network, int]],
+    ops: list[tuple[object, ...]],
+) -> None:
+    """§5.2 over a sequence of sends: cached next hops are reused, new destinations go
+    through §6.3.6 with the round-robin advancing only when no router is reachable."""
+    w = _world(routers, 0)
+    for net, _ in prefixes:
+        w.routes.on_prefix_information(ETH0, net.network_address, net.prefixlen, True, 1e6, 0.0)
+    prefix_list = [spec.PrefixListEntry(net, 1e6) for net, _ in prefixes]
+    router_list = [spec.DefaultRouterListEntry(r, 1e6) for r, _, _ in routers]
+    reach = {r: state for r, _, state in routers}
+    cache: dict[IPv6Address, spec.DestinationCacheEntry] = {}
+    round_robin = 0
+    for op in ops:
+        if op[0] == "reach":
+            router, state = cast(IPv6Address, op[1]), cast("str | None", op[2])
+            reach[router] = state
+            w.reach[(ETH0, router)] = AS_REACHABILITY[state]
+            continue
+        destination = cast(IPv6Address, op[1])
+        by_rule_2 = (
+            destination not in cache
+            and not spec.is_on_link(destination, prefix_list, w.now)
+            and all(reach.get(r.router) in (None, spec.INCOMPLETE) for r in router_list)
+        )
+        expected, cache = spec.next_hop(
+            destination, cache, prefix_list, router_list, reach, round_robin, w.now
+        )
+        round_robin += by_rule_2 and bool(router_list)
+        got = w.hop(destination, ETH0)
+        assert (None if got is None else got[1]) == expected
+        assert {d: rce.next_hop for (d, _), rce in w.routes.route_cache.items()} == {
+            d: e.next_hop for d, e in cache.items()
+        }
