@@ -49,7 +49,7 @@ class Interface:
         self.groups: Counter[IPv6Address] = Counter()
         self._multicast_dirty = False
         label = f"{host.name}/{name} "
-        self.addresses = AddressTable(self.params, label=label)
+        self.addresses = AddressTable(self.params, label=label, rng=host.rng)
         self.neighbors = NeighborCache(self.params, label=label)
         self.solicitor = RouterSolicitor(label=label)
         self.mld = MulticastListener(
@@ -101,6 +101,7 @@ class Interface:
             self.counters.frame_too_big_drop += 1
             return
         self.counters.frames_sent += 1
+        self.addresses.message_sent()  # RFC 4862 §5.4.2: later DADs need no delay
         if self.capture is not None:
             self.capture(self, self.link.frame_bytes(packet, dst_link), now, "out")
         self.link.transmit(packet, dst_link)
@@ -120,8 +121,9 @@ class Interface:
     # -- addresses ----------------------------------------------------------------------
     def add_static_address(self, address: IPv6Address, prefix_length: int, now: float) -> None:
         """A manually configured address: still DAD-checked (RFC 4862 §5.4)."""
-        origin = Origin.LINK_LOCAL if address.is_link_local else Origin.STATIC
-        actions = self.addresses.add(address, prefix_length, origin, now)
+        # Origin.LINK_LOCAL is for the address formed from the hardware identifier (a
+        # duplicate stops autoconfiguration, RFC 4862 §5.4.5); one set by hand is STATIC.
+        actions = self.addresses.add(address, prefix_length, Origin.STATIC, now)
         self.host.nd_module.apply_address_actions(self, actions, now)
         if not address.is_link_local:
             self.host.routes.on_prefix_information(

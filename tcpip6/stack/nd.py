@@ -51,9 +51,11 @@ class NeighborDiscovery:
         if not iface.link.uses_nd:
             return
         iface.autoconfigure = True
-        lla = IPv6Address(b"\xfe\x80" + b"\x00" * 6 + iface.link.interface_identifier())
-        delay = self.host.rng.uniform(0.0, MAX_RTR_SOLICITATION_DELAY)
-        actions = iface.addresses.add(lla, 64, ad.Origin.LINK_LOCAL, now, dad_delay=delay)
+        lla = ad.link_local_address(iface.link.interface_identifier())
+        if lla is None:
+            return
+        # RFC 4862 §5.4.2: the table draws the random delay before this first NS.
+        actions = iface.addresses.add(lla, 64, ad.Origin.LINK_LOCAL, now)
         self.apply_address_actions(iface, actions, now)
 
     # -- actions -> packets ---------------------------------------------------------------
@@ -322,7 +324,7 @@ class NeighborDiscovery:
                     opt.preferred_lifetime,
                     iid,
                     now,
-                    dad_delay=host.rng.uniform(0.0, MAX_RTR_SOLICITATION_DELAY),
+                    from_multicast_ra=hdr.dst.is_multicast,
                 )
                 self.apply_address_actions(iface, actions2, now)
             elif isinstance(opt, wn.Rdnss):

@@ -61,25 +61,6 @@ def _names(source: Any) -> list[str]:
     return [s.name if isinstance(s, enum.Enum) else str(s) for s in source]
 
 
-def unlisted_pairs(
-    states: type[enum.Enum],
-    transitions: list[dict[str, Any]],
-    events: Iterable[str],
-    terminal: Iterable[enum.Enum] = (),
-) -> frozenset[tuple[str, str]]:
-    """Every (state, event) pair the table does not list, for the non-terminal states:
-    the IGNORED set of a graph whose unlisted events change nothing."""
-    declared = {(s, row["trigger"]) for row in transitions for s in _names(row["source"])}
-    skip = set(terminal)
-    return frozenset(
-        (state.name, event)
-        for state in states
-        if state not in skip
-        for event in events
-        if (state.name, event) not in declared
-    )
-
-
 class Graph:
     """A transitions table made into one shared :class:`transitions.Machine`."""
 
