@@ -177,6 +177,16 @@ class MldVersusSpec(RuleBasedStateMachine):
                 )
                 assert acts == []
 
+    @precondition(lambda self: any(s.timer is not None for s in self.model.values()))
+    @rule(data=st.data(), general=st.booleans())
+    def query_as_long_as_a_running_timer(self, data: st.DataObject, general: bool) -> None:
+        """The boundary of the reset rule: Maximum Response Delay == time left."""
+        running = sorted(g for g, s in self.model.items() if s.timer is not None)
+        group = data.draw(st.sampled_from(running))
+        timer = self.model[group].timer
+        assert timer is not None
+        self.query(general, group, max(0.0, timer - self.now))
+
     @rule(group=groups)
     def report_from_another_node(self, group: IPv6Address) -> None:
         self.listener.on_report(group, self.now)
@@ -260,8 +270,12 @@ def test_a_scripted_run_goes_through_every_transition() -> None:
     listener.on_report(a, 2.0)  # Delaying -> Idle
     listener.on_query(UNSPECIFIED, 1.0, 3.0)  # Idle -> Delaying (timer at 4)
     listener.poll(4.0)  # Delaying -> Idle
+    entity = listener.listener(a)
     listener.leave(a, 5.0)  # Idle -> Non
+    assert entity is not None and entity.state is ListenerState.NON_LISTENER
     listener.join(b, 6.0)
+    entity = listener.listener(b)
     listener.leave(b, 7.0)  # Delaying -> Non
+    assert entity is not None and entity.state is ListenerState.NON_LISTENER
     declared = {(s, t, d) for s, d, t, _, _ in machine.GRAPH.edges()}
     assert declared <= seen
