@@ -227,7 +227,7 @@ class NeighborDiscovery:
             link_address = iface.link.read_lla_option(lla)
             if link_address is not None:
                 self.apply_neighbor_actions(
-                    iface, iface.neighbors.on_link_address(hdr.src, link_address, now), now
+                    iface, iface.neighbors.on_neighbor_solicitation(hdr.src, link_address, now), now
                 )
         # §7.2.4: a solicited advertisement, Override set (not an anycast address).
         self.send_neighbor_advertisement(iface, hdr.src, msg.target, solicited=True, now=now)
@@ -295,14 +295,11 @@ class NeighborDiscovery:
         if msg.retrans_timer:
             params.retrans_timer = msg.retrans_timer / 1000
         iface.solicitor.on_router_advertisement(now)
-        lla = checks.source_link_address(msg)
-        if lla is not None:
-            link_address = iface.link.read_lla_option(lla)
-            if link_address is not None:
-                actions = iface.neighbors.on_link_address(
-                    hdr.src, link_address, now, is_router=True
-                )
-                self.apply_neighbor_actions(iface, actions, now)
+        raw = checks.source_link_address(msg)
+        link_address = iface.link.read_lla_option(raw) if raw is not None else None
+        # §6.3.4: the router's entry records its address (if given) and IsRouter = TRUE.
+        actions = iface.neighbors.on_router_message_lla(hdr.src, link_address, now, is_router=True)
+        self.apply_neighbor_actions(iface, actions, now)
         host.routes.on_router_advertisement(iface, hdr.src, msg.router_lifetime, now)
         iid = iface.link.interface_identifier()
         for opt in msg.options:
@@ -344,5 +341,7 @@ class NeighborDiscovery:
             # §8.3: the target's entry gets the link-layer address and becomes STALE; a
             # target other than the destination is a router.
             is_router = True if msg.target != msg.destination else None
-            actions = iface.neighbors.on_link_address(msg.target, lla, now, is_router=is_router)
+            actions = iface.neighbors.on_router_message_lla(
+                msg.target, lla, now, is_router=is_router
+            )
             self.apply_neighbor_actions(iface, actions, now)

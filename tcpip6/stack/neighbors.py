@@ -9,7 +9,7 @@ graph's triggers and fires it; the work tied to the state entered (arm a timer, 
 probe, send the queued packets, report and remove an unreachable neighbor) is done in
 :meth:`NeighborCache._enter`.
 
-The integrator's wiring:
+How the host drives it:
 
 ========================================  ================================================
 input                                     call
