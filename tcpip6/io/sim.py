@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from ipaddress import IPv6Address
+from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 
 from tcpip6.io.loopback import LoopbackPort
@@ -19,6 +19,7 @@ from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.link import EthernetLink, LoopbackLink, eui64_from_mac
 from tcpip6.stack.params import InterfaceParameters
+from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
 from tcpip6.wire import WireError
 from tcpip6.wire import nd as wn
 from tcpip6.wire.ethernet import ETHERTYPE_IPV6, frame
@@ -61,6 +62,26 @@ class SimWorld(SimNetwork):
         iface = host.add_interface(link, name=name or f"eth{len(host.interfaces)}", params=params)
         port.receiver = lambda frame, now: host.receive(iface, frame, now)
         iface.capture = self._capture
+        return iface
+
+    def router(self, name: str) -> Router:
+        """A tcpip6 node in router mode (forwarding, Router Advertisements)."""
+        return Router(self.host(name))
+
+    def connect_router(
+        self,
+        router: Router,
+        segment: str,
+        prefix: IPv6Network,
+        params: AdvertisingParameters | None = None,
+    ) -> Interface:
+        """Attach ``router`` to ``segment`` with the first address of ``prefix`` (``::1``)
+        and advertise ``prefix`` there (with ``params``, or the RFC 4861 defaults)."""
+        iface = self.connect(router.host, segment)
+        iface.add_static_address(prefix[1], prefix.prefixlen, self.now)
+        if params is None:
+            params = AdvertisingParameters(prefixes=(AdvPrefix(prefix),))
+        router.advertise(iface, params)
         return iface
 
     def add_loopback(self, host: Host) -> Interface:

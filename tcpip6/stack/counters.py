@@ -90,6 +90,8 @@ class Icmpv6Counters(CounterSet):
     unknown_type_drop: int = 0
     error_rate_limited: int = 0
     error_suppressed: int = 0
+    error_invoking_malformed_drop: int = 0
+    error_not_about_our_packet_drop: int = 0
     mld_source_not_link_local_drop: int = 0
 
 

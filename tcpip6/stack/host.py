@@ -17,12 +17,13 @@ import logging
 import random
 from collections import deque
 from ipaddress import IPv6Address
+from typing import TYPE_CHECKING
 
 from tcpip6.stack.counters import Icmpv6Counters, Ipv6Counters, NdCounters
 from tcpip6.stack.events import EventLog, HostEvent
 from tcpip6.stack.icmpv6 import Icmpv6
 from tcpip6.stack.interface import Interface
-from tcpip6.stack.ipv6 import Delivery, Ipv6Layer, ProtocolHandler
+from tcpip6.stack.ipv6 import ControlHandler, ControlMessage, Delivery, Ipv6Layer, ProtocolHandler
 from tcpip6.stack.link import LinkLayer
 from tcpip6.stack.machines.graph import TraceSink
 from tcpip6.stack.machines.nce import NceState
@@ -30,8 +31,14 @@ from tcpip6.stack.mld_host import MldHost
 from tcpip6.stack.nd import NeighborDiscovery
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.routing import RoutingTable
+from tcpip6.wire import WireError
+from tcpip6.wire import ext as wire_ext
+from tcpip6.wire import icmpv6 as wire_icmp
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire.ipv6 import Ipv6Header
+
+if TYPE_CHECKING:
+    from tcpip6.stack.router import Router
 
 log = logging.getLogger("tcpip6.host")
 
@@ -52,13 +59,17 @@ class Host:
         self.events = EventLog()
         #: The protocol switch table: next header value -> handler (MSR IPv6 §3.3).
         self.protocols: dict[int, ProtocolHandler] = {}
+        #: Its control-message entries: ICMPv6 errors about what each protocol sent.
+        self.control_handlers: dict[int, ControlHandler] = {}
         #: Raise internal errors instead of counting them (tests turn this on).
         self.strict = False
         self.internal_errors = 0
         self.now = 0.0
         self._trace_sink: TraceSink | None = None
-        #: Router mode forwards between interfaces (not yet): a host never forwards.
+        #: Router mode (:class:`~tcpip6.stack.router.Router`) forwards between interfaces;
+        #: a host never forwards.
         self.forwarding = False
+        self.router: Router | None = None
         self.log = log
         self.ipv6 = Ipv6Layer(self)
         self.icmpv6 = Icmpv6(self)
@@ -83,6 +94,8 @@ class Host:
         iface.join_link_group(wire_ipv6.ALL_NODES)
         iface.apply_multicast_changes()
         self.interfaces.append(iface)
+        if self.router is not None:
+            self.router.enable_interface(iface)
         return iface
 
     def interface(self, key: int | str) -> Interface:
@@ -143,8 +156,15 @@ class Host:
         if not self._in_call:
             iface.apply_multicast_changes()
 
-    def register_protocol(self, next_header: int, handler: ProtocolHandler) -> None:
+    def register_protocol(
+        self,
+        next_header: int,
+        handler: ProtocolHandler,
+        control: ControlHandler | None = None,
+    ) -> None:
         self.protocols[next_header] = handler
+        if control is not None:
+            self.control_handlers[next_header] = control
 
     def emit(self, event: HostEvent) -> None:
         self.events.push(event)
@@ -174,6 +194,8 @@ class Host:
             for iface in self.interfaces:
                 iface.poll(now)
             self.routes.poll(now)
+            if self.router is not None:
+                self.router.poll(now)
         except Exception:
             self._internal_error("poll")
         finally:
@@ -182,6 +204,10 @@ class Host:
 
     def next_deadline(self) -> float | None:
         best = self.routes.next_deadline()
+        if self.router is not None:
+            r = self.router.next_deadline()
+            if r is not None and (best is None or r < best):
+                best = r
         for iface in self.interfaces:
             d = iface.next_deadline()
             if d is not None and (best is None or d < best):
@@ -278,8 +304,36 @@ class Host:
         return candidates[0] if candidates else None
 
     def not_for_us(self, iface: Interface, hdr: Ipv6Header, packet: bytes, now: float) -> None:
+        if self.router is not None:
+            self.router.forward(iface, hdr, packet, now)
+            return
         self.ip.destination_not_ours_drop += 1
 
-    def icmp_error_received(self, d: Delivery, msg: object) -> None:
-        """Hand an ICMPv6 error to the upper layer that sent the offending packet."""
-        return None
+    def icmp_error_received(self, d: Delivery, msg: wire_icmp.ErrorMessage) -> None:
+        """An ICMPv6 error arrived: a Packet Too Big lowers the path MTU (RFC 8201 §4), and
+        the error goes to the upper layer that sent the offending packet (RFC 4443 §2.4
+        (d): the upper-layer protocol is found from the quoted packet)."""
+        try:
+            invoking = Ipv6Header.parse(msg.invoking)
+            chain = wire_ext.walk(invoking.next_header, msg.invoking[Ipv6Header.HEADER_LEN :])
+        except WireError:
+            self.icmp.error_invoking_malformed_drop += 1
+            return
+        if self.local_interface_for(invoking.src) is None:
+            # Not about a packet of ours (RFC 8201 §5.2 asks for this check, against
+            # forged Packet Too Big messages): nothing to act on.
+            self.icmp.error_not_about_our_packet_drop += 1
+            return
+        if isinstance(msg, wire_icmp.PacketTooBig):
+            zoned = invoking.dst.is_link_local or invoking.dst.is_multicast
+            hint = d.interface if zoned else None
+            self.routes.on_packet_too_big(invoking.dst, msg.mtu, d.now, hint)
+        upper_nh, upper_off, _ = chain[-1]
+        handler = self.control_handlers.get(upper_nh)
+        if handler is not None:
+            start = Ipv6Header.HEADER_LEN + upper_off
+            handler(
+                ControlMessage(
+                    d.interface, d.now, d.header.src, msg, invoking, msg.invoking[start:]
+                )
+            )

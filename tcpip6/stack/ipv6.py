@@ -45,6 +45,25 @@ class Delivery:
 ProtocolHandler = Callable[[Delivery], None]
 
 
+@dataclass(frozen=True, slots=True)
+class ControlMessage:
+    """An ICMPv6 error about a packet this host sent, for the upper-layer protocol that
+    sent it (the control-message entry of the protocol switch, MSR IPv6 §3.3)."""
+
+    interface: Interface
+    now: float
+    #: Who sent the error (a router on the path, or the destination).
+    reporter: IPv6Address
+    error: wire_icmp.ErrorMessage
+    #: The fixed header of the packet we sent, as quoted in the error.
+    invoking_header: Ipv6Header
+    #: The quoted upper-layer header and data (as much as the error carried).
+    upper: bytes
+
+
+ControlHandler = Callable[[ControlMessage], None]
+
+
 #: Options this host recognises in Hop-by-Hop and Destination Options headers (Router
 #: Alert, RFC 2711, comes with MLD).
 KNOWN_OPTIONS = frozenset({wire_ext.PAD1, wire_ext.PADN, wire_ext.ROUTER_ALERT})

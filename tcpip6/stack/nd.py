@@ -50,7 +50,9 @@ class NeighborDiscovery:
         routers."""
         if not iface.link.uses_nd:
             return
-        iface.autoconfigure = True
+        # RFC 4862 §5.3: routers form link-local addresses too, but neither solicit routers
+        # nor autoconfigure from advertisements (RFC 4861 §6.2.7).
+        iface.autoconfigure = not self.host.forwarding
         lla = ad.link_local_address(iface.link.interface_identifier())
         if lla is None:
             return
@@ -107,6 +109,8 @@ class NeighborDiscovery:
                 if a.origin is ad.Origin.LINK_LOCAL and iface.autoconfigure:
                     delay = host.rng.uniform(0.0, MAX_RTR_SOLICITATION_DELAY)
                     iface.solicitor.begin(now, delay)
+                if a.address.is_link_local and host.router is not None:
+                    host.router.interface_ready(iface, now)
             elif isinstance(a, ad.DuplicateAddressDetected):
                 host.nd.duplicate_addresses += 1
                 host.emit(DuplicateAddress(now, iface.name, a.address, a.interface_disabled))
@@ -120,7 +124,7 @@ class NeighborDiscovery:
                 host.emit(AddressRemoved(now, iface.name, a.address))
 
     # -- sending ND messages --------------------------------------------------------------
-    def _send(
+    def send_nd(
         self,
         iface: Interface,
         src: IPv6Address,
@@ -160,16 +164,16 @@ class NeighborDiscovery:
         )
         self.host.nd.out_neighbor_solicitations += 1
         if link_address is None:
-            self._send(iface, src, dst, msg, now)
+            self.send_nd(iface, src, dst, msg, now)
         else:
-            self._send(iface, src, dst, msg, now, link_address=link_address)
+            self.send_nd(iface, src, dst, msg, now, link_address=link_address)
 
     def send_dad_solicitation(self, iface: Interface, target: IPv6Address, now: float) -> None:
         """RFC 4862 §5.4.2: from the unspecified address, to the solicited-node group, with
         no source link-layer address option."""
         self.host.nd.out_neighbor_solicitations += 1
         msg = wn.NeighborSolicitation(target)
-        self._send(iface, wire_ipv6.UNSPECIFIED, wire_ipv6.solicited_node(target), msg, now)
+        self.send_nd(iface, wire_ipv6.UNSPECIFIED, wire_ipv6.solicited_node(target), msg, now)
 
     def send_router_solicitation(self, iface: Interface, now: float) -> None:
         """§6.3.7: from a usable link-local address with our link-layer address, or from
@@ -181,7 +185,7 @@ class NeighborDiscovery:
         options = () if src is None else self._own_lla_option(iface, wn.SourceLinkLayerAddress)
         msg = wn.RouterSolicitation(options)
         self.host.nd.out_router_solicitations += 1
-        self._send(iface, src or wire_ipv6.UNSPECIFIED, wire_ipv6.ALL_ROUTERS, msg, now)
+        self.send_nd(iface, src or wire_ipv6.UNSPECIFIED, wire_ipv6.ALL_ROUTERS, msg, now)
 
     def poll_solicitor(self, iface: Interface, now: float) -> None:
         for action in iface.solicitor.poll(now):
@@ -248,7 +252,7 @@ class NeighborDiscovery:
             options=self._own_lla_option(iface, wn.TargetLinkLayerAddress),
         )
         self.host.nd.out_neighbor_advertisements += 1
-        self._send(iface, target, dst, msg, now)
+        self.send_nd(iface, target, dst, msg, now)
 
     def _neighbor_advertisement(self, d: Delivery, msg: wn.NeighborAdvertisement) -> None:
         host, iface, hdr, now = self.host, d.interface, d.header, d.now
@@ -273,9 +277,10 @@ class NeighborDiscovery:
         self.host.nd.in_router_solicitations += 1
         if not self._valid(d, checks.check_router_solicitation(d.header, msg)):
             return
-        if not self.host.forwarding:
+        if self.host.router is None:
             self.host.nd.rs_ignored_as_host += 1  # §6.2.6: hosts silently discard RSs
             return
+        self.host.router.on_router_solicitation(d, msg)
 
     def _router_advertisement(self, d: Delivery, msg: wn.RouterAdvertisement) -> None:
         host, iface, hdr, now = self.host, d.interface, d.header, d.now
