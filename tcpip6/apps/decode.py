@@ -50,6 +50,14 @@ def _icmp_summary(msg: wi.Icmpv6Message) -> str:
     return f"icmp6 type {msg.type} code {msg.code}"
 
 
+_NAMES = {
+    wire_ipv6.IPPROTO_ICMPV6: "ICMP6",
+    wire_ipv6.IPPROTO_UDP: "UDP",
+    wire_ipv6.IPPROTO_UDPLITE: "UDP-Lite",
+    wire_ipv6.IPPROTO_TCP: "TCP",
+}
+
+
 def summarize_packet(packet: bytes) -> str:
     try:
         hdr, payload = wire_ipv6.split(packet)
@@ -60,6 +68,16 @@ def summarize_packet(packet: bytes) -> str:
         chain = wire_ext.walk(hdr.next_header, payload)
     except WireError:
         return f"{head}: malformed extension headers"
+    frag = next((h for _, _, h in chain if isinstance(h, wire_ext.FragmentHeader)), None)
+    if frag is not None and not frag.is_atomic:
+        # Like tcpdump: where the fragment sits in the original packet; the upper-layer
+        # message is split across the fragments, so it is named, not decoded.
+        more = "+" if frag.more else ""
+        name = _NAMES.get(frag.next_header, f"next header {frag.next_header}")
+        return (
+            f"{head}: frag (id 0x{frag.identification:08x}, offset {frag.offset_octets}{more})"
+            f" {name}, {len(payload)} bytes"
+        )
     nh, off, _ = chain[-1]
     if nh == wire_ipv6.IPPROTO_ICMPV6:
         try:

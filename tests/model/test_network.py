@@ -13,11 +13,12 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from tcpip6.io.sim import AdvertisingRouter, SimWorld
+from tcpip6.io.sim import SimWorld
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.machines.dad import AddressState
 from tcpip6.stack.machines.nce import NceState
+from tcpip6.stack.router import AdvertisingParameters, AdvPrefix
 
 PREFIX = IPv6Network("2001:db8:7::/64")
 GROUPS = [IPv6Address("ff05::1"), IPv6Address("ff02::1:3"), IPv6Address("ff0e::db8")]
@@ -29,9 +30,10 @@ class Network(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.world = SimWorld(seed=42)
-        self.router = AdvertisingRouter(
-            self.world, "lan", [(PREFIX.network_address, 64)], interval=30.0
-        )
+        self.router = self.world.router("r")
+        params = AdvertisingParameters(max_rtr_adv_interval=30.0, prefixes=(AdvPrefix(PREFIX),))
+        self.world.connect_router(self.router, "lan", PREFIX, params)
+        self.router.host.start(self.world.now)
         self.hosts: list[tuple[Host, Interface]] = []
         self.violations: list[str] = []
         self.world.observers.append(self._check_source)

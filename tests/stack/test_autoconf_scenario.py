@@ -1,4 +1,4 @@
-"""One segment, a router advertising 2001:db8:1::/64 and three tcpip6 hosts: all form
+"""One segment, a tcpip6 router advertising 2001:db8:1::/64 and three tcpip6 hosts: all form
 link-local and global addresses after DAD, resolve each other by ND and ping each other
 by global address; a fourth host configured with a duplicate address detects it and does
 not use it. Asserted on the hosts' data structures and on the packets in the pcap."""
@@ -12,7 +12,7 @@ from scapy.layers import inet6 as s6
 from scapy.layers.l2 import Ether
 
 from tcpip6.io.pcap import read_pcap
-from tcpip6.io.sim import AdvertisingRouter, SimWorld
+from tcpip6.io.sim import SimWorld
 from tcpip6.stack.events import AddressConfigured, DuplicateAddress
 from tcpip6.stack.machines.dad import AddressState
 from tcpip6.stack.machines.nce import NceState
@@ -25,7 +25,9 @@ def test_three_hosts_autoconfigure_resolve_and_ping(tmp_path: Path) -> None:
     world = SimWorld(seed=5)
     pcap = tmp_path / "autoconf.pcap"
     world.capture(pcap)
-    router = AdvertisingRouter(world, "lan", [(PREFIX.network_address, 64)])
+    router = world.router("r")
+    ri = world.connect_router(router, "lan", PREFIX)
+    router.host.start(world.now)
     hosts = {n: world.host(n) for n in "abc"}
     ifaces = {n: world.connect(h, "lan") for n, h in hosts.items()}
     for h in hosts.values():
@@ -46,9 +48,10 @@ def test_three_hosts_autoconfigure_resolve_and_ping(tmp_path: Path) -> None:
         configured = [e for e in hosts[n].events.drain() if isinstance(e, AddressConfigured)]
         assert {e.address for e in configured} == {lla[0], gua[0]}
         # The router is in the default router list and in the neighbor cache as a router.
-        assert [r.router for r in hosts[n].routes.routers] == [router.address]
-        nce = iface.neighbors.get(router.address)
-        assert nce is not None and nce.is_router and nce.link_address == router.mac
+        router_lla = next(a for a in ri.source_candidates() if a.is_link_local)
+        assert [r.router for r in hosts[n].routes.routers] == [router_lla]
+        nce = iface.neighbors.get(router_lla)
+        assert nce is not None and nce.is_router and nce.link_address == ri.link.link_address
 
     for src in "abc":
         for dst in "abc":
