@@ -10,6 +10,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tcpip6.stack.machines.graph import Graph
 
 EPILOG = """\
 examples:
@@ -17,6 +21,8 @@ examples:
   tcpip6 demo --trace              ... printing every state change of every graph
   tcpip6 diagram --list            the state machines the stack runs
   tcpip6 diagram nce --format mermaid
+  tcpip6 demo --trace --trace-format json > run.json
+  tcpip6 diagram nce --highlight run.json --format svg --output nce.svg
 """
 
 
@@ -53,11 +59,12 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
         raise CliError(
             f"unknown machine {args.machine!r}; choose one of {', '.join(machine_names())}"
         ) from None
+    counts = _highlight(graph, args.highlight) if args.highlight else None
     try:
         if args.format in ("svg", "png"):
-            data = render_with_dot(graph, args.format)
+            data = render_with_dot(graph, args.format, counts)
         else:
-            data = graph.diagram(args.format).encode()
+            data = graph.diagram(args.format, counts).encode()
     except RendererMissing as exc:
         raise CliError(str(exc)) from exc
     if args.output:
@@ -67,6 +74,24 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(data.decode())
     return 0
+
+
+def _highlight(graph: Graph, path: str) -> dict[tuple[str, str, str], int]:
+    """Count the transitions of ``graph`` in a ``--trace-format json`` file."""
+    from tcpip6.stack.machines.graph import TransitionRecord
+
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as exc:
+        raise CliError(f"cannot read trace {path}: {exc.strerror}") from None
+    try:
+        records = [TransitionRecord.from_json(line) for line in lines if line.strip()]
+        counts = graph.taken(records)
+    except ValueError as exc:
+        raise CliError(f"{path}: {exc}") from None
+    if not counts:
+        print(f"tcpip6 diagram: {path} has no transition of {graph.name}", file=sys.stderr)
+    return dict(counts)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -116,6 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("dot", "mermaid", "svg", "png"), default="dot", help="output format"
     )
     diagram.add_argument("--output", help="write to FILE instead of standard output")
+    diagram.add_argument(
+        "--highlight",
+        metavar="TRACE.json",
+        help="draw the transitions a recorded run took (tcpip6 demo --trace "
+        "--trace-format json > TRACE.json) in red, with how often",
+    )
     diagram.add_argument("--all", action="store_true", help="every machine in every format")
     diagram.add_argument("--output-dir", default="docs/diagrams", help="directory for --all")
     diagram.set_defaults(func=_cmd_diagram)

@@ -60,3 +60,76 @@ def test_diagram_list_and_formats(tmp_path: Path) -> None:
         assert f">{state}<" in text
     mermaid = run("diagram", "dad", "--format", "mermaid")
     assert "stateDiagram-v2" in mermaid.stdout and "TENTATIVE --> PREFERRED" in mermaid.stdout
+
+
+def _record_a_run(path: Path) -> list[dict[str, object]]:
+    """A short simnet run (a router, two hosts, a ping) recorded as --trace-format json."""
+    import json
+    from dataclasses import asdict
+    from ipaddress import IPv6Network
+
+    from tcpip6.io.sim import SimWorld
+    from tcpip6.stack.machines.graph import TransitionRecord
+
+    records: list[TransitionRecord] = []
+    world = SimWorld(seed=3)
+    prefix = IPv6Network("2001:db8:5::/64")
+    router = world.router("r")
+    world.connect_router(router, "lan", prefix)
+    hosts = [router.host, world.host("a"), world.host("b")]
+    ifaces = [world.connect(h, "lan") for h in hosts[1:]]
+    for h in hosts:
+        h.trace_sink = records.append
+        h.start(world.now)
+    world.run_for(10.0)
+    dst = next(a for a in ifaces[1].source_candidates() if a in prefix)
+    hosts[1].icmpv6.send_echo_request(dst, 1, 1, b"x", world.now)
+    world.run_for(30.0)
+    rows = [asdict(r) for r in records]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return rows
+
+
+def test_diagram_highlight_draws_the_transitions_a_run_took(tmp_path: Path) -> None:
+    import re
+    from collections import Counter
+
+    trace = tmp_path / "run.json"
+    rows = _record_a_run(trace)
+    for machine in ("nce", "dad"):
+        want = Counter((r["old"], r["trigger"], r["new"]) for r in rows if r["graph"] == machine)
+        assert want, f"the run exercised {machine}"
+        done = run("diagram", machine, "--highlight", str(trace))
+        assert done.returncode == 0, done.stderr
+        got = {}
+        for src, dst, n, trig in re.findall(
+            r'^\s+"([^"]+)" -> "([^"]+)" \[label="(\d+)x (\w+)[^"]*" color="red"',
+            done.stdout,
+            re.M,
+        ):
+            got[(src, trig, dst)] = int(n)
+        assert got == dict(want)
+        # Edges the run did not take are drawn as usual.
+        plain = re.findall(r'^\s+"[^"]+" -> "[^"]+" \[label="[^"]*"\];$', done.stdout, re.M)
+        assert len(plain) + len(got) == done.stdout.count(" -> ") - 1  # minus the start arrow
+    svg = tmp_path / "nce.svg"
+    done = run("diagram", "nce", "--highlight", str(trace), "--format", "svg", "--output", str(svg))
+    assert done.returncode == 0 and "red" in svg.read_text()
+
+
+def test_diagram_highlight_errors_are_one_line(tmp_path: Path) -> None:
+    missing = run("diagram", "nce", "--highlight", str(tmp_path / "nope.json"))
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1
+    assert "cannot read trace" in missing.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json\n")
+    done = run("diagram", "nce", "--highlight", str(bad))
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+    assert "not a JSON trace line" in done.stderr
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(
+        '{"now": 1.0, "graph": "nce", "entity": "x", "old": "PROBE", '
+        '"trigger": "no_such", "new": "STALE", "rfc": "4861 §7.3.3"}\n'
+    )
+    done = run("diagram", "nce", "--highlight", str(wrong))
+    assert done.returncode == 1 and "nce has no transition PROBE --no_such--> STALE" in done.stderr

@@ -20,8 +20,10 @@ deadlines kept by the entity's owner, which fires triggers when they fall due.
 from __future__ import annotations
 
 import enum
+import json
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from transitions import EventData, Machine
@@ -48,6 +50,23 @@ class TransitionRecord:
             f"{when}  {self.graph:<20} {self.entity:<28} "
             f"{self.old} --{self.trigger}--> {self.new}  [RFC {self.rfc}]"
         )
+
+    @classmethod
+    def from_json(cls, line: str) -> TransitionRecord:
+        """One line of ``--trace-format json``. Raises ValueError for anything else."""
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a JSON trace line: {line[:60]!r}") from exc
+        names = [f.name for f in fields(cls)]
+        if not isinstance(data, dict) or sorted(data) != sorted(names):
+            raise ValueError(f"a trace line has the keys {', '.join(names)}: {line[:60]!r}")
+        now = data["now"]
+        if now is not None and not isinstance(now, (int, float)):
+            raise ValueError(f"'now' is a number or null: {line[:60]!r}")
+        if not all(isinstance(data[n], str) for n in names if n != "now"):
+            raise ValueError(f"trace fields other than 'now' are strings: {line[:60]!r}")
+        return cls(**data)
 
 
 TraceSink = Callable[[TransitionRecord], None]
@@ -154,11 +173,30 @@ class Graph:
                 out.append((src, dest, row["trigger"], guard, row["rfc"]))
         return out
 
-    def diagram(self, fmt: str = "dot") -> str:
-        """The graph as ``dot`` or ``mermaid`` source (``svg`` needs Graphviz's ``dot``)."""
+    def diagram(
+        self, fmt: str = "dot", counts: dict[tuple[str, str, str], int] | None = None
+    ) -> str:
+        """The graph as ``dot`` or ``mermaid`` source (``svg`` needs Graphviz's ``dot``);
+        ``counts`` highlights the transitions a recorded run took (:meth:`taken`)."""
         from tcpip6.stack.machines import render
 
-        return render.render(self, fmt)
+        return render.render(self, fmt, counts)
+
+    def taken(self, records: Iterable[TransitionRecord]) -> Counter[tuple[str, str, str]]:
+        """How often ``records`` (a recorded trace) took each transition of this graph.
+        Raises ValueError for a record of this graph that the table does not declare."""
+        declared = {(src, trig, dest) for src, dest, trig, _, _ in self.edges()}
+        counts: Counter[tuple[str, str, str]] = Counter()
+        for rec in records:
+            if rec.graph != self.name:
+                continue
+            key = (rec.old, rec.trigger, rec.new)
+            if key not in declared:
+                raise ValueError(
+                    f"{self.name} has no transition {rec.old} --{rec.trigger}--> {rec.new}"
+                )
+            counts[key] += 1
+        return counts
 
 
 def _guard_text(row: dict[str, Any]) -> str:

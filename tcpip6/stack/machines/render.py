@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tcpip6.stack.machines.graph import Graph
+
+#: How many times a recorded run took each (source, trigger, dest) transition.
+Counts = Mapping[tuple[str, str, str], int]
 
 FORMATS = ("dot", "mermaid", "svg", "png")
 
@@ -29,7 +33,9 @@ def _dot_quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def to_dot(graph: Graph) -> str:
+def to_dot(graph: Graph, counts: Counts | None = None) -> str:
+    """DOT source; with ``counts`` (``--highlight``) the transitions a run took are drawn
+    bold and red, their labels prefixed with how often (``3x``)."""
     lines = [
         f"digraph {_dot_quote(graph.name)} {{",
         f"  graph [rankdir=LR label={_dot_quote(f'{graph.name} (RFC {graph.rfc})')}];",
@@ -40,8 +46,10 @@ def to_dot(graph: Graph) -> str:
         lines.append(f"  {_dot_quote(state.name)};")
     lines.append(f'  "__start__" -> {_dot_quote(graph.initial.name)};')
     for src, dest, trig, guard, rfc in graph.edges():
-        label = _dot_quote(_label(trig, guard, rfc))
-        lines.append(f"  {_dot_quote(src)} -> {_dot_quote(dest)} [label={label}];")
+        n = counts.get((src, trig, dest), 0) if counts is not None else 0
+        label = _dot_quote(f"{n}x " * bool(n) + _label(trig, guard, rfc))
+        style = ' color="red" fontcolor="red" penwidth=2.5' if n else ""
+        lines.append(f"  {_dot_quote(src)} -> {_dot_quote(dest)} [label={label}{style}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -50,28 +58,29 @@ def _mermaid_id(state: str) -> str:
     return state.replace("-", "_")
 
 
-def to_mermaid(graph: Graph) -> str:
+def to_mermaid(graph: Graph, counts: Counts | None = None) -> str:
     lines = ["---", f"title: {graph.name} (RFC {graph.rfc})", "---", "stateDiagram-v2"]
     for state in graph.states:
         lines.append(f'  state "{state.name}" as {_mermaid_id(state.name)}')
     lines.append(f"  [*] --> {_mermaid_id(graph.initial.name)}")
     for src, dest, trig, guard, rfc in graph.edges():
-        label = _label(trig, guard, rfc).replace(":", "﹕")
+        n = counts.get((src, trig, dest), 0) if counts is not None else 0
+        label = (f"{n}x " * bool(n) + _label(trig, guard, rfc)).replace(":", "﹕")
         lines.append(f"  {_mermaid_id(src)} --> {_mermaid_id(dest)}: {label}")
     return "\n".join(lines) + "\n"
 
 
-def render(graph: Graph, fmt: str) -> str:
+def render(graph: Graph, fmt: str, counts: Counts | None = None) -> str:
     if fmt == "dot":
-        return to_dot(graph)
+        return to_dot(graph, counts)
     if fmt == "mermaid":
-        return to_mermaid(graph)
+        return to_mermaid(graph, counts)
     if fmt == "svg":
-        return render_with_dot(graph, "svg").decode()
+        return render_with_dot(graph, "svg", counts).decode()
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def render_with_dot(graph: Graph, fmt: str) -> bytes:
+def render_with_dot(graph: Graph, fmt: str, counts: Counts | None = None) -> bytes:
     dot = shutil.which("dot")
     if dot is None:
         raise RendererMissing(
@@ -79,7 +88,7 @@ def render_with_dot(graph: Graph, fmt: str) -> bytes:
             "formats dot and mermaid need nothing"
         )
     done = subprocess.run(
-        [dot, f"-T{fmt}"], input=to_dot(graph).encode(), capture_output=True, check=False
+        [dot, f"-T{fmt}"], input=to_dot(graph, counts).encode(), capture_output=True, check=False
     )
     if done.returncode != 0:
         raise RendererMissing(f"dot -T{fmt} failed: {done.stderr.decode().strip()}")
