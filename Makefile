@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEB_PACKAGES := tshark graphviz iproute2
 APT_STAMP := .venv/.apt-installed
 
-.PHONY: all venv deb test check lint typecheck demo diagrams bench clean
+.PHONY: all venv deb test check lint typecheck demo diagrams graph-coverage bench clean
 
 all: test
 
@@ -48,6 +48,10 @@ demo: venv
 
 diagrams: venv deb
 	$(PY) -m tcpip6 diagram --all --output-dir docs/diagrams
+
+# Which declared transitions of every graph the model and scenario tests take (fails on a gap).
+graph-coverage: venv deb
+	$(PY) -m pytest -q -p tests.graph_coverage tests/model tests/stack --graph-coverage-json graph-coverage.json
 
 bench: venv
 	$(PY) -m bench
