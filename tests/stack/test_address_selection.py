@@ -3,14 +3,23 @@ examples, properties of the source rules, and the text format of scoped addresse
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scapy.layers.inet6 import IPv6
+from scapy.layers.l2 import Ether
 
+from tcpip6.io.sim import SimWorld
 from tcpip6.stack import address_selection as sel
 from tcpip6.stack.address_selection import SourceCandidate
+from tcpip6.stack.addresses import Origin
+from tcpip6.stack.host import Host
+from tcpip6.stack.interface import Interface
+from tcpip6.stack.machines.dad import AddressState
+from tcpip6.stack.params import InterfaceParameters
 
 
 def A(text: str) -> IPv6Address:
@@ -441,3 +450,118 @@ def test_format_then_parse_round_trips(address: IPv6Address, zone: int | str) ->
 )
 def test_needs_zone(address: str, needed: bool) -> None:
     assert sel.needs_zone(A(address)) is needed
+
+
+# -- the host: a multi-homed scenario on the wire -----------------------------------------
+
+
+@dataclass
+class Sent:
+    host: str
+    iface: str
+    src: IPv6Address
+    dst: IPv6Address
+    kind: str
+
+
+def _multi_homed() -> tuple[SimWorld, Host, list[Sent]]:
+    """h has eth0 on lan0 (a link-local, a deprecated and a preferred global address of
+    2001:db8:a::/64, a unique local address) and eth1 on lan1 (a link-local and global
+    addresses of 2001:db8:c::/64 and 2001:db8:b::/64); p0 and p1 are its neighbors on lan0
+    and lan1."""
+    world = SimWorld(seed=3)
+    no_dad = InterfaceParameters(dup_addr_detect_transmits=0)
+    h, p0, p1 = world.host("h"), world.host("p0"), world.host("p1")
+    eth0 = world.connect(h, "lan0", params=no_dad)
+    eth1 = world.connect(h, "lan1", params=InterfaceParameters(dup_addr_detect_transmits=0))
+    q0 = world.connect(p0, "lan0", params=InterfaceParameters(dup_addr_detect_transmits=0))
+    q1 = world.connect(p1, "lan1", params=InterfaceParameters(dup_addr_detect_transmits=0))
+    now = world.now
+    for iface, text in [
+        (eth0, "fe80::a"),
+        (eth0, "2001:db8:a::2"),
+        (eth0, "fd00:a::1"),
+        (eth1, "fe80::b"),
+        (eth1, "2001:db8:c::1"),  # first, so that rule 8, not the order, picks b::1
+        (eth1, "2001:db8:b::1"),
+        (q0, "fe80::10"),
+        (q0, "2001:db8:a::10"),
+        (q0, "fd00:a::10"),
+        (q1, "fe80::20"),
+        (q1, "2001:db8:b::20"),
+    ]:
+        iface.add_static_address(A(text), 64, now)
+    # A global address whose preferred lifetime ends after one second (RFC 4862 §5.5.4).
+    actions = eth0.addresses.add(A("2001:db8:a::1"), 64, Origin.STATIC, now, preferred_lifetime=1)
+    h.nd_module.apply_address_actions(eth0, actions, now)
+    sent: list[Sent] = []
+
+    def observe(iface: Interface, frame: bytes, now: float) -> None:
+        packet = Ether(frame)
+        if IPv6 in packet:
+            ip = packet[IPv6]
+            kind = type(ip.payload).__name__
+            sent.append(Sent(iface.host.name, iface.name, A(ip.src), A(ip.dst), kind))
+
+    world.observers.append(observe)
+    world.run_for(2.0)
+    assert eth0.addresses.get(A("2001:db8:a::1")).state is AddressState.DEPRECATED  # type: ignore[union-attr]
+    return world, h, sent
+
+
+def test_multi_homed_host_picks_sources_by_the_rules_on_the_wire() -> None:
+    world, h, sent = _multi_homed()
+    eth0 = h.interface("eth0")
+    pings = [
+        # (destination, zone for a scoped one, expected source and interface, why)
+        ("2001:db8:a::10", None, "2001:db8:a::2", "eth0", "rule 3 (not ::1), rule 6 (not fd00)"),
+        ("fd00:a::10", None, "fd00:a::1", "eth0", "rule 6: the label of fc00::/7"),
+        ("fe80::10", "eth0", "fe80::a", "eth0", "rule 2: link-local scope"),
+        ("ff02::1", "eth0", "fe80::a", "eth0", "rule 2: link-local multicast"),
+        ("ff0e::1", "eth0", "2001:db8:a::2", "eth0", "rule 2, then rules 3 and 6"),
+        ("2001:db8:b::20", None, "2001:db8:b::1", "eth1", "eth1's candidates only; rule 8"),
+        ("fe80::20", "eth1", "fe80::b", "eth1", "rule 2 on eth1"),
+    ]
+    start = len(sent)
+    for seq, (dst, zone, _, _, _) in enumerate(pings):
+        iface = h.interface(zone) if zone is not None else None
+        assert h.icmpv6.send_echo_request(A(dst), 7, seq, b"sel", world.now, interface=iface)
+        world.run_for(1.0)
+    requests = [s for s in sent[start:] if s.host == "h" and s.kind == "ICMPv6EchoRequest"]
+    assert [(str(s.dst), str(s.src), s.iface) for s in requests] == [
+        (dst, src, on) for dst, _, src, on, _ in pings
+    ]
+    # The neighbors answered the unicast pings, to the source they were sent from.
+    replies = {(r.src, r.dst) for r in h.icmpv6.echo_replies}
+    for dst, _, src, _, _ in pings:
+        if not A(dst).is_multicast:
+            assert (A(dst), A(src)) in replies
+    # Nothing the host sent after the deprecation, Neighbor Solicitations included, came
+    # from the deprecated address, and no packet left by one interface with the address of
+    # the other.
+    mine = [s for s in sent if s.host == "h"]
+    assert A("2001:db8:a::1") not in {s.src for s in sent[start:] if s.host == "h"}
+    assert {s.kind for s in sent[start:] if s.host == "h"} >= {"ICMPv6ND_NS"}
+    assert not [
+        s for s in mine if s.iface == "eth0" and s.src in {A("fe80::b"), A("2001:db8:b::1")}
+    ]
+    assert not [
+        s for s in mine if s.iface == "eth1" and s.src in {A("fe80::a"), A("2001:db8:a::2")}
+    ]
+    # Rule 1: the deprecated address is still the source for traffic to itself.
+    assert h.select_source(eth0, A("2001:db8:a::1")) == A("2001:db8:a::1")
+
+
+def test_a_tentative_address_is_never_a_source() -> None:
+    world = SimWorld(seed=4)
+    h = world.host("h")
+    eth0 = world.connect(h, "lan0")  # DupAddrDetectTransmits 1: DAD runs
+    eth0.add_static_address(A("fe80::a"), 64, world.now)
+    assert h.select_source(eth0, A("fe80::1")) is None  # still tentative (RFC 4862 §5.4)
+    world.run_for(5.0)
+    eth0.add_static_address(A("2001:db8:a::5"), 64, world.now)
+    assert eth0.addresses.is_tentative(A("2001:db8:a::5"))
+    # Only the link-local address is assigned: rule 2 takes the best scope there is.
+    assert h.select_source(eth0, A("2001:db8:a::10")) == A("fe80::a")
+    world.run_for(5.0)
+    assert h.select_source(eth0, A("2001:db8:a::10")) == A("2001:db8:a::5")
