@@ -379,9 +379,9 @@ def _check_zone(address: IPv6Address, zone: Zone) -> None:
 
 def parse_scoped(text: str) -> tuple[IPv6Address, Zone | None]:
     """RFC 4007 §11.2 ``<address>%<zone_id>``: the address and its zone, None without
-    ``%``. A zone of decimal digits is an interface index (an int: §11.2 "at least
-    numerical indices ... non-negative decimal integers"; 0 is the default zone, §6), any
-    other a name such as ``eth0`` (a str). ValueError on anything else."""
+    ``%``. A zone of decimal digits is a numerical zone index, an int (§11.2; 0 stands for
+    the default zone, §6); any other is a name such as ``eth0``, a str. ValueError on
+    anything else."""
     if not isinstance(text, str):
         raise ValueError(f"a scoped address is text, not {text!r}")
     address_text, percent, zone_text = text.partition("%")
