@@ -19,6 +19,7 @@ from collections import deque
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING
 
+from tcpip6.stack import address_selection
 from tcpip6.stack.counters import Icmpv6Counters, Ipv6Counters, NdCounters
 from tcpip6.stack.events import EventLog, HostEvent
 from tcpip6.stack.icmpv6 import Icmpv6
@@ -293,15 +294,13 @@ class Host:
         return rce.interface, rce.next_hop
 
     def select_source(self, iface: Interface, dst: IPv6Address) -> IPv6Address | None:
-        """RFC 6724 §5, rules 1 and 2: the same address, else an address of the right scope."""
-        candidates = iface.source_candidates()
-        if dst in candidates:
-            return dst
-        want_link_local = dst.is_link_local or (dst.is_multicast and (dst.packed[1] & 0xF) <= 2)
-        for addr in candidates:
-            if addr.is_link_local == want_link_local:
-                return addr
-        return candidates[0] if candidates else None
+        """RFC 6724 §5: the source for ``dst`` among the addresses of ``iface``, the outgoing
+        interface (§4: the RECOMMENDED candidate set). Only assigned addresses are
+        candidates, never a tentative one (RFC 4862 §5.4); None when there is none."""
+        chosen = address_selection.select_source(
+            dst, iface.source_entries(), outgoing_interface=iface.index
+        )
+        return chosen.address if chosen is not None else None
 
     def not_for_us(self, iface: Interface, hdr: Ipv6Header, packet: bytes, now: float) -> None:
         if self.router is not None:

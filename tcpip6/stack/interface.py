@@ -14,9 +14,11 @@ from collections.abc import Callable
 from ipaddress import IPv6Address, IPv6Network
 from typing import TYPE_CHECKING
 
+from tcpip6.stack.address_selection import SourceCandidate
 from tcpip6.stack.addresses import INFINITY, AddressTable, Origin
 from tcpip6.stack.counters import LinkCounters
 from tcpip6.stack.link import LinkLayer
+from tcpip6.stack.machines.dad import AddressState
 from tcpip6.stack.machines.graph import TraceSink
 from tcpip6.stack.mld import MulticastListener
 from tcpip6.stack.neighbors import NeighborCache
@@ -135,6 +137,19 @@ class Interface:
 
     def source_candidates(self) -> list[IPv6Address]:
         return [e.address for e in self.addresses.source_candidates()]
+
+    def source_entries(self) -> list[SourceCandidate]:
+        """The assigned addresses as RFC 6724 candidates: prefix length, deprecated or not,
+        this interface's index. Never a tentative or duplicate one (RFC 4862 §5.4)."""
+        return [
+            SourceCandidate(
+                e.address,
+                e.prefix_length,
+                deprecated=e.state is AddressState.DEPRECATED,
+                interface=self.index,
+            )
+            for e in self.addresses.source_candidates()
+        ]
 
     # -- neighbors ------------------------------------------------------------------------
     def add_static_neighbor(self, address: IPv6Address, link_address: bytes) -> None:
