@@ -297,10 +297,19 @@ class Host:
         """RFC 6724 §5: the source for ``dst`` among the addresses of ``iface``, the outgoing
         interface (§4: the RECOMMENDED candidate set). Only assigned addresses are
         candidates, never a tentative one (RFC 4862 §5.4); None when there is none."""
+        # MSR IPv6 keeps the preferred source in the route cache entry: selection runs once
+        # per destination, again only after the addresses change (forget_sources).
+        rce = self.routes.table.lookup(dst, iface)
+        if rce is not None and rce.preferred_source is not None:
+            return rce.preferred_source
         chosen = address_selection.select_source(
             dst, iface.source_entries(), outgoing_interface=iface.index
         )
-        return chosen.address if chosen is not None else None
+        if chosen is None:
+            return None
+        if rce is not None:
+            rce.preferred_source = chosen.address
+        return chosen.address
 
     def not_for_us(self, iface: Interface, hdr: Ipv6Header, packet: bytes, now: float) -> None:
         if self.router is not None:

@@ -102,7 +102,10 @@ class NeighborDiscovery:
                 host.join_group(iface, a.group, now)
             elif isinstance(a, ad.LeaveGroup):
                 host.leave_group(iface, a.group, now)
+            elif isinstance(a, (ad.AddressDeprecated, ad.AddressRenewed)):
+                host.routes.forget_sources()
             elif isinstance(a, ad.AddressAvailable):
+                host.routes.forget_sources()
                 host.emit(
                     AddressConfigured(now, iface.name, a.address, a.prefix_length, a.origin.value)
                 )

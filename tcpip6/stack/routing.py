@@ -764,6 +764,12 @@ class RoutingTable:
     def flush(self) -> None:
         self.table.invalidate()
 
+    def forget_sources(self) -> None:
+        """The addresses changed (one became available, deprecated or renewed): source
+        selection (RFC 6724) must run again for every cached destination."""
+        for rce in self.table.route_cache.values():
+            rce.preferred_source = None
+
     def next_hop(
         self, destination: IPv6Address, interfaces: list[Interface], now: float
     ) -> RouteCacheEntry[Interface] | None:

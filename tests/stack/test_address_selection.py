@@ -565,3 +565,38 @@ def test_a_tentative_address_is_never_a_source() -> None:
     assert h.select_source(eth0, A("2001:db8:a::10")) == A("fe80::a")
     world.run_for(5.0)
     assert h.select_source(eth0, A("2001:db8:a::10")) == A("2001:db8:a::5")
+
+
+def test_the_preferred_source_is_kept_in_the_route_cache_until_the_addresses_change() -> None:
+    """MSR IPv6's RCE holds the preferred source; RFC 6724 runs again when an address is
+    deprecated (here: the cached one) or a new one becomes available."""
+    world = SimWorld(seed=5)
+    no_dad = InterfaceParameters(dup_addr_detect_transmits=0)
+    h, p = world.host("h"), world.host("p")
+    eth0 = world.connect(h, "lan0", params=no_dad)
+    q = world.connect(p, "lan0", params=InterfaceParameters(dup_addr_detect_transmits=0))
+    q.add_static_address(A("2001:db8:a::10"), 64, world.now)
+    actions = eth0.addresses.add(
+        A("2001:db8:a::1"), 64, Origin.STATIC, world.now, preferred_lifetime=5
+    )
+    h.nd_module.apply_address_actions(eth0, actions, world.now)
+    h.routes.on_prefix_information(eth0, IPv6Network("2001:db8:a::/64"), 3600.0, world.now)
+    world.run_for(0.5)
+    dst = A("2001:db8:a::10")
+    h.icmpv6.send_echo_request(dst, 1, 1, b"1", world.now)
+    world.run_for(0.5)
+    rce = h.routes.table.lookup(dst)
+    assert rce is not None and rce.preferred_source == A("2001:db8:a::1")
+    eth0.add_static_address(A("2001:db8:a::2"), 64, world.now)
+    assert rce.preferred_source is None  # a new address: select again
+    h.icmpv6.send_echo_request(dst, 1, 2, b"2", world.now)
+    world.run_for(5.0)  # 2001:db8:a::1 is deprecated now
+    assert rce.preferred_source is None
+    h.icmpv6.send_echo_request(dst, 1, 3, b"3", world.now)
+    world.run_for(0.5)
+    assert rce.preferred_source == A("2001:db8:a::2")
+    assert [(r.sequence, r.dst) for r in h.icmpv6.echo_replies] == [
+        (1, A("2001:db8:a::1")),
+        (2, A("2001:db8:a::1")),
+        (3, A("2001:db8:a::2")),
+    ]
