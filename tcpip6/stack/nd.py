@@ -321,6 +321,8 @@ class NeighborDiscovery:
                     host.routes.on_prefix_information(
                         iface, net, ad.lifetime_seconds(opt.valid_lifetime), now
                     )
+                if not iface.autoconfigure:
+                    continue  # configured by hand: no addresses from advertisements
                 actions2 = iface.addresses.on_prefix_information(
                     opt.prefix,
                     opt.prefix_length,
