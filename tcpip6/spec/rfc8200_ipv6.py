@@ -18,6 +18,7 @@ is checked against this model by ``tests/model/test_reassembly.py``; it never im
 
 Two rules RFC 8200 does not state, chosen as most implementations do:
 
+* a fragment with M=1 and no data is dropped alone (it adds nothing);
 * fragments that disagree on where the packet ends (two last fragments of different
   lengths, data past the last fragment's end) abandon the packet like an overlap;
 * the "Payload Length of the packet reassembled from that fragment" counts the
@@ -285,6 +286,9 @@ def on_fragment(
             ("parameter_problem", PARAMETER_PROBLEM_HEADER_FIELD, pointer, fragment.packet),
             ("drop", "too_long"),
         ]
+    # Not in RFC 8200: a fragment with M=1 and no data adds no octet; dropped alone.
+    if fragment.m_flag and not fragment.data:
+        return buffer, [("drop", "empty")]
     # RFC 7112 §5, §4.5: "If the first fragment does not include all headers through an
     # Upper-Layer header, then that fragment should be discarded and an ICMP Parameter
     # Problem, Code 3, message should be sent ..., with the Pointer field set to zero."

@@ -65,6 +65,7 @@ class Ipv6Counters(CounterSet):
     fragment_bad_length_drop: int = 0  # M=1, not a multiple of 8: Parameter Problem
     fragment_too_long_drop: int = 0  # reassembled > 65535 octets: Parameter Problem
     fragment_incomplete_chain_drop: int = 0  # RFC 7112: Parameter Problem code 3
+    fragment_empty_drop: int = 0  # M=1 and no data: adds nothing
     fragment_duplicate_drop: int = 0  # exact duplicate, dropped alone (RFC 5722 §4)
     fragment_overlap_drop: int = 0  # RFC 5722: the packet is discarded
     fragment_length_conflict_drop: int = 0  # fragments disagree on the end: discarded

@@ -14,7 +14,8 @@ are applied to a fragment:
 3. M=1 and a length not a multiple of 8: Parameter Problem code 0 at the Payload Length
    field; a reassembled Payload Length over 65,535: Parameter Problem code 0 at the
    Fragment Offset field; a first fragment without the whole header chain: Parameter
-   Problem code 3, pointer 0 (RFC 7112 §5). Only that fragment is dropped;
+   Problem code 3, pointer 0 (RFC 7112 §5); M=1 and no data at all: dropped silently
+   (RFC 8200 does not say; it would add nothing). Only that fragment is dropped;
 4. an exact duplicate (same offset, M flag and data) is dropped alone: RFC 5722 §4 lets an
    implementation choose to, and a duplicated frame must not cost the packet;
 5. an overlap, or fragments that disagree on where the packet ends, discard the packet
@@ -196,7 +197,7 @@ class ReassemblyBuffer:
         i = bisect.bisect_left(self.spans, (end, -1))
         return i > 0 and self.spans[i - 1][1] > start
 
-    def length_conflict(self, end: int, more: bool) -> bool:
+    def disagrees_on_length(self, end: int, more: bool) -> bool:
         if not more:
             return (self.length is not None and self.length != end) or self.furthest > end
         return self.length is not None and end > self.length
@@ -300,7 +301,7 @@ class Reassembler(Generic[C]):
             self._discard(buf, "overlap", now)  # RFC 5722 §4: silently, all of it
             out.append(FragmentDropped("fragment_overlap_drop", packet_lost=True))
             return out
-        if buf.length_conflict(end, frag.more):
+        if buf.disagrees_on_length(end, frag.more):
             self._discard(buf, "length_conflict", now)
             out.append(FragmentDropped("fragment_length_conflict_drop", packet_lost=True))
             return out
@@ -361,6 +362,10 @@ class Reassembler(Generic[C]):
                 SendParameterProblem(packet, code, pointer, context),
                 FragmentDropped("fragment_too_long_drop"),
             ]
+        if frag.more and not data:
+            # Adds no octet and would sit at an offset another fragment starts at: not in
+            # RFC 8200, dropped alone.
+            return [FragmentDropped("fragment_empty_drop")]
         if start == 0 and not has_whole_header_chain(frag.next_header, data):
             # RFC 7112 §5: code 3, "with the Pointer field set to zero".
             code = wire_icmp.PARAM_PROBLEM_INCOMPLETE_CHAIN
