@@ -116,6 +116,7 @@ class Ipv6Layer:
                     a.offset,
                     a.next_header_pointer,
                     now,
+                    first=False,  # after a Fragment header, even at offset 40
                     fragmented=True,
                 )
 
@@ -146,7 +147,7 @@ class Ipv6Layer:
 
     def walk_chain(self, iface: Interface, hdr: Ipv6Header, packet: bytes, now: float) -> None:
         """RFC 8200 §4.1: process extension headers strictly in the order they occur."""
-        self._walk(iface, hdr, packet, hdr.next_header, Ipv6Header.HEADER_LEN, 6, now)
+        self._walk(iface, hdr, packet, hdr.next_header, Ipv6Header.HEADER_LEN, 6, now, first=True)
 
     def _walk(
         self,
@@ -158,12 +159,13 @@ class Ipv6Layer:
         nh_pointer: int,
         now: float,
         *,
+        first: bool,
         fragmented: bool = False,
     ) -> None:
         """Walk the chain from the header ``nh`` at ``off``, named by the Next Header field
-        at ``nh_pointer``; ``fragmented`` for a packet made whole from fragments."""
+        at ``nh_pointer``; ``first`` when that is the header right after the IPv6 header as
+        received; ``fragmented`` for a packet made whole from fragments."""
         c = self.host.ip
-        first = off == Ipv6Header.HEADER_LEN
         view = memoryview(packet)
         while True:
             if nh == wire_ipv6.HOPOPT:

@@ -266,3 +266,16 @@ def test_fragments_follow_the_path_mtu(pair: Pair) -> None:
         frames = [f for w, f in sent if w == "a"]
         assert [len(f[IPv6]) for f in frames] == sizes
     assert replies(pair) == [DATA, DATA]
+
+
+def test_hop_by_hop_after_a_fragment_header_is_not_first(pair: Pair) -> None:
+    """RFC 8200 §4.1: Hop-by-Hop only right after the IPv6 header; in the fragmentable part
+    of a packet it is an unrecognised Next Header, even once the packet is whole."""
+    sent = wire(pair)
+    frag = IPv6ExtHdrFragment(offset=0, m=0, id=12)  # atomic (RFC 6946)
+    echo = ICMPv6EchoRequest(id=1, seq=1, data=b"x" * 8)
+    inject(pair, IPv6(src=str(A_LL), dst=str(B_LL)) / frag / IPv6ExtHdrHopByHop() / echo)
+    pair.world.run_for(0.1)
+    err = parameter_problem(sent)
+    assert (err.code, err.ptr) == (1, 6)  # the Next Header that named it, once made whole
+    assert (pair.b.ip.atomic_fragments, pair.b.ip.hop_by_hop_not_first_drop) == (1, 1)
