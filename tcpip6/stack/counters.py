@@ -56,9 +56,25 @@ class Ipv6Counters(CounterSet):
     too_big_drop: int = 0
     hop_limit_exceeded_drop: int = 0
     resolution_failed_drop: int = 0
+    # RFC 8200 §4.5 reassembly: ipSystemStatsReasmReqds, ReasmOKs, ReasmFails (packets
+    # given up: overlap, length conflict, timeout; each also counted by its reason below).
+    fragments_received: int = 0
     reassembly_ok: int = 0
     reassembly_failed_drop: int = 0
-    fragments_received: int = 0
+    atomic_fragments: int = 0  # RFC 6946: processed whole, apart from any buffer
+    fragment_bad_length_drop: int = 0  # M=1, not a multiple of 8: Parameter Problem
+    fragment_too_long_drop: int = 0  # reassembled > 65535 octets: Parameter Problem
+    fragment_incomplete_chain_drop: int = 0  # RFC 7112: Parameter Problem code 3
+    fragment_empty_drop: int = 0  # M=1 and no data: adds nothing
+    fragment_duplicate_drop: int = 0  # exact duplicate, dropped alone (RFC 5722 §4)
+    fragment_overlap_drop: int = 0  # RFC 5722: the packet is discarded
+    fragment_length_conflict_drop: int = 0  # fragments disagree on the end: discarded
+    fragment_after_discard_drop: int = 0  # later fragments of a discarded packet
+    reassembly_timeout_drop: int = 0  # 60 s passed (Time Exceeded if the first came)
+    reassembly_source_limit_drop: int = 0  # over one source's share of reassembly memory
+    reassembly_memory_limit_drop: int = 0  # over the total reassembly memory
+    # Fragmentation on send: ipSystemStatsOutFragOKs, OutFragCreates.
+    fragmented_ok: int = 0
     fragments_created: int = 0
     no_next_header: int = 0
     no_source_drop: int = 0

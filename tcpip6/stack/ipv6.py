@@ -12,6 +12,14 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING
 
+from tcpip6.stack.fragment import (
+    FragmentDropped,
+    Reassembler,
+    ReassemblyAction,
+    SendParameterProblem,
+    SendTimeExceeded,
+    fragment_packet,
+)
 from tcpip6.wire import WireError
 from tcpip6.wire import ext as wire_ext
 from tcpip6.wire import icmpv6 as wire_icmp
@@ -74,6 +82,62 @@ class Ipv6Layer:
 
     def __init__(self, host: Host) -> None:
         self.host = host
+        #: RFC 8200 §4.5 reassembly; the context of a fragment is its interface.
+        self.reassembler: Reassembler[Interface] = Reassembler()
+
+    # -- reassembly (RFC 8200 §4.5) --------------------------------------------------------
+    def _fragment(
+        self, iface: Interface, packet: bytes, off: int, nh_pointer: int, now: float
+    ) -> None:
+        c = self.host.ip
+        if len(packet) < off + wire_ext.FragmentHeader.HEADER_LEN:
+            c.ext_header_malformed_drop += 1
+            return
+        c.fragments_received += 1
+        self._apply(self.reassembler.add(packet, off, nh_pointer, now, iface), now)
+
+    def next_deadline(self) -> float | None:
+        """When the oldest reassembly buffer expires."""
+        return self.reassembler.next_deadline()
+
+    def poll(self, now: float) -> None:
+        """Expire reassembly buffers (RFC 8200 §4.5: Time Exceeded code 1)."""
+        self._apply(self.reassembler.poll(now), now)
+
+    def _apply(self, actions: list[ReassemblyAction[Interface]], now: float) -> None:
+        c = self.host.ip
+        icmp = self.host.icmpv6
+        for a in actions:
+            if isinstance(a, FragmentDropped):
+                setattr(c, a.reason, getattr(c, a.reason) + 1)
+                if a.packet_lost:
+                    c.reassembly_failed_drop += 1
+            elif isinstance(a, SendTimeExceeded):
+                hdr = Ipv6Header.parse(a.packet)
+                msg = wire_icmp.TimeExceeded(
+                    wire_icmp.TIME_EXCEEDED_REASSEMBLY, wire_icmp.truncate_invoking(a.packet)
+                )
+                icmp.send_error(a.context, hdr, a.packet, msg, now)
+            elif isinstance(a, SendParameterProblem):
+                hdr = Ipv6Header.parse(a.packet)
+                icmp.parameter_problem(a.context, hdr, a.packet, a.code, a.pointer, now)
+            else:
+                if a.atomic:
+                    c.atomic_fragments += 1
+                else:
+                    c.reassembly_ok += 1
+                hdr = Ipv6Header.parse(a.packet)
+                self._walk(
+                    a.context,
+                    hdr,
+                    a.packet,
+                    a.next_header,
+                    a.offset,
+                    a.next_header_pointer,
+                    now,
+                    first=False,  # after a Fragment header, even at offset 40
+                    fragmented=True,
+                )
 
     # -- receive ----------------------------------------------------------------------
     def receive(self, iface: Interface, packet: bytes, now: float) -> None:
@@ -102,12 +166,25 @@ class Ipv6Layer:
 
     def walk_chain(self, iface: Interface, hdr: Ipv6Header, packet: bytes, now: float) -> None:
         """RFC 8200 §4.1: process extension headers strictly in the order they occur."""
+        self._walk(iface, hdr, packet, hdr.next_header, Ipv6Header.HEADER_LEN, 6, now, first=True)
+
+    def _walk(
+        self,
+        iface: Interface,
+        hdr: Ipv6Header,
+        packet: bytes,
+        nh: int,
+        off: int,
+        nh_pointer: int,
+        now: float,
+        *,
+        first: bool,
+        fragmented: bool = False,
+    ) -> None:
+        """Walk the chain from the header ``nh`` at ``off``, named by the Next Header field
+        at ``nh_pointer``; ``first`` when that is the header right after the IPv6 header as
+        received; ``fragmented`` for a packet made whole from fragments."""
         c = self.host.ip
-        nh = hdr.next_header
-        off = Ipv6Header.HEADER_LEN
-        nh_pointer = 6  # offset of the Next Header field naming the current header
-        first = True
-        fragmented = False
         view = memoryview(packet)
         while True:
             if nh == wire_ipv6.HOPOPT:
@@ -131,19 +208,11 @@ class Ipv6Layer:
                 if length is None:
                     return
             elif nh == wire_ipv6.IPPROTO_FRAGMENT:
-                try:
-                    frag = wire_ext.FragmentHeader.parse(view[off:])
-                except WireError:
-                    c.ext_header_malformed_drop += 1
-                    return
-                c.fragments_received += 1
-                if not frag.is_atomic:
-                    # Reassembly of real fragments is not implemented yet: dropped, counted.
-                    c.reassembly_failed_drop += 1
-                    return
-                # RFC 6946 §4: an atomic fragment is processed as a whole packet.
-                fragmented = True
-                length = frag.buffer_len()
+                # RFC 8200 §4.5: the headers before the Fragment header were processed
+                # on arrival; the reassembled packet goes on after it (so Hop-by-Hop is
+                # never processed twice).
+                self._fragment(iface, packet, off, nh_pointer, now)
+                return
             elif nh == wire_ipv6.IPPROTO_NONE:
                 c.no_next_header += 1  # RFC 8200 §4.7: nothing follows
                 return
@@ -292,13 +361,11 @@ class Ipv6Layer:
             hop_limit = 1 if dst.is_multicast else iface.params.cur_hop_limit
         hdr = Ipv6Header(traffic_class, flow_label, len(payload), next_header, hop_limit, src, dst)
         packet = hdr.build() + payload
-        if len(packet) > iface.mtu:
-            c.too_big_drop += 1
-            return False
         local = self.host.local_interface_for(dst)
         if local is not None:
-            # To ourselves: through the loopback interface when there is one (MSR IPv6
-            # did so), else straight to the receive path; either way after this call.
+            # To ourselves, never fragmented: through the loopback interface when there is
+            # one (MSR IPv6 did so), else straight to the receive path; either way after
+            # this call.
             lo = self.host.loopback_interface()
             if lo is not None:
                 lo.transmit(packet, b"", now)
@@ -306,6 +373,38 @@ class Ipv6Layer:
                 self.host.loop_back(local, packet)
             c.out_transmits += 1
             return True
+        packets = [packet]
+        if len(packet) > wire_ipv6.MIN_MTU:
+            mtu = self._mtu(iface, dst, now)
+            if len(packet) > mtu:
+                # RFC 8200 §4.5, §5: the source fragments what does not fit the path MTU,
+                # with an unpredictable Identification (RFC 7739 §5).
+                packets = fragment_packet(packet, mtu, self.host.rng.getrandbits(32))
+                if not packets:
+                    c.too_big_drop += 1
+                    return False
+                c.fragmented_ok += 1
+                c.fragments_created += len(packets)
+        for p in packets:
+            self._transmit(iface, next_hop, dst, p, now, link_address)
+        c.out_transmits += len(packets)
+        return True
+
+    def _mtu(self, iface: Interface, dst: IPv6Address, now: float) -> int:
+        """The MTU to send with: the path MTU when the route cache knows one, else the
+        link MTU; never below the IPv6 minimum (RFC 8200 §5)."""
+        pmtu = self.host.routes.table.path_mtu(dst, now, iface)
+        return max(wire_ipv6.MIN_MTU, iface.mtu if pmtu is None else pmtu)
+
+    def _transmit(
+        self,
+        iface: Interface,
+        next_hop: IPv6Address,
+        dst: IPv6Address,
+        packet: bytes,
+        now: float,
+        link_address: bytes | None,
+    ) -> None:
         if link_address is not None:
             iface.transmit(packet, link_address, now)
         elif dst.is_multicast:
@@ -314,5 +413,3 @@ class Ipv6Layer:
             iface.transmit(packet, b"", now)
         else:
             iface.resolve(next_hop, packet, now)
-        c.out_transmits += 1
-        return True
