@@ -159,7 +159,7 @@ class ReassemblyBuffer:
     """The fragments of one packet (RFC 8200 §4.5), kept sorted by offset; the graph's
     model (``state``)."""
 
-    def __init__(self, key: Key, now: float, trace_sink: TraceSink | None) -> None:
+    def __init__(self, key: Key, now: float, trace_sink: TraceSink | None, label: str = "") -> None:
         self.key = key
         self.deadline = now + REASSEMBLY_TIMEOUT
         #: Sorted (offset, end) of the held fragments; no two overlap, so the ends are
@@ -173,7 +173,7 @@ class ReassemblyBuffer:
         self.length: int | None = None  # of the Fragmentable Part, from the last fragment
         self.data_len = 0
         self.bytes_held = 0  # sizes of the fragment packets held
-        self.trace_label = f"frag {key[0]}>{key[1]} id {key[2]:#010x}"
+        self.trace_label = f"{label}frag {key[0]}>{key[1]} id {key[2]:#010x}"
         self.trace_sink = trace_sink
         GRAPH.attach(self)
         self.state: ReassemblyState
@@ -232,7 +232,10 @@ class Reassembler(Generic[C]):
     came in on) travels with each fragment into the actions about it."""
 
     def __init__(
-        self, limits: ReassemblyLimits | None = None, trace_sink: TraceSink | None = None
+        self,
+        limits: ReassemblyLimits | None = None,
+        trace_sink: TraceSink | None = None,
+        label: str = "",
     ) -> None:
         self.limits = limits or ReassemblyLimits()
         self.buffers: dict[Key, ReassemblyBuffer] = {}
@@ -241,6 +244,8 @@ class Reassembler(Generic[C]):
         self.bytes_held = 0
         self.source_bytes: Counter[IPv6Address] = Counter()
         self.source_datagrams: Counter[IPv6Address] = Counter()
+        #: Prefix of each buffer's trace label (the host's name).
+        self.label = label
         self.trace_sink = trace_sink
 
     def __len__(self) -> int:
@@ -388,7 +393,7 @@ class Reassembler(Generic[C]):
         return None
 
     def _create(self, key: Key, now: float, context: C) -> ReassemblyBuffer:
-        buf = ReassemblyBuffer(key, now, self.trace_sink)
+        buf = ReassemblyBuffer(key, now, self.trace_sink, self.label)
         self.buffers[key] = buf
         self.contexts[key] = context
         self.source_datagrams[key[0]] += 1

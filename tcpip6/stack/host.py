@@ -123,6 +123,7 @@ class Host:
     def trace_sink(self, sink: TraceSink | None) -> None:
         """Print (or record) every state change of every graph of this host."""
         self._trace_sink = sink
+        self.ipv6.reassembler.trace_sink = sink
         for iface in self.interfaces:
             iface.set_trace_sink(sink)
 
@@ -195,6 +196,7 @@ class Host:
             for iface in self.interfaces:
                 iface.poll(now)
             self.routes.poll(now)
+            self.ipv6.poll(now)  # reassembly timeouts (RFC 8200 §4.5)
             if self.router is not None:
                 self.router.poll(now)
         except Exception:
@@ -204,15 +206,12 @@ class Host:
         return self.next_deadline()
 
     def next_deadline(self) -> float | None:
-        best = self.routes.next_deadline()
+        deadlines = [self.routes.next_deadline(), self.ipv6.next_deadline()]
+        deadlines += [iface.next_deadline() for iface in self.interfaces]
         if self.router is not None:
-            r = self.router.next_deadline()
-            if r is not None and (best is None or r < best):
-                best = r
-        for iface in self.interfaces:
-            d = iface.next_deadline()
-            if d is not None and (best is None or d < best):
-                best = d
+            deadlines.append(self.router.next_deadline())
+        times = [t for t in deadlines if t is not None]
+        best = min(times, default=None)
         if self._loopback and (best is None or self.now < best):
             best = self.now
         return best

@@ -83,7 +83,7 @@ class Ipv6Layer:
     def __init__(self, host: Host) -> None:
         self.host = host
         #: RFC 8200 §4.5 reassembly; the context of a fragment is its interface.
-        self.reassembler: Reassembler[Interface] = Reassembler()
+        self.reassembler: Reassembler[Interface] = Reassembler(label=f"{host.name} ")
 
     # -- reassembly (RFC 8200 §4.5) --------------------------------------------------------
     def _fragment(

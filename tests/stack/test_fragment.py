@@ -22,24 +22,9 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from tcpip6.stack.counters import Ipv6Counters
-from tcpip6.stack.host import Host
 from tests.stack.conftest import A_LL, B_LL, Pair
 
 DATA = bytes(range(256)) * 12  # 3072 octets: an echo request of three fragments
-
-
-class ReassemblyTimers:
-    """Polls a host's reassembly timers when they fall due, as the host's own timers are."""
-
-    def __init__(self, host: Host) -> None:
-        self.host = host
-
-    def next_deadline(self) -> float | None:
-        return self.host.ipv6.next_deadline()
-
-    def poll(self, now: float) -> float | None:
-        self.host.ipv6.poll(now)
-        return self.next_deadline()
 
 
 def wire(pair: Pair) -> list[tuple[str, Ether]]:
@@ -140,7 +125,6 @@ def test_overlapping_fragments_discard_the_packet_silently(pair: Pair) -> None:
 
 
 def test_timeout_with_the_first_fragment_sends_time_exceeded(pair: Pair) -> None:
-    pair.world.add_node(ReassemblyTimers(pair.b))
     sent = wire(pair)
     first, _, last = echo_fragments()
     inject(pair, first)
@@ -158,7 +142,6 @@ def test_timeout_with_the_first_fragment_sends_time_exceeded(pair: Pair) -> None
 
 
 def test_timeout_without_the_first_fragment_sends_nothing(pair: Pair) -> None:
-    pair.world.add_node(ReassemblyTimers(pair.b))
     sent = wire(pair)
     _, middle, last = echo_fragments()
     inject(pair, middle)
