@@ -30,11 +30,18 @@ def test_rows_cite_the_rfc_and_table_is_total(name: str) -> None:
     events = {trig for _, trig in declared} | {trig for _, trig in graph.ignored}
     # No (state, trigger) pair is both a transition and ignored.
     assert not declared & graph.ignored
-    # Every state that has any outgoing event handles every event it can be sent, or is
-    # terminal (no outgoing rows and no ignored pairs).
+    # Every state that handles any event accounts for every event: a row, an ignored pair
+    # or a pair declared impossible (with its reason); a terminal state handles none.
+    impossible = set(graph.impossible)
+    assert all(reason for reason in graph.impossible.values())
+    assert not impossible & (declared | graph.ignored)
     for state in graph.states:
         handled = {t for s, t in declared | graph.ignored if s == state.name}
-        assert handled in (set(), events) or handled == events & handled, (state, handled)
+        cannot = {t for s, t in impossible if s == state.name}
+        if handled:
+            assert handled | cannot == events, (state, sorted(events - handled - cannot))
+        else:
+            assert not cannot, (state, "a terminal state needs no impossible pairs")
 
 
 def parse_dot(text: str) -> tuple[set[str], set[tuple[str, str, str]]]:

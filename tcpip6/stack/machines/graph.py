@@ -7,6 +7,8 @@ A graph module declares, for a reader with the RFC open:
   (optionally ``"conditions"``/``"unless"`` naming boolean attributes or methods of the model,
   as ``transitions`` understands them), each citing the RFC section it implements;
 * ``IGNORED``: the (source, trigger) pairs the RFC says leave the state unchanged;
+* ``IMPOSSIBLE``: the (source, trigger) pairs that cannot happen (say, a timer that does not
+  run in that state), each with its reason, so that the table is visibly total;
 * ``GRAPH = Graph(...)``: one :class:`transitions.Machine` for the whole process; entities
   attach themselves with :meth:`Graph.attach` and detach with :meth:`Graph.detach`.
 
@@ -92,6 +94,7 @@ class Graph:
         rfc: str,
         description: str,
         ignored: Iterable[tuple[str, str]] = (),
+        impossible: dict[tuple[str, str], str] | None = None,
     ) -> None:
         self.name = name
         self.states = states
@@ -100,6 +103,9 @@ class Graph:
         self.rfc = rfc
         self.description = description
         self.ignored = frozenset(ignored)
+        #: (state, trigger) pairs the owner can never fire, each with the reason: with the
+        #: rows and the ignored pairs they make the table total. Fired anyway, they raise.
+        self.impossible = dict(impossible or {})
         for row in transitions:
             if not row.get("rfc"):
                 raise ValueError(f"{name}: row {row} cites no RFC section")

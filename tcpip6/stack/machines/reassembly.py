@@ -118,6 +118,21 @@ IGNORED = frozenset(
     }
 )
 
+_NOTHING_HELD = "nothing is held to compare a fragment with"
+#: Pairs the owner never fires, and why (with the rows and IGNORED: a total table).
+IMPOSSIBLE = {
+    **{
+        ("EMPTY", t): "EMPTY lasts only while the fragment that made the buffer is filed"
+        for t in ("duplicate", "overlap", "length_conflict", "reassembled", "timer_expired")
+    },
+    ("AWAITING_FIRST", "reassembled"): "the packet is not whole without its first fragment",
+    ("HAVE_FIRST", "first_fragment"): "another fragment at offset 0 is a duplicate or an overlap",
+    **{
+        ("DISCARDED", t): _NOTHING_HELD
+        for t in ("duplicate", "overlap", "length_conflict", "reassembled")
+    },
+}
+
 GRAPH = Graph(
     name="reassembly",
     states=ReassemblyState,
@@ -126,6 +141,7 @@ GRAPH = Graph(
     rfc="8200 §4.5",
     description="Reassembly of one fragmented packet",
     ignored=IGNORED,
+    impossible=IMPOSSIBLE,
 )
 
 

@@ -61,6 +61,16 @@ IGNORED = frozenset(
     }
 )
 
+#: Pairs the owner never fires, and why (with the rows and IGNORED: a total table).
+IMPOSSIBLE = {
+    ("IDLE", "delay_expired"): "no timer runs before the interface is enabled",
+    ("IDLE", "solicitations_exhausted"): "no timer runs before the interface is enabled",
+    ("DELAYING", "solicitations_exhausted"): "no solicitation has been sent yet",
+    ("SOLICITING", "delay_expired"): "the delay is over once the first RS is sent",
+    ("DONE", "delay_expired"): "the timers stop when solicitation ends",
+    ("DONE", "solicitations_exhausted"): "the timers stop when solicitation ends",
+}
+
 GRAPH = Graph(
     name="router_solicitation",
     states=SolicitationState,
@@ -69,6 +79,7 @@ GRAPH = Graph(
     rfc="4861 §6.3.7",
     description="Router solicitation by a host",
     ignored=IGNORED,
+    impossible=IMPOSSIBLE,
 )
 
 
