@@ -39,8 +39,18 @@ def test_demo_runs_and_writes_a_clean_pcap(tmp_path: Path) -> None:
     done = run("demo", "--pcap", str(pcap))
     assert done.returncode == 0, done.stderr
     assert "timeline" in done.stdout and f"pcap: {pcap}" in done.stdout
+    out = done.stdout
+    # The router's Packet Too Big, the fragments a then sends, c's fragmented reply
+    # reassembled by a, and the reassembly graph's transitions with their RFC section.
+    assert "packet too big mtu 1280" in out
+    assert out.count("frag (id ") == 8  # 2 fragments each way, each seen on both links
+    assert "the 1400-byte ping was answered (2 fragments sent, 1 replies reassembled)" in out
+    assert "HAVE_FIRST --reassembled--> COMPLETE (RFC 8200 §4.5)" in out
+    assert "is a duplicate and is not used: True" in out
     frames = tshark.assert_clean(pcap)
-    assert len(frames) >= 12
+    assert len(frames) >= 60
+    # tshark reassembles the fragments into the echo request and reply.
+    assert any("Echo (ping) reply" in f.info for f in frames)
 
 
 def test_diagram_list_and_formats(tmp_path: Path) -> None:

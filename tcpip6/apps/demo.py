@@ -1,110 +1,212 @@
-"""``tcpip6 demo``: a simulated network boots, autoconfigures and pings (no root needed).
+"""``tcpip6 demo``: a simulated network boots, autoconfigures, routes and pings (no root).
 
-One Ethernet segment (simnet), a router advertising 2001:db8:1::/64, three tcpip6 hosts
-that form link-local and global addresses (DAD, SLAAC), solicit the router, resolve each
-other (ND) and ping each other; a fourth host configured by hand with an address already
-in use detects the duplicate. Prints a timeline of frames and of graph state changes (with
-the RFC section of each transition) and writes a pcap.
+Two simnet Ethernet segments joined by a tcpip6 router::
+
+    a, b --- lan1 (MTU 1500, 2001:db8:1::/64) --- r --- lan2 (MTU 1280, 2001:db8:2::/64) --- c
+
+The router advertises a prefix on each segment (and the smaller MTU on lan2); the hosts
+form link-local and global addresses (DAD, SLAAC), resolve their neighbours (ND) and ping
+each other across the router. Then a sends c a datagram too big for lan2: the router
+answers Packet Too Big, a lowers its path MTU to c and sends again in fragments, which c
+reassembles (RFC 8200 §4.5, RFC 8201). Last, a host configured by hand with an address in
+use detects the duplicate. Prints a timeline of frames and graph state changes (each with
+the RFC section of its transition) and writes a pcap.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 
 from tcpip6.apps.decode import summarize_frame
-from tcpip6.io.sim import AdvertisingRouter, SimWorld
+from tcpip6.io.sim import SimWorld
+from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.machines.graph import TransitionRecord
+from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
 
-PREFIX = IPv6Network("2001:db8:1::/64")
+LAN1 = IPv6Network("2001:db8:1::/64")
+LAN2 = IPv6Network("2001:db8:2::/64")
+LAN2_MTU = 1280
+#: An echo request this big (1448 octets as a packet) fits lan1 but not lan2.
+BIG_PING = 1400
 
 
-def run_demo(pcap_path: Path, trace: bool = False, trace_format: str = "text") -> int:
-    world = SimWorld(seed=2026)
-    timeline: list[tuple[float, int, str]] = []
-    order = 0
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the timeline: a frame sent, a graph transition, or a phase heading."""
 
-    def on_frame(iface: Interface, frame: bytes, now: float) -> None:
-        nonlocal order
-        order += 1
-        timeline.append((now, order, f"{iface.host.name} {iface.name} > {summarize_frame(frame)}"))
+    now: float
+    order: int
+    text: str
+    record: TransitionRecord | None = None
 
-    def on_transition(rec: TransitionRecord) -> None:
-        nonlocal order
-        order += 1
-        timeline.append(
-            (
-                rec.now or 0.0,
-                order,
-                f"  [{rec.graph}] {rec.entity}: {rec.old} --{rec.trigger}--> "
-                f"{rec.new} (RFC {rec.rfc})",
-            )
+
+class Timeline:
+    """Frames and graph transitions, in the order they happened; with ``trace`` each
+    transition is also printed as it happens (``--trace``)."""
+
+    def __init__(self, trace: bool = False, trace_format: str = "text") -> None:
+        self.rows: list[Row] = []
+        self.trace = trace
+        self.trace_format = trace_format
+
+    def add(self, now: float, text: str, record: TransitionRecord | None = None) -> None:
+        self.rows.append(Row(now, len(self.rows), text, record))
+
+    def on_frame(self, iface: Interface, frame: bytes, now: float) -> None:
+        self.add(now, f"{iface.host.name} {iface.name} > {summarize_frame(frame)}")
+
+    def on_transition(self, rec: TransitionRecord) -> None:
+        text = (
+            f"  [{rec.graph}] {rec.entity}: {rec.old} --{rec.trigger}--> {rec.new} (RFC {rec.rfc})"
         )
-        if trace:
-            print(json.dumps(asdict(rec)) if trace_format == "json" else rec.format(), flush=True)
+        self.add(rec.now or 0.0, text, rec)
+        if self.trace:
+            line = json.dumps(asdict(rec)) if self.trace_format == "json" else rec.format()
+            print(line, flush=True)
 
+    def ordered(self) -> list[Row]:
+        return sorted(self.rows, key=lambda r: (r.now, r.order))
+
+
+@dataclass
+class DemoRun:
+    """What the demo network did, for the report, the tests and the docs pages."""
+
+    world: SimWorld
+    timeline: Timeline
+    router: Router
+    hosts: dict[str, Host]
+    ifaces: dict[str, Interface]
+    addrs: dict[str, IPv6Address]
+    duplicate_iface: Interface
+    big: bytes
+    pcap_frames: int
+
+    @property
+    def path_mtu_a_to_c(self) -> int | None:
+        return self.hosts["a"].routes.table.path_mtu(self.addrs["c"], self.world.now)
+
+    def small_replies(self) -> dict[str, list[str]]:
+        return {
+            n: sorted(str(r.src) for r in h.icmpv6.echo_replies if r.data == PING_DATA)
+            for n, h in self.hosts.items()
+        }
+
+    def expected_small_replies(self) -> dict[str, list[str]]:
+        got: dict[str, list[str]] = {n: [] for n in self.hosts}
+        for src, dst in PINGS:
+            got[src].append(str(self.addrs[dst]))
+        return {n: sorted(v) for n, v in got.items()}
+
+    def big_replies(self) -> int:
+        return sum(r.data == self.big for r in self.hosts["a"].icmpv6.echo_replies)
+
+    def duplicate_detected(self) -> bool:
+        nte = self.duplicate_iface.addresses.get(self.addrs["a"])
+        return nte is not None and nte.state.name == "DUPLICATE"
+
+    def ok(self) -> bool:
+        return (
+            self.small_replies() == self.expected_small_replies()
+            and self.big_replies() == 1
+            and self.path_mtu_a_to_c == LAN2_MTU
+            and self.duplicate_detected()
+        )
+
+
+#: The pings of the second phase: (from, to), on lan1 and across the router.
+PINGS = (("a", "b"), ("b", "a"), ("a", "c"), ("c", "b"))
+PING_DATA = b"tcpip6"
+
+
+def simulate(pcap_path: Path, timeline: Timeline) -> DemoRun:
+    """Build the demo network and run it; every frame and transition goes to ``timeline``."""
+    world = SimWorld(seed=2026)
     pcap = world.capture(pcap_path)
-    world.observers.append(on_frame)
-    router = AdvertisingRouter(world, "lan0", [(PREFIX.network_address, 64)])
+    world.observers.append(timeline.on_frame)
+
+    world.segment("lan2", mtu=LAN2_MTU)
+    router = world.router("r")
+    world.connect_router(router, "lan1", LAN1)
+    lan2_params = AdvertisingParameters(prefixes=(AdvPrefix(LAN2),), link_mtu=LAN2_MTU)
+    world.connect_router(router, "lan2", LAN2, lan2_params)
     hosts = {n: world.host(n) for n in ("a", "b", "c")}
-    ifaces = {n: world.connect(h, "lan0") for n, h in hosts.items()}
-    for host in hosts.values():
-        host.trace_sink = on_transition
+    ifaces = {n: world.connect(h, "lan2" if n == "c" else "lan1") for n, h in hosts.items()}
+    for host in (router.host, *hosts.values()):
+        host.trace_sink = timeline.on_transition
         host.start(world.now)
+    timeline.add(world.now, "== boot: DAD, router solicitation, SLAAC ==")
+    world.run_for(12.0)
 
-    if not trace:
-        print("tcpip6 demo: a router and three hosts on one simulated Ethernet segment")
-        print(f"  router {router.address} advertises {PREFIX}")
-    world.run_for(8.0)
-
-    addrs: dict[str, IPv6Address] = {}
-    for n, iface in ifaces.items():
-        addrs[n] = next(a for a in iface.source_candidates() if a in PREFIX)
+    addrs = {
+        n: next(a for a in ifaces[n].source_candidates() if a in (LAN2 if n == "c" else LAN1))
+        for n in hosts
+    }
+    timeline.add(world.now, "== ping: on the link and across the router ==")
     seq = 0
-    for src in hosts:
-        for dst in hosts:
-            if src != dst:
-                seq += 1
-                hosts[src].icmpv6.send_echo_request(addrs[dst], 1, seq, b"tcpip6", world.now)
-                world.run_for(1.0)
+    for src, dst in PINGS:
+        seq += 1
+        hosts[src].icmpv6.send_echo_request(addrs[dst], 1, seq, PING_DATA, world.now)
+        world.run_for(1.0)
 
+    timeline.add(world.now, f"== a big ping to c: {BIG_PING} bytes, too big for lan2 ==")
+    big = bytes(range(256)) * (BIG_PING // 256) + bytes(BIG_PING % 256)
+    for _ in range(2):  # the first draws a Packet Too Big; the second goes in fragments
+        seq += 1
+        hosts["a"].icmpv6.send_echo_request(addrs["c"], 1, seq, big, world.now)
+        world.run_for(1.0)
+
+    timeline.add(world.now, "== d is configured by hand with a's address ==")
     dup = world.host("d")
-    dup.trace_sink = on_transition
-    idup = world.connect(dup, "lan0")
+    dup.trace_sink = timeline.on_transition
+    idup = world.connect(dup, "lan1")
     idup.add_static_address(addrs["a"], 64, world.now)
     world.run_for(4.0)
     pcap.close()
+    return DemoRun(world, timeline, router, hosts, ifaces, addrs, idup, big, pcap.frames)
 
-    ok = True
+
+def run_demo(pcap_path: Path, trace: bool = False, trace_format: str = "text") -> int:
+    """``tcpip6 demo``: run the network, then print the timeline and what came of it (or,
+    with ``trace``, only the transitions as they happen)."""
     if not trace:
-        print("\ntimeline (simulated seconds):")
-        for now, _, text in sorted(timeline):
-            print(f"  {now:8.4f}  {text}")
-        print("\naddresses (like `ip -6 addr`):")
-    for n, iface in [*ifaces.items(), ("d", idup)]:
+        print("tcpip6 demo: a tcpip6 router joins two simulated Ethernet segments")
+        print(f"  lan1 (MTU 1500) {LAN1}: hosts a, b    lan2 (MTU {LAN2_MTU}) {LAN2}: host c")
+    run = simulate(pcap_path, Timeline(trace, trace_format))
+    if trace:
+        return 0 if run.ok() else 1
+    print("\ntimeline (simulated seconds):")
+    for row in run.timeline.ordered():
+        print(f"  {row.now:8.4f}  {row.text}")
+    print("\naddresses (like `ip -6 addr`):")
+    for n, iface in [*run.ifaces.items(), ("d", run.duplicate_iface)]:
         for nte in iface.addresses:
-            if not trace:
-                print(
-                    f"  {n} {iface.name}: {nte.address}/{nte.prefix_length} "
-                    f"{nte.state.name.lower()} {nte.origin.value}"
-                )
-    if not trace:
-        print("\nping results:")
-    for n, host in hosts.items():
-        got = sorted(str(r.src) for r in host.icmpv6.echo_replies)
-        want = sorted(str(addrs[m]) for m in hosts if m != n)
-        ok &= got == want
-        if not trace:
-            print(f"  {n}: {len(got)} echo replies from {', '.join(got)}")
-    duplicate = idup.addresses.get(addrs["a"])
-    ok &= duplicate is not None and duplicate.state.name == "DUPLICATE"
-    if not trace:
-        print(
-            f"  d: {addrs['a']} is a duplicate and is not used: "
-            f"{duplicate is not None and duplicate.state.name == 'DUPLICATE'}"
-        )
-        print(f"\npcap: {pcap_path} ({pcap.frames} frames); open it with tshark -r or Wireshark")
-    return 0 if ok else 1
+            print(
+                f"  {n} {iface.name}: {nte.address}/{nte.prefix_length} "
+                f"{nte.state.name.lower()} {nte.origin.value}"
+            )
+    print("\nping results:")
+    small = run.small_replies()
+    for n in run.hosts:
+        print(f"  {n}: {len(small[n])} echo replies from {', '.join(small[n]) or '-'}")
+    c = run.router.counters
+    print(
+        f"  r forwarded {c.forwarded} packets, sent {c.too_big} packet too big, "
+        f"{c.advertisements_sent} router advertisements"
+    )
+    a = run.hosts["a"]
+    print(
+        f"  a: path MTU to {run.addrs['c']} is now {run.path_mtu_a_to_c}; the {BIG_PING}-byte "
+        f"ping {'was answered' if run.big_replies() else 'got no answer'} "
+        f"({a.ip.fragments_created} fragments sent, {a.ip.reassembly_ok} replies reassembled)"
+    )
+    print(f"  d: {run.addrs['a']} is a duplicate and is not used: {run.duplicate_detected()}")
+    print(f"\npcap: {pcap_path} ({run.pcap_frames} frames); open it with tshark -r or Wireshark")
+    if not run.ok():
+        print("demo: something did not happen as it should (see above)")
+        return 1
+    return 0

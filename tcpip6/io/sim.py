@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv6Network
 from pathlib import Path
 
 from tcpip6.io.loopback import LoopbackPort
@@ -17,14 +17,10 @@ from tcpip6.io.pcap import PcapWriter
 from tcpip6.io.simnet import SimNetwork, mac_for
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
-from tcpip6.stack.link import EthernetLink, LoopbackLink, eui64_from_mac
+from tcpip6.stack.link import EthernetLink, LoopbackLink
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
-from tcpip6.wire import WireError
-from tcpip6.wire import nd as wn
-from tcpip6.wire.ethernet import ETHERTYPE_IPV6, frame
-from tcpip6.wire.icmpv6 import parse_icmpv6
-from tcpip6.wire.ipv6 import ALL_NODES, LOOPBACK, Ipv6Header, solicited_node, split
+from tcpip6.wire.ipv6 import LOOPBACK
 
 
 class SimWorld(SimNetwork):
@@ -108,95 +104,3 @@ class SimWorld(SimNetwork):
             self.pcap.write(frame, now)
         for observer in self.observers:
             observer(iface, frame, now)
-
-
-class AdvertisingRouter:
-    """A stand-in for a router on a simnet segment (until tcpip6's router mode): it sends
-    Router Advertisements for its prefixes (RFC 4861 §6.2.4: periodically, and in answer
-    to Router Solicitations), answers Neighbor Solicitations for its link-local address,
-    and forwards nothing."""
-
-    def __init__(
-        self,
-        world: SimWorld,
-        segment: str,
-        prefixes: list[tuple[IPv6Address, int]],
-        *,
-        router_lifetime: int = 1800,
-        interval: float = 200.0,
-        valid_lifetime: int = 86400,
-        preferred_lifetime: int = 14400,
-        mtu: int | None = None,
-        rdnss: tuple[IPv6Address, ...] = (),
-    ) -> None:
-        world._nics += 1
-        self.mac = mac_for(world._nics)
-        self.address = IPv6Address(b"\xfe\x80" + b"\x00" * 6 + eui64_from_mac(self.mac))
-        self.port = world.segment(segment).attach(self.mac)
-        self.port.set_multicast_filter(
-            frozenset(
-                {
-                    b"\x33\x33\x00\x00\x00\x02",
-                    b"\x33\x33" + solicited_node(self.address).packed[12:],
-                }
-            )
-        )
-        self.port.receiver = self._receive
-        self.world = world
-        self.prefixes = prefixes
-        self.router_lifetime = router_lifetime
-        self.interval = interval
-        self.valid_lifetime = valid_lifetime
-        self.preferred_lifetime = preferred_lifetime
-        self.mtu = mtu
-        self.rdnss = rdnss
-        self.next_time: float | None = world.now
-        self.advertisements_sent = 0
-        world.add_node(self)
-
-    def advertisement(self) -> wn.RouterAdvertisement:
-        options: list[wn.NdOption] = [wn.SourceLinkLayerAddress(self.mac)]
-        if self.mtu is not None:
-            options.append(wn.Mtu(self.mtu))
-        for prefix, plen in self.prefixes:
-            options.append(
-                wn.PrefixInformation(
-                    plen, True, True, self.valid_lifetime, self.preferred_lifetime, prefix
-                )
-            )
-        if self.rdnss:
-            options.append(wn.Rdnss(self.router_lifetime, self.rdnss))
-        return wn.RouterAdvertisement(64, False, False, self.router_lifetime, 0, 0, tuple(options))
-
-    def _send(self, dst: IPv6Address, dst_mac: bytes, msg: wn.NdMessage) -> None:
-        body = msg.build(self.address, dst)
-        hdr = Ipv6Header(0, 0, len(body), 58, 255, self.address, dst)
-        self.port.send_frame(frame(dst_mac, self.mac, ETHERTYPE_IPV6, hdr.build() + body))
-
-    def advertise(self) -> None:
-        self.advertisements_sent += 1
-        self._send(ALL_NODES, b"\x33\x33\x00\x00\x00\x01", self.advertisement())
-
-    def _receive(self, data: bytes, now: float) -> None:
-        try:
-            hdr, payload = split(data[14:])
-            msg = parse_icmpv6(bytes(payload), hdr.src, hdr.dst) if hdr.next_header == 58 else None
-        except WireError:
-            return
-        if isinstance(msg, wn.RouterSolicitation):
-            self.advertise()
-        elif isinstance(msg, wn.NeighborSolicitation) and msg.target == self.address:
-            src_mac = data[6:12]
-            na = wn.NeighborAdvertisement(
-                self.address, True, True, True, (wn.TargetLinkLayerAddress(self.mac),)
-            )
-            self._send(hdr.src, src_mac, na)
-
-    def next_deadline(self) -> float | None:
-        return self.next_time
-
-    def poll(self, now: float) -> float | None:
-        if self.next_time is not None and self.next_time <= now:
-            self.advertise()
-            self.next_time = now + self.interval
-        return self.next_time
