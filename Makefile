@@ -48,6 +48,7 @@ demo: venv
 
 diagrams: venv deb
 	$(PY) -m tcpip6 diagram --all --output-dir docs/diagrams
+	$(PY) -m tcpip6 docs --output-dir docs
 
 # Which declared transitions of every graph the model and scenario tests take (fails on a gap).
 graph-coverage: venv deb

@@ -23,6 +23,7 @@ examples:
   tcpip6 diagram nce --format mermaid
   tcpip6 demo --trace --trace-format json > run.json
   tcpip6 diagram nce --highlight run.json --format svg --output nce.svg
+  tcpip6 docs                      one page per state machine in docs/machines/
 """
 
 
@@ -100,6 +101,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(pcap_path=Path(args.pcap), trace=args.trace, trace_format=args.trace_format)
 
 
+def _cmd_docs(args: argparse.Namespace) -> int:
+    from tcpip6.apps.docs import write_docs
+
+    try:
+        written = write_docs(Path(args.output_dir))
+    except OSError as exc:
+        raise CliError(f"cannot write {exc.filename}: {exc.strerror}") from None
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tcpip6",
@@ -150,6 +163,19 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument("--all", action="store_true", help="every machine in every format")
     diagram.add_argument("--output-dir", default="docs/diagrams", help="directory for --all")
     diagram.set_defaults(func=_cmd_diagram)
+
+    docs = sub.add_parser(
+        "docs",
+        help="write one Markdown page per state machine, from the code and a demo run",
+        description=(
+            "Write docs/machines.md and docs/machines/<name>.md: for every state machine, "
+            "what its RFC section says, the graph (mermaid; make diagrams adds SVG/PNG), the "
+            "table the stack runs, and a walk through a real run of 'tcpip6 demo' (the "
+            "frames and transitions at each moment the graph changed state)."
+        ),
+    )
+    docs.add_argument("--output-dir", default="docs", help="where to write (default: docs)")
+    docs.set_defaults(func=_cmd_docs)
     return parser
 
 
