@@ -11,6 +11,7 @@ from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Any
 
 from tcpip6.wire import ChecksumError, WireError
+from tcpip6.wire import ext as wire_ext
 from tcpip6.wire import icmpv6 as wire_icmp
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire.ipv6 import Ipv6Header
@@ -141,6 +142,8 @@ class Icmpv6:
         src: IPv6Address | None = None,
         interface: Interface | None = None,
         hop_limit: int | None = None,
+        hop_by_hop: tuple[wire_ext.TlvOption, ...] = (),
+        destination_options: tuple[wire_ext.TlvOption, ...] = (),
     ) -> bool:
         """Send an ICMPv6 message; the checksum needs the source, so pick it first."""
         host = self.host
@@ -157,7 +160,16 @@ class Icmpv6:
         body = msg.build(src, dst)
         host.icmp.out_msgs += 1
         return host.ipv6.send_on(
-            iface, next_hop, src, dst, wire_ipv6.IPPROTO_ICMPV6, body, now, hop_limit=hop_limit
+            iface,
+            next_hop,
+            src,
+            dst,
+            wire_ipv6.IPPROTO_ICMPV6,
+            body,
+            now,
+            hop_limit=hop_limit,
+            hop_by_hop=hop_by_hop,
+            destination_options=destination_options,
         )
 
     def send_echo_request(

@@ -311,8 +311,12 @@ class Ipv6Layer:
         hop_limit: int | None = None,
         traffic_class: int = 0,
         flow_label: int = 0,
+        hop_by_hop: tuple[wire_ext.TlvOption, ...] = (),
+        destination_options: tuple[wire_ext.TlvOption, ...] = (),
     ) -> bool:
-        """Route, pick a source, and send. False (and a counter) when it cannot."""
+        """Route, pick a source, and send. False (and a counter) when it cannot.
+        ``hop_by_hop`` and ``destination_options`` are options the sender adds (see
+        :meth:`send_on`)."""
         host = self.host
         route = host.route(dst, interface, now)
         if route is None:
@@ -335,6 +339,8 @@ class Ipv6Layer:
             hop_limit=hop_limit,
             traffic_class=traffic_class,
             flow_label=flow_label,
+            hop_by_hop=hop_by_hop,
+            destination_options=destination_options,
         )
 
     def send_on(
@@ -351,14 +357,27 @@ class Ipv6Layer:
         traffic_class: int = 0,
         flow_label: int = 0,
         link_address: bytes | None = None,
+        hop_by_hop: tuple[wire_ext.TlvOption, ...] = (),
+        destination_options: tuple[wire_ext.TlvOption, ...] = (),
     ) -> bool:
         """Build the IPv6 header and hand the packet to the link: to ``link_address`` when
-        given (a NUD probe), else resolving the next hop."""
+        given (a NUD probe), else resolving the next hop. Non-empty ``hop_by_hop`` or
+        ``destination_options`` add those headers, padded, in the order of RFC 8200 §4.1
+        (Hop-by-Hop first; Destination Options for the final destination last, in the
+        fragmentable part)."""
         c = self.host.ip
         c.out_requests += 1
         if hop_limit is None:
             # RFC 3542 §6.3: multicast hop limit defaults to 1; unicast uses CurHopLimit.
             hop_limit = 1 if dst.is_multicast else iface.params.cur_hop_limit
+        if destination_options:
+            opts = wire_ext.pad_options(destination_options)
+            payload = wire_ext.DestinationOptions(next_header, opts).build() + payload
+            next_header = wire_ipv6.IPPROTO_DSTOPTS
+        if hop_by_hop:
+            opts = wire_ext.pad_options(hop_by_hop)
+            payload = wire_ext.HopByHopOptions(next_header, opts).build() + payload
+            next_header = wire_ipv6.HOPOPT
         hdr = Ipv6Header(traffic_class, flow_label, len(payload), next_header, hop_limit, src, dst)
         packet = hdr.build() + payload
         local = self.host.local_interface_for(dst)

@@ -39,11 +39,19 @@ class MldHost:
         # link-local address is usable yet (during DAD).
         src = next((a for a in iface.source_candidates() if a.is_link_local), wire_ipv6.UNSPECIFIED)
         body = msg.build(src, dst)
-        hbh = wire_ext.HopByHopOptions(
-            wire_ipv6.IPPROTO_ICMPV6, wire_ext.pad_options((ROUTER_ALERT_MLD,))
-        ).build()
         self.host.icmp.out_msgs += 1
-        self.host.ipv6.send_on(iface, dst, src, dst, wire_ipv6.HOPOPT, hbh + body, now, hop_limit=1)
+        # RFC 2710 §3: hop limit 1 and a Router Alert option in a Hop-by-Hop header.
+        self.host.ipv6.send_on(
+            iface,
+            dst,
+            src,
+            dst,
+            wire_ipv6.IPPROTO_ICMPV6,
+            body,
+            now,
+            hop_limit=1,
+            hop_by_hop=(ROUTER_ALERT_MLD,),
+        )
 
     def _receive(self, d: Delivery, msg: wm.MldMessage) -> None:
         iface, now = d.interface, d.now
