@@ -7,6 +7,7 @@ joined group -> extension headers processed in order -> protocol switch. Send: r
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv6Address
@@ -204,9 +205,10 @@ class Ipv6Layer:
                 if length is None:
                     return
             elif nh == wire_ipv6.IPPROTO_ROUTING:
-                length = self._routing_header(iface, hdr, packet, off, now)
-                if length is None:
+                routed = self._routing_header(iface, hdr, packet, off, now)
+                if routed is None:
                     return
+                length, hdr = routed
             elif nh == wire_ipv6.IPPROTO_FRAGMENT:
                 # RFC 8200 §4.5: the headers before the Fragment header were processed
                 # on arrival; the reassembled packet goes on after it (so Hop-by-Hop is
@@ -276,8 +278,10 @@ class Ipv6Layer:
 
     def _routing_header(
         self, iface: Interface, hdr: Ipv6Header, packet: bytes, off: int, now: float
-    ) -> int | None:
-        """RFC 8200 §4.4; type 0 deprecated by RFC 5095."""
+    ) -> tuple[int, Ipv6Header] | None:
+        """RFC 8200 §4.4; type 0 deprecated by RFC 5095; type 2 per RFC 6275 §6.4. Returns
+        the header's length and the fixed header the rest of the chain sees (a type 2
+        header makes the home address the destination), or None when it was discarded."""
         c = self.host.ip
         try:
             rh = wire_ext.RoutingHeader.parse(memoryview(packet)[off:])
@@ -289,7 +293,9 @@ class Ipv6Layer:
             return None
         if rh.segments_left == 0:
             # RFC 8200 §4.4: ignore the header and continue with the next one.
-            return rh.buffer_len()
+            return rh.buffer_len(), hdr
+        if rh.routing_type == wire_ext.ROUTING_TYPE_2:
+            return self._type2_routing_header(iface, hdr, rh)
         # RFC 5095 §3 / RFC 8200 §4.4: an unrecognised (or type 0) routing header with
         # Segments Left non-zero: Parameter Problem code 0 at the Routing Type field.
         c.routing_header_drop += 1
@@ -297,6 +303,24 @@ class Ipv6Layer:
             iface, hdr, packet, wire_icmp.PARAM_PROBLEM_HEADER_FIELD, off + 2, now
         )
         return None
+
+    def _type2_routing_header(
+        self, iface: Interface, hdr: Ipv6Header, rh: wire_ext.RoutingHeader
+    ) -> tuple[int, Ipv6Header] | None:
+        """RFC 6275 §6.4: a packet to us (the care-of address) carrying the home address.
+        The length is 2, Segments Left 1 and the home address one of ours, or the packet
+        is silently discarded; then the home address becomes the destination (also of
+        the upper-layer checksum, RFC 8200 §8.1) and the chain goes on."""
+        c = self.host.ip
+        try:
+            t2 = wire_ext.Type2RoutingHeader.from_generic(rh)
+        except WireError:
+            c.routing_type2_discarded += 1
+            return None
+        if t2.segments_left != 1 or not self.host.is_local_unicast(iface, t2.home_address):
+            c.routing_type2_discarded += 1
+            return None
+        return t2.buffer_len(), dataclasses.replace(hdr, dst=t2.home_address)
 
     # -- send ---------------------------------------------------------------------------
     def send(

@@ -3,6 +3,7 @@ bad input that is dropped and counted, never raised."""
 
 from __future__ import annotations
 
+from ipaddress import IPv6Address
 from typing import Any
 
 import pytest
@@ -154,3 +155,35 @@ def test_receive_never_raises_on_garbage(pair: Pair, data: bytes) -> None:
     pair.b.receive(pair.ib, eth + bytes(ip(nh=58) / Raw(data)), pair.world.now)
     pair.b.receive(pair.ib, data, pair.world.now)
     assert pair.b.internal_errors == 0
+
+
+HOME = "2001:db8:9::b"
+
+
+def test_type2_routing_header_delivers_to_the_home_address_rfc6275(pair: Pair) -> None:
+    """RFC 6275 §6.4: to B's care-of address (its link-local one) with B's home address in
+    a type 2 routing header: the echo is delivered as addressed to the home address (the
+    checksum covers the home address too) and answered from it."""
+    pair.ib.add_static_address(IPv6Address(HOME), 64, pair.world.now)
+    pair.world.run_for(0.5)
+    rh = s6.IPv6ExtHdrRouting(type=2, segleft=1, addresses=[HOME])
+    send_to_b(pair, ip() / rh / echo())
+    assert pair.b.icmp.in_echo_requests == 1
+    assert [(r.src, r.identifier) for r in pair.a.icmpv6.echo_replies] == [(IPv6Address(HOME), 7)]
+    assert pair.b.ip.routing_type2_discarded == 0
+
+
+@pytest.mark.parametrize(
+    ("segleft", "home"),
+    [(2, HOME), (1, "2001:db8:9::99")],
+    ids=["segments-left-not-1", "home-address-not-ours"],
+)
+def test_bad_type2_routing_header_is_silently_discarded(
+    pair: Pair, segleft: int, home: str
+) -> None:
+    pair.ib.add_static_address(IPv6Address(HOME), 64, pair.world.now)
+    pair.world.run_for(0.5)
+    rh = s6.IPv6ExtHdrRouting(type=2, segleft=segleft, addresses=[home])
+    send_to_b(pair, ip() / rh / echo())
+    assert pair.b.ip.routing_type2_discarded == 1
+    assert pair.b.icmp.in_echo_requests == 0 and not pair.a.icmpv6.errors_received
