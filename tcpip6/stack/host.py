@@ -105,6 +105,22 @@ class Host:
                 return iface
         raise KeyError(f"no interface {key!r} on {self.name}")
 
+    def scoped_destination(self, text: str) -> tuple[IPv6Address, Interface | None]:
+        """``fe80::1%2`` or ``fe80::1%eth0`` (RFC 4007 §11): the address and the interface
+        its zone names. A link-local (or link/interface-local multicast) address needs a
+        zone unless the host has a single interface (the default zone, §6); zone 0 is the
+        default zone. ValueError, with a message for the user, on anything else."""
+        address, zone = address_selection.parse_scoped(text)
+        if zone is None or zone == 0:
+            if address_selection.needs_zone(address) and len(self.interfaces) > 1:
+                names = ", ".join(f"%{i.index} (%{i.name})" for i in self.interfaces)
+                raise ValueError(f"{address} is link-local: say which interface, {names}")
+            return address, None
+        try:
+            return address, self.interface(zone)
+        except KeyError:
+            raise ValueError(f"{text}: no interface {zone!r} on {self.name}") from None
+
     def start(self, now: float) -> None:
         """Bring every interface up: link-local address and DAD, then router solicitation
         (RFC 4862 §5.3, RFC 4861 §6.3.7)."""

@@ -600,3 +600,25 @@ def test_the_preferred_source_is_kept_in_the_route_cache_until_the_addresses_cha
         (2, A("2001:db8:a::1")),
         (3, A("2001:db8:a::2")),
     ]
+
+
+def test_scoped_destinations_name_the_interface() -> None:
+    """RFC 4007 §11: the zone of ``fe80::20%eth1`` (or ``%2``) is the interface the packet
+    leaves by; a link-local address without one is refused on a multi-homed host."""
+    world, h, sent = _multi_homed()
+    eth1 = h.interface("eth1")
+    assert h.scoped_destination("fe80::20%eth1") == (A("fe80::20"), eth1)
+    assert h.scoped_destination("fe80::20%2") == (A("fe80::20"), eth1)
+    assert h.scoped_destination("2001:db8:b::20") == (A("2001:db8:b::20"), None)
+    with pytest.raises(ValueError, match="is link-local: say which interface, %1 \\(%eth0\\)"):
+        h.scoped_destination("fe80::20")
+    with pytest.raises(ValueError, match="no interface 'eth9' on h"):
+        h.scoped_destination("fe80::20%eth9")
+    with pytest.raises(ValueError):
+        h.scoped_destination("2001:db8:b::20%eth1")  # §11.1: no zone on a global address
+    dst, iface = h.scoped_destination("fe80::20%eth1")
+    start = len(sent)
+    assert h.icmpv6.send_echo_request(dst, 9, 1, b"zone", world.now, interface=iface)
+    world.run_for(1.0)
+    out = [s for s in sent[start:] if s.host == "h" and s.kind == "ICMPv6EchoRequest"]
+    assert [(s.iface, s.src) for s in out] == [("eth1", A("fe80::b"))]
