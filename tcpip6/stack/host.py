@@ -32,6 +32,7 @@ from tcpip6.stack.mld_host import MldHost
 from tcpip6.stack.nd import NeighborDiscovery
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.routing import RoutingTable
+from tcpip6.stack.udp import Udp
 from tcpip6.wire import WireError
 from tcpip6.wire import ext as wire_ext
 from tcpip6.wire import icmpv6 as wire_icmp
@@ -40,6 +41,7 @@ from tcpip6.wire.ipv6 import Ipv6Header
 
 if TYPE_CHECKING:
     from tcpip6.stack.router import Router
+    from tcpip6.stack.sockets import Socket
 
 log = logging.getLogger("tcpip6.host")
 
@@ -75,6 +77,9 @@ class Host:
         self.ipv6 = Ipv6Layer(self)
         self.icmpv6 = Icmpv6(self)
         self.register_protocol(wire_ipv6.IPPROTO_ICMPV6, self.icmpv6.receive)
+        #: Raw sockets by Next Header value (RFC 3542 §3).
+        self.raw_sockets: dict[int, list[Socket]] = {}
+        self.udp = Udp(self)
         self.routes = RoutingTable(self._reachability)
         self.nd_module = NeighborDiscovery(self)
         self.mld_module = MldHost(self)
@@ -357,6 +362,12 @@ class Host:
             start = Ipv6Header.HEADER_LEN + upper_off
             handler(
                 ControlMessage(
-                    d.interface, d.now, d.header.src, msg, invoking, msg.invoking[start:]
+                    d.interface,
+                    d.now,
+                    d.header.src,
+                    msg,
+                    invoking,
+                    msg.invoking[start:],
+                    upper_nh,
                 )
             )

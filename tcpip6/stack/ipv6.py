@@ -45,6 +45,8 @@ class Delivery:
     now: float
     #: Whether the packet came in a fragment header (RFC 6980: ND must not).
     fragmented: bool = False
+    #: The Next Header value that named this protocol (UDP and UDP-Lite share a handler).
+    protocol: int = -1
 
     @property
     def payload(self) -> memoryview:
@@ -68,6 +70,8 @@ class ControlMessage:
     invoking_header: Ipv6Header
     #: The quoted upper-layer header and data (as much as the error carried).
     upper: bytes
+    #: The upper-layer protocol of the packet we sent (its last Next Header value).
+    protocol: int
 
 
 ControlHandler = Callable[[ControlMessage], None]
@@ -219,8 +223,17 @@ class Ipv6Layer:
                 c.no_next_header += 1  # RFC 8200 §4.7: nothing follows
                 return
             else:
+                delivery = Delivery(iface, hdr, packet, off, now, fragmented, nh)
+                # RFC 3542 §3: raw sockets of this protocol get a copy (the stack's own
+                # handler, if any, still processes the packet).
+                raw = self.host.raw_sockets.get(nh)
+                for sock in list(raw or ()):
+                    sock.deliver_raw(delivery)
                 handler = self.host.protocols.get(nh)
                 if handler is None:
+                    if raw:
+                        c.in_delivers += 1
+                        return
                     # RFC 8200 §4: unrecognised Next Header -> Parameter Problem code 1,
                     # pointer at the Next Header field that named it.
                     c.unknown_next_header_drop += 1
@@ -229,7 +242,7 @@ class Ipv6Layer:
                     )
                     return
                 c.in_delivers += 1
-                handler(Delivery(iface, hdr, packet, off, now, fragmented))
+                handler(delivery)
                 return
             # Generic extension header: next header in its first octet.
             nh = view[off]
@@ -383,12 +396,14 @@ class Ipv6Layer:
         link_address: bytes | None = None,
         hop_by_hop: tuple[wire_ext.TlvOption, ...] = (),
         destination_options: tuple[wire_ext.TlvOption, ...] = (),
+        multicast_loop: bool = False,
     ) -> bool:
         """Build the IPv6 header and hand the packet to the link: to ``link_address`` when
         given (a NUD probe), else resolving the next hop. Non-empty ``hop_by_hop`` or
         ``destination_options`` add those headers, padded, in the order of RFC 8200 §4.1
         (Hop-by-Hop first; Destination Options for the final destination last, in the
-        fragmentable part)."""
+        fragmentable part). With ``multicast_loop`` (a socket's IPV6_MULTICAST_LOOP) a
+        packet to a group this interface has joined is also received here."""
         c = self.host.ip
         c.out_requests += 1
         if hop_limit is None:
@@ -416,6 +431,8 @@ class Ipv6Layer:
                 self.host.loop_back(local, packet)
             c.out_transmits += 1
             return True
+        if multicast_loop and dst.is_multicast and iface.in_group(dst):
+            self.host.loop_back(iface, packet)  # RFC 3493 §5.2: IPV6_MULTICAST_LOOP
         packets = [packet]
         if len(packet) > wire_ipv6.MIN_MTU:
             mtu = self._mtu(iface, dst, now)
