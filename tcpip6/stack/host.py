@@ -313,6 +313,28 @@ class Host:
             return None
         return rce.interface, rce.next_hop
 
+    def route_with_source(
+        self,
+        dst: IPv6Address,
+        interface: Interface | None,
+        src: IPv6Address | None,
+        now: float,
+    ) -> tuple[Interface, IPv6Address, IPv6Address] | None:
+        """What every sender needs before it can build a checksum: the interface and next
+        hop (RFC 4861 §5.2), and the source (``src`` when the sender fixed one, else RFC
+        6724). None, counted as no route or no source, when there is none."""
+        route = self.route(dst, interface, now)
+        if route is None:
+            self.ip.no_route_drop += 1
+            return None
+        iface, next_hop = route
+        if src is None or src.is_unspecified:
+            src = self.select_source(iface, dst)
+            if src is None:
+                self.ip.no_source_drop += 1
+                return None
+        return iface, next_hop, src
+
     def select_source(self, iface: Interface, dst: IPv6Address) -> IPv6Address | None:
         """RFC 6724 §5: the source for ``dst`` among the addresses of ``iface``, the outgoing
         interface (§4: the RECOMMENDED candidate set). Only assigned addresses are

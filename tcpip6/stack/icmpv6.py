@@ -147,16 +147,10 @@ class Icmpv6:
     ) -> bool:
         """Send an ICMPv6 message; the checksum needs the source, so pick it first."""
         host = self.host
-        route = host.route(dst, interface, now)
-        if route is None:
-            host.ip.no_route_drop += 1
+        path = host.route_with_source(dst, interface, src, now)
+        if path is None:
             return False
-        iface, next_hop = route
-        if src is None:
-            src = host.select_source(iface, dst)
-            if src is None:
-                host.ip.no_source_drop += 1
-                return False
+        iface, next_hop, src = path
         body = msg.build(src, dst)
         host.icmp.out_msgs += 1
         return host.ipv6.send_on(

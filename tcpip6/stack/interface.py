@@ -135,6 +135,14 @@ class Interface:
     def is_receive_address(self, address: IPv6Address) -> bool:
         return self.addresses.lookup_ade(address) is not None
 
+    def link_local_address(self) -> IPv6Address | None:
+        """A usable (never tentative) link-local address: the source RFC 4861 §6.1.2
+        (RAs), §6.3.7 (RSs), §8.2 (Redirects) and RFC 2710 §3 (MLD) call for."""
+        for entry in self.addresses.source_candidates():
+            if entry.address.is_link_local:
+                return entry.address
+        return None
+
     def source_candidates(self) -> list[IPv6Address]:
         return [e.address for e in self.addresses.source_candidates()]
 

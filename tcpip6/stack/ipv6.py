@@ -354,17 +354,10 @@ class Ipv6Layer:
         """Route, pick a source, and send. False (and a counter) when it cannot.
         ``hop_by_hop`` and ``destination_options`` are options the sender adds (see
         :meth:`send_on`)."""
-        host = self.host
-        route = host.route(dst, interface, now)
-        if route is None:
-            host.ip.no_route_drop += 1
+        path = self.host.route_with_source(dst, interface, src, now)
+        if path is None:
             return False
-        iface, next_hop = route
-        if src is None:
-            src = host.select_source(iface, dst)
-            if src is None:
-                host.ip.no_source_drop += 1
-                return False
+        iface, next_hop, src = path
         return self.send_on(
             iface,
             next_hop,

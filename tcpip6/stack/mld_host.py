@@ -37,7 +37,7 @@ class MldHost:
     def _send(self, iface: Interface, dst: IPv6Address, msg: wm.MldMessage, now: float) -> None:
         # RFC 2710 §3: a link-local source; RFC 3590 §4: the unspecified address while no
         # link-local address is usable yet (during DAD).
-        src = next((a for a in iface.source_candidates() if a.is_link_local), wire_ipv6.UNSPECIFIED)
+        src = iface.link_local_address() or wire_ipv6.UNSPECIFIED
         body = msg.build(src, dst)
         self.host.icmp.out_msgs += 1
         # RFC 2710 §3: hop limit 1 and a Router Alert option in a Hop-by-Hop header.

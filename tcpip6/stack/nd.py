@@ -181,10 +181,7 @@ class NeighborDiscovery:
     def send_router_solicitation(self, iface: Interface, now: float) -> None:
         """§6.3.7: from a usable link-local address with our link-layer address, or from
         the unspecified address without one."""
-        src = next(
-            (e.address for e in iface.addresses.source_candidates() if e.address.is_link_local),
-            None,
-        )
+        src = iface.link_local_address()
         options = () if src is None else self._own_lla_option(iface, wn.SourceLinkLayerAddress)
         msg = wn.RouterSolicitation(options)
         self.host.nd.out_router_solicitations += 1

@@ -169,7 +169,7 @@ class Router:
         self.enable_interface(iface)
         adv = Advertiser(params)
         self.advertisers[iface] = adv
-        if self._link_local(iface) is not None:
+        if iface.link_local_address() is not None:
             self.interface_ready(iface, self.host.now)
 
     def add_route(
@@ -187,12 +187,6 @@ class Router:
             return
         # §6.2.4: the first advertisement when the interface becomes advertising.
         adv.next_time = now
-
-    def _link_local(self, iface: Interface) -> IPv6Address | None:
-        return next(
-            (e.address for e in iface.addresses.source_candidates() if e.address.is_link_local),
-            None,
-        )
 
     def advertisement(self, iface: Interface) -> wn.RouterAdvertisement:
         """The RA of §6.2.3 for ``iface``."""
@@ -231,7 +225,7 @@ class Router:
 
     def _send_advertisement(self, iface: Interface, now: float) -> None:
         adv = self.advertisers[iface]
-        src = self._link_local(iface)
+        src = iface.link_local_address()
         if src is None:
             return
         msg = self.advertisement(iface)
@@ -349,7 +343,7 @@ class Router:
         if src_route is None or src_route != (iface, hdr.src):
             return  # the source is not a neighbor on this link
         # §8.2: the router must use its link-local address as the source (hosts check it).
-        src = self._link_local(iface)
+        src = iface.link_local_address()
         if src is None:
             return
         # §8.2: rate limited; the per-destination ICMPv6 error bucket of the RCE serves.

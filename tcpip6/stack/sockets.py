@@ -488,16 +488,10 @@ class Socket:
         now: float,
     ) -> bool:
         host = self.host
-        route = host.route(dst, iface, now)
-        if route is None:
+        path = host.route_with_source(dst, iface, self.local_address, now)
+        if path is None:
             return False
-        out, next_hop = route
-        src = self.local_address
-        if src.is_unspecified:
-            chosen = host.select_source(out, dst)
-            if chosen is None:
-                return False
-            src = chosen
+        out, next_hop, src = path
         if self.proto == IPPROTO_ICMPV6 and len(data) >= 4:
             # RFC 3542 §3.1: the kernel computes the ICMPv6 checksum of raw sockets.
             body = bytearray(data)

@@ -226,18 +226,10 @@ class Udp:
         """Build the datagram (the checksum needs the source, so route and select it
         first: the bound address, else RFC 6724) and send it."""
         host = self.host
-        route = host.route(dst, interface, now)
-        if route is None:
-            host.ip.no_route_drop += 1
+        path = host.route_with_source(dst, interface, endpoint.local_address, now)
+        if path is None:
             return False
-        iface, next_hop = route
-        src = endpoint.local_address
-        if src == UNSPECIFIED:
-            chosen = host.select_source(iface, dst)
-            if chosen is None:
-                host.ip.no_source_drop += 1
-                return False
-            src = chosen
+        iface, next_hop, src = path
         if endpoint.protocol == wire_ipv6.IPPROTO_UDP:
             body = UdpDatagram(endpoint.local_port, dst_port, data).build(src, dst)
         else:

@@ -208,6 +208,15 @@ class NceVersusSpec(RuleBasedStateMachine):
         elif (timer := self.model[addr].timer) is not None:
             self._run_timers_until(timer)
 
+    @precondition(lambda self: any(e.state in ("DELAY", "PROBE") for e in self.model.values()))
+    @rule(data=st.data(), message=MESSAGES)
+    def new_address_while_probing(self, data: st.DataObject, message: str) -> None:
+        """§7.2.3, §6.2.6, §6.3.4, §8.3: a different link-layer address reaches an entry in
+        one of the short-lived states (DELAY lasts 5 s, PROBE a few RetransTimers), which
+        random events alone seldom hit: it must become STALE."""
+        waiting = sorted(a for a, e in self.model.items() if e.state in ("DELAY", "PROBE"))
+        self._link_address(data.draw(st.sampled_from(waiting)), "other", message)
+
     @rule(addr=addrs)
     def upper_layer_hint(self, addr: IPv6Address) -> None:
         self.cache.upper_layer_hint(addr, self.now)
