@@ -24,11 +24,160 @@ examples:
   tcpip6 demo --trace --trace-format json > run.json
   tcpip6 diagram nce --highlight run.json --format svg --output nce.svg
   tcpip6 docs                      one page per state machine in docs/machines/
+  tcpip6 ping6 --sim demo -c 3 c   ping host c across the demo network's router
+  tcpip6 tracert6 --sim chain z    the three routers between a and z, then z
+  tcpip6 ttcp --sim demo -t -r -u  UDP throughput from a to b on a 100 Mb/s segment
+  tcpip6 services --sim demo       echo, discard, daytime, qotd, chargen on b, queried by a
+  tcpip6 ping6 --loopback -c 2 ::1 the same ping6, real time, on a loopback host
+"""
+
+BACKENDS = """where the tool runs (no root needed for either):
+  --sim TOPOLOGY   a simulated network on a fake clock, booted first (15 simulated
+                   seconds of DAD and SLAAC); the tool runs on its host a, and a
+                   destination may be a host name of the topology:
+                     demo   a, b on lan1 2001:db8:1::/64 -- router r -- c on lan2
+                            2001:db8:2::/64 (MTU 1280)
+                     chain  a -- r1 -- r2 -- r3 -- z, links 2001:db8:1::/64 to :4::/64
+  --loopback       a host whose only interface is the loopback (::1), in real time
+The live backend on a real NIC (raw socket or TAP) comes later.
 """
 
 
 class CliError(Exception):
-    """A user-facing error: printed as one line, exit status 1."""
+    """A user-facing error: printed as one line, exit status 1 (or ``status``)."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Backend:
+    """The stack a tool runs on (``--sim`` or ``--loopback``) and how names resolve."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from tcpip6.apps.topology import Topology, build
+        from tcpip6.io.runtime import loopback_stack
+        from tcpip6.stack.sockets import Stack
+
+        self.topology: Topology | None = None
+        if args.sim:
+            try:
+                self.topology = build(args.sim)
+            except ValueError as exc:
+                raise CliError(str(exc), 2) from None
+            self.stack: Stack = self.topology.stack()
+        elif args.loopback:
+            self.stack, _ = loopback_stack()
+        else:
+            raise CliError(
+                "say where to run: --sim TOPOLOGY (demo, chain) or --loopback "
+                "(the live NIC backend comes later)",
+                2,
+            )
+
+    def address(self, text: str) -> str:
+        """A destination as an address: a host name of the topology, or an address."""
+        if self.topology is not None:
+            text = self.topology.resolve(text)
+        elif text == "localhost":
+            text = "::1"
+        try:
+            self.stack.host.scoped_destination(text)
+        except ValueError as exc:
+            if ":" not in text:
+                hint = "; hosts: " + ", ".join(self.topology.hosts) if self.topology else ""
+                raise CliError(f"{text}: Name or service not known{hint}", 2) from None
+            raise CliError(str(exc), 2) from None
+        return text
+
+
+def _cmd_ping6(args: argparse.Namespace) -> int:
+    from tcpip6.apps.ping6 import PingOptions, ping6
+
+    opts = PingOptions(
+        count=args.count,
+        interval=args.interval,
+        size=args.size,
+        hop_limit=args.hop_limit,
+        tclass=args.tclass,
+        timeout=args.timeout,
+        pmtudisc=args.pmtudisc,
+    )
+    try:
+        opts.check()
+    except ValueError as exc:
+        raise CliError(str(exc), 2) from None
+    backend = _Backend(args)
+    address = backend.address(args.destination)
+    return ping6(backend.stack, args.destination, sys.stdout, opts, address=address)
+
+
+def _cmd_tracert6(args: argparse.Namespace) -> int:
+    from tcpip6.apps.tracert6 import TraceOptions, tracert6
+
+    opts = TraceOptions(max_hops=args.max_hops, probes=args.probes, wait=args.wait, udp=args.udp)
+    try:
+        opts.check()
+    except ValueError as exc:
+        raise CliError(str(exc), 2) from None
+    backend = _Backend(args)
+    address = backend.address(args.destination)
+    return tracert6(backend.stack, args.destination, sys.stdout, opts, address=address)
+
+
+def _cmd_ttcp(args: argparse.Namespace) -> int:
+    from tcpip6.apps.ttcp import TtcpOptions, ttcp_pair
+
+    if not args.udp:
+        raise CliError("only UDP so far (-u): TCP comes later", 2)
+    opts = TtcpOptions(buflen=args.buflen, nbuf=args.nbuf, port=args.port)
+    try:
+        opts.check()
+    except ValueError as exc:
+        raise CliError(str(exc), 2) from None
+    backend = _Backend(args)
+    topo = backend.topology
+    sides = ("t" if args.transmit else "") + ("r" if args.receive else "") or "tr"
+    if topo is None:
+        dst = backend.address(args.host or "::1")
+        if dst != "::1":
+            raise CliError("on --loopback both sides are this host: use ::1", 2)
+        return ttcp_pair(backend.stack, backend.stack, dst, sys.stdout, opts, sides=sides)
+    peer = args.host or topo.peer
+    if peer not in topo.hosts:
+        raise CliError(f"{peer}: not a host of {topo.name} ({', '.join(topo.hosts)})", 2)
+    if peer == topo.origin:
+        raise CliError(f"{peer} is the transmitter: name another host", 2)
+    return ttcp_pair(
+        topo.stack(),
+        topo.stack(peer),
+        topo.resolve(peer),
+        sys.stdout,
+        opts,
+        room=topo.send_buffer_has_room(),
+        sides=sides,
+        name=peer,
+    )
+
+
+def _cmd_services(args: argparse.Namespace) -> int:
+    from tcpip6.apps.services import Services, demonstrate
+
+    backend = _Backend(args)
+    topo = backend.topology
+    if topo is None:
+        server, stack, name = "::1", backend.stack, "::1"
+    else:
+        name = args.server or topo.peer
+        if name not in topo.hosts or name == topo.origin:
+            raise CliError(f"{name}: name a host of {topo.name} other than {topo.origin}", 2)
+        server, stack = topo.resolve(name), topo.stack(name)
+    with Services(stack) as services:
+        try:
+            services.start()
+        except OSError as exc:
+            raise CliError(f"cannot bind the services: {exc.strerror or exc}") from None
+        return demonstrate(backend.stack, server, sys.stdout, name)
 
 
 def _cmd_diagram(args: argparse.Namespace) -> int:
@@ -176,7 +325,200 @@ def build_parser() -> argparse.ArgumentParser:
     )
     docs.add_argument("--output-dir", default="docs", help="where to write (default: docs)")
     docs.set_defaults(func=_cmd_docs)
+    _add_tools(sub)
     return parser
+
+
+def _backend_options(p: argparse.ArgumentParser) -> None:
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--sim", metavar="TOPOLOGY", help="run on host a of a simulated network: demo or chain"
+    )
+    where.add_argument(
+        "--loopback", action="store_true", help="run on a loopback-only host (::1), real time"
+    )
+
+
+def _tool_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help: str,
+    description: str,
+    add_help: bool = True,
+) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=BACKENDS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=add_help,
+    )
+    if not add_help:
+        p.add_argument("--help", action="help", help="show this help message and exit")
+    _backend_options(p)
+    return p
+
+
+def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ping = _tool_parser(
+        sub,
+        "ping6",
+        "send ICMPv6 echo requests, like iputils ping",
+        "Send ICMPv6 Echo Requests (RFC 4443 §4) from a raw ICMPv6 socket, print each "
+        "Echo Reply with its round-trip time and each ICMPv6 error a router sends back, "
+        "then the statistics, as iputils ping does. Exit status: 0 when a reply came, 1 "
+        "when none did, 2 on an error.",
+    )
+    ping.add_argument("destination", help="an IPv6 address, or with --sim a host name (c)")
+    ping.add_argument(
+        "-c",
+        dest="count",
+        type=int,
+        metavar="COUNT",
+        help="stop after COUNT requests (default: until interrupted)",
+    )
+    ping.add_argument(
+        "-i",
+        dest="interval",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="seconds between requests (default 1)",
+    )
+    ping.add_argument(
+        "-s",
+        dest="size",
+        type=int,
+        default=56,
+        metavar="SIZE",
+        help="octets of data per request (default 56: 64 with the header)",
+    )
+    ping.add_argument(
+        "-t",
+        dest="hop_limit",
+        type=int,
+        metavar="HOPS",
+        help="Hop Limit of the requests (iputils' -t, the IPv4 TTL)",
+    )
+    ping.add_argument(
+        "-Q", dest="tclass", type=int, metavar="TCLASS", help="Traffic Class of the requests, 0-255"
+    )
+    ping.add_argument(
+        "-W",
+        dest="timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="seconds to wait for a reply when none has come (default 10)",
+    )
+    ping.add_argument(
+        "-M",
+        dest="pmtudisc",
+        choices=("do", "dont", "want"),
+        default="dont",
+        help="don't-fragment semantics. IPv6 routers never fragment: a packet "
+        "too big for the next link is dropped and the router sends Packet Too "
+        "Big. So only the sender can fragment: 'do' forbids it, and a request "
+        "bigger than the path MTU is refused here ('message too long', as "
+        "Linux ping -M do says); 'dont' and 'want' (default) let the stack "
+        "fragment to the path MTU it knows",
+    )
+    ping.set_defaults(func=_cmd_ping6)
+
+    trace = _tool_parser(
+        sub,
+        "tracert6",
+        "show the routers on the path to a destination",
+        "Send probes with Hop Limit 1, 2, 3...: the router where the hop limit runs out "
+        "answers Time Exceeded (RFC 4443 §3.3), so each line names a hop, with the "
+        "round-trip time of each probe ('*': no answer within the wait). Stops when the "
+        "destination answers. Probes are ICMPv6 Echo Requests, as Windows tracert sends; "
+        "-U sends UDP datagrams to ports 33434 and up, as traceroute does.",
+        add_help=False,
+    )
+    trace.add_argument("destination", help="an IPv6 address, or with --sim a host name (z)")
+    trace.add_argument(
+        "-h",
+        dest="max_hops",
+        type=int,
+        default=30,
+        metavar="MAX_HOPS",
+        help="the largest hop limit tried (default 30)",
+    )
+    trace.add_argument(
+        "-q",
+        dest="probes",
+        type=int,
+        default=3,
+        metavar="PROBES",
+        help="probes per hop (default 3)",
+    )
+    trace.add_argument(
+        "-w",
+        dest="wait",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="seconds to wait for each answer (default 3)",
+    )
+    trace.add_argument("-U", dest="udp", action="store_true", help="UDP probes, not echo")
+    trace.set_defaults(func=_cmd_tracert6)
+
+    ttcp = _tool_parser(
+        sub,
+        "ttcp",
+        "measure throughput, like the classic ttcp",
+        "The Test TCP tool: the transmitter (-t) writes NBUF buffers of BUFLEN octets, the "
+        "receiver (-r) counts them, and each prints 'N bytes in S real seconds = R KB/sec'. "
+        "Over UDP (-u) only for now: TCP comes later. As the original did for UDP, small "
+        "datagrams mark the start and the end. Both sides run in this process: with --sim "
+        "the transmitter is a and the receiver HOST (default: b in demo, z in chain), with "
+        "the simulated clock giving the seconds (every NIC runs at 100 Mb/s); with "
+        "--loopback both are ::1, in real time. -t or -r alone prints only that side.",
+    )
+    ttcp.add_argument("host", nargs="?", help="the receiving host (with --sim, its name)")
+    ttcp.add_argument("-t", dest="transmit", action="store_true", help="the transmitter's lines")
+    ttcp.add_argument("-r", dest="receive", action="store_true", help="the receiver's lines")
+    ttcp.add_argument("-u", dest="udp", action="store_true", help="UDP (needed: no TCP yet)")
+    ttcp.add_argument(
+        "-l",
+        dest="buflen",
+        type=int,
+        default=8192,
+        metavar="BUFLEN",
+        help="octets per write (default 8192)",
+    )
+    ttcp.add_argument(
+        "-n",
+        dest="nbuf",
+        type=int,
+        default=2048,
+        metavar="NBUF",
+        help="buffers to write (default 2048)",
+    )
+    ttcp.add_argument(
+        "-p",
+        dest="port",
+        type=int,
+        default=5001,
+        metavar="PORT",
+        help="the receiver's port (default 5001)",
+    )
+    ttcp.set_defaults(func=_cmd_ttcp)
+
+    services = _tool_parser(
+        sub,
+        "services",
+        "serve echo, discard, daytime, qotd, chargen and query each",
+        "Start the simple UDP services on a host: echo (RFC 862, port 7), discard (RFC "
+        "863, 9), daytime (RFC 867, 13), quote of the day (RFC 865, 17) and character "
+        "generator (RFC 864, 19); then query each from host a and print the answers. With "
+        "--sim the server is SERVER (default b in demo, z in chain); with --loopback both "
+        "are ::1.",
+    )
+    services.add_argument("server", nargs="?", help="with --sim, the serving host's name")
+    services.set_defaults(func=_cmd_services)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -190,7 +532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except CliError as exc:
         print(f"tcpip6 {args.command}: {exc}", file=sys.stderr)
-        return 1
+        return exc.status
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

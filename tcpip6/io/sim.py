@@ -3,24 +3,79 @@
 ``world = SimWorld(seed)``; ``h = world.host("a")``; ``world.connect(h, "lan0")`` gives the
 host an Ethernet interface on segment ``lan0``; ``world.run_for(5)`` moves the fake clock.
 ``world.capture(path)`` writes every frame every host sends and receives to one pcap file.
+``world.connect(h, "lan0", line_rate=100e6)`` gives the NIC a line rate: frames leave it
+one after another, each taking its bits over the rate (simnet itself has delay, no rate).
 """
 
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Callable
 from ipaddress import IPv6Network
 from pathlib import Path
 
 from tcpip6.io.loopback import LoopbackPort
 from tcpip6.io.pcap import PcapWriter
-from tcpip6.io.simnet import SimNetwork, mac_for
+from tcpip6.io.simnet import SimNetwork, SimPort, mac_for
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.link import EthernetLink, LoopbackLink
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
 from tcpip6.wire.ipv6 import LOOPBACK
+
+#: Octets a frame takes on an Ethernet wire besides its own: preamble and start delimiter
+#: (8), frame check sequence (4), inter-frame gap (12).
+ETHERNET_OVERHEAD = 24
+#: Frames a line-rate NIC holds before it drops (Linux's default txqueuelen).
+TX_QUEUE_LEN = 1000
+
+
+class LineRatePort:
+    """The transmit side of a NIC with a line rate, between an Ethernet link and its
+    simnet port: each frame leaves when the one before has, ``(len + 24) * 8 / rate``
+    seconds later; at most ``queue_limit`` frames wait, more are dropped and counted (a
+    full transmit queue). Driven by the world like a host (``next_deadline``/``poll``)."""
+
+    def __init__(
+        self, port: SimPort, network: SimNetwork, rate: float, queue_limit: int = TX_QUEUE_LEN
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("a line rate is positive (bits per second)")
+        self.port = port
+        self.network = network
+        self.rate = rate
+        self.queue_limit = queue_limit
+        self.queue: deque[tuple[float, bytes]] = deque()
+        self.busy_until = 0.0
+        self.dropped = 0
+
+    @property
+    def backlog(self) -> int:
+        """Frames waiting to leave."""
+        return len(self.queue)
+
+    # FramePort
+    def send_frame(self, frame: bytes) -> None:
+        if len(self.queue) >= self.queue_limit:
+            self.dropped += 1
+            return
+        start = max(self.network.now, self.busy_until)
+        self.busy_until = start + (len(frame) + ETHERNET_OVERHEAD) * 8 / self.rate
+        self.queue.append((self.busy_until, frame))
+
+    def set_multicast_filter(self, link_addresses: frozenset[bytes]) -> None:
+        self.port.set_multicast_filter(link_addresses)
+
+    # Node
+    def next_deadline(self) -> float | None:
+        return self.queue[0][0] if self.queue else None
+
+    def poll(self, now: float) -> float | None:
+        while self.queue and self.queue[0][0] <= now:
+            self.port.send_frame(self.queue.popleft()[1])
+        return self.next_deadline()
 
 
 class SimWorld(SimNetwork):
@@ -32,6 +87,7 @@ class SimWorld(SimNetwork):
         self.pcap: PcapWriter | None = None
         #: Called for every frame any host sends: (interface, frame, now).
         self.observers: list[Callable[[Interface, bytes, float], None]] = []
+        self.line_rate_ports: list[LineRatePort] = []
 
     def host(self, name: str) -> Host:
         # Each host gets its own RNG stream, derived from the world seed and its name.
@@ -49,16 +105,25 @@ class SimWorld(SimNetwork):
         mac: bytes | None = None,
         params: InterfaceParameters | None = None,
         name: str | None = None,
+        line_rate: float | None = None,
     ) -> Interface:
         seg = self.segment(segment)
         self._nics += 1
         mac = mac or mac_for(self._nics)
         port = seg.attach(mac)
-        link = EthernetLink(port, mac, mtu=seg.mtu)
+        link = EthernetLink(self._shaped(port, line_rate), mac, mtu=seg.mtu)
         iface = host.add_interface(link, name=name or f"eth{len(host.interfaces)}", params=params)
         port.receiver = lambda frame, now: host.receive(iface, frame, now)
         iface.capture = self._capture
         return iface
+
+    def _shaped(self, port: SimPort, line_rate: float | None) -> SimPort | LineRatePort:
+        if line_rate is None:
+            return port
+        shaper = LineRatePort(port, self, line_rate)
+        self.line_rate_ports.append(shaper)
+        self.add_node(shaper)
+        return shaper
 
     def router(self, name: str) -> Router:
         """A tcpip6 node in router mode (forwarding, Router Advertisements)."""
@@ -70,10 +135,11 @@ class SimWorld(SimNetwork):
         segment: str,
         prefix: IPv6Network,
         params: AdvertisingParameters | None = None,
+        line_rate: float | None = None,
     ) -> Interface:
         """Attach ``router`` to ``segment`` with the first address of ``prefix`` (``::1``)
         and advertise ``prefix`` there (with ``params``, or the RFC 4861 defaults)."""
-        iface = self.connect(router.host, segment)
+        iface = self.connect(router.host, segment, line_rate=line_rate)
         iface.add_static_address(prefix[1], prefix.prefixlen, self.now)
         if params is None:
             params = AdvertisingParameters(prefixes=(AdvPrefix(prefix),))

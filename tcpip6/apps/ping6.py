@@ -1,0 +1,402 @@
+"""ping6: ICMPv6 Echo Request / Echo Reply (RFC 4443 §4), with the output of iputils' ping.
+
+Application code over the socket API only: a raw ICMPv6 socket (RFC 3542 §3) sends Echo
+Requests carrying an identifier, a sequence number and a timestamp, and receives the
+replies and the errors routers send back (Time Exceeded, Destination Unreachable, Packet
+Too Big). The same function runs on simnet (fake clock) and on the live backends::
+
+    PING c(2001:db8:2::5eff:fe00:5) 56 data bytes
+    64 bytes from 2001:db8:2::5eff:fe00:5: icmp_seq=1 ttl=63 time=0.437 ms
+    ...
+    --- c ping statistics ---
+    3 packets transmitted, 3 received, 0% packet loss, time 2000ms
+    rtt min/avg/max/mdev = 0.437/0.437/0.437/0.000 ms
+
+Exit status as iputils: 0 when a reply came, 1 when none did, 2 on an error.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import struct
+from collections import deque
+from dataclasses import dataclass, field
+from ipaddress import IPv6Address
+from typing import TYPE_CHECKING, TextIO
+
+from tcpip6.stack.sockets import (
+    ICMP6_FILTER,
+    IPPROTO_ICMPV6,
+    IPPROTO_IPV6,
+    IPV6_MULTICAST_HOPS,
+    IPV6_TCLASS,
+    IPV6_UNICAST_HOPS,
+    SOCK_RAW,
+    Address,
+    Socket,
+    Stack,
+)
+from tcpip6.wire import icmpv6 as wi
+from tcpip6.wire.errors import WireError
+from tcpip6.wire.ipv6 import MIN_MTU, Ipv6Header
+
+if TYPE_CHECKING:
+    from tcpip6.stack.ipv6 import Delivery
+
+#: iputils' defaults: 56 data octets (64 with the ICMPv6 header), one a second.
+DEFAULT_SIZE = 56
+DEFAULT_INTERVAL = 1.0
+#: -W: seconds to wait for a reply when none has come (iputils' MAXWAIT).
+DEFAULT_TIMEOUT = 10.0
+#: The largest Echo Request data: an IPv6 payload is at most 65535 octets (no jumbograms).
+MAX_SIZE = 0xFFFF - wi.ECHO_HEADER_LEN
+IPV6_HEADER = Ipv6Header.HEADER_LEN
+#: The timestamp at the start of the data (iputils: a struct timeval, 16 octets).
+_STAMP = struct.Struct("!QQ")
+PMTUDISC = ("do", "dont", "want")
+
+_instances = itertools.count()
+
+
+class HopLimitSocket(Socket):
+    """A raw ICMPv6 socket that also hands over the Hop Limit each packet arrived with,
+    what ``IPV6_RECVHOPLIMIT`` and ``recvmsg`` give on Linux; the socket API has neither
+    yet, so ping6 reads the header here (the only place it looks past the socket API)."""
+
+    def __init__(self, stack: Stack) -> None:
+        super().__init__(stack, SOCK_RAW, IPPROTO_ICMPV6)
+        self.hop_limits: deque[int] = deque()
+
+    def deliver_raw(self, d: Delivery) -> None:
+        queued = len(self.queue)
+        super().deliver_raw(d)
+        if len(self.queue) > queued:
+            self.hop_limits.append(d.header.hop_limit)
+
+    def recv_with_hops(self, bufsize: int) -> tuple[bytes, Address, int]:
+        data, addr = self.recvfrom(bufsize)
+        return data, addr, self.hop_limits.popleft() if self.hop_limits else -1
+
+
+def icmp6_filter(*passed: int) -> bytes:
+    """An ICMP6_FILTER value (Linux semantics: a set bit blocks) passing only ``passed``."""
+    bits = bytearray(b"\xff" * 32)
+    for t in passed:
+        bits[t >> 3] &= ~(1 << (t & 7)) & 0xFF
+    return bytes(bits)
+
+
+def path_mtu(stack: Stack, dst: IPv6Address) -> int:
+    """The path MTU the stack knows for ``dst`` (the link MTU until a Packet Too Big says
+    otherwise). Linux answers ``getsockopt(IPV6_MTU)`` on a connected socket; the socket
+    API has no such option yet, so this asks the host's route cache (RFC 8201)."""
+    host, now = stack.host, stack.driver.now
+    route = host.route(dst, None, now)
+    if route is None:
+        return MIN_MTU
+    iface = route[0]
+    pmtu = host.routes.table.path_mtu(dst, now, iface)
+    return iface.mtu if pmtu is None else pmtu
+
+
+def resolve(stack: Stack, text: str) -> IPv6Address:
+    """A destination as an address (zone included, ``fe80::1%eth0``). No DNS (yet)."""
+    addr, _ = stack.host.scoped_destination(text)
+    return addr
+
+
+def describe_error(msg: wi.ErrorMessage) -> str:
+    """The text iputils prints for an ICMPv6 error (ping6_common.c, pr_icmph)."""
+    if isinstance(msg, wi.DestinationUnreachable):
+        reasons = {
+            wi.UNREACH_NO_ROUTE: "No route",
+            wi.UNREACH_ADMIN_PROHIBITED: "Administratively prohibited",
+            wi.UNREACH_BEYOND_SCOPE: "Beyond scope",
+            wi.UNREACH_ADDRESS: "Address unreachable",
+            wi.UNREACH_PORT: "Port unreachable",
+            wi.UNREACH_SOURCE_POLICY: "Source address failed ingress/egress policy",
+            wi.UNREACH_REJECT_ROUTE: "Reject route to destination",
+        }
+        return "Destination unreachable: " + reasons.get(msg.code, f"Unknown code {msg.code}")
+    if isinstance(msg, wi.PacketTooBig):
+        return f"Packet too big: mtu={msg.mtu}" + (f", code={msg.code}" if msg.code else "")
+    if isinstance(msg, wi.TimeExceeded):
+        reasons = {
+            wi.TIME_EXCEEDED_HOP_LIMIT: "Hop limit",
+            wi.TIME_EXCEEDED_REASSEMBLY: "Defragmentation failure",
+        }
+        return "Time exceeded: " + reasons.get(msg.code, f"code {msg.code}")
+    problems = {
+        wi.PARAM_PROBLEM_HEADER_FIELD: "Wrong header field ",
+        wi.PARAM_PROBLEM_NEXT_HEADER: "Unknown header ",
+        wi.PARAM_PROBLEM_OPTION: "Unknown option ",
+    }
+    return f"Parameter problem: {problems.get(msg.code, '')}at {msg.pointer}"
+
+
+def quoted_echo(msg: wi.ErrorMessage) -> wi.EchoRequest | None:
+    """The Echo Request an ICMPv6 error quotes, when it quotes one right after the IPv6
+    header (RFC 4443 §2.4 (c): as much of the invoking packet as fits)."""
+    invoking = msg.invoking
+    try:
+        hdr = Ipv6Header.parse(invoking)
+        if hdr.next_header != IPPROTO_ICMPV6:
+            return None
+        echo = wi.parse_icmpv6_unchecked(invoking[IPV6_HEADER:])
+    except WireError:
+        return None
+    return echo if isinstance(echo, wi.EchoRequest) else None
+
+
+def format_time(ms: float) -> str:
+    """iputils' precision for a round-trip time: fewer decimals as it grows."""
+    if ms >= 100:
+        return f"{ms:.0f}"
+    if ms >= 10:
+        return f"{ms:.1f}"
+    if ms >= 1:
+        return f"{ms:.2f}"
+    return f"{ms:.3f}"
+
+
+@dataclass
+class PingOptions:
+    count: int | None = None  # None: until interrupted
+    interval: float = DEFAULT_INTERVAL
+    size: int = DEFAULT_SIZE
+    hop_limit: int | None = None
+    tclass: int | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    pmtudisc: str = "dont"
+
+    def check(self) -> None:
+        """Raises ValueError with iputils' wording for an out-of-range option."""
+        if self.count is not None and self.count < 1:
+            raise ValueError(f"invalid argument: '{self.count}': out of range: 1 <= value")
+        if not 0 <= self.size <= MAX_SIZE:
+            raise ValueError(
+                f"invalid -s value: '{self.size}': out of range: 0 <= value <= {MAX_SIZE}"
+            )
+        if self.hop_limit is not None and not 0 <= self.hop_limit <= 255:
+            raise ValueError(
+                f"invalid -t value: '{self.hop_limit}': out of range: 0 <= value <= 255"
+            )
+        if self.tclass is not None and not 0 <= self.tclass <= 255:
+            raise ValueError(f"invalid -Q value: '{self.tclass}': out of range: 0 <= value <= 255")
+        if not self.interval >= 0 or math.isinf(self.interval):
+            raise ValueError(f"bad timing interval: {self.interval}")
+        if not self.timeout > 0 or math.isinf(self.timeout):
+            raise ValueError(f"bad linger time: {self.timeout}")
+        if self.pmtudisc not in PMTUDISC:
+            raise ValueError(f"invalid -M argument: {self.pmtudisc}: use do, dont or want")
+
+
+@dataclass
+class PingStats:
+    """What iputils counts: transmitted, received, duplicates, errors, round-trip times."""
+
+    transmitted: int = 0
+    received: int = 0
+    duplicates: int = 0
+    errors: int = 0
+    rtts: list[float] = field(default_factory=list)  # milliseconds
+    elapsed: float = 0.0  # seconds from the first send to the last event
+
+    @property
+    def loss(self) -> float:
+        if not self.transmitted:
+            return 0.0
+        return (self.transmitted - self.received) * 100.0 / self.transmitted
+
+    def mdev(self) -> float:
+        """iputils: sqrt(mean of squares - square of mean), a population deviation."""
+        n = len(self.rtts)
+        mean = sum(self.rtts) / n
+        return math.sqrt(max(sum(t * t for t in self.rtts) / n - mean * mean, 0.0))
+
+    def lines(self, name: str) -> list[str]:
+        parts = [f"{self.transmitted} packets transmitted", f"{self.received} received"]
+        if self.duplicates:
+            parts.append(f"+{self.duplicates} duplicates")
+        if self.errors:
+            parts.append(f"+{self.errors} errors")
+        parts.append(f"{self.loss:g}% packet loss")
+        parts.append(f"time {int(self.elapsed * 1000)}ms")
+        out = [f"--- {name} ping statistics ---", ", ".join(parts)]
+        if self.rtts:
+            lo, hi = min(self.rtts), max(self.rtts)
+            avg = sum(self.rtts) / len(self.rtts)
+            out.append(f"rtt min/avg/max/mdev = {lo:.3f}/{avg:.3f}/{hi:.3f}/{self.mdev():.3f} ms")
+        return out
+
+
+class Pinger:
+    """One run of ping6 against one destination."""
+
+    def __init__(
+        self, stack: Stack, name: str, dst: IPv6Address, opts: PingOptions, out: TextIO
+    ) -> None:
+        self.stack = stack
+        self.name = name
+        self.dst = dst
+        self.opts = opts
+        self.out = out
+        self.stats = PingStats()
+        self.identifier = (os.getpid() + next(_instances)) & 0xFFFF
+        self.answered: set[int] = set()
+        self.sock = HopLimitSocket(stack)
+        passed = (wi.ECHO_REPLY, *range(wi.DESTINATION_UNREACHABLE, wi.PARAMETER_PROBLEM + 1))
+        self.sock.setsockopt(IPPROTO_ICMPV6, ICMP6_FILTER, icmp6_filter(*passed))
+        if opts.hop_limit is not None:
+            self.sock.setsockopt(IPPROTO_IPV6, IPV6_UNICAST_HOPS, opts.hop_limit)
+            self.sock.setsockopt(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, opts.hop_limit)
+        if opts.tclass is not None:
+            self.sock.setsockopt(IPPROTO_IPV6, IPV6_TCLASS, opts.tclass)
+
+    @property
+    def now(self) -> float:
+        return self.stack.driver.now
+
+    def payload(self, seq: int) -> bytes:
+        """The Echo data: a timestamp when there is room, then octets counting up (the
+        iputils fill pattern)."""
+        size = self.opts.size
+        data = bytearray(i & 0xFF for i in range(size))
+        if size >= _STAMP.size:
+            usec = round(self.now * 1e6)
+            _STAMP.pack_into(data, 0, usec // 1_000_000, usec % 1_000_000)
+        return bytes(data)
+
+    def send(self, seq: int) -> None:
+        self.stats.transmitted += 1
+        data = self.payload(seq)
+        packet_len = IPV6_HEADER + wi.ECHO_HEADER_LEN + len(data)
+        if self.opts.pmtudisc == "do":
+            mtu = path_mtu(self.stack, self.dst)
+            if packet_len > mtu:
+                # Linux with IPV6_PMTUDISC_DO: the sender refuses what it would fragment.
+                self.stats.errors += 1
+                print(f"ping6: local error: message too long, mtu={mtu}", file=self.out)
+                return
+        request = wi.EchoRequest(self.identifier, seq & 0xFFFF, data)
+        try:
+            # The stack computes the checksum of what a raw ICMPv6 socket sends.
+            self.sock.sendto(request.build(self.dst, self.dst), (str(self.dst), 0))
+        except OSError as exc:
+            self.stats.errors += 1
+            print(f"ping6: sendmsg: {exc.strerror or exc}", file=self.out)
+
+    def receive(self, data: bytes, src: str, hops: int) -> None:
+        try:
+            msg = wi.parse_icmpv6_unchecked(data)
+        except WireError:
+            return
+        if isinstance(msg, wi.EchoReply):
+            self._reply(msg, len(data), src, hops)
+        elif isinstance(msg, wi.ErrorMessage):
+            echo = quoted_echo(msg)
+            if echo is None or echo.identifier != self.identifier:
+                return  # about someone else's packet
+            self.stats.errors += 1
+            self.answered.add(echo.sequence)
+            print(f"From {src} icmp_seq={echo.sequence} {describe_error(msg)}", file=self.out)
+
+    def _reply(self, msg: wi.EchoReply, length: int, src: str, hops: int) -> None:
+        if msg.identifier != self.identifier:
+            return
+        line = f"{length} bytes from {src}: icmp_seq={msg.sequence}"
+        if hops >= 0:
+            line += f" ttl={hops}"
+        if len(msg.data) >= _STAMP.size:
+            sec, usec = _STAMP.unpack_from(msg.data)
+            rtt = max(self.now - (sec + usec / 1e6), 0.0) * 1000.0
+            line += f" time={format_time(rtt)} ms"
+        else:
+            rtt = None
+        if msg.sequence in self.answered:
+            self.stats.duplicates += 1
+            line += " (DUP!)"
+        else:
+            self.answered.add(msg.sequence)
+            self.stats.received += 1
+            if rtt is not None:
+                self.stats.rtts.append(rtt)
+        print(line, file=self.out)
+
+    def done_sending(self, seq: int) -> bool:
+        return self.opts.count is not None and seq > self.opts.count
+
+    def run(self) -> int:
+        opts = self.opts
+        print(f"PING {self.name}({self.dst}) {opts.size} data bytes", file=self.out)
+        start = last_event = self.now
+        seq = 1
+        next_send = start
+        linger_end = math.inf
+        try:
+            while True:
+                if not self.done_sending(seq) and self.now >= next_send:
+                    self.send(seq)
+                    last_event = self.now
+                    seq += 1
+                    next_send += opts.interval
+                    if self.done_sending(seq):
+                        # iputils: after the last request, two of the longest round trips
+                        # when replies came, else the -W time.
+                        rtts = self.stats.rtts
+                        wait = max(2 * max(rtts) / 1000, 0.001) if rtts else opts.timeout
+                        linger_end = self.now + wait
+                if opts.count is not None:
+                    if self.stats.received + self.stats.errors >= opts.count:
+                        break
+                    if self.done_sending(seq) and self.now >= linger_end:
+                        break
+                until = linger_end if self.done_sending(seq) else next_send
+                self.sock.settimeout(max(until - self.now, 0.0))
+                try:
+                    data, addr, hops = self.sock.recv_with_hops(0xFFFF)
+                except (TimeoutError, BlockingIOError):
+                    continue
+                self.receive(data, addr[0], hops)
+                last_event = self.now
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.sock.close()
+        self.stats.elapsed = last_event - start
+        print(file=self.out)
+        for line in self.stats.lines(self.name):
+            print(line, file=self.out)
+        return 0 if self.stats.received else 1
+
+
+def ping6(
+    stack: Stack,
+    destination: str,
+    out: TextIO,
+    opts: PingOptions | None = None,
+    address: str | None = None,
+) -> int:
+    """Ping ``destination`` (printed as given; ``address`` is what it names, when it is a
+    name) and print iputils' lines to ``out``. Returns the exit status."""
+    opts = opts or PingOptions()
+    try:
+        opts.check()
+        dst = resolve(stack, address or destination)
+    except ValueError as exc:
+        text = str(exc)
+        if address is None and ":" not in destination:
+            text = f"{destination}: Name or service not known"  # no resolver (yet)
+        print(f"ping6: {text}", file=out)
+        return 2
+    try:
+        pinger = Pinger(stack, destination, dst, opts, out)
+    except OSError as exc:
+        print(f"ping6: {exc.strerror or exc}", file=out)
+        return 2
+    return pinger.run()
+
+
+__all__ = ["PingOptions", "PingStats", "Pinger", "ping6"]

@@ -1,0 +1,212 @@
+"""The simple services over UDP: echo (RFC 862), discard (RFC 863), daytime (RFC 867),
+quote of the day (RFC 865) and character generator (RFC 864).
+
+``Services(stack).start()`` binds them on the well-known ports; each is a datagram
+protocol (the asyncio face of the sockets) whose callback answers as the datagram
+arrives, so on simnet the host serves while the world runs, with no polling. ``query``
+is the client side: one datagram, the answer (if any) within a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TextIO
+
+from tcpip6.stack.sockets import AF_INET6, SOCK_DGRAM, Address, DatagramTransport, Stack
+
+ECHO_PORT = 7
+DISCARD_PORT = 9
+DAYTIME_PORT = 13
+QOTD_PORT = 17
+CHARGEN_PORT = 19
+PORTS = {
+    "echo": ECHO_PORT,
+    "discard": DISCARD_PORT,
+    "daytime": DAYTIME_PORT,
+    "qotd": QOTD_PORT,
+    "chargen": CHARGEN_PORT,
+}
+
+#: RFC 864: the 95 printable ASCII characters, lines of 72 of them, each line starting
+#: one character further on than the one before.
+CHARGEN_CHARS = bytes(range(32, 127))
+CHARGEN_LINE = 72
+#: RFC 864 (UDP): each answer holds a random number of characters, 0 to 512.
+CHARGEN_MAX = 512
+#: RFC 865: a quote should be shorter than 512 characters.
+QOTD_MAX = 511
+QUOTES = (
+    "Be conservative in what you do, be liberal in what you accept from others.\r\n"
+    "  -- RFC 793, section 2.10\r\n",
+    "IPv6 nodes must not assume that the network will silently fragment for them:\r\n"
+    "in IPv6, fragmentation is done only by the source.\r\n  -- after RFC 8200, section 4.5\r\n",
+    "A host that sends a Router Solicitation does not wait for an answer forever:\r\n"
+    "MAX_RTR_SOLICITATIONS is 3.\r\n  -- RFC 4861, section 10\r\n",
+    "Every bit of the address space is precious; use it wisely.\r\n  -- tcpip6\r\n",
+)
+
+
+def chargen_line(n: int) -> bytes:
+    """Line ``n`` of RFC 864's pattern, CRLF included."""
+    start = n % len(CHARGEN_CHARS)
+    doubled = CHARGEN_CHARS + CHARGEN_CHARS
+    return doubled[start : start + CHARGEN_LINE] + b"\r\n"
+
+
+def daytime_text(when: datetime) -> str:
+    """RFC 867 names no syntax; this is its example's: 'Weekday, Month Day, Year Time-Zone'."""
+    return when.strftime("%A, %B %d, %Y %H:%M:%S-") + (when.strftime("%Z") or "UTC") + "\r\n"
+
+
+class _Service(asyncio.DatagramProtocol):
+    """A UDP service: ``answer`` turns a request into a reply (None: nothing back)."""
+
+    def __init__(self, answer: Callable[[bytes], bytes | None]) -> None:
+        self.answer = answer
+        self.transport: asyncio.DatagramTransport | None = None
+        self.requests = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        self.requests += 1
+        reply = self.answer(data)
+        if reply is not None and self.transport is not None:
+            self.transport.sendto(reply, addr)
+
+
+class Services:
+    """echo, discard, daytime, qotd and chargen on one stack."""
+
+    def __init__(
+        self,
+        stack: Stack,
+        *,
+        rng: random.Random | None = None,
+        wallclock: Callable[[], datetime] | None = None,
+        quotes: tuple[str, ...] = QUOTES,
+    ) -> None:
+        if any(len(q.encode()) > QOTD_MAX for q in quotes):
+            raise ValueError("RFC 865: a quote is shorter than 512 characters")
+        self.stack = stack
+        self.rng = rng or random.Random()
+        self.wallclock = wallclock or (lambda: datetime.now(UTC))
+        self.quotes = quotes
+        self._quote = 0
+        self._line = 0
+        self.protocols: dict[str, _Service] = {}
+        self.transports: list[DatagramTransport] = []
+
+    # -- the answers ----------------------------------------------------------------------
+    def echo(self, data: bytes) -> bytes:
+        return data  # RFC 862: "send back any data received"
+
+    def discard(self, data: bytes) -> None:
+        return None  # RFC 863: "throw away any data received"
+
+    def daytime(self, data: bytes) -> bytes:
+        return daytime_text(self.wallclock()).encode("ascii")
+
+    def qotd(self, data: bytes) -> bytes:
+        quote = self.quotes[self._quote % len(self.quotes)]
+        self._quote += 1
+        return quote.encode("ascii")
+
+    def chargen(self, data: bytes) -> bytes:
+        """RFC 864 (UDP): a random number of characters, 0-512, of the line pattern, from
+        the start of the next line in the rotation."""
+        size = self.rng.randint(0, CHARGEN_MAX)
+        out = bytearray()
+        while len(out) < size:
+            out += chargen_line(self._line)
+            self._line += 1
+        return bytes(out[:size])
+
+    # -- serving ------------------------------------------------------------------------
+    def start(self, names: tuple[str, ...] = tuple(PORTS)) -> None:
+        """Bind the services ``names`` on their well-known ports (all five by default)."""
+        for name in names:
+            sock = self.stack.socket(AF_INET6, SOCK_DGRAM)
+            try:
+                sock.bind(("::", PORTS[name]))
+            except OSError:
+                sock.close()
+                self.close()
+                raise
+            protocol = _Service(getattr(self, name))
+            transport = DatagramTransport(sock, protocol)
+            protocol.connection_made(transport)
+            self.protocols[name] = protocol
+            self.transports.append(transport)
+
+    def close(self) -> None:
+        for transport in self.transports:
+            transport.close()
+        self.transports.clear()
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def query(
+    stack: Stack, server: str, port: int, data: bytes = b"\r\n", timeout: float = 2.0
+) -> bytes | None:
+    """Send ``data`` to ``server``:``port`` over UDP; the first answer, or None."""
+    with stack.socket(AF_INET6, SOCK_DGRAM) as sock:
+        sock.connect((server, port))
+        sock.settimeout(timeout)
+        sock.send(data)
+        try:
+            return sock.recv(0xFFFF)
+        except (TimeoutError, ConnectionRefusedError):
+            return None
+
+
+def demonstrate(client: Stack, server: str, out: TextIO, name: str | None = None) -> int:
+    """Query each service at ``server`` from ``client`` and print what came back."""
+    print(f"querying the simple services of {name or server} over UDP:", file=out)
+    failed = 0
+    hello = b"hello, echo"
+    checks: list[tuple[str, bytes]] = [
+        ("echo", hello),
+        ("discard", b"into the void"),
+        ("daytime", b""),
+        ("qotd", b""),
+        ("chargen", b""),
+    ]
+    for service, data in checks:
+        port = PORTS[service]
+        # Silence is the right answer from discard: wait less for it.
+        answer = query(client, server, port, data, 0.5 if service == "discard" else 2.0)
+        label = f"  {service:<8}{port:>3}/udp"
+        if service == "discard":
+            ok = answer is None
+            print(f"{label}  sent {len(data)} octets, nothing came back (RFC 863)", file=out)
+        elif answer is None:
+            ok = False
+            print(f"{label}  no answer", file=out)
+        elif service == "echo":
+            ok = answer == data
+            print(f"{label}  {answer!r} came back (RFC 862)", file=out)
+        elif service == "chargen":
+            ok = True
+            first = answer.split(b"\r\n")[0].decode("ascii")
+            print(f"{label}  {len(answer)} octets (RFC 864); first line:", file=out)
+            print(f"      {first}", file=out)
+        else:
+            ok = True
+            rfc = "RFC 867" if service == "daytime" else "RFC 865"
+            text = answer.decode("ascii", "replace").rstrip()
+            print(f"{label}  ({rfc}) {text.splitlines()[0] if text else ''}", file=out)
+            for line in text.splitlines()[1:]:
+                print(f"      {line}", file=out)
+        failed += not ok
+    return 1 if failed else 0

@@ -1,0 +1,234 @@
+"""tracert6: the routers on the path to a destination, one hop limit at a time.
+
+Probes go out with Hop Limit 1, 2, 3…: the router where the hop limit runs out answers
+Time Exceeded (RFC 4443 §3.3, RFC 8200 §3), so each hop names itself; the destination
+answers the probe itself. Probes are ICMPv6 Echo Requests by default, as Windows tracert
+sends; with ``udp=True`` they are UDP datagrams to ports 33434 and up, as traceroute
+sends, and the destination answers Port Unreachable (RFC 4443 §3.1). Application code over
+the socket API: a raw ICMPv6 socket hears the answers::
+
+    Tracing route to z [2001:db8:4::5eff:fe00:8]
+    over a maximum of 30 hops:
+
+      1     0.231 ms     0.222 ms     0.222 ms  2001:db8:1::1
+      2     0.444 ms     0.444 ms     0.444 ms  2001:db8:2::2
+      ...
+
+    Trace complete.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from ipaddress import IPv6Address
+from typing import TextIO
+
+from tcpip6.apps.ping6 import format_time, icmp6_filter, resolve
+from tcpip6.stack.sockets import (
+    AF_INET6,
+    ICMP6_FILTER,
+    IPPROTO_ICMPV6,
+    IPPROTO_IPV6,
+    IPV6_UNICAST_HOPS,
+    SOCK_DGRAM,
+    SOCK_RAW,
+    Socket,
+    Stack,
+)
+from tcpip6.wire import icmpv6 as wi
+from tcpip6.wire.errors import WireError
+from tcpip6.wire.ipv6 import IPPROTO_UDP, Ipv6Header
+
+DEFAULT_MAX_HOPS = 30
+DEFAULT_PROBES = 3
+#: Seconds to wait for the answer to a probe.
+DEFAULT_WAIT = 3.0
+#: traceroute's first UDP port; probe n goes to BASE_PORT + n.
+BASE_PORT = 33434
+#: Echo data of a probe (Windows tracert sends 32 octets, iputils ping 56).
+PROBE_DATA = bytes(range(32))
+_UDP_PORTS = struct.Struct("!HH")
+#: traceroute's marks for a Destination Unreachable.
+UNREACHABLE_MARKS = {
+    wi.UNREACH_NO_ROUTE: "!N",
+    wi.UNREACH_ADMIN_PROHIBITED: "!X",
+    wi.UNREACH_BEYOND_SCOPE: "!S",
+    wi.UNREACH_ADDRESS: "!H",
+    wi.UNREACH_SOURCE_POLICY: "!X",
+    wi.UNREACH_REJECT_ROUTE: "!X",
+}
+
+
+@dataclass
+class TraceOptions:
+    max_hops: int = DEFAULT_MAX_HOPS
+    probes: int = DEFAULT_PROBES
+    wait: float = DEFAULT_WAIT
+    udp: bool = False
+
+    def check(self) -> None:
+        if not 1 <= self.max_hops <= 255:
+            raise ValueError(f"max hops {self.max_hops}: must be 1-255")
+        if not 1 <= self.probes <= 10:
+            raise ValueError(f"probes per hop {self.probes}: must be 1-10")
+        if not 0 < self.wait <= 3600:
+            raise ValueError(f"wait {self.wait}: must be more than 0 seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What came back for one probe: who, after how long, and what it means."""
+
+    source: str
+    rtt_ms: float
+    reached: bool  # the destination answered
+    mark: str = ""  # a Destination Unreachable from a router: the path ends here
+
+
+class Tracer:
+    def __init__(self, stack: Stack, dst: IPv6Address, opts: TraceOptions) -> None:
+        self.stack = stack
+        self.dst = dst
+        self.opts = opts
+        self.identifier = (id(self) >> 4) & 0xFFFF
+        self.serial = 0
+        self.listener = stack.socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6)
+        passed = (wi.ECHO_REPLY, wi.DESTINATION_UNREACHABLE, wi.TIME_EXCEEDED)
+        self.listener.setsockopt(IPPROTO_ICMPV6, ICMP6_FILTER, icmp6_filter(*passed))
+        self.prober: Socket = stack.socket(AF_INET6, SOCK_DGRAM) if opts.udp else self.listener
+        self.udp_port = 0
+        if opts.udp:
+            self.prober.bind(("::", 0))
+            self.udp_port = self.prober.getsockname()[1]
+
+    def close(self) -> None:
+        self.listener.close()
+        self.prober.close()
+
+    def probe(self, hops: int) -> Answer | None:
+        """Send one probe with Hop Limit ``hops``; its answer, or None after the wait."""
+        self.serial += 1
+        serial = self.serial & 0xFFFF
+        self.prober.setsockopt(IPPROTO_IPV6, IPV6_UNICAST_HOPS, hops)
+        sent = self.stack.driver.now
+        if self.opts.udp:
+            port = BASE_PORT + self.serial - 1
+            self.prober.sendto(PROBE_DATA, (str(self.dst), port))
+        else:
+            request = wi.EchoRequest(self.identifier, serial, PROBE_DATA)
+            self.prober.sendto(request.build(self.dst, self.dst), (str(self.dst), 0))
+        end = sent + self.opts.wait
+        while (left := end - self.stack.driver.now) > 0:
+            self.listener.settimeout(left)
+            try:
+                data, addr = self.listener.recvfrom(0xFFFF)
+            except (TimeoutError, BlockingIOError):
+                break
+            answer = self._match(data, addr[0], serial, sent)
+            if answer is not None:
+                return answer
+        return None
+
+    def _match(self, data: bytes, src: str, serial: int, sent: float) -> Answer | None:
+        try:
+            msg = wi.parse_icmpv6_unchecked(data)
+        except WireError:
+            return None
+        rtt = (self.stack.driver.now - sent) * 1000.0
+        if isinstance(msg, wi.EchoReply):
+            ours = msg.identifier == self.identifier and msg.sequence == serial
+            return Answer(src, rtt, reached=True) if ours and not self.opts.udp else None
+        if not isinstance(msg, (wi.TimeExceeded, wi.DestinationUnreachable)):
+            return None
+        if not self._quotes_probe(msg.invoking, serial):
+            return None
+        if isinstance(msg, wi.TimeExceeded):
+            return Answer(src, rtt, reached=False)
+        if msg.code == wi.UNREACH_PORT or src == str(self.dst):
+            return Answer(src, rtt, reached=True)
+        return Answer(src, rtt, reached=False, mark=UNREACHABLE_MARKS.get(msg.code, "!"))
+
+    def _quotes_probe(self, invoking: bytes, serial: int) -> bool:
+        """Whether an error quotes the probe just sent (RFC 4443 §2.4 (c))."""
+        try:
+            hdr = Ipv6Header.parse(invoking)
+        except WireError:
+            return False
+        body = invoking[Ipv6Header.HEADER_LEN :]
+        if hdr.dst != self.dst:
+            return False
+        if self.opts.udp:
+            if hdr.next_header != IPPROTO_UDP or len(body) < _UDP_PORTS.size:
+                return False
+            sport, dport = _UDP_PORTS.unpack_from(body)
+            return bool(sport == self.udp_port and dport == BASE_PORT + self.serial - 1)
+        if hdr.next_header != IPPROTO_ICMPV6:
+            return False
+        try:
+            echo = wi.parse_icmpv6_unchecked(body)
+        except WireError:
+            return False
+        if not isinstance(echo, wi.EchoRequest):
+            return False
+        return bool(echo.identifier == self.identifier and echo.sequence == serial)
+
+
+def tracert6(
+    stack: Stack,
+    destination: str,
+    out: TextIO,
+    opts: TraceOptions | None = None,
+    address: str | None = None,
+) -> int:
+    """Trace the route to ``destination`` (``address`` is what it names, when it is a
+    name), printing a line per hop to ``out``. 0 when the destination answered, 1 when it
+    did not within the hops, 2 on an error."""
+    opts = opts or TraceOptions()
+    try:
+        opts.check()
+        dst = resolve(stack, address or destination)
+    except ValueError as exc:
+        text = str(exc)
+        if address is None and ":" not in destination:
+            text = f"Unable to resolve target system name {destination}."
+        print(f"tracert6: {text}", file=out)
+        return 2
+    if address is not None or destination != str(dst):
+        print(f"Tracing route to {destination} [{dst}]", file=out)
+    else:
+        print(f"Tracing route to {dst}", file=out)
+    print(f"over a maximum of {opts.max_hops} hops:\n", file=out)
+    tracer = Tracer(stack, dst, opts)
+    reached = False
+    try:
+        for hops in range(1, opts.max_hops + 1):
+            fields: list[str] = []
+            sources: list[str] = []
+            marks: list[str] = []
+            for _ in range(opts.probes):
+                try:
+                    answer = tracer.probe(hops)
+                except OSError as exc:
+                    print(f"tracert6: {exc.strerror or exc}", file=out)
+                    return 2
+                if answer is None:
+                    fields.append(f"{'*':>7}   ")
+                    continue
+                fields.append(f"{format_time(answer.rtt_ms):>7} ms")
+                if answer.source not in sources:
+                    sources.append(answer.source)
+                reached = reached or answer.reached
+                if answer.mark and answer.mark not in marks:
+                    marks.append(answer.mark)
+            who = " ".join(sources) if sources else "Request timed out."
+            tail = "".join(f" {m}" for m in marks)
+            print(f"{hops:3d}  {'  '.join(fields)}  {who}{tail}", file=out)
+            if reached or marks:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        tracer.close()
+    print("\nTrace complete.", file=out)
+    return 0 if reached else 1
