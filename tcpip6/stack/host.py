@@ -189,6 +189,14 @@ class Host:
         if control is not None:
             self.control_handlers[next_header] = control
 
+    def deliver_raw(self, d: Delivery) -> bool:
+        """A copy for every raw socket of the packet's protocol (RFC 3542 §3); whether
+        there was any."""
+        socks = self.raw_sockets.get(d.protocol)
+        for sock in list(socks or ()):
+            sock.deliver_raw(d)
+        return bool(socks)
+
     def emit(self, event: HostEvent) -> None:
         self.events.push(event)
 

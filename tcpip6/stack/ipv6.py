@@ -224,12 +224,11 @@ class Ipv6Layer:
                 return
             else:
                 delivery = Delivery(iface, hdr, packet, off, now, fragmented, nh)
-                # RFC 3542 §3: raw sockets of this protocol get a copy (the stack's own
-                # handler, if any, still processes the packet).
-                raw = self.host.raw_sockets.get(nh)
-                for sock in list(raw or ()):
-                    sock.deliver_raw(delivery)
                 handler = self.host.protocols.get(nh)
+                # RFC 3542 §3: raw sockets of this protocol get a copy (the stack's own
+                # handler, if any, still processes the packet); ICMPv6 hands them theirs
+                # once its checksum is verified (RFC 3542 §3.1).
+                raw = nh != wire_ipv6.IPPROTO_ICMPV6 and self.host.deliver_raw(delivery)
                 if handler is None:
                     if raw:
                         c.in_delivers += 1

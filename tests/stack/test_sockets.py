@@ -302,3 +302,23 @@ def test_the_asyncio_face_on_the_loopback_backend() -> None:
             runner.cancel()
 
     assert asyncio.run(main()) == b"oicnysa"
+
+
+def test_raw_icmpv6_sockets_never_see_a_bad_checksum(pair: Pair) -> None:
+    """RFC 3542 §3.1: the stack verifies the ICMPv6 checksum before raw sockets get a copy."""
+    _, sb = stacks(pair)
+    raw = sb.socket(so.AF_INET6, so.SOCK_RAW, so.IPPROTO_ICMPV6)
+    raw.setblocking(False)
+    good = s6.IPv6(src=A, dst=B) / s6.ICMPv6EchoReply(id=1, seq=1, data=b"x")
+    bad = s6.IPv6(bytes(good))
+    bad[s6.ICMPv6EchoReply].cksum ^= 0xFFFF
+    for pkt in (bad, good):
+        frame = Ether(
+            src=pair.ia.link.link_address.hex(":"), dst=pair.ib.link.link_address.hex(":")
+        )
+        pair.b.receive(pair.ib, bytes(frame / pkt), pair.world.now)
+    assert pair.b.icmp.bad_checksum_drop == 1
+    data, _ = raw.recvfrom(100)
+    assert data == bytes(good[s6.ICMPv6EchoReply])
+    with pytest.raises(BlockingIOError):
+        raw.recvfrom(100)
