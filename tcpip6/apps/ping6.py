@@ -17,25 +17,29 @@ Exit status as iputils: 0 when a reply came, 1 when none did, 2 on an error.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import math
 import os
 import struct
-from collections import deque
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, TextIO
 
 from tcpip6.stack.sockets import (
+    AF_INET6,
     ICMP6_FILTER,
     IPPROTO_ICMPV6,
     IPPROTO_IPV6,
+    IPV6_DONTFRAG,
+    IPV6_HOPLIMIT,
+    IPV6_MTU,
     IPV6_MULTICAST_HOPS,
+    IPV6_RECVHOPLIMIT,
     IPV6_TCLASS,
     IPV6_UNICAST_HOPS,
+    SOCK_DGRAM,
     SOCK_RAW,
-    Address,
-    Socket,
     Stack,
 )
 from tcpip6.wire import icmpv6 as wi
@@ -43,7 +47,7 @@ from tcpip6.wire.errors import WireError
 from tcpip6.wire.ipv6 import MIN_MTU, Ipv6Header
 
 if TYPE_CHECKING:
-    from tcpip6.stack.ipv6 import Delivery
+    pass
 
 #: iputils' defaults: 56 data octets (64 with the ICMPv6 header), one a second.
 DEFAULT_SIZE = 56
@@ -60,26 +64,6 @@ PMTUDISC = ("do", "dont", "want")
 _instances = itertools.count()
 
 
-class HopLimitSocket(Socket):
-    """A raw ICMPv6 socket that also hands over the Hop Limit each packet arrived with,
-    what ``IPV6_RECVHOPLIMIT`` and ``recvmsg`` give on Linux; the socket API has neither
-    yet, so ping6 reads the header here (the only place it looks past the socket API)."""
-
-    def __init__(self, stack: Stack) -> None:
-        super().__init__(stack, SOCK_RAW, IPPROTO_ICMPV6)
-        self.hop_limits: deque[int] = deque()
-
-    def deliver_raw(self, d: Delivery) -> None:
-        queued = len(self.queue)
-        super().deliver_raw(d)
-        if len(self.queue) > queued:
-            self.hop_limits.append(d.header.hop_limit)
-
-    def recv_with_hops(self, bufsize: int) -> tuple[bytes, Address, int]:
-        data, addr = self.recvfrom(bufsize)
-        return data, addr, self.hop_limits.popleft() if self.hop_limits else -1
-
-
 def icmp6_filter(*passed: int) -> bytes:
     """An ICMP6_FILTER value (Linux semantics: a set bit blocks) passing only ``passed``."""
     bits = bytearray(b"\xff" * 32)
@@ -89,16 +73,12 @@ def icmp6_filter(*passed: int) -> bytes:
 
 
 def path_mtu(stack: Stack, dst: IPv6Address) -> int:
-    """The path MTU the stack knows for ``dst`` (the link MTU until a Packet Too Big says
-    otherwise). Linux answers ``getsockopt(IPV6_MTU)`` on a connected socket; the socket
-    API has no such option yet, so this asks the host's route cache (RFC 8201)."""
-    host, now = stack.host, stack.driver.now
-    route = host.route(dst, None, now)
-    if route is None:
-        return MIN_MTU
-    iface = route[0]
-    pmtu = host.routes.table.path_mtu(dst, now, iface)
-    return iface.mtu if pmtu is None else pmtu
+    """The path MTU the stack knows for ``dst``, the way tracepath asks Linux: a UDP
+    socket connected to it, ``getsockopt(IPV6_MTU)`` (RFC 8201 estimate)."""
+    with stack.socket(AF_INET6, SOCK_DGRAM) as probe:
+        probe.connect((str(dst), 9))
+        mtu = probe.getsockopt(IPPROTO_IPV6, IPV6_MTU)
+    return mtu if isinstance(mtu, int) else MIN_MTU
 
 
 def resolve(stack: Stack, text: str) -> IPv6Address:
@@ -246,7 +226,11 @@ class Pinger:
         self.stats = PingStats()
         self.identifier = (os.getpid() + next(_instances)) & 0xFFFF
         self.answered: set[int] = set()
-        self.sock = HopLimitSocket(stack)
+        self.sock = stack.socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6)
+        # RFC 3542 §6.3: the Hop Limit of each reply, as ancillary data of recvmsg.
+        self.sock.setsockopt(IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
+        if opts.pmtudisc == "do":
+            self.sock.setsockopt(IPPROTO_IPV6, IPV6_DONTFRAG, 1)
         passed = (wi.ECHO_REPLY, *range(wi.DESTINATION_UNREACHABLE, wi.PARAMETER_PROBLEM + 1))
         self.sock.setsockopt(IPPROTO_ICMPV6, ICMP6_FILTER, icmp6_filter(*passed))
         if opts.hop_limit is not None:
@@ -272,21 +256,18 @@ class Pinger:
     def send(self, seq: int) -> None:
         self.stats.transmitted += 1
         data = self.payload(seq)
-        packet_len = IPV6_HEADER + wi.ECHO_HEADER_LEN + len(data)
-        if self.opts.pmtudisc == "do":
-            mtu = path_mtu(self.stack, self.dst)
-            if packet_len > mtu:
-                # Linux with IPV6_PMTUDISC_DO: the sender refuses what it would fragment.
-                self.stats.errors += 1
-                print(f"ping6: local error: message too long, mtu={mtu}", file=self.out)
-                return
         request = wi.EchoRequest(self.identifier, seq & 0xFFFF, data)
         try:
             # The stack computes the checksum of what a raw ICMPv6 socket sends.
             self.sock.sendto(request.build(self.dst, self.dst), (str(self.dst), 0))
         except OSError as exc:
             self.stats.errors += 1
-            print(f"ping6: sendmsg: {exc.strerror or exc}", file=self.out)
+            if exc.errno == errno.EMSGSIZE:
+                # -M do (IPV6_DONTFRAG): the sender refuses what it would fragment.
+                mtu = path_mtu(self.stack, self.dst)
+                print(f"ping6: local error: message too long, mtu={mtu}", file=self.out)
+            else:
+                print(f"ping6: sendmsg: {exc.strerror or exc}", file=self.out)
 
     def receive(self, data: bytes, src: str, hops: int) -> None:
         try:
@@ -356,9 +337,17 @@ class Pinger:
                 until = linger_end if self.done_sending(seq) else next_send
                 self.sock.settimeout(max(until - self.now, 0.0))
                 try:
-                    data, addr, hops = self.sock.recv_with_hops(0xFFFF)
+                    data, ancdata, _, addr = self.sock.recvmsg(0xFFFF, 64)
                 except (TimeoutError, BlockingIOError):
                     continue
+                hops = next(
+                    (
+                        struct.unpack("i", value)[0]
+                        for level, kind, value in ancdata
+                        if (level, kind) == (IPPROTO_IPV6, IPV6_HOPLIMIT)
+                    ),
+                    -1,
+                )
                 self.receive(data, addr[0], hops)
                 last_event = self.now
         except KeyboardInterrupt:

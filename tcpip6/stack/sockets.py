@@ -66,6 +66,15 @@ IPV6_JOIN_GROUP = _socket.IPV6_JOIN_GROUP
 IPV6_LEAVE_GROUP = _socket.IPV6_LEAVE_GROUP
 IPV6_V6ONLY = _socket.IPV6_V6ONLY
 IPV6_TCLASS = getattr(_socket, "IPV6_TCLASS", 67)
+IPV6_RECVHOPLIMIT = getattr(_socket, "IPV6_RECVHOPLIMIT", 51)
+IPV6_HOPLIMIT = getattr(_socket, "IPV6_HOPLIMIT", 52)
+IPV6_RECVPKTINFO = getattr(_socket, "IPV6_RECVPKTINFO", 49)
+IPV6_PKTINFO = getattr(_socket, "IPV6_PKTINFO", 50)
+IPV6_DONTFRAG = getattr(_socket, "IPV6_DONTFRAG", 62)
+#: Linux's IPV6_MTU: the path MTU of a connected socket (getsockopt only here).
+IPV6_MTU = 24
+MSG_TRUNC = _socket.MSG_TRUNC
+MSG_CTRUNC = _socket.MSG_CTRUNC
 #: Linux values (linux/udp.h, linux/icmpv6.h): the standard library does not name them.
 UDPLITE_SEND_CSCOV = 10
 UDPLITE_RECV_CSCOV = 11
@@ -98,6 +107,17 @@ class SocketCounters(CounterSet):
     filtered: int = 0
     sent: int = 0
     errors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A datagram waiting for the application, with what ``recvmsg`` can tell of it."""
+
+    data: bytes
+    address: Address
+    hop_limit: int
+    destination: IPv6Address
+    ifindex: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +196,11 @@ class Socket:
         self.multicast_interface: Interface | None = None
         self.traffic_class = 0
         self.icmp6_filter = bytes(32)  # Linux: a set bit blocks the type; none blocked
-        self.queue: deque[tuple[bytes, Address]] = deque()
+        # RFC 3542 §6: ancillary data recvmsg returns; §11.2: no fragmentation on send.
+        self.recv_hoplimit = False
+        self.recv_pktinfo = False
+        self.dontfrag = False
+        self.queue: deque[Queued] = deque()
         self.queue_limit = DEFAULT_QUEUE
         self.errors: deque[SocketError] = deque(maxlen=ERROR_QUEUE)
         self.counters = SocketCounters()
@@ -243,14 +267,35 @@ class Socket:
         return self._send(bytes(data), self.remote_address, self.remote_port, self.remote_interface)
 
     def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Address]:
+        item = self._next()
+        return item.data[:bufsize], item.address
+
+    def recvmsg(
+        self, bufsize: int, ancbufsize: int = 0, flags: int = 0
+    ) -> tuple[bytes, list[tuple[int, int, bytes]], int, Address]:
+        """``socket.recvmsg``: with IPV6_RECVHOPLIMIT / IPV6_RECVPKTINFO set, the
+        ancillary data carries the Hop Limit and the destination address and interface
+        (RFC 3542 §6.1, §6.3); none fits in ``ancbufsize`` 0 (MSG_CTRUNC)."""
+        item = self._next()
+        ancdata: list[tuple[int, int, bytes]] = []
+        if self.recv_hoplimit:
+            ancdata.append((IPPROTO_IPV6, IPV6_HOPLIMIT, struct.pack("i", item.hop_limit)))
+        if self.recv_pktinfo:
+            info = item.destination.packed + struct.pack("I", item.ifindex)
+            ancdata.append((IPPROTO_IPV6, IPV6_PKTINFO, info))
+        msg_flags = MSG_TRUNC if len(item.data) > bufsize else 0
+        if ancdata and ancbufsize <= 0:
+            ancdata, msg_flags = [], msg_flags | MSG_CTRUNC
+        return item.data[:bufsize], ancdata, msg_flags, item.address
+
+    def _next(self) -> Queued:
         self._check_open()
         if not self.stack.driver.wait(self._readable, self._wait_time()):
             if self._timeout == 0.0:
                 raise BlockingIOError(errno.EAGAIN, "no datagram waiting")
             raise TimeoutError("timed out")
         self._raise_pending()
-        data, addr = self.queue.popleft()
-        return data[:bufsize], addr
+        return self.queue.popleft()
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         return self.recvfrom(bufsize, flags)[0]
@@ -318,6 +363,12 @@ class Socket:
             if not -1 <= tclass <= 255:
                 raise OSError(errno.EINVAL, "traffic class is 0-255 (-1: default)")
             self.traffic_class = max(tclass, 0)
+        elif key == (IPPROTO_IPV6, IPV6_RECVHOPLIMIT):
+            self.recv_hoplimit = bool(_int(value))
+        elif key == (IPPROTO_IPV6, IPV6_RECVPKTINFO):
+            self.recv_pktinfo = bool(_int(value))
+        elif key == (IPPROTO_IPV6, IPV6_DONTFRAG):
+            self.dontfrag = bool(_int(value))
         elif key == (IPPROTO_IPV6, IPV6_V6ONLY):
             if not _int(value):
                 raise OSError(errno.ENOPROTOOPT, "tcpip6 has no IPv4: sockets are IPv6 only")
@@ -336,12 +387,19 @@ class Socket:
 
     def getsockopt(self, level: int, option: int) -> int | bytes:
         key = (level, option)
+        if key == (IPPROTO_IPV6, IPV6_MTU):
+            if self.remote_address is None:
+                raise OSError(errno.ENOTCONN, "IPV6_MTU needs a connected socket")
+            return self._path_mtu(self.remote_address, self.remote_interface)
         values: dict[tuple[int, int], int | bytes] = {
             (IPPROTO_IPV6, IPV6_UNICAST_HOPS): self._unicast_hops(),
             (IPPROTO_IPV6, IPV6_MULTICAST_HOPS): self.multicast_hops,
             (IPPROTO_IPV6, IPV6_MULTICAST_LOOP): int(self.multicast_loop),
             (IPPROTO_IPV6, IPV6_TCLASS): self.traffic_class,
             (IPPROTO_IPV6, IPV6_V6ONLY): 1,
+            (IPPROTO_IPV6, IPV6_RECVHOPLIMIT): int(self.recv_hoplimit),
+            (IPPROTO_IPV6, IPV6_RECVPKTINFO): int(self.recv_pktinfo),
+            (IPPROTO_IPV6, IPV6_DONTFRAG): int(self.dontfrag),
             (SOL_SOCKET, SO_RCVBUF): self.queue_limit * 2048,
             (IPPROTO_UDPLITE, UDPLITE_SEND_CSCOV): self.send_coverage,
             (IPPROTO_UDPLITE, UDPLITE_RECV_CSCOV): self.min_coverage,
@@ -355,7 +413,15 @@ class Socket:
     def deliver(self, datagram: Received) -> None:
         """A datagram for this UDP/UDP-Lite socket (from :mod:`tcpip6.stack.udp`)."""
         addr = self.stack.sockaddr(datagram.src, datagram.src_port, datagram.interface)
-        self._enqueue(datagram.data, addr)
+        self._enqueue(
+            Queued(
+                datagram.data,
+                addr,
+                datagram.hop_limit,
+                datagram.dst,
+                datagram.interface.index,
+            )
+        )
 
     def deliver_raw(self, d: Delivery) -> None:
         """A copy of a packet for this raw socket: the payload from its protocol's header
@@ -369,7 +435,9 @@ class Socket:
             return
         if self.bound_interface is not None and d.interface is not self.bound_interface:
             return
-        self._enqueue(payload, self.stack.sockaddr(d.header.src, 0, d.interface))
+        addr = self.stack.sockaddr(d.header.src, 0, d.interface)
+        hdr = d.header
+        self._enqueue(Queued(payload, addr, hdr.hop_limit, hdr.dst, d.interface.index))
 
     def _blocked(self, icmp_type: int) -> bool:
         """ICMP6_FILTER (Linux): bit ``type`` set blocks the type."""
@@ -401,15 +469,15 @@ class Socket:
             self.pending_error = exc
 
     # -- inside -------------------------------------------------------------------------
-    def _enqueue(self, data: bytes, addr: Address) -> None:
+    def _enqueue(self, item: Queued) -> None:
         self.counters.received += 1
         if self.on_datagram is not None:
-            self.on_datagram(data, addr)
+            self.on_datagram(item.data, item.address)
             return
         if len(self.queue) >= self.queue_limit:
             self.counters.queue_full_drop += 1
             return
-        self.queue.append((data, addr))
+        self.queue.append(item)
 
     def _readable(self) -> bool:
         return bool(self.queue) or self.pending_error is not None or self.closed
@@ -438,6 +506,16 @@ class Socket:
         except KeyError:
             raise OSError(errno.ENODEV, f"no interface {index}") from None
 
+    def _path_mtu(self, dst: IPv6Address, iface: Interface | None) -> int:
+        """The path MTU the stack knows for ``dst`` (RFC 8201), the link MTU until a Packet
+        Too Big says less; the IPv6 minimum without a route."""
+        host, now = self.host, self.stack.driver.now
+        route = host.route(dst, iface, now)
+        if route is None:
+            return wire_ipv6.MIN_MTU
+        pmtu = host.routes.table.path_mtu(dst, now, route[0])
+        return route[0].mtu if pmtu is None else pmtu
+
     def _unicast_hops(self) -> int:
         if self.unicast_hops != -1:
             return self.unicast_hops
@@ -454,6 +532,14 @@ class Socket:
         else:
             hops = None if self.unicast_hops == -1 else self.unicast_hops
         iface = iface or self.bound_interface
+        if self.dontfrag:
+            # RFC 3542 §11.2: with IPV6_DONTFRAG nothing is fragmented: too big is EMSGSIZE.
+            size = (
+                wire_ipv6.Ipv6Header.HEADER_LEN + len(data) + (8 if self.type == SOCK_DGRAM else 0)
+            )
+            mtu = self._path_mtu(dst, iface)
+            if size > mtu:
+                raise OSError(errno.EMSGSIZE, f"Message too long (path MTU {mtu})")
         if self.type == SOCK_RAW:
             sent = self._send_raw(data, dst, iface, hops, now)
         else:

@@ -267,7 +267,7 @@ def test_a_full_receive_queue_drops_and_counts(pair: Pair) -> None:
     for i in range(5):
         tx.sendto(bytes([i]), (B, 9100))
     pair.world.run_for(0.5)
-    assert [d for d, _ in rx.queue] == [b"\x00", b"\x01", b"\x02"]
+    assert [q.data for q in rx.queue] == [b"\x00", b"\x01", b"\x02"]
     assert rx.counters.queue_full_drop == 2
 
 
@@ -322,3 +322,38 @@ def test_raw_icmpv6_sockets_never_see_a_bad_checksum(pair: Pair) -> None:
     assert data == bytes(good[s6.ICMPv6EchoReply])
     with pytest.raises(BlockingIOError):
         raw.recvfrom(100)
+
+
+def test_recvmsg_ancillary_data_dontfrag_and_path_mtu(pair: Pair) -> None:
+    """RFC 3542 §6.1/§6.3: IPV6_PKTINFO and IPV6_HOPLIMIT as recvmsg's ancillary data;
+    §11.2: IPV6_DONTFRAG refuses what would be fragmented; IPV6_MTU of a connected socket
+    is the path MTU."""
+    sa, sb = stacks(pair)
+    rx = sb.socket()
+    rx.bind(("::", 9200))
+    rx.settimeout(1.0)
+    rx.setsockopt(so.IPPROTO_IPV6, so.IPV6_RECVHOPLIMIT, 1)
+    rx.setsockopt(so.IPPROTO_IPV6, so.IPV6_RECVPKTINFO, 1)
+    tx = sa.socket()
+    tx.setsockopt(so.IPPROTO_IPV6, so.IPV6_UNICAST_HOPS, 9)
+    tx.sendto(b"anc", (B, 9200))
+    data, anc, flags, addr = rx.recvmsg(2, 256)
+    assert (data, flags & so.MSG_TRUNC, addr[0]) == (b"an", so.MSG_TRUNC, A)
+    got = {(level, kind): value for level, kind, value in anc}
+    assert struct.unpack("i", got[(so.IPPROTO_IPV6, so.IPV6_HOPLIMIT)]) == (9,)
+    info = got[(so.IPPROTO_IPV6, so.IPV6_PKTINFO)]
+    assert (IPv6Address(info[:16]), struct.unpack("I", info[16:])[0]) == (B_LL, pair.ib.index)
+    tx.sendto(b"again", (B, 9200))
+    _, anc, flags, _ = rx.recvmsg(100)  # no room for ancillary data
+    assert anc == [] and flags & so.MSG_CTRUNC
+    tx.connect((B, 9200))
+    assert tx.getsockopt(so.IPPROTO_IPV6, so.IPV6_MTU) == 1500
+    tx.setsockopt(so.IPPROTO_IPV6, so.IPV6_DONTFRAG, 1)
+    with pytest.raises(OSError) as too_big:
+        tx.send(bytes(1500 - 48 + 1))
+    assert too_big.value.errno == errno.EMSGSIZE
+    assert tx.send(bytes(1500 - 48)) == 1452  # exactly the MTU: sent whole
+    assert rx.recvfrom(2000)[0] == bytes(1452)
+    with pytest.raises(OSError) as unconnected:
+        rx.getsockopt(so.IPPROTO_IPV6, so.IPV6_MTU)
+    assert unconnected.value.errno == errno.ENOTCONN
