@@ -21,7 +21,7 @@ venv: $(STAMP)
 
 # Debian packages the tests use (tshark reads our pcaps, graphviz renders diagrams; the
 # interop tests run ping and radvd in a network namespace against the live host).
-$(APT_STAMP): $(STAMP)
+$(APT_STAMP): $(STAMP) Makefile
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
