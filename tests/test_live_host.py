@@ -23,7 +23,7 @@ from tcpip6.apps.host import (
     parse_advertise,
     parse_link,
 )
-from tcpip6.io.rawsock import disable_ipv6_command, kernel_ipv6_disabled
+from tcpip6.io.rawsock import complete_checksum, disable_ipv6_command, kernel_ipv6_disabled
 from tcpip6.io.runtime import LiveDriver
 from tcpip6.stack.events import AddressConfigured, DuplicateAddress
 
@@ -171,3 +171,19 @@ def test_live_driver_stops_on_a_signal_while_it_sleeps() -> None:
         timer.cancel()
         signal.signal(signal.SIGTERM, old)
         driver.close()
+
+
+@pytest.mark.parametrize("proto", ["udp", "tcp"])
+def test_complete_checksum_finishes_what_offload_left(proto: str) -> None:
+    from scapy.layers.inet import TCP, UDP
+    from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt
+    from scapy.layers.l2 import Ether
+
+    upper = UDP(sport=5000, dport=9) if proto == "udp" else TCP(sport=5000, dport=80)
+    ip = IPv6(src="fe80::1", dst="fe80::2") / IPv6ExtHdrDestOpt()
+    good = bytes(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / ip / upper / b"hi")
+    # What a kernel leaves for the hardware: only a partial sum in the checksum field.
+    field = 14 + 40 + 8 + (6 if proto == "udp" else 16)
+    partial = good[:field] + b"\x12\x34" + good[field + 2 :]
+    assert complete_checksum(partial) == good
+    assert complete_checksum(good[:20]) is None  # truncated: left to the stack to drop

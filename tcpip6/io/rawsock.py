@@ -10,7 +10,11 @@ IPv6 through a ``SOCK_RAW`` packet socket (packet(7)):
 - the multicast filter the stack programs becomes packet-socket memberships
   (``PACKET_ADD_MEMBERSHIP`` with ``PACKET_MR_MULTICAST``): the NIC accepts those groups,
   and is never put in promiscuous mode;
-- frames the socket sees leaving the interface (``PACKET_OUTGOING``: our own) are ignored.
+- frames the socket sees leaving the interface (``PACKET_OUTGOING``: our own) are ignored;
+- a frame whose UDP or TCP checksum the sending kernel left to the hardware (checksum
+  offload: the other end of a veth pair, a TAP device) arrives marked
+  ``TP_STATUS_CSUMNOTREADY`` (``PACKET_AUXDATA``); the port completes the checksum, as
+  the NIC would have, before the stack sees it.
 
 The kernel's own IPv6 must be off on that interface (``disable_ipv6 = 1``), or two stacks
 would answer for one MAC: :func:`check_kernel_ipv6_disabled` says so in one line, with the
@@ -32,7 +36,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tcpip6.stack.counters import CounterSet
-from tcpip6.wire.ethernet import ETHERTYPE_IPV6, MAC_LEN
+from tcpip6.wire import WireError
+from tcpip6.wire import ext as wire_ext
+from tcpip6.wire.checksum import upper_layer_checksum
+from tcpip6.wire.ethernet import ETHERTYPE_IPV6, MAC_LEN, EthernetHeader
+from tcpip6.wire.ipv6 import IPPROTO_TCP, IPPROTO_UDP, split
 
 # linux/if_packet.h and linux/sockios.h (the socket module lacks some of them).
 SOL_PACKET = 263
@@ -41,6 +49,8 @@ PACKET_DROP_MEMBERSHIP = 2
 PACKET_MR_MULTICAST = 0
 PACKET_IGNORE_OUTGOING = 23  # Linux 4.20: outgoing frames are not looped back to us
 PACKET_OUTGOING = 4
+PACKET_AUXDATA = 8
+TP_STATUS_CSUMNOTREADY = 1 << 3
 SIOCGIFFLAGS = 0x8913
 SIOCGIFMTU = 0x8921
 SIOCGIFHWADDR = 0x8927
@@ -52,6 +62,10 @@ _IFREQ = struct.Struct("16s24s")
 #: struct packet_mreq: ifindex, type, address length, address (up to 8 octets).
 _PACKET_MREQ = struct.Struct("iHH8s")
 ETHERNET_HEADER_LEN = 14
+#: struct tpacket_auxdata: status, len, snaplen, mac, net, vlan tci, vlan tpid.
+_AUXDATA = struct.Struct("IIIHHHH")
+#: Where the checksum field sits in the upper-layer headers that use offload.
+CHECKSUM_OFFSET = {IPPROTO_UDP: 6, IPPROTO_TCP: 16}
 #: Frames read per call to read_ready, so that timers still run under a flood.
 READ_BUDGET = 64
 #: Receive buffer per read: a jumbo frame fits.
@@ -67,6 +81,8 @@ class RawSocketCounters(CounterSet):
     frames_received: int = 0
     frames_sent: int = 0
     outgoing_ignored: int = 0
+    checksums_completed: int = 0
+    checksum_not_completed: int = 0
     runt_drop: int = 0
     send_too_big_drop: int = 0
     send_error_drop: int = 0
@@ -95,12 +111,47 @@ def disable_ipv6_command(ifname: str) -> str:
     return f"sysctl -w net.ipv6.conf.{ifname}.disable_ipv6=1"
 
 
+def complete_checksum(frame: bytes) -> bytes | None:
+    """The frame with its UDP or TCP checksum computed (RFC 8200 §8.1), for a frame whose
+    sender left it to checksum offload; None when there is no such checksum to complete."""
+    try:
+        eth = EthernetHeader.parse(frame)
+        if eth.ethertype != ETHERTYPE_IPV6:
+            return None
+        start = EthernetHeader.HEADER_LEN
+        hdr, payload = split(memoryview(frame)[start:])
+        chain = wire_ext.walk(hdr.next_header, payload)
+    except WireError:
+        return None
+    next_header, offset, last = chain[-1]
+    field = CHECKSUM_OFFSET.get(next_header)
+    if last is not None or field is None or len(payload) < offset + field + 2:
+        return None  # a fragment, or no UDP/TCP header
+    upper = bytearray(payload[offset:])
+    upper[field : field + 2] = b"\0\0"
+    checksum = upper_layer_checksum(hdr.src, hdr.dst, next_header, upper)
+    if next_header == IPPROTO_UDP and checksum == 0:
+        checksum = 0xFFFF  # RFC 8200 §8.1: UDP sends a computed zero as all ones
+    at = start + 40 + offset + field
+    return frame[:at] + checksum.to_bytes(2, "big") + frame[at + 2 :]
+
+
 def check_kernel_ipv6_disabled(ifname: str) -> None:
     if not kernel_ipv6_disabled(ifname):
         raise LinkError(
             f"the kernel's IPv6 is enabled on {ifname}; two stacks cannot share it: "
             f"{disable_ipv6_command(ifname)}"
         )
+
+
+_AUX_SPACE = socket.CMSG_SPACE(_AUXDATA.size)
+
+
+def _checksum_not_ready(ancillary: list[tuple[int, int, bytes]]) -> bool:
+    for level, kind, data in ancillary:
+        if level == SOL_PACKET and kind == PACKET_AUXDATA and len(data) >= _AUXDATA.size:
+            return bool(_AUXDATA.unpack_from(data)[0] & TP_STATUS_CSUMNOTREADY)
+    return False
 
 
 class RawSocketPort:
@@ -129,6 +180,7 @@ class RawSocketPort:
             # An older kernel lacks the option: read_ready drops PACKET_OUTGOING itself.
             with contextlib.suppress(OSError):
                 sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+            sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
             sock.setblocking(False)
         except BaseException:
             sock.close()
@@ -195,7 +247,7 @@ class RawSocketPort:
         handed = 0
         for _ in range(READ_BUDGET):
             try:
-                frame, address = self.sock.recvfrom(MAX_FRAME)
+                frame, ancillary, _, address = self.sock.recvmsg(MAX_FRAME, _AUX_SPACE)
             except (BlockingIOError, InterruptedError):
                 break
             pkttype = address[2]
@@ -205,6 +257,13 @@ class RawSocketPort:
             if len(frame) < ETHERNET_HEADER_LEN:
                 self.counters.runt_drop += 1
                 continue
+            if _checksum_not_ready(ancillary):
+                completed = complete_checksum(frame)
+                if completed is None:
+                    self.counters.checksum_not_completed += 1
+                else:
+                    self.counters.checksums_completed += 1
+                    frame = completed
             self.counters.frames_received += 1
             if self.receiver is not None:
                 self.receiver(frame, now)

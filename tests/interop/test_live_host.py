@@ -99,6 +99,25 @@ def test_slaac_from_radvd_then_linux_pings_the_global_address(lan: Lan) -> None:
     assert "3 received" in out, out
 
 
+def test_udp_to_a_closed_port_is_refused(lan: Lan) -> None:
+    # Linux leaves the UDP checksum to veth's offload: the port completes it, so tcpip6
+    # accepts the datagram and answers Port Unreachable (RFC 4443 §3.1, code 4), which
+    # Linux reports on the connected socket as ECONNREFUSED.
+    script = (
+        "import socket\n"
+        "s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
+        "s.settimeout(3)\n"
+        f"s.connect(('{lan.link_local}', 9, 0, socket.if_nametoindex('{PEER_IF}')))\n"
+        "s.send(b'anyone?')\n"
+        "try:\n"
+        "    s.recv(100)\n"
+        "except OSError as exc:\n"
+        "    print(type(exc).__name__)\n"
+    )
+    out = lan.topo.peer_run(sys.executable, "-c", script)
+    assert out.strip() == "ConnectionRefusedError"
+
+
 def mld_dones(path: Path, src: IPv6Address) -> list[IPv6Address]:
     """The groups of the MLD Done messages from ``src`` in a pcap."""
     groups = []
