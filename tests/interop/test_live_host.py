@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv6Address
@@ -116,6 +117,29 @@ def test_udp_to_a_closed_port_is_refused(lan: Lan) -> None:
     )
     out = lan.topo.peer_run(sys.executable, "-c", script)
     assert out.strip() == "ConnectionRefusedError"
+
+
+def test_router_mode_linux_autoconfigures_from_tcpip6(topology: Topology, tmp_path: Path) -> None:
+    router = "2001:db8:88::1"
+    host = netns.start_tcpip6_host(
+        topology,
+        tmp_path / "router.pcap",
+        "--router",
+        f"--address={HOST_IF}={router}/64",
+        f"--advertise={HOST_IF}=2001:db8:88::/64",
+    )
+    host.wait_for(rf"^address {router}/64 on {HOST_IF} preferred \(static; DAD: no duplicate\)")
+    # RFC 4862 §5.5.3: Linux forms an address from the prefix tcpip6 advertises.
+    deadline = time.monotonic() + netns.START_TIMEOUT
+    while "2001:db8:88:" not in (
+        shown := topology.peer_run("ip", "-6", "addr", "show", "dev", PEER_IF)
+    ):
+        assert time.monotonic() < deadline, f"no SLAAC address on {PEER_IF}: {shown}"
+        time.sleep(0.2)
+    assert "3 received" in ping(topology, router)
+    route = topology.peer_run("ip", "-6", "route", "show", "default")
+    assert f"dev {PEER_IF}" in route and "proto ra" in route, route
+    assert netns.stop(host) == 0
 
 
 def mld_dones(path: Path, src: IPv6Address) -> list[IPv6Address]:
