@@ -29,6 +29,7 @@ examples:
   tcpip6 ttcp --sim demo -t -r -u  UDP throughput from a to b on a 100 Mb/s segment
   tcpip6 services --sim demo       echo, discard, daytime, qotd, chargen on b, queried by a
   tcpip6 ping6 --loopback -c 2 ::1 the same ping6, real time, on a loopback host
+  tcpip6 host --link ethernet:eth1 a live host on a real interface (root; see its --help)
 """
 
 BACKENDS = """where the tool runs (no root needed for either):
@@ -262,6 +263,89 @@ def _cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- tcpip6 host: the live host on real interfaces ---------------------------------------
+HOST_EPILOG = """\
+tcpip6 replaces the kernel's IPv6 on the interfaces it is given: turn the kernel's off
+there first (sysctl -w net.ipv6.conf.IFNAME.disable_ipv6=1). Runs until SIGINT/SIGTERM,
+then leaves its multicast groups (MLD Done) and exits 0. Needs root (or CAP_NET_RAW).
+
+example: a Linux namespace and tcpip6 on the two ends of a veth pair
+  ip netns add peer; ip netns add h6
+  ip -n peer link add veth-p type veth peer name veth-h netns h6
+  ip netns exec h6 sysctl -w net.ipv6.conf.veth-h.disable_ipv6=1
+  ip -n peer link set veth-p up; ip -n h6 link set veth-h up
+  ip netns exec h6 tcpip6 host --link ethernet:veth-h --pcap h6.pcap
+      link veth-h up: ethernet 9a:..:.. mtu 1500
+      address fe80::98..:..../64 on veth-h preferred (link-local; DAD: no duplicate)
+  ip netns exec peer ping -6 fe80::98..%veth-p         (from another terminal)
+  ip netns exec peer ip -6 neigh show dev veth-p
+
+  a router advertising a prefix (Linux hosts on the link autoconfigure from it):
+  ip netns exec h6 tcpip6 host --link ethernet:veth-h --router \\
+      --address veth-h=2001:db8:1::1/64 --advertise veth-h=2001:db8:1::/64
+"""
+
+
+def _cmd_host(args: argparse.Namespace) -> int:
+    from tcpip6.apps.host import HostConfigError, build_config, run_host
+    from tcpip6.io.rawsock import LinkError
+
+    try:
+        config = build_config(
+            links=args.link or [],
+            addresses=args.address or [],
+            router=args.router,
+            advertise=args.advertise or [],
+            pcap=args.pcap,
+            seed=args.seed,
+        )
+        return run_host(config)
+    except (HostConfigError, LinkError) as exc:
+        raise CliError(str(exc)) from None
+
+
+def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    host = sub.add_parser(
+        "host",
+        help="run tcpip6 as a live host (or router) on real interfaces (root)",
+        description=(
+            "Run tcpip6 on real Ethernet interfaces through AF_PACKET sockets: it forms\n"
+            "link-local addresses (RFC 4862 DAD), solicits routers and autoconfigures\n"
+            "global addresses from their advertisements, answers Neighbor Discovery and\n"
+            "ping. Prints one line per link that comes up and per address it configures."
+        ),
+        epilog=HOST_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    host.add_argument(
+        "--link",
+        action="append",
+        metavar="ethernet:IFNAME",
+        help="an interface to run on (repeat for several)",
+    )
+    host.add_argument(
+        "--address",
+        action="append",
+        metavar="IFNAME=ADDR/PLEN",
+        help="a manually configured address (DAD-checked; repeatable)",
+    )
+    host.add_argument(
+        "--router", action="store_true", help="router mode: forward between the links"
+    )
+    host.add_argument(
+        "--advertise",
+        action="append",
+        metavar="IFNAME=PREFIX/64",
+        help="send Router Advertisements for PREFIX on IFNAME (needs --router; repeatable)",
+    )
+    host.add_argument("--pcap", metavar="FILE", help="write every frame sent and received")
+    host.add_argument("--seed", type=int, help="seed the random choices (DAD and RS delays)")
+    host.set_defaults(func=_cmd_host)
+
+
+# -- end of tcpip6 host ---------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tcpip6",
@@ -326,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--output-dir", default="docs", help="where to write (default: docs)")
     docs.set_defaults(func=_cmd_docs)
     _add_tools(sub)
+    _add_host_parser(sub)
     return parser
 
 

@@ -5,6 +5,9 @@
 - :class:`RealTimeDriver` drives nodes (hosts, loopback ports) with the real clock
   (``time.monotonic``), sleeping until the next deadline; :meth:`RealTimeDriver.serve`
   does the same as an asyncio task, for the asyncio face of the sockets.
+- :class:`LiveDriver` is the real-time driver that also waits on file descriptors
+  (``selectors``): the packet sockets and TAP devices of a live host. It sleeps until the
+  next deadline or until a descriptor is readable, and stops cleanly on SIGINT/SIGTERM.
 - :func:`loopback_stack` is the smallest live backend: one host whose only interface is
   the loopback interface (``::1``), on real time, no root needed.
 """
@@ -12,9 +15,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import random
+import selectors
+import signal
 import time
 from collections.abc import Callable, Iterable
+from types import FrameType
+from typing import Protocol
 
 from tcpip6.io.loopback import LoopbackPort
 from tcpip6.io.simnet import Node, SimNetwork
@@ -100,6 +109,115 @@ class RealTimeDriver:
             nxt = self.run_due()
             delay = MAX_SLEEP if nxt is None else min(max(nxt - self.now, 0.0), MAX_SLEEP)
             await asyncio.sleep(delay)
+
+
+class FrameSource(Protocol):
+    """A port with a file descriptor: readable means frames wait (an AF_PACKET socket, a
+    TAP device). ``read_ready`` hands them to the port's receiver."""
+
+    def fileno(self) -> int: ...
+
+    def read_ready(self, now: float) -> int: ...
+
+
+#: The live driver wakes at least this often (a safety net: every event that matters
+#: also wakes it, through a deadline or a readable descriptor).
+LIVE_MAX_SLEEP = 1.0
+
+
+class LiveDriver(RealTimeDriver):
+    """Nodes on the real clock, and the frame sources they listen to.
+
+    ``step()`` polls what is due, then sleeps in ``select`` until the next deadline or
+    until a source is readable, and hands the frames that arrived to their receivers.
+    ``run()`` steps until :meth:`stop` (which a signal handler may call: a self-pipe wakes
+    the ``select``). ``wait()`` serves the blocking calls of :class:`~tcpip6.stack.sockets.Stack`.
+    """
+
+    def __init__(self, nodes: Iterable[Node] = (), sources: Iterable[FrameSource] = ()) -> None:
+        super().__init__(nodes)
+        self.selector = selectors.DefaultSelector()
+        self.sources: list[FrameSource] = []
+        self.stopped = False
+        #: The signal that stopped the driver, if one did.
+        self.stop_signal: int | None = None
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self.selector.register(self._wake_r, selectors.EVENT_READ, None)
+        for source in sources:
+            self.add_source(source)
+
+    def add_source(self, source: FrameSource) -> None:
+        self.sources.append(source)
+        self.selector.register(source.fileno(), selectors.EVENT_READ, source)
+
+    def remove_source(self, source: FrameSource) -> None:
+        self.sources.remove(source)
+        self.selector.unregister(source.fileno())
+
+    def stop(self) -> None:
+        """Make ``run`` return (safe from a signal handler)."""
+        self.stopped = True
+        # A full pipe means it is already woken; a closed one, that it is over.
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+
+    def stop_on_signals(self, signums: Iterable[int] = (signal.SIGINT, signal.SIGTERM)) -> None:
+        """Install handlers that stop the driver on these signals (main thread only)."""
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self.stop_signal = signum
+            self.stop()
+
+        for signum in signums:
+            signal.signal(signum, handler)
+
+    def step(self, limit: float | None = None) -> None:
+        """Poll the due nodes, wait for a deadline or a frame (no later than ``limit``,
+        driver time), read what arrived, and poll again what that made due."""
+        nxt = self.run_due()
+        now = self.now
+        until = min((t for t in (nxt, limit) if t is not None), default=now + LIVE_MAX_SLEEP)
+        timeout = min(max(until - now, 0.0), LIVE_MAX_SLEEP)
+        if self.stopped:
+            timeout = 0.0
+        for key, _ in self.selector.select(timeout):
+            if key.data is None:
+                self._drain_wake_pipe()
+                continue
+            source: FrameSource = key.data
+            source.read_ready(self.now)
+        self.run_due()
+
+    def _drain_wake_pipe(self) -> None:
+        try:
+            while os.read(self._wake_r, 512):
+                pass
+        except BlockingIOError:
+            pass
+
+    def run(self, on_step: Callable[[], None] | None = None) -> None:
+        """Step until :meth:`stop`; ``on_step`` runs after every step (to print events)."""
+        while not self.stopped:
+            self.step()
+            if on_step is not None:
+                on_step()
+
+    def wait(self, ready: Callable[[], bool], timeout: float | None) -> bool:
+        end = None if timeout is None else self.now + timeout
+        while True:
+            self.run_due()
+            if ready():
+                return True
+            if self.stopped or (end is not None and self.now >= end):
+                return False
+            self.step(end)
+
+    def close(self) -> None:
+        self.selector.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
 
 
 def loopback_stack(name: str = "lo-host", seed: int = 0) -> tuple[Stack, RealTimeDriver]:

@@ -1,0 +1,275 @@
+"""``tcpip6 host``: tcpip6 as a live host (or router) on real Linux interfaces.
+
+Each ``--link ethernet:IFNAME`` becomes an interface of one :class:`Host`, over an
+AF_PACKET socket (:mod:`tcpip6.io.rawsock`). The host forms its link-local addresses (with
+DAD), solicits routers and autoconfigures from their advertisements (RFC 4862); addresses
+given with ``--address`` are configured by hand (still DAD-checked). ``--router`` turns on
+forwarding and ``--advertise`` sends Router Advertisements for a prefix. The host prints a
+line per link that comes up and per address it configures, with the DAD outcome, then
+runs until SIGINT or SIGTERM; it then leaves its multicast groups (MLD Done goes out) and
+exits 0.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import socket
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv6Interface, IPv6Network
+from pathlib import Path
+from typing import TextIO
+
+from tcpip6.io.pcap import PcapWriter
+from tcpip6.io.rawsock import LinkError, RawSocketPort
+from tcpip6.io.runtime import LiveDriver
+from tcpip6.stack.events import (
+    AddressConfigured,
+    AddressRemoved,
+    DuplicateAddress,
+    HostEvent,
+    NeighborUnreachableEvent,
+)
+from tcpip6.stack.host import Host
+from tcpip6.stack.interface import Interface
+from tcpip6.stack.link import EthernetLink
+from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
+
+LINK_KINDS = ("ethernet",)
+
+
+class HostConfigError(Exception):
+    """A bad command line or an unusable interface: one line for the user."""
+
+
+@dataclass
+class HostConfig:
+    links: list[str]  # interface names, in --link order
+    addresses: list[tuple[str, IPv6Interface]] = field(default_factory=list)
+    router: bool = False
+    advertise: list[tuple[str, IPv6Network]] = field(default_factory=list)
+    pcap: Path | None = None
+    seed: int | None = None
+    name: str = "tcpip6"
+
+
+def parse_link(text: str) -> str:
+    """``ethernet:IFNAME`` -> ``IFNAME``."""
+    kind, sep, ifname = text.partition(":")
+    if not sep or not ifname:
+        raise HostConfigError(f"--link {text}: expected KIND:IFNAME, e.g. ethernet:eth1")
+    if kind not in LINK_KINDS:
+        raise HostConfigError(
+            f"--link {text}: unknown link kind {kind!r} (known: {', '.join(LINK_KINDS)})"
+        )
+    return ifname
+
+
+def _split(flag: str, text: str) -> tuple[str, str]:
+    ifname, sep, value = text.partition("=")
+    if not sep or not ifname or not value:
+        raise HostConfigError(f"{flag} {text}: expected IFNAME=VALUE")
+    return ifname, value
+
+
+def parse_address(text: str) -> tuple[str, IPv6Interface]:
+    """``IFNAME=ADDR/PLEN``."""
+    ifname, value = _split("--address", text)
+    if "/" not in value:
+        raise HostConfigError(f"--address {text}: give a prefix length, e.g. {value}/64")
+    try:
+        address = IPv6Interface(value)
+    except ValueError as exc:
+        raise HostConfigError(f"--address {text}: {exc}") from None
+    if address.ip.is_multicast or address.ip.is_unspecified or address.ip.is_loopback:
+        raise HostConfigError(f"--address {text}: not a unicast address for an interface")
+    return ifname, address
+
+
+def parse_advertise(text: str) -> tuple[str, IPv6Network]:
+    """``IFNAME=PREFIX/64``."""
+    ifname, value = _split("--advertise", text)
+    try:
+        prefix = IPv6Network(value)
+    except ValueError as exc:
+        raise HostConfigError(f"--advertise {text}: {exc}") from None
+    return ifname, prefix
+
+
+def validate(config: HostConfig) -> None:
+    if not config.links:
+        raise HostConfigError("give at least one --link ethernet:IFNAME")
+    if len(set(config.links)) != len(config.links):
+        raise HostConfigError("each interface can be given to --link once")
+    for flag, ifname in [("--address", n) for n, _ in config.addresses] + [
+        ("--advertise", n) for n, _ in config.advertise
+    ]:
+        if ifname not in config.links:
+            raise HostConfigError(f"{flag} names {ifname}, which is not a --link")
+    if config.advertise and not config.router:
+        raise HostConfigError("--advertise needs --router (a host does not advertise)")
+
+
+def _say(out: TextIO, line: str) -> None:
+    print(line, file=out, flush=True)
+
+
+def describe(event: HostEvent) -> str | None:
+    """The line printed for a host event (None: not printed)."""
+    if isinstance(event, AddressConfigured):
+        return (
+            f"address {event.address}/{event.prefix_length} on {event.interface} preferred "
+            f"({event.origin}; DAD: no duplicate)"
+        )
+    if isinstance(event, DuplicateAddress):
+        extra = "; autoconfiguration stopped" if event.link_local else ""
+        return (
+            f"address {event.address} on {event.interface} duplicate "
+            f"(DAD: another node has it; not used{extra})"
+        )
+    if isinstance(event, AddressRemoved):
+        return f"address {event.address} on {event.interface} removed"
+    if isinstance(event, NeighborUnreachableEvent):
+        return f"neighbor {event.neighbor} on {event.interface} unreachable"
+    return None
+
+
+class LiveHost:
+    """The host, its ports and its driver, built from a :class:`HostConfig`."""
+
+    def __init__(self, config: HostConfig, out: TextIO = sys.stdout) -> None:
+        validate(config)
+        self.config = config
+        self.out = out
+        rng = random.Random(config.seed)
+        self.host = Host(name=config.name, rng=rng)
+        self.router = Router(self.host) if config.router else None
+        self.driver = LiveDriver([self.host])
+        self.ports: list[RawSocketPort] = []
+        self.pcap: PcapWriter | None = None
+        try:
+            for ifname in config.links:
+                self.ports.append(RawSocketPort(ifname))
+            if config.pcap is not None:
+                try:
+                    self.pcap = PcapWriter(config.pcap)
+                except OSError as exc:
+                    raise HostConfigError(f"cannot write {config.pcap}: {exc.strerror}") from None
+        except (LinkError, HostConfigError):
+            self.close()
+            raise
+
+    def _capture(self, iface: Interface, frame: bytes, now: float, direction: str) -> None:
+        if self.pcap is not None:
+            self.pcap.write(frame, time.time())
+
+    def _attach(self, port: RawSocketPort) -> Interface:
+        host = self.host
+        link = EthernetLink(port, port.mac, mtu=port.mtu)
+        iface = host.add_interface(link, name=port.ifname)
+        port.receiver = lambda frame, now: host.receive(iface, frame, now)
+        iface.capture = self._capture
+        self.driver.add_source(port)
+        return iface
+
+    def start(self) -> None:
+        now = self.driver.now
+        self.host.now = now
+        for port in self.ports:
+            self._attach(port)
+            _say(
+                self.out,
+                f"link {port.ifname} up: ethernet {port.mac.hex(':')} mtu {port.mtu}",
+            )
+        self.host.start(now)
+        for ifname, address in self.config.addresses:
+            iface = self.host.interface(ifname)
+            iface.add_static_address(address.ip, address.network.prefixlen, now)
+        if self.router is not None:
+            for ifname, prefix in self.config.advertise:
+                iface = self.host.interface(ifname)
+                params = AdvertisingParameters(prefixes=(AdvPrefix(prefix),))
+                self.router.advertise(iface, params)
+                _say(self.out, f"advertising {prefix} on {ifname}")
+        self.print_events()
+
+    def print_events(self) -> None:
+        for event in self.host.events.drain():
+            line = describe(event)
+            if line is not None:
+                _say(self.out, line)
+
+    def leave_groups(self) -> int:
+        """Leave every multicast group on every interface (MLD Done where RFC 2710 §5
+        says so); how many groups were left."""
+        host = self.host
+        now = self.driver.now
+        left = 0
+        for iface in host.interfaces:
+            for group in list(iface.mld.refs):
+                for _ in range(iface.mld.refs[group]):
+                    host.leave_group(iface, group, now)
+                left += 1
+        return left
+
+    def run(self) -> int:
+        self.driver.stop_on_signals()
+        self.start()
+        self.driver.run(self.print_events)
+        left = self.leave_groups()
+        self.print_events()
+        signum = self.driver.stop_signal
+        signame = signal.Signals(signum).name if signum is not None else "request"
+        _say(self.out, f"stopped by {signame}: left {left} multicast groups")
+        return 0
+
+    def close(self) -> None:
+        for port in self.ports:
+            port.close()
+        if self.pcap is not None:
+            self.pcap.close()
+        self.driver.close()
+
+
+def run_host(config: HostConfig, out: TextIO = sys.stdout) -> int:
+    live = LiveHost(config, out)
+    try:
+        return live.run()
+    finally:
+        live.close()
+
+
+def build_config(
+    links: Sequence[str],
+    addresses: Sequence[str] = (),
+    router: bool = False,
+    advertise: Sequence[str] = (),
+    pcap: str | None = None,
+    seed: int | None = None,
+) -> HostConfig:
+    """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
+    return HostConfig(
+        links=[parse_link(t) for t in links],
+        addresses=[parse_address(t) for t in addresses],
+        router=router,
+        advertise=[parse_advertise(t) for t in advertise],
+        pcap=Path(pcap) if pcap else None,
+        seed=seed,
+        name=socket.gethostname() or "tcpip6",
+    )
+
+
+__all__ = [
+    "HostConfig",
+    "HostConfigError",
+    "LiveHost",
+    "build_config",
+    "describe",
+    "parse_address",
+    "parse_advertise",
+    "parse_link",
+    "run_host",
+]

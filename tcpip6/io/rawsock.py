@@ -1,0 +1,276 @@
+"""An AF_PACKET port: tcpip6's Ethernet link on a real Linux interface.
+
+:class:`RawSocketPort` is the :class:`~tcpip6.stack.link.FramePort` of an
+:class:`~tcpip6.stack.link.EthernetLink` bound to an existing interface (a NIC, one end
+of a veth pair, a bridge port...). It sends and receives whole Ethernet frames of type
+IPv6 through a ``SOCK_RAW`` packet socket (packet(7)):
+
+- the interface's own MAC and MTU are read from the kernel (``SIOCGIFHWADDR``,
+  ``SIOCGIFMTU``), so the stack forms its interface identifier from the real address;
+- the multicast filter the stack programs becomes packet-socket memberships
+  (``PACKET_ADD_MEMBERSHIP`` with ``PACKET_MR_MULTICAST``): the NIC accepts those groups,
+  and is never put in promiscuous mode;
+- frames the socket sees leaving the interface (``PACKET_OUTGOING``: our own) are ignored;
+- a frame whose UDP or TCP checksum the sending kernel left to the hardware (checksum
+  offload: the other end of a veth pair, a TAP device) arrives marked
+  ``TP_STATUS_CSUMNOTREADY`` (``PACKET_AUXDATA``); the port completes the checksum, as
+  the NIC would have, before the stack sees it.
+
+The kernel's own IPv6 must be off on that interface (``disable_ipv6 = 1``), or two stacks
+would answer for one MAC: :func:`check_kernel_ipv6_disabled` says so in one line, with the
+sysctl command that fixes it.
+
+The socket is non-blocking; a driver (:class:`~tcpip6.io.runtime.LiveDriver`) waits on
+:meth:`RawSocketPort.fileno` and calls :meth:`RawSocketPort.read_ready` when frames wait.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import socket
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tcpip6.stack.counters import CounterSet
+from tcpip6.wire import WireError
+from tcpip6.wire import ext as wire_ext
+from tcpip6.wire.checksum import upper_layer_checksum
+from tcpip6.wire.ethernet import ETHERTYPE_IPV6, MAC_LEN, EthernetHeader
+from tcpip6.wire.ipv6 import IPPROTO_TCP, IPPROTO_UDP, split
+
+# linux/if_packet.h and linux/sockios.h (the socket module lacks some of them).
+SOL_PACKET = 263
+PACKET_ADD_MEMBERSHIP = 1
+PACKET_DROP_MEMBERSHIP = 2
+PACKET_MR_MULTICAST = 0
+PACKET_IGNORE_OUTGOING = 23  # Linux 4.20: outgoing frames are not looped back to us
+PACKET_OUTGOING = 4
+PACKET_AUXDATA = 8
+TP_STATUS_CSUMNOTREADY = 1 << 3
+SIOCGIFFLAGS = 0x8913
+SIOCGIFMTU = 0x8921
+SIOCGIFHWADDR = 0x8927
+IFF_UP = 0x1
+ARPHRD_ETHER = 1
+
+#: struct ifreq: the name, then a 24-octet union (here: a sockaddr, an int, a short).
+_IFREQ = struct.Struct("16s24s")
+#: struct packet_mreq: ifindex, type, address length, address (up to 8 octets).
+_PACKET_MREQ = struct.Struct("iHH8s")
+ETHERNET_HEADER_LEN = 14
+#: struct tpacket_auxdata: status, len, snaplen, mac, net, vlan tci, vlan tpid.
+_AUXDATA = struct.Struct("IIIHHHH")
+#: Where the checksum field sits in the upper-layer headers that use offload.
+CHECKSUM_OFFSET = {IPPROTO_UDP: 6, IPPROTO_TCP: 16}
+#: Frames read per call to read_ready, so that timers still run under a flood.
+READ_BUDGET = 64
+#: Receive buffer per read: a jumbo frame fits.
+MAX_FRAME = 65536
+
+
+class LinkError(Exception):
+    """The interface cannot be used: the message is one line, with what to do."""
+
+
+@dataclass
+class RawSocketCounters(CounterSet):
+    frames_received: int = 0
+    frames_sent: int = 0
+    outgoing_ignored: int = 0
+    checksums_completed: int = 0
+    checksum_not_completed: int = 0
+    runt_drop: int = 0
+    send_too_big_drop: int = 0
+    send_error_drop: int = 0
+    memberships_added: int = 0
+    memberships_dropped: int = 0
+
+
+def _ifreq(sock: socket.socket, request: int, name: str) -> bytes:
+    raw = fcntl.ioctl(sock.fileno(), request, _IFREQ.pack(name.encode(), b""))
+    return bytes(raw)[16:]
+
+
+def kernel_ipv6_disabled(ifname: str, proc: Path = Path("/proc/sys/net/ipv6/conf")) -> bool:
+    """Whether the kernel's IPv6 is off on ``ifname`` (True too when the kernel has no
+    IPv6 at all)."""
+    try:
+        return (proc / ifname / "disable_ipv6").read_text().strip() == "1"
+    except FileNotFoundError:
+        return not proc.exists()
+
+
+def disable_ipv6_command(ifname: str) -> str:
+    # sysctl(8) reads dots as separators: an interface name with dots needs slashes.
+    if "." in ifname:
+        return f"sysctl -w net/ipv6/conf/{ifname}/disable_ipv6=1"
+    return f"sysctl -w net.ipv6.conf.{ifname}.disable_ipv6=1"
+
+
+def complete_checksum(frame: bytes) -> bytes | None:
+    """The frame with its UDP or TCP checksum computed (RFC 8200 §8.1), for a frame whose
+    sender left it to checksum offload; None when there is no such checksum to complete."""
+    try:
+        eth = EthernetHeader.parse(frame)
+        if eth.ethertype != ETHERTYPE_IPV6:
+            return None
+        start = EthernetHeader.HEADER_LEN
+        hdr, payload = split(memoryview(frame)[start:])
+        chain = wire_ext.walk(hdr.next_header, payload)
+    except WireError:
+        return None
+    next_header, offset, last = chain[-1]
+    field = CHECKSUM_OFFSET.get(next_header)
+    if last is not None or field is None or len(payload) < offset + field + 2:
+        return None  # a fragment, or no UDP/TCP header
+    upper = bytearray(payload[offset:])
+    upper[field : field + 2] = b"\0\0"
+    checksum = upper_layer_checksum(hdr.src, hdr.dst, next_header, upper)
+    if next_header == IPPROTO_UDP and checksum == 0:
+        checksum = 0xFFFF  # RFC 8200 §8.1: UDP sends a computed zero as all ones
+    at = start + 40 + offset + field
+    return frame[:at] + checksum.to_bytes(2, "big") + frame[at + 2 :]
+
+
+def check_kernel_ipv6_disabled(ifname: str) -> None:
+    if not kernel_ipv6_disabled(ifname):
+        raise LinkError(
+            f"the kernel's IPv6 is enabled on {ifname}; two stacks cannot share it: "
+            f"{disable_ipv6_command(ifname)}"
+        )
+
+
+_AUX_SPACE = socket.CMSG_SPACE(_AUXDATA.size)
+
+
+def _checksum_not_ready(ancillary: list[tuple[int, int, bytes]]) -> bool:
+    for level, kind, data in ancillary:
+        if level == SOL_PACKET and kind == PACKET_AUXDATA and len(data) >= _AUXDATA.size:
+            return bool(_AUXDATA.unpack_from(data)[0] & TP_STATUS_CSUMNOTREADY)
+    return False
+
+
+class RawSocketPort:
+    """A packet socket bound to interface ``ifname`` (see the module docstring)."""
+
+    def __init__(self, ifname: str, *, require_kernel_ipv6_off: bool = True) -> None:
+        self.ifname = ifname
+        self.counters = RawSocketCounters()
+        self.receiver: Callable[[bytes, float], None] | None = None
+        self.memberships: set[bytes] = set()
+        try:
+            self.ifindex = socket.if_nametoindex(ifname)
+        except OSError:
+            raise LinkError(f"no interface named {ifname!r} ('ip link show' lists them)") from None
+        if require_kernel_ipv6_off:
+            check_kernel_ipv6_disabled(ifname)
+        try:
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETHERTYPE_IPV6))
+        except PermissionError:
+            raise LinkError(f"a packet socket on {ifname} needs root (or CAP_NET_RAW)") from None
+        try:
+            self.mac, self.mtu, up = self._read_interface(sock, ifname)
+            if not up:
+                raise LinkError(f"{ifname} is down: ip link set {ifname} up")
+            sock.bind((ifname, ETHERTYPE_IPV6))
+            # An older kernel lacks the option: read_ready drops PACKET_OUTGOING itself.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+            sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+            sock.setblocking(False)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+    @staticmethod
+    def _read_interface(sock: socket.socket, ifname: str) -> tuple[bytes, int, bool]:
+        try:
+            hw = _ifreq(sock, SIOCGIFHWADDR, ifname)
+            mtu_raw = _ifreq(sock, SIOCGIFMTU, ifname)
+            flags_raw = _ifreq(sock, SIOCGIFFLAGS, ifname)
+        except OSError as exc:
+            raise LinkError(f"cannot read {ifname}: {exc.strerror}") from None
+        family = struct.unpack_from("H", hw)[0]
+        if family != ARPHRD_ETHER:
+            raise LinkError(f"{ifname} is not an Ethernet interface (hardware type {family})")
+        mac = hw[2 : 2 + MAC_LEN]
+        (mtu,) = struct.unpack_from("i", mtu_raw)
+        (flags,) = struct.unpack_from("H", flags_raw)
+        return mac, mtu, bool(flags & IFF_UP)
+
+    def __repr__(self) -> str:
+        return f"<RawSocketPort {self.ifname} {self.mac.hex(':')} mtu {self.mtu}>"
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    # FramePort
+    def send_frame(self, frame: bytes) -> None:
+        if len(frame) > self.mtu + ETHERNET_HEADER_LEN:
+            self.counters.send_too_big_drop += 1
+            return
+        try:
+            self.sock.send(frame)
+        except OSError:
+            # A full queue (EAGAIN, ENOBUFS) or a link that went down: a lost frame,
+            # which the protocols above recover from like any loss on the wire.
+            self.counters.send_error_drop += 1
+            return
+        self.counters.frames_sent += 1
+
+    def set_multicast_filter(self, link_addresses: frozenset[bytes]) -> None:
+        wanted = set(link_addresses)
+        for mac in sorted(self.memberships - wanted):
+            self._membership(PACKET_DROP_MEMBERSHIP, mac)
+            self.counters.memberships_dropped += 1
+        for mac in sorted(wanted - self.memberships):
+            self._membership(PACKET_ADD_MEMBERSHIP, mac)
+            self.counters.memberships_added += 1
+        self.memberships = wanted
+
+    def _membership(self, option: int, mac: bytes) -> None:
+        mreq = _PACKET_MREQ.pack(self.ifindex, PACKET_MR_MULTICAST, len(mac), mac)
+        try:
+            self.sock.setsockopt(SOL_PACKET, option, mreq)
+        except OSError as exc:
+            if exc.errno != errno.EADDRNOTAVAIL:  # dropping one the kernel lost: fine
+                raise
+
+    # Receive, when the driver finds the socket readable.
+    def read_ready(self, now: float) -> int:
+        """Hand the waiting frames (at most READ_BUDGET) to the receiver; how many."""
+        handed = 0
+        for _ in range(READ_BUDGET):
+            try:
+                frame, ancillary, _, address = self.sock.recvmsg(MAX_FRAME, _AUX_SPACE)
+            except (BlockingIOError, InterruptedError):
+                break
+            pkttype = address[2]
+            if pkttype == PACKET_OUTGOING:
+                self.counters.outgoing_ignored += 1
+                continue
+            if len(frame) < ETHERNET_HEADER_LEN:
+                self.counters.runt_drop += 1
+                continue
+            if _checksum_not_ready(ancillary):
+                completed = complete_checksum(frame)
+                if completed is None:
+                    self.counters.checksum_not_completed += 1
+                else:
+                    self.counters.checksums_completed += 1
+                    frame = completed
+            self.counters.frames_received += 1
+            if self.receiver is not None:
+                self.receiver(frame, now)
+                handed += 1
+        return handed
+
+    def close(self) -> None:
+        # Closing the socket drops its memberships too.
+        self.memberships.clear()
+        self.sock.close()
