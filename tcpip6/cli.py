@@ -298,6 +298,7 @@ def _cmd_host(args: argparse.Namespace) -> int:
             advertise=args.advertise or [],
             pcap=args.pcap,
             seed=args.seed,
+            trace=args.trace_format if args.trace else None,
         )
         return run_host(config)
     except (HostConfigError, LinkError) as exc:
@@ -340,6 +341,12 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     host.add_argument("--pcap", metavar="FILE", help="write every frame sent and received")
     host.add_argument("--seed", type=int, help="seed the random choices (DAD and RS delays)")
+    host.add_argument(
+        "--trace", action="store_true", help="print every graph state change as it happens"
+    )
+    host.add_argument(
+        "--trace-format", choices=("text", "json"), default="text", help="trace line format"
+    )
     host.set_defaults(func=_cmd_host)
 
 

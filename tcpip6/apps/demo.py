@@ -15,8 +15,8 @@ the RFC section of its transition) and writes a pcap.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+import sys
+from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from tcpip6.apps.decode import summarize_frame
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
-from tcpip6.stack.machines.graph import TransitionRecord
+from tcpip6.stack.machines.graph import TransitionRecord, trace_printer
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
 
 LAN1 = IPv6Network("2001:db8:1::/64")
@@ -50,8 +50,7 @@ class Timeline:
 
     def __init__(self, trace: bool = False, trace_format: str = "text") -> None:
         self.rows: list[Row] = []
-        self.trace = trace
-        self.trace_format = trace_format
+        self.printer = trace_printer(sys.stdout, trace_format) if trace else None
 
     def add(self, now: float, text: str, record: TransitionRecord | None = None) -> None:
         self.rows.append(Row(now, len(self.rows), text, record))
@@ -64,9 +63,8 @@ class Timeline:
             f"  [{rec.graph}] {rec.entity}: {rec.old} --{rec.trigger}--> {rec.new} (RFC {rec.rfc})"
         )
         self.add(rec.now or 0.0, text, rec)
-        if self.trace:
-            line = json.dumps(asdict(rec)) if self.trace_format == "json" else rec.format()
-            print(line, flush=True)
+        if self.printer is not None:
+            self.printer(rec)
 
     def ordered(self) -> list[Row]:
         return sorted(self.rows, key=lambda r: (r.now, r.order))

@@ -36,6 +36,7 @@ from tcpip6.stack.events import (
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.link import EthernetLink
+from tcpip6.stack.machines.graph import trace_printer
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
 
 LINK_KINDS = ("ethernet",)
@@ -54,6 +55,8 @@ class HostConfig:
     pcap: Path | None = None
     seed: int | None = None
     name: str = "tcpip6"
+    #: --trace: print every state change of every graph, as text or json.
+    trace: str | None = None
 
 
 def parse_link(text: str) -> str:
@@ -146,6 +149,8 @@ class LiveHost:
         self.out = out
         rng = random.Random(config.seed)
         self.host = Host(name=config.name, rng=rng)
+        if config.trace is not None:
+            self.host.trace_sink = trace_printer(out, config.trace)
         self.router = Router(self.host) if config.router else None
         self.driver = LiveDriver([self.host])
         self.ports: list[RawSocketPort] = []
@@ -249,6 +254,7 @@ def build_config(
     advertise: Sequence[str] = (),
     pcap: str | None = None,
     seed: int | None = None,
+    trace: str | None = None,
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     return HostConfig(
@@ -258,6 +264,7 @@ def build_config(
         advertise=[parse_advertise(t) for t in advertise],
         pcap=Path(pcap) if pcap else None,
         seed=seed,
+        trace=trace,
         name=socket.gethostname() or "tcpip6",
     )
 

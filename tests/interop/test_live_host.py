@@ -199,3 +199,33 @@ def test_kernel_ipv6_left_on_is_a_one_line_error_with_the_fix(topology: Topology
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert f"sysctl -w net.ipv6.conf.{PEER_IF}.disable_ipv6=1" in done.stderr
+
+
+def test_trace_prints_the_live_graphs_and_draws_them(topology: Topology, tmp_path: Path) -> None:
+    """``tcpip6 host --trace --trace-format json``: every state change of the live host as
+    it happens, with its RFC section; ``tcpip6 diagram --highlight`` draws the run."""
+    import json
+
+    host = netns.start_tcpip6_host(
+        topology, tmp_path / "host.pcap", "--trace", "--trace-format", "json"
+    )
+    link_local = IPv6Address(host.wait_for(netns.link_local_line()).group(1))
+    assert "3 received" in ping(topology, f"{link_local}%{PEER_IF}")
+    assert netns.stop(host) == 0
+    records = [json.loads(line) for line in host.rest() if line.startswith("{")]
+    dad = [r for r in records if r["graph"] == "dad" and str(link_local) in r["entity"]]
+    assert [(r["old"], r["new"]) for r in dad] == [("TENTATIVE", "PREFERRED")]
+    assert dad[0]["rfc"].startswith("4862 §5.4")
+    # The Linux peer's NS made an NCE; ping traffic moved it on (RFC 4861 §7.2.3, §7.3.3).
+    assert any(r["graph"] == "nce" and r["rfc"].startswith("4861") for r in records)
+    trace = tmp_path / "run.json"
+    trace.write_text("".join(json.dumps(r) + "\n" for r in records))
+    drawn = subprocess.run(
+        [sys.executable, "-m", "tcpip6", "diagram", "dad", "--highlight", str(trace)],
+        cwd=netns.REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert drawn.returncode == 0, drawn.stderr
+    assert re.search(r'"TENTATIVE" -> "PREFERRED" \[label="1x [^"]*" color="red"', drawn.stdout)

@@ -25,8 +25,8 @@ import enum
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import asdict, dataclass, fields
+from typing import Any, TextIO
 
 from transitions import EventData, Machine
 
@@ -72,6 +72,21 @@ class TransitionRecord:
 
 
 TraceSink = Callable[[TransitionRecord], None]
+
+#: What ``--trace-format`` accepts.
+TRACE_FORMATS = ("text", "json")
+
+
+def trace_printer(out: TextIO, fmt: str = "text") -> TraceSink:
+    """A sink that prints each state change as it happens: ``text`` (one aligned line) or
+    ``json`` (one object per line, what ``tcpip6 diagram --highlight`` reads)."""
+    if fmt not in TRACE_FORMATS:
+        raise ValueError(f"trace format {fmt!r}: choose {' or '.join(TRACE_FORMATS)}")
+
+    def sink(rec: TransitionRecord) -> None:
+        print(json.dumps(asdict(rec)) if fmt == "json" else rec.format(), file=out, flush=True)
+
+    return sink
 
 
 def _names(source: Any) -> list[str]:
