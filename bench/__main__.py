@@ -35,6 +35,7 @@ from ipaddress import IPv6Address
 from pathlib import Path
 from typing import Any
 
+import tcpip6
 from tcpip6.io.runtime import SimDriver, loopback_stack
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack.params import InterfaceParameters
@@ -64,10 +65,24 @@ QUICK = Parameters(echo_count=1000, udp_count=3000, repeat=1)
 class Sample:
     count: int
     seconds: float
+    #: Processor time of this process over the same span (less disturbed by other load).
+    cpu_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:
         return self.count / self.seconds if self.seconds > 0 else 0.0
+
+
+class _Clock:
+    """Wall and processor time from its making to :meth:`sample`."""
+
+    def __init__(self) -> None:
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+
+    def sample(self, count: int) -> Sample:
+        wall = time.perf_counter() - self.wall
+        return Sample(count, wall, time.process_time() - self.cpu)
 
 
 # -- simnet ----------------------------------------------------------------------------------
@@ -90,12 +105,11 @@ def simnet_echo(p: Parameters) -> Sample:
     a.icmpv6.send_echo_request(B, 1, 0, data, world.now)  # resolves b (outside the clock)
     world.run_for(0.001)
     before = a.icmp.in_echo_replies
-    start = time.perf_counter()
+    clock = _Clock()
     for seq in range(p.echo_count):
         a.icmpv6.send_echo_request(B, 1, seq & 0xFFFF, data, world.now)
         world.run_for(0.001)
-    elapsed = time.perf_counter() - start
-    return Sample(a.icmp.in_echo_replies - before, elapsed)
+    return clock.sample(a.icmp.in_echo_replies - before)
 
 
 def _drain(sock: Socket) -> int:
@@ -125,7 +139,7 @@ def _udp_rounds(
     run()
     _drain(rx)
     received = 0
-    start = time.perf_counter()
+    clock = _Clock()
     sent = 0
     while sent < p.udp_count:
         n = min(p.batch, p.udp_count - sent)
@@ -134,8 +148,7 @@ def _udp_rounds(
         sent += n
         run()
         received += _drain(rx)
-    elapsed = time.perf_counter() - start
-    return Sample(received, elapsed)
+    return clock.sample(received)
 
 
 def simnet_udp(p: Parameters) -> Sample:
@@ -156,12 +169,11 @@ def loopback_echo(p: Parameters) -> Sample:
     data = bytes(p.payload)
     driver.run_due()
     before = host.icmp.in_echo_replies
-    start = time.perf_counter()
+    clock = _Clock()
     for seq in range(p.echo_count):
         host.icmpv6.send_echo_request(dst, 1, seq & 0xFFFF, data, driver.now)
         driver.run_due()
-    elapsed = time.perf_counter() - start
-    return Sample(host.icmp.in_echo_replies - before, elapsed)
+    return clock.sample(host.icmp.in_echo_replies - before)
 
 
 def loopback_udp(p: Parameters) -> Sample:
@@ -211,7 +223,8 @@ def run(p: Parameters, names: list[str]) -> dict[str, Any]:
             "count": best.count,
             "seconds": best.seconds,
             "per_second": median,
-            "runs": [{"count": s.count, "seconds": s.seconds} for s in runs],
+            "cpu_seconds": best.cpu_seconds,
+            "runs": [asdict(s) for s in runs],
         }
     ratios = {
         key: results[lo]["per_second"] / results[sim]["per_second"]
@@ -224,6 +237,7 @@ def run(p: Parameters, names: list[str]) -> dict[str, Any]:
         "implementation": platform.python_implementation(),
         "cpu": cpu_name(),
         "machine": platform.machine(),
+        "tcpip6": str(Path(tcpip6.__file__).parent),
         "parameters": asdict(p),
         "results": results,
         "ratios_loopback_over_simnet": ratios,
