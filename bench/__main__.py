@@ -1,28 +1,96 @@
-"""``python -m bench``: ICMPv6 echo round trips per second between two hosts on simnet,
-measured side by side with the cost of one raw receive, printed as a table and written to
-``bench/results/<name>.json`` with the machine's Python version and CPU."""
+"""``python -m bench``: the stack's throughput on two backends, side by side in one run.
+
+Four measurements, each repeated ``--repeat`` times (the median is reported):
+
+- ``simnet_icmpv6_echo``: ICMPv6 echo round trips per second between two hosts on a
+  simnet segment (one request outstanding at a time, the fake clock moved 1 ms per round);
+- ``simnet_udp``: UDP datagrams per second, one way, from a socket on host ``a`` to a
+  socket on host ``b`` (sent in batches, then the network runs and the receiver drains
+  its socket; only what the application received is counted);
+- ``loopback_icmpv6_echo`` and ``loopback_udp``: the same two on the loopback backend
+  (:func:`tcpip6.io.runtime.loopback_stack`, to ``::1``, real time): sends, then the
+  driver drains.
+
+The ratio loopback/simnet of each pair is computed from the same run. The table is
+printed and the whole record (parameters, Python version, CPU, machine, date) is written
+to ``bench/results/bench-<date>.json`` (``--output DIR`` elsewhere). ``--quick`` makes a
+run of a few seconds; ``--profile`` runs the UDP simnet case under cProfile and prints
+the top functions by cumulative and by internal time.
+"""
 
 from __future__ import annotations
 
+import argparse
+import cProfile
+import datetime
 import json
 import platform
+import pstats
+import statistics
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from ipaddress import IPv6Address
 from pathlib import Path
+from typing import Any
 
+import tcpip6
+from tcpip6.io.runtime import SimDriver, loopback_stack
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack.params import InterfaceParameters
+from tcpip6.stack.sockets import AF_INET6, SO_RCVBUF, SOCK_DGRAM, SOL_SOCKET, Socket, Stack
 
 A = IPv6Address("fe80::a")
 B = IPv6Address("fe80::b")
+LOOPBACK = "::1"
+PORT = 9  # discard (RFC 863)
+RESULTS = Path(__file__).parent / "results"
 
 
-def _pair() -> SimWorld:
+@dataclass(frozen=True)
+class Parameters:
+    echo_count: int = 20000
+    udp_count: int = 50000
+    payload: int = 56  # octets of echo data (ping's default)
+    udp_payload: int = 64
+    batch: int = 32  # UDP datagrams sent before the network runs
+    repeat: int = 5
+
+
+QUICK = Parameters(echo_count=1000, udp_count=3000, repeat=1)
+
+
+@dataclass
+class Sample:
+    count: int
+    seconds: float
+    #: Processor time of this process over the same span (less disturbed by other load).
+    cpu_seconds: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds if self.seconds > 0 else 0.0
+
+
+class _Clock:
+    """Wall and processor time from its making to :meth:`sample`."""
+
+    def __init__(self) -> None:
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+
+    def sample(self, count: int) -> Sample:
+        wall = time.perf_counter() - self.wall
+        return Sample(count, wall, time.process_time() - self.cpu)
+
+
+# -- simnet ----------------------------------------------------------------------------------
+def simnet_pair() -> SimWorld:
+    """Two hosts on one segment with static link-local addresses, settled."""
     world = SimWorld(seed=1)
     a, b = world.host("a"), world.host("b")
-    no_dad = InterfaceParameters(dup_addr_detect_transmits=0)
-    ia = world.connect(a, "lan", params=no_dad)
+    ia = world.connect(a, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
     ib = world.connect(b, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
     ia.add_static_address(A, 64, 0.0)
     ib.add_static_address(B, 64, 0.0)
@@ -30,19 +98,105 @@ def _pair() -> SimWorld:
     return world
 
 
-def echo_round_trips(count: int) -> dict[str, float]:
-    world = _pair()
+def simnet_echo(p: Parameters) -> Sample:
+    world = simnet_pair()
     a = world.hosts["a"]
-    payload = bytes(56)
-    start = time.perf_counter()
-    for seq in range(count):
-        a.icmpv6.send_echo_request(B, 1, seq & 0xFFFF, payload, world.now)
+    data = bytes(p.payload)
+    a.icmpv6.send_echo_request(B, 1, 0, data, world.now)  # resolves b (outside the clock)
+    world.run_for(0.001)
+    before = a.icmp.in_echo_replies
+    clock = _Clock()
+    for seq in range(p.echo_count):
+        a.icmpv6.send_echo_request(B, 1, seq & 0xFFFF, data, world.now)
         world.run_for(0.001)
-    elapsed = time.perf_counter() - start
-    replies = a.icmp.in_echo_replies
-    return {"round_trips": replies, "seconds": elapsed, "per_second": replies / elapsed}
+    return clock.sample(a.icmp.in_echo_replies - before)
 
 
+def _drain(sock: Socket) -> int:
+    """Everything waiting on a non-blocking socket; how many datagrams."""
+    n = 0
+    while True:
+        try:
+            sock.recvfrom(65536)
+        except BlockingIOError:
+            return n
+        n += 1
+
+
+def _udp_pair(stack_a: Stack, stack_b: Stack, p: Parameters) -> tuple[Socket, Socket]:
+    rx = stack_b.socket(AF_INET6, SOCK_DGRAM)
+    rx.setsockopt(SOL_SOCKET, SO_RCVBUF, 2048 * 4 * p.batch)
+    rx.setblocking(False)
+    tx = stack_a.socket(AF_INET6, SOCK_DGRAM)
+    return tx, rx
+
+
+def _udp_rounds(
+    tx: Socket, rx: Socket, dst: tuple[str, int], run: Callable[[], object], p: Parameters
+) -> Sample:
+    data = bytes(p.udp_payload)
+    tx.sendto(data, dst)  # warm-up: neighbor resolution, route and source caches
+    run()
+    _drain(rx)
+    received = 0
+    clock = _Clock()
+    sent = 0
+    while sent < p.udp_count:
+        n = min(p.batch, p.udp_count - sent)
+        for _ in range(n):
+            tx.sendto(data, dst)
+        sent += n
+        run()
+        received += _drain(rx)
+    return clock.sample(received)
+
+
+def simnet_udp(p: Parameters) -> Sample:
+    world = simnet_pair()
+    driver = SimDriver(world)
+    a = Stack(world.hosts["a"], driver)
+    b = Stack(world.hosts["b"], driver)
+    tx, rx = _udp_pair(a, b, p)
+    rx.bind(("::", PORT))
+    return _udp_rounds(tx, rx, (str(B), PORT), lambda: world.run_for(0.001), p)
+
+
+# -- loopback (real time) ----------------------------------------------------------------------
+def loopback_echo(p: Parameters) -> Sample:
+    stack, driver = loopback_stack()
+    host = stack.host
+    dst = IPv6Address(LOOPBACK)
+    data = bytes(p.payload)
+    driver.run_due()
+    before = host.icmp.in_echo_replies
+    clock = _Clock()
+    for seq in range(p.echo_count):
+        host.icmpv6.send_echo_request(dst, 1, seq & 0xFFFF, data, driver.now)
+        driver.run_due()
+    return clock.sample(host.icmp.in_echo_replies - before)
+
+
+def loopback_udp(p: Parameters) -> Sample:
+    stack, driver = loopback_stack()
+    tx, rx = _udp_pair(stack, stack, p)
+    rx.bind(("::", PORT))
+    return _udp_rounds(tx, rx, (LOOPBACK, PORT), driver.run_due, p)
+
+
+BENCHMARKS: dict[str, Callable[[Parameters], Sample]] = {
+    "simnet_icmpv6_echo": simnet_echo,
+    "simnet_udp": simnet_udp,
+    "loopback_icmpv6_echo": loopback_echo,
+    "loopback_udp": loopback_udp,
+}
+#: The pairs compared in the same run: loopback / simnet.
+RATIOS = {
+    "icmpv6_echo": ("loopback_icmpv6_echo", "simnet_icmpv6_echo"),
+    "udp": ("loopback_udp", "simnet_udp"),
+}
+
+
+# -- the run -----------------------------------------------------------------------------------
 def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -53,19 +207,92 @@ def cpu_name() -> str:
     return platform.processor() or "unknown"
 
 
-def main() -> int:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
-    results = {"simnet_icmpv6_echo": echo_round_trips(count)}
-    record = {
+def run(p: Parameters, names: list[str]) -> dict[str, Any]:
+    """Each benchmark ``p.repeat`` times, interleaved (so that a slow moment of the machine
+    does not fall on one benchmark only); the median run by rate, and every run."""
+    samples: dict[str, list[Sample]] = {name: [] for name in names}
+    for _ in range(p.repeat):
+        for name in names:
+            samples[name].append(BENCHMARKS[name](p))
+    results: dict[str, Any] = {}
+    for name, runs in samples.items():
+        rates = [s.per_second for s in runs]
+        median = statistics.median(rates)
+        best = min(runs, key=lambda s: abs(s.per_second - median))
+        results[name] = {
+            "count": best.count,
+            "seconds": best.seconds,
+            "per_second": median,
+            "cpu_seconds": best.cpu_seconds,
+            "runs": [asdict(s) for s in runs],
+        }
+    ratios = {
+        key: results[lo]["per_second"] / results[sim]["per_second"]
+        for key, (lo, sim) in RATIOS.items()
+        if lo in results and sim in results and results[sim]["per_second"]
+    }
+    return {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
         "cpu": cpu_name(),
         "machine": platform.machine(),
+        "tcpip6": str(Path(tcpip6.__file__).parent),
+        "parameters": asdict(p),
         "results": results,
+        "ratios_loopback_over_simnet": ratios,
     }
-    print(f"{'benchmark':<24} {'count':>8} {'seconds':>9} {'per second':>12}")
-    for name, r in results.items():
-        print(f"{name:<24} {r['round_trips']:>8.0f} {r['seconds']:>9.3f} {r['per_second']:>12.0f}")
-    out = Path(__file__).parent / "results" / "echo.json"
+
+
+def print_table(record: dict[str, Any]) -> None:
+    print(f"{'benchmark':<22} {'count':>8} {'seconds':>9} {'per second':>12}")
+    for name, r in record["results"].items():
+        print(f"{name:<22} {r['count']:>8} {r['seconds']:>9.3f} {r['per_second']:>12.0f}")
+    for key, ratio in record["ratios_loopback_over_simnet"].items():
+        print(f"ratio loopback/simnet {key}: {ratio:.2f}")
+    p = record["parameters"]
+    print(f"(median of {p['repeat']} runs; {record['python']} on {record['cpu']})")
+
+
+def profile(p: Parameters, top: int) -> None:
+    """The UDP simnet case under cProfile: send and receive paths, top functions."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    sample = simnet_udp(p)
+    profiler.disable()
+    print(f"simnet_udp under cProfile: {sample.count} datagrams in {sample.seconds:.2f} s")
+    stats = pstats.Stats(profiler, stream=sys.stdout).strip_dirs()
+    for key in ("cumulative", "tottime"):
+        print(f"\n== top {top} by {key} ==")
+        stats.sort_stats(key).print_stats(top)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a run of a few seconds")
+    parser.add_argument("--profile", action="store_true", help="cProfile the UDP simnet case")
+    parser.add_argument("--top", type=int, default=25, help="functions shown by --profile")
+    parser.add_argument("--repeat", type=int, help="runs of each benchmark (median reported)")
+    parser.add_argument("--echo-count", type=int, help="echo round trips per run")
+    parser.add_argument("--udp-count", type=int, help="UDP datagrams per run")
+    parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="repeatable")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="directory for the JSON")
+    args = parser.parse_args(argv)
+    p = QUICK if args.quick else Parameters()
+    overrides = {
+        "repeat": args.repeat,
+        "echo_count": args.echo_count,
+        "udp_count": args.udp_count,
+    }
+    p = Parameters(**{**asdict(p), **{k: v for k, v in overrides.items() if v is not None}})
+    if args.profile:
+        profile(p, args.top)
+        return 0
+    record = run(p, args.only or list(BENCHMARKS))
+    print_table(record)
+    args.output.mkdir(parents=True, exist_ok=True)
+    stamp = record["date"].replace(":", "").replace("-", "").replace("+0000", "Z")
+    out = args.output / f"bench-{stamp}.json"
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {out}")
     return 0

@@ -377,6 +377,11 @@ def _check_zone(address: IPv6Address, zone: Zone) -> None:
         raise ValueError(f"bad character in zone index {zone!r}")
 
 
+#: ``IPv6Address(text)``, remembered: applications name the same few peers in every call
+#: (``sendto(data, ("fe80::1", 7))``), and parsing takes microseconds.
+_parse_address = functools.lru_cache(maxsize=1024)(IPv6Address)
+
+
 def parse_scoped(text: str) -> tuple[IPv6Address, Zone | None]:
     """RFC 4007 §11.2 ``<address>%<zone_id>``: the address and its zone, None without
     ``%``. A zone of decimal digits is a numerical zone index, an int (§11.2; 0 stands for
@@ -386,7 +391,7 @@ def parse_scoped(text: str) -> tuple[IPv6Address, Zone | None]:
         raise ValueError(f"a scoped address is text, not {text!r}")
     address_text, percent, zone_text = text.partition("%")
     try:
-        address = IPv6Address(address_text)
+        address = _parse_address(address_text)
     except ValueError as exc:
         raise ValueError(f"{text!r}: not an IPv6 address ({exc})") from None
     if not percent:

@@ -32,6 +32,7 @@ from tcpip6.stack.mld_host import MldHost
 from tcpip6.stack.nd import NeighborDiscovery
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.routing import RoutingTable
+from tcpip6.stack.timers import earliest
 from tcpip6.stack.udp import Udp
 from tcpip6.wire import WireError
 from tcpip6.wire import ext as wire_ext
@@ -235,12 +236,11 @@ class Host:
         return self.next_deadline()
 
     def next_deadline(self) -> float | None:
-        deadlines = [self.routes.next_deadline(), self.ipv6.next_deadline()]
-        deadlines += [iface.next_deadline() for iface in self.interfaces]
+        best = earliest(self.routes.next_deadline(), self.ipv6.next_deadline())
+        for iface in self.interfaces:
+            best = earliest(best, iface.next_deadline())
         if self.router is not None:
-            deadlines.append(self.router.next_deadline())
-        times = [t for t in deadlines if t is not None]
-        best = min(times, default=None)
+            best = earliest(best, self.router.next_deadline())
         if self._loopback and (best is None or self.now < best):
             best = self.now
         return best

@@ -32,7 +32,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from tcpip6.stack.counters import CounterSet
-from tcpip6.stack.timers import DeadlineQueue
+from tcpip6.stack.timers import DeadlineQueue, earliest
 
 if TYPE_CHECKING:
     from tcpip6.stack.interface import Interface
@@ -678,16 +678,8 @@ class Routes(Generic[Iface]):
 
     # -- timers ----------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
-        times = [
-            t
-            for t in (
-                self._router_timers.next_deadline(),
-                self._prefix_timers.next_deadline(),
-                self._pmtu_timers.next_deadline(),
-            )
-            if t is not None
-        ]
-        return min(times) if times else None
+        best = earliest(self._router_timers.next_deadline(), self._prefix_timers.next_deadline())
+        return earliest(best, self._pmtu_timers.next_deadline())
 
     def poll(self, now: float) -> list[RoutingAction[Iface]]:
         """Expire routers and prefixes, age PMTU estimates; what happened since the last

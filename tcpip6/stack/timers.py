@@ -22,7 +22,9 @@ class DeadlineQueue(Generic[K]):
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, K]] = []
-        self._armed: dict[K, tuple[float, int]] = {}
+        #: The live heap entry of each armed key (the very tuple in the heap: an entry in
+        #: the heap is live when it is the one its key maps to).
+        self._armed: dict[K, tuple[float, int, K]] = {}
         self._seq = 0
 
     def __len__(self) -> int:
@@ -33,11 +35,12 @@ class DeadlineQueue(Generic[K]):
 
     def arm(self, key: K, deadline: float) -> None:
         self._seq += 1
-        self._armed[key] = (deadline, self._seq)
-        heapq.heappush(self._heap, (deadline, self._seq, key))
+        entry = (deadline, self._seq, key)
+        self._armed[key] = entry
+        heapq.heappush(self._heap, entry)
         # Keep the heap bounded by live entries: compact when stale ones dominate.
         if len(self._heap) > 64 and len(self._heap) > 4 * len(self._armed):
-            self._heap = [(d, s, k) for k, (d, s) in self._armed.items()]
+            self._heap = list(self._armed.values())
             heapq.heapify(self._heap)
 
     def cancel(self, key: K) -> None:
@@ -49,15 +52,23 @@ class DeadlineQueue(Generic[K]):
 
     def _discard_stale(self) -> None:
         heap = self._heap
-        while heap:
-            deadline, seq, key = heap[0]
-            if self._armed.get(key) == (deadline, seq):
-                return
+        armed = self._armed
+        while heap and armed.get(heap[0][2]) is not heap[0]:
             heapq.heappop(heap)
 
     def next_deadline(self) -> float | None:
-        self._discard_stale()
-        return self._heap[0][0] if self._heap else None
+        # The polling loops ask this of every queue at every step: the common case (the
+        # head is live, or the queue is empty) costs no further call.
+        heap = self._heap
+        if heap:
+            head = heap[0]
+            if self._armed.get(head[2]) is not head:
+                self._discard_stale()
+                if not heap:
+                    return None
+                head = heap[0]
+            return head[0]
+        return None
 
     def pop_due(self, now: float) -> list[K]:
         """Disarm and return the keys whose deadline is ``<= now``, earliest first."""
@@ -69,3 +80,12 @@ class DeadlineQueue(Generic[K]):
             _, _, key = heapq.heappop(self._heap)
             del self._armed[key]
             due.append(key)
+
+
+def earliest(a: float | None, b: float | None) -> float | None:
+    """The earlier of two deadlines, None meaning "no deadline" (``min`` of those given)."""
+    if a is None:
+        return b
+    if b is None or a <= b:
+        return a
+    return b

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import struct
 from ipaddress import IPv6Address
-
-_PSEUDO_TAIL = struct.Struct("!IxxxB")
 
 
 def ones_complement_sum(data: bytes | bytearray | memoryview, initial: int = 0) -> int:
     """Fold ``data`` into a 16-bit one's complement sum (not yet complemented)."""
-    raw = bytes(data)
-    if len(raw) % 2:
-        raw += b"\x00"
-    # int.from_bytes over the whole buffer, then fold: fast in CPython.
-    total = initial
-    value = int.from_bytes(raw, "big")
-    while value:
-        total += value & 0xFFFF_FFFF_FFFF_FFFF
-        value >>= 64
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return total
+    # Read as one big-endian integer, a trailing odd octet padded with zero. Since
+    # 2**16 = 1 (mod 0xFFFF), the sum of the 16-bit words with end-around carry is that
+    # integer modulo 0xFFFF, except that a non-zero sum folds to 0xFFFF, never to 0.
+    value = int.from_bytes(data, "big")
+    if len(data) % 2:
+        value <<= 8
+    total = initial + value
+    if not total:
+        return 0
+    return total % 0xFFFF or 0xFFFF
 
 
 def internet_checksum(data: bytes | bytearray | memoryview, initial: int = 0) -> int:
@@ -33,9 +28,13 @@ def pseudo_header_sum(
     src: IPv6Address, dst: IPv6Address, upper_length: int, next_header: int
 ) -> int:
     """RFC 8200 §8.1: source, destination, upper-layer packet length, next header."""
-    return ones_complement_sum(
-        src.packed + dst.packed + _PSEUDO_TAIL.pack(upper_length, next_header)
-    )
+    # The one's complement sum of the pseudo-header (src, dst, the 32-bit length, three
+    # zero octets and the next header) without building it: each field's words sum, modulo
+    # 0xFFFF, to the field's value (see ones_complement_sum).
+    total = int(src) + int(dst) + upper_length + next_header
+    if not total:
+        return 0
+    return total % 0xFFFF or 0xFFFF
 
 
 def upper_layer_checksum(
