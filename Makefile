@@ -37,7 +37,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check tcpip6 tests bench
 
 typecheck: venv
-	$(VENV)/bin/mypy --strict tcpip6
+	$(VENV)/bin/mypy --strict tcpip6 bench
 
 check: lint typecheck
 
