@@ -38,7 +38,7 @@ def test_each_page_embeds_its_graph_and_a_real_run(fresh: Path, name: str) -> No
     text = (fresh / "machines" / f"{name}.md").read_text()
     mermaid = re.search(r"```mermaid\n(.*?)```", text, re.S)
     assert mermaid is not None and mermaid.group(1) == graph.diagram("mermaid")
-    assert f"(../diagrams/{name}.svg)" in text
+    assert f"![the {name} graph](../diagrams/{name}.svg)" in text
     # One table row per declared transition, with its RFC section.
     rows = re.findall(r"^\| (\w+) \| `(\w+)`[^|]* \| (\w+) \| ([^|]+) \| (\d+) \|$", text, re.M)
     assert {(s, t, d) for s, t, d, _, _ in rows} == {(s, t, d) for s, d, t, _, _ in graph.edges()}
@@ -50,3 +50,28 @@ def test_each_page_embeds_its_graph_and_a_real_run(fresh: Path, name: str) -> No
     counts = {(s, t, d): int(n) for s, t, d, _, n in rows}
     for key in set(shown):
         assert counts[key] >= shown.count(key)
+
+
+def test_make_diagrams_writes_every_file_the_pages_embed(tmp_path: Path) -> None:
+    """What ``make diagrams`` runs (``tcpip6 diagram --all``) writes the DOT, mermaid, SVG
+    and PNG of every machine under the names the pages link to."""
+    import subprocess
+    import sys
+    import xml.etree.ElementTree as ET
+
+    out = tmp_path / "diagrams"
+    done = subprocess.run(
+        [sys.executable, "-m", "tcpip6", "diagram", "--all", "--output-dir", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    for name, graph in all_graphs().items():
+        assert (out / f"{name}.dot").read_text() == graph.diagram("dot")
+        assert (out / f"{name}.mmd").read_text() == graph.diagram("mermaid")
+        assert ET.parse(out / f"{name}.svg").getroot().tag.endswith("svg")
+        assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        page = (DOCS / "machines" / f"{name}.md").read_text()
+        for linked in re.findall(r"\(\.\./diagrams/([^)]+)\)", page):
+            assert (out / linked).exists(), linked

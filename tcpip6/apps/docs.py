@@ -94,9 +94,15 @@ def page(graph: Graph, run: DemoRun) -> str:
         "",
         "## The graph",
         "",
-        f"The stack runs `tcpip6/stack/machines/{graph.name}.py`; this drawing is made from "
-        f"that table (`tcpip6 diagram {graph.name} --format mermaid`). `make diagrams` draws "
-        f"it as [SVG](../diagrams/{graph.name}.svg) and [PNG](../diagrams/{graph.name}.png).",
+        f"The stack runs `tcpip6/stack/machines/{graph.name}.py`; both drawings are made "
+        f"from that table. Graphviz's, written by `make diagrams` "
+        f"(`tcpip6 diagram {graph.name} --format svg`; also as "
+        f"[PNG](../diagrams/{graph.name}.png) and [DOT](../diagrams/{graph.name}.dot)):",
+        "",
+        f"![the {graph.name} graph](../diagrams/{graph.name}.svg)",
+        "",
+        f"Mermaid's (`tcpip6 diagram {graph.name} --format mermaid`), which renders where "
+        "Markdown does:",
         "",
         "```mermaid",
         graph.diagram("mermaid").rstrip("\n"),
