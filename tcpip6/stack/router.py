@@ -227,6 +227,8 @@ class Router:
         adv = self.advertisers[iface]
         src = iface.link_local_address()
         if src is None:
+            # §6.1.2: no RA without a link-local source; wait for interface_ready again.
+            adv.next_time = None
             return
         msg = self.advertisement(iface)
         self.host.nd.out_router_advertisements += 1
