@@ -158,7 +158,7 @@ class NeighborDiscovery:
         self, iface: Interface, target: IPv6Address, link_address: bytes | None, now: float
     ) -> None:
         """§7.2.2 (multicast, address resolution) or §7.3.3 (unicast, a NUD probe)."""
-        src = self.host.select_source(iface, target)
+        src = self._prompting_source(iface, target) or self.host.select_source(iface, target)
         if src is None:
             return
         dst = wire_ipv6.solicited_node(target) if link_address is None else target
@@ -170,6 +170,18 @@ class NeighborDiscovery:
             self.send_nd(iface, src, dst, msg, now)
         else:
             self.send_nd(iface, src, dst, msg, now, link_address=link_address)
+
+    def _prompting_source(self, iface: Interface, target: IPv6Address) -> IPv6Address | None:
+        """§7.2.2: "If the source address of the packet prompting the solicitation is the
+        same as one of the addresses assigned to the outgoing interface, that address
+        SHOULD be placed in the IP Source Address of the outgoing solicitation." The newest
+        packet queued for the target is the one that prompted it."""
+        nce = iface.neighbors.get(target)
+        if nce is None or not nce.queue or len(nce.queue[-1]) < wire_ipv6.Ipv6Header.HEADER_LEN:
+            return None
+        src = IPv6Address(nce.queue[-1][8:24])
+        usable = {e.address for e in iface.addresses.source_candidates()}
+        return src if src in usable else None
 
     def send_dad_solicitation(self, iface: Interface, target: IPv6Address, now: float) -> None:
         """RFC 4862 §5.4.2: from the unspecified address, to the solicited-node group, with

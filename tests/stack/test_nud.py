@@ -106,3 +106,27 @@ def test_resolution_failure_answers_address_unreachable() -> None:
     (err,) = a.icmpv6.errors_received
     assert (err.type, err.code) == (wi.DESTINATION_UNREACHABLE, wi.UNREACH_ADDRESS)
     assert nce_path(trace, nobody) == ["INCOMPLETE-resolution_failed->UNREACHABLE"]
+
+
+def test_address_resolution_uses_the_source_of_the_prompting_packet() -> None:
+    """RFC 4861 §7.2.2: the NS carries the prompting packet's source when it is one of the
+    interface's addresses (here not the one source selection would pick)."""
+    from scapy.layers import inet6 as s6
+    from scapy.layers.l2 import Ether
+
+    world = SimWorld(seed=9)
+    a, b = world.host("a"), world.host("b")
+    ia = world.connect(a, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
+    ib = world.connect(b, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
+    for iface, text in ((ia, "2001:db8:a::1"), (ia, "2001:db8:a::2"), (ib, "2001:db8:a::10")):
+        iface.add_static_address(IPv6Address(text), 64, world.now)
+    world.run_for(1.0)
+    sent: list[Ether] = []
+    world.observers.append(lambda iface, f, now: sent.append(Ether(f)))
+    dst = IPv6Address("2001:db8:a::10")
+    assert a.select_source(ia, dst) == IPv6Address("2001:db8:a::1")
+    a.icmpv6.send(dst, wi.EchoRequest(1, 1, b"x"), world.now, src=IPv6Address("2001:db8:a::2"))
+    world.run_for(1.0)
+    [ns] = [f for f in sent if s6.ICMPv6ND_NS in f and f[s6.ICMPv6ND_NS].tgt == str(dst)]
+    assert ns[s6.IPv6].src == "2001:db8:a::2"
+    assert [r.dst for r in a.icmpv6.echo_replies] == [IPv6Address("2001:db8:a::2")]
