@@ -345,3 +345,19 @@ def test_sixtofour_hosts_and_a_relay() -> None:
         ("10.0.0.1", "10.0.0.2"),
         ("192.88.99.1", "10.0.0.2"),
     ]
+
+
+def test_host_command_line_names_tunnels_in_link_order() -> None:
+    from tcpip6.apps.host import HostConfigError, build_config
+
+    config = build_config(
+        links=["ethernet:eth1", "tunnel:configured:10.0.0.2:10.0.0.1", "tunnel:6to4:10.0.0.2"],
+        addresses=["tun0=2001:db8:46::2/64"],
+    )
+    assert config.links == ["eth1", "tun0", "tun1"]
+    assert config.tunnels == {
+        "tun0": TunnelSpec(TunnelKind.CONFIGURED, V4_A, remote=V4_B),
+        "tun1": TunnelSpec(TunnelKind.SIX_TO_FOUR, V4_A),
+    }
+    with pytest.raises(HostConfigError, match="--link tunnel:6to4:x: Expected 4 octets"):
+        build_config(links=["tunnel:6to4:x"])
