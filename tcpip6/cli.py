@@ -283,6 +283,15 @@ example: a Linux namespace and tcpip6 on the two ends of a veth pair
   a router advertising a prefix (Linux hosts on the link autoconfigure from it):
   ip netns exec h6 tcpip6 host --link ethernet:veth-h --router \\
       --address veth-h=2001:db8:1::1/64 --advertise veth-h=2001:db8:1::/64
+
+IPv6 over IPv4 (protocol 41, on the kernel's IPv4: give an IPv4 address of this host).
+Tunnel interfaces are named tun0, tun1... in --link order; no ND, no DAD on them:
+  tunnel:configured:LOCAL4:REMOTE4   RFC 4213 configured tunnel: mtu 1280, fe80::LOCAL4,
+                                     the remote end fe80::REMOTE4 is the default route
+  tunnel:6to4:LOCAL4[:RELAY4]        RFC 3056 6to4: 2002:LOCAL4::LOCAL4/16; other
+                                     destinations go to a relay router (RFC 3068)
+  tcpip6 host --link tunnel:configured:10.0.0.2:10.0.0.1 --address tun0=2001:db8:46::2/64
+  tcpip6 host --link tunnel:6to4:10.0.0.2:192.88.99.1
 """
 
 
@@ -321,8 +330,8 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     host.add_argument(
         "--link",
         action="append",
-        metavar="ethernet:IFNAME",
-        help="an interface to run on (repeat for several)",
+        metavar="ethernet:IFNAME|tunnel:...",
+        help="an interface to run on (repeat for several; tunnels: see below)",
     )
     host.add_argument(
         "--address",

@@ -40,7 +40,7 @@ def test_parsers() -> None:
     assert parse_advertise("eth1=2001:db8::/64") == ("eth1", IPv6Network("2001:db8::/64"))
     for bad, message in [
         (lambda: parse_link("eth1"), "expected KIND:IFNAME"),
-        (lambda: parse_link("tunnel:eth1"), "unknown link kind 'tunnel'"),
+        (lambda: parse_link("tunnel:eth1"), "expected configured:LOCAL4:REMOTE4"),
         (lambda: parse_address("eth1=2001:db8::2"), "give a prefix length"),
         (lambda: parse_address("eth1=ff02::1/64"), "not a unicast address"),
         (lambda: parse_address("2001:db8::2/64"), "expected IFNAME=VALUE"),

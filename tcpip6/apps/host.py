@@ -23,9 +23,12 @@ from ipaddress import IPv6Interface, IPv6Network
 from pathlib import Path
 from typing import TextIO
 
-from tcpip6.io.pcap import PcapWriter
+from tcpip6.io.pcap import LINKTYPE_ETHERNET, PcapWriter
 from tcpip6.io.rawsock import LinkError, RawSocketPort
 from tcpip6.io.runtime import LiveDriver
+from tcpip6.io.tunnel import LINKTYPE_RAW, RawIpv4Port, TunnelLink, TunnelSpec
+from tcpip6.io.tunnel import configure_interface as configure_tunnel
+from tcpip6.io.tunnel import interface_parameters as tunnel_parameters
 from tcpip6.stack.events import (
     AddressConfigured,
     AddressRemoved,
@@ -39,7 +42,9 @@ from tcpip6.stack.link import EthernetLink
 from tcpip6.stack.machines.graph import trace_printer
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
 
-LINK_KINDS = ("ethernet",)
+LINK_KINDS = ("ethernet", "tunnel")
+#: Tunnel interfaces are named tun0, tun1... in --link order.
+TUNNEL_PREFIX = "tun"
 
 
 class HostConfigError(Exception):
@@ -57,10 +62,14 @@ class HostConfig:
     name: str = "tcpip6"
     #: --trace: print every state change of every graph, as text or json.
     trace: str | None = None
+    #: The --link tunnel:... interfaces, by name (tun0, tun1...).
+    tunnels: dict[str, TunnelSpec] = field(default_factory=dict)
 
 
-def parse_link(text: str) -> str:
-    """``ethernet:IFNAME`` -> ``IFNAME``."""
+def parse_link(text: str, tunnels: dict[str, TunnelSpec] | None = None) -> str:
+    """``ethernet:IFNAME`` -> ``IFNAME``; ``tunnel:configured:LOCAL4:REMOTE4`` or
+    ``tunnel:6to4:LOCAL4[:RELAY4]`` -> the next free ``tunN``, its spec added to
+    ``tunnels``."""
     kind, sep, ifname = text.partition(":")
     if not sep or not ifname:
         raise HostConfigError(f"--link {text}: expected KIND:IFNAME, e.g. ethernet:eth1")
@@ -68,6 +77,15 @@ def parse_link(text: str) -> str:
         raise HostConfigError(
             f"--link {text}: unknown link kind {kind!r} (known: {', '.join(LINK_KINDS)})"
         )
+    if kind == "tunnel":
+        try:
+            spec = TunnelSpec.parse(ifname)
+        except ValueError as exc:
+            raise HostConfigError(f"--link {text}: {exc}") from None
+        tunnels = {} if tunnels is None else tunnels
+        name = f"{TUNNEL_PREFIX}{len(tunnels)}"
+        tunnels[name] = spec
+        return name
     return ifname
 
 
@@ -153,14 +171,22 @@ class LiveHost:
             self.host.trace_sink = trace_printer(out, config.trace)
         self.router = Router(self.host) if config.router else None
         self.driver = LiveDriver([self.host])
-        self.ports: list[RawSocketPort] = []
+        self.ports: list[RawSocketPort | RawIpv4Port] = []
         self.pcap: PcapWriter | None = None
         try:
             for ifname in config.links:
-                self.ports.append(RawSocketPort(ifname))
+                spec = config.tunnels.get(ifname)
+                self.ports.append(
+                    RawSocketPort(ifname) if spec is None else RawIpv4Port(spec.local, ifname)
+                )
             if config.pcap is not None:
+                # Tunnels capture IPv4 datagrams: raw IP when every link is a tunnel (in a
+                # mixed run, only the Ethernet links are captured).
+                tunnels_only = len(config.tunnels) == len(config.links)
                 try:
-                    self.pcap = PcapWriter(config.pcap)
+                    self.pcap = PcapWriter(
+                        config.pcap, LINKTYPE_RAW if tunnels_only else LINKTYPE_ETHERNET
+                    )
                 except OSError as exc:
                     raise HostConfigError(f"cannot write {config.pcap}: {exc.strerror}") from None
         except (LinkError, HostConfigError):
@@ -171,13 +197,25 @@ class LiveHost:
         if self.pcap is not None:
             self.pcap.write(frame, time.time())
 
-    def _attach(self, port: RawSocketPort) -> Interface:
+    def _attach(self, port: RawSocketPort | RawIpv4Port) -> Interface:
         host = self.host
-        link = EthernetLink(port, port.mac, mtu=port.mtu)
-        iface = host.add_interface(link, name=port.ifname)
+        if isinstance(port, RawIpv4Port):
+            spec = self.config.tunnels[port.ifname]
+            tunnel = TunnelLink(port, spec.local, remote=spec.remote, relay=spec.relay)
+            iface = host.add_interface(tunnel, port.ifname, tunnel_parameters(tunnel))
+            configure_tunnel(iface, tunnel, self.driver.now)
+            summary = f"tunnel {spec} mtu {tunnel.mtu}"
+        else:
+            link = EthernetLink(port, port.mac, mtu=port.mtu)
+            iface = host.add_interface(link, name=port.ifname)
+            summary = f"ethernet {port.mac.hex(':')} mtu {port.mtu}"
         port.receiver = lambda frame, now: host.receive(iface, frame, now)
-        iface.capture = self._capture
+        if self.pcap is None or (self.pcap.linktype == LINKTYPE_ETHERNET) == (
+            iface.link.kind == "ethernet"
+        ):
+            iface.capture = self._capture
         self.driver.add_source(port)
+        _say(self.out, f"link {port.ifname} up: {summary}")
         return iface
 
     def start(self) -> None:
@@ -185,10 +223,6 @@ class LiveHost:
         self.host.now = now
         for port in self.ports:
             self._attach(port)
-            _say(
-                self.out,
-                f"link {port.ifname} up: ethernet {port.mac.hex(':')} mtu {port.mtu}",
-            )
         self.host.start(now)
         for ifname, address in self.config.addresses:
             iface = self.host.interface(ifname)
@@ -257,8 +291,10 @@ def build_config(
     trace: str | None = None,
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
+    tunnels: dict[str, TunnelSpec] = {}
     return HostConfig(
-        links=[parse_link(t) for t in links],
+        links=[parse_link(t, tunnels) for t in links],
+        tunnels=tunnels,
         addresses=[parse_address(t) for t in addresses],
         router=router,
         advertise=[parse_advertise(t) for t in advertise],

@@ -1,0 +1,474 @@
+"""IPv6 over IPv4 (protocol 41): configured tunnels (RFC 4213 §3) and 6to4 (RFC 3056).
+
+The tunnel is a link like any other (the contract of :mod:`tcpip6.stack.link`): its
+link-layer address is an IPv4 address (4 octets), and its frames are IPv4 datagrams whose
+payload is one IPv6 packet. Two kinds:
+
+- **configured** (RFC 4213 §3): a point-to-point link to one remote IPv4 address. Every
+  packet goes there. There is no Neighbor Discovery on it (§3.8): the remote end is a
+  PERMANENT neighbor, the NCE state that inhibits ND, as MSR IPv6 did; the default route
+  points at it. The link MTU is static, 1280 (§3.2.1), so the IPv4 header goes out with
+  DF clear and IPv4 may fragment the datagram on the way.
+- **6to4** (RFC 3056): a non-broadcast multi-access link over the whole IPv4 Internet.
+  The site prefix is 2002:V4ADDR::/48 (§2); the IPv4 next hop of a 2002::/16 destination is
+  the V4ADDR embedded in it; every other destination goes to a relay router (RFC 3068), if
+  one is configured.
+
+Both form the interface identifier from the IPv4 address, 32 zero bits then the 32 bits
+of the address (RFC 4213 §3.7): the link-local address of 10.0.0.2 is fe80::a00:2.
+
+The pure parts (:func:`encapsulate`, :func:`decapsulate`, the 6to4 mapping and
+:class:`TunnelLink`) take no socket: a :class:`DatagramPort` carries the datagrams. The
+live one, :class:`RawIpv4Port`, is a raw IPv4 socket for protocol 41 on the kernel's IPv4:
+the kernel adds the IPv4 header on send and hands over whole datagrams, header included,
+on receive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
+from typing import TYPE_CHECKING, Protocol
+
+from tcpip6.io.rawsock import LinkError
+from tcpip6.stack.counters import CounterSet
+from tcpip6.stack.link import Received
+from tcpip6.stack.params import InterfaceParameters
+from tcpip6.wire.errors import WireError
+from tcpip6.wire.ipv4 import IPPROTO_IPV6, Ipv4Header
+from tcpip6.wire.ipv4 import split as ipv4_split
+from tcpip6.wire.ipv6 import MIN_MTU
+
+if TYPE_CHECKING:
+    from tcpip6.stack.interface import Interface
+
+#: RFC 4213 §3.2.1: the static tunnel MTU.
+TUNNEL_MTU = MIN_MTU
+#: RFC 4213 §3.5: the IPv4 TTL is set "in an implementation-specific manner"; the usual
+#: default IPv4 TTL.
+TUNNEL_TTL = 64
+#: RFC 3056 §2: the 6to4 prefix.
+SIX_TO_FOUR = IPv6Network("2002::/16")
+#: RFC 3068: the 6to4 relay anycast address (192.88.99.0/24, host 1).
+RELAY_ANYCAST = IPv4Address("192.88.99.1")
+#: pcap link type for raw IPv4/IPv6 datagrams (what a tunnel's frames are).
+LINKTYPE_RAW = 101
+#: The offset of the destination address in an IPv6 header, and the header length.
+_IPV6_SRC = slice(8, 24)
+_IPV6_DST = slice(24, 40)
+_IPV6_HEADER_LEN = 40
+#: Datagrams read per call to read_ready (timers still run under a flood).
+READ_BUDGET = 64
+#: An IPv4 datagram is at most this long.
+MAX_DATAGRAM = 65535
+#: linux/in.h (typeshed lacks them): path MTU discovery off, so DF stays clear.
+IP_MTU_DISCOVER = 10
+IP_PMTUDISC_DONT = 0
+
+
+class TunnelKind(enum.Enum):
+    CONFIGURED = "configured"
+    SIX_TO_FOUR = "6to4"
+
+
+# -- the 6to4 mapping (RFC 3056 §2) ---------------------------------------------------------
+
+
+def sixtofour_prefix(v4: IPv4Address) -> IPv6Network:
+    """RFC 3056 §2: 2002:V4ADDR::/48, the site prefix of the 6to4 site at ``v4``."""
+    return IPv6Network((b"\x20\x02" + v4.packed + bytes(10), 48))
+
+
+def embedded_ipv4(address: IPv6Address) -> IPv4Address | None:
+    """The V4ADDR of a 2002::/16 address, else None."""
+    if address not in SIX_TO_FOUR:
+        return None
+    return IPv4Address(address.packed[2:6])
+
+
+def interface_identifier(v4: IPv4Address) -> bytes:
+    """RFC 4213 §3.7: 32 zero bits, then the IPv4 address (RFC 3056 §2 suggests the same
+    ::V4ADDR identifier for 6to4)."""
+    return bytes(4) + v4.packed
+
+
+def link_local(v4: IPv4Address) -> IPv6Address:
+    """RFC 4213 §3.7: fe80::V4ADDR."""
+    return IPv6Address(b"\xfe\x80" + bytes(6) + interface_identifier(v4))
+
+
+def sixtofour_address(v4: IPv4Address) -> IPv6Address:
+    """2002:V4ADDR::V4ADDR: the 6to4 prefix, subnet 0, the ::V4ADDR identifier."""
+    return IPv6Address(sixtofour_prefix(v4).network_address.packed[:8] + interface_identifier(v4))
+
+
+# -- encapsulation (RFC 4213 §3.5, §3.6) -------------------------------------------------
+
+
+def encapsulate(
+    packet: bytes | memoryview,
+    src: IPv4Address,
+    dst: IPv4Address,
+    *,
+    ttl: int = TUNNEL_TTL,
+    identification: int = 0,
+    tos: int = 0,
+) -> bytes:
+    """An IPv4 datagram carrying ``packet``: protocol 41 (RFC 4213 §3.5), DF clear (the
+    static tunnel MTU, §3.2.1), no options. What the kernel sends for a raw protocol-41
+    socket; here for captures and tests."""
+    hdr = Ipv4Header(
+        tos=tos,
+        total_length=Ipv4Header.HEADER_LEN + len(packet),
+        identification=identification,
+        flags=0,
+        fragment_offset=0,
+        ttl=ttl,
+        protocol=IPPROTO_IPV6,
+        src=src,
+        dst=dst,
+    )
+    return hdr.build() + bytes(packet)
+
+
+class DecapsulationError(WireError):
+    """Not an IPv6-in-IPv4 datagram this tunnel accepts; ``reason`` names the counter."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def decapsulate(datagram: bytes | memoryview) -> tuple[Ipv4Header, memoryview]:
+    """The IPv4 header and the IPv6 packet it carries. Raises :class:`DecapsulationError`
+    for a malformed datagram, another protocol, a fragment (the kernel reassembles before
+    a raw socket sees them) or a payload that is not an IPv6 header."""
+    try:
+        hdr, payload = ipv4_split(datagram)
+    except WireError as exc:
+        raise DecapsulationError("malformed_drop", str(exc)) from None
+    if hdr.protocol != IPPROTO_IPV6:
+        raise DecapsulationError("not_protocol_41_drop", f"protocol {hdr.protocol}")
+    if hdr.is_fragment:
+        raise DecapsulationError("fragment_drop", "an IPv4 fragment")
+    if len(payload) < _IPV6_HEADER_LEN or payload[0] >> 4 != 6:
+        raise DecapsulationError("not_ipv6_drop", "the payload is not an IPv6 packet")
+    return hdr, payload
+
+
+# -- the link ----------------------------------------------------------------------------
+
+
+class DatagramPort(Protocol):
+    """Where a tunnel's datagrams go: the kernel's IPv4 (a raw socket), or a test's list.
+    ``packet`` is the IPv6 packet; the port adds the IPv4 header."""
+
+    def send_datagram(self, packet: bytes, dst: IPv4Address) -> None: ...
+
+
+@dataclass
+class TunnelCounters(CounterSet):
+    datagrams_received: int = 0
+    datagrams_sent: int = 0
+    malformed_drop: int = 0
+    not_protocol_41_drop: int = 0
+    fragment_drop: int = 0
+    not_ipv6_drop: int = 0
+    #: The outer destination is not our IPv4 address.
+    not_for_us_drop: int = 0
+    #: RFC 4213 §3.6: a configured tunnel accepts datagrams from its remote end only.
+    wrong_remote_drop: int = 0
+    #: RFC 3056 §9: a 2002::/16 source whose V4ADDR is not the outer source.
+    spoofed_6to4_source_drop: int = 0
+    #: 6to4: a native source from an IPv4 address that is not the relay router.
+    native_source_not_relay_drop: int = 0
+    #: 6to4: no IPv4 next hop for the destination (native, and no relay configured; or
+    #: multicast, which 6to4 does not carry).
+    no_ipv4_next_hop_drop: int = 0
+
+
+class TunnelLink:
+    """IPv6 over IPv4 (protocol 41): a configured tunnel when ``remote`` is given, else
+    6to4 (with ``relay`` for native destinations, RFC 3068)."""
+
+    kind = "tunnel"
+    link_address_length = 4
+    #: RFC 4213 §3.8 (configured) and RFC 3056 (6to4): no address resolution; the next
+    #: hop's IPv4 address is configured or embedded in its IPv6 address.
+    uses_nd = False
+
+    def __init__(
+        self,
+        port: DatagramPort,
+        local: IPv4Address,
+        *,
+        remote: IPv4Address | None = None,
+        relay: IPv4Address | None = None,
+        mtu: int = TUNNEL_MTU,
+    ) -> None:
+        if remote is not None and relay is not None:
+            raise ValueError("a relay router is for 6to4 tunnels, not configured ones")
+        if mtu < MIN_MTU:
+            raise ValueError(f"an IPv6 link MTU is at least {MIN_MTU}")
+        self.port = port
+        self.local = local
+        self.remote = remote
+        self.relay = relay
+        self.link_address = local.packed
+        self.mtu = mtu
+        self.counters = TunnelCounters()
+
+    @property
+    def tunnel_kind(self) -> TunnelKind:
+        return TunnelKind.SIX_TO_FOUR if self.remote is None else TunnelKind.CONFIGURED
+
+    def __repr__(self) -> str:
+        far = f"remote {self.remote}" if self.remote else f"6to4 relay {self.relay or '-'}"
+        return f"<TunnelLink local {self.local} {far} mtu {self.mtu}>"
+
+    def ipv4_next_hop(self, packet: bytes | memoryview, dst_link: bytes) -> IPv4Address | None:
+        """The IPv4 address to send ``packet`` to: ``dst_link`` when the core names one (a
+        PERMANENT neighbor's), else the remote end (configured), else the 6to4 mapping of
+        the IPv6 destination or the relay router."""
+        if len(dst_link) == 4:
+            return IPv4Address(dst_link)
+        if self.remote is not None:
+            return self.remote
+        if len(packet) < _IPV6_HEADER_LEN:
+            return None
+        dst = IPv6Address(bytes(packet[_IPV6_DST]))
+        if dst.is_multicast:
+            return None
+        v4 = embedded_ipv4(dst)
+        return v4 if v4 is not None else self.relay
+
+    def frame_bytes(self, packet: bytes, dst_link: bytes) -> bytes:
+        dst = self.ipv4_next_hop(packet, dst_link) or IPv4Address(0)
+        return encapsulate(packet, self.local, dst)
+
+    def transmit(self, packet: bytes, dst_link: bytes) -> None:
+        dst = self.ipv4_next_hop(packet, dst_link)
+        if dst is None:
+            self.counters.no_ipv4_next_hop_drop += 1
+            return
+        self.counters.datagrams_sent += 1
+        self.port.send_datagram(packet, dst)
+
+    def set_multicast_addresses(self, link_addresses: Iterable[bytes]) -> None:
+        return None  # no link multicast: the port hears every datagram to our address
+
+    def interface_identifier(self) -> bytes:
+        return interface_identifier(self.local)
+
+    def map_multicast(self, group: IPv6Address) -> bytes:
+        # A configured tunnel is point-to-point: multicast goes to the other end. 6to4
+        # has no multicast (b"": ipv4_next_hop finds none and the packet is dropped).
+        return self.remote.packed if self.remote is not None else b""
+
+    def read_lla_option(self, data: bytes) -> bytes | None:
+        # RFC 2529 §5: two zero octets, then the IPv4 address.
+        if len(data) < 6:
+            return None
+        return bytes(data[2:6])
+
+    def write_lla_option(self, link_address: bytes) -> bytes:
+        return b"\0\0" + link_address
+
+    def decapsulate(self, frame: bytes | memoryview) -> Received | None:
+        try:
+            hdr, packet = decapsulate(frame)
+        except DecapsulationError as exc:
+            setattr(self.counters, exc.reason, getattr(self.counters, exc.reason) + 1)
+            return None
+        if hdr.dst != self.local:
+            self.counters.not_for_us_drop += 1
+            return None
+        if self.remote is not None:
+            # RFC 4213 §3.6: only the configured remote end may send into the tunnel.
+            if hdr.src != self.remote:
+                self.counters.wrong_remote_drop += 1
+                return None
+        else:
+            src6 = IPv6Address(bytes(packet[_IPV6_SRC]))
+            v4 = embedded_ipv4(src6)
+            if v4 is not None and v4 != hdr.src:
+                # RFC 3056 §9: a 6to4 source must come from the IPv4 address it embeds.
+                self.counters.spoofed_6to4_source_drop += 1
+                return None
+            if v4 is None and hdr.src != self.relay:
+                # Native IPv6 sources arrive through the relay router only.
+                self.counters.native_source_not_relay_drop += 1
+                return None
+        self.counters.datagrams_received += 1
+        return Received(packet, hdr.src.packed, hdr.dst.packed)
+
+
+# -- the command line's spec, and the interface it configures ----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TunnelSpec:
+    """``configured:LOCAL4:REMOTE4`` or ``6to4:LOCAL4[:RELAY4]`` (after ``tunnel:``)."""
+
+    kind: TunnelKind
+    local: IPv4Address
+    remote: IPv4Address | None = None
+    relay: IPv4Address | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> TunnelSpec:
+        """Raises ValueError with a one-line message."""
+        kind, _, rest = text.partition(":")
+        parts = rest.split(":") if rest else []
+        # IPv4Address raises AddressValueError (a ValueError) with a one-line message.
+        if kind == TunnelKind.CONFIGURED.value and len(parts) == 2:
+            local, remote = IPv4Address(parts[0]), IPv4Address(parts[1])
+            if local == remote:
+                raise ValueError("the two ends of a tunnel need different addresses")
+            return cls(TunnelKind.CONFIGURED, local, remote=remote)
+        if kind == TunnelKind.SIX_TO_FOUR.value and len(parts) in (1, 2):
+            relay = IPv4Address(parts[1]) if len(parts) == 2 else None
+            return cls(TunnelKind.SIX_TO_FOUR, IPv4Address(parts[0]), relay=relay)
+        raise ValueError("expected configured:LOCAL4:REMOTE4 or 6to4:LOCAL4[:RELAY4]")
+
+    def __str__(self) -> str:
+        if self.kind is TunnelKind.CONFIGURED:
+            return f"configured {self.local} -> {self.remote}"
+        return f"6to4 {sixtofour_prefix(self.local)} relay {self.relay or '-'}"
+
+
+def interface_parameters(link: TunnelLink) -> InterfaceParameters:
+    """No DAD on a tunnel (RFC 4213 §3.8: ND is not needed on a configured tunnel; 6to4
+    addresses are unique by construction, RFC 3056 §2)."""
+    return InterfaceParameters(link_mtu=link.mtu, dup_addr_detect_transmits=0)
+
+
+def configure_interface(iface: Interface, link: TunnelLink, now: float) -> None:
+    """The addresses, neighbor and routes a tunnel interface starts with:
+
+    - the link-local address fe80::V4ADDR (RFC 4213 §3.7);
+    - configured: the remote end's link-local address as a PERMANENT neighbor at the
+      remote IPv4 address (ND inhibited), and the default route through it;
+    - 6to4: 2002:V4ADDR::V4ADDR/16, which makes 2002::/16 on-link (each destination's
+      IPv4 next hop is embedded in it); with a relay router, the default route through
+      the relay's 6to4 address 2002:RELAY4:: (RFC 3068).
+    """
+    routes = iface.host.routes.table
+    iface.add_static_address(link_local(link.local), 64, now)
+    if link.remote is not None:
+        peer = link_local(link.remote)
+        iface.add_static_neighbor(peer, link.remote.packed)
+        routes.add_static_route(IPv6Network("::/0"), iface, peer)
+        return
+    iface.add_static_address(sixtofour_address(link.local), SIX_TO_FOUR.prefixlen, now)
+    if link.relay is not None:
+        relay6 = sixtofour_prefix(link.relay).network_address
+        routes.add_static_route(IPv6Network("::/0"), iface, relay6)
+
+
+# -- the live port: a raw IPv4 socket for protocol 41 ------------------------------------
+
+
+@dataclass
+class RawIpv4Counters(CounterSet):
+    datagrams_received: int = 0
+    datagrams_sent: int = 0
+    send_error_drop: int = 0
+
+
+class RawIpv4Port:
+    """A raw IPv4 socket for protocol 41, bound to ``local`` (it then receives only the
+    datagrams to that address). Sends with DF clear (``IP_PMTUDISC_DONT``, RFC 4213
+    §3.2.1) and TTL :data:`TUNNEL_TTL`."""
+
+    def __init__(self, local: IPv4Address, ifname: str = "tun0") -> None:
+        self.local = local
+        self.ifname = ifname
+        self.counters = RawIpv4Counters()
+        self.receiver: Callable[[bytes, float], None] | None = None
+        try:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, IPPROTO_IPV6)
+        except PermissionError:
+            raise LinkError("a raw IPv4 socket (protocol 41) needs root (or CAP_NET_RAW)") from None
+        try:
+            try:
+                sock.bind((str(local), 0))
+            except OSError as exc:
+                raise LinkError(
+                    f"cannot use {local} for a tunnel ({exc.strerror}): give an IPv4 address "
+                    f"of this host (ip -4 addr add {local}/24 dev IFNAME)"
+                ) from None
+            sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, TUNNEL_TTL)
+            sock.setblocking(False)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+    def __repr__(self) -> str:
+        return f"<RawIpv4Port {self.ifname} {self.local} protocol 41>"
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    # DatagramPort
+    def send_datagram(self, packet: bytes, dst: IPv4Address) -> None:
+        try:
+            self.sock.sendto(packet, (str(dst), 0))
+        except OSError:
+            # No route, a full queue, an ICMP error reported on the socket: a lost
+            # datagram, which the protocols above recover from like any loss.
+            self.counters.send_error_drop += 1
+            return
+        self.counters.datagrams_sent += 1
+
+    def read_ready(self, now: float) -> int:
+        """Hand the waiting datagrams (at most READ_BUDGET) to the receiver; how many."""
+        handed = 0
+        for _ in range(READ_BUDGET):
+            try:
+                datagram = self.sock.recv(MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                # An ICMPv4 error queued on the socket (RFC 4213 §3.4 would relay it):
+                # reading it clears it.
+                continue
+            self.counters.datagrams_received += 1
+            if self.receiver is not None:
+                self.receiver(datagram, now)
+                handed += 1
+        return handed
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+__all__ = [
+    "LINKTYPE_RAW",
+    "RELAY_ANYCAST",
+    "SIX_TO_FOUR",
+    "TUNNEL_MTU",
+    "DatagramPort",
+    "DecapsulationError",
+    "RawIpv4Port",
+    "TunnelCounters",
+    "TunnelKind",
+    "TunnelLink",
+    "TunnelSpec",
+    "configure_interface",
+    "decapsulate",
+    "embedded_ipv4",
+    "encapsulate",
+    "interface_identifier",
+    "interface_parameters",
+    "link_local",
+    "sixtofour_address",
+    "sixtofour_prefix",
+]
