@@ -361,3 +361,25 @@ def test_host_command_line_names_tunnels_in_link_order() -> None:
     }
     with pytest.raises(HostConfigError, match="--link tunnel:6to4:x: Expected 4 octets"):
         build_config(links=["tunnel:6to4:x"])
+
+
+def test_a_static_next_hop_is_sent_to_its_neighbor_entrys_ipv4_address() -> None:
+    """MSR IPv6's no-ND neighbor: a route to a native prefix through one particular 6to4
+    router goes to that router's IPv4 address (its PERMANENT entry's link address), not to
+    the relay the link would map a native destination to."""
+    net = Ipv4Net()
+    router4 = IPv4Address("10.0.0.9")
+    a, ia = tunnel_host(net, "a", TunnelLink(net.port(V4_A), V4_A, relay=V4_RELAY))
+    r, ir = tunnel_host(net, "r", TunnelLink(net.port(router4), router4))
+    ir.add_static_address(IPv6Address("2001:db8:99::1"), 128, 0.0)
+    hop = sixtofour_address(router4)
+    ia.add_static_neighbor(hop, router4.packed)
+    assert a.routes.table.add_static_route(IPv6Network("2001:db8:99::/64"), ia, hop)
+    assert a.icmpv6.send_echo_request(IPv6Address("2001:db8:99::1"), 4, 1, b"via r", 0.0)
+    net.run(0.0)
+    assert next((IP(d).src, IP(d).dst) for d in net.wire) == ("10.0.0.2", "10.0.0.9")
+    assert r.icmp.in_echo_requests == 1
+    # The reply comes from a native source through 10.0.0.9, not through the relay: RFC
+    # 3056 §9 has a refuse it (only the relay may bring native sources in).
+    assert not a.icmpv6.echo_replies
+    assert ia.link.counters.native_source_not_relay_drop == 1  # type: ignore[attr-defined]

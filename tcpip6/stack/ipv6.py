@@ -462,6 +462,10 @@ class Ipv6Layer:
         elif dst.is_multicast:
             iface.transmit(packet, iface.link.map_multicast(dst), now)
         elif not iface.link.uses_nd:
-            iface.transmit(packet, b"", now)
+            # A link without ND (a configured tunnel): a static neighbor's link address, as
+            # MSR IPv6's no-ND NCE state; else the link maps the destination itself.
+            nce = iface.neighbors.get(next_hop)
+            dst_link = nce.link_address if nce is not None and nce.link_address else b""
+            iface.transmit(packet, dst_link, now)
         else:
             iface.resolve(next_hop, packet, now)
