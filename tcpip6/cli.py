@@ -353,6 +353,70 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 # -- end of tcpip6 host ---------------------------------------------------------------
 
 
+# -- tcpip6 show: what a running tcpip6 host holds ---------------------------------------
+SHOW_EPILOG = """views (like ip -6 and netstat; --json prints the same as JSON, with stable keys):
+  interfaces    the interfaces, their link addresses, MTU and ND variables
+  addresses     addresses with their DAD state and lifetimes left (like ip -6 addr)
+  neighbors     the neighbor cache (like ip -6 neigh)
+  routes        the prefix list, static routes and default routers (like ip -6 route)
+  destinations  the route cache: next hop, interface, source, path MTU
+  counters      the non-zero counters by protocol (like netstat -s)
+  sockets       the bound UDP and raw sockets (like netstat -an)
+
+example:
+  ip netns exec h6 tcpip6 host --link ethernet:veth-h --control /tmp/h6.sock --serve echo
+  tcpip6 show --control /tmp/h6.sock neighbors
+"""
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    import json
+    import socket
+
+    from tcpip6.apps import show
+    from tcpip6.io.control import ControlError, default_path, request
+
+    path = Path(args.control) if args.control else default_path(socket.gethostname() or "tcpip6")
+    try:
+        answer = request(path, {"show": args.view})
+    except ControlError as exc:
+        raise CliError(str(exc)) from None
+    if "error" in answer:
+        raise CliError(f"{path}: {answer['error']}")
+    if args.json:
+        print(json.dumps(answer, indent=2))
+    else:
+        for line in show.format_view(args.view, answer):
+            print(line)
+    return 0
+
+
+def _add_show_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from tcpip6.apps.show import VIEWS
+
+    show = sub.add_parser(
+        "show",
+        help="print what a running tcpip6 host holds (asks its control socket)",
+        description=(
+            "Ask a running tcpip6 host (tcpip6 host) through its control socket for one\n"
+            "of its conceptual data structures, and print it."
+        ),
+        epilog=SHOW_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    show.add_argument(
+        "--control",
+        metavar="PATH",
+        help="the host's control socket (default /run/tcpip6/HOSTNAME.sock)",
+    )
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.add_argument("view", choices=VIEWS, help="what to print")
+    show.set_defaults(func=_cmd_show)
+
+
+# -- end of tcpip6 show ---------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tcpip6",
@@ -418,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs.set_defaults(func=_cmd_docs)
     _add_tools(sub)
     _add_host_parser(sub)
+    _add_show_parser(sub)
     return parser
 
 
