@@ -279,6 +279,12 @@ example: a Linux namespace and tcpip6 on the two ends of a veth pair
       address fe80::98..:..../64 on veth-h preferred (link-local; DAD: no duplicate)
   ip netns exec peer ping -6 fe80::98..%veth-p         (from another terminal)
   ip netns exec peer ip -6 neigh show dev veth-p
+  tcpip6 show neighbors          (tcpip6's neighbor cache, asked through its control socket)
+
+  the same from a file, with the UDP echo and discard services (flags override the file):
+  ip netns exec h6 tcpip6 host --config h6.toml
+      h6.toml:  links = ["ethernet:veth-h"]
+                serve = "echo,discard"
 
   a router advertising a prefix (Linux hosts on the link autoconfigure from it):
   ip netns exec h6 tcpip6 host --link ethernet:veth-h --router \\
@@ -287,20 +293,22 @@ example: a Linux namespace and tcpip6 on the two ends of a veth pair
 
 
 def _cmd_host(args: argparse.Namespace) -> int:
-    from tcpip6.apps.host import HostConfigError, build_config, run_host
+    from tcpip6.apps.host import HostConfigError, config_from, run_host
     from tcpip6.io.rawsock import LinkError
 
     try:
-        config = build_config(
-            links=args.link or [],
-            addresses=args.address or [],
-            router=args.router,
-            advertise=args.advertise or [],
-            pcap=args.pcap,
-            seed=args.seed,
-            trace=args.trace_format if args.trace else None,
-        )
-        return run_host(config)
+        flags = {
+            "links": args.link,
+            "addresses": args.address,
+            "router": args.router,
+            "advertise": args.advertise,
+            "pcap": args.pcap,
+            "seed": args.seed,
+            "trace": args.trace_format if args.trace else None,
+            "serve": args.serve,
+            "control": args.control,
+        }
+        return run_host(config_from(flags, args.config))
     except (HostConfigError, LinkError) as exc:
         raise CliError(str(exc)) from None
 
@@ -346,6 +354,23 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     host.add_argument(
         "--trace-format", choices=("text", "json"), default="text", help="trace line format"
+    )
+    host.add_argument(
+        "--serve",
+        action="append",
+        metavar="SERVICE[,SERVICE...]",
+        help="start UDP services: echo, discard, daytime, qotd, chargen (repeatable)",
+    )
+    host.add_argument(
+        "--control",
+        metavar="PATH",
+        help="the control socket tcpip6 show asks (default /run/tcpip6/HOSTNAME.sock)",
+    )
+    host.add_argument(
+        "--config",
+        metavar="FILE.toml",
+        help="settings from a TOML file (links, addresses, router, advertise, pcap, seed, "
+        "serve, control); flags override it",
     )
     host.set_defaults(func=_cmd_host)
 

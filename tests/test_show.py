@@ -1,6 +1,6 @@
 """``tcpip6 show`` without a live host: the views of a simulated network's host (dicts and
 lines checked against what the test configured), the control socket on a real Unix
-socket served by a LiveDriver stepped by the test."""
+socket served by a LiveDriver stepped by the test, and ``tcpip6 host``'s config file."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ from typing import Any
 import pytest
 
 from tcpip6.apps import show
+from tcpip6.apps.host import (
+    HostConfigError,
+    config_from,
+    load_config_file,
+    parse_serve,
+)
 from tcpip6.apps.services import Services
 from tcpip6.io.control import ControlError, ControlServer, request
 from tcpip6.io.runtime import LiveDriver, SimDriver
@@ -434,3 +440,64 @@ def test_show_without_a_host_is_one_line_error(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert done.stderr == (f"tcpip6 show: no control socket at {path} (is tcpip6 host running?)\n")
+
+
+# -- tcpip6 host --config, --serve ---------------------------------------------------------
+
+
+def test_config_file_and_flags_over_it(tmp_path: Path) -> None:
+    conf = tmp_path / "h.toml"
+    conf.write_text(
+        'links = ["ethernet:eth1"]\n'
+        'addresses = ["eth1=2001:db8:1::1/64"]\n'
+        "router = true\n"
+        'advertise = ["eth1=2001:db8:1::/64"]\n'
+        'pcap = "h.pcap"\n'
+        "seed = 7\n"
+        'serve = "echo,discard"\n'
+        'control = "/tmp/h.sock"\n'
+    )
+    config = config_from({"seed": None, "router": False}, conf)
+    assert config.links == ["eth1"] and config.router and config.seed == 7
+    assert config.addresses[0][1].ip == IPv6Address("2001:db8:1::1")
+    assert config.advertise == [("eth1", PREFIX)]
+    assert config.serve == ["echo", "discard"] and config.control_path == Path("/tmp/h.sock")
+    assert config.pcap == Path("h.pcap")
+    over = config_from({"seed": 9, "serve": ["qotd"], "control": "/tmp/o.sock"}, conf)
+    assert over.seed == 9 and over.serve == ["qotd"] and over.control == Path("/tmp/o.sock")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("links = [", "not TOML"),
+        ("color = 'blue'", "unknown setting 'color'"),
+        ("seed = 'seven'", "seed should be a int"),
+        ("router = 1", "router should be true or false"),
+        ("links = [1]", "links should be a list of strings"),
+    ],
+)
+def test_bad_config_file_is_one_line(tmp_path: Path, text: str, message: str) -> None:
+    conf = tmp_path / "bad.toml"
+    conf.write_text(text + "\n")
+    with pytest.raises(HostConfigError, match=message) as info:
+        load_config_file(conf)
+    assert "\n" not in str(info.value) and str(conf) in str(info.value)
+
+
+def test_missing_config_file_via_the_cli(tmp_path: Path) -> None:
+    path = tmp_path / "nope.toml"
+    done = subprocess.run(
+        [sys.executable, "-m", "tcpip6", "host", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr == f"tcpip6 host: --config {path}: No such file or directory\n"
+
+
+def test_serve_names() -> None:
+    assert parse_serve(["echo,discard", "echo", "chargen"]) == ["echo", "discard", "chargen"]
+    with pytest.raises(HostConfigError, match="unknown service 'telnet'"):
+        parse_serve(["echo,telnet"])
