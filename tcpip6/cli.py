@@ -279,6 +279,12 @@ example: a Linux namespace and tcpip6 on the two ends of a veth pair
       address fe80::98..:..../64 on veth-h preferred (link-local; DAD: no duplicate)
   ip netns exec peer ping -6 fe80::98..%veth-p         (from another terminal)
   ip netns exec peer ip -6 neigh show dev veth-p
+  tcpip6 show neighbors          (tcpip6's neighbor cache, asked through its control socket)
+
+  the same from a file, with the UDP echo and discard services (flags override the file):
+  ip netns exec h6 tcpip6 host --config h6.toml
+      h6.toml:  links = ["ethernet:veth-h"]
+                serve = "echo,discard"
 
   a router advertising a prefix (Linux hosts on the link autoconfigure from it):
   ip netns exec h6 tcpip6 host --link ethernet:veth-h --router \\
@@ -296,20 +302,22 @@ Tunnel interfaces are named tun0, tun1... in --link order; no ND, no DAD on them
 
 
 def _cmd_host(args: argparse.Namespace) -> int:
-    from tcpip6.apps.host import HostConfigError, build_config, run_host
+    from tcpip6.apps.host import HostConfigError, config_from, run_host
     from tcpip6.io.rawsock import LinkError
 
     try:
-        config = build_config(
-            links=args.link or [],
-            addresses=args.address or [],
-            router=args.router,
-            advertise=args.advertise or [],
-            pcap=args.pcap,
-            seed=args.seed,
-            trace=args.trace_format if args.trace else None,
-        )
-        return run_host(config)
+        flags = {
+            "links": args.link,
+            "addresses": args.address,
+            "router": args.router,
+            "advertise": args.advertise,
+            "pcap": args.pcap,
+            "seed": args.seed,
+            "trace": args.trace_format if args.trace else None,
+            "serve": args.serve,
+            "control": args.control,
+        }
+        return run_host(config_from(flags, args.config))
     except (HostConfigError, LinkError) as exc:
         raise CliError(str(exc)) from None
 
@@ -356,10 +364,91 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     host.add_argument(
         "--trace-format", choices=("text", "json"), default="text", help="trace line format"
     )
+    host.add_argument(
+        "--serve",
+        action="append",
+        metavar="SERVICE[,SERVICE...]",
+        help="start UDP services: echo, discard, daytime, qotd, chargen (repeatable)",
+    )
+    host.add_argument(
+        "--control",
+        metavar="PATH",
+        help="the control socket tcpip6 show asks (default /run/tcpip6/HOSTNAME.sock)",
+    )
+    host.add_argument(
+        "--config",
+        metavar="FILE.toml",
+        help="settings from a TOML file (links, addresses, router, advertise, pcap, seed, "
+        "serve, control); flags override it",
+    )
     host.set_defaults(func=_cmd_host)
 
 
 # -- end of tcpip6 host ---------------------------------------------------------------
+
+
+# -- tcpip6 show: what a running tcpip6 host holds ---------------------------------------
+SHOW_EPILOG = """views (like ip -6 and netstat; --json prints the same as JSON, with stable keys):
+  interfaces    the interfaces, their link addresses, MTU and ND variables
+  addresses     addresses with their DAD state and lifetimes left (like ip -6 addr)
+  neighbors     the neighbor cache (like ip -6 neigh)
+  routes        the prefix list, static routes and default routers (like ip -6 route)
+  destinations  the route cache: next hop, interface, source, path MTU
+  counters      the non-zero counters by protocol (like netstat -s)
+  sockets       the bound UDP and raw sockets (like netstat -an)
+
+example:
+  ip netns exec h6 tcpip6 host --link ethernet:veth-h --control /tmp/h6.sock --serve echo
+  tcpip6 show --control /tmp/h6.sock neighbors
+"""
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    import json
+    import socket
+
+    from tcpip6.apps import show
+    from tcpip6.io.control import ControlError, default_path, request
+
+    path = Path(args.control) if args.control else default_path(socket.gethostname() or "tcpip6")
+    try:
+        answer = request(path, {"show": args.view})
+    except ControlError as exc:
+        raise CliError(str(exc)) from None
+    if "error" in answer:
+        raise CliError(f"{path}: {answer['error']}")
+    if args.json:
+        print(json.dumps(answer, indent=2))
+    else:
+        for line in show.format_view(args.view, answer):
+            print(line)
+    return 0
+
+
+def _add_show_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from tcpip6.apps.show import VIEWS
+
+    show = sub.add_parser(
+        "show",
+        help="print what a running tcpip6 host holds (asks its control socket)",
+        description=(
+            "Ask a running tcpip6 host (tcpip6 host) through its control socket for one\n"
+            "of its conceptual data structures, and print it."
+        ),
+        epilog=SHOW_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    show.add_argument(
+        "--control",
+        metavar="PATH",
+        help="the host's control socket (default /run/tcpip6/HOSTNAME.sock)",
+    )
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.add_argument("view", choices=VIEWS, help="what to print")
+    show.set_defaults(func=_cmd_show)
+
+
+# -- end of tcpip6 show ---------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -427,6 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs.set_defaults(func=_cmd_docs)
     _add_tools(sub)
     _add_host_parser(sub)
+    _add_show_parser(sub)
     return parser
 
 

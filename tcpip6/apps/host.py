@@ -8,6 +8,12 @@ forwarding and ``--advertise`` sends Router Advertisements for a prefix. The hos
 line per link that comes up and per address it configures, with the DAD outcome, then
 runs until SIGINT or SIGTERM; it then leaves its multicast groups (MLD Done goes out) and
 exits 0.
+
+While it runs, a control socket (``--control PATH``, by default
+``/run/tcpip6/<hostname>.sock``) answers ``tcpip6 show`` (:mod:`tcpip6.io.control`,
+:mod:`tcpip6.apps.show`); ``--serve echo,discard,...`` starts the simple UDP services
+(:mod:`tcpip6.apps.services`) on the host. ``--config FILE.toml`` gives the same settings
+from a file (:func:`load_config_file`); flags override it.
 """
 
 from __future__ import annotations
@@ -17,12 +23,16 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Sequence
+import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv6Interface, IPv6Network
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+from tcpip6.apps import show
+from tcpip6.apps.services import PORTS, Services
+from tcpip6.io.control import ControlError, ControlServer, default_path
 from tcpip6.io.pcap import LINKTYPE_ETHERNET, PcapWriter
 from tcpip6.io.rawsock import LinkError, RawSocketPort
 from tcpip6.io.runtime import LiveDriver
@@ -41,6 +51,7 @@ from tcpip6.stack.interface import Interface
 from tcpip6.stack.link import EthernetLink
 from tcpip6.stack.machines.graph import trace_printer
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
+from tcpip6.stack.sockets import Stack
 
 LINK_KINDS = ("ethernet", "tunnel")
 #: Tunnel interfaces are named tun0, tun1... in --link order.
@@ -64,6 +75,14 @@ class HostConfig:
     trace: str | None = None
     #: The --link tunnel:... interfaces, by name (tun0, tun1...).
     tunnels: dict[str, TunnelSpec] = field(default_factory=dict)
+    #: --serve: the simple UDP services to start (names of services.PORTS).
+    serve: list[str] = field(default_factory=list)
+    #: --control: the control socket's path (None: the default, CONTROL_DIR/<name>.sock).
+    control: Path | None = None
+
+    @property
+    def control_path(self) -> Path:
+        return self.control if self.control is not None else default_path(self.name)
 
 
 def parse_link(text: str, tunnels: dict[str, TunnelSpec] | None = None) -> str:
@@ -120,6 +139,20 @@ def parse_advertise(text: str) -> tuple[str, IPv6Network]:
     return ifname, prefix
 
 
+def parse_serve(texts: Sequence[str]) -> list[str]:
+    """``echo,discard`` (repeatable) -> the service names, in order, once each."""
+    names: list[str] = []
+    for text in texts:
+        for name in (n.strip() for n in text.split(",")):
+            if name not in PORTS:
+                raise HostConfigError(
+                    f"--serve {text}: unknown service {name!r} (known: {', '.join(PORTS)})"
+                )
+            if name not in names:
+                names.append(name)
+    return names
+
+
 def validate(config: HostConfig) -> None:
     if not config.links:
         raise HostConfigError("give at least one --link ethernet:IFNAME")
@@ -173,6 +206,9 @@ class LiveHost:
         self.driver = LiveDriver([self.host])
         self.ports: list[RawSocketPort | RawIpv4Port] = []
         self.pcap: PcapWriter | None = None
+        self.control: ControlServer | None = None
+        self.stack = Stack(self.host, self.driver)
+        self.services: Services | None = None
         try:
             for ifname in config.links:
                 spec = config.tunnels.get(ifname)
@@ -189,9 +225,31 @@ class LiveHost:
                     )
                 except OSError as exc:
                     raise HostConfigError(f"cannot write {config.pcap}: {exc.strerror}") from None
+            self._open_control()
         except (LinkError, HostConfigError):
             self.close()
             raise
+
+    def _open_control(self) -> None:
+        """The control socket: a failure is an error when --control named the path; at the
+        default path it is only said (the host runs without one)."""
+        path = self.config.control_path
+        try:
+            self.control = ControlServer(path, self.answer)
+        except ControlError as exc:
+            if self.config.control is not None:
+                raise HostConfigError(str(exc)) from None
+            _say(self.out, f"{exc}: running without one (give --control PATH)")
+            return
+        self.control.attach(self.driver)
+
+    def answer(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """A control-socket request: ``{"show": VIEW}`` -> that view's dict."""
+        view = request.get("show")
+        if set(request) != {"show"} or not isinstance(view, str):
+            raise ValueError(f'expected {{"show": VIEW}}, VIEW one of {", ".join(show.VIEWS)}')
+        extra = {f"{port.ifname} port": port.counters for port in self.ports}
+        return show.snapshot(self.host, view, self.driver.now, extra=extra)
 
     def _capture(self, iface: Interface, frame: bytes, now: float, direction: str) -> None:
         if self.pcap is not None:
@@ -233,6 +291,13 @@ class LiveHost:
                 params = AdvertisingParameters(prefixes=(AdvPrefix(prefix),))
                 self.router.advertise(iface, params)
                 _say(self.out, f"advertising {prefix} on {ifname}")
+        if self.config.serve:
+            self.services = Services(self.stack)
+            self.services.start(tuple(self.config.serve))
+            served = ", ".join(f"{name} {PORTS[name]}/udp" for name in self.config.serve)
+            _say(self.out, f"serving {served}")
+        if self.control is not None:
+            _say(self.out, f"control socket {self.control.path}")
         self.print_events()
 
     def print_events(self) -> None:
@@ -266,6 +331,10 @@ class LiveHost:
         return 0
 
     def close(self) -> None:
+        if self.services is not None:
+            self.services.close()
+        if self.control is not None:
+            self.control.close()
         for port in self.ports:
             port.close()
         if self.pcap is not None:
@@ -282,13 +351,15 @@ def run_host(config: HostConfig, out: TextIO = sys.stdout) -> int:
 
 
 def build_config(
-    links: Sequence[str],
+    links: Sequence[str] = (),
     addresses: Sequence[str] = (),
     router: bool = False,
     advertise: Sequence[str] = (),
     pcap: str | None = None,
     seed: int | None = None,
     trace: str | None = None,
+    serve: Sequence[str] = (),
+    control: str | None = None,
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     tunnels: dict[str, TunnelSpec] = {}
@@ -302,7 +373,75 @@ def build_config(
         seed=seed,
         trace=trace,
         name=socket.gethostname() or "tcpip6",
+        serve=parse_serve(serve),
+        control=Path(control) if control else None,
     )
+
+
+#: The settings a config file may give: each takes the strings its flag takes.
+FILE_SETTINGS: dict[str, str] = {
+    "links": "list",
+    "addresses": "list",
+    "router": "bool",
+    "advertise": "list",
+    "pcap": "str",
+    "seed": "int",
+    "serve": "list",
+    "control": "str",
+}
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """The settings of a TOML file, checked for their types (HostConfigError, one line)::
+
+    links = ["ethernet:eth1"]
+    addresses = ["eth1=2001:db8:1::1/64"]
+    router = true
+    advertise = ["eth1=2001:db8:1::/64"]
+    pcap = "eth1.pcap"
+    seed = 7
+    serve = ["echo", "discard"]        # or "echo,discard"
+    control = "/run/tcpip6/eth1.sock"
+    """
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise HostConfigError(f"--config {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise HostConfigError(f"--config {path}: not TOML: {exc}") from None
+    for key, value in data.items():
+        kind = FILE_SETTINGS.get(key)
+        if kind is None:
+            raise HostConfigError(
+                f"--config {path}: unknown setting {key!r} (known: {', '.join(FILE_SETTINGS)})"
+            )
+        if kind == "list" and isinstance(value, str):
+            value = data[key] = [value]
+        ok = {
+            "list": isinstance(value, list) and all(isinstance(v, str) for v in value),
+            "bool": isinstance(value, bool),
+            "str": isinstance(value, str),
+            "int": isinstance(value, int) and not isinstance(value, bool),
+        }[kind]
+        if not ok:
+            expected = {"list": "a list of strings", "bool": "true or false"}.get(kind, f"a {kind}")
+            raise HostConfigError(f"--config {path}: {key} should be {expected}")
+    return data
+
+
+def config_from(flags: Mapping[str, Any], config_file: str | Path | None = None) -> HostConfig:
+    """The config from the flags (None, empty or False: not given) over the file's."""
+    settings: dict[str, Any] = load_config_file(config_file) if config_file else {}
+    for key, value in flags.items():
+        if value not in (None, [], (), False):
+            settings[key] = value
+    try:
+        return build_config(**settings)
+    except HostConfigError as exc:
+        if config_file is None:
+            raise
+        raise HostConfigError(f"{exc} (with --config {config_file})") from None
 
 
 __all__ = [
@@ -310,9 +449,12 @@ __all__ = [
     "HostConfigError",
     "LiveHost",
     "build_config",
+    "config_from",
     "describe",
+    "load_config_file",
     "parse_address",
     "parse_advertise",
     "parse_link",
+    "parse_serve",
     "run_host",
 ]

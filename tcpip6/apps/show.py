@@ -1,0 +1,466 @@
+"""``tcpip6 show``: the conceptual data structures of a running host, as ``ip -6`` and the
+MSR stack's ``ipv6`` tool print them.
+
+Two pure steps, testable without a socket:
+
+1. :func:`snapshot` reads a :class:`~tcpip6.stack.host.Host` at time ``now`` into a dict
+   of plain values (strings, numbers, booleans, None, lists, dicts): what the control
+   socket sends, and what ``tcpip6 show --json`` prints. Keys are the names of the
+   structures' fields, and stay stable.
+2. :func:`format_view` turns that dict into the lines a person reads.
+
+A lifetime (``valid_lft``, ``preferred_lft``, ``expires``) is the whole seconds left, or
+None for an infinite one ("forever" in the lines, as ``ip -6 addr`` prints it).
+
+The views:
+
+- ``interfaces``: each interface with its link address, MTU and RFC 4861 §6.3.2 variables;
+- ``addresses``: each NTE with its DAD state (RFC 4862 §5.4), origin and lifetimes left;
+- ``neighbors``: each NCE (RFC 4861 §5.1): neighbor, link address, IsRouter, state;
+- ``routes``: the Prefix List, the static routes and the Default Router List;
+- ``destinations``: the route cache (RCE): next hop, interface, source, path MTU;
+- ``counters``: every counter in JSON; the non-zero ones by protocol in the lines;
+- ``sockets``: the bound UDP, UDP-Lite and raw sockets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from ipaddress import IPv6Address
+from typing import TYPE_CHECKING, Any
+
+from tcpip6.stack.counters import CounterSet
+from tcpip6.wire import ipv6 as wire_ipv6
+
+if TYPE_CHECKING:
+    from tcpip6.stack.host import Host
+
+VIEWS = (
+    "interfaces",
+    "addresses",
+    "neighbors",
+    "routes",
+    "destinations",
+    "counters",
+    "sockets",
+)
+
+Data = dict[str, Any]
+
+_PROTOCOL_NAMES = {
+    wire_ipv6.IPPROTO_UDP: "udp",
+    wire_ipv6.IPPROTO_UDPLITE: "udplite",
+    wire_ipv6.IPPROTO_ICMPV6: "icmpv6",
+}
+
+
+def seconds_left(until: float, now: float) -> int | None:
+    """Whole seconds from ``now`` to ``until`` (never below 0); None: infinite."""
+    if math.isinf(until):
+        return None
+    return max(0, math.floor(until - now))
+
+
+def _mac(link_address: bytes | None) -> str | None:
+    return link_address.hex(":") if link_address else None
+
+
+def _lft(value: int | None) -> str:
+    return "forever" if value is None else f"{value}sec"
+
+
+def _scope(address: IPv6Address) -> str:
+    if address.is_loopback:
+        return "host"
+    if address.is_link_local:
+        return "link"
+    if address.is_site_local:
+        return "site"
+    return "global"
+
+
+# -- data structures -> dicts ------------------------------------------------------------
+
+
+def interfaces(host: Host, now: float) -> Data:
+    """Each interface (MSR's IF) and its RFC 4861 §6.3.2 variables."""
+    out = []
+    for iface in host.interfaces:
+        p = iface.params
+        out.append(
+            {
+                "index": iface.index,
+                "name": iface.name,
+                "kind": iface.link.kind,
+                "link_address": _mac(iface.link.link_address),
+                "mtu": iface.mtu,
+                "cur_hop_limit": p.cur_hop_limit,
+                "base_reachable_time": p.base_reachable_time,
+                "reachable_time": p.reachable_time,
+                "retrans_timer": p.retrans_timer,
+                "dup_addr_detect_transmits": p.dup_addr_detect_transmits,
+                "autoconfigure": iface.autoconfigure,
+                "forwarding": host.forwarding,
+                "groups": [str(g) for g in sorted(iface.groups)],
+                "dns_servers": [str(a) for a in iface.dns_servers],
+            }
+        )
+    return {"interfaces": out}
+
+
+def addresses(host: Host, now: float) -> Data:
+    """Each interface's NTEs (and anycast addresses) with DAD state and lifetimes left."""
+    out = []
+    for iface in host.interfaces:
+        for nte in sorted(iface.addresses, key=lambda e: (_scope(e.address), e.address)):
+            out.append(
+                {
+                    "interface": iface.name,
+                    "address": str(nte.address),
+                    "prefix_length": nte.prefix_length,
+                    "scope": _scope(nte.address),
+                    "state": nte.state.name,
+                    "origin": nte.origin.value,
+                    "valid_lft": seconds_left(nte.valid_until, now),
+                    "preferred_lft": seconds_left(nte.preferred_until, now),
+                }
+            )
+        for address, prefix_length in sorted(iface.addresses.anycast.items()):
+            out.append(
+                {
+                    "interface": iface.name,
+                    "address": str(address),
+                    "prefix_length": prefix_length,
+                    "scope": _scope(address),
+                    "state": "ANYCAST",
+                    "origin": "anycast",
+                    "valid_lft": None,
+                    "preferred_lft": None,
+                }
+            )
+    return {"addresses": out}
+
+
+def neighbors(host: Host, now: float) -> Data:
+    """Each NCE of each interface (RFC 4861 §5.1)."""
+    out = []
+    for iface in host.interfaces:
+        for nce in iface.neighbors.entries.values():
+            out.append(
+                {
+                    "interface": iface.name,
+                    "neighbor": str(nce.neighbor),
+                    "link_address": _mac(nce.link_address),
+                    "is_router": nce.is_router,
+                    "state": nce.state.name,
+                    "probes": nce.probes,
+                    "queued": len(nce.queue),
+                }
+            )
+    return {"neighbors": out}
+
+
+def routes(host: Host, now: float) -> Data:
+    """The Prefix List, static routes and Default Router List (RFC 4861 §5.1)."""
+    table = host.routes.table
+    prefixes = [
+        {
+            "prefix": str(ple.prefix),
+            "interface": ple.interface.name,
+            "origin": ple.origin.name.lower(),
+            "expires": seconds_left(ple.invalidation_time, now),
+        }
+        for ple in table.prefix_list.values()
+    ]
+    static = [
+        {
+            "prefix": str(route.prefix),
+            "interface": route.interface.name,
+            "next_hop": None if route.next_hop is None else str(route.next_hop),
+        }
+        for route in table.static_routes
+    ]
+    preference = {-1: "low", 0: "medium", 1: "high"}
+    routers = [
+        {
+            "router": str(rle.router),
+            "interface": rle.interface.name,
+            "expires": seconds_left(rle.invalidation_time, now),
+            "preference": preference.get(rle.preference, str(rle.preference)),
+        }
+        for rle in table.default_router_list
+    ]
+    return {"prefixes": prefixes, "static_routes": static, "default_routers": routers}
+
+
+def destinations(host: Host, now: float) -> Data:
+    """The route cache (MSR's RCEs; RFC 4861's Destination Cache), most recent last."""
+    out = []
+    for rce in host.routes.table.route_cache.values():
+        source = rce.preferred_source
+        out.append(
+            {
+                "destination": str(rce.destination),
+                "next_hop": str(rce.next_hop),
+                "interface": rce.interface.name,
+                "preferred_source": None if source is None else str(source),
+                # The estimate in use: never above the link's MTU (RFC 8201 §4).
+                "path_mtu": min(rce.path_mtu, rce.interface.mtu),
+                "reason": rce.reason.name.lower(),
+            }
+        )
+    return {"destinations": out}
+
+
+def counters(host: Host, now: float, extra: Mapping[str, CounterSet] | None = None) -> Data:
+    """Every counter, by protocol, then by interface (``extra``: more groups, e.g. the
+    live host's packet-socket ports)."""
+    data: Data = {
+        "ip": host.ip.as_dict(),
+        "icmp": host.icmp.as_dict(),
+        "nd": host.nd.as_dict(),
+        "udp": host.udp.counters[wire_ipv6.IPPROTO_UDP].as_dict(),
+        "udplite": host.udp.counters[wire_ipv6.IPPROTO_UDPLITE].as_dict(),
+        "routing": host.routes.counters.as_dict(),
+    }
+    if host.router is not None:
+        data["router"] = host.router.counters.as_dict()
+    data["interfaces"] = {
+        iface.name: {
+            "link": iface.counters.as_dict(),
+            "addresses": iface.addresses.counters.as_dict(),
+            "neighbors": iface.neighbors.counters.as_dict(),
+            "mld": iface.mld.counters.as_dict(),
+        }
+        for iface in host.interfaces
+    }
+    data["extra"] = {name: c.as_dict() for name, c in (extra or {}).items()}
+    return data
+
+
+def sockets(host: Host, now: float) -> Data:
+    """The bound UDP and UDP-Lite endpoints and the raw sockets."""
+    out = []
+    for (proto, port), endpoints in sorted(host.udp.bindings.items()):
+        for ep in endpoints:
+            out.append(_socket_entry(_PROTOCOL_NAMES.get(proto, str(proto)), ep, port))
+    for proto, socks in sorted(host.raw_sockets.items()):
+        for sock in socks:
+            out.append(_socket_entry("raw", sock, proto))
+    return {"sockets": out}
+
+
+def _socket_entry(kind: str, ep: Any, port: int) -> Data:
+    remote = getattr(ep, "remote_address", None)
+    bound = getattr(ep, "bound_interface", None)
+    queue = getattr(ep, "queue", ())
+    sock_counters = getattr(ep, "counters", None)
+    received = sock_counters.received if sock_counters is not None else None
+    sent = sock_counters.sent if sock_counters is not None else None
+    return {
+        "protocol": kind,
+        "local_address": str(ep.local_address),
+        # A raw socket's "port" is the Next Header value it receives (RFC 3542 §3).
+        "local_port": port,
+        "remote_address": None if remote is None else str(remote),
+        "remote_port": getattr(ep, "remote_port", 0),
+        "interface": None if bound is None else bound.name,
+        "queued": len(queue),
+        "received": received,
+        "sent": sent,
+    }
+
+
+_SNAPSHOTS: dict[str, Callable[[Host, float], Data]] = {
+    "interfaces": interfaces,
+    "addresses": addresses,
+    "neighbors": neighbors,
+    "routes": routes,
+    "destinations": destinations,
+    "counters": counters,
+    "sockets": sockets,
+}
+
+
+def snapshot(
+    host: Host, view: str, now: float, extra: Mapping[str, CounterSet] | None = None
+) -> Data:
+    """The dict of one view (ValueError for an unknown view)."""
+    if view not in _SNAPSHOTS:
+        raise ValueError(f"unknown view {view!r} (known: {', '.join(VIEWS)})")
+    if view == "counters":
+        return counters(host, now, extra)
+    return _SNAPSHOTS[view](host, now)
+
+
+# -- dicts -> lines --------------------------------------------------------------------------
+
+
+def interface_lines(data: Data) -> list[str]:
+    lines = []
+    for i in data["interfaces"]:
+        flags = ["UP"] + (["FORWARDING"] if i["forwarding"] else [])
+        lines.append(f"{i['index']}: {i['name']}: <{','.join(flags)}> mtu {i['mtu']}")
+        if i["link_address"]:
+            lines.append(f"    link/{i['kind']} {i['link_address']}")
+        else:
+            lines.append(f"    link/{i['kind']}")
+        lines.append(
+            f"    cur_hop_limit {i['cur_hop_limit']} reachable_time "
+            f"{_ms(i['reachable_time'])} (base {_ms(i['base_reachable_time'])}) "
+            f"retrans_timer {_ms(i['retrans_timer'])} "
+            f"dad_transmits {i['dup_addr_detect_transmits']}"
+        )
+        if i["groups"]:
+            lines.append(f"    groups {' '.join(i['groups'])}")
+        if i["dns_servers"]:
+            lines.append(f"    dns {' '.join(i['dns_servers'])}")
+    return lines
+
+
+def _ms(seconds: float) -> str:
+    return f"{round(seconds * 1000)}ms"
+
+
+def address_lines(data: Data) -> list[str]:
+    lines: list[str] = []
+    current = None
+    for a in data["addresses"]:
+        if a["interface"] != current:
+            current = a["interface"]
+            lines.append(f"{current}:")
+        lines.append(
+            f"    inet6 {a['address']}/{a['prefix_length']} scope {a['scope']} "
+            f"{a['origin']} {a['state']}"
+        )
+        if a["state"] != "ANYCAST":
+            lines.append(
+                f"       valid_lft {_lft(a['valid_lft'])} preferred_lft {_lft(a['preferred_lft'])}"
+            )
+    return lines
+
+
+def neighbor_lines(data: Data) -> list[str]:
+    """As ``ip -6 neigh``: ``fe80::1 dev eth0 lladdr 02:.. router REACHABLE``."""
+    lines = []
+    for n in data["neighbors"]:
+        words = [n["neighbor"], "dev", n["interface"]]
+        if n["link_address"]:
+            words += ["lladdr", n["link_address"]]
+        if n["is_router"]:
+            words.append("router")
+        words.append(n["state"])
+        lines.append(" ".join(words))
+    return lines
+
+
+def route_lines(data: Data) -> list[str]:
+    """As ``ip -6 route``: on-link prefixes, static routes, then default routers."""
+    lines = []
+    for p in data["prefixes"]:
+        proto = "ra" if p["origin"] == "router_advertisement" else p["origin"]
+        expires = "" if p["expires"] is None else f" expires {p['expires']}sec"
+        lines.append(f"{p['prefix']} dev {p['interface']} proto {proto}{expires}")
+    for s in data["static_routes"]:
+        via = "" if s["next_hop"] is None else f" via {s['next_hop']}"
+        lines.append(f"{s['prefix']}{via} dev {s['interface']} proto static")
+    for r in data["default_routers"]:
+        expires = "" if r["expires"] is None else f" expires {r['expires']}sec"
+        lines.append(
+            f"default via {r['router']} dev {r['interface']} proto ra{expires} "
+            f"pref {r['preference']}"
+        )
+    return lines
+
+
+def destination_lines(data: Data) -> list[str]:
+    """As ``ip -6 route get``, one line per RCE, with its path MTU and why that next hop."""
+    lines = []
+    for d in data["destinations"]:
+        via = "" if d["next_hop"] == d["destination"] else f" via {d['next_hop']}"
+        src = "" if d["preferred_source"] is None else f" src {d['preferred_source']}"
+        lines.append(
+            f"{d['destination']}{via} dev {d['interface']}{src} pmtu {d['path_mtu']} "
+            f"({d['reason'].replace('_', ' ')})"
+        )
+    return lines
+
+
+_GROUP_TITLES = {
+    "ip": "Ip6",
+    "icmp": "Icmp6",
+    "nd": "Nd",
+    "udp": "Udp6",
+    "udplite": "UdpLite6",
+    "routing": "Routing",
+    "router": "Router",
+}
+
+
+def counter_lines(data: Data) -> list[str]:
+    """As ``netstat -s``: the non-zero counters, grouped by protocol, then by interface."""
+    groups: list[tuple[str, dict[str, int]]] = [
+        (_GROUP_TITLES[key], data[key]) for key in _GROUP_TITLES if key in data
+    ]
+    for ifname, sets in data.get("interfaces", {}).items():
+        for kind, values in sets.items():
+            groups.append((f"{ifname} {kind}", values))
+    for name, values in data.get("extra", {}).items():
+        groups.append((name, values))
+    lines = []
+    for title, values in groups:
+        nonzero = [(k, v) for k, v in values.items() if v]
+        if not nonzero:
+            continue
+        lines.append(f"{title}:")
+        lines.extend(f"    {v} {k}" for k, v in nonzero)
+    return lines
+
+
+def socket_lines(data: Data) -> list[str]:
+    """As ``netstat -an``: protocol, local and foreign address, receive queue."""
+    rows = [("Proto", "Local Address", "Foreign Address", "Recv-Q")]
+    for s in data["sockets"]:
+        local = f"[{s['local_address']}]:{s['local_port']}"
+        if s["interface"]:
+            local = f"[{s['local_address']}%{s['interface']}]:{s['local_port']}"
+        remote = "*"
+        if s["remote_address"] is not None:
+            remote = f"[{s['remote_address']}]:{s['remote_port']}"
+        rows.append((s["protocol"], local, remote, str(s["queued"])))
+    width = [max(len(r[i]) for r in rows) for i in range(3)]
+    return [f"{r[0]:<{width[0]}}  {r[1]:<{width[1]}}  {r[2]:<{width[2]}}  {r[3]}" for r in rows]
+
+
+_FORMATTERS: dict[str, Callable[[Data], list[str]]] = {
+    "interfaces": interface_lines,
+    "addresses": address_lines,
+    "neighbors": neighbor_lines,
+    "routes": route_lines,
+    "destinations": destination_lines,
+    "counters": counter_lines,
+    "sockets": socket_lines,
+}
+
+
+def format_view(view: str, data: Data) -> list[str]:
+    """The lines of one view's dict (ValueError for an unknown view)."""
+    if view not in _FORMATTERS:
+        raise ValueError(f"unknown view {view!r} (known: {', '.join(VIEWS)})")
+    return _FORMATTERS[view](data)
+
+
+__all__ = [
+    "VIEWS",
+    "addresses",
+    "counters",
+    "destinations",
+    "format_view",
+    "interfaces",
+    "neighbors",
+    "routes",
+    "seconds_left",
+    "snapshot",
+    "sockets",
+]

@@ -1,0 +1,349 @@
+"""The control socket of a live host: a Unix stream socket that answers questions about
+the running stack, one JSON line in, one JSON line out::
+
+    -> {"show": "neighbors"}
+    <- {"neighbors": [{"interface": "eth1", "neighbor": "fe80::1", ...}]}
+    -> {"show": "nonsense"}
+    <- {"error": "unknown view 'nonsense' (known: ...)"}
+
+:class:`ControlServer` never blocks the stack. The listening socket and every client are
+sources of a :class:`~tcpip6.io.runtime.LiveDriver` (its ``select`` wakes them), and the
+server is a node of the driver too, so that an answer the client was too slow to take is
+sent a piece at a time while the stack runs. Everything is bounded: at most
+``max_clients`` connections (one more is told so and closed), requests of at most
+``max_request`` octets (a longer one is an error, and the connection is closed), answers
+waiting to be sent of at most ``max_pending`` octets, and a client silent for
+``idle_timeout`` seconds is closed. A bad request gets an error line, never a crash.
+
+:func:`request` is the client side (``tcpip6 show``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+#: Where a host's control socket is unless it is told otherwise: ``<name>.sock`` here.
+DEFAULT_DIR = Path("/run/tcpip6")
+#: Connections served at once.
+MAX_CLIENTS = 8
+#: The longest request line, newline included.
+MAX_REQUEST = 4096
+#: Answer octets waiting for a slow client before it is dropped.
+MAX_PENDING = 4 * 1024 * 1024
+#: A client that sends nothing and has nothing to take for this long is closed.
+IDLE_TIMEOUT = 30.0
+#: How soon the server tries again to send to a client whose socket was full.
+RETRY_INTERVAL = 0.02
+#: Connections accepted per wake-up.
+ACCEPT_BUDGET = 16
+READ_SIZE = 4096
+
+#: ``handler(request) -> answer``: the request is a decoded JSON object; raise
+#: ValueError for a bad one (its message becomes the error line).
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class ControlError(Exception):
+    """The control socket cannot be made or reached: one line, with the path."""
+
+
+class Driver(Protocol):
+    """What the server needs of :class:`~tcpip6.io.runtime.LiveDriver`."""
+
+    @property
+    def now(self) -> float: ...
+
+    def add(self, node: Any) -> None: ...
+
+    def add_source(self, source: Any) -> None: ...
+
+    def remove_source(self, source: Any) -> None: ...
+
+
+def default_path(name: str) -> Path:
+    """The control socket of the host called ``name`` (its host name) by default."""
+    return DEFAULT_DIR / f"{name}.sock"
+
+
+def _line(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+
+def error_line(message: str) -> bytes:
+    return _line({"error": message})
+
+
+class _Client:
+    """One connection: what it sent so far, and what is still to send it."""
+
+    def __init__(self, server: ControlServer, sock: socket.socket, now: float) -> None:
+        self.server = server
+        self.sock = sock
+        self.inbox = bytearray()
+        self.outbox = bytearray()
+        #: When the client last sent something or took some of its answers.
+        self.last_active = now
+        #: When to try again to send an answer its socket had no room for.
+        self.retry_at = now
+        self.closing = False  # close once the outbox is empty
+        self.closed = False
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def read_ready(self, now: float) -> int:
+        try:
+            data = self.sock.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return 0
+        except OSError:
+            self.server.drop(self)
+            return 0
+        if not data:
+            self.server.drop(self)
+            return 0
+        self.last_active = now
+        if self.closing:
+            return 0  # the last answer is on its way; nothing more is read
+        self.inbox += data
+        handled = 0
+        while (end := self.inbox.find(b"\n")) >= 0 and not self.closing:
+            line = bytes(self.inbox[:end])
+            del self.inbox[: end + 1]
+            self.answer(self.server.answer(line))
+            handled += 1
+        if len(self.inbox) >= self.server.max_request:
+            self.inbox.clear()
+            self.answer(error_line(f"request longer than {self.server.max_request} octets"))
+            self.closing = True
+        self.flush(now)
+        return handled
+
+    def answer(self, data: bytes) -> None:
+        if len(self.outbox) + len(data) > self.server.max_pending:
+            self.outbox.clear()
+            self.closing = True
+            data = error_line("answers not read: closing")
+        self.outbox += data
+
+    def flush(self, now: float) -> None:
+        while self.outbox:
+            try:
+                sent = self.sock.send(self.outbox)
+            except (BlockingIOError, InterruptedError):
+                return  # the server's poll tries again
+            except OSError:
+                self.server.drop(self)
+                return
+            del self.outbox[:sent]
+            self.last_active = now
+        if self.closing:
+            self.server.drop(self)
+
+
+class ControlServer:
+    """A Unix stream socket at ``path`` answering one JSON line with one JSON line.
+
+    :meth:`attach` hands it to a driver; :meth:`close` closes every connection and
+    removes the socket file.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        handler: Handler,
+        *,
+        max_clients: int = MAX_CLIENTS,
+        max_request: int = MAX_REQUEST,
+        max_pending: int = MAX_PENDING,
+        idle_timeout: float = IDLE_TIMEOUT,
+    ) -> None:
+        self.path = Path(path)
+        self.handler = handler
+        self.max_clients = max_clients
+        self.max_request = max_request
+        self.max_pending = max_pending
+        self.idle_timeout = idle_timeout
+        self.clients: list[_Client] = []
+        self.refused = 0
+        self.errors = 0
+        self.driver: Driver | None = None
+        self.sock = self._listen(self.path)
+
+    @staticmethod
+    def _listen(path: Path) -> socket.socket:
+        try:
+            if not path.parent.exists():
+                path.parent.mkdir(mode=0o700, parents=True)
+            if path.exists() or path.is_symlink():
+                if not stat.S_ISSOCK(path.lstat().st_mode):
+                    raise ControlError(f"control socket {path}: exists and is not a socket")
+                if _alive(path):
+                    raise ControlError(f"control socket {path}: another host is serving it")
+                path.unlink()  # left behind by a host that did not exit cleanly
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        except OSError as exc:
+            raise ControlError(f"control socket {path}: {exc.strerror or exc}") from None
+        try:
+            sock.bind(str(path))
+            os.chmod(path, 0o600)
+            sock.listen(MAX_CLIENTS)
+            sock.setblocking(False)
+        except OSError as exc:
+            sock.close()
+            raise ControlError(f"control socket {path}: {exc.strerror or exc}") from None
+        return sock
+
+    # -- driver ---------------------------------------------------------------------------
+    def attach(self, driver: Driver) -> None:
+        self.driver = driver
+        driver.add_source(self)
+        driver.add(self)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def read_ready(self, now: float) -> int:
+        """Accept waiting connections (beyond ``max_clients``: told so, and closed)."""
+        accepted = 0
+        for _ in range(ACCEPT_BUDGET):
+            try:
+                conn, _ = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break
+            conn.setblocking(False)
+            if len(self.clients) >= self.max_clients:
+                self.refused += 1
+                with contextlib.suppress(OSError):
+                    conn.send(error_line(f"busy: {self.max_clients} clients already"))
+                conn.close()
+                continue
+            client = _Client(self, conn, now)
+            self.clients.append(client)
+            if self.driver is not None:
+                self.driver.add_source(client)
+            accepted += 1
+        return accepted
+
+    def next_deadline(self) -> float | None:
+        times = [c.last_active + self.idle_timeout for c in self.clients]
+        times += [c.retry_at for c in self.clients if c.outbox]
+        return min(times) if times else None
+
+    def poll(self, now: float) -> float | None:
+        for client in list(self.clients):
+            if client.outbox and client.retry_at <= now:
+                client.flush(now)
+                client.retry_at = now + RETRY_INTERVAL
+            if not client.closed and now - client.last_active >= self.idle_timeout:
+                self.drop(client)  # silent, or took none of its answers, for that long
+        return self.next_deadline()
+
+    # -- requests -------------------------------------------------------------------------
+    def answer(self, line: bytes) -> bytes:
+        """One request line -> one answer line (an error line for a bad request)."""
+        try:
+            request = json.loads(line)
+        except (UnicodeDecodeError, ValueError):
+            self.errors += 1
+            return error_line("not a JSON line")
+        if not isinstance(request, dict):
+            self.errors += 1
+            return error_line('a request is a JSON object, e.g. {"show": "neighbors"}')
+        try:
+            return _line(self.handler(request))
+        except ValueError as exc:
+            self.errors += 1
+            return error_line(str(exc))
+        except Exception as exc:  # a bug in a view must not stop the host
+            self.errors += 1
+            return error_line(f"internal error: {type(exc).__name__}: {exc}")
+
+    def drop(self, client: _Client) -> None:
+        if client.closed:
+            return
+        client.closed = True
+        if client in self.clients:
+            self.clients.remove(client)
+        if self.driver is not None:
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self.driver.remove_source(client)
+        client.sock.close()
+
+    def close(self) -> None:
+        for client in list(self.clients):
+            self.drop(client)
+        if self.driver is not None:
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self.driver.remove_source(self)
+        self.sock.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+def _alive(path: Path) -> bool:
+    """Someone accepts connections at ``path``."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(1.0)
+        probe.connect(str(path))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
+def request(path: Path, obj: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
+    """Send one request to the control socket at ``path``; the decoded answer.
+    ControlError (one line, with the path) when nothing answers there."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        try:
+            sock.connect(str(path))
+        except FileNotFoundError:
+            raise ControlError(f"no control socket at {path} (is tcpip6 host running?)") from None
+        except OSError as exc:
+            raise ControlError(f"control socket {path}: {exc.strerror or exc}") from None
+        try:
+            sock.sendall(_line(obj))
+            data = bytearray()
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError as exc:
+            raise ControlError(f"control socket {path}: {exc.strerror or exc}") from None
+    finally:
+        sock.close()
+    if not data.endswith(b"\n"):
+        raise ControlError(f"control socket {path}: closed without an answer")
+    try:
+        answer = json.loads(data)
+    except ValueError:
+        raise ControlError(f"control socket {path}: the answer is not JSON") from None
+    if not isinstance(answer, dict):
+        raise ControlError(f"control socket {path}: the answer is not a JSON object")
+    return answer
+
+
+__all__ = [
+    "DEFAULT_DIR",
+    "ControlError",
+    "ControlServer",
+    "Handler",
+    "default_path",
+    "error_line",
+    "request",
+]
