@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from tcpip6.stack.machines.graph import Graph
@@ -92,6 +92,18 @@ class _Backend:
         return text
 
 
+class _Checked(Protocol):
+    def check(self) -> None: ...
+
+
+def _check(opts: _Checked) -> None:
+    """A tool's options, checked: a bad one is a usage error (one line, exit 2)."""
+    try:
+        opts.check()
+    except ValueError as exc:
+        raise CliError(str(exc), 2) from None
+
+
 def _cmd_ping6(args: argparse.Namespace) -> int:
     from tcpip6.apps.ping6 import PingOptions, ping6
 
@@ -104,10 +116,7 @@ def _cmd_ping6(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         pmtudisc=args.pmtudisc,
     )
-    try:
-        opts.check()
-    except ValueError as exc:
-        raise CliError(str(exc), 2) from None
+    _check(opts)
     backend = _Backend(args)
     address = backend.address(args.destination)
     return ping6(backend.stack, args.destination, sys.stdout, opts, address=address)
@@ -117,10 +126,7 @@ def _cmd_tracert6(args: argparse.Namespace) -> int:
     from tcpip6.apps.tracert6 import TraceOptions, tracert6
 
     opts = TraceOptions(max_hops=args.max_hops, probes=args.probes, wait=args.wait, udp=args.udp)
-    try:
-        opts.check()
-    except ValueError as exc:
-        raise CliError(str(exc), 2) from None
+    _check(opts)
     backend = _Backend(args)
     address = backend.address(args.destination)
     return tracert6(backend.stack, args.destination, sys.stdout, opts, address=address)
@@ -132,10 +138,7 @@ def _cmd_ttcp(args: argparse.Namespace) -> int:
     if not args.udp:
         raise CliError("only UDP so far (-u): TCP comes later", 2)
     opts = TtcpOptions(buflen=args.buflen, nbuf=args.nbuf, port=args.port)
-    try:
-        opts.check()
-    except ValueError as exc:
-        raise CliError(str(exc), 2) from None
+    _check(opts)
     backend = _Backend(args)
     topo = backend.topology
     sides = ("t" if args.transmit else "") + ("r" if args.receive else "") or "tr"
