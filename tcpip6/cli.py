@@ -293,6 +293,14 @@ example: a Linux namespace and tcpip6 on the two ends of a veth pair
   ip netns exec h6 tcpip6 host --link ethernet:veth-h --router \\
       --address veth-h=2001:db8:1::1/64 --advertise veth-h=2001:db8:1::/64
 
+A TAP device of tcpip6's own (tap:NAME, at most 15 characters): tcpip6 creates NAME, brings
+it up and removes it at exit. The kernel's side of the TAP is an ordinary interface whose
+kernel IPv6 stays on: the kernel is the peer at the other end of the wire, and tcpip6 has
+a MAC of its own (locally administered, derived from NAME):
+  ip netns exec h6 tcpip6 host --link tap:tap6
+      link tap6 up: tap 8e:70:..:.. mtu 1500
+  ip netns exec h6 ping -6 fe80::8c70:..%tap6
+
 IPv6 over IPv4 (protocol 41, on the kernel's IPv4: give an IPv4 address of this host).
 Tunnel interfaces are named tun0, tun1... in --link order; no ND, no DAD on them:
   tunnel:configured:LOCAL4:REMOTE4   RFC 4213 configured tunnel: mtu 1280, fe80::LOCAL4,
@@ -341,8 +349,8 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     host.add_argument(
         "--link",
         action="append",
-        metavar="ethernet:IFNAME|tunnel:...",
-        help="an interface to run on (repeat for several; tunnels: see below)",
+        metavar="ethernet:IFNAME|tap:NAME|tunnel:...",
+        help="an interface to run on (repeat for several; TAP devices, tunnels: see below)",
     )
     host.add_argument(
         "--address",

@@ -1,15 +1,19 @@
 """The TAP port's pieces that need no root: its MAC, its address filter (frames fed
-through a datagram socket pair standing in for the TAP descriptor), and its error lines."""
+through a datagram socket pair standing in for the TAP descriptor), its error lines, and
+``--link tap:NAME`` on the command line."""
 
 from __future__ import annotations
 
 import errno
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tcpip6.apps.host import HostConfigError, build_config, parse_link
 from tcpip6.io.rawsock import LinkError
 from tcpip6.io.runtime import LiveDriver
 from tcpip6.io.tap import (
@@ -154,3 +158,42 @@ def test_setiff_errors_say_what_to_do() -> None:
     assert "needs root" in setiff_error("tap6", errno.EPERM)
     assert "is not a TAP device" in setiff_error("eth0", errno.EINVAL)
     assert "tap6" in setiff_error("tap6", errno.ENOMEM)
+
+
+def test_parse_link_tap() -> None:
+    taps: list[str] = []
+    assert parse_link("tap:tap6", taps=taps) == "tap6"
+    assert taps == ["tap6"]
+    assert parse_link("tap:tap7") == "tap7"
+    config = build_config(links=["tap:tap6", "ethernet:eth1"])
+    assert config.links == ["tap6", "eth1"] and config.taps == ["tap6"]
+    for bad, message in [
+        ("tap:", "expected KIND:IFNAME"),
+        ("tap:" + "x" * 16, "longer than 15 characters"),
+        ("tap:a:b", "contains ':'"),
+        ("tap:t%d", "contains '%'"),
+    ]:
+        with pytest.raises(HostConfigError, match=message):
+            parse_link(bad)
+
+
+def test_too_long_tap_name_is_a_one_line_error() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tcpip6", "host", "--link", "tap:this-name-is-too-long"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "longer than 15 characters" in done.stderr
+
+
+def test_help_shows_tap() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tcpip6", "host", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "tap:NAME" in done.stdout

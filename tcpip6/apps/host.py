@@ -1,13 +1,14 @@
 """``tcpip6 host``: tcpip6 as a live host (or router) on real Linux interfaces.
 
 Each ``--link ethernet:IFNAME`` becomes an interface of one :class:`Host`, over an
-AF_PACKET socket (:mod:`tcpip6.io.rawsock`). The host forms its link-local addresses (with
-DAD), solicits routers and autoconfigures from their advertisements (RFC 4862); addresses
-given with ``--address`` are configured by hand (still DAD-checked). ``--router`` turns on
-forwarding and ``--advertise`` sends Router Advertisements for a prefix. The host prints a
-line per link that comes up and per address it configures, with the DAD outcome, then
-runs until SIGINT or SIGTERM; it then leaves its multicast groups (MLD Done goes out) and
-exits 0.
+AF_PACKET socket (:mod:`tcpip6.io.rawsock`); each ``--link tap:NAME``, over a TAP device
+tcpip6 creates, whose kernel side is the peer (:mod:`tcpip6.io.tap`). The host forms its
+link-local addresses (with DAD), solicits routers and autoconfigures from their
+advertisements (RFC 4862); addresses given with ``--address`` are configured by hand
+(still DAD-checked). ``--router`` turns on forwarding and ``--advertise`` sends Router
+Advertisements for a prefix. The host prints a line per link that comes up and per
+address it configures, with the DAD outcome, then runs until SIGINT or SIGTERM; it then
+leaves its multicast groups (MLD Done goes out) and exits 0.
 
 While it runs, a control socket (``--control PATH``, by default
 ``/run/tcpip6/<hostname>.sock``) answers ``tcpip6 show`` (:mod:`tcpip6.io.control`,
@@ -36,6 +37,7 @@ from tcpip6.io.control import ControlError, ControlServer, default_path
 from tcpip6.io.pcap import LINKTYPE_ETHERNET, PcapWriter
 from tcpip6.io.rawsock import LinkError, RawSocketPort
 from tcpip6.io.runtime import LiveDriver
+from tcpip6.io.tap import TapPort, name_problem
 from tcpip6.io.tunnel import LINKTYPE_RAW, RawIpv4Port, TunnelLink, TunnelSpec
 from tcpip6.io.tunnel import configure_interface as configure_tunnel
 from tcpip6.io.tunnel import interface_parameters as tunnel_parameters
@@ -53,7 +55,7 @@ from tcpip6.stack.machines.graph import trace_printer
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
 from tcpip6.stack.sockets import Stack
 
-LINK_KINDS = ("ethernet", "tunnel")
+LINK_KINDS = ("ethernet", "tap", "tunnel")
 #: Tunnel interfaces are named tun0, tun1... in --link order.
 TUNNEL_PREFIX = "tun"
 
@@ -79,16 +81,20 @@ class HostConfig:
     serve: list[str] = field(default_factory=list)
     #: --control: the control socket's path (None: the default, CONTROL_DIR/<name>.sock).
     control: Path | None = None
+    #: The --link tap:NAME interfaces: TAP devices tcpip6 creates (and removes at exit).
+    taps: list[str] = field(default_factory=list)
 
     @property
     def control_path(self) -> Path:
         return self.control if self.control is not None else default_path(self.name)
 
 
-def parse_link(text: str, tunnels: dict[str, TunnelSpec] | None = None) -> str:
-    """``ethernet:IFNAME`` -> ``IFNAME``; ``tunnel:configured:LOCAL4:REMOTE4`` or
-    ``tunnel:6to4:LOCAL4[:RELAY4]`` -> the next free ``tunN``, its spec added to
-    ``tunnels``."""
+def parse_link(
+    text: str, tunnels: dict[str, TunnelSpec] | None = None, taps: list[str] | None = None
+) -> str:
+    """``ethernet:IFNAME`` -> ``IFNAME``; ``tap:NAME`` -> ``NAME``, added to ``taps``;
+    ``tunnel:configured:LOCAL4:REMOTE4`` or ``tunnel:6to4:LOCAL4[:RELAY4]`` -> the next
+    free ``tunN``, its spec added to ``tunnels``."""
     kind, sep, ifname = text.partition(":")
     if not sep or not ifname:
         raise HostConfigError(f"--link {text}: expected KIND:IFNAME, e.g. ethernet:eth1")
@@ -105,6 +111,12 @@ def parse_link(text: str, tunnels: dict[str, TunnelSpec] | None = None) -> str:
         name = f"{TUNNEL_PREFIX}{len(tunnels)}"
         tunnels[name] = spec
         return name
+    if kind == "tap":
+        problem = name_problem(ifname)
+        if problem is not None:
+            raise HostConfigError(f"--link {text}: {problem}")
+        if taps is not None:
+            taps.append(ifname)
     return ifname
 
 
@@ -204,17 +216,14 @@ class LiveHost:
             self.host.trace_sink = trace_printer(out, config.trace)
         self.router = Router(self.host) if config.router else None
         self.driver = LiveDriver([self.host])
-        self.ports: list[RawSocketPort | RawIpv4Port] = []
+        self.ports: list[RawSocketPort | TapPort | RawIpv4Port] = []
         self.pcap: PcapWriter | None = None
         self.control: ControlServer | None = None
         self.stack = Stack(self.host, self.driver)
         self.services: Services | None = None
         try:
             for ifname in config.links:
-                spec = config.tunnels.get(ifname)
-                self.ports.append(
-                    RawSocketPort(ifname) if spec is None else RawIpv4Port(spec.local, ifname)
-                )
+                self.ports.append(self._open_port(ifname))
             if config.pcap is not None:
                 # Tunnels capture IPv4 datagrams: raw IP when every link is a tunnel (in a
                 # mixed run, only the Ethernet links are captured).
@@ -229,6 +238,14 @@ class LiveHost:
         except (LinkError, HostConfigError):
             self.close()
             raise
+
+    def _open_port(self, ifname: str) -> RawSocketPort | TapPort | RawIpv4Port:
+        spec = self.config.tunnels.get(ifname)
+        if spec is not None:
+            return RawIpv4Port(spec.local, ifname)
+        if ifname in self.config.taps:
+            return TapPort(ifname)
+        return RawSocketPort(ifname)
 
     def _open_control(self) -> None:
         """The control socket: a failure is an error when --control named the path; at the
@@ -255,7 +272,7 @@ class LiveHost:
         if self.pcap is not None:
             self.pcap.write(frame, time.time())
 
-    def _attach(self, port: RawSocketPort | RawIpv4Port) -> Interface:
+    def _attach(self, port: RawSocketPort | TapPort | RawIpv4Port) -> Interface:
         host = self.host
         if isinstance(port, RawIpv4Port):
             spec = self.config.tunnels[port.ifname]
@@ -266,7 +283,8 @@ class LiveHost:
         else:
             link = EthernetLink(port, port.mac, mtu=port.mtu)
             iface = host.add_interface(link, name=port.ifname)
-            summary = f"ethernet {port.mac.hex(':')} mtu {port.mtu}"
+            kind = "tap" if isinstance(port, TapPort) else "ethernet"
+            summary = f"{kind} {port.mac.hex(':')} mtu {port.mtu}"
         port.receiver = lambda frame, now: host.receive(iface, frame, now)
         if self.pcap is None or (self.pcap.linktype == LINKTYPE_ETHERNET) == (
             iface.link.kind == "ethernet"
@@ -363,9 +381,11 @@ def build_config(
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     tunnels: dict[str, TunnelSpec] = {}
+    taps: list[str] = []
     return HostConfig(
-        links=[parse_link(t, tunnels) for t in links],
+        links=[parse_link(t, tunnels, taps) for t in links],
         tunnels=tunnels,
+        taps=taps,
         addresses=[parse_address(t) for t in addresses],
         router=router,
         advertise=[parse_advertise(t) for t in advertise],
