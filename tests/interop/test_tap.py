@@ -1,0 +1,130 @@
+"""tcpip6 host on a TAP device of its own, the Linux kernel on the device's other side.
+
+One namespace holds both: tcpip6 creates ``tap6`` and the kernel's IPv6 on ``tap6`` is the
+peer. The kernel forms its link-local address (DAD over the TAP), pings tcpip6's, and keeps
+tcpip6 in its neighbor cache with tcpip6's own MAC (not the device's); SIGTERM ends tcpip6
+with exit status 0 and the device goes with it; tshark reads tcpip6's pcap cleanly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from ipaddress import IPv6Address
+from pathlib import Path
+
+import pytest
+
+from tests import tshark
+from tests.interop import netns
+from tests.interop.netns import LineReader, Topology
+
+TAP = "tap6"
+_serial = itertools.count(1)
+
+
+@pytest.fixture
+def namespace() -> Iterator[Topology]:
+    """One namespace (both "peer" and "host" of the Topology), removed afterwards."""
+    if os.geteuid() != 0 and not os.environ.get("CI"):
+        pytest.skip("interop tests need root (network namespaces and /dev/net/tun)")
+    for tool in ("ip", "ping", "tshark"):
+        if shutil.which(tool) is None:
+            raise AssertionError(f"{tool} is not installed (make test installs it)")
+    ns = f"tap-{os.getpid()}-{next(_serial)}"
+    topo = Topology(peer=ns, host=ns)
+    try:
+        netns.sh("ip", "netns", "add", ns)
+        netns.sh("ip", "-n", ns, "link", "set", "lo", "up")
+        yield topo
+    finally:
+        for proc in topo.processes:
+            if proc.poll() is None:
+                proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
+        for pid in pids.stdout.split():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def start_on_tap(topo: Topology, pcap: Path, name: str = TAP) -> LineReader:
+    cmd = topo.in_host(sys.executable, "-u", "-m", "tcpip6", "host", "--link", f"tap:{name}")
+    cmd += ["--pcap", str(pcap), "--control", str(pcap.with_suffix(".sock"))]
+    proc = topo.start(cmd, cwd=netns.REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return LineReader(proc)
+
+
+def kernel_link_local(topo: Topology) -> IPv6Address:
+    """The kernel's link-local address on the TAP, once DAD has finished with it."""
+    deadline = time.monotonic() + netns.START_TIMEOUT
+    while True:
+        shown = topo.peer_run("ip", "-6", "addr", "show", "dev", TAP)
+        m = re.search(r"inet6 (fe80::[0-9a-f:]+)/64 scope link(.*)", shown)
+        if m and "tentative" not in m.group(2):
+            return IPv6Address(m.group(1))
+        assert time.monotonic() < deadline, f"no usable link-local address on {TAP}: {shown}"
+        time.sleep(0.1)
+
+
+def test_linux_pings_tcpip6_over_its_tap(namespace: Topology, tmp_path: Path) -> None:
+    topo = namespace
+    host = start_on_tap(topo, tmp_path / "tap.pcap")
+    mac = host.wait_for(rf"^link {TAP} up: tap ([0-9a-f:]{{17}}) mtu 1500$").group(1)
+    link_local = IPv6Address(
+        host.wait_for(
+            rf"^address (fe80::[0-9a-f:]+)/64 on {TAP} preferred "
+            r"\(link-local; DAD: no duplicate\)"
+        ).group(1)
+    )
+    # tcpip6's station has a MAC of its own, not the kernel interface's.
+    kernel_mac = topo.peer_run("ip", "-br", "link", "show", TAP).split()[2]
+    assert mac != kernel_mac
+    kernel_address = kernel_link_local(topo)
+    assert kernel_address != link_local
+    out = topo.peer_run("ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", f"{link_local}%{TAP}")
+    assert "3 received" in out, out
+    # RFC 4861: the kernel resolved tcpip6's address to tcpip6's MAC.
+    neigh = topo.peer_run("ip", "-6", "neigh", "show", "dev", TAP)
+    entry = next((ln for ln in neigh.splitlines() if ln.startswith(f"{link_local} ")), "")
+    assert f"lladdr {mac}" in entry, neigh
+    assert netns.stop(host) == 0, host.rest()
+    assert re.match(r"stopped by SIGTERM: left \d+ multicast groups", host.rest()[-1])
+    # The device was tcpip6's: it went when tcpip6 closed it.
+    gone = subprocess.run(topo.in_peer("ip", "link", "show", TAP), capture_output=True)
+    assert gone.returncode != 0
+    frames = tshark.assert_clean(tmp_path / "tap.pcap")
+    infos = " | ".join(f.info for f in frames)
+    for what in ("Neighbor Solicitation", "Neighbor Advertisement", "Echo (ping) reply"):
+        assert what in infos, infos
+
+
+def run_host(topo: Topology, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = topo.in_host(sys.executable, "-m", "tcpip6", "host", *args)
+    return subprocess.run(cmd, cwd=netns.REPO, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("a-name-too-long-for-linux", "longer than 15 characters"),
+        ("lo", "an interface named lo exists already (choose another tap:NAME)"),
+    ],
+)
+def test_unusable_tap_name_is_a_one_line_error(
+    namespace: Topology, tmp_path: Path, name: str, message: str
+) -> None:
+    done = run_host(namespace, "--link", f"tap:{name}", "--control", str(tmp_path / "c.sock"))
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert message in done.stderr
