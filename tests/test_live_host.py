@@ -53,7 +53,7 @@ def test_parsers() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([], "give at least one --link ethernet:IFNAME"),
+        ([], "give at least one --link (ethernet:IFNAME, tap:NAME or tunnel:...)"),
         (["--link", "ethernet:a", "--address", "b=2001:db8::1/64"], "--address names b"),
         (["--link", "ethernet:a", "--advertise", "a=2001:db8::/64"], "needs --router"),
         (["--link", "bogus"], "--link bogus: expected KIND:IFNAME"),

@@ -167,7 +167,7 @@ def parse_serve(texts: Sequence[str]) -> list[str]:
 
 def validate(config: HostConfig) -> None:
     if not config.links:
-        raise HostConfigError("give at least one --link ethernet:IFNAME")
+        raise HostConfigError("give at least one --link (ethernet:IFNAME, tap:NAME or tunnel:...)")
     if len(set(config.links)) != len(config.links):
         raise HostConfigError("each interface can be given to --link once")
     for flag, ifname in [("--address", n) for n, _ in config.addresses] + [
