@@ -167,7 +167,11 @@ class LineReader:
 def start_tcpip6_host(topo: Topology, pcap: Path, *args: str) -> LineReader:
     """``tcpip6 host --link ethernet:veth-h --pcap PCAP ARGS`` in the host namespace."""
     cmd = topo.in_host(sys.executable, "-u", "-m", "tcpip6", "host")
-    cmd += ["--link", f"ethernet:{HOST_IF}", "--pcap", str(pcap), *args]
+    cmd += ["--link", f"ethernet:{HOST_IF}", "--pcap", str(pcap)]
+    if "--control" not in args:
+        # A control socket beside the pcap: the test leaves nothing under /run.
+        cmd += ["--control", str(pcap.with_suffix(".sock"))]
+    cmd += args
     proc = topo.start(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return LineReader(proc)
 

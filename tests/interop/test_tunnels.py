@@ -67,6 +67,8 @@ def _start_relay(topo: Topology, *mode: str) -> LineReader:
 
 def _start_host(topo: Topology, pcap: Path, *args: str) -> LineReader:
     cmd = topo.in_host(sys.executable, "-u", "-m", "tcpip6", "host", "--pcap", str(pcap))
+    # A control socket beside the pcap: the test leaves nothing under /run.
+    cmd += ["--control", str(pcap.with_suffix(".sock"))]
     proc = topo.start([*cmd, *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return LineReader(proc)
 
