@@ -240,7 +240,9 @@ class Socket:
         if self.type == SOCK_RAW:
             self.local_address = addr
             return
-        self.local_address = UNSPECIFIED if addr.is_multicast else addr
+        # Bound to a group, the socket receives only datagrams sent to that group (as
+        # Linux does); what it sends takes a source chosen as usual (never the group).
+        self.local_address = addr
         self.host.udp.bind(self, port)
         self._bound = True
 
@@ -575,7 +577,8 @@ class Socket:
         now: float,
     ) -> bool:
         host = self.host
-        path = host.route_with_source(dst, iface, self.local_address, now)
+        local = self.local_address
+        path = host.route_with_source(dst, iface, None if local.is_multicast else local, now)
         if path is None:
             return False
         out, next_hop, src = path

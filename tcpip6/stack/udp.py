@@ -226,7 +226,9 @@ class Udp:
         """Build the datagram (the checksum needs the source, so route and select it
         first: the bound address, else RFC 6724) and send it."""
         host = self.host
-        path = host.route_with_source(dst, interface, endpoint.local_address, now)
+        local = endpoint.local_address
+        # A socket bound to a multicast group sends from a unicast source (RFC 4291 §2.7).
+        path = host.route_with_source(dst, interface, None if local.is_multicast else local, now)
         if path is None:
             return False
         iface, next_hop, src = path

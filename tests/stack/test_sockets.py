@@ -357,3 +357,28 @@ def test_recvmsg_ancillary_data_dontfrag_and_path_mtu(pair: Pair) -> None:
     with pytest.raises(OSError) as unconnected:
         rx.getsockopt(so.IPPROTO_IPV6, so.IPV6_MTU)
     assert unconnected.value.errno == errno.ENOTCONN
+
+
+def test_a_socket_bound_to_a_group_receives_only_that_group(pair: Pair) -> None:
+    """Bound to ff15::77 (and a member), a socket gets datagrams sent to the group and
+    none sent to the host's own address on that port; what it sends comes from a unicast
+    source (RFC 4291 §2.7: never a multicast source)."""
+    frames = wire(pair)
+    sa, sb = stacks(pair)
+    rx = sb.socket()
+    rx.bind(("ff15::77", 7100))
+    rx.setsockopt(so.IPPROTO_IPV6, so.IPV6_JOIN_GROUP, ("ff15::77", 0))
+    rx.settimeout(0.5)
+    assert rx.getsockname()[:2] == ("ff15::77", 7100)
+    tx = sa.socket()
+    tx.sendto(b"unicast", (B, 7100))
+    tx.sendto(b"group", ("ff15::77", 7100))
+    data, peer = rx.recvfrom(100)
+    assert data == b"group"
+    with pytest.raises(TimeoutError):
+        rx.recvfrom(100)
+    assert pair.b.udp.counters[17].no_ports == 1  # the unicast one found no socket
+    rx.sendto(b"answer", peer)
+    pair.world.run_for(0.5)
+    [answer] = [f for w, f in frames if w == "b" and s6.UDP in f]
+    assert answer[s6.IPv6].src == B
