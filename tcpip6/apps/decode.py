@@ -8,6 +8,7 @@ from tcpip6.wire import icmpv6 as wi
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire import mld as wm
 from tcpip6.wire import nd as wn
+from tcpip6.wire import tcp as wire_tcp
 from tcpip6.wire.ethernet import ETHERTYPE_IPV6, EthernetHeader
 
 
@@ -50,6 +51,40 @@ def _icmp_summary(msg: wi.Icmpv6Message) -> str:
     return f"icmp6 type {msg.type} code {msg.code}"
 
 
+def _tcp_summary(seg: wire_tcp.TcpSegment) -> str:
+    """tcpdump's line: flags, absolute seq/ack, window, options, length."""
+    parts = [f"Flags [{wire_tcp.format_flags(seg.flags)}]", f"seq {seg.seq}"]
+    if seg.flags & wire_tcp.ACK:
+        parts.append(f"ack {seg.ack}")
+    parts.append(f"win {seg.window}")
+    if seg.flags & wire_tcp.URG:
+        parts.append(f"urg {seg.urgent}")
+    opts = [_tcp_option(o) for o in seg.options]
+    opts = [o for o in opts if o]
+    if opts:
+        parts.append(f"options [{','.join(opts)}]")
+    parts.append(f"length {len(seg.payload)}")
+    return ", ".join(parts)
+
+
+def _tcp_option(o: wire_tcp.TcpOption) -> str:
+    if isinstance(o, wire_tcp.MaxSegmentSize):
+        return f"mss {o.mss}"
+    if isinstance(o, wire_tcp.WindowScale):
+        return f"wscale {o.shift}"
+    if isinstance(o, wire_tcp.SackPermitted):
+        return "sackOK"
+    if isinstance(o, wire_tcp.Timestamps):
+        return f"TS val {o.tsval} ecr {o.tsecr}"
+    if isinstance(o, wire_tcp.Sack):
+        return "sack " + " ".join(f"{{{left}:{right}}}" for left, right in o.blocks)
+    if isinstance(o, wire_tcp.NoOperation):
+        return "nop"
+    if isinstance(o, wire_tcp.EndOfOptions):
+        return ""
+    return f"opt-{o.kind}"
+
+
 _NAMES = {
     wire_ipv6.IPPROTO_ICMPV6: "ICMP6",
     wire_ipv6.IPPROTO_UDP: "UDP",
@@ -79,6 +114,12 @@ def summarize_packet(packet: bytes) -> str:
             f" {name}, {len(payload)} bytes"
         )
     nh, off, _ = chain[-1]
+    if nh == wire_ipv6.IPPROTO_TCP:
+        try:
+            seg = wire_tcp.TcpSegment.parse(bytes(payload[off:]), hdr.src, hdr.dst)
+        except WireError as exc:
+            return f"{head}: TCP malformed ({exc})"
+        return f"[{hdr.src}].{seg.src_port} > [{hdr.dst}].{seg.dst_port}: {_tcp_summary(seg)}"
     if nh == wire_ipv6.IPPROTO_ICMPV6:
         try:
             msg = wi.parse_icmpv6(bytes(payload[off:]), hdr.src, hdr.dst)

@@ -8,9 +8,11 @@ The router advertises a prefix on each segment (and the smaller MTU on lan2); th
 form link-local and global addresses (DAD, SLAAC), resolve their neighbours (ND) and ping
 each other across the router. Then a sends c a datagram too big for lan2: the router
 answers Packet Too Big, a lowers its path MTU to c and sends again in fragments, which c
-reassembles (RFC 8200 §4.5, RFC 8201). Last, a host configured by hand with an address in
-use detects the duplicate. Prints a timeline of frames and graph state changes (each with
-the RFC section of its transition) and writes a pcap.
+reassembles (RFC 8200 §4.5, RFC 8201). Then a opens a TCP connection to c across the
+router (RFC 9293: three-way handshake, data each way, both ends close). Last, a host
+configured by hand with an address in use detects the duplicate. Prints a timeline of
+frames and graph state changes (each with the RFC section of its transition) and writes a
+pcap.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class DemoRun:
     addrs: dict[str, IPv6Address]
     duplicate_iface: Interface
     big: bytes
+    tcp_echo: bytes
     pcap_frames: int
 
     @property
@@ -113,12 +116,16 @@ class DemoRun:
             and self.big_replies() == 1
             and self.path_mtu_a_to_c == LAN2_MTU
             and self.duplicate_detected()
+            and self.tcp_echo == TCP_DATA
         )
 
 
 #: The pings of the second phase: (from, to), on lan1 and across the router.
 PINGS = (("a", "b"), ("b", "a"), ("a", "c"), ("c", "b"))
 PING_DATA = b"tcpip6"
+#: What a sends c over TCP, and c sends back.
+TCP_DATA = b"hello over TCP, across the router"
+TCP_PORT = 7
 
 
 def simulate(pcap_path: Path, timeline: Timeline) -> DemoRun:
@@ -158,6 +165,24 @@ def simulate(pcap_path: Path, timeline: Timeline) -> DemoRun:
         hosts["a"].icmpv6.send_echo_request(addrs["c"], 1, seq, big, world.now)
         world.run_for(1.0)
 
+    timeline.add(world.now, f"== TCP: a connects to c port {TCP_PORT}, data both ways, close ==")
+    listener = hosts["c"].tcp.listen(IPv6Address("::"), TCP_PORT, 4, world.now)
+    client = hosts["a"].tcp.connect(addrs["c"], TCP_PORT, world.now)
+    world.run_for(1.0)
+    echo = b""
+    if listener.accept_queue:
+        server = listener.accept_queue.popleft()
+        client.send(TCP_DATA, world.now)
+        world.run_for(1.0)
+        server.send(server.read(4096, world.now), world.now)
+        world.run_for(1.0)
+        echo = client.read(4096, world.now)
+        client.close(world.now)
+        world.run_for(1.0)
+        server.close(world.now)
+        world.run_for(1.0)
+    listener.close(world.now)
+
     timeline.add(world.now, "== d is configured by hand with a's address ==")
     dup = world.host("d")
     dup.trace_sink = timeline.on_transition
@@ -165,7 +190,7 @@ def simulate(pcap_path: Path, timeline: Timeline) -> DemoRun:
     idup.add_static_address(addrs["a"], 64, world.now)
     world.run_for(4.0)
     pcap.close()
-    return DemoRun(world, timeline, router, hosts, ifaces, addrs, idup, big, pcap.frames)
+    return DemoRun(world, timeline, router, hosts, ifaces, addrs, idup, big, echo, pcap.frames)
 
 
 def run_demo(pcap_path: Path, trace: bool = False, trace_format: str = "text") -> int:
@@ -202,6 +227,7 @@ def run_demo(pcap_path: Path, trace: bool = False, trace_format: str = "text") -
         f"ping {'was answered' if run.big_replies() else 'got no answer'} "
         f"({a.ip.fragments_created} fragments sent, {a.ip.reassembly_ok} replies reassembled)"
     )
+    print(f"  TCP: c echoed {len(run.tcp_echo)} bytes back to a: {run.tcp_echo == TCP_DATA}")
     print(f"  d: {run.addrs['a']} is a duplicate and is not used: {run.duplicate_detected()}")
     print(f"\npcap: {pcap_path} ({run.pcap_frames} frames); open it with tshark -r or Wireshark")
     if not run.ok():

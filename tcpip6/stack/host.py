@@ -31,7 +31,8 @@ from tcpip6.stack.machines.nce import NceState
 from tcpip6.stack.mld_host import MldHost
 from tcpip6.stack.nd import NeighborDiscovery
 from tcpip6.stack.params import InterfaceParameters
-from tcpip6.stack.routing import RoutingTable
+from tcpip6.stack.routing import NextHopReason, RoutingTable
+from tcpip6.stack.tcp import Tcp
 from tcpip6.stack.timers import earliest
 from tcpip6.stack.udp import Udp
 from tcpip6.wire import WireError
@@ -81,6 +82,7 @@ class Host:
         #: Raw sockets by Next Header value (RFC 3542 §3).
         self.raw_sockets: dict[int, list[Socket]] = {}
         self.udp = Udp(self)
+        self.tcp = Tcp(self)
         self.routes = RoutingTable(self._reachability)
         self.nd_module = NeighborDiscovery(self)
         self.mld_module = MldHost(self)
@@ -146,6 +148,9 @@ class Host:
         """Print (or record) every state change of every graph of this host."""
         self._trace_sink = sink
         self.ipv6.reassembler.trace_sink = sink
+        self.tcp.trace_sink = sink
+        for conn in self.tcp.all_connections():
+            conn.trace_sink = sink
         for iface in self.interfaces:
             iface.set_trace_sink(sink)
 
@@ -164,6 +169,16 @@ class Host:
                 return
         for iface in self.interfaces:
             iface.neighbors.upper_layer_hint(dst, now)
+
+    def suspect_router_for(self, dst: IPv6Address, interface: Interface | None, now: float) -> bool:
+        """Dead gateway detection: an upper layer sees no progress to ``dst``; if its
+        route goes through a default router and another exists, pass that router over
+        for a reachable time and route through the next (RFC 4861 §6.3.6)."""
+        rce = self.routes.table.lookup(dst, interface)
+        if rce is None or rce.reason is not NextHopReason.DEFAULT_ROUTER:
+            return False
+        hold = rce.interface.params.reachable_time
+        return self.routes.table.suspect_router(rce.interface, rce.next_hop, now + hold)
 
     def join_group(self, iface: Interface, group: IPv6Address, now: float) -> None:
         """Listen to ``group`` on ``iface``: the link filter (deferred, MSR §4.4) and MLD."""
@@ -227,6 +242,7 @@ class Host:
                 iface.poll(now)
             self.routes.poll(now)
             self.ipv6.poll(now)  # reassembly timeouts (RFC 8200 §4.5)
+            self.tcp.poll(now)
             if self.router is not None:
                 self.router.poll(now)
         except Exception:
@@ -237,6 +253,7 @@ class Host:
 
     def next_deadline(self) -> float | None:
         best = earliest(self.routes.next_deadline(), self.ipv6.next_deadline())
+        best = earliest(best, self.tcp.next_deadline())
         for iface in self.interfaces:
             best = earliest(best, iface.next_deadline())
         if self.router is not None:

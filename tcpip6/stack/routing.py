@@ -207,6 +207,7 @@ class RoutingCounters(CounterSet):
     prefix_link_local_ignored: int = 0
     prefix_bad_length_ignored: int = 0
     static_routes_full_drop: int = 0
+    dead_gateway_switches: int = 0  # a suspected router passed over (TCP dead gateway)
 
 
 def _zoned(destination: IPv6Address) -> bool:
@@ -245,6 +246,9 @@ class Routes(Generic[Iface]):
         self.route_cache: OrderedDict[RceKey[Iface], RouteCacheEntry[Iface]] = OrderedDict()
         #: §6.3.6 round-robin position: the next router to try when none is reachable.
         self.round_robin_cursor = 0
+        #: Routers an upper layer suspects dead (TCP's dead gateway detection), until when:
+        #: while another router is live, default router selection passes them over.
+        self.suspected: dict[tuple[Iface, IPv6Address], float] = {}
         self.counters = RoutingCounters()
         self._router_timers: DeadlineQueue[tuple[Iface, IPv6Address]] = DeadlineQueue()
         self._prefix_timers: DeadlineQueue[tuple[Iface, IPv6Network]] = DeadlineQueue()
@@ -525,8 +529,29 @@ class Routes(Generic[Iface]):
         self._advance(now)
         return self._select_default_router(interface_hint)
 
+    def suspect_router(self, interface: Iface, router: IPv6Address, until: float) -> bool:
+        """Dead gateway detection (Windows; RFC 4861 §6.3.6 leaves the choice among
+        routers to the host): pass ``router`` over until ``until`` and send its
+        destinations to the next default router. False when there is no other router."""
+        others = [
+            r
+            for r in self.default_router_list
+            if r.interface == interface
+            and r.router != router
+            and (r.interface, r.router) not in self.suspected
+        ]
+        if not others:
+            return False
+        self.suspected[(interface, router)] = until
+        self.counters.dead_gateway_switches += 1
+        self.invalidate(interface=interface, next_hop=router)
+        return True
+
     def _select_default_router(self, hint: Iface | None) -> RouterListEntry[Iface] | None:
         live = [r for r in self.default_router_list if hint is None or r.interface == hint]
+        trusted = [r for r in live if (r.interface, r.router) not in self.suspected]
+        if trusted:
+            live = trusted
         # §6.3.6 (1): routers reachable or probably reachable (not INCOMPLETE, with an
         # entry) are preferred; RFC 4191: the highest preference among them, list order.
         best: RouterListEntry[Iface] | None = None
@@ -689,6 +714,9 @@ class Routes(Generic[Iface]):
         return actions
 
     def _advance(self, now: float) -> None:
+        for suspect, until in list(self.suspected.items()):
+            if until <= now:
+                del self.suspected[suspect]
         for interface, router in self._router_timers.pop_due(now):
             entry = self.router_entry(interface, router)
             if entry is not None:
