@@ -452,6 +452,47 @@ def test_fin_in_fin_wait_1_whose_fin_is_acked_enters_time_wait(pair: tuple[Tcb, 
     assert tcp.segment_arrives(a, seg(301, 102, ACK | FIN))[1] == [Send(seg(102, 302, ACK))]
 
 
+def test_data_on_a_syn_is_ignored_and_data_on_a_syn_ack_is_taken() -> None:
+    """Model choice: SYN data is not queued (LISTEN); a SYN,ACK's data is processed from
+    the sixth step (§3.10.7.3)."""
+    b, _ = tcp.open_passive(iss=300)
+    b, out = tcp.segment_arrives(b, seg(100, 0, SYN, b"early"))
+    assert (b.rcv_nxt, out) == (101, [Send(seg(300, 101, SYN | ACK))])
+    a, _ = tcp.open_active(100)
+    a, out = tcp.segment_arrives(a, seg(300, 101, SYN | ACK | FIN, b"hi"))
+    assert a.state is State.CLOSE_WAIT
+    assert out == [Deliver(b"hi"), Signal("connection closing"), Send(seg(101, 304, ACK))]
+
+
+def test_an_acceptable_fin_in_time_wait_is_acked_and_restarts_the_timer(
+    pair: tuple[Tcb, Tcb],
+) -> None:
+    a, _ = pair
+    a, _ = tcp.close(a)
+    a, _ = tcp.segment_arrives(a, seg(301, 102, ACK | FIN))
+    assert a.state is State.TIME_WAIT
+    a, out = tcp.segment_arrives(a, seg(302, 102, ACK | FIN))
+    assert (a.state, out) == (
+        State.TIME_WAIT,
+        [Send(seg(102, 302, ACK)), SetTimer("time-wait", 2 * MSL)],
+    )
+
+
+def test_close_in_syn_received_sends_a_fin_at_once_or_after_the_queue() -> None:
+    b, _ = tcp.open_passive(iss=300)
+    b, _ = tcp.segment_arrives(b, seg(100, 0, SYN))
+    b1, out = tcp.close(b)
+    assert (b1.state, out) == (State.FIN_WAIT_1, [Send(seg(301, 101, FIN | ACK))])
+    b1, out = tcp.segment_arrives(b1, seg(101, 302, ACK))  # acknowledges SYN and FIN
+    assert (b1.state, out) == (State.FIN_WAIT_2, [])
+    b2, _ = tcp.send(b, b"queued")
+    b2, out = tcp.close(b2)
+    assert (b2.state, out) == (State.SYN_RECEIVED, [])
+    b2, out = tcp.segment_arrives(b2, seg(101, 301, ACK))
+    assert b2.state is State.FIN_WAIT_1
+    assert out == [Send(seg(301, 101, ACK | PSH | FIN, b"queued"))]
+
+
 # -- user calls and timeouts --------------------------------------------------------------
 
 
