@@ -583,8 +583,8 @@ def pump(tcbs: dict[str, Tcb], wire: list[tuple[str, Segment]], got: dict[str, b
 
 @settings(max_examples=60, deadline=None)
 @given(
-    a_iss=st.one_of(st.just(2**32 - 3), st.integers(2**32 - 300, 2**32 - 1)),
-    b_iss=st.integers(2**32 - 300, 2**32 - 1),
+    a_iss=st.integers(2**32 - 3, 2**32 - 1),
+    b_iss=st.integers(2**32 - 2, 2**32 - 1),
     chunks=st.lists(st.binary(min_size=1, max_size=200), min_size=1, max_size=6),
     replies=st.lists(st.binary(min_size=1, max_size=50), max_size=3),
     mss=st.integers(1, 64),
@@ -614,4 +614,4 @@ def test_transfer_across_sequence_number_wraparound(
     sent_b = len(b"".join(replies))
     assert a.snd_nxt == a.snd_una == (a_iss + 1 + sent_a + 1) % 2**32
     assert a.rcv_nxt == (b_iss + 1 + sent_b + 1) % 2**32
-    assert 0 <= a.snd_nxt < 2**32 and 0 <= a.rcv_nxt < 2**32
+    assert a.snd_nxt < a_iss and a.rcv_nxt < b_iss  # both directions wrapped
