@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv6Address
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 from tcpip6.stack import address_selection
 from tcpip6.stack.counters import CounterSet
@@ -49,9 +49,12 @@ if TYPE_CHECKING:
     from tcpip6.stack.host import Host
     from tcpip6.stack.interface import Interface
     from tcpip6.stack.ipv6 import ControlMessage, Delivery
+    from tcpip6.stack.stream import StreamSocket
 
 AF_INET6 = _socket.AF_INET6
 SOCK_DGRAM = _socket.SOCK_DGRAM
+SOCK_STREAM = _socket.SOCK_STREAM
+IPPROTO_TCP = wire_ipv6.IPPROTO_TCP
 SOCK_RAW = _socket.SOCK_RAW
 IPPROTO_IPV6 = _socket.IPPROTO_IPV6
 IPPROTO_UDP = wire_ipv6.IPPROTO_UDP
@@ -139,9 +142,25 @@ class Stack:
         self.host = host
         self.driver = driver
 
-    def socket(self, family: int = AF_INET6, type: int = SOCK_DGRAM, proto: int = 0) -> Socket:
+    @overload
+    def socket(  # type: ignore[overload-overlap]
+        self, family: int, type: Literal[1], proto: int = 0
+    ) -> StreamSocket: ...
+
+    @overload
+    def socket(self, family: int = AF_INET6, type: int = SOCK_DGRAM, proto: int = 0) -> Socket: ...
+
+    def socket(
+        self, family: int = AF_INET6, type: int = SOCK_DGRAM, proto: int = 0
+    ) -> Socket | StreamSocket:
         if family != AF_INET6:
             raise OSError(errno.EAFNOSUPPORT, "tcpip6 speaks IPv6 only: use AF_INET6")
+        if type == SOCK_STREAM:
+            if proto not in (0, IPPROTO_TCP):
+                raise OSError(errno.EPROTONOSUPPORT, f"no stream protocol {proto}")
+            from tcpip6.stack.stream import StreamSocket
+
+            return StreamSocket(self)
         if type == SOCK_DGRAM:
             proto = proto or IPPROTO_UDP
             if proto not in (IPPROTO_UDP, IPPROTO_UDPLITE):
@@ -150,7 +169,7 @@ class Stack:
             if not 0 < proto < 256:
                 raise OSError(errno.EPROTONOSUPPORT, "a raw socket names its Next Header value")
         else:
-            raise OSError(errno.ESOCKTNOSUPPORT, "SOCK_DGRAM or SOCK_RAW (TCP comes later)")
+            raise OSError(errno.ESOCKTNOSUPPORT, "SOCK_STREAM, SOCK_DGRAM or SOCK_RAW")
         return Socket(self, type, proto)
 
     def resolve(self, address: tuple[Any, ...]) -> tuple[IPv6Address, int, Interface | None]:

@@ -241,7 +241,9 @@ class Connection:
         self.backlog = max(1, min(backlog, self.params.max_backlog))
         self.fire("passive_open", now)
 
-    def send(self, data: bytes | memoryview, now: float, *, urgent: bool = False) -> int:
+    def send(
+        self, data: bytes | bytearray | memoryview, now: float, *, urgent: bool = False
+    ) -> int:
         """§3.10.2 SEND: queue what fits of ``data``; the number of octets taken."""
         if self.error is not None:
             raise self._take_error()
@@ -299,6 +301,14 @@ class Connection:
             self.error = error
         self.fire("abort", now)
         self._closed(now)
+
+    def orphan(self, now: float) -> None:
+        """The application has let go (its socket is closed): the connection finishes
+        alone, and an orphaned FIN-WAIT-2 is freed after ``fin_wait_2_timeout``."""
+        self.orphaned = True
+        self.on_change = None
+        if self.state is S.FIN_WAIT_2:
+            self._arm("fin_wait_2", now + self.params.fin_wait_2_timeout)
 
     def shutdown_read(self) -> None:
         self.read_shut = True
