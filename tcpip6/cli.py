@@ -293,6 +293,10 @@ example: a Linux namespace and tcpip6 on the two ends of a veth pair
   ip netns exec h6 tcpip6 host --link ethernet:veth-h --router \\
       --address veth-h=2001:db8:1::1/64 --advertise veth-h=2001:db8:1::/64
 
+  a static route (PREFIX=NEXTHOP%IFNAME; "default" is ::/0; PREFIX=%IFNAME: on-link):
+  ip netns exec h6 tcpip6 host --link ethernet:veth-h --address veth-h=2001:db8:1::2/64 \\
+      --route 2001:db8:77::/48=fe80::1%veth-h
+
 A TAP device of tcpip6's own (tap:NAME, at most 15 characters): tcpip6 creates NAME, brings
 it up and removes it at exit. The kernel's side of the TAP is an ordinary interface whose
 kernel IPv6 stays on: the kernel is the peer at the other end of the wire, and tcpip6 has
@@ -327,6 +331,7 @@ def _cmd_host(args: argparse.Namespace) -> int:
             "trace": args.trace_format if args.trace else None,
             "serve": args.serve,
             "control": args.control,
+            "routes": args.route,
         }
         return run_host(config_from(flags, args.config))
     except (HostConfigError, LinkError) as exc:
@@ -359,6 +364,13 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="a manually configured address (DAD-checked; repeatable)",
     )
     host.add_argument(
+        "--route",
+        action="append",
+        metavar="PREFIX=NEXTHOP%IFNAME",
+        help="a static route: PREFIX (or default) through NEXTHOP on IFNAME; PREFIX=%%IFNAME "
+        "makes PREFIX on-link (repeatable)",
+    )
+    host.add_argument(
         "--router", action="store_true", help="router mode: forward between the links"
     )
     host.add_argument(
@@ -389,8 +401,8 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     host.add_argument(
         "--config",
         metavar="FILE.toml",
-        help="settings from a TOML file (links, addresses, router, advertise, pcap, seed, "
-        "serve, control); flags override it",
+        help="settings from a TOML file (links, addresses, routes, router, advertise, pcap, "
+        "seed, serve, control); flags override it",
     )
     host.set_defaults(func=_cmd_host)
 

@@ -246,6 +246,15 @@ class TunnelLink:
         v4 = embedded_ipv4(dst)
         return v4 if v4 is not None else self.relay
 
+    def link_address_of(self, neighbor: IPv6Address) -> bytes | None:
+        """The IPv4 address (4 octets) a neighbor on this link is reached at, if the link
+        can tell: the remote end (configured), the V4ADDR a 2002::/16 address embeds (6to4).
+        """
+        if self.remote is not None:
+            return self.remote.packed
+        v4 = embedded_ipv4(neighbor)
+        return v4.packed if v4 is not None else None
+
     def frame_bytes(self, packet: bytes, dst_link: bytes) -> bytes:
         dst = self.ipv4_next_hop(packet, dst_link) or IPv4Address(0)
         return encapsulate(packet, self.local, dst)
@@ -305,6 +314,12 @@ class TunnelLink:
                 return None
         self.counters.datagrams_received += 1
         return Received(packet, hdr.src.packed, hdr.dst.packed)
+
+
+def next_hop_link_address(link: object, neighbor: IPv6Address) -> bytes | None:
+    """The link address of ``neighbor`` on a tunnel link (None: not a tunnel, or the
+    link cannot map it): what a static route's no-ND neighbor entry holds."""
+    return link.link_address_of(neighbor) if isinstance(link, TunnelLink) else None
 
 
 # -- the command line's spec, and the interface it configures ----------------------------
@@ -469,6 +484,7 @@ __all__ = [
     "interface_identifier",
     "interface_parameters",
     "link_local",
+    "next_hop_link_address",
     "sixtofour_address",
     "sixtofour_prefix",
 ]
