@@ -311,6 +311,8 @@ Tunnel interfaces are named tun0, tun1... in --link order; no ND, no DAD on them
                                      the remote end fe80::REMOTE4 is the default route
   tunnel:6to4:LOCAL4[:RELAY4]        RFC 3056 6to4: 2002:LOCAL4::LOCAL4/16; other
                                      destinations go to a relay router (RFC 3068)
+  tunnel:automatic:LOCAL4            RFC 2893 §5 automatic tunnel (historical): ::LOCAL4/96;
+                                     a ::A.B.C.D destination is sent to A.B.C.D
   tcpip6 host --link tunnel:configured:10.0.0.2:10.0.0.1 --address tun0=2001:db8:46::2/64
   tcpip6 host --link tunnel:6to4:10.0.0.2:192.88.99.1
 """

@@ -41,6 +41,7 @@ from tcpip6.io.tap import TapPort, name_problem
 from tcpip6.io.tunnel import (
     LINKTYPE_RAW,
     RawIpv4Port,
+    TunnelKind,
     TunnelLink,
     TunnelSpec,
     next_hop_link_address,
@@ -116,7 +117,8 @@ def parse_link(
     text: str, tunnels: dict[str, TunnelSpec] | None = None, taps: list[str] | None = None
 ) -> str:
     """``ethernet:IFNAME`` -> ``IFNAME``; ``tap:NAME`` -> ``NAME``, added to ``taps``;
-    ``tunnel:configured:LOCAL4:REMOTE4`` or ``tunnel:6to4:LOCAL4[:RELAY4]`` -> the next
+    ``tunnel:configured:LOCAL4:REMOTE4``, ``tunnel:6to4:LOCAL4[:RELAY4]`` or
+    ``tunnel:automatic:LOCAL4`` -> the next
     free ``tunN``, its spec added to ``tunnels``."""
     kind, sep, ifname = text.partition(":")
     if not sep or not ifname:
@@ -239,7 +241,8 @@ def add_route(host: Host, route: StaticRouteSpec) -> None:
     iface = host.interface(route.ifname)
     if route.next_hop is not None and not iface.link.uses_nd:
         # A link without ND reaches a next hop at the IPv4 address it maps it to (a
-        # PERMANENT neighbor, as MSR IPv6's tunnel NCEs): a 6to4 router's embedded address.
+        # PERMANENT neighbor, as MSR IPv6's tunnel NCEs): a 6to4 router's embedded
+        # address, an IPv4-compatible address's low 32 bits.
         mapped = next_hop_link_address(iface.link, route.next_hop)
         if mapped is not None and iface.neighbors.get(route.next_hop) is None:
             iface.add_static_neighbor(route.next_hop, mapped)
@@ -344,7 +347,13 @@ class LiveHost:
         host = self.host
         if isinstance(port, RawIpv4Port):
             spec = self.config.tunnels[port.ifname]
-            tunnel = TunnelLink(port, spec.local, remote=spec.remote, relay=spec.relay)
+            tunnel = TunnelLink(
+                port,
+                spec.local,
+                remote=spec.remote,
+                relay=spec.relay,
+                automatic=spec.kind is TunnelKind.AUTOMATIC,
+            )
             iface = host.add_interface(tunnel, port.ifname, tunnel_parameters(tunnel))
             configure_tunnel(iface, tunnel, self.driver.now)
             summary = f"tunnel {spec} mtu {tunnel.mtu}"
