@@ -306,13 +306,16 @@ a MAC of its own (locally administered, derived from NAME):
   ip netns exec h6 ping -6 fe80::8c70:..%tap6
 
 IPv6 over IPv4 (protocol 41, on the kernel's IPv4: give an IPv4 address of this host).
-Tunnel interfaces are named tun0, tun1... in --link order; no ND, no DAD on them:
+Tunnel interfaces are named tun0, tun1... in --link order; no ND, no DAD on them
+(but on 6over4):
   tunnel:configured:LOCAL4:REMOTE4   RFC 4213 configured tunnel: mtu 1280, fe80::LOCAL4,
                                      the remote end fe80::REMOTE4 is the default route
   tunnel:6to4:LOCAL4[:RELAY4]        RFC 3056 6to4: 2002:LOCAL4::LOCAL4/16; other
                                      destinations go to a relay router (RFC 3068)
   tunnel:automatic:LOCAL4            RFC 2893 §5 automatic tunnel (historical): ::LOCAL4/96;
                                      a ::A.B.C.D destination is sent to A.B.C.D
+  tunnel:6over4:LOCAL4               RFC 2529 6over4: IPv4 multicast (239.192.A.B) as a
+                                     virtual Ethernet, with ND and DAD; mtu 1480
   tcpip6 host --link tunnel:configured:10.0.0.2:10.0.0.1 --address tun0=2001:db8:46::2/64
   tcpip6 host --link tunnel:6to4:10.0.0.2:192.88.99.1
 """

@@ -67,9 +67,9 @@ def test_spec_and_command_line() -> None:
     assert TunnelSpec.parse("automatic:10.0.0.2") == TunnelSpec(TunnelKind.AUTOMATIC, V4_A)
     assert str(TunnelSpec.parse("automatic:10.0.0.2")) == "automatic ::a00:2/96"
     for bad, message in [
-        ("automatic:", "or automatic:LOCAL4"),
+        ("automatic:", "automatic:LOCAL4 or"),
         ("automatic:10.0.0", "Expected 4 octets"),
-        ("automatic:10.0.0.2:10.0.0.1", "or automatic:LOCAL4"),
+        ("automatic:10.0.0.2:10.0.0.1", "automatic:LOCAL4 or 6over4:LOCAL4"),
         ("automatic:0.0.0.7", "no IPv4-compatible address"),
         ("automatic:224.0.0.1", "no IPv4-compatible address"),
     ]:

@@ -37,6 +37,7 @@ from tcpip6.io.control import ControlError, ControlServer, default_path
 from tcpip6.io.pcap import LINKTYPE_ETHERNET, PcapWriter
 from tcpip6.io.rawsock import LinkError, RawSocketPort
 from tcpip6.io.runtime import LiveDriver
+from tcpip6.io.sixover4 import MulticastIpv4Port, SixOverFourLink
 from tcpip6.io.tap import TapPort, name_problem
 from tcpip6.io.tunnel import (
     LINKTYPE_RAW,
@@ -59,6 +60,7 @@ from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.link import EthernetLink
 from tcpip6.stack.machines.graph import trace_printer
+from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
 from tcpip6.stack.sockets import Stack
 
@@ -118,7 +120,7 @@ def parse_link(
 ) -> str:
     """``ethernet:IFNAME`` -> ``IFNAME``; ``tap:NAME`` -> ``NAME``, added to ``taps``;
     ``tunnel:configured:LOCAL4:REMOTE4``, ``tunnel:6to4:LOCAL4[:RELAY4]`` or
-    ``tunnel:automatic:LOCAL4`` -> the next
+    ``tunnel:automatic:LOCAL4`` or ``tunnel:6over4:LOCAL4`` -> the next
     free ``tunN``, its spec added to ``tunnels``."""
     kind, sep, ifname = text.partition(":")
     if not sep or not ifname:
@@ -312,6 +314,8 @@ class LiveHost:
 
     def _open_port(self, ifname: str) -> RawSocketPort | TapPort | RawIpv4Port:
         spec = self.config.tunnels.get(ifname)
+        if spec is not None and spec.kind is TunnelKind.SIX_OVER_FOUR:
+            return MulticastIpv4Port(spec.local, ifname)
         if spec is not None:
             return RawIpv4Port(spec.local, ifname)
         if ifname in self.config.taps:
@@ -345,7 +349,13 @@ class LiveHost:
 
     def _attach(self, port: RawSocketPort | TapPort | RawIpv4Port) -> Interface:
         host = self.host
-        if isinstance(port, RawIpv4Port):
+        if isinstance(port, MulticastIpv4Port):
+            spec = self.config.tunnels[port.ifname]
+            # RFC 2529: ND, DAD and router discovery run as on Ethernet.
+            over4 = SixOverFourLink(port, spec.local)
+            iface = host.add_interface(over4, port.ifname, InterfaceParameters(link_mtu=over4.mtu))
+            summary = f"tunnel {spec} mtu {over4.mtu}"
+        elif isinstance(port, RawIpv4Port):
             spec = self.config.tunnels[port.ifname]
             tunnel = TunnelLink(
                 port,

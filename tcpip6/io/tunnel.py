@@ -78,6 +78,8 @@ class TunnelKind(enum.Enum):
     CONFIGURED = "configured"
     SIX_TO_FOUR = "6to4"
     AUTOMATIC = "automatic"
+    #: RFC 2529: the link is :class:`tcpip6.io.sixover4.SixOverFourLink`.
+    SIX_OVER_FOUR = "6over4"
 
 
 #: RFC 4291 §2.5.5.1: the IPv4-compatible addresses, ::V4ADDR.
@@ -373,8 +375,8 @@ def next_hop_link_address(link: object, neighbor: IPv6Address) -> bytes | None:
 
 @dataclass(frozen=True, slots=True)
 class TunnelSpec:
-    """``configured:LOCAL4:REMOTE4``, ``6to4:LOCAL4[:RELAY4]`` or ``automatic:LOCAL4``
-    (after ``tunnel:``)."""
+    """``configured:LOCAL4:REMOTE4``, ``6to4:LOCAL4[:RELAY4]``, ``automatic:LOCAL4`` or
+    ``6over4:LOCAL4`` (after ``tunnel:``)."""
 
     kind: TunnelKind
     local: IPv4Address
@@ -400,8 +402,14 @@ class TunnelSpec:
             if compatible_ipv4(ipv4_compatible(local)) is None:
                 raise ValueError(f"{local} has no IPv4-compatible address (RFC 4291 §2.5.5.1)")
             return cls(TunnelKind.AUTOMATIC, local)
+        if kind == TunnelKind.SIX_OVER_FOUR.value and len(parts) == 1:
+            local = IPv4Address(parts[0])
+            if local.is_multicast or local.is_unspecified or local.is_loopback:
+                raise ValueError(f"{local} is not a unicast address of this host")
+            return cls(TunnelKind.SIX_OVER_FOUR, local)
         raise ValueError(
-            "expected configured:LOCAL4:REMOTE4, 6to4:LOCAL4[:RELAY4] or automatic:LOCAL4"
+            "expected configured:LOCAL4:REMOTE4, 6to4:LOCAL4[:RELAY4], automatic:LOCAL4 "
+            "or 6over4:LOCAL4"
         )
 
     def __str__(self) -> str:
@@ -409,6 +417,8 @@ class TunnelSpec:
             return f"configured {self.local} -> {self.remote}"
         if self.kind is TunnelKind.AUTOMATIC:
             return f"automatic {ipv4_compatible(self.local)}/96"
+        if self.kind is TunnelKind.SIX_OVER_FOUR:
+            return f"6over4 {self.local}"
         return f"6to4 {sixtofour_prefix(self.local)} relay {self.relay or '-'}"
 
 

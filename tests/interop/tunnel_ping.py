@@ -4,14 +4,17 @@
 It builds the same host ``tcpip6 host`` runs (:class:`~tcpip6.apps.host.LiveHost`), so its
 links are the real thing, lets it run ``--settle`` seconds (DAD, the first ND), then runs
 tcpip6's own ping6 on it and exits with ping's status. Its lines go to stdout, the host's
-first ("link tun0 up: ..."), then ping's.
+first ("link tun0 up: ..."), then ping's; with ``--neighbors``, a last line
+``neighbors {JSON}``: its neighbor cache as ``tcpip6 show neighbors --json`` prints it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
+from tcpip6.apps import show
 from tcpip6.apps.host import LiveHost, config_from
 from tcpip6.apps.ping6 import PingOptions, ping6
 
@@ -27,6 +30,7 @@ def main() -> int:
     p.add_argument("--count", type=int, default=3)
     p.add_argument("--size", type=int, default=56)
     p.add_argument("--settle", type=float, default=0.0)
+    p.add_argument("--neighbors", action="store_true", help="print the neighbor cache (JSON)")
     args = p.parse_args()
     flags = {
         "links": args.link,
@@ -44,6 +48,9 @@ def main() -> int:
         opts = PingOptions(count=args.count, interval=0.2, size=args.size, timeout=2.0)
         status = ping6(live.stack, args.target, sys.stdout, opts)
         live.print_events()
+        if args.neighbors:
+            view = show.snapshot(live.host, "neighbors", live.driver.now)
+            print(f"neighbors {json.dumps(view)}")
         return status
     finally:
         live.close()
