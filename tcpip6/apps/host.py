@@ -27,13 +27,14 @@ import time
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv6Address, IPv6Interface, IPv6Network
+from ipaddress import IPv4Address, IPv6Address, IPv6Interface, IPv6Network
 from pathlib import Path
 from typing import Any, TextIO
 
 from tcpip6.apps import show
 from tcpip6.apps.services import PORTS, Services
 from tcpip6.io.control import ControlError, ControlServer, default_path
+from tcpip6.io.icmpv4_relay import from_extended_err, relay_datagram
 from tcpip6.io.pcap import LINKTYPE_ETHERNET, PcapWriter
 from tcpip6.io.rawsock import LinkError, RawSocketPort
 from tcpip6.io.runtime import LiveDriver
@@ -41,6 +42,7 @@ from tcpip6.io.sixover4 import MulticastIpv4Port, SixOverFourLink
 from tcpip6.io.tap import TapPort, name_problem
 from tcpip6.io.tunnel import (
     LINKTYPE_RAW,
+    ErrorReceiver,
     RawIpv4Port,
     TunnelKind,
     TunnelLink,
@@ -252,6 +254,21 @@ def add_route(host: Host, route: StaticRouteSpec) -> None:
         raise HostConfigError(f"--route {route}: the static route table is full")
 
 
+def _relay_errors_to(host: Host, iface: Interface, tunnel: TunnelLink) -> ErrorReceiver:
+    """RFC 4213 §3.4: an ICMPv4 error about one of the tunnel's datagrams reaches the stack
+    as the ICMPv6 error it means, from the tunnel endpoint."""
+
+    def relay(ee: bytes, endpoint: IPv4Address, quoted: bytes, now: float) -> None:
+        error = from_extended_err(ee, endpoint, quoted)
+        if error is None:
+            return
+        datagram = relay_datagram(error, tunnel.endpoint_address(endpoint), tunnel.local)
+        if datagram is not None:
+            host.receive(iface, datagram, now)
+
+    return relay
+
+
 def _say(out: TextIO, line: str) -> None:
     print(line, file=out, flush=True)
 
@@ -366,6 +383,7 @@ class LiveHost:
             )
             iface = host.add_interface(tunnel, port.ifname, tunnel_parameters(tunnel))
             configure_tunnel(iface, tunnel, self.driver.now)
+            port.error_receiver = _relay_errors_to(host, iface, tunnel)
             summary = f"tunnel {spec} mtu {tunnel.mtu}"
         else:
             link = EthernetLink(port, port.mac, mtu=port.mtu)

@@ -187,6 +187,7 @@ class MulticastIpv4Port(RawIpv4Port):
         self.ifname = ifname
         self.counters = MulticastIpv4Counters()
         self.receiver = None
+        self.error_receiver = None  # no IP_RECVERR here: RFC 4213 §3.4 is for tunnels
         self.groups: set[IPv4Address] = set()
         _check_local(local)
         try:

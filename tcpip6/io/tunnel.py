@@ -69,9 +69,17 @@ _IPV6_HEADER_LEN = 40
 READ_BUDGET = 64
 #: An IPv4 datagram is at most this long.
 MAX_DATAGRAM = 65535
-#: linux/in.h (typeshed lacks them): path MTU discovery off, so DF stays clear.
+#: linux/in.h (typeshed lacks them): path MTU discovery off, so DF stays clear; ICMPv4
+#: errors about our datagrams queued on the socket (RFC 4213 §3.4 relays them).
 IP_MTU_DISCOVER = 10
 IP_PMTUDISC_DONT = 0
+IP_RECVERR = 11
+#: Room for the control message of one queued error (sock_extended_err and offender).
+ERRQUEUE_CONTROL = 512
+
+#: What the port hands over for an ICMPv4 error: the ``sock_extended_err`` octets, the
+#: address our datagram went to, the quoted octets after its IPv4 header, and ``now``.
+ErrorReceiver = Callable[[bytes, IPv4Address, bytes, float], None]
 
 
 class TunnelKind(enum.Enum):
@@ -297,6 +305,14 @@ class TunnelLink:
         v4 = compatible_ipv4(neighbor) if self.automatic else embedded_ipv4(neighbor)
         return v4.packed if v4 is not None else None
 
+    def endpoint_address(self, v4: IPv4Address) -> IPv6Address:
+        """The IPv6 address of the tunnel endpoint at ``v4`` on this link (the source of a
+        relayed ICMPv4 error, RFC 4213 §3.4): fe80::V4ADDR (configured), ::V4ADDR
+        (automatic), 2002:V4ADDR::V4ADDR (6to4)."""
+        if self.remote is not None:
+            return link_local(v4)
+        return ipv4_compatible(v4) if self.automatic else sixtofour_address(v4)
+
     def frame_bytes(self, packet: bytes, dst_link: bytes) -> bytes:
         dst = self.ipv4_next_hop(packet, dst_link) or IPv4Address(0)
         return encapsulate(packet, self.local, dst)
@@ -465,6 +481,8 @@ class RawIpv4Counters(CounterSet):
     datagrams_received: int = 0
     datagrams_sent: int = 0
     send_error_drop: int = 0
+    #: ICMPv4 errors read from the socket's error queue (IP_RECVERR).
+    icmpv4_errors_received: int = 0
 
 
 class RawIpv4Port:
@@ -477,6 +495,7 @@ class RawIpv4Port:
         self.ifname = ifname
         self.counters = RawIpv4Counters()
         self.receiver: Callable[[bytes, float], None] | None = None
+        self.error_receiver: ErrorReceiver | None = None
         try:
             sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, IPPROTO_IPV6)
         except PermissionError:
@@ -491,6 +510,8 @@ class RawIpv4Port:
                 ) from None
             sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, TUNNEL_TTL)
+            # RFC 4213 §3.4: the kernel queues the ICMPv4 errors about our datagrams.
+            sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
             sock.setblocking(False)
         except BaseException:
             sock.close()
@@ -523,12 +544,31 @@ class RawIpv4Port:
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
-                # An ICMPv4 error queued on the socket (RFC 4213 §3.4 would relay it):
-                # reading it clears it.
+                # An ICMPv4 error pending on the socket: its report waits in the error
+                # queue, read below.
                 continue
             self.counters.datagrams_received += 1
             if self.receiver is not None:
                 self.receiver(datagram, now)
+                handed += 1
+        return handed + self.read_errors(now)
+
+    def read_errors(self, now: float) -> int:
+        """Hand the queued ICMPv4 errors (at most READ_BUDGET) to ``error_receiver``."""
+        handed = 0
+        for _ in range(READ_BUDGET):
+            try:
+                quoted, ancdata, _flags, addr = self.sock.recvmsg(
+                    MAX_DATAGRAM, ERRQUEUE_CONTROL, socket.MSG_ERRQUEUE
+                )
+            except OSError:  # BlockingIOError: the queue is empty
+                break
+            ee = next(
+                (d for lvl, t, d in ancdata if (lvl, t) == (socket.IPPROTO_IP, IP_RECVERR)), b""
+            )
+            self.counters.icmpv4_errors_received += 1
+            if self.error_receiver is not None and ee and addr:
+                self.error_receiver(ee, IPv4Address(addr[0]), quoted, now)
                 handed += 1
         return handed
 
@@ -545,6 +585,7 @@ __all__ = [
     "TUNNEL_MTU",
     "DatagramPort",
     "DecapsulationError",
+    "ErrorReceiver",
     "RawIpv4Port",
     "TunnelCounters",
     "TunnelKind",
