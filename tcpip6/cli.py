@@ -293,6 +293,10 @@ example: a Linux namespace and tcpip6 on the two ends of a veth pair
   ip netns exec h6 tcpip6 host --link ethernet:veth-h --router \\
       --address veth-h=2001:db8:1::1/64 --advertise veth-h=2001:db8:1::/64
 
+  a static route (PREFIX=NEXTHOP%IFNAME; "default" is ::/0; PREFIX=%IFNAME: on-link):
+  ip netns exec h6 tcpip6 host --link ethernet:veth-h --address veth-h=2001:db8:1::2/64 \\
+      --route 2001:db8:77::/48=fe80::1%veth-h
+
 A TAP device of tcpip6's own (tap:NAME, at most 15 characters): tcpip6 creates NAME, brings
 it up and removes it at exit. The kernel's side of the TAP is an ordinary interface whose
 kernel IPv6 stays on: the kernel is the peer at the other end of the wire, and tcpip6 has
@@ -302,11 +306,16 @@ a MAC of its own (locally administered, derived from NAME):
   ip netns exec h6 ping -6 fe80::8c70:..%tap6
 
 IPv6 over IPv4 (protocol 41, on the kernel's IPv4: give an IPv4 address of this host).
-Tunnel interfaces are named tun0, tun1... in --link order; no ND, no DAD on them:
+Tunnel interfaces are named tun0, tun1... in --link order; no ND, no DAD on them
+(but on 6over4):
   tunnel:configured:LOCAL4:REMOTE4   RFC 4213 configured tunnel: mtu 1280, fe80::LOCAL4,
                                      the remote end fe80::REMOTE4 is the default route
   tunnel:6to4:LOCAL4[:RELAY4]        RFC 3056 6to4: 2002:LOCAL4::LOCAL4/16; other
                                      destinations go to a relay router (RFC 3068)
+  tunnel:automatic:LOCAL4            RFC 2893 §5 automatic tunnel (historical): ::LOCAL4/96;
+                                     a ::A.B.C.D destination is sent to A.B.C.D
+  tunnel:6over4:LOCAL4               RFC 2529 6over4: IPv4 multicast (239.192.A.B) as a
+                                     virtual Ethernet, with ND and DAD; mtu 1480
   tcpip6 host --link tunnel:configured:10.0.0.2:10.0.0.1 --address tun0=2001:db8:46::2/64
   tcpip6 host --link tunnel:6to4:10.0.0.2:192.88.99.1
 """
@@ -327,6 +336,7 @@ def _cmd_host(args: argparse.Namespace) -> int:
             "trace": args.trace_format if args.trace else None,
             "serve": args.serve,
             "control": args.control,
+            "routes": args.route,
         }
         return run_host(config_from(flags, args.config))
     except (HostConfigError, LinkError) as exc:
@@ -359,6 +369,13 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="a manually configured address (DAD-checked; repeatable)",
     )
     host.add_argument(
+        "--route",
+        action="append",
+        metavar="PREFIX=NEXTHOP%IFNAME",
+        help="a static route: PREFIX (or default) through NEXTHOP on IFNAME; PREFIX=%%IFNAME "
+        "makes PREFIX on-link (repeatable)",
+    )
+    host.add_argument(
         "--router", action="store_true", help="router mode: forward between the links"
     )
     host.add_argument(
@@ -389,13 +406,60 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     host.add_argument(
         "--config",
         metavar="FILE.toml",
-        help="settings from a TOML file (links, addresses, router, advertise, pcap, seed, "
-        "serve, control); flags override it",
+        help="settings from a TOML file (links, addresses, routes, router, advertise, pcap, "
+        "seed, serve, control); flags override it",
     )
     host.set_defaults(func=_cmd_host)
 
 
 # -- end of tcpip6 host ---------------------------------------------------------------
+
+SIXTOFOUR_EPILOG = """\
+examples:
+  tcpip6 6to4cfg 192.0.2.7                 the prefix 2002:c000:207::/48 and its address
+  tcpip6 6to4cfg eth0                      the same for eth0's IPv4 address
+  tcpip6 6to4cfg 192.0.2.7 --relay anycast also the default route through RFC 3068's
+                                           anycast relay 192.88.99.1
+
+RFC 3056 gives every globally unique IPv4 address V4ADDR an IPv6 site prefix,
+2002:V4ADDR::/48. Packets to other 6to4 sites go straight to the IPv4 address their
+destination embeds; everything else goes to a relay router (RFC 3068). The printed
+command line runs tcpip6 on that prefix (root: it opens a raw IPv4 socket, protocol 41).
+"""
+
+
+def _cmd_6to4cfg(args: argparse.Namespace) -> int:
+    from tcpip6.apps.sixtofourcfg import parse_relay, report, resolve
+
+    try:
+        v4 = resolve(args.address)
+        relay = parse_relay(args.relay) if args.relay is not None else None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    for line in report(v4, relay, source=args.address):
+        print(line)
+    return 0
+
+
+def _add_6to4cfg_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "6to4cfg",
+        help="print the 6to4 prefix, address and tcpip6 host settings of an IPv4 address",
+        description=(
+            "Print the 6to4 configuration (RFC 3056) of an IPv4 address, or of an\n"
+            "interface's IPv4 address: the site prefix, the host's 6to4 address, and the\n"
+            "tcpip6 host command line and TOML lines that configure it."
+        ),
+        epilog=SIXTOFOUR_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("address", metavar="IPV4ADDR|IFNAME", help="an IPv4 address or interface")
+    p.add_argument(
+        "--relay",
+        metavar="RELAY4|anycast",
+        help="a 6to4 relay router for native IPv6 destinations (anycast: 192.88.99.1)",
+    )
+    p.set_defaults(func=_cmd_6to4cfg)
 
 
 # -- tcpip6 show: what a running tcpip6 host holds ---------------------------------------
@@ -528,6 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tools(sub)
     _add_host_parser(sub)
     _add_show_parser(sub)
+    _add_6to4cfg_parser(sub)
     return parser
 
 

@@ -27,18 +27,28 @@ import time
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from ipaddress import IPv6Interface, IPv6Network
+from ipaddress import IPv4Address, IPv6Address, IPv6Interface, IPv6Network
 from pathlib import Path
 from typing import Any, TextIO
 
 from tcpip6.apps import show
 from tcpip6.apps.services import PORTS, Services
 from tcpip6.io.control import ControlError, ControlServer, default_path
+from tcpip6.io.icmpv4_relay import from_extended_err, relay_datagram
 from tcpip6.io.pcap import LINKTYPE_ETHERNET, PcapWriter
 from tcpip6.io.rawsock import LinkError, RawSocketPort
 from tcpip6.io.runtime import LiveDriver
+from tcpip6.io.sixover4 import MulticastIpv4Port, SixOverFourLink
 from tcpip6.io.tap import TapPort, name_problem
-from tcpip6.io.tunnel import LINKTYPE_RAW, RawIpv4Port, TunnelLink, TunnelSpec
+from tcpip6.io.tunnel import (
+    LINKTYPE_RAW,
+    ErrorReceiver,
+    RawIpv4Port,
+    TunnelKind,
+    TunnelLink,
+    TunnelSpec,
+    next_hop_link_address,
+)
 from tcpip6.io.tunnel import configure_interface as configure_tunnel
 from tcpip6.io.tunnel import interface_parameters as tunnel_parameters
 from tcpip6.stack.events import (
@@ -52,16 +62,32 @@ from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.link import EthernetLink
 from tcpip6.stack.machines.graph import trace_printer
+from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
 from tcpip6.stack.sockets import Stack
 
 LINK_KINDS = ("ethernet", "tap", "tunnel")
+#: --route: at most this many (the routing table's static route capacity).
+MAX_ROUTES = 64
 #: Tunnel interfaces are named tun0, tun1... in --link order.
 TUNNEL_PREFIX = "tun"
 
 
 class HostConfigError(Exception):
     """A bad command line or an unusable interface: one line for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class StaticRouteSpec:
+    """``--route PREFIX=NEXTHOP%IFNAME`` (or ``PREFIX=%IFNAME``: PREFIX is on-link)."""
+
+    prefix: IPv6Network
+    next_hop: IPv6Address | None
+    ifname: str
+
+    def __str__(self) -> str:
+        via = f"via {self.next_hop}" if self.next_hop is not None else "on-link"
+        return f"{self.prefix} {via} dev {self.ifname}"
 
 
 @dataclass
@@ -83,6 +109,8 @@ class HostConfig:
     control: Path | None = None
     #: The --link tap:NAME interfaces: TAP devices tcpip6 creates (and removes at exit).
     taps: list[str] = field(default_factory=list)
+    #: --route PREFIX=NEXTHOP%IFNAME: static routes (next hop None: PREFIX is on-link).
+    routes: list[StaticRouteSpec] = field(default_factory=list)
 
     @property
     def control_path(self) -> Path:
@@ -93,7 +121,8 @@ def parse_link(
     text: str, tunnels: dict[str, TunnelSpec] | None = None, taps: list[str] | None = None
 ) -> str:
     """``ethernet:IFNAME`` -> ``IFNAME``; ``tap:NAME`` -> ``NAME``, added to ``taps``;
-    ``tunnel:configured:LOCAL4:REMOTE4`` or ``tunnel:6to4:LOCAL4[:RELAY4]`` -> the next
+    ``tunnel:configured:LOCAL4:REMOTE4``, ``tunnel:6to4:LOCAL4[:RELAY4]`` or
+    ``tunnel:automatic:LOCAL4`` or ``tunnel:6over4:LOCAL4`` -> the next
     free ``tunN``, its spec added to ``tunnels``."""
     kind, sep, ifname = text.partition(":")
     if not sep or not ifname:
@@ -151,6 +180,29 @@ def parse_advertise(text: str) -> tuple[str, IPv6Network]:
     return ifname, prefix
 
 
+def parse_route(text: str) -> StaticRouteSpec:
+    """``PREFIX=NEXTHOP%IFNAME`` (``2001:db8:9::/48=fe80::1%eth1``), or ``PREFIX=%IFNAME``
+    for an on-link prefix; ``default`` stands for ``::/0``."""
+    prefix_text, sep, value = text.partition("=")
+    hop_text, pct, ifname = value.rpartition("%")
+    if not sep or not prefix_text or not pct or not ifname:
+        raise HostConfigError(
+            f"--route {text}: expected PREFIX=NEXTHOP%IFNAME (or PREFIX=%IFNAME for on-link)"
+        )
+    try:
+        prefix = IPv6Network("::/0" if prefix_text == "default" else prefix_text)
+        next_hop = IPv6Address(hop_text) if hop_text else None
+    except ValueError as exc:
+        raise HostConfigError(f"--route {text}: {exc}") from None
+    if prefix.is_multicast:
+        raise HostConfigError(f"--route {text}: a route is for unicast destinations")
+    if next_hop is not None and (
+        next_hop.is_multicast or next_hop.is_unspecified or next_hop.is_loopback
+    ):
+        raise HostConfigError(f"--route {text}: the next hop must be a unicast neighbor")
+    return StaticRouteSpec(prefix, next_hop, ifname)
+
+
 def parse_serve(texts: Sequence[str]) -> list[str]:
     """``echo,discard`` (repeatable) -> the service names, in order, once each."""
     names: list[str] = []
@@ -170,13 +222,51 @@ def validate(config: HostConfig) -> None:
         raise HostConfigError("give at least one --link (ethernet:IFNAME, tap:NAME or tunnel:...)")
     if len(set(config.links)) != len(config.links):
         raise HostConfigError("each interface can be given to --link once")
-    for flag, ifname in [("--address", n) for n, _ in config.addresses] + [
-        ("--advertise", n) for n, _ in config.advertise
-    ]:
+    for flag, ifname in (
+        [("--address", n) for n, _ in config.addresses]
+        + [("--advertise", n) for n, _ in config.advertise]
+        + [("--route", r.ifname) for r in config.routes]
+    ):
         if ifname not in config.links:
             raise HostConfigError(f"{flag} names {ifname}, which is not a --link")
     if config.advertise and not config.router:
         raise HostConfigError("--advertise needs --router (a host does not advertise)")
+    if len(config.routes) > MAX_ROUTES:
+        raise HostConfigError(f"at most {MAX_ROUTES} --route (the static route table's size)")
+    seen: set[tuple[IPv6Network, str]] = set()
+    for route in config.routes:
+        if (route.prefix, route.ifname) in seen:
+            raise HostConfigError(f"--route {route}: one route per prefix and interface")
+        seen.add((route.prefix, route.ifname))
+
+
+def add_route(host: Host, route: StaticRouteSpec) -> None:
+    """Install a ``--route`` in ``host``'s static routes (HostConfigError if it is full)."""
+    iface = host.interface(route.ifname)
+    if route.next_hop is not None and not iface.link.uses_nd:
+        # A link without ND reaches a next hop at the IPv4 address it maps it to (a
+        # PERMANENT neighbor, as MSR IPv6's tunnel NCEs): a 6to4 router's embedded
+        # address, an IPv4-compatible address's low 32 bits.
+        mapped = next_hop_link_address(iface.link, route.next_hop)
+        if mapped is not None and iface.neighbors.get(route.next_hop) is None:
+            iface.add_static_neighbor(route.next_hop, mapped)
+    if not host.routes.table.add_static_route(route.prefix, iface, route.next_hop):
+        raise HostConfigError(f"--route {route}: the static route table is full")
+
+
+def _relay_errors_to(host: Host, iface: Interface, tunnel: TunnelLink) -> ErrorReceiver:
+    """RFC 4213 §3.4: an ICMPv4 error about one of the tunnel's datagrams reaches the stack
+    as the ICMPv6 error it means, from the tunnel endpoint."""
+
+    def relay(ee: bytes, endpoint: IPv4Address, quoted: bytes, now: float) -> None:
+        error = from_extended_err(ee, endpoint, quoted)
+        if error is None:
+            return
+        datagram = relay_datagram(error, tunnel.endpoint_address(endpoint), tunnel.local)
+        if datagram is not None:
+            host.receive(iface, datagram, now)
+
+    return relay
 
 
 def _say(out: TextIO, line: str) -> None:
@@ -241,6 +331,8 @@ class LiveHost:
 
     def _open_port(self, ifname: str) -> RawSocketPort | TapPort | RawIpv4Port:
         spec = self.config.tunnels.get(ifname)
+        if spec is not None and spec.kind is TunnelKind.SIX_OVER_FOUR:
+            return MulticastIpv4Port(spec.local, ifname)
         if spec is not None:
             return RawIpv4Port(spec.local, ifname)
         if ifname in self.config.taps:
@@ -274,11 +366,24 @@ class LiveHost:
 
     def _attach(self, port: RawSocketPort | TapPort | RawIpv4Port) -> Interface:
         host = self.host
-        if isinstance(port, RawIpv4Port):
+        if isinstance(port, MulticastIpv4Port):
             spec = self.config.tunnels[port.ifname]
-            tunnel = TunnelLink(port, spec.local, remote=spec.remote, relay=spec.relay)
+            # RFC 2529: ND, DAD and router discovery run as on Ethernet.
+            over4 = SixOverFourLink(port, spec.local)
+            iface = host.add_interface(over4, port.ifname, InterfaceParameters(link_mtu=over4.mtu))
+            summary = f"tunnel {spec} mtu {over4.mtu}"
+        elif isinstance(port, RawIpv4Port):
+            spec = self.config.tunnels[port.ifname]
+            tunnel = TunnelLink(
+                port,
+                spec.local,
+                remote=spec.remote,
+                relay=spec.relay,
+                automatic=spec.kind is TunnelKind.AUTOMATIC,
+            )
             iface = host.add_interface(tunnel, port.ifname, tunnel_parameters(tunnel))
             configure_tunnel(iface, tunnel, self.driver.now)
+            port.error_receiver = _relay_errors_to(host, iface, tunnel)
             summary = f"tunnel {spec} mtu {tunnel.mtu}"
         else:
             link = EthernetLink(port, port.mac, mtu=port.mtu)
@@ -303,6 +408,9 @@ class LiveHost:
         for ifname, address in self.config.addresses:
             iface = self.host.interface(ifname)
             iface.add_static_address(address.ip, address.network.prefixlen, now)
+        for route in self.config.routes:
+            add_route(self.host, route)
+            _say(self.out, f"route {route}")
         if self.router is not None:
             for ifname, prefix in self.config.advertise:
                 iface = self.host.interface(ifname)
@@ -378,6 +486,7 @@ def build_config(
     trace: str | None = None,
     serve: Sequence[str] = (),
     control: str | None = None,
+    routes: Sequence[str] = (),
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     tunnels: dict[str, TunnelSpec] = {}
@@ -395,6 +504,7 @@ def build_config(
         name=socket.gethostname() or "tcpip6",
         serve=parse_serve(serve),
         control=Path(control) if control else None,
+        routes=[parse_route(t) for t in routes],
     )
 
 
@@ -408,6 +518,7 @@ FILE_SETTINGS: dict[str, str] = {
     "seed": "int",
     "serve": "list",
     "control": "str",
+    "routes": "list",
 }
 
 
@@ -422,6 +533,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     seed = 7
     serve = ["echo", "discard"]        # or "echo,discard"
     control = "/run/tcpip6/eth1.sock"
+    routes = ["2001:db8:9::/48=fe80::1%eth1"]
     """
     try:
         with open(path, "rb") as f:
@@ -468,6 +580,8 @@ __all__ = [
     "HostConfig",
     "HostConfigError",
     "LiveHost",
+    "StaticRouteSpec",
+    "add_route",
     "build_config",
     "config_from",
     "describe",
@@ -475,6 +589,7 @@ __all__ = [
     "parse_address",
     "parse_advertise",
     "parse_link",
+    "parse_route",
     "parse_serve",
     "run_host",
 ]

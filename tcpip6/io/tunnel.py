@@ -1,4 +1,5 @@
-"""IPv6 over IPv4 (protocol 41): configured tunnels (RFC 4213 §3) and 6to4 (RFC 3056).
+"""IPv6 over IPv4 (protocol 41): configured tunnels (RFC 4213 §3), 6to4 (RFC 3056) and
+automatic tunnels to IPv4-compatible addresses (RFC 2893 §5).
 
 The tunnel is a link like any other (the contract of :mod:`tcpip6.stack.link`): its
 link-layer address is an IPv4 address (4 octets), and its frames are IPv4 datagrams whose
@@ -13,6 +14,9 @@ payload is one IPv6 packet. Two kinds:
   The site prefix is 2002:V4ADDR::/48 (§2); the IPv4 next hop of a 2002::/16 destination is
   the V4ADDR embedded in it; every other destination goes to a relay router (RFC 3068), if
   one is configured.
+- **automatic** (RFC 2893 §5, historical: RFC 4213 removed it; MSR IPv6 had it): the
+  interface has the IPv4-compatible address ::V4ADDR/96, so ::/96 is on-link, and the IPv4
+  next hop of a ::/96 destination is its low-order 32 bits. Off unless asked for.
 
 Both form the interface identifier from the IPv4 address, 32 zero bits then the 32 bits
 of the address (RFC 4213 §3.7): the link-local address of 10.0.0.2 is fe80::a00:2.
@@ -65,14 +69,29 @@ _IPV6_HEADER_LEN = 40
 READ_BUDGET = 64
 #: An IPv4 datagram is at most this long.
 MAX_DATAGRAM = 65535
-#: linux/in.h (typeshed lacks them): path MTU discovery off, so DF stays clear.
+#: linux/in.h (typeshed lacks them): path MTU discovery off, so DF stays clear; ICMPv4
+#: errors about our datagrams queued on the socket (RFC 4213 §3.4 relays them).
 IP_MTU_DISCOVER = 10
 IP_PMTUDISC_DONT = 0
+IP_RECVERR = 11
+#: Room for the control message of one queued error (sock_extended_err and offender).
+ERRQUEUE_CONTROL = 512
+
+#: What the port hands over for an ICMPv4 error: the ``sock_extended_err`` octets, the
+#: address our datagram went to, the quoted octets after its IPv4 header, and ``now``.
+ErrorReceiver = Callable[[bytes, IPv4Address, bytes, float], None]
 
 
 class TunnelKind(enum.Enum):
     CONFIGURED = "configured"
     SIX_TO_FOUR = "6to4"
+    AUTOMATIC = "automatic"
+    #: RFC 2529: the link is :class:`tcpip6.io.sixover4.SixOverFourLink`.
+    SIX_OVER_FOUR = "6over4"
+
+
+#: RFC 4291 §2.5.5.1: the IPv4-compatible addresses, ::V4ADDR.
+IPV4_COMPATIBLE = IPv6Network("::/96")
 
 
 # -- the 6to4 mapping (RFC 3056 §2) ---------------------------------------------------------
@@ -88,6 +107,23 @@ def embedded_ipv4(address: IPv6Address) -> IPv4Address | None:
     if address not in SIX_TO_FOUR:
         return None
     return IPv4Address(address.packed[2:6])
+
+
+def ipv4_compatible(v4: IPv4Address) -> IPv6Address:
+    """RFC 4291 §2.5.5.1: ::V4ADDR, 96 zero bits then the IPv4 address."""
+    return IPv6Address(bytes(12) + v4.packed)
+
+
+def compatible_ipv4(address: IPv6Address) -> IPv4Address | None:
+    """The IPv4 address an IPv4-compatible address carries (RFC 2893 §5.3: the automatic
+    tunnel's IPv4 destination is the low-order 32 bits), else None. ::, ::1 and the rest of
+    ::0.0.0.0/104 carry none, nor do IPv4 multicast or broadcast addresses."""
+    if address not in IPV4_COMPATIBLE:
+        return None
+    v4 = IPv4Address(address.packed[12:])
+    if address.packed[12] == 0 or v4.is_multicast or v4 == IPv4Address("255.255.255.255"):
+        return None
+    return v4
 
 
 def interface_identifier(v4: IPv4Address) -> bytes:
@@ -187,13 +223,16 @@ class TunnelCounters(CounterSet):
     #: 6to4: a native source from an IPv4 address that is not the relay router.
     native_source_not_relay_drop: int = 0
     #: 6to4: no IPv4 next hop for the destination (native, and no relay configured; or
-    #: multicast, which 6to4 does not carry).
+    #: multicast, which 6to4 does not carry); automatic: not an IPv4-compatible destination.
     no_ipv4_next_hop_drop: int = 0
+    #: Automatic: the inner source is not the IPv4-compatible form of the outer source.
+    not_compatible_source_drop: int = 0
 
 
 class TunnelLink:
-    """IPv6 over IPv4 (protocol 41): a configured tunnel when ``remote`` is given, else
-    6to4 (with ``relay`` for native destinations, RFC 3068)."""
+    """IPv6 over IPv4 (protocol 41): a configured tunnel when ``remote`` is given, an
+    automatic one (RFC 2893 §5) with ``automatic``, else 6to4 (with ``relay`` for native
+    destinations, RFC 3068)."""
 
     kind = "tunnel"
     link_address_length = 4
@@ -208,32 +247,41 @@ class TunnelLink:
         *,
         remote: IPv4Address | None = None,
         relay: IPv4Address | None = None,
+        automatic: bool = False,
         mtu: int = TUNNEL_MTU,
     ) -> None:
         if remote is not None and relay is not None:
             raise ValueError("a relay router is for 6to4 tunnels, not configured ones")
+        if automatic and (remote is not None or relay is not None):
+            raise ValueError("an automatic tunnel has neither a remote end nor a relay")
         if mtu < MIN_MTU:
             raise ValueError(f"an IPv6 link MTU is at least {MIN_MTU}")
         self.port = port
         self.local = local
         self.remote = remote
         self.relay = relay
+        self.automatic = automatic
         self.link_address = local.packed
         self.mtu = mtu
         self.counters = TunnelCounters()
 
     @property
     def tunnel_kind(self) -> TunnelKind:
+        if self.automatic:
+            return TunnelKind.AUTOMATIC
         return TunnelKind.SIX_TO_FOUR if self.remote is None else TunnelKind.CONFIGURED
 
     def __repr__(self) -> str:
         far = f"remote {self.remote}" if self.remote else f"6to4 relay {self.relay or '-'}"
+        if self.automatic:
+            far = "automatic ::/96"
         return f"<TunnelLink local {self.local} {far} mtu {self.mtu}>"
 
     def ipv4_next_hop(self, packet: bytes | memoryview, dst_link: bytes) -> IPv4Address | None:
         """The IPv4 address to send ``packet`` to: ``dst_link`` when the core names one (a
-        PERMANENT neighbor's), else the remote end (configured), else the 6to4 mapping of
-        the IPv6 destination or the relay router."""
+        PERMANENT neighbor's), else the remote end (configured), else the low-order 32 bits
+        of an IPv4-compatible destination (automatic), else the 6to4 mapping of the IPv6
+        destination or the relay router."""
         if len(dst_link) == 4:
             return IPv4Address(dst_link)
         if self.remote is not None:
@@ -241,10 +289,29 @@ class TunnelLink:
         if len(packet) < _IPV6_HEADER_LEN:
             return None
         dst = IPv6Address(bytes(packet[_IPV6_DST]))
+        if self.automatic:
+            return compatible_ipv4(dst)  # RFC 2893 §5.3
         if dst.is_multicast:
             return None
         v4 = embedded_ipv4(dst)
         return v4 if v4 is not None else self.relay
+
+    def link_address_of(self, neighbor: IPv6Address) -> bytes | None:
+        """The IPv4 address (4 octets) a neighbor on this link is reached at, if the link
+        can tell: the remote end (configured), the V4ADDR a 2002::/16 address embeds (6to4).
+        """
+        if self.remote is not None:
+            return self.remote.packed
+        v4 = compatible_ipv4(neighbor) if self.automatic else embedded_ipv4(neighbor)
+        return v4.packed if v4 is not None else None
+
+    def endpoint_address(self, v4: IPv4Address) -> IPv6Address:
+        """The IPv6 address of the tunnel endpoint at ``v4`` on this link (the source of a
+        relayed ICMPv4 error, RFC 4213 §3.4): fe80::V4ADDR (configured), ::V4ADDR
+        (automatic), 2002:V4ADDR::V4ADDR (6to4)."""
+        if self.remote is not None:
+            return link_local(v4)
+        return ipv4_compatible(v4) if self.automatic else sixtofour_address(v4)
 
     def frame_bytes(self, packet: bytes, dst_link: bytes) -> bytes:
         dst = self.ipv4_next_hop(packet, dst_link) or IPv4Address(0)
@@ -292,6 +359,12 @@ class TunnelLink:
             if hdr.src != self.remote:
                 self.counters.wrong_remote_drop += 1
                 return None
+        elif self.automatic:
+            # RFC 2893 §5: automatic tunnels run between IPv4-compatible addresses; as RFC
+            # 3056 §9 for 6to4, the inner source must be the outer one's ::V4ADDR.
+            if compatible_ipv4(IPv6Address(bytes(packet[_IPV6_SRC]))) != hdr.src:
+                self.counters.not_compatible_source_drop += 1
+                return None
         else:
             src6 = IPv6Address(bytes(packet[_IPV6_SRC]))
             v4 = embedded_ipv4(src6)
@@ -307,12 +380,19 @@ class TunnelLink:
         return Received(packet, hdr.src.packed, hdr.dst.packed)
 
 
+def next_hop_link_address(link: object, neighbor: IPv6Address) -> bytes | None:
+    """The link address of ``neighbor`` on a tunnel link (None: not a tunnel, or the
+    link cannot map it): what a static route's no-ND neighbor entry holds."""
+    return link.link_address_of(neighbor) if isinstance(link, TunnelLink) else None
+
+
 # -- the command line's spec, and the interface it configures ----------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class TunnelSpec:
-    """``configured:LOCAL4:REMOTE4`` or ``6to4:LOCAL4[:RELAY4]`` (after ``tunnel:``)."""
+    """``configured:LOCAL4:REMOTE4``, ``6to4:LOCAL4[:RELAY4]``, ``automatic:LOCAL4`` or
+    ``6over4:LOCAL4`` (after ``tunnel:``)."""
 
     kind: TunnelKind
     local: IPv4Address
@@ -333,11 +413,28 @@ class TunnelSpec:
         if kind == TunnelKind.SIX_TO_FOUR.value and len(parts) in (1, 2):
             relay = IPv4Address(parts[1]) if len(parts) == 2 else None
             return cls(TunnelKind.SIX_TO_FOUR, IPv4Address(parts[0]), relay=relay)
-        raise ValueError("expected configured:LOCAL4:REMOTE4 or 6to4:LOCAL4[:RELAY4]")
+        if kind == TunnelKind.AUTOMATIC.value and len(parts) == 1:
+            local = IPv4Address(parts[0])
+            if compatible_ipv4(ipv4_compatible(local)) is None:
+                raise ValueError(f"{local} has no IPv4-compatible address (RFC 4291 §2.5.5.1)")
+            return cls(TunnelKind.AUTOMATIC, local)
+        if kind == TunnelKind.SIX_OVER_FOUR.value and len(parts) == 1:
+            local = IPv4Address(parts[0])
+            if local.is_multicast or local.is_unspecified or local.is_loopback:
+                raise ValueError(f"{local} is not a unicast address of this host")
+            return cls(TunnelKind.SIX_OVER_FOUR, local)
+        raise ValueError(
+            "expected configured:LOCAL4:REMOTE4, 6to4:LOCAL4[:RELAY4], automatic:LOCAL4 "
+            "or 6over4:LOCAL4"
+        )
 
     def __str__(self) -> str:
         if self.kind is TunnelKind.CONFIGURED:
             return f"configured {self.local} -> {self.remote}"
+        if self.kind is TunnelKind.AUTOMATIC:
+            return f"automatic {ipv4_compatible(self.local)}/96"
+        if self.kind is TunnelKind.SIX_OVER_FOUR:
+            return f"6over4 {self.local}"
         return f"6to4 {sixtofour_prefix(self.local)} relay {self.relay or '-'}"
 
 
@@ -353,11 +450,17 @@ def configure_interface(iface: Interface, link: TunnelLink, now: float) -> None:
     - the link-local address fe80::V4ADDR (RFC 4213 §3.7);
     - configured: the remote end's link-local address as a PERMANENT neighbor at the
       remote IPv4 address (ND inhibited), and the default route through it;
+    - automatic: ::V4ADDR/96 (RFC 2893 §5.3), which makes ::/96 on-link: each
+      destination's IPv4 next hop is its low-order 32 bits; no link-local address, since
+      fe80::/64 has no IPv4 mapping on this link;
     - 6to4: 2002:V4ADDR::V4ADDR/16, which makes 2002::/16 on-link (each destination's
       IPv4 next hop is embedded in it); with a relay router, the default route through
       the relay's 6to4 address 2002:RELAY4:: (RFC 3068).
     """
     routes = iface.host.routes.table
+    if link.automatic:
+        iface.add_static_address(ipv4_compatible(link.local), IPV4_COMPATIBLE.prefixlen, now)
+        return
     iface.add_static_address(link_local(link.local), 64, now)
     if link.remote is not None:
         peer = link_local(link.remote)
@@ -378,6 +481,8 @@ class RawIpv4Counters(CounterSet):
     datagrams_received: int = 0
     datagrams_sent: int = 0
     send_error_drop: int = 0
+    #: ICMPv4 errors read from the socket's error queue (IP_RECVERR).
+    icmpv4_errors_received: int = 0
 
 
 class RawIpv4Port:
@@ -390,6 +495,7 @@ class RawIpv4Port:
         self.ifname = ifname
         self.counters = RawIpv4Counters()
         self.receiver: Callable[[bytes, float], None] | None = None
+        self.error_receiver: ErrorReceiver | None = None
         try:
             sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, IPPROTO_IPV6)
         except PermissionError:
@@ -404,6 +510,8 @@ class RawIpv4Port:
                 ) from None
             sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, TUNNEL_TTL)
+            # RFC 4213 §3.4: the kernel queues the ICMPv4 errors about our datagrams.
+            sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
             sock.setblocking(False)
         except BaseException:
             sock.close()
@@ -436,12 +544,31 @@ class RawIpv4Port:
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
-                # An ICMPv4 error queued on the socket (RFC 4213 §3.4 would relay it):
-                # reading it clears it.
+                # An ICMPv4 error pending on the socket: its report waits in the error
+                # queue, read below.
                 continue
             self.counters.datagrams_received += 1
             if self.receiver is not None:
                 self.receiver(datagram, now)
+                handed += 1
+        return handed + self.read_errors(now)
+
+    def read_errors(self, now: float) -> int:
+        """Hand the queued ICMPv4 errors (at most READ_BUDGET) to ``error_receiver``."""
+        handed = 0
+        for _ in range(READ_BUDGET):
+            try:
+                quoted, ancdata, _flags, addr = self.sock.recvmsg(
+                    MAX_DATAGRAM, ERRQUEUE_CONTROL, socket.MSG_ERRQUEUE
+                )
+            except OSError:  # BlockingIOError: the queue is empty
+                break
+            ee = next(
+                (d for lvl, t, d in ancdata if (lvl, t) == (socket.IPPROTO_IP, IP_RECVERR)), b""
+            )
+            self.counters.icmpv4_errors_received += 1
+            if self.error_receiver is not None and ee and addr:
+                self.error_receiver(ee, IPv4Address(addr[0]), quoted, now)
                 handed += 1
         return handed
 
@@ -451,24 +578,29 @@ class RawIpv4Port:
 
 
 __all__ = [
+    "IPV4_COMPATIBLE",
     "LINKTYPE_RAW",
     "RELAY_ANYCAST",
     "SIX_TO_FOUR",
     "TUNNEL_MTU",
     "DatagramPort",
     "DecapsulationError",
+    "ErrorReceiver",
     "RawIpv4Port",
     "TunnelCounters",
     "TunnelKind",
     "TunnelLink",
     "TunnelSpec",
+    "compatible_ipv4",
     "configure_interface",
     "decapsulate",
     "embedded_ipv4",
     "encapsulate",
     "interface_identifier",
     "interface_parameters",
+    "ipv4_compatible",
     "link_local",
+    "next_hop_link_address",
     "sixtofour_address",
     "sixtofour_prefix",
 ]
