@@ -356,7 +356,11 @@ class StreamSocket:
         return self._timeout != 0.0
 
     def getsockname(self) -> Address:
-        return self.stack.sockaddr(self.local_address, self.local_port, self.bound_interface)
+        # A connected socket's zone is its connection's (a link-local source has one).
+        iface = self.conn.interface if self.conn is not None else None
+        return self.stack.sockaddr(
+            self.local_address, self.local_port, iface or self.bound_interface
+        )
 
     def getpeername(self) -> Address:
         conn = self.conn
