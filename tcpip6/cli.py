@@ -26,7 +26,8 @@ examples:
   tcpip6 docs                      one page per state machine in docs/machines/
   tcpip6 ping6 --sim demo -c 3 c   ping host c across the demo network's router
   tcpip6 tracert6 --sim chain z    the three routers between a and z, then z
-  tcpip6 ttcp --sim demo -t -r -u  UDP throughput from a to b on a 100 Mb/s segment
+  tcpip6 ttcp --sim demo -t -r     TCP throughput from a to b on a 100 Mb/s segment
+  tcpip6 ttcp --sim demo -t -r -u  the same over UDP
   tcpip6 services --sim demo       echo, discard, daytime, qotd, chargen on b, queried by a
   tcpip6 ping6 --loopback -c 2 ::1 the same ping6, real time, on a loopback host
   tcpip6 host --link ethernet:eth1 a live host on a real interface (root; see its --help)
@@ -133,11 +134,9 @@ def _cmd_tracert6(args: argparse.Namespace) -> int:
 
 
 def _cmd_ttcp(args: argparse.Namespace) -> int:
-    from tcpip6.apps.ttcp import TtcpOptions, ttcp_pair
+    from tcpip6.apps.ttcp import TtcpOptions, ttcp_pair, ttcp_tcp_pair
 
-    if not args.udp:
-        raise CliError("only UDP so far (-u): TCP comes later", 2)
-    opts = TtcpOptions(buflen=args.buflen, nbuf=args.nbuf, port=args.port)
+    opts = TtcpOptions(buflen=args.buflen, nbuf=args.nbuf, port=args.port, udp=args.udp)
     _check(opts)
     backend = _Backend(args)
     topo = backend.topology
@@ -146,12 +145,24 @@ def _cmd_ttcp(args: argparse.Namespace) -> int:
         dst = backend.address(args.host or "::1")
         if dst != "::1":
             raise CliError("on --loopback both sides are this host: use ::1", 2)
+        if not args.udp:
+            return ttcp_tcp_pair(backend.stack, backend.stack, dst, sys.stdout, opts, sides=sides)
         return ttcp_pair(backend.stack, backend.stack, dst, sys.stdout, opts, sides=sides)
     peer = args.host or topo.peer
     if peer not in topo.hosts:
         raise CliError(f"{peer}: not a host of {topo.name} ({', '.join(topo.hosts)})", 2)
     if peer == topo.origin:
         raise CliError(f"{peer} is the transmitter: name another host", 2)
+    if not args.udp:
+        return ttcp_tcp_pair(
+            topo.stack(),
+            topo.stack(peer),
+            topo.resolve(peer),
+            sys.stdout,
+            opts,
+            sides=sides,
+            name=peer,
+        )
     return ttcp_pair(
         topo.stack(),
         topo.stack(peer),
@@ -673,8 +684,11 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "measure throughput, like the classic ttcp",
         "The Test TCP tool: the transmitter (-t) writes NBUF buffers of BUFLEN octets, the "
         "receiver (-r) counts them, and each prints 'N bytes in S real seconds = R KB/sec'. "
-        "Over UDP (-u) only for now: TCP comes later. As the original did for UDP, small "
-        "datagrams mark the start and the end. Both sides run in this process: with --sim "
+        "Over TCP by default: the receiver accepts a connection, the transmitter writes and "
+        "closes, and the receiver checks every octet it reads against ttcp's pattern (exit "
+        "status 1 if one differs or the transfer stalls). With -u over UDP: as the original "
+        "did, small datagrams mark the start and the end, and lost datagrams are simply not "
+        "counted. Both sides run in this process: with --sim "
         "the transmitter is a and the receiver HOST (default: b in demo, z in chain), with "
         "the simulated clock giving the seconds (every NIC runs at 100 Mb/s); with "
         "--loopback both are ::1, in real time. -t or -r alone prints only that side.",
@@ -682,7 +696,7 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     ttcp.add_argument("host", nargs="?", help="the receiving host (with --sim, its name)")
     ttcp.add_argument("-t", dest="transmit", action="store_true", help="the transmitter's lines")
     ttcp.add_argument("-r", dest="receive", action="store_true", help="the receiver's lines")
-    ttcp.add_argument("-u", dest="udp", action="store_true", help="UDP (needed: no TCP yet)")
+    ttcp.add_argument("-u", dest="udp", action="store_true", help="UDP instead of TCP")
     ttcp.add_argument(
         "-l",
         dest="buflen",
