@@ -29,6 +29,7 @@ examples:
   tcpip6 ttcp --sim demo -t -r     TCP throughput from a to b on a 100 Mb/s segment
   tcpip6 ttcp --sim demo -t -r -u  the same over UDP
   tcpip6 services --sim demo       echo, discard, daytime, qotd, chargen on b, queried by a
+                                   over UDP and TCP
   tcpip6 ping6 --loopback -c 2 ::1 the same ping6, real time, on a loopback host
   tcpip6 host --link ethernet:eth1 a live host on a real interface (root; see its --help)
 """
@@ -390,7 +391,8 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--serve",
         action="append",
         metavar="SERVICE[,SERVICE...]",
-        help="start UDP services: echo, discard, daytime, qotd, chargen (repeatable)",
+        help="start services, each over UDP and TCP: echo, discard, daytime, qotd, chargen "
+        "(repeatable)",
     )
     host.add_argument(
         "--control",
@@ -727,9 +729,11 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         sub,
         "services",
         "serve echo, discard, daytime, qotd, chargen and query each",
-        "Start the simple UDP services on a host: echo (RFC 862, port 7), discard (RFC "
-        "863, 9), daytime (RFC 867, 13), quote of the day (RFC 865, 17) and character "
-        "generator (RFC 864, 19); then query each from host a and print the answers. With "
+        "Start the simple services on a host, over UDP and TCP: echo (RFC 862, port 7), "
+        "discard (RFC 863, 9), daytime (RFC 867, 13), quote of the day (RFC 865, 17) and "
+        "character generator (RFC 864, 19); then query each from host a, over UDP and then "
+        "over TCP, and print the answers (TCP chargen is a continuous stream: the client "
+        "reads 740 octets and closes). Exit status 1 if an answer was wrong. With "
         "--sim the server is SERVER (default b in demo, z in chain); with --loopback both "
         "are ::1.",
     )

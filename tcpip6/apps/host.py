@@ -12,7 +12,7 @@ leaves its multicast groups (MLD Done goes out) and exits 0.
 
 While it runs, a control socket (``--control PATH``, by default
 ``/run/tcpip6/<hostname>.sock``) answers ``tcpip6 show`` (:mod:`tcpip6.io.control`,
-:mod:`tcpip6.apps.show`); ``--serve echo,discard,...`` starts the simple UDP services
+:mod:`tcpip6.apps.show`); ``--serve echo,discard,...`` starts the simple services (UDP and TCP)
 (:mod:`tcpip6.apps.services`) on the host. ``--config FILE.toml`` gives the same settings
 from a file (:func:`load_config_file`); flags override it.
 """
@@ -312,7 +312,9 @@ class LiveHost:
         if self.config.serve:
             self.services = Services(self.stack)
             self.services.start(tuple(self.config.serve))
-            served = ", ".join(f"{name} {PORTS[name]}/udp" for name in self.config.serve)
+            served = ", ".join(
+                f"{name} {PORTS[name]}/udp {PORTS[name]}/tcp" for name in self.config.serve
+            )
             _say(self.out, f"serving {served}")
         if self.control is not None:
             _say(self.out, f"control socket {self.control.path}")
