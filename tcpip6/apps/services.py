@@ -329,8 +329,8 @@ def _demonstrate_tcp(client: Stack, server: str, out: TextIO, name: str | None) 
                 "then we closed; first lines:",
                 file=out,
             )
-            for line in lines[:2]:
-                print(f"      {line.decode('ascii', 'replace')}", file=out)
+            for first in lines[:2]:
+                print(f"      {first.decode('ascii', 'replace')}", file=out)
         else:
             answer = query_tcp(client, server, port)
             ok = bool(answer)

@@ -120,7 +120,7 @@ class TcpServer:
             handler = self.factory(self, conn)
             self.handlers.add(handler)
             self.accepted += 1
-            conn.on_change = lambda _, h=handler: _dispatch(h)  # type: ignore[misc]
+            conn.on_change = lambda _, h=handler: _dispatch(h)
             handler.started()
 
     def release(self, handler: StreamHandler) -> None:
