@@ -30,6 +30,7 @@ examples:
   tcpip6 ttcp --sim demo -t -r -u  the same over UDP
   tcpip6 services --sim demo       echo, discard, daytime, qotd, chargen on b, queried by a
                                    over UDP and TCP
+  tcpip6 httpd --sim demo          a fetches a file from b's HTTP server, checked byte for byte
   tcpip6 ping6 --loopback -c 2 ::1 the same ping6, real time, on a loopback host
   tcpip6 host --link ethernet:eth1 a live host on a real interface (root; see its --help)
 """
@@ -196,6 +197,38 @@ def _cmd_services(args: argparse.Namespace) -> int:
         return demonstrate(backend.stack, server, sys.stdout, name)
 
 
+def _cmd_httpd(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from tcpip6.apps.httpd import DEMO_FILE, demo_root, demonstrate
+
+    if args.root is not None and not Path(args.root).is_dir():
+        raise CliError(f"--root {args.root}: no such directory", 2)
+    if not args.path.startswith("/"):
+        raise CliError(f"{args.path}: a path starts with /", 2)
+    backend = _Backend(args)
+    topo = backend.topology
+    with tempfile.TemporaryDirectory(prefix="tcpip6-httpd-") as tmp:
+        root = Path(args.root) if args.root is not None else demo_root(Path(tmp))
+        path = args.path if args.root is not None or args.path != "/" else "/" + DEMO_FILE
+        if topo is None:
+            stack = backend.stack
+            return demonstrate(stack, stack, "::1", root, path, sys.stdout, port=args.port)
+        name = args.server or topo.peer
+        if name not in topo.hosts or name == topo.origin:
+            raise CliError(f"{name}: name a host of {topo.name} other than {topo.origin}", 2)
+        return demonstrate(
+            topo.stack(name),
+            topo.stack(),
+            topo.resolve(name),
+            root,
+            path,
+            sys.stdout,
+            name=name,
+            port=args.port,
+        )
+
+
 def _cmd_diagram(args: argparse.Namespace) -> int:
     from tcpip6.stack.machines import all_graphs, get_graph, machine_names
     from tcpip6.stack.machines.render import RendererMissing, render_with_dot
@@ -301,6 +334,9 @@ example: a Linux namespace and tcpip6 on the two ends of a veth pair
       h6.toml:  links = ["ethernet:veth-h"]
                 serve = "echo,discard"
 
+  serving a directory over HTTP (from the peer: curl -6 -g 'http://[ADDR%veth-p]/file'):
+  ip netns exec h6 tcpip6 host --link ethernet:veth-h --serve http=/srv/www
+
   a router advertising a prefix (Linux hosts on the link autoconfigure from it):
   ip netns exec h6 tcpip6 host --link ethernet:veth-h --router \\
       --address veth-h=2001:db8:1::1/64 --advertise veth-h=2001:db8:1::/64
@@ -391,8 +427,8 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--serve",
         action="append",
         metavar="SERVICE[,SERVICE...]",
-        help="start services, each over UDP and TCP: echo, discard, daytime, qotd, chargen "
-        "(repeatable)",
+        help="start services, each over UDP and TCP: echo, discard, daytime, qotd, chargen; "
+        "and http=DIR, an HTTP/1.1 server of DIR on port 80 (repeatable)",
     )
     host.add_argument(
         "--control",
@@ -739,6 +775,30 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     services.add_argument("server", nargs="?", help="with --sim, the serving host's name")
     services.set_defaults(func=_cmd_services)
+
+    httpd = _tool_parser(
+        sub,
+        "httpd",
+        "serve files over HTTP/1.1 and fetch one, like curl",
+        "A minimal HTTP/1.1 file server on tcpip6's TCP (GET and HEAD, Content-Length, "
+        "keep-alive; 400 for a path with '..' or outside the root, 404, 405, 414; bounded "
+        "requests and connections), and a tiny client that fetches PATH from it and checks "
+        "the body byte for byte against the file on disk. With --sim the server is SERVER "
+        "(default b in demo, z in chain) and the client a; with --loopback both are ::1. "
+        "Without --root it serves a temporary directory holding index.html and a "
+        "300 KB tcpip6.bin, and fetches /tcpip6.bin. A live host serves a directory with "
+        "'tcpip6 host --serve http=DIR'.\n\nexamples:\n"
+        "  tcpip6 httpd --sim demo                    a fetches /tcpip6.bin from b\n"
+        "  tcpip6 httpd --sim demo --root site /a.txt  a fetches site/a.txt from b\n"
+        "  tcpip6 httpd --sim demo c                  from c, across the router (MTU 1280)",
+    )
+    httpd.add_argument("server", nargs="?", help="with --sim, the serving host's name")
+    httpd.add_argument("path", nargs="?", default="/", help="the path to fetch (default /)")
+    httpd.add_argument("--root", metavar="DIR", help="the directory to serve")
+    httpd.add_argument(
+        "--port", type=int, default=80, metavar="PORT", help="the server's port (default 80)"
+    )
+    httpd.set_defaults(func=_cmd_httpd)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
