@@ -265,7 +265,7 @@ def ttcp_pair(
 
 
 # -- TCP ------------------------------------------------------------------------------------
-class _TcpTransfer:
+class TcpTransfer:
     """Both ends of a ttcp transfer over TCP, moved by one loop in one thread: write what
     the send buffer takes, read what has arrived, and when neither can move, let the
     network run until one can (what select() would wait for)."""
@@ -376,7 +376,7 @@ def ttcp_tcp_pair(
             print("ttcp-t: connect", file=out)
         if say_r:
             print(f"ttcp-r: accept from {peer[0]}", file=out)
-        transfer = _TcpTransfer(tsock, rsock, opts)
+        transfer = TcpTransfer(tsock, rsock, opts)
         try:
             finished = transfer.run(lambda: rx.driver.now, rx.driver.wait)
         except OSError as exc:

@@ -6,7 +6,7 @@ import io
 import re
 
 from tcpip6.apps.topology import LINE_RATE, Topology
-from tcpip6.apps.ttcp import TtcpOptions, _TcpTransfer, pattern, ttcp_pair, ttcp_tcp_pair
+from tcpip6.apps.ttcp import TcpTransfer, TtcpOptions, pattern, ttcp_pair, ttcp_tcp_pair
 from tcpip6.io.runtime import loopback_stack
 from tcpip6.stack.sockets import AF_INET6, SOCK_STREAM
 
@@ -114,7 +114,7 @@ def test_tcp_recovers_from_loss_and_still_delivers_everything(demo: Topology) ->
 
 def test_tcp_receiver_counts_what_differs() -> None:
     opts = TtcpOptions(buflen=10, udp=False)
-    transfer = _TcpTransfer(None, None, opts)  # type: ignore[arg-type]
+    transfer = TcpTransfer(None, None, opts)  # type: ignore[arg-type]
     transfer._check(pattern(10)[:7])
     assert transfer.mismatched == 0
     transfer.received.nbytes = 7
