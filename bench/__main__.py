@@ -10,6 +10,12 @@ Four measurements, each repeated ``--repeat`` times (the median is reported):
 - ``loopback_icmpv6_echo`` and ``loopback_udp``: the same two on the loopback backend
   (:func:`tcpip6.io.runtime.loopback_stack`, to ``::1``, real time): sends, then the
   driver drains.
+- ``simnet_tcp`` and ``loopback_tcp``: a TCP bulk transfer of ``tcp_octets``, ttcp's
+  loop (:class:`tcpip6.apps.ttcp.TcpTransfer`: write what the send buffer takes, read
+  what arrived, every octet checked), from ``a`` to ``b`` on simnet and to ``::1`` on
+  loopback; the count is octets received, so ``per_second`` is octets per second of
+  wall time (the UDP figures are datagrams of ``udp_payload`` octets: ``octets_per_second``
+  puts both in the same unit).
 
 The ratio loopback/simnet of each pair is computed from the same run. The table is
 printed and the whole record (parameters, Python version, CPU, machine, date) is written
@@ -36,10 +42,19 @@ from pathlib import Path
 from typing import Any
 
 import tcpip6
+from tcpip6.apps.ttcp import TcpTransfer, TtcpOptions
 from tcpip6.io.runtime import SimDriver, loopback_stack
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack.params import InterfaceParameters
-from tcpip6.stack.sockets import AF_INET6, SO_RCVBUF, SOCK_DGRAM, SOL_SOCKET, Socket, Stack
+from tcpip6.stack.sockets import (
+    AF_INET6,
+    SO_RCVBUF,
+    SOCK_DGRAM,
+    SOCK_STREAM,
+    SOL_SOCKET,
+    Socket,
+    Stack,
+)
 
 A = IPv6Address("fe80::a")
 B = IPv6Address("fe80::b")
@@ -55,10 +70,13 @@ class Parameters:
     payload: int = 56  # octets of echo data (ping's default)
     udp_payload: int = 64
     batch: int = 32  # UDP datagrams sent before the network runs
+    tcp_octets: int = 4 << 20
+    tcp_buflen: int = 8192  # octets per TCP write
     repeat: int = 5
 
 
-QUICK = Parameters(echo_count=1000, udp_count=3000, repeat=1)
+QUICK = Parameters(echo_count=1000, udp_count=3000, tcp_octets=256 << 10, repeat=1)
+TCP_PORT = 5001
 
 
 @dataclass
@@ -183,17 +201,60 @@ def loopback_udp(p: Parameters) -> Sample:
     return _udp_rounds(tx, rx, (LOOPBACK, PORT), driver.run_due, p)
 
 
+# -- TCP bulk transfer (both backends) ----------------------------------------------------
+def _tcp_transfer(tx: Stack, rx: Stack, dst: str, p: Parameters) -> Sample:
+    listener = rx.socket(AF_INET6, SOCK_STREAM)
+    listener.bind(("::", TCP_PORT))
+    listener.listen(1)
+    sender = tx.socket(AF_INET6, SOCK_STREAM)
+    sender.connect((dst, TCP_PORT))
+    receiver, _ = listener.accept()
+    opts = TtcpOptions(buflen=p.tcp_buflen, nbuf=max(1, p.tcp_octets // p.tcp_buflen), udp=False)
+    transfer = TcpTransfer(sender, receiver, opts)
+    clock = _Clock()
+    finished = transfer.run(lambda: rx.driver.now, rx.driver.wait)
+    sample = clock.sample(transfer.received.nbytes if finished and not transfer.mismatched else 0)
+    for sock in (sender, receiver, listener):
+        sock.close()
+    return sample
+
+
+def simnet_tcp(p: Parameters) -> Sample:
+    world = simnet_pair()
+    driver = SimDriver(world)
+    return _tcp_transfer(
+        Stack(world.hosts["a"], driver), Stack(world.hosts["b"], driver), str(B), p
+    )
+
+
+def loopback_tcp(p: Parameters) -> Sample:
+    stack, _ = loopback_stack()
+    return _tcp_transfer(stack, stack, LOOPBACK, p)
+
+
 BENCHMARKS: dict[str, Callable[[Parameters], Sample]] = {
     "simnet_icmpv6_echo": simnet_echo,
     "simnet_udp": simnet_udp,
+    "simnet_tcp": simnet_tcp,
     "loopback_icmpv6_echo": loopback_echo,
     "loopback_udp": loopback_udp,
+    "loopback_tcp": loopback_tcp,
 }
 #: The pairs compared in the same run: loopback / simnet.
 RATIOS = {
     "icmpv6_echo": ("loopback_icmpv6_echo", "simnet_icmpv6_echo"),
     "udp": ("loopback_udp", "simnet_udp"),
+    "tcp": ("loopback_tcp", "simnet_tcp"),
 }
+
+
+def octets_per_second(name: str, per_second: float, p: Parameters) -> float | None:
+    """The rate in application octets a second (None for echo round trips)."""
+    if name.endswith("_tcp"):
+        return per_second
+    if name.endswith("_udp"):
+        return per_second * p.udp_payload
+    return None
 
 
 # -- the run -----------------------------------------------------------------------------------
@@ -223,6 +284,7 @@ def run(p: Parameters, names: list[str]) -> dict[str, Any]:
             "count": best.count,
             "seconds": best.seconds,
             "per_second": median,
+            "octets_per_second": octets_per_second(name, median, p),
             "cpu_seconds": best.cpu_seconds,
             "runs": [asdict(s) for s in runs],
         }
@@ -245,9 +307,11 @@ def run(p: Parameters, names: list[str]) -> dict[str, Any]:
 
 
 def print_table(record: dict[str, Any]) -> None:
-    print(f"{'benchmark':<22} {'count':>8} {'seconds':>9} {'per second':>12}")
+    print(f"{'benchmark':<22} {'count':>8} {'seconds':>9} {'per second':>12} {'KB/sec':>10}")
     for name, r in record["results"].items():
-        print(f"{name:<22} {r['count']:>8} {r['seconds']:>9.3f} {r['per_second']:>12.0f}")
+        octets = r.get("octets_per_second")
+        kb = f"{octets / 1024:>10.1f}" if octets is not None else f"{'':>10}"
+        print(f"{name:<22} {r['count']:>8} {r['seconds']:>9.3f} {r['per_second']:>12.0f} {kb}")
     for key, ratio in record["ratios_loopback_over_simnet"].items():
         print(f"ratio loopback/simnet {key}: {ratio:.2f}")
     p = record["parameters"]
@@ -275,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, help="runs of each benchmark (median reported)")
     parser.add_argument("--echo-count", type=int, help="echo round trips per run")
     parser.add_argument("--udp-count", type=int, help="UDP datagrams per run")
+    parser.add_argument("--tcp-octets", type=int, help="octets of each TCP transfer")
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="repeatable")
     parser.add_argument("--output", type=Path, default=RESULTS, help="directory for the JSON")
     args = parser.parse_args(argv)
@@ -283,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         "repeat": args.repeat,
         "echo_count": args.echo_count,
         "udp_count": args.udp_count,
+        "tcp_octets": args.tcp_octets,
     }
     p = Parameters(**{**asdict(p), **{k: v for k, v in overrides.items() if v is not None}})
     if args.profile:

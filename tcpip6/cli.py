@@ -26,8 +26,11 @@ examples:
   tcpip6 docs                      one page per state machine in docs/machines/
   tcpip6 ping6 --sim demo -c 3 c   ping host c across the demo network's router
   tcpip6 tracert6 --sim chain z    the three routers between a and z, then z
-  tcpip6 ttcp --sim demo -t -r -u  UDP throughput from a to b on a 100 Mb/s segment
+  tcpip6 ttcp --sim demo -t -r     TCP throughput from a to b on a 100 Mb/s segment
+  tcpip6 ttcp --sim demo -t -r -u  the same over UDP
   tcpip6 services --sim demo       echo, discard, daytime, qotd, chargen on b, queried by a
+                                   over UDP and TCP
+  tcpip6 httpd --sim demo          a fetches a file from b's HTTP server, checked byte for byte
   tcpip6 ping6 --loopback -c 2 ::1 the same ping6, real time, on a loopback host
   tcpip6 host --link ethernet:eth1 a live host on a real interface (root; see its --help)
 """
@@ -133,11 +136,9 @@ def _cmd_tracert6(args: argparse.Namespace) -> int:
 
 
 def _cmd_ttcp(args: argparse.Namespace) -> int:
-    from tcpip6.apps.ttcp import TtcpOptions, ttcp_pair
+    from tcpip6.apps.ttcp import TtcpOptions, ttcp_pair, ttcp_tcp_pair
 
-    if not args.udp:
-        raise CliError("only UDP so far (-u): TCP comes later", 2)
-    opts = TtcpOptions(buflen=args.buflen, nbuf=args.nbuf, port=args.port)
+    opts = TtcpOptions(buflen=args.buflen, nbuf=args.nbuf, port=args.port, udp=args.udp)
     _check(opts)
     backend = _Backend(args)
     topo = backend.topology
@@ -146,12 +147,24 @@ def _cmd_ttcp(args: argparse.Namespace) -> int:
         dst = backend.address(args.host or "::1")
         if dst != "::1":
             raise CliError("on --loopback both sides are this host: use ::1", 2)
+        if not args.udp:
+            return ttcp_tcp_pair(backend.stack, backend.stack, dst, sys.stdout, opts, sides=sides)
         return ttcp_pair(backend.stack, backend.stack, dst, sys.stdout, opts, sides=sides)
     peer = args.host or topo.peer
     if peer not in topo.hosts:
         raise CliError(f"{peer}: not a host of {topo.name} ({', '.join(topo.hosts)})", 2)
     if peer == topo.origin:
         raise CliError(f"{peer} is the transmitter: name another host", 2)
+    if not args.udp:
+        return ttcp_tcp_pair(
+            topo.stack(),
+            topo.stack(peer),
+            topo.resolve(peer),
+            sys.stdout,
+            opts,
+            sides=sides,
+            name=peer,
+        )
     return ttcp_pair(
         topo.stack(),
         topo.stack(peer),
@@ -182,6 +195,38 @@ def _cmd_services(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise CliError(f"cannot bind the services: {exc.strerror or exc}") from None
         return demonstrate(backend.stack, server, sys.stdout, name)
+
+
+def _cmd_httpd(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from tcpip6.apps.httpd import DEMO_FILE, demo_root, demonstrate
+
+    if args.root is not None and not Path(args.root).is_dir():
+        raise CliError(f"--root {args.root}: no such directory", 2)
+    if not args.path.startswith("/"):
+        raise CliError(f"{args.path}: a path starts with /", 2)
+    backend = _Backend(args)
+    topo = backend.topology
+    with tempfile.TemporaryDirectory(prefix="tcpip6-httpd-") as tmp:
+        root = Path(args.root) if args.root is not None else demo_root(Path(tmp))
+        path = args.path if args.root is not None or args.path != "/" else "/" + DEMO_FILE
+        if topo is None:
+            stack = backend.stack
+            return demonstrate(stack, stack, "::1", root, path, sys.stdout, port=args.port)
+        name = args.server or topo.peer
+        if name not in topo.hosts or name == topo.origin:
+            raise CliError(f"{name}: name a host of {topo.name} other than {topo.origin}", 2)
+        return demonstrate(
+            topo.stack(name),
+            topo.stack(),
+            topo.resolve(name),
+            root,
+            path,
+            sys.stdout,
+            name=name,
+            port=args.port,
+        )
 
 
 def _cmd_diagram(args: argparse.Namespace) -> int:
@@ -288,6 +333,9 @@ example: a Linux namespace and tcpip6 on the two ends of a veth pair
   ip netns exec h6 tcpip6 host --config h6.toml
       h6.toml:  links = ["ethernet:veth-h"]
                 serve = "echo,discard"
+
+  serving a directory over HTTP (from the peer: curl -6 -g 'http://[ADDR%veth-p]/file'):
+  ip netns exec h6 tcpip6 host --link ethernet:veth-h --serve http=/srv/www
 
   a router advertising a prefix (Linux hosts on the link autoconfigure from it):
   ip netns exec h6 tcpip6 host --link ethernet:veth-h --router \\
@@ -396,7 +444,8 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--serve",
         action="append",
         metavar="SERVICE[,SERVICE...]",
-        help="start UDP services: echo, discard, daytime, qotd, chargen (repeatable)",
+        help="start services, each over UDP and TCP: echo, discard, daytime, qotd, chargen; "
+        "and http=DIR, an HTTP/1.1 server of DIR on port 80 (repeatable)",
     )
     host.add_argument(
         "--control",
@@ -738,8 +787,11 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "measure throughput, like the classic ttcp",
         "The Test TCP tool: the transmitter (-t) writes NBUF buffers of BUFLEN octets, the "
         "receiver (-r) counts them, and each prints 'N bytes in S real seconds = R KB/sec'. "
-        "Over UDP (-u) only for now: TCP comes later. As the original did for UDP, small "
-        "datagrams mark the start and the end. Both sides run in this process: with --sim "
+        "Over TCP by default: the receiver accepts a connection, the transmitter writes and "
+        "closes, and the receiver checks every octet it reads against ttcp's pattern (exit "
+        "status 1 if one differs or the transfer stalls). With -u over UDP: as the original "
+        "did, small datagrams mark the start and the end, and lost datagrams are simply not "
+        "counted. Both sides run in this process: with --sim "
         "the transmitter is a and the receiver HOST (default: b in demo, z in chain), with "
         "the simulated clock giving the seconds (every NIC runs at 100 Mb/s); with "
         "--loopback both are ::1, in real time. -t or -r alone prints only that side.",
@@ -747,7 +799,7 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     ttcp.add_argument("host", nargs="?", help="the receiving host (with --sim, its name)")
     ttcp.add_argument("-t", dest="transmit", action="store_true", help="the transmitter's lines")
     ttcp.add_argument("-r", dest="receive", action="store_true", help="the receiver's lines")
-    ttcp.add_argument("-u", dest="udp", action="store_true", help="UDP (needed: no TCP yet)")
+    ttcp.add_argument("-u", dest="udp", action="store_true", help="UDP instead of TCP")
     ttcp.add_argument(
         "-l",
         dest="buflen",
@@ -778,14 +830,40 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         sub,
         "services",
         "serve echo, discard, daytime, qotd, chargen and query each",
-        "Start the simple UDP services on a host: echo (RFC 862, port 7), discard (RFC "
-        "863, 9), daytime (RFC 867, 13), quote of the day (RFC 865, 17) and character "
-        "generator (RFC 864, 19); then query each from host a and print the answers. With "
+        "Start the simple services on a host, over UDP and TCP: echo (RFC 862, port 7), "
+        "discard (RFC 863, 9), daytime (RFC 867, 13), quote of the day (RFC 865, 17) and "
+        "character generator (RFC 864, 19); then query each from host a, over UDP and then "
+        "over TCP, and print the answers (TCP chargen is a continuous stream: the client "
+        "reads 740 octets and closes). Exit status 1 if an answer was wrong. With "
         "--sim the server is SERVER (default b in demo, z in chain); with --loopback both "
         "are ::1.",
     )
     services.add_argument("server", nargs="?", help="with --sim, the serving host's name")
     services.set_defaults(func=_cmd_services)
+
+    httpd = _tool_parser(
+        sub,
+        "httpd",
+        "serve files over HTTP/1.1 and fetch one, like curl",
+        "A minimal HTTP/1.1 file server on tcpip6's TCP (GET and HEAD, Content-Length, "
+        "keep-alive; 400 for a path with '..' or outside the root, 404, 405, 414; bounded "
+        "requests and connections), and a tiny client that fetches PATH from it and checks "
+        "the body byte for byte against the file on disk. With --sim the server is SERVER "
+        "(default b in demo, z in chain) and the client a; with --loopback both are ::1. "
+        "Without --root it serves a temporary directory holding index.html and a "
+        "300 KB tcpip6.bin, and fetches /tcpip6.bin. A live host serves a directory with "
+        "'tcpip6 host --serve http=DIR'.\n\nexamples:\n"
+        "  tcpip6 httpd --sim demo                    a fetches /tcpip6.bin from b\n"
+        "  tcpip6 httpd --sim demo --root site /a.txt  a fetches site/a.txt from b\n"
+        "  tcpip6 httpd --sim demo c                  from c, across the router (MTU 1280)",
+    )
+    httpd.add_argument("server", nargs="?", help="with --sim, the serving host's name")
+    httpd.add_argument("path", nargs="?", default="/", help="the path to fetch (default /)")
+    httpd.add_argument("--root", metavar="DIR", help="the directory to serve")
+    httpd.add_argument(
+        "--port", type=int, default=80, metavar="PORT", help="the server's port (default 80)"
+    )
+    httpd.set_defaults(func=_cmd_httpd)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

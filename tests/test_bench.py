@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMES = {"simnet_icmpv6_echo", "simnet_udp", "loopback_icmpv6_echo", "loopback_udp"}
+NAMES = {
+    "simnet_icmpv6_echo",
+    "simnet_udp",
+    "simnet_tcp",
+    "loopback_icmpv6_echo",
+    "loopback_udp",
+    "loopback_tcp",
+}
 
 
 def test_quick_run_writes_json(tmp_path: Path) -> None:
@@ -32,6 +39,11 @@ def test_quick_run_writes_json(tmp_path: Path) -> None:
         assert {"count", "seconds", "per_second", "runs"} <= r.keys()
         assert len(r["runs"]) == p["repeat"]
         # Nothing is lost on either backend: every echo answered, every datagram received.
+        if name.endswith("tcp"):
+            # Every octet of the TCP transfer arrived (and was checked), in both units.
+            assert r["count"] == p["tcp_octets"] // p["tcp_buflen"] * p["tcp_buflen"]
+            assert r["octets_per_second"] == r["per_second"]
+            continue
         expected = p["udp_count"] if name.endswith("udp") else p["echo_count"]
         assert r["count"] == expected
-    assert set(record["ratios_loopback_over_simnet"]) == {"icmpv6_echo", "udp"}
+    assert set(record["ratios_loopback_over_simnet"]) == {"icmpv6_echo", "udp", "tcp"}

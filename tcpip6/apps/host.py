@@ -12,7 +12,7 @@ leaves its multicast groups (MLD Done goes out) and exits 0.
 
 While it runs, a control socket (``--control PATH``, by default
 ``/run/tcpip6/<hostname>.sock``) answers ``tcpip6 show`` (:mod:`tcpip6.io.control`,
-:mod:`tcpip6.apps.show`); ``--serve echo,discard,...`` starts the simple UDP services
+:mod:`tcpip6.apps.show`); ``--serve echo,discard,...`` starts the simple services (UDP and TCP)
 (:mod:`tcpip6.apps.services`) on the host. ``--config FILE.toml`` gives the same settings
 from a file (:func:`load_config_file`); flags override it.
 """
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tcpip6.apps import show
+from tcpip6.apps.httpd import HTTP_PORT, Httpd
 from tcpip6.apps.services import PORTS, Services
 from tcpip6.io.control import ControlError, ControlServer, default_path
 from tcpip6.io.icmpv4_relay import from_extended_err, relay_datagram
@@ -103,8 +104,10 @@ class HostConfig:
     trace: str | None = None
     #: The --link tunnel:... interfaces, by name (tun0, tun1...).
     tunnels: dict[str, TunnelSpec] = field(default_factory=dict)
-    #: --serve: the simple UDP services to start (names of services.PORTS).
+    #: --serve: the simple services to start, over UDP and TCP (names of services.PORTS).
     serve: list[str] = field(default_factory=list)
+    #: --serve http=DIR: the directory the HTTP server serves on port 80.
+    http_root: Path | None = None
     #: --control: the control socket's path (None: the default, CONTROL_DIR/<name>.sock).
     control: Path | None = None
     #: The --link tap:NAME interfaces: TAP devices tcpip6 creates (and removes at exit).
@@ -204,17 +207,31 @@ def parse_route(text: str) -> StaticRouteSpec:
 
 
 def parse_serve(texts: Sequence[str]) -> list[str]:
-    """``echo,discard`` (repeatable) -> the service names, in order, once each."""
+    """``echo,discard`` (repeatable) -> the service names, in order, once each
+    (``http=DIR`` is :func:`parse_http`'s)."""
     names: list[str] = []
     for text in texts:
         for name in (n.strip() for n in text.split(",")):
+            if name.startswith("http="):
+                continue
             if name not in PORTS:
-                raise HostConfigError(
-                    f"--serve {text}: unknown service {name!r} (known: {', '.join(PORTS)})"
-                )
+                known = ", ".join([*PORTS, "http=DIR"])
+                raise HostConfigError(f"--serve {text}: unknown service {name!r} (known: {known})")
             if name not in names:
                 names.append(name)
     return names
+
+
+def parse_http(texts: Sequence[str]) -> Path | None:
+    """The DIR of ``--serve http=DIR`` (the last one given), checked to be a directory."""
+    root: Path | None = None
+    for text in texts:
+        for item in (n.strip() for n in text.split(",")):
+            if item.startswith("http="):
+                root = Path(item[len("http=") :])
+                if not str(root) or not root.is_dir():
+                    raise HostConfigError(f"--serve {item}: no such directory")
+    return root
 
 
 def validate(config: HostConfig) -> None:
@@ -311,6 +328,7 @@ class LiveHost:
         self.control: ControlServer | None = None
         self.stack = Stack(self.host, self.driver)
         self.services: Services | None = None
+        self.httpd: Httpd | None = None
         try:
             for ifname in config.links:
                 self.ports.append(self._open_port(ifname))
@@ -420,8 +438,16 @@ class LiveHost:
         if self.config.serve:
             self.services = Services(self.stack)
             self.services.start(tuple(self.config.serve))
-            served = ", ".join(f"{name} {PORTS[name]}/udp" for name in self.config.serve)
+            served = ", ".join(
+                f"{name} {PORTS[name]}/udp {PORTS[name]}/tcp" for name in self.config.serve
+            )
             _say(self.out, f"serving {served}")
+        if self.config.http_root is not None:
+            try:
+                self.httpd = Httpd(self.stack, self.config.http_root)
+            except OSError as exc:
+                raise HostConfigError(f"cannot serve http: {exc.strerror or exc}") from None
+            _say(self.out, f"serving http {HTTP_PORT}/tcp from {self.config.http_root}")
         if self.control is not None:
             _say(self.out, f"control socket {self.control.path}")
         self.print_events()
@@ -459,6 +485,8 @@ class LiveHost:
     def close(self) -> None:
         if self.services is not None:
             self.services.close()
+        if self.httpd is not None:
+            self.httpd.close()
         if self.control is not None:
             self.control.close()
         for port in self.ports:
@@ -503,6 +531,7 @@ def build_config(
         trace=trace,
         name=socket.gethostname() or "tcpip6",
         serve=parse_serve(serve),
+        http_root=parse_http(serve),
         control=Path(control) if control else None,
         routes=[parse_route(t) for t in routes],
     )
@@ -531,7 +560,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     advertise = ["eth1=2001:db8:1::/64"]
     pcap = "eth1.pcap"
     seed = 7
-    serve = ["echo", "discard"]        # or "echo,discard"
+    serve = ["echo", "discard", "http=/srv/www"]   # or "echo,discard,http=/srv/www"
     control = "/run/tcpip6/eth1.sock"
     routes = ["2001:db8:9::/48=fe80::1%eth1"]
     """

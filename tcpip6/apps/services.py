@@ -1,10 +1,17 @@
-"""The simple services over UDP: echo (RFC 862), discard (RFC 863), daytime (RFC 867),
-quote of the day (RFC 865) and character generator (RFC 864).
+"""The simple services over UDP and TCP: echo (RFC 862), discard (RFC 863), daytime
+(RFC 867), quote of the day (RFC 865) and character generator (RFC 864).
 
-``Services(stack).start()`` binds them on the well-known ports; each is a datagram
-protocol (the asyncio face of the sockets) whose callback answers as the datagram
-arrives, so on simnet the host serves while the world runs, with no polling. ``query``
-is the client side: one datagram, the answer (if any) within a timeout.
+``Services(stack).start()`` binds them on the well-known ports, both transports. Over UDP
+each is a datagram protocol (the asyncio face of the sockets) whose callback answers as
+the datagram arrives; over TCP each connection has a handler
+(:mod:`tcpip6.apps.tcpserve`) that runs as the connection moves. So on simnet the host
+serves while the world runs, with no polling. ``query`` is the UDP client (one datagram,
+the answer within a timeout), ``query_tcp`` the TCP one (connect, send, read to the end).
+
+Over TCP, RFC 862-867 say: echo sends back what it receives until the client closes;
+discard reads and drops; daytime and qotd send their text and close; chargen sends its
+lines "until the calling user terminates the connection" (RFC 864), as fast as the
+window lets it, never more than the send buffer holds.
 """
 
 from __future__ import annotations
@@ -15,7 +22,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
-from tcpip6.stack.sockets import AF_INET6, SOCK_DGRAM, Address, DatagramTransport, Stack
+from tcpip6.apps.tcpserve import StreamHandler, TcpServer
+from tcpip6.stack.sockets import (
+    AF_INET6,
+    SOCK_DGRAM,
+    SOCK_STREAM,
+    Address,
+    DatagramTransport,
+    Stack,
+)
+from tcpip6.stack.stream import SHUT_WR
+from tcpip6.stack.tcp import Connection
 
 ECHO_PORT = 7
 DISCARD_PORT = 9
@@ -80,8 +97,60 @@ class _Service(asyncio.DatagramProtocol):
             self.transport.sendto(reply, addr)
 
 
+class _EchoHandler(StreamHandler):
+    def changed(self) -> None:
+        # Read only what can be sent back now: a client that does not read its echo
+        # fills our send buffer, then its own window closes (never an unbounded queue).
+        while (room := self.conn.send_space) > 0 and self.conn.rcvbuf:
+            self.send_some(self.read(room))
+        if self.peer_closed:
+            self.finish()
+
+
+class _DiscardHandler(StreamHandler):
+    def changed(self) -> None:
+        while self.read():
+            pass
+        if self.conn.eof:
+            self.finish()
+
+
+class _TextHandler(StreamHandler):
+    """daytime, qotd: the text, then close; what the client sends is ignored."""
+
+    def __init__(self, server: TcpServer, conn: Connection, text: bytes) -> None:
+        super().__init__(server, conn)
+        self.text = text
+
+    def started(self) -> None:
+        self.send_some(self.text)  # far below any send buffer
+        self.finish()
+
+
+class _ChargenHandler(StreamHandler):
+    def __init__(self, server: TcpServer, conn: Connection) -> None:
+        super().__init__(server, conn)
+        self.line = 0
+        self.pending = b""
+
+    def changed(self) -> None:
+        while self.read():
+            pass  # RFC 864: "Any data received is thrown away"
+        if self.conn.eof:
+            self.finish()
+            return
+        while self.conn.send_space > 0:
+            if not self.pending:
+                self.pending = b"".join(chargen_line(self.line + i) for i in range(16))
+                self.line += 16
+            n = self.send_some(self.pending)
+            if n == 0:
+                break
+            self.pending = self.pending[n:]
+
+
 class Services:
-    """echo, discard, daytime, qotd and chargen on one stack."""
+    """echo, discard, daytime, qotd and chargen on one stack, over UDP and TCP."""
 
     def __init__(
         self,
@@ -101,6 +170,7 @@ class Services:
         self._line = 0
         self.protocols: dict[str, _Service] = {}
         self.transports: list[DatagramTransport] = []
+        self.servers: dict[str, TcpServer] = {}
 
     # -- the answers ----------------------------------------------------------------------
     def echo(self, data: bytes) -> bytes:
@@ -127,27 +197,51 @@ class Services:
             self._line += 1
         return bytes(out[:size])
 
+    def handler(self, name: str, server: TcpServer, conn: Connection) -> StreamHandler:
+        """The TCP handler of service ``name`` for a new connection."""
+        if name == "echo":
+            return _EchoHandler(server, conn)
+        if name == "discard":
+            return _DiscardHandler(server, conn)
+        if name == "chargen":
+            return _ChargenHandler(server, conn)
+        text = self.daytime(b"") if name == "daytime" else self.qotd(b"")
+        return _TextHandler(server, conn, text)
+
     # -- serving ------------------------------------------------------------------------
-    def start(self, names: tuple[str, ...] = tuple(PORTS)) -> None:
-        """Bind the services ``names`` on their well-known ports (all five by default)."""
-        for name in names:
-            sock = self.stack.socket(AF_INET6, SOCK_DGRAM)
-            try:
-                sock.bind(("::", PORTS[name]))
-            except OSError:
-                sock.close()
-                self.close()
-                raise
-            protocol = _Service(getattr(self, name))
-            transport = DatagramTransport(sock, protocol)
-            protocol.connection_made(transport)
-            self.protocols[name] = protocol
-            self.transports.append(transport)
+    def start(self, names: tuple[str, ...] = tuple(PORTS), *, tcp: bool = True) -> None:
+        """Bind the services ``names`` on their well-known ports (all five by default),
+        over UDP and (unless ``tcp`` is False) TCP."""
+        try:
+            for name in names:
+                sock = self.stack.socket(AF_INET6, SOCK_DGRAM)
+                try:
+                    sock.bind(("::", PORTS[name]))
+                except OSError:
+                    sock.close()
+                    raise
+                protocol = _Service(getattr(self, name))
+                transport = DatagramTransport(sock, protocol)
+                protocol.connection_made(transport)
+                self.protocols[name] = protocol
+                self.transports.append(transport)
+                if tcp:
+                    self.servers[name] = TcpServer(
+                        self.stack,
+                        PORTS[name],
+                        lambda server, conn, n=name: self.handler(n, server, conn),  # type: ignore[misc]
+                    )
+        except OSError:
+            self.close()
+            raise
 
     def close(self) -> None:
         for transport in self.transports:
             transport.close()
         self.transports.clear()
+        for server in self.servers.values():
+            server.close()
+        self.servers.clear()
 
     def __enter__(self) -> Services:
         return self
@@ -170,8 +264,88 @@ def query(
             return None
 
 
+def query_tcp(
+    stack: Stack,
+    server: str,
+    port: int,
+    data: bytes = b"",
+    *,
+    limit: int = 1 << 16,
+    timeout: float = 5.0,
+) -> bytes | None:
+    """Connect to ``server``:``port`` over TCP, send ``data`` and close our side (when
+    there is data), then read until the server closes or ``limit`` octets came (then
+    close: how a chargen client stops). None when the connection failed."""
+    with stack.socket(AF_INET6, SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        got = bytearray()
+        try:
+            sock.connect((server, port))
+            if data:
+                sock.sendall(data)
+                sock.shutdown(SHUT_WR)
+            while len(got) < limit and (chunk := sock.recv(limit - len(got))):
+                got += chunk
+        except OSError:
+            return None
+        return bytes(got)
+
+
 def demonstrate(client: Stack, server: str, out: TextIO, name: str | None = None) -> int:
-    """Query each service at ``server`` from ``client`` and print what came back."""
+    """Query each service at ``server`` from ``client`` over UDP, then over TCP, and
+    print what came back. 0 when every answer was right."""
+    failed = _demonstrate_udp(client, server, out, name)
+    failed += _demonstrate_tcp(client, server, out, name)
+    return 1 if failed else 0
+
+
+#: Octets the chargen demonstration reads before it closes the connection.
+CHARGEN_DEMO_OCTETS = 10 * (CHARGEN_LINE + 2)
+
+
+def _demonstrate_tcp(client: Stack, server: str, out: TextIO, name: str | None) -> int:
+    print(f"the same services of {name or server} over TCP:", file=out)
+    failed = 0
+    hello = b"hello, echo over TCP"
+    for service in PORTS:
+        port = PORTS[service]
+        label = f"  {service:<8}{port:>3}/tcp"
+        if service == "echo":
+            answer = query_tcp(client, server, port, hello)
+            ok = answer == hello
+            print(f"{label}  {answer!r} came back (RFC 862)", file=out)
+        elif service == "discard":
+            answer = query_tcp(client, server, port, b"into the void" * 100)
+            ok = answer == b""
+            print(f"{label}  sent 1300 octets, the server closed, nothing came back", file=out)
+        elif service == "chargen":
+            answer = query_tcp(client, server, port, limit=CHARGEN_DEMO_OCTETS)
+            lines = (answer or b"").split(b"\r\n")
+            ok = answer is not None and all(
+                line + b"\r\n" == chargen_line(i) for i, line in enumerate(lines[:-1])
+            )
+            print(
+                f"{label}  {len(answer or b'')} octets of a continuous stream (RFC 864), "
+                "then we closed; first lines:",
+                file=out,
+            )
+            for first in lines[:2]:
+                print(f"      {first.decode('ascii', 'replace')}", file=out)
+        else:
+            answer = query_tcp(client, server, port)
+            ok = bool(answer)
+            rfc = "RFC 867" if service == "daytime" else "RFC 865"
+            text = (answer or b"").decode("ascii", "replace").rstrip()
+            print(f"{label}  ({rfc}) {text.splitlines()[0] if text else 'no answer'}", file=out)
+            for line in text.splitlines()[1:]:
+                print(f"      {line}", file=out)
+        if answer is None:
+            print(f"{label}  no connection", file=out)
+        failed += not ok
+    return failed
+
+
+def _demonstrate_udp(client: Stack, server: str, out: TextIO, name: str | None) -> int:
     print(f"querying the simple services of {name or server} over UDP:", file=out)
     failed = 0
     hello = b"hello, echo"
@@ -209,4 +383,4 @@ def demonstrate(client: Stack, server: str, out: TextIO, name: str | None = None
             for line in text.splitlines()[1:]:
                 print(f"      {line}", file=out)
         failed += not ok
-    return 1 if failed else 0
+    return failed

@@ -1,9 +1,14 @@
-"""ttcp: the Test TCP throughput tool (Muuss, 1984), over UDP for now (TCP comes later).
+"""ttcp: the Test TCP throughput tool (Muuss, 1984), over TCP (the default) or UDP.
 
 The transmitter writes ``nbuf`` buffers of ``buflen`` octets; the receiver counts them and
 both print the classic line::
 
     ttcp-t: 1048576 bytes in 0.09 real seconds = 11390.82 KB/sec +++
+
+Over TCP (:func:`ttcp_tcp_pair`) the receiver listens and accepts, the transmitter
+connects, writes, and closes its side: the receiver's clock runs from the accept to the
+end of file, the transmitter's from the connect to its last write. The receiver checks
+every octet against ttcp's pattern, so a count is also a proof of delivery.
 
 UDP has no connection to open or close, so, as the original did, the transmitter marks the
 start and the end with datagrams of 4 octets: the receiver's clock starts at the first and
@@ -19,6 +24,7 @@ seconds; on the loopback backend, real time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv6Address
@@ -31,10 +37,12 @@ from tcpip6.stack.sockets import (
     IPPROTO_ICMPV6,
     SOCK_DGRAM,
     SOCK_RAW,
+    SOCK_STREAM,
     Address,
     DatagramTransport,
     Stack,
 )
+from tcpip6.stack.stream import SHUT_WR, StreamSocket
 from tcpip6.wire import icmpv6 as wi
 
 DEFAULT_BUFLEN = 8192
@@ -52,6 +60,11 @@ LINGER = 0.05
 PRIME_WAIT = 3.0
 #: Seconds the receiver waits for the end mark after the transmitter is done.
 DRAIN_TIME = 10.0
+#: Over TCP: seconds to wait for the connection, and for any progress of the transfer.
+CONNECT_WAIT = 10.0
+STALL_TIME = 30.0
+#: The largest TCP buffer a write may be (a TCP write has no datagram limit).
+MAX_TCP_BUFLEN = 1 << 20
 
 
 @dataclass
@@ -59,9 +72,12 @@ class TtcpOptions:
     buflen: int = DEFAULT_BUFLEN
     nbuf: int = DEFAULT_NBUF
     port: int = DEFAULT_PORT
+    udp: bool = True
 
     def check(self) -> None:
-        if not MARK_LEN < self.buflen <= MAX_BUFLEN:
+        if not self.udp and not 0 < self.buflen <= MAX_TCP_BUFLEN:
+            raise ValueError(f"-l {self.buflen}: a TCP buffer is 1-{MAX_TCP_BUFLEN} octets")
+        if self.udp and not MARK_LEN < self.buflen <= MAX_BUFLEN:
             raise ValueError(
                 f"-l {self.buflen}: a UDP buffer is {MARK_LEN + 1}-{MAX_BUFLEN} octets "
                 f"(up to {MARK_LEN} is the start/end mark)"
@@ -246,3 +262,144 @@ def ttcp_pair(
     finally:
         transport.close()
     return 0 if receiver.done else 1
+
+
+# -- TCP ------------------------------------------------------------------------------------
+class TcpTransfer:
+    """Both ends of a ttcp transfer over TCP, moved by one loop in one thread: write what
+    the send buffer takes, read what has arrived, and when neither can move, let the
+    network run until one can (what select() would wait for)."""
+
+    def __init__(self, tsock: StreamSocket, rsock: StreamSocket, opts: TtcpOptions) -> None:
+        self.tsock, self.rsock, self.opts = tsock, rsock, opts
+        self.buf = pattern(opts.buflen)
+        self._double = self.buf + self.buf
+        self.sent, self.received = Result(), Result()
+        self.mismatched = 0  # octets that were not ttcp's pattern where they arrived
+        self.eof = False
+        self._left = opts.nbuf
+        self._off = 0  # into the buffer being written
+
+    def run(self, clock: Callable[[], float], wait: Callable[..., bool]) -> bool:
+        """Until the receiver's end of file: True, or False if the transfer stalled."""
+        tsock, rsock = self.tsock, self.rsock
+        tconn, rconn = tsock.conn, rsock.conn
+        assert tconn is not None and rconn is not None
+        tsock.setblocking(False)
+        rsock.setblocking(False)
+        t_start = r_start = clock()
+        view = memoryview(self.buf)
+
+        def movable() -> bool:
+            writable = bool(self._left) and tconn.send_space > 0
+            return writable or bool(rconn.rcvbuf) or rconn.eof or rconn.error is not None
+
+        while not self.eof:
+            if self._left:
+                with contextlib.suppress(BlockingIOError):
+                    self._off += tsock.send(view[self._off :])
+                if self._off == self.opts.buflen:
+                    self._off = 0
+                    self._left -= 1
+                    self.sent.calls += 1
+                    self.sent.nbytes += self.opts.buflen
+                    if not self._left:
+                        self.sent.seconds = clock() - t_start
+                        tsock.shutdown(SHUT_WR)  # ttcp closes: the receiver's end of file
+            try:
+                chunk = rsock.recv(self.opts.buflen)
+            except BlockingIOError:
+                if not wait(movable, STALL_TIME):
+                    return False
+                continue
+            self.received.calls += 1
+            if not chunk:
+                self.eof = True
+                self.received.seconds = clock() - r_start
+                break
+            self._check(chunk)
+            self.received.nbytes += len(chunk)
+        return True
+
+    def _check(self, chunk: bytes) -> None:
+        start = self.received.nbytes % self.opts.buflen
+        if chunk != self._double[start : start + len(chunk)]:
+            expected = self._double[start : start + len(chunk)]
+            self.mismatched += sum(a != b for a, b in zip(chunk, expected, strict=True))
+
+
+def ttcp_tcp_pair(
+    tx: Stack,
+    rx: Stack,
+    dst: str,
+    out: TextIO,
+    opts: TtcpOptions | None = None,
+    *,
+    sides: str = "tr",
+    name: str | None = None,
+) -> int:
+    """ttcp over TCP: a receiver on ``rx`` listening on ``opts.port``, a transmitter on
+    ``tx`` connecting to ``dst``. 0 when every octet arrived as sent, 1 when the transfer
+    stalled or the data differed, 2 on an error (bind, connect)."""
+    opts = opts or TtcpOptions(udp=False)
+    try:
+        opts.check()
+    except ValueError as exc:
+        print(f"ttcp: {exc}", file=out)
+        return 2
+    say_r, say_t = "r" in sides, "t" in sides
+    listener = rx.socket(AF_INET6, SOCK_STREAM)
+    tsock = tx.socket(AF_INET6, SOCK_STREAM)
+    rsock: StreamSocket | None = None
+    try:
+        try:
+            listener.bind(("::", opts.port))
+            listener.listen(1)
+        except OSError as exc:
+            print(f"ttcp-r: bind: {exc.strerror or exc}", file=out)
+            return 2
+        if say_r:
+            print(f"{opts.header('r')}  tcp", file=out)
+            print("ttcp-r: socket", file=out)
+        if say_t:
+            print(f"{opts.header('t')}  tcp  -> {name or dst}", file=out)
+            print("ttcp-t: socket", file=out)
+        try:
+            tsock.settimeout(CONNECT_WAIT)
+            tsock.connect((dst, opts.port))
+            listener.settimeout(CONNECT_WAIT)
+            rsock, peer = listener.accept()
+        except OSError as exc:
+            print(f"ttcp-t: connect: {exc.strerror or exc}", file=out)
+            return 2
+        if say_t:
+            print("ttcp-t: connect", file=out)
+        if say_r:
+            print(f"ttcp-r: accept from {peer[0]}", file=out)
+        transfer = TcpTransfer(tsock, rsock, opts)
+        try:
+            finished = transfer.run(lambda: rx.driver.now, rx.driver.wait)
+        except OSError as exc:
+            print(f"ttcp: {exc.strerror or exc}", file=out)
+            return 2
+        if say_t:
+            for line in transfer.sent.lines("t"):
+                print(line, file=out)
+        if not finished:
+            print("ttcp-r: the transfer stalled: no end of file", file=out)
+            return 1
+        if say_r:
+            for line in transfer.received.lines("r"):
+                print(line, file=out)
+        if transfer.mismatched or transfer.received.nbytes != transfer.sent.nbytes:
+            print(
+                f"ttcp-r: {transfer.received.nbytes} of {transfer.sent.nbytes} octets "
+                f"arrived, {transfer.mismatched} differ from what was sent",
+                file=out,
+            )
+            return 1
+        return 0
+    finally:
+        for sock in (tsock, rsock, listener):
+            if sock is not None:
+                sock.close()

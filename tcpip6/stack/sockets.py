@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv6Address
-from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, overload
 
 from tcpip6.stack import address_selection
 from tcpip6.stack.counters import CounterSet
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 AF_INET6 = _socket.AF_INET6
 SOCK_DGRAM = _socket.SOCK_DGRAM
-SOCK_STREAM = _socket.SOCK_STREAM
+SOCK_STREAM: Final = _socket.SocketKind.SOCK_STREAM
 IPPROTO_TCP = wire_ipv6.IPPROTO_TCP
 SOCK_RAW = _socket.SOCK_RAW
 IPPROTO_IPV6 = _socket.IPPROTO_IPV6
@@ -144,7 +144,7 @@ class Stack:
 
     @overload
     def socket(  # type: ignore[overload-overlap]
-        self, family: int, type: Literal[1], proto: int = 0
+        self, family: int, type: Literal[1, _socket.SocketKind.SOCK_STREAM], proto: int = 0
     ) -> StreamSocket: ...
 
     @overload

@@ -32,7 +32,7 @@ import socket as _socket
 import struct
 from collections.abc import Awaitable, Callable
 from ipaddress import IPv6Address
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from tcpip6.stack.machines.tcp import TcpState
 from tcpip6.stack.tcp import Connection, TcpParameters
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from tcpip6.stack.interface import Interface
     from tcpip6.stack.sockets import Address, Stack
 
-SOCK_STREAM = _socket.SOCK_STREAM
+SOCK_STREAM: Final = _socket.SocketKind.SOCK_STREAM
 IPPROTO_TCP = _socket.IPPROTO_TCP
 SOL_SOCKET = _socket.SOL_SOCKET
 TCP_NODELAY = _socket.TCP_NODELAY
@@ -356,7 +356,11 @@ class StreamSocket:
         return self._timeout != 0.0
 
     def getsockname(self) -> Address:
-        return self.stack.sockaddr(self.local_address, self.local_port, self.bound_interface)
+        # A connected socket's zone is its connection's (a link-local source has one).
+        iface = self.conn.interface if self.conn is not None else None
+        return self.stack.sockaddr(
+            self.local_address, self.local_port, iface or self.bound_interface
+        )
 
     def getpeername(self) -> Address:
         conn = self.conn

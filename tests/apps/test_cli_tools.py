@@ -51,6 +51,18 @@ def test_ttcp_and_services() -> None:
         len(re.findall(r"^ttcp-[tr]: 100000 bytes in \d+\.\d\d real seconds", done.stdout, re.M))
         == 2
     )
+    done = run("ttcp", "--sim", "demo", "-t", "-r", "-l", "4096", "-n", "64")
+    assert done.returncode == 0, done.stderr
+    assert "ttcp-t: buflen=4096, nbuf=64, align=16384/0, port=5001  tcp  -> b" in done.stdout
+    assert "ttcp-t: connect" in done.stdout and "ttcp-r: accept from 2001:db8:1::" in done.stdout
+    assert (
+        len(re.findall(r"^ttcp-[tr]: 262144 bytes in \d+\.\d\d real seconds", done.stdout, re.M))
+        == 2
+    )
+    done = run("ttcp", "--loopback", "-r", "-l", "1000", "-n", "50")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^ttcp-r: 50000 bytes in", done.stdout, re.M)
+    assert "ttcp-t:" not in done.stdout
     done = run("services", "--sim", "demo")
     assert done.returncode == 0, done.stderr
     assert "daytime  13/udp" in done.stdout
@@ -70,7 +82,8 @@ def test_ping6_loopback() -> None:
         (("ping6", "--sim", "mesh", "::1"), "unknown topology 'mesh'"),
         (("ping6", "--sim", "demo", "-s", "-1", "c"), "invalid -s value"),
         (("tracert6", "--sim", "chain", "-h", "0", "z"), "max hops 0"),
-        (("ttcp", "--sim", "demo", "-t"), "only UDP so far (-u): TCP comes later"),
+        (("ttcp", "--sim", "demo", "-t", "-l", "0"), "-l 0: a TCP buffer is 1-1048576 octets"),
+        (("ttcp", "--sim", "demo", "a"), "a is the transmitter"),
         (("ttcp", "--sim", "demo", "-u", "-l", "3"), "-l 3"),
         (("services", "--sim", "demo", "a"), "other than a"),
     ],
@@ -89,4 +102,5 @@ def test_help_teaches() -> None:
     assert "comes later" in done.stdout
     trace = run("tracert6", "--help")
     assert trace.returncode == 0 and "-h MAX_HOPS" in trace.stdout
-    assert "TCP comes later" in " ".join(run("ttcp", "--help").stdout.split())
+    ttcp = " ".join(run("ttcp", "--help").stdout.split())
+    assert "Over TCP by default" in ttcp and "-u UDP instead of TCP" in ttcp

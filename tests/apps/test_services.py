@@ -1,7 +1,8 @@
-"""The simple services over UDP, served by b and queried from a on simnet."""
+"""The simple services over UDP and TCP, served by b and queried from a on simnet."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import random
 from collections.abc import Iterator
@@ -17,8 +18,11 @@ from tcpip6.apps.services import (
     chargen_line,
     demonstrate,
     query,
+    query_tcp,
 )
 from tcpip6.apps.topology import Topology
+from tcpip6.stack.sockets import AF_INET6, SOCK_STREAM
+from tcpip6.stack.stream import SHUT_WR
 
 
 @pytest.fixture
@@ -89,3 +93,77 @@ def test_demonstrate(served: tuple[Topology, Services]) -> None:
     text = out.getvalue()
     assert "echo      7/udp  b'hello, echo' came back" in text
     assert "nothing came back (RFC 863)" in text
+    assert "echo      7/tcp  b'hello, echo over TCP' came back (RFC 862)" in text
+    assert "chargen  19/tcp  740 octets of a continuous stream (RFC 864)" in text
+    assert "daytime  13/tcp  (RFC 867) " in text
+
+
+# -- TCP --------------------------------------------------------------------------------
+def ask_tcp(topo: Topology, service: str, data: bytes = b"", limit: int = 1 << 16) -> bytes:
+    answer = query_tcp(topo.stack("a"), topo.resolve("b"), PORTS[service], data, limit=limit)
+    assert answer is not None
+    return answer
+
+
+def test_tcp_echo_sends_back_more_than_the_buffers_hold(
+    served: tuple[Topology, Services],
+) -> None:
+    topo, _ = served
+    sa = topo.stack("a")
+    sock = sa.socket(AF_INET6, SOCK_STREAM)
+    sock.connect((topo.resolve("b"), 7))
+    data = bytes(i * 13 % 256 for i in range(400_000))  # > send buffer + window, twice
+    sock.setblocking(False)
+    view, got = memoryview(data), bytearray()
+    conn = sock.conn
+    assert conn is not None
+    while len(got) < len(data):
+        if view:
+            with contextlib.suppress(BlockingIOError):
+                view = view[sock.send(view) :]
+        with contextlib.suppress(BlockingIOError):
+            got += sock.recv(65536)
+        room = (lambda: conn.send_space > 0) if view else (lambda: False)
+        sa.driver.wait(lambda: bool(conn.rcvbuf) or room(), 5)  # noqa: B023 (used at once)
+    assert got == data
+    sock.shutdown(SHUT_WR)
+    sock.setblocking(True)
+    assert sock.recv(10) == b""  # the server closes when we do
+
+
+def test_tcp_discard_daytime_qotd(served: tuple[Topology, Services]) -> None:
+    topo, services = served
+    assert ask_tcp(topo, "discard", b"x" * 100_000) == b""
+    when = ask_tcp(topo, "daytime").decode("ascii")
+    assert datetime.strptime(when.strip(), "%A, %B %d, %Y %H:%M:%S-UTC").year >= 2024
+    assert {ask_tcp(topo, "qotd").decode() for _ in QUOTES} == set(QUOTES)
+    assert services.servers["qotd"].accepted == len(QUOTES)
+
+
+def test_tcp_chargen_is_a_stream_until_the_client_closes(
+    served: tuple[Topology, Services],
+) -> None:
+    topo, services = served
+    answer = ask_tcp(topo, "chargen", limit=200_000)
+    assert len(answer) == 200_000
+    lines = answer.split(b"\r\n")
+    assert all(line + b"\r\n" == chargen_line(i) for i, line in enumerate(lines[:-1]))
+    topo.world.run_for(1.0)
+    assert not services.servers["chargen"].handlers  # the client's close ended it
+
+
+def test_tcp_servers_bound_their_connections(served: tuple[Topology, Services]) -> None:
+    topo, services = served
+    server = services.servers["discard"]
+    server.max_connections = 2
+    sa = topo.stack("a")
+    socks = []
+    for _ in range(3):
+        sock = sa.socket(AF_INET6, SOCK_STREAM)
+        sock.connect((topo.resolve("b"), 9))
+        socks.append(sock)
+    topo.world.run_for(0.5)
+    assert len(server.handlers) == 2 and server.accepted == 2
+    socks[0].close()  # the first finishes: the third is taken from the accept queue
+    topo.world.run_for(0.5)
+    assert len(server.handlers) == 2 and server.accepted == 3

@@ -37,7 +37,7 @@ def live(module_topology: Topology, tmp_path_factory: pytest.TempPathFactory) ->
         topo, tmp / "host.pcap", "--control", str(control), "--serve", "echo"
     )
     link_local = IPv6Address(host.wait_for(netns.link_local_line()).group(1))
-    host.wait_for(r"^serving echo 7/udp$")
+    host.wait_for(r"^serving echo 7/udp 7/tcp$")
     host.wait_for(rf"^control socket {control}$")
     yield Live(topo, host, control, link_local)
     assert netns.stop(host) == 0, host.rest()
