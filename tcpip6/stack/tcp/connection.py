@@ -500,7 +500,9 @@ class Connection:
             self._ack_syn(a, seg, now)
             # §3.10.7.3: "If SND.UNA > ISS (our SYN has been ACKed), change the connection
             # state to ESTABLISHED, form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>".
-            self.snd_wnd = seg.window << self.snd_wscale
+            # RFC 7323 §2.2: "The window field in a SYN (i.e., a <SYN> or <SYN,ACK>)
+            # segment itself is never scaled."
+            self.snd_wnd = seg.window
             self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
             self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
             self.fire("syn_ack_received", now)
@@ -687,6 +689,7 @@ class Connection:
             and not seg.payload
             and not seg.flags & (SYN | FIN)
             and wnd == self.snd_wnd
+            and wnd > 0  # answers to zero-window probes are not a sign of loss
             and self._max > self._una
         ):
             self._duplicate_ack(now)
@@ -1185,6 +1188,12 @@ class Connection:
         if self._max <= self._una and self.state not in (S.SYN_SENT, S.SYN_RECEIVED):
             return
         c = self.tcp.counters
+        if self.snd_wnd == 0 and self.state not in (S.SYN_SENT, S.SYN_RECEIVED):
+            # RFC 1122 §4.2.2.17: a closed window is probed, never given up on while the
+            # receiver answers: the persist timer takes over from the retransmission timer.
+            if not self._armed("persist"):
+                self._arm("persist", now + self._persist_interval())
+            return
         c.timeouts += 1
         self.retries += 1
         syn = self.state in (S.SYN_SENT, S.SYN_RECEIVED)
@@ -1246,7 +1255,8 @@ class Connection:
         end = min(self._una + self.mss, self.data_end)
         n = max(0, end - self._una)
         fin = self.fin_queued and self._una + n >= self.data_end and self.fin_sent
-        self._send_new(self._una, n, fin, now) if (n or fin) else None
+        if n or fin:
+            self._send_new(self._una, n, fin, now)
 
     def _persist_interval(self) -> float:
         return min(self.rto.rto * (1 << self._persist_backoff), self.params.max_persist)
