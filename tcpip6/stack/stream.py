@@ -89,6 +89,7 @@ class StreamSocket:
         self.keepalive = False
         self.closed = False
         self._timeout: float | None = None
+        self._reserved = False  # bind() holds the port until listen/connect/close
         if conn is not None:
             self.local_address, self.local_port = conn.local_address, conn.local_port
             self.nodelay = conn.nodelay
@@ -113,9 +114,9 @@ class StreamSocket:
             raise OSError(errno.EINVAL, "TCP cannot bind a multicast address")
         if not addr.is_unspecified and self.host.local_interface_for(addr) is None:
             raise OSError(errno.EADDRNOTAVAIL, f"{addr} is not an address of this host")
-        if port and self.host.tcp.port_in_use(addr, port):
-            raise OSError(errno.EADDRINUSE, f"port {port} is in use")
+        port = self.host.tcp.reserve(addr, port)
         self.local_address, self.local_port, self.bound_interface = addr, port, iface
+        self._reserved = True
 
     def listen(self, backlog: int = DEFAULT_BACKLOG) -> None:
         """§3.10.1 passive OPEN; the backlog bounds the SYN queue and the accept queue."""
@@ -125,6 +126,7 @@ class StreamSocket:
         if self.listener is not None:
             self.listener.backlog = max(1, min(backlog, self.params.max_backlog))
             return
+        self._release()
         self.listener = self.host.tcp.listen(
             self.local_address,
             self.local_port,
@@ -158,6 +160,7 @@ class StreamSocket:
         if self.conn is None:
             dst, port, iface = self.stack.resolve(address)
             local = None if self.local_address.is_unspecified else self.local_address
+            self._release()
             self.conn = self.host.tcp.connect(
                 dst,
                 port,
@@ -258,6 +261,7 @@ class StreamSocket:
         if self.closed:
             return
         self.closed = True
+        self._release()
         now = self.stack.driver.now
         if self.listener is not None:
             self.listener.close(now)
@@ -379,6 +383,11 @@ class StreamSocket:
         return "LISTEN" if self.listener is not None else "CLOSED"
 
     # -- internals -------------------------------------------------------------------------
+    def _release(self) -> None:
+        if self._reserved:
+            self._reserved = False
+            self.host.tcp.release(self.local_address, self.local_port)
+
     def _conns(self) -> list[Connection]:
         return [c for c in (self.conn, self.listener) if c is not None]
 

@@ -111,6 +111,8 @@ class Tcp:
         #: Connections in TIME-WAIT, oldest first (bounded by max_time_wait).
         self.time_wait: OrderedDict[Connection, None] = OrderedDict()
         self.trace_sink: TraceSink | None = None
+        #: (address, port) of sockets bound but not yet listening or connected.
+        self.reserved: list[tuple[IPv6Address, int]] = []
         # RFC 6528 §3: "secretkey is a secret key ... that is randomly generated".
         self._secret = host.rng.getrandbits(128).to_bytes(16, "big")
         host.register_protocol(wire_ipv6.IPPROTO_TCP, self.receive, self.control)
@@ -172,8 +174,27 @@ class Tcp:
         bound.sort(key=lambda c: c.local_address == UNSPECIFIED)
         return conn
 
+    def reserve(self, local: IPv6Address, port: int) -> int:
+        """A socket bound but neither listening nor connected holds its port (as on
+        Linux); 0 picks an ephemeral one. OSError(EADDRINUSE) when it is taken."""
+        if port == 0:
+            port = self._ephemeral(local, None, 0)
+        elif self.port_in_use(local, port):
+            raise OSError(errno.EADDRINUSE, f"port {port} is in use")
+        self.reserved.append((local, port))
+        return port
+
+    def release(self, local: IPv6Address, port: int) -> None:
+        if (local, port) in self.reserved:
+            self.reserved.remove((local, port))
+
     def port_in_use(self, local: IPv6Address, port: int) -> bool:
         if port in self.listeners:
+            return True
+        if any(
+            (p == port and UNSPECIFIED in (a, local)) or (a, p) == (local, port)
+            for a, p in self.reserved
+        ):
             return True
         return any(k[1] == port and local in (k[0], UNSPECIFIED) for k in self.connections)
 
