@@ -1051,6 +1051,12 @@ class Connection:
                         # RFC 9293 §3.8.6.1: probe a zero window.
                         self._arm("persist", now + self._persist_interval())
                     break
+                offered = self._una + self.snd_wnd - self._nxt
+                if n < min(avail, self.mss) and usable < offered and self._max > self._una:
+                    # The congestion window, not the peer's, is the limit: the ACKs in
+                    # flight open it; a runt now (or from the SWS timer, which is for a
+                    # small offered window, RFC 1122 §4.2.3.4) would only waste a segment.
+                    break
                 if n < self.mss and not override and not self._may_send_small(n, avail):
                     if not self._armed("sws") and n < avail:
                         self._arm("sws", now + self.params.sws_override)
