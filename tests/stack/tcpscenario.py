@@ -11,6 +11,7 @@ from ipaddress import IPv6Address
 from tcpip6.io.runtime import SimDriver
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack import sockets as so
+from tcpip6.stack.interface import Interface
 from tcpip6.stack.sockets import Stack
 from tcpip6.stack.stream import StreamSocket
 from tcpip6.stack.tcp import Connection, TcpParameters
@@ -34,6 +35,7 @@ class Sent:
     dst: IPv6Address
     seg: TcpSegment
     frame_len: int
+    raw: bytes  # the TCP header and data as sent
 
     @property
     def flags(self) -> str:
@@ -57,7 +59,8 @@ def tcp_wire(world: SimWorld) -> list[Sent]:
         src = IPv6Address(frame[22:38])
         dst = IPv6Address(frame[38:54])
         seg = TcpSegment.parse(frame[TCP_AT:], src, dst)
-        out.append(Sent(now, iface.host.name, src, dst, seg, len(frame)))  # type: ignore[attr-defined]
+        name = iface.host.name  # type: ignore[attr-defined]
+        out.append(Sent(now, name, src, dst, seg, len(frame), frame[TCP_AT:]))
 
     world.observers.append(observe)
     return out
@@ -124,3 +127,32 @@ def data_segments(wire: list[Sent], host: str) -> list[Sent]:
 
 def pure_acks(wire: list[Sent], host: str) -> list[Sent]:
     return [s for s in wire if s.host == host and not s.seg.payload and s.seg.flags == wt.ACK]
+
+
+def parse_frame(frame: bytes) -> TcpSegment | None:
+    """The TCP segment in an Ethernet frame, or None."""
+    if len(frame) < TCP_AT or frame[12:14] != b"\x86\xdd" or frame[14 + 6] != 6:
+        return None
+    return TcpSegment.parse(frame[TCP_AT:], IPv6Address(frame[22:38]), IPv6Address(frame[38:54]))
+
+
+def drop_once(world: SimWorld, iface: Interface, seqs: set[int]) -> list[TcpSegment]:
+    """Lose, on their way into ``iface``, the first copy of the data segments whose
+    sequence numbers are in ``seqs`` (later copies, the retransmissions, arrive)."""
+    segment = iface.link.port.segment  # type: ignore[attr-defined]
+    port = next(p for p in segment.ports if p.mac == iface.link.link_address)
+    inner = port.receiver
+    assert inner is not None
+    dropped: list[TcpSegment] = []
+    pending = set(seqs)
+
+    def receiver(frame: bytes, now: float) -> None:
+        seg = parse_frame(frame)
+        if seg is not None and seg.payload and seg.seq in pending:
+            pending.discard(seg.seq)
+            dropped.append(seg)
+            return
+        inner(frame, now)
+
+    port.receiver = receiver
+    return dropped
