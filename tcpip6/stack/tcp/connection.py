@@ -231,7 +231,7 @@ class Connection:
     def open_active(self, now: float) -> None:
         """§3.10.1 active OPEN: "issue a SYN segment ... enter SYN-SENT state"."""
         self.iss = self.tcp.initial_sequence_number(self, now)
-        self._choose_receive_window()
+        self._choose_receive_window(now)
         self.ts_offset = self.host.rng.getrandbits(32)
         self.last_received = now
         self.fire("active_open", now)
@@ -350,8 +350,14 @@ class Connection:
     _delack_due = False
 
     # -- opening --------------------------------------------------------------------------
-    def _choose_receive_window(self) -> None:
-        """Our window scale (RFC 7323 §2.2) for the receive buffer."""
+    def _choose_receive_window(self, now: float) -> None:
+        """Our window scale (RFC 7323 §2.2) for the receive buffer, and the window of our
+        SYN. Windows: the receive window is a whole number of segments, so the buffer is
+        rounded up to one, and the unscaled window of the SYN down to one (the window
+        offered in the SYN is never shrunk afterwards, RFC 9293 §3.8.6)."""
+        mss = self._our_mss(now)
+        self.receive_buffer = -(-self.receive_buffer // mss) * mss
+        self._syn_window = min(self.receive_buffer, 0xFFFF // mss * mss)
         shift = 0
         if self.params.window_scaling:
             while (self.receive_buffer >> shift) > 0xFFFF and shift < MAX_WSCALE:
@@ -376,6 +382,7 @@ class Connection:
         return tuple(opts)
 
     _peer_wscale: int | None = None
+    _syn_window = 0xFFFF
 
     def _send_syn(self, now: float, *, ack: bool) -> None:
         flags = SYN | ACK if ack else SYN
@@ -445,10 +452,10 @@ class Connection:
         self._rcv = 1
         self._take_syn_options(seg)
         self.iss = self.tcp.initial_sequence_number(self, now)
-        self._choose_receive_window()
+        self._choose_receive_window(now)
         self.ts_offset = self.host.rng.getrandbits(32)
         self.last_received = now
-        self._rcv_adv = 1 + min(self.receive_buffer, 0xFFFF)
+        self._rcv_adv = 1 + self._syn_window
         # §3.10.7.2: "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... send
         # <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"; the window in a SYN is never scaled.
         self.snd_wnd = seg.window
@@ -494,7 +501,7 @@ class Connection:
         self.irs = seg.seq
         self._rcv = 1
         self._take_syn_options(seg)
-        self._rcv_adv = 1 + min(self.receive_buffer, 0xFFFF)
+        self._rcv_adv = 1 + self._syn_window
         self.last_received = now
         if ack_ok:
             a = self._ack_offset(seg.ack)
@@ -1152,7 +1159,7 @@ class Connection:
                 opts += [wire_tcp.NoOperation(), wire_tcp.NoOperation(), wire_tcp.Sack(blocks)]
                 self.tcp.counters.sack_blocks_sent += len(blocks)
             options = tuple(opts)
-        window = self._advertise() if not flags & SYN else min(self._free_space(), 0xFFFF)
+        window = self._advertise() if not flags & SYN else self._syn_window
         urgent = 0
         if self._snd_up is not None and self.state is not S.SYN_SENT:
             if self._snd_up > off:
