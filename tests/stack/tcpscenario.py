@@ -8,6 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv6Address
 
+from scapy.layers.inet6 import IPv6
+from scapy.layers.l2 import Ether
+from scapy.packet import Raw
+
 from tcpip6.io.runtime import SimDriver
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack import sockets as so
@@ -156,3 +160,13 @@ def drop_once(world: SimWorld, iface: Interface, seqs: set[int]) -> list[TcpSegm
 
     port.receiver = receiver
     return dropped
+
+
+def inject(pair: Pair, seg: TcpSegment) -> None:
+    """Deliver a crafted segment from a to b (as if a had sent it)."""
+    frame = (
+        Ether(src=pair.ia.link.link_address, dst=pair.ib.link.link_address)
+        / IPv6(src=A, dst=B, nh=6, hlim=64)
+        / Raw(seg.build(A_LL, B_LL))
+    )
+    pair.b.receive(pair.ib, bytes(frame), pair.world.now)
