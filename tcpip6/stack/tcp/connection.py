@@ -550,6 +550,7 @@ class Connection:
         data = seg.payload
         seg_len = seg.seg_len
         wnd = self.rcv_wnd
+        refused_text = False
         # §3.10.7.4 first: the acceptability test (the four cases of its table).
         if seg_len == 0:
             ok = off == self._rcv if wnd == 0 else self._rcv <= off < self._rcv + wnd
@@ -560,8 +561,10 @@ class Connection:
             ok = (self._rcv <= off < self._rcv + wnd) or (self._rcv <= end < self._rcv + wnd)
         if not ok and wnd == 0 and off == self._rcv and flags & (ACK | RST | URG):
             # "special allowance should be made to accept valid ACKs, URGs, and RSTs":
-            # the control is processed, the text is not.
+            # the control is processed, the text is not (and is answered with an ACK, as
+            # any unacceptable text is: that is how a zero-window probe learns the window).
             ok = True
+            refused_text = bool(data)
             data = b""
             flags &= ~(FIN | SYN)
             seg_len = 0
@@ -634,8 +637,8 @@ class Connection:
         # Eighth: FIN.
         if flags & FIN:
             self._fin_arrived(off + len(data), now)
-        elif self._ack_pending == 0 and self._delack_due is False:
-            pass
+        elif refused_text:
+            self._send_ack(now)
         self.output(now)
         self._notify()
 
@@ -695,6 +698,7 @@ class Connection:
             and not seg.payload
             and not seg.flags & (SYN | FIN)
             and wnd == self.snd_wnd
+            and wnd > 0  # a closed window's ACKs answer probes: not a sign of loss
             and self._max > self._una
         ):
             self._duplicate_ack(now)
@@ -709,6 +713,10 @@ class Connection:
             self.max_snd_wnd = max(self.max_snd_wnd, wnd)
             self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
             if wnd > 0:
+                if self._armed("persist") and self._nxt > self._una:
+                    # The window opened without taking the probe's octet: it goes again
+                    # at the head of the next segment.
+                    self._nxt = self._una
                 self._cancel("persist")
                 self._persist_backoff = 0
                 if opened and self._max > self._una and not self._armed("rtx"):
@@ -1269,15 +1277,19 @@ class Connection:
     def _persist_timeout(self, now: float) -> None:
         """RFC 9293 §3.8.6.1: a zero-window probe, one octet of new data beyond the
         window, again with backoff while the window stays closed."""
-        if self.snd_wnd > 0 or self.data_end <= self._nxt:
+        if self.snd_wnd > 0:
             return
-        self.tcp.counters.window_probes += 1
-        if self._nxt == self._max:
+        if self._max > self._una:
+            # The octet of the last probe is still unacknowledged: the same octet again
+            # (a new one each time would walk further and further beyond the window).
+            self._retransmit_range(self._una, self._una + 1, now)
+        elif self.data_end > self._nxt:
             self._emit(self._nxt, ACK, self._slice(self._nxt, 1), now)
             self._nxt += 1
             self._max = max(self._max, self._nxt)
         else:
-            self._retransmit_range(self._una, self._una + 1, now)
+            return
+        self.tcp.counters.window_probes += 1
         self._persist_backoff += 1
         self._arm("persist", now + self._persist_interval())
 
