@@ -162,11 +162,13 @@ def drop_once(world: SimWorld, iface: Interface, seqs: set[int]) -> list[TcpSegm
     return dropped
 
 
-def inject(pair: Pair, seg: TcpSegment) -> None:
-    """Deliver a crafted segment from a to b (as if a had sent it)."""
+def inject(pair: Pair, seg: TcpSegment, *, to_a: bool = False) -> None:
+    """Deliver a crafted segment to b as if a had sent it (or to a, from b)."""
+    src, dst = (pair.ib, pair.ia) if to_a else (pair.ia, pair.ib)
+    s_ll, d_ll = (B_LL, A_LL) if to_a else (A_LL, B_LL)
     frame = (
-        Ether(src=pair.ia.link.link_address, dst=pair.ib.link.link_address)
-        / IPv6(src=A, dst=B, nh=6, hlim=64)
-        / Raw(seg.build(A_LL, B_LL))
+        Ether(src=src.link.link_address, dst=dst.link.link_address)
+        / IPv6(src=str(s_ll), dst=str(d_ll), nh=6, hlim=64)
+        / Raw(seg.build(s_ll, d_ll))
     )
-    pair.b.receive(pair.ib, bytes(frame), pair.world.now)
+    (pair.a if to_a else pair.b).receive(dst, bytes(frame), pair.world.now)
