@@ -592,7 +592,11 @@ class Connection:
             self.ts_recent = ts.tsval
             self.ts_recent_time = now
         self.last_received = now
-        self._keepalive_probes = 0
+        if self._keepalive_probes:
+            # A probe was answered: the next one after a whole idle time again, not at
+            # the probe interval (RFC 1122 §4.2.3.6: probes are for an idle connection).
+            self._keepalive_probes = 0
+            self._arm_keepalive(now)
         # §3.10.7.4 second: RST (RFC 5961 §3).
         if flags & RST:
             if off != self._rcv:
