@@ -132,7 +132,8 @@ class Connection:
         # -- RTT, retransmission, congestion --------------------------------------------
         self.rto = RtoEstimator(params)
         self.retries = 0  # consecutive timeouts without progress
-        self._timed: tuple[int, float] | None = None  # Karn: one timed segment (offset, at)
+        #: Karn: one timed segment (the offset after it, when it was sent).
+        self._timed: tuple[int, float] | None = None
         self.cwnd = 0
         self.ssthresh = 1 << 30
         self.dupacks = 0
@@ -230,7 +231,7 @@ class Connection:
     def open_active(self, now: float) -> None:
         """§3.10.1 active OPEN: "issue a SYN segment ... enter SYN-SENT state"."""
         self.iss = self.tcp.initial_sequence_number(self, now)
-        self._choose_receive_window()
+        self._choose_receive_window(now)
         self.ts_offset = self.host.rng.getrandbits(32)
         self.last_received = now
         self.fire("active_open", now)
@@ -349,8 +350,14 @@ class Connection:
     _delack_due = False
 
     # -- opening --------------------------------------------------------------------------
-    def _choose_receive_window(self) -> None:
-        """Our window scale (RFC 7323 §2.2) for the receive buffer."""
+    def _choose_receive_window(self, now: float) -> None:
+        """Our window scale (RFC 7323 §2.2) for the receive buffer, and the window of our
+        SYN. Windows: the receive window is a whole number of segments, so the buffer is
+        rounded up to one, and the unscaled window of the SYN down to one (the window
+        offered in the SYN is never shrunk afterwards, RFC 9293 §3.8.6)."""
+        mss = self._our_mss(now)
+        self.receive_buffer = -(-self.receive_buffer // mss) * mss
+        self._syn_window = min(self.receive_buffer, 0xFFFF // mss * mss)
         shift = 0
         if self.params.window_scaling:
             while (self.receive_buffer >> shift) > 0xFFFF and shift < MAX_WSCALE:
@@ -375,6 +382,7 @@ class Connection:
         return tuple(opts)
 
     _peer_wscale: int | None = None
+    _syn_window = 0xFFFF
 
     def _send_syn(self, now: float, *, ack: bool) -> None:
         flags = SYN | ACK if ack else SYN
@@ -382,7 +390,7 @@ class Connection:
         self._nxt = max(self._nxt, 1)
         self._max = max(self._max, 1)
         if self._timed is None and not self._syn_retransmitted:
-            self._timed = (0, now)
+            self._timed = (1, now)
         if not self._armed("rtx"):
             self._arm("rtx", now + self.rto.rto)
 
@@ -444,10 +452,10 @@ class Connection:
         self._rcv = 1
         self._take_syn_options(seg)
         self.iss = self.tcp.initial_sequence_number(self, now)
-        self._choose_receive_window()
+        self._choose_receive_window(now)
         self.ts_offset = self.host.rng.getrandbits(32)
         self.last_received = now
-        self._rcv_adv = 1 + min(self.receive_buffer, 0xFFFF)
+        self._rcv_adv = 1 + self._syn_window
         # §3.10.7.2: "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... send
         # <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"; the window in a SYN is never scaled.
         self.snd_wnd = seg.window
@@ -493,7 +501,7 @@ class Connection:
         self.irs = seg.seq
         self._rcv = 1
         self._take_syn_options(seg)
-        self._rcv_adv = 1 + min(self.receive_buffer, 0xFFFF)
+        self._rcv_adv = 1 + self._syn_window
         self.last_received = now
         if ack_ok:
             a = self._ack_offset(seg.ack)
@@ -544,6 +552,7 @@ class Connection:
         data = seg.payload
         seg_len = seg.seg_len
         wnd = self.rcv_wnd
+        refused_text = False
         # §3.10.7.4 first: the acceptability test (the four cases of its table).
         if seg_len == 0:
             ok = off == self._rcv if wnd == 0 else self._rcv <= off < self._rcv + wnd
@@ -554,8 +563,10 @@ class Connection:
             ok = (self._rcv <= off < self._rcv + wnd) or (self._rcv <= end < self._rcv + wnd)
         if not ok and wnd == 0 and off == self._rcv and flags & (ACK | RST | URG):
             # "special allowance should be made to accept valid ACKs, URGs, and RSTs":
-            # the control is processed, the text is not.
+            # the control is processed, the text is not (and is answered with an ACK, as
+            # any unacceptable text is: that is how a zero-window probe learns the window).
             ok = True
+            refused_text = bool(data)
             data = b""
             flags &= ~(FIN | SYN)
             seg_len = 0
@@ -583,7 +594,11 @@ class Connection:
             self.ts_recent = ts.tsval
             self.ts_recent_time = now
         self.last_received = now
-        self._keepalive_probes = 0
+        if self._keepalive_probes:
+            # A probe was answered: the next one after a whole idle time again, not at
+            # the probe interval (RFC 1122 §4.2.3.6: probes are for an idle connection).
+            self._keepalive_probes = 0
+            self._arm_keepalive(now)
         # §3.10.7.4 second: RST (RFC 5961 §3).
         if flags & RST:
             if off != self._rcv:
@@ -628,8 +643,8 @@ class Connection:
         # Eighth: FIN.
         if flags & FIN:
             self._fin_arrived(off + len(data), now)
-        elif self._ack_pending == 0 and self._delack_due is False:
-            pass
+        elif refused_text:
+            self._send_ack(now)
         self.output(now)
         self._notify()
 
@@ -704,6 +719,10 @@ class Connection:
             self.max_snd_wnd = max(self.max_snd_wnd, wnd)
             self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
             if wnd > 0:
+                if self._armed("persist") and self._nxt > self._una:
+                    # The window opened without taking the probe's octet: it goes again
+                    # at the head of the next segment.
+                    self._nxt = self._una
                 self._cancel("persist")
                 self._persist_backoff = 0
                 if opened and self._max > self._una and not self._armed("rtx"):
@@ -879,7 +898,8 @@ class Connection:
                 self.rto.sample(rtt)
                 self._timed = None
                 return
-        if self._timed is not None and a > self._timed[0]:
+        # RFC 6298 §3: the ACK that covers the timed segment (its end) gives the sample.
+        if self._timed is not None and a >= self._timed[0]:
             # Karn's algorithm: the timed segment was never retransmitted (else _timed
             # would have been cleared).
             self.rto.sample(now - self._timed[1])
@@ -1052,6 +1072,12 @@ class Connection:
                         # RFC 9293 §3.8.6.1: probe a zero window.
                         self._arm("persist", now + self._persist_interval())
                     break
+                offered = self._una + self.snd_wnd - self._nxt
+                if n < min(avail, self.mss) and usable < offered and self._max > self._una:
+                    # The congestion window, not the peer's, is the limit: the ACKs in
+                    # flight open it; a runt now (or from the SWS timer, which is for a
+                    # small offered window, RFC 1122 §4.2.3.4) would only waste a segment.
+                    break
                 if n < self.mss and not override and not self._may_send_small(n, avail):
                     if not self._armed("sws") and n < avail:
                         self._arm("sws", now + self.params.sws_override)
@@ -1147,7 +1173,7 @@ class Connection:
                 opts += [wire_tcp.NoOperation(), wire_tcp.NoOperation(), wire_tcp.Sack(blocks)]
                 self.tcp.counters.sack_blocks_sent += len(blocks)
             options = tuple(opts)
-        window = self._advertise() if not flags & SYN else min(self._free_space(), 0xFFFF)
+        window = self._advertise() if not flags & SYN else self._syn_window
         urgent = 0
         if self._snd_up is not None and self.state is not S.SYN_SENT:
             if self._snd_up > off:
@@ -1264,15 +1290,19 @@ class Connection:
     def _persist_timeout(self, now: float) -> None:
         """RFC 9293 §3.8.6.1: a zero-window probe, one octet of new data beyond the
         window, again with backoff while the window stays closed."""
-        if self.snd_wnd > 0 or self.data_end <= self._nxt:
+        if self.snd_wnd > 0:
             return
-        self.tcp.counters.window_probes += 1
-        if self._nxt == self._max:
+        if self._max > self._una:
+            # The octet of the last probe is still unacknowledged: the same octet again
+            # (a new one each time would walk further and further beyond the window).
+            self._retransmit_range(self._una, self._una + 1, now)
+        elif self.data_end > self._nxt:
             self._emit(self._nxt, ACK, self._slice(self._nxt, 1), now)
             self._nxt += 1
             self._max = max(self._max, self._nxt)
         else:
-            self._retransmit_range(self._una, self._una + 1, now)
+            return
+        self.tcp.counters.window_probes += 1
         self._persist_backoff += 1
         self._arm("persist", now + self._persist_interval())
 
