@@ -155,6 +155,7 @@ class Connection:
         self.last_received = 0.0
         self._keepalive_probes = 0
         self._persist_backoff = 0
+        self._probes_unanswered = 0  # zero-window probes since the peer last answered
         self._ack_pending = 0  # full-size segments received and not yet acknowledged
         # -- a listener's queues ----------------------------------------------------------
         self.backlog = 0
@@ -594,6 +595,7 @@ class Connection:
             self.ts_recent = ts.tsval
             self.ts_recent_time = now
         self.last_received = now
+        self._probes_unanswered = 0
         if self._keepalive_probes:
             # A probe was answered: the next one after a whole idle time again, not at
             # the probe interval (RFC 1122 §4.2.3.6: probes are for an idle connection).
@@ -1301,6 +1303,16 @@ class Connection:
             self._nxt += 1
             self._max = max(self._max, self._nxt)
         else:
+            return
+        self._probes_unanswered += 1
+        if self._probes_unanswered > self.params.max_data_retransmissions:
+            # RFC 1122 §4.2.2.17 keeps a probed connection open only while "the receiving
+            # TCP continues to send acknowledgments": a peer that stopped answering is
+            # given up on like any retransmission (RFC 1122 §4.2.3.5 R2).
+            self.error = self.soft_error or TimeoutError(errno.ETIMEDOUT, "Connection timed out")
+            self.tcp.counters.gave_up += 1
+            self.fire("give_up", now)
+            self._closed(now)
             return
         self.tcp.counters.window_probes += 1
         self._persist_backoff += 1
