@@ -309,6 +309,12 @@ Tunnel interfaces are named tun0, tun1... in --link order; no ND, no DAD on them
                                      destinations go to a relay router (RFC 3068)
   tcpip6 host --link tunnel:configured:10.0.0.2:10.0.0.1 --address tun0=2001:db8:46::2/64
   tcpip6 host --link tunnel:6to4:10.0.0.2:192.88.99.1
+
+SOCKS5 front door (RFC 1928, no authentication, so loopback addresses only): kernel
+programs CONNECT (and UDP ASSOCIATE) to IPv6 addresses through tcpip6's own TCP and UDP.
+Names are not resolved: give IPv6 literals.
+  tcpip6 host --link ethernet:eth1 --socks 127.0.0.1:1080
+  curl --socks5-hostname 127.0.0.1:1080 'http://[2001:db8:77::1]:8000/'
 """
 
 
@@ -327,6 +333,7 @@ def _cmd_host(args: argparse.Namespace) -> int:
             "trace": args.trace_format if args.trace else None,
             "serve": args.serve,
             "control": args.control,
+            "socks": args.socks,
         }
         return run_host(config_from(flags, args.config))
     except (HostConfigError, LinkError) as exc:
@@ -387,10 +394,16 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="the control socket tcpip6 show asks (default /run/tcpip6/HOSTNAME.sock)",
     )
     host.add_argument(
+        "--socks",
+        metavar="ADDR:PORT",
+        help="a SOCKS5 front door on the kernel's loopback (127.0.0.1:1080): kernel "
+        "programs reach the IPv6 network through tcpip6 (see below)",
+    )
+    host.add_argument(
         "--config",
         metavar="FILE.toml",
         help="settings from a TOML file (links, addresses, router, advertise, pcap, seed, "
-        "serve, control); flags override it",
+        "serve, control, socks); flags override it",
     )
     host.set_defaults(func=_cmd_host)
 

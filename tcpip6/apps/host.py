@@ -13,7 +13,9 @@ leaves its multicast groups (MLD Done goes out) and exits 0.
 While it runs, a control socket (``--control PATH``, by default
 ``/run/tcpip6/<hostname>.sock``) answers ``tcpip6 show`` (:mod:`tcpip6.io.control`,
 :mod:`tcpip6.apps.show`); ``--serve echo,discard,...`` starts the simple UDP services
-(:mod:`tcpip6.apps.services`) on the host. ``--config FILE.toml`` gives the same settings
+(:mod:`tcpip6.apps.services`) on the host; ``--socks 127.0.0.1:1080`` opens a SOCKS5
+front door on the kernel's loopback through which kernel programs reach the IPv6 network
+over tcpip6 (:mod:`tcpip6.apps.socks_relay`). ``--config FILE.toml`` gives the same settings
 from a file (:func:`load_config_file`); flags override it.
 """
 
@@ -33,6 +35,7 @@ from typing import Any, TextIO
 
 from tcpip6.apps import show
 from tcpip6.apps.services import PORTS, Services
+from tcpip6.apps.socks_relay import SocksConfigError, SocksServer, parse_listen
 from tcpip6.io.control import ControlError, ControlServer, default_path
 from tcpip6.io.pcap import LINKTYPE_ETHERNET, PcapWriter
 from tcpip6.io.rawsock import LinkError, RawSocketPort
@@ -41,6 +44,7 @@ from tcpip6.io.tap import TapPort, name_problem
 from tcpip6.io.tunnel import LINKTYPE_RAW, RawIpv4Port, TunnelLink, TunnelSpec
 from tcpip6.io.tunnel import configure_interface as configure_tunnel
 from tcpip6.io.tunnel import interface_parameters as tunnel_parameters
+from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.events import (
     AddressConfigured,
     AddressRemoved,
@@ -83,6 +87,8 @@ class HostConfig:
     control: Path | None = None
     #: The --link tap:NAME interfaces: TAP devices tcpip6 creates (and removes at exit).
     taps: list[str] = field(default_factory=list)
+    #: --socks: the kernel loopback address and port of the SOCKS5 front door.
+    socks: tuple[str, int] | None = None
 
     @property
     def control_path(self) -> Path:
@@ -221,6 +227,7 @@ class LiveHost:
         self.control: ControlServer | None = None
         self.stack = Stack(self.host, self.driver)
         self.services: Services | None = None
+        self.socks: SocksServer | None = None
         try:
             for ifname in config.links:
                 self.ports.append(self._open_port(ifname))
@@ -235,9 +242,17 @@ class LiveHost:
                 except OSError as exc:
                     raise HostConfigError(f"cannot write {config.pcap}: {exc.strerror}") from None
             self._open_control()
+            if config.socks is not None:
+                self.socks = SocksServer(self.stack, config.socks, log=self._log)
+        except SocksConfigError as exc:
+            self.close()
+            raise HostConfigError(str(exc)) from None
         except (LinkError, HostConfigError):
             self.close()
             raise
+
+    def _log(self, line: str) -> None:
+        _say(self.out, line)
 
     def _open_port(self, ifname: str) -> RawSocketPort | TapPort | RawIpv4Port:
         spec = self.config.tunnels.get(ifname)
@@ -265,7 +280,9 @@ class LiveHost:
         view = request.get("show")
         if set(request) != {"show"} or not isinstance(view, str):
             raise ValueError(f'expected {{"show": VIEW}}, VIEW one of {", ".join(show.VIEWS)}')
-        extra = {f"{port.ifname} port": port.counters for port in self.ports}
+        extra: dict[str, CounterSet] = {f"{port.ifname} port": port.counters for port in self.ports}
+        if self.socks is not None:
+            extra["socks"] = self.socks.counters
         return show.snapshot(self.host, view, self.driver.now, extra=extra)
 
     def _capture(self, iface: Interface, frame: bytes, now: float, direction: str) -> None:
@@ -314,6 +331,11 @@ class LiveHost:
             self.services.start(tuple(self.config.serve))
             served = ", ".join(f"{name} {PORTS[name]}/udp" for name in self.config.serve)
             _say(self.out, f"serving {served}")
+        if self.socks is not None:
+            self.socks.attach(self.driver)
+            listen, listen_port = self.socks.address
+            where = f"[{listen}]" if ":" in listen else listen
+            _say(self.out, f"socks5 front door at {where}:{listen_port}")
         if self.control is not None:
             _say(self.out, f"control socket {self.control.path}")
         self.print_events()
@@ -349,6 +371,8 @@ class LiveHost:
         return 0
 
     def close(self) -> None:
+        if self.socks is not None:
+            self.socks.close()
         if self.services is not None:
             self.services.close()
         if self.control is not None:
@@ -378,6 +402,7 @@ def build_config(
     trace: str | None = None,
     serve: Sequence[str] = (),
     control: str | None = None,
+    socks: str | None = None,
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     tunnels: dict[str, TunnelSpec] = {}
@@ -395,7 +420,15 @@ def build_config(
         name=socket.gethostname() or "tcpip6",
         serve=parse_serve(serve),
         control=Path(control) if control else None,
+        socks=_parse_socks(socks) if socks else None,
     )
+
+
+def _parse_socks(text: str) -> tuple[str, int]:
+    try:
+        return parse_listen(text)
+    except SocksConfigError as exc:
+        raise HostConfigError(str(exc)) from None
 
 
 #: The settings a config file may give: each takes the strings its flag takes.
@@ -408,6 +441,7 @@ FILE_SETTINGS: dict[str, str] = {
     "seed": "int",
     "serve": "list",
     "control": "str",
+    "socks": "str",
 }
 
 
@@ -422,6 +456,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     seed = 7
     serve = ["echo", "discard"]        # or "echo,discard"
     control = "/run/tcpip6/eth1.sock"
+    socks = "127.0.0.1:1080"
     """
     try:
         with open(path, "rb") as f:
