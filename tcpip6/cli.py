@@ -418,12 +418,14 @@ SHOW_EPILOG = """views (like ip -6 and netstat; --json prints the same as JSON, 
   neighbors     the neighbor cache (like ip -6 neigh)
   routes        the prefix list, static routes and default routers (like ip -6 route)
   destinations  the route cache: next hop, interface, source, path MTU
-  counters      the non-zero counters by protocol (like netstat -s)
-  sockets       the bound UDP and raw sockets (like netstat -an)
+  counters      the non-zero counters by protocol, TCP's too (like netstat -s)
+  connections   TCP connections and listeners, UDP and raw sockets (like ss -tuan)
+  sockets       the same as connections
 
 example:
   ip netns exec h6 tcpip6 host --link ethernet:veth-h --control /tmp/h6.sock --serve echo
   tcpip6 show --control /tmp/h6.sock neighbors
+  tcpip6 show --control /tmp/h6.sock connections --json
 """
 
 

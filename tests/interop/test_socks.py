@@ -10,6 +10,7 @@ sets them).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -130,6 +131,56 @@ def test_a_megabyte_upload_and_half_close_reach_linux(door: Door) -> None:
     assert done.returncode == 0, done.stderr
     data = bytes(range(256)) * 4096
     assert done.stdout.split() == [str(len(data)), hashlib.sha256(data).hexdigest()]
+
+
+#: In the tcpip6 namespace: a SOCKS5 CONNECT that stays open until stdin closes.
+HOLDING_CLIENT = """
+import ipaddress, socket, struct, sys
+s = socket.create_connection(("127.0.0.1", 1080), timeout=30)
+s.sendall(b"\\x05\\x01\\x00")
+assert s.recv(2) == b"\\x05\\x00"
+dst = ipaddress.IPv6Address(sys.argv[1]).packed
+s.sendall(b"\\x05\\x01\\x00\\x04" + dst + struct.pack("!H", int(sys.argv[2])))
+reply = b""
+while len(reply) < 22:
+    reply += s.recv(22 - len(reply))
+assert reply[1] == 0, reply
+s.sendall(b"GET /")  # half a request line: http.server waits for the rest
+print(ipaddress.IPv6Address(reply[4:20]), struct.unpack("!H", reply[20:22])[0], flush=True)
+sys.stdin.read()
+"""
+
+
+def test_show_connections_lists_the_relayed_connection(door: Door) -> None:
+    client = door.topo.start(
+        door.topo.in_host(sys.executable, "-u", "-c", HOLDING_CLIENT, PEER, str(HTTP_PORT)),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    m = LineReader(client).wait_for(r"^(\S+) (\d+)$")
+    local, port = m.group(1), int(m.group(2))
+    assert local == HOST
+    cmd = [sys.executable, "-m", "tcpip6", "show", "--control", str(door.control)]
+    done = subprocess.run([*cmd, "connections", "--json"], cwd=netns.REPO, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["connections"]
+    mine = [r for r in rows if r["protocol"] == "tcp" and r["local_port"] == port]
+    assert len(mine) == 1, rows
+    assert mine[0]["state"] == "ESTABLISHED"
+    assert (mine[0]["remote_address"], mine[0]["remote_port"]) == (PEER, HTTP_PORT)
+    text = subprocess.run([*cmd, "connections"], cwd=netns.REPO, capture_output=True, text=True,
+                          timeout=60).stdout.splitlines()  # fmt: skip
+    row = ["tcp", "ESTABLISHED", "0", "0", f"[{HOST}]:{port}", f"[{PEER}]:{HTTP_PORT}"]
+    assert row in [line.split() for line in text], text
+    counters = subprocess.run([*cmd, "counters", "--json"], cwd=netns.REPO, capture_output=True,
+                              text=True, timeout=60)  # fmt: skip
+    data = json.loads(counters.stdout)
+    assert data["tcp"]["active_opens"] >= 1 and data["extra"]["socks"]["connects"] >= 1
+    assert client.stdin is not None
+    client.stdin.close()
+    client.wait(timeout=30)
 
 
 def test_a_closed_port_is_connection_refused(door: Door) -> None:
