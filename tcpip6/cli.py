@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from tcpip6.stack.machines.graph import Graph
@@ -40,7 +40,11 @@ BACKENDS = """where the tool runs (no root needed for either):
                             2001:db8:2::/64 (MTU 1280)
                      chain  a -- r1 -- r2 -- r3 -- z, links 2001:db8:1::/64 to :4::/64
   --loopback       a host whose only interface is the loopback (::1), in real time
-The live backend on a real NIC (raw socket or TAP) comes later.
+  --control PATH   (ping6, tracert6) inside a running tcpip6 host, through its control
+                   socket: the host runs the tool with its own stack and the lines come
+                   back here; the destination is an IPv6 address
+                     tcpip6 ping6 --control /tmp/h6.sock -c 3 2001:db8:77::1
+                     tcpip6 tracert6 --control /tmp/h6.sock 2001:db8:2::5
 """
 
 
@@ -104,6 +108,25 @@ def _check(opts: _Checked) -> None:
         raise CliError(str(exc), 2) from None
 
 
+def _run_in_host(tool: str, control: str, job_args: dict[str, Any]) -> int:
+    """Run a tool inside a live host (its control socket at ``control``), printing the
+    lines it sends back; the tool's exit status."""
+    from tcpip6.io.control import ControlError, stream
+
+    try:
+        for answer in stream(Path(control), {"run": tool, "args": job_args}):
+            if "error" in answer:
+                raise CliError(f"{control}: {answer['error']}", 2)
+            if "line" in answer:
+                print(answer["line"], flush=True)
+            if "done" in answer:
+                status = answer.get("status")
+                return status if isinstance(status, int) else 1
+    except ControlError as exc:
+        raise CliError(str(exc)) from None
+    raise CliError(f"{control}: no answer", 1)
+
+
 def _cmd_ping6(args: argparse.Namespace) -> int:
     from tcpip6.apps.ping6 import PingOptions, ping6
 
@@ -117,6 +140,9 @@ def _cmd_ping6(args: argparse.Namespace) -> int:
         pmtudisc=args.pmtudisc,
     )
     _check(opts)
+    if args.control:
+        job = {k: v for k, v in vars(opts).items() if v is not None}
+        return _run_in_host("ping6", args.control, {"destination": args.destination, **job})
     backend = _Backend(args)
     address = backend.address(args.destination)
     return ping6(backend.stack, args.destination, sys.stdout, opts, address=address)
@@ -127,6 +153,9 @@ def _cmd_tracert6(args: argparse.Namespace) -> int:
 
     opts = TraceOptions(max_hops=args.max_hops, probes=args.probes, wait=args.wait, udp=args.udp)
     _check(opts)
+    if args.control:
+        job = {"destination": args.destination, **vars(opts)}
+        return _run_in_host("tracert6", args.control, job)
     backend = _Backend(args)
     address = backend.address(args.destination)
     return tracert6(backend.stack, args.destination, sys.stdout, opts, address=address)
@@ -546,8 +575,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _backend_options(p: argparse.ArgumentParser) -> None:
+def _backend_options(p: argparse.ArgumentParser, in_host: bool = False) -> None:
     where = p.add_mutually_exclusive_group()
+    if in_host:
+        where.add_argument(
+            "--control",
+            metavar="PATH",
+            help="run inside the tcpip6 host whose control socket is PATH (see below)",
+        )
     where.add_argument(
         "--sim", metavar="TOPOLOGY", help="run on host a of a simulated network: demo or chain"
     )
@@ -562,6 +597,7 @@ def _tool_parser(
     help: str,
     description: str,
     add_help: bool = True,
+    in_host: bool = False,
 ) -> argparse.ArgumentParser:
     p = sub.add_parser(
         name,
@@ -573,7 +609,9 @@ def _tool_parser(
     )
     if not add_help:
         p.add_argument("--help", action="help", help="show this help message and exit")
-    _backend_options(p)
+    _backend_options(p, in_host)
+    if not in_host:
+        p.set_defaults(control=None)
     return p
 
 
@@ -586,6 +624,7 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "Echo Reply with its round-trip time and each ICMPv6 error a router sends back, "
         "then the statistics, as iputils ping does. Exit status: 0 when a reply came, 1 "
         "when none did, 2 on an error.",
+        in_host=True,
     )
     ping.add_argument("destination", help="an IPv6 address, or with --sim a host name (c)")
     ping.add_argument(
@@ -653,6 +692,7 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "destination answers. Probes are ICMPv6 Echo Requests, as Windows tracert sends; "
         "-U sends UDP datagrams to ports 33434 and up, as traceroute does.",
         add_help=False,
+        in_host=True,
     )
     trace.add_argument("destination", help="an IPv6 address, or with --sim a host name (z)")
     trace.add_argument(

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tcpip6.apps import show
+from tcpip6.apps.jobs import Job, start_job
 from tcpip6.apps.services import PORTS, Services
 from tcpip6.apps.socks_relay import SocksConfigError, SocksServer, parse_listen
 from tcpip6.io.control import ControlError, ControlServer, default_path
@@ -275,8 +276,11 @@ class LiveHost:
             return
         self.control.attach(self.driver)
 
-    def answer(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        """A control-socket request: ``{"show": VIEW}`` -> that view's dict."""
+    def answer(self, request: Mapping[str, Any]) -> dict[str, Any] | Job:
+        """A control-socket request: ``{"show": VIEW}`` -> that view's dict;
+        ``{"run": TOOL, "args": {...}}`` -> a job of :mod:`tcpip6.apps.jobs`."""
+        if "run" in request:
+            return start_job(self.stack, request)
         view = request.get("show")
         if set(request) != {"show"} or not isinstance(view, str):
             raise ValueError(f'expected {{"show": VIEW}}, VIEW one of {", ".join(show.VIEWS)}')
