@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from tcpip6.stack.machines.graph import Graph
@@ -43,7 +43,11 @@ BACKENDS = """where the tool runs (no root needed for either):
                             2001:db8:2::/64 (MTU 1280)
                      chain  a -- r1 -- r2 -- r3 -- z, links 2001:db8:1::/64 to :4::/64
   --loopback       a host whose only interface is the loopback (::1), in real time
-The live backend on a real NIC (raw socket or TAP) comes later.
+  --control PATH   (ping6, tracert6) inside a running tcpip6 host, through its control
+                   socket: the host runs the tool with its own stack and the lines come
+                   back here; the destination is an IPv6 address
+                     tcpip6 ping6 --control /tmp/h6.sock -c 3 2001:db8:77::1
+                     tcpip6 tracert6 --control /tmp/h6.sock 2001:db8:2::5
 """
 
 
@@ -107,6 +111,25 @@ def _check(opts: _Checked) -> None:
         raise CliError(str(exc), 2) from None
 
 
+def _run_in_host(tool: str, control: str, job_args: dict[str, Any]) -> int:
+    """Run a tool inside a live host (its control socket at ``control``), printing the
+    lines it sends back; the tool's exit status."""
+    from tcpip6.io.control import ControlError, stream
+
+    try:
+        for answer in stream(Path(control), {"run": tool, "args": job_args}):
+            if "error" in answer:
+                raise CliError(f"{control}: {answer['error']}", 2)
+            if "line" in answer:
+                print(answer["line"], flush=True)
+            if "done" in answer:
+                status = answer.get("status")
+                return status if isinstance(status, int) else 1
+    except ControlError as exc:
+        raise CliError(str(exc)) from None
+    raise CliError(f"{control}: no answer", 1)
+
+
 def _cmd_ping6(args: argparse.Namespace) -> int:
     from tcpip6.apps.ping6 import PingOptions, ping6
 
@@ -120,6 +143,9 @@ def _cmd_ping6(args: argparse.Namespace) -> int:
         pmtudisc=args.pmtudisc,
     )
     _check(opts)
+    if args.control:
+        job = {k: v for k, v in vars(opts).items() if v is not None}
+        return _run_in_host("ping6", args.control, {"destination": args.destination, **job})
     backend = _Backend(args)
     address = backend.address(args.destination)
     return ping6(backend.stack, args.destination, sys.stdout, opts, address=address)
@@ -130,6 +156,9 @@ def _cmd_tracert6(args: argparse.Namespace) -> int:
 
     opts = TraceOptions(max_hops=args.max_hops, probes=args.probes, wait=args.wait, udp=args.udp)
     _check(opts)
+    if args.control:
+        job = {"destination": args.destination, **vars(opts)}
+        return _run_in_host("tracert6", args.control, job)
     backend = _Backend(args)
     address = backend.address(args.destination)
     return tracert6(backend.stack, args.destination, sys.stdout, opts, address=address)
@@ -366,6 +395,12 @@ Tunnel interfaces are named tun0, tun1... in --link order; no ND, no DAD on them
                                      virtual Ethernet, with ND and DAD; mtu 1480
   tcpip6 host --link tunnel:configured:10.0.0.2:10.0.0.1 --address tun0=2001:db8:46::2/64
   tcpip6 host --link tunnel:6to4:10.0.0.2:192.88.99.1
+
+SOCKS5 front door (RFC 1928, no authentication, so loopback addresses only): kernel
+programs CONNECT (and UDP ASSOCIATE) to IPv6 addresses through tcpip6's own TCP and UDP.
+Names are not resolved: give IPv6 literals.
+  tcpip6 host --link ethernet:eth1 --socks 127.0.0.1:1080
+  curl --socks5-hostname 127.0.0.1:1080 'http://[2001:db8:77::1]:8000/'
 """
 
 
@@ -385,6 +420,7 @@ def _cmd_host(args: argparse.Namespace) -> int:
             "serve": args.serve,
             "control": args.control,
             "routes": args.route,
+            "socks": args.socks,
         }
         return run_host(config_from(flags, args.config))
     except (HostConfigError, LinkError) as exc:
@@ -453,10 +489,16 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="the control socket tcpip6 show asks (default /run/tcpip6/HOSTNAME.sock)",
     )
     host.add_argument(
+        "--socks",
+        metavar="ADDR:PORT",
+        help="a SOCKS5 front door on the kernel's loopback (127.0.0.1:1080): kernel "
+        "programs reach the IPv6 network through tcpip6 (see below)",
+    )
+    host.add_argument(
         "--config",
         metavar="FILE.toml",
         help="settings from a TOML file (links, addresses, routes, router, advertise, pcap, "
-        "seed, serve, control); flags override it",
+        "seed, serve, control, socks); flags override it",
     )
     host.set_defaults(func=_cmd_host)
 
@@ -518,12 +560,14 @@ SHOW_EPILOG = """views (like ip -6 and netstat; --json prints the same as JSON, 
   neighbors     the neighbor cache (like ip -6 neigh)
   routes        the prefix list, static routes and default routers (like ip -6 route)
   destinations  the route cache: next hop, interface, source, path MTU
-  counters      the non-zero counters by protocol (like netstat -s)
-  sockets       the bound UDP and raw sockets (like netstat -an)
+  counters      the non-zero counters by protocol, TCP's too (like netstat -s)
+  connections   TCP connections and listeners, UDP and raw sockets (like ss -tuan)
+  sockets       the same as connections
 
 example:
   ip netns exec h6 tcpip6 host --link ethernet:veth-h --control /tmp/h6.sock --serve echo
   tcpip6 show --control /tmp/h6.sock neighbors
+  tcpip6 show --control /tmp/h6.sock connections --json
 """
 
 
@@ -645,8 +689,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _backend_options(p: argparse.ArgumentParser) -> None:
+def _backend_options(p: argparse.ArgumentParser, in_host: bool = False) -> None:
     where = p.add_mutually_exclusive_group()
+    if in_host:
+        where.add_argument(
+            "--control",
+            metavar="PATH",
+            help="run inside the tcpip6 host whose control socket is PATH (see below)",
+        )
     where.add_argument(
         "--sim", metavar="TOPOLOGY", help="run on host a of a simulated network: demo or chain"
     )
@@ -661,6 +711,7 @@ def _tool_parser(
     help: str,
     description: str,
     add_help: bool = True,
+    in_host: bool = False,
 ) -> argparse.ArgumentParser:
     p = sub.add_parser(
         name,
@@ -672,7 +723,9 @@ def _tool_parser(
     )
     if not add_help:
         p.add_argument("--help", action="help", help="show this help message and exit")
-    _backend_options(p)
+    _backend_options(p, in_host)
+    if not in_host:
+        p.set_defaults(control=None)
     return p
 
 
@@ -685,6 +738,7 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "Echo Reply with its round-trip time and each ICMPv6 error a router sends back, "
         "then the statistics, as iputils ping does. Exit status: 0 when a reply came, 1 "
         "when none did, 2 on an error.",
+        in_host=True,
     )
     ping.add_argument("destination", help="an IPv6 address, or with --sim a host name (c)")
     ping.add_argument(
@@ -752,6 +806,7 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "destination answers. Probes are ICMPv6 Echo Requests, as Windows tracert sends; "
         "-U sends UDP datagrams to ports 33434 and up, as traceroute does.",
         add_help=False,
+        in_host=True,
     )
     trace.add_argument("destination", help="an IPv6 address, or with --sim a host name (z)")
     trace.add_argument(

@@ -18,6 +18,7 @@ import pytest
 from tcpip6.apps.host import (
     HostConfigError,
     build_config,
+    config_from,
     describe,
     parse_address,
     parse_advertise,
@@ -57,6 +58,8 @@ def test_parsers() -> None:
         (["--link", "ethernet:a", "--address", "b=2001:db8::1/64"], "--address names b"),
         (["--link", "ethernet:a", "--advertise", "a=2001:db8::/64"], "needs --router"),
         (["--link", "bogus"], "--link bogus: expected KIND:IFNAME"),
+        (["--link", "ethernet:a", "--socks", "0.0.0.0:1080"], "listen on a loopback address"),
+        (["--link", "ethernet:a", "--socks", "1080"], "--socks 1080: expected ADDRESS:PORT"),
     ],
 )
 def test_bad_command_lines_are_one_line_errors(args: list[str], message: str) -> None:
@@ -74,13 +77,20 @@ def test_bad_flag_is_argparse_error() -> None:
 def test_help_teaches_with_an_example() -> None:
     done = run("host", "--help")
     assert done.returncode == 0
-    for what in ("ip netns add", "type veth", "disable_ipv6=1", "--advertise"):
+    for what in ("ip netns add", "type veth", "disable_ipv6=1", "--advertise", "--socks5-hostname"):
         assert what in done.stdout
 
 
 def test_config_from_strings() -> None:
     config = build_config(["ethernet:a", "ethernet:b"], router=True, advertise=["b=2001:db8::/64"])
     assert config.links == ["a", "b"] and config.advertise == [("b", IPv6Network("2001:db8::/64"))]
+
+
+def test_socks_from_the_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "h.toml"
+    path.write_text('links = ["ethernet:a"]\nsocks = "[::1]:1080"\n')
+    assert config_from({}, path).socks == ("::1", 1080)
+    assert config_from({"socks": "127.0.0.1:9050"}, path).socks == ("127.0.0.1", 9050)
 
 
 def test_event_lines() -> None:

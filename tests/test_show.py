@@ -205,9 +205,59 @@ def test_sockets_lists_the_services(net: Net) -> None:
     kinds = [(s["protocol"], s["local_address"], s["local_port"]) for s in data["sockets"]]
     assert kinds == [("udp", "::", 7), ("udp", "::", 9), ("raw", "::", 58)]
     lines = show.format_view("sockets", data)
-    assert lines[0].split() == ["Proto", "Local", "Address", "Foreign", "Address", "Recv-Q"]
-    assert lines[1].split() == ["udp", "[::]:7", "*", "0"]
+    assert lines[0].split() == [
+        "Netid", "State", "Recv-Q", "Send-Q", "Local", "Address:Port", "Peer", "Address:Port",
+    ]  # fmt: skip
+    assert lines[1].split() == ["udp", "UNCONN", "0", "0", "[::]:7", "*"]
+    # "sockets" is the older name of "connections".
+    assert view(net, "connections")["connections"] == data["sockets"]
     raw.close()
+
+
+def test_connections_lists_tcp_like_ss(net: Net) -> None:
+    """b listens on port 80, a connects and sends 5 octets b has not read: ss's
+    columns, and the TCP counters in the Tcp6 section of counters."""
+    world, a = net.world, net.a
+    b = world.hosts["b"]
+    listener = b.tcp.listen(IPv6Address("::"), 80, 5, world.now)
+    conn = a.tcp.connect(net.b_global, 80, world.now)
+    world.run_for(1.0)
+    conn.send(b"hello", world.now)
+    world.run_for(1.0)
+    data = view(net, "connections")
+    tcp = [c for c in data["connections"] if c["protocol"] == "tcp"]
+    assert tcp == [
+        {
+            "protocol": "tcp",
+            "state": "ESTABLISHED",
+            "recv_q": 0,
+            "send_q": 0,  # acknowledged: nothing left in the send buffer
+            "local_address": str(conn.local_address),
+            "local_port": conn.local_port,
+            "remote_address": str(net.b_global),
+            "remote_port": 80,
+            "interface": None,
+            "queued": 0,
+            "received": None,
+            "sent": None,
+        }
+    ]
+    lines = show.format_view("connections", data)
+    row = lines[1].split()
+    assert row == ["tcp", "ESTABLISHED", "0", "0", f"[{conn.local_address}]:{conn.local_port}",
+                   f"[{net.b_global}]:80"]  # fmt: skip
+    # b's side: the listener with one connection waiting in its accept queue (Recv-Q), its
+    # backlog (Send-Q), and the accepted connection holding the 5 octets.
+    b_rows = [r.split() for r in show.format_view("connections", show.connections(b, world.now))]
+    assert ["tcp", "LISTEN", "1", "5", "[::]:80", "*"] in b_rows
+    assert ["tcp", "ESTABLISHED", "5", "0", f"[{net.b_global}]:80",
+            f"[{conn.local_address}]:{conn.local_port}"] in b_rows  # fmt: skip
+    counters = view(net, "counters")
+    assert counters["tcp"]["active_opens"] == 1 and counters["tcp"]["out_octets"] == 5
+    lines = show.format_view("counters", counters)
+    i = lines.index("Tcp6:")
+    assert "    1 active_opens" in lines[i:] and "    5 out_octets" in lines[i:]
+    listener.close(world.now)
 
 
 def test_udp_datagram_counted_and_answered(net: Net) -> None:

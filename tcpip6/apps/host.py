@@ -13,7 +13,9 @@ leaves its multicast groups (MLD Done goes out) and exits 0.
 While it runs, a control socket (``--control PATH``, by default
 ``/run/tcpip6/<hostname>.sock``) answers ``tcpip6 show`` (:mod:`tcpip6.io.control`,
 :mod:`tcpip6.apps.show`); ``--serve echo,discard,...`` starts the simple services (UDP and TCP)
-(:mod:`tcpip6.apps.services`) on the host. ``--config FILE.toml`` gives the same settings
+(:mod:`tcpip6.apps.services`) on the host; ``--socks 127.0.0.1:1080`` opens a SOCKS5
+front door on the kernel's loopback through which kernel programs reach the IPv6 network
+over tcpip6 (:mod:`tcpip6.apps.socks_relay`). ``--config FILE.toml`` gives the same settings
 from a file (:func:`load_config_file`); flags override it.
 """
 
@@ -33,7 +35,9 @@ from typing import Any, TextIO
 
 from tcpip6.apps import show
 from tcpip6.apps.httpd import HTTP_PORT, Httpd
+from tcpip6.apps.jobs import Job, start_job
 from tcpip6.apps.services import PORTS, Services
+from tcpip6.apps.socks_relay import SocksConfigError, SocksServer, parse_listen
 from tcpip6.io.control import ControlError, ControlServer, default_path
 from tcpip6.io.icmpv4_relay import from_extended_err, relay_datagram
 from tcpip6.io.pcap import LINKTYPE_ETHERNET, PcapWriter
@@ -52,6 +56,7 @@ from tcpip6.io.tunnel import (
 )
 from tcpip6.io.tunnel import configure_interface as configure_tunnel
 from tcpip6.io.tunnel import interface_parameters as tunnel_parameters
+from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.events import (
     AddressConfigured,
     AddressRemoved,
@@ -114,6 +119,8 @@ class HostConfig:
     taps: list[str] = field(default_factory=list)
     #: --route PREFIX=NEXTHOP%IFNAME: static routes (next hop None: PREFIX is on-link).
     routes: list[StaticRouteSpec] = field(default_factory=list)
+    #: --socks: the kernel loopback address and port of the SOCKS5 front door.
+    socks: tuple[str, int] | None = None
 
     @property
     def control_path(self) -> Path:
@@ -329,6 +336,7 @@ class LiveHost:
         self.stack = Stack(self.host, self.driver)
         self.services: Services | None = None
         self.httpd: Httpd | None = None
+        self.socks: SocksServer | None = None
         try:
             for ifname in config.links:
                 self.ports.append(self._open_port(ifname))
@@ -343,9 +351,17 @@ class LiveHost:
                 except OSError as exc:
                     raise HostConfigError(f"cannot write {config.pcap}: {exc.strerror}") from None
             self._open_control()
+            if config.socks is not None:
+                self.socks = SocksServer(self.stack, config.socks, log=self._log)
+        except SocksConfigError as exc:
+            self.close()
+            raise HostConfigError(str(exc)) from None
         except (LinkError, HostConfigError):
             self.close()
             raise
+
+    def _log(self, line: str) -> None:
+        _say(self.out, line)
 
     def _open_port(self, ifname: str) -> RawSocketPort | TapPort | RawIpv4Port:
         spec = self.config.tunnels.get(ifname)
@@ -370,12 +386,17 @@ class LiveHost:
             return
         self.control.attach(self.driver)
 
-    def answer(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        """A control-socket request: ``{"show": VIEW}`` -> that view's dict."""
+    def answer(self, request: Mapping[str, Any]) -> dict[str, Any] | Job:
+        """A control-socket request: ``{"show": VIEW}`` -> that view's dict;
+        ``{"run": TOOL, "args": {...}}`` -> a job of :mod:`tcpip6.apps.jobs`."""
+        if "run" in request:
+            return start_job(self.stack, request)
         view = request.get("show")
         if set(request) != {"show"} or not isinstance(view, str):
             raise ValueError(f'expected {{"show": VIEW}}, VIEW one of {", ".join(show.VIEWS)}')
-        extra = {f"{port.ifname} port": port.counters for port in self.ports}
+        extra: dict[str, CounterSet] = {f"{port.ifname} port": port.counters for port in self.ports}
+        if self.socks is not None:
+            extra["socks"] = self.socks.counters
         return show.snapshot(self.host, view, self.driver.now, extra=extra)
 
     def _capture(self, iface: Interface, frame: bytes, now: float, direction: str) -> None:
@@ -448,6 +469,11 @@ class LiveHost:
             except OSError as exc:
                 raise HostConfigError(f"cannot serve http: {exc.strerror or exc}") from None
             _say(self.out, f"serving http {HTTP_PORT}/tcp from {self.config.http_root}")
+        if self.socks is not None:
+            self.socks.attach(self.driver)
+            listen, listen_port = self.socks.address
+            where = f"[{listen}]" if ":" in listen else listen
+            _say(self.out, f"socks5 front door at {where}:{listen_port}")
         if self.control is not None:
             _say(self.out, f"control socket {self.control.path}")
         self.print_events()
@@ -483,6 +509,8 @@ class LiveHost:
         return 0
 
     def close(self) -> None:
+        if self.socks is not None:
+            self.socks.close()
         if self.services is not None:
             self.services.close()
         if self.httpd is not None:
@@ -515,6 +543,7 @@ def build_config(
     serve: Sequence[str] = (),
     control: str | None = None,
     routes: Sequence[str] = (),
+    socks: str | None = None,
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     tunnels: dict[str, TunnelSpec] = {}
@@ -534,7 +563,15 @@ def build_config(
         http_root=parse_http(serve),
         control=Path(control) if control else None,
         routes=[parse_route(t) for t in routes],
+        socks=_parse_socks(socks) if socks else None,
     )
+
+
+def _parse_socks(text: str) -> tuple[str, int]:
+    try:
+        return parse_listen(text)
+    except SocksConfigError as exc:
+        raise HostConfigError(str(exc)) from None
 
 
 #: The settings a config file may give: each takes the strings its flag takes.
@@ -548,6 +585,7 @@ FILE_SETTINGS: dict[str, str] = {
     "serve": "list",
     "control": "str",
     "routes": "list",
+    "socks": "str",
 }
 
 
@@ -563,6 +601,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     serve = ["echo", "discard", "http=/srv/www"]   # or "echo,discard,http=/srv/www"
     control = "/run/tcpip6/eth1.sock"
     routes = ["2001:db8:9::/48=fe80::1%eth1"]
+    socks = "127.0.0.1:1080"
     """
     try:
         with open(path, "rb") as f:

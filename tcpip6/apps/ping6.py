@@ -226,6 +226,9 @@ class Pinger:
         self.stats = PingStats()
         self.identifier = (os.getpid() + next(_instances)) & 0xFFFF
         self.answered: set[int] = set()
+        self._start = self._last_event = self._next_send = 0.0
+        self._seq = 1
+        self._linger_end = math.inf
         self.sock = stack.socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6)
         # RFC 3542 §6.3: the Hop Limit of each reply, as ancillary data of recvmsg.
         self.sock.setsockopt(IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
@@ -309,32 +312,53 @@ class Pinger:
     def done_sending(self, seq: int) -> bool:
         return self.opts.count is not None and seq > self.opts.count
 
-    def run(self) -> int:
+    # -- one run, a step at a time (a live host's control socket drives it so) -------------
+    def start(self) -> None:
+        print(f"PING {self.name}({self.dst}) {self.opts.size} data bytes", file=self.out)
+        self._start = self._last_event = self._next_send = self.now
+        self._seq = 1
+        self._linger_end = math.inf
+
+    def step(self) -> float | None:
+        """Send the request that is due and check for the end: when to step next, or None
+        when the run is over."""
         opts = self.opts
-        print(f"PING {self.name}({self.dst}) {opts.size} data bytes", file=self.out)
-        start = last_event = self.now
-        seq = 1
-        next_send = start
-        linger_end = math.inf
+        if not self.done_sending(self._seq) and self.now >= self._next_send:
+            self.send(self._seq)
+            self._last_event = self.now
+            self._seq += 1
+            self._next_send += opts.interval
+            if self.done_sending(self._seq):
+                # iputils: after the last request, two of the longest round trips when
+                # replies came, else the -W time.
+                rtts = self.stats.rtts
+                wait = max(2 * max(rtts) / 1000, 0.001) if rtts else opts.timeout
+                self._linger_end = self.now + wait
+        if opts.count is not None:
+            if self.stats.received + self.stats.errors >= opts.count:
+                return None
+            if self.done_sending(self._seq) and self.now >= self._linger_end:
+                return None
+        return self._linger_end if self.done_sending(self._seq) else self._next_send
+
+    def take(self, data: bytes, src: str, hops: int) -> None:
+        """A message the raw socket received."""
+        self.receive(data, src, hops)
+        self._last_event = self.now
+
+    def finish(self) -> int:
+        """Close the socket, print the statistics; the exit status."""
+        self.sock.close()
+        self.stats.elapsed = self._last_event - self._start
+        print(file=self.out)
+        for line in self.stats.lines(self.name):
+            print(line, file=self.out)
+        return 0 if self.stats.received else 1
+
+    def run(self) -> int:
+        self.start()
         try:
-            while True:
-                if not self.done_sending(seq) and self.now >= next_send:
-                    self.send(seq)
-                    last_event = self.now
-                    seq += 1
-                    next_send += opts.interval
-                    if self.done_sending(seq):
-                        # iputils: after the last request, two of the longest round trips
-                        # when replies came, else the -W time.
-                        rtts = self.stats.rtts
-                        wait = max(2 * max(rtts) / 1000, 0.001) if rtts else opts.timeout
-                        linger_end = self.now + wait
-                if opts.count is not None:
-                    if self.stats.received + self.stats.errors >= opts.count:
-                        break
-                    if self.done_sending(seq) and self.now >= linger_end:
-                        break
-                until = linger_end if self.done_sending(seq) else next_send
+            while (until := self.step()) is not None:
                 self.sock.settimeout(max(until - self.now, 0.0))
                 try:
                     data, ancdata, _, addr = self.sock.recvmsg(0xFFFF, 64)
@@ -348,17 +372,10 @@ class Pinger:
                     ),
                     -1,
                 )
-                self.receive(data, addr[0], hops)
-                last_event = self.now
+                self.take(data, addr[0], hops)
         except KeyboardInterrupt:
             pass
-        finally:
-            self.sock.close()
-        self.stats.elapsed = last_event - start
-        print(file=self.out)
-        for line in self.stats.lines(self.name):
-            print(line, file=self.out)
-        return 0 if self.stats.received else 1
+        return self.finish()
 
 
 def ping6(

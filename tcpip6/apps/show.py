@@ -19,8 +19,11 @@ The views:
 - ``neighbors``: each NCE (RFC 4861 §5.1): neighbor, link address, IsRouter, state;
 - ``routes``: the Prefix List, the static routes and the Default Router List;
 - ``destinations``: the route cache (RCE): next hop, interface, source, path MTU;
-- ``counters``: every counter in JSON; the non-zero ones by protocol in the lines;
-- ``sockets``: the bound UDP, UDP-Lite and raw sockets.
+- ``counters``: every counter in JSON; the non-zero ones by protocol in the lines (TCP's
+  as ``Tcp6:``, like the ``Tcp:`` section of ``netstat -s``);
+- ``connections``: every TCP connection and listener, then the bound UDP, UDP-Lite and raw
+  sockets, as ``ss -tuan`` prints them (state, Recv-Q, Send-Q, local and peer address);
+- ``sockets``: the same as ``connections`` (its older name), under the key ``sockets``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ VIEWS = (
     "routes",
     "destinations",
     "counters",
+    "connections",
     "sockets",
 )
 
@@ -222,6 +226,7 @@ def counters(host: Host, now: float, extra: Mapping[str, CounterSet] | None = No
         "nd": host.nd.as_dict(),
         "udp": host.udp.counters[wire_ipv6.IPPROTO_UDP].as_dict(),
         "udplite": host.udp.counters[wire_ipv6.IPPROTO_UDPLITE].as_dict(),
+        "tcp": host.tcp.counters.as_dict(),
         "routing": host.routes.counters.as_dict(),
     }
     if host.router is not None:
@@ -239,8 +244,43 @@ def counters(host: Host, now: float, extra: Mapping[str, CounterSet] | None = No
     return data
 
 
+def connections(host: Host, now: float) -> Data:
+    """Every TCP connection and listener (RFC 9293 state, the octets in each buffer),
+    then the bound UDP and UDP-Lite endpoints and the raw sockets."""
+    return {"connections": _tcp_entries(host) + _socket_entries(host)}
+
+
 def sockets(host: Host, now: float) -> Data:
-    """The bound UDP and UDP-Lite endpoints and the raw sockets."""
+    """``connections`` under its older name."""
+    return {"sockets": connections(host, now)["connections"]}
+
+
+def _tcp_entries(host: Host) -> list[Data]:
+    out = []
+    for conn in host.tcp.all_connections():
+        listening = conn.remote_address is None
+        zone = conn.interface
+        out.append(
+            {
+                "protocol": "tcp",
+                "state": conn.tcp_state.value,
+                # As ss: a listener's Recv-Q is its accept queue, its Send-Q the backlog.
+                "recv_q": len(conn.accept_queue) if listening else len(conn.rcvbuf),
+                "send_q": conn.backlog if listening else len(conn.sndbuf),
+                "local_address": str(conn.local_address),
+                "local_port": conn.local_port,
+                "remote_address": None if listening else str(conn.remote_address),
+                "remote_port": conn.remote_port,
+                "interface": None if zone is None or listening else zone.name,
+                "queued": len(conn.accept_queue) if listening else len(conn.rcvbuf),
+                "received": None,
+                "sent": None,
+            }
+        )
+    return out
+
+
+def _socket_entries(host: Host) -> list[Data]:
     out = []
     for (proto, port), endpoints in sorted(host.udp.bindings.items()):
         for ep in endpoints:
@@ -248,7 +288,7 @@ def sockets(host: Host, now: float) -> Data:
     for proto, socks in sorted(host.raw_sockets.items()):
         for sock in socks:
             out.append(_socket_entry("raw", sock, proto))
-    return {"sockets": out}
+    return out
 
 
 def _socket_entry(kind: str, ep: Any, port: int) -> Data:
@@ -260,6 +300,10 @@ def _socket_entry(kind: str, ep: Any, port: int) -> Data:
     sent = sock_counters.sent if sock_counters is not None else None
     return {
         "protocol": kind,
+        # As ss: a datagram socket is UNCONN, or ESTAB once connected.
+        "state": "UNCONN" if remote is None else "ESTAB",
+        "recv_q": sum(len(getattr(q, "data", b"")) for q in queue),
+        "send_q": 0,
         "local_address": str(ep.local_address),
         # A raw socket's "port" is the Next Header value it receives (RFC 3542 §3).
         "local_port": port,
@@ -279,6 +323,7 @@ _SNAPSHOTS: dict[str, Callable[[Host, float], Data]] = {
     "routes": routes,
     "destinations": destinations,
     "counters": counters,
+    "connections": connections,
     "sockets": sockets,
 }
 
@@ -393,6 +438,7 @@ _GROUP_TITLES = {
     "nd": "Nd",
     "udp": "Udp6",
     "udplite": "UdpLite6",
+    "tcp": "Tcp6",
     "routing": "Routing",
     "router": "Router",
 }
@@ -418,19 +464,27 @@ def counter_lines(data: Data) -> list[str]:
     return lines
 
 
-def socket_lines(data: Data) -> list[str]:
-    """As ``netstat -an``: protocol, local and foreign address, receive queue."""
-    rows = [("Proto", "Local Address", "Foreign Address", "Recv-Q")]
-    for s in data["sockets"]:
+def connection_lines(data: Data) -> list[str]:
+    """As ``ss -tuan``: protocol, state, receive and send queues (octets), local and
+    peer address:port (``*`` for a listener's or an unconnected socket's peer)."""
+    entries = data["connections"] if "connections" in data else data["sockets"]
+    rows = [("Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port")]
+    for s in entries:
         local = f"[{s['local_address']}]:{s['local_port']}"
         if s["interface"]:
             local = f"[{s['local_address']}%{s['interface']}]:{s['local_port']}"
         remote = "*"
         if s["remote_address"] is not None:
             remote = f"[{s['remote_address']}]:{s['remote_port']}"
-        rows.append((s["protocol"], local, remote, str(s["queued"])))
-    width = [max(len(r[i]) for r in rows) for i in range(3)]
-    return [f"{r[0]:<{width[0]}}  {r[1]:<{width[1]}}  {r[2]:<{width[2]}}  {r[3]}" for r in rows]
+        rows.append((s["protocol"], s["state"], str(s["recv_q"]), str(s["send_q"]), local, remote))
+    width = [max(len(r[i]) for r in rows) for i in range(6)]
+    return [
+        "  ".join(
+            f"{cell:>{width[i]}}" if i in (2, 3) else f"{cell:<{width[i]}}"
+            for i, cell in enumerate(row)
+        ).rstrip()
+        for row in rows
+    ]
 
 
 _FORMATTERS: dict[str, Callable[[Data], list[str]]] = {
@@ -440,7 +494,8 @@ _FORMATTERS: dict[str, Callable[[Data], list[str]]] = {
     "routes": route_lines,
     "destinations": destination_lines,
     "counters": counter_lines,
-    "sockets": socket_lines,
+    "connections": connection_lines,
+    "sockets": connection_lines,
 }
 
 
@@ -454,6 +509,8 @@ def format_view(view: str, data: Data) -> list[str]:
 __all__ = [
     "VIEWS",
     "addresses",
+    "connection_lines",
+    "connections",
     "counters",
     "destinations",
     "format_view",

@@ -106,8 +106,8 @@ class Tracer:
         self.listener.close()
         self.prober.close()
 
-    def probe(self, hops: int) -> Answer | None:
-        """Send one probe with Hop Limit ``hops``; its answer, or None after the wait."""
+    def send_probe(self, hops: int) -> tuple[int, float]:
+        """Send one probe with Hop Limit ``hops``: its serial and when it left."""
         self.serial += 1
         serial = self.serial & 0xFFFF
         self.prober.setsockopt(IPPROTO_IPV6, IPV6_UNICAST_HOPS, hops)
@@ -118,6 +118,15 @@ class Tracer:
         else:
             request = wi.EchoRequest(self.identifier, serial, PROBE_DATA)
             self.prober.sendto(request.build(self.dst, self.dst), (str(self.dst), 0))
+        return serial, sent
+
+    def match(self, data: bytes, src: str, serial: int, sent: float) -> Answer | None:
+        """A message the listener received: the answer to probe ``serial``, or None."""
+        return self._match(data, src, serial, sent)
+
+    def probe(self, hops: int) -> Answer | None:
+        """Send one probe with Hop Limit ``hops``; its answer, or None after the wait."""
+        serial, sent = self.send_probe(hops)
         end = sent + self.opts.wait
         while (left := end - self.stack.driver.now) > 0:
             self.listener.settimeout(left)
@@ -174,6 +183,38 @@ class Tracer:
         return bool(echo.identifier == self.identifier and echo.sequence == serial)
 
 
+def header_lines(
+    destination: str, dst: IPv6Address, address: str | None, opts: TraceOptions
+) -> list[str]:
+    if address is not None or destination != str(dst):
+        first = f"Tracing route to {destination} [{dst}]"
+    else:
+        first = f"Tracing route to {dst}"
+    return [first, f"over a maximum of {opts.max_hops} hops:", ""]
+
+
+def hop_line(hops: int, answers: list[Answer | None]) -> tuple[str, bool, bool]:
+    """The line of one hop from its probes' answers; whether the destination answered,
+    and whether the trace ends here (it did, or a router said it is unreachable)."""
+    fields: list[str] = []
+    sources: list[str] = []
+    marks: list[str] = []
+    reached = False
+    for answer in answers:
+        if answer is None:
+            fields.append(f"{'*':>7}   ")
+            continue
+        fields.append(f"{format_time(answer.rtt_ms):>7} ms")
+        if answer.source not in sources:
+            sources.append(answer.source)
+        reached = reached or answer.reached
+        if answer.mark and answer.mark not in marks:
+            marks.append(answer.mark)
+    who = " ".join(sources) if sources else "Request timed out."
+    tail = "".join(f" {m}" for m in marks)
+    return f"{hops:3d}  {'  '.join(fields)}  {who}{tail}", reached, reached or bool(marks)
+
+
 def tracert6(
     stack: Stack,
     destination: str,
@@ -194,37 +235,22 @@ def tracert6(
             text = f"Unable to resolve target system name {destination}."
         print(f"tracert6: {text}", file=out)
         return 2
-    if address is not None or destination != str(dst):
-        print(f"Tracing route to {destination} [{dst}]", file=out)
-    else:
-        print(f"Tracing route to {dst}", file=out)
-    print(f"over a maximum of {opts.max_hops} hops:\n", file=out)
+    for line in header_lines(destination, dst, address, opts):
+        print(line, file=out)
     tracer = Tracer(stack, dst, opts)
     reached = False
     try:
         for hops in range(1, opts.max_hops + 1):
-            fields: list[str] = []
-            sources: list[str] = []
-            marks: list[str] = []
+            answers: list[Answer | None] = []
             for _ in range(opts.probes):
                 try:
-                    answer = tracer.probe(hops)
+                    answers.append(tracer.probe(hops))
                 except OSError as exc:
                     print(f"tracert6: {exc.strerror or exc}", file=out)
                     return 2
-                if answer is None:
-                    fields.append(f"{'*':>7}   ")
-                    continue
-                fields.append(f"{format_time(answer.rtt_ms):>7} ms")
-                if answer.source not in sources:
-                    sources.append(answer.source)
-                reached = reached or answer.reached
-                if answer.mark and answer.mark not in marks:
-                    marks.append(answer.mark)
-            who = " ".join(sources) if sources else "Request timed out."
-            tail = "".join(f" {m}" for m in marks)
-            print(f"{hops:3d}  {'  '.join(fields)}  {who}{tail}", file=out)
-            if reached or marks:
+            line, reached, last = hop_line(hops, answers)
+            print(line, file=out)
+            if last:
                 break
     except KeyboardInterrupt:
         pass

@@ -15,7 +15,14 @@ sent a piece at a time while the stack runs. Everything is bounded: at most
 waiting to be sent of at most ``max_pending`` octets, and a client silent for
 ``idle_timeout`` seconds is closed. A bad request gets an error line, never a crash.
 
-:func:`request` is the client side (``tcpip6 show``).
+A request may also start a job (``tcpip6 ping6 --control``): the handler then returns a
+:class:`Job` instead of an answer, and the server streams the job's lines to that client
+as the job makes them, polling it when it asks (the last line says ``done``). At most
+``max_jobs`` run at once (one more is an error line); one job per connection; ``{"stop": true}`` on
+that connection ends it as an interrupt ends the tool (statistics included), and a
+client that goes away cancels its job.
+
+:func:`request` is the client side (``tcpip6 show``), :func:`stream` the client of a job.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import json
 import os
 import socket
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,13 +48,32 @@ MAX_PENDING = 4 * 1024 * 1024
 IDLE_TIMEOUT = 30.0
 #: How soon the server tries again to send to a client whose socket was full.
 RETRY_INTERVAL = 0.02
+#: Jobs running at once (over all connections).
+MAX_JOBS = 4
 #: Connections accepted per wake-up.
 ACCEPT_BUDGET = 16
 READ_SIZE = 4096
 
+
+class Job(Protocol):
+    """Something a request started that answers over time (see :mod:`tcpip6.apps.jobs`)."""
+
+    @property
+    def finished(self) -> bool: ...
+
+    def next_deadline(self) -> float | None: ...
+
+    def poll(self, now: float) -> list[dict[str, Any]]: ...
+
+    def cancel(self, now: float) -> None: ...
+
+    def stop(self, now: float) -> None: ...
+
+
 #: ``handler(request) -> answer``: the request is a decoded JSON object; raise
-#: ValueError for a bad one (its message becomes the error line).
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
+#: ValueError for a bad one (its message becomes the error line). A :class:`Job`
+#: instead of an answer streams its lines.
+Handler = Callable[[dict[str, Any]], "dict[str, Any] | Job"]
 
 
 class ControlError(Exception):
@@ -94,6 +120,7 @@ class _Client:
         self.retry_at = now
         self.closing = False  # close once the outbox is empty
         self.closed = False
+        self.job: Job | None = None
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -117,7 +144,7 @@ class _Client:
         while (end := self.inbox.find(b"\n")) >= 0 and not self.closing:
             line = bytes(self.inbox[:end])
             del self.inbox[: end + 1]
-            self.answer(self.server.answer(line))
+            self.answer(self.server.answer(line, self))
             handled += 1
         if len(self.inbox) >= self.server.max_request:
             self.inbox.clear()
@@ -164,6 +191,7 @@ class ControlServer:
         max_request: int = MAX_REQUEST,
         max_pending: int = MAX_PENDING,
         idle_timeout: float = IDLE_TIMEOUT,
+        max_jobs: int = MAX_JOBS,
     ) -> None:
         self.path = Path(path)
         self.handler = handler
@@ -171,6 +199,7 @@ class ControlServer:
         self.max_request = max_request
         self.max_pending = max_pending
         self.idle_timeout = idle_timeout
+        self.max_jobs = max_jobs
         self.clients: list[_Client] = []
         self.refused = 0
         self.errors = 0
@@ -235,12 +264,25 @@ class ControlServer:
         return accepted
 
     def next_deadline(self) -> float | None:
-        times = [c.last_active + self.idle_timeout for c in self.clients]
+        times = [c.last_active + self.idle_timeout for c in self.clients if c.job is None]
         times += [c.retry_at for c in self.clients if c.outbox]
+        times += [d for c in self.clients if c.job and (d := c.job.next_deadline()) is not None]
         return min(times) if times else None
 
     def poll(self, now: float) -> float | None:
         for client in list(self.clients):
+            job = client.job
+            if job is not None and (d := job.next_deadline()) is not None and d <= now:
+                for line in job.poll(now):
+                    client.answer(_line(line))
+                if job.finished:
+                    client.job = None
+                client.last_active = now
+                client.flush(now)
+                if client.closed:
+                    continue
+            if client.job is not None:
+                continue  # a running job keeps its client
             if client.outbox and client.retry_at <= now:
                 client.flush(now)
                 client.retry_at = now + RETRY_INTERVAL
@@ -249,8 +291,9 @@ class ControlServer:
         return self.next_deadline()
 
     # -- requests -------------------------------------------------------------------------
-    def answer(self, line: bytes) -> bytes:
-        """One request line -> one answer line (an error line for a bad request)."""
+    def answer(self, line: bytes, client: _Client | None = None) -> bytes:
+        """One request line -> one answer line (an error line for a bad request); a job
+        the handler starts is given to ``client``, and its lines come later."""
         try:
             request = json.loads(line)
         except (UnicodeDecodeError, ValueError):
@@ -259,8 +302,25 @@ class ControlServer:
         if not isinstance(request, dict):
             self.errors += 1
             return error_line('a request is a JSON object, e.g. {"show": "neighbors"}')
+        if client is not None and client.job is not None:
+            if request == {"stop": True}:
+                # Ctrl-C at the client: the job ends as the tool would (statistics).
+                client.job.stop(self.driver.now if self.driver is not None else 0.0)
+                return b""
+            self.errors += 1
+            return error_line("a job is running on this connection")
+        if "run" in request and sum(c.job is not None for c in self.clients) >= self.max_jobs:
+            self.errors += 1
+            return error_line(f"busy: {self.max_jobs} jobs running already")
         try:
-            return _line(self.handler(request))
+            result = self.handler(request)
+            if isinstance(result, dict):
+                return _line(result)
+            if client is None:
+                result.cancel(self.driver.now if self.driver is not None else 0.0)
+                raise ValueError("a job needs a connection to answer on")
+            client.job = result
+            return b""
         except ValueError as exc:
             self.errors += 1
             return error_line(str(exc))
@@ -272,6 +332,9 @@ class ControlServer:
         if client.closed:
             return
         client.closed = True
+        if client.job is not None:
+            client.job.cancel(self.driver.now if self.driver is not None else 0.0)
+            client.job = None
         if client in self.clients:
             self.clients.remove(client)
         if self.driver is not None:
@@ -338,12 +401,58 @@ def request(path: Path, obj: dict[str, Any], timeout: float = 5.0) -> dict[str, 
     return answer
 
 
+def stream(path: Path, obj: dict[str, Any], timeout: float = 5.0) -> Iterator[dict[str, Any]]:
+    """Send a request that starts a job; yield each answer line as it comes, until the
+    one that says ``done`` (or an ``error``). ControlError when the socket fails."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        try:
+            sock.connect(str(path))
+        except FileNotFoundError:
+            raise ControlError(f"no control socket at {path} (is tcpip6 host running?)") from None
+        except OSError as exc:
+            raise ControlError(f"control socket {path}: {exc.strerror or exc}") from None
+        try:
+            sock.sendall(_line(obj))
+            sock.settimeout(None)  # a job answers when it has something to say
+            data = bytearray()
+            while True:
+                while (end := data.find(b"\n")) >= 0:
+                    line = bytes(data[:end])
+                    del data[: end + 1]
+                    try:
+                        answer = json.loads(line)
+                    except ValueError:
+                        answer = None
+                    if not isinstance(answer, dict):
+                        raise ControlError(f"control socket {path}: an answer is not a JSON object")
+                    yield answer
+                    if "done" in answer or "error" in answer:
+                        return
+                try:
+                    chunk = sock.recv(65536)
+                except KeyboardInterrupt:
+                    # As an interrupted tool: it stops and prints its summary.
+                    sock.sendall(_line({"stop": True}))
+                    continue
+                if not chunk:
+                    raise ControlError(f"control socket {path}: closed before the job was done")
+                data += chunk
+        except OSError as exc:
+            raise ControlError(f"control socket {path}: {exc.strerror or exc}") from None
+    finally:
+        sock.close()
+
+
 __all__ = [
     "DEFAULT_DIR",
     "ControlError",
     "ControlServer",
     "Handler",
+    "Job",
     "default_path",
     "error_line",
     "request",
+    "stream",
 ]

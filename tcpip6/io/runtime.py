@@ -23,7 +23,7 @@ import signal
 import time
 from collections.abc import Callable, Iterable
 from types import FrameType
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from tcpip6.io.loopback import LoopbackPort
 from tcpip6.io.simnet import Node, SimNetwork
@@ -120,6 +120,13 @@ class FrameSource(Protocol):
     def read_ready(self, now: float) -> int: ...
 
 
+class WritableSource(FrameSource, Protocol):
+    """A source that also waits for room to write (a relay's kernel socket):
+    :meth:`LiveDriver.watch` asks for ``write_ready`` calls."""
+
+    def write_ready(self, now: float) -> None: ...
+
+
 #: The live driver wakes at least this often (a safety net: every event that matters
 #: also wakes it, through a deadline or a readable descriptor).
 LIVE_MAX_SLEEP = 1.0
@@ -138,6 +145,8 @@ class LiveDriver(RealTimeDriver):
         super().__init__(nodes)
         self.selector = selectors.DefaultSelector()
         self.sources: list[FrameSource] = []
+        #: The selector events each registered source waits for (absent: none).
+        self._events: dict[int, int] = {}
         self.stopped = False
         #: The signal that stopped the driver, if one did.
         self.stop_signal: int | None = None
@@ -151,10 +160,30 @@ class LiveDriver(RealTimeDriver):
     def add_source(self, source: FrameSource) -> None:
         self.sources.append(source)
         self.selector.register(source.fileno(), selectors.EVENT_READ, source)
+        self._events[source.fileno()] = selectors.EVENT_READ
 
     def remove_source(self, source: FrameSource) -> None:
         self.sources.remove(source)
-        self.selector.unregister(source.fileno())
+        if self._events.pop(source.fileno(), 0):
+            self.selector.unregister(source.fileno())
+
+    def watch(self, source: FrameSource, *, read: bool = True, write: bool = False) -> None:
+        """What wakes a source: readable (``read_ready``), writable (``write_ready``), both
+        or neither (back-pressure: a relay stops reading while it has nowhere to put it)."""
+        fd = source.fileno()
+        events = (selectors.EVENT_READ if read else 0) | (selectors.EVENT_WRITE if write else 0)
+        old = self._events.get(fd, 0)
+        if events == old:
+            return
+        if not events:
+            self.selector.unregister(fd)
+            del self._events[fd]
+        elif not old:
+            self.selector.register(fd, events, source)
+            self._events[fd] = events
+        else:
+            self.selector.modify(fd, events, source)
+            self._events[fd] = events
 
     def stop(self) -> None:
         """Make ``run`` return (safe from a signal handler)."""
@@ -182,12 +211,17 @@ class LiveDriver(RealTimeDriver):
         timeout = min(max(until - now, 0.0), LIVE_MAX_SLEEP)
         if self.stopped:
             timeout = 0.0
-        for key, _ in self.selector.select(timeout):
+        for key, mask in self.selector.select(timeout):
             if key.data is None:
                 self._drain_wake_pipe()
                 continue
             source: FrameSource = key.data
-            source.read_ready(self.now)
+            if mask & selectors.EVENT_READ:
+                source.read_ready(self.now)
+            if mask & selectors.EVENT_WRITE and self._events.get(key.fd, 0) & mask:
+                write_ready = getattr(source, "write_ready", None)
+                if write_ready is not None:
+                    write_ready(self.now)
         self.run_due()
 
     def _drain_wake_pipe(self) -> None:
@@ -222,11 +256,25 @@ class LiveDriver(RealTimeDriver):
 
 def loopback_stack(name: str = "lo-host", seed: int = 0) -> tuple[Stack, RealTimeDriver]:
     """A host with only a loopback interface (``::1``), driven in real time."""
+    return _loopback(RealTimeDriver(), name, seed)
+
+
+def loopback_live_stack(name: str = "lo-host", seed: int = 0) -> tuple[Stack, LiveDriver]:
+    """The same on a :class:`LiveDriver`, which also serves kernel sockets (a SOCKS front
+    door, a control socket) from its ``select``."""
+    return _loopback(LiveDriver(), name, seed)
+
+
+_D = TypeVar("_D", bound=RealTimeDriver)
+
+
+def _loopback(driver: _D, name: str, seed: int) -> tuple[Stack, _D]:
     host = Host(name=name, rng=random.Random(seed))
     port = LoopbackPort()
     params = InterfaceParameters(link_mtu=65535, dup_addr_detect_transmits=0)
     iface = host.add_interface(LoopbackLink(port), name="lo", params=params)
     port.receiver = lambda frame, now: host.receive(iface, frame, now)
-    driver = RealTimeDriver([host, port])
+    driver.add(host)
+    driver.add(port)
     iface.add_static_address(LOOPBACK, 128, driver.now)
     return Stack(host, driver), driver

@@ -114,8 +114,9 @@ def test_udp_echo_from_linux_comes_back_and_is_counted(live: Live) -> None:
     text = show(live, "counters").stdout.splitlines()
     i = text.index("Udp6:")
     assert f"    {after['in_datagrams']} in_datagrams" in text[i:]
-    sockets = show(live, "sockets").stdout.splitlines()
-    assert any(line.split()[:2] == ["udp", "[::]:7"] for line in sockets), sockets
+    for name in ("connections", "sockets"):  # "sockets": the older name
+        rows = [line.split() for line in show(live, name).stdout.splitlines()]
+        assert ["udp", "UNCONN", "0", "0", "[::]:7", "*"] in rows, rows
 
 
 def test_every_view_answers(live: Live) -> None:
@@ -140,3 +141,24 @@ def test_show_after_the_host_is_gone(topology: Topology, tmp_path: Path) -> None
     )  # fmt: skip
     assert done.returncode == 1
     assert done.stderr == f"tcpip6 show: no control socket at {control} (is tcpip6 host running?)\n"
+
+
+def test_ping6_and_tracert6_run_inside_the_host(live: Live) -> None:
+    """``tcpip6 ping6 --control``: the live host pings the Linux peer with its own stack,
+    and the lines come back through the control socket."""
+    target = f"{peer_link_local(live.topo)}%{HOST_IF}"
+    base = [sys.executable, "-m", "tcpip6"]
+    ping = [*base, "ping6", "--control", str(live.control), "-c", "3", "-i", "0.2", target]
+    done = subprocess.run(ping, cwd=netns.REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    address = target.split("%")[0]
+    assert lines[0] == f"PING {target}({address}) 56 data bytes", lines
+    replies = [line for line in lines if " bytes from fe80::" in line]
+    assert len(replies) == 3 and all("ttl=64" in line for line in replies), lines
+    assert "3 packets transmitted, 3 received, 0% packet loss" in done.stdout
+    trace = [*base, "tracert6", "--control", str(live.control), "-q", "1", target]
+    done = subprocess.run(trace, cwd=netns.REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    hops = [line for line in done.stdout.splitlines() if line.startswith("  1 ")]
+    assert len(hops) == 1 and hops[0].endswith(address), done.stdout
