@@ -253,7 +253,7 @@ def test_clients_beyond_the_limit_are_closed(rig: Rig) -> None:
 
 def test_udp_associate_relays_datagrams_with_the_socks_header(rig: Rig) -> None:
     services = Services(rig.stack)
-    services.start(("echo",))
+    services.start(("echo",), tcp=False)  # the rig's own TCP echo holds 7/tcp
     try:
         ctl = rig.client()
         reply = rig.handshake(ctl, b"\x05\x03\x00\x01" + bytes(6))
