@@ -501,11 +501,16 @@ class LiveHost:
         self.driver.stop_on_signals()
         self.start()
         self.driver.run(self.print_events)
+        # TCP connections are reset (the peers learn at once), then MLD Done for each group.
+        reset = self.host.tcp.shutdown(self.driver.now)
         left = self.leave_groups()
         self.print_events()
         signum = self.driver.stop_signal
         signame = signal.Signals(signum).name if signum is not None else "request"
-        _say(self.out, f"stopped by {signame}: left {left} multicast groups")
+        _say(
+            self.out,
+            f"stopped by {signame}: reset {reset} TCP connections, left {left} multicast groups",
+        )
         return 0
 
     def close(self) -> None:

@@ -165,7 +165,9 @@ def test_sigterm_sends_mld_done_and_exits_0(topology: Topology, tmp_path: Path) 
     link_local = IPv6Address(host.wait_for(netns.link_local_line()).group(1))
     assert "3 received" in ping(topology, f"{link_local}%{PEER_IF}")
     assert netns.stop(host) == 0, host.rest()
-    assert re.match(r"stopped by SIGTERM: left \d+ multicast groups", host.rest()[-1])
+    assert re.match(
+        r"stopped by SIGTERM: reset \d+ TCP connections, left \d+ multicast groups", host.rest()[-1]
+    )
     assert netns.stop(witness) == 0, witness.rest()
     # RFC 2710 §5: Done for the solicited-node group of the address (RFC 4291 §2.7.1),
     # never for all-nodes; on the wire (the Linux end got it) and in tcpip6's own pcap.

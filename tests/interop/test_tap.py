@@ -99,7 +99,9 @@ def test_linux_pings_tcpip6_over_its_tap(namespace: Topology, tmp_path: Path) ->
     entry = next((ln for ln in neigh.splitlines() if ln.startswith(f"{link_local} ")), "")
     assert f"lladdr {mac}" in entry, neigh
     assert netns.stop(host) == 0, host.rest()
-    assert re.match(r"stopped by SIGTERM: left \d+ multicast groups", host.rest()[-1])
+    assert re.match(
+        r"stopped by SIGTERM: reset \d+ TCP connections, left \d+ multicast groups", host.rest()[-1]
+    )
     # The device was tcpip6's: it went when tcpip6 closed it.
     gone = subprocess.run(topo.in_peer("ip", "link", "show", TAP), capture_output=True)
     assert gone.returncode != 0

@@ -12,6 +12,7 @@ turning it off with ethtool.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -72,3 +73,47 @@ def test_curl_fetches_a_file_byte_for_byte(topology: Topology, tmp_path: Path) -
     assert not [f for f in frames if f.malformed or f.bad_checksum]
     tcp = [f for f in frames if f.protocol in ("TCP", "HTTP")]
     assert len(tcp) > SIZE // 1500  # many segments
+
+
+HOLD_OPEN = """
+import socket, sys
+s = socket.create_connection((sys.argv[1], 7), timeout=30)
+s.sendall(b"ping")
+print("echoed" if s.recv(4) == b"ping" else "no echo", flush=True)
+try:
+    print("eof" if s.recv(10) == b"" else "data", flush=True)
+except ConnectionResetError:
+    print("reset", flush=True)
+"""
+
+
+def test_linux_negotiates_the_options_and_sees_a_reset_when_the_host_stops(
+    topology: Topology, tmp_path: Path
+) -> None:
+    """The kernel as the oracle of option negotiation (``ss -tin`` shows what it agreed
+    with tcpip6: timestamps, SACK, window scaling, tcpip6's MSS), and of the clean
+    shutdown: SIGTERM resets tcpip6's connections, so a Linux reader gets ECONNRESET at
+    once instead of waiting for its own timeout."""
+    host = netns.start_tcpip6_host(topology, tmp_path / "host.pcap", "--serve", "echo")
+    link_local = host.wait_for(netns.link_local_line()).group(1)
+    host.wait_for(r"^serving echo ")
+    client = subprocess.Popen(
+        topology.in_peer(sys.executable, "-u", "-c", HOLD_OPEN, f"{link_local}%{PEER_IF}"),
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert client.stdout is not None
+        assert client.stdout.readline().strip() == "echoed"
+        ss = topology.peer_run("ss", "-tin", "dst", f"[{link_local}]")
+        # This kernel's tcp_info names no "ts"/"sack" options (not even between two
+        # Linux sockets), so the oracle is what they change: wscale:1,N is the shift
+        # tcpip6 offered for its 64 KiB buffer, and mss:1428 is tcpip6's MSS option
+        # (1500 - 60) less the 12 octets of the timestamps both sides agreed to.
+        assert re.search(r"\bwscale:1,\d+\b", ss), ss
+        assert re.search(r"\bmss:1428\b", ss), ss
+        assert netns.stop(host) == 0
+        assert client.stdout.readline().strip() == "reset"
+        assert client.wait(timeout=10) == 0
+    finally:
+        client.kill()
+    assert "reset 1 TCP connections" in host.rest()[-1]

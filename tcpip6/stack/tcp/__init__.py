@@ -444,6 +444,22 @@ class Tcp:
         for conn, kind in self.timers.pop_due(now):
             conn.timer_expired(kind, now)
 
+    def shutdown(self, now: float) -> int:
+        """The host is stopping: every connection that still has a peer is reset (§3.10.5
+        ABORT: the peer learns at once instead of timing out), every listener closed.
+        How many connections were reset."""
+        reset = 0
+        for conn in list(self.connections.values()):
+            if conn.tcp_state in (TcpState.TIME_WAIT, TcpState.CLOSED):
+                continue
+            if conn.tcp_state is not TcpState.SYN_SENT:
+                reset += 1
+            conn.abort(now, ConnectionAbortedError(errno.ECONNABORTED, "host stopping"))
+        for bound in list(self.listeners.values()):
+            for listener in list(bound):
+                listener.close(now)
+        return reset
+
     # -- views ------------------------------------------------------------------------------
     def all_connections(self) -> list[Connection]:
         out = [c for bound in self.listeners.values() for c in bound]
