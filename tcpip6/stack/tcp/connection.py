@@ -136,6 +136,7 @@ class Connection:
         self._timed: tuple[int, float] | None = None
         self.cwnd = 0
         self.ssthresh = 1 << 30
+        self._ca_acked = 0  # octets acknowledged in congestion avoidance (RFC 5681 §3.1)
         self.dupacks = 0
         self.in_recovery = False
         self._recover = 0  # RFC 6582 "recover" / RFC 6675 RecoveryPoint
@@ -776,8 +777,13 @@ class Connection:
             # RFC 5681 §3.1 slow start: "cwnd += min (N, SMSS)".
             self.cwnd += min(acked, smss)
         else:
-            # Congestion avoidance: cwnd += SMSS*SMSS/cwnd (RFC 5681 eq. 3).
-            self.cwnd += max(1, smss * smss // max(self.cwnd, 1))
+            # Congestion avoidance, the RECOMMENDED way of RFC 5681 §3.1: count the octets
+            # acknowledged; each time they reach cwnd, cwnd grows by one SMSS (one segment
+            # a round trip, where eq. 3's SMSS*SMSS/cwnd per ACK falls a little short).
+            self._ca_acked += acked
+            if self._ca_acked >= self.cwnd:
+                self._ca_acked -= self.cwnd
+                self.cwnd += smss
         self.dupacks = 0
         # RFC 6298 §5.2-5.3: stop the timer when all is acknowledged, else restart it.
         if self._una >= self._max:
