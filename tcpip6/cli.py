@@ -48,7 +48,7 @@ BACKENDS = """where the tool runs (no root needed for either):
                    lines come back here; the destination is an IPv6 address
                      tcpip6 ping6 --control /tmp/h6.sock -c 3 2001:db8:77::1
                      tcpip6 tracert6 --control /tmp/h6.sock 2001:db8:2::5
-                     tcpip6 ttcp --control /tmp/h6.sock -r       (TCP; until the sender closes)
+                     tcpip6 ttcp --control /tmp/h6.sock -r       (until the sender closes)
                      tcpip6 ttcp --control /tmp/h6.sock -t 2001:db8:77::1
 """
 
@@ -174,8 +174,6 @@ def _cmd_ttcp(args: argparse.Namespace) -> int:
     if args.control:
         if args.transmit == args.receive:
             raise CliError("with --control, one side: -t HOST or -r", 2)
-        if args.udp:
-            raise CliError("with --control, ttcp runs over TCP only (no -u)", 2)
         if args.transmit and not args.host:
             raise CliError("-t: give the receiver's address", 2)
         if args.receive and args.host:
@@ -866,7 +864,8 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "the simulated clock giving the seconds (every NIC runs at 100 Mb/s); with "
         "--loopback both are ::1, in real time. -t or -r alone prints only that side. With "
         "--control, one side runs inside a live host: -t HOST transmits to a receiver at "
-        "HOST, -r receives one connection on the port until the sender closes (TCP only).",
+        "HOST, -r receives one connection on the port until the sender closes (with -u: until "
+        "the end mark).",
         in_host=True,
     )
     ttcp.add_argument("host", nargs="?", help="the receiving host (with --sim, its name)")

@@ -52,6 +52,32 @@ def test_a_transfer_between_two_jobs_of_one_host(rig: Rig) -> None:
     rsock.close()
 
 
+def test_a_udp_transfer_between_two_jobs_of_one_host(rig: Rig) -> None:
+    args = {"buflen": 1000, "nbuf": 200, "udp": True}
+    rsock = rig.ask({"run": "ttcp", "args": {"transmit": False, **args}})
+    listening = rig.answers(rsock, until="line")
+    tsock = rig.ask({"run": "ttcp", "args": {"transmit": True, "destination": "::1", **args}})
+    sent = rig.answers(tsock)
+    got = listening + rig.answers(rsock)
+    t, r = lines(sent), lines(got)
+    assert t[:2] == [
+        "ttcp-t: buflen=1000, nbuf=200, align=16384/0, port=5001  udp  -> ::1",
+        "ttcp-t: socket",
+    ]
+    assert r[:2] == [
+        "ttcp-r: buflen=1000, nbuf=200, align=16384/0, port=5001  udp",
+        "ttcp-r: socket",
+    ]
+    # The loopback loses nothing: every datagram, the start mark and the end mark.
+    assert counted(t) == {"t": 200000} and counted(r) == {"r": 200000}
+    assert t[3].startswith("ttcp-t: 206 I/O calls")  # start, 200, end and 4 more ends
+    assert r[3].startswith("ttcp-r: 202 I/O calls")
+    assert sent[-1] == got[-1] == {"done": True, "status": 0}
+    assert not any(rig.stack.host.udp.bindings.values())  # both sockets are closed
+    tsock.close()
+    rsock.close()
+
+
 def test_the_receiver_counts_octets_that_are_not_the_pattern(rig: Rig) -> None:
     """A transmitter with longer buffers: the pattern starts again where the receiver
     does not expect it."""
@@ -100,7 +126,7 @@ def test_a_client_that_goes_cancels_its_transfer(rig: Rig) -> None:
         ({"transmit": False, "buflen": 0}, "ttcp: -l 0: a TCP buffer is 1-1048576 octets"),
         ({"transmit": False, "nbuf": "many"}, "ttcp: nbuf: expected a int"),
         ({"transmit": False, "port": 70000}, "ttcp: -p 70000: a port is 1-65535"),
-        ({"transmit": False, "udp": True, "buflen": 1000}, "ttcp: -u: only TCP"),
+        ({"transmit": False, "udp": True, "buflen": 4}, "ttcp: -l 4: a UDP buffer is 5-65527"),
     ],
 )
 def test_bad_ttcp_requests_are_one_error_line(rig: Rig, args: dict[str, Any], error: str) -> None:
@@ -145,7 +171,6 @@ def test_the_cli_transmits_from_inside_the_host(
         for argv, message in [
             (["-t"], "-t: give the receiver's address"),
             (["-t", "-r", "::1"], "with --control, one side: -t HOST or -r"),
-            (["-u", "-r"], "with --control, ttcp runs over TCP only (no -u)"),
             (["-r", "::1"], "-r takes no host (::1): it listens on port 5001"),
         ]:
             assert cli.main(["ttcp", "--control", path, *argv]) == 2
