@@ -43,11 +43,13 @@ BACKENDS = """where the tool runs (no root needed for either):
                             2001:db8:2::/64 (MTU 1280)
                      chain  a -- r1 -- r2 -- r3 -- z, links 2001:db8:1::/64 to :4::/64
   --loopback       a host whose only interface is the loopback (::1), in real time
-  --control PATH   (ping6, tracert6) inside a running tcpip6 host, through its control
-                   socket: the host runs the tool with its own stack and the lines come
-                   back here; the destination is an IPv6 address
+  --control PATH   (ping6, tracert6, ttcp) inside a running tcpip6 host, through its
+                   control socket: the host runs the tool with its own stack and the
+                   lines come back here; the destination is an IPv6 address
                      tcpip6 ping6 --control /tmp/h6.sock -c 3 2001:db8:77::1
                      tcpip6 tracert6 --control /tmp/h6.sock 2001:db8:2::5
+                     tcpip6 ttcp --control /tmp/h6.sock -r       (until the sender closes)
+                     tcpip6 ttcp --control /tmp/h6.sock -t 2001:db8:77::1
 """
 
 
@@ -169,6 +171,17 @@ def _cmd_ttcp(args: argparse.Namespace) -> int:
 
     opts = TtcpOptions(buflen=args.buflen, nbuf=args.nbuf, port=args.port, udp=args.udp)
     _check(opts)
+    if args.control:
+        if args.transmit == args.receive:
+            raise CliError("with --control, one side: -t HOST or -r", 2)
+        if args.transmit and not args.host:
+            raise CliError("-t: give the receiver's address", 2)
+        if args.receive and args.host:
+            raise CliError(f"-r takes no host ({args.host}): it listens on port {args.port}", 2)
+        job = {"transmit": args.transmit, **vars(opts)}
+        if args.host:
+            job["destination"] = args.host
+        return _run_in_host("ttcp", args.control, job)
     backend = _Backend(args)
     topo = backend.topology
     sides = ("t" if args.transmit else "") + ("r" if args.receive else "") or "tr"
@@ -849,7 +862,11 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "counted. Both sides run in this process: with --sim "
         "the transmitter is a and the receiver HOST (default: b in demo, z in chain), with "
         "the simulated clock giving the seconds (every NIC runs at 100 Mb/s); with "
-        "--loopback both are ::1, in real time. -t or -r alone prints only that side.",
+        "--loopback both are ::1, in real time. -t or -r alone prints only that side. With "
+        "--control, one side runs inside a live host: -t HOST transmits to a receiver at "
+        "HOST, -r receives one connection on the port until the sender closes (with -u: until "
+        "the end mark).",
+        in_host=True,
     )
     ttcp.add_argument("host", nargs="?", help="the receiving host (with --sim, its name)")
     ttcp.add_argument("-t", dest="transmit", action="store_true", help="the transmitter's lines")

@@ -1,5 +1,5 @@
 """Tools a live host runs for a client of its control socket: ``tcpip6 ping6 --control``,
-``tcpip6 tracert6 --control``.
+``tcpip6 tracert6 --control``, ``tcpip6 ttcp --control``.
 
 The client sends one request line, ``{"run": "ping6", "args": {...}}``; the host answers
 with the tool's output as it comes, one ``{"line": TEXT}`` per line, then
@@ -10,7 +10,7 @@ something queued. Closing the control connection stops the job.
 
 Each job is the tool's own code run a step at a time: :class:`~tcpip6.apps.ping6.Pinger`
 with its ``start``/``step``/``take``/``finish``, and :class:`~tcpip6.apps.tracert6.Tracer`
-with its ``send_probe``/``match``.
+with its ``send_probe``/``match``; ttcp's jobs are in :mod:`tcpip6.apps.ttcp_jobs`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from tcpip6.apps.tracert6 import Answer, TraceOptions, Tracer, header_lines, hop
 from tcpip6.stack.sockets import Socket, Stack
 
 #: Tools a live host runs for its control socket.
-TOOLS = ("ping6", "tracert6")
+TOOLS = ("ping6", "tracert6", "ttcp")
 #: The shortest ping interval a job may ask for: the host's loop is shared.
 MIN_INTERVAL = 0.01
 
@@ -223,6 +223,15 @@ def start_job(stack: Stack, request: Mapping[str, Any]) -> Job:
         raise ValueError(f"unknown tool {tool!r} (known: {', '.join(TOOLS)})")
     if not isinstance(args, dict):
         raise ValueError('"args" is a JSON object')
+    if tool == "ttcp":
+        from tcpip6.apps.ttcp_jobs import _why, ttcp_job  # they build on Job
+
+        try:
+            return ttcp_job(stack, args)
+        except OSError as exc:
+            raise ValueError(f"ttcp: {_why(exc)}") from None
+        except ValueError as exc:
+            raise ValueError(f"ttcp: {exc}") from None
     destination = args.get("destination")
     if not isinstance(destination, str) or not destination:
         raise ValueError(f"{tool}: give a destination address")

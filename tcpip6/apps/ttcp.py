@@ -118,6 +118,23 @@ def pattern(buflen: int) -> bytes:
     return bytes(32 + i % 95 for i in range(buflen))
 
 
+class PatternCheck:
+    """The receiver's proof of delivery: every octet read against ttcp's pattern, which
+    starts again with each buffer of ``buflen`` octets the transmitter wrote."""
+
+    def __init__(self, buflen: int) -> None:
+        self.buflen = buflen
+        self._double = pattern(buflen) * 2
+        self.mismatched = 0  # octets that were not ttcp's pattern where they arrived
+
+    def check(self, offset: int, chunk: bytes) -> None:
+        """``chunk`` (at most ``buflen`` octets) arrived ``offset`` octets into the stream."""
+        start = offset % self.buflen
+        expected = self._double[start : start + len(chunk)]
+        if chunk != expected:
+            self.mismatched += sum(a != b for a, b in zip(chunk, expected, strict=True))
+
+
 class Receiver(asyncio.DatagramProtocol):
     """ttcp -r over UDP: counts what arrives between the start mark and the end mark."""
 
@@ -273,9 +290,8 @@ class TcpTransfer:
     def __init__(self, tsock: StreamSocket, rsock: StreamSocket, opts: TtcpOptions) -> None:
         self.tsock, self.rsock, self.opts = tsock, rsock, opts
         self.buf = pattern(opts.buflen)
-        self._double = self.buf + self.buf
+        self.checker = PatternCheck(opts.buflen)
         self.sent, self.received = Result(), Result()
-        self.mismatched = 0  # octets that were not ttcp's pattern where they arrived
         self.eof = False
         self._left = opts.nbuf
         self._off = 0  # into the buffer being written
@@ -321,11 +337,13 @@ class TcpTransfer:
             self.received.nbytes += len(chunk)
         return True
 
+    @property
+    def mismatched(self) -> int:
+        """Octets that were not ttcp's pattern where they arrived."""
+        return self.checker.mismatched
+
     def _check(self, chunk: bytes) -> None:
-        start = self.received.nbytes % self.opts.buflen
-        if chunk != self._double[start : start + len(chunk)]:
-            expected = self._double[start : start + len(chunk)]
-            self.mismatched += sum(a != b for a, b in zip(chunk, expected, strict=True))
+        self.checker.check(self.received.nbytes, chunk)
 
 
 def ttcp_tcp_pair(

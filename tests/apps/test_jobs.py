@@ -4,78 +4,14 @@ and clients that ask it to ping and trace ::1."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tcpip6 import cli
-from tcpip6.apps.jobs import Job, start_job
-from tcpip6.io.control import ControlServer
-from tcpip6.io.runtime import LiveDriver, loopback_live_stack
-from tcpip6.stack.sockets import Stack
-
-
-class Rig:
-    def __init__(self, stack: Stack, driver: LiveDriver, server: ControlServer) -> None:
-        self.stack = stack
-        self.driver = driver
-        self.server = server
-
-    def run_until(self, ready: Callable[[], bool], timeout: float = 10.0) -> None:
-        end = time.monotonic() + timeout
-        while not ready():
-            assert time.monotonic() < end, "timed out"
-            self.driver.step(self.driver.now + 0.005)
-
-    def ask(self, request: dict[str, Any], sock: socket.socket | None = None) -> socket.socket:
-        if sock is None:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.connect(str(self.server.path))
-            sock.setblocking(False)
-        sock.send(json.dumps(request).encode() + b"\n")
-        return sock
-
-    def answers(self, sock: socket.socket, until: str = "done") -> list[dict[str, Any]]:
-        data = bytearray()
-        out: list[dict[str, Any]] = []
-
-        def ready() -> bool:
-            with contextlib.suppress(BlockingIOError):
-                data.extend(sock.recv(65536))
-            while (end := data.find(b"\n")) >= 0:
-                out.append(json.loads(data[:end]))
-                del data[: end + 1]
-            return any(until in a for a in out)
-
-        self.run_until(ready)
-        return out
-
-
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    stack, driver = loopback_live_stack()
-
-    def handler(request: dict[str, Any]) -> dict[str, Any] | Job:
-        return start_job(stack, request)
-
-    server = ControlServer(tmp_path / "c.sock", handler, max_jobs=2)
-    server.attach(driver)
-    try:
-        yield Rig(stack, driver, server)
-    finally:
-        server.close()
-        driver.close()
-
-
-def lines(answers: list[dict[str, Any]]) -> list[str]:
-    return [a["line"] for a in answers if "line" in a]
+from tests.apps.conftest import Rig, lines
 
 
 def test_ping_job_streams_iputils_lines(rig: Rig) -> None:
@@ -134,7 +70,7 @@ def test_jobs_are_bounded_and_a_closed_client_cancels_its_job(rig: Rig) -> None:
 @pytest.mark.parametrize(
     ("request_", "error"),
     [
-        ({"run": "nmap", "args": {}}, "unknown tool 'nmap' (known: ping6, tracert6)"),
+        ({"run": "nmap", "args": {}}, "unknown tool 'nmap' (known: ping6, tracert6, ttcp)"),
         ({"run": "ping6", "args": {}}, "ping6: give a destination address"),
         ({"run": "ping6", "args": {"destination": "::1", "count": "x"}}, "count: expected"),
         ({"run": "ping6", "args": {"destination": "::1", "interval": 0}}, "at least 0.01"),
