@@ -434,6 +434,7 @@ def _cmd_host(args: argparse.Namespace) -> int:
             "control": args.control,
             "routes": args.route,
             "socks": args.socks,
+            "log_level": args.log_level,
         }
         return run_host(config_from(flags, args.config))
     except (HostConfigError, LinkError) as exc:
@@ -508,10 +509,15 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "programs reach the IPv6 network through tcpip6 (see below)",
     )
     host.add_argument(
+        "--log-level",
+        metavar="LEVEL",
+        help="what the stack logs on stderr: debug, info, warning (the default) or error",
+    )
+    host.add_argument(
         "--config",
         metavar="FILE.toml",
         help="settings from a TOML file (links, addresses, routes, router, advertise, pcap, "
-        "seed, serve, control, socks); flags override it",
+        "seed, serve, control, socks, log_level); flags override it",
     )
     host.set_defaults(func=_cmd_host)
 

@@ -93,6 +93,41 @@ def test_socks_from_the_config_file(tmp_path: Path) -> None:
     assert config_from({"socks": "127.0.0.1:9050"}, path).socks == ("127.0.0.1", 9050)
 
 
+def test_log_level_from_flags_and_file(tmp_path: Path) -> None:
+    path = tmp_path / "h.toml"
+    path.write_text('links = ["ethernet:a"]\nlog_level = "info"\n')
+    assert config_from({}, path).log_level == "info"
+    assert config_from({"log_level": "DEBUG"}, path).log_level == "debug"
+    assert config_from({"links": ["ethernet:a"]}).log_level == "warning"
+    with pytest.raises(
+        HostConfigError, match=r"^--log-level loud: choose debug, info, warning, error"
+    ):
+        config_from({"links": ["ethernet:a"], "log_level": "loud"})
+
+
+def test_the_log_level_decides_what_the_stack_prints(tmp_path: Path) -> None:
+    import io
+    import logging
+
+    from tcpip6.apps.host import configure_logging
+
+    err = io.StringIO()
+    logger = logging.getLogger("tcpip6")
+    saved = logger.level, list(logger.handlers)
+    try:
+        logger.handlers = []
+        configure_logging("error", err)
+        logging.getLogger("tcpip6.host").warning("a duplicate address")
+        assert err.getvalue() == ""
+        configure_logging("info", err)  # the same handler, a lower level
+        logging.getLogger("tcpip6.host").info("an address is preferred")
+        assert err.getvalue() == "tcpip6 INFO tcpip6.host: an address is preferred\n"
+        assert len(logger.handlers) == 1
+    finally:
+        logger.setLevel(saved[0])
+        logger.handlers = saved[1]
+
+
 def test_event_lines() -> None:
     ll = IPv6Address("fe80::1")
     assert describe(AddressConfigured(1.0, "eth0", ll, 64, "link-local")) == (

@@ -21,6 +21,7 @@ from a file (:func:`load_config_file`); flags override it.
 
 from __future__ import annotations
 
+import logging
 import random
 import signal
 import socket
@@ -121,6 +122,8 @@ class HostConfig:
     routes: list[StaticRouteSpec] = field(default_factory=list)
     #: --socks: the kernel loopback address and port of the SOCKS5 front door.
     socks: tuple[str, int] | None = None
+    #: --log-level: what the stack's log (``tcpip6.*`` loggers) prints on stderr.
+    log_level: str = "warning"
 
     @property
     def control_path(self) -> Path:
@@ -530,6 +533,7 @@ class LiveHost:
 
 
 def run_host(config: HostConfig, out: TextIO = sys.stdout) -> int:
+    configure_logging(config.log_level)
     live = LiveHost(config, out)
     try:
         return live.run()
@@ -549,8 +553,12 @@ def build_config(
     control: str | None = None,
     routes: Sequence[str] = (),
     socks: str | None = None,
+    log_level: str | None = None,
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
+    level = (log_level or "warning").lower()
+    if level not in LOG_LEVELS:
+        raise HostConfigError(f"--log-level {log_level}: choose {', '.join(LOG_LEVELS)}")
     tunnels: dict[str, TunnelSpec] = {}
     taps: list[str] = []
     return HostConfig(
@@ -569,7 +577,23 @@ def build_config(
         control=Path(control) if control else None,
         routes=[parse_route(t) for t in routes],
         socks=_parse_socks(socks) if socks else None,
+        log_level=level,
     )
+
+
+#: --log-level's choices, quietest last.
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def configure_logging(level: str, stream: TextIO = sys.stderr) -> None:
+    """The stack's loggers (``tcpip6.*``) print at ``level`` and above on ``stream``."""
+    logger = logging.getLogger("tcpip6")
+    logger.setLevel(level.upper())
+    if not any(getattr(h, "tcpip6_host", False) for h in logger.handlers):
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter("tcpip6 %(levelname)s %(name)s: %(message)s"))
+        handler.tcpip6_host = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
 
 
 def _parse_socks(text: str) -> tuple[str, int]:
@@ -591,6 +615,7 @@ FILE_SETTINGS: dict[str, str] = {
     "control": "str",
     "routes": "list",
     "socks": "str",
+    "log_level": "str",
 }
 
 
@@ -607,6 +632,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     control = "/run/tcpip6/eth1.sock"
     routes = ["2001:db8:9::/48=fe80::1%eth1"]
     socks = "127.0.0.1:1080"
+    log_level = "info"
     """
     try:
         with open(path, "rb") as f:
