@@ -576,14 +576,29 @@ def _otherwise(tcb: Tcb, seg: Segment) -> Result:
     if not acceptable(seg, tcb.rcv_nxt, tcb.rcv_wnd):
         return tcb, [] if seg.flags & RST else [_ack(tcb)]
 
-    # "second, check the RST bit" -- RFC 5961 §3 as §3.10.7.4 has it: outside the window
-    # the segment was already dropped above; "If the RST bit is set and the sequence number
+    # "second, check the RST bit" -- RFC 5961 §3 as §3.10.7.4 has it, on SEG.SEQ as it
+    # arrived: "1) If the RST bit is set and the sequence number is outside the current
+    # receive window, silently drop the segment." (An RST whose text alone reaches into
+    # the window passed the test above.) "3) If the RST bit is set and the sequence number
     # does not exactly match the next expected sequence value, yet is within the current
     # receive window, TCP endpoints MUST send an acknowledgment (challenge ACK)".
     if seg.flags & RST:
+        if not acceptable(replace(seg, data=b"", flags=RST), tcb.rcv_nxt, tcb.rcv_wnd):
+            return tcb, []
         if seg.seq != tcb.rcv_nxt:
             return tcb, [_ack(tcb)]
         return _rst_exact(tcb)
+
+    # "In the following it is assumed that the segment is the idealized segment that
+    # begins at RCV.NXT and does not exceed the window. One could tailor actual segments
+    # to fit this assumption by trimming off any portions that lie outside the window
+    # (including SYN and FIN)": a SYN before RCV.NXT (an old SYN whose text reaches into
+    # the window) is trimmed off here, so the fourth step never sees it. (The text is
+    # trimmed in the seventh step, the FIN in the eighth.)
+    if seg.flags & SYN and seq_lt(seg.seq, tcb.rcv_nxt):
+        seg = replace(
+            seg, seq=seq_add(seg.seq, 1), flags=seg.flags & ~SYN, urgent=max(seg.urgent - 1, 0)
+        )
 
     # "third, check security" -- skipped.
 
@@ -614,15 +629,15 @@ def _otherwise(tcb: Tcb, seg: Segment) -> Result:
         if tcb.fin_pending:
             # §3.10.4: the CLOSE queued in SYN-RECEIVED, processed as in ESTABLISHED.
             tcb.state = State.FIN_WAIT_1
-    if tcb.state is State.TIME_WAIT:
-        # "The only thing that can arrive in this state is a retransmission of the remote
-        # FIN. Acknowledge it, and restart the 2 MSL timeout."
-        if seg.flags & FIN:
-            return tcb, [_ack(tcb), SetTimer("time-wait", 2 * MSL)]
-        return tcb, []
+    # The RFC 5961 check on SEG.ACK comes first, "if the ACK bit is on", in every state
+    # after SYN-RECEIVED, TIME-WAIT too.
     dropped = _ack_established(tcb, seg)
     if dropped is not None:
         return tcb, dropped
+    # TIME-WAIT: "The only thing that can arrive in this state is a retransmission of the
+    # remote FIN. Acknowledge it, and restart the 2 MSL timeout." -- done by the eighth
+    # step ("Remain in the TIME-WAIT state. Restart the 2 MSL time-wait timeout."), which
+    # also advances RCV.NXT over it, as it does in CLOSE-WAIT, CLOSING and LAST-ACK.
     if tcb.state is State.FIN_WAIT_1 and tcb.fin_acked:
         # "if the FIN segment is now acknowledged, then enter FIN-WAIT-2 and continue
         # processing in that state."
@@ -760,7 +775,10 @@ def _from_sixth_step(tcb: Tcb, seg: Segment, actions: list[Action]) -> tuple[lis
             # timers."
             tcb.state = State.TIME_WAIT
             actions.append(SetTimer("time-wait", 2 * MSL))
-        # CLOSE-WAIT, CLOSING, LAST-ACK: "Remain"; TIME-WAIT never gets here (fifth step).
+        elif tcb.state is State.TIME_WAIT:
+            # "Remain in the TIME-WAIT state. Restart the 2 MSL time-wait timeout."
+            actions.append(SetTimer("time-wait", 2 * MSL))
+        # CLOSE-WAIT, CLOSING, LAST-ACK: "Remain".
     return actions, ack_owed
 
 

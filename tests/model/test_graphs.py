@@ -12,13 +12,20 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from tcpip6.stack.machines import all_graphs, get_graph
 from tcpip6.stack.machines.graph import Graph
-from tests.model import test_dad, test_mld, test_nce, test_reassembly, test_router_solicitation
+from tests.model import (
+    test_dad,
+    test_mld,
+    test_nce,
+    test_reassembly,
+    test_router_solicitation,
+    test_tcp,
+)
 
 GRAPHS = all_graphs()
 
 
 def test_the_host_graphs_are_registered() -> None:
-    assert {"nce", "dad", "mld", "router_solicitation", "reassembly"} <= set(GRAPHS)
+    assert {"nce", "dad", "mld", "router_solicitation", "reassembly", "tcp"} <= set(GRAPHS)
 
 
 @pytest.mark.parametrize("name", sorted(GRAPHS))
@@ -88,6 +95,7 @@ COVERAGE: list[tuple[str, Any, set[tuple[str, str, str]]]] = [
         test_router_solicitation.SEEN,
     ),
     ("reassembly", test_reassembly.ReassemblyVersusSpec, test_reassembly.SEEN),
+    ("tcp", test_tcp.TcpVersusSpec, test_tcp.SEEN),
 ]
 
 

@@ -467,6 +467,9 @@ def test_data_on_a_syn_is_ignored_and_data_on_a_syn_ack_is_taken() -> None:
 def test_an_acceptable_fin_in_time_wait_is_acked_and_restarts_the_timer(
     pair: tuple[Tcb, Tcb],
 ) -> None:
+    """§3.10.7.4: after the RFC 5961 check on SEG.ACK (fifth step), the eighth step
+    advances RCV.NXT over the FIN, acknowledges it and restarts the 2 MSL timeout, in
+    TIME-WAIT as in CLOSE-WAIT, CLOSING and LAST-ACK."""
     a, _ = pair
     a, _ = tcp.close(a)
     a, _ = tcp.segment_arrives(a, seg(301, 102, ACK | FIN))
@@ -474,8 +477,15 @@ def test_an_acceptable_fin_in_time_wait_is_acked_and_restarts_the_timer(
     a, out = tcp.segment_arrives(a, seg(302, 102, ACK | FIN))
     assert (a.state, out) == (
         State.TIME_WAIT,
-        [Send(seg(102, 302, ACK)), SetTimer("time-wait", 2 * MSL)],
+        [
+            Signal("connection closing"),
+            SetTimer("time-wait", 2 * MSL),
+            Send(seg(102, 303, ACK)),
+        ],
     )
+    # An ACK of something never sent is answered, and the timer left alone (RFC 5961 §5).
+    a, out = tcp.segment_arrives(a, seg(303, 500, ACK | FIN))
+    assert out == [Send(seg(102, 303, ACK))]
 
 
 def test_close_in_syn_received_sends_a_fin_at_once_or_after_the_queue() -> None:

@@ -158,6 +158,7 @@ class Connection:
         self._persist_backoff = 0
         self._probes_unanswered = 0  # zero-window probes since the peer last answered
         self._ack_pending = 0  # full-size segments received and not yet acknowledged
+        self._ack_owed = False  # an immediate ACK, sent when the segment is processed
         # -- a listener's queues ----------------------------------------------------------
         self.backlog = 0
         self.accept_queue: deque[Connection] = deque()
@@ -285,9 +286,16 @@ class Connection:
             self._closed(now)
             return
         if self.fin_queued:
-            self.fire("close", now)  # "error: connection closing" (ignored: no change)
+            if state is not S.SYN_RECEIVED:
+                self.fire("close", now)  # "error: connection closing" (ignored: no change)
             return
         self.fin_queued = True
+        if state is S.SYN_RECEIVED and self.sndbuf:
+            # §3.10.4 SYN-RECEIVED: "If no SENDs have been issued and there is no pending
+            # data to send, then form a FIN segment and send it, and enter FIN-WAIT-1
+            # state; otherwise, queue for processing after entering ESTABLISHED state."
+            # The ACK of our SYN fires the queued CLOSE (_process_ack).
+            return
         self.fire("close", now)
         self.output(now)
 
@@ -461,6 +469,10 @@ class Connection:
         # §3.10.7.2: "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... send
         # <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"; the window in a SYN is never scaled.
         self.snd_wnd = seg.window
+        # RFC 5961 §5: MAX.SND.WND, "the largest window that the local sender has ever
+        # received from its peer" -- the SYN's too (a CLOSE in SYN-RECEIVED can take the
+        # connection past the ACK of our SYN without the SYN-RECEIVED step below).
+        self.max_snd_wnd = max(self.max_snd_wnd, seg.window)
         self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
         self.fire("syn_received", now)
         self._send_syn(now, ack=True)
@@ -516,11 +528,18 @@ class Connection:
             self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
             self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
             self.fire("syn_ack_received", now)
-            self._send_ack(now)
             self._established(now)
+            # "Data or controls that were queued for transmission MAY be included": SENDs
+            # queued in SYN-SENT go now, the ACK riding on them; else the ACK alone.
+            if not self.output(now):
+                self._send_ack(now)
+            # Text and a FIN on the SYN,ACK are not processed (§3.10.7.3 would continue at
+            # the sixth step): our ACK does not cover them and the peer sends them again,
+            # as for data on a SYN (listen_segment).
             return
         # §3.10.7.3: simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment".
         self.snd_wnd = seg.window
+        self.max_snd_wnd = max(self.max_snd_wnd, seg.window)  # RFC 5961 §5, as above
         self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
         self.fire("syn_received", now)
         self._emit(0, SYN | ACK, b"", now, options=self._syn_options(now, True))
@@ -579,6 +598,7 @@ class Connection:
             if not flags & RST:
                 self._send_ack(now)
             return
+        seq_off = off  # SEG.SEQ as it arrived, for the RST check
         # Trim to the window: octets before RCV.NXT, and beyond the right edge.
         if off < self._rcv:
             cut = self._rcv - off
@@ -604,6 +624,12 @@ class Connection:
             self._arm_keepalive(now)
         # §3.10.7.4 second: RST (RFC 5961 §3).
         if flags & RST:
+            if seq_off < self._rcv:
+                # RFC 5961 §3.2 on SEG.SEQ, not on the trimmed segment: "If the RST bit is
+                # set and the sequence number is outside the current receive window,
+                # silently drop the segment" (its text alone reached into the window).
+                c.out_of_window_drop += 1
+                return
             if off != self._rcv:
                 # "If the RST bit is set and the sequence number does not exactly match the
                 # next expected sequence value, yet is within the current receive window,
@@ -649,6 +675,8 @@ class Connection:
         elif refused_text:
             self._send_ack(now)
         self.output(now)
+        if self._ack_owed:
+            self._send_ack(now)
         self._notify()
 
     def _reset_received(self, now: float) -> None:
@@ -681,6 +709,8 @@ class Connection:
             self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
             self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
             self.fire("ack_of_syn", now)
+            if self.fin_queued:
+                self.fire("close", now)  # §3.10.4: the CLOSE queued in SYN-RECEIVED
             self._established(now)
             # Anything beyond the SYN it acknowledged is an ordinary ACK below.
         # RFC 5961 §5: acceptable when SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT.
@@ -742,6 +772,10 @@ class Connection:
                 return False
             elif after is S.FIN_WAIT_2 and self.orphaned:
                 self._arm("fin_wait_2", now + self.params.fin_wait_2_timeout)
+        elif self.state is S.CLOSING:
+            # §3.10.7.4 fifth, CLOSING: "if the ACK acknowledges our FIN, then enter the
+            # TIME-WAIT state; otherwise, ignore the segment."
+            return False
         return True
 
     def _new_ack(self, a: int, seg: TcpSegment, now: float) -> None:
@@ -929,7 +963,7 @@ class Connection:
             if filled_hole:
                 # RFC 5681 §4.2: "an immediate ACK ... when an incoming segment fills in all
                 # or part of a gap in the sequence space".
-                self._send_ack(now)
+                self._ack_now()
                 return
             self._ack_pending += 1 if full else 0
             self._schedule_ack(now, full)
@@ -944,18 +978,20 @@ class Connection:
                 self._ooo[off] = data
             block = self._ooo_ranges.add(off, off + len(data))
             self._sack_recent = [block] + [b for b in self._sack_recent if b != block]
-        self._send_ack(now)
+        self._ack_now()
 
     def _accept_in_order(self, data: bytes) -> None:
+        if self._fin_off is not None:
+            # Nothing follows the peer's FIN (§3.10.7.4 eighth): text beyond it is bogus.
+            data = data[: max(0, self._fin_off - self._rcv)]
         if not self.read_shut:
             self.rcvbuf += data
         self._rcv += len(data)
         self.tcp.counters.in_octets += len(data)
 
     def _pull_out_of_order(self) -> None:
-        if not self._ooo:
-            return
-        progress = True
+        # With no text held, a FIN held after the gap may still be reached now.
+        progress = bool(self._ooo)
         while progress:
             progress = False
             for start in sorted(self._ooo):
@@ -986,12 +1022,21 @@ class Connection:
             S.TIME_WAIT,
         ):
             return
+        receiving = self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2)
+        if receiving and self._fin_off is not None and fin_off != self._fin_off:
+            # The first FIN seen ends the peer's stream; one elsewhere contradicts it.
+            self._ack_now()
+            return
         if fin_off > self._rcv:
-            self._fin_off = fin_off  # after data still missing
+            if receiving:
+                self._fin_off = fin_off  # after data still missing
+                # RFC 5681 §4.2: "A TCP receiver SHOULD send an immediate duplicate ACK
+                # when an out-of-order segment arrives" -- a FIN alone too.
+                self._ack_now()
             return
         if fin_off < self._rcv:
             # A retransmitted FIN (§3.10.7.4 eighth: "Remain"; TIME-WAIT restarts 2 MSL).
-            self._send_ack(now)
+            self._ack_now()
             if self.state is S.TIME_WAIT:
                 self.fire("fin_received", now)
                 self._enter_time_wait(now)
@@ -1005,16 +1050,23 @@ class Connection:
         self._rcv += 1
         self.eof = True
         self.fire("fin_received", now)
-        self._send_ack(now)
+        self._ack_now()
         if self.state is S.TIME_WAIT:
             self._enter_time_wait(now)
         self._notify()
+
+    def _ack_now(self) -> None:
+        """An immediate ACK is owed: it goes at the end of the segment's processing, on
+        the data or FIN sent then, or alone (RFC 9293 §3.10.7.4 seventh: "This
+        acknowledgment should be piggybacked on a segment being transmitted if possible
+        without incurring undue delay")."""
+        self._ack_owed = True
 
     def _schedule_ack(self, now: float, full: bool) -> None:
         """RFC 1122 §4.2.3.2 / RFC 5681 §4.2: "an ACK SHOULD be generated for at least
         every second full-sized segment", and no later than the delay."""
         if not self.params.delayed_ack or self._ack_pending >= 2:
-            self._send_ack(now)
+            self._ack_now()
             return
         self._delack_due = True
         if not self._armed("delack"):
@@ -1051,10 +1103,11 @@ class Connection:
             self._send_ack(now)
 
     # -- sending --------------------------------------------------------------------------
-    def output(self, now: float, override: bool = False) -> None:
-        """Send what the windows allow: new data (Nagle, sender SWS), the FIN."""
+    def output(self, now: float, override: bool = False) -> bool:
+        """Send what the windows allow: new data (Nagle, sender SWS), the FIN. True when
+        new data or the FIN went out."""
         if self.state not in (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.LAST_ACK, S.CLOSING):
-            return
+            return False
         if self.in_recovery and self.sack_ok:
             self._sack_recovery_output(now)
         budget = 1024
@@ -1100,6 +1153,7 @@ class Connection:
             break
         if sent_any:
             self._cancel("sws")
+        return sent_any
 
     def _may_send_small(self, n: int, avail: int) -> bool:
         """RFC 1122 §4.2.3.4 (sender SWS avoidance, with Nagle as its part (b)): a segment
@@ -1140,12 +1194,13 @@ class Connection:
         if self._timed is not None and self._timed[0] > start:
             self._timed = None  # Karn
         if start == 0:
+            syn_ack = self.state is not S.SYN_SENT  # SYN-RECEIVED, or FIN-WAIT-1 after it
             self._emit(
                 0,
-                SYN | (ACK if self.state is S.SYN_RECEIVED else 0),
+                SYN | (ACK if syn_ack else 0),
                 b"",
                 now,
-                options=self._syn_options(now, self.state is S.SYN_RECEIVED),
+                options=self._syn_options(now, syn_ack),
             )
             return
         data_end = self.data_end
@@ -1203,6 +1258,7 @@ class Connection:
         if flags & ACK:
             self._ack_pending = 0
             self._delack_due = False
+            self._ack_owed = False
             self._cancel("delack")
         if (flags & (SYN | FIN) or payload) and self.keepalive:
             self._arm_keepalive(now)
@@ -1230,7 +1286,10 @@ class Connection:
             return
         c.timeouts += 1
         self.retries += 1
-        syn = self.state in (S.SYN_SENT, S.SYN_RECEIVED)
+        # RFC 9293 §3.10.8: "send the segment at the front of the retransmission queue
+        # again": our SYN while it is unacknowledged, also after a CLOSE in SYN-RECEIVED
+        # sent a FIN behind it (§3.10.4) and moved the connection to FIN-WAIT-1.
+        syn = self._una == 0
         limit = (
             self.params.max_connect_retransmissions if syn else self.params.max_data_retransmissions
         )
