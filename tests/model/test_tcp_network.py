@@ -291,3 +291,32 @@ class TcpNetwork(RuleBasedStateMachine):
 
 TcpNetwork.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
 TestTcpNetwork = TcpNetwork.TestCase
+
+
+# -- regressions: examples the machine found, as plain tests ---------------------------------
+
+
+def _params(**kw: object) -> TcpParameters:
+    base: dict[str, object] = {
+        "max_data_retransmissions": 30,
+        "max_connect_retransmissions": 30,
+        "msl": MSL,
+    }
+    return TcpParameters(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_rtt_sample_taken_by_the_ack_that_ends_the_timed_segment() -> None:
+    """Found as a transfer into a 1440-octet window that took minutes: the segment
+    filling the window was timed, the ACK of exactly its last octet was not taken as
+    its measurement (SEG.ACK was compared with > to the segment's end), so the next
+    ACK, a minute later after a lost window update, gave a 60 s RTT sample and an RTO
+    of 35 s. Here the sender simply pauses between two writes."""
+    net = TcpNetwork()
+    no_ts = _params(timestamps=False, delayed_ack=False)
+    net.open(Topology(routed=False, mtu_a=1500, mtu_b=1500), no_ts, no_ts, 0.0)
+    net.b.write(100, net.world.now)
+    net.world.run_for(30.0)
+    net.b.write(100, net.world.now)
+    net.world.run_for(1.0)
+    assert net.b.conn.rto.rto == 1.0  # RFC 6298 §2.4: min_rto, from millisecond samples
+    net.teardown()

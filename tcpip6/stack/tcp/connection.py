@@ -132,7 +132,8 @@ class Connection:
         # -- RTT, retransmission, congestion --------------------------------------------
         self.rto = RtoEstimator(params)
         self.retries = 0  # consecutive timeouts without progress
-        self._timed: tuple[int, float] | None = None  # Karn: one timed segment (offset, at)
+        #: Karn: one timed segment (the send offset after it, when it was sent).
+        self._timed: tuple[int, float] | None = None
         self.cwnd = 0
         self.ssthresh = 1 << 30
         self.dupacks = 0
@@ -382,7 +383,7 @@ class Connection:
         self._nxt = max(self._nxt, 1)
         self._max = max(self._max, 1)
         if self._timed is None and not self._syn_retransmitted:
-            self._timed = (0, now)
+            self._timed = (1, now)
         if not self._armed("rtx"):
             self._arm("rtx", now + self.rto.rto)
 
@@ -876,9 +877,11 @@ class Connection:
                 self.rto.sample(rtt)
                 self._timed = None
                 return
-        if self._timed is not None and a > self._timed[0]:
-            # Karn's algorithm: the timed segment was never retransmitted (else _timed
-            # would have been cleared).
+        if self._timed is not None and a >= self._timed[0]:
+            # RFC 6298 §3: the first ACK that covers the timed segment (up to its end)
+            # measures it; waiting for a later one would also count the time the peer
+            # took to send that (a zero window: a minute). Karn's algorithm: the timed
+            # segment was never retransmitted (else _timed would have been cleared).
             self.rto.sample(now - self._timed[1])
             self._timed = None
 
