@@ -23,6 +23,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from tcpip6.io.sim import SimWorld
 from tcpip6.io.simnet import Segment
 from tcpip6.stack.host import Host
+from tcpip6.stack.interface import Interface
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.tcp import Connection, TcpParameters, TcpState
 
@@ -319,4 +320,31 @@ def test_rtt_sample_taken_by_the_ack_that_ends_the_timed_segment() -> None:
     net.b.write(100, net.world.now)
     net.world.run_for(1.0)
     assert net.b.conn.rto.rto == 1.0  # RFC 6298 §2.4: min_rto, from millisecond samples
+    net.teardown()
+
+
+def test_zero_window_probes_resend_one_octet_and_never_give_up() -> None:
+    """Found as a receiver with a 1440-octet buffer that paused reading: each persist
+    timeout sent the next octet beyond the closed window (the earlier probe counted as
+    sent, so a new one went after it), the ACKs of those probes counted as duplicate
+    ACKs, a fast retransmit started the retransmission timer, and its timeouts backed
+    off and used up the retries of a connection whose peer answered every probe."""
+    net = TcpNetwork()
+    # The default retransmission limits: a closed window must not use them up.
+    small = TcpParameters(timestamps=False, receive_buffer=1024, delayed_ack=False, msl=MSL)
+    net.open(Topology(routed=False, mtu_a=1500, mtu_b=1500), small, TcpParameters(msl=MSL), 0.0)
+    probes: list[int] = []
+
+    def probe(iface: Interface, frame: bytes, now: float) -> None:
+        if iface.host.name == "b" and len(frame) == 54 + 20 + 1:
+            probes.append(int.from_bytes(frame[58:62], "big"))
+
+    net.world.observers.append(probe)
+    net.b.write(4000, net.world.now)
+    net.world.run_for(300.0)  # a does not read: b's window stays closed
+    c = net.b.conn
+    assert c.state is TcpState.ESTABLISHED and c.error is None
+    assert len(probes) >= 4 and len(set(probes)) == 1  # RFC 9293 §3.8.6.1: the same octet
+    counters = net.hosts[1].tcp.counters
+    assert counters.fast_retransmits == 0 and counters.timeouts == 0
     net.teardown()

@@ -688,6 +688,7 @@ class Connection:
             and not seg.payload
             and not seg.flags & (SYN | FIN)
             and wnd == self.snd_wnd
+            and wnd > 0  # a closed window's ACKs answer probes, not losses (§3.8.6.1)
             and self._max > self._una
         ):
             self._duplicate_ack(now)
@@ -1256,11 +1257,13 @@ class Connection:
 
     def _persist_timeout(self, now: float) -> None:
         """RFC 9293 §3.8.6.1: a zero-window probe, one octet of new data beyond the
-        window, again with backoff while the window stays closed."""
-        if self.snd_wnd > 0 or self.data_end <= self._nxt:
+        window, again with backoff while the window stays closed. Once sent, that octet
+        is the probe: it goes again, never the octets after it (RFC 1122 §4.2.2.17: the
+        window stays closed for as long as the receiver likes)."""
+        if self.snd_wnd > 0 or self.data_end <= self._una:
             return
         self.tcp.counters.window_probes += 1
-        if self._nxt == self._max:
+        if self._max == self._una:
             self._emit(self._nxt, ACK, self._slice(self._nxt, 1), now)
             self._nxt += 1
             self._max = max(self._max, self._nxt)
