@@ -162,7 +162,7 @@ class TcpNetwork(RuleBasedStateMachine):
         w = self.world
         w.run_for(0.01)
         for seg in self.segments:
-            seg.impairments.loss = loss
+            seg.impairments.loss = loss / len(self.segments)
         listener = b.tcp.listen(IPv6Address("::"), PORT, 4, w.now, params=pb)
         conn = a.tcp.connect(ADDR_B, PORT, w.now, params=pa)
         deadline = w.now + 300.0
@@ -196,7 +196,9 @@ class TcpNetwork(RuleBasedStateMachine):
     ) -> None:
         seg = data.draw(st.sampled_from(self.segments))
         imp = seg.impairments
-        imp.loss, imp.duplicate, imp.reorder = loss, duplicate, reorder
+        # At most ~20% end to end: a routed path crosses both segments.
+        imp.loss = loss / len(self.segments)
+        imp.duplicate, imp.reorder = duplicate, reorder
         imp.delay, imp.jitter = delay, jitter
         imp.reorder_delay = max(0.005, 2 * delay)
 
