@@ -1247,7 +1247,9 @@ class Connection:
         self._arm("rtx", now + self.rto.rto)
 
     def _retransmit_first(self, now: float) -> None:
-        end = min(self._una + self.mss, self.data_end)
+        # RFC 9293 §3.8.6: a retransmission too stays within the offered window (one
+        # octet when it is closed, as a probe would).
+        end = min(self._una + self.mss, self.data_end, self._una + max(self.snd_wnd, 1))
         n = max(0, end - self._una)
         fin = self.fin_queued and self._una + n >= self.data_end and self.fin_sent
         self._send_new(self._una, n, fin, now) if (n or fin) else None
