@@ -132,7 +132,7 @@ class Connection:
         # -- RTT, retransmission, congestion --------------------------------------------
         self.rto = RtoEstimator(params)
         self.retries = 0  # consecutive timeouts without progress
-        #: Karn: one timed segment (the offset after it, when it was sent).
+        #: Karn: one timed segment (the send offset after it, when it was sent).
         self._timed: tuple[int, float] | None = None
         self.cwnd = 0
         self.ssthresh = 1 << 30
@@ -940,10 +940,11 @@ class Connection:
                 self.rto.sample(rtt)
                 self._timed = None
                 return
-        # RFC 6298 §3: the ACK that covers the timed segment (its end) gives the sample.
         if self._timed is not None and a >= self._timed[0]:
-            # Karn's algorithm: the timed segment was never retransmitted (else _timed
-            # would have been cleared).
+            # RFC 6298 §3: the first ACK that covers the timed segment (up to its end)
+            # measures it; waiting for a later one would also count the time the peer
+            # took to send that (a zero window: a minute). Karn's algorithm: the timed
+            # segment was never retransmitted (else _timed would have been cleared).
             self.rto.sample(now - self._timed[1])
             self._timed = None
 
@@ -1345,7 +1346,9 @@ class Connection:
         self._arm("rtx", now + self.rto.rto)
 
     def _retransmit_first(self, now: float) -> None:
-        end = min(self._una + self.mss, self.data_end)
+        # RFC 9293 §3.8.6: a retransmission too stays within the offered window (one
+        # octet when it is closed, as a probe would).
+        end = min(self._una + self.mss, self.data_end, self._una + max(self.snd_wnd, 1))
         n = max(0, end - self._una)
         fin = self.fin_queued and self._una + n >= self.data_end and self.fin_sent
         if n or fin:
