@@ -98,6 +98,11 @@ class Connection:
         self._nxt = 0
         self._max = 0  # one past the highest offset ever sent (SND.MAX)
         self.snd_wnd = 0  # octets, scaled
+        #: The send offset SND.WND counts from: the SEG.ACK of the segment that gave it
+        #: (SND.WL2). The window's right edge stays where that segment put it when a later
+        #: ACK moves SND.UNA without updating SND.WND (§3.10.7.4: only a segment newer by
+        #: SND.WL1/SND.WL2 does), so the sender never goes past what was offered.
+        self._wnd_base = 0
         self.max_snd_wnd = 0  # RFC 5961 §5: the largest window the peer offered
         self.snd_wl1 = 0
         self.snd_wl2 = 0
@@ -225,6 +230,11 @@ class Connection:
     @property
     def unsent(self) -> int:
         return max(0, self.data_end - max(self._nxt, 1))
+
+    @property
+    def _snd_right(self) -> int:
+        """The send offset one past the last octet the peer's window allows."""
+        return self._wnd_base + self.snd_wnd
 
     @property
     def in_flight(self) -> int:
@@ -468,7 +478,7 @@ class Connection:
         self._rcv_adv = 1 + self._syn_window
         # §3.10.7.2: "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... send
         # <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"; the window in a SYN is never scaled.
-        self.snd_wnd = seg.window
+        self.snd_wnd, self._wnd_base = seg.window, 1
         # RFC 5961 §5: MAX.SND.WND, "the largest window that the local sender has ever
         # received from its peer" -- the SYN's too (a CLOSE in SYN-RECEIVED can take the
         # connection past the ACK of our SYN without the SYN-RECEIVED step below).
@@ -524,7 +534,7 @@ class Connection:
             # state to ESTABLISHED, form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>".
             # RFC 7323 §2.2: "The window field in a SYN (i.e., a <SYN> or <SYN,ACK>)
             # segment itself is never scaled."
-            self.snd_wnd = seg.window
+            self.snd_wnd, self._wnd_base = seg.window, a
             self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
             self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
             self.fire("syn_ack_received", now)
@@ -538,7 +548,7 @@ class Connection:
             # as for data on a SYN (listen_segment).
             return
         # §3.10.7.3: simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment".
-        self.snd_wnd = seg.window
+        self.snd_wnd, self._wnd_base = seg.window, 1
         self.max_snd_wnd = max(self.max_snd_wnd, seg.window)  # RFC 5961 §5, as above
         self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
         self.fire("syn_received", now)
@@ -705,7 +715,7 @@ class Connection:
                 c.bad_ack_drop += 1
                 return False
             self._ack_syn(a, seg, now)
-            self.snd_wnd = seg.window << self.snd_wscale
+            self.snd_wnd, self._wnd_base = seg.window << self.snd_wscale, a
             self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
             self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
             self.fire("ack_of_syn", now)
@@ -748,7 +758,7 @@ class Connection:
             or (self.snd_wl1 == seg.seq and sq.le(self.snd_wl2, seg.ack))
         ):
             opened = wnd > self.snd_wnd
-            self.snd_wnd = wnd
+            self.snd_wnd, self._wnd_base = wnd, a
             self.max_snd_wnd = max(self.max_snd_wnd, wnd)
             self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
             if wnd > 0:
@@ -773,8 +783,12 @@ class Connection:
             elif after is S.FIN_WAIT_2 and self.orphaned:
                 self._arm("fin_wait_2", now + self.params.fin_wait_2_timeout)
         elif self.state is S.CLOSING:
-            # §3.10.7.4 fifth, CLOSING: "if the ACK acknowledges our FIN, then enter the
-            # TIME-WAIT state; otherwise, ignore the segment."
+            # §3.10.7.4 fifth, CLOSING: "In addition to the processing for the ESTABLISHED
+            # state [done above: the ACK and the window], if the ACK acknowledges our FIN,
+            # then enter the TIME-WAIT state; otherwise, ignore the segment." Our FIN may
+            # still wait behind data a closed window held back (the peer's FIN came first):
+            # what the window now allows goes out.
+            self.output(now)
             return False
         return True
 
@@ -1124,9 +1138,9 @@ class Connection:
             avail = data_end - self._nxt
             if self.in_recovery and self.sack_ok:
                 usable = (self.cwnd - self._pipe()) if self._nxt >= self._max else 0
-                usable = min(usable, self._una + self.snd_wnd - self._nxt)
+                usable = min(usable, self._snd_right - self._nxt)
             else:
-                usable = self._una + min(self.snd_wnd, self.cwnd) - self._nxt
+                usable = min(self._snd_right, self._una + self.cwnd) - self._nxt
             if avail > 0:
                 n = min(avail, self.mss, usable)
                 if n <= 0:
@@ -1134,7 +1148,7 @@ class Connection:
                         # RFC 9293 §3.8.6.1: probe a zero window.
                         self._arm("persist", now + self._persist_interval())
                     break
-                offered = self._una + self.snd_wnd - self._nxt
+                offered = self._snd_right - self._nxt
                 if n < min(avail, self.mss) and usable < offered and self._max > self._una:
                     # The congestion window, not the peer's, is the limit: the ACKs in
                     # flight open it; a runt now (or from the SWS timer, which is for a
@@ -1348,7 +1362,7 @@ class Connection:
     def _retransmit_first(self, now: float) -> None:
         # RFC 9293 §3.8.6: a retransmission too stays within the offered window (one
         # octet when it is closed, as a probe would).
-        end = min(self._una + self.mss, self.data_end, self._una + max(self.snd_wnd, 1))
+        end = min(self._una + self.mss, self.data_end, max(self._snd_right, self._una + 1))
         n = max(0, end - self._una)
         fin = self.fin_queued and self._una + n >= self.data_end and self.fin_sent
         if n or fin:
