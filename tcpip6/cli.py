@@ -79,9 +79,10 @@ class _Backend:
         elif args.loopback:
             self.stack, _ = loopback_stack()
         else:
+            live = " or --control PATH (inside a running tcpip6 host)"
             raise CliError(
-                "say where to run: --sim TOPOLOGY (demo, chain) or --loopback "
-                "(the live NIC backend comes later)",
+                "say where to run: --sim TOPOLOGY (demo, chain) or --loopback"
+                + (live if getattr(args, "runs_in_host", False) else ""),
                 2,
             )
 
@@ -743,8 +744,7 @@ def _tool_parser(
     if not add_help:
         p.add_argument("--help", action="help", help="show this help message and exit")
     _backend_options(p, in_host)
-    if not in_host:
-        p.set_defaults(control=None)
+    p.set_defaults(control=None, runs_in_host=in_host)
     return p
 
 
