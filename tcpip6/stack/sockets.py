@@ -192,7 +192,28 @@ class Stack:
         return (_address_text(address), port, 0, scope)
 
 
-class Socket:
+class Timeouts:
+    """``socket``'s blocking modes, shared by every kind of socket: None blocks, 0.0 is
+    non-blocking, a positive number is a timeout in seconds."""
+
+    _timeout: float | None = None
+
+    def settimeout(self, value: float | None) -> None:
+        if value is not None and value < 0:
+            raise ValueError("Timeout value out of range")
+        self._timeout = value
+
+    def gettimeout(self) -> float | None:
+        return self._timeout
+
+    def setblocking(self, flag: bool) -> None:
+        self._timeout = None if flag else 0.0
+
+    def getblocking(self) -> bool:
+        return self._timeout != 0.0
+
+
+class Socket(Timeouts):
     """A datagram (UDP, UDP-Lite) or raw IPv6 socket. See the module docstring."""
 
     def __init__(self, stack: Stack, type: int, proto: int) -> None:
@@ -335,20 +356,6 @@ class Socket:
         elif self.local_port:
             self.host.udp.unbind(self)
         self.queue.clear()
-
-    def settimeout(self, value: float | None) -> None:
-        if value is not None and value < 0:
-            raise ValueError("Timeout value out of range")
-        self._timeout = value
-
-    def gettimeout(self) -> float | None:
-        return self._timeout
-
-    def setblocking(self, flag: bool) -> None:
-        self._timeout = None if flag else 0.0
-
-    def getblocking(self) -> bool:
-        return self._timeout != 0.0
 
     def getsockname(self) -> Address:
         return self.stack.sockaddr(self.local_address, self.local_port, self.bound_interface)

@@ -35,6 +35,7 @@ from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Any, Final
 
 from tcpip6.stack.machines.tcp import TcpState
+from tcpip6.stack.sockets import Timeouts, _int
 from tcpip6.stack.tcp import Connection, TcpParameters
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ MAX_BUFFER = 4 * 1024 * 1024
 S = TcpState
 
 
-class StreamSocket:
+class StreamSocket(Timeouts):
     """A TCP socket. See the module docstring."""
 
     def __init__(self, stack: Stack, conn: Connection | None = None) -> None:
@@ -345,20 +346,6 @@ class StreamSocket:
         raise OSError(errno.ENOPROTOOPT, f"option {level}/{option} is not supported")
 
     # -- the rest of the standard library's surface ----------------------------------------
-    def settimeout(self, value: float | None) -> None:
-        if value is not None and value < 0:
-            raise ValueError("Timeout value out of range")
-        self._timeout = value
-
-    def gettimeout(self) -> float | None:
-        return self._timeout
-
-    def setblocking(self, flag: bool) -> None:
-        self._timeout = None if flag else 0.0
-
-    def getblocking(self) -> bool:
-        return self._timeout != 0.0
-
     def getsockname(self) -> Address:
         # A connected socket's zone is its connection's (a link-local source has one).
         iface = self.conn.interface if self.conn is not None else None
@@ -419,14 +406,6 @@ class StreamSocket:
         if failed and conn is not None and (what != "data" or not conn.rcvbuf):
             raise self._take_error()
         return not self.closed
-
-
-def _int(value: int | bytes) -> int:
-    if isinstance(value, (bytes, bytearray)):
-        if len(value) != 4:
-            raise OSError(errno.EINVAL, "an integer option is 4 octets")
-        return int(struct.unpack("i", value)[0])
-    return int(value)
 
 
 # -- the asyncio face -----------------------------------------------------------------------

@@ -134,6 +134,8 @@ class Connection:
         self.ts_offset = 0
         self.sack_ok = False
         self._wscale_offered = 0
+        self._peer_wscale: int | None = None  # the shift of the peer's SYN, if it had one
+        self._syn_window = 0xFFFF  # the (unscaled) window our SYN offers
         # -- RTT, retransmission, congestion --------------------------------------------
         self.rto = RtoEstimator(params)
         self.retries = 0  # consecutive timeouts without progress
@@ -163,6 +165,7 @@ class Connection:
         self._persist_backoff = 0
         self._probes_unanswered = 0  # zero-window probes since the peer last answered
         self._ack_pending = 0  # full-size segments received and not yet acknowledged
+        self._delack_due = False  # a delayed ACK is owed when the timer fires
         self._ack_owed = False  # an immediate ACK, sent when the segment is processed
         # -- a listener's queues ----------------------------------------------------------
         self.backlog = 0
@@ -367,8 +370,6 @@ class Connection:
         elif kind == "sws":
             self.output(now, override=True)
 
-    _delack_due = False
-
     # -- opening --------------------------------------------------------------------------
     def _choose_receive_window(self, now: float) -> None:
         """Our window scale (RFC 7323 §2.2) for the receive buffer, and the window of our
@@ -400,9 +401,6 @@ class Connection:
         if p.window_scaling and (not syn_ack or self._peer_wscale is not None):
             opts += [wire_tcp.NoOperation(), wire_tcp.WindowScale(self._wscale_offered)]
         return tuple(opts)
-
-    _peer_wscale: int | None = None
-    _syn_window = 0xFFFF
 
     def _send_syn(self, now: float, *, ack: bool) -> None:
         flags = SYN | ACK if ack else SYN
