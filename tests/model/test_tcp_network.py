@@ -396,3 +396,29 @@ def test_retransmission_timeout_stays_within_the_window() -> None:
     assert net.hosts[0].tcp.counters.timeouts == 1
     net.within_the_window()
     net.teardown()
+
+
+def test_acks_after_a_timeout_carry_the_highest_sequence_sent() -> None:
+    """Found by a random run (both ends writing, 10% loss while opening): after their
+    timeouts both ends went back to resend (go-back-N) and sent their ACKs with the older
+    SEQ; each ACK then lay before the other's RCV.NXT, failed the acceptability test
+    (RFC 9293 §3.10.7.4) and had its acknowledgment ignored, so neither end ever learned
+    its data had arrived. A pure ACK carries the highest sequence number sent."""
+    net = TcpNetwork()
+    common = {"max_data_retransmissions": 30, "max_connect_retransmissions": 30, "msl": MSL}
+    pa = TcpParameters(
+        sack=False, delayed_ack=False, send_buffer=20000, receive_buffer=16384, **common
+    )  # type: ignore[arg-type]
+    pb = TcpParameters(sack=False, timestamps=False, delayed_ack=False, send_buffer=200000,
+                       receive_buffer=16384, **common)  # type: ignore[arg-type]  # fmt: skip
+    net.open(Topology(routed=False, mtu_a=1500, mtu_b=1500), pa, pb, 0.1)
+    steps = [(True, 0, 5000), (True, 100, 0), (False, 1, 1500), (False, 10000, 0)]
+    steps += [(True, 1 << 20, 0), (True, 1000, 5000), (True, 10000, 0), (False, 0, 30000)]
+    for which, read, write in steps:
+        side = net.a if which else net.b
+        if write:
+            side.write(write, net.world.now)
+        side.read(read, net.world.now)
+    # Exactly the octets sent arrive both ways (before the fix: 4320 of 10000), then both
+    # ends close.
+    net.teardown()

@@ -590,7 +590,12 @@ class Connection:
         else:
             end = off + seg_len - 1
             ok = (self._rcv <= off < self._rcv + wnd) or (self._rcv <= end < self._rcv + wnd)
-        if not ok and wnd == 0 and off == self._rcv and flags & (ACK | RST | URG):
+        allowance = off == self._rcv and flags & (ACK | RST | URG)
+        # The ACK of a peer whose SND.NXT went past our closed window (the octet of its
+        # zero-window probe) has SEQ = RCV.NXT + 1: its acknowledgment still counts, or
+        # both ends would wait for ever for the other's ACK.
+        allowance = allowance or (flags & ACK and not flags & RST and off == self._rcv + 1)
+        if not ok and wnd == 0 and allowance:
             # "special allowance should be made to accept valid ACKs, URGs, and RSTs":
             # the control is processed, the text is not (and is answered with an ACK, as
             # any unacceptable text is: that is how a zero-window probe learns the window).
@@ -1278,8 +1283,12 @@ class Connection:
         self.tcp.transmit(self, seg, now)
 
     def _send_ack(self, now: float) -> None:
-        """<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>."""
-        self._emit(self._nxt if self._nxt <= self._max else self._max, ACK, b"", now)
+        """<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, SND.NXT being the highest sequence sent:
+        after a timeout ``_nxt`` goes back to resend (go-back-N), but an ACK with that
+        older SEQ would lie before the peer's RCV.NXT, fail its acceptability test and
+        have its acknowledgment ignored; with both ends resending, neither would ever
+        learn its data arrived."""
+        self._emit(self._max, ACK, b"", now)
 
     def _reply_rst(self, ack_field: int, now: float) -> None:
         """<SEQ=SEG.ACK><CTL=RST>, to a segment this connection cannot accept."""
