@@ -366,20 +366,29 @@ def _alive(path: Path) -> bool:
         probe.close()
 
 
-def request(path: Path, obj: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
-    """Send one request to the control socket at ``path``; the decoded answer.
+def _send_request(path: Path, obj: dict[str, Any], timeout: float) -> socket.socket:
+    """A connection to the control socket at ``path`` with ``obj`` sent on it.
     ControlError (one line, with the path) when nothing answers there."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
+        sock.connect(str(path))
+        sock.sendall(_line(obj))
+    except FileNotFoundError:
+        sock.close()
+        raise ControlError(f"no control socket at {path} (is tcpip6 host running?)") from None
+    except OSError as exc:
+        sock.close()
+        raise ControlError(f"control socket {path}: {exc.strerror or exc}") from None
+    return sock
+
+
+def request(path: Path, obj: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
+    """Send one request to the control socket at ``path``; the decoded answer.
+    ControlError (one line, with the path) when nothing answers there."""
+    sock = _send_request(path, obj, timeout)
+    try:
         try:
-            sock.connect(str(path))
-        except FileNotFoundError:
-            raise ControlError(f"no control socket at {path} (is tcpip6 host running?)") from None
-        except OSError as exc:
-            raise ControlError(f"control socket {path}: {exc.strerror or exc}") from None
-        try:
-            sock.sendall(_line(obj))
             data = bytearray()
             while not data.endswith(b"\n"):
                 chunk = sock.recv(65536)
@@ -404,17 +413,9 @@ def request(path: Path, obj: dict[str, Any], timeout: float = 5.0) -> dict[str, 
 def stream(path: Path, obj: dict[str, Any], timeout: float = 5.0) -> Iterator[dict[str, Any]]:
     """Send a request that starts a job; yield each answer line as it comes, until the
     one that says ``done`` (or an ``error``). ControlError when the socket fails."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
+    sock = _send_request(path, obj, timeout)
     try:
         try:
-            sock.connect(str(path))
-        except FileNotFoundError:
-            raise ControlError(f"no control socket at {path} (is tcpip6 host running?)") from None
-        except OSError as exc:
-            raise ControlError(f"control socket {path}: {exc.strerror or exc}") from None
-        try:
-            sock.sendall(_line(obj))
             sock.settimeout(None)  # a job answers when it has something to say
             data = bytearray()
             while True:

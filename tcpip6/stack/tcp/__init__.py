@@ -257,7 +257,7 @@ class Tcp:
             return
         iface, next_hop = route
         self.counters.out_segs += 1
-        body = _build(seg, conn.local_address, dst)
+        body = seg.build(conn.local_address, dst)
         self.host.ipv6.send_on(iface, next_hop, conn.local_address, dst, 6, body, now)
 
     def send_reset(self, conn: Connection, ack_field: int, now: float) -> None:
@@ -287,7 +287,7 @@ class Tcp:
             return
         self.counters.out_resets += 1
         self.counters.out_segs += 1
-        body = _build(reply, hdr.dst, hdr.src)
+        body = reply.build(hdr.dst, hdr.src)
         self.host.ipv6.send_on(route[0], route[1], hdr.dst, hdr.src, 6, body, now)
 
     # -- receiving ------------------------------------------------------------------------
@@ -464,9 +464,3 @@ class Tcp:
     def all_connections(self) -> list[Connection]:
         out = [c for bound in self.listeners.values() for c in bound]
         return out + list(self.connections.values())
-
-
-def _build(seg: TcpSegment, src: IPv6Address, dst: IPv6Address) -> bytes:
-    buf = bytearray(seg.buffer_len())
-    seg.emit(buf, src, dst)
-    return bytes(buf)
