@@ -17,11 +17,13 @@ pcap.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 
+from tcpip6.apps.command import Subparsers
 from tcpip6.apps.decode import summarize_frame
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack.host import Host
@@ -234,3 +236,29 @@ def run_demo(pcap_path: Path, trace: bool = False, trace_format: str = "text") -
         print("demo: something did not happen as it should (see above)")
         return 1
     return 0
+
+
+# -- the command line: tcpip6 demo ----------------------------------------------------
+
+
+def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
+    demo = sub.add_parser(
+        "demo",
+        help="run a simulated network (no root needed) and print its timeline",
+        description=(
+            "Boot a simulated Ethernet segment with tcpip6 hosts: each forms a link-local "
+            "address (RFC 4862 DAD), learns a prefix from Router Advertisements (SLAAC), "
+            "resolves its neighbours (RFC 4861 ND) and pings them. Prints a timeline of "
+            "what happened and writes a pcap that Wireshark/tshark open."
+        ),
+    )
+    demo.add_argument("--pcap", default="tcpip6-demo.pcap", help="pcap file to write")
+    demo.add_argument("--trace", action="store_true", help="print every graph state change")
+    demo.add_argument(
+        "--trace-format", choices=("text", "json"), default="text", help="trace line format"
+    )
+    return demo
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_demo(pcap_path=Path(args.pcap), trace=args.trace, trace_format=args.trace_format)

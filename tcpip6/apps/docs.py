@@ -11,12 +11,14 @@ the code; a test regenerates the pages and compares them with the committed ones
 
 from __future__ import annotations
 
+import argparse
 import bisect
 import importlib
 import re
 import tempfile
 from pathlib import Path
 
+from tcpip6.apps.command import CliError, Subparsers
 from tcpip6.apps.demo import DemoRun, Row, Timeline, simulate
 from tcpip6.stack.machines import all_graphs
 from tcpip6.stack.machines.graph import Graph
@@ -170,3 +172,31 @@ def write_docs(outdir: Path) -> list[Path]:
         path.write_text(page(graph, run))
         written.append(path)
     return written
+
+
+# -- the command line: tcpip6 docs ----------------------------------------------------
+
+
+def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
+    docs = sub.add_parser(
+        "docs",
+        help="write one Markdown page per state machine, from the code and a demo run",
+        description=(
+            "Write docs/machines.md and docs/machines/<name>.md: for every state machine, "
+            "what its RFC section says, the graph (mermaid; make diagrams adds SVG/PNG), the "
+            "table the stack runs, and a walk through a real run of 'tcpip6 demo' (the "
+            "frames and transitions at each moment the graph changed state)."
+        ),
+    )
+    docs.add_argument("--output-dir", default="docs", help="where to write (default: docs)")
+    return docs
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        written = write_docs(Path(args.output_dir))
+    except OSError as exc:
+        raise CliError(f"cannot write {exc.filename}: {exc.strerror}") from None
+    for path in written:
+        print(f"wrote {path}")
+    return 0

@@ -21,6 +21,7 @@ from a file (:func:`load_config_file`); flags override it.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import random
 import signal
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tcpip6.apps import show
+from tcpip6.apps.command import CliError, Subparsers
 from tcpip6.apps.httpd import HTTP_PORT, Httpd
 from tcpip6.apps.jobs import Job, start_job
 from tcpip6.apps.services import PORTS, Services
@@ -673,6 +675,172 @@ def config_from(flags: Mapping[str, Any], config_file: str | Path | None = None)
         if config_file is None:
             raise
         raise HostConfigError(f"{exc} (with --config {config_file})") from None
+
+
+# -- the command line: tcpip6 host ----------------------------------------------------
+EPILOG = """\
+tcpip6 replaces the kernel's IPv6 on the interfaces it is given: turn the kernel's off
+there first (sysctl -w net.ipv6.conf.IFNAME.disable_ipv6=1). Runs until SIGINT/SIGTERM,
+then leaves its multicast groups (MLD Done) and exits 0. Needs root (or CAP_NET_RAW).
+
+example: a Linux namespace and tcpip6 on the two ends of a veth pair
+  ip netns add peer; ip netns add h6
+  ip -n peer link add veth-p type veth peer name veth-h netns h6
+  ip netns exec h6 sysctl -w net.ipv6.conf.veth-h.disable_ipv6=1
+  ip -n peer link set veth-p up; ip -n h6 link set veth-h up
+  ip netns exec h6 tcpip6 host --link ethernet:veth-h --pcap h6.pcap
+      link veth-h up: ethernet 9a:..:.. mtu 1500
+      address fe80::98..:..../64 on veth-h preferred (link-local; DAD: no duplicate)
+  ip netns exec peer ping -6 fe80::98..%veth-p         (from another terminal)
+  ip netns exec peer ip -6 neigh show dev veth-p
+  tcpip6 show neighbors          (tcpip6's neighbor cache, asked through its control socket)
+
+  the same from a file, with the UDP echo and discard services (flags override the file):
+  ip netns exec h6 tcpip6 host --config h6.toml
+      h6.toml:  links = ["ethernet:veth-h"]
+                serve = "echo,discard"
+
+  serving a directory over HTTP (from the peer: curl -6 -g 'http://[ADDR%veth-p]/file'):
+  ip netns exec h6 tcpip6 host --link ethernet:veth-h --serve http=/srv/www
+
+  a router advertising a prefix (Linux hosts on the link autoconfigure from it):
+  ip netns exec h6 tcpip6 host --link ethernet:veth-h --router \\
+      --address veth-h=2001:db8:1::1/64 --advertise veth-h=2001:db8:1::/64
+
+  a static route (PREFIX=NEXTHOP%IFNAME; "default" is ::/0; PREFIX=%IFNAME: on-link):
+  ip netns exec h6 tcpip6 host --link ethernet:veth-h --address veth-h=2001:db8:1::2/64 \\
+      --route 2001:db8:77::/48=fe80::1%veth-h
+
+A TAP device of tcpip6's own (tap:NAME, at most 15 characters): tcpip6 creates NAME, brings
+it up and removes it at exit. The kernel's side of the TAP is an ordinary interface whose
+kernel IPv6 stays on: the kernel is the peer at the other end of the wire, and tcpip6 has
+a MAC of its own (locally administered, derived from NAME):
+  ip netns exec h6 tcpip6 host --link tap:tap6
+      link tap6 up: tap 8e:70:..:.. mtu 1500
+  ip netns exec h6 ping -6 fe80::8c70:..%tap6
+
+IPv6 over IPv4 (protocol 41, on the kernel's IPv4: give an IPv4 address of this host).
+Tunnel interfaces are named tun0, tun1... in --link order; no ND, no DAD on them
+(but on 6over4):
+  tunnel:configured:LOCAL4:REMOTE4   RFC 4213 configured tunnel: mtu 1280, fe80::LOCAL4,
+                                     the remote end fe80::REMOTE4 is the default route
+  tunnel:6to4:LOCAL4[:RELAY4]        RFC 3056 6to4: 2002:LOCAL4::LOCAL4/16; other
+                                     destinations go to a relay router (RFC 3068)
+  tunnel:automatic:LOCAL4            RFC 2893 §5 automatic tunnel (historical): ::LOCAL4/96;
+                                     a ::A.B.C.D destination is sent to A.B.C.D
+  tunnel:6over4:LOCAL4               RFC 2529 6over4: IPv4 multicast (239.192.A.B) as a
+                                     virtual Ethernet, with ND and DAD; mtu 1480
+  tcpip6 host --link tunnel:configured:10.0.0.2:10.0.0.1 --address tun0=2001:db8:46::2/64
+  tcpip6 host --link tunnel:6to4:10.0.0.2:192.88.99.1
+
+SOCKS5 front door (RFC 1928, no authentication, so loopback addresses only): kernel
+programs CONNECT (and UDP ASSOCIATE) to IPv6 addresses through tcpip6's own TCP and UDP.
+Names are not resolved: give IPv6 literals.
+  tcpip6 host --link ethernet:eth1 --socks 127.0.0.1:1080
+  curl --socks5-hostname 127.0.0.1:1080 'http://[2001:db8:77::1]:8000/'
+"""
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        flags = {
+            "links": args.link,
+            "addresses": args.address,
+            "router": args.router,
+            "advertise": args.advertise,
+            "pcap": args.pcap,
+            "seed": args.seed,
+            "trace": args.trace_format if args.trace else None,
+            "serve": args.serve,
+            "control": args.control,
+            "routes": args.route,
+            "socks": args.socks,
+            "log_level": args.log_level,
+        }
+        return run_host(config_from(flags, args.config))
+    except (HostConfigError, LinkError) as exc:
+        raise CliError(str(exc)) from None
+
+
+def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
+    host = sub.add_parser(
+        "host",
+        help="run tcpip6 as a live host (or router) on real interfaces (root)",
+        description=(
+            "Run tcpip6 on real Ethernet interfaces through AF_PACKET sockets: it forms\n"
+            "link-local addresses (RFC 4862 DAD), solicits routers and autoconfigures\n"
+            "global addresses from their advertisements, answers Neighbor Discovery and\n"
+            "ping. Prints one line per link that comes up and per address it configures."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    host.add_argument(
+        "--link",
+        action="append",
+        metavar="ethernet:IFNAME|tap:NAME|tunnel:...",
+        help="an interface to run on (repeat for several; TAP devices, tunnels: see below)",
+    )
+    host.add_argument(
+        "--address",
+        action="append",
+        metavar="IFNAME=ADDR/PLEN",
+        help="a manually configured address (DAD-checked; repeatable)",
+    )
+    host.add_argument(
+        "--route",
+        action="append",
+        metavar="PREFIX=NEXTHOP%IFNAME",
+        help="a static route: PREFIX (or default) through NEXTHOP on IFNAME; PREFIX=%%IFNAME "
+        "makes PREFIX on-link (repeatable)",
+    )
+    host.add_argument(
+        "--router", action="store_true", help="router mode: forward between the links"
+    )
+    host.add_argument(
+        "--advertise",
+        action="append",
+        metavar="IFNAME=PREFIX/64",
+        help="send Router Advertisements for PREFIX on IFNAME (needs --router; repeatable)",
+    )
+    host.add_argument("--pcap", metavar="FILE", help="write every frame sent and received")
+    host.add_argument("--seed", type=int, help="seed the random choices (DAD and RS delays)")
+    host.add_argument(
+        "--trace", action="store_true", help="print every graph state change as it happens"
+    )
+    host.add_argument(
+        "--trace-format", choices=("text", "json"), default="text", help="trace line format"
+    )
+    host.add_argument(
+        "--serve",
+        action="append",
+        metavar="SERVICE[,SERVICE...]",
+        help="start services, each over UDP and TCP: echo, discard, daytime, qotd, chargen; "
+        "and http=DIR, an HTTP/1.1 server of DIR on port 80 (repeatable)",
+    )
+    host.add_argument(
+        "--control",
+        metavar="PATH",
+        help="the control socket tcpip6 show asks (default /run/tcpip6/HOSTNAME.sock)",
+    )
+    host.add_argument(
+        "--socks",
+        metavar="ADDR:PORT",
+        help="a SOCKS5 front door on the kernel's loopback (127.0.0.1:1080): kernel "
+        "programs reach the IPv6 network through tcpip6 (see below)",
+    )
+    host.add_argument(
+        "--log-level",
+        metavar="LEVEL",
+        help="what the stack logs on stderr: debug, info, warning (the default) or error",
+    )
+    host.add_argument(
+        "--config",
+        metavar="FILE.toml",
+        help="settings from a TOML file (links, addresses, routes, router, advertise, pcap, "
+        "seed, serve, control, socks, log_level); flags override it",
+    )
+    return host
 
 
 __all__ = [

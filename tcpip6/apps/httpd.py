@@ -20,14 +20,18 @@ sent waits in the receive buffer (pipelining, RFC 9112 §9.3.2). The server hand
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import mimetypes
 import re
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TextIO
 from urllib.parse import unquote, urlsplit
 
+from tcpip6.apps.command import Backend, CliError, Subparsers, tool_parser
 from tcpip6.apps.tcpserve import DEFAULT_MAX_CONNECTIONS, StreamHandler, TcpServer
 from tcpip6.stack.sockets import AF_INET6, SOCK_STREAM, Stack
 from tcpip6.stack.tcp import Connection
@@ -403,3 +407,52 @@ def demonstrate(
         return 0
     finally:
         httpd.close()
+
+
+# -- the command line: tcpip6 httpd ----------------------------------------------------
+
+
+def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
+    p = tool_parser(
+        sub,
+        "httpd",
+        "serve files over HTTP/1.1 and fetch one, like curl",
+        "A minimal HTTP/1.1 file server on tcpip6's TCP (GET and HEAD, Content-Length, "
+        "keep-alive; 400 for a path with '..' or outside the root, 404, 405, 414; bounded "
+        "requests and connections), and a tiny client that fetches PATH from it and checks "
+        "the body byte for byte against the file on disk. With --sim the server is SERVER "
+        "(default b in demo, z in chain) and the client a; with --loopback both are ::1. "
+        f"Without --root it serves a temporary directory holding index.html and a "
+        f"300 KB {DEMO_FILE}, and fetches /{DEMO_FILE}. A live host serves a directory with "
+        "'tcpip6 host --serve http=DIR'.\n\nexamples:\n"
+        "  tcpip6 httpd --sim demo                    a fetches /tcpip6.bin from b\n"
+        "  tcpip6 httpd --sim demo --root site /a.txt  a fetches site/a.txt from b\n"
+        "  tcpip6 httpd --sim demo c                  from c, across the router (MTU 1280)",
+    )
+    p.add_argument("server", nargs="?", help="with --sim, the serving host's name")
+    p.add_argument("path", nargs="?", default="/", help="the path to fetch (default /)")
+    p.add_argument("--root", metavar="DIR", help="the directory to serve")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=HTTP_PORT,
+        metavar="PORT",
+        help=f"the server's port (default {HTTP_PORT})",
+    )
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.root is not None and not Path(args.root).is_dir():
+        raise CliError(f"--root {args.root}: no such directory", 2)
+    if not args.path.startswith("/"):
+        raise CliError(f"{args.path}: a path starts with /", 2)
+    backend = Backend(args)
+    address, server, name = backend.server(args.server)
+    with tempfile.TemporaryDirectory(prefix="tcpip6-httpd-") as tmp:
+        root = Path(args.root) if args.root is not None else demo_root(Path(tmp))
+        path = args.path if args.root is not None or args.path != "/" else "/" + DEMO_FILE
+        shown = None if backend.topology is None else name
+        return demonstrate(
+            server, backend.stack, address, root, path, sys.stdout, name=shown, port=args.port
+        )

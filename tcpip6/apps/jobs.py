@@ -10,17 +10,18 @@ something queued. Closing the control connection stops the job.
 
 Each job is the tool's own code run a step at a time: :class:`~tcpip6.apps.ping6.Pinger`
 with its ``start``/``step``/``take``/``finish``, and :class:`~tcpip6.apps.tracert6.Tracer`
-with its ``send_probe``/``match``; ttcp's jobs are in :mod:`tcpip6.apps.ttcp_jobs`.
+with its ``send_probe``/``match``; ttcp's jobs are in :mod:`tcpip6.apps.ttcp_jobs`. A job's
+options come from the request's ``args`` through :func:`~tcpip6.apps.options.build_options`,
+the function the command line builds them with: the defaults are the options dataclass's.
 """
 
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Mapping
 from typing import Any
 
-from tcpip6.apps import ping6, tracert6
+from tcpip6.apps.options import build_options
 from tcpip6.apps.ping6 import Pinger, PingOptions, resolve
 from tcpip6.apps.tracert6 import Answer, TraceOptions, Tracer, header_lines, hop_line
 from tcpip6.stack.sockets import Socket, Stack
@@ -201,19 +202,6 @@ class TraceJob(Job):
         self._end(1)
 
 
-def _number(args: Mapping[str, Any], key: str, kind: type, default: Any) -> Any:
-    value = args.get(key, default)
-    if value is None or value is default:
-        return value
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise ValueError(f"{key}: expected a {kind.__name__}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{key}: expected a finite number")
-    return value
-
-
 def start_job(stack: Stack, request: Mapping[str, Any]) -> Job:
     """The job a ``{"run": TOOL, "args": {...}}`` request asks for (ValueError: a bad
     request, its message one line for the client)."""
@@ -237,27 +225,11 @@ def start_job(stack: Stack, request: Mapping[str, Any]) -> Job:
         raise ValueError(f"{tool}: give a destination address")
     try:
         if tool == "ping6":
-            popts = PingOptions(
-                count=_number(args, "count", int, None),
-                interval=_number(args, "interval", float, ping6.DEFAULT_INTERVAL),
-                size=_number(args, "size", int, ping6.DEFAULT_SIZE),
-                hop_limit=_number(args, "hop_limit", int, None),
-                tclass=_number(args, "tclass", int, None),
-                timeout=_number(args, "timeout", float, ping6.DEFAULT_TIMEOUT),
-                pmtudisc=str(args.get("pmtudisc", "dont")),
-            )
-            popts.check()
+            popts = build_options(PingOptions, args)
             if popts.interval < MIN_INTERVAL:
                 raise ValueError(f"interval {popts.interval}: at least {MIN_INTERVAL} s here")
             return PingJob(stack, destination, popts)
-        topts = TraceOptions(
-            max_hops=_number(args, "max_hops", int, tracert6.DEFAULT_MAX_HOPS),
-            probes=_number(args, "probes", int, tracert6.DEFAULT_PROBES),
-            wait=_number(args, "wait", float, tracert6.DEFAULT_WAIT),
-            udp=bool(args.get("udp", False)),
-        )
-        topts.check()
-        return TraceJob(stack, destination, topts)
+        return TraceJob(stack, destination, build_options(TraceOptions, args))
     except OSError as exc:
         raise ValueError(f"{tool}: {exc.strerror or exc}") from None
     except ValueError as exc:

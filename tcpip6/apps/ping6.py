@@ -17,15 +17,18 @@ Exit status as iputils: 0 when a reply came, 1 when none did, 2 on an error.
 
 from __future__ import annotations
 
+import argparse
 import errno
 import itertools
 import math
 import os
 import struct
+import sys
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, TextIO
 
+from tcpip6.apps.command import Backend, Subparsers, options, run_in_host, tool_parser
 from tcpip6.stack.sockets import (
     AF_INET6,
     ICMP6_FILTER,
@@ -403,6 +406,84 @@ def ping6(
         print(f"ping6: {exc.strerror or exc}", file=out)
         return 2
     return pinger.run()
+
+
+# -- the command line: tcpip6 ping6 ----------------------------------------------------
+
+
+def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
+    ping = tool_parser(
+        sub,
+        "ping6",
+        "send ICMPv6 echo requests, like iputils ping",
+        "Send ICMPv6 Echo Requests (RFC 4443 §4) from a raw ICMPv6 socket, print each "
+        "Echo Reply with its round-trip time and each ICMPv6 error a router sends back, "
+        "then the statistics, as iputils ping does. Exit status: 0 when a reply came, 1 "
+        "when none did, 2 on an error.",
+        in_host=True,
+    )
+    ping.add_argument("destination", help="an IPv6 address, or with --sim a host name (c)")
+    ping.add_argument(
+        "-c",
+        dest="count",
+        type=int,
+        metavar="COUNT",
+        help="stop after COUNT requests (default: until interrupted)",
+    )
+    ping.add_argument(
+        "-i",
+        dest="interval",
+        type=float,
+        metavar="SECONDS",
+        help=f"seconds between requests (default {DEFAULT_INTERVAL:g})",
+    )
+    ping.add_argument(
+        "-s",
+        dest="size",
+        type=int,
+        metavar="SIZE",
+        help=f"octets of data per request (default {DEFAULT_SIZE}: "
+        f"{DEFAULT_SIZE + wi.ECHO_HEADER_LEN} with the header)",
+    )
+    ping.add_argument(
+        "-t",
+        dest="hop_limit",
+        type=int,
+        metavar="HOPS",
+        help="Hop Limit of the requests (iputils' -t, the IPv4 TTL)",
+    )
+    ping.add_argument(
+        "-Q", dest="tclass", type=int, metavar="TCLASS", help="Traffic Class of the requests, 0-255"
+    )
+    ping.add_argument(
+        "-W",
+        dest="timeout",
+        type=float,
+        metavar="SECONDS",
+        help=f"seconds to wait for a reply when none has come (default {DEFAULT_TIMEOUT:g})",
+    )
+    ping.add_argument(
+        "-M",
+        dest="pmtudisc",
+        choices=PMTUDISC,
+        help="don't-fragment semantics. IPv6 routers never fragment: a packet "
+        "too big for the next link is dropped and the router sends Packet Too "
+        "Big. So only the sender can fragment: 'do' forbids it, and a request "
+        "bigger than the path MTU is refused here ('message too long', as "
+        "Linux ping -M do says); 'dont' and 'want' let the stack fragment to the "
+        f"path MTU it knows (default {PingOptions.pmtudisc})",
+    )
+    return ping
+
+
+def run(args: argparse.Namespace) -> int:
+    opts = options(PingOptions, vars(args))
+    if args.control:
+        job = {k: v for k, v in vars(opts).items() if v is not None}
+        return run_in_host("ping6", args.control, {"destination": args.destination, **job})
+    backend = Backend(args)
+    address = backend.address(args.destination)
+    return ping6(backend.stack, args.destination, sys.stdout, opts, address=address)
 
 
 __all__ = ["PingOptions", "PingStats", "Pinger", "ping6"]

@@ -16,12 +16,15 @@ window lets it, never more than the send buffer holds.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import random
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
+from tcpip6.apps.command import Backend, CliError, Subparsers, tool_parser
 from tcpip6.apps.tcpserve import StreamHandler, TcpServer
 from tcpip6.stack.sockets import (
     AF_INET6,
@@ -384,3 +387,34 @@ def _demonstrate_udp(client: Stack, server: str, out: TextIO, name: str | None) 
                 print(f"      {line}", file=out)
         failed += not ok
     return failed
+
+
+# -- the command line: tcpip6 services -------------------------------------------------
+
+
+def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
+    p = tool_parser(
+        sub,
+        "services",
+        "serve echo, discard, daytime, qotd, chargen and query each",
+        "Start the simple services on a host, over UDP and TCP: echo (RFC 862, port 7), "
+        "discard (RFC 863, 9), daytime (RFC 867, 13), quote of the day (RFC 865, 17) and "
+        "character generator (RFC 864, 19); then query each from host a, over UDP and then "
+        "over TCP, and print the answers (TCP chargen is a continuous stream: the client "
+        "reads 740 octets and closes). Exit status 1 if an answer was wrong. With "
+        "--sim the server is SERVER (default b in demo, z in chain); with --loopback both "
+        "are ::1.",
+    )
+    p.add_argument("server", nargs="?", help="with --sim, the serving host's name")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    backend = Backend(args)
+    server, stack, name = backend.server(args.server)
+    with Services(stack) as services:
+        try:
+            services.start()
+        except OSError as exc:
+            raise CliError(f"cannot bind the services: {exc.strerror or exc}") from None
+        return demonstrate(backend.stack, server, sys.stdout, name)

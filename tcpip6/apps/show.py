@@ -28,11 +28,14 @@ The views:
 
 from __future__ import annotations
 
+import argparse
 import math
 from collections.abc import Callable, Mapping
 from ipaddress import IPv6Address
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tcpip6.apps.command import CliError, Subparsers
 from tcpip6.stack.counters import CounterSet
 from tcpip6.wire import ipv6 as wire_ipv6
 
@@ -504,6 +507,66 @@ def format_view(view: str, data: Data) -> list[str]:
     if view not in _FORMATTERS:
         raise ValueError(f"unknown view {view!r} (known: {', '.join(VIEWS)})")
     return _FORMATTERS[view](data)
+
+
+# -- the command line: tcpip6 show ----------------------------------------------------
+EPILOG = """views (like ip -6 and netstat; --json prints the same as JSON, with stable keys):
+  interfaces    the interfaces, their link addresses, MTU and ND variables
+  addresses     addresses with their DAD state and lifetimes left (like ip -6 addr)
+  neighbors     the neighbor cache (like ip -6 neigh)
+  routes        the prefix list, static routes and default routers (like ip -6 route)
+  destinations  the route cache: next hop, interface, source, path MTU
+  counters      the non-zero counters by protocol, TCP's too (like netstat -s)
+  connections   TCP connections and listeners, UDP and raw sockets (like ss -tuan)
+  sockets       the same as connections
+
+example:
+  ip netns exec h6 tcpip6 host --link ethernet:veth-h --control /tmp/h6.sock --serve echo
+  tcpip6 show --control /tmp/h6.sock neighbors
+  tcpip6 show --control /tmp/h6.sock connections --json
+"""
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import socket
+
+    from tcpip6.io.control import ControlError, default_path, request
+
+    path = Path(args.control) if args.control else default_path(socket.gethostname() or "tcpip6")
+    try:
+        answer = request(path, {"show": args.view})
+    except ControlError as exc:
+        raise CliError(str(exc)) from None
+    if "error" in answer:
+        raise CliError(f"{path}: {answer['error']}")
+    if args.json:
+        print(json.dumps(answer, indent=2))
+    else:
+        for line in format_view(args.view, answer):
+            print(line)
+    return 0
+
+
+def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
+    show = sub.add_parser(
+        "show",
+        help="print what a running tcpip6 host holds (asks its control socket)",
+        description=(
+            "Ask a running tcpip6 host (tcpip6 host) through its control socket for one\n"
+            "of its conceptual data structures, and print it."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    show.add_argument(
+        "--control",
+        metavar="PATH",
+        help="the host's control socket (default /run/tcpip6/HOSTNAME.sock)",
+    )
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.add_argument("view", choices=VIEWS, help="what to print")
+    return show
 
 
 __all__ = [

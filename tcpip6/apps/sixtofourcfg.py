@@ -9,11 +9,13 @@ Pure but for :func:`interface_ipv4`, which asks the kernel for an interface's ad
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import socket
 import struct
 from ipaddress import IPv4Address
 
+from tcpip6.apps.command import CliError, Subparsers
 from tcpip6.io.tunnel import RELAY_ANYCAST, sixtofour_address, sixtofour_prefix
 
 #: linux/sockios.h: get the interface's (first) IPv4 address.
@@ -97,6 +99,54 @@ def report(
         f'  links = ["{spec}"]',
     ]
     return lines
+
+
+# -- the command line: tcpip6 6to4cfg -------------------------------------------------
+
+EPILOG = """\
+examples:
+  tcpip6 6to4cfg 192.0.2.7                 the prefix 2002:c000:207::/48 and its address
+  tcpip6 6to4cfg eth0                      the same for eth0's IPv4 address
+  tcpip6 6to4cfg 192.0.2.7 --relay anycast also the default route through RFC 3068's
+                                           anycast relay 192.88.99.1
+
+RFC 3056 gives every globally unique IPv4 address V4ADDR an IPv6 site prefix,
+2002:V4ADDR::/48. Packets to other 6to4 sites go straight to the IPv4 address their
+destination embeds; everything else goes to a relay router (RFC 3068). The printed
+command line runs tcpip6 on that prefix (root: it opens a raw IPv4 socket, protocol 41).
+"""
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        v4 = resolve(args.address)
+        relay = parse_relay(args.relay) if args.relay is not None else None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    for line in report(v4, relay, source=args.address):
+        print(line)
+    return 0
+
+
+def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "6to4cfg",
+        help="print the 6to4 prefix, address and tcpip6 host settings of an IPv4 address",
+        description=(
+            "Print the 6to4 configuration (RFC 3056) of an IPv4 address, or of an\n"
+            "interface's IPv4 address: the site prefix, the host's 6to4 address, and the\n"
+            "tcpip6 host command line and TOML lines that configure it."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("address", metavar="IPV4ADDR|IFNAME", help="an IPv4 address or interface")
+    p.add_argument(
+        "--relay",
+        metavar="RELAY4|anycast",
+        help="a 6to4 relay router for native IPv6 destinations (anycast: 192.88.99.1)",
+    )
+    return p
 
 
 __all__ = ["interface_ipv4", "parse_ipv4", "parse_relay", "report", "resolve"]

@@ -19,11 +19,14 @@ the socket API: a raw ICMPv6 socket hears the answers::
 
 from __future__ import annotations
 
+import argparse
 import struct
+import sys
 from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import TextIO
 
+from tcpip6.apps.command import Backend, Subparsers, options, run_in_host, tool_parser
 from tcpip6.apps.ping6 import format_time, icmp6_filter, resolve
 from tcpip6.stack.sockets import (
     AF_INET6,
@@ -258,3 +261,56 @@ def tracert6(
         tracer.close()
     print("\nTrace complete.", file=out)
     return 0 if reached else 1
+
+
+# -- the command line: tcpip6 tracert6 -------------------------------------------------
+
+
+def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
+    trace = tool_parser(
+        sub,
+        "tracert6",
+        "show the routers on the path to a destination",
+        "Send probes with Hop Limit 1, 2, 3...: the router where the hop limit runs out "
+        "answers Time Exceeded (RFC 4443 §3.3), so each line names a hop, with the "
+        "round-trip time of each probe ('*': no answer within the wait). Stops when the "
+        "destination answers. Probes are ICMPv6 Echo Requests, as Windows tracert sends; "
+        "-U sends UDP datagrams to ports 33434 and up, as traceroute does.",
+        add_help=False,
+        in_host=True,
+    )
+    trace.add_argument("destination", help="an IPv6 address, or with --sim a host name (z)")
+    trace.add_argument(
+        "-h",
+        dest="max_hops",
+        type=int,
+        metavar="MAX_HOPS",
+        help=f"the largest hop limit tried (default {DEFAULT_MAX_HOPS})",
+    )
+    trace.add_argument(
+        "-q",
+        dest="probes",
+        type=int,
+        metavar="PROBES",
+        help=f"probes per hop (default {DEFAULT_PROBES})",
+    )
+    trace.add_argument(
+        "-w",
+        dest="wait",
+        type=float,
+        metavar="SECONDS",
+        help=f"seconds to wait for each answer (default {DEFAULT_WAIT:g})",
+    )
+    trace.add_argument("-U", dest="udp", action="store_true", help="UDP probes, not echo")
+    return trace
+
+
+def run(args: argparse.Namespace) -> int:
+    opts = options(TraceOptions, vars(args))
+    if args.control:
+        return run_in_host(
+            "tracert6", args.control, {"destination": args.destination, **vars(opts)}
+        )
+    backend = Backend(args)
+    address = backend.address(args.destination)
+    return tracert6(backend.stack, args.destination, sys.stdout, opts, address=address)

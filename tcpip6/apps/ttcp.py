@@ -23,13 +23,16 @@ seconds; on the loopback backend, real time.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv6Address
 from typing import TextIO
 
+from tcpip6.apps.command import Backend, CliError, Subparsers, options, run_in_host, tool_parser
 from tcpip6.apps.ping6 import icmp6_filter
 from tcpip6.stack.sockets import (
     AF_INET6,
@@ -72,7 +75,7 @@ class TtcpOptions:
     buflen: int = DEFAULT_BUFLEN
     nbuf: int = DEFAULT_NBUF
     port: int = DEFAULT_PORT
-    udp: bool = True
+    udp: bool = False  # over TCP, as ttcp; -u: UDP
 
     def check(self) -> None:
         if not self.udp and not 0 < self.buflen <= MAX_TCP_BUFLEN:
@@ -239,7 +242,7 @@ def ttcp_pair(
     """Run a receiver on ``rx`` and a transmitter on ``tx`` sending to ``dst`` (an
     address of ``rx``), printing ttcp's lines for the ``sides`` asked ("t", "r" or both).
     0 when the receiver saw the end mark, 1 when it did not, 2 on an error."""
-    opts = opts or TtcpOptions()
+    opts = replace(opts, udp=True) if opts is not None else TtcpOptions(udp=True)
     try:
         opts.check()
     except ValueError as exc:
@@ -359,7 +362,7 @@ def ttcp_tcp_pair(
     """ttcp over TCP: a receiver on ``rx`` listening on ``opts.port``, a transmitter on
     ``tx`` connecting to ``dst``. 0 when every octet arrived as sent, 1 when the transfer
     stalled or the data differed, 2 on an error (bind, connect)."""
-    opts = opts or TtcpOptions(udp=False)
+    opts = opts or TtcpOptions()
     try:
         opts.check()
     except ValueError as exc:
@@ -421,3 +424,95 @@ def ttcp_tcp_pair(
         for sock in (tsock, rsock, listener):
             if sock is not None:
                 sock.close()
+
+
+# -- the command line: tcpip6 ttcp -----------------------------------------------------
+
+DESCRIPTION = """\
+The Test TCP tool: the transmitter (-t) writes NBUF buffers of BUFLEN octets, the
+receiver (-r) counts them, and each prints 'N bytes in S real seconds = R KB/sec'.
+
+Over TCP by default: the receiver accepts a connection, the transmitter writes and
+closes, and the receiver checks every octet it reads against ttcp's pattern (exit status
+1 if one differs or the transfer stalls). With -u over UDP: as the original did, small
+datagrams mark the start and the end, and lost datagrams are simply not counted.
+
+Both sides run in this process: with --sim the transmitter is a and the receiver HOST
+(default: b in demo, z in chain), with the simulated clock giving the seconds (every NIC
+runs at 100 Mb/s); with --loopback both are ::1, in real time. -t or -r alone prints only
+that side.
+
+With --control, one side runs inside a live host: -t HOST transmits to a receiver at
+HOST, -r receives one connection on the port until the sender closes (with -u: until the
+end mark)."""
+
+
+def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
+    ttcp = tool_parser(
+        sub,
+        "ttcp",
+        "measure throughput, like the classic ttcp",
+        DESCRIPTION,
+        in_host=True,
+    )
+    ttcp.add_argument("host", nargs="?", help="the receiving host (with --sim, its name)")
+    ttcp.add_argument("-t", dest="transmit", action="store_true", help="the transmitter's lines")
+    ttcp.add_argument("-r", dest="receive", action="store_true", help="the receiver's lines")
+    ttcp.add_argument("-u", dest="udp", action="store_true", help="UDP instead of TCP")
+    ttcp.add_argument(
+        "-l",
+        dest="buflen",
+        type=int,
+        metavar="BUFLEN",
+        help=f"octets per write (default {DEFAULT_BUFLEN})",
+    )
+    ttcp.add_argument(
+        "-n",
+        dest="nbuf",
+        type=int,
+        metavar="NBUF",
+        help=f"buffers to write (default {DEFAULT_NBUF})",
+    )
+    ttcp.add_argument(
+        "-p",
+        dest="port",
+        type=int,
+        metavar="PORT",
+        help=f"the receiver's port (default {DEFAULT_PORT})",
+    )
+    return ttcp
+
+
+def run(args: argparse.Namespace) -> int:
+    opts = options(TtcpOptions, vars(args))
+    if args.control:
+        if args.transmit == args.receive:
+            raise CliError("with --control, one side: -t HOST or -r", 2)
+        if args.transmit and not args.host:
+            raise CliError("-t: give the receiver's address", 2)
+        if args.receive and args.host:
+            raise CliError(f"-r takes no host ({args.host}): it listens on port {opts.port}", 2)
+        job: dict[str, object] = {"transmit": args.transmit, **vars(opts)}
+        if args.host:
+            job["destination"] = args.host
+        return run_in_host("ttcp", args.control, job)
+    backend = Backend(args)
+    topo = backend.topology
+    sides = ("t" if args.transmit else "") + ("r" if args.receive else "") or "tr"
+    if topo is None:
+        dst = backend.address(args.host or "::1")
+        if dst != "::1":
+            raise CliError("on --loopback both sides are this host: use ::1", 2)
+        if opts.udp:
+            return ttcp_pair(backend.stack, backend.stack, dst, sys.stdout, opts, sides=sides)
+        return ttcp_tcp_pair(backend.stack, backend.stack, dst, sys.stdout, opts, sides=sides)
+    peer = args.host or topo.peer
+    if peer not in topo.hosts:
+        raise CliError(f"{peer}: not a host of {topo.name} ({', '.join(topo.hosts)})", 2)
+    if peer == topo.origin:
+        raise CliError(f"{peer} is the transmitter: name another host", 2)
+    sender, receiver, dst = topo.stack(), topo.stack(peer), topo.resolve(peer)
+    if not opts.udp:
+        return ttcp_tcp_pair(sender, receiver, dst, sys.stdout, opts, sides=sides, name=peer)
+    room = topo.send_buffer_has_room()
+    return ttcp_pair(sender, receiver, dst, sys.stdout, opts, room=room, sides=sides, name=peer)

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from tcpip6.apps import ttcp
-from tcpip6.apps.jobs import Job, _number, _queue_of
+from tcpip6.apps.jobs import Job, _queue_of
+from tcpip6.apps.options import build_options
 from tcpip6.apps.ping6 import icmp6_filter
 from tcpip6.apps.ttcp import (
     END_MARKS,
@@ -392,13 +393,7 @@ class UdpReceiveJob(Job):
 
 def ttcp_job(stack: Stack, args: Mapping[str, Any]) -> Job:
     """The ttcp job a request's ``args`` ask for (ValueError, OSError: a bad one)."""
-    opts = TtcpOptions(
-        buflen=_number(args, "buflen", int, ttcp.DEFAULT_BUFLEN),
-        nbuf=_number(args, "nbuf", int, ttcp.DEFAULT_NBUF),
-        port=_number(args, "port", int, ttcp.DEFAULT_PORT),
-        udp=bool(args.get("udp", False)),
-    )
-    opts.check()
+    opts = build_options(TtcpOptions, args)
     transmit = args.get("transmit")
     if not isinstance(transmit, bool):
         raise ValueError('"transmit": true (-t) or false (-r)')
