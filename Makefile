@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEB_PACKAGES := tshark graphviz iproute2 iputils-ping radvd curl
 APT_STAMP := .venv/.apt-installed
+# dpkg's database: installing or removing any package changes it, and the packages are
+# checked again.
+DPKG_STATUS := $(wildcard /var/lib/dpkg/status)
 
 .PHONY: all venv deb test check lint typecheck demo diagrams graph-coverage bench clean
 
@@ -21,14 +24,14 @@ venv: $(STAMP)
 
 # Debian packages the tests use (tshark reads our pcaps, graphviz renders diagrams; the
 # interop tests run ping, radvd and curl in a network namespace against the live host).
-$(APT_STAMP): $(STAMP) Makefile
-	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+$(APT_STAMP): $(STAMP) Makefile .ci/deb-missing $(DPKG_STATUS)
+	@missing="$$(.ci/deb-missing $(DEB_PACKAGES) | tr '\n' ' ')"; \
 	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:$$missing"; \
-	  if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install$$missing" >&2; exit 1; fi; \
+	  echo "installing Debian packages: $$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install $$missing" >&2; exit 1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
-	touch $(APT_STAMP)
+	mkdir -p $(dir $(APT_STAMP)) && touch $(APT_STAMP)
 
 deb: $(APT_STAMP)
 
