@@ -22,8 +22,8 @@ examples:
   tcpip6 demo --trace              ... printing every state change of every graph
   tcpip6 diagram --list            the state machines the stack runs
   tcpip6 diagram nce --format mermaid
-  tcpip6 demo --trace --trace-format json > run.json
-  tcpip6 diagram nce --highlight run.json --format svg --output nce.svg
+  tcpip6 demo --trace --trace-format json > run.jsonl
+  tcpip6 diagram nce --highlight run.jsonl --format svg --output nce.svg
   tcpip6 docs                      one page per state machine in docs/machines/
   tcpip6 ping6 --sim demo -c 3 c   ping host c across the demo network's router
   tcpip6 tracert6 --sim chain z    the three routers between a and z, then z

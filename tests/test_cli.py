@@ -143,3 +143,53 @@ def test_diagram_highlight_errors_are_one_line(tmp_path: Path) -> None:
     )
     done = run("diagram", "nce", "--highlight", str(wrong))
     assert done.returncode == 1 and "nce has no transition PROBE --no_such--> STALE" in done.stderr
+
+
+def test_diagram_output_errors_are_one_line_and_writes_are_confirmed(tmp_path: Path) -> None:
+    done = run("diagram", "nce", "--format", "svg", "--output", "/nonexistent-dir/x.svg")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr == (
+        "tcpip6 diagram: cannot write /nonexistent-dir/x.svg: No such file or directory\n"
+    )
+    out = tmp_path / "nce.dot"
+    done = run("diagram", "nce", "--output", str(out))
+    assert done.returncode == 0 and done.stdout == f"wrote {out}\n"
+    assert out.read_text().startswith("digraph")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    done = run("diagram", "--all", "--output-dir", str(blocker / "sub"))
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+    assert f"cannot create {blocker / 'sub'}" in done.stderr
+
+
+def test_the_trace_format_is_json_lines() -> None:
+    help_text = " ".join(run("demo", "--help").stdout.split())
+    assert "JSON Lines" in help_text and ".jsonl" in help_text
+    assert "TRACE.jsonl" in run("diagram", "--help").stdout
+    assert "run.jsonl" in run("--help").stdout
+
+
+def test_demo_logs_are_in_the_timeline_not_on_stderr(tmp_path: Path) -> None:
+    import re
+
+    done = run("demo", "--pcap", str(tmp_path / "d.pcap"))
+    assert done.returncode == 0 and done.stderr == ""
+    timeline = done.stdout.split("timeline (simulated seconds):\n")[1].split("\n\n")[0]
+    rows = timeline.splitlines()
+    logged = [i for i, r in enumerate(rows) if "[error] d: duplicate address" in r]
+    assert len(logged) == 1
+    # In its place: right after d's DAD saw a's Neighbor Advertisement, times in order.
+    times = [float(r.split()[0]) for r in rows]
+    assert times == sorted(times)
+    assert "TENTATIVE --dad_na_received--> DUPLICATE" in "".join(rows[logged[0] - 3 : logged[0]])
+    assert re.search(r"^  b: 1 echo reply from ", done.stdout, re.M)
+    assert re.search(r"^  a: 2 echo replies from ", done.stdout, re.M)
+    trace = run("demo", "--trace", "--pcap", str(tmp_path / "t.pcap"))
+    assert trace.returncode == 0 and trace.stderr == ""
+    lines = trace.stdout.splitlines()
+    at = next(i for i, x in enumerate(lines) if "error" in x and "duplicate address" in x)
+    assert "DUPLICATE" in lines[at - 2] and float(lines[at].split()[0]) == float(
+        lines[at - 2].split()[0]
+    )
+    jsonl = run("demo", "--trace", "--trace-format", "json", "--pcap", str(tmp_path / "j.pcap"))
+    assert jsonl.stderr == "" and all(x.startswith("{") for x in jsonl.stdout.splitlines())

@@ -18,6 +18,7 @@ pcap.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
@@ -55,6 +56,8 @@ class Timeline:
     def __init__(self, trace: bool = False, trace_format: str = "text") -> None:
         self.rows: list[Row] = []
         self.printer = trace_printer(sys.stdout, trace_format) if trace else None
+        # A JSON trace is transitions only (JSON Lines that diagram --highlight reads).
+        self.print_logs = trace and trace_format == "text"
 
     def add(self, now: float, text: str, record: TransitionRecord | None = None) -> None:
         self.rows.append(Row(now, len(self.rows), text, record))
@@ -70,8 +73,32 @@ class Timeline:
         if self.printer is not None:
             self.printer(rec)
 
+    def on_log(self, now: float, level: str, text: str) -> None:
+        """A host's log message (``d: duplicate address ...``), in its place in time."""
+        self.add(now, f"  [{level}] {text}")
+        if self.print_logs:
+            print(f"{now:8.3f}  {level:<20} {text}", flush=True)
+
     def ordered(self) -> list[Row]:
         return sorted(self.rows, key=lambda r: (r.now, r.order))
+
+
+class _TimelineLog(logging.Handler):
+    """The demo hosts' log records go to the timeline, in order, not to stderr."""
+
+    def __init__(self, timeline: Timeline, world: SimWorld) -> None:
+        super().__init__()
+        self.timeline = timeline
+        self.world = world
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.timeline.on_log(self.world.now, record.levelname.lower(), record.getMessage())
+
+
+def _log_to(timeline: Timeline, world: SimWorld, host: Host) -> None:
+    log = logging.Logger(f"tcpip6.demo.{host.name}")  # this run's own, not the registry's
+    log.addHandler(_TimelineLog(timeline, world))
+    host.log = log
 
 
 @dataclass
@@ -145,6 +172,7 @@ def simulate(pcap_path: Path, timeline: Timeline) -> DemoRun:
     ifaces = {n: world.connect(h, "lan2" if n == "c" else "lan1") for n, h in hosts.items()}
     for host in (router.host, *hosts.values()):
         host.trace_sink = timeline.on_transition
+        _log_to(timeline, world, host)
         host.start(world.now)
     timeline.add(world.now, "== boot: DAD, router solicitation, SLAAC ==")
     world.run_for(12.0)
@@ -188,6 +216,7 @@ def simulate(pcap_path: Path, timeline: Timeline) -> DemoRun:
     timeline.add(world.now, "== d is configured by hand with a's address ==")
     dup = world.host("d")
     dup.trace_sink = timeline.on_transition
+    _log_to(timeline, world, dup)
     idup = world.connect(dup, "lan1")
     idup.add_static_address(addrs["a"], 64, world.now)
     world.run_for(4.0)
@@ -217,7 +246,8 @@ def run_demo(pcap_path: Path, trace: bool = False, trace_format: str = "text") -
     print("\nping results:")
     small = run.small_replies()
     for n in run.hosts:
-        print(f"  {n}: {len(small[n])} echo replies from {', '.join(small[n]) or '-'}")
+        replies = "echo reply" if len(small[n]) == 1 else "echo replies"
+        print(f"  {n}: {len(small[n])} {replies} from {', '.join(small[n]) or '-'}")
     c = run.router.counters
     print(
         f"  r forwarded {c.forwarded} packets, sent {c.too_big} packet too big, "
@@ -255,7 +285,11 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     demo.add_argument("--pcap", default="tcpip6-demo.pcap", help="pcap file to write")
     demo.add_argument("--trace", action="store_true", help="print every graph state change")
     demo.add_argument(
-        "--trace-format", choices=("text", "json"), default="text", help="trace line format"
+        "--trace-format",
+        choices=("text", "json"),
+        default="text",
+        help="trace line format: text, or json: JSON Lines (one JSON object per transition "
+        "and line; name the file .jsonl), what diagram --highlight reads",
     )
     return demo
 

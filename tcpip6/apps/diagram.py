@@ -30,9 +30,10 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     diagram.add_argument("--output", help="write to FILE instead of standard output")
     diagram.add_argument(
         "--highlight",
-        metavar="TRACE.json",
-        help="draw the transitions a recorded run took (tcpip6 demo --trace "
-        "--trace-format json > TRACE.json) in red, with how often",
+        metavar="TRACE.jsonl",
+        help="draw the transitions a recorded run took in red, with how often: a JSON "
+        "Lines file, one transition per line (tcpip6 demo --trace --trace-format json "
+        "> TRACE.jsonl)",
     )
     diagram.add_argument("--all", action="store_true", help="every machine in every format")
     diagram.add_argument("--output-dir", default="docs/diagrams", help="directory for --all")
@@ -46,13 +47,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.all:
         outdir = Path(args.output_dir)
-        outdir.mkdir(parents=True, exist_ok=True)
+        try:
+            outdir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CliError(f"cannot create {outdir}: {exc.strerror}") from None
         for name, graph in all_graphs().items():
-            (outdir / f"{name}.dot").write_text(graph.diagram("dot"))
-            (outdir / f"{name}.mmd").write_text(graph.diagram("mermaid"))
             try:
-                (outdir / f"{name}.svg").write_bytes(render_with_dot(graph, "svg"))
-                (outdir / f"{name}.png").write_bytes(render_with_dot(graph, "png"))
+                _write(outdir / f"{name}.dot", graph.diagram("dot").encode())
+                _write(outdir / f"{name}.mmd", graph.diagram("mermaid").encode())
+                _write(outdir / f"{name}.svg", render_with_dot(graph, "svg"))
+                _write(outdir / f"{name}.png", render_with_dot(graph, "png"))
             except RendererMissing as exc:
                 raise CliError(str(exc)) from exc
             print(f"wrote {outdir}/{name}.{{dot,mmd,svg,png}}")
@@ -74,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     except RendererMissing as exc:
         raise CliError(str(exc)) from exc
     if args.output:
-        Path(args.output).write_bytes(data)
+        _write(Path(args.output), data)
+        print(f"wrote {args.output}")
     elif args.format == "png":
         raise CliError("PNG is binary: give --output FILE")
     else:
@@ -82,8 +87,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write(path: Path, data: bytes) -> None:
+    """Write a file; a path that cannot be written is a one-line error."""
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror}") from None
+
+
 def _highlight(graph: Graph, path: str) -> dict[tuple[str, str, str], int]:
-    """Count the transitions of ``graph`` in a ``--trace-format json`` file."""
+    """Count the transitions of ``graph`` in a ``--trace-format json`` file (JSON Lines:
+    one JSON object per line)."""
     try:
         lines = Path(path).read_text().splitlines()
     except OSError as exc:

@@ -809,7 +809,11 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         "--trace", action="store_true", help="print every graph state change as it happens"
     )
     host.add_argument(
-        "--trace-format", choices=("text", "json"), default="text", help="trace line format"
+        "--trace-format",
+        choices=("text", "json"),
+        default="text",
+        help="trace line format: text, or json: JSON Lines (one JSON object per transition "
+        "and line; name the file .jsonl), what diagram --highlight reads",
     )
     host.add_argument(
         "--serve",
