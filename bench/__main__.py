@@ -15,7 +15,7 @@ Four measurements, each repeated ``--repeat`` times (the median is reported):
   what arrived, every octet checked), from ``a`` to ``b`` on simnet and to ``::1`` on
   loopback; the count is octets received, so ``per_second`` is octets per second of
   wall time (the UDP figures are datagrams of ``udp_payload`` octets: ``octets_per_second``
-  puts both in the same unit).
+  puts both in the same unit). Each result names its ``unit``, and so does the table.
 
 The ratio loopback/simnet of each pair is computed from the same run. The table is
 printed and the whole record (parameters, Python version, CPU, machine, date) is written
@@ -248,6 +248,15 @@ RATIOS = {
 }
 
 
+def unit(name: str) -> str:
+    """What a benchmark counts: its ``count`` and ``per_second`` are in this unit."""
+    if name.endswith("_tcp"):
+        return "octets"
+    if name.endswith("_udp"):
+        return "datagrams"
+    return "round trips"
+
+
 def octets_per_second(name: str, per_second: float, p: Parameters) -> float | None:
     """The rate in application octets a second (None for echo round trips)."""
     if name.endswith("_tcp"):
@@ -281,6 +290,7 @@ def run(p: Parameters, names: list[str]) -> dict[str, Any]:
         median = statistics.median(rates)
         best = min(runs, key=lambda s: abs(s.per_second - median))
         results[name] = {
+            "unit": unit(name),
             "count": best.count,
             "seconds": best.seconds,
             "per_second": median,
@@ -307,11 +317,18 @@ def run(p: Parameters, names: list[str]) -> dict[str, Any]:
 
 
 def print_table(record: dict[str, Any]) -> None:
-    print(f"{'benchmark':<22} {'count':>8} {'seconds':>9} {'per second':>12} {'KB/sec':>10}")
+    # The count and its rate are in each row's unit; KB/sec puts the data rates in one unit.
+    print(
+        f"{'benchmark':<22} {'count':>9} {'unit':<12} {'seconds':>9} {'count/second':>13} "
+        f"{'KB/sec (octets)':>16}"
+    )
     for name, r in record["results"].items():
         octets = r.get("octets_per_second")
-        kb = f"{octets / 1024:>10.1f}" if octets is not None else f"{'':>10}"
-        print(f"{name:<22} {r['count']:>8} {r['seconds']:>9.3f} {r['per_second']:>12.0f} {kb}")
+        kb = f"{octets / 1024:>16.1f}" if octets is not None else f"{'':>16}"
+        print(
+            f"{name:<22} {r['count']:>9} {r['unit']:<12} {r['seconds']:>9.3f} "
+            f"{r['per_second']:>13.0f} {kb}"
+        )
     for key, ratio in record["ratios_loopback_over_simnet"].items():
         print(f"ratio loopback/simnet {key}: {ratio:.2f}")
     p = record["parameters"]

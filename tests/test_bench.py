@@ -47,3 +47,11 @@ def test_quick_run_writes_json(tmp_path: Path) -> None:
         expected = p["udp_count"] if name.endswith("udp") else p["echo_count"]
         assert r["count"] == expected
     assert set(record["ratios_loopback_over_simnet"]) == {"icmpv6_echo", "udp", "tcp"}
+    # The table says what each rate counts: one unit a row, never packets and octets mixed.
+    units = {"tcp": "octets", "udp": "datagrams", "echo": "round trips"}
+    header, *rows = done.stdout.splitlines()
+    assert "count/second" in header and "KB/sec (octets)" in header
+    for name, r in record["results"].items():
+        assert r["unit"] == units[name.rsplit("_", 1)[1]]
+        (row,) = [x for x in rows if x.startswith(name + " ")]
+        assert f" {r['unit']} " in row
