@@ -185,6 +185,11 @@ def parse_address(text: str) -> tuple[str, IPv6Interface]:
     return ifname, address
 
 
+#: The prefix length SLAAC forms addresses in: 128 less the 64-bit interface identifier
+#: (RFC 4291 §2.5.1; RFC 2464 §4 on Ethernet).
+SLAAC_PREFIX_LENGTH = 64
+
+
 def parse_advertise(text: str) -> tuple[str, IPv6Network]:
     """``IFNAME=PREFIX/64``."""
     ifname, value = _split("--advertise", text)
@@ -192,6 +197,14 @@ def parse_advertise(text: str) -> tuple[str, IPv6Network]:
         prefix = IPv6Network(value)
     except ValueError as exc:
         raise HostConfigError(f"--advertise {text}: {exc}") from None
+    # RFC 4862 §5.5.3 (d): a host ignores a Prefix Information option whose prefix length
+    # plus its interface identifier's length is not 128: a /48 would configure nothing.
+    if prefix.prefixlen != SLAAC_PREFIX_LENGTH:
+        raise HostConfigError(
+            f"--advertise {text}: hosts autoconfigure only from a /{SLAAC_PREFIX_LENGTH} "
+            f"(RFC 4862 §5.5.3: prefix length + 64-bit interface identifier = 128); "
+            f"advertise a /{SLAAC_PREFIX_LENGTH} of {prefix}"
+        )
     return ifname, prefix
 
 
