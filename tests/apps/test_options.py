@@ -94,3 +94,14 @@ def test_jobs_take_the_same_defaults() -> None:
     receive = start_job(stack, {"run": "ttcp", "args": {"transmit": False}})
     assert isinstance(receive, TtcpReceiveJob) and receive.opts == TtcpOptions()
     receive.cancel(0.0)
+
+
+@pytest.mark.parametrize("tool", [t.rsplit(".", 1)[1] for t in cli.TOOLS])
+def test_help_is_wrapped(tool: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every --help fits 100 columns (descriptions are filled, not one long line)."""
+    name = {"sixtofourcfg": "6to4cfg"}.get(tool, tool)
+    with pytest.raises(SystemExit):
+        cli.main([name, "--help"])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) > 5
+    assert max(len(line) for line in lines) <= 100
