@@ -22,6 +22,7 @@ examples:
   tcpip6 demo --trace              ... printing every state change of every graph
   tcpip6 diagram --list            the state machines the stack runs
   tcpip6 diagram nce --format mermaid
+  tcpip6 diagram tcp --simple --format svg --output tcp.svg   the textbook view
   tcpip6 demo --trace --trace-format json > run.jsonl
   tcpip6 diagram nce --highlight run.jsonl --format svg --output nce.svg
   tcpip6 docs                      one page per state machine in docs/machines/

@@ -9,7 +9,7 @@ from pathlib import Path
 from tcpip6.apps.command import CliError, Subparsers
 from tcpip6.stack.machines import all_graphs, get_graph, machine_names
 from tcpip6.stack.machines.graph import Graph, TransitionRecord
-from tcpip6.stack.machines.render import RendererMissing, render_with_dot
+from tcpip6.stack.machines.render import RendererMissing, render, render_with_dot
 
 
 def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
@@ -18,8 +18,11 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         help="draw a state machine the stack runs",
         description=(
             "Draw a state machine straight from the transition table the stack runs: "
-            "states, and transitions labelled 'trigger [guard] (RFC section)'. DOT and "
-            "mermaid need nothing; SVG and PNG need Graphviz's 'dot'."
+            "states, and transitions labelled 'trigger [guard] (RFC section)', one arrow per "
+            "pair of states with a line per transition. A transition into one state from "
+            "(almost) every state is drawn once, from an 'any state' node that names the "
+            "states it is not from. DOT and mermaid need nothing; SVG and PNG need "
+            "Graphviz's 'dot'."
         ),
     )
     diagram.add_argument("machine", nargs="?", help="machine name (see --list)")
@@ -35,7 +38,18 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         "Lines file, one transition per line (tcpip6 demo --trace --trace-format json "
         "> TRACE.jsonl)",
     )
-    diagram.add_argument("--all", action="store_true", help="every machine in every format")
+    diagram.add_argument(
+        "--simple",
+        action="store_true",
+        help="the textbook view: without the transitions drawn from 'any state' (TCP's "
+        "abort, RST and give-up to CLOSED) and the rows of other RFCs, labels without "
+        "sections; the caption says what is left out",
+    )
+    diagram.add_argument(
+        "--all",
+        action="store_true",
+        help="every machine in every format, and each textbook view as NAME-simple.svg/.png",
+    )
     diagram.add_argument("--output-dir", default="docs/diagrams", help="directory for --all")
     return diagram
 
@@ -57,9 +71,11 @@ def run(args: argparse.Namespace) -> int:
                 _write(outdir / f"{name}.mmd", graph.diagram("mermaid").encode())
                 _write(outdir / f"{name}.svg", render_with_dot(graph, "svg"))
                 _write(outdir / f"{name}.png", render_with_dot(graph, "png"))
+                _write(outdir / f"{name}-simple.svg", render_with_dot(graph, "svg", simple=True))
+                _write(outdir / f"{name}-simple.png", render_with_dot(graph, "png", simple=True))
             except RendererMissing as exc:
                 raise CliError(str(exc)) from exc
-            print(f"wrote {outdir}/{name}.{{dot,mmd,svg,png}}")
+            print(f"wrote {outdir}/{name}.{{dot,mmd,svg,png}} and {name}-simple.{{svg,png}}")
         return 0
     if not args.machine:
         raise CliError("name a machine (see 'tcpip6 diagram --list') or use --all")
@@ -72,9 +88,9 @@ def run(args: argparse.Namespace) -> int:
     counts = _highlight(graph, args.highlight) if args.highlight else None
     try:
         if args.format in ("svg", "png"):
-            data = render_with_dot(graph, args.format, counts)
+            data = render_with_dot(graph, args.format, counts, args.simple)
         else:
-            data = graph.diagram(args.format, counts).encode()
+            data = render(graph, args.format, counts, args.simple).encode()
     except RendererMissing as exc:
         raise CliError(str(exc)) from exc
     if args.output:

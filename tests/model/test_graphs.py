@@ -51,21 +51,43 @@ def test_rows_cite_the_rfc_and_table_is_total(name: str) -> None:
             assert not cannot, (state, "a terminal state needs no impossible pairs")
 
 
+def _rows(src: str, dst: str, label: str, states: set[str]) -> set[tuple[str, str, str]]:
+    """The (source, dest, trigger) rows one drawn arrow stands for: a line of its label per
+    row; from the "any state" node, every state but those it is "not from"."""
+    rows = set()
+    for line in re.split(r"\\[nl]", label):
+        if not line:
+            continue
+        trigger = line.split(" ")[0]
+        if src != "__any__":
+            rows.add((src, dst, trigger))
+            continue
+        _, _, names = line.partition(" not from ")
+        excepted = set(names.split(", ")) if names else set()
+        assert excepted <= states, line
+        rows |= {(s, dst, trigger) for s in states - excepted}
+    return rows
+
+
 def parse_dot(text: str) -> tuple[set[str], set[tuple[str, str, str]]]:
     states = set(re.findall(r'^\s+"([^"]+)";$', text, re.M))
     edges = set()
     for src, dst, label in re.findall(
         r'^\s+"([^"]+)" -> "([^"]+)" \[label="([^"]*)"\];$', text, re.M
     ):
-        edges.add((src, dst, label.split(" ")[0]))
+        edges |= _rows(src, dst, label, states)
     return states, edges
 
 
 def parse_mermaid(text: str) -> tuple[set[str], set[tuple[str, str, str]]]:
-    states = set(re.findall(r'^\s+state "([^"]+)" as', text, re.M))
+    states = {
+        name
+        for name, ident in re.findall(r'^\s+state "([^"]+)" as (\w+)', text, re.M)
+        if ident != "__any__"
+    }
     edges = set()
     for src, dst, label in re.findall(r"^\s+(\w+) --> (\w+): (.*)$", text, re.M):
-        edges.add((src, dst, label.split(" ")[0]))
+        edges |= _rows(src, dst, label, states)
     return states, edges
 
 
