@@ -2,8 +2,8 @@
 
 Each page (``docs/machines/<name>.md``) puts side by side what a student needs with the RFC
 open: what the RFC section says (the graph module's own description), the diagram (mermaid,
-which renders where Markdown does, and the SVG that ``make diagrams`` draws), the table the
-stack runs with the RFC section of each row, and a walk through a real run: the frames and
+which renders where Markdown does, and the committed SVG that ``make diagrams`` draws), the
+table the stack runs with the RFC section of each row, and a walk through a real run: the frames and
 transitions of ``tcpip6 demo`` at the moments this graph changed state, and how often the
 run took each transition. Nothing on a page is written by hand, so no page can drift from
 the code; a test regenerates the pages and compares them with the committed ones.
@@ -97,11 +97,14 @@ def page(graph: Graph, run: DemoRun) -> str:
         "## The graph",
         "",
         f"The stack runs `tcpip6/stack/machines/{graph.name}.py`; both drawings are made "
-        f"from that table. Graphviz's, written by `make diagrams` "
-        f"(`tcpip6 diagram {graph.name} --format svg`; also as "
-        f"[PNG](../diagrams/{graph.name}.png) and [DOT](../diagrams/{graph.name}.dot)):",
+        f"from that table. Graphviz's (`tcpip6 diagram {graph.name} --format svg`; "
+        "`make diagrams` draws every SVG in `docs/diagrams/` again, with PNG and DOT beside "
+        "them):",
         "",
         f"![the {graph.name} graph](../diagrams/{graph.name}.svg)",
+        "",
+        f"The textbook view (`tcpip6 diagram {graph.name} --simple`): "
+        f"[SVG](../diagrams/{graph.name}-simple.svg).",
         "",
         f"Mermaid's (`tcpip6 diagram {graph.name} --format mermaid`), which renders where "
         "Markdown does:",
