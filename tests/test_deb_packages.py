@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+#: The checkout (wherever this file sits under tests/).
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 DEB_MISSING = ROOT / ".ci" / "deb-missing"
 
 
