@@ -23,6 +23,7 @@ from tcpip6.stack import neighbors as nb
 from tcpip6.stack.machines import nce as nce_graph
 from tcpip6.stack.machines.graph import TransitionRecord
 from tcpip6.stack.params import InterfaceParameters
+from tests.profiles import examples
 
 #: Two neighbors the model follows, and one that may be made PERMANENT.
 ADDRS = [IPv6Address("fe80::1"), IPv6Address("2001:db8::2"), IPv6Address("fe80::99")]
@@ -291,7 +292,9 @@ class NceVersusSpec(RuleBasedStateMachine):
         assert self.cache.next_deadline() == (min(spec_deadlines) if spec_deadlines else None)
 
 
-NceVersusSpec.TestCase.settings = settings(max_examples=150, stateful_step_count=50, deadline=None)
+NceVersusSpec.TestCase.settings = settings(
+    max_examples=examples(150), stateful_step_count=50, deadline=None
+)
 TestNceVersusSpec = NceVersusSpec.TestCase
 
 
