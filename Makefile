@@ -10,7 +10,8 @@ APT_STAMP := .venv/.apt-installed
 # checked again.
 DPKG_STATUS := $(wildcard /var/lib/dpkg/status)
 
-.PHONY: all venv deb test check lint typecheck demo diagrams graph-coverage bench clean
+.PHONY: all venv deb test check lint typecheck demo diagrams graph-coverage bench clean \
+	model-deep fuzz-models
 
 all: test
 
@@ -60,6 +61,20 @@ graph-coverage: venv deb
 
 bench: venv
 	$(PY) -m bench
+
+# A longer random search of the model tests (minutes, not in CI): the "deep" Hypothesis profile
+# of tests/profiles.py, each test's budget times 20, failures saved in $$TCPIP6_HYPOTHESIS_DB
+# (default .hypothesis/examples) and replayed first next time.
+model-deep: venv
+	HYPOTHESIS_PROFILE=deep $(PY) -m pytest -q tests/model
+
+# HypoFuzz campaigns over the same model tests on every core, for FUZZ_SECONDS (default 600);
+# machines that point TCPIP6_HYPOTHESIS_DB at one shared directory pool what they find.
+FUZZ_SECONDS ?= 600
+fuzz-models: venv
+	$(PY) -m pip install -q hypofuzz
+	HYPOTHESIS_PROFILE=deep timeout $(FUZZ_SECONDS) $(VENV)/bin/hypothesis fuzz --no-dashboard \
+	  -- tests/model; rc=$$?; [ $$rc = 0 ] || [ $$rc = 124 ]
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,18 +1,10 @@
-"""Test-wide settings: Hypothesis profiles (derandomized and bounded under CI)."""
+"""Test-wide settings: the Hypothesis profiles of tests/profiles.py (derandomized and
+bounded under CI)."""
 
 from __future__ import annotations
 
-import os
+from hypothesis import settings
 
-from hypothesis import HealthCheck, settings
+from tests.profiles import profile_name
 
-settings.register_profile(
-    "ci",
-    derandomize=True,
-    max_examples=60,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile("dev", max_examples=100, deadline=None)
-settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+settings.load_profile(profile_name())

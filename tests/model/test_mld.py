@@ -31,6 +31,7 @@ from tcpip6.stack import mld
 from tcpip6.stack.machines import mld as machine
 from tcpip6.stack.machines.graph import TransitionRecord
 from tcpip6.stack.machines.mld import ListenerState
+from tests.profiles import examples
 
 GROUPS = [
     IPv6Address("ff02::1:ff00:1"),  # solicited-node: reported
@@ -235,7 +236,9 @@ class MldVersusSpec(RuleBasedStateMachine):
         assert self.listener.counters.groups_refused == self.refused
 
 
-MldVersusSpec.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+MldVersusSpec.TestCase.settings = settings(
+    max_examples=examples(150), stateful_step_count=40, deadline=None
+)
 TestMldVersusSpec = MldVersusSpec.TestCase
 
 

@@ -19,6 +19,7 @@ from tcpip6.stack.interface import Interface
 from tcpip6.stack.machines.dad import AddressState
 from tcpip6.stack.machines.nce import NceState
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix
+from tests.profiles import examples
 
 PREFIX = IPv6Network("2001:db8:7::/64")
 GROUPS = [IPv6Address("ff05::1"), IPv6Address("ff02::1:3"), IPv6Address("ff0e::db8")]
@@ -146,5 +147,7 @@ class Network(RuleBasedStateMachine):
                     )
 
 
-Network.TestCase.settings = settings(max_examples=25, stateful_step_count=20, deadline=None)
+Network.TestCase.settings = settings(
+    max_examples=examples(25), stateful_step_count=20, deadline=None
+)
 TestNetwork = Network.TestCase

@@ -27,6 +27,7 @@ from tcpip6.stack.machines.graph import TransitionRecord
 from tcpip6.wire import ext as wire_ext
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire.ipv6 import Ipv6Header
+from tests.profiles import examples
 
 SOURCES = [IPv6Address("fe80::1"), IPv6Address("2001:db8::2"), IPv6Address("2001:db8::3")]
 DESTINATION = IPv6Address("2001:db8::ff")
@@ -308,7 +309,7 @@ class ReassemblyVersusSpec(RuleBasedStateMachine):
 
 
 ReassemblyVersusSpec.TestCase.settings = settings(
-    max_examples=100, stateful_step_count=40, deadline=None
+    max_examples=examples(100), stateful_step_count=40, deadline=None
 )
 TestReassemblyVersusSpec = ReassemblyVersusSpec.TestCase
 
@@ -380,7 +381,7 @@ class FloodOfFragments(RuleBasedStateMachine):
 
 
 FloodOfFragments.TestCase.settings = settings(
-    max_examples=40, stateful_step_count=40, deadline=None
+    max_examples=examples(40), stateful_step_count=40, deadline=None
 )
 TestFloodOfFragments = FloodOfFragments.TestCase
 

@@ -13,6 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from tcpip6.spec import rfc1970_nd as spec
 from tcpip6.stack.machines import router_solicitation as rs_graph
 from tcpip6.stack.router_solicitation import NoRouters, RouterSolicitor, SendRouterSolicitation
+from tests.profiles import examples
 
 SEEN: set[tuple[str, str, str]] = set()
 SEEN_STATES: set[str] = set()
@@ -77,7 +78,7 @@ class SolicitationVersusSpec(RuleBasedStateMachine):
 
 
 SolicitationVersusSpec.TestCase.settings = settings(
-    max_examples=150, stateful_step_count=30, deadline=None
+    max_examples=examples(150), stateful_step_count=30, deadline=None
 )
 TestSolicitationVersusSpec = SolicitationVersusSpec.TestCase
 

@@ -41,6 +41,7 @@ from tcpip6.stack.tcp import Connection, TcpParameters, TcpState
 from tcpip6.wire import ethernet
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire.tcp import MaxSegmentSize, TcpSegment
+from tests.profiles import examples
 
 LOCAL, PEER = IPv6Address("fe80::a"), IPv6Address("fe80::b")
 LOCAL_MAC, PEER_MAC = b"\x02\x00\x00\x00\x00\x0a", b"\x02\x00\x00\x00\x00\x0b"
@@ -162,18 +163,12 @@ def sweep() -> None:
     random examples draw."""
     for start in sorted(STARTS):
         for ending in ENDINGS:
-            TcpVersusSpec(swept=True).start_in(7, start, ending)
+            TcpVersusSpec().start_in(7, start, ending)
 
 
 class TcpVersusSpec(RuleBasedStateMachine):
-    #: :func:`sweep` has run in this process (the first machine runs it).
-    swept = False
-
-    def __init__(self, swept: bool = False) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        if not (swept or TcpVersusSpec.swept):
-            TcpVersusSpec.swept = True
-            sweep()
         self.now = 0.0
         self.host = Host(name="h", rng=random.Random(9293))
         self.host.strict = True
@@ -606,7 +601,9 @@ class TcpVersusSpec(RuleBasedStateMachine):
         self._compare(self._model(spec.time_wait_timeout(self.tcb)))
 
 
-TcpVersusSpec.TestCase.settings = settings(max_examples=200, stateful_step_count=30, deadline=None)
+TcpVersusSpec.TestCase.settings = settings(
+    max_examples=examples(200), stateful_step_count=30, deadline=None
+)
 TestTcpVersusSpec = TcpVersusSpec.TestCase
 
 
@@ -615,6 +612,7 @@ def test_every_state_meets_every_ending() -> None:
 
 
 def test_model_test_exercises_every_transition() -> None:
+    sweep()
     run_state_machine_as_test(
         TcpVersusSpec,
         settings=settings(

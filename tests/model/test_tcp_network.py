@@ -26,6 +26,7 @@ from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.tcp import Connection, TcpParameters, TcpState
+from tests.profiles import examples
 
 PORT = 7
 NET_A = IPv6Network("2001:db8:a::/64")
@@ -320,7 +321,9 @@ class TcpNetwork(RuleBasedStateMachine):
             assert host.internal_errors == 0
 
 
-TcpNetwork.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+TcpNetwork.TestCase.settings = settings(
+    max_examples=examples(60), stateful_step_count=40, deadline=None
+)
 TestTcpNetwork = TcpNetwork.TestCase
 
 

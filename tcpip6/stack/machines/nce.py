@@ -98,26 +98,61 @@ TRANSITIONS: list[dict[str, Any]] = [
 ]
 
 
-def _ignored() -> frozenset[tuple[str, str]]:
-    """Every (state, trigger) pair the table does not move, except in the terminal
-    UNREACHABLE. Among them, the RFC's "unchanged" cells: an NA with Override=0 and a
-    new address in STALE, DELAY or PROBE (§7.2.5 I.b); an upper-layer hint while
-    INCOMPLETE (nothing to confirm, §7.3.1); every ND event on a PERMANENT entry."""
-    declared: set[tuple[str, str]] = set()
-    for row in TRANSITIONS:
-        sources = row["source"] if isinstance(row["source"], list) else [row["source"]]
-        declared |= {(s, row["trigger"]) for s in sources}
-    triggers = {row["trigger"] for row in TRANSITIONS}
-    return frozenset(
-        (state.name, trigger)
-        for state in NceState
-        for trigger in triggers
-        if (state.name, trigger) not in declared and state is not NceState.UNREACHABLE
-    )
+#: (state, trigger) pairs that are legal and change nothing (the RFC's "unchanged" cells).
+IGNORED = frozenset(
+    {
+        # RFC 4861 §7.2.5 I.b: Override clear and a different link-layer address in any state
+        # but REACHABLE: "the received advertisement should be ignored".
+        *((s, "na_new_lla_no_override") for s in ["STALE", "DELAY", "PROBE"]),
+        # RFC 4861 §7.3.1: an upper-layer hint confirms a neighbor whose address is known;
+        # an INCOMPLETE entry has nothing to confirm, and a PERMANENT (static) entry runs no
+        # Neighbor Unreachability Detection at all.
+        ("INCOMPLETE", "reachability_confirmed"),
+        ("PERMANENT", "reachability_confirmed"),
+    }
+)
 
+_STATIC = (
+    "a PERMANENT (static) entry is never changed by Neighbor Discovery: the owner returns first"
+)
+_TIMER = "this entry timer is armed only in its own state (RFC 4861 §7.2.2, RFC 4861 §7.3.3)"
 
-#: (state, trigger) pairs that are legal and change nothing.
-IGNORED = _ignored()
+#: Pairs the owner (:class:`~tcpip6.stack.neighbors.NeighborCache`) never fires, and why:
+#: with the rows and IGNORED, a total table. Fired anyway, they raise.
+IMPOSSIBLE: dict[tuple[str, str], str] = {
+    # The owner fires send_packet only on a STALE entry (RFC 4861 §7.3.3): in any other
+    # state a packet is sent or queued without a change of state.
+    **{
+        (s, "send_packet"): "sending changes the state of a STALE entry only (RFC 4861 §7.3.3)"
+        for s in ["INCOMPLETE", "REACHABLE", "DELAY", "PROBE", "PERMANENT"]
+    },
+    # Timers: each runs in one state and is re-armed on every state change.
+    **{
+        (s, "resolution_failed"): _TIMER
+        for s in ["REACHABLE", "STALE", "DELAY", "PROBE", "PERMANENT"]
+    },
+    **{
+        (s, "reachable_timeout"): _TIMER
+        for s in ["INCOMPLETE", "STALE", "DELAY", "PROBE", "PERMANENT"]
+    },
+    **{
+        (s, "delay_timeout"): _TIMER
+        for s in ["INCOMPLETE", "REACHABLE", "STALE", "PROBE", "PERMANENT"]
+    },
+    **{
+        (s, "probes_exhausted"): _TIMER
+        for s in ["INCOMPLETE", "REACHABLE", "STALE", "DELAY", "PERMANENT"]
+    },
+    # RFC 4861 §7.2.5: an NA for an INCOMPLETE entry records its address whatever the
+    # Override flag says, and the owner fires solicited_na or unsolicited_na_new_lla.
+    ("INCOMPLETE", "na_new_lla_no_override"): (
+        "an INCOMPLETE entry takes the address of any NA with one (RFC 4861 §7.2.5)"
+    ),
+    **{
+        ("PERMANENT", t): _STATIC
+        for t in ["solicited_na", "unsolicited_na_new_lla", "lla_changed", "na_new_lla_no_override"]
+    },
+}
 
 GRAPH = Graph(
     name="nce",
@@ -127,6 +162,7 @@ GRAPH = Graph(
     rfc="4861 §7.3",
     description="Neighbor Cache entry reachability (NUD)",
     ignored=IGNORED,
+    impossible=IMPOSSIBLE,
 )
 
 
