@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -43,7 +44,7 @@ BACKENDS = """where the tool runs (no root needed for either):
                             2001:db8:2::/64 (MTU 1280)
                      chain  a -- r1 -- r2 -- r3 -- z, links 2001:db8:1::/64 to :4::/64
   --loopback       a host whose only interface is the loopback (::1), in real time
-  --control PATH   (ping6, tracert6, ttcp) inside a running tcpip6 host, through its
+  --control PATH   (ping6, tracert6, ttcp, ftp6) inside a running tcpip6 host, through its
                    control socket: the host runs the tool with its own stack and the
                    lines come back here; the destination is an IPv6 address
                      tcpip6 ping6 --control /tmp/h6.sock -c 3 2001:db8:77::1
@@ -496,7 +497,8 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action="append",
         metavar="SERVICE[,SERVICE...]",
         help="start services, each over UDP and TCP: echo, discard, daytime, qotd, chargen; "
-        "and http=DIR, an HTTP/1.1 server of DIR on port 80 (repeatable)",
+        "http=DIR, an HTTP/1.1 server of DIR on port 80; ftp=DIR (ftp-upload=DIR: "
+        "uploads too), an FTP server of DIR on port 21 (repeatable)",
     )
     host.add_argument(
         "--control",
@@ -703,6 +705,8 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--output-dir", default="docs", help="where to write (default: docs)")
     docs.set_defaults(func=_cmd_docs)
     _add_tools(sub)
+    for tool in ("ftp6",):  # tools that own their command line: add_parser(sub), run(args)
+        import_module(f"tcpip6.apps.{tool}").add_parser(sub)
     _add_host_parser(sub)
     _add_show_parser(sub)
     _add_6to4cfg_parser(sub)
@@ -942,6 +946,12 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--port", type=int, default=80, metavar="PORT", help="the server's port (default 80)"
     )
     httpd.set_defaults(func=_cmd_httpd)
+
+
+# For the tools that own their command line (tcpip6.apps.ftp6).
+Backend = _Backend
+tool_parser = _tool_parser
+run_in_host = _run_in_host
 
 
 def main(argv: Sequence[str] | None = None) -> int:
