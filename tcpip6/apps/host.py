@@ -40,6 +40,7 @@ from tcpip6.apps.httpd import HTTP_PORT, Httpd
 from tcpip6.apps.jobs import Job, start_job
 from tcpip6.apps.services import PORTS, Services
 from tcpip6.apps.socks_relay import SocksConfigError, SocksServer, parse_listen
+from tcpip6.apps.tunnel_slots import TunnelSlots
 from tcpip6.io.control import ControlError, ControlServer, default_path
 from tcpip6.io.icmpv4_relay import from_extended_err, relay_datagram
 from tcpip6.io.pcap import LINKTYPE_ETHERNET, PcapWriter
@@ -346,6 +347,7 @@ class LiveHost:
         self.services: Services | None = None
         self.httpd: Httpd | None = None
         self.ftpd: Ftpd | None = None
+        self.tunnel_slots = TunnelSlots(self.host, self.driver, self._log)
         self.socks: SocksServer | None = None
         try:
             for ifname in config.links:
@@ -401,6 +403,8 @@ class LiveHost:
         ``{"run": TOOL, "args": {...}}`` -> a job of :mod:`tcpip6.apps.jobs`."""
         if "run" in request:
             return start_job(self.stack, request)
+        if set(request) == {"tunnel"}:  # the tunnel broker's (tcpip6.apps.tunnel_slots)
+            return self.tunnel_slots.request(request["tunnel"])
         view = request.get("show")
         if set(request) != {"show"} or not isinstance(view, str):
             raise ValueError(f'expected {{"show": VIEW}}, VIEW one of {", ".join(show.VIEWS)}')
@@ -544,6 +548,7 @@ class LiveHost:
             self.httpd.close()
         if self.ftpd is not None:
             self.ftpd.close()
+        self.tunnel_slots.close()
         if self.control is not None:
             self.control.close()
         for port in self.ports:
