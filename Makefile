@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEB_PACKAGES := tshark graphviz iproute2 iputils-ping radvd curl lftp vsftpd
+DEB_PACKAGES := tshark graphviz iproute2 iputils-ping radvd curl lftp vsftpd chromium
 APT_STAMP := .venv/.apt-installed
 
 .PHONY: all venv deb test check lint typecheck demo diagrams graph-coverage bench clean
@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # Debian packages the tests use (tshark reads our pcaps, graphviz renders diagrams; the
-# interop tests run ping, radvd, curl, lftp and vsftpd in network namespaces against the live host).
+# interop tests run ping, radvd, curl, lftp and vsftpd in network namespaces against the live host;
+# chromium takes the tunnel broker page's screenshot).
 $(APT_STAMP): $(STAMP) Makefile
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
