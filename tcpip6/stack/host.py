@@ -30,7 +30,7 @@ from tcpip6.stack.machines.graph import TraceSink
 from tcpip6.stack.machines.nce import NceState
 from tcpip6.stack.mld_host import MldHost
 from tcpip6.stack.nd import NeighborDiscovery
-from tcpip6.stack.params import InterfaceParameters
+from tcpip6.stack.params import MAX_RTR_SOLICITATION_DELAY, InterfaceParameters
 from tcpip6.stack.routing import NextHopReason, RoutingTable
 from tcpip6.stack.tcp import Tcp
 from tcpip6.stack.timers import earliest
@@ -136,6 +136,41 @@ class Host:
         try:
             for iface in self.interfaces:
                 self.nd_module.start_interface(iface, now)
+        finally:
+            self._leave(now)
+
+    # -- link events (the live host's netlink monitor, the link control commands) ------
+    def link_down(self, iface: Interface, now: float) -> None:
+        """``iface`` lost its link: nothing is sent on it (dropped and counted) until
+        :meth:`link_up`."""
+        iface.link_is_up = False
+
+    def link_up(self, iface: Interface, now: float) -> None:
+        """``iface`` is attached to a link again (perhaps another one) and so enabled again:
+
+        - RFC 4862 §5.3, §5.4: DAD runs again on every address (tentative meanwhile);
+        - RFC 4861 §6.3.7: routers are solicited again, once the link-local address is
+          assigned again (at once when DAD is off);
+        - what the host knew of its neighbors may be another link's: dynamic neighbor
+          entries are dropped, so the next packet to each resolves it anew, and the route
+          cache of the interface is flushed (RFC 6059 probes the routers it knew with
+          unicast NSs to tell a return to the same link quickly; this host always
+          re-resolves).
+        """
+        if iface.link_is_up:
+            return
+        iface.link_is_up = True
+        self._enter(now)
+        try:
+            for address, nce in list(iface.neighbors.entries.items()):
+                if nce.state is not NceState.PERMANENT:
+                    iface.neighbors.remove(address)
+            self.routes.table.invalidate(interface=iface)
+            self.routes.forget_sources()
+            actions = iface.addresses.link_up(now)
+            self.nd_module.apply_address_actions(iface, actions, now)
+            if iface.params.dup_addr_detect_transmits == 0 and iface.autoconfigure:
+                iface.solicitor.begin(now, self.rng.uniform(0.0, MAX_RTR_SOLICITATION_DELAY))
         finally:
             self._leave(now)
 

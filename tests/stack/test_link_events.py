@@ -1,0 +1,84 @@
+"""A link that goes down and comes back (Host.link_down / Host.link_up) on simnet, with a
+tcpip6 router advertising a prefix: while down nothing leaves the interface (dropped and
+counted); when it is up again every address is tentative and checked by DAD again (RFC
+4862 §5.3, §5.4), routers are solicited again (RFC 4861 §6.3.7), dynamic neighbor entries
+are gone and resolved anew. Asserted on the frames (scapy decodes them) and the tables."""
+
+from __future__ import annotations
+
+from ipaddress import IPv6Address, IPv6Network
+
+from scapy.layers import inet6 as s6
+from scapy.layers.l2 import Ether
+
+from tcpip6.io.sim import SimWorld
+from tcpip6.stack.machines.dad import AddressState
+from tcpip6.stack.machines.nce import NceState
+
+PREFIX = IPv6Network("2001:db8:1::/64")
+
+
+def test_link_down_then_up_runs_dad_and_router_solicitation_again() -> None:
+    world = SimWorld(seed=11)
+    router = world.router("r")
+    world.connect_router(router, "lan", PREFIX)
+    router.host.start(world.now)
+    a, b = world.host("a"), world.host("b")
+    ia, ib = world.connect(a, "lan"), world.connect(b, "lan")
+    a.start(world.now)
+    b.start(world.now)
+    world.run_for(10.0)
+    sent: list[tuple[float, bytes]] = []
+    world.observers.append(
+        lambda iface, frame, now: sent.append((now, frame)) if iface is ia else None
+    )
+    b_global = next(e.address for e in ib.addresses if e.address in PREFIX)
+    a.icmpv6.send_echo_request(b_global, 1, 1, b"x", world.now)
+    world.run_for(1.0)
+    assert ia.neighbors.get(b_global) is not None
+
+    a.link_down(ia, world.now)
+    before = len(sent)
+    a.icmpv6.send_echo_request(b_global, 1, 2, b"x", world.now)
+    world.run_for(5.0)
+    assert len(sent) == before  # nothing left the interface
+    assert ia.counters.link_down_drop >= 1
+
+    up_at = world.now
+    a.link_up(ia, world.now)
+    assert {e.state for e in ia.addresses} == {AddressState.TENTATIVE}
+    assert all(n.state is NceState.PERMANENT for n in ia.neighbors.entries.values())
+    assert ia.addresses.counters.dad_restarted_link_up == 2
+    world.run_for(5.0)
+    assert {e.state for e in ia.addresses} == {AddressState.PREFERRED}
+
+    frames = [(t, Ether(f)) for t, f in sent if t >= up_at]
+    own = {e.address for e in ia.addresses}
+    # RFC 4862 §5.4.2: DAD's NSs come from the unspecified address, for each address.
+    dad = {
+        IPv6Address(p[s6.ICMPv6ND_NS].tgt)
+        for _, p in frames
+        if s6.ICMPv6ND_NS in p and p[s6.IPv6].src == "::"
+    }
+    assert dad == own
+    # RFC 4861 §6.3.7: a Router Solicitation again, after the link-local address is back.
+    rs = [t for t, p in frames if s6.ICMPv6ND_RS in p]
+    assert rs, [p.summary() for _, p in frames]
+    # The neighbor entry for b went with the link: a new exchange resolves it again.
+    a.icmpv6.send_echo_request(b_global, 1, 3, b"x", world.now)
+    world.run_for(2.0)
+    nce = ia.neighbors.get(b_global)
+    assert nce is not None and nce.state is not NceState.INCOMPLETE
+    resolved = [p for t, f in sent if (p := Ether(f)) and s6.ICMPv6ND_NS in p]
+    assert any(IPv6Address(p[s6.ICMPv6ND_NS].tgt) == b_global for p in resolved)
+
+
+def test_a_link_that_never_went_down_is_left_alone() -> None:
+    world = SimWorld(seed=3)
+    a = world.host("a")
+    ia = world.connect(a, "lan")
+    a.start(world.now)
+    world.run_for(5.0)
+    a.link_up(ia, world.now)
+    assert {e.state for e in ia.addresses} == {AddressState.PREFERRED}
+    assert ia.addresses.counters.dad_restarted_link_up == 0
