@@ -705,7 +705,11 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--output-dir", default="docs", help="where to write (default: docs)")
     docs.set_defaults(func=_cmd_docs)
     _add_tools(sub)
-    for tool in ("ftp6", "broker"):  # tools that own their command line (add_parser, run)
+    for tool in (
+        "ftp6",
+        "broker",
+        "link_events",
+    ):  # tools that own their command line (add_parser, run)
         import_module(f"tcpip6.apps.{tool}").add_parser(sub)
     _add_host_parser(sub)
     _add_show_parser(sub)

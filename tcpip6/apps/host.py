@@ -38,6 +38,7 @@ from tcpip6.apps import show
 from tcpip6.apps.ftpd import Ftpd
 from tcpip6.apps.httpd import HTTP_PORT, Httpd
 from tcpip6.apps.jobs import Job, start_job
+from tcpip6.apps.link_events import LinkEvents
 from tcpip6.apps.services import PORTS, Services
 from tcpip6.apps.socks_relay import SocksConfigError, SocksServer, parse_listen
 from tcpip6.apps.tunnel_slots import TunnelSlots
@@ -348,6 +349,7 @@ class LiveHost:
         self.httpd: Httpd | None = None
         self.ftpd: Ftpd | None = None
         self.tunnel_slots = TunnelSlots(self.host, self.driver, self._log)
+        self.link_events = LinkEvents(self, self._log)
         self.socks: SocksServer | None = None
         try:
             for ifname in config.links:
@@ -405,6 +407,8 @@ class LiveHost:
             return start_job(self.stack, request)
         if set(request) == {"tunnel"}:  # the tunnel broker's (tcpip6.apps.tunnel_slots)
             return self.tunnel_slots.request(request["tunnel"])
+        if set(request) == {"link"}:  # tcpip6 link add|del (tcpip6.apps.link_events)
+            return self.link_events.request(request["link"])
         view = request.get("show")
         if set(request) != {"show"} or not isinstance(view, str):
             raise ValueError(f'expected {{"show": VIEW}}, VIEW one of {", ".join(show.VIEWS)}')
@@ -458,6 +462,7 @@ class LiveHost:
         for port in self.ports:
             self._attach(port)
         self.host.start(now)
+        self.link_events.start()
         for ifname, address in self.config.addresses:
             iface = self.host.interface(ifname)
             iface.add_static_address(address.ip, address.network.prefixlen, now)
@@ -549,6 +554,7 @@ class LiveHost:
         if self.ftpd is not None:
             self.ftpd.close()
         self.tunnel_slots.close()
+        self.link_events.close()
         if self.control is not None:
             self.control.close()
         for port in self.ports:

@@ -139,6 +139,14 @@ class Host:
         finally:
             self._leave(now)
 
+    def start_interface(self, iface: Interface, now: float) -> None:
+        """Bring one interface up (added while the host runs), as :meth:`start` does."""
+        self._enter(now)
+        try:
+            self.nd_module.start_interface(iface, now)
+        finally:
+            self._leave(now)
+
     # -- link events (the live host's netlink monitor, the link control commands) ------
     def link_down(self, iface: Interface, now: float) -> None:
         """``iface`` lost its link: nothing is sent on it (dropped and counted) until
