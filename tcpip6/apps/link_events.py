@@ -5,12 +5,14 @@
   it, and when it is back enables it again (:meth:`~tcpip6.stack.host.Host.link_up`: DAD
   again for every address, RFC 4862 §5.4; Router Solicitations again, RFC 4861 §6.3.7;
   the neighbor entries of the old attachment dropped).
-- An interface that vanishes (``RTM_DELLINK``: a USB NIC unplugged, a veth deleted) has
-  its port closed and taken off the driver; the host runs on with its other links.
+- An interface that vanishes (``RTM_DELLINK``: a USB NIC unplugged, a veth deleted) is
+  removed (:meth:`~tcpip6.stack.host.Host.remove_interface`: its connections aborted, its
+  addresses, neighbors, routes and graphs forgotten) and its port closed; the host runs on
+  with its other links, and ``tcpip6 link add`` can attach the NIC again when it is back.
 - ``tcpip6 link add ethernet:IF --control PATH`` attaches another Ethernet link to the
   running host (``{"link": {"op": "add", "link": "ethernet:IF"}}``); ``tcpip6 link del
-  IF`` detaches one. The host has no interface removal, so a detached interface keeps its
-  entry (down, nothing sent) and ``add`` of the same NIC attaches it again.
+  IF`` detaches one: the interface keeps its addresses (down, nothing sent) and ``add`` of
+  the same NIC attaches it again, with DAD and router solicitation as after a link down.
 
 The live driver runs on ``time.monotonic``, which a wall-clock step (NTP, a date set by
 hand) never moves: the stack's timers are immune to clock jumps by construction.
@@ -71,8 +73,8 @@ class LinkEvents:
         iface = host.interface(event.name)
         if event.deleted:
             self._detach(port)
-            host.link_down(iface, now)
-            self.say(f"link {event.name} vanished: its port is closed, the host runs on")
+            host.remove_interface(iface, now)
+            self.say(f"link {event.name} vanished: removed, the host runs on")
         elif not event.up and iface.link_is_up:
             host.link_down(iface, now)
             self.say(f"link {event.name} down")

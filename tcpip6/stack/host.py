@@ -13,6 +13,7 @@ dropped and counted, and answered with an ICMPv6 error where RFC 8200 / RFC 4443
 
 from __future__ import annotations
 
+import errno
 import logging
 import random
 from collections import deque
@@ -28,6 +29,7 @@ from tcpip6.stack.ipv6 import ControlHandler, ControlMessage, Delivery, Ipv6Laye
 from tcpip6.stack.link import LinkLayer
 from tcpip6.stack.machines.graph import TraceSink
 from tcpip6.stack.machines.nce import NceState
+from tcpip6.stack.machines.router_solicitation import GRAPH as RS_GRAPH
 from tcpip6.stack.mld_host import MldHost
 from tcpip6.stack.nd import NeighborDiscovery
 from tcpip6.stack.params import MAX_RTR_SOLICITATION_DELAY, InterfaceParameters
@@ -96,7 +98,8 @@ class Host:
     def add_interface(
         self, link: LinkLayer, name: str | None = None, params: InterfaceParameters | None = None
     ) -> Interface:
-        index = len(self.interfaces) + 1
+        # Indexes are never reused while the host runs (an interface may be removed).
+        index = max((i.index for i in self.interfaces), default=0) + 1
         iface = Interface(self, index, name or f"if{index}", link, params)
         iface.set_trace_sink(self._trace_sink)
         # RFC 4291 §2.8: every interface listens to the all-nodes group.
@@ -144,6 +147,40 @@ class Host:
         self._enter(now)
         try:
             self.nd_module.start_interface(iface, now)
+        finally:
+            self._leave(now)
+
+    def remove_interface(self, iface: Interface, now: float) -> None:
+        """``iface`` is gone (its NIC vanished): nothing of it stays. Its TCP connections are
+        aborted (ENETDOWN) and listeners on its addresses closed, its addresses, groups,
+        neighbor entries and router solicitation end (each leaves its graph), and its
+        prefixes, routers, static routes and route cache entries are forgotten. What it
+        would still send (MLD Done) is dropped and counted: the link is down."""
+        if iface not in self.interfaces:
+            return
+        iface.link_is_up = False
+        self._enter(now)
+        try:
+            own = {e.address for e in iface.addresses}
+            gone = OSError(errno.ENETDOWN, f"{iface.name} is gone")
+            for conn in list(self.tcp.connections.values()):
+                if conn.interface is iface or conn.local_address in own:
+                    conn.abort(now, gone)
+            for bound in list(self.tcp.listeners.values()):
+                for listener in [c for c in bound if c.local_address in own]:
+                    listener.close(now)
+            for address in sorted(own):
+                actions = iface.addresses.remove(address)
+                self.nd_module.apply_address_actions(iface, actions, now)
+            for group in list(iface.mld.refs):
+                for _ in range(iface.mld.refs[group]):
+                    self.leave_group(iface, group, now)
+            for address in list(iface.neighbors.entries):
+                iface.neighbors.remove(address)
+            RS_GRAPH.detach(iface.solicitor)
+            self.routes.table.forget_interface(iface)
+            self.routes.forget_sources()
+            self.interfaces.remove(iface)
         finally:
             self._leave(now)
 

@@ -82,3 +82,54 @@ def test_a_link_that_never_went_down_is_left_alone() -> None:
     a.link_up(ia, world.now)
     assert {e.state for e in ia.addresses} == {AddressState.PREFERRED}
     assert ia.addresses.counters.dad_restarted_link_up == 0
+
+
+def _attached(entities: list[object]) -> list[object]:
+    """Those of ``entities`` that a graph still holds as a model."""
+    from tcpip6.stack.machines import dad, mld, nce, router_solicitation
+
+    graphs = (dad.GRAPH, mld.GRAPH, nce.GRAPH, router_solicitation.GRAPH)
+    held = {id(m) for g in graphs for m in g.machine.models}
+    return [e for e in entities if id(e) in held]
+
+
+def test_a_removed_interface_leaves_nothing_behind() -> None:
+    import errno
+
+    world = SimWorld(seed=4)
+    router = world.router("r")
+    world.connect_router(router, "lan", PREFIX)
+    router.host.start(world.now)
+    a, b, c = world.host("a"), world.host("b"), world.host("c")
+    ia1, ia2 = world.connect(a, "lan"), world.connect(a, "lan2")
+    ib, ic = world.connect(b, "lan"), world.connect(c, "lan2")
+    for h in (a, b, c):
+        h.start(world.now)
+    world.run_for(10.0)
+    b_global = next(e.address for e in ib.addresses if e.address in PREFIX)
+    b.tcp.listen(IPv6Address("::"), 7, 4, world.now)
+    conn = a.tcp.connect(b_global, 7, world.now)
+    world.run_for(1.0)
+    assert conn.state.name == "ESTABLISHED"
+    entities: list[object] = [*ia1.addresses, *ia1.neighbors.entries.values(), ia1.solicitor]
+    entities += list(ia1.mld.listeners.values())
+    assert len(_attached(entities)) == len(entities) > 5
+    assert any(e.interface is ia1 for e in a.routes.table.default_router_list)
+
+    a.remove_interface(ia1, world.now)
+    assert a.interfaces == [ia2]
+    assert conn.state.name == "CLOSED" and conn.error is not None
+    assert conn.error.errno == errno.ENETDOWN
+    table = a.routes.table
+    assert not [k for k in table.prefix_list if k[0] is ia1]
+    assert not [e for e in table.default_router_list if e.interface is ia1]
+    assert not [r for r in table.route_cache.values() if r.interface is ia1]
+    assert _attached(entities) == []  # every graph forgot them
+    assert ia1.counters.link_down_drop >= 1  # the MLD Dones it would have sent
+    # The other interface works on; a new one gets an index never used before.
+    c_lla = next(e.address for e in ic.addresses if e.address.is_link_local)
+    a.icmpv6.send_echo_request(c_lla, 9, 1, b"x", world.now, interface=ia2)
+    world.run_for(2.0)
+    assert ia2.neighbors.get(c_lla) is not None
+    ia3 = world.connect(a, "lan3")
+    assert ia3.index == 3
