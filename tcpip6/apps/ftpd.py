@@ -54,6 +54,7 @@ from tcpip6.apps.steps import (
     until,
 )
 from tcpip6.apps.tcpserve import StreamHandler, TcpServer
+from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.machines.tcp import TcpState
 from tcpip6.stack.sockets import AF_INET6, SOCK_STREAM, Stack
 from tcpip6.stack.stream import StreamSocket
@@ -77,7 +78,7 @@ UPLOAD_COMMANDS = {"STOR", "APPE", "DELE", "MKD", "XMKD", "RMD", "XRMD"}
 
 
 @dataclass
-class FtpCounters:
+class FtpCounters(CounterSet):
     sessions: int = 0
     commands: int = 0
     logins: int = 0

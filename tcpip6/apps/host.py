@@ -415,6 +415,10 @@ class LiveHost:
         extra: dict[str, CounterSet] = {f"{port.ifname} port": port.counters for port in self.ports}
         if self.socks is not None:
             extra["socks"] = self.socks.counters
+        if self.ftpd is not None:
+            extra["ftpd"] = self.ftpd.counters
+        if self.link_events.monitor is not None:
+            extra["link events"] = self.link_events.monitor.counters
         return show.snapshot(self.host, view, self.driver.now, extra=extra)
 
     def _capture(self, iface: Interface, frame: bytes, now: float, direction: str) -> None:

@@ -13,6 +13,7 @@ README: a transfer of this size takes a few seconds through the live host).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -202,3 +203,27 @@ def test_ftp6_in_the_live_host_fetches_from_vsftpd(
     assert f"{SIZE} octets in " in done.stdout
     assert sha(got) == sha(vsftpd)
     assert f"sha256 {sha(vsftpd)}  {got}" in done.stdout
+
+
+def ftpd_counters(ftp: Ftp) -> dict[str, int]:
+    done = subprocess.run(
+        [sys.executable, "-m", "tcpip6", "show", "counters", "--json", "--control",
+         str(ftp.control)],
+        cwd=REPO, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    counters: dict[str, int] = json.loads(done.stdout)["extra"]["ftpd"]
+    return counters
+
+
+def test_show_counters_counts_what_ftpd6_did(ftp: Ftp) -> None:
+    before = ftpd_counters(ftp)
+    done = ftp.in_peer("curl", "-g", "-sS", "-o", "/dev/null", f"ftp://[{HOST}]/big.bin")
+    assert done.returncode == 0, done.stderr
+    ftp.in_peer("curl", "-g", "-sS", "--ftp-method", "nocwd", "-o", "/dev/null",
+                "--path-as-is", f"ftp://[{HOST}]/../x")  # fmt: skip
+    after = ftpd_counters(ftp)
+    assert after["sessions"] - before["sessions"] == 2
+    assert after["files_sent"] - before["files_sent"] == 1
+    assert after["octets_sent"] - before["octets_sent"] == SIZE
+    assert after["refused_paths"] - before["refused_paths"] == 1
