@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEB_PACKAGES := tshark graphviz iproute2 iputils-ping radvd curl
+DEB_PACKAGES := tshark graphviz iproute2 iputils-ping radvd curl lftp vsftpd chromium
 APT_STAMP := .venv/.apt-installed
 # dpkg's database: installing or removing any package changes it, and the packages are
 # checked again.
@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # Debian packages the tests use (tshark reads our pcaps, graphviz renders diagrams; the
-# interop tests run ping, radvd and curl in a network namespace against the live host).
+# interop tests run ping, radvd, curl, lftp and vsftpd in network namespaces against the live host;
+# chromium takes the tunnel broker page's screenshot).
 $(APT_STAMP): $(STAMP) Makefile .ci/deb-missing $(DPKG_STATUS)
 	@missing="$$(.ci/deb-missing $(DEB_PACKAGES) | tr '\n' ' ')"; \
 	if [ -n "$$missing" ]; then \

@@ -51,6 +51,9 @@ TOOLS = (
     "tcpip6.apps.host",
     "tcpip6.apps.show",
     "tcpip6.apps.sixtofourcfg",
+    "tcpip6.apps.ftp6",
+    "tcpip6.apps.broker",
+    "tcpip6.apps.link_events",
 )
 
 

@@ -35,7 +35,7 @@ BACKENDS = """where the tool runs (no root needed for either):
                             2001:db8:2::/64 (MTU 1280)
                      chain  a -- r1 -- r2 -- r3 -- z, links 2001:db8:1::/64 to :4::/64
   --loopback       a host whose only interface is the loopback (::1), in real time
-  --control PATH   (ping6, tracert6, ttcp) inside a running tcpip6 host, through its
+  --control PATH   (ping6, tracert6, ttcp, ftp6) inside a running tcpip6 host, through its
                    control socket: the host runs the tool with its own stack and the
                    lines come back here; the destination is an IPv6 address
                      tcpip6 ping6 --control /tmp/h6.sock -c 3 2001:db8:77::1

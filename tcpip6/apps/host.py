@@ -37,10 +37,13 @@ from typing import Any, TextIO
 
 from tcpip6.apps import show
 from tcpip6.apps.command import CliError, Subparsers
+from tcpip6.apps.ftpd import Ftpd
 from tcpip6.apps.httpd import HTTP_PORT, Httpd
 from tcpip6.apps.jobs import Job, start_job
+from tcpip6.apps.link_events import LinkEvents
 from tcpip6.apps.services import PORTS, Services
 from tcpip6.apps.socks_relay import SocksConfigError, SocksServer, parse_listen
+from tcpip6.apps.tunnel_slots import TunnelSlots
 from tcpip6.io.control import ControlError, ControlServer, default_path
 from tcpip6.io.icmpv4_relay import from_extended_err, relay_datagram
 from tcpip6.io.pcap import LINKTYPE_ETHERNET, PcapWriter
@@ -116,6 +119,10 @@ class HostConfig:
     serve: list[str] = field(default_factory=list)
     #: --serve http=DIR: the directory the HTTP server serves on port 80.
     http_root: Path | None = None
+    #: --serve ftp=DIR (read-only) or ftp-upload=DIR: ftpd6's directory, and whether
+    #: it takes uploads.
+    ftp_root: Path | None = None
+    ftp_upload: bool = False
     #: --control: the control socket's path (None: the default, CONTROL_DIR/<name>.sock).
     control: Path | None = None
     #: The --link tap:NAME interfaces: TAP devices tcpip6 creates (and removes at exit).
@@ -237,23 +244,24 @@ def parse_serve(texts: Sequence[str]) -> list[str]:
     names: list[str] = []
     for text in texts:
         for name in (n.strip() for n in text.split(",")):
-            if name.startswith("http="):
+            if name.startswith(("http=", "ftp=", "ftp-upload=")):
                 continue
             if name not in PORTS:
-                known = ", ".join([*PORTS, "http=DIR"])
+                known = ", ".join([*PORTS, "http=DIR", "ftp=DIR", "ftp-upload=DIR"])
                 raise HostConfigError(f"--serve {text}: unknown service {name!r} (known: {known})")
             if name not in names:
                 names.append(name)
     return names
 
 
-def parse_http(texts: Sequence[str]) -> Path | None:
-    """The DIR of ``--serve http=DIR`` (the last one given), checked to be a directory."""
+def parse_http(texts: Sequence[str], key: str = "http=") -> Path | None:
+    """The DIR of ``--serve http=DIR`` (or of another ``key``: ``ftp=``, the last one
+    given), checked to be a directory."""
     root: Path | None = None
     for text in texts:
         for item in (n.strip() for n in text.split(",")):
-            if item.startswith("http="):
-                root = Path(item[len("http=") :])
+            if item.startswith(key):
+                root = Path(item[len(key) :])
                 if not str(root) or not root.is_dir():
                     raise HostConfigError(f"--serve {item}: no such directory")
     return root
@@ -354,6 +362,9 @@ class LiveHost:
         self.stack = Stack(self.host, self.driver)
         self.services: Services | None = None
         self.httpd: Httpd | None = None
+        self.ftpd: Ftpd | None = None
+        self.tunnel_slots = TunnelSlots(self.host, self.driver, self._log)
+        self.link_events = LinkEvents(self, self._log)
         self.socks: SocksServer | None = None
         try:
             for ifname in config.links:
@@ -409,12 +420,20 @@ class LiveHost:
         ``{"run": TOOL, "args": {...}}`` -> a job of :mod:`tcpip6.apps.jobs`."""
         if "run" in request:
             return start_job(self.stack, request)
+        if set(request) == {"tunnel"}:  # the tunnel broker's (tcpip6.apps.tunnel_slots)
+            return self.tunnel_slots.request(request["tunnel"])
+        if set(request) == {"link"}:  # tcpip6 link add|del (tcpip6.apps.link_events)
+            return self.link_events.request(request["link"])
         view = request.get("show")
         if set(request) != {"show"} or not isinstance(view, str):
             raise ValueError(f'expected {{"show": VIEW}}, VIEW one of {", ".join(show.VIEWS)}')
         extra: dict[str, CounterSet] = {f"{port.ifname} port": port.counters for port in self.ports}
         if self.socks is not None:
             extra["socks"] = self.socks.counters
+        if self.ftpd is not None:
+            extra["ftpd"] = self.ftpd.counters
+        if self.link_events.monitor is not None:
+            extra["link events"] = self.link_events.monitor.counters
         return show.snapshot(self.host, view, self.driver.now, extra=extra)
 
     def _capture(self, iface: Interface, frame: bytes, now: float, direction: str) -> None:
@@ -462,6 +481,7 @@ class LiveHost:
         for port in self.ports:
             self._attach(port)
         self.host.start(now)
+        self.link_events.start()
         for ifname, address in self.config.addresses:
             iface = self.host.interface(ifname)
             iface.add_static_address(address.ip, address.network.prefixlen, now)
@@ -487,6 +507,8 @@ class LiveHost:
             except OSError as exc:
                 raise HostConfigError(f"cannot serve http: {exc.strerror or exc}") from None
             _say(self.out, f"serving http {HTTP_PORT}/tcp from {self.config.http_root}")
+        if self.config.ftp_root is not None:
+            self._start_ftpd(self.config.ftp_root)
         if self.socks is not None:
             self.socks.attach(self.driver)
             listen, listen_port = self.socks.address
@@ -495,6 +517,16 @@ class LiveHost:
         if self.control is not None:
             _say(self.out, f"control socket {self.control.path}")
         self.print_events()
+
+    def _start_ftpd(self, root: Path) -> None:
+        from tcpip6.apps.ftpd import FTP_PORT
+
+        try:
+            self.ftpd = Ftpd(self.stack, root, upload=self.config.ftp_upload)
+        except OSError as exc:
+            raise HostConfigError(f"cannot serve ftp: {exc.strerror or exc}") from None
+        mode = "read-write" if self.config.ftp_upload else "read-only"
+        _say(self.out, f"serving ftp {FTP_PORT}/tcp from {root} ({mode})")
 
     def print_events(self) -> None:
         for event in self.host.events.drain():
@@ -538,6 +570,10 @@ class LiveHost:
             self.services.close()
         if self.httpd is not None:
             self.httpd.close()
+        if self.ftpd is not None:
+            self.ftpd.close()
+        self.tunnel_slots.close()
+        self.link_events.close()
         if self.control is not None:
             self.control.close()
         for port in self.ports:
@@ -589,6 +625,8 @@ def build_config(
         name=socket.gethostname() or "tcpip6",
         serve=parse_serve(serve),
         http_root=parse_http(serve),
+        ftp_root=parse_http(serve, "ftp-upload=") or parse_http(serve, "ftp="),
+        ftp_upload=parse_http(serve, "ftp-upload=") is not None,
         control=Path(control) if control else None,
         routes=[parse_route(t) for t in routes],
         socks=_parse_socks(socks) if socks else None,
@@ -833,7 +871,8 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         action="append",
         metavar="SERVICE[,SERVICE...]",
         help="start services, each over UDP and TCP: echo, discard, daytime, qotd, chargen; "
-        "and http=DIR, an HTTP/1.1 server of DIR on port 80 (repeatable)",
+        "http=DIR, an HTTP/1.1 server of DIR on port 80; ftp=DIR (ftp-upload=DIR: "
+        "uploads too), an FTP server of DIR on port 21 (repeatable)",
     )
     host.add_argument(
         "--control",

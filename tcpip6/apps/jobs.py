@@ -27,7 +27,7 @@ from tcpip6.apps.tracert6 import Answer, TraceOptions, Tracer, header_lines, hop
 from tcpip6.stack.sockets import Socket, Stack
 
 #: Tools a live host runs for its control socket.
-TOOLS = ("ping6", "tracert6", "ttcp")
+TOOLS = ("ping6", "tracert6", "ttcp", "ftp6")
 #: The shortest ping interval a job may ask for: the host's loop is shared.
 MIN_INTERVAL = 0.01
 
@@ -211,6 +211,13 @@ def start_job(stack: Stack, request: Mapping[str, Any]) -> Job:
         raise ValueError(f"unknown tool {tool!r} (known: {', '.join(TOOLS)})")
     if not isinstance(args, dict):
         raise ValueError('"args" is a JSON object')
+    if tool == "ftp6":
+        from tcpip6.apps.ftp6 import ftp6_job  # it builds on Job
+
+        try:
+            return ftp6_job(stack, args)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"ftp6: {exc}") from None
     if tool == "ttcp":
         from tcpip6.apps.ttcp_jobs import _why, ttcp_job  # they build on Job
 

@@ -86,6 +86,7 @@ class RawSocketCounters(CounterSet):
     runt_drop: int = 0
     send_too_big_drop: int = 0
     send_error_drop: int = 0
+    receive_error: int = 0
     memberships_added: int = 0
     memberships_dropped: int = 0
 
@@ -249,6 +250,11 @@ class RawSocketPort:
             try:
                 frame, ancillary, _, address = self.sock.recvmsg(MAX_FRAME, _AUX_SPACE)
             except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                # ENETDOWN when the interface went down (the socket tells once), ENXIO
+                # when it vanished: the link events say what became of the link.
+                self.counters.receive_error += 1
                 break
             pkttype = address[2]
             if pkttype == PACKET_OUTGOING:

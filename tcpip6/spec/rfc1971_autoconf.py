@@ -273,6 +273,23 @@ def dad_timer(ifc: Interface, address: IPv6Address, now: float, v: Variables) ->
     return _assign(ifc, address, now)
 
 
+def on_link_up(ifc: Interface, now: float, v: Variables) -> Result:
+    """RFC 4862 §5.3: an interface becomes enabled again when it "is reattached to a link after
+    being detached for some time"; RFC 4862 §5.4: "Duplicate Address Detection MUST be performed
+    on all unicast addresses prior to assigning them to an interface". Every address in
+    DAD or assigned (its solicited-node group joined) is tentative again and its DAD
+    starts over: the first solicitation is due at once. With DupAddrDetectTransmits zero
+    no DAD is performed, and nothing changes."""
+    if v.DupAddrDetectTransmits == 0:
+        return ifc, []
+    for address in sorted(ifc.addresses):
+        a = ifc.addresses[address]
+        if a.joined and a.state in (TENTATIVE, PREFERRED, DEPRECATED):
+            a = replace(a, state=TENTATIVE, solicitations_sent=0, dad_next=now)
+            ifc = _put(ifc, address, a)
+    return ifc, []
+
+
 def on_dad_solicitation(ifc: Interface, target: IPv6Address) -> Result:
     """§5.4.3: a valid Neighbor Solicitation (§5.4.1: one that passed the checks of RFC
     4861; others are silently discarded) from the unspecified address: "If the source

@@ -184,6 +184,11 @@ class AddressCounters(CounterSet):
     prefix_ignored_zero_valid_lifetime: int = 0
     prefix_ignored_bad_length: int = 0
     two_hour_rule_applied: int = 0
+    dad_restarted_link_up: int = 0
+
+
+#: The states a link coming up makes tentative again (RFC 4862 §5.4).
+_LINK_UP_STATES = (AddressState.TENTATIVE, AddressState.PREFERRED, AddressState.DEPRECATED)
 
 
 class NetTableEntry:
@@ -484,6 +489,25 @@ class AddressTable:
         else:
             self._arm(nte, "preferred", nte.preferred_until)
         return actions
+
+    def link_up(self, now: float) -> list[AddressAction]:
+        """The link came back up (RFC 4862 §5.3: the interface is reattached): each address
+        whose solicited-node group is joined (in DAD or assigned) is tentative again, its
+        solicitations start over, and the first goes out at ``now`` (the next poll). With
+        DupAddrDetectTransmits zero nothing changes (RFC 4862 §5.4: no DAD). The caller forgets
+        the cached source addresses (a tentative address is no source)."""
+        if self.params.dup_addr_detect_transmits == 0:
+            return []
+        for address in sorted(self.entries):
+            nte = self.entries[address]
+            if not nte.joined or nte.state not in _LINK_UP_STATES:
+                continue
+            nte.fire("link_up", now)
+            self.counters.dad_restarted_link_up += 1
+            nte.dad_transmits_sent = 0
+            self.timers.cancel((address, "preferred"))
+            self._arm(nte, "dad", now)
+        return []
 
     def on_dad_solicitation(self, target: IPv6Address, now: float) -> list[AddressAction]:
         """§5.4.3: a valid NS from the unspecified address whose target is ``target``. A

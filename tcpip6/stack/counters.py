@@ -30,6 +30,7 @@ class LinkCounters(CounterSet):
     frames_sent: int = 0
     not_ipv6_or_not_for_us_drop: int = 0
     frame_too_big_drop: int = 0
+    link_down_drop: int = 0
 
 
 @dataclass

@@ -13,6 +13,7 @@ dropped and counted, and answered with an ICMPv6 error where RFC 8200 / RFC 4443
 
 from __future__ import annotations
 
+import errno
 import logging
 import random
 from collections import deque
@@ -28,9 +29,10 @@ from tcpip6.stack.ipv6 import ControlHandler, ControlMessage, Delivery, Ipv6Laye
 from tcpip6.stack.link import LinkLayer
 from tcpip6.stack.machines.graph import TraceSink
 from tcpip6.stack.machines.nce import NceState
+from tcpip6.stack.machines.router_solicitation import GRAPH as RS_GRAPH
 from tcpip6.stack.mld_host import MldHost
 from tcpip6.stack.nd import NeighborDiscovery
-from tcpip6.stack.params import InterfaceParameters
+from tcpip6.stack.params import MAX_RTR_SOLICITATION_DELAY, InterfaceParameters
 from tcpip6.stack.routing import NextHopReason, RoutingTable
 from tcpip6.stack.tcp import Tcp
 from tcpip6.stack.timers import earliest
@@ -96,7 +98,8 @@ class Host:
     def add_interface(
         self, link: LinkLayer, name: str | None = None, params: InterfaceParameters | None = None
     ) -> Interface:
-        index = len(self.interfaces) + 1
+        # Indexes are never reused while the host runs (an interface may be removed).
+        index = max((i.index for i in self.interfaces), default=0) + 1
         iface = Interface(self, index, name or f"if{index}", link, params)
         iface.set_trace_sink(self._trace_sink)
         # RFC 4291 §2.8: every interface listens to the all-nodes group.
@@ -136,6 +139,83 @@ class Host:
         try:
             for iface in self.interfaces:
                 self.nd_module.start_interface(iface, now)
+        finally:
+            self._leave(now)
+
+    def start_interface(self, iface: Interface, now: float) -> None:
+        """Bring one interface up (added while the host runs), as :meth:`start` does."""
+        self._enter(now)
+        try:
+            self.nd_module.start_interface(iface, now)
+        finally:
+            self._leave(now)
+
+    def remove_interface(self, iface: Interface, now: float) -> None:
+        """``iface`` is gone (its NIC vanished): nothing of it stays. Its TCP connections are
+        aborted (ENETDOWN) and listeners on its addresses closed, its addresses, groups,
+        neighbor entries and router solicitation end (each leaves its graph), and its
+        prefixes, routers, static routes and route cache entries are forgotten. What it
+        would still send (MLD Done) is dropped and counted: the link is down."""
+        if iface not in self.interfaces:
+            return
+        iface.link_is_up = False
+        self._enter(now)
+        try:
+            own = {e.address for e in iface.addresses}
+            gone = OSError(errno.ENETDOWN, f"{iface.name} is gone")
+            for conn in list(self.tcp.connections.values()):
+                if conn.interface is iface or conn.local_address in own:
+                    conn.abort(now, gone)
+            for bound in list(self.tcp.listeners.values()):
+                for listener in [c for c in bound if c.local_address in own]:
+                    listener.close(now)
+            for address in sorted(own):
+                actions = iface.addresses.remove(address)
+                self.nd_module.apply_address_actions(iface, actions, now)
+            for group in list(iface.mld.refs):
+                for _ in range(iface.mld.refs[group]):
+                    self.leave_group(iface, group, now)
+            for address in list(iface.neighbors.entries):
+                iface.neighbors.remove(address)
+            RS_GRAPH.detach(iface.solicitor)
+            self.routes.table.forget_interface(iface)
+            self.routes.forget_sources()
+            self.interfaces.remove(iface)
+        finally:
+            self._leave(now)
+
+    # -- link events (the live host's netlink monitor, the link control commands) ------
+    def link_down(self, iface: Interface, now: float) -> None:
+        """``iface`` lost its link: nothing is sent on it (dropped and counted) until
+        :meth:`link_up`."""
+        iface.link_is_up = False
+
+    def link_up(self, iface: Interface, now: float) -> None:
+        """``iface`` is attached to a link again (perhaps another one) and so enabled again:
+
+        - RFC 4862 §5.3, §5.4: DAD runs again on every address (tentative meanwhile);
+        - RFC 4861 §6.3.7: routers are solicited again, once the link-local address is
+          assigned again (at once when DAD is off);
+        - what the host knew of its neighbors may be another link's: dynamic neighbor
+          entries are dropped, so the next packet to each resolves it anew, and the route
+          cache of the interface is flushed (RFC 6059 probes the routers it knew with
+          unicast NSs to tell a return to the same link quickly; this host always
+          re-resolves).
+        """
+        if iface.link_is_up:
+            return
+        iface.link_is_up = True
+        self._enter(now)
+        try:
+            for address, nce in list(iface.neighbors.entries.items()):
+                if nce.state is not NceState.PERMANENT:
+                    iface.neighbors.remove(address)
+            self.routes.table.invalidate(interface=iface)
+            self.routes.forget_sources()
+            actions = iface.addresses.link_up(now)
+            self.nd_module.apply_address_actions(iface, actions, now)
+            if iface.params.dup_addr_detect_transmits == 0 and iface.autoconfigure:
+                iface.solicitor.begin(now, self.rng.uniform(0.0, MAX_RTR_SOLICITATION_DELAY))
         finally:
             self._leave(now)
 

@@ -63,6 +63,8 @@ class Interface:
         #: Started by Host.start: solicits routers and autoconfigures (RFC 4862). A host
         #: configured only by hand does neither.
         self.autoconfigure = False
+        #: False while the link is down (Host.link_down): frames are dropped and counted.
+        self.link_is_up = True
         #: RFC 8106 recursive DNS servers learned from Router Advertisements.
         self.dns_servers: list[IPv6Address] = []
 
@@ -100,6 +102,9 @@ class Interface:
 
     # -- transmit ----------------------------------------------------------------------
     def transmit(self, packet: bytes, dst_link: bytes, now: float) -> None:
+        if not self.link_is_up:
+            self.counters.link_down_drop += 1
+            return
         if len(packet) > self.link.mtu:
             self.counters.frame_too_big_drop += 1
             return

@@ -257,6 +257,20 @@ class Routes(Generic[Iface]):
         self._uncached_icmp_errors = self._new_bucket()
         self._pending: list[RoutingAction[Iface]] = []
 
+    def forget_interface(self, interface: Iface) -> None:
+        """``interface`` is gone: its prefixes, routers, static routes and destination
+        cache entries go with it, timers included."""
+        for key in [k for k in self.prefix_list if k[0] == interface]:
+            del self.prefix_list[key]
+            self._prefix_timers.cancel(key)
+        for entry in [e for e in self.default_router_list if e.interface == interface]:
+            self.default_router_list.remove(entry)
+            self._router_timers.cancel((interface, entry.router))
+        self.round_robin_cursor = 0
+        self.static_routes = [r for r in self.static_routes if r.interface != interface]
+        self.suspected = {k: t for k, t in self.suspected.items() if k[0] != interface}
+        self.invalidate(interface=interface)
+
     # -- Default Router List (§6.3.4, §6.3.5) -------------------------------------------
     def router_entry(self, interface: Iface, router: IPv6Address) -> RouterListEntry[Iface] | None:
         for entry in self.default_router_list:

@@ -70,7 +70,7 @@ def test_jobs_are_bounded_and_a_closed_client_cancels_its_job(rig: Rig) -> None:
 @pytest.mark.parametrize(
     ("request_", "error"),
     [
-        ({"run": "nmap", "args": {}}, "unknown tool 'nmap' (known: ping6, tracert6, ttcp)"),
+        ({"run": "nmap", "args": {}}, "unknown tool 'nmap' (known: ping6, tracert6, ttcp, ftp6)"),
         ({"run": "ping6", "args": {}}, "ping6: give a destination address"),
         ({"run": "ping6", "args": {"destination": "::1", "count": "x"}}, "count: expected"),
         ({"run": "ping6", "args": {"destination": "::1", "interval": 0}}, "at least 0.01"),

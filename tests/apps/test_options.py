@@ -99,7 +99,7 @@ def test_jobs_take_the_same_defaults() -> None:
 @pytest.mark.parametrize("tool", [t.rsplit(".", 1)[1] for t in cli.TOOLS])
 def test_help_is_wrapped(tool: str, capsys: pytest.CaptureFixture[str]) -> None:
     """Every --help fits 100 columns (descriptions are filled, not one long line)."""
-    name = {"sixtofourcfg": "6to4cfg"}.get(tool, tool)
+    name = {"sixtofourcfg": "6to4cfg", "link_events": "link"}.get(tool, tool)
     with pytest.raises(SystemExit):
         cli.main([name, "--help"])
     lines = capsys.readouterr().out.splitlines()

@@ -211,6 +211,13 @@ class DadVersusSpec(RuleBasedStateMachine):
         self._compare(got, want)
 
     @rule()
+    def link_up(self) -> None:
+        """The link came back up (RFC 4862 §5.3): DAD again for every address."""
+        got = self.table.link_up(self.now)
+        self.model, want = spec.on_link_up(self.model, self.now, self.v)
+        self._compare(got, want)
+
+    @rule()
     def host_sent_a_message(self) -> None:
         self.table.message_sent()
         self.model = dataclasses.replace(self.model, first_message_sent=True)

@@ -9,7 +9,9 @@ Neighbor Advertisement (§5.4.4) for a tentative address makes it DUPLICATE: nev
 (§5.4.5). The end of the preferred lifetime makes a preferred address DEPRECATED, the end
 of the valid lifetime makes any address INVALID (§5.5.4), and the table then drops it. A
 Prefix Information option with a non-zero preferred lifetime makes a deprecated address
-preferred again (§5.5.3 (e)).
+preferred again (§5.5.3 (e)). When the interface's link comes back up (it was detached,
+or is attached to another link), every address in DAD or assigned is TENTATIVE again and
+DAD runs anew (RFC 4862 §5.3, §5.4).
 
 Every NTE of every interface is a model of this one graph; its owner
 (:class:`~tcpip6.stack.addresses.AddressTable`) keeps the timers and fires the triggers.
@@ -82,6 +84,16 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": "INVALID",
         "rfc": "4862 §5.5.4",
     },
+    # RFC 4862 §5.3: an interface is (re)enabled when it is "reattached to a link after being
+    # detached for some time"; RFC 4862 §5.4: "Duplicate Address Detection MUST be performed on all
+    # unicast addresses prior to assigning them to an interface": each address in DAD or
+    # assigned is tentative again until a new DAD has checked it on the link it is on now.
+    {
+        "trigger": "link_up",
+        "source": ["TENTATIVE", "PREFERRED", "DEPRECATED"],
+        "dest": "TENTATIVE",
+        "rfc": "4862 §5.4",
+    },
     # A duplicate address keeps the valid lifetime it was configured with and leaves the
     # table when that ends, so that duplicates do not fill it.
     {
@@ -116,7 +128,11 @@ IGNORED = frozenset(
         ("DUPLICATE", "dad_na_received"),
         ("DUPLICATE", "preferred_lifetime_expired"),
         ("DUPLICATE", "preferred_lifetime_renewed"),
+        # RFC 4862 §5.4.5: a duplicate "MUST NOT be assigned"; whether it is unique on the
+        # new link is left to the administrator (it is removed and added again by hand).
+        ("DUPLICATE", "link_up"),
         # An invalid address is leaving the table: nothing more happens to it.
+        ("INVALID", "link_up"),
         ("INVALID", "dad_succeeded"),
         ("INVALID", "dad_ns_received"),
         ("INVALID", "dad_na_received"),

@@ -1,0 +1,125 @@
+"""Plug-and-play links of the live host, as Linux sees them.
+
+- ``ip link set veth-h down`` then ``up``: the host hears it over rtnetlink and, when the
+  link is back, runs DAD again (an NS from ``::`` for its address, RFC 4862 §5.4.2) and
+  solicits routers again (RFC 4861 §6.3.7): Linux's own capture (dumpcap on veth-p,
+  decoded by tshark) holds them after the up, and Linux pings the host again.
+- ``tcpip6 link del veth-h`` / ``tcpip6 link add ethernet:veth-h`` through the control
+  socket: while detached Linux's pings go unanswered, attached again they are answered
+  and the DAD NS went out again.
+- The veth pair deleted under the host: it says the link vanished, removes the interface
+  (``tcpip6 show interfaces`` no longer lists it) and runs on, and stops cleanly.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from ipaddress import IPv6Address
+from pathlib import Path
+
+from tests.interop import netns
+from tests.interop.netns import HOST_IF, PEER_IF, REPO, LineReader, Topology
+
+
+def capture(topo: Topology, path: Path) -> subprocess.Popen[str]:
+    proc = topo.start(topo.in_peer("dumpcap", "-q", "-i", PEER_IF, "-f", "icmp6", "-w", str(path)),
+                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    end = time.monotonic() + 20
+    while not path.exists() or path.stat().st_size == 0:  # dumpcap writes its header first
+        assert proc.poll() is None and time.monotonic() < end, "dumpcap did not start"
+        time.sleep(0.1)
+    return proc
+
+
+def stop_capture(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=10)
+
+
+def icmpv6(path: Path, since: float) -> list[tuple[str, int, str]]:
+    """(source, ICMPv6 type, NS target) of the ND messages Linux captured after ``since``."""
+    out = netns.sh("tshark", "-r", str(path), "-Y", f"frame.time_epoch >= {since} && "
+                   "(icmpv6.type == 133 || icmpv6.type == 135)", "-T", "fields", "-e", "ipv6.src",
+                   "-e", "icmpv6.type", "-e", "icmpv6.nd.ns.target_address")  # fmt: skip
+    rows = [line.split("\t") for line in out.splitlines() if line]
+    return [(r[0], int(r[1]), r[2] if len(r) > 2 else "") for r in rows]
+
+
+def ping(topo: Topology, address: IPv6Address, count: int = 2) -> int:
+    done = subprocess.run(
+        topo.in_peer("ping", "-6", "-c", str(count), "-W", "1", f"{address}%{PEER_IF}"),
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    return done.returncode
+
+
+def start(topo: Topology, tmp: Path) -> tuple[LineReader, IPv6Address]:
+    host = netns.start_tcpip6_host(topo, tmp / "host.pcap")
+    return host, IPv6Address(host.wait_for(netns.link_local_line()).group(1))
+
+
+def test_down_and_up_runs_dad_and_router_solicitation_again(
+    topology: Topology, tmp_path: Path
+) -> None:
+    cap = capture(topology, tmp_path / "linux.pcapng")
+    host, lla = start(topology, tmp_path)
+    assert ping(topology, lla) == 0
+    netns.sh("ip", "-n", topology.host, "link", "set", HOST_IF, "down")
+    host.wait_for(rf"^link {HOST_IF} down$")
+    assert ping(topology, lla, 1) != 0
+    up_at = time.time()
+    netns.sh("ip", "-n", topology.host, "link", "set", HOST_IF, "up")
+    host.wait_for(rf"^link {HOST_IF} up again: DAD and router solicitation again$")
+    # The address answers again once DAD is over (it is tentative meanwhile).
+    end = time.monotonic() + 20
+    while ping(topology, lla, 1) != 0:
+        assert time.monotonic() < end, host.lines
+    time.sleep(2.0)  # the Router Solicitation follows within MAX_RTR_SOLICITATION_DELAY
+    stop_capture(cap)
+    seen = icmpv6(tmp_path / "linux.pcapng", up_at)
+    assert ("::", 135, str(lla)) in seen, seen  # RFC 4862 §5.4.2: DAD again
+    assert (str(lla), 133, "") in seen, seen  # RFC 4861 §6.3.7: RS again
+    assert netns.stop(host) == 0, host.rest()
+
+
+def test_link_del_and_add_through_the_control_socket(topology: Topology, tmp_path: Path) -> None:
+    host, lla = start(topology, tmp_path)
+    control = str((tmp_path / "host.pcap").with_suffix(".sock"))
+
+    def link(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "tcpip6", "link", *args, "--control", control]
+        return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=30)
+
+    assert ping(topology, lla) == 0
+    done = link("del", HOST_IF)
+    assert done.returncode == 0 and done.stdout == f"{HOST_IF} detached\n", done.stderr
+    assert ping(topology, lla) != 0
+    cap = capture(topology, tmp_path / "linux.pcapng")
+    added_at = time.time()
+    done = link("add", f"ethernet:{HOST_IF}")
+    assert done.returncode == 0 and done.stdout == f"{HOST_IF} attached\n", done.stderr
+    host.wait_for(rf"^link {HOST_IF} attached again")
+    time.sleep(2.0)
+    assert ping(topology, lla) == 0
+    stop_capture(cap)
+    assert ("::", 135, str(lla)) in icmpv6(tmp_path / "linux.pcapng", added_at)
+    bad = link("add", "ethernet:nosuch0")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "nosuch0" in bad.stderr
+    assert link("del", "nosuch0").returncode == 2
+    assert netns.stop(host) == 0, host.rest()
+
+
+def test_a_vanished_interface_leaves_the_host_running(topology: Topology, tmp_path: Path) -> None:
+    host, _ = start(topology, tmp_path)
+    netns.sh("ip", "-n", topology.peer, "link", "del", PEER_IF)  # both ends go
+    host.wait_for(rf"^link {HOST_IF} vanished: removed, the host runs on$")
+    control = str((tmp_path / "host.pcap").with_suffix(".sock"))
+    shown = subprocess.run(
+        [sys.executable, "-m", "tcpip6", "show", "interfaces", "--control", control],
+        cwd=REPO, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert shown.returncode == 0 and HOST_IF not in shown.stdout, shown.stdout + shown.stderr
+    assert netns.stop(host) == 0, "\n".join(host.rest())

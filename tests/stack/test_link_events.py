@@ -1,0 +1,135 @@
+"""A link that goes down and comes back (Host.link_down / Host.link_up) on simnet, with a
+tcpip6 router advertising a prefix: while down nothing leaves the interface (dropped and
+counted); when it is up again every address is tentative and checked by DAD again (RFC
+4862 §5.3, §5.4), routers are solicited again (RFC 4861 §6.3.7), dynamic neighbor entries
+are gone and resolved anew. Asserted on the frames (scapy decodes them) and the tables."""
+
+from __future__ import annotations
+
+from ipaddress import IPv6Address, IPv6Network
+
+from scapy.layers import inet6 as s6
+from scapy.layers.l2 import Ether
+
+from tcpip6.io.sim import SimWorld
+from tcpip6.stack.machines.dad import AddressState
+from tcpip6.stack.machines.nce import NceState
+
+PREFIX = IPv6Network("2001:db8:1::/64")
+
+
+def test_link_down_then_up_runs_dad_and_router_solicitation_again() -> None:
+    world = SimWorld(seed=11)
+    router = world.router("r")
+    world.connect_router(router, "lan", PREFIX)
+    router.host.start(world.now)
+    a, b = world.host("a"), world.host("b")
+    ia, ib = world.connect(a, "lan"), world.connect(b, "lan")
+    a.start(world.now)
+    b.start(world.now)
+    world.run_for(10.0)
+    sent: list[tuple[float, bytes]] = []
+    world.observers.append(
+        lambda iface, frame, now: sent.append((now, frame)) if iface is ia else None
+    )
+    b_global = next(e.address for e in ib.addresses if e.address in PREFIX)
+    a.icmpv6.send_echo_request(b_global, 1, 1, b"x", world.now)
+    world.run_for(1.0)
+    assert ia.neighbors.get(b_global) is not None
+
+    a.link_down(ia, world.now)
+    before = len(sent)
+    a.icmpv6.send_echo_request(b_global, 1, 2, b"x", world.now)
+    world.run_for(5.0)
+    assert len(sent) == before  # nothing left the interface
+    assert ia.counters.link_down_drop >= 1
+
+    up_at = world.now
+    a.link_up(ia, world.now)
+    assert {e.state for e in ia.addresses} == {AddressState.TENTATIVE}
+    assert all(n.state is NceState.PERMANENT for n in ia.neighbors.entries.values())
+    assert ia.addresses.counters.dad_restarted_link_up == 2
+    world.run_for(5.0)
+    assert {e.state for e in ia.addresses} == {AddressState.PREFERRED}
+
+    frames = [(t, Ether(f)) for t, f in sent if t >= up_at]
+    own = {e.address for e in ia.addresses}
+    # RFC 4862 §5.4.2: DAD's NSs come from the unspecified address, for each address.
+    dad = {
+        IPv6Address(p[s6.ICMPv6ND_NS].tgt)
+        for _, p in frames
+        if s6.ICMPv6ND_NS in p and p[s6.IPv6].src == "::"
+    }
+    assert dad == own
+    # RFC 4861 §6.3.7: a Router Solicitation again, after the link-local address is back.
+    rs = [t for t, p in frames if s6.ICMPv6ND_RS in p]
+    assert rs, [p.summary() for _, p in frames]
+    # The neighbor entry for b went with the link: a new exchange resolves it again.
+    a.icmpv6.send_echo_request(b_global, 1, 3, b"x", world.now)
+    world.run_for(2.0)
+    nce = ia.neighbors.get(b_global)
+    assert nce is not None and nce.state is not NceState.INCOMPLETE
+    resolved = [p for t, f in sent if (p := Ether(f)) and s6.ICMPv6ND_NS in p]
+    assert any(IPv6Address(p[s6.ICMPv6ND_NS].tgt) == b_global for p in resolved)
+
+
+def test_a_link_that_never_went_down_is_left_alone() -> None:
+    world = SimWorld(seed=3)
+    a = world.host("a")
+    ia = world.connect(a, "lan")
+    a.start(world.now)
+    world.run_for(5.0)
+    a.link_up(ia, world.now)
+    assert {e.state for e in ia.addresses} == {AddressState.PREFERRED}
+    assert ia.addresses.counters.dad_restarted_link_up == 0
+
+
+def _attached(entities: list[object]) -> list[object]:
+    """Those of ``entities`` that a graph still holds as a model."""
+    from tcpip6.stack.machines import dad, mld, nce, router_solicitation
+
+    graphs = (dad.GRAPH, mld.GRAPH, nce.GRAPH, router_solicitation.GRAPH)
+    held = {id(m) for g in graphs for m in g.machine.models}
+    return [e for e in entities if id(e) in held]
+
+
+def test_a_removed_interface_leaves_nothing_behind() -> None:
+    import errno
+
+    world = SimWorld(seed=4)
+    router = world.router("r")
+    world.connect_router(router, "lan", PREFIX)
+    router.host.start(world.now)
+    a, b, c = world.host("a"), world.host("b"), world.host("c")
+    ia1, ia2 = world.connect(a, "lan"), world.connect(a, "lan2")
+    ib, ic = world.connect(b, "lan"), world.connect(c, "lan2")
+    for h in (a, b, c):
+        h.start(world.now)
+    world.run_for(10.0)
+    b_global = next(e.address for e in ib.addresses if e.address in PREFIX)
+    b.tcp.listen(IPv6Address("::"), 7, 4, world.now)
+    conn = a.tcp.connect(b_global, 7, world.now)
+    world.run_for(1.0)
+    assert conn.state.name == "ESTABLISHED"
+    entities: list[object] = [*ia1.addresses, *ia1.neighbors.entries.values(), ia1.solicitor]
+    entities += list(ia1.mld.listeners.values())
+    assert len(_attached(entities)) == len(entities) > 5
+    assert any(e.interface is ia1 for e in a.routes.table.default_router_list)
+
+    a.remove_interface(ia1, world.now)
+    assert a.interfaces == [ia2]
+    assert conn.state.name == "CLOSED" and conn.error is not None
+    assert conn.error.errno == errno.ENETDOWN
+    table = a.routes.table
+    assert not [k for k in table.prefix_list if k[0] is ia1]
+    assert not [e for e in table.default_router_list if e.interface is ia1]
+    assert not [r for r in table.route_cache.values() if r.interface is ia1]
+    assert _attached(entities) == []  # every graph forgot them
+    assert ia1.counters.link_down_drop >= 1  # the MLD Dones it would have sent
+    # The other interface works on; a new one gets an index never used before.
+    c_lla = next(e.address for e in ic.addresses if e.address.is_link_local)
+    a.icmpv6.send_echo_request(c_lla, 9, 1, b"x", world.now, interface=ia2)
+    world.run_for(2.0)
+    assert ia2.neighbors.get(c_lla) is not None
+    ia3 = world.connect(a, "lan3")
+    assert ia3.index == 3
