@@ -95,6 +95,7 @@ class TcpCounters(CounterSet):
     dead_gateway_suspected: int = 0
     time_wait_recycled: int = 0
     icmp_errors: int = 0
+    ts_clock_held: int = 0  # RFC 7323 §5.4: TSval held at the last one sent, not lower
 
 
 class Tcp:

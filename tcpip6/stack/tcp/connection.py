@@ -132,6 +132,8 @@ class Connection:
         self.ts_recent = 0
         self.ts_recent_time = 0.0
         self.ts_offset = 0
+        #: RFC 7323 §5.4: the last TSval sent; the clock never goes below it.
+        self._ts_last: int | None = None
         self.sack_ok = False
         self._wscale_offered = 0
         self._peer_wscale: int | None = None  # the shift of the peer's SYN, if it had one
@@ -966,8 +968,22 @@ class Connection:
             self._timed = None
 
     def _tsval(self, now: float) -> int:
-        """RFC 7323 §5.4: a clock of 1 ms ticks, with a random offset per connection."""
-        return (int(now * 1000) + self.ts_offset) % sq.MOD
+        """RFC 7323 §5.4: a clock of 1 ms ticks, with a random offset per connection.
+
+        RFC 7323 §5.4 asks for a clock "at least approximately proportional to real
+        time" whose values are monotone: the peer's PAWS test (RFC 7323 §5.3 R1) drops a
+        segment whose TSval is older than TS.Recent. The ``now`` a call brings may be
+        older than one an earlier call brought (a live driver hands a batch of frames the
+        time it read them, while the application, called back in between, runs at a later
+        time), so the clock holds at the last TSval rather than step back (counted).
+        """
+        tsval = (int(now * 1000) + self.ts_offset) % sq.MOD
+        last = self._ts_last
+        if last is not None and sq.lt(tsval, last):
+            self.tcp.counters.ts_clock_held += 1
+            tsval = last
+        self._ts_last = tsval
+        return tsval
 
     # -- receiving text and FIN -----------------------------------------------------------
     def _receive_text(self, off: int, data: bytes, push: bool, now: float) -> None:
