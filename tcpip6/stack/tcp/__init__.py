@@ -24,6 +24,7 @@ from tcpip6.stack.machines.tcp import TcpState
 from tcpip6.stack.tcp import seq as sq
 from tcpip6.stack.tcp.connection import Connection
 from tcpip6.stack.tcp.params import TcpParameters
+from tcpip6.stack.tcp.timers import TcpTimer
 from tcpip6.stack.timers import DeadlineQueue
 from tcpip6.wire import WireError
 from tcpip6.wire import icmpv6 as wire_icmp
@@ -108,7 +109,7 @@ class Tcp:
         self.connections: dict[Key, Connection] = {}
         #: Local port -> the listeners on it (a specific address before the unspecified).
         self.listeners: dict[int, list[Connection]] = {}
-        self.timers: DeadlineQueue[tuple[Connection, str]] = DeadlineQueue()
+        self.timers: DeadlineQueue[tuple[Connection, TcpTimer]] = DeadlineQueue()
         #: Connections in TIME-WAIT, oldest first (bounded by max_time_wait).
         self.time_wait: OrderedDict[Connection, None] = OrderedDict()
         self.trace_sink: TraceSink | None = None

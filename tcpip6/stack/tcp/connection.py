@@ -28,13 +28,14 @@ import errno
 from collections import deque
 from collections.abc import Callable
 from ipaddress import IPv6Address
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
 from tcpip6.stack.machines.tcp import GRAPH, TcpState
 from tcpip6.stack.tcp import seq as sq
 from tcpip6.stack.tcp.params import TcpParameters
 from tcpip6.stack.tcp.ranges import RangeSet
 from tcpip6.stack.tcp.rto import RtoEstimator
+from tcpip6.stack.tcp.timers import ALL_BUT_TIME_WAIT, TcpTimer
 from tcpip6.wire import tcp as wire_tcp
 from tcpip6.wire.tcp import ACK, FIN, PSH, RST, SYN, URG, TcpSegment
 
@@ -56,6 +57,7 @@ MAX_OUT_OF_ORDER = 256
 PAWS_IDLE = 24 * 24 * 3600.0
 
 S = TcpState
+T = TcpTimer
 #: States in which SEND queues data (§3.10.2).
 SENDABLE = (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT)
 
@@ -334,43 +336,45 @@ class Connection:
         self.orphaned = True
         self.on_change = None
         if self.state is S.FIN_WAIT_2:
-            self._arm("fin_wait_2", now + self.params.fin_wait_2_timeout)
+            self._arm(T.FIN_WAIT_2, now + self.params.fin_wait_2_timeout)
 
     def shutdown_read(self) -> None:
         self.read_shut = True
         self.rcvbuf.clear()
 
     # -- timers (the Tcp module keeps the deadlines) --------------------------------------
-    def _arm(self, kind: str, at: float) -> None:
+    def _arm(self, kind: TcpTimer, at: float) -> None:
         self.tcp.timers.arm((self, kind), at)
 
-    def _cancel(self, kind: str) -> None:
+    def _cancel(self, kind: TcpTimer) -> None:
         self.tcp.timers.cancel((self, kind))
 
-    def _armed(self, kind: str) -> bool:
+    def _armed(self, kind: TcpTimer) -> bool:
         return (self, kind) in self.tcp.timers
 
-    def timer_expired(self, kind: str, now: float) -> None:
+    def timer_expired(self, kind: TcpTimer, now: float) -> None:
         if self.state is S.CLOSED:
             return
-        if kind == "rtx":
+        if kind is T.RETRANSMISSION:
             self._retransmission_timeout(now)
-        elif kind == "delack":
+        elif kind is T.DELAYED_ACK:
             if self._ack_pending or self._delack_due:
                 self._send_ack(now)
-        elif kind == "persist":
+        elif kind is T.PERSIST:
             self._persist_timeout(now)
-        elif kind == "keepalive":
+        elif kind is T.KEEPALIVE:
             self._keepalive_timeout(now)
-        elif kind == "time_wait":
+        elif kind is T.TIME_WAIT:
             self.fire("time_wait_expired", now)
             self._closed(now)
-        elif kind == "fin_wait_2":
+        elif kind is T.FIN_WAIT_2:
             if self.state is S.FIN_WAIT_2 and self.orphaned:
                 self.fire("give_up", now)
                 self._closed(now)
-        elif kind == "sws":
+        elif kind is T.SWS_OVERRIDE:
             self.output(now, override=True)
+        else:
+            assert_never(kind)
 
     # -- opening --------------------------------------------------------------------------
     def _choose_receive_window(self, now: float) -> None:
@@ -411,8 +415,8 @@ class Connection:
         self._max = max(self._max, 1)
         if self._timed is None and not self._syn_retransmitted:
             self._timed = (1, now)
-        if not self._armed("rtx"):
-            self._arm("rtx", now + self.rto.rto)
+        if not self._armed(T.RETRANSMISSION):
+            self._arm(T.RETRANSMISSION, now + self.rto.rto)
 
     def _take_syn_options(self, seg: TcpSegment) -> None:
         """The options of the peer's SYN (RFC 7323 §2.2, §3.2; RFC 2018 §2; §3.7.1)."""
@@ -561,7 +565,7 @@ class Connection:
         self._una = a
         self._nxt = max(self._nxt, a)
         self.retries = 0
-        self._cancel("rtx")
+        self._cancel(T.RETRANSMISSION)
 
     def _synchronized(self, seg: TcpSegment, now: float) -> None:
         """§3.10.7.4, "Otherwise": SYN-RECEIVED and every synchronized state."""
@@ -767,14 +771,14 @@ class Connection:
             self.max_snd_wnd = max(self.max_snd_wnd, wnd)
             self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
             if wnd > 0:
-                if self._armed("persist") and self._nxt > self._una:
+                if self._armed(T.PERSIST) and self._nxt > self._una:
                     # The window opened without taking the probe's octet: it goes again
                     # at the head of the next segment.
                     self._nxt = self._una
-                self._cancel("persist")
+                self._cancel(T.PERSIST)
                 self._persist_backoff = 0
-                if opened and self._max > self._una and not self._armed("rtx"):
-                    self._arm("rtx", now + self.rto.rto)
+                if opened and self._max > self._una and not self._armed(T.RETRANSMISSION):
+                    self._arm(T.RETRANSMISSION, now + self.rto.rto)
         # The FIN states (§3.10.7.4 fifth, per state).
         fin_acked = self.fin_queued and self._una > self.data_end
         if fin_acked and self.state in (S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK):
@@ -786,7 +790,7 @@ class Connection:
                 self._closed(now)
                 return False
             elif after is S.FIN_WAIT_2 and self.orphaned:
-                self._arm("fin_wait_2", now + self.params.fin_wait_2_timeout)
+                self._arm(T.FIN_WAIT_2, now + self.params.fin_wait_2_timeout)
         elif self.state is S.CLOSING:
             # §3.10.7.4 fifth, CLOSING: "In addition to the processing for the ESTABLISHED
             # state [done above: the ACK and the window], if the ACK acknowledges our FIN,
@@ -825,7 +829,7 @@ class Connection:
                 # segment, deflate the window by the amount acknowledged, add back SMSS.
                 self._retransmit_at(self._una, now)
                 self.cwnd = max(self.cwnd - acked + smss, smss)
-                self._arm("rtx", now + self.rto.rto)
+                self._arm(T.RETRANSMISSION, now + self.rto.rto)
         elif self.cwnd < self.ssthresh:
             # RFC 5681 §3.1 slow start: "cwnd += min (N, SMSS)".
             self.cwnd += min(acked, smss)
@@ -840,9 +844,9 @@ class Connection:
         self.dupacks = 0
         # RFC 6298 §5.2-5.3: stop the timer when all is acknowledged, else restart it.
         if self._una >= self._max:
-            self._cancel("rtx")
+            self._cancel(T.RETRANSMISSION)
         elif not self.in_recovery or self.sack_ok:
-            self._arm("rtx", now + self.rto.rto)
+            self._arm(T.RETRANSMISSION, now + self.rto.rto)
         self._notify()
 
     def _duplicate_ack(self, now: float) -> None:
@@ -881,7 +885,7 @@ class Connection:
             # RFC 6582 §3.2 step 2 (RFC 5681 §3.2 steps 2-3).
             self._retransmit_at(self._una, now)
             self.cwnd = self.ssthresh + 3 * smss
-        self._arm("rtx", now + self.rto.rto)
+        self._arm(T.RETRANSMISSION, now + self.rto.rto)
 
     # -- SACK (RFC 2018, RFC 6675) --------------------------------------------------------
     def _take_sack(self, seg: TcpSegment) -> None:
@@ -1103,8 +1107,8 @@ class Connection:
             self._ack_now()
             return
         self._delack_due = True
-        if not self._armed("delack"):
-            self._arm("delack", now + self.params.delayed_ack_time)
+        if not self._armed(T.DELAYED_ACK):
+            self._arm(T.DELAYED_ACK, now + self.params.delayed_ack_time)
 
     # -- the window we advertise (RFC 1122 §4.2.3.3) --------------------------------------
     def _free_space(self) -> int:
@@ -1163,9 +1167,9 @@ class Connection:
             if avail > 0:
                 n = min(avail, self.mss, usable)
                 if n <= 0:
-                    if self.snd_wnd == 0 and self._max <= self._una and not self._armed("persist"):
+                    if self.snd_wnd == 0 and self._max <= self._una and not self._armed(T.PERSIST):
                         # RFC 9293 §3.8.6.1: probe a zero window.
-                        self._arm("persist", now + self._persist_interval())
+                        self._arm(T.PERSIST, now + self._persist_interval())
                     break
                 offered = self._snd_right - self._nxt
                 if n < min(avail, self.mss) and usable < offered and self._max > self._una:
@@ -1174,8 +1178,8 @@ class Connection:
                     # small offered window, RFC 1122 §4.2.3.4) would only waste a segment.
                     break
                 if n < self.mss and not override and not self._may_send_small(n, avail):
-                    if not self._armed("sws") and n < avail:
-                        self._arm("sws", now + self.params.sws_override)
+                    if not self._armed(T.SWS_OVERRIDE) and n < avail:
+                        self._arm(T.SWS_OVERRIDE, now + self.params.sws_override)
                     break
                 fin = self.fin_queued and n == avail
                 self._send_new(self._nxt, n, fin, now)
@@ -1186,7 +1190,7 @@ class Connection:
                 sent_any = True
             break
         if sent_any:
-            self._cancel("sws")
+            self._cancel(T.SWS_OVERRIDE)
         return sent_any
 
     def _may_send_small(self, n: int, avail: int) -> bool:
@@ -1210,9 +1214,9 @@ class Connection:
             self._timed = (end, now)  # RFC 6298 §3: time one segment per RTT
         self._max = max(self._max, end)
         self.tcp.counters.out_octets += n if not retransmission else 0
-        if not self._armed("rtx"):
+        if not self._armed(T.RETRANSMISSION):
             # RFC 6298 §5.1: start the timer when data is sent and it is not running.
-            self._arm("rtx", now + self.rto.rto)
+            self._arm(T.RETRANSMISSION, now + self.rto.rto)
 
     def _slice(self, off: int, n: int) -> bytes:
         i = self._data_offset(off)
@@ -1293,7 +1297,7 @@ class Connection:
             self._ack_pending = 0
             self._delack_due = False
             self._ack_owed = False
-            self._cancel("delack")
+            self._cancel(T.DELAYED_ACK)
         if (flags & (SYN | FIN) or payload) and self.keepalive:
             self._arm_keepalive(now)
         self.tcp.transmit(self, seg, now)
@@ -1319,8 +1323,8 @@ class Connection:
         if self.snd_wnd == 0 and self.state not in (S.SYN_SENT, S.SYN_RECEIVED):
             # RFC 1122 §4.2.2.17: a closed window is probed, never given up on while the
             # receiver answers: the persist timer takes over from the retransmission timer.
-            if not self._armed("persist"):
-                self._arm("persist", now + self._persist_interval())
+            if not self._armed(T.PERSIST):
+                self._arm(T.PERSIST, now + self._persist_interval())
             return
         c.timeouts += 1
         self.retries += 1
@@ -1380,7 +1384,7 @@ class Connection:
             self._nxt = self._una
             self._high_rxt = self._una
             self._retransmit_first(now)
-        self._arm("rtx", now + self.rto.rto)
+        self._arm(T.RETRANSMISSION, now + self.rto.rto)
 
     def _retransmit_first(self, now: float) -> None:
         # RFC 9293 §3.8.6: a retransmission too stays within the offered window (one
@@ -1421,10 +1425,10 @@ class Connection:
             return
         self.tcp.counters.window_probes += 1
         self._persist_backoff += 1
-        self._arm("persist", now + self._persist_interval())
+        self._arm(T.PERSIST, now + self._persist_interval())
 
     def _arm_keepalive(self, now: float) -> None:
-        self._arm("keepalive", max(now, self.last_received) + self.params.keepalive_idle)
+        self._arm(T.KEEPALIVE, max(now, self.last_received) + self.params.keepalive_idle)
 
     def _keepalive_timeout(self, now: float) -> None:
         """RFC 1122 §4.2.3.6: after idle, a probe <SEQ=SND.NXT-1> that elicits an ACK;
@@ -1433,7 +1437,7 @@ class Connection:
             return
         idle = now - self.last_received
         if idle < self.params.keepalive_idle and self._keepalive_probes == 0:
-            self._arm("keepalive", self.last_received + self.params.keepalive_idle)
+            self._arm(T.KEEPALIVE, self.last_received + self.params.keepalive_idle)
             return
         if self._keepalive_probes >= self.params.keepalive_probes:
             self.error = self.soft_error or TimeoutError(errno.ETIMEDOUT, "Connection timed out")
@@ -1444,7 +1448,7 @@ class Connection:
         self._keepalive_probes += 1
         self.tcp.counters.keepalive_probes += 1
         self._emit_probe(now)
-        self._arm("keepalive", now + self.params.keepalive_interval)
+        self._arm(T.KEEPALIVE, now + self.params.keepalive_interval)
 
     def _emit_probe(self, now: float) -> None:
         seg_off = self._una - 1
@@ -1456,7 +1460,7 @@ class Connection:
         if on and self.state in (S.ESTABLISHED, S.CLOSE_WAIT):
             self._arm_keepalive(now)
         elif not on:
-            self._cancel("keepalive")
+            self._cancel(T.KEEPALIVE)
 
     # -- ICMPv6 (the control-message entry) -----------------------------------------------
     def path_mtu_changed(self, now: float) -> None:
@@ -1489,9 +1493,9 @@ class Connection:
 
     def _enter_time_wait(self, now: float) -> None:
         """§3.10.7.4: "Start the time-wait timer, turn off the other timers"."""
-        for kind in ("rtx", "persist", "keepalive", "delack", "sws", "fin_wait_2"):
+        for kind in ALL_BUT_TIME_WAIT:
             self._cancel(kind)
-        self._arm("time_wait", now + 2 * self.params.msl)
+        self._arm(T.TIME_WAIT, now + 2 * self.params.msl)
         self.tcp.entered_time_wait(self)
         self._notify()
 
@@ -1508,7 +1512,7 @@ class Connection:
 
     def _closed(self, now: float) -> None:
         """CLOSED (or a SYN-RECEIVED copy back in LISTEN): the TCB is deleted."""
-        for kind in ("rtx", "persist", "keepalive", "delack", "sws", "time_wait", "fin_wait_2"):
+        for kind in TcpTimer:
             self._cancel(kind)
         self.tcp.forget(self)
         self._notify()
