@@ -41,7 +41,7 @@ from tcpip6.wire.tcp import ACK, FIN, PSH, RST, SYN, URG, TcpSegment
 
 if TYPE_CHECKING:
     from tcpip6.stack.interface import Interface
-    from tcpip6.stack.tcp import Tcp
+    from tcpip6.stack.tcp.layer import Tcp
 
 #: RFC 9293 §3.7.1: without an MSS option, IPv6 assumes 1220 (the minimum MTU less 60).
 DEFAULT_IPV6_MSS = 1220
@@ -63,7 +63,7 @@ SENDABLE = (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT)
 
 
 class Connection:
-    """The TCB. Built by :class:`~tcpip6.stack.tcp.Tcp` (``open_active``,
+    """The TCB. Built by :class:`~tcpip6.stack.tcp.layer.Tcp` (``open_active``,
     ``open_passive``, or a SYN arriving on a listener)."""
 
     state: TcpState  # the graph's (set by GRAPH.attach)
