@@ -34,6 +34,7 @@ from tcpip6.stack.machines.tcp import GRAPH, TcpState
 from tcpip6.stack.tcp import seq as sq
 from tcpip6.stack.tcp.params import TcpParameters
 from tcpip6.stack.tcp.ranges import RangeSet
+from tcpip6.stack.tcp.receiver import Receiver
 from tcpip6.stack.tcp.rto import RtoEstimator
 from tcpip6.stack.tcp.timers import ALL_BUT_TIME_WAIT, TcpTimer
 from tcpip6.wire import tcp as wire_tcp
@@ -51,8 +52,6 @@ HEADERS = 60
 MAX_WSCALE = 14
 #: RFC 2018 §3: blocks in one SACK option, at most 4 (3 beside timestamps).
 MAX_SACK_BLOCKS = 4
-#: Out-of-order segments held per connection (the window bounds their octets).
-MAX_OUT_OF_ORDER = 256
 #: RFC 7323 §5.5: TS.Recent is invalid after 24 days of idleness.
 PAWS_IDLE = 24 * 24 * 3600.0
 
@@ -112,19 +111,7 @@ class Connection:
         self._data_acked = 0  # data octets acknowledged (sndbuf[0] is data octet this)
         self.fin_queued = False  # CLOSE was called: the FIN follows the data
         self._snd_up: int | None = None  # offset after the last urgent octet (§3.8.5)
-        # -- receive sequence space (offsets from the IRS) -------------------------------
-        self.irs = 0
-        self._rcv = 0  # RCV.NXT as an offset
-        self._rcv_adv = 0  # the right edge of the window we advertised
-        self.rcvbuf = bytearray()
-        self._ooo: dict[int, bytes] = {}
-        self._ooo_ranges = RangeSet()
-        self._sack_recent: list[tuple[int, int]] = []
-        self._fin_off: int | None = None  # a FIN seen beyond RCV.NXT
-        self._rcv_up: int | None = None  # RCV.UP as an offset
-        self.eof = False  # the peer's FIN has been received in order
-        self.read_shut = False  # shutdown(SHUT_RD): data is acknowledged and dropped
-        self.receive_buffer = params.receive_buffer
+        self.rcv = Receiver(params, tcp.counters)
         # -- options (RFC 9293 §3.7.1, RFC 7323, RFC 2018) --------------------------------
         self.peer_mss = DEFAULT_IPV6_MSS
         self.mss = DEFAULT_IPV6_MSS  # the effective send MSS (data octets a segment)
@@ -168,9 +155,6 @@ class Connection:
         self._keepalive_probes = 0
         self._persist_backoff = 0
         self._probes_unanswered = 0  # zero-window probes since the peer last answered
-        self._ack_pending = 0  # full-size segments received and not yet acknowledged
-        self._delack_due = False  # a delayed ACK is owed when the timer fires
-        self._ack_owed = False  # an immediate ACK, sent when the segment is processed
         # -- a listener's queues ----------------------------------------------------------
         self.backlog = 0
         self.accept_queue: deque[Connection] = deque()
@@ -198,12 +182,42 @@ class Connection:
 
     @property
     def rcv_nxt(self) -> int:
-        return (self.irs + self._rcv) % sq.MOD
+        return self.rcv.rcv_nxt
 
     @property
     def rcv_wnd(self) -> int:
         """RCV.WND: what the window we advertised still allows."""
-        return max(0, self._rcv_adv - self._rcv)
+        return self.rcv.rcv_wnd
+
+    @property
+    def irs(self) -> int:
+        return self.rcv.irs
+
+    # -- what the application reads (the receiver's) --------------------------------------
+    @property
+    def rcvbuf(self) -> bytearray:
+        return self.rcv.rcvbuf
+
+    @rcvbuf.setter
+    def rcvbuf(self, buf: bytearray) -> None:
+        self.rcv.rcvbuf = buf
+
+    @property
+    def eof(self) -> bool:
+        """The peer's FIN has been received in order (the socket clears it once seen)."""
+        return self.rcv.eof
+
+    @eof.setter
+    def eof(self, value: bool) -> None:
+        self.rcv.eof = value
+
+    @property
+    def receive_buffer(self) -> int:
+        return self.rcv.receive_buffer
+
+    @receive_buffer.setter
+    def receive_buffer(self, size: int) -> None:
+        self.rcv.receive_buffer = size
 
     @property
     def tcp_state(self) -> TcpState:
@@ -285,10 +299,9 @@ class Connection:
 
     def read(self, n: int, now: float) -> bytes:
         """Take up to ``n`` received octets; the window opens as the buffer drains."""
-        if n <= 0 or not self.rcvbuf:
+        if n <= 0 or not self.rcv.rcvbuf:
             return b""
-        out = bytes(self.rcvbuf[:n])
-        del self.rcvbuf[:n]
+        out = self.rcv.read(n)
         self._window_update(now)
         return out
 
@@ -339,8 +352,7 @@ class Connection:
             self._arm(T.FIN_WAIT_2, now + self.params.fin_wait_2_timeout)
 
     def shutdown_read(self) -> None:
-        self.read_shut = True
-        self.rcvbuf.clear()
+        self.rcv.shutdown()
 
     # -- timers (the Tcp module keeps the deadlines) --------------------------------------
     def _arm(self, kind: TcpTimer, at: float) -> None:
@@ -358,7 +370,7 @@ class Connection:
         if kind is T.RETRANSMISSION:
             self._retransmission_timeout(now)
         elif kind is T.DELAYED_ACK:
-            if self._ack_pending or self._delack_due:
+            if self.rcv.ack_pending or self.rcv.delack_due:
                 self._send_ack(now)
         elif kind is T.PERSIST:
             self._persist_timeout(now)
@@ -383,11 +395,11 @@ class Connection:
         rounded up to one, and the unscaled window of the SYN down to one (the window
         offered in the SYN is never shrunk afterwards, RFC 9293 §3.8.6)."""
         mss = self._our_mss(now)
-        self.receive_buffer = -(-self.receive_buffer // mss) * mss
-        self._syn_window = min(self.receive_buffer, 0xFFFF // mss * mss)
+        self.rcv.receive_buffer = -(-self.rcv.receive_buffer // mss) * mss
+        self._syn_window = min(self.rcv.receive_buffer, 0xFFFF // mss * mss)
         shift = 0
         if self.params.window_scaling:
-            while (self.receive_buffer >> shift) > 0xFFFF and shift < MAX_WSCALE:
+            while (self.rcv.receive_buffer >> shift) > 0xFFFF and shift < MAX_WSCALE:
                 shift += 1
         self._wscale_offered = shift
 
@@ -448,9 +460,9 @@ class Connection:
         self._update_mss(now)
         # Windows: the receive window is a whole number of segments.
         mss = self._our_mss(now)
-        self.receive_buffer = -(-self.receive_buffer // mss) * mss
+        self.rcv.receive_buffer = -(-self.rcv.receive_buffer // mss) * mss
         if self.rcv_wscale == 0:
-            self.receive_buffer = min(self.receive_buffer, 0xFFFF // mss * mss)
+            self.rcv.receive_buffer = min(self.rcv.receive_buffer, 0xFFFF // mss * mss)
         # RFC 5681 §3.1: the initial window.
         smss = self.mss
         iw = self.params.initial_window_segments
@@ -472,14 +484,12 @@ class Connection:
     # -- segment arrival (RFC 9293 §3.10.7) -----------------------------------------------
     def listen_segment(self, seg: TcpSegment, now: float) -> None:
         """§3.10.7.2: a segment for the new connection a listener made: a SYN."""
-        self.irs = seg.seq
-        self._rcv = 1
         self._take_syn_options(seg)
         self.iss = self.tcp.initial_sequence_number(self, now)
         self._choose_receive_window(now)
         self.ts_offset = self.host.rng.getrandbits(32)
         self.last_received = now
-        self._rcv_adv = 1 + self._syn_window
+        self.rcv.synchronize(seg.seq, self._syn_window)
         # §3.10.7.2: "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... send
         # <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"; the window in a SYN is never scaled.
         self.snd_wnd, self._wnd_base = seg.window, 1
@@ -526,10 +536,8 @@ class Connection:
         if not flags & SYN:
             self.tcp.counters.no_syn_drop += 1
             return
-        self.irs = seg.seq
-        self._rcv = 1
         self._take_syn_options(seg)
-        self._rcv_adv = 1 + self._syn_window
+        self.rcv.synchronize(seg.seq, self._syn_window)
         self.last_received = now
         if ack_ok:
             a = self._ack_offset(seg.ack)
@@ -590,17 +598,19 @@ class Connection:
         refused_text = False
         # §3.10.7.4 first: the acceptability test (the four cases of its table).
         if seg_len == 0:
-            ok = off == self._rcv if wnd == 0 else self._rcv <= off < self._rcv + wnd
+            ok = off == self.rcv.nxt if wnd == 0 else self.rcv.nxt <= off < self.rcv.nxt + wnd
         elif wnd == 0:
             ok = False
         else:
             end = off + seg_len - 1
-            ok = (self._rcv <= off < self._rcv + wnd) or (self._rcv <= end < self._rcv + wnd)
-        allowance = off == self._rcv and flags & (ACK | RST | URG)
+            ok = (self.rcv.nxt <= off < self.rcv.nxt + wnd) or (
+                self.rcv.nxt <= end < self.rcv.nxt + wnd
+            )
+        allowance = off == self.rcv.nxt and flags & (ACK | RST | URG)
         # The ACK of a peer whose SND.NXT went past our closed window (the octet of its
         # zero-window probe) has SEQ = RCV.NXT + 1: its acknowledgment still counts, or
         # both ends would wait for ever for the other's ACK.
-        allowance = allowance or (flags & ACK and not flags & RST and off == self._rcv + 1)
+        allowance = allowance or (flags & ACK and not flags & RST and off == self.rcv.nxt + 1)
         if not ok and wnd == 0 and allowance:
             # "special allowance should be made to accept valid ACKs, URGs, and RSTs":
             # the control is processed, the text is not (and is answered with an ACK, as
@@ -619,19 +629,19 @@ class Connection:
             return
         seq_off = off  # SEG.SEQ as it arrived, for the RST check
         # Trim to the window: octets before RCV.NXT, and beyond the right edge.
-        if off < self._rcv:
-            cut = self._rcv - off
+        if off < self.rcv.nxt:
+            cut = self.rcv.nxt - off
             if flags & SYN:
                 cut -= 1
                 flags &= ~SYN
             data = data[cut:]
-            off = self._rcv
-        right = self._rcv + max(wnd, 0)
+            off = self.rcv.nxt
+        right = self.rcv.nxt + max(wnd, 0)
         if off + len(data) > right:
             data = data[: max(0, right - off)]
             flags &= ~FIN
         # RFC 7323 §4.3: TS.Recent from the segment that covers RCV.NXT.
-        if ts is not None and off <= self._rcv and sq.ge(ts.tsval, self.ts_recent):
+        if ts is not None and off <= self.rcv.nxt and sq.ge(ts.tsval, self.ts_recent):
             self.ts_recent = ts.tsval
             self.ts_recent_time = now
         self.last_received = now
@@ -643,13 +653,13 @@ class Connection:
             self._arm_keepalive(now)
         # §3.10.7.4 second: RST (RFC 5961 §3).
         if flags & RST:
-            if seq_off < self._rcv:
+            if seq_off < self.rcv.nxt:
                 # RFC 5961 §3.2 on SEG.SEQ, not on the trimmed segment: "If the RST bit is
                 # set and the sequence number is outside the current receive window,
                 # silently drop the segment" (its text alone reached into the window).
                 c.out_of_window_drop += 1
                 return
-            if off != self._rcv:
+            if off != self.rcv.nxt:
                 # "If the RST bit is set and the sequence number does not exactly match the
                 # next expected sequence value, yet is within the current receive window,
                 # TCP endpoints MUST send an acknowledgment (challenge ACK)".
@@ -680,8 +690,8 @@ class Connection:
         # Sixth: URG.
         if flags & URG and self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
             up = off + seg.urgent
-            if self._rcv_up is None or up > self._rcv_up:
-                self._rcv_up = up
+            if self.rcv.up is None or up > self.rcv.up:
+                self.rcv.up = up
                 self.urgent_signalled = True
         # Seventh: the segment text.
         if data and self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
@@ -694,7 +704,7 @@ class Connection:
         elif refused_text:
             self._send_ack(now)
         self.output(now)
-        if self._ack_owed:
+        if self.rcv.ack_owed:
             self._send_ack(now)
         self._notify()
 
@@ -991,63 +1001,26 @@ class Connection:
 
     # -- receiving text and FIN -----------------------------------------------------------
     def _receive_text(self, off: int, data: bytes, push: bool, now: float) -> None:
-        c = self.tcp.counters
-        c.in_data_segments += 1
+        r = self.rcv
+        self.tcp.counters.in_data_segments += 1
         full = len(data) >= self.mss
-        if off == self._rcv:
-            filled_hole = bool(self._ooo)
-            self._accept_in_order(data)
-            self._pull_out_of_order()
+        if off == r.nxt:
+            filled_hole = bool(r.ooo)
+            r.accept_in_order(data)
+            if r.pull_out_of_order():
+                self._fin_in_order(self.host.now)
             if filled_hole:
                 # RFC 5681 §4.2: "an immediate ACK ... when an incoming segment fills in all
                 # or part of a gap in the sequence space".
                 self._ack_now()
                 return
-            self._ack_pending += 1 if full else 0
+            r.ack_pending += 1 if full else 0
             self._schedule_ack(now, full)
             return
-        # Out of order (§3.10.7.4 seventh: held). RFC 5681 §4.2: an immediate duplicate ACK.
-        c.out_of_order_segments += 1
-        if len(self._ooo) >= MAX_OUT_OF_ORDER and off not in self._ooo:
-            c.out_of_order_queue_full_drop += 1
-        else:
-            prev = self._ooo.get(off)
-            if prev is None or len(prev) < len(data):
-                self._ooo[off] = data
-            block = self._ooo_ranges.add(off, off + len(data))
-            self._sack_recent = [block] + [b for b in self._sack_recent if b != block]
+        # Out of order (RFC 9293 §3.10.7.4 seventh: held). RFC 5681 §4.2: an immediate
+        # duplicate ACK.
+        r.hold_out_of_order(off, data)
         self._ack_now()
-
-    def _accept_in_order(self, data: bytes) -> None:
-        if self._fin_off is not None:
-            # Nothing follows the peer's FIN (§3.10.7.4 eighth): text beyond it is bogus.
-            data = data[: max(0, self._fin_off - self._rcv)]
-        if not self.read_shut:
-            self.rcvbuf += data
-        self._rcv += len(data)
-        self.tcp.counters.in_octets += len(data)
-
-    def _pull_out_of_order(self) -> None:
-        # With no text held, a FIN held after the gap may still be reached now.
-        progress = bool(self._ooo)
-        while progress:
-            progress = False
-            for start in sorted(self._ooo):
-                chunk = self._ooo[start]
-                end = start + len(chunk)
-                if end <= self._rcv:
-                    del self._ooo[start]
-                    progress = True
-                elif start <= self._rcv:
-                    del self._ooo[start]
-                    self._accept_in_order(chunk[self._rcv - start :])
-                    progress = True
-        self._ooo_ranges.remove_below(self._rcv)
-        live = {(s, e) for s, e in self._ooo_ranges.ranges}
-        self._sack_recent = [b for b in self._sack_recent if b in live]
-        if self._fin_off is not None and self._fin_off == self._rcv:
-            self._fin_off = None
-            self._fin_in_order(self.host.now)
 
     def _fin_arrived(self, fin_off: int, now: float) -> None:
         if self.state not in (
@@ -1061,18 +1034,18 @@ class Connection:
         ):
             return
         receiving = self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2)
-        if receiving and self._fin_off is not None and fin_off != self._fin_off:
+        if receiving and self.rcv.fin_off is not None and fin_off != self.rcv.fin_off:
             # The first FIN seen ends the peer's stream; one elsewhere contradicts it.
             self._ack_now()
             return
-        if fin_off > self._rcv:
+        if fin_off > self.rcv.nxt:
             if receiving:
-                self._fin_off = fin_off  # after data still missing
+                self.rcv.fin_off = fin_off  # after data still missing
                 # RFC 5681 §4.2: "A TCP receiver SHOULD send an immediate duplicate ACK
                 # when an out-of-order segment arrives" -- a FIN alone too.
                 self._ack_now()
             return
-        if fin_off < self._rcv:
+        if fin_off < self.rcv.nxt:
             # A retransmitted FIN (§3.10.7.4 eighth: "Remain"; TIME-WAIT restarts 2 MSL).
             self._ack_now()
             if self.state is S.TIME_WAIT:
@@ -1085,8 +1058,8 @@ class Connection:
 
     def _fin_in_order(self, now: float) -> None:
         """§3.10.7.4 eighth: "advance RCV.NXT over the FIN, and send an acknowledgment"."""
-        self._rcv += 1
-        self.eof = True
+        self.rcv.nxt += 1
+        self.rcv.eof = True
         self.fire("fin_received", now)
         self._ack_now()
         if self.state is S.TIME_WAIT:
@@ -1098,45 +1071,22 @@ class Connection:
         the data or FIN sent then, or alone (RFC 9293 §3.10.7.4 seventh: "This
         acknowledgment should be piggybacked on a segment being transmitted if possible
         without incurring undue delay")."""
-        self._ack_owed = True
+        self.rcv.ack_owed = True
 
     def _schedule_ack(self, now: float, full: bool) -> None:
         """RFC 1122 §4.2.3.2 / RFC 5681 §4.2: "an ACK SHOULD be generated for at least
         every second full-sized segment", and no later than the delay."""
-        if not self.params.delayed_ack or self._ack_pending >= 2:
+        if not self.params.delayed_ack or self.rcv.ack_pending >= 2:
             self._ack_now()
             return
-        self._delack_due = True
+        self.rcv.delack_due = True
         if not self._armed(T.DELAYED_ACK):
             self._arm(T.DELAYED_ACK, now + self.params.delayed_ack_time)
-
-    # -- the window we advertise (RFC 1122 §4.2.3.3) --------------------------------------
-    def _free_space(self) -> int:
-        held = len(self.rcvbuf) + sum(len(v) for v in self._ooo.values())
-        return max(0, self.receive_buffer - held)
-
-    def _advertise(self) -> int:
-        """The window field, and RCV.ADV moved only by receiver SWS avoidance: the right
-        edge advances when it can advance by min(RCV.BUFF/2, MSS) (never shrinks)."""
-        candidate = self._rcv + self._free_space()
-        threshold = min(self.receive_buffer // 2, self._rcv_mss())
-        if candidate - self._rcv_adv >= threshold or self._rcv_adv < self._rcv:
-            self._rcv_adv = max(self._rcv_adv, candidate)
-        wnd = max(0, self._rcv_adv - self._rcv) >> self.rcv_wscale
-        return min(wnd, 0xFFFF)
-
-    def _rcv_mss(self) -> int:
-        return max(self.mss, 536)
 
     def _window_update(self, now: float) -> None:
         if self.state not in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
             return
-        before = self._rcv_adv
-        candidate = self._rcv + self._free_space()
-        threshold = min(self.receive_buffer // 2, self._rcv_mss())
-        # RFC 1122 §4.2.3.3: send a window update when the window grows by the threshold
-        # (a window that had been closed opens with it: the peer's persist timer).
-        if candidate - before >= threshold:
+        if self.rcv.window_update_due(self.mss):
             self.tcp.counters.window_updates += 1
             self._send_ack(now)
 
@@ -1265,16 +1215,14 @@ class Connection:
                     wire_tcp.NoOperation(),
                     wire_tcp.Timestamps(self._tsval(now), self.ts_recent),
                 ]
-            if self.sack_ok and self._sack_recent and flags & ACK and not flags & RST:
-                limit = 3 if self.ts_ok else MAX_SACK_BLOCKS
-                blocks = tuple(
-                    ((self.irs + s) % sq.MOD, (self.irs + e) % sq.MOD)
-                    for s, e in self._sack_recent[:limit]
-                )
+            if self.sack_ok and self.rcv.sack_recent and flags & ACK and not flags & RST:
+                blocks = self.rcv.sack_blocks(3 if self.ts_ok else MAX_SACK_BLOCKS)
                 opts += [wire_tcp.NoOperation(), wire_tcp.NoOperation(), wire_tcp.Sack(blocks)]
                 self.tcp.counters.sack_blocks_sent += len(blocks)
             options = tuple(opts)
-        window = self._advertise() if not flags & SYN else self._syn_window
+        window = (
+            self.rcv.advertise(self.mss, self.rcv_wscale) if not flags & SYN else self._syn_window
+        )
         urgent = 0
         if self._snd_up is not None and self.state is not S.SYN_SENT:
             if self._snd_up > off:
@@ -1294,9 +1242,7 @@ class Connection:
             payload=payload,
         )
         if flags & ACK:
-            self._ack_pending = 0
-            self._delack_due = False
-            self._ack_owed = False
+            self.rcv.acked()
             self._cancel(T.DELAYED_ACK)
         if (flags & (SYN | FIN) or payload) and self.keepalive:
             self._arm_keepalive(now)
@@ -1529,7 +1475,7 @@ class Connection:
 
     # -- offsets ------------------------------------------------------------------------------
     def _seq_offset(self, seq: int) -> int:
-        return self._rcv + sq.diff(seq, self.rcv_nxt)
+        return self.rcv.seq_offset(seq)
 
     def _ack_offset(self, ack: int) -> int:
         return self._una + sq.diff(ack, self.snd_una)
