@@ -1,8 +1,8 @@
 """One TCP connection: the TCB of RFC 9293 §3.3.1 and everything that happens to it.
 
 Segment arrival follows RFC 9293 §3.10.7 check by check (sequence acceptability, RST,
-SYN, ACK, URG, text, FIN); user calls follow §3.10.1–3.10.5. The connection's state is
-its place in the graph of :mod:`tcpip6.stack.machines.tcp`: only state changes fire a
+SYN, ACK, URG, text, FIN); user calls follow RFC 9293 §3.10.1–3.10.5. The connection's
+state is its place in the graph of :mod:`tcpip6.stack.machines.tcp`: only state changes fire a
 trigger, the data path of ESTABLISHED fires none.
 
 Sequence numbers are kept twice. The RFC's variables (``snd_una``, ``snd_nxt``,
@@ -17,8 +17,8 @@ What production TCPs add to the RFC's minimum, each behind a parameter of
 Karn's algorithm; RFC 5681 congestion control with NewReno (RFC 6582) or, when both ends
 permit SACK (RFC 2018), SACK-based loss recovery (RFC 6675); window scaling, timestamps
 and PAWS (RFC 7323); MSS from the path MTU, shrinking on Packet Too Big (RFC 8201), and
-optional black-hole detection; Nagle (RFC 896) and both SWS avoidances (RFC 1122
-§4.2.3.3–4); delayed ACKs (RFC 1122 §4.2.3.2); keepalive (RFC 1122 §4.2.3.6); RFC 5961
+optional black-hole detection; Nagle (RFC 896) and both SWS avoidances
+(RFC 1122 §4.2.3.3–4); delayed ACKs (RFC 1122 §4.2.3.2); keepalive (RFC 1122 §4.2.3.6); RFC 5961
 challenge ACKs; dead gateway detection (RFC 4861 §6.3.6, as Windows did it).
 """
 
@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, assert_never
 from tcpip6.stack.machines.tcp import GRAPH, TcpState
 from tcpip6.stack.tcp import seq as sq
 from tcpip6.stack.tcp.params import TcpParameters
-from tcpip6.stack.tcp.ranges import RangeSet
 from tcpip6.stack.tcp.receiver import Receiver
 from tcpip6.stack.tcp.rto import RtoEstimator
+from tcpip6.stack.tcp.sender import SENDABLE, Sender
 from tcpip6.stack.tcp.timers import ALL_BUT_TIME_WAIT, TcpTimer
 from tcpip6.wire import tcp as wire_tcp
 from tcpip6.wire.tcp import ACK, FIN, PSH, RST, SYN, URG, TcpSegment
@@ -50,15 +50,11 @@ DEFAULT_IPV6_MSS = 1220
 HEADERS = 60
 #: RFC 7323 §2.3: the largest shift count.
 MAX_WSCALE = 14
-#: RFC 2018 §3: blocks in one SACK option, at most 4 (3 beside timestamps).
-MAX_SACK_BLOCKS = 4
 #: RFC 7323 §5.5: TS.Recent is invalid after 24 days of idleness.
 PAWS_IDLE = 24 * 24 * 3600.0
 
 S = TcpState
 T = TcpTimer
-#: States in which SEND queues data (§3.10.2).
-SENDABLE = (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT)
 
 
 class Connection:
@@ -89,28 +85,11 @@ class Connection:
         self.remote_port = remote_port
         #: The zone of a link-local peer (RFC 4007), or the interface the SYN came in on.
         self.interface = interface
-        #: §3.10.7.4: opened by LISTEN (an RST in SYN-RECEIVED returns it to LISTEN).
+        #: RFC 9293 §3.10.7.4: opened by LISTEN (an RST in SYN-RECEIVED returns it to LISTEN).
         self.passive = passive
         self.listener = listener
         self.trace_sink = tcp.trace_sink
-        # -- send sequence space (offsets from the ISS) ----------------------------------
-        self.iss = 0
-        self._una = 0
-        self._nxt = 0
-        self._max = 0  # one past the highest offset ever sent (SND.MAX)
-        self.snd_wnd = 0  # octets, scaled
-        #: The send offset SND.WND counts from: the SEG.ACK of the segment that gave it
-        #: (SND.WL2). The window's right edge stays where that segment put it when a later
-        #: ACK moves SND.UNA without updating SND.WND (§3.10.7.4: only a segment newer by
-        #: SND.WL1/SND.WL2 does), so the sender never goes past what was offered.
-        self._wnd_base = 0
-        self.max_snd_wnd = 0  # RFC 5961 §5: the largest window the peer offered
-        self.snd_wl1 = 0
-        self.snd_wl2 = 0
-        self.sndbuf = bytearray()
-        self._data_acked = 0  # data octets acknowledged (sndbuf[0] is data octet this)
-        self.fin_queued = False  # CLOSE was called: the FIN follows the data
-        self._snd_up: int | None = None  # offset after the last urgent octet (§3.8.5)
+        self.snd = Sender(self)
         self.rcv = Receiver(params, tcp.counters)
         # -- options (RFC 9293 §3.7.1, RFC 7323, RFC 2018) --------------------------------
         self.peer_mss = DEFAULT_IPV6_MSS
@@ -127,23 +106,6 @@ class Connection:
         self._wscale_offered = 0
         self._peer_wscale: int | None = None  # the shift of the peer's SYN, if it had one
         self._syn_window = 0xFFFF  # the (unscaled) window our SYN offers
-        # -- RTT, retransmission, congestion --------------------------------------------
-        self.rto = RtoEstimator(params)
-        self.retries = 0  # consecutive timeouts without progress
-        #: Karn: one timed segment (the send offset after it, when it was sent).
-        self._timed: tuple[int, float] | None = None
-        self.cwnd = 0
-        self.ssthresh = 1 << 30
-        self._ca_acked = 0  # octets acknowledged in congestion avoidance (RFC 5681 §3.1)
-        self.dupacks = 0
-        self.in_recovery = False
-        self._recover = 0  # RFC 6582 "recover" / RFC 6675 RecoveryPoint
-        self._high_rxt = 0  # RFC 6675 HighRxt
-        self._sacked = RangeSet()  # the scoreboard
-        self._blackhole = False
-        self._full_size_timeouts = 0
-        self._syn_retransmitted = False
-        self._gateway_suspected = False
         # -- the application side ---------------------------------------------------------
         self.nodelay = not params.nagle
         self.keepalive = params.keepalive
@@ -153,8 +115,6 @@ class Connection:
         self.urgent_signalled = False
         self.last_received = 0.0
         self._keepalive_probes = 0
-        self._persist_backoff = 0
-        self._probes_unanswered = 0  # zero-window probes since the peer last answered
         # -- a listener's queues ----------------------------------------------------------
         self.backlog = 0
         self.accept_queue: deque[Connection] = deque()
@@ -174,11 +134,11 @@ class Connection:
     # -- the RFC's variables, as the wire sees them ---------------------------------------
     @property
     def snd_una(self) -> int:
-        return (self.iss + self._una) % sq.MOD
+        return (self.snd.iss + self.snd.una) % sq.MOD
 
     @property
     def snd_nxt(self) -> int:
-        return (self.iss + self._nxt) % sq.MOD
+        return (self.snd.iss + self.snd.nxt) % sq.MOD
 
     @property
     def rcv_nxt(self) -> int:
@@ -192,6 +152,76 @@ class Connection:
     @property
     def irs(self) -> int:
         return self.rcv.irs
+
+    @property
+    def iss(self) -> int:
+        return self.snd.iss
+
+    @property
+    def snd_wnd(self) -> int:
+        return self.snd.wnd
+
+    @property
+    def snd_wl1(self) -> int:
+        return self.snd.wl1
+
+    @property
+    def snd_wl2(self) -> int:
+        return self.snd.wl2
+
+    # -- the sender's state, for the socket layer and for tests ----------------------------
+    @property
+    def sndbuf(self) -> bytearray:
+        return self.snd.sndbuf
+
+    @property
+    def fin_queued(self) -> bool:
+        return self.snd.fin_queued
+
+    @property
+    def fin_acked(self) -> bool:
+        return self.snd.fin_acked
+
+    @property
+    def send_space(self) -> int:
+        """Octets the send buffer can still take."""
+        return self.snd.space
+
+    @property
+    def unsent(self) -> int:
+        return self.snd.unsent
+
+    @property
+    def in_flight(self) -> int:
+        return self.snd.in_flight
+
+    @property
+    def rto(self) -> RtoEstimator:
+        return self.snd.rto
+
+    @property
+    def retries(self) -> int:
+        return self.snd.retries
+
+    @property
+    def in_recovery(self) -> bool:
+        return self.snd.in_recovery
+
+    @property
+    def cwnd(self) -> int:
+        return self.snd.cwnd
+
+    @cwnd.setter
+    def cwnd(self, octets: int) -> None:
+        self.snd.cwnd = octets
+
+    @property
+    def ssthresh(self) -> int:
+        return self.snd.ssthresh
+
+    @ssthresh.setter
+    def ssthresh(self, octets: int) -> None:
+        self.snd.ssthresh = octets
 
     # -- what the application reads (the receiver's) --------------------------------------
     @property
@@ -224,77 +254,40 @@ class Connection:
         """The state now (a call, so that mypy does not narrow it across triggers)."""
         return self.state
 
-    @property
-    def data_end(self) -> int:
-        """The send offset after the last octet of data the user gave."""
-        return 1 + self._data_acked + len(self.sndbuf)
-
-    def _data_offset(self, off: int) -> int:
-        """Index in ``sndbuf`` of send offset ``off`` (a data offset)."""
-        return off - 1 - self._data_acked
-
-    @property
-    def fin_sent(self) -> bool:
-        return self.fin_queued and self._max > self.data_end
-
-    @property
-    def fin_acked(self) -> bool:
-        return self.fin_queued and self._una > self.data_end
-
-    @property
-    def send_space(self) -> int:
-        """Octets the send buffer can still take."""
-        if self.fin_queued or self.state not in SENDABLE:
-            return 0
-        return max(0, self.params.send_buffer - len(self.sndbuf))
-
-    @property
-    def unsent(self) -> int:
-        return max(0, self.data_end - max(self._nxt, 1))
-
-    @property
-    def _snd_right(self) -> int:
-        """The send offset one past the last octet the peer's window allows."""
-        return self._wnd_base + self.snd_wnd
-
-    @property
-    def in_flight(self) -> int:
-        return self._max - self._una
-
     # -- user calls (RFC 9293 §3.10.1–3.10.5) ---------------------------------------------
     def open_active(self, now: float) -> None:
-        """§3.10.1 active OPEN: "issue a SYN segment ... enter SYN-SENT state"."""
-        self.iss = self.tcp.initial_sequence_number(self, now)
+        """RFC 9293 §3.10.1 active OPEN: "issue a SYN segment ... enter SYN-SENT state"."""
+        self.snd.iss = self.tcp.initial_sequence_number(self, now)
         self._choose_receive_window(now)
         self.ts_offset = self.host.rng.getrandbits(32)
         self.last_received = now
         self.fire("active_open", now)
-        self._send_syn(now, ack=False)
+        self.snd.send_syn(now, ack=False)
 
     def open_passive(self, backlog: int, now: float) -> None:
-        """§3.10.1 passive OPEN: "enter the LISTEN state and return"."""
+        """RFC 9293 §3.10.1 passive OPEN: "enter the LISTEN state and return"."""
         self.backlog = max(1, min(backlog, self.params.max_backlog))
         self.fire("passive_open", now)
 
     def send(
         self, data: bytes | bytearray | memoryview, now: float, *, urgent: bool = False
     ) -> int:
-        """§3.10.2 SEND: queue what fits of ``data``; the number of octets taken."""
+        """RFC 9293 §3.10.2 SEND: queue what fits of ``data``; the number of octets taken."""
         if self.error is not None:
             raise self._take_error()
-        # §3.10.2: in SYN-SENT and SYN-RECEIVED "queue the data for transmission after
+        # RFC 9293 §3.10.2: in SYN-SENT and SYN-RECEIVED "queue the data for transmission after
         # entering ESTABLISHED state"; after CLOSE, "error: connection closing".
-        if self.fin_queued or self.state not in SENDABLE:
+        if self.snd.fin_queued or self.state not in SENDABLE:
             raise BrokenPipeError(errno.EPIPE, "Broken pipe")
-        n = min(len(data), self.params.send_buffer - len(self.sndbuf))
+        n = min(len(data), self.params.send_buffer - len(self.snd.sndbuf))
         if n <= 0:
             return 0
-        self.sndbuf += bytes(data[:n])
+        self.snd.sndbuf += bytes(data[:n])
         if urgent:
-            # §3.8.5: "the urgent pointer ... points to the sequence number of the octet
+            # RFC 9293 §3.8.5: "the urgent pointer ... points to the sequence number of the octet
             # following the urgent data"; SND.UP is the send offset after the last octet.
-            self._snd_up = self.data_end
-        self.output(now)
+            self.snd.up = self.snd.data_end
+        self.snd.output(now)
         return n
 
     def read(self, n: int, now: float) -> bytes:
@@ -306,7 +299,7 @@ class Connection:
         return out
 
     def close(self, now: float) -> None:
-        """§3.10.4 CLOSE: the FIN follows the data already queued."""
+        """RFC 9293 §3.10.4 CLOSE: the FIN follows the data already queued."""
         state = self.state
         if state is S.CLOSED:
             return
@@ -315,27 +308,27 @@ class Connection:
             self.fire("close", now)
             self._closed(now)
             return
-        if self.fin_queued:
+        if self.snd.fin_queued:
             if state is not S.SYN_RECEIVED:
                 self.fire("close", now)  # "error: connection closing" (ignored: no change)
             return
-        self.fin_queued = True
-        if state is S.SYN_RECEIVED and self.sndbuf:
-            # §3.10.4 SYN-RECEIVED: "If no SENDs have been issued and there is no pending
+        self.snd.fin_queued = True
+        if state is S.SYN_RECEIVED and self.snd.sndbuf:
+            # RFC 9293 §3.10.4 SYN-RECEIVED: "If no SENDs have been issued and there is no pending
             # data to send, then form a FIN segment and send it, and enter FIN-WAIT-1
             # state; otherwise, queue for processing after entering ESTABLISHED state."
             # The ACK of our SYN fires the queued CLOSE (_process_ack).
             return
         self.fire("close", now)
-        self.output(now)
+        self.snd.output(now)
 
     def abort(self, now: float, error: OSError | None = None) -> None:
-        """§3.10.5 ABORT: an RST in SYN-RECEIVED and the synchronized states that send
+        """RFC 9293 §3.10.5 ABORT: an RST in SYN-RECEIVED and the synchronized states that send
         data (SO_LINGER 0 closes this way)."""
         if self.state is S.CLOSED:
             return
         if self.state in (S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT):
-            self._emit(self._nxt, RST | ACK, b"", now)
+            self.snd.emit(self.snd.nxt, RST | ACK, b"", now)
             self.tcp.counters.out_resets += 1
         self._drop_children(now)
         if error is not None:
@@ -354,6 +347,10 @@ class Connection:
     def shutdown_read(self) -> None:
         self.rcv.shutdown()
 
+    def output(self, now: float, override: bool = False) -> bool:
+        """Send what the windows allow (a socket option changed: TCP_NODELAY)."""
+        return self.snd.output(now, override)
+
     # -- timers (the Tcp module keeps the deadlines) --------------------------------------
     def _arm(self, kind: TcpTimer, at: float) -> None:
         self.tcp.timers.arm((self, kind), at)
@@ -368,12 +365,12 @@ class Connection:
         if self.state is S.CLOSED:
             return
         if kind is T.RETRANSMISSION:
-            self._retransmission_timeout(now)
+            self.snd.retransmission_timeout(now)
         elif kind is T.DELAYED_ACK:
             if self.rcv.ack_pending or self.rcv.delack_due:
                 self._send_ack(now)
         elif kind is T.PERSIST:
-            self._persist_timeout(now)
+            self.snd.persist_timeout(now)
         elif kind is T.KEEPALIVE:
             self._keepalive_timeout(now)
         elif kind is T.TIME_WAIT:
@@ -384,7 +381,7 @@ class Connection:
                 self.fire("give_up", now)
                 self._closed(now)
         elif kind is T.SWS_OVERRIDE:
-            self.output(now, override=True)
+            self.snd.output(now, override=True)
         else:
             assert_never(kind)
 
@@ -404,7 +401,7 @@ class Connection:
         self._wscale_offered = shift
 
     def _our_mss(self, now: float) -> int:
-        """§3.7.1: the MSS option is the MTU of the interface less the fixed headers."""
+        """RFC 9293 §3.7.1: the MSS option is the MTU of the interface less the fixed headers."""
         route = self.tcp.route_for(self, now)
         mtu = route[0].mtu if route is not None else 1280
         return max(mtu - HEADERS, DEFAULT_IPV6_MSS)
@@ -420,18 +417,9 @@ class Connection:
             opts += [wire_tcp.NoOperation(), wire_tcp.WindowScale(self._wscale_offered)]
         return tuple(opts)
 
-    def _send_syn(self, now: float, *, ack: bool) -> None:
-        flags = SYN | ACK if ack else SYN
-        self._emit(0, flags, b"", now, options=self._syn_options(now, ack))
-        self._nxt = max(self._nxt, 1)
-        self._max = max(self._max, 1)
-        if self._timed is None and not self._syn_retransmitted:
-            self._timed = (1, now)
-        if not self._armed(T.RETRANSMISSION):
-            self._arm(T.RETRANSMISSION, now + self.rto.rto)
-
     def _take_syn_options(self, seg: TcpSegment) -> None:
-        """The options of the peer's SYN (RFC 7323 §2.2, §3.2; RFC 2018 §2; §3.7.1)."""
+        """The options of the peer's SYN (RFC 7323 §2.2, RFC 7323 §3.2; RFC 2018 §2;
+        RFC 9293 §3.7.1)."""
         p = self.params
         mss_opt = seg.option(wire_tcp.MaxSegmentSize)
         if mss_opt is not None and mss_opt.mss > 0:
@@ -466,16 +454,16 @@ class Connection:
         # RFC 5681 §3.1: the initial window.
         smss = self.mss
         iw = self.params.initial_window_segments
-        self.cwnd = iw * smss if iw else min(4 * smss, max(2 * smss, 4380))
-        if self._syn_retransmitted:
-            self.rto.syn_timed_out_reset()
+        self.snd.cwnd = iw * smss if iw else min(4 * smss, max(2 * smss, 4380))
+        if self.snd.syn_retransmitted:
+            self.snd.rto.syn_timed_out_reset()
 
     def _update_mss(self, now: float) -> None:
         """The effective send MSS: the peer's MSS, the path MTU (RFC 8201), less the
         options every segment carries (RFC 6691)."""
         pmtu = self.tcp.path_mtu(self, now)
         mss = min(self.peer_mss, pmtu - HEADERS)
-        if self._blackhole:
+        if self.snd.blackhole:
             mss = min(mss, DEFAULT_IPV6_MSS)
         if self.ts_ok:
             mss -= 12
@@ -483,24 +471,24 @@ class Connection:
 
     # -- segment arrival (RFC 9293 §3.10.7) -----------------------------------------------
     def listen_segment(self, seg: TcpSegment, now: float) -> None:
-        """§3.10.7.2: a segment for the new connection a listener made: a SYN."""
+        """RFC 9293 §3.10.7.2: a segment for the new connection a listener made: a SYN."""
         self._take_syn_options(seg)
-        self.iss = self.tcp.initial_sequence_number(self, now)
+        self.snd.iss = self.tcp.initial_sequence_number(self, now)
         self._choose_receive_window(now)
         self.ts_offset = self.host.rng.getrandbits(32)
         self.last_received = now
         self.rcv.synchronize(seg.seq, self._syn_window)
-        # §3.10.7.2: "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... send
+        # RFC 9293 §3.10.7.2: "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... send
         # <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"; the window in a SYN is never scaled.
-        self.snd_wnd, self._wnd_base = seg.window, 1
+        self.snd.wnd, self.snd.wnd_base = seg.window, 1
         # RFC 5961 §5: MAX.SND.WND, "the largest window that the local sender has ever
         # received from its peer" -- the SYN's too (a CLOSE in SYN-RECEIVED can take the
         # connection past the ACK of our SYN without the SYN-RECEIVED step below).
-        self.max_snd_wnd = max(self.max_snd_wnd, seg.window)
-        self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
+        self.snd.max_wnd = max(self.snd.max_wnd, seg.window)
+        self.snd.wl1, self.snd.wl2 = seg.seq, seg.ack
         self.fire("syn_received", now)
-        self._send_syn(now, ack=True)
-        # §3.10.7.2: "any other control or text should be queued for processing later";
+        self.snd.send_syn(now, ack=True)
+        # RFC 9293 §3.10.7.2: "any other control or text should be queued for processing later";
         # data on a SYN is dropped here (the peer retransmits it), as most stacks do.
 
     def segment_arrives(self, seg: TcpSegment, now: float) -> None:
@@ -511,14 +499,14 @@ class Connection:
         self._synchronized(seg, now)
 
     def _syn_sent(self, seg: TcpSegment, now: float) -> None:
-        """§3.10.7.3."""
+        """RFC 9293 §3.10.7.3."""
         flags = seg.flags
         ack_ok = False
         if flags & ACK:
             a = self._ack_offset(seg.ack)
             # "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit is
             # set, if so drop the segment and return)".
-            if a <= 0 or a > self._nxt:
+            if a <= 0 or a > self.snd.nxt:
                 if not flags & RST:
                     self._reply_rst(seg.ack, now)
                 self.tcp.counters.bad_ack_drop += 1
@@ -542,41 +530,41 @@ class Connection:
         if ack_ok:
             a = self._ack_offset(seg.ack)
             self._ack_syn(a, seg, now)
-            # §3.10.7.3: "If SND.UNA > ISS (our SYN has been ACKed), change the connection
+            # RFC 9293 §3.10.7.3: "If SND.UNA > ISS (our SYN has been ACKed), change the connection
             # state to ESTABLISHED, form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>".
             # RFC 7323 §2.2: "The window field in a SYN (i.e., a <SYN> or <SYN,ACK>)
             # segment itself is never scaled."
-            self.snd_wnd, self._wnd_base = seg.window, a
-            self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
-            self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
+            self.snd.wnd, self.snd.wnd_base = seg.window, a
+            self.snd.max_wnd = max(self.snd.max_wnd, self.snd.wnd)
+            self.snd.wl1, self.snd.wl2 = seg.seq, seg.ack
             self.fire("syn_ack_received", now)
             self._established(now)
             # "Data or controls that were queued for transmission MAY be included": SENDs
             # queued in SYN-SENT go now, the ACK riding on them; else the ACK alone.
-            if not self.output(now):
+            if not self.snd.output(now):
                 self._send_ack(now)
-            # Text and a FIN on the SYN,ACK are not processed (§3.10.7.3 would continue at
+            # Text and a FIN on the SYN,ACK are not processed (RFC 9293 §3.10.7.3 would continue at
             # the sixth step): our ACK does not cover them and the peer sends them again,
             # as for data on a SYN (listen_segment).
             return
-        # §3.10.7.3: simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment".
-        self.snd_wnd, self._wnd_base = seg.window, 1
-        self.max_snd_wnd = max(self.max_snd_wnd, seg.window)  # RFC 5961 §5, as above
-        self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
+        # RFC 9293 §3.10.7.3: simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment".
+        self.snd.wnd, self.snd.wnd_base = seg.window, 1
+        self.snd.max_wnd = max(self.snd.max_wnd, seg.window)  # RFC 5961 §5, as above
+        self.snd.wl1, self.snd.wl2 = seg.seq, seg.ack
         self.fire("syn_received", now)
-        self._emit(0, SYN | ACK, b"", now, options=self._syn_options(now, True))
+        self.snd.emit(0, SYN | ACK, b"", now, options=self._syn_options(now, True))
 
     def _ack_syn(self, a: int, seg: TcpSegment, now: float) -> None:
         """The ACK of our SYN: RTT sample, negotiated options."""
         self._negotiated(seg, now)
-        self._rtt_from_ack(a, seg, now)
-        self._una = a
-        self._nxt = max(self._nxt, a)
-        self.retries = 0
+        self.snd.rtt_sample(a, seg, now)
+        self.snd.una = a
+        self.snd.nxt = max(self.snd.nxt, a)
+        self.snd.retries = 0
         self._cancel(T.RETRANSMISSION)
 
     def _synchronized(self, seg: TcpSegment, now: float) -> None:
-        """§3.10.7.4, "Otherwise": SYN-RECEIVED and every synchronized state."""
+        """RFC 9293 §3.10.7.4, "Otherwise": SYN-RECEIVED and every synchronized state."""
         c = self.tcp.counters
         flags = seg.flags
         # RFC 7323 §5.3 R1: PAWS, before the acceptability test.
@@ -596,7 +584,7 @@ class Connection:
         seg_len = seg.seg_len
         wnd = self.rcv_wnd
         refused_text = False
-        # §3.10.7.4 first: the acceptability test (the four cases of its table).
+        # RFC 9293 §3.10.7.4 first: the acceptability test (the four cases of its table).
         if seg_len == 0:
             ok = off == self.rcv.nxt if wnd == 0 else self.rcv.nxt <= off < self.rcv.nxt + wnd
         elif wnd == 0:
@@ -645,13 +633,13 @@ class Connection:
             self.ts_recent = ts.tsval
             self.ts_recent_time = now
         self.last_received = now
-        self._probes_unanswered = 0
+        self.snd.probes_unanswered = 0
         if self._keepalive_probes:
             # A probe was answered: the next one after a whole idle time again, not at
             # the probe interval (RFC 1122 §4.2.3.6: probes are for an idle connection).
             self._keepalive_probes = 0
             self._arm_keepalive(now)
-        # §3.10.7.4 second: RST (RFC 5961 §3).
+        # RFC 9293 §3.10.7.4 second: RST (RFC 5961 §3).
         if flags & RST:
             if seq_off < self.rcv.nxt:
                 # RFC 5961 §3.2 on SEG.SEQ, not on the trimmed segment: "If the RST bit is
@@ -669,7 +657,7 @@ class Connection:
             self._reset_received(now)
             return
         # Third (security): no compartments here.
-        # §3.10.7.4 fourth: SYN in a synchronized state: a challenge ACK (RFC 5961 §4).
+        # RFC 9293 §3.10.7.4 fourth: SYN in a synchronized state: a challenge ACK (RFC 5961 §4).
         if flags & SYN:
             if self.state is S.SYN_RECEIVED and self.passive:
                 self.fire("syn_received", now)  # back to LISTEN: freed
@@ -679,7 +667,7 @@ class Connection:
             self.fire("syn_received", now)
             self._send_ack(now)
             return
-        # §3.10.7.4 fifth: "if the ACK bit is off, drop the segment and return".
+        # RFC 9293 §3.10.7.4 fifth: "if the ACK bit is off, drop the segment and return".
         if not flags & ACK:
             c.no_ack_drop += 1
             return
@@ -703,13 +691,13 @@ class Connection:
             self._fin_arrived(off + len(data), now)
         elif refused_text:
             self._send_ack(now)
-        self.output(now)
+        self.snd.output(now)
         if self.rcv.ack_owed:
             self._send_ack(now)
         self._notify()
 
     def _reset_received(self, now: float) -> None:
-        """§3.10.7.4 second, an exact RST."""
+        """RFC 9293 §3.10.7.4 second, an exact RST."""
         state = self.state
         self.tcp.counters.in_resets += 1
         if state is S.SYN_RECEIVED:
@@ -717,80 +705,80 @@ class Connection:
                 self.error = ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
         elif state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT):
             self.error = ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
-            self.sndbuf.clear()
+            self.snd.sndbuf.clear()
         self.fire("rst_received", now)
         self._closed(now)
 
     def _process_ack(self, seg: TcpSegment, now: float) -> bool:
-        """§3.10.7.4 fifth. False when the segment is dropped."""
+        """RFC 9293 §3.10.7.4 fifth. False when the segment is dropped."""
         c = self.tcp.counters
         a = self._ack_offset(seg.ack)
         if self.state is S.SYN_RECEIVED:
             # "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state ... If the
             # segment acknowledgment is not acceptable, form a reset segment
             # <SEQ=SEG.ACK><CTL=RST>".
-            if not 0 < a <= self._nxt:
+            if not 0 < a <= self.snd.nxt:
                 self._reply_rst(seg.ack, now)
                 c.bad_ack_drop += 1
                 return False
             self._ack_syn(a, seg, now)
-            self.snd_wnd, self._wnd_base = seg.window << self.snd_wscale, a
-            self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
-            self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
+            self.snd.wnd, self.snd.wnd_base = seg.window << self.snd_wscale, a
+            self.snd.max_wnd = max(self.snd.max_wnd, self.snd.wnd)
+            self.snd.wl1, self.snd.wl2 = seg.seq, seg.ack
             self.fire("ack_of_syn", now)
-            if self.fin_queued:
-                self.fire("close", now)  # §3.10.4: the CLOSE queued in SYN-RECEIVED
+            if self.snd.fin_queued:
+                self.fire("close", now)  # RFC 9293 §3.10.4: the CLOSE queued in SYN-RECEIVED
             self._established(now)
             # Anything beyond the SYN it acknowledged is an ordinary ACK below.
         # RFC 5961 §5: acceptable when SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT.
-        if a > self._max or a > max(self._nxt, self._max):
+        if a > self.snd.max or a > max(self.snd.nxt, self.snd.max):
             # "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an
             # ACK, drop the segment, and return."
             c.ack_too_new_drop += 1
             self._send_ack(now)
             return False
-        if a < self._una - max(self.max_snd_wnd, 1):
+        if a < self.snd.una - max(self.snd.max_wnd, 1):
             c.ack_too_old_drop += 1
             self._send_ack(now)
             return False
         if self.state is S.TIME_WAIT:
             return True
-        advanced = a > self._una
+        advanced = a > self.snd.una
         wnd = seg.window << self.snd_wscale
         if self.sack_ok:
-            self._take_sack(seg)
+            self.snd.take_sack(seg)
         if advanced:
-            self._new_ack(a, seg, now)
+            self.snd.new_ack(a, seg, now)
         elif (
-            a == self._una
+            a == self.snd.una
             and not seg.payload
             and not seg.flags & (SYN | FIN)
-            and wnd == self.snd_wnd
+            and wnd == self.snd.wnd
             and wnd > 0  # answers to zero-window probes are not a sign of loss
-            and self._max > self._una
+            and self.snd.max > self.snd.una
         ):
-            self._duplicate_ack(now)
+            self.snd.duplicate_ack(now)
         # "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
         # (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
-        if a >= self._una and (
-            sq.lt(self.snd_wl1, seg.seq)
-            or (self.snd_wl1 == seg.seq and sq.le(self.snd_wl2, seg.ack))
+        if a >= self.snd.una and (
+            sq.lt(self.snd.wl1, seg.seq)
+            or (self.snd.wl1 == seg.seq and sq.le(self.snd.wl2, seg.ack))
         ):
-            opened = wnd > self.snd_wnd
-            self.snd_wnd, self._wnd_base = wnd, a
-            self.max_snd_wnd = max(self.max_snd_wnd, wnd)
-            self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
+            opened = wnd > self.snd.wnd
+            self.snd.wnd, self.snd.wnd_base = wnd, a
+            self.snd.max_wnd = max(self.snd.max_wnd, wnd)
+            self.snd.wl1, self.snd.wl2 = seg.seq, seg.ack
             if wnd > 0:
-                if self._armed(T.PERSIST) and self._nxt > self._una:
+                if self._armed(T.PERSIST) and self.snd.nxt > self.snd.una:
                     # The window opened without taking the probe's octet: it goes again
                     # at the head of the next segment.
-                    self._nxt = self._una
+                    self.snd.nxt = self.snd.una
                 self._cancel(T.PERSIST)
-                self._persist_backoff = 0
-                if opened and self._max > self._una and not self._armed(T.RETRANSMISSION):
-                    self._arm(T.RETRANSMISSION, now + self.rto.rto)
-        # The FIN states (§3.10.7.4 fifth, per state).
-        fin_acked = self.fin_queued and self._una > self.data_end
+                self.snd.persist_backoff = 0
+                if opened and self.snd.max > self.snd.una and not self._armed(T.RETRANSMISSION):
+                    self._arm(T.RETRANSMISSION, now + self.snd.rto.rto)
+        # The FIN states (RFC 9293 §3.10.7.4 fifth, per state).
+        fin_acked = self.snd.fin_queued and self.snd.una > self.snd.data_end
         if fin_acked and self.state in (S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK):
             self.fire("fin_acked", now)
             after = self.tcp_state
@@ -802,185 +790,16 @@ class Connection:
             elif after is S.FIN_WAIT_2 and self.orphaned:
                 self._arm(T.FIN_WAIT_2, now + self.params.fin_wait_2_timeout)
         elif self.state is S.CLOSING:
-            # §3.10.7.4 fifth, CLOSING: "In addition to the processing for the ESTABLISHED
+            # RFC 9293 §3.10.7.4 fifth, CLOSING: "In addition to the processing for the ESTABLISHED
             # state [done above: the ACK and the window], if the ACK acknowledges our FIN,
             # then enter the TIME-WAIT state; otherwise, ignore the segment." Our FIN may
             # still wait behind data a closed window held back (the peer's FIN came first):
             # what the window now allows goes out.
-            self.output(now)
+            self.snd.output(now)
             return False
         return True
 
-    def _new_ack(self, a: int, seg: TcpSegment, now: float) -> None:
-        """New data acknowledged: free it, measure, grow the window (RFC 5681 §3.1)."""
-        acked = a - self._una
-        first_data = max(self._una, 1)
-        n = max(0, min(a, self.data_end) - first_data)
-        if n:
-            del self.sndbuf[:n]
-            self._data_acked += n
-        self._rtt_from_ack(a, seg, now)
-        self._una = a
-        if self._nxt < a:
-            self._nxt = a
-        self.retries = 0
-        self._full_size_timeouts = 0
-        self._gateway_suspected = False
-        self._sacked.remove_below(a)
-        self.host.reachability_confirmed(self.remote_address or self.local_address, now)
-        smss = self.mss
-        if self.in_recovery:
-            if a >= self._recover:
-                # RFC 6582 §3.2 step 3 / RFC 6675 §5: full acknowledgment ends recovery.
-                self.in_recovery = False
-                self.cwnd = self.ssthresh
-            elif not self.sack_ok:
-                # RFC 6582 §3.2 step 4: a partial ACK: retransmit the first unacknowledged
-                # segment, deflate the window by the amount acknowledged, add back SMSS.
-                self._retransmit_at(self._una, now)
-                self.cwnd = max(self.cwnd - acked + smss, smss)
-                self._arm(T.RETRANSMISSION, now + self.rto.rto)
-        elif self.cwnd < self.ssthresh:
-            # RFC 5681 §3.1 slow start: "cwnd += min (N, SMSS)".
-            self.cwnd += min(acked, smss)
-        else:
-            # Congestion avoidance, the RECOMMENDED way of RFC 5681 §3.1: count the octets
-            # acknowledged; each time they reach cwnd, cwnd grows by one SMSS (one segment
-            # a round trip, where eq. 3's SMSS*SMSS/cwnd per ACK falls a little short).
-            self._ca_acked += acked
-            if self._ca_acked >= self.cwnd:
-                self._ca_acked -= self.cwnd
-                self.cwnd += smss
-        self.dupacks = 0
-        # RFC 6298 §5.2-5.3: stop the timer when all is acknowledged, else restart it.
-        if self._una >= self._max:
-            self._cancel(T.RETRANSMISSION)
-        elif not self.in_recovery or self.sack_ok:
-            self._arm(T.RETRANSMISSION, now + self.rto.rto)
-        self._notify()
-
-    def _duplicate_ack(self, now: float) -> None:
-        """RFC 5681 §3.2 fast retransmit; RFC 6582 and RFC 6675 fast recovery."""
-        self.tcp.counters.duplicate_acks += 1
-        self.dupacks += 1
-        smss = self.mss
-        if self.in_recovery:
-            if not self.sack_ok:
-                # RFC 6582 §3.2 step 3 (RFC 5681 §3.2 step 4): inflate by one SMSS.
-                self.cwnd += smss
-            return
-        lost = self.sack_ok and self._is_lost(self._una)
-        if self.dupacks >= self.params.dup_thresh or lost:
-            # RFC 6582 §3.2 step 2: only when the ACK covers more than "recover".
-            if not self.sack_ok and self._una <= self._recover and self._recover > 0:
-                return
-            self._enter_recovery(now)
-
-    def _enter_recovery(self, now: float) -> None:
-        smss = self.mss
-        flight = self._max - self._una
-        # RFC 5681 eq. 4: ssthresh = max (FlightSize / 2, 2*SMSS).
-        self.ssthresh = max(flight // 2, 2 * smss)
-        self._recover = self._max
-        self.in_recovery = True
-        self.tcp.counters.fast_retransmits += 1
-        self._timed = None  # Karn: the measured segment may be the one retransmitted
-        if self.sack_ok:
-            # RFC 6675 §5 step 4: cwnd = ssthresh; HighRxt = SND.UNA; send via NextSeg.
-            self.cwnd = self.ssthresh
-            self._high_rxt = self._una
-            self._retransmit_at(self._una, now)
-            self._high_rxt = min(self._una + smss, self._max)
-        else:
-            # RFC 6582 §3.2 step 2 (RFC 5681 §3.2 steps 2-3).
-            self._retransmit_at(self._una, now)
-            self.cwnd = self.ssthresh + 3 * smss
-        self._arm(T.RETRANSMISSION, now + self.rto.rto)
-
-    # -- SACK (RFC 2018, RFC 6675) --------------------------------------------------------
-    def _take_sack(self, seg: TcpSegment) -> None:
-        opt = seg.option(wire_tcp.Sack)
-        if opt is None:
-            return
-        for left, right in opt.blocks:
-            lo, hi = self._ack_offset(left), self._ack_offset(right)
-            # RFC 2018 §4: blocks the receiver holds; ignore what is out of the send space.
-            if self._una <= lo < hi <= self._max:
-                self._sacked.add(lo, hi)
-                self.tcp.counters.sack_blocks_received += 1
-
-    def _is_lost(self, off: int) -> bool:
-        """RFC 6675 §4 IsLost: more than (DupThresh - 1) * SMSS octets above are SACKed,
-        or DupThresh discontiguous SACKed ranges."""
-        above = self._sacked.bytes_above(off + 1)
-        ranges = sum(1 for s, e in self._sacked.ranges if e > off)
-        return above > (self.params.dup_thresh - 1) * self.mss or ranges >= self.params.dup_thresh
-
-    def _pipe(self) -> int:
-        """RFC 6675 §4 SetPipe: octets the sender thinks are in the network."""
-        pipe = 0
-        hi_sack = self._sacked.highest() or self._una
-        pos = self._una
-        for s, e in [*self._sacked.ranges, [self._max, self._max]]:
-            if s > pos:
-                hole_end = min(s, self._max)
-                if pos >= hi_sack:
-                    pipe += hole_end - pos  # above every SACK: in flight
-                elif not self._is_lost(pos):
-                    pipe += hole_end - pos
-                # Retransmitted octets of the hole count too ("HighRxt").
-                pipe += max(0, min(hole_end, self._high_rxt) - pos)
-            pos = max(pos, e)
-        return pipe
-
-    def _next_seg(self) -> tuple[int, int] | None:
-        """RFC 6675 §4 NextSeg rule 1: the first unSACKed, lost octet above HighRxt."""
-        hi_sack = self._sacked.highest()
-        if hi_sack is None:
-            return None
-        pos = max(self._high_rxt, self._una)
-        while pos < hi_sack:
-            cover = self._sacked.covering(pos)
-            if cover is not None:
-                pos = cover[1]
-                continue
-            if self._is_lost(pos):
-                nxt = [s for s, _ in self._sacked.ranges if s > pos]
-                end = min(pos + self.mss, nxt[0] if nxt else hi_sack)
-                return (pos, end)
-            return None
-        return None
-
-    def _sack_recovery_output(self, now: float) -> None:
-        """RFC 6675 §5 step (C): while cwnd - pipe >= 1 SMSS, send NextSeg."""
-        budget = 64
-        while budget and self.cwnd - self._pipe() >= self.mss:
-            budget -= 1
-            nxt = self._next_seg()
-            if nxt is None:
-                break
-            start, end = nxt
-            self._retransmit_range(start, end, now)
-            self._high_rxt = end
-
     # -- RTT ------------------------------------------------------------------------------
-    def _rtt_from_ack(self, a: int, seg: TcpSegment, now: float) -> None:
-        ts = seg.option(wire_tcp.Timestamps) if self.ts_ok else None
-        if ts is not None and ts.tsecr:
-            # RFC 7323 §4.1: the RTT from TSecr of a segment that acknowledges new data.
-            rtt = ((self._tsval(now) - ts.tsecr) % sq.MOD) / 1000.0
-            if rtt < 3600:
-                self.rto.sample(rtt)
-                self._timed = None
-                return
-        if self._timed is not None and a >= self._timed[0]:
-            # RFC 6298 §3: the first ACK that covers the timed segment (up to its end)
-            # measures it; waiting for a later one would also count the time the peer
-            # took to send that (a zero window: a minute). Karn's algorithm: the timed
-            # segment was never retransmitted (else _timed would have been cleared).
-            self.rto.sample(now - self._timed[1])
-            self._timed = None
-
     def _tsval(self, now: float) -> int:
         """RFC 7323 §5.4: a clock of 1 ms ticks, with a random offset per connection.
 
@@ -1046,7 +865,7 @@ class Connection:
                 self._ack_now()
             return
         if fin_off < self.rcv.nxt:
-            # A retransmitted FIN (§3.10.7.4 eighth: "Remain"; TIME-WAIT restarts 2 MSL).
+            # A retransmitted FIN (RFC 9293 §3.10.7.4 eighth: "Remain"; TIME-WAIT restarts 2 MSL).
             self._ack_now()
             if self.state is S.TIME_WAIT:
                 self.fire("fin_received", now)
@@ -1057,7 +876,7 @@ class Connection:
         self._fin_in_order(now)
 
     def _fin_in_order(self, now: float) -> None:
-        """§3.10.7.4 eighth: "advance RCV.NXT over the FIN, and send an acknowledgment"."""
+        """RFC 9293 §3.10.7.4 eighth: "advance RCV.NXT over the FIN, and send an acknowledgment"."""
         self.rcv.nxt += 1
         self.rcv.eof = True
         self.fire("fin_received", now)
@@ -1091,288 +910,19 @@ class Connection:
             self._send_ack(now)
 
     # -- sending --------------------------------------------------------------------------
-    def output(self, now: float, override: bool = False) -> bool:
-        """Send what the windows allow: new data (Nagle, sender SWS), the FIN. True when
-        new data or the FIN went out."""
-        if self.state not in (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.LAST_ACK, S.CLOSING):
-            return False
-        if self.in_recovery and self.sack_ok:
-            self._sack_recovery_output(now)
-        budget = 1024
-        sent_any = False
-        while budget:
-            budget -= 1
-            # Skip what the peer already holds (RFC 6675 §5.1: SACKed data is not resent).
-            cover = self._sacked.covering(self._nxt)
-            if cover is not None:
-                self._nxt = cover[1]
-                continue
-            data_end = self.data_end
-            avail = data_end - self._nxt
-            if self.in_recovery and self.sack_ok:
-                usable = (self.cwnd - self._pipe()) if self._nxt >= self._max else 0
-                usable = min(usable, self._snd_right - self._nxt)
-            else:
-                usable = min(self._snd_right, self._una + self.cwnd) - self._nxt
-            if avail > 0:
-                n = min(avail, self.mss, usable)
-                if n <= 0:
-                    if self.snd_wnd == 0 and self._max <= self._una and not self._armed(T.PERSIST):
-                        # RFC 9293 §3.8.6.1: probe a zero window.
-                        self._arm(T.PERSIST, now + self._persist_interval())
-                    break
-                offered = self._snd_right - self._nxt
-                if n < min(avail, self.mss) and usable < offered and self._max > self._una:
-                    # The congestion window, not the peer's, is the limit: the ACKs in
-                    # flight open it; a runt now (or from the SWS timer, which is for a
-                    # small offered window, RFC 1122 §4.2.3.4) would only waste a segment.
-                    break
-                if n < self.mss and not override and not self._may_send_small(n, avail):
-                    if not self._armed(T.SWS_OVERRIDE) and n < avail:
-                        self._arm(T.SWS_OVERRIDE, now + self.params.sws_override)
-                    break
-                fin = self.fin_queued and n == avail
-                self._send_new(self._nxt, n, fin, now)
-                sent_any = True
-                continue
-            if self.fin_queued and self._nxt == data_end:
-                self._send_new(self._nxt, 0, True, now)
-                sent_any = True
-            break
-        if sent_any:
-            self._cancel(T.SWS_OVERRIDE)
-        return sent_any
-
-    def _may_send_small(self, n: int, avail: int) -> bool:
-        """RFC 1122 §4.2.3.4 (sender SWS avoidance, with Nagle as its part (b)): a segment
-        below the MSS goes when it takes all queued data and nothing is unacknowledged (or
-        TCP_NODELAY), or when it is at least half the largest window the peer offered."""
-        if n == avail and (self.nodelay or self._max <= self._una or self._nxt < self._max):
-            return True
-        return self.max_snd_wnd > 0 and n >= self.max_snd_wnd // 2
-
-    def _send_new(self, off: int, n: int, fin: bool, now: float) -> None:
-        flags = ACK | (PSH if n and off + n >= self.data_end else 0) | (FIN if fin else 0)
-        payload = self._slice(off, n)
-        self._emit(off, flags, payload, now)
-        end = off + n + (1 if fin else 0)
-        retransmission = off < self._max
-        self._nxt = end
-        if retransmission:
-            self.tcp.counters.retransmitted_segments += 1
-        elif self._timed is None and not self.ts_ok:
-            self._timed = (end, now)  # RFC 6298 §3: time one segment per RTT
-        self._max = max(self._max, end)
-        self.tcp.counters.out_octets += n if not retransmission else 0
-        if not self._armed(T.RETRANSMISSION):
-            # RFC 6298 §5.1: start the timer when data is sent and it is not running.
-            self._arm(T.RETRANSMISSION, now + self.rto.rto)
-
-    def _slice(self, off: int, n: int) -> bytes:
-        i = self._data_offset(off)
-        return bytes(self.sndbuf[i : i + n])
-
-    def _retransmit_at(self, off: int, now: float) -> None:
-        end = min(off + self.mss, self.data_end + (1 if self.fin_queued else 0), self._max)
-        self._retransmit_range(off, max(end, off + 1), now)
-
-    def _retransmit_range(self, start: int, end: int, now: float) -> None:
-        """Resend ``[start, end)`` of the send space (SYN, data, FIN as they fall)."""
-        self.tcp.counters.retransmitted_segments += 1
-        if self._timed is not None and self._timed[0] > start:
-            self._timed = None  # Karn
-        if start == 0:
-            syn_ack = self.state is not S.SYN_SENT  # SYN-RECEIVED, or FIN-WAIT-1 after it
-            self._emit(
-                0,
-                SYN | (ACK if syn_ack else 0),
-                b"",
-                now,
-                options=self._syn_options(now, syn_ack),
-            )
-            return
-        data_end = self.data_end
-        n = max(0, min(end, data_end) - start)
-        fin = self.fin_queued and end > data_end and start + n == data_end
-        flags = ACK | (PSH if n else 0) | (FIN if fin else 0)
-        self._emit(start, flags, self._slice(start, n), now)
-
-    def _emit(
-        self,
-        off: int,
-        flags: int,
-        payload: bytes,
-        now: float,
-        *,
-        options: tuple[wire_tcp.TcpOption, ...] | None = None,
-    ) -> None:
-        """Build and send one segment at send offset ``off``."""
-        if options is None:
-            opts: list[wire_tcp.TcpOption] = []
-            if self.ts_ok:
-                opts += [
-                    wire_tcp.NoOperation(),
-                    wire_tcp.NoOperation(),
-                    wire_tcp.Timestamps(self._tsval(now), self.ts_recent),
-                ]
-            if self.sack_ok and self.rcv.sack_recent and flags & ACK and not flags & RST:
-                blocks = self.rcv.sack_blocks(3 if self.ts_ok else MAX_SACK_BLOCKS)
-                opts += [wire_tcp.NoOperation(), wire_tcp.NoOperation(), wire_tcp.Sack(blocks)]
-                self.tcp.counters.sack_blocks_sent += len(blocks)
-            options = tuple(opts)
-        window = (
-            self.rcv.advertise(self.mss, self.rcv_wscale) if not flags & SYN else self._syn_window
-        )
-        urgent = 0
-        if self._snd_up is not None and self.state is not S.SYN_SENT:
-            if self._snd_up > off:
-                flags |= URG
-                urgent = min(self._snd_up - off, 0xFFFF)
-            elif self._una >= self._snd_up:
-                self._snd_up = None
-        seg = TcpSegment(
-            src_port=self.local_port,
-            dst_port=self.remote_port,
-            seq=(self.iss + off) % sq.MOD,
-            ack=self.rcv_nxt if flags & ACK else 0,
-            flags=flags,
-            window=window,
-            urgent=urgent,
-            options=options,
-            payload=payload,
-        )
-        if flags & ACK:
-            self.rcv.acked()
-            self._cancel(T.DELAYED_ACK)
-        if (flags & (SYN | FIN) or payload) and self.keepalive:
-            self._arm_keepalive(now)
-        self.tcp.transmit(self, seg, now)
-
     def _send_ack(self, now: float) -> None:
         """<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, SND.NXT being the highest sequence sent:
         after a timeout ``_nxt`` goes back to resend (go-back-N), but an ACK with that
         older SEQ would lie before the peer's RCV.NXT, fail its acceptability test and
         have its acknowledgment ignored; with both ends resending, neither would ever
         learn its data arrived."""
-        self._emit(self._max, ACK, b"", now)
+        self.snd.emit(self.snd.max, ACK, b"", now)
 
     def _reply_rst(self, ack_field: int, now: float) -> None:
         """<SEQ=SEG.ACK><CTL=RST>, to a segment this connection cannot accept."""
         self.tcp.send_reset(self, ack_field, now)
 
-    # -- timeouts ---------------------------------------------------------------------------
-    def _retransmission_timeout(self, now: float) -> None:
-        """RFC 6298 §5.4-5.6, RFC 5681 §3.1 (loss window), and giving up (R2)."""
-        if self._max <= self._una and self.state not in (S.SYN_SENT, S.SYN_RECEIVED):
-            return
-        c = self.tcp.counters
-        if self.snd_wnd == 0 and self.state not in (S.SYN_SENT, S.SYN_RECEIVED):
-            # RFC 1122 §4.2.2.17: a closed window is probed, never given up on while the
-            # receiver answers: the persist timer takes over from the retransmission timer.
-            if not self._armed(T.PERSIST):
-                self._arm(T.PERSIST, now + self._persist_interval())
-            return
-        c.timeouts += 1
-        self.retries += 1
-        # RFC 9293 §3.10.8: "send the segment at the front of the retransmission queue
-        # again": our SYN while it is unacknowledged, also after a CLOSE in SYN-RECEIVED
-        # sent a FIN behind it (§3.10.4) and moved the connection to FIN-WAIT-1.
-        syn = self._una == 0
-        limit = (
-            self.params.max_connect_retransmissions if syn else self.params.max_data_retransmissions
-        )
-        if self.retries > limit:
-            err = self.soft_error or TimeoutError(errno.ETIMEDOUT, "Connection timed out")
-            self.error = err
-            c.gave_up += 1
-            self.fire("give_up", now)
-            self._closed(now)
-            return
-        if (
-            self.params.dead_gateway_detection
-            and not syn
-            and not self._gateway_suspected
-            and self.retries * 2 > limit
-            and self.remote_address is not None
-        ):
-            # Windows' dead gateway detection, with RFC 4861 §6.3.6: past half the limit,
-            # suspect the default router this connection goes through.
-            self._gateway_suspected = True
-            if self.tcp.suspect_gateway(self, now):
-                c.dead_gateway_suspected += 1
-        if (
-            self.params.pmtu_blackhole_detection
-            and not syn
-            and not self._blackhole
-            and self.in_flight >= self.mss
-        ):
-            self._full_size_timeouts += 1
-            if self._full_size_timeouts >= self.params.blackhole_timeouts:
-                # RFC 4821's idea (Windows' EnablePMTUBHDetect): full-size segments vanish,
-                # small ones may not: drop to the IPv6 minimum.
-                self._blackhole = True
-                c.blackhole_detected += 1
-                self._update_mss(now)
-        self.rto.timed_out()
-        self._timed = None
-        if syn:
-            self._syn_retransmitted = True
-            self._retransmit_range(0, 1, now)
-        else:
-            # RFC 5681 §3.1 eq. 4 and "the loss window": cwnd = 1 SMSS; RFC 6582/6675:
-            # recovery ends; RFC 6675 §5.1: the scoreboard is kept, SACKed data skipped.
-            flight = self._max - self._una
-            self.ssthresh = max(flight // 2, 2 * self.mss)
-            self.cwnd = self.mss
-            self.in_recovery = False
-            self._recover = self._max
-            self.dupacks = 0
-            self._nxt = self._una
-            self._high_rxt = self._una
-            self._retransmit_first(now)
-        self._arm(T.RETRANSMISSION, now + self.rto.rto)
-
-    def _retransmit_first(self, now: float) -> None:
-        # RFC 9293 §3.8.6: a retransmission too stays within the offered window (one
-        # octet when it is closed, as a probe would).
-        end = min(self._una + self.mss, self.data_end, max(self._snd_right, self._una + 1))
-        n = max(0, end - self._una)
-        fin = self.fin_queued and self._una + n >= self.data_end and self.fin_sent
-        if n or fin:
-            self._send_new(self._una, n, fin, now)
-
-    def _persist_interval(self) -> float:
-        return min(self.rto.rto * (1 << self._persist_backoff), self.params.max_persist)
-
-    def _persist_timeout(self, now: float) -> None:
-        """RFC 9293 §3.8.6.1: a zero-window probe, one octet of new data beyond the
-        window, again with backoff while the window stays closed."""
-        if self.snd_wnd > 0:
-            return
-        if self._max > self._una:
-            # The octet of the last probe is still unacknowledged: the same octet again
-            # (a new one each time would walk further and further beyond the window).
-            self._retransmit_range(self._una, self._una + 1, now)
-        elif self.data_end > self._nxt:
-            self._emit(self._nxt, ACK, self._slice(self._nxt, 1), now)
-            self._nxt += 1
-            self._max = max(self._max, self._nxt)
-        else:
-            return
-        self._probes_unanswered += 1
-        if self._probes_unanswered > self.params.max_data_retransmissions:
-            # RFC 1122 §4.2.2.17 keeps a probed connection open only while "the receiving
-            # TCP continues to send acknowledgments": a peer that stopped answering is
-            # given up on like any retransmission (RFC 1122 §4.2.3.5 R2).
-            self.error = self.soft_error or TimeoutError(errno.ETIMEDOUT, "Connection timed out")
-            self.tcp.counters.gave_up += 1
-            self.fire("give_up", now)
-            self._closed(now)
-            return
-        self.tcp.counters.window_probes += 1
-        self._persist_backoff += 1
-        self._arm(T.PERSIST, now + self._persist_interval())
-
+    # -- keepalive (RFC 1122 §4.2.3.6) ------------------------------------------------------
     def _arm_keepalive(self, now: float) -> None:
         self._arm(T.KEEPALIVE, max(now, self.last_received) + self.params.keepalive_idle)
 
@@ -1397,9 +947,9 @@ class Connection:
         self._arm(T.KEEPALIVE, now + self.params.keepalive_interval)
 
     def _emit_probe(self, now: float) -> None:
-        seg_off = self._una - 1
+        seg_off = self.snd.una - 1
         flags = ACK
-        self._emit(seg_off, flags, b"", now)
+        self.snd.emit(seg_off, flags, b"", now)
 
     def set_keepalive(self, on: bool, now: float) -> None:
         self.keepalive = on
@@ -1414,10 +964,10 @@ class Connection:
         and the lost one sent again at once."""
         old = self.mss
         self._update_mss(now)
-        if self.mss < old and self._max > self._una:
+        if self.mss < old and self.snd.max > self.snd.una:
             self.tcp.counters.pmtu_retransmits += 1
-            self._nxt = self._una
-            self.output(now, override=True)
+            self.snd.nxt = self.snd.una
+            self.snd.output(now, override=True)
 
     def icmp_error(self, error: OSError, hard: bool, now: float) -> None:
         """RFC 5461: ICMP errors are soft in synchronized states (kept, reported if the
@@ -1438,7 +988,7 @@ class Connection:
         self._notify()
 
     def _enter_time_wait(self, now: float) -> None:
-        """§3.10.7.4: "Start the time-wait timer, turn off the other timers"."""
+        """RFC 9293 §3.10.7.4: "Start the time-wait timer, turn off the other timers"."""
         for kind in ALL_BUT_TIME_WAIT:
             self._cancel(kind)
         self._arm(T.TIME_WAIT, now + 2 * self.params.msl)
@@ -1478,4 +1028,4 @@ class Connection:
         return self.rcv.seq_offset(seq)
 
     def _ack_offset(self, ack: int) -> int:
-        return self._una + sq.diff(ack, self.snd_una)
+        return self.snd.una + sq.diff(ack, self.snd_una)

@@ -1,12 +1,13 @@
 """TCP (RFC 9293) for one host: ``host.tcp``.
 
 The protocol module the protocol switch hands Next Header 6 to. It checks each segment,
-finds its connection (the exact four-tuple first, then a listener on the port, RFC 9293
-§3.10.7), and answers segments for no connection with a reset (§3.10.7.1). It owns what
-is shared between connections: the connection table, the listeners, the timers of every
-connection (one :class:`~tcpip6.stack.timers.DeadlineQueue`), initial sequence numbers
-(RFC 6528), ephemeral ports (RFC 6056), the counters (RFC 4022 names where they exist),
-and the paths (route, source, path MTU, dead gateway detection).
+finds its connection (the exact four-tuple first, then a listener on the port,
+RFC 9293 §3.10.7), and answers segments for no connection with a reset
+(RFC 9293 §3.10.7.1). It owns what is shared between connections: the connection table,
+the listeners, the timers of every connection (one
+:class:`~tcpip6.stack.timers.DeadlineQueue`), initial sequence numbers (RFC 6528),
+ephemeral ports (RFC 6056), the counters (RFC 4022 names where they exist), and the paths
+(route, source, path MTU, dead gateway detection).
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ class Tcp:
         interface: Interface | None = None,
         params: TcpParameters | None = None,
     ) -> Connection:
-        """§3.10.1 active OPEN. OSError when there is no route, no source, or the
+        """RFC 9293 §3.10.1 active OPEN. OSError when there is no route, no source, or the
         four-tuple is taken."""
         if remote.is_multicast or remote.is_unspecified:
             raise OSError(errno.ENETUNREACH, f"{remote}: TCP needs a unicast peer")
@@ -161,7 +162,7 @@ class Tcp:
         params: TcpParameters | None = None,
         interface: Interface | None = None,
     ) -> Connection:
-        """§3.10.1 passive OPEN. OSError(EADDRINUSE) when the port is taken."""
+        """RFC 9293 §3.10.1 passive OPEN. OSError(EADDRINUSE) when the port is taken."""
         if port == 0:
             port = self._ephemeral(local, None, 0)
         for other in self.listeners.get(port, []):
@@ -269,7 +270,7 @@ class Tcp:
         self.transmit(conn, seg, now)
 
     def _reset_for(self, d: Delivery, seg: TcpSegment, now: float) -> None:
-        """§3.10.7.1 (CLOSED): "If the ACK bit is off, sequence number zero is used,
+        """RFC 9293 §3.10.7.1 (CLOSED): "If the ACK bit is off, sequence number zero is used,
         <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. If the ACK bit is on,
         <SEQ=SEG.ACK><CTL=RST>"; an RST is never answered."""
         if seg.flags & RST:
@@ -327,7 +328,7 @@ class Tcp:
         return None
 
     def _listen_input(self, listener: Connection, d: Delivery, seg: TcpSegment, now: float) -> None:
-        """§3.10.7.2 LISTEN."""
+        """RFC 9293 §3.10.7.2 LISTEN."""
         c = self.counters
         flags = seg.flags
         if flags & RST:
@@ -445,7 +446,7 @@ class Tcp:
             conn.timer_expired(kind, now)
 
     def shutdown(self, now: float) -> int:
-        """The host is stopping: every connection that still has a peer is reset (§3.10.5
+        """The host is stopping: every connection that still has a peer is reset (RFC 9293 §3.10.5
         ABORT: the peer learns at once instead of timing out), every listener closed.
         How many connections were reset."""
         reset = 0

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 #: Out-of-order segments held per connection (the window bounds their octets).
 MAX_OUT_OF_ORDER = 256
-#: RFC 1122 §4.2.3.3: the receiver SWS threshold uses the MSS, never below RFC 9293
-#: §3.7.1's default of 536.
+#: RFC 1122 §4.2.3.3: the receiver SWS threshold uses the MSS, never below
+#: RFC 9293 §3.7.1's default of 536.
 MIN_SWS_MSS = 536
 
 
