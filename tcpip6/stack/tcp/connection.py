@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, assert_never
 
 from tcpip6.stack.machines.tcp import GRAPH, TcpState
 from tcpip6.stack.tcp import seq as sq
+from tcpip6.stack.tcp.congestion import loss_recovery
 from tcpip6.stack.tcp.params import TcpParameters
 from tcpip6.stack.tcp.receiver import Receiver
 from tcpip6.stack.tcp.rto import RtoEstimator
@@ -205,23 +206,23 @@ class Connection:
 
     @property
     def in_recovery(self) -> bool:
-        return self.snd.in_recovery
+        return self.snd.recovery.in_recovery
 
     @property
     def cwnd(self) -> int:
-        return self.snd.cwnd
+        return self.snd.cc.cwnd
 
     @cwnd.setter
     def cwnd(self, octets: int) -> None:
-        self.snd.cwnd = octets
+        self.snd.cc.cwnd = octets
 
     @property
     def ssthresh(self) -> int:
-        return self.snd.ssthresh
+        return self.snd.cc.ssthresh
 
     @ssthresh.setter
     def ssthresh(self, octets: int) -> None:
-        self.snd.ssthresh = octets
+        self.snd.cc.ssthresh = octets
 
     # -- what the application reads (the receiver's) --------------------------------------
     @property
@@ -451,10 +452,11 @@ class Connection:
         self.rcv.receive_buffer = -(-self.rcv.receive_buffer // mss) * mss
         if self.rcv_wscale == 0:
             self.rcv.receive_buffer = min(self.rcv.receive_buffer, 0xFFFF // mss * mss)
-        # RFC 5681 §3.1: the initial window.
-        smss = self.mss
-        iw = self.params.initial_window_segments
-        self.snd.cwnd = iw * smss if iw else min(4 * smss, max(2 * smss, 4380))
+        # RFC 5681 §3.1: the initial window; loss recovery as the SYNs agreed (RFC 6675
+        # when both permitted SACK, RFC 2018 §2; else RFC 6582).
+        snd = self.snd
+        snd.cc.on_established(self.mss, now)
+        snd.recovery = loss_recovery(snd.cc, snd, sack=self.sack_ok)
         if self.snd.syn_retransmitted:
             self.snd.rto.syn_timed_out_reset()
 

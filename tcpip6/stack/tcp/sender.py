@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from tcpip6.stack.machines.tcp import TcpState
 from tcpip6.stack.tcp import seq as sq
+from tcpip6.stack.tcp.congestion import LossRecovery, congestion_control, loss_recovery
 from tcpip6.stack.tcp.ranges import RangeSet
 from tcpip6.stack.tcp.rto import RtoEstimator
 from tcpip6.stack.tcp.timers import TcpTimer
@@ -63,14 +64,11 @@ class Sender:
         self.retries = 0  # consecutive timeouts without progress
         #: Karn: one timed segment (the send offset after it, when it was sent).
         self.timed: tuple[int, float] | None = None
-        self.cwnd = 0
-        self.ssthresh = 1 << 30
-        self.ca_acked = 0  # octets acknowledged in congestion avoidance (RFC 5681 §3.1)
-        self.dupacks = 0
-        self.in_recovery = False
-        self.recover = 0  # RFC 6582 "recover" / RFC 6675 RecoveryPoint
-        self.high_rxt = 0  # RFC 6675 HighRxt
         self.sacked = RangeSet()  # the scoreboard (RFC 6675 §3)
+        #: The congestion window's algorithm (by name), and loss recovery: NewReno until
+        #: the handshake permits SACK (then the connection makes it RFC 6675's).
+        self.cc = congestion_control(params)
+        self.recovery: LossRecovery = loss_recovery(self.cc, self, sack=False)
         self.blackhole = False
         self.full_size_timeouts = 0
         self.syn_retransmitted = False
@@ -155,73 +153,21 @@ class Sender:
         self.conn.host.reachability_confirmed(
             self.conn.remote_address or self.conn.local_address, now
         )
-        smss = self.conn.mss
-        if self.in_recovery:
-            if a >= self.recover:
-                # RFC 6582 §3.2 step 3 / RFC 6675 §5: full acknowledgment ends recovery.
-                self.in_recovery = False
-                self.cwnd = self.ssthresh
-            elif not self.conn.sack_ok:
-                # RFC 6582 §3.2 step 4: a partial ACK: retransmit the first unacknowledged
-                # segment, deflate the window by the amount acknowledged, add back SMSS.
-                self.retransmit_at(self.una, now)
-                self.cwnd = max(self.cwnd - acked + smss, smss)
-                self._arm(T.RETRANSMISSION, now + self.rto.rto)
-        elif self.cwnd < self.ssthresh:
-            # RFC 5681 §3.1 slow start: "cwnd += min (N, SMSS)".
-            self.cwnd += min(acked, smss)
-        else:
-            # Congestion avoidance, the RECOMMENDED way of RFC 5681 §3.1: count the octets
-            # acknowledged; each time they reach cwnd, cwnd grows by one SMSS (one segment
-            # a round trip, where eq. 3's SMSS*SMSS/cwnd per ACK falls a little short).
-            self.ca_acked += acked
-            if self.ca_acked >= self.cwnd:
-                self.ca_acked -= self.cwnd
-                self.cwnd += smss
-        self.dupacks = 0
+        self.recovery.on_ack(a, acked, now)
         # RFC 6298 §5.2-5.3: stop the timer when all is acknowledged, else restart it.
         if self.una >= self.max:
             self._cancel(T.RETRANSMISSION)
-        elif not self.in_recovery or self.conn.sack_ok:
-            self._arm(T.RETRANSMISSION, now + self.rto.rto)
+        else:
+            self.restart_timer(now)
         self.conn._notify()
 
     def duplicate_ack(self, now: float) -> None:
-        """RFC 5681 §3.2 fast retransmit; RFC 6582 and RFC 6675 fast recovery."""
+        """RFC 5681 §3.2: a duplicate ACK; the loss recovery decides what it means."""
         self.conn.tcp.counters.duplicate_acks += 1
-        self.dupacks += 1
-        smss = self.conn.mss
-        if self.in_recovery:
-            if not self.conn.sack_ok:
-                # RFC 6582 §3.2 step 3 (RFC 5681 §3.2 step 4): inflate by one SMSS.
-                self.cwnd += smss
-            return
-        lost = self.conn.sack_ok and self.is_lost(self.una)
-        if self.dupacks >= self.conn.params.dup_thresh or lost:
-            # RFC 6582 §3.2 step 2: only when the ACK covers more than "recover".
-            if not self.conn.sack_ok and self.una <= self.recover and self.recover > 0:
-                return
-            self.enter_recovery(now)
+        self.recovery.on_duplicate_ack(now)
 
-    def enter_recovery(self, now: float) -> None:
-        smss = self.conn.mss
-        flight = self.max - self.una
-        # RFC 5681 eq. 4: ssthresh = max (FlightSize / 2, 2*SMSS).
-        self.ssthresh = max(flight // 2, 2 * smss)
-        self.recover = self.max
-        self.in_recovery = True
-        self.conn.tcp.counters.fast_retransmits += 1
-        self.timed = None  # Karn: the measured segment may be the one retransmitted
-        if self.conn.sack_ok:
-            # RFC 6675 §5 step 4: cwnd = ssthresh; HighRxt = SND.UNA; send via NextSeg.
-            self.cwnd = self.ssthresh
-            self.high_rxt = self.una
-            self.retransmit_at(self.una, now)
-            self.high_rxt = min(self.una + smss, self.max)
-        else:
-            # RFC 6582 §3.2 step 2 (RFC 5681 §3.2 steps 2-3).
-            self.retransmit_at(self.una, now)
-            self.cwnd = self.ssthresh + 3 * smss
+    def restart_timer(self, now: float) -> None:
+        """RFC 6298 §5.3: (re)start the retransmission timer, to expire after RTO."""
         self._arm(T.RETRANSMISSION, now + self.rto.rto)
 
     def take_sack(self, seg: TcpSegment) -> None:
@@ -234,63 +180,6 @@ class Sender:
             if self.una <= lo < hi <= self.max:
                 self.sacked.add(lo, hi)
                 self.conn.tcp.counters.sack_blocks_received += 1
-
-    def is_lost(self, off: int) -> bool:
-        """RFC 6675 §4 IsLost: more than (DupThresh - 1) * SMSS octets above are SACKed,
-        or DupThresh discontiguous SACKed ranges."""
-        above = self.sacked.bytes_above(off + 1)
-        ranges = sum(1 for s, e in self.sacked.ranges if e > off)
-        return (
-            above > (self.conn.params.dup_thresh - 1) * self.conn.mss
-            or ranges >= self.conn.params.dup_thresh
-        )
-
-    def pipe(self) -> int:
-        """RFC 6675 §4 SetPipe: octets the sender thinks are in the network."""
-        pipe = 0
-        hi_sack = self.sacked.highest() or self.una
-        pos = self.una
-        for s, e in [*self.sacked.ranges, [self.max, self.max]]:
-            if s > pos:
-                hole_end = min(s, self.max)
-                if pos >= hi_sack:
-                    pipe += hole_end - pos  # above every SACK: in flight
-                elif not self.is_lost(pos):
-                    pipe += hole_end - pos
-                # Retransmitted octets of the hole count too ("HighRxt").
-                pipe += max(0, min(hole_end, self.high_rxt) - pos)
-            pos = max(pos, e)
-        return pipe
-
-    def next_seg(self) -> tuple[int, int] | None:
-        """RFC 6675 §4 NextSeg rule 1: the first unSACKed, lost octet above HighRxt."""
-        hi_sack = self.sacked.highest()
-        if hi_sack is None:
-            return None
-        pos = max(self.high_rxt, self.una)
-        while pos < hi_sack:
-            cover = self.sacked.covering(pos)
-            if cover is not None:
-                pos = cover[1]
-                continue
-            if self.is_lost(pos):
-                nxt = [s for s, _ in self.sacked.ranges if s > pos]
-                end = min(pos + self.conn.mss, nxt[0] if nxt else hi_sack)
-                return (pos, end)
-            return None
-        return None
-
-    def sack_recovery_output(self, now: float) -> None:
-        """RFC 6675 §5 step (C): while cwnd - pipe >= 1 SMSS, send NextSeg."""
-        budget = 64
-        while budget and self.cwnd - self.pipe() >= self.conn.mss:
-            budget -= 1
-            nxt = self.next_seg()
-            if nxt is None:
-                break
-            start, end = nxt
-            self.retransmit_range(start, end, now)
-            self.high_rxt = end
 
     def rtt_sample(self, a: int, seg: TcpSegment, now: float) -> None:
         ts = seg.option(wire_tcp.Timestamps) if self.conn.ts_ok else None
@@ -320,8 +209,7 @@ class Sender:
             S.CLOSING,
         ):
             return False
-        if self.in_recovery and self.conn.sack_ok:
-            self.sack_recovery_output(now)
+        self.recovery.retransmit(now)
         budget = 1024
         sent_any = False
         while budget:
@@ -333,11 +221,7 @@ class Sender:
                 continue
             data_end = self.data_end
             avail = data_end - self.nxt
-            if self.in_recovery and self.conn.sack_ok:
-                usable = (self.cwnd - self.pipe()) if self.nxt >= self.max else 0
-                usable = min(usable, self.right - self.nxt)
-            else:
-                usable = min(self.right, self.una + self.cwnd) - self.nxt
+            usable = self.recovery.usable()
             if avail > 0:
                 n = min(avail, self.conn.mss, usable)
                 if n <= 0:
@@ -534,18 +418,13 @@ class Sender:
             self.syn_retransmitted = True
             self.retransmit_range(0, 1, now)
         else:
-            # RFC 5681 §3.1 eq. 4 and "the loss window": cwnd = 1 SMSS; RFC 6582/6675:
-            # recovery ends; RFC 6675 §5.1: the scoreboard is kept, SACKed data skipped.
-            flight = self.max - self.una
-            self.ssthresh = max(flight // 2, 2 * self.conn.mss)
-            self.cwnd = self.conn.mss
-            self.in_recovery = False
-            self.recover = self.max
-            self.dupacks = 0
+            # RFC 5681 §3.1 equation 4 and "the loss window"; recovery ends (RFC 6582 §4,
+            # RFC 6675 §5.1: the scoreboard is kept, SACKed data skipped); go back to
+            # SND.UNA.
+            self.recovery.on_timeout(now)
             self.nxt = self.una
-            self.high_rxt = self.una
             self.retransmit_first(now)
-        self._arm(T.RETRANSMISSION, now + self.rto.rto)
+        self.restart_timer(now)
 
     def retransmit_first(self, now: float) -> None:
         # RFC 9293 §3.8.6: a retransmission too stays within the offered window (one
