@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, assert_never
 from tcpip6.stack.machines.tcp import GRAPH, TcpState
 from tcpip6.stack.tcp import seq as sq
 from tcpip6.stack.tcp.congestion import loss_recovery
+from tcpip6.stack.tcp.options import Options
 from tcpip6.stack.tcp.params import TcpParameters
 from tcpip6.stack.tcp.receiver import Receiver
 from tcpip6.stack.tcp.rto import RtoEstimator
@@ -45,12 +46,6 @@ if TYPE_CHECKING:
     from tcpip6.stack.interface import Interface
     from tcpip6.stack.tcp.layer import Tcp
 
-#: RFC 9293 §3.7.1: without an MSS option, IPv6 assumes 1220 (the minimum MTU less 60).
-DEFAULT_IPV6_MSS = 1220
-#: IPv6 header (40) plus TCP header (20): what the MSS option leaves out (RFC 9293 §3.7.1).
-HEADERS = 60
-#: RFC 7323 §2.3: the largest shift count.
-MAX_WSCALE = 14
 #: RFC 7323 §5.5: TS.Recent is invalid after 24 days of idleness.
 PAWS_IDLE = 24 * 24 * 3600.0
 
@@ -92,21 +87,7 @@ class Connection:
         self.trace_sink = tcp.trace_sink
         self.snd = Sender(self)
         self.rcv = Receiver(params, tcp.counters)
-        # -- options (RFC 9293 §3.7.1, RFC 7323, RFC 2018) --------------------------------
-        self.peer_mss = DEFAULT_IPV6_MSS
-        self.mss = DEFAULT_IPV6_MSS  # the effective send MSS (data octets a segment)
-        self.snd_wscale = 0
-        self.rcv_wscale = 0
-        self.ts_ok = False
-        self.ts_recent = 0
-        self.ts_recent_time = 0.0
-        self.ts_offset = 0
-        #: RFC 7323 §5.4: the last TSval sent; the clock never goes below it.
-        self._ts_last: int | None = None
-        self.sack_ok = False
-        self._wscale_offered = 0
-        self._peer_wscale: int | None = None  # the shift of the peer's SYN, if it had one
-        self._syn_window = 0xFFFF  # the (unscaled) window our SYN offers
+        self.opt = Options(self, params)
         # -- the application side ---------------------------------------------------------
         self.nodelay = not params.nagle
         self.keepalive = params.keepalive
@@ -149,6 +130,32 @@ class Connection:
     def rcv_wnd(self) -> int:
         """RCV.WND: what the window we advertised still allows."""
         return self.rcv.rcv_wnd
+
+    # -- what the SYNs agreed (the options') ------------------------------------------------
+    @property
+    def mss(self) -> int:
+        """The effective send MSS: data octets a segment."""
+        return self.opt.mss
+
+    @property
+    def snd_wscale(self) -> int:
+        return self.opt.snd_wscale
+
+    @property
+    def rcv_wscale(self) -> int:
+        return self.opt.rcv_wscale
+
+    @property
+    def ts_ok(self) -> bool:
+        return self.opt.ts_ok
+
+    @property
+    def ts_recent(self) -> int:
+        return self.opt.ts_recent
+
+    @property
+    def sack_ok(self) -> bool:
+        return self.opt.sack_ok
 
     @property
     def irs(self) -> int:
@@ -259,8 +266,8 @@ class Connection:
     def open_active(self, now: float) -> None:
         """RFC 9293 §3.10.1 active OPEN: "issue a SYN segment ... enter SYN-SENT state"."""
         self.snd.iss = self.tcp.initial_sequence_number(self, now)
-        self._choose_receive_window(now)
-        self.ts_offset = self.host.rng.getrandbits(32)
+        self.opt.choose_receive_window(now)
+        self.opt.ts_offset = self.host.rng.getrandbits(32)
         self.last_received = now
         self.fire("active_open", now)
         self.snd.send_syn(now, ack=False)
@@ -387,99 +394,26 @@ class Connection:
             assert_never(kind)
 
     # -- opening --------------------------------------------------------------------------
-    def _choose_receive_window(self, now: float) -> None:
-        """Our window scale (RFC 7323 §2.2) for the receive buffer, and the window of our
-        SYN. Windows: the receive window is a whole number of segments, so the buffer is
-        rounded up to one, and the unscaled window of the SYN down to one (the window
-        offered in the SYN is never shrunk afterwards, RFC 9293 §3.8.6)."""
-        mss = self._our_mss(now)
-        self.rcv.receive_buffer = -(-self.rcv.receive_buffer // mss) * mss
-        self._syn_window = min(self.rcv.receive_buffer, 0xFFFF // mss * mss)
-        shift = 0
-        if self.params.window_scaling:
-            while (self.rcv.receive_buffer >> shift) > 0xFFFF and shift < MAX_WSCALE:
-                shift += 1
-        self._wscale_offered = shift
-
-    def _our_mss(self, now: float) -> int:
-        """RFC 9293 §3.7.1: the MSS option is the MTU of the interface less the fixed headers."""
-        route = self.tcp.route_for(self, now)
-        mtu = route[0].mtu if route is not None else 1280
-        return max(mtu - HEADERS, DEFAULT_IPV6_MSS)
-
-    def _syn_options(self, now: float, syn_ack: bool) -> tuple[wire_tcp.TcpOption, ...]:
-        opts: list[wire_tcp.TcpOption] = [wire_tcp.MaxSegmentSize(self._our_mss(now))]
-        p = self.params
-        if p.sack and (not syn_ack or self.sack_ok):
-            opts.append(wire_tcp.SackPermitted())
-        if p.timestamps and (not syn_ack or self.ts_ok):
-            opts.append(wire_tcp.Timestamps(self._tsval(now), self.ts_recent if syn_ack else 0))
-        if p.window_scaling and (not syn_ack or self._peer_wscale is not None):
-            opts += [wire_tcp.NoOperation(), wire_tcp.WindowScale(self._wscale_offered)]
-        return tuple(opts)
-
-    def _take_syn_options(self, seg: TcpSegment) -> None:
-        """The options of the peer's SYN (RFC 7323 §2.2, RFC 7323 §3.2; RFC 2018 §2;
-        RFC 9293 §3.7.1)."""
-        p = self.params
-        mss_opt = seg.option(wire_tcp.MaxSegmentSize)
-        if mss_opt is not None and mss_opt.mss > 0:
-            self.peer_mss = max(mss_opt.mss, 64)
-        ws = seg.option(wire_tcp.WindowScale)
-        if ws is not None and p.window_scaling:
-            # RFC 7323 §2.3: a shift above 14 is used as 14.
-            self._peer_wscale = min(ws.shift, MAX_WSCALE)
-        ts = seg.option(wire_tcp.Timestamps)
-        if ts is not None and p.timestamps:
-            self.ts_ok = True
-            self.ts_recent = ts.tsval
-        if seg.option(wire_tcp.SackPermitted) is not None and p.sack:
-            self.sack_ok = True
-
     def _negotiated(self, seg: TcpSegment, now: float) -> None:
         """Both SYNs seen: fix what the options agreed."""
-        if self._peer_wscale is not None and self.params.window_scaling:
-            self.snd_wscale = self._peer_wscale
-            self.rcv_wscale = self._wscale_offered
-        else:
-            self.snd_wscale = self.rcv_wscale = 0
-        if not self.params.timestamps or seg.option(wire_tcp.Timestamps) is None:
-            self.ts_ok = False
-        self.ts_recent_time = now
-        self._update_mss(now)
-        # Windows: the receive window is a whole number of segments.
-        mss = self._our_mss(now)
-        self.rcv.receive_buffer = -(-self.rcv.receive_buffer // mss) * mss
-        if self.rcv_wscale == 0:
-            self.rcv.receive_buffer = min(self.rcv.receive_buffer, 0xFFFF // mss * mss)
+        self.opt.negotiated(seg, now)
         # RFC 5681 §3.1: the initial window; loss recovery as the SYNs agreed (RFC 6675
         # when both permitted SACK, RFC 2018 §2; else RFC 6582).
         snd = self.snd
-        snd.cc.on_established(self.mss, now)
-        snd.recovery = loss_recovery(snd.cc, snd, sack=self.sack_ok)
+        snd.cc.on_established(self.opt.mss, now)
+        snd.recovery = loss_recovery(snd.cc, snd, sack=self.opt.sack_ok)
         if self.snd.syn_retransmitted:
             self.snd.rto.syn_timed_out_reset()
-
-    def _update_mss(self, now: float) -> None:
-        """The effective send MSS: the peer's MSS, the path MTU (RFC 8201), less the
-        options every segment carries (RFC 6691)."""
-        pmtu = self.tcp.path_mtu(self, now)
-        mss = min(self.peer_mss, pmtu - HEADERS)
-        if self.snd.blackhole:
-            mss = min(mss, DEFAULT_IPV6_MSS)
-        if self.ts_ok:
-            mss -= 12
-        self.mss = max(mss, 64)
 
     # -- segment arrival (RFC 9293 §3.10.7) -----------------------------------------------
     def listen_segment(self, seg: TcpSegment, now: float) -> None:
         """RFC 9293 §3.10.7.2: a segment for the new connection a listener made: a SYN."""
-        self._take_syn_options(seg)
+        self.opt.take_syn_options(seg)
         self.snd.iss = self.tcp.initial_sequence_number(self, now)
-        self._choose_receive_window(now)
-        self.ts_offset = self.host.rng.getrandbits(32)
+        self.opt.choose_receive_window(now)
+        self.opt.ts_offset = self.host.rng.getrandbits(32)
         self.last_received = now
-        self.rcv.synchronize(seg.seq, self._syn_window)
+        self.rcv.synchronize(seg.seq, self.opt.syn_window)
         # RFC 9293 §3.10.7.2: "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... send
         # <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"; the window in a SYN is never scaled.
         self.snd.wnd, self.snd.wnd_base = seg.window, 1
@@ -526,8 +460,8 @@ class Connection:
         if not flags & SYN:
             self.tcp.counters.no_syn_drop += 1
             return
-        self._take_syn_options(seg)
-        self.rcv.synchronize(seg.seq, self._syn_window)
+        self.opt.take_syn_options(seg)
+        self.rcv.synchronize(seg.seq, self.opt.syn_window)
         self.last_received = now
         if ack_ok:
             a = self._ack_offset(seg.ack)
@@ -554,7 +488,7 @@ class Connection:
         self.snd.max_wnd = max(self.snd.max_wnd, seg.window)  # RFC 5961 §5, as above
         self.snd.wl1, self.snd.wl2 = seg.seq, seg.ack
         self.fire("syn_received", now)
-        self.snd.emit(0, SYN | ACK, b"", now, options=self._syn_options(now, True))
+        self.snd.emit(0, SYN | ACK, b"", now, options=self.opt.syn_options(now, True))
 
     def _ack_syn(self, a: int, seg: TcpSegment, now: float) -> None:
         """The ACK of our SYN: RTT sample, negotiated options."""
@@ -570,13 +504,13 @@ class Connection:
         c = self.tcp.counters
         flags = seg.flags
         # RFC 7323 §5.3 R1: PAWS, before the acceptability test.
-        ts = seg.option(wire_tcp.Timestamps) if self.ts_ok else None
+        ts = seg.option(wire_tcp.Timestamps) if self.opt.ts_ok else None
         if (
             ts is not None
             and not flags & RST
             and self.state is not S.SYN_RECEIVED
-            and sq.lt(ts.tsval, self.ts_recent)
-            and now - self.ts_recent_time < PAWS_IDLE
+            and sq.lt(ts.tsval, self.opt.ts_recent)
+            and now - self.opt.ts_recent_time < PAWS_IDLE
         ):
             c.paws_drop += 1
             self._send_ack(now)
@@ -631,9 +565,9 @@ class Connection:
             data = data[: max(0, right - off)]
             flags &= ~FIN
         # RFC 7323 §4.3: TS.Recent from the segment that covers RCV.NXT.
-        if ts is not None and off <= self.rcv.nxt and sq.ge(ts.tsval, self.ts_recent):
-            self.ts_recent = ts.tsval
-            self.ts_recent_time = now
+        if ts is not None and off <= self.rcv.nxt and sq.ge(ts.tsval, self.opt.ts_recent):
+            self.opt.ts_recent = ts.tsval
+            self.opt.ts_recent_time = now
         self.last_received = now
         self.snd.probes_unanswered = 0
         if self._keepalive_probes:
@@ -724,7 +658,7 @@ class Connection:
                 c.bad_ack_drop += 1
                 return False
             self._ack_syn(a, seg, now)
-            self.snd.wnd, self.snd.wnd_base = seg.window << self.snd_wscale, a
+            self.snd.wnd, self.snd.wnd_base = seg.window << self.opt.snd_wscale, a
             self.snd.max_wnd = max(self.snd.max_wnd, self.snd.wnd)
             self.snd.wl1, self.snd.wl2 = seg.seq, seg.ack
             self.fire("ack_of_syn", now)
@@ -746,8 +680,8 @@ class Connection:
         if self.state is S.TIME_WAIT:
             return True
         advanced = a > self.snd.una
-        wnd = seg.window << self.snd_wscale
-        if self.sack_ok:
+        wnd = seg.window << self.opt.snd_wscale
+        if self.opt.sack_ok:
             self.snd.take_sack(seg)
         if advanced:
             self.snd.new_ack(a, seg, now)
@@ -802,29 +736,11 @@ class Connection:
         return True
 
     # -- RTT ------------------------------------------------------------------------------
-    def _tsval(self, now: float) -> int:
-        """RFC 7323 §5.4: a clock of 1 ms ticks, with a random offset per connection.
-
-        RFC 7323 §5.4 asks for a clock "at least approximately proportional to real
-        time" whose values are monotone: the peer's PAWS test (RFC 7323 §5.3 R1) drops a
-        segment whose TSval is older than TS.Recent. The ``now`` a call brings may be
-        older than one an earlier call brought (a live driver hands a batch of frames the
-        time it read them, while the application, called back in between, runs at a later
-        time), so the clock holds at the last TSval rather than step back (counted).
-        """
-        tsval = (int(now * 1000) + self.ts_offset) % sq.MOD
-        last = self._ts_last
-        if last is not None and sq.lt(tsval, last):
-            self.tcp.counters.ts_clock_held += 1
-            tsval = last
-        self._ts_last = tsval
-        return tsval
-
     # -- receiving text and FIN -----------------------------------------------------------
     def _receive_text(self, off: int, data: bytes, push: bool, now: float) -> None:
         r = self.rcv
         self.tcp.counters.in_data_segments += 1
-        full = len(data) >= self.mss
+        full = len(data) >= self.opt.mss
         if off == r.nxt:
             filled_hole = bool(r.ooo)
             r.accept_in_order(data)
@@ -907,7 +823,7 @@ class Connection:
     def _window_update(self, now: float) -> None:
         if self.state not in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
             return
-        if self.rcv.window_update_due(self.mss):
+        if self.rcv.window_update_due(self.opt.mss):
             self.tcp.counters.window_updates += 1
             self._send_ack(now)
 
@@ -964,9 +880,9 @@ class Connection:
     def path_mtu_changed(self, now: float) -> None:
         """RFC 8201 §5.4 (and RFC 1191's practice): a Packet Too Big: smaller segments,
         and the lost one sent again at once."""
-        old = self.mss
-        self._update_mss(now)
-        if self.mss < old and self.snd.max > self.snd.una:
+        old = self.opt.mss
+        self.opt.update_mss(now)
+        if self.opt.mss < old and self.snd.max > self.snd.una:
             self.tcp.counters.pmtu_retransmits += 1
             self.snd.nxt = self.snd.una
             self.snd.output(now, override=True)
@@ -982,7 +898,7 @@ class Connection:
 
     # -- endings ----------------------------------------------------------------------------
     def _established(self, now: float) -> None:
-        self._update_mss(now)
+        self.opt.update_mss(now)
         if self.keepalive:
             self._arm_keepalive(now)
         if self.listener is not None:

@@ -126,7 +126,7 @@ class Sender:
 
     def send_syn(self, now: float, *, ack: bool) -> None:
         flags = SYN | ACK if ack else SYN
-        self.emit(0, flags, b"", now, options=self.conn._syn_options(now, ack))
+        self.emit(0, flags, b"", now, options=self.conn.opt.syn_options(now, ack))
         self.nxt = max(self.nxt, 1)
         self.max = max(self.max, 1)
         if self.timed is None and not self.syn_retransmitted:
@@ -185,7 +185,7 @@ class Sender:
         ts = seg.option(wire_tcp.Timestamps) if self.conn.ts_ok else None
         if ts is not None and ts.tsecr:
             # RFC 7323 §4.1: the RTT from TSecr of a segment that acknowledges new data.
-            rtt = ((self.conn._tsval(now) - ts.tsecr) % sq.MOD) / 1000.0
+            rtt = ((self.conn.opt.tsval(now) - ts.tsecr) % sq.MOD) / 1000.0
             if rtt < 3600:
                 self.rto.sample(rtt)
                 self.timed = None
@@ -296,7 +296,7 @@ class Sender:
                 SYN | (ACK if syn_ack else 0),
                 b"",
                 now,
-                options=self.conn._syn_options(now, syn_ack),
+                options=self.conn.opt.syn_options(now, syn_ack),
             )
             return
         data_end = self.data_end
@@ -321,7 +321,7 @@ class Sender:
                 opts += [
                     wire_tcp.NoOperation(),
                     wire_tcp.NoOperation(),
-                    wire_tcp.Timestamps(self.conn._tsval(now), self.conn.ts_recent),
+                    wire_tcp.Timestamps(self.conn.opt.tsval(now), self.conn.opt.ts_recent),
                 ]
             if self.conn.sack_ok and self.conn.rcv.sack_recent and flags & ACK and not flags & RST:
                 blocks = self.conn.rcv.sack_blocks(3 if self.conn.ts_ok else MAX_SACK_BLOCKS)
@@ -331,7 +331,7 @@ class Sender:
         window = (
             self.conn.rcv.advertise(self.conn.mss, self.conn.rcv_wscale)
             if not flags & SYN
-            else self.conn._syn_window
+            else self.conn.opt.syn_window
         )
         urgent = 0
         if self.up is not None and self.conn.state is not S.SYN_SENT:
@@ -411,7 +411,7 @@ class Sender:
                 # small ones may not: drop to the IPv6 minimum.
                 self.blackhole = True
                 c.blackhole_detected += 1
-                self.conn._update_mss(now)
+                self.conn.opt.update_mss(now)
         self.rto.timed_out()
         self.timed = None
         if syn:
