@@ -96,7 +96,6 @@ class Connection:
         self.orphaned = False  # the socket was closed; the connection finishes alone
         self.urgent_signalled = False
         self.last_received = 0.0
-        self._keepalive_probes = 0
         # -- a listener's queues ----------------------------------------------------------
         self.backlog = 0
         self.accept_queue: deque[Connection] = deque()
@@ -380,7 +379,7 @@ class Connection:
         elif kind is T.PERSIST:
             self.snd.persist_timeout(now)
         elif kind is T.KEEPALIVE:
-            self._keepalive_timeout(now)
+            self.snd.keepalive_timeout(now)
         elif kind is T.TIME_WAIT:
             self.fire("time_wait_expired", now)
             self._closed(now)
@@ -416,12 +415,7 @@ class Connection:
         self.rcv.synchronize(seg.seq, self.opt.syn_window)
         # RFC 9293 §3.10.7.2: "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... send
         # <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"; the window in a SYN is never scaled.
-        self.snd.wnd, self.snd.wnd_base = seg.window, 1
-        # RFC 5961 §5: MAX.SND.WND, "the largest window that the local sender has ever
-        # received from its peer" -- the SYN's too (a CLOSE in SYN-RECEIVED can take the
-        # connection past the ACK of our SYN without the SYN-RECEIVED step below).
-        self.snd.max_wnd = max(self.snd.max_wnd, seg.window)
-        self.snd.wl1, self.snd.wl2 = seg.seq, seg.ack
+        self.snd.take_window(seg, seg.window, 1)
         self.fire("syn_received", now)
         self.snd.send_syn(now, ack=True)
         # RFC 9293 §3.10.7.2: "any other control or text should be queued for processing later";
@@ -470,9 +464,7 @@ class Connection:
             # state to ESTABLISHED, form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>".
             # RFC 7323 §2.2: "The window field in a SYN (i.e., a <SYN> or <SYN,ACK>)
             # segment itself is never scaled."
-            self.snd.wnd, self.snd.wnd_base = seg.window, a
-            self.snd.max_wnd = max(self.snd.max_wnd, self.snd.wnd)
-            self.snd.wl1, self.snd.wl2 = seg.seq, seg.ack
+            self.snd.take_window(seg, seg.window, a)
             self.fire("syn_ack_received", now)
             self._established(now)
             # "Data or controls that were queued for transmission MAY be included": SENDs
@@ -484,9 +476,7 @@ class Connection:
             # as for data on a SYN (listen_segment).
             return
         # RFC 9293 §3.10.7.3: simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment".
-        self.snd.wnd, self.snd.wnd_base = seg.window, 1
-        self.snd.max_wnd = max(self.snd.max_wnd, seg.window)  # RFC 5961 §5, as above
-        self.snd.wl1, self.snd.wl2 = seg.seq, seg.ack
+        self.snd.take_window(seg, seg.window, 1)
         self.fire("syn_received", now)
         self.snd.emit(0, SYN | ACK, b"", now, options=self.opt.syn_options(now, True))
 
@@ -570,11 +560,11 @@ class Connection:
             self.opt.ts_recent_time = now
         self.last_received = now
         self.snd.probes_unanswered = 0
-        if self._keepalive_probes:
+        if self.snd.keepalive_probes:
             # A probe was answered: the next one after a whole idle time again, not at
             # the probe interval (RFC 1122 §4.2.3.6: probes are for an idle connection).
-            self._keepalive_probes = 0
-            self._arm_keepalive(now)
+            self.snd.keepalive_probes = 0
+            self.snd.arm_keepalive(now)
         # RFC 9293 §3.10.7.4 second: RST (RFC 5961 §3).
         if flags & RST:
             if seq_off < self.rcv.nxt:
@@ -658,9 +648,7 @@ class Connection:
                 c.bad_ack_drop += 1
                 return False
             self._ack_syn(a, seg, now)
-            self.snd.wnd, self.snd.wnd_base = seg.window << self.opt.snd_wscale, a
-            self.snd.max_wnd = max(self.snd.max_wnd, self.snd.wnd)
-            self.snd.wl1, self.snd.wl2 = seg.seq, seg.ack
+            self.snd.take_window(seg, seg.window << self.opt.snd_wscale, a)
             self.fire("ack_of_syn", now)
             if self.snd.fin_queued:
                 self.fire("close", now)  # RFC 9293 §3.10.4: the CLOSE queued in SYN-RECEIVED
@@ -679,40 +667,7 @@ class Connection:
             return False
         if self.state is S.TIME_WAIT:
             return True
-        advanced = a > self.snd.una
-        wnd = seg.window << self.opt.snd_wscale
-        if self.opt.sack_ok:
-            self.snd.take_sack(seg)
-        if advanced:
-            self.snd.new_ack(a, seg, now)
-        elif (
-            a == self.snd.una
-            and not seg.payload
-            and not seg.flags & (SYN | FIN)
-            and wnd == self.snd.wnd
-            and wnd > 0  # answers to zero-window probes are not a sign of loss
-            and self.snd.max > self.snd.una
-        ):
-            self.snd.duplicate_ack(now)
-        # "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
-        # (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
-        if a >= self.snd.una and (
-            sq.lt(self.snd.wl1, seg.seq)
-            or (self.snd.wl1 == seg.seq and sq.le(self.snd.wl2, seg.ack))
-        ):
-            opened = wnd > self.snd.wnd
-            self.snd.wnd, self.snd.wnd_base = wnd, a
-            self.snd.max_wnd = max(self.snd.max_wnd, wnd)
-            self.snd.wl1, self.snd.wl2 = seg.seq, seg.ack
-            if wnd > 0:
-                if self._armed(T.PERSIST) and self.snd.nxt > self.snd.una:
-                    # The window opened without taking the probe's octet: it goes again
-                    # at the head of the next segment.
-                    self.snd.nxt = self.snd.una
-                self._cancel(T.PERSIST)
-                self.snd.persist_backoff = 0
-                if opened and self.snd.max > self.snd.una and not self._armed(T.RETRANSMISSION):
-                    self._arm(T.RETRANSMISSION, now + self.snd.rto.rto)
+        self.snd.ack_arrived(seg, a, now)
         # The FIN states (RFC 9293 §3.10.7.4 fifth, per state).
         fin_acked = self.snd.fin_queued and self.snd.una > self.snd.data_end
         if fin_acked and self.state in (S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK):
@@ -841,38 +796,10 @@ class Connection:
         self.tcp.send_reset(self, ack_field, now)
 
     # -- keepalive (RFC 1122 §4.2.3.6) ------------------------------------------------------
-    def _arm_keepalive(self, now: float) -> None:
-        self._arm(T.KEEPALIVE, max(now, self.last_received) + self.params.keepalive_idle)
-
-    def _keepalive_timeout(self, now: float) -> None:
-        """RFC 1122 §4.2.3.6: after idle, a probe <SEQ=SND.NXT-1> that elicits an ACK;
-        unanswered probes end the connection."""
-        if not self.keepalive or self.state not in (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_2):
-            return
-        idle = now - self.last_received
-        if idle < self.params.keepalive_idle and self._keepalive_probes == 0:
-            self._arm(T.KEEPALIVE, self.last_received + self.params.keepalive_idle)
-            return
-        if self._keepalive_probes >= self.params.keepalive_probes:
-            self.error = self.soft_error or TimeoutError(errno.ETIMEDOUT, "Connection timed out")
-            self.tcp.counters.keepalive_drops += 1
-            self.fire("give_up", now)
-            self._closed(now)
-            return
-        self._keepalive_probes += 1
-        self.tcp.counters.keepalive_probes += 1
-        self._emit_probe(now)
-        self._arm(T.KEEPALIVE, now + self.params.keepalive_interval)
-
-    def _emit_probe(self, now: float) -> None:
-        seg_off = self.snd.una - 1
-        flags = ACK
-        self.snd.emit(seg_off, flags, b"", now)
-
     def set_keepalive(self, on: bool, now: float) -> None:
         self.keepalive = on
         if on and self.state in (S.ESTABLISHED, S.CLOSE_WAIT):
-            self._arm_keepalive(now)
+            self.snd.arm_keepalive(now)
         elif not on:
             self._cancel(T.KEEPALIVE)
 
@@ -900,7 +827,7 @@ class Connection:
     def _established(self, now: float) -> None:
         self.opt.update_mss(now)
         if self.keepalive:
-            self._arm_keepalive(now)
+            self.snd.arm_keepalive(now)
         if self.listener is not None:
             self.tcp.child_established(self)
         self._notify()

@@ -75,6 +75,7 @@ class Sender:
         self.gateway_suspected = False
         self.persist_backoff = 0
         self.probes_unanswered = 0  # zero-window probes since the peer last answered
+        self.keepalive_probes = 0  # keepalive probes since the peer last answered
 
     # -- timers (the Tcp module keeps the deadlines) --------------------------------------
     def _arm(self, kind: TcpTimer, at: float) -> None:
@@ -355,7 +356,7 @@ class Sender:
             self.conn.rcv.acked()
             self._cancel(T.DELAYED_ACK)
         if (flags & (SYN | FIN) or payload) and self.conn.keepalive:
-            self.conn._arm_keepalive(now)
+            self.arm_keepalive(now)
         self.conn.tcp.transmit(self.conn, seg, now)
 
     def retransmission_timeout(self, now: float) -> None:
@@ -468,3 +469,75 @@ class Sender:
         self.conn.tcp.counters.window_probes += 1
         self.persist_backoff += 1
         self._arm(T.PERSIST, now + self.persist_interval())
+
+    # -- what an ACK tells the sender (RFC 9293 §3.10.7.4 fifth) ---------------------------
+    def take_window(self, seg: TcpSegment, wnd: int, base: int) -> None:
+        """SND.WND from ``seg`` (``wnd`` octets from send offset ``base``), and SND.WL1,
+        SND.WL2 (RFC 9293 §3.10.7.4 fifth); RFC 5961 §5 MAX.SND.WND, "the largest window
+        that the local sender has ever received from its peer" -- a SYN's too (a CLOSE in
+        SYN-RECEIVED can take the connection past the ACK of our SYN without that step)."""
+        self.wnd, self.wnd_base = wnd, base
+        self.max_wnd = max(self.max_wnd, wnd)
+        self.wl1, self.wl2 = seg.seq, seg.ack
+
+    def ack_arrived(self, seg: TcpSegment, a: int, now: float) -> None:
+        """An acceptable ACK (SEG.ACK at send offset ``a``): new data acknowledged, or a
+        duplicate ACK (RFC 5681 §2), and the send window updated."""
+        advanced = a > self.una
+        wnd = seg.window << self.conn.opt.snd_wscale
+        if self.conn.opt.sack_ok:
+            self.take_sack(seg)
+        if advanced:
+            self.new_ack(a, seg, now)
+        elif (
+            a == self.una
+            and not seg.payload
+            and not seg.flags & (SYN | FIN)
+            and wnd == self.wnd
+            and wnd > 0  # answers to zero-window probes are not a sign of loss
+            and self.max > self.una
+        ):
+            self.duplicate_ack(now)
+        # "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
+        # (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
+        if a >= self.una and (
+            sq.lt(self.wl1, seg.seq) or (self.wl1 == seg.seq and sq.le(self.wl2, seg.ack))
+        ):
+            opened = wnd > self.wnd
+            self.take_window(seg, wnd, a)
+            if wnd > 0:
+                if self._armed(T.PERSIST) and self.nxt > self.una:
+                    # The window opened without taking the probe's octet: it goes again
+                    # at the head of the next segment.
+                    self.nxt = self.una
+                self._cancel(T.PERSIST)
+                self.persist_backoff = 0
+                if opened and self.max > self.una and not self._armed(T.RETRANSMISSION):
+                    self._arm(T.RETRANSMISSION, now + self.rto.rto)
+
+    # -- keepalive (RFC 1122 §4.2.3.6) ------------------------------------------------------
+    def arm_keepalive(self, now: float) -> None:
+        c = self.conn
+        self._arm(T.KEEPALIVE, max(now, c.last_received) + c.params.keepalive_idle)
+
+    def keepalive_timeout(self, now: float) -> None:
+        """RFC 1122 §4.2.3.6: after idle, a probe <SEQ=SND.NXT-1> that elicits an ACK;
+        unanswered probes end the connection."""
+        c = self.conn
+        p = c.params
+        if not c.keepalive or c.state not in (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_2):
+            return
+        idle = now - c.last_received
+        if idle < p.keepalive_idle and self.keepalive_probes == 0:
+            self._arm(T.KEEPALIVE, c.last_received + p.keepalive_idle)
+            return
+        if self.keepalive_probes >= p.keepalive_probes:
+            c.error = c.soft_error or TimeoutError(errno.ETIMEDOUT, "Connection timed out")
+            c.tcp.counters.keepalive_drops += 1
+            c.fire("give_up", now)
+            c._closed(now)
+            return
+        self.keepalive_probes += 1
+        c.tcp.counters.keepalive_probes += 1
+        self.emit(self.una - 1, ACK, b"", now)
+        self._arm(T.KEEPALIVE, now + p.keepalive_interval)
