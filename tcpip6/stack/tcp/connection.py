@@ -1,25 +1,19 @@
-"""One TCP connection: the TCB of RFC 9293 §3.3.1 and everything that happens to it.
+"""One TCP connection: the TCB of RFC 9293 §3.3.1 and the event processing of
+RFC 9293 §3.10: user calls (RFC 9293 §3.10.1-3.10.5), segment arrival check by check
+(RFC 9293 §3.10.7: sequence acceptability, RST, SYN, ACK, URG, text, FIN) and timeouts
+(RFC 9293 §3.10.8). Its state is its place in the graph of
+:mod:`tcpip6.stack.machines.tcp`: only state changes fire a trigger, the data path of
+ESTABLISHED fires none.
 
-Segment arrival follows RFC 9293 §3.10.7 check by check (sequence acceptability, RST,
-SYN, ACK, URG, text, FIN); user calls follow RFC 9293 §3.10.1–3.10.5. The connection's
-state is its place in the graph of :mod:`tcpip6.stack.machines.tcp`: only state changes fire a
-trigger, the data path of ESTABLISHED fires none.
-
-Sequence numbers are kept twice. The RFC's variables (``snd_una``, ``snd_nxt``,
-``rcv_nxt`` …) are properties that give the 32-bit values of the wire; inside, every
-position is an unwrapped offset from the ISS (sending) or the IRS (receiving), so that
-buffers, the SACK scoreboard and the out-of-order queue never compare modulo 2**32. On
-the send side offset 0 is the SYN, offsets 1..n the data, and the FIN the offset after
-the last octet of data; the same on the receive side from the IRS.
-
-What production TCPs add to the RFC's minimum, each behind a parameter of
-:class:`~tcpip6.stack.tcp.params.TcpParameters`: RFC 6298 retransmission timer with
-Karn's algorithm; RFC 5681 congestion control with NewReno (RFC 6582) or, when both ends
-permit SACK (RFC 2018), SACK-based loss recovery (RFC 6675); window scaling, timestamps
-and PAWS (RFC 7323); MSS from the path MTU, shrinking on Packet Too Big (RFC 8201), and
-optional black-hole detection; Nagle (RFC 896) and both SWS avoidances
-(RFC 1122 §4.2.3.3–4); delayed ACKs (RFC 1122 §4.2.3.2); keepalive (RFC 1122 §4.2.3.6); RFC 5961
-challenge ACKs; dead gateway detection (RFC 4861 §6.3.6, as Windows did it).
+The TCB's parts, each in its module: ``snd``, the :class:`~tcpip6.stack.tcp.sender.Sender`
+(SND.*, the send buffer, retransmission, persist, keepalive, every segment built), which
+holds the congestion control and loss recovery of :mod:`tcpip6.stack.tcp.congestion`;
+``rcv``, the :class:`~tcpip6.stack.tcp.receiver.Receiver` (RCV.*, the receive buffer,
+out-of-order queue, SACK blocks, receiver SWS); ``opt``, the
+:class:`~tcpip6.stack.tcp.options.Options` the SYNs agreed (MSS, window scale,
+timestamps, SACK). Positions inside are unwrapped offsets from the ISS and the IRS (the
+SYN at 0, the data from 1, then the FIN), so buffers and scoreboards never compare modulo
+2**32; :class:`~tcpip6.stack.tcp.tcb.TcbView` shows the RFC's 32-bit variables.
 """
 
 from __future__ import annotations
@@ -36,8 +30,8 @@ from tcpip6.stack.tcp.congestion import loss_recovery
 from tcpip6.stack.tcp.options import Options
 from tcpip6.stack.tcp.params import TcpParameters
 from tcpip6.stack.tcp.receiver import Receiver
-from tcpip6.stack.tcp.rto import RtoEstimator
 from tcpip6.stack.tcp.sender import SENDABLE, Sender
+from tcpip6.stack.tcp.tcb import TcbView
 from tcpip6.stack.tcp.timers import ALL_BUT_TIME_WAIT, TcpTimer
 from tcpip6.wire import tcp as wire_tcp
 from tcpip6.wire.tcp import ACK, FIN, PSH, RST, SYN, URG, TcpSegment
@@ -53,7 +47,7 @@ S = TcpState
 T = TcpTimer
 
 
-class Connection:
+class Connection(TcbView):
     """The TCB. Built by :class:`~tcpip6.stack.tcp.layer.Tcp` (``open_active``,
     ``open_passive``, or a SYN arriving on a listener)."""
 
@@ -112,150 +106,6 @@ class Connection:
         remote = f"[{self.remote_address}]:{self.remote_port}" if self.remote_address else "*"
         return f"[{self.local_address}]:{self.local_port}>{remote}"
 
-    # -- the RFC's variables, as the wire sees them ---------------------------------------
-    @property
-    def snd_una(self) -> int:
-        return (self.snd.iss + self.snd.una) % sq.MOD
-
-    @property
-    def snd_nxt(self) -> int:
-        return (self.snd.iss + self.snd.nxt) % sq.MOD
-
-    @property
-    def rcv_nxt(self) -> int:
-        return self.rcv.rcv_nxt
-
-    @property
-    def rcv_wnd(self) -> int:
-        """RCV.WND: what the window we advertised still allows."""
-        return self.rcv.rcv_wnd
-
-    # -- what the SYNs agreed (the options') ------------------------------------------------
-    @property
-    def mss(self) -> int:
-        """The effective send MSS: data octets a segment."""
-        return self.opt.mss
-
-    @property
-    def snd_wscale(self) -> int:
-        return self.opt.snd_wscale
-
-    @property
-    def rcv_wscale(self) -> int:
-        return self.opt.rcv_wscale
-
-    @property
-    def ts_ok(self) -> bool:
-        return self.opt.ts_ok
-
-    @property
-    def ts_recent(self) -> int:
-        return self.opt.ts_recent
-
-    @property
-    def sack_ok(self) -> bool:
-        return self.opt.sack_ok
-
-    @property
-    def irs(self) -> int:
-        return self.rcv.irs
-
-    @property
-    def iss(self) -> int:
-        return self.snd.iss
-
-    @property
-    def snd_wnd(self) -> int:
-        return self.snd.wnd
-
-    @property
-    def snd_wl1(self) -> int:
-        return self.snd.wl1
-
-    @property
-    def snd_wl2(self) -> int:
-        return self.snd.wl2
-
-    # -- the sender's state, for the socket layer and for tests ----------------------------
-    @property
-    def sndbuf(self) -> bytearray:
-        return self.snd.sndbuf
-
-    @property
-    def fin_queued(self) -> bool:
-        return self.snd.fin_queued
-
-    @property
-    def fin_acked(self) -> bool:
-        return self.snd.fin_acked
-
-    @property
-    def send_space(self) -> int:
-        """Octets the send buffer can still take."""
-        return self.snd.space
-
-    @property
-    def unsent(self) -> int:
-        return self.snd.unsent
-
-    @property
-    def in_flight(self) -> int:
-        return self.snd.in_flight
-
-    @property
-    def rto(self) -> RtoEstimator:
-        return self.snd.rto
-
-    @property
-    def retries(self) -> int:
-        return self.snd.retries
-
-    @property
-    def in_recovery(self) -> bool:
-        return self.snd.recovery.in_recovery
-
-    @property
-    def cwnd(self) -> int:
-        return self.snd.cc.cwnd
-
-    @cwnd.setter
-    def cwnd(self, octets: int) -> None:
-        self.snd.cc.cwnd = octets
-
-    @property
-    def ssthresh(self) -> int:
-        return self.snd.cc.ssthresh
-
-    @ssthresh.setter
-    def ssthresh(self, octets: int) -> None:
-        self.snd.cc.ssthresh = octets
-
-    # -- what the application reads (the receiver's) --------------------------------------
-    @property
-    def rcvbuf(self) -> bytearray:
-        return self.rcv.rcvbuf
-
-    @rcvbuf.setter
-    def rcvbuf(self, buf: bytearray) -> None:
-        self.rcv.rcvbuf = buf
-
-    @property
-    def eof(self) -> bool:
-        """The peer's FIN has been received in order (the socket clears it once seen)."""
-        return self.rcv.eof
-
-    @eof.setter
-    def eof(self, value: bool) -> None:
-        self.rcv.eof = value
-
-    @property
-    def receive_buffer(self) -> int:
-        return self.rcv.receive_buffer
-
-    @receive_buffer.setter
-    def receive_buffer(self, size: int) -> None:
-        self.rcv.receive_buffer = size
-
     @property
     def tcp_state(self) -> TcpState:
         """The state now (a call, so that mypy does not narrow it across triggers)."""
@@ -302,7 +152,7 @@ class Connection:
         if n <= 0 or not self.rcv.rcvbuf:
             return b""
         out = self.rcv.read(n)
-        self._window_update(now)
+        self.snd.window_update(now)
         return out
 
     def close(self, now: float) -> None:
@@ -375,7 +225,7 @@ class Connection:
             self.snd.retransmission_timeout(now)
         elif kind is T.DELAYED_ACK:
             if self.rcv.ack_pending or self.rcv.delack_due:
-                self._send_ack(now)
+                self.snd.send_ack(now)
         elif kind is T.PERSIST:
             self.snd.persist_timeout(now)
         elif kind is T.KEEPALIVE:
@@ -470,7 +320,7 @@ class Connection:
             # "Data or controls that were queued for transmission MAY be included": SENDs
             # queued in SYN-SENT go now, the ACK riding on them; else the ACK alone.
             if not self.snd.output(now):
-                self._send_ack(now)
+                self.snd.send_ack(now)
             # Text and a FIN on the SYN,ACK are not processed (RFC 9293 §3.10.7.3 would continue at
             # the sixth step): our ACK does not cover them and the peer sends them again,
             # as for data on a SYN (listen_segment).
@@ -503,7 +353,7 @@ class Connection:
             and now - self.opt.ts_recent_time < PAWS_IDLE
         ):
             c.paws_drop += 1
-            self._send_ack(now)
+            self.snd.send_ack(now)
             return
         off = self._seq_offset(seg.seq)
         data = seg.payload
@@ -539,7 +389,7 @@ class Connection:
             # "If an incoming segment is not acceptable, an acknowledgment should be sent
             # in reply (unless the RST bit is set ...) <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>".
             if not flags & RST:
-                self._send_ack(now)
+                self.snd.send_ack(now)
             return
         seq_off = off  # SEG.SEQ as it arrived, for the RST check
         # Trim to the window: octets before RCV.NXT, and beyond the right edge.
@@ -578,7 +428,7 @@ class Connection:
                 # next expected sequence value, yet is within the current receive window,
                 # TCP endpoints MUST send an acknowledgment (challenge ACK)".
                 c.challenge_acks += 1
-                self._send_ack(now)
+                self.snd.send_ack(now)
                 return
             self._reset_received(now)
             return
@@ -591,7 +441,7 @@ class Connection:
                 return
             c.challenge_acks += 1
             self.fire("syn_received", now)
-            self._send_ack(now)
+            self.snd.send_ack(now)
             return
         # RFC 9293 §3.10.7.4 fifth: "if the ACK bit is off, drop the segment and return".
         if not flags & ACK:
@@ -616,10 +466,10 @@ class Connection:
         if flags & FIN:
             self._fin_arrived(off + len(data), now)
         elif refused_text:
-            self._send_ack(now)
+            self.snd.send_ack(now)
         self.snd.output(now)
         if self.rcv.ack_owed:
-            self._send_ack(now)
+            self.snd.send_ack(now)
         self._notify()
 
     def _reset_received(self, now: float) -> None:
@@ -659,11 +509,11 @@ class Connection:
             # "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an
             # ACK, drop the segment, and return."
             c.ack_too_new_drop += 1
-            self._send_ack(now)
+            self.snd.send_ack(now)
             return False
         if a < self.snd.una - max(self.snd.max_wnd, 1):
             c.ack_too_old_drop += 1
-            self._send_ack(now)
+            self.snd.send_ack(now)
             return False
         if self.state is S.TIME_WAIT:
             return True
@@ -690,7 +540,6 @@ class Connection:
             return False
         return True
 
-    # -- RTT ------------------------------------------------------------------------------
     # -- receiving text and FIN -----------------------------------------------------------
     def _receive_text(self, off: int, data: bytes, push: bool, now: float) -> None:
         r = self.rcv
@@ -704,15 +553,15 @@ class Connection:
             if filled_hole:
                 # RFC 5681 §4.2: "an immediate ACK ... when an incoming segment fills in all
                 # or part of a gap in the sequence space".
-                self._ack_now()
+                self.rcv.ack_now()
                 return
             r.ack_pending += 1 if full else 0
-            self._schedule_ack(now, full)
+            self.snd.schedule_ack(now, full)
             return
         # Out of order (RFC 9293 §3.10.7.4 seventh: held). RFC 5681 §4.2: an immediate
         # duplicate ACK.
         r.hold_out_of_order(off, data)
-        self._ack_now()
+        self.rcv.ack_now()
 
     def _fin_arrived(self, fin_off: int, now: float) -> None:
         if self.state not in (
@@ -728,18 +577,18 @@ class Connection:
         receiving = self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2)
         if receiving and self.rcv.fin_off is not None and fin_off != self.rcv.fin_off:
             # The first FIN seen ends the peer's stream; one elsewhere contradicts it.
-            self._ack_now()
+            self.rcv.ack_now()
             return
         if fin_off > self.rcv.nxt:
             if receiving:
                 self.rcv.fin_off = fin_off  # after data still missing
                 # RFC 5681 §4.2: "A TCP receiver SHOULD send an immediate duplicate ACK
                 # when an out-of-order segment arrives" -- a FIN alone too.
-                self._ack_now()
+                self.rcv.ack_now()
             return
         if fin_off < self.rcv.nxt:
             # A retransmitted FIN (RFC 9293 §3.10.7.4 eighth: "Remain"; TIME-WAIT restarts 2 MSL).
-            self._ack_now()
+            self.rcv.ack_now()
             if self.state is S.TIME_WAIT:
                 self.fire("fin_received", now)
                 self._enter_time_wait(now)
@@ -753,43 +602,10 @@ class Connection:
         self.rcv.nxt += 1
         self.rcv.eof = True
         self.fire("fin_received", now)
-        self._ack_now()
+        self.rcv.ack_now()
         if self.state is S.TIME_WAIT:
             self._enter_time_wait(now)
         self._notify()
-
-    def _ack_now(self) -> None:
-        """An immediate ACK is owed: it goes at the end of the segment's processing, on
-        the data or FIN sent then, or alone (RFC 9293 §3.10.7.4 seventh: "This
-        acknowledgment should be piggybacked on a segment being transmitted if possible
-        without incurring undue delay")."""
-        self.rcv.ack_owed = True
-
-    def _schedule_ack(self, now: float, full: bool) -> None:
-        """RFC 1122 §4.2.3.2 / RFC 5681 §4.2: "an ACK SHOULD be generated for at least
-        every second full-sized segment", and no later than the delay."""
-        if not self.params.delayed_ack or self.rcv.ack_pending >= 2:
-            self._ack_now()
-            return
-        self.rcv.delack_due = True
-        if not self._armed(T.DELAYED_ACK):
-            self._arm(T.DELAYED_ACK, now + self.params.delayed_ack_time)
-
-    def _window_update(self, now: float) -> None:
-        if self.state not in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
-            return
-        if self.rcv.window_update_due(self.opt.mss):
-            self.tcp.counters.window_updates += 1
-            self._send_ack(now)
-
-    # -- sending --------------------------------------------------------------------------
-    def _send_ack(self, now: float) -> None:
-        """<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, SND.NXT being the highest sequence sent:
-        after a timeout ``_nxt`` goes back to resend (go-back-N), but an ACK with that
-        older SEQ would lie before the peer's RCV.NXT, fail its acceptability test and
-        have its acknowledgment ignored; with both ends resending, neither would ever
-        learn its data arrived."""
-        self.snd.emit(self.snd.max, ACK, b"", now)
 
     def _reply_rst(self, ack_field: int, now: float) -> None:
         """<SEQ=SEG.ACK><CTL=RST>, to a segment this connection cannot accept."""

@@ -164,6 +164,13 @@ class Receiver:
         return candidate - self.adv >= self._sws_threshold(mss)
 
     # -- acknowledgments ------------------------------------------------------------------
+    def ack_now(self) -> None:
+        """An immediate ACK is owed: it goes at the end of the segment's processing, on
+        the data or FIN sent then, or alone (RFC 9293 §3.10.7.4 seventh: "This
+        acknowledgment should be piggybacked on a segment being transmitted if possible
+        without incurring undue delay")."""
+        self.ack_owed = True
+
     def acked(self) -> None:
         """A segment carrying our ACK left: nothing is owed any more."""
         self.ack_pending = 0

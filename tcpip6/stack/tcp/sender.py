@@ -515,6 +515,36 @@ class Sender:
                 if opened and self.max > self.una and not self._armed(T.RETRANSMISSION):
                     self._arm(T.RETRANSMISSION, now + self.rto.rto)
 
+    # -- acknowledgments (RFC 1122 §4.2.3.2) ------------------------------------------------
+    def send_ack(self, now: float) -> None:
+        """<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, SND.NXT being the highest sequence sent:
+        after a timeout ``nxt`` goes back to resend (go-back-N), but an ACK with that
+        older SEQ would lie before the peer's RCV.NXT, fail its acceptability test and
+        have its acknowledgment ignored; with both ends resending, neither would ever
+        learn its data arrived."""
+        self.emit(self.max, ACK, b"", now)
+
+    def schedule_ack(self, now: float, full: bool) -> None:
+        """RFC 1122 §4.2.3.2 / RFC 5681 §4.2: "an ACK SHOULD be generated for at least
+        every second full-sized segment", and no later than the delay."""
+        c = self.conn
+        if not c.params.delayed_ack or c.rcv.ack_pending >= 2:
+            c.rcv.ack_now()
+            return
+        c.rcv.delack_due = True
+        if not self._armed(T.DELAYED_ACK):
+            self._arm(T.DELAYED_ACK, now + c.params.delayed_ack_time)
+
+    def window_update(self, now: float) -> None:
+        """RFC 1122 §4.2.3.3: the application read enough to open the window by the SWS
+        threshold: tell the peer."""
+        c = self.conn
+        if c.state not in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
+            return
+        if c.rcv.window_update_due(c.mss):
+            c.tcp.counters.window_updates += 1
+            self.send_ack(now)
+
     # -- keepalive (RFC 1122 §4.2.3.6) ------------------------------------------------------
     def arm_keepalive(self, now: float) -> None:
         c = self.conn
