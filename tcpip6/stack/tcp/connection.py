@@ -689,4 +689,4 @@ class Connection(TcbView):
         return self.rcv.seq_offset(seq)
 
     def _ack_offset(self, ack: int) -> int:
-        return self.snd.una + sq.diff(ack, self.snd_una)
+        return self.snd.ack_offset(ack)

@@ -87,6 +87,11 @@ class Sender:
     def _armed(self, kind: TcpTimer) -> bool:
         return (self.conn, kind) in self.conn.tcp.timers
 
+    def ack_offset(self, ack: int) -> int:
+        """The send offset of acknowledgment number ``ack`` (RFC 9293 §3.4: modulo 2**32,
+        near SND.UNA)."""
+        return self.una + sq.diff(ack, (self.iss + self.una) % sq.MOD)
+
     # -- where the send space stands --------------------------------------------------------
     @property
     def data_end(self) -> int:
@@ -176,7 +181,7 @@ class Sender:
         if opt is None:
             return
         for left, right in opt.blocks:
-            lo, hi = self.conn._ack_offset(left), self.conn._ack_offset(right)
+            lo, hi = self.ack_offset(left), self.ack_offset(right)
             # RFC 2018 §4: blocks the receiver holds; ignore what is out of the send space.
             if self.una <= lo < hi <= self.max:
                 self.sacked.add(lo, hi)
