@@ -84,8 +84,8 @@ def test_curl_fetches_a_file_byte_for_byte(topology: Topology, tmp_path: Path) -
     )  # fmt: skip
     assert missing.stdout == "400"
     # Linux to tcpip6: a bulk transfer into the discard service, read to the end, and
-    # 200 KB through the echo service. tcpip6's timestamps never run backwards (RFC 7323
-    # §5.4), so the kernel's PAWS test drops none of its segments.
+    # 200 KB through the echo service. tcpip6's timestamps never run backwards
+    # (RFC 7323 §5.4), so the kernel's PAWS test drops none of its segments.
     paws_before = paws_estab(topology)
     sent = subprocess.run(
         topology.in_peer(sys.executable, "-c", SEND_TO_DISCARD, f"{link_local}%{PEER_IF}",

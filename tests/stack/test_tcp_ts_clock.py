@@ -2,8 +2,9 @@
 
 A live driver reads a batch of frames and hands every one of them the time it read them,
 while the application, called back in between, sends at a later time. The segments the
-host sends must still carry TSvals that never decrease (else the peer's PAWS test, RFC
-7323 §5.3 R1, drops them as old duplicates); and the host's own clock never steps back.
+host sends must still carry TSvals that never decrease (else the peer's PAWS test,
+RFC 7323 §5.3 R1, drops them as old duplicates); and the host's own clock never steps
+back.
 TSvals are read back with scapy, an independent decoder of the TCP options."""
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ class TcpParameters:
     #: Windows' TcpMaxConnectRetransmissions: SYN retransmissions before giving up.
     max_connect_retransmissions: int = 3
     # -- TIME-WAIT (RFC 9293 §3.4.2) -----------------------------------------------------
-    #: Maximum Segment Lifetime: "arbitrarily defined to be 2 minutes" (§3.4.2).
+    #: Maximum Segment Lifetime: "arbitrarily defined to be 2 minutes" (RFC 9293 §3.4.2).
     msl: float = 120.0
     # -- options (RFC 7323, RFC 2018) ----------------------------------------------------
     window_scaling: bool = True

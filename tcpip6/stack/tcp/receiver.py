@@ -1,8 +1,8 @@
 """The receiving half of a TCP connection: the receive sequence space of RFC 9293 §3.3.1
-(RCV.NXT, RCV.WND, RCV.UP, IRS), the receive buffer, the out-of-order queue (RFC 9293
-§3.10.7.4 seventh), the SACK blocks to send (RFC 2018 §4), the window advertised with
-receiver SWS avoidance (RFC 1122 §4.2.3.3), and the acknowledgment owed (RFC 1122
-§4.2.3.2, RFC 5681 §4.2).
+(RCV.NXT, RCV.WND, RCV.UP, IRS), the receive buffer, the out-of-order queue
+(RFC 9293 §3.10.7.4 seventh), the SACK blocks to send (RFC 2018 §4), the window
+advertised with receiver SWS avoidance (RFC 1122 §4.2.3.3), and the acknowledgment owed
+(RFC 1122 §4.2.3.2, RFC 5681 §4.2).
 
 Positions are unwrapped offsets from the IRS (offset 0 is the peer's SYN), so the queue
 and the SACK blocks never compare modulo 2**32; :attr:`Receiver.rcv_nxt` gives the 32-bit

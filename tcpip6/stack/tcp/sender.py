@@ -77,7 +77,7 @@ class Sender:
         self.probes_unanswered = 0  # zero-window probes since the peer last answered
         self.keepalive_probes = 0  # keepalive probes since the peer last answered
 
-    # -- timers (the Tcp module keeps the deadlines) --------------------------------------
+    # -- timers (the Tcp module keeps the deadlines) ---------------------------------------
     def _arm(self, kind: TcpTimer, at: float) -> None:
         self.conn.tcp.timers.arm((self.conn, kind), at)
 
@@ -87,12 +87,16 @@ class Sender:
     def _armed(self, kind: TcpTimer) -> bool:
         return (self.conn, kind) in self.conn.tcp.timers
 
+    def restart_timer(self, now: float) -> None:
+        """RFC 6298 §5.3: (re)start the retransmission timer, to expire after RTO."""
+        self._arm(T.RETRANSMISSION, now + self.rto.rto)
+
+    # -- where the send space stands -------------------------------------------------------
     def ack_offset(self, ack: int) -> int:
         """The send offset of acknowledgment number ``ack`` (RFC 9293 §3.4: modulo 2**32,
         near SND.UNA)."""
         return self.una + sq.diff(ack, (self.iss + self.una) % sq.MOD)
 
-    # -- where the send space stands --------------------------------------------------------
     @property
     def data_end(self) -> int:
         """The send offset after the last octet of data the user gave."""
@@ -130,15 +134,50 @@ class Sender:
     def in_flight(self) -> int:
         return self.max - self.una
 
-    def send_syn(self, now: float, *, ack: bool) -> None:
-        flags = SYN | ACK if ack else SYN
-        self.emit(0, flags, b"", now, options=self.conn.opt.syn_options(now, ack))
-        self.nxt = max(self.nxt, 1)
-        self.max = max(self.max, 1)
-        if self.timed is None and not self.syn_retransmitted:
-            self.timed = (1, now)
-        if not self._armed(T.RETRANSMISSION):
-            self._arm(T.RETRANSMISSION, now + self.rto.rto)
+    # -- what an ACK tells the sender (RFC 9293 §3.10.7.4 fifth) ---------------------------
+    def take_window(self, seg: TcpSegment, wnd: int, base: int) -> None:
+        """SND.WND from ``seg`` (``wnd`` octets from send offset ``base``), and SND.WL1,
+        SND.WL2 (RFC 9293 §3.10.7.4 fifth); RFC 5961 §5 MAX.SND.WND, "the largest window
+        that the local sender has ever received from its peer" -- a SYN's too (a CLOSE in
+        SYN-RECEIVED can take the connection past the ACK of our SYN without that step)."""
+        self.wnd, self.wnd_base = wnd, base
+        self.max_wnd = max(self.max_wnd, wnd)
+        self.wl1, self.wl2 = seg.seq, seg.ack
+
+    def ack_arrived(self, seg: TcpSegment, a: int, now: float) -> None:
+        """An acceptable ACK (SEG.ACK at send offset ``a``): new data acknowledged, or a
+        duplicate ACK (RFC 5681 §2), and the send window updated."""
+        advanced = a > self.una
+        wnd = seg.window << self.conn.opt.snd_wscale
+        if self.conn.opt.sack_ok:
+            self.take_sack(seg)
+        if advanced:
+            self.new_ack(a, seg, now)
+        elif (
+            a == self.una
+            and not seg.payload
+            and not seg.flags & (SYN | FIN)
+            and wnd == self.wnd
+            and wnd > 0  # answers to zero-window probes are not a sign of loss
+            and self.max > self.una
+        ):
+            self.duplicate_ack(now)
+        # "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
+        # (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
+        if a >= self.una and (
+            sq.lt(self.wl1, seg.seq) or (self.wl1 == seg.seq and sq.le(self.wl2, seg.ack))
+        ):
+            opened = wnd > self.wnd
+            self.take_window(seg, wnd, a)
+            if wnd > 0:
+                if self._armed(T.PERSIST) and self.nxt > self.una:
+                    # The window opened without taking the probe's octet: it goes again
+                    # at the head of the next segment.
+                    self.nxt = self.una
+                self._cancel(T.PERSIST)
+                self.persist_backoff = 0
+                if opened and self.max > self.una and not self._armed(T.RETRANSMISSION):
+                    self._arm(T.RETRANSMISSION, now + self.rto.rto)
 
     def new_ack(self, a: int, seg: TcpSegment, now: float) -> None:
         """New data acknowledged: free it, measure, grow the window (RFC 5681 §3.1)."""
@@ -172,10 +211,6 @@ class Sender:
         self.conn.tcp.counters.duplicate_acks += 1
         self.recovery.on_duplicate_ack(now)
 
-    def restart_timer(self, now: float) -> None:
-        """RFC 6298 §5.3: (re)start the retransmission timer, to expire after RTO."""
-        self._arm(T.RETRANSMISSION, now + self.rto.rto)
-
     def take_sack(self, seg: TcpSegment) -> None:
         opt = seg.option(wire_tcp.Sack)
         if opt is None:
@@ -200,9 +235,20 @@ class Sender:
             # RFC 6298 §3: the first ACK that covers the timed segment (up to its end)
             # measures it; waiting for a later one would also count the time the peer
             # took to send that (a zero window: a minute). Karn's algorithm: the timed
-            # segment was never retransmitted (else _timed would have been cleared).
+            # segment was never retransmitted (else ``timed`` would have been cleared).
             self.rto.sample(now - self.timed[1])
             self.timed = None
+
+    # -- sending ---------------------------------------------------------------------------
+    def send_syn(self, now: float, *, ack: bool) -> None:
+        flags = SYN | ACK if ack else SYN
+        self.emit(0, flags, b"", now, options=self.conn.opt.syn_options(now, ack))
+        self.nxt = max(self.nxt, 1)
+        self.max = max(self.max, 1)
+        if self.timed is None and not self.syn_retransmitted:
+            self.timed = (1, now)
+        if not self._armed(T.RETRANSMISSION):
+            self._arm(T.RETRANSMISSION, now + self.rto.rto)
 
     def output(self, now: float, override: bool = False) -> bool:
         """Send what the windows allow: new data (Nagle, sender SWS), the FIN. True when
@@ -364,6 +410,37 @@ class Sender:
             self.arm_keepalive(now)
         self.conn.tcp.transmit(self.conn, seg, now)
 
+    # -- acknowledgments (RFC 1122 §4.2.3.2) -----------------------------------------------
+    def send_ack(self, now: float) -> None:
+        """<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, SND.NXT being the highest sequence sent:
+        after a timeout ``nxt`` goes back to resend (go-back-N), but an ACK with that
+        older SEQ would lie before the peer's RCV.NXT, fail its acceptability test and
+        have its acknowledgment ignored; with both ends resending, neither would ever
+        learn its data arrived."""
+        self.emit(self.max, ACK, b"", now)
+
+    def schedule_ack(self, now: float, full: bool) -> None:
+        """RFC 1122 §4.2.3.2 / RFC 5681 §4.2: "an ACK SHOULD be generated for at least
+        every second full-sized segment", and no later than the delay."""
+        c = self.conn
+        if not c.params.delayed_ack or c.rcv.ack_pending >= 2:
+            c.rcv.ack_now()
+            return
+        c.rcv.delack_due = True
+        if not self._armed(T.DELAYED_ACK):
+            self._arm(T.DELAYED_ACK, now + c.params.delayed_ack_time)
+
+    def window_update(self, now: float) -> None:
+        """RFC 1122 §4.2.3.3: the application read enough to open the window by the SWS
+        threshold: tell the peer."""
+        c = self.conn
+        if c.state not in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
+            return
+        if c.rcv.window_update_due(c.mss):
+            c.tcp.counters.window_updates += 1
+            self.send_ack(now)
+
+    # -- timeouts (RFC 6298 §5, RFC 9293 §3.8.6.1) -----------------------------------------
     def retransmission_timeout(self, now: float) -> None:
         """RFC 6298 §5.4-5.6, RFC 5681 §3.1 (loss window), and giving up (R2)."""
         if self.max <= self.una and self.conn.state not in (S.SYN_SENT, S.SYN_RECEIVED):
@@ -475,82 +552,7 @@ class Sender:
         self.persist_backoff += 1
         self._arm(T.PERSIST, now + self.persist_interval())
 
-    # -- what an ACK tells the sender (RFC 9293 §3.10.7.4 fifth) ---------------------------
-    def take_window(self, seg: TcpSegment, wnd: int, base: int) -> None:
-        """SND.WND from ``seg`` (``wnd`` octets from send offset ``base``), and SND.WL1,
-        SND.WL2 (RFC 9293 §3.10.7.4 fifth); RFC 5961 §5 MAX.SND.WND, "the largest window
-        that the local sender has ever received from its peer" -- a SYN's too (a CLOSE in
-        SYN-RECEIVED can take the connection past the ACK of our SYN without that step)."""
-        self.wnd, self.wnd_base = wnd, base
-        self.max_wnd = max(self.max_wnd, wnd)
-        self.wl1, self.wl2 = seg.seq, seg.ack
-
-    def ack_arrived(self, seg: TcpSegment, a: int, now: float) -> None:
-        """An acceptable ACK (SEG.ACK at send offset ``a``): new data acknowledged, or a
-        duplicate ACK (RFC 5681 §2), and the send window updated."""
-        advanced = a > self.una
-        wnd = seg.window << self.conn.opt.snd_wscale
-        if self.conn.opt.sack_ok:
-            self.take_sack(seg)
-        if advanced:
-            self.new_ack(a, seg, now)
-        elif (
-            a == self.una
-            and not seg.payload
-            and not seg.flags & (SYN | FIN)
-            and wnd == self.wnd
-            and wnd > 0  # answers to zero-window probes are not a sign of loss
-            and self.max > self.una
-        ):
-            self.duplicate_ack(now)
-        # "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
-        # (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
-        if a >= self.una and (
-            sq.lt(self.wl1, seg.seq) or (self.wl1 == seg.seq and sq.le(self.wl2, seg.ack))
-        ):
-            opened = wnd > self.wnd
-            self.take_window(seg, wnd, a)
-            if wnd > 0:
-                if self._armed(T.PERSIST) and self.nxt > self.una:
-                    # The window opened without taking the probe's octet: it goes again
-                    # at the head of the next segment.
-                    self.nxt = self.una
-                self._cancel(T.PERSIST)
-                self.persist_backoff = 0
-                if opened and self.max > self.una and not self._armed(T.RETRANSMISSION):
-                    self._arm(T.RETRANSMISSION, now + self.rto.rto)
-
-    # -- acknowledgments (RFC 1122 §4.2.3.2) ------------------------------------------------
-    def send_ack(self, now: float) -> None:
-        """<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, SND.NXT being the highest sequence sent:
-        after a timeout ``nxt`` goes back to resend (go-back-N), but an ACK with that
-        older SEQ would lie before the peer's RCV.NXT, fail its acceptability test and
-        have its acknowledgment ignored; with both ends resending, neither would ever
-        learn its data arrived."""
-        self.emit(self.max, ACK, b"", now)
-
-    def schedule_ack(self, now: float, full: bool) -> None:
-        """RFC 1122 §4.2.3.2 / RFC 5681 §4.2: "an ACK SHOULD be generated for at least
-        every second full-sized segment", and no later than the delay."""
-        c = self.conn
-        if not c.params.delayed_ack or c.rcv.ack_pending >= 2:
-            c.rcv.ack_now()
-            return
-        c.rcv.delack_due = True
-        if not self._armed(T.DELAYED_ACK):
-            self._arm(T.DELAYED_ACK, now + c.params.delayed_ack_time)
-
-    def window_update(self, now: float) -> None:
-        """RFC 1122 §4.2.3.3: the application read enough to open the window by the SWS
-        threshold: tell the peer."""
-        c = self.conn
-        if c.state not in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
-            return
-        if c.rcv.window_update_due(c.mss):
-            c.tcp.counters.window_updates += 1
-            self.send_ack(now)
-
-    # -- keepalive (RFC 1122 §4.2.3.6) ------------------------------------------------------
+    # -- keepalive (RFC 1122 §4.2.3.6) -----------------------------------------------------
     def arm_keepalive(self, now: float) -> None:
         c = self.conn
         self._arm(T.KEEPALIVE, max(now, c.last_received) + c.params.keepalive_idle)
