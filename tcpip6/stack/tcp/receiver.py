@@ -112,17 +112,48 @@ class Receiver:
 
     def hold_out_of_order(self, off: int, data: bytes) -> None:
         """RFC 9293 §3.10.7.4 seventh: text beyond RCV.NXT is held (bounded, counted),
-        and its block goes first in the SACK option (RFC 2018 §4)."""
+        and its block goes first in the SACK option (RFC 2018 §4). Octets already held
+        stay: the first copy of an octet wins, as in the reference model."""
         c = self.counters
         c.out_of_order_segments += 1
-        if len(self.ooo) >= MAX_OUT_OF_ORDER and off not in self.ooo:
+        end = off + len(data)
+        pieces = self._not_held(off, end)
+        if pieces and len(self.ooo) + len(pieces) > MAX_OUT_OF_ORDER:
             c.out_of_order_queue_full_drop += 1
             return
-        prev = self.ooo.get(off)
-        if prev is None or len(prev) < len(data):
-            self.ooo[off] = data
-        block = self.ooo_ranges.add(off, off + len(data))
+        for start, stop in pieces:
+            self.ooo[start] = data[start - off : stop - off]
+        block = self.ooo_ranges.add(off, end)
         self.sack_recent = [block] + [b for b in self.sack_recent if b != block]
+
+    def _not_held(self, off: int, end: int) -> list[tuple[int, int]]:
+        """The parts of ``[off, end)`` the out-of-order queue does not hold yet."""
+        pieces = []
+        pos = off
+        for s, e in self.ooo_ranges.ranges:
+            if e <= pos:
+                continue
+            if s >= end:
+                break
+            if s > pos:
+                pieces.append((pos, s))
+            pos = e
+        if pos < end:
+            pieces.append((pos, end))
+        return pieces
+
+    def first_copies(self, off: int, data: bytes) -> bytes:
+        """In-order text at ``off`` with the octets the queue already holds put back:
+        the first copy of an octet wins (a later segment overlapping held text with other
+        octets does not replace them)."""
+        end = off + len(data)
+        out: bytearray | None = None
+        for start, chunk in self.ooo.items():
+            lo, hi = max(start, off), min(start + len(chunk), end)
+            if lo < hi:
+                out = bytearray(data) if out is None else out
+                out[lo - off : hi - off] = chunk[lo - start : hi - start]
+        return data if out is None else bytes(out)
 
     def sack_blocks(self, limit: int) -> tuple[tuple[int, int], ...]:
         """RFC 2018 §4: up to ``limit`` blocks, as sequence numbers."""
