@@ -135,7 +135,7 @@ class Host:
     def start(self, now: float) -> None:
         """Bring every interface up: link-local address and DAD, then router solicitation
         (RFC 4862 §5.3, RFC 4861 §6.3.7)."""
-        self._enter(now)
+        now = self._enter(now)
         try:
             for iface in self.interfaces:
                 self.nd_module.start_interface(iface, now)
@@ -299,7 +299,7 @@ class Host:
     # -- driving --------------------------------------------------------------------------
     def receive(self, iface: Interface, frame: bytes | memoryview, now: float) -> None:
         """A frame arrived on ``iface``. Never raises for bad input."""
-        self._enter(now)
+        now = self._enter(now)
         try:
             iface.counters.frames_received += 1
             if iface.capture is not None:
@@ -316,7 +316,7 @@ class Host:
 
     def poll(self, now: float) -> float | None:
         """Run every timer that is due at ``now``; return the next deadline."""
-        self._enter(now)
+        now = self._enter(now)
         try:
             for iface in self.interfaces:
                 iface.poll(now)
@@ -348,9 +348,18 @@ class Host:
         if self.strict:
             raise
 
-    def _enter(self, now: float) -> None:
+    def _enter(self, now: float) -> float:
+        """Start a call into the core at ``now``; the time the call runs at. The core's
+        clock never runs backwards: a ``now`` older than one an earlier call brought (a
+        live driver hands a whole batch of frames the time it read them, after calls that
+        ran later) is taken as that earlier time, and counted. Timers, RTT samples and
+        TCP timestamps (RFC 7323 §5.4: a monotone clock) all read this time."""
+        if now < self.now:
+            self.ip.clock_backwards_clamped += 1
+            now = self.now
         self.now = now
         self._in_call = True
+        return now
 
     def _leave(self, now: float) -> None:
         self._in_call = False

@@ -1,7 +1,8 @@
 """TCP between the live host and the Linux kernel: ``curl -6`` in the peer namespace
 fetches a file of a few hundred KB from ``tcpip6 host --serve http=DIR`` and gets it byte
-for byte; Linux sends 300 KB into tcpip6's TCP discard service; tshark reads the pcap of
-the whole exchange with no malformed packet.
+for byte; Linux sends 300 KB into tcpip6's TCP discard service and 200 KB through its echo
+service, and its PAWS test (TcpExt PAWSEstab) drops none of tcpip6's segments; tshark reads
+the pcap of the whole exchange with no malformed packet.
 
 The veth offloads stay on, as they are by default: Linux may hand veth-p TCP segments
 larger than the MTU (TSO/GSO: nothing on a veth ever cuts them), and tcpip6's AF_PACKET
@@ -12,6 +13,7 @@ turning it off with ethtool.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import subprocess
@@ -32,6 +34,27 @@ s.shutdown(socket.SHUT_WR)
 print("closed by the server" if s.recv(10) == b"" else "data came back")
 """
 
+ECHO = """
+import socket, sys, threading
+data = bytes(i % 253 for i in range(int(sys.argv[2])))
+s = socket.create_connection((sys.argv[1], 7), timeout=20)
+threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR))).start()
+got = bytearray()
+while chunk := s.recv(65536):
+    got += chunk
+print("echoed" if got == data else f"got {len(got)} octets, not the same")
+"""
+
+
+def paws_estab(topology: Topology) -> int:
+    """The peer kernel's TcpExt PAWSEstab: segments of established connections it dropped
+    because their TSval was older than TS.Recent (RFC 7323 §5.3 R1)."""
+    lines = [line.split() for line in topology.peer_run("cat", "/proc/net/netstat").splitlines()]
+    for names, values in itertools.pairwise(lines):
+        if names[0] == "TcpExt:" and values[0] == "TcpExt:":
+            return int(values[names.index("PAWSEstab")])
+    raise AssertionError("no TcpExt PAWSEstab in the peer's /proc/net/netstat")
+
 
 def test_curl_fetches_a_file_byte_for_byte(topology: Topology, tmp_path: Path) -> None:
     if shutil.which("curl") is None:
@@ -41,7 +64,7 @@ def test_curl_fetches_a_file_byte_for_byte(topology: Topology, tmp_path: Path) -
     data = bytes((i * 7 + (i >> 10)) % 256 for i in range(SIZE))
     (www / "file.bin").write_bytes(data)
     pcap = tmp_path / "host.pcap"
-    host = netns.start_tcpip6_host(topology, pcap, "--serve", f"discard,http={www}")
+    host = netns.start_tcpip6_host(topology, pcap, "--serve", f"discard,echo,http={www}")
     link_local = host.wait_for(netns.link_local_line()).group(1)
     host.wait_for(rf"^serving http 80/tcp from {www}$")
     url = f"http://[{link_local}%25{PEER_IF}]/file.bin"
@@ -60,7 +83,10 @@ def test_curl_fetches_a_file_byte_for_byte(topology: Topology, tmp_path: Path) -
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert missing.stdout == "400"
-    # Linux to tcpip6: a bulk transfer into the discard service, read to the end.
+    # Linux to tcpip6: a bulk transfer into the discard service, read to the end, and
+    # 200 KB through the echo service. tcpip6's timestamps never run backwards
+    # (RFC 7323 §5.4), so the kernel's PAWS test drops none of its segments.
+    paws_before = paws_estab(topology)
     sent = subprocess.run(
         topology.in_peer(sys.executable, "-c", SEND_TO_DISCARD, f"{link_local}%{PEER_IF}",
                          str(300 * 1024)),
@@ -68,6 +94,13 @@ def test_curl_fetches_a_file_byte_for_byte(topology: Topology, tmp_path: Path) -
     )  # fmt: skip
     assert sent.returncode == 0, sent.stderr
     assert sent.stdout.strip() == "closed by the server"
+    echoed = subprocess.run(
+        topology.in_peer(sys.executable, "-c", ECHO, f"{link_local}%{PEER_IF}", str(200 * 1024)),
+        capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    assert echoed.returncode == 0, echoed.stderr
+    assert echoed.stdout.strip() == "echoed"
+    assert paws_estab(topology) - paws_before == 0
     assert netns.stop(host) == 0, host.rest()
     frames = read(pcap)
     assert not [f for f in frames if f.malformed or f.bad_checksum]

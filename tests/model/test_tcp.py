@@ -38,6 +38,7 @@ from tcpip6.stack.machines import tcp as tcp_graph
 from tcpip6.stack.machines.graph import TransitionRecord
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.tcp import Connection, TcpParameters, TcpState
+from tcpip6.stack.tcp.timers import TcpTimer
 from tcpip6.wire import ethernet
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire.tcp import MaxSegmentSize, TcpSegment
@@ -274,7 +275,7 @@ class TcpVersusSpec(RuleBasedStateMachine):
                 assert s.rcv_nxt == self.tcb.rcv_nxt
             # The model: "the retransmission timer ... should run exactly when
             # outstanding is true" (RFC 6298 §5).
-            armed = (s, "rtx") in self.host.tcp.timers
+            armed = (s, TcpTimer.RETRANSMISSION) in self.host.tcp.timers
             assert armed == spec.outstanding(self.tcb)
 
     # -- the user ----------------------------------------------------------------------
@@ -533,7 +534,7 @@ class TcpVersusSpec(RuleBasedStateMachine):
         segment and keeps SND.NXT."""
         conn = self.conn
         assert conn is not None
-        deadline = self.host.tcp.timers.deadline((conn, "rtx"))
+        deadline = self.host.tcp.timers.deadline((conn, TcpTimer.RETRANSMISSION))
         assert deadline is not None
         self.wire.frames.clear()
         self.now = deadline
@@ -583,7 +584,7 @@ class TcpVersusSpec(RuleBasedStateMachine):
         """The orphaned connection in FIN-WAIT-2 gives up (a user timeout, §3.10.8: the
         model has none; its TCB is deleted by the test, as after R2)."""
         assert self.conn is not None
-        deadline = self.host.tcp.timers.deadline((self.conn, "fin_wait_2"))
+        deadline = self.host.tcp.timers.deadline((self.conn, TcpTimer.FIN_WAIT_2))
         assert deadline is not None
         self.wire.frames.clear()
         self.now = deadline

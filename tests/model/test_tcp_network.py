@@ -189,7 +189,7 @@ class TcpNetwork(RuleBasedStateMachine):
         if not octets:
             return
         end = receiver.conn._seq_offset(int.from_bytes(tcp[4:8], "big")) + octets
-        right = max(receiver.conn._rcv_adv, receiver.conn._rcv)
+        right = max(receiver.conn.rcv.adv, receiver.conn.rcv.nxt)
         if end > right + 1:
             self.beyond_window.append(
                 f"{sender.name} sent up to {end}, window ends at {right} ({now})"
@@ -285,7 +285,7 @@ class TcpNetwork(RuleBasedStateMachine):
     def buffers_bounded(self) -> None:
         for side in (self.a, self.b):
             conn = side.conn
-            held = len(conn.rcvbuf) + sum(len(v) for v in conn._ooo.values())
+            held = len(conn.rcvbuf) + sum(len(v) for v in conn.rcv.ooo.values())
             assert held <= conn.receive_buffer, f"{side.name}: {held} > {conn.receive_buffer}"
             assert len(conn.sndbuf) <= conn.params.send_buffer
 

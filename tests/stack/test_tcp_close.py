@@ -29,7 +29,7 @@ def test_urgent_data_sets_urg_and_the_pointer(pair: Pair) -> None:
     end = (urgent.seg.seq + urgent.seg.urgent) % 2**32
     assert end == c.ca.snd_nxt == (c.ca.iss + 1 + 11) % 2**32
     assert c.cb.urgent_signalled
-    assert c.cb._rcv_up is not None and (c.cb.irs + c.cb._rcv_up) % 2**32 == end
+    assert c.cb.rcv.up is not None and (c.cb.irs + c.cb.rcv.up) % 2**32 == end
     assert c.server.recv(100) == b"normal INTR"
 
 

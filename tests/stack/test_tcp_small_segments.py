@@ -59,7 +59,7 @@ def test_sender_sws_avoidance_waits_for_the_override_timer(pair: Pair) -> None:
     c = connected(pair)
     c.client.setsockopt(st.IPPROTO_TCP, st.TCP_NODELAY, 1)
     cb, ca = c.cb, c.ca
-    tsval = cb._tsval(pair.world.now)
+    tsval = cb.opt.tsval(pair.world.now)
     small = TcpSegment(
         cb.local_port,
         cb.remote_port,
@@ -67,7 +67,7 @@ def test_sender_sws_avoidance_waits_for_the_override_timer(pair: Pair) -> None:
         ca.snd_nxt,
         ACK,
         100,
-        options=(Timestamps(tsval, ca._tsval(pair.world.now)),),
+        options=(Timestamps(tsval, ca.opt.tsval(pair.world.now)),),
     )
     inject(pair, small, to_a=True)
     assert ca.snd_wnd == 200

@@ -23,7 +23,7 @@ class TcpParameters:
     #: Windows' TcpMaxConnectRetransmissions: SYN retransmissions before giving up.
     max_connect_retransmissions: int = 3
     # -- TIME-WAIT (RFC 9293 §3.4.2) -----------------------------------------------------
-    #: Maximum Segment Lifetime: "arbitrarily defined to be 2 minutes" (§3.4.2).
+    #: Maximum Segment Lifetime: "arbitrarily defined to be 2 minutes" (RFC 9293 §3.4.2).
     msl: float = 120.0
     # -- options (RFC 7323, RFC 2018) ----------------------------------------------------
     window_scaling: bool = True
@@ -41,6 +41,10 @@ class TcpParameters:
     #: RFC 1122 §4.2.3.4: the override timeout of sender SWS avoidance.
     sws_override: float = 0.2
     # -- congestion control (RFC 5681, RFC 6582, RFC 6675) --------------------------------
+    #: The congestion window's algorithm, by name (as Linux's TCP_CONGESTION): "reno",
+    #: RFC 5681 §3.1. Loss recovery follows the handshake: RFC 6675 with SACK, else
+    #: RFC 6582 NewReno (tcpip6.stack.tcp.congestion).
+    congestion_control: str = "reno"
     #: RFC 5681 §3.1 (and RFC 3390): IW = min(4*SMSS, max(2*SMSS, 4380)) octets.
     initial_window_segments: int = 0  # 0: the RFC 5681 formula
     dup_thresh: int = 3

@@ -1,0 +1,209 @@
+"""The receiving half of a TCP connection: the receive sequence space of RFC 9293 §3.3.1
+(RCV.NXT, RCV.WND, RCV.UP, IRS), the receive buffer, the out-of-order queue
+(RFC 9293 §3.10.7.4 seventh), the SACK blocks to send (RFC 2018 §4), the window
+advertised with receiver SWS avoidance (RFC 1122 §4.2.3.3), and the acknowledgment owed
+(RFC 1122 §4.2.3.2, RFC 5681 §4.2).
+
+Positions are unwrapped offsets from the IRS (offset 0 is the peer's SYN), so the queue
+and the SACK blocks never compare modulo 2**32; :attr:`Receiver.rcv_nxt` gives the 32-bit
+RCV.NXT of the wire. What the segment means for the connection's state (a FIN in order,
+TIME-WAIT) is the connection's business: this module only holds and counts octets.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tcpip6.stack.tcp import seq as sq
+from tcpip6.stack.tcp.params import TcpParameters
+from tcpip6.stack.tcp.ranges import RangeSet
+
+if TYPE_CHECKING:
+    from tcpip6.stack.tcp.layer import TcpCounters
+
+#: Out-of-order segments held per connection (the window bounds their octets).
+MAX_OUT_OF_ORDER = 256
+#: RFC 1122 §4.2.3.3: the receiver SWS threshold uses the MSS, never below
+#: RFC 9293 §3.7.1's default of 536.
+MIN_SWS_MSS = 536
+
+
+class Receiver:
+    """RCV.* of one connection, and the octets received."""
+
+    def __init__(self, params: TcpParameters, counters: TcpCounters) -> None:
+        self.counters = counters
+        self.irs = 0
+        self.nxt = 0  # RCV.NXT as an offset
+        self.adv = 0  # the right edge of the window we advertised
+        self.rcvbuf = bytearray()
+        self.ooo: dict[int, bytes] = {}
+        self.ooo_ranges = RangeSet()
+        #: RFC 2018 §4: the blocks to report, the most recently changed first.
+        self.sack_recent: list[tuple[int, int]] = []
+        self.fin_off: int | None = None  # a FIN seen beyond RCV.NXT
+        self.up: int | None = None  # RCV.UP as an offset (RFC 9293 §3.8.5)
+        self.eof = False  # the peer's FIN has been received in order
+        self.read_shut = False  # shutdown(SHUT_RD): data is acknowledged and dropped
+        self.receive_buffer = params.receive_buffer
+        # -- acknowledgments owed (RFC 1122 §4.2.3.2) ------------------------------------
+        self.ack_pending = 0  # full-size segments received and not yet acknowledged
+        self.delack_due = False  # a delayed ACK is owed when the timer fires
+        self.ack_owed = False  # an immediate ACK, sent when the segment is processed
+
+    # -- the RFC's variables, as the wire sees them ---------------------------------------
+    @property
+    def rcv_nxt(self) -> int:
+        return (self.irs + self.nxt) % sq.MOD
+
+    @property
+    def rcv_wnd(self) -> int:
+        """RCV.WND: what the window we advertised still allows."""
+        return max(0, self.adv - self.nxt)
+
+    def seq_offset(self, seq: int) -> int:
+        """The offset of sequence number ``seq`` (RFC 9293 §3.4: modulo 2**32, near
+        RCV.NXT)."""
+        return self.nxt + sq.diff(seq, self.rcv_nxt)
+
+    def synchronize(self, irs: int, window: int) -> None:
+        """The peer's SYN: IRS, RCV.NXT = IRS + 1 (RFC 9293 §3.10.7.2-3), and the right
+        edge the window of our SYN offers."""
+        self.irs = irs
+        self.nxt = 1
+        self.adv = 1 + window
+
+    # -- text (RFC 9293 §3.10.7.4 seventh) ------------------------------------------------
+    def accept_in_order(self, data: bytes) -> None:
+        """Text at RCV.NXT: into the buffer (unless SHUT_RD), RCV.NXT advances."""
+        if self.fin_off is not None:
+            # Nothing follows the peer's FIN (RFC 9293 §3.10.7.4 eighth): text beyond it
+            # is bogus.
+            data = data[: max(0, self.fin_off - self.nxt)]
+        if not self.read_shut:
+            self.rcvbuf += data
+        self.nxt += len(data)
+        self.counters.in_octets += len(data)
+
+    def pull_out_of_order(self) -> bool:
+        """Move what the queue holds at RCV.NXT into the buffer; True when a FIN held
+        beyond a gap is now in order (the caller processes it)."""
+        # With no text held, a FIN held after the gap may still be reached now.
+        progress = bool(self.ooo)
+        while progress:
+            progress = False
+            for start in sorted(self.ooo):
+                chunk = self.ooo[start]
+                end = start + len(chunk)
+                if end <= self.nxt:
+                    del self.ooo[start]
+                    progress = True
+                elif start <= self.nxt:
+                    del self.ooo[start]
+                    self.accept_in_order(chunk[self.nxt - start :])
+                    progress = True
+        self.ooo_ranges.remove_below(self.nxt)
+        live = {(s, e) for s, e in self.ooo_ranges.ranges}
+        self.sack_recent = [b for b in self.sack_recent if b in live]
+        if self.fin_off is not None and self.fin_off == self.nxt:
+            self.fin_off = None
+            return True
+        return False
+
+    def hold_out_of_order(self, off: int, data: bytes) -> None:
+        """RFC 9293 §3.10.7.4 seventh: text beyond RCV.NXT is held (bounded, counted),
+        and its block goes first in the SACK option (RFC 2018 §4). Octets already held
+        stay: the first copy of an octet wins, as in the reference model."""
+        c = self.counters
+        c.out_of_order_segments += 1
+        end = off + len(data)
+        pieces = self._not_held(off, end)
+        if pieces and len(self.ooo) + len(pieces) > MAX_OUT_OF_ORDER:
+            c.out_of_order_queue_full_drop += 1
+            return
+        for start, stop in pieces:
+            self.ooo[start] = data[start - off : stop - off]
+        block = self.ooo_ranges.add(off, end)
+        self.sack_recent = [block] + [b for b in self.sack_recent if b != block]
+
+    def _not_held(self, off: int, end: int) -> list[tuple[int, int]]:
+        """The parts of ``[off, end)`` the out-of-order queue does not hold yet."""
+        pieces = []
+        pos = off
+        for s, e in self.ooo_ranges.ranges:
+            if e <= pos:
+                continue
+            if s >= end:
+                break
+            if s > pos:
+                pieces.append((pos, s))
+            pos = e
+        if pos < end:
+            pieces.append((pos, end))
+        return pieces
+
+    def first_copies(self, off: int, data: bytes) -> bytes:
+        """In-order text at ``off`` with the octets the queue already holds put back:
+        the first copy of an octet wins (a later segment overlapping held text with other
+        octets does not replace them)."""
+        end = off + len(data)
+        out: bytearray | None = None
+        for start, chunk in self.ooo.items():
+            lo, hi = max(start, off), min(start + len(chunk), end)
+            if lo < hi:
+                out = bytearray(data) if out is None else out
+                out[lo - off : hi - off] = chunk[lo - start : hi - start]
+        return data if out is None else bytes(out)
+
+    def sack_blocks(self, limit: int) -> tuple[tuple[int, int], ...]:
+        """RFC 2018 §4: up to ``limit`` blocks, as sequence numbers."""
+        irs = self.irs
+        return tuple(((irs + s) % sq.MOD, (irs + e) % sq.MOD) for s, e in self.sack_recent[:limit])
+
+    # -- the application side -------------------------------------------------------------
+    def read(self, n: int) -> bytes:
+        out = bytes(self.rcvbuf[:n])
+        del self.rcvbuf[:n]
+        return out
+
+    def shutdown(self) -> None:
+        self.read_shut = True
+        self.rcvbuf.clear()
+
+    # -- the window we advertise (RFC 1122 §4.2.3.3) --------------------------------------
+    def free_space(self) -> int:
+        held = len(self.rcvbuf) + sum(len(v) for v in self.ooo.values())
+        return max(0, self.receive_buffer - held)
+
+    def _sws_threshold(self, mss: int) -> int:
+        return min(self.receive_buffer // 2, max(mss, MIN_SWS_MSS))
+
+    def advertise(self, mss: int, wscale: int) -> int:
+        """The window field, and RCV.ADV moved only by receiver SWS avoidance: the right
+        edge advances when it can advance by min(RCV.BUFF/2, MSS) (never shrinks)."""
+        candidate = self.nxt + self.free_space()
+        if candidate - self.adv >= self._sws_threshold(mss) or self.adv < self.nxt:
+            self.adv = max(self.adv, candidate)
+        wnd = max(0, self.adv - self.nxt) >> wscale
+        return min(wnd, 0xFFFF)
+
+    def window_update_due(self, mss: int) -> bool:
+        """RFC 1122 §4.2.3.3: a window update is sent when the window grows by the SWS
+        threshold (a window that had been closed opens with it: the peer's persist
+        timer)."""
+        candidate = self.nxt + self.free_space()
+        return candidate - self.adv >= self._sws_threshold(mss)
+
+    # -- acknowledgments ------------------------------------------------------------------
+    def ack_now(self) -> None:
+        """An immediate ACK is owed: it goes at the end of the segment's processing, on
+        the data or FIN sent then, or alone (RFC 9293 §3.10.7.4 seventh: "This
+        acknowledgment should be piggybacked on a segment being transmitted if possible
+        without incurring undue delay")."""
+        self.ack_owed = True
+
+    def acked(self) -> None:
+        """A segment carrying our ACK left: nothing is owed any more."""
+        self.ack_pending = 0
+        self.delack_due = False
+        self.ack_owed = False
