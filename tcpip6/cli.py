@@ -65,9 +65,9 @@ class _Backend:
     """The stack a tool runs on (``--sim`` or ``--loopback``) and how names resolve."""
 
     def __init__(self, args: argparse.Namespace) -> None:
+        from tcpip6.api.sockets import Stack
         from tcpip6.apps.topology import Topology, build
         from tcpip6.io.runtime import loopback_stack
-        from tcpip6.stack.sockets import Stack
 
         self.topology: Topology | None = None
         if args.sim:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tcpip6.api.sockets import Stack
 from tcpip6.apps import show
 from tcpip6.apps.host import (
     HostConfigError,
@@ -30,7 +31,6 @@ from tcpip6.io.runtime import LiveDriver, SimDriver
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
-from tcpip6.stack.sockets import Stack
 
 PREFIX = IPv6Network("2001:db8:1::/64")
 STATIC = IPv6Network("2001:db8:9::/48")

@@ -34,6 +34,7 @@ from ipaddress import IPv4Address, IPv6Address, IPv6Interface, IPv6Network
 from pathlib import Path
 from typing import Any, TextIO
 
+from tcpip6.api.sockets import Stack
 from tcpip6.apps import show
 from tcpip6.apps.httpd import HTTP_PORT, Httpd
 from tcpip6.apps.jobs import Job, start_job
@@ -71,7 +72,6 @@ from tcpip6.stack.link import EthernetLink
 from tcpip6.stack.machines.graph import trace_printer
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
-from tcpip6.stack.sockets import Stack
 
 LINK_KINDS = ("ethernet", "tap", "tunnel")
 #: --route: at most this many (the routing table's static route capacity).

@@ -20,10 +20,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from tcpip6.api.sockets import Socket, Stack
 from tcpip6.apps import ping6, tracert6
 from tcpip6.apps.ping6 import Pinger, PingOptions, resolve
 from tcpip6.apps.tracert6 import Answer, TraceOptions, Tracer, header_lines, hop_line
-from tcpip6.stack.sockets import Socket, Stack
 
 #: Tools a live host runs for its control socket.
 TOOLS = ("ping6", "tracert6", "ttcp")

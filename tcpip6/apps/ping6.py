@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, TextIO
 
-from tcpip6.stack.sockets import (
+from tcpip6.api.sockets import (
     AF_INET6,
     ICMP6_FILTER,
     IPPROTO_ICMPV6,

@@ -17,7 +17,7 @@ import logging
 import random
 from collections import deque
 from ipaddress import IPv6Address
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from tcpip6.stack import address_selection
 from tcpip6.stack.counters import Icmpv6Counters, Ipv6Counters, NdCounters
@@ -43,9 +43,16 @@ from tcpip6.wire.ipv6 import Ipv6Header
 
 if TYPE_CHECKING:
     from tcpip6.stack.router import Router
-    from tcpip6.stack.sockets import Socket
 
 log = logging.getLogger("tcpip6.host")
+
+
+class RawEndpoint(Protocol):
+    """What a raw socket is to the core (RFC 3542 §3): it takes a copy of each packet of
+    its Next Header value. The socket API above the core (``tcpip6.api``) implements it."""
+
+    def deliver_raw(self, d: Delivery) -> None: ...
+
 
 #: Packets looped back to ourselves wait here until the current call completes.
 LOOPBACK_QUEUE_LIMIT = 64
@@ -80,7 +87,7 @@ class Host:
         self.icmpv6 = Icmpv6(self)
         self.register_protocol(wire_ipv6.IPPROTO_ICMPV6, self.icmpv6.receive)
         #: Raw sockets by Next Header value (RFC 3542 §3).
-        self.raw_sockets: dict[int, list[Socket]] = {}
+        self.raw_sockets: dict[int, list[RawEndpoint]] = {}
         self.udp = Udp(self)
         self.tcp = Tcp(self)
         self.routes = RoutingTable(self._reachability)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from ipaddress import IPv6Address, IPv6Network
 
+from tcpip6.api import sockets as so
+from tcpip6.api.sockets import Stack
 from tcpip6.io.runtime import SimDriver
 from tcpip6.io.sim import SimWorld
-from tcpip6.stack import sockets as so
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix
-from tcpip6.stack.sockets import Stack
 from tests.stack.tcpscenario import data_segments, tcp_wire
 
 P1 = IPv6Network("2001:db8:1::/64")

@@ -11,12 +11,12 @@ from ipaddress import IPv6Address, IPv6Network
 
 import pytest
 
+from tcpip6.api import sockets as so
+from tcpip6.api.sockets import Stack
+from tcpip6.api.stream import StreamSocket
 from tcpip6.io.runtime import SimDriver
 from tcpip6.io.sim import SimWorld
-from tcpip6.stack import sockets as so
 from tcpip6.stack.interface import Interface
-from tcpip6.stack.sockets import Stack
-from tcpip6.stack.stream import StreamSocket
 from tcpip6.stack.tcp import TcpParameters
 from tcpip6.wire.tcp import SYN, MaxSegmentSize
 from tests.stack.conftest import Pair
