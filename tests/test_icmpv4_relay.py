@@ -17,7 +17,7 @@ from tcpip6.io.icmpv4_relay import (
     parse_icmpv4,
     relay_datagram,
 )
-from tcpip6.io.tunnel import TunnelLink, encapsulate, link_local
+from tcpip6.stack.tunnel import TunnelLink, encapsulate, link_local
 from tests.test_tunnel import V4_A, V4_B, Ipv4Net, echo, tunnel_host
 
 ROUTER4 = "192.0.2.254"
@@ -106,8 +106,8 @@ def test_a_router_sends_packet_too_big_for_a_packet_too_big_for_its_tunnel() -> 
     """The stack already does this through the interface MTU (RFC 4443 §3.2): a router
     whose next link is a 1280-octet tunnel answers a 1400-octet packet with Packet Too Big
     1280, and the source learns the path MTU."""
-    from tcpip6.io.tunnel import configure_interface, interface_parameters
     from tcpip6.stack.router import Router
+    from tcpip6.stack.tunnel import configure_interface, interface_parameters
 
     net = Ipv4Net()
     v4_r1, v4_r2, v4_c = IPv4Address("10.0.1.1"), IPv4Address("10.0.2.1"), IPv4Address("10.0.2.2")

@@ -19,8 +19,8 @@ from tcpip6.apps.host import (
     config_from,
     parse_route,
 )
-from tcpip6.io.tunnel import TunnelLink, sixtofour_address
 from tcpip6.stack.machines.nce import NceState
+from tcpip6.stack.tunnel import TunnelLink, sixtofour_address
 from tests.test_tunnel import V4_A, V4_RELAY, Ipv4Net, tunnel_host
 
 

@@ -13,7 +13,10 @@ from scapy.layers.inet import IP
 from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6EchoRequest, IPv6, IPv6ExtHdrFragment
 from scapy.packet import Raw
 
-from tcpip6.io.tunnel import (
+from tcpip6.stack.host import Host
+from tcpip6.stack.interface import Interface
+from tcpip6.stack.machines.nce import NceState
+from tcpip6.stack.tunnel import (
     SIX_TO_FOUR,
     TUNNEL_MTU,
     DecapsulationError,
@@ -29,9 +32,6 @@ from tcpip6.io.tunnel import (
     sixtofour_address,
     sixtofour_prefix,
 )
-from tcpip6.stack.host import Host
-from tcpip6.stack.interface import Interface
-from tcpip6.stack.machines.nce import NceState
 
 V4_A = IPv4Address("10.0.0.2")
 V4_B = IPv4Address("10.0.0.1")

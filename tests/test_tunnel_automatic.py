@@ -10,7 +10,7 @@ from scapy.layers.inet import IP
 from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6
 
 from tcpip6.apps.host import add_route, build_config, parse_route
-from tcpip6.io.tunnel import (
+from tcpip6.stack.tunnel import (
     TunnelKind,
     TunnelLink,
     TunnelSpec,

@@ -45,19 +45,9 @@ from tcpip6.io.icmpv4_relay import from_extended_err, relay_datagram
 from tcpip6.io.pcap import LINKTYPE_ETHERNET, PcapWriter
 from tcpip6.io.rawsock import LinkError, RawSocketPort
 from tcpip6.io.runtime import LiveDriver
-from tcpip6.io.sixover4 import MulticastIpv4Port, SixOverFourLink
+from tcpip6.io.sixover4 import MulticastIpv4Port
 from tcpip6.io.tap import TapPort, name_problem
-from tcpip6.io.tunnel import (
-    LINKTYPE_RAW,
-    ErrorReceiver,
-    RawIpv4Port,
-    TunnelKind,
-    TunnelLink,
-    TunnelSpec,
-    next_hop_link_address,
-)
-from tcpip6.io.tunnel import configure_interface as configure_tunnel
-from tcpip6.io.tunnel import interface_parameters as tunnel_parameters
+from tcpip6.io.tunnel import ErrorReceiver, RawIpv4Port
 from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.events import (
     AddressConfigured,
@@ -72,6 +62,16 @@ from tcpip6.stack.link import EthernetLink
 from tcpip6.stack.machines.graph import trace_printer
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
+from tcpip6.stack.sixover4 import SixOverFourLink
+from tcpip6.stack.tunnel import (
+    LINKTYPE_RAW,
+    TunnelKind,
+    TunnelLink,
+    TunnelSpec,
+    next_hop_link_address,
+)
+from tcpip6.stack.tunnel import configure_interface as configure_tunnel
+from tcpip6.stack.tunnel import interface_parameters as tunnel_parameters
 
 LINK_KINDS = ("ethernet", "tap", "tunnel")
 #: --route: at most this many (the routing table's static route capacity).
