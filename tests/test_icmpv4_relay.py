@@ -126,4 +126,4 @@ def test_a_router_sends_packet_too_big_for_a_packet_too_big_for_its_tunnel() -> 
     assert a.icmpv6.send_echo_request(c_addr, 1, 1, b"x" * 1300, 0.0)  # 1348 octets
     net.run(0.0)
     assert router.counters.too_big == 1
-    assert a.routes.table.path_mtu(c_addr, 0.0, ia) == 1280
+    assert a.routes.path_mtu(c_addr, 0.0, ia) == 1280

@@ -374,7 +374,7 @@ def test_a_static_next_hop_is_sent_to_its_neighbor_entrys_ipv4_address() -> None
     ir.add_static_address(IPv6Address("2001:db8:99::1"), 128, 0.0)
     hop = sixtofour_address(router4)
     ia.add_static_neighbor(hop, router4.packed)
-    assert a.routes.table.add_static_route(IPv6Network("2001:db8:99::/64"), ia, hop)
+    assert a.routes.add_static_route(IPv6Network("2001:db8:99::/64"), ia, hop)
     assert a.icmpv6.send_echo_request(IPv6Address("2001:db8:99::1"), 4, 1, b"via r", 0.0)
     net.run(0.0)
     assert next((IP(d).src, IP(d).dst) for d in net.wire) == ("10.0.0.2", "10.0.0.9")

@@ -85,7 +85,7 @@ def test_two_hosts_over_an_automatic_tunnel() -> None:
     b, ib = tunnel_host(net, "b", TunnelLink(net.port(V4_B), V4_B, automatic=True))
     # The interface has ::V4ADDR/96, so ::/96 is on-link through it (RFC 2893 §5.3).
     assert ia.source_candidates() == [IPv6Address("::a00:2")]
-    assert a.routes.table.next_hop(IPv6Address("::a00:1"), None, 0.0) == (
+    assert a.routes.next_hop(IPv6Address("::a00:1"), None, 0.0) == (
         ia,
         IPv6Address("::a00:1"),
     )
@@ -109,7 +109,7 @@ def test_a_route_through_an_ipv4_compatible_router() -> None:
     net = Ipv4Net()
     a, ia = tunnel_host(net, "a", TunnelLink(net.port(V4_A), V4_A, automatic=True))
     add_route(a, parse_route("2001:db8:5::/64=::a00:1%tun0"))
-    assert a.routes.table.next_hop(IPv6Address("2001:db8:5::9"), None, 0.0) == (
+    assert a.routes.next_hop(IPv6Address("2001:db8:5::9"), None, 0.0) == (
         ia,
         IPv6Address("::a00:1"),
     )

@@ -542,7 +542,7 @@ class Socket(Timeouts):
         route = host.route(dst, iface, now)
         if route is None:
             return wire_ipv6.MIN_MTU
-        pmtu = host.routes.table.path_mtu(dst, now, route[0])
+        pmtu = host.routes.path_mtu(dst, now, route[0])
         return route[0].mtu if pmtu is None else pmtu
 
     def _unicast_hops(self) -> int:

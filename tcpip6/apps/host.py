@@ -277,7 +277,7 @@ def add_route(host: Host, route: StaticRouteSpec) -> None:
         mapped = next_hop_link_address(iface.link, route.next_hop)
         if mapped is not None and iface.neighbors.get(route.next_hop) is None:
             iface.add_static_neighbor(route.next_hop, mapped)
-    if not host.routes.table.add_static_route(route.prefix, iface, route.next_hop):
+    if not host.routes.add_static_route(route.prefix, iface, route.next_hop):
         raise HostConfigError(f"--route {route}: the static route table is full")
 
 

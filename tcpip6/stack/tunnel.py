@@ -438,7 +438,7 @@ def configure_interface(iface: Interface, link: TunnelLink, now: float) -> None:
       IPv4 next hop is embedded in it); with a relay router, the default route through
       the relay's 6to4 address 2002:RELAY4:: (RFC 3068).
     """
-    routes = iface.host.routes.table
+    routes = iface.host.routes
     if link.automatic:
         iface.add_static_address(ipv4_compatible(link.local), IPV4_COMPATIBLE.prefixlen, now)
         return
