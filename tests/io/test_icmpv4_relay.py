@@ -18,7 +18,7 @@ from tcpip6.io.icmpv4_relay import (
     relay_datagram,
 )
 from tcpip6.stack.tunnel import TunnelLink, encapsulate, link_local
-from tests.test_tunnel import V4_A, V4_B, Ipv4Net, echo, tunnel_host
+from tests.stack.test_tunnel import V4_A, V4_B, Ipv4Net, echo, tunnel_host
 
 ROUTER4 = "192.0.2.254"
 SRC6, DST6 = "2001:db8:46::2", "2001:db8:99::1"

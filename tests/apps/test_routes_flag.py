@@ -21,7 +21,7 @@ from tcpip6.apps.host import (
 )
 from tcpip6.stack.machines.nce import NceState
 from tcpip6.stack.tunnel import TunnelLink, sixtofour_address
-from tests.test_tunnel import V4_A, V4_RELAY, Ipv4Net, tunnel_host
+from tests.stack.test_tunnel import V4_A, V4_RELAY, Ipv4Net, tunnel_host
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -23,7 +23,7 @@ from tcpip6.stack.sixover4 import (
     multicast_ipv4,
 )
 from tcpip6.stack.tunnel import TunnelKind, TunnelSpec, encapsulate
-from tests.test_tunnel import echo
+from tests.stack.test_tunnel import echo
 
 V4_A = IPv4Address("10.0.0.2")
 V4_B = IPv4Address("10.0.0.1")

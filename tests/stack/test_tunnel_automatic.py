@@ -18,7 +18,7 @@ from tcpip6.stack.tunnel import (
     encapsulate,
     ipv4_compatible,
 )
-from tests.test_tunnel import V4_A, V4_B, Ipv4Net, echo, tunnel_host
+from tests.stack.test_tunnel import V4_A, V4_B, Ipv4Net, echo, tunnel_host
 
 
 def test_ipv4_compatible_mapping() -> None:
