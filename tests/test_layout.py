@@ -43,6 +43,7 @@ def test_only_cross_cutting_tests_at_the_top() -> None:
         "test_bench.py",
         "test_cli.py",
         "test_docs.py",
+        "test_docs_paths.py",
         "test_layering.py",
         "test_layout.py",
     ]

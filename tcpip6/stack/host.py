@@ -1,6 +1,6 @@
 """The Host: interfaces, the protocol switch table, the receive and send paths, timers.
 
-Sans-I/O and deterministic (DESIGN.md): the host is driven from outside::
+Sans-I/O and deterministic (docs/architecture.md): the host is driven from outside::
 
     host.receive(interface, frame, now)   # a frame arrived
     host.poll(now) -> float | None        # run due timers; the next deadline
