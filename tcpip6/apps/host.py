@@ -41,7 +41,6 @@ from tcpip6.apps.jobs import Job, start_job
 from tcpip6.apps.services import PORTS, Services
 from tcpip6.apps.socks_relay import SocksConfigError, SocksServer, parse_listen
 from tcpip6.io.control import ControlError, ControlServer, default_path
-from tcpip6.io.icmpv4_relay import from_extended_err, relay_datagram
 from tcpip6.io.pcap import LINKTYPE_ETHERNET, PcapWriter
 from tcpip6.io.rawsock import LinkError, RawSocketPort
 from tcpip6.io.runtime import LiveDriver
@@ -57,6 +56,7 @@ from tcpip6.stack.events import (
     NeighborUnreachableEvent,
 )
 from tcpip6.stack.host import Host
+from tcpip6.stack.icmpv4_relay import from_extended_err, relay_datagram
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.link import EthernetLink
 from tcpip6.stack.machines.graph import trace_printer

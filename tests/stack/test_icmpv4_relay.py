@@ -9,7 +9,7 @@ from ipaddress import IPv4Address, IPv6Address
 from scapy.layers.inet import ICMP, IP, IPerror
 from scapy.layers.inet6 import ICMPv6DestUnreach, ICMPv6EchoRequest, ICMPv6PacketTooBig, IPv6
 
-from tcpip6.io.icmpv4_relay import (
+from tcpip6.stack.icmpv4_relay import (
     EXTENDED_ERR,
     SO_EE_ORIGIN_ICMP,
     from_extended_err,
