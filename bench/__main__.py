@@ -42,11 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import tcpip6
-from tcpip6.apps.ttcp import TcpTransfer, TtcpOptions
-from tcpip6.io.runtime import SimDriver, loopback_stack
-from tcpip6.io.sim import SimWorld
-from tcpip6.stack.params import InterfaceParameters
-from tcpip6.stack.sockets import (
+from tcpip6.api.sockets import (
     AF_INET6,
     SO_RCVBUF,
     SOCK_DGRAM,
@@ -55,6 +51,10 @@ from tcpip6.stack.sockets import (
     Socket,
     Stack,
 )
+from tcpip6.apps.ttcp import TcpTransfer, TtcpOptions
+from tcpip6.io.runtime import SimDriver, loopback_stack
+from tcpip6.io.sim import SimWorld
+from tcpip6.stack.params import InterfaceParameters
 
 A = IPv6Address("fe80::a")
 B = IPv6Address("fe80::b")

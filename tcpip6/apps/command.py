@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 from tcpip6.apps.options import Checked, build_options
 
 if TYPE_CHECKING:
+    from tcpip6.api.sockets import Stack
     from tcpip6.apps.topology import Topology
-    from tcpip6.stack.sockets import Stack
 
 #: What ``add_parser`` is given: ``ArgumentParser.add_subparsers()``'s action.
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"

@@ -118,7 +118,7 @@ class DemoRun:
 
     @property
     def path_mtu_a_to_c(self) -> int | None:
-        return self.hosts["a"].routes.table.path_mtu(self.addrs["c"], self.world.now)
+        return self.hosts["a"].routes.path_mtu(self.addrs["c"], self.world.now)
 
     def small_replies(self) -> dict[str, list[str]]:
         return {

@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 from urllib.parse import unquote, urlsplit
 
+from tcpip6.api.sockets import Stack
 from tcpip6.apps.command import Subparsers
 from tcpip6.apps.ftpclient import FtpClient, FtpError, Transfer
 from tcpip6.apps.ftpd import FTP_PORT, Ftpd
 from tcpip6.apps.jobs import Job
 from tcpip6.apps.steps import Steps, StepsRunner, run_blocking
-from tcpip6.stack.sockets import Stack
 
 DEMO_FILE = "tcpip6.bin"
 DEMO_SIZE = 1 << 20

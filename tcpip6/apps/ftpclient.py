@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
+from tcpip6.api.sockets import AF_INET6, SOCK_STREAM, Stack
+from tcpip6.api.stream import StreamSocket
 from tcpip6.apps import ftpfs
 from tcpip6.apps.steps import (
     LineReader,
@@ -26,8 +28,6 @@ from tcpip6.apps.steps import (
     until,
 )
 from tcpip6.stack.machines.tcp import TcpState
-from tcpip6.stack.sockets import AF_INET6, SOCK_STREAM, Stack
-from tcpip6.stack.stream import StreamSocket
 from tcpip6.stack.tcp import Connection
 
 MAX_REPLY_LINE = 4096

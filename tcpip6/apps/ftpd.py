@@ -40,6 +40,8 @@ from ipaddress import IPv6Address
 from pathlib import Path
 from typing import BinaryIO
 
+from tcpip6.api.sockets import AF_INET6, SOCK_STREAM, Stack
+from tcpip6.api.stream import StreamSocket
 from tcpip6.apps import ftpfs
 from tcpip6.apps.ftpfs import Place, Refused
 from tcpip6.apps.steps import (
@@ -56,8 +58,6 @@ from tcpip6.apps.steps import (
 from tcpip6.apps.tcpserve import StreamHandler, TcpServer
 from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.machines.tcp import TcpState
-from tcpip6.stack.sockets import AF_INET6, SOCK_STREAM, Stack
-from tcpip6.stack.stream import StreamSocket
 from tcpip6.stack.tcp import Connection
 
 FTP_PORT = 21

@@ -35,6 +35,7 @@ from ipaddress import IPv4Address, IPv6Address, IPv6Interface, IPv6Network
 from pathlib import Path
 from typing import Any, TextIO
 
+from tcpip6.api.sockets import Stack
 from tcpip6.apps import show
 from tcpip6.apps.command import CliError, Subparsers
 from tcpip6.apps.ftpd import Ftpd
@@ -45,23 +46,12 @@ from tcpip6.apps.services import PORTS, Services
 from tcpip6.apps.socks_relay import SocksConfigError, SocksServer, parse_listen
 from tcpip6.apps.tunnel_slots import TunnelSlots
 from tcpip6.io.control import ControlError, ControlServer, default_path
-from tcpip6.io.icmpv4_relay import from_extended_err, relay_datagram
 from tcpip6.io.pcap import LINKTYPE_ETHERNET, PcapWriter
 from tcpip6.io.rawsock import LinkError, RawSocketPort
 from tcpip6.io.runtime import LiveDriver
-from tcpip6.io.sixover4 import MulticastIpv4Port, SixOverFourLink
+from tcpip6.io.sixover4 import MulticastIpv4Port
 from tcpip6.io.tap import TapPort, name_problem
-from tcpip6.io.tunnel import (
-    LINKTYPE_RAW,
-    ErrorReceiver,
-    RawIpv4Port,
-    TunnelKind,
-    TunnelLink,
-    TunnelSpec,
-    next_hop_link_address,
-)
-from tcpip6.io.tunnel import configure_interface as configure_tunnel
-from tcpip6.io.tunnel import interface_parameters as tunnel_parameters
+from tcpip6.io.tunnel import ErrorReceiver, RawIpv4Port
 from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.events import (
     AddressConfigured,
@@ -71,12 +61,22 @@ from tcpip6.stack.events import (
     NeighborUnreachableEvent,
 )
 from tcpip6.stack.host import Host
+from tcpip6.stack.icmpv4_relay import from_extended_err, relay_datagram
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.link import EthernetLink
 from tcpip6.stack.machines.graph import trace_printer
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
-from tcpip6.stack.sockets import Stack
+from tcpip6.stack.sixover4 import SixOverFourLink
+from tcpip6.stack.tunnel import (
+    LINKTYPE_RAW,
+    TunnelKind,
+    TunnelLink,
+    TunnelSpec,
+    next_hop_link_address,
+)
+from tcpip6.stack.tunnel import configure_interface as configure_tunnel
+from tcpip6.stack.tunnel import interface_parameters as tunnel_parameters
 
 LINK_KINDS = ("ethernet", "tap", "tunnel")
 #: --route: at most this many (the routing table's static route capacity).
@@ -300,7 +300,7 @@ def add_route(host: Host, route: StaticRouteSpec) -> None:
         mapped = next_hop_link_address(iface.link, route.next_hop)
         if mapped is not None and iface.neighbors.get(route.next_hop) is None:
             iface.add_static_neighbor(route.next_hop, mapped)
-    if not host.routes.table.add_static_route(route.prefix, iface, route.next_hop):
+    if not host.routes.add_static_route(route.prefix, iface, route.next_hop):
         raise HostConfigError(f"--route {route}: the static route table is full")
 
 

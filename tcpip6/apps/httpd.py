@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 from urllib.parse import unquote, urlsplit
 
+from tcpip6.api.sockets import AF_INET6, SOCK_STREAM, Stack
 from tcpip6.apps.command import Backend, CliError, Subparsers, tool_parser
 from tcpip6.apps.tcpserve import DEFAULT_MAX_CONNECTIONS, StreamHandler, TcpServer
-from tcpip6.stack.sockets import AF_INET6, SOCK_STREAM, Stack
 from tcpip6.stack.tcp import Connection
 
 HTTP_PORT = 80

@@ -21,10 +21,10 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
+from tcpip6.api.sockets import Socket, Stack
 from tcpip6.apps.options import build_options
 from tcpip6.apps.ping6 import Pinger, PingOptions, resolve
 from tcpip6.apps.tracert6 import Answer, TraceOptions, Tracer, header_lines, hop_line
-from tcpip6.stack.sockets import Socket, Stack
 
 #: Tools a live host runs for its control socket.
 TOOLS = ("ping6", "tracert6", "ttcp", "ftp6")

@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, TextIO
 
-from tcpip6.apps.command import Backend, Subparsers, options, run_in_host, tool_parser
-from tcpip6.stack.sockets import (
+from tcpip6.api.sockets import (
     AF_INET6,
     ICMP6_FILTER,
     IPPROTO_ICMPV6,
@@ -45,6 +44,7 @@ from tcpip6.stack.sockets import (
     SOCK_RAW,
     Stack,
 )
+from tcpip6.apps.command import Backend, Subparsers, options, run_in_host, tool_parser
 from tcpip6.wire import icmpv6 as wi
 from tcpip6.wire.errors import WireError
 from tcpip6.wire.ipv6 import MIN_MTU, Ipv6Header

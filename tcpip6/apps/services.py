@@ -24,9 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
-from tcpip6.apps.command import Backend, CliError, Subparsers, tool_parser
-from tcpip6.apps.tcpserve import StreamHandler, TcpServer
-from tcpip6.stack.sockets import (
+from tcpip6.api.sockets import (
     AF_INET6,
     SOCK_DGRAM,
     SOCK_STREAM,
@@ -34,7 +32,9 @@ from tcpip6.stack.sockets import (
     DatagramTransport,
     Stack,
 )
-from tcpip6.stack.stream import SHUT_WR
+from tcpip6.api.stream import SHUT_WR
+from tcpip6.apps.command import Backend, CliError, Subparsers, tool_parser
+from tcpip6.apps.tcpserve import StreamHandler, TcpServer
 from tcpip6.stack.tcp import Connection
 
 ECHO_PORT = 7

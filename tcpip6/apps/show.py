@@ -170,7 +170,7 @@ def neighbors(host: Host, now: float) -> Data:
 
 def routes(host: Host, now: float) -> Data:
     """The Prefix List, static routes and Default Router List (RFC 4861 §5.1)."""
-    table = host.routes.table
+    table = host.routes
     prefixes = [
         {
             "prefix": str(ple.prefix),
@@ -204,7 +204,7 @@ def routes(host: Host, now: float) -> Data:
 def destinations(host: Host, now: float) -> Data:
     """The route cache (MSR's RCEs; RFC 4861's Destination Cache), most recent last."""
     out = []
-    for rce in host.routes.table.route_cache.values():
+    for rce in host.routes.route_cache.values():
         source = rce.preferred_source
         out.append(
             {

@@ -16,7 +16,7 @@ import struct
 from ipaddress import IPv4Address
 
 from tcpip6.apps.command import CliError, Subparsers
-from tcpip6.io.tunnel import RELAY_ANYCAST, sixtofour_address, sixtofour_prefix
+from tcpip6.stack.tunnel import RELAY_ANYCAST, sixtofour_address, sixtofour_prefix
 
 #: linux/sockios.h: get the interface's (first) IPv4 address.
 SIOCGIFADDR = 0x8915

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address, ip_address
 from typing import TYPE_CHECKING, Any
 
+from tcpip6.api.sockets import AF_INET6, SOCK_DGRAM, Socket, Stack
 from tcpip6.apps.socks import (
     CMD_CONNECT,
     Phase,
@@ -47,7 +48,6 @@ from tcpip6.apps.socks import (
 )
 from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.machines.tcp import TcpState
-from tcpip6.stack.sockets import AF_INET6, SOCK_DGRAM, Socket, Stack
 
 if TYPE_CHECKING:
     from tcpip6.io.runtime import LiveDriver

@@ -23,8 +23,8 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TypeVar
 
+from tcpip6.api.sockets import Driver, Stack
 from tcpip6.stack.machines.tcp import TcpState
-from tcpip6.stack.sockets import Driver, Stack
 from tcpip6.stack.tcp import Connection
 
 T = TypeVar("T")

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tcpip6.api.sockets import AF_INET6, SOCK_STREAM, Stack
+from tcpip6.api.stream import StreamSocket
 from tcpip6.stack.machines.tcp import TcpState
-from tcpip6.stack.sockets import AF_INET6, SOCK_STREAM, Stack
-from tcpip6.stack.stream import StreamSocket
 from tcpip6.stack.tcp import Connection
 
 #: Connections a server handles at once, and its listen backlog.

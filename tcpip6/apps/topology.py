@@ -23,12 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address, IPv6Network
 
+from tcpip6.api.sockets import Stack
 from tcpip6.io.runtime import SimDriver
 from tcpip6.io.sim import LineRatePort, SimWorld
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
-from tcpip6.stack.sockets import Stack
 
 #: Seconds of simulated time a topology runs before the tool starts: DAD (1 s), router
 #: solicitation delay and retransmissions, the first Router Advertisements, SLAAC.

@@ -26,9 +26,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import TextIO
 
-from tcpip6.apps.command import Backend, Subparsers, options, run_in_host, tool_parser
-from tcpip6.apps.ping6 import format_time, icmp6_filter, resolve
-from tcpip6.stack.sockets import (
+from tcpip6.api.sockets import (
     AF_INET6,
     ICMP6_FILTER,
     IPPROTO_ICMPV6,
@@ -39,6 +37,8 @@ from tcpip6.stack.sockets import (
     Socket,
     Stack,
 )
+from tcpip6.apps.command import Backend, Subparsers, options, run_in_host, tool_parser
+from tcpip6.apps.ping6 import format_time, icmp6_filter, resolve
 from tcpip6.wire import icmpv6 as wi
 from tcpip6.wire.errors import WireError
 from tcpip6.wire.ipv6 import IPPROTO_UDP, Ipv6Header

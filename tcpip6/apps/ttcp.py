@@ -32,9 +32,7 @@ from dataclasses import dataclass, replace
 from ipaddress import IPv6Address
 from typing import TextIO
 
-from tcpip6.apps.command import Backend, CliError, Subparsers, options, run_in_host, tool_parser
-from tcpip6.apps.ping6 import icmp6_filter
-from tcpip6.stack.sockets import (
+from tcpip6.api.sockets import (
     AF_INET6,
     ICMP6_FILTER,
     IPPROTO_ICMPV6,
@@ -45,7 +43,9 @@ from tcpip6.stack.sockets import (
     DatagramTransport,
     Stack,
 )
-from tcpip6.stack.stream import SHUT_WR, StreamSocket
+from tcpip6.api.stream import SHUT_WR, StreamSocket
+from tcpip6.apps.command import Backend, CliError, Subparsers, options, run_in_host, tool_parser
+from tcpip6.apps.ping6 import icmp6_filter
 from tcpip6.wire import icmpv6 as wi
 
 DEFAULT_BUFLEN = 8192

@@ -15,6 +15,14 @@ import errno
 from collections.abc import Mapping
 from typing import Any
 
+from tcpip6.api.sockets import (
+    AF_INET6,
+    ICMP6_FILTER,
+    IPPROTO_ICMPV6,
+    SOCK_DGRAM,
+    SOCK_RAW,
+    Stack,
+)
 from tcpip6.apps import ttcp
 from tcpip6.apps.jobs import Job, _queue_of
 from tcpip6.apps.options import build_options
@@ -29,14 +37,6 @@ from tcpip6.apps.ttcp import (
     pattern,
 )
 from tcpip6.stack.machines.tcp import TcpState
-from tcpip6.stack.sockets import (
-    AF_INET6,
-    ICMP6_FILTER,
-    IPPROTO_ICMPV6,
-    SOCK_DGRAM,
-    SOCK_RAW,
-    Stack,
-)
 from tcpip6.stack.tcp import Connection
 from tcpip6.wire import icmpv6 as wi
 from tcpip6.wire.ipv6 import UNSPECIFIED

@@ -29,9 +29,10 @@ from typing import Any
 
 from tcpip6.io.rawsock import LinkError
 from tcpip6.io.runtime import LiveDriver
-from tcpip6.io.tunnel import RawIpv4Port, TunnelLink, interface_parameters, link_local
+from tcpip6.io.tunnel import RawIpv4Port
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
+from tcpip6.stack.tunnel import TunnelLink, interface_parameters, link_local
 
 MAX_SLOTS = 256
 _NAME = re.compile(r"^[a-z][a-z0-9]{0,14}$")
@@ -142,7 +143,7 @@ class TunnelSlots:
             iface = slot.iface
             actions = iface.addresses.remove(slot.address.ip)
             self.host.nd_module.apply_address_actions(iface, actions, now)
-            table = self.host.routes.table
+            table = self.host.routes
             table.remove_on_link_prefix(iface, slot.address.network)
             table.invalidate(interface=iface)
             slot.address = None

@@ -25,12 +25,12 @@ from collections.abc import Callable, Iterable
 from types import FrameType
 from typing import Protocol, TypeVar
 
+from tcpip6.api.sockets import Stack
 from tcpip6.io.loopback import LoopbackPort
 from tcpip6.io.simnet import Node, SimNetwork
 from tcpip6.stack.host import Host
 from tcpip6.stack.link import LoopbackLink
 from tcpip6.stack.params import InterfaceParameters
-from tcpip6.stack.sockets import Stack
 from tcpip6.wire.ipv6 import LOOPBACK
 
 #: On simnet, a blocking call without a timeout gives up after this much simulated time
@@ -138,7 +138,7 @@ class LiveDriver(RealTimeDriver):
     ``step()`` polls what is due, then sleeps in ``select`` until the next deadline or
     until a source is readable, and hands the frames that arrived to their receivers.
     ``run()`` steps until :meth:`stop` (which a signal handler may call: a self-pipe wakes
-    the ``select``). ``wait()`` serves the blocking calls of :class:`~tcpip6.stack.sockets.Stack`.
+    the ``select``). ``wait()`` serves the blocking calls of :class:`~tcpip6.api.sockets.Stack`.
     """
 
     def __init__(self, nodes: Iterable[Node] = (), sources: Iterable[FrameSource] = ()) -> None:

@@ -62,7 +62,17 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
-from tcpip6.wire.tcp import ACK, FIN, PSH, RST, SYN, URG
+# -- control bits -------------------------------------------------------------------------
+# RFC 9293 §3.1 (Header Format): the control bits are the low six bits of the 14th octet,
+# from the right FIN, SYN, RST, PSH, ACK, URG (RFC 9293 §3.1 lists ECE and CWR of RFC 3168
+# above them; this model does not use them). It keeps its own copy: the spec imports nothing
+# of tcpip6, so it stays an oracle independent of the wire code it checks.
+FIN = 0x01  # RFC 9293 §3.1: "No more data from sender"
+SYN = 0x02  # RFC 9293 §3.1: "Synchronize sequence numbers"
+RST = 0x04  # RFC 9293 §3.1: "Reset the connection"
+PSH = 0x08  # RFC 9293 §3.1: "Push function"
+ACK = 0x10  # RFC 9293 §3.1: "Acknowledgment field is significant"
+URG = 0x20  # RFC 9293 §3.1: "Urgent pointer field is significant"
 
 # -- constants ----------------------------------------------------------------------------
 MSL = 120.0  # §3.4.2: "the Maximum Segment Lifetime (MSL) ... is ... 2 minutes"

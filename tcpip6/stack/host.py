@@ -1,6 +1,6 @@
 """The Host: interfaces, the protocol switch table, the receive and send paths, timers.
 
-Sans-I/O and deterministic (DESIGN.md): the host is driven from outside::
+Sans-I/O and deterministic (docs/architecture.md): the host is driven from outside::
 
     host.receive(interface, frame, now)   # a frame arrived
     host.poll(now) -> float | None        # run due timers; the next deadline
@@ -18,7 +18,7 @@ import logging
 import random
 from collections import deque
 from ipaddress import IPv6Address
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from tcpip6.stack import address_selection
 from tcpip6.stack.counters import Icmpv6Counters, Ipv6Counters, NdCounters
@@ -33,7 +33,7 @@ from tcpip6.stack.machines.router_solicitation import GRAPH as RS_GRAPH
 from tcpip6.stack.mld_host import MldHost
 from tcpip6.stack.nd import NeighborDiscovery
 from tcpip6.stack.params import MAX_RTR_SOLICITATION_DELAY, InterfaceParameters
-from tcpip6.stack.routing import NextHopReason, RoutingTable
+from tcpip6.stack.routing import NextHopReason, Routes
 from tcpip6.stack.tcp import Tcp
 from tcpip6.stack.timers import earliest
 from tcpip6.stack.udp import Udp
@@ -45,9 +45,20 @@ from tcpip6.wire.ipv6 import Ipv6Header
 
 if TYPE_CHECKING:
     from tcpip6.stack.router import Router
-    from tcpip6.stack.sockets import Socket
 
 log = logging.getLogger("tcpip6.host")
+
+
+def _interface_mtu(iface: Interface) -> int:
+    return iface.mtu
+
+
+class RawEndpoint(Protocol):
+    """What a raw socket is to the core (RFC 3542 §3): it takes a copy of each packet of
+    its Next Header value. The socket API above the core (``tcpip6.api``) implements it."""
+
+    def deliver_raw(self, d: Delivery) -> None: ...
+
 
 #: Packets looped back to ourselves wait here until the current call completes.
 LOOPBACK_QUEUE_LIMIT = 64
@@ -82,10 +93,13 @@ class Host:
         self.icmpv6 = Icmpv6(self)
         self.register_protocol(wire_ipv6.IPPROTO_ICMPV6, self.icmpv6.receive)
         #: Raw sockets by Next Header value (RFC 3542 §3).
-        self.raw_sockets: dict[int, list[Socket]] = {}
+        self.raw_sockets: dict[int, list[RawEndpoint]] = {}
         self.udp = Udp(self)
         self.tcp = Tcp(self)
-        self.routes = RoutingTable(self._reachability)
+        #: Prefix List, Default Router List, static routes, Destination Cache (RFC 4861 §5.1).
+        self.routes: Routes[Interface] = Routes(
+            self._reachability, _interface_mtu, default_zone=self._default_zone
+        )
         self.nd_module = NeighborDiscovery(self)
         self.mld_module = MldHost(self)
         self._loopback: deque[tuple[Interface, bytes]] = deque()
@@ -178,7 +192,7 @@ class Host:
             for address in list(iface.neighbors.entries):
                 iface.neighbors.remove(address)
             RS_GRAPH.detach(iface.solicitor)
-            self.routes.table.forget_interface(iface)
+            self.routes.forget_interface(iface)
             self.routes.forget_sources()
             self.interfaces.remove(iface)
         finally:
@@ -210,7 +224,7 @@ class Host:
             for address, nce in list(iface.neighbors.entries.items()):
                 if nce.state is not NceState.PERMANENT:
                     iface.neighbors.remove(address)
-            self.routes.table.invalidate(interface=iface)
+            self.routes.invalidate(interface=iface)
             self.routes.forget_sources()
             actions = iface.addresses.link_up(now)
             self.nd_module.apply_address_actions(iface, actions, now)
@@ -234,6 +248,10 @@ class Host:
         for iface in self.interfaces:
             iface.set_trace_sink(sink)
 
+    def _default_zone(self) -> Interface | None:
+        """RFC 4007 §6: a host with a single interface has a default zone: it."""
+        return self.interfaces[0] if len(self.interfaces) == 1 else None
+
     def _reachability(self, iface: Interface, address: IPv6Address) -> str:
         nce = iface.neighbors.get(address)
         if nce is None:
@@ -243,7 +261,7 @@ class Host:
     def reachability_confirmed(self, dst: IPv6Address, now: float) -> None:
         """An upper-layer hint (RFC 4861 §7.3.1): traffic to ``dst`` is making forward
         progress, so its next hop is reachable."""
-        for (destination, _), rce in self.routes.cache.items():
+        for (destination, _), rce in self.routes.route_cache.items():
             if destination == dst:
                 rce.interface.neighbors.upper_layer_hint(rce.next_hop, now)
                 return
@@ -254,11 +272,11 @@ class Host:
         """Dead gateway detection: an upper layer sees no progress to ``dst``; if its
         route goes through a default router and another exists, pass that router over
         for a reachable time and route through the next (RFC 4861 §6.3.6)."""
-        rce = self.routes.table.lookup(dst, interface)
+        rce = self.routes.lookup(dst, interface)
         if rce is None or rce.reason is not NextHopReason.DEFAULT_ROUTER:
             return False
         hold = rce.interface.params.reachable_time
-        return self.routes.table.suspect_router(rce.interface, rce.next_hop, now + hold)
+        return self.routes.suspect_router(rce.interface, rce.next_hop, now + hold)
 
     def join_group(self, iface: Interface, group: IPv6Address, now: float) -> None:
         """Listen to ``group`` on ``iface``: the link filter (deferred, MSR §4.4) and MLD."""
@@ -413,19 +431,7 @@ class Host:
         local = self.local_interface_for(dst)
         if local is not None:
             return local, dst
-        if dst.is_multicast or dst.is_link_local:
-            # RFC 4007 §6: a link-local or multicast destination needs a zone; a host
-            # with a single interface has a default zone.
-            if interface is None and len(self.interfaces) == 1:
-                interface = self.interfaces[0]
-            if interface is None:
-                return None
-            return interface, dst
-        candidates = [interface] if interface is not None else self.interfaces
-        rce = self.routes.next_hop(dst, candidates, now)
-        if rce is None:
-            return None
-        return rce.interface, rce.next_hop
+        return self.routes.next_hop(dst, interface, now)
 
     def route_with_source(
         self,
@@ -455,7 +461,7 @@ class Host:
         candidates, never a tentative one (RFC 4862 §5.4); None when there is none."""
         # MSR IPv6 keeps the preferred source in the route cache entry: selection runs once
         # per destination, again only after the addresses change (forget_sources).
-        rce = self.routes.table.lookup(dst, iface)
+        rce = self.routes.lookup(dst, iface)
         if rce is not None and rce.preferred_source is not None:
             return rce.preferred_source
         chosen = address_selection.select_source(
@@ -489,9 +495,9 @@ class Host:
             self.icmp.error_not_about_our_packet_drop += 1
             return
         if isinstance(msg, wire_icmp.PacketTooBig):
-            zoned = invoking.dst.is_link_local or invoking.dst.is_multicast
-            hint = d.interface if zoned else None
-            self.routes.on_packet_too_big(invoking.dst, msg.mtu, d.now, hint)
+            # RFC 4007 §6: a zoned destination's RCE is the one on the arrival link.
+            zone = self.routes.zone(invoking.dst, d.interface)
+            self.routes.on_packet_too_big(invoking.dst, msg.mtu, d.now, zone)
         upper_nh, upper_off, _ = chain[-1]
         handler = self.control_handlers.get(upper_nh)
         if handler is not None:

@@ -215,7 +215,7 @@ class Icmpv6:
             c.error_suppressed += 1
             return False
         # (f) rate limited per destination, with the token bucket kept in its RCE.
-        if not self.host.routes.table.allow_icmp_error(hdr.src, now, iface):
+        if not self.host.routes.allow_icmp_error(hdr.src, now, iface):
             c.error_rate_limited += 1
             return False
         # The source of the error: the offending packet's destination, when it is ours.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv6Address
 from typing import TYPE_CHECKING
 
 from tcpip6.stack.address_selection import SourceCandidate
@@ -135,7 +135,7 @@ class Interface:
         self.host.nd_module.apply_address_actions(self, actions, now)
         if not address.is_link_local:
             self.host.routes.on_prefix_information(
-                self, IPv6Network((address, prefix_length), strict=False), INFINITY, now
+                self, address, prefix_length, True, INFINITY, now
             )
 
     def is_receive_address(self, address: IPv6Address) -> bool:

@@ -445,7 +445,7 @@ class Ipv6Layer:
     def _mtu(self, iface: Interface, dst: IPv6Address, now: float) -> int:
         """The MTU to send with: the path MTU when the route cache knows one, else the
         link MTU; never below the IPv6 minimum (RFC 8200 §5)."""
-        pmtu = self.host.routes.table.path_mtu(dst, now, iface)
+        pmtu = self.host.routes.path_mtu(dst, now, iface)
         return max(wire_ipv6.MIN_MTU, iface.mtu if pmtu is None else pmtu)
 
     def _transmit(

@@ -7,7 +7,7 @@ solicitor and the routing table, and turns their actions into packets.
 
 from __future__ import annotations
 
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv6Address
 from typing import TYPE_CHECKING
 
 from tcpip6.stack import addresses as ad
@@ -76,10 +76,10 @@ class NeighborDiscovery:
                 for packet in a.packets:
                     self._address_unreachable(iface, packet, now)
             elif isinstance(a, nb.NeighborUnreachable):
-                host.routes.neighbor_unreachable(a.target)
+                host.routes.neighbor_unreachable(iface, a.target)
                 host.emit(NeighborUnreachableEvent(now, iface.name, a.target))
             elif isinstance(a, nb.RouterFlagCleared):
-                host.routes.remove_router(a.target)
+                host.routes.router_flag_cleared(iface, a.target)
 
     def _address_unreachable(self, iface: Interface, packet: bytes, now: float) -> None:
         """RFC 4861 §7.2.2: ICMPv6 destination unreachable (address unreachable) for each
@@ -123,7 +123,7 @@ class NeighborDiscovery:
                 host.emit(LogMessage(now, iface.name, "error", text))
                 host.log.error("%s: %s", host.name, text)
             elif isinstance(a, ad.AddressRemoved):
-                host.routes.flush()
+                host.routes.invalidate()
                 host.emit(AddressRemoved(now, iface.name, a.address))
 
     # -- sending ND messages --------------------------------------------------------------
@@ -325,11 +325,14 @@ class NeighborDiscovery:
                 if wire_ipv6.MIN_MTU <= opt.mtu <= iface.link.mtu:
                     params.link_mtu = opt.mtu
             elif isinstance(opt, wn.PrefixInformation):
-                if opt.on_link:
-                    net = IPv6Network((opt.prefix, opt.prefix_length), strict=False)
-                    host.routes.on_prefix_information(
-                        iface, net, ad.lifetime_seconds(opt.valid_lifetime), now
-                    )
+                host.routes.on_prefix_information(
+                    iface,
+                    opt.prefix,
+                    opt.prefix_length,
+                    opt.on_link,
+                    ad.lifetime_seconds(opt.valid_lifetime),
+                    now,
+                )
                 if not iface.autoconfigure:
                     continue  # configured by hand: no addresses from advertisements
                 actions2 = iface.addresses.on_prefix_information(

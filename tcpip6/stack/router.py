@@ -177,7 +177,7 @@ class Router:
     ) -> bool:
         """A static route (``next_hop`` None: the prefix is on-link on ``iface``)."""
         hop = None if next_hop is None else IPv6Address(next_hop)
-        return self.host.routes.table.add_static_route(IPv6Network(prefix), iface, hop)
+        return self.host.routes.add_static_route(IPv6Network(prefix), iface, hop)
 
     # -- Router Advertisements (§6.2.4-§6.2.6) ------------------------------------------
     def interface_ready(self, iface: Interface, now: float) -> None:
@@ -293,7 +293,7 @@ class Router:
             msg = wi.TimeExceeded(wi.TIME_EXCEEDED_HOP_LIMIT, wi.truncate_invoking(packet))
             icmp.send_error(iface, hdr, packet, msg, now)
             return
-        route = host.routes.table.next_hop(hdr.dst, None, now)
+        route = host.routes.next_hop(hdr.dst, None, now)
         if route is None:
             # RFC 4443 §3.1: no route to the destination: code 0.
             c.no_route += 1
@@ -341,7 +341,7 @@ class Router:
         neighbor on that link: tell the source the better first hop (the next hop, or the
         destination itself when it is on-link)."""
         host = self.host
-        src_route = host.routes.table.next_hop(hdr.src, iface, now)
+        src_route = host.routes.next_hop(hdr.src, iface, now)
         if src_route is None or src_route != (iface, hdr.src):
             return  # the source is not a neighbor on this link
         # §8.2: the router must use its link-local address as the source (hosts check it).
@@ -349,7 +349,7 @@ class Router:
         if src is None:
             return
         # §8.2: rate limited; the per-destination ICMPv6 error bucket of the RCE serves.
-        if not host.routes.table.allow_icmp_error(hdr.src, now, iface):
+        if not host.routes.allow_icmp_error(hdr.src, now, iface):
             return
         options: list[wn.NdOption] = []
         nce = iface.neighbors.get(next_hop)

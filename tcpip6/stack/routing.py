@@ -10,8 +10,10 @@
   (RFC 4443 §2.4 (f)). Bounded; the least recently used entry is evicted and counted.
 * :class:`StaticRoute`: configured routes, matched longest prefix first.
 
-:class:`Routes` owns them all and performs next-hop determination (§5.2) and default
-router selection (§6.3.6). It is sans-I/O: every call that reads or sets a timer takes
+:class:`Routes` owns them all and performs next-hop determination (RFC 4861 §5.2) and
+default router selection (RFC 4861 §6.3.6): :meth:`Routes.route` is the one path from a
+destination to its RCE, and :meth:`Routes.zone` the one place that decides a destination's
+zone (RFC 4007 §6). It is sans-I/O: every call that reads or sets a timer takes
 ``now``, expiries are reported by :meth:`Routes.poll` as action values, and interfaces
 are opaque hashable values. How reachable a neighbor is comes from a callable the
 neighbor cache supplies, ``reachability(interface, address) -> str``:
@@ -29,13 +31,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.timers import DeadlineQueue, earliest
-
-if TYPE_CHECKING:
-    from tcpip6.stack.interface import Interface
 
 Iface = TypeVar("Iface", bound=Hashable)
 
@@ -210,11 +209,6 @@ class RoutingCounters(CounterSet):
     dead_gateway_switches: int = 0  # a suspected router passed over (TCP dead gateway)
 
 
-def _zoned(destination: IPv6Address) -> bool:
-    """RFC 4007 §6: link-local and multicast destinations are ambiguous without a zone."""
-    return destination.is_link_local or destination.is_multicast
-
-
 class Routes(Generic[Iface]):
     """Prefix List, Default Router List, static routes and Destination Cache of a host."""
 
@@ -230,8 +224,12 @@ class Routes(Generic[Iface]):
         pmtu_aging: float = PMTU_AGING,
         icmp_error_rate: float = ICMP_ERROR_RATE,
         icmp_error_bucket_size: float = ICMP_ERROR_BUCKET_SIZE,
+        default_zone: Callable[[], Iface | None] = lambda: None,
     ) -> None:
         self.reachability = reachability
+        #: RFC 4007 §6: the zone of a link-local or multicast destination sent without one
+        #: (a host with a single interface has a default zone; None: there is none).
+        self.default_zone = default_zone
         self.link_mtu = link_mtu
         self.route_cache_capacity = route_cache_capacity
         self.max_prefixes = max_prefixes
@@ -449,18 +447,37 @@ class Routes(Generic[Iface]):
         self.invalidate(interface=interface, prefix=prefix, reasons=(NextHopReason.STATIC_ROUTE,))
         return True
 
+    # -- zones (RFC 4007) -----------------------------------------------------------------
+    @staticmethod
+    def zoned(destination: IPv6Address) -> bool:
+        """RFC 4007 §6: a link-local or multicast destination is ambiguous without a zone:
+        the sender's interface says which link, and no route lookup can."""
+        return destination.is_link_local or destination.is_multicast
+
+    def zone(self, destination: IPv6Address, interface: Iface | None) -> Iface | None:
+        """The zone (interface) of ``destination``: the one given, else the default zone,
+        for a zoned destination (RFC 4007 §6); None for a global destination, whose
+        interface next-hop determination chooses. The part of the RCE key after the
+        destination: a link-local destination is a different one on each link."""
+        if not self.zoned(destination):
+            return None
+        return interface if interface is not None else self.default_zone()
+
     # -- next-hop determination (§5.2) and default router selection (§6.3.6) -------------
     def next_hop(
         self, destination: IPv6Address, interface_hint: Iface | None, now: float
     ) -> tuple[Iface, IPv6Address] | None:
-        """§5.2: the (interface, next hop) for ``destination``, or None (no route)."""
+        """RFC 4861 §5.2: the (interface, next hop) for ``destination``, or None (no route,
+        or a zoned destination without a zone: counted). What every sender asks."""
         rce = self.route(destination, interface_hint, now)
         return None if rce is None else (rce.interface, rce.next_hop)
 
     def route(
         self, destination: IPv6Address, interface_hint: Iface | None, now: float
     ) -> RouteCacheEntry[Iface] | None:
-        """:meth:`next_hop` returning the whole RCE (created or refreshed)."""
+        """RFC 4861 §5.2 next-hop determination: the RCE for ``destination`` (from the Destination
+        Cache, else created), or None (no route, counted). ``interface_hint``, when given,
+        restricts the choice to that interface; it is the zone of a zoned destination."""
         self._advance(now)
         return self._route(destination, interface_hint, count=True)
 
@@ -468,7 +485,7 @@ class Routes(Generic[Iface]):
         self, destination: IPv6Address, interface_hint: Iface | None = None
     ) -> RouteCacheEntry[Iface] | None:
         """The RCE for ``destination``, if cached; no next-hop determination."""
-        rce = self.route_cache.get((destination, interface_hint if _zoned(destination) else None))
+        rce = self.route_cache.get((destination, self.zone(destination, interface_hint)))
         if rce is None or (interface_hint is not None and rce.interface != interface_hint):
             return None
         return rce
@@ -476,18 +493,18 @@ class Routes(Generic[Iface]):
     def _route(
         self, destination: IPv6Address, hint: Iface | None, count: bool
     ) -> RouteCacheEntry[Iface] | None:
-        zoned = _zoned(destination)
-        if zoned and hint is None:
+        zone = self.zone(destination, hint)
+        if zone is None and self.zoned(destination):
             if count:
                 self.counters.zone_missing += 1
             return None
-        key: RceKey[Iface] = (destination, hint if zoned else None)
+        key: RceKey[Iface] = (destination, zone)
         rce = self.route_cache.get(key)
         if rce is not None and (hint is None or rce.interface == hint):
             # §5.2: the Destination Cache is consulted first.
             self.route_cache.move_to_end(key)
             return rce
-        decision = self._determine(destination, hint, zoned)
+        decision = self._determine(destination, hint, zone)
         if decision is None:
             if count:
                 self.counters.no_route += 1
@@ -496,12 +513,12 @@ class Routes(Generic[Iface]):
         return self._insert(key, destination, interface, next_hop, reason)
 
     def _determine(
-        self, destination: IPv6Address, hint: Iface | None, zoned: bool
+        self, destination: IPv6Address, hint: Iface | None, zone: Iface | None
     ) -> tuple[Iface, IPv6Address, NextHopReason] | None:
-        if zoned:
-            # §5.1: the link-local prefix is always on-link; multicast is sent on the link.
-            assert hint is not None
-            return hint, destination, NextHopReason.ON_LINK_SCOPE
+        if zone is not None:
+            # RFC 4861 §5.1: the link-local prefix is always on-link; multicast is sent on
+            # the link of its zone (RFC 4007 §6).
+            return zone, destination, NextHopReason.ON_LINK_SCOPE
         if destination.is_unspecified or destination.is_loopback:
             return None
         # §5.2: longest prefix match against the Prefix List (then the static routes).
@@ -632,6 +649,12 @@ class Routes(Generic[Iface]):
         self.counters.route_cache_flushes += len(doomed)
         return len(doomed)
 
+    def forget_sources(self) -> None:
+        """The addresses changed (one became available, deprecated or renewed): source
+        selection (RFC 6724) must run again for every cached destination."""
+        for rce in self.route_cache.values():
+            rce.preferred_source = None
+
     # -- Redirect (§8.1, §8.3) -----------------------------------------------------------
     def on_redirect(
         self,
@@ -649,7 +672,7 @@ class Routes(Generic[Iface]):
             self.counters.redirects_bad_target_ignored += 1
             return False
         # §8.1: the source must be the current first-hop router for the Destination.
-        rce = self._route(destination, interface if _zoned(destination) else None, count=False)
+        rce = self._route(destination, self.zone(destination, interface), count=False)
         if rce is None or rce.interface != interface or rce.next_hop != router:
             self.counters.redirects_not_from_first_hop_ignored += 1
             return False
@@ -713,7 +736,7 @@ class Routes(Generic[Iface]):
         return False
 
     def _key_of(self, rce: RouteCacheEntry[Iface]) -> RceKey[Iface]:
-        return (rce.destination, rce.interface if _zoned(rce.destination) else None)
+        return (rce.destination, self.zone(rce.destination, rce.interface))
 
     # -- timers ----------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
@@ -749,64 +772,3 @@ class Routes(Generic[Iface]):
                 rce.pmtu_timestamp = None
                 self.counters.path_mtu_increases += 1
                 self._pending.append(PathMtuIncreased(rce.destination, rce.interface, rce.path_mtu))
-
-
-def _interface_mtu(interface: Interface) -> int:
-    return interface.mtu
-
-
-class RoutingTable:
-    """:class:`Routes` over :class:`~tcpip6.stack.interface.Interface` objects, in the
-    call shapes of ``host.py``, ``nd.py`` and ``interface.py``: a list of candidate
-    interfaces instead of a hint, prefixes as networks, neighbors without interface."""
-
-    def __init__(self, reachability: Reachability[Interface]) -> None:
-        self.table: Routes[Interface] = Routes(reachability, _interface_mtu)
-        self.counters = self.table.counters
-        self.capacity = self.table.route_cache_capacity
-        self.on_router_advertisement = self.table.on_router_advertisement
-        self.on_redirect = self.table.on_redirect
-        self.on_packet_too_big = self.table.on_packet_too_big
-        self.next_deadline = self.table.next_deadline
-        self.poll = self.table.poll
-
-    @property
-    def routers(self) -> list[RouterListEntry[Interface]]:
-        return list(self.table.default_router_list)
-
-    @property
-    def cache(self) -> dict[RceKey[Interface], RouteCacheEntry[Interface]]:
-        return dict(self.table.route_cache)
-
-    def on_prefix_information(
-        self, iface: Interface, prefix: IPv6Network, valid_lifetime: float, now: float
-    ) -> None:
-        net = prefix.network_address
-        self.table.on_prefix_information(iface, net, prefix.prefixlen, True, valid_lifetime, now)
-
-    def remove_router(self, router: IPv6Address) -> None:
-        for entry in [r for r in self.table.default_router_list if r.router == router]:
-            self.table.router_flag_cleared(entry.interface, router)
-        self.table.invalidate(next_hop=router)
-
-    def neighbor_unreachable(self, address: IPv6Address) -> None:
-        interfaces = {r.interface for r in self.table.default_router_list}
-        interfaces |= {rce.interface for rce in self.table.route_cache.values()}
-        for iface in interfaces:
-            self.table.neighbor_unreachable(iface, address)
-
-    def flush(self) -> None:
-        self.table.invalidate()
-
-    def forget_sources(self) -> None:
-        """The addresses changed (one became available, deprecated or renewed): source
-        selection (RFC 6724) must run again for every cached destination."""
-        for rce in self.table.route_cache.values():
-            rce.preferred_source = None
-
-    def next_hop(
-        self, destination: IPv6Address, interfaces: list[Interface], now: float
-    ) -> RouteCacheEntry[Interface] | None:
-        hint = interfaces[0] if len(interfaces) == 1 else None
-        rce = self.table.route(destination, hint, now)
-        return rce if rce is not None and rce.interface in interfaces else None

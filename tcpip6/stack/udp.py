@@ -6,7 +6,7 @@ binding: local address and remote address/port when connected, RFC 768 leaves th
 the implementation), and hands it over; with nobody listening it answers ICMPv6
 Destination Unreachable, port unreachable (RFC 4443 §3.1), never to a multicast. ICMPv6
 errors about datagrams we sent come back through the control-message entry and go to
-the endpoint that sent them. Endpoints are what :mod:`tcpip6.stack.sockets` builds.
+the endpoint that sent them. Endpoints are what :mod:`tcpip6.api.sockets` builds.
 """
 
 from __future__ import annotations

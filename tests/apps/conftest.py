@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from tcpip6.api.sockets import Stack
 from tcpip6.apps import topology
 from tcpip6.apps.jobs import Job, start_job
 from tcpip6.io.control import ControlServer
 from tcpip6.io.runtime import LiveDriver, loopback_live_stack
-from tcpip6.stack.sockets import Stack
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tcpip6.api.sockets import AF_INET6, SOCK_STREAM
 from tcpip6.apps.host import HostConfigError, build_config, config_from
 from tcpip6.apps.httpd import DEMO_FILE, DEMO_SIZE, Httpd, demo_root, fetch, parse_response
 from tcpip6.apps.topology import Topology
-from tcpip6.stack.sockets import AF_INET6, SOCK_STREAM
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from datetime import datetime
 
 import pytest
 
+from tcpip6.api.sockets import AF_INET6, SOCK_STREAM
+from tcpip6.api.stream import SHUT_WR
 from tcpip6.apps.services import (
     CHARGEN_CHARS,
     PORTS,
@@ -21,8 +23,6 @@ from tcpip6.apps.services import (
     query_tcp,
 )
 from tcpip6.apps.topology import Topology
-from tcpip6.stack.sockets import AF_INET6, SOCK_STREAM
-from tcpip6.stack.stream import SHUT_WR
 
 
 @pytest.fixture

@@ -14,12 +14,12 @@ from ipaddress import IPv6Address
 
 import pytest
 
+from tcpip6.api.sockets import Stack
 from tcpip6.apps.services import Services
 from tcpip6.apps.socks import Rep
 from tcpip6.apps.socks_relay import SocksConfigError, SocksServer, parse_listen
 from tcpip6.io.runtime import LiveDriver, loopback_live_stack
 from tcpip6.stack.host import Host
-from tcpip6.stack.sockets import Stack
 from tcpip6.stack.tcp import Connection
 
 ECHO_PORT = 7

@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 import re
 
+from tcpip6.api.sockets import AF_INET6, SOCK_STREAM
 from tcpip6.apps.topology import LINE_RATE, Topology
 from tcpip6.apps.ttcp import TcpTransfer, TtcpOptions, pattern, ttcp_pair, ttcp_tcp_pair
 from tcpip6.io.runtime import loopback_stack
-from tcpip6.stack.sockets import AF_INET6, SOCK_STREAM
 
 LINE = re.compile(
     r"^ttcp-([tr]): (\d+) bytes in (\d+\.\d\d) real seconds = (\d+\.\d\d) KB/sec \+\+\+$", re.M

@@ -218,6 +218,22 @@ class NceVersusSpec(RuleBasedStateMachine):
         waiting = sorted(a for a, e in self.model.items() if e.state in ("DELAY", "PROBE"))
         self._link_address(data.draw(st.sampled_from(waiting)), "other", message)
 
+    @precondition(lambda self: any(e.state in ("DELAY", "PROBE") for e in self.model.values()))
+    @rule(data=st.data(), which=WHICH, flags=FLAGS, hint=st.booleans())
+    def answer_while_probing(
+        self, data: st.DataObject, which: str, flags: tuple[bool, bool, bool], hint: bool
+    ) -> None:
+        """RFC 4861 §7.2.5, §7.3.1: an advertisement or upper-layer forward progress reaches
+        an entry in one of the short-lived states (DELAY, PROBE), which random events alone
+        seldom hit (and which examples hit them depends on the code loaded: Hypothesis
+        mines its constants)."""
+        waiting = sorted(a for a, e in self.model.items() if e.state in ("DELAY", "PROBE"))
+        addr = data.draw(st.sampled_from(waiting))
+        if hint:
+            self.upper_layer_hint(addr)
+        else:
+            self._advertisement(addr, which, *flags)
+
     @rule(addr=addrs)
     def upper_layer_hint(self, addr: IPv6Address) -> None:
         self.cache.upper_layer_hint(addr, self.now)

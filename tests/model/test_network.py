@@ -132,7 +132,7 @@ class Network(RuleBasedStateMachine):
                     assert nce.link_address is not None
             assert len(iface.addresses.entries) <= iface.addresses.capacity
             assert len(iface.mld.listeners) <= iface.mld.max_groups
-            assert len(host.routes.cache) <= host.routes.capacity
+            assert len(host.routes.route_cache) <= host.routes.route_cache_capacity
 
     @invariant()
     def no_shared_address_after_dad(self) -> None:

@@ -126,8 +126,8 @@ class TcpNetwork(RuleBasedStateMachine):
             ib = w.connect(b, "net_a", params=_no_dad(topo.mtu_a))
             ia.add_static_address(ADDR_A, 64, w.now)
             ib.add_static_address(ADDR_B, 64, w.now)
-            a.routes.table.add_static_route(NET_B, ia, None)
-            b.routes.table.add_static_route(NET_A, ib, None)
+            a.routes.add_static_route(NET_B, ia, None)
+            b.routes.add_static_route(NET_A, ib, None)
             ia.add_static_neighbor(ADDR_B, ib.link.link_address)
             ib.add_static_neighbor(ADDR_A, ia.link.link_address)
             self.hosts = [a, b]
@@ -142,8 +142,8 @@ class TcpNetwork(RuleBasedStateMachine):
         for iface, net in ((ra, NET_A), (rb, NET_B)):
             iface.add_static_address(ROUTER_LL, 64, w.now)
             iface.add_static_address(net[1], 64, w.now)
-        a.routes.table.add_static_route(NET_B, ia, ROUTER_LL)
-        b.routes.table.add_static_route(NET_A, ib, ROUTER_LL)
+        a.routes.add_static_route(NET_B, ia, ROUTER_LL)
+        b.routes.add_static_route(NET_A, ib, ROUTER_LL)
         ia.add_static_neighbor(ROUTER_LL, ra.link.link_address)
         ib.add_static_neighbor(ROUTER_LL, rb.link.link_address)
         ra.add_static_neighbor(ADDR_A, ia.link.link_address)

@@ -625,3 +625,14 @@ def test_transfer_across_sequence_number_wraparound(
     assert a.snd_nxt == a.snd_una == (a_iss + 1 + sent_a + 1) % 2**32
     assert a.rcv_nxt == (b_iss + 1 + sent_b + 1) % 2**32
     assert a.snd_nxt < a_iss and a.rcv_nxt < b_iss  # both directions wrapped
+
+
+@pytest.mark.parametrize("name", ["FIN", "SYN", "RST", "PSH", "ACK", "URG"])
+def test_control_bits_are_the_header_bits_of_rfc_9293_3_1(name: str) -> None:
+    """The model's own control-bit constants (it imports nothing of tcpip6) are the bits
+    of the header's flags octet: scapy, as the independent oracle, builds a segment with
+    that one flag, and the 14th octet of its bytes is the constant."""
+    from scapy.layers.inet import TCP
+
+    octet = bytes(TCP(flags=name[0]))[13]
+    assert octet == getattr(tcp, name)

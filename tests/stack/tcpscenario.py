@@ -12,12 +12,12 @@ from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
+from tcpip6.api import sockets as so
+from tcpip6.api.sockets import Stack
+from tcpip6.api.stream import StreamSocket
 from tcpip6.io.runtime import SimDriver
 from tcpip6.io.sim import SimWorld
-from tcpip6.stack import sockets as so
 from tcpip6.stack.interface import Interface
-from tcpip6.stack.sockets import Stack
-from tcpip6.stack.stream import StreamSocket
 from tcpip6.stack.tcp import Connection, TcpParameters
 from tcpip6.wire import tcp as wt
 from tcpip6.wire.tcp import TcpSegment

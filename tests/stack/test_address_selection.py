@@ -580,12 +580,12 @@ def test_the_preferred_source_is_kept_in_the_route_cache_until_the_addresses_cha
         A("2001:db8:a::1"), 64, Origin.STATIC, world.now, preferred_lifetime=5
     )
     h.nd_module.apply_address_actions(eth0, actions, world.now)
-    h.routes.on_prefix_information(eth0, IPv6Network("2001:db8:a::/64"), 3600.0, world.now)
+    h.routes.on_prefix_information(eth0, IPv6Address("2001:db8:a::"), 64, True, 3600.0, world.now)
     world.run_for(0.5)
     dst = A("2001:db8:a::10")
     h.icmpv6.send_echo_request(dst, 1, 1, b"1", world.now)
     world.run_for(0.5)
-    rce = h.routes.table.lookup(dst)
+    rce = h.routes.lookup(dst)
     assert rce is not None and rce.preferred_source == A("2001:db8:a::1")
     eth0.add_static_address(A("2001:db8:a::2"), 64, world.now)
     assert rce.preferred_source is None  # a new address: select again

@@ -49,7 +49,7 @@ def test_three_hosts_autoconfigure_resolve_and_ping(tmp_path: Path) -> None:
         assert {e.address for e in configured} == {lla[0], gua[0]}
         # The router is in the default router list and in the neighbor cache as a router.
         router_lla = next(a for a in ri.source_candidates() if a.is_link_local)
-        assert [r.router for r in hosts[n].routes.routers] == [router_lla]
+        assert [r.router for r in hosts[n].routes.default_router_list] == [router_lla]
         nce = iface.neighbors.get(router_lla)
         assert nce is not None and nce.is_router and nce.link_address == ri.link.link_address
 

@@ -114,7 +114,7 @@ def test_a_removed_interface_leaves_nothing_behind() -> None:
     entities: list[object] = [*ia1.addresses, *ia1.neighbors.entries.values(), ia1.solicitor]
     entities += list(ia1.mld.listeners.values())
     assert len(_attached(entities)) == len(entities) > 5
-    assert any(e.interface is ia1 for e in a.routes.table.default_router_list)
+    assert any(e.interface is ia1 for e in a.routes.default_router_list)
 
     a.remove_interface(ia1, world.now)
     assert a.interfaces == [ia2]

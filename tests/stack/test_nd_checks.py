@@ -108,10 +108,8 @@ def test_router_advertisement_updates_host_variables(pair: Pair) -> None:
     )
     # RFC 4861 §6.3.2: ReachableTime is drawn from [0.5, 1.5] x BaseReachableTime.
     assert 5.0 <= p.reachable_time <= 15.0
-    assert [r.router for r in pair.b.routes.routers] == [A_LL]
-    assert any(
-        str(pe.prefix) == "2001:db8:5::/64" for pe in pair.b.routes.table.prefix_list.values()
-    )
+    assert [r.router for r in pair.b.routes.default_router_list] == [A_LL]
+    assert any(str(pe.prefix) == "2001:db8:5::/64" for pe in pair.b.routes.prefix_list.values())
     nce = pair.ib.neighbors.get(A_LL)
     assert nce is not None and nce.is_router
     # A=0: no address formed from the prefix.

@@ -120,8 +120,14 @@ def test_error_rate_limit(pair: Pair) -> None:
             pair.world.now,
         )
     pair.world.run_for(0.5)
-    assert pair.b.icmp.out_parameter_problem == 10  # the bucket's burst
-    assert pair.b.icmp.error_rate_limited == 20
+    # RFC 4443 §2.4 (f): the first error to a destination not yet in the Destination
+    # Cache is charged to the bucket shared by all such destinations (a flood from many
+    # sources gets one burst in all); sending it makes the RCE (link-local destinations
+    # too, RFC 4861 §5.1), whose own bucket then allows its burst of 10.
+    assert pair.b.icmp.out_parameter_problem == 1 + 10
+    assert pair.b.icmp.error_rate_limited == 30 - 11
+    rce = pair.b.routes.lookup(A_LL, pair.ib)
+    assert rce is not None and rce.icmp_errors.tokens < 1
 
 
 @pytest.mark.parametrize(

@@ -87,7 +87,7 @@ def test_hosts_autoconfigure_from_the_router(net: Net) -> None:
         assert net.gua(name) in prefix
         assert net.gua(name).packed[8:] == iface.link.interface_identifier()
         # The router's link-local address is the host's default router, a router NCE.
-        assert [r.router for r in host.routes.routers] == [_lla(riface)]
+        assert [r.router for r in host.routes.default_router_list] == [_lla(riface)]
         nce = iface.neighbors.get(_lla(riface))
         assert nce is not None and nce.is_router and nce.link_address == riface.link.link_address
     # The MTU option of lan2 set c's link MTU; the RDNSS option of lan1 reached a and b.
@@ -243,8 +243,8 @@ def test_packet_too_big_lowers_the_path_mtu_and_reaches_the_upper_layer(net: Net
     assert net.router.counters.too_big == 1
     [err] = list(a.icmpv6.errors_received)
     assert (err.type, err.parameter) == (wi.PACKET_TOO_BIG, 1280)
-    assert a.routes.table.path_mtu(net.gua("c"), net.world.now) == 1280
-    assert a.routes.table.path_mtu(net.gua("b"), net.world.now) == 1500
+    assert a.routes.path_mtu(net.gua("c"), net.world.now) == 1280
+    assert a.routes.path_mtu(net.gua("b"), net.world.now) == 1500
     # The error went to the protocol that sent the packet, with the quoted header.
     [msg] = seen
     assert msg.invoking_header.dst == net.gua("c") and msg.reporter == P1[1]
@@ -254,7 +254,7 @@ def test_packet_too_big_lowers_the_path_mtu_and_reaches_the_upper_layer(net: Net
     assert [p.mtu for p in ptbs] == [1280]
     # RFC 8201 §4: after the aging time the estimate goes back up to the link MTU.
     net.world.run_for(601.0)
-    assert a.routes.table.path_mtu(net.gua("c"), net.world.now) == 1500
+    assert a.routes.path_mtu(net.gua("c"), net.world.now) == 1500
 
 
 def test_packet_too_big_about_someone_elses_packet_is_ignored(net: Net) -> None:
@@ -267,7 +267,7 @@ def test_packet_too_big_about_someone_elses_packet_is_ignored(net: Net) -> None:
     )
     net.world.run_for(1.0)
     assert a.icmp.error_not_about_our_packet_drop == 1
-    assert a.routes.table.path_mtu(net.gua("c"), net.world.now) == 1500
+    assert a.routes.path_mtu(net.gua("c"), net.world.now) == 1500
     assert ia.mtu == 1500
 
 
@@ -282,7 +282,7 @@ def test_redirect_to_a_better_first_hop(net: Net) -> None:
     net.world.run_for(1.0)
     assert net.router.counters.redirects_sent == 1 and net.router.counters.forwarded == 1
     assert a.routes.counters.redirects_accepted == 1
-    rce = a.routes.table.lookup(far)
+    rce = a.routes.lookup(far)
     assert rce is not None and rce.next_hop == b_lla
     redirects = [f for _, f in net.frames() if f.haslayer(s6.ICMPv6ND_Redirect)]
     [rd] = redirects

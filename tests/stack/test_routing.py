@@ -21,11 +21,10 @@ from tcpip6.stack.routing import (
     RouterExpired,
     Routes,
     RoutingCounters,
-    RoutingTable,
 )
 
 if TYPE_CHECKING:
-    from tcpip6.stack.interface import Interface
+    pass
 
 A = IPv6Address
 N = IPv6Network
@@ -632,39 +631,59 @@ def test_next_hop_determination_agrees_with_the_spec(
     assert got is None or got[0] == ETH0
 
 
-# -- RoutingTable: the same rules behind the host's call shapes ---------------------------
+# -- one place for zones: the default zone, and the host on top -----------------------------
 
 
-class _Link:
-    def __init__(self, mtu: int) -> None:
-        self.mtu = mtu
+def test_default_zone_routes_a_zoned_destination_sent_without_one() -> None:
+    """RFC 4007 §6: with a default zone (a host with a single interface), a link-local or
+    multicast destination sent without a zone goes to it; the RCE key carries the zone."""
+    w = World(default_zone=lambda: ETH0)
+    for dst in (A("fe80::99"), A("ff02::1")):
+        assert w.routes.zone(dst, None) == ETH0
+        assert w.hop(dst) == (ETH0, dst)
+        assert w.routes.lookup(dst) is w.routes.route_cache[(dst, ETH0)]
+        # An explicit zone still wins over the default one.
+        assert w.hop(dst, ETH1) == (ETH1, dst)
+    # A global destination has no zone: next-hop determination picks the interface.
+    assert w.routes.zone(REMOTE, ETH1) is None
+    assert w.hop(REMOTE) is None
+    assert w.routes.counters == counters(no_route=1)
 
 
-def test_routing_table_over_interface_objects() -> None:
-    eth0, eth1 = cast("Interface", _Link(1500)), cast("Interface", _Link(1400))
-    reach: dict[IPv6Address, str] = {}
-    table = RoutingTable(lambda i, a: reach.get(a, "unknown"))
-    table.on_router_advertisement(eth0, R1, 1800, 0.0)
-    table.on_router_advertisement(eth1, R2, 1800, 0.0)
-    table.on_prefix_information(eth1, N("2001:db8:1::/64"), 3600, 0.0)
-    rce = table.next_hop(ON_LINK, [eth0, eth1], 0.0)
-    assert rce is not None and (rce.interface, rce.next_hop, rce.path_mtu) == (
-        eth1,
-        ON_LINK,
-        1400,
-    )
-    rce = table.next_hop(REMOTE, [eth0, eth1], 0.0)
-    assert rce is not None and (rce.interface, rce.next_hop) == (eth0, R1)
-    assert [destination for destination, _ in table.cache] == [ON_LINK, REMOTE]
-    table.neighbor_unreachable(R1)
-    assert [destination for destination, _ in table.cache] == [ON_LINK]
-    table.remove_router(R2)
-    assert [r.router for r in table.routers] == [R1]
-    assert table.on_packet_too_big(ON_LINK, 1300, 0.0)
-    assert table.next_deadline() == 600.0
-    table.flush()
-    assert table.cache == {} and table.capacity == 512
-    assert table.poll(1800.0) == [RouterExpired(eth0, R1)]
+def test_packet_too_big_for_a_link_local_destination_lowers_its_link_only(w: World) -> None:
+    peer = A("fe80::99")
+    assert w.hop(peer, ETH0) == (ETH0, peer) and w.hop(peer, ETH1) == (ETH1, peer)
+    assert w.routes.on_packet_too_big(peer, 1400, w.now, w.routes.zone(peer, ETH1))
+    assert w.routes.path_mtu(peer, w.now, ETH0) == 1500
+    assert w.routes.path_mtu(peer, w.now, ETH1) == 1400
+    # Without a zone there is no RCE to lower (and no default zone here).
+    assert not w.routes.on_packet_too_big(peer, 1300, w.now)
+    assert w.routes.counters.packet_too_big_no_route_ignored == 1
+
+
+def test_host_routes_through_its_destination_cache_with_its_default_zone() -> None:
+    """``Host.route`` is next-hop determination by ``Host.routes``: one interface gives a
+    default zone; with two, a link-local destination without a zone has no route and is
+    counted as zone_missing, and the same address on each link is its own RCE."""
+    from tcpip6.io.sim import SimWorld
+    from tcpip6.stack.params import InterfaceParameters
+
+    world = SimWorld(seed=1)
+    no_dad = InterfaceParameters(dup_addr_detect_transmits=0)
+    h = world.host("h")
+    eth0 = world.connect(h, "lan0", params=no_dad)
+    peer = A("fe80::99")
+    assert h.route(peer, None, world.now) == (eth0, peer)
+    assert (peer, eth0) in h.routes.route_cache
+    eth1 = world.connect(h, "lan1", params=no_dad)
+    assert h.routes.zone(peer, None) is None
+    assert h.route(peer, None, world.now) is None
+    assert h.routes.counters.zone_missing == 1
+    assert h.route(peer, eth1, world.now) == (eth1, peer)
+    assert {key for key in h.routes.route_cache if key[0] == peer} == {
+        (peer, eth0),
+        (peer, eth1),
+    }
 
 
 ops_st = st.lists(

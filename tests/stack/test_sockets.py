@@ -14,9 +14,9 @@ import pytest
 from scapy.layers import inet6 as s6
 from scapy.layers.l2 import Ether
 
+from tcpip6.api import sockets as so
+from tcpip6.api.sockets import Stack
 from tcpip6.io.runtime import SimDriver, loopback_stack
-from tcpip6.stack import sockets as so
-from tcpip6.stack.sockets import Stack
 from tcpip6.wire import icmpv6 as wi
 from tests.stack.conftest import A_LL, B_LL, Pair
 from tests.wire.test_udp import udplite_checksum_first_principles

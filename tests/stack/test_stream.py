@@ -12,10 +12,10 @@ from collections.abc import Callable
 
 import pytest
 
+from tcpip6.api import stream as st
+from tcpip6.api.sockets import AF_INET6, SOCK_STREAM, Stack
+from tcpip6.api.stream import StreamSocket
 from tcpip6.io.runtime import SimDriver, loopback_stack
-from tcpip6.stack import stream as st
-from tcpip6.stack.sockets import AF_INET6, SOCK_STREAM, Stack
-from tcpip6.stack.stream import StreamSocket
 from tests.stack.conftest import A_LL, B_LL, Pair
 
 A, B = str(A_LL), str(B_LL)

@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from tcpip6.stack import stream as st
+from tcpip6.api import stream as st
 from tcpip6.stack.machines.tcp import TcpState
 from tcpip6.wire.tcp import ACK, FIN, RST, SYN, URG
 from tests.stack.conftest import A_LL, B_LL, Pair

@@ -11,7 +11,7 @@ import dataclasses
 
 import pytest
 
-from tcpip6.stack import sockets as so
+from tcpip6.api import sockets as so
 from tcpip6.stack.tcp import TcpParameters
 from tcpip6.stack.tcp import congestion as cc
 from tcpip6.stack.tcp.congestion import CongestionControl, NewReno, SackRecovery

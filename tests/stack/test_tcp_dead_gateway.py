@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from ipaddress import IPv6Address, IPv6Network
 
+from tcpip6.api import sockets as so
+from tcpip6.api.sockets import Stack
 from tcpip6.io.runtime import SimDriver
 from tcpip6.io.sim import SimWorld
-from tcpip6.stack import sockets as so
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix
-from tcpip6.stack.sockets import Stack
 from tests.stack.tcpscenario import data_segments, tcp_wire
 
 P1 = IPv6Network("2001:db8:1::/64")
@@ -42,7 +42,7 @@ def test_the_connection_moves_to_the_other_router_when_its_router_dies() -> None
     world.run_for(2.0)  # r1's advertisement first: a lists r1 before r2
     r2.host.start(world.now)
     world.run_for(8.0)
-    assert len(a.routes.table.default_router_list) == 2
+    assert len(a.routes.default_router_list) == 2
     b_addr = next(x for x in ib.source_candidates() if x in P2)
     driver = SimDriver(world)
     sa, sb = Stack(a, driver), Stack(b, driver)
@@ -56,7 +56,7 @@ def test_the_connection_moves_to_the_other_router_when_its_router_dies() -> None
     server.settimeout(60.0)
     r1_ll = next(x for x in r1_lan1.source_candidates() if x.is_link_local)
     r2_ll = next(x for x in r2_lan1.source_candidates() if x.is_link_local)
-    rce = a.routes.table.lookup(b_addr)
+    rce = a.routes.lookup(b_addr)
     assert rce is not None and rce.next_hop == r1_ll
     client.sendall(b"before")
     assert server.recv(100) == b"before"
@@ -72,7 +72,7 @@ def test_the_connection_moves_to_the_other_router_when_its_router_dies() -> None
     # half (3 * 2 > 5): the router is suspected and the retransmission goes via r2.
     assert [round(s.t - t0, 3) for s in sent] == [0.0, 1.0, 3.0, 7.0]
     assert a.tcp.counters.dead_gateway_suspected == 1
-    rce = a.routes.table.lookup(b_addr)
+    rce = a.routes.lookup(b_addr)
     assert rce is not None and rce.next_hop == r2_ll
     forwarded = [s for s in wire if s.host == "r2" and s.data]
     assert [s.data for s in forwarded] == [b"after the router died"]

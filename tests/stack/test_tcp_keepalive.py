@@ -8,7 +8,7 @@ import errno
 
 import pytest
 
-from tcpip6.stack import stream as st
+from tcpip6.api import stream as st
 from tests.stack.conftest import Pair
 from tests.stack.tcpscenario import Connected, connected, tcp_wire
 

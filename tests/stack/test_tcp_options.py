@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from tcpip6.stack import sockets as so
-from tcpip6.stack.stream import StreamSocket
+from tcpip6.api import sockets as so
+from tcpip6.api.stream import StreamSocket
 from tcpip6.stack.tcp import TcpParameters
 from tcpip6.wire.tcp import ACK, PSH, SYN, MaxSegmentSize, TcpSegment, Timestamps, WindowScale
 from tests.stack.conftest import Pair

@@ -11,12 +11,12 @@ from ipaddress import IPv6Address, IPv6Network
 
 import pytest
 
+from tcpip6.api import sockets as so
+from tcpip6.api.sockets import Stack
+from tcpip6.api.stream import StreamSocket
 from tcpip6.io.runtime import SimDriver
 from tcpip6.io.sim import SimWorld
-from tcpip6.stack import sockets as so
 from tcpip6.stack.interface import Interface
-from tcpip6.stack.sockets import Stack
-from tcpip6.stack.stream import StreamSocket
 from tcpip6.stack.tcp import TcpParameters
 from tcpip6.wire.tcp import SYN, MaxSegmentSize
 from tests.stack.conftest import Pair
@@ -101,7 +101,7 @@ def test_packet_too_big_mid_connection_shrinks_segments_and_data_arrives() -> No
     [(host, mtu)] = ptbs[:1]
     assert (host, mtu) == ("r", 1280)  # ICMPv6 type 2, MTU field 1280
     # RFC 8201: the path MTU is 1280; the MSS 1280 - 60 - 12 (timestamps).
-    assert net.world.hosts["a"].routes.table.path_mtu(b_addr, net.world.now) == 1280
+    assert net.world.hosts["a"].routes.path_mtu(b_addr, net.world.now) == 1280
     assert conn.mss == 1208
     later = [s for s in data_segments(wire, "a") if s.t >= t0]
     resent = [s for s in later if len(s.data) == 1208]

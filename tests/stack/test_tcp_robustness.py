@@ -8,7 +8,7 @@ import errno
 
 import pytest
 
-from tcpip6.stack import sockets as so
+from tcpip6.api import sockets as so
 from tcpip6.stack.machines.tcp import TcpState
 from tcpip6.wire.tcp import ACK, RST, SYN, TcpSegment
 from tests.stack.conftest import A_LL, B_LL, Pair

@@ -5,9 +5,9 @@ probed with backoff (RFC 9293 §3.8.6.1) until the reader drains it, and delayed
 
 from __future__ import annotations
 
-from tcpip6.stack import sockets as so
-from tcpip6.stack import stream as st
-from tcpip6.stack.stream import StreamSocket
+from tcpip6.api import sockets as so
+from tcpip6.api import stream as st
+from tcpip6.api.stream import StreamSocket
 from tcpip6.wire.tcp import ACK, TcpSegment, Timestamps
 from tests.stack.conftest import Pair
 from tests.stack.tcpscenario import (

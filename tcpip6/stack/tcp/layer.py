@@ -237,7 +237,7 @@ class Tcp:
         route = self.route_for(conn, now)
         if route is None or conn.remote_address is None:
             return wire_ipv6.MIN_MTU
-        pmtu = self.host.routes.table.path_mtu(conn.remote_address, now, route[0])
+        pmtu = self.host.routes.path_mtu(conn.remote_address, now, route[0])
         return route[0].mtu if pmtu is None else pmtu
 
     def suspect_gateway(self, conn: Connection, now: float) -> bool:

@@ -46,10 +46,10 @@ from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire.checksum import upper_layer_checksum
 
 if TYPE_CHECKING:
+    from tcpip6.api.stream import StreamSocket
     from tcpip6.stack.host import Host
     from tcpip6.stack.interface import Interface
     from tcpip6.stack.ipv6 import ControlMessage, Delivery
-    from tcpip6.stack.stream import StreamSocket
 
 AF_INET6 = _socket.AF_INET6
 SOCK_DGRAM = _socket.SOCK_DGRAM
@@ -158,7 +158,7 @@ class Stack:
         if type == SOCK_STREAM:
             if proto not in (0, IPPROTO_TCP):
                 raise OSError(errno.EPROTONOSUPPORT, f"no stream protocol {proto}")
-            from tcpip6.stack.stream import StreamSocket
+            from tcpip6.api.stream import StreamSocket
 
             return StreamSocket(self)
         if type == SOCK_DGRAM:
@@ -542,7 +542,7 @@ class Socket(Timeouts):
         route = host.route(dst, iface, now)
         if route is None:
             return wire_ipv6.MIN_MTU
-        pmtu = host.routes.table.path_mtu(dst, now, route[0])
+        pmtu = host.routes.path_mtu(dst, now, route[0])
         return route[0].mtu if pmtu is None else pmtu
 
     def _unicast_hops(self) -> int:

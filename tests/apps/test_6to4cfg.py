@@ -10,7 +10,7 @@ import pytest
 
 from tcpip6.apps.host import build_config
 from tcpip6.apps.sixtofourcfg import parse_relay, report, resolve
-from tcpip6.io.tunnel import TunnelKind, TunnelSpec
+from tcpip6.stack.tunnel import TunnelKind, TunnelSpec
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -19,9 +19,9 @@ from tcpip6.apps.host import (
     config_from,
     parse_route,
 )
-from tcpip6.io.tunnel import TunnelLink, sixtofour_address
 from tcpip6.stack.machines.nce import NceState
-from tests.test_tunnel import V4_A, V4_RELAY, Ipv4Net, tunnel_host
+from tcpip6.stack.tunnel import TunnelLink, sixtofour_address
+from tests.stack.test_tunnel import V4_A, V4_RELAY, Ipv4Net, tunnel_host
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -123,7 +123,7 @@ def test_an_on_link_route() -> None:
     net = Ipv4Net()
     a, ia = tunnel_host(net, "a", TunnelLink(net.port(V4_A), V4_A))
     add_route(a, parse_route("2001:db8:5::/64=%tun0"))
-    assert a.routes.table.next_hop(IPv6Address("2001:db8:5::7"), None, 0.0) == (
+    assert a.routes.next_hop(IPv6Address("2001:db8:5::7"), None, 0.0) == (
         ia,
         IPv6Address("2001:db8:5::7"),
     )

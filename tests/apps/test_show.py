@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tcpip6.api.sockets import Stack
 from tcpip6.apps import show
 from tcpip6.apps.host import (
     HostConfigError,
@@ -30,7 +31,6 @@ from tcpip6.io.runtime import LiveDriver, SimDriver
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
-from tcpip6.stack.sockets import Stack
 
 PREFIX = IPv6Network("2001:db8:1::/64")
 STATIC = IPv6Network("2001:db8:9::/48")
@@ -63,7 +63,7 @@ def net() -> Net:
     b_global = next(x for x in bi.source_candidates() if x in PREFIX)
     a.icmpv6.send_echo_request(b_global, 1, 1, b"x", world.now)
     world.run_for(2.0)
-    a.routes.table.add_static_route(STATIC, ai, STATIC_VIA)
+    a.routes.add_static_route(STATIC, ai, STATIC_VIA)
     stack = Stack(a, SimDriver(world))
     Services(stack).start(("echo", "discard"))
     return Net(world, a, ai, ri, b_global, stack)
@@ -177,7 +177,7 @@ def test_destinations_are_the_route_cache(net: Net) -> None:
 
 def test_destination_lowered_pmtu_and_router_next_hop(net: Net) -> None:
     far = IPv6Address("2001:db8:5::1")
-    rce = net.a.routes.next_hop(far, [net.ai], net.world.now)
+    rce = net.a.routes.route(far, net.ai, net.world.now)
     assert rce is not None
     rce.path_mtu = 1400
     got = {d["destination"]: d for d in view(net, "destinations")["destinations"]}

@@ -34,13 +34,13 @@ from collections.abc import Awaitable, Callable
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Any, Final
 
+from tcpip6.api.sockets import Timeouts, _int
 from tcpip6.stack.machines.tcp import TcpState
-from tcpip6.stack.sockets import Timeouts, _int
 from tcpip6.stack.tcp import Connection, TcpParameters
 
 if TYPE_CHECKING:
+    from tcpip6.api.sockets import Address, Stack
     from tcpip6.stack.interface import Interface
-    from tcpip6.stack.sockets import Address, Stack
 
 SOCK_STREAM: Final = _socket.SocketKind.SOCK_STREAM
 IPPROTO_TCP = _socket.IPPROTO_TCP

@@ -9,7 +9,7 @@ from ipaddress import IPv4Address, IPv6Address
 from scapy.layers.inet import ICMP, IP, IPerror
 from scapy.layers.inet6 import ICMPv6DestUnreach, ICMPv6EchoRequest, ICMPv6PacketTooBig, IPv6
 
-from tcpip6.io.icmpv4_relay import (
+from tcpip6.stack.icmpv4_relay import (
     EXTENDED_ERR,
     SO_EE_ORIGIN_ICMP,
     from_extended_err,
@@ -17,8 +17,8 @@ from tcpip6.io.icmpv4_relay import (
     parse_icmpv4,
     relay_datagram,
 )
-from tcpip6.io.tunnel import TunnelLink, encapsulate, link_local
-from tests.test_tunnel import V4_A, V4_B, Ipv4Net, echo, tunnel_host
+from tcpip6.stack.tunnel import TunnelLink, encapsulate, link_local
+from tests.stack.test_tunnel import V4_A, V4_B, Ipv4Net, echo, tunnel_host
 
 ROUTER4 = "192.0.2.254"
 SRC6, DST6 = "2001:db8:46::2", "2001:db8:99::1"
@@ -106,8 +106,8 @@ def test_a_router_sends_packet_too_big_for_a_packet_too_big_for_its_tunnel() -> 
     """The stack already does this through the interface MTU (RFC 4443 §3.2): a router
     whose next link is a 1280-octet tunnel answers a 1400-octet packet with Packet Too Big
     1280, and the source learns the path MTU."""
-    from tcpip6.io.tunnel import configure_interface, interface_parameters
     from tcpip6.stack.router import Router
+    from tcpip6.stack.tunnel import configure_interface, interface_parameters
 
     net = Ipv4Net()
     v4_r1, v4_r2, v4_c = IPv4Address("10.0.1.1"), IPv4Address("10.0.2.1"), IPv4Address("10.0.2.2")
@@ -126,4 +126,4 @@ def test_a_router_sends_packet_too_big_for_a_packet_too_big_for_its_tunnel() -> 
     assert a.icmpv6.send_echo_request(c_addr, 1, 1, b"x" * 1300, 0.0)  # 1348 octets
     net.run(0.0)
     assert router.counters.too_big == 1
-    assert a.routes.table.path_mtu(c_addr, 0.0, ia) == 1280
+    assert a.routes.path_mtu(c_addr, 0.0, ia) == 1280

@@ -13,7 +13,10 @@ from scapy.layers.inet import IP
 from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6EchoRequest, IPv6, IPv6ExtHdrFragment
 from scapy.packet import Raw
 
-from tcpip6.io.tunnel import (
+from tcpip6.stack.host import Host
+from tcpip6.stack.interface import Interface
+from tcpip6.stack.machines.nce import NceState
+from tcpip6.stack.tunnel import (
     SIX_TO_FOUR,
     TUNNEL_MTU,
     DecapsulationError,
@@ -29,9 +32,6 @@ from tcpip6.io.tunnel import (
     sixtofour_address,
     sixtofour_prefix,
 )
-from tcpip6.stack.host import Host
-from tcpip6.stack.interface import Interface
-from tcpip6.stack.machines.nce import NceState
 
 V4_A = IPv4Address("10.0.0.2")
 V4_B = IPv4Address("10.0.0.1")
@@ -374,7 +374,7 @@ def test_a_static_next_hop_is_sent_to_its_neighbor_entrys_ipv4_address() -> None
     ir.add_static_address(IPv6Address("2001:db8:99::1"), 128, 0.0)
     hop = sixtofour_address(router4)
     ia.add_static_neighbor(hop, router4.packed)
-    assert a.routes.table.add_static_route(IPv6Network("2001:db8:99::/64"), ia, hop)
+    assert a.routes.add_static_route(IPv6Network("2001:db8:99::/64"), ia, hop)
     assert a.icmpv6.send_echo_request(IPv6Address("2001:db8:99::1"), 4, 1, b"via r", 0.0)
     net.run(0.0)
     assert next((IP(d).src, IP(d).dst) for d in net.wire) == ("10.0.0.2", "10.0.0.9")

@@ -12,18 +12,18 @@ from scapy.layers.inet import IP
 from scapy.layers.inet6 import ICMPv6ND_NS, IPv6
 
 from tcpip6.apps.host import build_config
-from tcpip6.io.sixover4 import (
+from tcpip6.stack.host import Host
+from tcpip6.stack.interface import Interface
+from tcpip6.stack.machines.nce import NceState
+from tcpip6.stack.params import InterfaceParameters
+from tcpip6.stack.sixover4 import (
     SIX_OVER_FOUR_MTU,
     SixOverFourLink,
     lla_option_body,
     multicast_ipv4,
 )
-from tcpip6.io.tunnel import TunnelKind, TunnelSpec, encapsulate
-from tcpip6.stack.host import Host
-from tcpip6.stack.interface import Interface
-from tcpip6.stack.machines.nce import NceState
-from tcpip6.stack.params import InterfaceParameters
-from tests.test_tunnel import echo
+from tcpip6.stack.tunnel import TunnelKind, TunnelSpec, encapsulate
+from tests.stack.test_tunnel import echo
 
 V4_A = IPv4Address("10.0.0.2")
 V4_B = IPv4Address("10.0.0.1")

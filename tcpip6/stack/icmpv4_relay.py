@@ -28,7 +28,7 @@ import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
-from tcpip6.io.tunnel import encapsulate
+from tcpip6.stack.tunnel import encapsulate
 from tcpip6.wire import icmpv6 as wi
 from tcpip6.wire.errors import WireError
 from tcpip6.wire.ipv4 import IPPROTO_IPV6, Ipv4Header

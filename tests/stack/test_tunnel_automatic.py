@@ -10,7 +10,7 @@ from scapy.layers.inet import IP
 from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6
 
 from tcpip6.apps.host import add_route, build_config, parse_route
-from tcpip6.io.tunnel import (
+from tcpip6.stack.tunnel import (
     TunnelKind,
     TunnelLink,
     TunnelSpec,
@@ -18,7 +18,7 @@ from tcpip6.io.tunnel import (
     encapsulate,
     ipv4_compatible,
 )
-from tests.test_tunnel import V4_A, V4_B, Ipv4Net, echo, tunnel_host
+from tests.stack.test_tunnel import V4_A, V4_B, Ipv4Net, echo, tunnel_host
 
 
 def test_ipv4_compatible_mapping() -> None:
@@ -85,7 +85,7 @@ def test_two_hosts_over_an_automatic_tunnel() -> None:
     b, ib = tunnel_host(net, "b", TunnelLink(net.port(V4_B), V4_B, automatic=True))
     # The interface has ::V4ADDR/96, so ::/96 is on-link through it (RFC 2893 §5.3).
     assert ia.source_candidates() == [IPv6Address("::a00:2")]
-    assert a.routes.table.next_hop(IPv6Address("::a00:1"), None, 0.0) == (
+    assert a.routes.next_hop(IPv6Address("::a00:1"), None, 0.0) == (
         ia,
         IPv6Address("::a00:1"),
     )
@@ -109,7 +109,7 @@ def test_a_route_through_an_ipv4_compatible_router() -> None:
     net = Ipv4Net()
     a, ia = tunnel_host(net, "a", TunnelLink(net.port(V4_A), V4_A, automatic=True))
     add_route(a, parse_route("2001:db8:5::/64=::a00:1%tun0"))
-    assert a.routes.table.next_hop(IPv6Address("2001:db8:5::9"), None, 0.0) == (
+    assert a.routes.next_hop(IPv6Address("2001:db8:5::9"), None, 0.0) == (
         ia,
         IPv6Address("::a00:1"),
     )
