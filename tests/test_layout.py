@@ -42,8 +42,10 @@ def test_only_cross_cutting_tests_at_the_top() -> None:
     assert top == [
         "test_bench.py",
         "test_cli.py",
+        "test_deb_packages.py",
         "test_docs.py",
         "test_docs_paths.py",
         "test_layering.py",
         "test_layout.py",
+        "test_packaging.py",
     ]

@@ -120,7 +120,7 @@ def test_a_removed_interface_leaves_nothing_behind() -> None:
     assert a.interfaces == [ia2]
     assert conn.state.name == "CLOSED" and conn.error is not None
     assert conn.error.errno == errno.ENETDOWN
-    table = a.routes.table
+    table = a.routes
     assert not [k for k in table.prefix_list if k[0] is ia1]
     assert not [e for e in table.default_router_list if e.interface is ia1]
     assert not [r for r in table.route_cache.values() if r.interface is ia1]
