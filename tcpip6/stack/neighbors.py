@@ -126,8 +126,6 @@ class NeighborCacheEntry:
     reachability state (the graph's), number of unanswered probes, the time of the next
     NUD event, and the packets queued awaiting resolution (at most ``queue_limit``)."""
 
-    # No __slots__: the graph gives each entry its trigger methods (transitions' add_model).
-
     def __init__(
         self, neighbor: IPv6Address, state: NceState, queue_limit: int, label: str = ""
     ) -> None:
@@ -145,9 +143,6 @@ class NeighborCacheEntry:
     def __repr__(self) -> str:
         lla = self.link_address.hex(":") if self.link_address else "-"
         return f"<NCE {self.neighbor} {lla} {self.state.name}{' router' if self.is_router else ''}>"
-
-    def fire(self, trigger: str, now: float) -> None:
-        getattr(self, trigger)(now=now)
 
 
 #: MSR IPv6's name for a Neighbor Cache entry.
@@ -255,7 +250,7 @@ class NeighborCache:
         """Fire ``trigger``; unless the graph ignores it in this state, do what entering
         the new state requires."""
         old = nce.state
-        nce.fire(trigger, now)
+        GRAPH.fire(nce, trigger, now)
         if (old.name, trigger) not in GRAPH.ignored:
             self._enter(nce, now, actions)
 

@@ -250,13 +250,13 @@ class Connection:
         self._choose_receive_window(now)
         self.ts_offset = self.host.rng.getrandbits(32)
         self.last_received = now
-        self.fire("active_open", now)
+        GRAPH.fire(self, "active_open", now)
         self._send_syn(now, ack=False)
 
     def open_passive(self, backlog: int, now: float) -> None:
         """§3.10.1 passive OPEN: "enter the LISTEN state and return"."""
         self.backlog = max(1, min(backlog, self.params.max_backlog))
-        self.fire("passive_open", now)
+        GRAPH.fire(self, "passive_open", now)
 
     def send(
         self, data: bytes | bytearray | memoryview, now: float, *, urgent: bool = False
@@ -295,12 +295,12 @@ class Connection:
             return
         if state in (S.LISTEN, S.SYN_SENT):
             self._drop_children(now)
-            self.fire("close", now)
+            GRAPH.fire(self, "close", now)
             self._closed(now)
             return
         if self.fin_queued:
             if state is not S.SYN_RECEIVED:
-                self.fire("close", now)  # "error: connection closing" (ignored: no change)
+                GRAPH.fire(self, "close", now)  # "error: connection closing" (ignored: no change)
             return
         self.fin_queued = True
         if state is S.SYN_RECEIVED and self.sndbuf:
@@ -309,7 +309,7 @@ class Connection:
             # state; otherwise, queue for processing after entering ESTABLISHED state."
             # The ACK of our SYN fires the queued CLOSE (_process_ack).
             return
-        self.fire("close", now)
+        GRAPH.fire(self, "close", now)
         self.output(now)
 
     def abort(self, now: float, error: OSError | None = None) -> None:
@@ -323,7 +323,7 @@ class Connection:
         self._drop_children(now)
         if error is not None:
             self.error = error
-        self.fire("abort", now)
+        GRAPH.fire(self, "abort", now)
         self._closed(now)
 
     def orphan(self, now: float) -> None:
@@ -361,11 +361,11 @@ class Connection:
         elif kind == "keepalive":
             self._keepalive_timeout(now)
         elif kind == "time_wait":
-            self.fire("time_wait_expired", now)
+            GRAPH.fire(self, "time_wait_expired", now)
             self._closed(now)
         elif kind == "fin_wait_2":
             if self.state is S.FIN_WAIT_2 and self.orphaned:
-                self.fire("give_up", now)
+                GRAPH.fire(self, "give_up", now)
                 self._closed(now)
         elif kind == "sws":
             self.output(now, override=True)
@@ -482,7 +482,7 @@ class Connection:
         # connection past the ACK of our SYN without the SYN-RECEIVED step below).
         self.max_snd_wnd = max(self.max_snd_wnd, seg.window)
         self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
-        self.fire("syn_received", now)
+        GRAPH.fire(self, "syn_received", now)
         self._send_syn(now, ack=True)
         # §3.10.7.2: "any other control or text should be queued for processing later";
         # data on a SYN is dropped here (the peer retransmits it), as most stacks do.
@@ -512,7 +512,7 @@ class Connection:
             # RFC 5961 §3 for SYN-SENT: acceptable only with an acceptable ACK.
             if ack_ok:
                 self.error = ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
-                self.fire("rst_received", now)
+                GRAPH.fire(self, "rst_received", now)
                 self._closed(now)
             else:
                 self.tcp.counters.rst_ignored += 1
@@ -535,7 +535,7 @@ class Connection:
             self.snd_wnd, self._wnd_base = seg.window, a
             self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
             self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
-            self.fire("syn_ack_received", now)
+            GRAPH.fire(self, "syn_ack_received", now)
             self._established(now)
             # "Data or controls that were queued for transmission MAY be included": SENDs
             # queued in SYN-SENT go now, the ACK riding on them; else the ACK alone.
@@ -549,7 +549,7 @@ class Connection:
         self.snd_wnd, self._wnd_base = seg.window, 1
         self.max_snd_wnd = max(self.max_snd_wnd, seg.window)  # RFC 5961 §5, as above
         self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
-        self.fire("syn_received", now)
+        GRAPH.fire(self, "syn_received", now)
         self._emit(0, SYN | ACK, b"", now, options=self._syn_options(now, True))
 
     def _ack_syn(self, a: int, seg: TcpSegment, now: float) -> None:
@@ -656,11 +656,11 @@ class Connection:
         # §3.10.7.4 fourth: SYN in a synchronized state: a challenge ACK (RFC 5961 §4).
         if flags & SYN:
             if self.state is S.SYN_RECEIVED and self.passive:
-                self.fire("syn_received", now)  # back to LISTEN: freed
+                GRAPH.fire(self, "syn_received", now)  # back to LISTEN: freed
                 self._closed(now)
                 return
             c.challenge_acks += 1
-            self.fire("syn_received", now)
+            GRAPH.fire(self, "syn_received", now)
             self._send_ack(now)
             return
         # §3.10.7.4 fifth: "if the ACK bit is off, drop the segment and return".
@@ -702,7 +702,7 @@ class Connection:
         elif state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT):
             self.error = ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
             self.sndbuf.clear()
-        self.fire("rst_received", now)
+        GRAPH.fire(self, "rst_received", now)
         self._closed(now)
 
     def _process_ack(self, seg: TcpSegment, now: float) -> bool:
@@ -721,9 +721,9 @@ class Connection:
             self.snd_wnd, self._wnd_base = seg.window << self.snd_wscale, a
             self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
             self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
-            self.fire("ack_of_syn", now)
+            GRAPH.fire(self, "ack_of_syn", now)
             if self.fin_queued:
-                self.fire("close", now)  # §3.10.4: the CLOSE queued in SYN-RECEIVED
+                GRAPH.fire(self, "close", now)  # §3.10.4: the CLOSE queued in SYN-RECEIVED
             self._established(now)
             # Anything beyond the SYN it acknowledged is an ordinary ACK below.
         # RFC 5961 §5: acceptable when SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT.
@@ -776,7 +776,7 @@ class Connection:
         # The FIN states (§3.10.7.4 fifth, per state).
         fin_acked = self.fin_queued and self._una > self.data_end
         if fin_acked and self.state in (S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK):
-            self.fire("fin_acked", now)
+            GRAPH.fire(self, "fin_acked", now)
             after = self.tcp_state
             if after is S.TIME_WAIT:
                 self._enter_time_wait(now)
@@ -1056,10 +1056,10 @@ class Connection:
             # A retransmitted FIN (§3.10.7.4 eighth: "Remain"; TIME-WAIT restarts 2 MSL).
             self._ack_now()
             if self.state is S.TIME_WAIT:
-                self.fire("fin_received", now)
+                GRAPH.fire(self, "fin_received", now)
                 self._enter_time_wait(now)
             else:
-                self.fire("fin_received", now)
+                GRAPH.fire(self, "fin_received", now)
             return
         self._fin_in_order(now)
 
@@ -1067,7 +1067,7 @@ class Connection:
         """§3.10.7.4 eighth: "advance RCV.NXT over the FIN, and send an acknowledgment"."""
         self._rcv += 1
         self.eof = True
-        self.fire("fin_received", now)
+        GRAPH.fire(self, "fin_received", now)
         self._ack_now()
         if self.state is S.TIME_WAIT:
             self._enter_time_wait(now)
@@ -1319,7 +1319,7 @@ class Connection:
             err = self.soft_error or TimeoutError(errno.ETIMEDOUT, "Connection timed out")
             self.error = err
             c.gave_up += 1
-            self.fire("give_up", now)
+            GRAPH.fire(self, "give_up", now)
             self._closed(now)
             return
         if (
@@ -1400,7 +1400,7 @@ class Connection:
             # given up on like any retransmission (RFC 1122 §4.2.3.5 R2).
             self.error = self.soft_error or TimeoutError(errno.ETIMEDOUT, "Connection timed out")
             self.tcp.counters.gave_up += 1
-            self.fire("give_up", now)
+            GRAPH.fire(self, "give_up", now)
             self._closed(now)
             return
         self.tcp.counters.window_probes += 1
@@ -1422,7 +1422,7 @@ class Connection:
         if self._keepalive_probes >= self.params.keepalive_probes:
             self.error = self.soft_error or TimeoutError(errno.ETIMEDOUT, "Connection timed out")
             self.tcp.counters.keepalive_drops += 1
-            self.fire("give_up", now)
+            GRAPH.fire(self, "give_up", now)
             self._closed(now)
             return
         self._keepalive_probes += 1
@@ -1459,7 +1459,7 @@ class Connection:
         self.soft_error = error
         if hard and self.state is S.SYN_SENT:
             self.error = error
-            self.fire("abort", now)
+            GRAPH.fire(self, "abort", now)
             self._closed(now)
 
     # -- endings ----------------------------------------------------------------------------
@@ -1485,10 +1485,6 @@ class Connection:
             child.abort(now)
         self.syn_queue.clear()
         self.accept_queue.clear()
-
-    def fire(self, trigger: str, now: float) -> None:
-        """Fire a trigger of the graph (bound by ``GRAPH.attach``)."""
-        self.trigger(trigger, now=now)  # type: ignore[attr-defined]
 
     def _closed(self, now: float) -> None:
         """CLOSED (or a SYN-RECEIVED copy back in LISTEN): the TCB is deleted."""
