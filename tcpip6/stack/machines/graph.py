@@ -18,8 +18,11 @@ own fields plus ``state`` (the machine's ``model_attribute``), and :meth:`Graph.
 the shared machine's event for it (``machine.events[trigger].trigger(model, ...)``, what a
 bound trigger method would call). ``add_model`` would give every entity a bound callable
 per trigger and per state (kilobytes each) and keep it in a list searched on every add and
-removal; attaching and detaching here are O(1), and the graph counts its live entities
-(``len(graph)``) so that a test can see an entity that was never detached.
+removal; attaching and detaching here are O(1). The graph knows its live entities only
+weakly (a :class:`weakref.WeakSet`): an owner detaches an entity when it ends (an NCE
+removed, an address deleted, a connection freed), and whatever a dropped host still had
+attached is forgotten when it is collected; ``len(graph)`` counts them, so that a test can
+see an entity still held.
 
 Triggers are fired with ``now`` so that every state change can be traced with its time.
 A trigger for a (state, trigger) pair that is in neither the table nor ``IGNORED`` raises
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import enum
 import json
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
@@ -161,22 +165,22 @@ class Graph:
             model_attribute=MODEL_ATTRIBUTE,
         )
         self._events: dict[str, Event] = dict(self.machine.events)
-        #: ids of the entities attached and not yet detached.
-        self._live: set[int] = set()
+        #: The entities attached and not yet detached (weakly: never what keeps one alive).
+        self._live: weakref.WeakSet[Any] = weakref.WeakSet()
 
     # -- entities -------------------------------------------------------------------------
     def attach(self, model: Any, initial: enum.Enum | None = None) -> None:
         """Put ``model`` in its initial state (MSR: an entry enters its graph). O(1)."""
         setattr(model, MODEL_ATTRIBUTE, initial if initial is not None else self.initial)
-        self._live.add(id(model))
+        self._live.add(model)
 
     def detach(self, model: Any) -> None:
         """``model`` has ended (its owner forgets it): the graph forgets it too. O(1); the
         model keeps its last state for whoever still reads it."""
-        self._live.discard(id(model))
+        self._live.discard(model)
 
     def attached(self, model: Any) -> bool:
-        return id(model) in self._live
+        return model in self._live
 
     def __len__(self) -> int:
         """Entities attached and not yet detached."""

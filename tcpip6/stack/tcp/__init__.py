@@ -389,6 +389,7 @@ class Tcp:
 
     def forget(self, conn: Connection) -> None:
         """The TCB is deleted (CLOSED, or a passive copy back in LISTEN)."""
+        TCP_GRAPH.detach(conn)
         self.time_wait.pop(conn, None)
         if conn.remote_address is not None:
             key = (conn.local_address, conn.local_port, conn.remote_address, conn.remote_port)
