@@ -169,7 +169,8 @@ class NeighborCache:
         self.label = label
         #: Least recently used first (a packet sent to an entry moves it to the end).
         self.entries: OrderedDict[IPv6Address, NeighborCacheEntry] = OrderedDict()
-        self.timers: DeadlineQueue[IPv6Address] = DeadlineQueue()
+        #: Keyed by the entry itself (hashed by identity, not through the address).
+        self.timers: DeadlineQueue[NeighborCacheEntry] = DeadlineQueue()
         self.counters = NeighborCounters()
         self.trace_sink: TraceSink | None = None
 
@@ -217,7 +218,7 @@ class NeighborCache:
         self.counters.queued_packets_drop += len(nce.queue)
         nce.queue.clear()
         self.entries.pop(nce.neighbor, None)
-        self.timers.cancel(nce.neighbor)
+        self.timers.cancel(nce)
         GRAPH.detach(nce)
 
     def remove(self, addr: IPv6Address) -> None:
@@ -239,9 +240,9 @@ class NeighborCache:
     def _arm(self, nce: NeighborCacheEntry, deadline: float | None) -> None:
         nce.timer = deadline
         if deadline is None:
-            self.timers.cancel(nce.neighbor)
+            self.timers.cancel(nce)
         else:
-            self.timers.arm(nce.neighbor, deadline)
+            self.timers.arm(nce, deadline)
 
     # -- the graph --------------------------------------------------------------------
     def _fire(
@@ -453,9 +454,8 @@ class NeighborCache:
     def poll(self, now: float) -> list[NdAction]:
         """Run every entry timer due at ``now``."""
         actions: list[NdAction] = []
-        for addr in self.timers.pop_due(now):
-            nce = self.entries.get(addr)
-            if nce is not None:
+        for nce in self.timers.pop_due(now):
+            if self.entries.get(nce.neighbor) is nce:
                 nce.timer = None
                 self._expire(nce, now, actions)
         return actions
