@@ -54,7 +54,10 @@ QUICK_SCALE = ScaleParameters(
 def network(n: int, seed: int = 1) -> tuple[SimWorld, list[tuple[Host, Interface]]]:
     world = SimWorld(seed=seed)
     router = world.router("r")
-    world.connect_router(router, "lan", PREFIX, line_rate=LINE_RATE)
+    # One neighbor cache entry per host (each sends the router a solicitation with its
+    # link-layer address), and room to spare: no eviction on the way.
+    cache = InterfaceParameters(neighbor_cache_size=max(256, 2 * n))
+    world.connect_router(router, "lan", PREFIX, line_rate=LINE_RATE, interface_params=cache)
     router.host.start(world.now)
     hosts = []
     for i in range(n):

@@ -137,10 +137,13 @@ class SimWorld(SimNetwork):
         prefix: IPv6Network,
         params: AdvertisingParameters | None = None,
         line_rate: float | None = None,
+        interface_params: InterfaceParameters | None = None,
     ) -> Interface:
         """Attach ``router`` to ``segment`` with the first address of ``prefix`` (``::1``)
-        and advertise ``prefix`` there (with ``params``, or the RFC 4861 defaults)."""
-        iface = self.connect(router.host, segment, line_rate=line_rate)
+        and advertise ``prefix`` there (with ``params``, or the RFC 4861 defaults);
+        ``interface_params`` sets the interface's variables (say, a neighbor cache for
+        every host of a large link)."""
+        iface = self.connect(router.host, segment, line_rate=line_rate, params=interface_params)
         iface.add_static_address(prefix[1], prefix.prefixlen, self.now)
         if params is None:
             params = AdvertisingParameters(prefixes=(AdvPrefix(prefix),))
