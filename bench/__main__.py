@@ -22,6 +22,11 @@ printed and the whole record (parameters, Python version, CPU, machine, date) is
 to ``bench/results/bench-<date>.json`` (``--output DIR`` elsewhere). ``--quick`` makes a
 run of a few seconds; ``--profile`` runs the UDP simnet case under cProfile and prints
 the top functions by cumulative and by internal time.
+
+The same run measures whole networks at scale (:mod:`bench.scale`: boot of N hosts, the
+10-host traffic case, bytes per neighbor entry and per idle TCP connection, bytes held
+after churn), recorded under ``scale`` in the JSON; ``--only boot`` (or ``traffic_10``,
+``bytes_per_nce``, ``bytes_per_tcp``, ``leak``) runs one of them, ``--no-scale`` none.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import tcpip6
+from bench.scale import QUICK_SCALE, SCALE_NAMES, ScaleParameters, print_scale, run_scale
 from tcpip6.api.sockets import (
     AF_INET6,
     SO_RCVBUF,
@@ -357,7 +363,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--echo-count", type=int, help="echo round trips per run")
     parser.add_argument("--udp-count", type=int, help="UDP datagrams per run")
     parser.add_argument("--tcp-octets", type=int, help="octets of each TCP transfer")
-    parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="repeatable")
+    parser.add_argument(
+        "--only", action="append", choices=sorted([*BENCHMARKS, *SCALE_NAMES]), help="repeatable"
+    )
+    parser.add_argument("--no-scale", action="store_true", help="skip the scale measurements")
     parser.add_argument("--output", type=Path, default=RESULTS, help="directory for the JSON")
     args = parser.parse_args(argv)
     p = QUICK if args.quick else Parameters()
@@ -371,8 +380,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         profile(p, args.top)
         return 0
-    record = run(p, args.only or list(BENCHMARKS))
-    print_table(record)
+    only = args.only or [*BENCHMARKS, *([] if args.no_scale else SCALE_NAMES)]
+    record = run(p, [n for n in only if n in BENCHMARKS])
+    if record["results"]:
+        print_table(record)
+    scale_p = QUICK_SCALE if args.quick else ScaleParameters()
+    record["scale_parameters"] = asdict(scale_p)
+    record["scale"] = run_scale(scale_p, [n for n in only if n in SCALE_NAMES])
+    print_scale(record["scale"])
     args.output.mkdir(parents=True, exist_ok=True)
     stamp = record["date"].replace(":", "").replace("-", "").replace("+0000", "Z")
     out = args.output / f"bench-{stamp}.json"

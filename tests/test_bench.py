@@ -55,3 +55,35 @@ def test_quick_run_writes_json(tmp_path: Path) -> None:
         assert r["unit"] == units[name.rsplit("_", 1)[1]]
         (row,) = [x for x in rows if x.startswith(name + " ")]
         assert f" {r['unit']} " in row
+
+
+def test_quick_run_records_the_scale_rows(tmp_path: Path) -> None:
+    """The scale rows: every host of each boot got a global address, the transfers of the
+    traffic case completed, and the memory rows are there (their values are measurements)."""
+    subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--output", str(tmp_path)]
+        + [f"--only={n}" for n in ("boot", "traffic_10", "bytes_per_nce", "bytes_per_tcp", "leak")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    (out,) = tmp_path.glob("bench-*.json")
+    record = json.loads(out.read_text())
+    scale = record["scale"]
+    sizes = record["scale_parameters"]["boot_sizes"]
+    assert set(scale) == {f"boot_{n}" for n in sizes} | {
+        "traffic_10",
+        "bytes_per_nce",
+        "bytes_per_tcp",
+        "leak",
+    }
+    for n in sizes:
+        assert scale[f"boot_{n}"]["hosts"] == n
+        assert scale[f"boot_{n}"]["all_global"]
+    assert scale["traffic_10"]["complete"]
+    assert scale["traffic_10"]["frames"] > 0
+    assert scale["bytes_per_nce"]["entries"] >= record["scale_parameters"]["entries"]
+    assert scale["bytes_per_tcp"]["ends"] == 2 * record["scale_parameters"]["connections"]
+    assert {"bytes_held", "bytes_leaked"} <= scale["leak"].keys()

@@ -51,6 +51,11 @@ class SimDriver:
         return self.world.now
 
     def wait(self, ready: Callable[[], bool], timeout: float | None) -> bool:
+        """Run the world until ``ready()`` or ``timeout`` simulated seconds have passed. A
+        non-blocking call (``timeout`` 0) that is not ready returns at once: simulated time
+        cannot pass within it, and whatever is due now runs when the world next runs."""
+        if timeout is not None and timeout <= 0:
+            return ready()
         world = self.world
         limit = world.now + (SIM_WAIT_LIMIT if timeout is None else timeout)
         while not ready():

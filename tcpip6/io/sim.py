@@ -111,18 +111,19 @@ class SimWorld(SimNetwork):
         self._nics += 1
         mac = mac or mac_for(self._nics)
         port = seg.attach(mac)
-        link = EthernetLink(self._shaped(port, line_rate), mac, mtu=seg.mtu)
+        link = EthernetLink(self._shaped(host, port, line_rate), mac, mtu=seg.mtu)
         iface = host.add_interface(link, name=name or f"eth{len(host.interfaces)}", params=params)
         port.receiver = lambda frame, now: host.receive(iface, frame, now)
+        port.node = host
         iface.capture = self._capture
         return iface
 
-    def _shaped(self, port: SimPort, line_rate: float | None) -> SimPort | LineRatePort:
+    def _shaped(self, host: Host, port: SimPort, line_rate: float | None) -> SimPort | LineRatePort:
         if line_rate is None:
             return port
         shaper = LineRatePort(port, self, line_rate)
         self.line_rate_ports.append(shaper)
-        self.add_node(shaper)
+        self.add_node(shaper, owner=host)
         return shaper
 
     def router(self, name: str) -> Router:
@@ -136,10 +137,13 @@ class SimWorld(SimNetwork):
         prefix: IPv6Network,
         params: AdvertisingParameters | None = None,
         line_rate: float | None = None,
+        interface_params: InterfaceParameters | None = None,
     ) -> Interface:
         """Attach ``router`` to ``segment`` with the first address of ``prefix`` (``::1``)
-        and advertise ``prefix`` there (with ``params``, or the RFC 4861 defaults)."""
-        iface = self.connect(router.host, segment, line_rate=line_rate)
+        and advertise ``prefix`` there (with ``params``, or the RFC 4861 defaults);
+        ``interface_params`` sets the interface's variables (say, a neighbor cache for
+        every host of a large link)."""
+        iface = self.connect(router.host, segment, line_rate=line_rate, params=interface_params)
         iface.add_static_address(prefix[1], prefix.prefixlen, self.now)
         if params is None:
             params = AdvertisingParameters(prefixes=(AdvPrefix(prefix),))
@@ -154,7 +158,7 @@ class SimWorld(SimNetwork):
         iface = host.add_interface(LoopbackLink(port), name="lo", params=params)
         port.receiver = lambda frame, now: host.receive(iface, frame, now)
         iface.add_static_address(LOOPBACK, 128, self.now)
-        self.add_node(port)
+        self.add_node(port, owner=host)
         return iface
 
     def capture(self, path: str | Path) -> PcapWriter:

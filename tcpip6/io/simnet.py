@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from tcpip6.wire.ethernet import BROADCAST, MAC_LEN, is_multicast_mac
@@ -57,9 +57,12 @@ class SegmentCounters:
 
 
 class SimPort:
-    """One NIC on a segment."""
+    """One NIC on a segment. ``node`` is what its receiver drives (the host): delivering a
+    frame to the port is an event of that node, whose next deadline may change."""
 
-    def __init__(self, segment: Segment, mac: bytes, promiscuous: bool = False) -> None:
+    def __init__(
+        self, segment: Segment, mac: bytes, promiscuous: bool = False, order: int = 0
+    ) -> None:
         if len(mac) != MAC_LEN:
             raise ValueError("a port address is 6 octets")
         self.segment = segment
@@ -67,15 +70,33 @@ class SimPort:
         self.promiscuous = promiscuous
         self.filter: frozenset[bytes] = frozenset()
         self.receiver: Receiver | None = None
-        self.up = True
+        self.node: Node | None = None
+        #: Its place on the segment: frames reach the ports in the order they attached.
+        self.order = order
+        self.attached = True
+        self._up = True
+
+    @property
+    def up(self) -> bool:
+        return self._up
+
+    @up.setter
+    def up(self, value: bool) -> None:
+        self._up = value
+        if value:
+            self.segment.down.discard(self)
+        elif self.attached:
+            self.segment.down.add(self)
 
     # FramePort
     def send_frame(self, frame: bytes) -> None:
-        if self.up:
+        if self._up:
             self.segment.transmit(self, frame)
 
     def set_multicast_filter(self, link_addresses: frozenset[bytes]) -> None:
+        old = self.filter
         self.filter = frozenset(link_addresses)
+        self.segment.refilter(self, old, self.filter)
 
     def accepts(self, dst: bytes) -> bool:
         if self.promiscuous or dst == self.mac or dst == BROADCAST:
@@ -85,7 +106,9 @@ class SimPort:
 
 class Segment:
     """A shared Ethernet segment (a hub, or a switch that floods: same observable result for
-    the hosts, since each port filters)."""
+    the hosts, since each port filters). The ports are indexed by unicast address and by
+    the multicast addresses they accept, so that a frame costs its receivers, not every
+    port of the segment; they receive in the order they attached, as a hub would deliver."""
 
     def __init__(self, network: SimNetwork, name: str, mtu: int = 1500) -> None:
         self.network = network
@@ -95,111 +118,260 @@ class Segment:
         self.ports: list[SimPort] = []
         self.counters = SegmentCounters()
         self.taps: list[Callable[[bytes, float], None]] = []
+        #: Ports that are attached and down (they neither send nor receive).
+        self.down: set[SimPort] = set()
+        self._by_mac: dict[bytes, list[SimPort]] = {}
+        self._by_group: dict[bytes, list[SimPort]] = {}
+        self._promiscuous: list[SimPort] = []
+        self._attached = 0
 
     def attach(self, mac: bytes, promiscuous: bool = False) -> SimPort:
-        port = SimPort(self, mac, promiscuous)
+        self._attached += 1
+        port = SimPort(self, mac, promiscuous, order=self._attached)
         self.ports.append(port)
+        self._by_mac.setdefault(mac, []).append(port)
+        if promiscuous:
+            self._promiscuous.append(port)
         return port
 
     def detach(self, port: SimPort) -> None:
         self.ports.remove(port)
+        self._by_mac[port.mac].remove(port)
+        if port in self._promiscuous:
+            self._promiscuous.remove(port)
+        self.refilter(port, port.filter, frozenset())
+        self.down.discard(port)
+        port.attached = False
+
+    def refilter(self, port: SimPort, old: frozenset[bytes], new: frozenset[bytes]) -> None:
+        """``port`` now accepts the multicast addresses ``new`` instead of ``old``."""
+        if not port.attached:
+            return
+        for mac in old - new:
+            group = self._by_group.get(mac)
+            if group is not None and port in group:
+                group.remove(port)
+                if not group:
+                    del self._by_group[mac]
+        for mac in new - old:
+            self._by_group.setdefault(mac, []).append(port)
+
+    def _accepting(self, dst: bytes) -> list[SimPort]:
+        """The ports whose filter takes ``dst``, in the order they attached."""
+        if dst == BROADCAST:
+            return self.ports
+        index = self._by_group if is_multicast_mac(dst) else self._by_mac
+        found = index.get(dst, [])
+        if self._promiscuous:
+            found = list({*found, *self._promiscuous})
+        if len(found) > 1:
+            found = sorted(found, key=_port_order)
+        return found
 
     def transmit(self, sender: SimPort, frame: bytes) -> None:
         net = self.network
         now = net.now
-        self.counters.frames_sent += 1
+        counters = self.counters
+        counters.frames_sent += 1
         if len(frame) > self.mtu + 14:
-            self.counters.frames_too_big += 1
+            counters.frames_too_big += 1
             return
         for tap in self.taps:
             tap(frame, now)
         imp = self.impairments
         rng = net.rng
-        dst = frame[:MAC_LEN]
-        for port in self.ports:
-            if port is sender or not port.up:
-                continue
-            if not port.accepts(dst):
-                self.counters.frames_filtered += 1
+        receivers = [p for p in self._accepting(frame[:MAC_LEN]) if p is not sender and p._up]
+        # Every other port that is up and attached saw the frame and filtered it out.
+        others = len(self.ports) - len(self.down) - (1 if sender.attached else 0)
+        counters.frames_filtered += others - len(receivers)
+        plain = not (imp.duplicate or imp.loss or imp.jitter or imp.reorder)
+        for port in receivers:
+            if plain:
+                net.schedule(now + imp.delay, port, frame)
                 continue
             copies = 1
             if imp.duplicate and rng.random() < imp.duplicate:
                 copies = 2
-                self.counters.frames_duplicated += 1
+                counters.frames_duplicated += 1
             for _ in range(copies):
                 if imp.loss and rng.random() < imp.loss:
-                    self.counters.frames_lost += 1
+                    counters.frames_lost += 1
                     continue
                 at = now + imp.delay
                 if imp.jitter:
                     at += rng.uniform(0.0, imp.jitter)
                 if imp.reorder and rng.random() < imp.reorder:
                     at += imp.reorder_delay
-                    self.counters.frames_reordered += 1
+                    counters.frames_reordered += 1
                 net.schedule(at, port, frame)
 
 
-@dataclass(order=True)
-class _Delivery:
-    at: float
-    seq: int
-    port: SimPort = field(compare=False)
-    frame: bytes = field(compare=False)
+def _port_order(port: SimPort) -> int:
+    return port.order
 
 
 class SimNetwork:
-    """The world: a fake clock, segments, the nodes it polls, and the frames in flight."""
+    """The world: a fake clock, segments, the nodes it polls, and the frames in flight.
+
+    The next event is the earlier of the first frame in flight and the first node deadline,
+    both kept in priority queues. A node's deadline is asked again only when the node may
+    have changed it: after a frame was delivered to it, after it was polled, and, for the
+    nodes added with an ``owner`` (a NIC's transmit queue, a loopback port), whenever their
+    owner was (what the owner sends goes through them, and the other way round). Anything
+    done to a node from outside the world (a test, an application) happens between calls:
+    :meth:`run_until` and :meth:`step` ask every node once when they start.
+    """
 
     def __init__(self, seed: int = 0, start: float = 0.0) -> None:
         self.now = start
         self.rng = random.Random(seed)
         self.segments: dict[str, Segment] = {}
         self.nodes: list[Node] = []
-        self._queue: list[_Delivery] = []
+        self._queue: list[tuple[float, int, SimPort, bytes]] = []
         self._seq = 0
+        #: Per node (by index): its deadline as last asked, when it is in the heap.
+        self._node_at: list[float | None] = []
+        self._node_heap: list[tuple[float, int]] = []
+        #: Per node: the indices of the nodes touched with it (itself, owner, companions).
+        self._group: list[list[int]] = []
+        self._index: dict[int, int] = {}  # id(node) -> index
+        self._dirty: set[int] = set()
 
     def segment(self, name: str, mtu: int = 1500) -> Segment:
         if name not in self.segments:
             self.segments[name] = Segment(self, name, mtu)
         return self.segments[name]
 
-    def add_node(self, node: Node) -> None:
+    def add_node(self, node: Node, owner: Node | None = None) -> None:
+        """Drive ``node``; ``owner``: the node whose calls may change its deadline (and
+        whose deadline its own calls may change)."""
+        index = len(self.nodes)
         self.nodes.append(node)
+        self._index[id(node)] = index
+        self._node_at.append(None)
+        group = [index]
+        if owner is not None:
+            group = self._group[self._index[id(owner)]]
+            group.append(index)
+        self._group.append(group)
+        self._dirty.add(index)
+
+    def touch(self, node: Node) -> None:
+        """``node`` was called from inside the world: ask its deadline again."""
+        self._dirty.update(self._group[self._index[id(node)]])
 
     def schedule(self, at: float, port: SimPort, frame: bytes) -> None:
         self._seq += 1
-        heapq.heappush(self._queue, _Delivery(at, self._seq, port, frame))
+        heapq.heappush(self._queue, (at, self._seq, port, frame))
 
     def in_flight(self) -> int:
         return len(self._queue)
 
+    # -- the node deadline queue ---------------------------------------------------------
+    def _ask(self, index: int) -> None:
+        deadline = self.nodes[index].next_deadline()
+        if deadline != self._node_at[index]:
+            self._node_at[index] = deadline
+            if deadline is not None:
+                heapq.heappush(self._node_heap, (deadline, index))
+                if len(self._node_heap) > 4 * len(self.nodes) + 64:
+                    self._compact()
+
+    def _compact(self) -> None:
+        self._node_heap = [(d, i) for i, d in enumerate(self._node_at) if d is not None]
+        heapq.heapify(self._node_heap)
+
+    def _ask_dirty(self) -> None:
+        dirty = self._dirty
+        while dirty:
+            self._ask(dirty.pop())
+
+    def refresh(self) -> None:
+        """Ask every node its next deadline (something outside the world may have set one)."""
+        self._dirty.update(range(len(self.nodes)))
+        self._ask_dirty()
+
+    def _node_head(self) -> float | None:
+        heap = self._node_heap
+        at = self._node_at
+        while heap:
+            deadline, index = heap[0]
+            if at[index] == deadline:
+                return deadline
+            heapq.heappop(heap)
+        return None
+
     def _next_event(self) -> float | None:
-        times = [d for n in self.nodes if (d := n.next_deadline()) is not None]
-        if self._queue:
-            times.append(self._queue[0].at)
-        return min(times) if times else None
+        self._ask_dirty()
+        best = self._node_head()
+        if self._queue and (best is None or self._queue[0][0] < best):
+            return self._queue[0][0]
+        return best
 
     def step(self, limit: float) -> bool:
         """Run the next event if it is due by ``limit``; False when there is none."""
+        self.refresh()
+        return self._step(limit)
+
+    def _step(self, limit: float) -> bool:
         at = self._next_event()
         if at is None or at > limit:
             return False
-        self.now = max(self.now, at)
-        while self._queue and self._queue[0].at <= self.now:
-            d = heapq.heappop(self._queue)
-            if d.port.up and d.port.receiver is not None:
-                d.port.segment.counters.frames_delivered += 1
-                d.port.receiver(d.frame, self.now)
-        for node in self.nodes:
-            deadline = node.next_deadline()
-            if deadline is not None and deadline <= self.now:
-                node.poll(self.now)
+        if at > self.now:
+            self.now = at
+        now = self.now
+        queue = self._queue
+        index = self._index
+        dirty = self._dirty
+        groups = self._group
+        while queue and queue[0][0] <= now:
+            _, _, port, frame = heapq.heappop(queue)
+            if port._up and port.receiver is not None:
+                port.segment.counters.frames_delivered += 1
+                port.receiver(frame, now)
+                if port.node is not None:
+                    dirty.update(groups[index[id(port.node)]])
+        self._ask_dirty()
+        # The nodes due now, polled in the order they were added (each at most once).
+        heap = self._node_heap
+        node_at = self._node_at
+        due: list[int] = []
+        while heap and heap[0][0] <= now:
+            deadline, i = heapq.heappop(heap)
+            if node_at[i] == deadline:
+                node_at[i] = None
+                due.append(i)
+        heapq.heapify(due)
+        visited: set[int] = set()
+        nodes = self.nodes
+        while due:
+            i = heapq.heappop(due)
+            if i in visited:
+                continue
+            visited.add(i)
+            node = nodes[i]
+            when = node.next_deadline()
+            if when is not None and when <= now:
+                node.poll(now)
+            dirty.update(groups[i])
+            dirty.add(i)
+            # A node later in the order that became due now is polled in this step too.
+            while dirty:
+                j = dirty.pop()
+                if j > i and j not in visited:
+                    later = nodes[j].next_deadline()
+                    if later is not None and later <= now:
+                        node_at[j] = None
+                        heapq.heappush(due, j)
+                        continue
+                self._ask(j)
         return True
 
     def run_until(self, until: float, max_events: int = 1_000_000) -> None:
         """Advance the clock to ``until``, running every event on the way."""
+        self.refresh()
         for _ in range(max_events):
-            if not self.step(until):
+            if not self._step(until):
                 break
         else:
             raise RuntimeError(f"simnet: more than {max_events} events before t={until}")

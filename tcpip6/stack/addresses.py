@@ -222,9 +222,6 @@ class NetTableEntry:
     def __repr__(self) -> str:
         return f"<NTE {self.address}/{self.prefix_length} {self.state.name} {self.origin.value}>"
 
-    def fire(self, trigger: str, now: float) -> None:
-        getattr(self, trigger)(now=now)
-
     def preferred_lifetime_over(self, event: EventData) -> bool:
         """Guard of the graph: the preferred lifetime has ended by the trigger's time."""
         now: float = event.kwargs["now"]
@@ -480,7 +477,7 @@ class AddressTable:
         # assigns it deprecated when its preferred lifetime already ended, §5.5.4).
         nte.dad_timer = None
         self.timers.cancel((nte.address, "dad"))
-        nte.fire("dad_succeeded", now)
+        GRAPH.fire(nte, "dad_succeeded", now)
         actions: list[AddressAction] = [
             AddressAvailable(nte.address, nte.prefix_length, nte.origin)
         ]
@@ -502,7 +499,7 @@ class AddressTable:
             nte = self.entries[address]
             if not nte.joined or nte.state not in _LINK_UP_STATES:
                 continue
-            nte.fire("link_up", now)
+            GRAPH.fire(nte, "link_up", now)
             self.counters.dad_restarted_link_up += 1
             nte.dad_transmits_sent = 0
             self.timers.cancel((address, "preferred"))
@@ -526,7 +523,7 @@ class AddressTable:
         if nte is None or nte.state is not AddressState.TENTATIVE:
             self.counters.dad_message_not_tentative_ignored += 1
             return []
-        nte.fire(trigger, now)
+        GRAPH.fire(nte, trigger, now)
         self.counters.duplicates_detected += 1
         nte.dad_timer = None
         self.timers.cancel((target, "dad"))
@@ -553,12 +550,12 @@ class AddressTable:
             if nte is None:
                 continue
             if kind == "valid":
-                nte.fire("valid_lifetime_expired", now)
+                GRAPH.fire(nte, "valid_lifetime_expired", now)
                 if nte.state is AddressState.INVALID:  # an invalid NTE leaves the table
                     actions += self._drop(nte)
             elif kind == "preferred":
                 if nte.state is AddressState.PREFERRED:
-                    nte.fire("preferred_lifetime_expired", now)
+                    GRAPH.fire(nte, "preferred_lifetime_expired", now)
                     actions.append(AddressDeprecated(address))
             else:
                 actions += self._dad_timer(nte, now)
@@ -647,13 +644,13 @@ class AddressTable:
         nte.preferred_until = now + preferred
         if nte.state is AddressState.PREFERRED:
             if preferred == 0:
-                nte.fire("preferred_lifetime_expired", now)
+                GRAPH.fire(nte, "preferred_lifetime_expired", now)
                 self.timers.cancel((nte.address, "preferred"))
                 actions.append(AddressDeprecated(nte.address))
             else:
                 self._arm(nte, "preferred", nte.preferred_until)
         elif nte.state is AddressState.DEPRECATED and preferred > 0:
-            nte.fire("preferred_lifetime_renewed", now)
+            GRAPH.fire(nte, "preferred_lifetime_renewed", now)
             self._arm(nte, "preferred", nte.preferred_until)
             actions.append(AddressRenewed(nte.address))
         # (e) the valid lifetime, with RemainingLifetime the time left before it ends:

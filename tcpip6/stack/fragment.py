@@ -178,9 +178,6 @@ class ReassemblyBuffer:
         GRAPH.attach(self)
         self.state: ReassemblyState
 
-    def fire(self, trigger: str, now: float) -> None:
-        self.trigger(trigger, now=now)  # type: ignore[attr-defined]
-
     @property
     def furthest(self) -> int:
         return self.spans[-1][1] if self.spans else 0
@@ -283,7 +280,9 @@ class Reassembler(Generic[C]):
             "first_fragment" if start == 0 else "middle_fragment" if frag.more else "last_fragment"
         )
         if buf is not None and buf.state is ReassemblyState.DISCARDED:
-            buf.fire(trigger, now)  # RFC 5722 §4: ignored, "including those not yet received"
+            GRAPH.fire(
+                buf, trigger, now
+            )  # RFC 5722 §4: ignored, "including those not yet received"
             out.append(FragmentDropped("fragment_after_discard_drop"))
             return out
         refused = self._refuse(buf, packet, header_at, frag, start, end, data, context)
@@ -299,7 +298,7 @@ class Reassembler(Generic[C]):
             buf = self._create(key, now, context)
         span = (start, end)
         if buf.is_duplicate(span, frag.more, data):
-            buf.fire("duplicate", now)  # RFC 5722 §4: dropped alone
+            GRAPH.fire(buf, "duplicate", now)  # RFC 5722 §4: dropped alone
             out.append(FragmentDropped("fragment_duplicate_drop"))
             return out
         if buf.overlaps(start, end):
@@ -321,9 +320,9 @@ class Reassembler(Generic[C]):
         if start == 0:
             buf.first = (packet, header_at, next_header_pointer)
             self.contexts[key] = context
-        buf.fire(trigger, now)
+        GRAPH.fire(buf, trigger, now)
         if buf.complete:
-            buf.fire("reassembled", now)
+            GRAPH.fire(buf, "reassembled", now)
             assert buf.first is not None
             first, first_at, first_pointer = buf.first
             next_header = first[first_at]
@@ -410,7 +409,7 @@ class Reassembler(Generic[C]):
 
     def _discard(self, buf: ReassemblyBuffer, trigger: str, now: float) -> None:
         """Free what the buffer holds; keep its key until it expires (RFC 5722 §4)."""
-        buf.fire(trigger, now)
+        GRAPH.fire(buf, trigger, now)
         self._release(buf)
 
     def _free(self, buf: ReassemblyBuffer) -> None:
@@ -432,7 +431,7 @@ class Reassembler(Generic[C]):
             buf = self.buffers[key]
             state = buf.state
             first = buf.first
-            buf.fire("timer_expired", now)
+            GRAPH.fire(buf, "timer_expired", now)
             if state is not ReassemblyState.DISCARDED:
                 if first is not None:
                     # "If the first fragment ... has been received, an ICMP Time Exceeded

@@ -261,10 +261,10 @@ class Host:
     def reachability_confirmed(self, dst: IPv6Address, now: float) -> None:
         """An upper-layer hint (RFC 4861 §7.3.1): traffic to ``dst`` is making forward
         progress, so its next hop is reachable."""
-        for (destination, _), rce in self.routes.route_cache.items():
-            if destination == dst:
-                rce.interface.neighbors.upper_layer_hint(rce.next_hop, now)
-                return
+        rce = self.routes.cached(dst, self.interfaces)
+        if rce is not None:
+            rce.interface.neighbors.upper_layer_hint(rce.next_hop, now)
+            return
         for iface in self.interfaces:
             iface.neighbors.upper_layer_hint(dst, now)
 

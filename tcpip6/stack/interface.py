@@ -53,7 +53,9 @@ class Interface:
         self._multicast_dirty = False
         label = f"{host.name}/{name} "
         self.addresses = AddressTable(self.params, label=label, rng=host.rng)
-        self.neighbors = NeighborCache(self.params, label=label)
+        self.neighbors = NeighborCache(
+            self.params, capacity=self.params.neighbor_cache_size, label=label
+        )
         self.solicitor = RouterSolicitor(label=label)
         self.mld = MulticastListener(
             host.rng,

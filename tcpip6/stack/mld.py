@@ -111,7 +111,6 @@ class GroupListener:
     RFC's flag, "we were the last node to send a Report for this address".
     """
 
-    # No __slots__: the graph gives each listener its trigger methods (add_model).
     def __init__(self, group: IPv6Address, label: str = "") -> None:
         self.group = group
         self.timer: float | None = None
@@ -120,10 +119,6 @@ class GroupListener:
         self.trace_sink: TraceSink | None = None
         self.state: ListenerState
         GRAPH.attach(self)
-
-    def fire(self, trigger: str, now: float, **kwargs: float) -> bool:
-        """Run a trigger of the graph; False when its guard refused the transition."""
-        return bool(getattr(self, trigger)(now=now, **kwargs))
 
     def max_response_delay_below_timer(self, event: EventData) -> bool:
         """Guard of the Delaying Listener's "query received" (RFC 2710 §4, §5)."""
@@ -204,7 +199,7 @@ class MulticastListener:
         listener = GroupListener(group, self.label)
         listener.trace_sink = self._trace_sink
         self.listeners[group] = listener
-        listener.fire("start_listening", now)
+        GRAPH.fire(listener, "start_listening", now)
         # RFC 2710 §5 start listening: send report, set flag, start timer. §4: the first
         # Report is repeated once, "after short delays [Unsolicited Report Interval]" -
         # §5: a delay "chosen uniformly from the interval [0, [Unsolicited Report
@@ -227,7 +222,7 @@ class MulticastListener:
         actions: list[MldAction] = []
         listener = self.listeners.pop(group, None)
         if listener is not None:
-            listener.fire("stop_listening", now)
+            GRAPH.fire(listener, "stop_listening", now)
             # RFC 2710 §5 stop listening: stop timer, send done if flag set (§4: a node
             # whose last Report was suppressed "MAY send nothing").
             self._stop_timer(listener)
@@ -260,7 +255,7 @@ class MulticastListener:
         for listener in targets:
             # RFC 2710 §4, §5: Idle -> start timer; Delaying -> reset timer only if the
             # Maximum Response Delay is less than the remaining time (the graph's guard).
-            if listener.fire("query_received", now, max_response_delay=max_response_delay):
+            if GRAPH.fire(listener, "query_received", now, max_response_delay=max_response_delay):
                 self._start_timer(listener, now, max_response_delay)
 
     def on_report(self, group: IPv6Address, now: float) -> None:
@@ -270,7 +265,7 @@ class MulticastListener:
         if listener is None or listener.state is not ListenerState.DELAYING_LISTENER:
             return  # §5: an Idle Listener has no timer to stop
         # RFC 2710 §4, §5 Delaying Listener, report received: stop timer, clear flag.
-        listener.fire("report_received", now)
+        GRAPH.fire(listener, "report_received", now)
         self._stop_timer(listener)
         listener.last_reporter = False
         self.counters.reports_suppressed += 1
@@ -281,7 +276,7 @@ class MulticastListener:
         actions: list[MldAction] = []
         for group in self._timers.pop_due(now):
             listener = self.listeners[group]
-            listener.fire("timer_expired", now)
+            GRAPH.fire(listener, "timer_expired", now)
             # RFC 2710 §5 Delaying Listener, timer expired: send report, set flag.
             listener.timer = None
             listener.last_reporter = True

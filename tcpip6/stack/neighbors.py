@@ -126,8 +126,6 @@ class NeighborCacheEntry:
     reachability state (the graph's), number of unanswered probes, the time of the next
     NUD event, and the packets queued awaiting resolution (at most ``queue_limit``)."""
 
-    # No __slots__: the graph gives each entry its trigger methods (transitions' add_model).
-
     def __init__(
         self, neighbor: IPv6Address, state: NceState, queue_limit: int, label: str = ""
     ) -> None:
@@ -145,9 +143,6 @@ class NeighborCacheEntry:
     def __repr__(self) -> str:
         lla = self.link_address.hex(":") if self.link_address else "-"
         return f"<NCE {self.neighbor} {lla} {self.state.name}{' router' if self.is_router else ''}>"
-
-    def fire(self, trigger: str, now: float) -> None:
-        getattr(self, trigger)(now=now)
 
 
 #: MSR IPv6's name for a Neighbor Cache entry.
@@ -174,7 +169,8 @@ class NeighborCache:
         self.label = label
         #: Least recently used first (a packet sent to an entry moves it to the end).
         self.entries: OrderedDict[IPv6Address, NeighborCacheEntry] = OrderedDict()
-        self.timers: DeadlineQueue[IPv6Address] = DeadlineQueue()
+        #: Keyed by the entry itself (hashed by identity, not through the address).
+        self.timers: DeadlineQueue[NeighborCacheEntry] = DeadlineQueue()
         self.counters = NeighborCounters()
         self.trace_sink: TraceSink | None = None
 
@@ -222,7 +218,7 @@ class NeighborCache:
         self.counters.queued_packets_drop += len(nce.queue)
         nce.queue.clear()
         self.entries.pop(nce.neighbor, None)
-        self.timers.cancel(nce.neighbor)
+        self.timers.cancel(nce)
         GRAPH.detach(nce)
 
     def remove(self, addr: IPv6Address) -> None:
@@ -244,9 +240,9 @@ class NeighborCache:
     def _arm(self, nce: NeighborCacheEntry, deadline: float | None) -> None:
         nce.timer = deadline
         if deadline is None:
-            self.timers.cancel(nce.neighbor)
+            self.timers.cancel(nce)
         else:
-            self.timers.arm(nce.neighbor, deadline)
+            self.timers.arm(nce, deadline)
 
     # -- the graph --------------------------------------------------------------------
     def _fire(
@@ -255,7 +251,7 @@ class NeighborCache:
         """Fire ``trigger``; unless the graph ignores it in this state, do what entering
         the new state requires."""
         old = nce.state
-        nce.fire(trigger, now)
+        GRAPH.fire(nce, trigger, now)
         if (old.name, trigger) not in GRAPH.ignored:
             self._enter(nce, now, actions)
 
@@ -458,9 +454,8 @@ class NeighborCache:
     def poll(self, now: float) -> list[NdAction]:
         """Run every entry timer due at ``now``."""
         actions: list[NdAction] = []
-        for addr in self.timers.pop_due(now):
-            nce = self.entries.get(addr)
-            if nce is not None:
+        for nce in self.timers.pop_due(now):
+            if self.entries.get(nce.neighbor) is nce:
                 nce.timer = None
                 self._expire(nce, now, actions)
         return actions

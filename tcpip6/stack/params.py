@@ -44,6 +44,9 @@ class InterfaceParameters:
     dup_addr_detect_transmits: int = 1
     # RFC 2710 §7.10: [Unsolicited Report Interval].
     unsolicited_report_interval: float = 10.0
+    # Entries the neighbor cache holds before it evicts (RFC 4861 §7.3.4 leaves the size
+    # to the implementation; a router on a large link needs one per active neighbor).
+    neighbor_cache_size: int = 256
 
     def rerandomize_reachable_time(self, rng: random.Random) -> None:
         self.reachable_time = compute_reachable_time(self.base_reachable_time, rng)

@@ -49,9 +49,6 @@ class RouterSolicitor:
         GRAPH.attach(self)
         self.state: SolicitationState
 
-    def fire(self, trigger: str, now: float) -> None:
-        self.trigger(trigger, now=now)  # type: ignore[attr-defined]
-
     def start(self, now: float) -> None:
         """The interface was enabled: solicit after a random delay in
         [0, MAX_RTR_SOLICITATION_DELAY] drawn from ``rng``."""
@@ -63,7 +60,7 @@ class RouterSolicitor:
         """The interface was enabled; the first RS goes ``delay`` seconds from ``now`` (0
         when a random delay was already waited, e.g. for DAD, §6.3.7)."""
         if self.state is not SolicitationState.DELAYING:
-            self.fire("interface_enabled", now)
+            GRAPH.fire(self, "interface_enabled", now)
         self.sent = 0
         self.timer = now + delay
 
@@ -73,7 +70,7 @@ class RouterSolicitor:
         soliciting (§6.3.7)."""
         if router_lifetime == 0:
             return
-        self.fire("advertisement_received", now)
+        GRAPH.fire(self, "advertisement_received", now)
         if self.state is SolicitationState.DONE:
             self.timer = None
 
@@ -84,11 +81,11 @@ class RouterSolicitor:
         if self.timer is None or self.timer > now:
             return []
         if self.state is SolicitationState.DELAYING:
-            self.fire("delay_expired", now)
+            GRAPH.fire(self, "delay_expired", now)
         elif self.sent >= MAX_RTR_SOLICITATIONS:
             # "after having waited MAX_RTR_SOLICITATION_DELAY seconds after sending the
             # last solicitation, the host concludes that there are no routers".
-            self.fire("solicitations_exhausted", now)
+            GRAPH.fire(self, "solicitations_exhausted", now)
             self.timer = None
             return [NoRouters()]
         self.sent += 1

@@ -28,7 +28,7 @@ from __future__ import annotations
 import enum
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 from typing import Generic, TypeVar
@@ -489,6 +489,19 @@ class Routes(Generic[Iface]):
         if rce is None or (interface_hint is not None and rce.interface != interface_hint):
             return None
         return rce
+
+    def cached(
+        self, destination: IPv6Address, interfaces: Iterable[Iface]
+    ) -> RouteCacheEntry[Iface] | None:
+        """The RCE for ``destination`` in whichever zone of ``interfaces`` it is cached
+        (a dictionary lookup per zone, never a scan of the cache)."""
+        if not self.zoned(destination):
+            return self.route_cache.get((destination, None))
+        for iface in interfaces:
+            rce = self.route_cache.get((destination, iface))
+            if rce is not None:
+                return rce
+        return None
 
     def _route(
         self, destination: IPv6Address, hint: Iface | None, count: bool

@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
 
 class DeadlineQueue(Generic[K]):
-    """At most one pending deadline per key; re-arming a key replaces its deadline."""
+    """At most one pending deadline per key; re-arming a key replaces its deadline.
+
+    A heap entry is ``[deadline, sequence, key, live]``: cancelling or re-arming a key
+    clears the ``live`` flag of its old entry, so that looking at the head (what every
+    polling loop does at every step) never hashes a key (an ``IPv6Address`` hashes
+    through a string). Keys are hashed once when armed or cancelled.
+    """
 
     __slots__ = ("_armed", "_heap", "_seq")
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, K]] = []
-        #: The live heap entry of each armed key (the very tuple in the heap: an entry in
-        #: the heap is live when it is the one its key maps to).
-        self._armed: dict[K, tuple[float, int, K]] = {}
+        self._heap: list[list[Any]] = []
+        #: The live heap entry of each armed key.
+        self._armed: dict[K, list[Any]] = {}
         self._seq = 0
 
     def __len__(self) -> int:
@@ -35,7 +40,10 @@ class DeadlineQueue(Generic[K]):
 
     def arm(self, key: K, deadline: float) -> None:
         self._seq += 1
-        entry = (deadline, self._seq, key)
+        entry = [deadline, self._seq, key, True]
+        old = self._armed.get(key)
+        if old is not None:
+            old[_LIVE] = False
         self._armed[key] = entry
         heapq.heappush(self._heap, entry)
         # Keep the heap bounded by live entries: compact when stale ones dominate.
@@ -44,42 +52,50 @@ class DeadlineQueue(Generic[K]):
             heapq.heapify(self._heap)
 
     def cancel(self, key: K) -> None:
-        self._armed.pop(key, None)
+        entry = self._armed.pop(key, None)
+        if entry is not None:
+            entry[_LIVE] = False
 
     def deadline(self, key: K) -> float | None:
         entry = self._armed.get(key)
-        return None if entry is None else entry[0]
+        if entry is None:
+            return None
+        at: float = entry[0]
+        return at
 
     def _discard_stale(self) -> None:
         heap = self._heap
-        armed = self._armed
-        while heap and armed.get(heap[0][2]) is not heap[0]:
+        while heap and not heap[0][_LIVE]:
             heapq.heappop(heap)
 
     def next_deadline(self) -> float | None:
-        # The polling loops ask this of every queue at every step: the common case (the
-        # head is live, or the queue is empty) costs no further call.
         heap = self._heap
         if heap:
-            head = heap[0]
-            if self._armed.get(head[2]) is not head:
+            if not heap[0][_LIVE]:
                 self._discard_stale()
                 if not heap:
                     return None
-                head = heap[0]
-            return head[0]
+            head: float = heap[0][0]
+            return head
         return None
 
     def pop_due(self, now: float) -> list[K]:
         """Disarm and return the keys whose deadline is ``<= now``, earliest first."""
         due: list[K] = []
+        heap = self._heap
         while True:
             self._discard_stale()
-            if not self._heap or self._heap[0][0] > now:
+            if not heap or heap[0][0] > now:
                 return due
-            _, _, key = heapq.heappop(self._heap)
+            entry = heapq.heappop(heap)
+            entry[_LIVE] = False
+            key: K = entry[2]
             del self._armed[key]
             due.append(key)
+
+
+#: Index of the live flag in a heap entry.
+_LIVE = 3
 
 
 def earliest(a: float | None, b: float | None) -> float | None:

@@ -5,7 +5,7 @@ answered with ICMPv6 address unreachable."""
 
 from __future__ import annotations
 
-from ipaddress import IPv6Address
+from ipaddress import IPv6Address, IPv6Network
 
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack.events import NeighborUnreachableEvent
@@ -93,6 +93,32 @@ def test_upper_layer_hint_moves_delay_to_reachable() -> None:
     world.run_for(6.0)
     assert nce.state is NceState.REACHABLE  # no probe was needed
     assert nce_path(trace, B)[-1] == "DELAY-reachability_confirmed->REACHABLE"
+
+
+def test_upper_layer_hint_for_an_off_link_peer_confirms_its_router() -> None:
+    """RFC 4861 §7.3.1: forward progress to an off-link destination confirms the next
+    hop, the router its route cache entry names, not an entry for the destination."""
+    world = SimWorld(seed=5)
+    router = world.router("r")
+    world.connect_router(router, "lan1", IPv6Network("2001:db8:1::/64"))
+    world.connect_router(router, "lan2", IPv6Network("2001:db8:2::/64"))
+    a, c = world.host("a"), world.host("c")
+    ia, ic = world.connect(a, "lan1"), world.connect(c, "lan2")
+    for host in (router.host, a, c):
+        host.start(world.now)
+    world.run_for(10.0)
+    far = next(x for x in ic.source_candidates() if not x.is_link_local)
+    a.icmpv6.send_echo_request(far, 1, 1, b"", world.now)
+    world.run_for(1.0)
+    (rce,) = [r for (dst, _), r in a.routes.cache.items() if dst == far]
+    hop = ia.neighbors.get(rce.next_hop)
+    assert hop is not None and rce.next_hop.is_link_local
+    world.run_for(50.0)  # past ReachableTime: STALE
+    a.icmpv6.send_echo_request(far, 1, 2, b"", world.now)
+    assert hop.state is NceState.DELAY
+    a.reachability_confirmed(far, world.now)
+    assert hop.state is NceState.REACHABLE
+    assert ia.neighbors.get(far) is None
 
 
 def test_resolution_failure_answers_address_unreachable() -> None:

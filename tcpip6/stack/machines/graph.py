@@ -10,9 +10,21 @@ A graph module declares, for a reader with the RFC open:
 * ``IMPOSSIBLE``: the (source, trigger) pairs that cannot happen (say, a timer that does not
   run in that state), each with its reason, so that the table is visibly total;
 * ``GRAPH = Graph(...)``: one :class:`transitions.Machine` for the whole process; entities
-  attach themselves with :meth:`Graph.attach` and detach with :meth:`Graph.detach`.
+  attach themselves with :meth:`Graph.attach`, change state with :meth:`Graph.fire` and
+  detach with :meth:`Graph.detach` when they end.
 
-Triggers are called with ``now=`` so that every state change can be traced with its time.
+The machine is built with ``model=None`` and never decorates an entity: an entity is its
+own fields plus ``state`` (the machine's ``model_attribute``), and :meth:`Graph.fire` runs
+the shared machine's event for it (``machine.events[trigger].trigger(model, ...)``, what a
+bound trigger method would call). ``add_model`` would give every entity a bound callable
+per trigger and per state (kilobytes each) and keep it in a list searched on every add and
+removal; attaching and detaching here are O(1). The graph knows its live entities only
+weakly (a :class:`weakref.WeakSet`): an owner detaches an entity when it ends (an NCE
+removed, an address deleted, a connection freed), and whatever a dropped host still had
+attached is forgotten when it is collected; ``len(graph)`` counts them, so that a test can
+see an entity still held.
+
+Triggers are fired with ``now`` so that every state change can be traced with its time.
 A trigger for a (state, trigger) pair that is in neither the table nor ``IGNORED`` raises
 :class:`transitions.core.MachineError`: a hole in the table is a bug, never silent.
 Timers never live in the graph (``transitions`` timeout states start threads): they are
@@ -23,12 +35,17 @@ from __future__ import annotations
 
 import enum
 import json
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import Any, TextIO
 
 from transitions import EventData, Machine
+from transitions.core import Event, MachineError
+
+#: The attribute of an entity that holds its state (an enum member of the graph's States).
+MODEL_ATTRIBUTE = "state"
 
 #: Keys ``transitions`` accepts in a transition definition.
 _MACHINE_KEYS = frozenset({"trigger", "source", "dest", "conditions", "unless", "before", "after"})
@@ -145,15 +162,39 @@ class Graph:
             auto_transitions=False,
             send_event=True,
             after_state_change=self._after_state_change,
+            model_attribute=MODEL_ATTRIBUTE,
         )
+        self._events: dict[str, Event] = dict(self.machine.events)
+        #: The entities attached and not yet detached (weakly: never what keeps one alive).
+        self._live: weakref.WeakSet[Any] = weakref.WeakSet()
 
     # -- entities -------------------------------------------------------------------------
     def attach(self, model: Any, initial: enum.Enum | None = None) -> None:
-        """Give ``model`` a ``state`` and the graph's triggers (MSR: an entry enters its graph)."""
-        self.machine.add_model(model, initial=initial or self.initial)
+        """Put ``model`` in its initial state (MSR: an entry enters its graph). O(1)."""
+        setattr(model, MODEL_ATTRIBUTE, initial if initial is not None else self.initial)
+        self._live.add(model)
 
     def detach(self, model: Any) -> None:
-        self.machine.remove_model(model)
+        """``model`` has ended (its owner forgets it): the graph forgets it too. O(1); the
+        model keeps its last state for whoever still reads it."""
+        self._live.discard(model)
+
+    def attached(self, model: Any) -> bool:
+        return model in self._live
+
+    def __len__(self) -> int:
+        """Entities attached and not yet detached."""
+        return len(self._live)
+
+    def fire(self, model: Any, trigger: str, now: float, **kwargs: Any) -> bool:
+        """Run ``trigger`` for ``model`` on the shared machine: the row of its state whose
+        guards hold, an ignored pair (no change), or MachineError for a hole in the table.
+        ``now`` (and ``kwargs``) reach the guards and the trace. False when every row's
+        guard refused."""
+        event = self._events.get(trigger)
+        if event is None:
+            raise MachineError(f"{self.name}: no trigger {trigger!r}")
+        return bool(event.trigger(model, now=now, **kwargs))
 
     def triggers(self) -> list[str]:
         return sorted({row["trigger"] for row in self.transitions})

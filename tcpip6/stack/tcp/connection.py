@@ -118,13 +118,13 @@ class Connection(TcbView):
         self.opt.choose_receive_window(now)
         self.opt.ts_offset = self.host.rng.getrandbits(32)
         self.last_received = now
-        self.fire("active_open", now)
+        GRAPH.fire(self, "active_open", now)
         self.snd.send_syn(now, ack=False)
 
     def open_passive(self, backlog: int, now: float) -> None:
         """RFC 9293 §3.10.1 passive OPEN: "enter the LISTEN state and return"."""
         self.backlog = max(1, min(backlog, self.params.max_backlog))
-        self.fire("passive_open", now)
+        GRAPH.fire(self, "passive_open", now)
 
     def send(
         self, data: bytes | bytearray | memoryview, now: float, *, urgent: bool = False
@@ -162,12 +162,12 @@ class Connection(TcbView):
             return
         if state in (S.LISTEN, S.SYN_SENT):
             self._drop_children(now)
-            self.fire("close", now)
+            GRAPH.fire(self, "close", now)
             self._closed(now)
             return
         if self.snd.fin_queued:
             if state is not S.SYN_RECEIVED:
-                self.fire("close", now)  # "error: connection closing" (ignored: no change)
+                GRAPH.fire(self, "close", now)  # "error: connection closing" (ignored: no change)
             return
         self.snd.fin_queued = True
         if state is S.SYN_RECEIVED and self.snd.sndbuf:
@@ -176,7 +176,7 @@ class Connection(TcbView):
             # state; otherwise, queue for processing after entering ESTABLISHED state."
             # The ACK of our SYN fires the queued CLOSE (_process_ack).
             return
-        self.fire("close", now)
+        GRAPH.fire(self, "close", now)
         self.snd.output(now)
 
     def abort(self, now: float, error: OSError | None = None) -> None:
@@ -190,7 +190,7 @@ class Connection(TcbView):
         self._drop_children(now)
         if error is not None:
             self.error = error
-        self.fire("abort", now)
+        GRAPH.fire(self, "abort", now)
         self._closed(now)
 
     def orphan(self, now: float) -> None:
@@ -231,11 +231,11 @@ class Connection(TcbView):
         elif kind is T.KEEPALIVE:
             self.snd.keepalive_timeout(now)
         elif kind is T.TIME_WAIT:
-            self.fire("time_wait_expired", now)
+            GRAPH.fire(self, "time_wait_expired", now)
             self._closed(now)
         elif kind is T.FIN_WAIT_2:
             if self.state is S.FIN_WAIT_2 and self.orphaned:
-                self.fire("give_up", now)
+                GRAPH.fire(self, "give_up", now)
                 self._closed(now)
         elif kind is T.SWS_OVERRIDE:
             self.snd.output(now, override=True)
@@ -266,7 +266,7 @@ class Connection(TcbView):
         # RFC 9293 §3.10.7.2: "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... send
         # <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"; the window in a SYN is never scaled.
         self.snd.take_window(seg, seg.window, 1)
-        self.fire("syn_received", now)
+        GRAPH.fire(self, "syn_received", now)
         self.snd.send_syn(now, ack=True)
         # RFC 9293 §3.10.7.2: "any other control or text should be queued for processing later";
         # data on a SYN is dropped here (the peer retransmits it), as most stacks do.
@@ -296,7 +296,7 @@ class Connection(TcbView):
             # RFC 5961 §3 for SYN-SENT: acceptable only with an acceptable ACK.
             if ack_ok:
                 self.error = ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
-                self.fire("rst_received", now)
+                GRAPH.fire(self, "rst_received", now)
                 self._closed(now)
             else:
                 self.tcp.counters.rst_ignored += 1
@@ -315,7 +315,7 @@ class Connection(TcbView):
             # RFC 7323 §2.2: "The window field in a SYN (i.e., a <SYN> or <SYN,ACK>)
             # segment itself is never scaled."
             self.snd.take_window(seg, seg.window, a)
-            self.fire("syn_ack_received", now)
+            GRAPH.fire(self, "syn_ack_received", now)
             self._established(now)
             # "Data or controls that were queued for transmission MAY be included": SENDs
             # queued in SYN-SENT go now, the ACK riding on them; else the ACK alone.
@@ -327,7 +327,7 @@ class Connection(TcbView):
             return
         # RFC 9293 §3.10.7.3: simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment".
         self.snd.take_window(seg, seg.window, 1)
-        self.fire("syn_received", now)
+        GRAPH.fire(self, "syn_received", now)
         self.snd.emit(0, SYN | ACK, b"", now, options=self.opt.syn_options(now, True))
 
     def _ack_syn(self, a: int, seg: TcpSegment, now: float) -> None:
@@ -436,11 +436,11 @@ class Connection(TcbView):
         # RFC 9293 §3.10.7.4 fourth: SYN in a synchronized state: a challenge ACK (RFC 5961 §4).
         if flags & SYN:
             if self.state is S.SYN_RECEIVED and self.passive:
-                self.fire("syn_received", now)  # back to LISTEN: freed
+                GRAPH.fire(self, "syn_received", now)  # back to LISTEN: freed
                 self._closed(now)
                 return
             c.challenge_acks += 1
-            self.fire("syn_received", now)
+            GRAPH.fire(self, "syn_received", now)
             self.snd.send_ack(now)
             return
         # RFC 9293 §3.10.7.4 fifth: "if the ACK bit is off, drop the segment and return".
@@ -482,7 +482,7 @@ class Connection(TcbView):
         elif state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT):
             self.error = ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
             self.snd.sndbuf.clear()
-        self.fire("rst_received", now)
+        GRAPH.fire(self, "rst_received", now)
         self._closed(now)
 
     def _process_ack(self, seg: TcpSegment, now: float) -> bool:
@@ -499,9 +499,9 @@ class Connection(TcbView):
                 return False
             self._ack_syn(a, seg, now)
             self.snd.take_window(seg, seg.window << self.opt.snd_wscale, a)
-            self.fire("ack_of_syn", now)
+            GRAPH.fire(self, "ack_of_syn", now)
             if self.snd.fin_queued:
-                self.fire("close", now)  # RFC 9293 §3.10.4: the CLOSE queued in SYN-RECEIVED
+                GRAPH.fire(self, "close", now)  # RFC 9293 §3.10.4: the CLOSE queued in SYN-RECEIVED
             self._established(now)
             # Anything beyond the SYN it acknowledged is an ordinary ACK below.
         # RFC 5961 §5: acceptable when SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT.
@@ -521,7 +521,7 @@ class Connection(TcbView):
         # The FIN states (RFC 9293 §3.10.7.4 fifth, per state).
         fin_acked = self.snd.fin_queued and self.snd.una > self.snd.data_end
         if fin_acked and self.state in (S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK):
-            self.fire("fin_acked", now)
+            GRAPH.fire(self, "fin_acked", now)
             after = self.tcp_state
             if after is S.TIME_WAIT:
                 self._enter_time_wait(now)
@@ -590,10 +590,10 @@ class Connection(TcbView):
             # A retransmitted FIN (RFC 9293 §3.10.7.4 eighth: "Remain"; TIME-WAIT restarts 2 MSL).
             self.rcv.ack_now()
             if self.state is S.TIME_WAIT:
-                self.fire("fin_received", now)
+                GRAPH.fire(self, "fin_received", now)
                 self._enter_time_wait(now)
             else:
-                self.fire("fin_received", now)
+                GRAPH.fire(self, "fin_received", now)
             return
         self._fin_in_order(now)
 
@@ -601,7 +601,7 @@ class Connection(TcbView):
         """RFC 9293 §3.10.7.4 eighth: "advance RCV.NXT over the FIN, and send an acknowledgment"."""
         self.rcv.nxt += 1
         self.rcv.eof = True
-        self.fire("fin_received", now)
+        GRAPH.fire(self, "fin_received", now)
         self.rcv.ack_now()
         if self.state is S.TIME_WAIT:
             self._enter_time_wait(now)
@@ -636,7 +636,7 @@ class Connection(TcbView):
         self.soft_error = error
         if hard and self.state is S.SYN_SENT:
             self.error = error
-            self.fire("abort", now)
+            GRAPH.fire(self, "abort", now)
             self._closed(now)
 
     # -- endings ----------------------------------------------------------------------------
@@ -662,10 +662,6 @@ class Connection(TcbView):
             child.abort(now)
         self.syn_queue.clear()
         self.accept_queue.clear()
-
-    def fire(self, trigger: str, now: float) -> None:
-        """Fire a trigger of the graph (bound by ``GRAPH.attach``)."""
-        self.trigger(trigger, now=now)  # type: ignore[attr-defined]
 
     def _closed(self, now: float) -> None:
         """CLOSED (or a SYN-RECEIVED copy back in LISTEN): the TCB is deleted."""

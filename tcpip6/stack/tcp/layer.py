@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.machines.graph import TraceSink
+from tcpip6.stack.machines.tcp import GRAPH as TCP_GRAPH
 from tcpip6.stack.machines.tcp import TcpState
 from tcpip6.stack.tcp import seq as sq
 from tcpip6.stack.tcp.connection import Connection
@@ -333,7 +334,7 @@ class Tcp:
         flags = seg.flags
         if flags & RST:
             # "An incoming RST should be ignored."
-            listener.fire("rst_received", now)
+            TCP_GRAPH.fire(listener, "rst_received", now)
             return
         if flags & ACK:
             # "Any acknowledgment is bad if it arrives on a connection still in the LISTEN
@@ -384,11 +385,12 @@ class Tcp:
         while len(self.time_wait) > self.params.max_time_wait:
             oldest, _ = self.time_wait.popitem(last=False)
             self.counters.time_wait_recycled += 1
-            oldest.fire("time_wait_expired", self.host.now)
+            TCP_GRAPH.fire(oldest, "time_wait_expired", self.host.now)
             oldest._closed(self.host.now)
 
     def forget(self, conn: Connection) -> None:
         """The TCB is deleted (CLOSED, or a passive copy back in LISTEN)."""
+        TCP_GRAPH.detach(conn)
         self.time_wait.pop(conn, None)
         if conn.remote_address is not None:
             key = (conn.local_address, conn.local_port, conn.remote_address, conn.remote_port)

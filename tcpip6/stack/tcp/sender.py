@@ -14,7 +14,7 @@ from __future__ import annotations
 import errno
 from typing import TYPE_CHECKING
 
-from tcpip6.stack.machines.tcp import TcpState
+from tcpip6.stack.machines.tcp import GRAPH, TcpState
 from tcpip6.stack.tcp import seq as sq
 from tcpip6.stack.tcp.congestion import LossRecovery, congestion_control, loss_recovery
 from tcpip6.stack.tcp.ranges import RangeSet
@@ -467,7 +467,7 @@ class Sender:
             err = self.conn.soft_error or TimeoutError(errno.ETIMEDOUT, "Connection timed out")
             self.conn.error = err
             c.gave_up += 1
-            self.conn.fire("give_up", now)
+            GRAPH.fire(self.conn, "give_up", now)
             self.conn._closed(now)
             return
         if (
@@ -545,7 +545,7 @@ class Sender:
                 errno.ETIMEDOUT, "Connection timed out"
             )
             self.conn.tcp.counters.gave_up += 1
-            self.conn.fire("give_up", now)
+            GRAPH.fire(self.conn, "give_up", now)
             self.conn._closed(now)
             return
         self.conn.tcp.counters.window_probes += 1
@@ -571,7 +571,7 @@ class Sender:
         if self.keepalive_probes >= p.keepalive_probes:
             c.error = c.soft_error or TimeoutError(errno.ETIMEDOUT, "Connection timed out")
             c.tcp.counters.keepalive_drops += 1
-            c.fire("give_up", now)
+            GRAPH.fire(c, "give_up", now)
             c._closed(now)
             return
         self.keepalive_probes += 1
