@@ -89,8 +89,7 @@ def _attached(entities: list[object]) -> list[object]:
     from tcpip6.stack.machines import dad, mld, nce, router_solicitation
 
     graphs = (dad.GRAPH, mld.GRAPH, nce.GRAPH, router_solicitation.GRAPH)
-    held = {id(m) for g in graphs for m in g.machine.models}
-    return [e for e in entities if id(e) in held]
+    return [e for e in entities if any(g.attached(e) for g in graphs)]
 
 
 def test_a_removed_interface_leaves_nothing_behind() -> None:

@@ -110,7 +110,7 @@ def test_upper_layer_hint_for_an_off_link_peer_confirms_its_router() -> None:
     far = next(x for x in ic.source_candidates() if not x.is_link_local)
     a.icmpv6.send_echo_request(far, 1, 1, b"", world.now)
     world.run_for(1.0)
-    (rce,) = [r for (dst, _), r in a.routes.cache.items() if dst == far]
+    (rce,) = [r for (dst, _), r in a.routes.route_cache.items() if dst == far]
     hop = ia.neighbors.get(rce.next_hop)
     assert hop is not None and rce.next_hop.is_link_local
     world.run_for(50.0)  # past ReachableTime: STALE

@@ -1,4 +1,4 @@
-"""Entities are cheap and end cleanly (STYLE.md 13): after 10,000 TCP connections opened,
+"""Entities are cheap and end cleanly: after 10,000 TCP connections opened,
 closed by both ends and past TIME-WAIT, and 10,000 neighbor entries created and expired,
 the host's traced memory (tracemalloc) is back within a small bound of where it started,
 every graph counts as many live entities as before, and a simulated network that is
@@ -84,7 +84,7 @@ def neighbor_churn(world: SimWorld, a: Host, count: int) -> list[object]:
         assert all(e is not None and e.state is NceState.INCOMPLETE for e in last)
         world.run_for(5.0)
         assert all(cache.get(addr) is None for addr in addrs)
-    assert len(a.routes.table.route_cache) <= a.routes.table.route_cache_capacity
+    assert len(a.routes.route_cache) <= a.routes.route_cache_capacity
     return last
 
 
@@ -104,8 +104,8 @@ def test_churn_gives_back_memory_and_graph_entries() -> None:
     # cache keeps an entry per destination up to its bound (checked in neighbor_churn):
     # it is flushed before each measurement, which is of the entities.
     tcp_churn(world, a, b, BATCH, 7000)
-    neighbor_churn(world, a, a.routes.table.route_cache_capacity + BATCH)
-    a.routes.table.invalidate()
+    neighbor_churn(world, a, a.routes.route_cache_capacity + BATCH)
+    a.routes.invalidate()
     graphs_before = live()
     tracemalloc.start()
     try:
@@ -120,7 +120,7 @@ def test_churn_gives_back_memory_and_graph_entries() -> None:
         assert not any(nce_graph.attached(e) for e in last_nces)
         assert all(c.state is TcpState.CLOSED for c in last_conns)
         del last_conns, last_nces
-        a.routes.table.invalidate()
+        a.routes.invalidate()
         held = traced() - start
     finally:
         tracemalloc.stop()
