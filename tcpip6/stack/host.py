@@ -24,6 +24,7 @@ from tcpip6.stack.counters import Icmpv6Counters, Ipv6Counters, NdCounters
 from tcpip6.stack.events import EventLog, HostEvent
 from tcpip6.stack.icmpv6 import Icmpv6
 from tcpip6.stack.interface import Interface
+from tcpip6.stack.ipsec import Ipsec
 from tcpip6.stack.ipv6 import ControlHandler, ControlMessage, Delivery, Ipv6Layer, ProtocolHandler
 from tcpip6.stack.link import LinkLayer
 from tcpip6.stack.machines.graph import TraceSink
@@ -79,6 +80,10 @@ class Host:
         self.ipv6 = Ipv6Layer(self)
         self.icmpv6 = Icmpv6(self)
         self.register_protocol(wire_ipv6.IPPROTO_ICMPV6, self.icmpv6.receive)
+        # -- IPsec (RFC 4301): AH and ESP in the protocol switch table.
+        self.ipsec = Ipsec(self)
+        self.register_protocol(wire_ipv6.IPPROTO_ESP, self.ipsec.receive_esp)
+        self.register_protocol(wire_ipv6.IPPROTO_AH, self.ipsec.receive_ah)
         #: Raw sockets by Next Header value (RFC 3542 §3).
         self.raw_sockets: dict[int, list[Socket]] = {}
         self.udp = Udp(self)
