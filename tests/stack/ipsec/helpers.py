@@ -11,7 +11,8 @@ from scapy.layers.ipsec import AH as ScapyAh
 from scapy.layers.ipsec import ESP as ScapyEsp
 from scapy.layers.ipsec import SecurityAssociation
 
-from tcpip6.stack.ipsec import Direction, Mode
+from tcpip6.stack.host import Host
+from tcpip6.stack.ipsec import Action, AddressRange, Direction, Mode, SaTemplate, SpdEntry
 from tcpip6.stack.ipsec import SecurityAssociation as Sa
 from tcpip6.wire import ext as wire_ext
 from tcpip6.wire import ipv6 as wire_ipv6
@@ -125,3 +126,60 @@ def locate(packet: bytes) -> tuple[int, int, int]:
     nh, off, _ = rows[-1]
     pointer = 6 if len(rows) == 1 else 40 + rows[-2][1]
     return nh, 40 + off, pointer
+
+
+ND_TYPES = (133, 134, 135, 136, 137)
+
+
+def protect_between(
+    host: Host,
+    suite: Suite,
+    mode: Mode,
+    local: IPv6Address,
+    remote: IPv6Address,
+    *,
+    outer: tuple[IPv6Address, IPv6Address] | None = None,
+    spi_out: int,
+    spi_in: int,
+    bundle: tuple[Suite, ...] = (),
+    esn: bool = False,
+    enc_key_in: bytes | None = None,
+) -> None:
+    """On ``host``: ND in the clear, everything between ``local`` and ``remote`` through
+    ``suite`` (then each of ``bundle``, outward) in ``mode``, the rest in the clear. The
+    SAs' endpoints are ``outer`` (tunnel) or the two addresses."""
+    for t in ND_TYPES:
+        host.ipsec.add_policy(
+            SpdEntry(f"nd-{t}", Action.BYPASS, next_layer=wire_ipv6.IPPROTO_ICMPV6, icmp_type=t)
+        )
+    suites = (suite, *bundle)
+    host.ipsec.add_policy(
+        SpdEntry(
+            "between",
+            Action.PROTECT,
+            local=AddressRange(local, local),
+            remote=AddressRange(remote, remote),
+            protect=tuple(SaTemplate(s.protocol, mode.value) for s in suites),
+        )
+    )
+    host.ipsec.add_policy(SpdEntry("rest", Action.BYPASS))
+    me, peer = outer if outer is not None else (local, remote)
+    for i, s in enumerate(suites):
+        host.ipsec.add_sa(
+            tcpip6_sa(
+                s, mode, me, peer, Direction.OUTBOUND, spi=spi_out + i, policy="between", esn=esn
+            )
+        )
+        host.ipsec.add_sa(
+            tcpip6_sa(
+                s,
+                mode,
+                peer,
+                me,
+                Direction.INBOUND,
+                spi=spi_in + i,
+                policy="between",
+                esn=esn,
+                enc_key=enc_key_in,
+            )
+        )
