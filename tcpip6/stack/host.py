@@ -248,6 +248,7 @@ class Host:
             self.routes.poll(now)
             self.ipv6.poll(now)  # reassembly timeouts (RFC 8200 §4.5)
             self.tcp.poll(now)
+            self.ipsec.poll(now)  # IPsec hook: SA lifetimes (RFC 4301 §4.4.2.1)
             if self.router is not None:
                 self.router.poll(now)
         except Exception:
@@ -259,6 +260,7 @@ class Host:
     def next_deadline(self) -> float | None:
         best = earliest(self.routes.next_deadline(), self.ipv6.next_deadline())
         best = earliest(best, self.tcp.next_deadline())
+        best = earliest(best, self.ipsec.next_deadline())  # IPsec hook
         for iface in self.interfaces:
             best = earliest(best, iface.next_deadline())
         if self.router is not None:

@@ -96,22 +96,48 @@ class Ipsec:
     def add_sa(self, sa: SecurityAssociation) -> None:
         self.sad.add(sa)
 
+    def delete_sa(self, sa: SecurityAssociation, now: float) -> None:
+        """RFC 2367 §3.1.4 SADB_DELETE: the SA is DEAD and leaves the SAD."""
+        if sa.state is not SaState.DEAD:
+            sa.fire("deleted", now)
+        self.sad.remove(sa)
+
     # -- lifetimes (RFC 4301 §4.4.2.1) -------------------------------------------------
-    def _alive(self, sa: SecurityAssociation, now: float) -> bool:
-        """Move the SA to DYING past a soft limit and DEAD past a hard one (RFC 2367
-        §2.3.3); whether it may still carry traffic."""
+    def _lifetime(self, sa: SecurityAssociation, now: float) -> None:
+        """Fire the SA graph's triggers for the limits reached at ``now``: past a hard
+        limit (time or octets) DEAD, past a soft one DYING (RFC 4301 §4.4.2.1)."""
+        if sa.state is SaState.DEAD:
+            return
         lt, octets = sa.lifetime, sa.counters.octets
         age = now - sa.added
         if (lt.hard_seconds and age >= lt.hard_seconds) or (
             lt.hard_octets and octets >= lt.hard_octets
         ):
-            sa.state = SaState.DEAD
-        elif sa.state is SaState.MATURE and (
-            (lt.soft_seconds and age >= lt.soft_seconds)
-            or (lt.soft_octets and octets >= lt.soft_octets)
+            sa.fire("hard_expired", now)
+        elif (lt.soft_seconds and age >= lt.soft_seconds) or (
+            lt.soft_octets and octets >= lt.soft_octets
         ):
-            sa.state = SaState.DYING
-        return sa.state in (SaState.MATURE, SaState.DYING)
+            sa.fire("soft_expired", now)  # ignored when already DYING
+
+    def _alive(self, sa: SecurityAssociation, now: float) -> bool:
+        self._lifetime(sa, now)
+        return sa.state is not SaState.DEAD
+
+    def next_deadline(self) -> float | None:
+        """The next time limit of an SA (octet limits are checked as octets count)."""
+        best: float | None = None
+        for sa in self.sad.all():
+            lt = sa.lifetime
+            if sa.state is SaState.DEAD:
+                continue
+            for limit in (lt.soft_seconds if sa.state is SaState.MATURE else 0, lt.hard_seconds):
+                if limit and (best is None or sa.added + limit < best):
+                    best = sa.added + limit
+        return best
+
+    def poll(self, now: float) -> None:
+        for sa in self.sad.all():
+            self._lifetime(sa, now)
 
     # -- outbound (RFC 4301 §5.1) --------------------------------------------------------
     def outbound(self, packet: bytes, now: float) -> bytes | None:
@@ -149,6 +175,8 @@ class Ipsec:
                 return None
             bundle.append(sa)
         for sa in bundle:
+            # RFC 4301 §4.4.2.1: the octets this SA was handed count toward its lifetime.
+            sa.counters.octets += len(packet)
             sa.sequence_number += 1
             seq = sa.sequence_number
             if sa.protocol == wire_ipv6.IPPROTO_ESP:
@@ -164,7 +192,7 @@ class Ipsec:
             else:
                 packet = transforms.ah_protect(sa, packet, seq)
             sa.counters.packets += 1
-            sa.counters.octets += len(packet)
+            self._lifetime(sa, now)
         c.out_ok += 1
         return packet
 
@@ -229,6 +257,7 @@ class Ipsec:
             sa.replay.update(seq)
         sa.counters.packets += 1
         sa.counters.octets += len(d.packet)
+        self._lifetime(sa, d.now)
         if sa.mode is Mode.TUNNEL and opened.next_header != wire_ipv6.IPPROTO_IPV6:
             c.in_mode_mismatch_drop += 1
             return

@@ -18,6 +18,8 @@ from tcpip6.stack.ipsec.algorithms import (
 )
 from tcpip6.stack.ipsec.replay import DEFAULT_REPLAY_WINDOW, MAX_REPLAY_WINDOW, ReplayWindow
 from tcpip6.stack.ipsec.spd import Direction
+from tcpip6.stack.machines.graph import TraceSink
+from tcpip6.stack.machines.sa import GRAPH, SaLifetimeState
 from tcpip6.wire import ipv6 as wire_ipv6
 
 #: RFC 4301 §4.4.2: the SAD is bounded here; adding more is a configuration error.
@@ -33,13 +35,8 @@ class Mode(enum.Enum):
     TUNNEL = "tunnel"
 
 
-class SaState(enum.Enum):
-    """PF_KEY v2 SA states (RFC 2367 §2.3.3: SADB_SASTATE_*)."""
-
-    LARVAL = "larval"
-    MATURE = "mature"
-    DYING = "dying"
-    DEAD = "dead"
+#: PF_KEY v2 SA states (RFC 2367 §2.3.3), the states of the SA lifetime graph.
+SaState = SaLifetimeState
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +87,27 @@ class SecurityAssociation:
     #: RFC 4301 §4.4.2.1 Sequence Number Counter: the last number sent.
     sequence_number: int = 0
     added: float = 0.0
-    state: SaState = SaState.MATURE
     counters: SaCounters = field(default_factory=SaCounters)
     replay: ReplayWindow = field(init=False)
     cipher: KeyedCipher | None = field(init=False, default=None)
     auth: KeyedIntegrity | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
+        self._check()
+        self.trace_label = f"{self.protocol_name} spi {self.spi:#x} {self.direction.value}"
+        self.trace_sink: TraceSink | None = None
+        # RFC 2367 §2.3.3: a manually keyed SA is MATURE from the start.
+        GRAPH.attach(self)
+        self.state: SaLifetimeState
+
+    def fire(self, trigger: str, now: float) -> None:
+        self.trigger(trigger, now=now)  # type: ignore[attr-defined]
+
+    def end(self) -> None:
+        """Leave the graph (the SA is gone from the SAD)."""
+        GRAPH.detach(self)
+
+    def _check(self) -> None:
         if self.protocol not in PROTOCOL_NAMES:
             raise ValueError(f"SA {self.spi:#x}: protocol {self.protocol} is not AH or ESP")
         if self.spi < 256 or self.spi > 0xFFFFFFFF:
@@ -151,7 +162,7 @@ class SecurityAssociation:
             "encryption": self.encryption if self.protocol == wire_ipv6.IPPROTO_ESP else None,
             "integrity": self.integrity,
             "esn": self.esn,
-            "state": self.state.value,
+            "state": self.state.name,
             "sequence_number": self.sequence_number,
             "replay_window": self.replay.size,
             "replay_top": self.replay.top,
@@ -189,7 +200,8 @@ class SecurityAssociationDatabase:
         self._by_key[sa.key] = sa
 
     def remove(self, sa: SecurityAssociation) -> None:
-        self._by_key.pop(sa.key, None)
+        if self._by_key.pop(sa.key, None) is not None:
+            sa.end()
 
     def inbound(self, spi: int, dst: IPv6Address, protocol: int) -> SecurityAssociation | None:
         """RFC 4301 §4.1: the SA of an inbound packet, by SPI, destination and protocol."""
