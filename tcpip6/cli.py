@@ -436,6 +436,7 @@ def _cmd_host(args: argparse.Namespace) -> int:
             "routes": args.route,
             "socks": args.socks,
             "log_level": args.log_level,
+            "ipsec": args.ipsec,  # IPsec hook
         }
         return run_host(config_from(flags, args.config))
     except (HostConfigError, LinkError) as exc:
@@ -514,11 +515,16 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="LEVEL",
         help="what the stack logs on stderr: debug, info, warning (the default) or error",
     )
+    host.add_argument(  # IPsec hook: tcpip6.apps.ipsec_config
+        "--ipsec",
+        metavar="FILE.toml",
+        help="IPsec: SPD entries and manually keyed AH/ESP SAs from a TOML file",
+    )
     host.add_argument(
         "--config",
         metavar="FILE.toml",
         help="settings from a TOML file (links, addresses, routes, router, advertise, pcap, "
-        "seed, serve, control, socks, log_level); flags override it",
+        "seed, serve, control, socks, log_level, ipsec); flags override it",
     )
     host.set_defaults(func=_cmd_host)
 

@@ -36,6 +36,7 @@ from typing import Any, TextIO
 
 from tcpip6.apps import show
 from tcpip6.apps.httpd import HTTP_PORT, Httpd
+from tcpip6.apps.ipsec_config import IpsecConfig, IpsecConfigError, apply_ipsec, load_ipsec_file
 from tcpip6.apps.jobs import Job, start_job
 from tcpip6.apps.services import PORTS, Services
 from tcpip6.apps.socks_relay import SocksConfigError, SocksServer, parse_listen
@@ -124,6 +125,8 @@ class HostConfig:
     socks: tuple[str, int] | None = None
     #: --log-level: what the stack's log (``tcpip6.*`` loggers) prints on stderr.
     log_level: str = "warning"
+    #: --ipsec FILE.toml: SPD entries and manually keyed SAs (tcpip6.apps.ipsec_config).
+    ipsec: IpsecConfig | None = None
 
     @property
     def control_path(self) -> Path:
@@ -453,6 +456,10 @@ class LiveHost:
         for route in self.config.routes:
             add_route(self.host, route)
             _say(self.out, f"route {route}")
+        if self.config.ipsec is not None:  # IPsec hook (RFC 4301 §4.5: manual keying)
+            apply_ipsec(self.host, self.config.ipsec, now)
+            ipsec = self.config.ipsec
+            _say(self.out, f"ipsec: {len(ipsec.policies)} policies, {len(ipsec.sas)} SAs")
         if self.router is not None:
             for ifname, prefix in self.config.advertise:
                 iface = self.host.interface(ifname)
@@ -554,6 +561,7 @@ def build_config(
     routes: Sequence[str] = (),
     socks: str | None = None,
     log_level: str | None = None,
+    ipsec: str | None = None,
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     level = (log_level or "warning").lower()
@@ -578,7 +586,15 @@ def build_config(
         routes=[parse_route(t) for t in routes],
         socks=_parse_socks(socks) if socks else None,
         log_level=level,
+        ipsec=_load_ipsec(ipsec) if ipsec else None,
     )
+
+
+def _load_ipsec(path: str) -> IpsecConfig:
+    try:
+        return load_ipsec_file(path)
+    except IpsecConfigError as exc:
+        raise HostConfigError(str(exc)) from None
 
 
 #: --log-level's choices, quietest last.
@@ -616,6 +632,7 @@ FILE_SETTINGS: dict[str, str] = {
     "routes": "list",
     "socks": "str",
     "log_level": "str",
+    "ipsec": "str",
 }
 
 
@@ -633,6 +650,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     routes = ["2001:db8:9::/48=fe80::1%eth1"]
     socks = "127.0.0.1:1080"
     log_level = "info"
+    ipsec = "ipsec.toml"
     """
     try:
         with open(path, "rb") as f:
