@@ -10,6 +10,7 @@ An empty SPD means IPsec is off: every packet is bypassed without a lookup.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ipaddress import IPv6Address
 from typing import TYPE_CHECKING
 
 from tcpip6.stack.counters import CounterSet
@@ -23,11 +24,13 @@ from tcpip6.stack.ipsec.sad import (
 from tcpip6.stack.ipsec.spd import (
     Action,
     Direction,
+    PacketSelectors,
     SecurityPolicyDatabase,
     SpdEntry,
     packet_selectors,
     upper_selectors,
 )
+from tcpip6.stack.ipsec.transforms import ah_icv_field_len
 from tcpip6.wire import WireError
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire.ipsec import AuthenticationHeader, EspHeader
@@ -138,6 +141,38 @@ class Ipsec:
     def poll(self, now: float) -> None:
         for sa in self.sad.all():
             self._lifetime(sa, now)
+
+    def overhead(
+        self,
+        local: IPv6Address,
+        remote: IPv6Address,
+        next_layer: int,
+        local_port: int | None = None,
+        remote_port: int | None = None,
+    ) -> int:
+        """RFC 4301 §8.2.1: the octets AH and ESP add to a packet with these selectors
+        (the most, padding included), so that an upper layer can size its packets to
+        the path MTU less IPsec's part; 0 when the packet is not protected."""
+        if not self.enabled:
+            return 0
+        sel = PacketSelectors(local, remote, next_layer, local_port, remote_port)
+        entry = self.spd.lookup(sel, Direction.OUTBOUND)
+        if entry is None or entry.action is not Action.PROTECT:
+            return 0
+        total = 0
+        for template in entry.protect:
+            sa = self.sad.outbound(entry.name, template.protocol)
+            if sa is None:
+                continue
+            if sa.mode is Mode.TUNNEL:
+                total += Ipv6Header.HEADER_LEN
+            if sa.cipher is not None:  # ESP: header, IV, padding, trailer, ICV
+                align = max(4, sa.cipher.block_size)
+                total += EspHeader.HEADER_LEN + sa.cipher.iv_len + align - 1 + 2
+                total += sa.icv_len()
+            else:  # AH: the fixed part and the ICV field padded to 8 octets
+                total += AuthenticationHeader.FIXED_LEN + ah_icv_field_len(sa.icv_len())
+        return total
 
     # -- outbound (RFC 4301 §5.1) --------------------------------------------------------
     def outbound(self, packet: bytes, now: float) -> bytes | None:

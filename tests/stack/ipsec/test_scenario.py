@@ -308,3 +308,19 @@ def test_esp_alone_where_the_policy_wants_ah_and_esp_is_a_policy_mismatch(pair: 
     pair.world.run_for(1.0)
     assert pair.b.ipsec.counters.in_policy_mismatch_drop == 1
     assert pair.b.icmp.in_echo_requests == 0
+
+
+@pytest.mark.parametrize("mode", [Mode.TRANSPORT, Mode.TUNNEL], ids=lambda m: m.value)
+def test_tcp_segments_leave_room_for_esp(pair: Pair, mode: Mode) -> None:
+    # RFC 4301 §8.2.1: TCP sizes its segments to the path MTU less what ESP adds, so no
+    # protected segment needs fragmenting.
+    suite = next(s for s in SUITES if s.id == "esp-aes-cbc-hmac-sha256-128")
+    _, b = configure(pair, suite, mode)
+    seen = frames_of(pair)
+    data = bytes(range(256)) * 200
+    assert _tcp_transfer(pair, b, data) == data
+    ip = [IPv6(f[14:]) for _, f in seen if f[12:14] == b"\x86\xdd"]
+    esp = [p for p in ip if p.nh == 50]
+    assert esp and not [p for p in ip if p.nh == 44]
+    assert max(len(f) for _, f in seen) > 1400  # full-size segments, still within 1514
+    assert max(len(f) for _, f in seen) <= 1514
