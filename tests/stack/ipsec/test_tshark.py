@@ -88,3 +88,36 @@ def test_tshark_decrypts_a_tcpip6_pcap(
         if suite.integrity is not None:  # an HMAC ICV tshark computed itself
             assert (r[1], r[2]) == ("1", "0"), r
         assert r[5] == "" and r[6] == "", r  # nothing malformed, no expert warning
+
+
+def test_sim_ipsec_topology_shows_esp_in_its_pcap(tmp_path: Path) -> None:
+    from tcpip6.apps import topology
+    from tcpip6.apps.ipsec_sim import KEYS
+
+    topo = topology.build("ipsec")
+    pcap = tmp_path / "sim.pcap"
+    topo.world.capture(pcap)
+    a, b = topo.addresses["a"], topo.addresses["b"]
+    for seq in range(2):
+        topo.hosts["a"].icmpv6.send_echo_request(b, 5, seq, b"through the tunnel", topo.world.now)
+        topo.world.run_for(1.0)
+    topo.world.pcap.close()  # type: ignore[union-attr]
+    assert len(topo.hosts["a"].icmpv6.echo_replies) == 2
+    tshark = shutil.which("tshark")
+    assert tshark is not None
+    uat = []
+    for spi, src, dst in ((0x1000, a, b), (0x2000, b, a)):
+        fields = ["IPv6", str(src), str(dst), f"{spi:#010x}", WIRESHARK_ENCRYPTION["aes-gcm-16"]]
+        fields += ["0x" + KEYS[spi].hex(), "NULL", ""]
+        uat += ["-o", "uat:esp_sa:" + ",".join(f'"{f}"' for f in fields)]
+    cmd = [tshark, "-r", str(pcap), "-o", "esp.enable_encryption_decode:TRUE", *uat]
+    cmd += ["-T", "fields", "-E", "occurrence=a", "-e", "esp.spi", "-e", "ipv6.src"]
+    cmd += ["-e", "icmpv6.type", "-e", "_ws.expert.severity"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=60).stdout
+    esp = [line.split("\t") for line in out.splitlines() if line.split("\t")[0]]
+    # Tunnel mode: the outer and the inner header, then the echo inside.
+    assert [(int(r[0], 0), r[1], r[2]) for r in esp] == [
+        (0x1000, f"{a},{a}", "128"),
+        (0x2000, f"{b},{b}", "129"),
+    ] * 2
+    assert all(r[3] == "" for r in esp)
