@@ -186,3 +186,75 @@ def test_a_wrong_key_drops_everything_and_counts_it(make_pair: Any) -> None:
     (sa_in,) = [sa for sa in data["sas"] if sa["direction"] == "in"]
     assert sa_in["counters"]["integrity_failed"] == 3 and sa_in["counters"]["packets"] == 0
     assert KEY_AB not in json.dumps(data)
+
+
+PEER = "2001:db8:5::99"
+
+
+def test_a_scapy_esp_peer_answers_tcpip6_pings(topology: Topology, tmp_path: Path) -> None:
+    """The other end written independently: scapy's SecurityAssociation in the Linux-side
+    namespace answers the echo requests that tcpip6 sends through ESP, through ESP."""
+    topology.peer_run("sysctl", "-qw", f"net.ipv6.conf.{PEER_IF}.disable_ipv6=1")
+    peer = LineReader(
+        topology.start(
+            topology.in_peer(sys.executable, "-u", "-m", "tests.interop.esp_peer", PEER_IF,
+                             PEER, "0x1000", KEY_AB, "0x2000", KEY_BA),
+            cwd=netns.REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+    )  # fmt: skip
+    peer.wait_for(r"^ready$")
+    conf = tmp_path / "a.toml"
+    conf.write_text(ipsec_toml(A, PEER, "transport", 0x1000, KEY_AB, 0x2000, KEY_BA))
+    host = netns.start_tcpip6_host(
+        topology, tmp_path / "a.pcap", "--address", f"{HOST_IF}={A}/64", "--ipsec", str(conf)
+    )
+    host.wait_for(rf"^address {A}/64 on {HOST_IF} preferred")
+    control = tmp_path / "a.sock"
+    done = subprocess.run(
+        [sys.executable, "-m", "tcpip6", "ping6", "--control", str(control), "-c", "3",
+         "-i", "0.2", PEER],
+        cwd=netns.REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert " 3 received" in done.stdout, (done.stdout, done.stderr, peer.lines)
+    peer.wait_for(r"^answered 3$")
+    netns.stop(host)
+
+
+def test_the_kernel_as_esp_peer(topology: Topology, tmp_path: Path) -> None:
+    """Linux's own ESP at the other end, where the kernel has it (xfrm with esp6): its
+    states and policies protect the echo requests in and the replies out."""
+    add = topology.in_peer(
+        "ip", "xfrm", "state", "add", "src", A, "dst", PEER, "proto", "esp", "spi", "0x1000",
+        "mode", "transport", "aead", "rfc4106(gcm(aes))", "0x" + KEY_AB, "128",
+    )  # fmt: skip
+    done = subprocess.run(add, capture_output=True, text=True, timeout=20)
+    if done.returncode != 0:
+        pytest.skip(
+            "this kernel cannot add an ESP state (no esp6 / rfc4106): "
+            f"{done.stderr.strip()}; the scapy ESP peer test stands in for it"
+        )
+    topology.peer_run("ip", "-6", "addr", "add", f"{PEER}/64", "dev", PEER_IF, "nodad")
+    topology.peer_run(
+        "ip", "xfrm", "state", "add", "src", PEER, "dst", A, "proto", "esp", "spi", "0x2000",
+        "mode", "transport", "aead", "rfc4106(gcm(aes))", "0x" + KEY_BA, "128",
+    )  # fmt: skip
+    # Only the echo exchange is protected, so that Neighbor Discovery stays in the clear.
+    for direction, src, dst, icmp_type in (("in", A, PEER, "128"), ("out", PEER, A, "129")):
+        topology.peer_run(
+            "ip", "xfrm", "policy", "add", "src", f"{src}/128", "dst", f"{dst}/128",
+            "proto", "ipv6-icmp", "type", icmp_type, "dir", direction,
+            "tmpl", "src", src, "dst", dst, "proto", "esp", "mode", "transport",
+        )  # fmt: skip
+    conf = tmp_path / "a.toml"
+    conf.write_text(ipsec_toml(A, PEER, "transport", 0x1000, KEY_AB, 0x2000, KEY_BA))
+    host = netns.start_tcpip6_host(
+        topology, tmp_path / "a.pcap", "--address", f"{HOST_IF}={A}/64", "--ipsec", str(conf)
+    )
+    host.wait_for(rf"^address {A}/64 on {HOST_IF} preferred")
+    done = subprocess.run(
+        [sys.executable, "-m", "tcpip6", "ping6", "--control", str(tmp_path / "a.sock"),
+         "-c", "3", "-i", "0.2", PEER],
+        cwd=netns.REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert " 3 received" in done.stdout, (done.stdout, done.stderr)
+    netns.stop(host)
