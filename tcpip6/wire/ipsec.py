@@ -17,8 +17,8 @@ Authentication Header (RFC 4302 §2)::
     |                                                               |
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 
-    Payload Len: the header's length in 32-bit words, minus 2 (RFC 4302 §2.2); in
-    IPv6 the header is a multiple of 8 octets, the ICV padded to get there (§2.6).
+    Payload Len: the header's length in 32-bit words, minus 2 (RFC 4302 §2.2); in IPv6
+    the header is a multiple of 8 octets, the ICV padded to get there (RFC 4302 §2.6).
 
 Encapsulating Security Payload (RFC 4303 §2)::
 

@@ -1,8 +1,8 @@
 """IPsec processing of a host (RFC 4301 §5): outbound, SPD lookup and the SAs of a
 PROTECT entry applied before fragmentation (RFC 4301 §7); inbound, AH and ESP found by
 SPI, destination and protocol, the ICV checked, the replay window, and after
-decapsulation the packet checked against the policy of the SAs it came through (RFC 4301
-§5.2). Every drop is counted by its reason (:class:`IpsecCounters`).
+decapsulation the packet checked against the policy of the SAs it came through
+(RFC 4301 §5.2). Every drop is counted by its reason (:class:`IpsecCounters`).
 
 An empty SPD means IPsec is off: every packet is bypassed without a lookup.
 """
@@ -85,8 +85,8 @@ class Ipsec:
         self.spd = SecurityPolicyDatabase()
         self.sad = SecurityAssociationDatabase()
         self.counters = IpsecCounters()
-        #: The SAs the packet now being walked came through, outermost first (RFC 4301
-        #: §5.2: checked against the policy once it is decapsulated).
+        #: The SAs the packet now being walked came through, outermost first (checked
+        #: against their policy once it is decapsulated, RFC 4301 §5.2).
         self._through: list[SecurityAssociation] = []
 
     @property

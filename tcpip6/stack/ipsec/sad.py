@@ -186,9 +186,6 @@ class SecurityAssociationDatabase:
     def __len__(self) -> int:
         return len(self._by_key)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(list(self._by_key.values()))
-
     def all(self) -> list[SecurityAssociation]:
         return list(self._by_key.values())
 

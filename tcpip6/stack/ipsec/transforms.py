@@ -20,9 +20,9 @@ _U32 = struct.Struct("!I")
 _U64 = struct.Struct("!Q")
 _PLEN = struct.Struct("!H")
 
-#: Headers that stay in front of AH or ESP in transport mode (RFC 4302 §3.1.1, RFC 4303
-#: §3.1.1: after Hop-by-Hop, Routing and Fragment; Destination Options may go either way,
-#: and go after here, so that they are protected, unless a Routing header follows them).
+#: Headers that stay in front of AH or ESP in transport mode (RFC 4302 §3.1.1,
+#: RFC 4303 §3.1.1): Hop-by-Hop, Routing and Fragment. Destination Options may go either
+#: way; here they go after, so that they are protected, unless a Routing header follows.
 _IN_FRONT = (wire_ipv6.HOPOPT, wire_ipv6.IPPROTO_ROUTING, wire_ipv6.IPPROTO_FRAGMENT)
 _EXTENSIONS = (*_IN_FRONT, wire_ipv6.IPPROTO_DSTOPTS)
 
