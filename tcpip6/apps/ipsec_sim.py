@@ -18,6 +18,7 @@ from tcpip6.stack.ipsec import (
     Action,
     AddressRange,
     Direction,
+    Lifetime,
     Mode,
     SaTemplate,
     SecurityAssociation,
@@ -34,8 +35,17 @@ KEYS = {
 CLEAR_ICMPV6 = (130, 131, 132, 133, 134, 135, 136, 137, 143)
 
 
-def protect(host: Host, me: IPv6Address, peer: IPv6Address, out_spi: int, in_spi: int) -> None:
-    """ESP in tunnel mode between ``me`` and ``peer`` (the tunnel's ends are the hosts)."""
+def protect(
+    host: Host,
+    me: IPv6Address,
+    peer: IPv6Address,
+    out_spi: int,
+    in_spi: int,
+    lifetime: Lifetime | None = None,
+    now: float = 0.0,
+) -> None:
+    """ESP in tunnel mode between ``me`` and ``peer`` (the tunnel's ends are the hosts),
+    the SAs added at ``now`` with ``lifetime`` (default: none)."""
     for t in CLEAR_ICMPV6:
         host.ipsec.add_policy(
             SpdEntry(f"icmpv6-{t}", Action.BYPASS, next_layer=wire_ipv6.IPPROTO_ICMPV6, icmp_type=t)
@@ -65,6 +75,8 @@ def protect(host: Host, me: IPv6Address, peer: IPv6Address, out_spi: int, in_spi
                 policy="tunnel",
                 encryption="aes-gcm-16",
                 encryption_key=KEYS[spi],
+                lifetime=lifetime or Lifetime(),
+                added=now,
             )
         )
 
@@ -78,6 +90,7 @@ def ipsec_topology(seed: int = 2026) -> topology.Topology:
     b.host("b", "lan1", lan1)
     topo = b.boot()
     a_addr, b_addr = topo.addresses["a"], topo.addresses["b"]
-    protect(topo.hosts["a"], a_addr, b_addr, 0x1000, 0x2000)
-    protect(topo.hosts["b"], b_addr, a_addr, 0x2000, 0x1000)
+    now = topo.world.now
+    protect(topo.hosts["a"], a_addr, b_addr, 0x1000, 0x2000, now=now)
+    protect(topo.hosts["b"], b_addr, a_addr, 0x2000, 0x1000, now=now)
     return topo

@@ -158,6 +158,8 @@ class Host:
             conn.trace_sink = sink
         for iface in self.interfaces:
             iface.set_trace_sink(sink)
+        for sa in self.ipsec.sad.all():  # IPsec hook: the SA lifetime graph
+            sa.trace_sink = sink
 
     def _reachability(self, iface: Interface, address: IPv6Address) -> str:
         nce = iface.neighbors.get(address)

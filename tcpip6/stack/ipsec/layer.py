@@ -98,6 +98,8 @@ class Ipsec:
 
     def add_sa(self, sa: SecurityAssociation) -> None:
         self.sad.add(sa)
+        if sa.trace_sink is None:
+            sa.trace_sink = self.host.trace_sink
 
     def delete_sa(self, sa: SecurityAssociation, now: float) -> None:
         """RFC 2367 §3.1.4 SADB_DELETE: the SA is DEAD and leaves the SAD."""
