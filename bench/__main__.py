@@ -10,6 +10,8 @@ Four measurements, each repeated ``--repeat`` times (the median is reported):
 - ``loopback_icmpv6_echo`` and ``loopback_udp``: the same two on the loopback backend
   (:func:`tcpip6.io.runtime.loopback_stack`, to ``::1``, real time): sends, then the
   driver drains.
+- ``simnet_tcp_esp``: ``simnet_tcp`` through ESP (AES-GCM-16, transport mode, RFC 4106)
+  between the two hosts; ``ratio_esp_over_plain_tcp`` is its rate over ``simnet_tcp``'s;
 - ``simnet_tcp`` and ``loopback_tcp``: a TCP bulk transfer of ``tcp_octets``, ttcp's
   loop (:class:`tcpip6.apps.ttcp.TcpTransfer`: write what the send buffer takes, read
   what arrived, every octet checked), from ``a`` to ``b`` on simnet and to ``::1`` on
@@ -60,7 +62,17 @@ from tcpip6.api.sockets import (
 from tcpip6.apps.ttcp import TcpTransfer, TtcpOptions
 from tcpip6.io.runtime import SimDriver, loopback_stack
 from tcpip6.io.sim import SimWorld
+from tcpip6.stack.ipsec import (
+    Action,
+    AddressRange,
+    Direction,
+    Mode,
+    SaTemplate,
+    SecurityAssociation,
+    SpdEntry,
+)
 from tcpip6.stack.params import InterfaceParameters
+from tcpip6.wire.ipv6 import IPPROTO_ESP
 
 A = IPv6Address("fe80::a")
 B = IPv6Address("fe80::b")
@@ -233,6 +245,57 @@ def simnet_tcp(p: Parameters) -> Sample:
     )
 
 
+def esp_between(world: SimWorld) -> None:
+    """ESP with AES-GCM-16 (RFC 4106) in transport mode for everything between a and b
+    (manually keyed, RFC 4301 §4.5), the rest in the clear."""
+    keys = {0x1000: bytes(range(20)), 0x2000: bytes(range(20, 40))}
+    for me, peer, name, out_spi, in_spi in (
+        (A, B, "a", 0x1000, 0x2000),
+        (B, A, "b", 0x2000, 0x1000),
+    ):
+        host = world.hosts[name]
+        host.ipsec.add_policy(
+            SpdEntry(
+                "between",
+                Action.PROTECT,
+                local=AddressRange(me, me),
+                remote=AddressRange(peer, peer),
+                protect=(SaTemplate(IPPROTO_ESP, "transport"),),
+            )
+        )
+        host.ipsec.add_policy(SpdEntry("rest", Action.BYPASS))
+        for spi, direction, src, dst in (
+            (out_spi, Direction.OUTBOUND, me, peer),
+            (in_spi, Direction.INBOUND, peer, me),
+        ):
+            host.ipsec.add_sa(
+                SecurityAssociation(
+                    spi=spi,
+                    protocol=IPPROTO_ESP,
+                    direction=direction,
+                    mode=Mode.TRANSPORT,
+                    src=src,
+                    dst=dst,
+                    policy="between",
+                    encryption="aes-gcm-16",
+                    encryption_key=keys[spi],
+                )
+            )
+
+
+def simnet_tcp_esp(p: Parameters) -> Sample:
+    """``simnet_tcp`` through ESP (AES-GCM-16, transport mode) between the two hosts."""
+    world = simnet_pair()
+    esp_between(world)
+    driver = SimDriver(world)
+    sample = _tcp_transfer(
+        Stack(world.hosts["a"], driver), Stack(world.hosts["b"], driver), str(B), p
+    )
+    if world.hosts["b"].ipsec.counters.in_ok == 0:
+        raise RuntimeError("simnet_tcp_esp: nothing went through ESP")
+    return sample
+
+
 def loopback_tcp(p: Parameters) -> Sample:
     stack, _ = loopback_stack()
     return _tcp_transfer(stack, stack, LOOPBACK, p)
@@ -242,6 +305,7 @@ BENCHMARKS: dict[str, Callable[[Parameters], Sample]] = {
     "simnet_icmpv6_echo": simnet_echo,
     "simnet_udp": simnet_udp,
     "simnet_tcp": simnet_tcp,
+    "simnet_tcp_esp": simnet_tcp_esp,
     "loopback_icmpv6_echo": loopback_echo,
     "loopback_udp": loopback_udp,
     "loopback_tcp": loopback_tcp,
@@ -265,7 +329,7 @@ def unit(name: str) -> str:
 
 def octets_per_second(name: str, per_second: float, p: Parameters) -> float | None:
     """The rate in application octets a second (None for echo round trips)."""
-    if name.endswith("_tcp"):
+    if name.endswith(("_tcp", "_tcp_esp")):
         return per_second
     if name.endswith("_udp"):
         return per_second * p.udp_payload
@@ -309,7 +373,14 @@ def run(p: Parameters, names: list[str]) -> dict[str, Any]:
         for key, (lo, sim) in RATIOS.items()
         if lo in results and sim in results and results[sim]["per_second"]
     }
+    esp = results.get("simnet_tcp_esp"), results.get("simnet_tcp")
     return {
+        # The cost of ESP: TCP through AES-GCM-16 over plain TCP, both simnet, this run.
+        "ratio_esp_over_plain_tcp": (
+            esp[0]["per_second"] / esp[1]["per_second"]
+            if esp[0] is not None and esp[1] is not None and esp[1]["per_second"]
+            else None
+        ),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
@@ -337,6 +408,8 @@ def print_table(record: dict[str, Any]) -> None:
         )
     for key, ratio in record["ratios_loopback_over_simnet"].items():
         print(f"ratio loopback/simnet {key}: {ratio:.2f}")
+    if record.get("ratio_esp_over_plain_tcp") is not None:
+        print(f"ratio esp/plain simnet tcp: {record['ratio_esp_over_plain_tcp']:.2f}")
     p = record["parameters"]
     print(f"(median of {p['repeat']} runs; {record['python']} on {record['cpu']})")
 

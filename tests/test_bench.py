@@ -13,6 +13,7 @@ NAMES = {
     "simnet_icmpv6_echo",
     "simnet_udp",
     "simnet_tcp",
+    "simnet_tcp_esp",
     "loopback_icmpv6_echo",
     "loopback_udp",
     "loopback_tcp",
@@ -34,12 +35,13 @@ def test_quick_run_writes_json(tmp_path: Path) -> None:
     record = json.loads(out.read_text())
     assert {"date", "python", "cpu", "machine", "parameters", "results"} <= record.keys()
     assert set(record["results"]) == NAMES
+    assert record["ratio_esp_over_plain_tcp"] > 0
     p = record["parameters"]
     for name, r in record["results"].items():
         assert {"count", "seconds", "per_second", "runs"} <= r.keys()
         assert len(r["runs"]) == p["repeat"]
         # Nothing is lost on either backend: every echo answered, every datagram received.
-        if name.endswith("tcp"):
+        if name.endswith(("tcp", "tcp_esp")):
             # Every octet of the TCP transfer arrived (and was checked), in both units.
             assert r["count"] == p["tcp_octets"] // p["tcp_buflen"] * p["tcp_buflen"]
             assert r["octets_per_second"] == r["per_second"]

@@ -180,7 +180,9 @@ def tool_parser(
             help="run inside the tcpip6 host whose control socket is PATH (see below)",
         )
     where.add_argument(
-        "--sim", metavar="TOPOLOGY", help="run on host a of a simulated network: demo or chain"
+        "--sim",
+        metavar="TOPOLOGY",
+        help="run on host a of a simulated network: demo, chain or ipsec",
     )
     where.add_argument(
         "--loopback", action="store_true", help="run on a loopback-only host (::1), real time"

@@ -213,6 +213,19 @@ def simulate(pcap_path: Path, timeline: Timeline) -> DemoRun:
         world.run_for(1.0)
     listener.close(world.now)
 
+    # IPsec (RFC 4301): an ESP tunnel between a and b whose SAs live 3 s, then 6 s.
+    timeline.add(world.now, "== IPsec: a and b through an ESP tunnel; its SAs expire ==")
+    from tcpip6.apps.ipsec_sim import protect
+    from tcpip6.stack.ipsec import Lifetime
+
+    lifetime = Lifetime(soft_seconds=3.0, hard_seconds=6.0)
+    protect(hosts["a"], addrs["a"], addrs["b"], 0x1000, 0x2000, lifetime, world.now)
+    protect(hosts["b"], addrs["b"], addrs["a"], 0x2000, 0x1000, lifetime, world.now)
+    for _ in range(2):
+        seq += 1
+        hosts["a"].icmpv6.send_echo_request(addrs["b"], 1, seq, b"through ESP", world.now)
+        world.run_for(3.5)
+
     timeline.add(world.now, "== d is configured by hand with a's address ==")
     dup = world.host("d")
     dup.trace_sink = timeline.on_transition

@@ -40,6 +40,7 @@ from tcpip6.apps import show
 from tcpip6.apps.command import CliError, Subparsers
 from tcpip6.apps.ftpd import Ftpd
 from tcpip6.apps.httpd import HTTP_PORT, Httpd
+from tcpip6.apps.ipsec_config import IpsecConfig, IpsecConfigError, apply_ipsec, load_ipsec_file
 from tcpip6.apps.jobs import Job, start_job
 from tcpip6.apps.link_events import LinkEvents
 from tcpip6.apps.services import PORTS, Services
@@ -133,6 +134,8 @@ class HostConfig:
     socks: tuple[str, int] | None = None
     #: --log-level: what the stack's log (``tcpip6.*`` loggers) prints on stderr.
     log_level: str = "warning"
+    #: --ipsec FILE.toml: SPD entries and manually keyed SAs (tcpip6.apps.ipsec_config).
+    ipsec: IpsecConfig | None = None
 
     @property
     def control_path(self) -> Path:
@@ -488,6 +491,10 @@ class LiveHost:
         for route in self.config.routes:
             add_route(self.host, route)
             _say(self.out, f"route {route}")
+        if self.config.ipsec is not None:  # IPsec hook (RFC 4301 §4.5: manual keying)
+            apply_ipsec(self.host, self.config.ipsec, now)
+            ipsec = self.config.ipsec
+            _say(self.out, f"ipsec: {len(ipsec.policies)} policies, {len(ipsec.sas)} SAs")
         if self.router is not None:
             for ifname, prefix in self.config.advertise:
                 iface = self.host.interface(ifname)
@@ -605,6 +612,7 @@ def build_config(
     routes: Sequence[str] = (),
     socks: str | None = None,
     log_level: str | None = None,
+    ipsec: str | None = None,
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     level = (log_level or "warning").lower()
@@ -631,7 +639,15 @@ def build_config(
         routes=[parse_route(t) for t in routes],
         socks=_parse_socks(socks) if socks else None,
         log_level=level,
+        ipsec=_load_ipsec(ipsec) if ipsec else None,
     )
+
+
+def _load_ipsec(path: str) -> IpsecConfig:
+    try:
+        return load_ipsec_file(path)
+    except IpsecConfigError as exc:
+        raise HostConfigError(str(exc)) from None
 
 
 #: --log-level's choices, quietest last.
@@ -669,6 +685,7 @@ FILE_SETTINGS: dict[str, str] = {
     "routes": "list",
     "socks": "str",
     "log_level": "str",
+    "ipsec": "str",
 }
 
 
@@ -686,6 +703,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     routes = ["2001:db8:9::/48=fe80::1%eth1"]
     socks = "127.0.0.1:1080"
     log_level = "info"
+    ipsec = "ipsec.toml"
     """
     try:
         with open(path, "rb") as f:
@@ -807,6 +825,7 @@ def run(args: argparse.Namespace) -> int:
             "routes": args.route,
             "socks": args.socks,
             "log_level": args.log_level,
+            "ipsec": args.ipsec,  # IPsec hook
         }
         return run_host(config_from(flags, args.config))
     except (HostConfigError, LinkError) as exc:
@@ -894,7 +913,12 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         "--config",
         metavar="FILE.toml",
         help="settings from a TOML file (links, addresses, routes, router, advertise, pcap, "
-        "seed, serve, control, socks, log_level); flags override it",
+        "seed, serve, control, socks, log_level, ipsec); flags override it",
+    )
+    host.add_argument(  # IPsec hook: tcpip6.apps.ipsec_config
+        "--ipsec",
+        metavar="FILE.toml",
+        help="IPsec: SPD entries and manually keyed AH/ESP SAs from a TOML file",
     )
     return host
 

@@ -23,7 +23,8 @@ The views:
   as ``Tcp6:``, like the ``Tcp:`` section of ``netstat -s``);
 - ``connections``: every TCP connection and listener, then the bound UDP, UDP-Lite and raw
   sockets, as ``ss -tuan`` prints them (state, Recv-Q, Send-Q, local and peer address);
-- ``sockets``: the same as ``connections`` (its older name), under the key ``sockets``.
+- ``sockets``: the same as ``connections`` (its older name), under the key ``sockets``;
+- ``ipsec``: the SPD in order, the SAs (never their keys) with counters, IPsec counters.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ipaddress import IPv6Address
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tcpip6.apps import ipsec_config
 from tcpip6.apps.command import CliError, Subparsers
 from tcpip6.stack.counters import CounterSet
 from tcpip6.wire import ipv6 as wire_ipv6
@@ -51,6 +53,7 @@ VIEWS = (
     "counters",
     "connections",
     "sockets",
+    "ipsec",
 )
 
 Data = dict[str, Any]
@@ -328,6 +331,7 @@ _SNAPSHOTS: dict[str, Callable[[Host, float], Data]] = {
     "counters": counters,
     "connections": connections,
     "sockets": sockets,
+    "ipsec": ipsec_config.snapshot,  # IPsec hook: SPD, SAD (never the keys), counters
 }
 
 
@@ -499,6 +503,7 @@ _FORMATTERS: dict[str, Callable[[Data], list[str]]] = {
     "counters": counter_lines,
     "connections": connection_lines,
     "sockets": connection_lines,
+    "ipsec": ipsec_config.lines,
 }
 
 

@@ -165,8 +165,16 @@ def chain(seed: int = 2026) -> Topology:
     return b.boot()
 
 
-TOPOLOGIES: dict[str, Callable[[], Topology]] = {"demo": demo, "chain": chain}
+def ipsec(seed: int = 2026) -> Topology:
+    """a and b through an ESP tunnel (tcpip6.apps.ipsec_sim)."""
+    from tcpip6.apps.ipsec_sim import ipsec_topology
+
+    return ipsec_topology(seed)
+
+
+TOPOLOGIES: dict[str, Callable[[], Topology]] = {"demo": demo, "chain": chain, "ipsec": ipsec}
 DESCRIPTIONS = {
+    "ipsec": "a ==ESP tunnel (AES-GCM-16)== b, both on lan1 2001:db8:1::/64 with router r",
     "demo": "a, b on lan1 2001:db8:1::/64 -- router r -- c on lan2 2001:db8:2::/64 (MTU 1280)",
     "chain": "a -- r1 -- r2 -- r3 -- z, links 2001:db8:1::/64 to 2001:db8:4::/64",
 }

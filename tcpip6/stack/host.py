@@ -25,6 +25,7 @@ from tcpip6.stack.counters import Icmpv6Counters, Ipv6Counters, NdCounters
 from tcpip6.stack.events import EventLog, HostEvent
 from tcpip6.stack.icmpv6 import Icmpv6
 from tcpip6.stack.interface import Interface
+from tcpip6.stack.ipsec import Ipsec
 from tcpip6.stack.ipv6 import ControlHandler, ControlMessage, Delivery, Ipv6Layer, ProtocolHandler
 from tcpip6.stack.link import LinkLayer
 from tcpip6.stack.machines.graph import TraceSink
@@ -92,6 +93,10 @@ class Host:
         self.ipv6 = Ipv6Layer(self)
         self.icmpv6 = Icmpv6(self)
         self.register_protocol(wire_ipv6.IPPROTO_ICMPV6, self.icmpv6.receive)
+        # -- IPsec (RFC 4301): AH and ESP in the protocol switch table.
+        self.ipsec = Ipsec(self)
+        self.register_protocol(wire_ipv6.IPPROTO_ESP, self.ipsec.receive_esp)
+        self.register_protocol(wire_ipv6.IPPROTO_AH, self.ipsec.receive_ah)
         #: Raw sockets by Next Header value (RFC 3542 §3).
         self.raw_sockets: dict[int, list[RawEndpoint]] = {}
         self.udp = Udp(self)
@@ -247,6 +252,8 @@ class Host:
             conn.trace_sink = sink
         for iface in self.interfaces:
             iface.set_trace_sink(sink)
+        for sa in self.ipsec.sad.all():  # IPsec hook: the SA lifetime graph
+            sa.trace_sink = sink
 
     def _default_zone(self) -> Interface | None:
         """RFC 4007 §6: a host with a single interface has a default zone: it."""
@@ -341,6 +348,7 @@ class Host:
             self.routes.poll(now)
             self.ipv6.poll(now)  # reassembly timeouts (RFC 8200 §4.5)
             self.tcp.poll(now)
+            self.ipsec.poll(now)  # IPsec hook: SA lifetimes (RFC 4301 §4.4.2.1)
             if self.router is not None:
                 self.router.poll(now)
         except Exception:
@@ -352,6 +360,7 @@ class Host:
     def next_deadline(self) -> float | None:
         best = earliest(self.routes.next_deadline(), self.ipv6.next_deadline())
         best = earliest(best, self.tcp.next_deadline())
+        best = earliest(best, self.ipsec.next_deadline())  # IPsec hook
         for iface in self.interfaces:
             best = earliest(best, iface.next_deadline())
         if self.router is not None:

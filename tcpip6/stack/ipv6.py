@@ -21,6 +21,7 @@ from tcpip6.stack.fragment import (
     SendTimeExceeded,
     fragment_packet,
 )
+from tcpip6.stack.ipsec.layer import IPSEC_PROTOCOLS
 from tcpip6.wire import WireError
 from tcpip6.wire import ext as wire_ext
 from tcpip6.wire import icmpv6 as wire_icmp
@@ -224,6 +225,14 @@ class Ipv6Layer:
                 return
             else:
                 delivery = Delivery(iface, hdr, packet, off, now, fragmented, nh)
+                # -- IPsec hook (RFC 4301 §5.2): the inbound policy decides first.
+                ipsec = self.host.ipsec
+                if (
+                    ipsec.enabled
+                    and nh not in IPSEC_PROTOCOLS
+                    and not ipsec.inbound_permits(delivery)
+                ):
+                    return
                 handler = self.host.protocols.get(nh)
                 # RFC 3542 §3: raw sockets of this protocol get a copy (the stack's own
                 # handler, if any, still processes the packet); ICMPv6 hands them theirs
@@ -248,6 +257,23 @@ class Ipv6Layer:
             nh_pointer = off
             off += length
             first = False
+
+    def continue_chain(
+        self,
+        iface: Interface,
+        hdr: Ipv6Header,
+        packet: bytes,
+        nh: int,
+        off: int,
+        nh_pointer: int,
+        now: float,
+        *,
+        fragmented: bool = False,
+    ) -> None:
+        """Go on along the chain of ``packet`` from the header ``nh`` at ``off`` (IPsec
+        resumes here once it removed AH or ESP, RFC 4301 §5.2)."""
+        first = off == Ipv6Header.HEADER_LEN
+        self._walk(iface, hdr, packet, nh, off, nh_pointer, now, first=first, fragmented=fragmented)
 
     def _options_header(
         self, iface: Interface, hdr: Ipv6Header, packet: bytes, off: int, now: float
@@ -411,6 +437,21 @@ class Ipv6Layer:
             next_header = wire_ipv6.HOPOPT
         hdr = Ipv6Header(traffic_class, flow_label, len(payload), next_header, hop_limit, src, dst)
         packet = hdr.build() + payload
+        # -- IPsec hook (RFC 4301 §5.1, §7): SPD and SAs before fragmentation.
+        if self.host.ipsec.enabled:
+            protected = self.host.ipsec.outbound(packet, now)
+            if protected is None:
+                return False
+            if protected is not packet:
+                packet = protected
+                outer_dst = IPv6Address(packet[24:40])
+                if outer_dst != dst:  # tunnel mode: route to the tunnel's far end
+                    route = self.host.route(outer_dst, None, now)
+                    if route is None:
+                        self.host.ipsec.counters.out_no_route_drop += 1
+                        return False
+                    iface, next_hop = route
+                    dst = outer_dst
         local = self.host.local_interface_for(dst)
         if local is not None:
             # To ourselves, never fragmented: through the loopback interface when there is

@@ -239,7 +239,15 @@ class Tcp:
         if route is None or conn.remote_address is None:
             return wire_ipv6.MIN_MTU
         pmtu = self.host.routes.path_mtu(conn.remote_address, now, route[0])
-        return route[0].mtu if pmtu is None else pmtu
+        mtu = route[0].mtu if pmtu is None else pmtu
+        # IPsec hook (RFC 4301 §8.2.1): what AH and ESP add leaves less room for TCP.
+        return mtu - self.host.ipsec.overhead(
+            conn.local_address,
+            conn.remote_address,
+            wire_ipv6.IPPROTO_TCP,
+            conn.local_port,
+            conn.remote_port,
+        )
 
     def suspect_gateway(self, conn: Connection, now: float) -> bool:
         """Dead gateway detection: the default router this connection goes through is
