@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEB_PACKAGES := tshark graphviz iproute2 iputils-ping radvd curl
+DEB_PACKAGES := tshark graphviz iproute2 iputils-ping radvd curl tayga
 APT_STAMP := .venv/.apt-installed
 
 .PHONY: all venv deb test check lint typecheck demo diagrams graph-coverage bench clean
@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # Debian packages the tests use (tshark reads our pcaps, graphviz renders diagrams; the
-# interop tests run ping, radvd and curl in a network namespace against the live host).
+# interop tests run ping, radvd and curl in a network namespace against the live host;
+# tayga is the independent translator the SIIT tests compare with).
 $(APT_STAMP): $(STAMP) Makefile
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
