@@ -45,7 +45,7 @@ class V4View:
         return self.mf or self.offset != 0
 
 
-def read_v4(buf: bytes | memoryview) -> V4View | None:
+def read_v4(buf: bytes | bytearray | memoryview) -> V4View | None:
     """The IPv4 header at the start of ``buf``, or None when it is not one."""
     if len(buf) < 20:
         return None
@@ -97,7 +97,7 @@ class V6View:
     segments_left_at: int | None
 
 
-def read_v6(buf: bytes | memoryview) -> V6View | None:
+def read_v6(buf: bytes | bytearray | memoryview) -> V6View | None:
     """The IPv6 header and the extension headers RFC 7915 §5.1 skips (Hop-by-Hop,
     Destination Options, Routing, Fragment); None when the chain does not parse."""
     if len(buf) < 40:

@@ -17,7 +17,7 @@ from tcpip6.stack.translate.headers import (
     read_v6,
     write_u16,
 )
-from tcpip6.stack.translate.mapping import AddressMapping
+from tcpip6.stack.translate.mapping import Mapping
 from tcpip6.wire import icmpv4 as v4
 from tcpip6.wire import icmpv6 as v6
 from tcpip6.wire.checksum import internet_checksum, upper_layer_checksum
@@ -92,7 +92,7 @@ def ptb_mtu_6to4(mtu: int, mtu4: int, mtu6: int) -> int:
 
 # -- IPv4 -> IPv6 ---------------------------------------------------------------------------
 def icmp4_to_6(
-    msg: memoryview, src6: IPv6Address, dst6: IPv6Address, mapping: AddressMapping,
+    msg: memoryview, src6: IPv6Address, dst6: IPv6Address, mapping: Mapping,
     mtu4: int, mtu6: int,
 ) -> bytes | str:  # fmt: skip
     """RFC 7915 §4.2: the ICMPv6 message for a whole ICMPv4 message, or the name of the drop
@@ -154,14 +154,14 @@ def _icmp6(t: int, c: int, rest: int, body: bytes, src: IPv6Address, dst: IPv6Ad
     return bytes(buf)
 
 
-def inner_4to6(quoted: memoryview, mapping: AddressMapping) -> bytes | None:
+def inner_4to6(quoted: memoryview, mapping: Mapping) -> bytes | None:
     """RFC 7915 §4.3: the IPv4 packet an ICMPv4 error quotes, as IPv6 (hop limit copied,
     lengths from the quoted header, transport checksums carried over). None when it cannot
     be translated."""
     h = read_v4(quoted)
     if h is None:
         return None
-    src6, dst6 = mapping.to_v6(h.src), mapping.to_v6(h.dst)
+    src6, dst6 = mapping.to_v6(h.src, local=True), mapping.to_v6(h.dst, local=False)
     if src6 is None or dst6 is None:
         return None
     data = bytearray(quoted[h.ihl : h.total_length])
@@ -196,7 +196,7 @@ def inner_4to6(quoted: memoryview, mapping: AddressMapping) -> bytes | None:
 
 # -- IPv6 -> IPv4 ---------------------------------------------------------------------------
 def icmp6_to_4(
-    msg: memoryview, src: IPv6Address, dst: IPv6Address, mapping: AddressMapping,
+    msg: memoryview, src: IPv6Address, dst: IPv6Address, mapping: Mapping,
     mtu4: int, mtu6: int, room: int,
 ) -> bytes | str:  # fmt: skip
     """RFC 7915 §5.2: the ICMPv4 message for a whole ICMPv6 message (its checksum verified
@@ -243,12 +243,12 @@ def icmp6_to_4(
     return Icmpv4Header(t4, c4, rest).message(inner[: max(0, room - 8)])
 
 
-def inner_6to4(quoted: memoryview, mapping: AddressMapping) -> bytes | None:
+def inner_6to4(quoted: memoryview, mapping: Mapping) -> bytes | None:
     """RFC 7915 §5.3: the IPv6 packet an ICMPv6 error quotes, as IPv4."""
     h = read_v6(quoted)
     if h is None:
         return None
-    src4, dst4 = mapping.to_v4(h.src), mapping.to_v4(h.dst)
+    src4, dst4 = mapping.to_v4(h.src, local=False), mapping.to_v4(h.dst, local=True)
     if src4 is None or dst4 is None:
         return None
     data = bytearray(quoted[h.upper_offset : 40 + h.payload_length])

@@ -21,7 +21,7 @@ from tcpip6.stack.translate.headers import (
     write_u16,
 )
 from tcpip6.stack.translate.icmp import MAX_ICMPV4_ERROR, icmp4_to_6, icmp6_to_4
-from tcpip6.stack.translate.mapping import AddressMapping
+from tcpip6.stack.translate.mapping import Mapping
 from tcpip6.wire import icmpv4 as v4
 from tcpip6.wire import icmpv6 as v6
 from tcpip6.wire.checksum import internet_checksum, upper_layer_checksum
@@ -48,11 +48,13 @@ class Translated:
     packets: tuple[bytes, ...] = ()
     error: bytes | None = None
     drop: str | None = None
+    #: RFC 6146 §3.8: packets hairpinned back to the side they came from
+    hairpinned: tuple[bytes, ...] = ()
 
 
 @dataclass
 class SiitConfig:
-    mapping: AddressMapping
+    mapping: Mapping
     #: the translator's own addresses: the sources of the errors it originates
     ipv4_address: IPv4Address | None = None
     ipv6_address: IPv6Address | None = None
@@ -97,10 +99,10 @@ class Siit:
                     buf, h.src, v4.DESTINATION_UNREACHABLE, v4.SOURCE_ROUTE_FAILED, 0
                 )
             return self._drop("v4_source_route_drop", err)
-        src6 = self.config.mapping.to_v6(h.src)
+        src6 = self.config.mapping.to_v6(h.src, local=False)
         if src6 is None:
             return self._drop("v4_source_unmapped_drop")
-        dst6 = self.config.mapping.to_v6(h.dst)
+        dst6 = self.config.mapping.to_v6(h.dst, local=True)
         if dst6 is None:
             return self._drop("v4_destination_unmapped_drop")
         data = bytearray(buf[h.ihl : h.total_length])
@@ -205,10 +207,10 @@ class Siit:
             if not is_error:
                 err = self._icmp6_error(buf, h.src, v6.PARAMETER_PROBLEM, 0, h.segments_left_at)
             return self._drop("v6_routing_segments_left_drop", err)
-        src4 = self.config.mapping.to_v4(h.src)
+        src4 = self.config.mapping.to_v4(h.src, local=True)
         if src4 is None:
             return self._drop("v6_source_unmapped_drop")
-        dst4 = self.config.mapping.to_v4(h.dst)
+        dst4 = self.config.mapping.to_v4(h.dst, local=False)
         if dst4 is None:
             return self._drop("v6_destination_unmapped_drop")
         data = bytearray(buf[h.upper_offset :])
