@@ -16,6 +16,8 @@ NAMES = {
     "loopback_icmpv6_echo",
     "loopback_udp",
     "loopback_tcp",
+    "simnet_siit",
+    "simnet_nat64",
 }
 
 
