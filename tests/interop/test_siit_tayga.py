@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from scapy.layers.inet import ICMP, IP, UDP, UDPerror
 from scapy.layers.inet6 import (
     ICMPv6ParamProblem,
@@ -29,6 +30,7 @@ from scapy.layers.inet6 import (
     IPv6ExtHdrRouting,
     in6_chksum,
 )
+from scapy.packet import Packet
 
 from tcpip6.stack.translate.eam import EamEntry, EamTable
 from tcpip6.stack.translate.mapping import AddressMapping
@@ -36,7 +38,7 @@ from tcpip6.stack.translate.rfc6052 import Rfc6052Prefix
 from tcpip6.stack.translate.siit import Siit, SiitConfig, Translated
 from tests.interop import tayga as rig
 from tests.translate.compare import dissect, fields_of
-from tests.translate.packets import ipv4_packets, ipv6_packets
+from tests.translate.packets import KINDS4, KINDS6, ipv4_packets, ipv6_packets
 
 MTU = 9000
 
@@ -362,17 +364,21 @@ def tayga(tmp_path_factory: pytest.TempPathFactory) -> Iterator[rig.Tayga]:
         yield t
 
 
-@settings(max_examples=150)
-@given(pkt=ipv4_packets())
-def test_ipv4_to_ipv6_agrees_with_tayga(tayga: rig.Tayga, pkt: bytes) -> None:
+@pytest.mark.parametrize("kind", KINDS4)
+@settings(max_examples=100)
+@given(data=st.data())
+def test_ipv4_to_ipv6_agrees_with_tayga(tayga: rig.Tayga, kind: str, data: st.DataObject) -> None:
+    pkt = data.draw(ipv4_packets((kind,)))
     ours = make_siit().translate_v4(pkt)
     theirs = tayga.translate(pkt)
     assert compare(pkt, ours, theirs) == [], dissect(pkt).summary()
 
 
-@settings(max_examples=150)
-@given(pkt=ipv6_packets())
-def test_ipv6_to_ipv4_agrees_with_tayga(tayga: rig.Tayga, pkt: bytes) -> None:
+@pytest.mark.parametrize("kind", KINDS6)
+@settings(max_examples=100)
+@given(data=st.data())
+def test_ipv6_to_ipv4_agrees_with_tayga(tayga: rig.Tayga, kind: str, data: st.DataObject) -> None:
+    pkt = data.draw(ipv6_packets((kind,)))
     ours = make_siit().translate_v6(pkt)
     theirs = tayga.translate(pkt)
     assert compare(pkt, ours, theirs) == [], dissect(pkt).summary()
@@ -389,3 +395,54 @@ def test_the_rig_sees_tayga_translate(tayga: rig.Tayga) -> None:
         str(IPv6Address(rig.MAP_V6)),
         b"hello",
     )
+
+
+def _icmpv4_errors() -> list[bytes]:
+    """Every ICMPv4 error type and code RFC 7915 §4.2 names, the Parameter Problem
+    pointers 0-23, and Fragmentation Needed with MTUs around the arithmetic's edges."""
+    inner = IP(src=rig.MAP_V4, dst="198.51.100.7", ttl=3) / UDP(sport=4000, dport=53) / b"q?"
+    out = []
+    for t, codes in ((3, range(16)), (11, range(2)), (4, range(1)), (5, range(4))):
+        for c in codes:
+            out.append(ICMP(type=t, code=c))
+    out += [ICMP(type=12, code=c, ptr=p) for c in (0, 1, 2) for p in range(24)]
+    out += [ICMP(type=3, code=4, nexthopmtu=m) for m in (0, 68, 296, 1006, 1280, 1400, 8980, 9000)]
+    return [bytes(IP(src="203.0.113.1", dst=rig.MAP_V4) / msg / inner) for msg in out]
+
+
+def _icmpv6_errors() -> list[bytes]:
+    """Every ICMPv6 error type and code RFC 7915 §5.2 names, pointers 0-43, Packet Too Big
+    with MTUs around the arithmetic's edges."""
+    from scapy.layers.inet6 import (
+        ICMPv6DestUnreach,
+        ICMPv6PacketTooBig,
+        ICMPv6TimeExceeded,
+    )
+
+    peer6 = str(make_siit().config.mapping.to_v6(IPv4Address("198.51.100.7"), local=False))
+    inner = IPv6(src=peer6, dst=rig.MAP_V6, hlim=3) / UDP(sport=53, dport=4000) / b"a!"
+    msgs: list[Packet] = [ICMPv6DestUnreach(code=c) for c in range(8)]
+    msgs += [ICMPv6TimeExceeded(code=c) for c in range(2)]
+    msgs += [ICMPv6ParamProblem(code=c, ptr=p) for c in range(3) for p in range(44)]
+    msgs += [ICMPv6PacketTooBig(mtu=m) for m in (0, 88, 1280, 1300, 1500, 9000, 9020, 65535)]
+    return [bytes(IPv6(src=rig.MAP_V6, dst=peer6) / m / inner) for m in msgs]
+
+
+def test_every_icmpv4_error_agrees_with_tayga(tayga: rig.Tayga) -> None:
+    """RFC 7915 §4.2 table by table, each message through both translators."""
+    wrong = {}
+    for pkt in _icmpv4_errors():
+        diffs = compare(pkt, make_siit().translate_v4(pkt), tayga.translate(pkt))
+        if diffs:
+            wrong[dissect(pkt)[ICMP].sprintf("%type% %code% ptr=%ptr% mtu=%nexthopmtu%")] = diffs
+    assert wrong == {}
+
+
+def test_every_icmpv6_error_agrees_with_tayga(tayga: rig.Tayga) -> None:
+    """RFC 7915 §5.2 table by table, each message through both translators."""
+    wrong = {}
+    for pkt in _icmpv6_errors():
+        diffs = compare(pkt, make_siit().translate_v6(pkt), tayga.translate(pkt))
+        if diffs:
+            wrong[bytes(IPv6(pkt).payload)[:8].hex()] = diffs
+    assert wrong == {}

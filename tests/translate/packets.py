@@ -34,6 +34,9 @@ def embed(v4: str) -> str:
     return f"2001:db8:64::{a:02x}{b:02x}:{c:02x}{d:02x}"
 
 
+#: TTL / Hop Limit: 1 (the translator's Time Exceeded) now and then, mostly larger.
+TTLS = st.sampled_from([2, 64, 255, 2, 64, 255, 1])
+
 payloads = st.integers(0, 1600).map(lambda n: bytes((i * 7) & 0xFF for i in range(n)))
 small_payloads = st.integers(0, 64).map(lambda n: bytes((i * 5) & 0xFF for i in range(n)))
 
@@ -86,12 +89,8 @@ def icmpv4_error(draw: st.DrawFn, dst: str) -> Packet:
         / inner_l4
         / draw(small_payloads)
     )
-    t, c = draw(
-        st.sampled_from(
-            [(3, c) for c in range(16)]
-            + [(11, 0), (11, 1), (12, 0), (12, 1), (12, 2), (4, 0), (5, 1)]
-        )
-    )
+    t = draw(st.sampled_from([3, 3, 3, 11, 12, 4, 5]))
+    c = draw(st.integers(0, 15)) if t == 3 else draw(st.integers(0, 2))
     fields: dict[str, object] = {"type": t, "code": c}
     if (t, c) == (3, 4):
         fields["nexthopmtu"] = draw(st.sampled_from([0, 68, 576, 1280, 1400, 1480, 1500]))
@@ -100,16 +99,20 @@ def icmpv4_error(draw: st.DrawFn, dst: str) -> Packet:
     return IP(src=draw(st.sampled_from([V4_ROUTER, peer])), dst=dst) / ICMP(**fields) / inner
 
 
+KINDS4 = ("transport", "echo", "error", "other", "fragment")
+KINDS6 = ("transport", "echo", "error", "fragment")
+
+
 @st.composite
-def ipv4_packets(draw: st.DrawFn) -> bytes:
-    """An IPv4 packet to the IPv6 host (192.0.2.1)."""
+def ipv4_packets(draw: st.DrawFn, kinds: tuple[str, ...] = KINDS4) -> bytes:
+    """An IPv4 packet to the IPv6 host (192.0.2.1), of one of ``kinds``."""
     src = draw(st.sampled_from(V4_PEERS))
-    kind = draw(st.sampled_from(["transport", "transport", "echo", "error", "other", "fragment"]))
+    kind = draw(st.sampled_from(kinds))
     hdr = dict(
         src=src,
         dst=V4_OF_V6_HOST,
         tos=draw(st.integers(0, 255)),
-        ttl=draw(st.sampled_from([1, 2, 64, 255])),
+        ttl=draw(TTLS),
         id=draw(st.integers(0, 65535)),
         flags=draw(st.sampled_from([0, 2])),
         options=draw(ipv4_options),
@@ -163,17 +166,17 @@ def icmpv6_error(draw: st.DrawFn) -> Packet:
 
 
 @st.composite
-def ipv6_packets(draw: st.DrawFn) -> bytes:
-    """An IPv6 packet from the IPv6 host to an IPv4 peer."""
+def ipv6_packets(draw: st.DrawFn, kinds: tuple[str, ...] = KINDS6) -> bytes:
+    """An IPv6 packet from the IPv6 host to an IPv4 peer, of one of ``kinds``."""
     dst = embed(draw(st.sampled_from(V4_PEERS)))
     hdr = dict(
         src=V6_HOST,
         dst=dst,
         tc=draw(st.integers(0, 255)),
         fl=draw(st.integers(0, 0xFFFFF)),
-        hlim=draw(st.sampled_from([1, 2, 64, 255])),
+        hlim=draw(TTLS),
     )
-    kind = draw(st.sampled_from(["transport", "transport", "echo", "error", "fragment"]))
+    kind = draw(st.sampled_from(kinds))
     ext = draw(st.sampled_from(["none", "none", "hbh", "dst", "rh0", "rh1"]))
     if kind == "error":
         pkt = draw(icmpv6_error())

@@ -147,13 +147,14 @@ def test_port_unreachable_with_the_quoted_packet_translated() -> None:
 
 def test_fragmentation_needed_to_packet_too_big_mtu() -> None:
     """RFC 7915 §4.2: min(MTU + 20, IPv6 next hop, IPv4 next hop + 20); an MTU of zero is
-    replaced by the RFC 1191 plateau below the quoted Total Length."""
+    replaced by the RFC 1191 plateau below the quoted Total Length; at least 1280."""
     quoted = IP(src=V4_OF_V6_HOST, dst=PEER4) / UDP() / (b"z" * 1472)  # Total Length 1500
     for advertised, mtu4, mtu6, expect in (
         (1400, 1500, 9000, 1420),
         (1400, 1500, 1280, 1280),
         (1400, 1300, 9000, 1320),
         (0, 9000, 9000, 1492 + 20),  # RFC 1191 plateau below 1500
+        (296, 9000, 9000, 1280),  # never below the IPv6 minimum (RFC 8201 §4)
     ):
         err = (
             IP(src="203.0.113.1", dst=V4_OF_V6_HOST)

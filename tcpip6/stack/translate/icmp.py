@@ -78,10 +78,13 @@ def plateau_below(total_length: int) -> int:
 
 def ptb_mtu_4to6(mtu: int, quoted_total: int, mtu4: int, mtu6: int) -> int:
     """RFC 7915 §4.2: minimum(advertised MTU + 20, MTU of the IPv6 next hop, MTU of the IPv4
-    next hop + 20), a zero MTU first replaced by a plateau value (RFC 1191)."""
+    next hop + 20), a zero MTU first replaced by a plateau value (RFC 1191); never below
+    1280: an IPv6 host discards a smaller one (RFC 8201 §4), while with 1280 it sends
+    packets that leave the translator with DF clear (RFC 7915 §5.1) and so may be
+    fragmented on the IPv4 path."""
     if mtu == 0:
         mtu = plateau_below(quoted_total)
-    return min(mtu + 20, mtu6, mtu4 + 20)
+    return max(MIN_MTU, min(mtu + 20, mtu6, mtu4 + 20))
 
 
 def ptb_mtu_6to4(mtu: int, mtu4: int, mtu6: int) -> int:
