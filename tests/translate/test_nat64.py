@@ -116,3 +116,37 @@ def test_tables_are_bounded() -> None:
     for port in (1100, 1200, 1300):
         n.translate_v6(udp6(H1, port, S1, 53), 0)
     assert len(n.bib_by_x) == 2 and n.counters.bib_full_drop == 1
+
+
+def test_icmpv4_error_reaches_the_ipv6_host_with_its_own_port() -> None:
+    """RFC 6146 §3.4: a Time Exceeded from an IPv4 router about a translated packet is
+    found by its quoted packet and reaches X with X's address and port quoted (what the
+    host's traceroute matches); an ICMPv6 Port Unreachable from X goes out with T's."""
+    from scapy.layers.inet import IPerror, UDPerror
+    from scapy.layers.inet6 import ICMPv6DestUnreach, ICMPv6TimeExceeded, IPerror6
+
+    n = nat()
+    sent = IP(n.translate_v6(udp6(H2, 7000, S1, 53), 0).packets[0])  # takes port 7000 ...
+    out = IP(n.translate_v6(udp6(H1, 7000, S1, 33434), 0).packets[0])  # ... so H1 gets another
+    assert out[UDP].sport != 7000 or out.src != sent.src
+    err = IP(src="198.51.100.254", dst=out.src) / ICMP(type=11, code=0) / IP(bytes(out))
+    (back,) = n.translate_v4(bytes(err), 1).packets
+    p = IPv6(back)
+    assert p.haslayer(ICMPv6TimeExceeded) and p.dst == H1
+    q = p[IPerror6]
+    assert (q.src, q.dst, q[UDPerror].sport, q[UDPerror].dport) == (H1, v6(S1), 7000, 33434)
+    # and the other way: X says Port Unreachable about a datagram from the IPv4 peer
+    inbound = IP(src=S1, dst=out.src) / UDP(sport=33434, dport=out[UDP].sport) / b"x"
+    (to_h1,) = n.translate_v4(bytes(inbound), 2).packets
+    unreach = IPv6(src=H1, dst=v6(S1)) / ICMPv6DestUnreach(code=4) / IPv6(to_h1)
+    (out_err,) = n.translate_v6(bytes(unreach), 3).packets
+    e = IP(out_err)
+    assert (e[ICMP].type, e[ICMP].code, e.src, e.dst) == (3, 3, out.src, S1)
+    assert (e[IPerror].src, e[UDPerror].sport, e[UDPerror].dport) == (S1, 33434, out[UDP].sport)
+    stray = (
+        IP(src="198.51.100.254", dst=out.src)
+        / ICMP(type=11)
+        / IP(src=out.src, dst=S2)
+        / UDP(sport=1, dport=2)
+    )
+    assert n.translate_v4(bytes(stray), 4).drop == "v4_icmp_error_no_session_drop"

@@ -74,6 +74,8 @@ class Nat64Counters(CounterSet):
     v4_protocol_unsupported_drop: int = 0
     v4_fragment_drop: int = 0
     v4_no_bib_entry_drop: int = 0
+    v4_icmp_error_no_session_drop: int = 0
+    v6_icmp_error_no_session_drop: int = 0
     v4_tcp_no_session_not_syn_drop: int = 0
     pool_exhausted_drop: int = 0
     bib_full_drop: int = 0
@@ -355,6 +357,8 @@ class Nat64:
         if h.fragment is not None:
             return self._drop("v6_fragment_drop")  # RFC 6146 §3.4 reassembly: not done
         off = h.upper_offset
+        if h.protocol == IPPROTO_ICMPV6 and len(buf) > off and buf[off] < 128:
+            return self._icmp6_error_out(buf, off, h.src, h.dst)
         key = _ports6(h.protocol, buf, off)
         if key is None:
             return self._drop("v6_protocol_unsupported_drop")
@@ -413,6 +417,8 @@ class Nat64:
         if h.is_fragment:
             return self._drop("v4_fragment_drop")  # RFC 6146 §3.4 reassembly: not done
         off = h.ihl
+        if h.protocol == IPPROTO_ICMP and len(buf) > off and buf[off] in v4.ERROR_TYPES:
+            return self._icmp4_error_in(buf, off, now)
         key = _ports4(h.protocol, buf, off)
         if key is None:
             return self._drop("v4_protocol_unsupported_drop")
@@ -455,42 +461,111 @@ class Nat64:
         self.counters.v4_translated += 1
         return r
 
+    # -- ICMP errors about a session's packets (RFC 6146 §3.4, §3.5.4) -----------------------
+    def _icmp4_error_in(self, buf: bytearray, off: int, now: float) -> Translated:
+        """An ICMPv4 error about a packet the NAT64 sent from T to Z: the session is found
+        from the quoted packet, the quoted source port (or identifier) is X's again, and
+        SIIT translates the rest with the session's addresses (RFC 6146 §3.4)."""
+        inner = off + 8
+        q = read_v4(buf[inner:])
+        if q is None:
+            return self._drop("v4_icmp_error_no_session_drop")
+        key = _ports4(q.protocol, buf, inner + q.ihl, quoted=True)
+        if key is None:
+            return self._drop("v4_icmp_error_no_session_drop")
+        protocol, sport, dport, _ = key
+        s = self.sessions_v4.get((protocol, (q.src, sport), (q.dst, dport)))
+        if s is None:
+            return self._drop("v4_icmp_error_no_session_drop")
+        at = 0 if protocol != IPPROTO_ICMPV6 else 4
+        _rewrite_port(buf, inner + q.ihl, q.protocol, at=at, new=s.x[1], quoted=True)
+        # the ICMPv4 checksum covers the whole message (RFC 792)
+        write_u16(buf, off + 2, 0)
+        write_u16(buf, off + 2, internet_checksum(buf[off:]))
+        self._mapping.x, self._mapping.t = s.x[0], s.t[0]
+        r = self.siit.translate_v4(buf)
+        if r.drop is not None:
+            self.counters.translate_drop += 1
+            return r
+        self.counters.v4_translated += 1
+        return r
+
+    def _icmp6_error_out(
+        self, buf: bytearray, off: int, src: IPv6Address, dst: IPv6Address
+    ) -> Translated:
+        """An ICMPv6 error from X about a packet from Y' (RFC 6146 §3.4): the quoted
+        destination port becomes T's."""
+        inner = off + 8
+        q = read_v6(buf[inner:])
+        if q is None:
+            return self._drop("v6_icmp_error_no_session_drop")
+        key = _ports6(q.protocol, buf, inner + q.upper_offset, quoted=True)
+        if key is None:
+            return self._drop("v6_icmp_error_no_session_drop")
+        protocol, sport, dport, _ = key
+        s = self.sessions_v6.get((protocol, (q.dst, dport), (q.src, sport)))
+        if s is None:
+            return self._drop("v6_icmp_error_no_session_drop")
+        at = 2 if protocol != IPPROTO_ICMPV6 else 4
+        _rewrite_port(buf, inner + q.upper_offset, q.protocol, at=at, new=s.t[1], quoted=True)
+        write_u16(buf, off + 2, 0)
+        write_u16(buf, off + 2, upper_layer_checksum(src, dst, IPPROTO_ICMPV6, buf[off:]))
+        self._mapping.x, self._mapping.t = s.x[0], s.t[0]
+        r = self.siit.translate_v6(buf)
+        if r.drop is not None:
+            self.counters.translate_drop += 1
+            return r
+        self.counters.v6_translated += 1
+        return r
+
     def _drop(self, reason: str) -> Translated:
         setattr(self.counters, reason, getattr(self.counters, reason) + 1)
         return Translated(drop=reason)
 
 
-def _ports6(nh: int, buf: bytearray, off: int) -> tuple[int, int, int, int] | None:
+def _ports6(
+    nh: int, buf: bytearray, off: int, quoted: bool = False
+) -> tuple[int, int, int, int] | None:
     """(protocol, source port, destination port, TCP flags) of a TCP, UDP or ICMPv6 Echo
-    packet; ICMP's identifier stands for both ports."""
-    if nh in (IPPROTO_TCP, IPPROTO_UDP) and len(buf) >= off + (20 if nh == IPPROTO_TCP else 8):
-        flags = buf[off + TCP_FLAGS_AT] if nh == IPPROTO_TCP else 0
+    packet; ICMP's identifier stands for both ports. A ``quoted`` packet (inside an ICMP
+    error) may be cut short after its ports, and its Echo may be a reply."""
+    need = 4 if quoted else (20 if nh == IPPROTO_TCP else 8)
+    if nh in (IPPROTO_TCP, IPPROTO_UDP) and len(buf) >= off + need:
+        flags = buf[off + TCP_FLAGS_AT] if nh == IPPROTO_TCP and len(buf) > off + 13 else 0
         return nh, read_u16(buf, off), read_u16(buf, off + 2), flags
-    if nh == IPPROTO_ICMPV6 and len(buf) >= off + 8 and buf[off] == v6.ECHO_REQUEST:
+    echo = (v6.ECHO_REQUEST, v6.ECHO_REPLY) if quoted else (v6.ECHO_REQUEST,)
+    if nh == IPPROTO_ICMPV6 and len(buf) >= off + 8 and buf[off] in echo:
         ident = read_u16(buf, off + 4)
         return nh, ident, ident, 0
     return None
 
 
-def _ports4(proto: int, buf: bytearray, off: int) -> tuple[int, int, int, int] | None:
-    if proto in (IPPROTO_TCP, IPPROTO_UDP) and len(buf) >= off + (
-        20 if proto == IPPROTO_TCP else 8
-    ):
-        flags = buf[off + TCP_FLAGS_AT] if proto == IPPROTO_TCP else 0
+def _ports4(
+    proto: int, buf: bytearray, off: int, quoted: bool = False
+) -> tuple[int, int, int, int] | None:
+    need = 4 if quoted else (20 if proto == IPPROTO_TCP else 8)
+    if proto in (IPPROTO_TCP, IPPROTO_UDP) and len(buf) >= off + need:
+        flags = buf[off + TCP_FLAGS_AT] if proto == IPPROTO_TCP and len(buf) > off + 13 else 0
         return proto, read_u16(buf, off), read_u16(buf, off + 2), flags
-    if proto == IPPROTO_ICMP and len(buf) >= off + 8 and buf[off] == v4.ECHO_REPLY:
+    echo = (v4.ECHO_REPLY, v4.ECHO_REQUEST) if quoted else (v4.ECHO_REPLY,)
+    if proto == IPPROTO_ICMP and len(buf) >= off + 8 and buf[off] in echo:
         ident = read_u16(buf, off + 4)
         return IPPROTO_ICMPV6, ident, ident, 0
     return None
 
 
-def _rewrite_port(buf: bytearray, off: int, protocol: int, at: int, new: int) -> None:
-    """Put ``new`` at ``off + at`` and carry the checksum (RFC 1624) when there is one."""
+def _rewrite_port(
+    buf: bytearray, off: int, protocol: int, at: int, new: int, quoted: bool = False
+) -> None:
+    """Put ``new`` at ``off + at`` and carry the checksum (RFC 1624) when there is one (a
+    quoted packet cut short before its checksum keeps only the port)."""
     old = read_u16(buf, off + at)
     if old == new:
         return
     write_u16(buf, off + at, new)
     csum_at = {IPPROTO_TCP: 16, IPPROTO_UDP: 6}.get(protocol, 2)
+    if quoted and len(buf) < off + csum_at + 2:
+        return
     csum = read_u16(buf, off + csum_at)
     if protocol == IPPROTO_UDP and csum == 0:
         return  # no checksum (IPv4): SIIT computes one (RFC 7915 §4.5)
