@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEB_PACKAGES := tshark graphviz iproute2 iputils-ping radvd curl lftp vsftpd chromium
+DEB_PACKAGES := tshark graphviz iproute2 iputils-ping radvd curl lftp vsftpd chromium tayga
 APT_STAMP := .venv/.apt-installed
 # dpkg's database: installing or removing any package changes it, and the packages are
 # checked again.
@@ -25,7 +25,8 @@ venv: $(STAMP)
 
 # Debian packages the tests use (tshark reads our pcaps, graphviz renders diagrams; the
 # interop tests run ping, radvd, curl, lftp and vsftpd in network namespaces against the live host;
-# chromium takes the tunnel broker page's screenshot).
+# chromium takes the tunnel broker page's screenshot; tayga is the independent translator the SIIT
+# tests compare with).
 $(APT_STAMP): $(STAMP) Makefile .ci/deb-missing $(DPKG_STATUS)
 	@missing="$$(.ci/deb-missing $(DEB_PACKAGES) | tr '\n' ' ')"; \
 	if [ -n "$$missing" ]; then \

@@ -18,6 +18,9 @@ Four measurements, each repeated ``--repeat`` times (the median is reported):
   loopback; the count is octets received, so ``per_second`` is octets per second of
   wall time (the UDP figures are datagrams of ``udp_payload`` octets: ``octets_per_second``
   puts both in the same unit). Each result names its ``unit``, and so does the table.
+- ``simnet_siit`` and ``simnet_nat64``: translated packets per second (``bench/translate.py``):
+  SIIT (RFC 7915) on UDP both ways, and a stateful NAT64 (RFC 6146) on 64 established UDP
+  sessions both ways: the translator core the simulated and the live host run.
 
 The ratio loopback/simnet of each pair is computed from the same run. The table is
 printed and the whole record (parameters, Python version, CPU, machine, date) is written
@@ -49,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import tcpip6
+from bench import translate
 from bench.scale import QUICK_SCALE, SCALE_NAMES, ScaleParameters, print_scale, run_scale
 from tcpip6.api.sockets import (
     AF_INET6,
@@ -90,10 +94,13 @@ class Parameters:
     batch: int = 32  # UDP datagrams sent before the network runs
     tcp_octets: int = 4 << 20
     tcp_buflen: int = 8192  # octets per TCP write
+    translate_count: int = 40000  # packets through each translator
     repeat: int = 5
 
 
-QUICK = Parameters(echo_count=1000, udp_count=3000, tcp_octets=256 << 10, repeat=1)
+QUICK = Parameters(
+    echo_count=1000, udp_count=3000, tcp_octets=256 << 10, translate_count=2000, repeat=1
+)
 TCP_PORT = 5001
 
 
@@ -301,6 +308,19 @@ def loopback_tcp(p: Parameters) -> Sample:
     return _tcp_transfer(stack, stack, LOOPBACK, p)
 
 
+# -- translation (bench/translate.py) --------------------------------------------------------
+def simnet_siit(p: Parameters) -> Sample:
+    """SIIT packets translated per second (RFC 7915, both ways, UDP)."""
+    count, seconds = translate.siit(p.translate_count)
+    return Sample(count, seconds, seconds)
+
+
+def simnet_nat64(p: Parameters) -> Sample:
+    """NAT64 packets translated per second (RFC 6146, established UDP sessions)."""
+    count, seconds = translate.nat64(p.translate_count)
+    return Sample(count, seconds, seconds)
+
+
 BENCHMARKS: dict[str, Callable[[Parameters], Sample]] = {
     "simnet_icmpv6_echo": simnet_echo,
     "simnet_udp": simnet_udp,
@@ -309,6 +329,8 @@ BENCHMARKS: dict[str, Callable[[Parameters], Sample]] = {
     "loopback_icmpv6_echo": loopback_echo,
     "loopback_udp": loopback_udp,
     "loopback_tcp": loopback_tcp,
+    "simnet_siit": simnet_siit,
+    "simnet_nat64": simnet_nat64,
 }
 #: The pairs compared in the same run: loopback / simnet.
 RATIOS = {

@@ -21,16 +21,23 @@ import argparse
 import logging
 import sys
 from dataclasses import dataclass
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 
 from tcpip6.apps.command import Subparsers
 from tcpip6.apps.decode import summarize_frame
+from tcpip6.io.ipv4_port import Ipv4PacketPort
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.machines.graph import TransitionRecord, trace_printer
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
+from tcpip6.stack.translate.eam import EamEntry, EamTable
+from tcpip6.stack.translate.hook import Translator
+from tcpip6.stack.translate.mapping import AddressMapping
+from tcpip6.stack.translate.nat64 import Nat64, Nat64Config
+from tcpip6.stack.translate.rfc6052 import Rfc6052Prefix
+from tcpip6.stack.translate.siit import Siit, SiitConfig
 
 LAN1 = IPv6Network("2001:db8:1::/64")
 LAN2 = IPv6Network("2001:db8:2::/64")
@@ -115,6 +122,8 @@ class DemoRun:
     big: bytes
     tcp_echo: bytes
     pcap_frames: int
+    #: what c echoed to a through NAT64, IPv4 and SIIT
+    nat64_echo: bytes = b""
 
     @property
     def path_mtu_a_to_c(self) -> int | None:
@@ -146,6 +155,7 @@ class DemoRun:
             and self.path_mtu_a_to_c == LAN2_MTU
             and self.duplicate_detected()
             and self.tcp_echo == TCP_DATA
+            and self.nat64_echo == NAT64_DATA
         )
 
 
@@ -225,6 +235,7 @@ def simulate(pcap_path: Path, timeline: Timeline) -> DemoRun:
         seq += 1
         hosts["a"].icmpv6.send_echo_request(addrs["b"], 1, seq, b"through ESP", world.now)
         world.run_for(3.5)
+    nat64_echo = _nat64_phase(world, timeline, router, hosts, addrs)
 
     timeline.add(world.now, "== d is configured by hand with a's address ==")
     dup = world.host("d")
@@ -234,7 +245,59 @@ def simulate(pcap_path: Path, timeline: Timeline) -> DemoRun:
     idup.add_static_address(addrs["a"], 64, world.now)
     world.run_for(4.0)
     pcap.close()
-    return DemoRun(world, timeline, router, hosts, ifaces, addrs, idup, big, echo, pcap.frames)
+    return DemoRun(
+        world, timeline, router, hosts, ifaces, addrs, idup, big, echo, pcap.frames, nat64_echo
+    )
+
+
+#: The translation phase: r runs a stateful NAT64 (RFC 6146) for lan1 and a SIIT (RFC 7915)
+#: in front of c, which appears on the IPv4 side as C_IPV4; an IPv4 packet port joins them.
+NAT64_PREFIX = IPv6Network("2001:db8:64::/96")
+SIIT_PREFIX = IPv6Network("2001:db8:46::/96")
+NAT64_POOL = IPv4Network("203.0.113.0/30")
+C_IPV4 = IPv4Address("198.51.100.3")
+NAT64_DATA = b"hello over IPv4, through NAT64 and SIIT"
+
+
+def _nat64_phase(
+    world: SimWorld,
+    timeline: Timeline,
+    router: Router,
+    hosts: dict[str, Host],
+    addrs: dict[str, IPv6Address],
+) -> bytes:
+    """a connects to c by c's IPv4 address in the NAT64 prefix; returns what came back."""
+    port = Ipv4PacketPort()
+    nat64 = Nat64(
+        Nat64Config(Rfc6052Prefix(NAT64_PREFIX), (NAT64_POOL,)),
+        trace_sink=timeline.on_transition,
+    )
+    eam = EamTable((EamEntry(IPv4Network(C_IPV4), IPv6Network(addrs["c"])),))
+    siit = Siit(SiitConfig(AddressMapping(Rfc6052Prefix(SIIT_PREFIX), eam), mtu4=1500))
+    for engine in (nat64, siit):
+        translator = Translator(router.host, engine, port.send)
+        router.host.translators.append(translator)
+        port.translators.append(translator)
+    c_v4 = Rfc6052Prefix(NAT64_PREFIX).embed(C_IPV4)
+    assert c_v4 is not None
+    timeline.add(world.now, f"== NAT64 + SIIT: a connects to c as {c_v4} (IPv4 {C_IPV4}) ==")
+    listener = hosts["c"].tcp.listen(IPv6Address("::"), TCP_PORT, 4, world.now)
+    client = hosts["a"].tcp.connect(c_v4, TCP_PORT, world.now)
+    world.run_for(1.0)
+    echo = b""
+    if listener.accept_queue:
+        server = listener.accept_queue.popleft()
+        client.send(NAT64_DATA, world.now)
+        world.run_for(1.0)
+        server.send(server.read(4096, world.now), world.now)
+        world.run_for(1.0)
+        echo = client.read(4096, world.now)
+        client.close(world.now)
+        world.run_for(1.0)
+        server.close(world.now)
+        world.run_for(1.0)
+    listener.close(world.now)
+    return echo
 
 
 def run_demo(pcap_path: Path, trace: bool = False, trace_format: str = "text") -> int:
@@ -273,6 +336,10 @@ def run_demo(pcap_path: Path, trace: bool = False, trace_format: str = "text") -
         f"({a.ip.fragments_created} fragments sent, {a.ip.reassembly_ok} replies reassembled)"
     )
     print(f"  TCP: c echoed {len(run.tcp_echo)} bytes back to a: {run.tcp_echo == TCP_DATA}")
+    print(
+        f"  NAT64 + SIIT: c echoed {len(run.nat64_echo)} bytes back to a over IPv4: "
+        f"{run.nat64_echo == NAT64_DATA}"
+    )
     print(f"  d: {run.addrs['a']} is a duplicate and is not used: {run.duplicate_detected()}")
     print(f"\npcap: {pcap_path} ({run.pcap_frames} frames); open it with tshark -r or Wireshark")
     if not run.ok():

@@ -46,6 +46,7 @@ from tcpip6.wire.ipv6 import Ipv6Header
 
 if TYPE_CHECKING:
     from tcpip6.stack.router import Router
+    from tcpip6.stack.translate.hook import Translator
 
 log = logging.getLogger("tcpip6.host")
 
@@ -89,6 +90,9 @@ class Host:
         #: a host never forwards.
         self.forwarding = False
         self.router: Router | None = None
+        # -- IPv4/IPv6 translation (stack/translate/hook.py): translators that take the
+        # packets a router would forward to their IPv6 destinations.
+        self.translators: list[Translator] = []
         self.log = log
         self.ipv6 = Ipv6Layer(self)
         self.icmpv6 = Icmpv6(self)
@@ -351,6 +355,8 @@ class Host:
             self.ipsec.poll(now)  # IPsec hook: SA lifetimes (RFC 4301 §4.4.2.1)
             if self.router is not None:
                 self.router.poll(now)
+            for translator in self.translators:  # stack/translate/hook.py
+                translator.poll(now)
         except Exception:
             self._internal_error("poll")
         finally:
@@ -365,6 +371,8 @@ class Host:
             best = earliest(best, iface.next_deadline())
         if self.router is not None:
             best = earliest(best, self.router.next_deadline())
+        for translator in self.translators:  # stack/translate/hook.py
+            best = earliest(best, translator.next_deadline())
         if self._loopback and (best is None or self.now < best):
             best = self.now
         return best
@@ -483,6 +491,11 @@ class Host:
         return chosen.address
 
     def not_for_us(self, iface: Interface, hdr: Ipv6Header, packet: bytes, now: float) -> None:
+        # -- IPv4/IPv6 translation hook (stack/translate/hook.py)
+        for translator in self.translators:
+            if self.router is not None and translator.claims(hdr.dst):
+                translator.from_v6(iface, packet, now)
+                return
         if self.router is not None:
             self.router.forward(iface, hdr, packet, now)
             return

@@ -31,6 +31,7 @@ from tcpip6.stack.ipsec.spd import (
     upper_selectors,
 )
 from tcpip6.stack.ipsec.transforms import ah_icv_field_len
+from tcpip6.stack.machines.sa import GRAPH as SA_GRAPH
 from tcpip6.wire import WireError
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire.ipsec import AuthenticationHeader, EspHeader
@@ -104,7 +105,7 @@ class Ipsec:
     def delete_sa(self, sa: SecurityAssociation, now: float) -> None:
         """RFC 2367 §3.1.4 SADB_DELETE: the SA is DEAD and leaves the SAD."""
         if sa.state is not SaState.DEAD:
-            sa.fire("deleted", now)
+            SA_GRAPH.fire(sa, "deleted", now)
         self.sad.remove(sa)
 
     # -- lifetimes (RFC 4301 §4.4.2.1) -------------------------------------------------
@@ -118,11 +119,11 @@ class Ipsec:
         if (lt.hard_seconds and age >= lt.hard_seconds) or (
             lt.hard_octets and octets >= lt.hard_octets
         ):
-            sa.fire("hard_expired", now)
+            SA_GRAPH.fire(sa, "hard_expired", now)
         elif (lt.soft_seconds and age >= lt.soft_seconds) or (
             lt.soft_octets and octets >= lt.soft_octets
         ):
-            sa.fire("soft_expired", now)  # ignored when already DYING
+            SA_GRAPH.fire(sa, "soft_expired", now)  # ignored when already DYING
 
     def _alive(self, sa: SecurityAssociation, now: float) -> bool:
         self._lifetime(sa, now)

@@ -100,9 +100,6 @@ class SecurityAssociation:
         GRAPH.attach(self)
         self.state: SaLifetimeState
 
-    def fire(self, trigger: str, now: float) -> None:
-        self.trigger(trigger, now=now)  # type: ignore[attr-defined]
-
     def end(self) -> None:
         """Leave the graph (the SA is gone from the SAD)."""
         GRAPH.detach(self)

@@ -1,0 +1,131 @@
+"""A TUN port: the IPv4 side of a translator (stack/translate/hook.py) on a Linux TUN device.
+
+``/dev/net/tun`` with ``TUNSETIFF`` and ``IFF_TUN | IFF_NO_PI`` makes interface ``NAME``;
+each ``read`` of the descriptor is one whole IP packet the kernel routed into the device
+(the administrator routes the translator's IPv4 pool or mapped addresses there), each
+``write`` one packet the kernel receives from it. ``IFF_TUN_EXCL`` refuses a name in use;
+the device is not persistent, so closing the descriptor removes it. The port brings the
+device up; addresses and routes are the administrator's (or the test's).
+
+Only IPv4 packets are taken (the IPv6 side of the translator is tcpip6's own link); the
+rest are counted and dropped. The descriptor is non-blocking: a driver waits on
+:meth:`TunPort.fileno` and calls :meth:`TunPort.read_ready`.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import socket
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tcpip6.io.rawsock import LinkError
+from tcpip6.io.tap import CLONE_DEVICE, IFF_NO_PI, IFF_TUN_EXCL, TUNSETIFF, name_problem
+from tcpip6.stack.counters import CounterSet
+
+IFF_TUN = 0x0001
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_UP = 0x1
+_IFREQ = struct.Struct("16s24s")
+#: Packets read per call to read_ready, so that timers still run under a flood.
+READ_BUDGET = 64
+MAX_PACKET = 65536
+
+
+@dataclass
+class TunCounters(CounterSet):
+    packets_received: int = 0
+    packets_sent: int = 0
+    not_ipv4_drop: int = 0
+    send_error_drop: int = 0
+
+
+class TunPort:
+    """A TUN device named ``name``, created for tcpip6 (see the module docstring)."""
+
+    def __init__(self, name: str, *, clone: Path = CLONE_DEVICE) -> None:
+        problem = name_problem(name)
+        if problem is not None:
+            raise LinkError(problem)
+        self.name = name
+        self.counters = TunCounters()
+        self.fd = _create(name, clone)
+        try:
+            _bring_up(name)
+        except LinkError:
+            os.close(self.fd)
+            raise
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def send(self, packet: bytes, now: float = 0.0) -> None:
+        """One IPv4 packet to the kernel (the translator's IPv4 port)."""
+        try:
+            os.write(self.fd, packet)
+        except OSError:
+            self.counters.send_error_drop += 1
+            return
+        self.counters.packets_sent += 1
+
+    def read_ready(self, deliver: Callable[[bytes], None]) -> int:
+        """Read what waits (at most READ_BUDGET packets); IPv4 ones go to ``deliver``."""
+        n = 0
+        while n < READ_BUDGET:
+            try:
+                packet = os.read(self.fd, MAX_PACKET)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno in (errno.EAGAIN, errno.EINTR):
+                    break
+                raise
+            n += 1
+            if not packet or packet[0] >> 4 != 4:
+                self.counters.not_ipv4_drop += 1
+                continue
+            self.counters.packets_received += 1
+            deliver(packet)
+        return n
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def _create(name: str, clone: Path) -> int:
+    try:
+        fd = os.open(clone, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise LinkError(f"no {clone}: the kernel's TUN/TAP driver is missing") from None
+    except PermissionError:
+        raise LinkError(f"opening {clone} needs root (or CAP_NET_ADMIN)") from None
+    flags = struct.pack("H", IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL)
+    try:
+        fcntl.ioctl(fd, TUNSETIFF, _IFREQ.pack(name.encode(), flags))
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno == errno.EBUSY:
+            raise LinkError(f"an interface named {name} exists already") from None
+        raise LinkError(f"cannot create TUN device {name}: {exc.strerror}") from None
+    return fd
+
+
+def _bring_up(name: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            raw = fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, _IFREQ.pack(name.encode(), b""))
+            (flags,) = struct.unpack_from("H", bytes(raw)[16:])
+            fcntl.ioctl(
+                sock.fileno(),
+                SIOCSIFFLAGS,
+                _IFREQ.pack(name.encode(), struct.pack("H", flags | IFF_UP)),
+            )
+        except OSError as exc:
+            raise LinkError(f"cannot bring TUN device {name} up: {exc.strerror}") from None
