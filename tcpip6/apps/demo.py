@@ -9,7 +9,8 @@ form link-local and global addresses (DAD, SLAAC), resolve their neighbours (ND)
 each other across the router. Then a sends c a datagram too big for lan2: the router
 answers Packet Too Big, a lowers its path MTU to c and sends again in fragments, which c
 reassembles (RFC 8200 §4.5, RFC 8201). Then a opens a TCP connection to c across the
-router (RFC 9293: three-way handshake, data each way, both ends close). Last, a host
+router (RFC 9293: three-way handshake, data each way, both ends close). Then a mobile node
+e binds its home address at b, a Mobile IPv6 correspondent (RFC 6275). Last, a host
 configured by hand with an address in use detects the duplicate. Prints a timeline of
 frames and graph state changes (each with the RFC section of its transition) and writes a
 pcap.
@@ -23,6 +24,7 @@ from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 
 from tcpip6.apps.decode import summarize_frame
+from tcpip6.apps.demo_mobility import MobilityOutcome, mobility_phase
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
@@ -86,6 +88,7 @@ class DemoRun:
     big: bytes
     tcp_echo: bytes
     pcap_frames: int
+    mobility: MobilityOutcome
 
     @property
     def path_mtu_a_to_c(self) -> int | None:
@@ -117,6 +120,7 @@ class DemoRun:
             and self.path_mtu_a_to_c == LAN2_MTU
             and self.duplicate_detected()
             and self.tcp_echo == TCP_DATA
+            and self.mobility.ok()
         )
 
 
@@ -183,6 +187,9 @@ def simulate(pcap_path: Path, timeline: Timeline) -> DemoRun:
         world.run_for(1.0)
     listener.close(world.now)
 
+    timeline.add(world.now, "== Mobile IPv6: e binds its home address at b (RFC 6275) ==")
+    mobility = mobility_phase(world, hosts["b"], addrs["b"], LAN1, timeline.on_transition)
+
     timeline.add(world.now, "== d is configured by hand with a's address ==")
     dup = world.host("d")
     dup.trace_sink = timeline.on_transition
@@ -190,7 +197,9 @@ def simulate(pcap_path: Path, timeline: Timeline) -> DemoRun:
     idup.add_static_address(addrs["a"], 64, world.now)
     world.run_for(4.0)
     pcap.close()
-    return DemoRun(world, timeline, router, hosts, ifaces, addrs, idup, big, echo, pcap.frames)
+    return DemoRun(
+        world, timeline, router, hosts, ifaces, addrs, idup, big, echo, pcap.frames, mobility
+    )
 
 
 def run_demo(pcap_path: Path, trace: bool = False, trace_format: str = "text") -> int:
@@ -228,6 +237,11 @@ def run_demo(pcap_path: Path, trace: bool = False, trace_format: str = "text") -
         f"({a.ip.fragments_created} fragments sent, {a.ip.reassembly_ok} replies reassembled)"
     )
     print(f"  TCP: c echoed {len(run.tcp_echo)} bytes back to a: {run.tcp_echo == TCP_DATA}")
+    acks = ", ".join(f"seq {a.sequence} status {a.status}" for a in run.mobility.acks)
+    print(
+        f"  Mobile IPv6: e's Binding Updates at b acknowledged ({acks or 'none'}); b's ping "
+        f"to e's home address via its care-of address answered: {run.mobility.ping_answered}"
+    )
     print(f"  d: {run.addrs['a']} is a duplicate and is not used: {run.duplicate_detected()}")
     print(f"\npcap: {pcap_path} ({run.pcap_frames} frames); open it with tshark -r or Wireshark")
     if not run.ok():

@@ -548,7 +548,8 @@ MhMessage = (
     | UnknownMessage
 )
 
-_MESSAGES: dict[
+#: The message class of each known MH Type.
+MESSAGE_CLASSES: dict[
     int,
     type[BindingRefreshRequest]
     | type[HomeTestInit]
@@ -633,7 +634,7 @@ class MobilityHeader:
     @classmethod
     def _decode(cls, data: memoryview, proto: int, mh_type: int, reserved: int) -> MobilityHeader:
         body = bytes(data[HEADER_LEN:])
-        kind = _MESSAGES.get(mh_type)
+        kind = MESSAGE_CLASSES.get(mh_type)
         if kind is None:
             return cls(UnknownMessage(mh_type, body), (), proto, reserved)
         if len(body) < kind.FIXED_LEN:
