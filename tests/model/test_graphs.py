@@ -15,6 +15,7 @@ from tcpip6.stack.machines.graph import Graph
 from tests.model import (
     test_dad,
     test_mld,
+    test_mobility,
     test_nce,
     test_reassembly,
     test_router_solicitation,
@@ -96,6 +97,7 @@ COVERAGE: list[tuple[str, Any, set[tuple[str, str, str]]]] = [
     ),
     ("reassembly", test_reassembly.ReassemblyVersusSpec, test_reassembly.SEEN),
     ("tcp", test_tcp.TcpVersusSpec, test_tcp.SEEN),
+    ("binding_cache", test_mobility.CorrespondentVersusSpec, test_mobility.SEEN),
 ]
 
 

@@ -59,11 +59,18 @@ class MobileNode:
     cn: CorrespondentNode
     port: SimPort
     received: list[Packet] = field(default_factory=list)
+    #: Hand each packet to the correspondent at once (at ``world.now``, the time the model
+    #: test gives its reference model) instead of over the segment.
+    direct: bool = False
     home_token: tuple[int, bytes] | None = None
     care_of_tokens: dict[IPv6Address, tuple[int, bytes]] = field(default_factory=dict)
 
     def send(self, pkt: Packet) -> None:
         frame = Ether(src=MN_MAC.hex(":"), dst=self.cn_iface.link.link_address.hex(":")) / pkt
+        if self.direct:
+            self.cn_host.receive(self.cn_iface, bytes(frame), self.world.now)
+            self.world.run_for(0.001)
+            return
         self.port.send_frame(bytes(frame))
         self.world.run_for(0.01)
 
@@ -75,8 +82,11 @@ class MobileNode:
         return [p[cls] for p in self.take() if cls in p]
 
     # -- return routability (RFC 6275 §11.6.1) ---------------------------------------------
-    def return_routability(self, coa: IPv6Address) -> None:
+    def return_routability(self, coa: IPv6Address) -> tuple[float, float]:
+        """Home Test Init and Care-of Test Init; the times the correspondent got them."""
+        sent_home = self.world.now
         self.send(s6.IPv6(src=str(HOME), dst=str(CN)) / s6.MIP6MH_HoTI(cookie=b"homecook"))
+        sent_care_of = self.world.now
         self.send(s6.IPv6(src=str(coa), dst=str(CN)) / s6.MIP6MH_CoTI(cookie=b"coacook!"))
         replies = self.take()
         hot = [p[s6.MIP6MH_HoT] for p in replies if s6.MIP6MH_HoT in p]
@@ -85,6 +95,7 @@ class MobileNode:
         assert hot[0].cookie == b"homecook" and cot[0].cookie == b"coacook!"
         self.home_token = (hot[0].index, bytes(hot[0].token))
         self.care_of_tokens[coa] = (cot[0].index, bytes(cot[0].token))
+        return sent_home, sent_care_of
 
     def binding_update(
         self,
@@ -129,14 +140,14 @@ class MobileNode:
         return pkt
 
 
-def correspondent(seed: int = 1, capacity: int = 1024) -> MobileNode:
+def correspondent(seed: int = 1, capacity: int = 1024, kcn: bytes | None = None) -> MobileNode:
     world = SimWorld(seed=seed)
     host = world.host("cn")
     iface = world.connect(host, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
     iface.add_static_address(CN, 64, world.now)
     for a in (HOME, COA1, COA2):
         iface.add_static_neighbor(a, MN_MAC)
-    cn = enable_correspondent(host, capacity=capacity)
+    cn = enable_correspondent(host, capacity=capacity, kcn=kcn)
     port = world.segment("lan").attach(MN_MAC)
     mn = MobileNode(world, host, iface, cn, port)
     port.receiver = lambda frame, now: mn.received.append(Ether(frame))

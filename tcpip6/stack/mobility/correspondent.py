@@ -394,15 +394,16 @@ class CorrespondentNode:
         if not _unicast(home):
             c.hao_malformed_drop += 1
             return None
+        # "unless the packet contains a Binding Update": that is checked on its own (RFC
+        # 6275 §9.5.1), and is no use of the binding (RFC 6275 §9.5.5).
+        end = off + opts.buffer_len()
+        carries_bu = len(packet) > end + 2 and packet[end + 2] == wire_mh.MH_BU
+        if packet[off] == wire_mh.IPPROTO_MH and carries_bu:
+            return dataclasses.replace(hdr, src=home)
         entry = self.cache.get(home)
         if entry is not None and entry.care_of_address == hdr.src:
             entry.used = True
             c.hao_accepted += 1
-            return dataclasses.replace(hdr, src=home)
-        # "unless the packet contains a Binding Update": it is checked on its own.
-        end = off + opts.buffer_len()
-        carries_bu = len(packet) > end + 2 and packet[end + 2] == wire_mh.MH_BU
-        if packet[off] == wire_mh.IPPROTO_MH and carries_bu:
             return dataclasses.replace(hdr, src=home)
         c.hao_no_binding_drop += 1
         self._binding_error(hdr.src, hdr.dst, wire_mh.BE_UNKNOWN_BINDING_FOR_HAO, home, now)
