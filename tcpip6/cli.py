@@ -436,6 +436,7 @@ def _cmd_host(args: argparse.Namespace) -> int:
             "routes": args.route,
             "socks": args.socks,
             "log_level": args.log_level,
+            "mobility": args.mobility,
         }
         return run_host(config_from(flags, args.config))
     except (HostConfigError, LinkError) as exc:
@@ -515,10 +516,16 @@ def _add_host_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="what the stack logs on stderr: debug, info, warning (the default) or error",
     )
     host.add_argument(
+        "--mobility",
+        metavar="ROLE",
+        help="Mobile IPv6 (RFC 6275): 'correspondent' binds mobile nodes' home addresses "
+        "(return routability, Binding Updates, route optimisation; tcpip6 show bindings)",
+    )
+    host.add_argument(
         "--config",
         metavar="FILE.toml",
         help="settings from a TOML file (links, addresses, routes, router, advertise, pcap, "
-        "seed, serve, control, socks, log_level); flags override it",
+        "seed, serve, control, socks, log_level, mobility); flags override it",
     )
     host.set_defaults(func=_cmd_host)
 

@@ -2,7 +2,8 @@
 node with a home address and a care-of address on lan1, runs return routability with b
 (Home Test Init / Care-of Test Init, RFC 6275 §5.2), binds its home address to its
 care-of address with an authenticated Binding Update, gets b's pings to its home address
-through the care-of address (a type 2 routing header, §9.3.2), then deregisters (§9.5.3).
+through the care-of address (a type 2 routing header, RFC 6275 §9.3.2), then deregisters
+(RFC 6275 §9.5.3).
 
 No home agent takes part yet: e holds its home address on the same link, so its Home Test
 Init and b's Home Test travel directly. The messages are built with ``tcpip6.wire.mobility``

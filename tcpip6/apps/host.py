@@ -69,6 +69,7 @@ from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.link import EthernetLink
 from tcpip6.stack.machines.graph import trace_printer
+from tcpip6.stack.mobility.correspondent import enable_correspondent
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
 from tcpip6.stack.sockets import Stack
@@ -124,6 +125,8 @@ class HostConfig:
     socks: tuple[str, int] | None = None
     #: --log-level: what the stack's log (``tcpip6.*`` loggers) prints on stderr.
     log_level: str = "warning"
+    #: --mobility correspondent: a Mobile IPv6 correspondent node (RFC 6275 §9).
+    mobility: str | None = None
 
     @property
     def control_path(self) -> Path:
@@ -332,6 +335,8 @@ class LiveHost:
         if config.trace is not None:
             self.host.trace_sink = trace_printer(out, config.trace)
         self.router = Router(self.host) if config.router else None
+        if config.mobility == "correspondent":  # Mobile IPv6 (RFC 6275 §9)
+            enable_correspondent(self.host)
         self.driver = LiveDriver([self.host])
         self.ports: list[RawSocketPort | TapPort | RawIpv4Port] = []
         self.pcap: PcapWriter | None = None
@@ -554,11 +559,14 @@ def build_config(
     routes: Sequence[str] = (),
     socks: str | None = None,
     log_level: str | None = None,
+    mobility: str | None = None,
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     level = (log_level or "warning").lower()
     if level not in LOG_LEVELS:
         raise HostConfigError(f"--log-level {log_level}: choose {', '.join(LOG_LEVELS)}")
+    if mobility not in (None, *MOBILITY_ROLES):
+        raise HostConfigError(f"--mobility {mobility}: choose {', '.join(MOBILITY_ROLES)}")
     tunnels: dict[str, TunnelSpec] = {}
     taps: list[str] = []
     return HostConfig(
@@ -578,8 +586,12 @@ def build_config(
         routes=[parse_route(t) for t in routes],
         socks=_parse_socks(socks) if socks else None,
         log_level=level,
+        mobility=mobility,
     )
 
+
+#: --mobility's choices: the Mobile IPv6 roles a live host can take (RFC 6275 §9).
+MOBILITY_ROLES = ("correspondent",)
 
 #: --log-level's choices, quietest last.
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -616,6 +628,7 @@ FILE_SETTINGS: dict[str, str] = {
     "routes": "list",
     "socks": "str",
     "log_level": "str",
+    "mobility": "str",
 }
 
 

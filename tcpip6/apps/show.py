@@ -23,7 +23,8 @@ The views:
   as ``Tcp6:``, like the ``Tcp:`` section of ``netstat -s``);
 - ``connections``: every TCP connection and listener, then the bound UDP, UDP-Lite and raw
   sockets, as ``ss -tuan`` prints them (state, Recv-Q, Send-Q, local and peer address);
-- ``sockets``: the same as ``connections`` (its older name), under the key ``sockets``.
+- ``sockets``: the same as ``connections`` (its older name), under the key ``sockets``;
+- ``bindings``: Mobile IPv6's Binding Cache and Binding Update List (RFC 6275 §9.1, §11.1).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from collections.abc import Callable, Mapping
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Any
 
+from tcpip6.apps.show_bindings import binding_lines, bindings
 from tcpip6.stack.counters import CounterSet
 from tcpip6.wire import ipv6 as wire_ipv6
 
@@ -48,6 +50,7 @@ VIEWS = (
     "counters",
     "connections",
     "sockets",
+    "bindings",
 )
 
 Data = dict[str, Any]
@@ -325,6 +328,7 @@ _SNAPSHOTS: dict[str, Callable[[Host, float], Data]] = {
     "counters": counters,
     "connections": connections,
     "sockets": sockets,
+    "bindings": bindings,  # Mobile IPv6 (RFC 6275): apps/show_bindings.py
 }
 
 
@@ -496,6 +500,7 @@ _FORMATTERS: dict[str, Callable[[Data], list[str]]] = {
     "counters": counter_lines,
     "connections": connection_lines,
     "sockets": connection_lines,
+    "bindings": binding_lines,
 }
 
 

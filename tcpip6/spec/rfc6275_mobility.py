@@ -1,15 +1,16 @@
 """Mobile IPv6 (RFC 6275): the correspondent node's rules, as a reference model.
 
-Transcribed over the RFC's conceptual data structures: the Binding Cache (§9.1), the
-correspondent's secret Kcn and its nonces (§5.2.1, §5.2.2, §5.2.7), and the processing of
-Home Test Init, Care-of Test Init (§9.4) and Binding Update messages (§9.5), with the
-lifetime of each entry (§9.1) and the correspondent's Binding Refresh Request (§9.5.5).
-Pure: frozen dataclasses and functions ``rule(state, input, now) -> (state, actions)``;
-no I/O, no clock, no randomness (fresh nonce values come in as arguments).
+Transcribed over the RFC's conceptual data structures: the Binding Cache (RFC 6275 §9.1),
+the correspondent's secret Kcn and its nonces (RFC 6275 §5.2.1, §5.2.2, §5.2.7), and the
+processing of Home Test Init, Care-of Test Init (RFC 6275 §9.4) and Binding Update messages
+(RFC 6275 §9.5), with the lifetime of each entry (RFC 6275 §9.1) and the correspondent's
+Binding Refresh Request (RFC 6275 §9.5.5). Pure: frozen dataclasses and functions
+``rule(state, input, now) -> (state, actions)``; no I/O, no clock, no randomness (fresh
+nonce values come in as arguments).
 
 What RFC 6275 leaves to the implementation is a named parameter here, with the value the
-stack uses: NONCE_REGENERATION_INTERVAL (§5.2.7: "every few minutes") and BRR_LEAD_TIME
-(§9.5.5: "about to expire").
+stack uses: NONCE_REGENERATION_INTERVAL (RFC 6275 §5.2.7: "every few minutes") and
+BRR_LEAD_TIME (RFC 6275 §9.5.5: "about to expire").
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ MAX_RR_BINDING_LIFETIME = 420  # seconds
 NONCE_REGENERATION_INTERVAL = 30.0
 BRR_LEAD_TIME = 30.0
 
-# -- RFC 6275 §6.1.8: Binding Acknowledgement status values used by a correspondent ---------
+# -- RFC 6275 §6.1.8: Binding Acknowledgement status values used by a correspondent --------
 ACCEPTED = 0
 INSUFFICIENT_RESOURCES = 130
 HOME_REGISTRATION_NOT_SUPPORTED = 131
@@ -77,10 +78,10 @@ def sequence_greater(new: int, old: int) -> bool:
     return 0 < (new - old) % 2**16 < 2**15
 
 
-# -- conceptual data structures ---------------------------------------------------------------
+# -- conceptual data structures ------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Nonce:
-    """RFC 6275 §5.2.2: a nonce and its index, and when it was generated (§5.2.7)."""
+    """RFC 6275 §5.2.2: a nonce and its index, and when it was generated (RFC 6275 §5.2.7)."""
 
     index: int
     value: bytes
@@ -90,7 +91,7 @@ class Nonce:
 @dataclass(frozen=True, slots=True)
 class BindingCacheEntry:
     """RFC 6275 §9.1, the fields a correspondent keeps, plus whether the binding was used
-    since it was last updated and whether a Binding Refresh Request went out (§9.5.5)."""
+    since it was last updated and whether a Binding Refresh Request went out (RFC 6275 §9.5.5)."""
 
     home_address: IPv6Address
     care_of_address: IPv6Address
@@ -135,10 +136,10 @@ def _without(cn: Correspondent, home_address: IPv6Address) -> tuple[BindingCache
     return tuple(e for e in cn.binding_cache if e.home_address != home_address)
 
 
-# -- inputs and actions -----------------------------------------------------------------------
+# -- inputs and actions --------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class BindingUpdate:
-    """A received Binding Update (RFC 6275 §6.1.7) with what §9.5.1 looks at."""
+    """A received Binding Update (RFC 6275 §6.1.7) with what RFC 6275 §9.5.1 looks at."""
 
     home_address: IPv6Address
     care_of_address: IPv6Address
@@ -201,7 +202,7 @@ Action = (
 )
 
 
-# -- RFC 6275 §5.2.7, §9.4: return routability ---------------------------------------------------
+# -- RFC 6275 §5.2.7, §9.4: return routability ---------------------------------------------
 def current_nonce(cn: Correspondent, fresh_value: bytes, now: float) -> tuple[Correspondent, Nonce]:
     """The nonce handed out now: the current one, or (every NONCE_REGENERATION_INTERVAL) a
     new one with the next index and ``fresh_value``."""
@@ -231,38 +232,40 @@ def on_care_of_test_init(
     return cn, [SendCareOfTest(nonce.index, token)]
 
 
-# -- RFC 6275 §9.5: Binding Update -------------------------------------------------------------
+# -- RFC 6275 §9.5: Binding Update ---------------------------------------------------------
 def on_binding_update(
     cn: Correspondent, bu: BindingUpdate, now: float
 ) -> tuple[Correspondent, list[Action]]:
-    """RFC 6275 §9.5.1 (checks), §9.5.2 (requests to cache a binding), §9.5.3
-    (deregistration), §9.5.4 (sending Binding Acknowledgements)."""
+    """RFC 6275 §9.5.1 (checks), RFC 6275 §9.5.2 (requests to cache a binding), RFC 6275 §9.5.3
+    (deregistration), RFC 6275 §9.5.4 (sending Binding Acknowledgements)."""
     home, coa = bu.home_address, bu.care_of_address
 
     def ack(status: int, seq: int, lifetime: int, authorized: bool) -> SendBindingAcknowledgement:
         return SendBindingAcknowledgement(status, seq, lifetime, coa, home, authorized)
 
-    # §9.5.1: the H bit at a node that is not a home agent.
+    # RFC 6275 §9.5.1: the H bit at a node that is not a home agent.
     if bu.home_registration:
         return cn, [ack(HOME_REGISTRATION_NOT_SUPPORTED, bu.sequence_number, 0, False)]
-    # §9.5.1: a Nonce Indices and a Binding Authorization Data option, or silently discard.
+    # RFC 6275 §9.5.1: a Nonce Indices and a Binding Authorization Data option, or
+    # silently discard.
     if bu.home_nonce_index is None or bu.care_of_nonce_index is None or bu.authenticator is None:
         return cn, [Discard("missing options")]
-    # §9.5.1: "If the Lifetime field ... is 0 or the care-of address equals the home address"
-    # the mobile node is deregistering; only the home keygen token is used (§5.2.5).
+    # RFC 6275 §9.5.1: "If the Lifetime field ... is 0 or the care-of address equals the
+    # home address"
+    # the mobile node is deregistering; only the home keygen token is used (RFC 6275 §5.2.5).
     deregistration = bu.lifetime == 0 or coa == home
     entry = cn.entry(home)
     home_nonce = cn.nonce(bu.home_nonce_index, now)
     care_of_nonce = None if deregistration else cn.nonce(bu.care_of_nonce_index, now)
-    # §9.5.1: nonce indices the correspondent no longer accepts: status 136, 137 or 138;
-    # §9.5.4: such a rejection is always acknowledged.
+    # RFC 6275 §9.5.1: nonce indices the correspondent no longer accepts: status 136, 137 or 138;
+    # RFC 6275 §9.5.4: such a rejection is always acknowledged.
     if home_nonce is None and care_of_nonce is None and not deregistration:
         return cn, [ack(EXPIRED_NONCES, bu.sequence_number, 0, False)]
     if home_nonce is None:
         return cn, [ack(EXPIRED_HOME_NONCE_INDEX, bu.sequence_number, 0, False)]
     if care_of_nonce is None and not deregistration:
         return cn, [ack(EXPIRED_CARE_OF_NONCE_INDEX, bu.sequence_number, 0, False)]
-    # §9.5.1: regenerate the tokens, Kbm, and verify the Authenticator; else discard.
+    # RFC 6275 §9.5.1: regenerate the tokens, Kbm, and verify the Authenticator; else discard.
     home_token = home_keygen_token(cn.kcn, home, home_nonce.value)
     care_of_token = (
         None if care_of_nonce is None else care_of_keygen_token(cn.kcn, coa, care_of_nonce.value)
@@ -270,15 +273,16 @@ def on_binding_update(
     key = kbm(home_token, care_of_token)
     if authenticator(key, coa, cn.address, bu.mh_data) != bu.authenticator:
         return cn, [Discard("authenticator")]
-    # §9.5.1: the Sequence Number must be greater than the last accepted one (if any entry);
+    # RFC 6275 §9.5.1: the Sequence Number must be greater than the last accepted one (if
+    # any entry);
     # status 135 carries the last accepted number.
     if entry is not None and not sequence_greater(bu.sequence_number, entry.sequence_number):
         return cn, [ack(SEQUENCE_NUMBER_OUT_OF_WINDOW, entry.sequence_number, 0, True)]
     if deregistration:
-        # §9.5.3: delete the entry (if any); acknowledge if asked.
+        # RFC 6275 §9.5.3: delete the entry (if any); acknowledge if asked.
         cn = replace(cn, binding_cache=_without(cn, home))
         return cn, [ack(ACCEPTED, bu.sequence_number, 0, True)] if bu.acknowledge else []
-    # §9.5.2: the granted lifetime is at most the requested one and, authorised by return
+    # RFC 6275 §9.5.2: the granted lifetime is at most the requested one and, authorised by return
     # routability, at most MAX_RR_BINDING_LIFETIME.
     granted = min(bu.lifetime, MAX_RR_BINDING_LIFETIME // 4)
     if entry is None and len(cn.binding_cache) >= cn.capacity:
@@ -288,7 +292,7 @@ def on_binding_update(
     return cn, [ack(ACCEPTED, bu.sequence_number, granted, True)] if bu.acknowledge else []
 
 
-# -- RFC 6275 §9.3.2, §9.1, §9.5.5: use and time -----------------------------------------------
+# -- RFC 6275 §9.3.2, §9.1, §9.5.5: use and time -------------------------------------------
 def on_packet_to_home_address(
     cn: Correspondent, home_address: IPv6Address
 ) -> tuple[Correspondent, IPv6Address | None]:
@@ -316,7 +320,7 @@ def on_home_address_option(
 
 def on_time(cn: Correspondent, now: float) -> tuple[Correspondent, list[Action]]:
     """RFC 6275 §9.5.5: a used binding about to expire gets one Binding Refresh Request;
-    §9.1: an entry whose lifetime has passed is deleted."""
+    RFC 6275 §9.1: an entry whose lifetime has passed is deleted."""
     actions: list[Action] = []
     kept: list[BindingCacheEntry] = []
     for e in cn.binding_cache:

@@ -17,8 +17,8 @@ Header Len counts 8-octet units after the first 8 octets. The checksum covers th
 pseudo-header (RFC 8200 §8.1, Next Header 135) and the whole Mobility Header; it is not a
 field: computed on emit, verified on parse (``src``/``dst`` are the pseudo-header's).
 
-Message Data is a fixed part per MH Type (RFC 6275 §6.1.2-§6.1.9) and then mobility
-options (§6.2), each a type, a length and data (Pad1 is the single octet 0). Options are
+Message Data is a fixed part per MH Type (RFC 6275 §6.1.2-RFC 6275 §6.1.9) and then mobility
+options (RFC 6275 §6.2), each a type, a length and data (Pad1 is the single octet 0). Options are
 kept as sent, padding included, so ``parse(m.build(s, d), s, d) == m``;
 :func:`align_options` adds the padding of RFC 6275 §6.2 (alignment ``xn+y`` per option, the
 whole header a multiple of 8 octets).
@@ -43,22 +43,22 @@ from tcpip6.wire.ipv6 import IPPROTO_NONE
 IPPROTO_MH = 135  # RFC 6275 §6.1.1 (IANA)
 
 # RFC 6275 §6.1.1: MH Type values.
-MH_BRR = 0  # Binding Refresh Request, §6.1.2
-MH_HOTI = 1  # Home Test Init, §6.1.3
-MH_COTI = 2  # Care-of Test Init, §6.1.4
-MH_HOT = 3  # Home Test, §6.1.5
-MH_COT = 4  # Care-of Test, §6.1.6
-MH_BU = 5  # Binding Update, §6.1.7
-MH_BA = 6  # Binding Acknowledgement, §6.1.8
-MH_BE = 7  # Binding Error, §6.1.9
+MH_BRR = 0  # Binding Refresh Request, RFC 6275 §6.1.2
+MH_HOTI = 1  # Home Test Init, RFC 6275 §6.1.3
+MH_COTI = 2  # Care-of Test Init, RFC 6275 §6.1.4
+MH_HOT = 3  # Home Test, RFC 6275 §6.1.5
+MH_COT = 4  # Care-of Test, RFC 6275 §6.1.6
+MH_BU = 5  # Binding Update, RFC 6275 §6.1.7
+MH_BA = 6  # Binding Acknowledgement, RFC 6275 §6.1.8
+MH_BE = 7  # Binding Error, RFC 6275 §6.1.9
 
 # RFC 6275 §6.2: mobility option types.
 MOPT_PAD1 = 0
 MOPT_PADN = 1
-MOPT_BINDING_REFRESH_ADVICE = 2  # §6.2.4, alignment 2n
-MOPT_ALTERNATE_COA = 3  # §6.2.5, alignment 8n+6
-MOPT_NONCE_INDICES = 4  # §6.2.6, alignment 2n
-MOPT_BINDING_AUTH_DATA = 5  # §6.2.7, alignment 8n+2
+MOPT_BINDING_REFRESH_ADVICE = 2  # RFC 6275 §6.2.4, alignment 2n
+MOPT_ALTERNATE_COA = 3  # RFC 6275 §6.2.5, alignment 8n+6
+MOPT_NONCE_INDICES = 4  # RFC 6275 §6.2.6, alignment 2n
+MOPT_BINDING_AUTH_DATA = 5  # RFC 6275 §6.2.7, alignment 8n+2
 
 # RFC 6275 §6.1.8: Binding Acknowledgement status codes.
 BA_ACCEPTED = 0
@@ -186,7 +186,7 @@ class NonceIndices:
 
 @dataclass(frozen=True, slots=True)
 class BindingAuthorizationData:
-    """RFC 6275 §6.2.7: the Authenticator (96 bits for return routability, §5.2.6).
+    """RFC 6275 §6.2.7: the Authenticator (96 bits for return routability, RFC 6275 §5.2.6).
     It must be the last option of its message (the stack checks)."""
 
     authenticator: bytes
@@ -268,7 +268,7 @@ _OPTION_PARSERS = {
 
 def parse_mobility_options(buf: bytes | bytearray | memoryview) -> tuple[MhOption, ...]:
     """The mobility options area (RFC 6275 §6.2.1), in order. A known option with the
-    wrong length is malformed (§6.2.1: "the length of the option ... is checked")."""
+    wrong length is malformed (RFC 6275 §6.2.1: "the length of the option ... is checked")."""
     out: list[MhOption] = []
     off, end = 0, len(buf)
     while off < end:
@@ -316,7 +316,7 @@ def align_options(options: tuple[MhOption, ...], start: int) -> tuple[MhOption, 
     return tuple(out)
 
 
-# -- messages (RFC 6275 §6.1.2-§6.1.9) ---------------------------------------------------
+# -- messages (RFC 6275 §6.1.2 to §6.1.9) ----------------------------------------------
 @dataclass(frozen=True, slots=True)
 class BindingRefreshRequest:
     """RFC 6275 §6.1.2: a correspondent asks the mobile node to refresh its binding."""
@@ -582,7 +582,7 @@ def _cookie(value: bytes) -> bytes:
 class MobilityHeader:
     """RFC 6275 §6.1.1: a message and its mobility options (padding included: see
     :meth:`aligned`). ``payload_proto`` is sent as 59 (IPPROTO_NONE); the receiver checks
-    it (§9.2)."""
+    it (RFC 6275 §9.2)."""
 
     message: MhMessage
     options: tuple[MhOption, ...] = ()

@@ -1,4 +1,4 @@
-"""A Binding Cache entry at a correspondent node (RFC 6275 §9.1, §9.5).
+"""A Binding Cache entry at a correspondent node (RFC 6275 §9.1, RFC 6275 §9.5).
 
 Every entry of the correspondent's Binding Cache (:class:`~tcpip6.stack.mobility.
 binding_cache.BindingCache`) is a model of this graph. Its owner, the correspondent node,
@@ -7,15 +7,15 @@ classifies each event and fires one trigger:
 =====================  ==================================================================
 ``bu_accepted``        a Binding Update that passes every check of RFC 6275 §9.5.1 and
                        asks for a binding (lifetime > 0, care-of address not the home
-                       address): the entry is created or updated (§9.5.2)
+                       address): the entry is created or updated (RFC 6275 §9.5.2)
 ``bu_rejected``        a Binding Update for this home address refused with a status
-                       (sequence number out of window, expired nonces; §9.5.1): the
-                       entry stays as it was
+                       (sequence number out of window, expired nonces; RFC 6275
+                       §9.5.1): the entry stays as it was
 ``deregistered``       a valid Binding Update with lifetime 0 or the home address as
-                       care-of address: the entry is deleted (§9.5.3)
+                       care-of address: the entry is deleted (RFC 6275 §9.5.3)
 ``refresh_due``        the binding, used since it was last updated, nears its end: a
-                       Binding Refresh Request goes to the mobile node (§9.5.5)
-``lifetime_expired``   the lifetime ran out: the entry is deleted (§9.1)
+                       Binding Refresh Request goes to the mobile node (RFC 6275 §9.5.5)
+``lifetime_expired``   the lifetime ran out: the entry is deleted (RFC 6275 §9.1)
 =====================  ==================================================================
 
 ``NEW`` lasts only while the Binding Update that creates the entry is processed; a

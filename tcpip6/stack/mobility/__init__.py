@@ -4,6 +4,6 @@
   Authenticator (RFC 6275 §5.2), HMAC-SHA1 from the standard library;
 * :mod:`.binding_cache` — the Binding Cache (RFC 6275 §9.1), bounded;
 * :mod:`.correspondent` — the correspondent node (RFC 6275 §9): Mobility Header input,
-  Home Test and Care-of Test, Binding Update processing (§9.5), route optimisation (§9.3),
-  Binding Errors and Binding Refresh Requests.
+  Home Test and Care-of Test, Binding Update processing (RFC 6275 §9.5), route
+  optimisation (RFC 6275 §9.3), Binding Errors and Binding Refresh Requests.
 """

@@ -25,7 +25,7 @@ BRR_LEAD_TIME = 30.0
 
 class BindingCacheEntry:
     """RFC 6275 §9.1: home address, care-of address, lifetime (as the time it ends), the
-    largest Sequence Number received, and usage information for §9.5.5."""
+    largest Sequence Number received, and usage information for RFC 6275 §9.5.5."""
 
     def __init__(
         self,
@@ -146,7 +146,7 @@ class BindingCache:
         return best
 
     def poll(self, now: float) -> list[BindingRefreshDue | BindingExpired]:
-        """Expire entries (RFC 6275 §9.1) and ask for refreshes of used ones (§9.5.5)."""
+        """Expire entries (RFC 6275 §9.1) and ask for refreshes of used ones (RFC 6275 §9.5.5)."""
         out: list[BindingRefreshDue | BindingExpired] = []
         for entry in list(self.entries.values()):
             if now >= entry.expires:

@@ -1,21 +1,22 @@
 """The correspondent node of Mobile IPv6 (RFC 6275 §9).
 
-What it does, section by section:
+What it does, section by section of RFC 6275:
 
-* §9.2: Mobility Header input: checksum, Payload Proto (59, else Parameter Problem), Header
-  Len (at least the message, else Parameter Problem), unknown MH Type (Binding Error,
-  status 2);
-* §9.3.1: a packet with a Home Address option is accepted only for an existing binding of
-  that home address to the packet's source (the home address then stands in the source
-  for the rest of the chain) or when it carries a Binding Update; otherwise it is dropped
-  and a Binding Error (status 1) goes back, rate-limited;
-* §9.3.2: packets to a home address with a binding go to the care-of address in a type 2
-  routing header (the hook in :meth:`CorrespondentNode.route_optimise`);
-* §9.4.1, §9.4.2: Home Test Init and Care-of Test Init are answered with Home Test and
-  Care-of Test (keygen tokens of RFC 6275 §5.2.5);
-* §9.5: Binding Update processing (nonces, Authenticator, sequence numbers modulo 2^16,
-  lifetime at most MAX_RR_BINDING_LIFETIME, deregistration) and Binding Acknowledgements
-  (§9.5.4); Binding Refresh Requests before a used binding expires (§9.5.5).
+* RFC 6275 §9.2: Mobility Header input: checksum, Payload Proto (59, else Parameter
+  Problem), Header Len (at least the message, else Parameter Problem), unknown MH Type
+  (Binding Error, status 2);
+* RFC 6275 §9.3.1: a packet with a Home Address option is accepted only for an existing
+  binding of that home address to the packet's source (the home address then stands in
+  the source for the rest of the chain) or when it carries a Binding Update; otherwise it
+  is dropped and a Binding Error (status 1) goes back, rate-limited;
+* RFC 6275 §9.3.2: packets to a home address with a binding go to the care-of address in
+  a type 2 routing header (the hook in :meth:`CorrespondentNode.route_optimise`);
+* RFC 6275 §9.4.1, §9.4.2: Home Test Init and Care-of Test Init are answered with Home
+  Test and Care-of Test (keygen tokens of RFC 6275 §5.2.5);
+* RFC 6275 §9.5: Binding Update processing (nonces, Authenticator, sequence numbers modulo
+  2^16, lifetime at most MAX_RR_BINDING_LIFETIME, deregistration) and Binding
+  Acknowledgements (RFC 6275 §9.5.4); Binding Refresh Requests before a used binding
+  expires (RFC 6275 §9.5.5).
 
 Enabled per host with :func:`enable_correspondent`; the host's receive and send paths call
 it only when it is there.
@@ -68,7 +69,7 @@ class MobilityCounters(CounterSet):
     mh_header_len_drop: int = 0  # RFC 6275 §9.2: Parameter Problem code 0
     mh_unknown_type_drop: int = 0  # RFC 6275 §9.2: Binding Error status 2
     mh_not_for_correspondent_drop: int = 0  # BA, HoT, CoT, BRR, BE: a mobile node's
-    test_init_with_hao_drop: int = 0  # RFC 6275 §9.4.1, §9.4.2
+    test_init_with_hao_drop: int = 0  # RFC 6275 §9.4.1, RFC 6275 §9.4.2
     home_tests_sent: int = 0
     care_of_tests_sent: int = 0
     bu_received: int = 0
@@ -167,7 +168,7 @@ class CorrespondentNode:
             )
         elif isinstance(msg, wire_mh.HomeTestInit | wire_mh.CareOfTestInit):
             if with_hao:
-                c.test_init_with_hao_drop += 1  # RFC 6275 §9.4.1, §9.4.2
+                c.test_init_with_hao_drop += 1  # RFC 6275 §9.4.1, RFC 6275 §9.4.2
                 return
             self._test_init(msg, care_of, d.header.dst, d.now)
         elif isinstance(msg, wire_mh.BindingUpdate):
@@ -241,7 +242,7 @@ class CorrespondentNode:
         if real[-1] is not auth:
             c.bu_auth_not_last_drop += 1  # RFC 6275 §6.2.7
             return
-        # RFC 6275 §9.5.1 / §5.2.5: a deregistration (lifetime 0, or back home) uses the
+        # RFC 6275 §9.5.1 / RFC 6275 §5.2.5: a deregistration (lifetime 0, or back home) uses the
         # home keygen token only.
         dereg = bu.lifetime == 0 or care_of == home
         home_nonce = self.nonces.valid(nonces.home_nonce_index, now)
@@ -331,7 +332,7 @@ class CorrespondentNode:
         self.counters.ba_sent += 1
         self._send_mh(header, home, care_of, ours, now)
 
-    # -- Binding Errors (RFC 6275 §9.3.1, §9.2) -----------------------------------------
+    # -- Binding Errors (RFC 6275 §9.3.1, RFC 6275 §9.2) -----------------------------------------
     def _binding_error(
         self, dst: IPv6Address, src: IPv6Address, status: int, home: IPv6Address, now: float
     ) -> None:
@@ -442,7 +443,7 @@ def _unicast(a: IPv6Address) -> bool:
 def enable_correspondent(
     host: Host, capacity: int = DEFAULT_CAPACITY, kcn: bytes | None = None
 ) -> CorrespondentNode:
-    """Make ``host`` a Mobile IPv6 correspondent node (RFC 6275 §8.2, §9)."""
+    """Make ``host`` a Mobile IPv6 correspondent node (RFC 6275 §8.2, RFC 6275 §9)."""
     cn = CorrespondentNode(host, capacity, kcn)
     host.mobility = cn
     host.register_protocol(wire_mh.IPPROTO_MH, cn.receive)

@@ -6,7 +6,7 @@ RFC 6275 §5.2.5::
     home keygen token  = First(64, HMAC_SHA1(Kcn, (home address | nonce | 0)))
     care-of keygen token = First(64, HMAC_SHA1(Kcn, (care-of address | nonce | 1)))
 
-RFC 6275 §5.2.5 and §5.2.6::
+RFC 6275 §5.2.5 and RFC 6275 §5.2.6::
 
     Kbm = SHA1(home keygen token | care-of keygen token)
     Kbm = SHA1(home keygen token)              when deregistering from home
@@ -14,7 +14,7 @@ RFC 6275 §5.2.5 and §5.2.6::
     Authenticator = First(96, HMAC_SHA1(Kbm, Mobility Data))
 
 "MH Data is the content of the Mobility Header, excluding the Authenticator field itself",
-with the Checksum field taken as zero (§5.2.6).
+with the Checksum field taken as zero (RFC 6275 §5.2.6).
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def authenticate(
     options: tuple[wire_mh.MhOption, ...] = (),
 ) -> wire_mh.MobilityHeader:
     """``message`` with ``options`` and a Binding Authorization Data option last (RFC 6275
-    §6.2.7), aligned, its Authenticator computed."""
+    RFC 6275 §6.2.7), aligned, its Authenticator computed."""
     placeholder = wire_mh.BindingAuthorizationData(b"\x00" * wire_mh.AUTHENTICATOR_LEN)
     draft = wire_mh.MobilityHeader.aligned(message, (*options, placeholder))
     auth = authenticator(kbm, care_of_address, correspondent, draft)
@@ -144,7 +144,7 @@ class NonceTable:
         return cur
 
     def valid(self, index: int, now: float) -> Nonce | None:
-        """RFC 6275 §5.2.7, §9.5.1: the nonce of ``index`` if it is not older than
+        """RFC 6275 §5.2.7, RFC 6275 §9.5.1: the nonce of ``index`` if it is not older than
         MAX_NONCE_LIFETIME, else None (the Binding Update gets status 136, 137 or 138)."""
         nonce = self.nonces.get(index)
         if nonce is None or now - nonce.generated > MAX_NONCE_LIFETIME:
