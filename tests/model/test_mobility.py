@@ -74,6 +74,7 @@ class CorrespondentVersusSpec(RuleBasedStateMachine):
     # -- return routability (RFC 6275 §9.4) -------------------------------------------------
     @rule(coa=st.sampled_from([COA1, COA2]))
     def return_routability(self, coa: IPv6Address) -> None:
+        self.settle()
         t_home, t_care_of = self.mn.return_routability(coa)
         assert self.mn.home_token is not None
         home_index, home_token = self.mn.home_token
@@ -119,6 +120,7 @@ class CorrespondentVersusSpec(RuleBasedStateMachine):
         bad_auth: bool,
         stale: str | None,
     ) -> None:
+        self.settle()
         seq = (self.last_seq + step) % 0x10000
         self.last_seq = seq
         assert self.mn.home_token is not None
@@ -148,6 +150,7 @@ class CorrespondentVersusSpec(RuleBasedStateMachine):
     # -- route optimisation and time (RFC 6275 §9.3, §9.1, §9.5.5) --------------------------
     @rule()
     def send_to_home_address(self) -> None:
+        self.settle()
         self.mn.cn_host.ipv6.send(HOME, 59, b"", self.mn.world.now)
         self.mn.world.run_for(0.001)
         self.model, care_of = spec.on_packet_to_home_address(self.model, HOME)
@@ -178,30 +181,43 @@ class CorrespondentVersusSpec(RuleBasedStateMachine):
         # The host may be polled at any time, not only at the deadlines it names.
         self.mn.cn_host.poll(self.mn.world.now)
         self.mn.world.run_for(0.0)
+        self.settle()
+
+    @precondition(lambda self: any(not e.refresh_requested for e in self.model.binding_cache))
+    @rule()
+    def until_refresh_due(self) -> None:
+        """Time passes to just after a binding's refresh time (a Binding Refresh Request
+        goes out only if the binding was used, RFC 6275 §9.5.5)."""
+        due = min(e.refresh_at for e in self.model.binding_cache if not e.refresh_requested)
+        self.tick(max(0.0, due - self.mn.world.now) + 0.001)
+
+    @rule(coa=st.sampled_from([COA1, COA2]), lifetime=st.integers(min_value=1, max_value=40))
+    def bind(self, coa: IPv6Address, lifetime: int) -> None:
+        """What a mobile node does on a move or on a Binding Refresh Request (RFC 6275
+        §11.7.2, §11.7.4): return routability, then a Binding Update with the next
+        Sequence Number and the A bit."""
+        self.return_routability(coa)
+        self.binding_update(coa, 1, lifetime, True, False, None)
+
+    def settle(self) -> None:
+        """Whatever fell due by now at the correspondent fell due in the model too: the
+        same Binding Refresh Requests (RFC 6275 §9.5.5), the same expiries (§9.1)."""
         self.model, actions = spec.on_time(self.model, self.mn.world.now)
         brr = [
             (IPv6Address(p[s6.IPv6ExtHdrRouting].addresses[0]), IPv6Address(p[s6.IPv6].dst))
-            for p in self.mn.take()
-            if s6.MIP6MH_BRR in p
+            for p in self.mn.refresh_requests
         ]
+        self.mn.refresh_requests.clear()
         assert brr == [
             (a.home_address, a.care_of_address)
             for a in actions
             if isinstance(a, spec.SendBindingRefreshRequest)
         ]
 
-    @precondition(
-        lambda self: any(e.used and not e.refresh_requested for e in self.model.binding_cache)
-    )
-    @rule()
-    def until_refresh_due(self) -> None:
-        """Time passes to just after a used binding's Binding Refresh Request is due."""
-        due = min(e.refresh_at for e in self.model.binding_cache if e.used)
-        self.tick(max(0.0, due - self.mn.world.now) + 0.001)
-
     # -- the two agree ----------------------------------------------------------------------
     @invariant()
     def binding_caches_agree(self) -> None:
+        self.settle()
         stack = {
             home: (
                 e.care_of_address,

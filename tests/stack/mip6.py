@@ -59,6 +59,8 @@ class MobileNode:
     cn: CorrespondentNode
     port: SimPort
     received: list[Packet] = field(default_factory=list)
+    #: Binding Refresh Requests, kept apart: the correspondent sends them on its own time.
+    refresh_requests: list[Packet] = field(default_factory=list)
     #: Hand each packet to the correspondent at once (at ``world.now``, the time the model
     #: test gives its reference model) instead of over the segment.
     direct: bool = False
@@ -150,7 +152,14 @@ def correspondent(seed: int = 1, capacity: int = 1024, kcn: bytes | None = None)
     cn = enable_correspondent(host, capacity=capacity, kcn=kcn)
     port = world.segment("lan").attach(MN_MAC)
     mn = MobileNode(world, host, iface, cn, port)
-    port.receiver = lambda frame, now: mn.received.append(Ether(frame))
+
+    def receive(frame: bytes, now: float) -> None:
+        pkt = Ether(frame)
+        # A Binding Refresh Request itself, not one quoted in an ICMPv6 error.
+        brr = s6.MIP6MH_BRR in pkt and pkt[s6.IPv6].nh in (43, 135)
+        (mn.refresh_requests if brr else mn.received).append(pkt)
+
+    port.receiver = receive
     world.run_for(0.01)
     mn.take()
     return mn

@@ -188,9 +188,9 @@ def test_binding_refresh_request_then_expiry(mn: MobileNode) -> None:
     mn.world.run_for(0.01)
     mn.take()
     mn.world.run_for(69.0)
-    assert mn.take() == []
+    assert mn.refresh_requests == []
     mn.world.run_for(2.0)  # 30 s before the end (RFC 6275 §9.5.5)
-    (brr,) = mn.take()
+    (brr,) = mn.refresh_requests
     assert s6.MIP6MH_BRR in brr and brr[s6.IPv6].dst == str(COA1)
     assert brr[s6.IPv6ExtHdrRouting].addresses == [str(HOME)]
     entry = mn.cn.cache.get(HOME)
@@ -256,7 +256,7 @@ def test_unused_binding_expires_without_a_refresh_request(mn: MobileNode) -> Non
     bind(mn, lifetime=5)  # 20 s, never used: no Binding Refresh Request (RFC 6275 §9.5.5)
     mn.take()
     mn.world.run_for(20.0)
-    assert mn.take() == [] and mn.cn.cache.get(HOME) is None
+    assert mn.take() == [] and mn.refresh_requests == [] and mn.cn.cache.get(HOME) is None
     assert (mn.cn.counters.bindings_expired, mn.cn.counters.brr_sent) == (1, 0)
 
 
