@@ -1,8 +1,8 @@
 """A Binding Cache entry at a correspondent node (RFC 6275 §9.1, RFC 6275 §9.5).
 
-Every entry of the correspondent's Binding Cache (:class:`~tcpip6.stack.mobility.
-binding_cache.BindingCache`) is a model of this graph. Its owner, the correspondent node,
-classifies each event and fires one trigger:
+Every entry of the correspondent's Binding Cache (:class:`~BindingCache`, in
+``tcpip6/stack/mobility/binding_cache.py``) is a model of this graph. Its owner, the
+correspondent node, classifies each event and fires one trigger:
 
 =====================  ==================================================================
 ``bu_accepted``        a Binding Update that passes every check of RFC 6275 §9.5.1 and
