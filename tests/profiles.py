@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 DEEP_FACTOR = 20
@@ -35,6 +35,15 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev", max_examples=100, deadline=None)
+# Hand mutation runs: the ci profile's examples, without shrinking (a kill is all they need).
+settings.register_profile(
+    "mutants",
+    derandomize=True,
+    max_examples=60,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.register_profile(
     "deep",
     max_examples=60 * DEEP_FACTOR,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tcpip6.apps.decode_mobility import mh_summary
 from tcpip6.wire import WireError
 from tcpip6.wire import ext as wire_ext
 from tcpip6.wire import icmpv6 as wi
@@ -10,6 +11,7 @@ from tcpip6.wire import mld as wm
 from tcpip6.wire import nd as wn
 from tcpip6.wire import tcp as wire_tcp
 from tcpip6.wire.ethernet import ETHERTYPE_IPV6, EthernetHeader
+from tcpip6.wire.mobility import IPPROTO_MH
 
 
 def _icmp_summary(msg: wi.Icmpv6Message) -> str:
@@ -126,6 +128,8 @@ def summarize_packet(packet: bytes) -> str:
         except WireError as exc:
             return f"{head}: ICMP6 malformed ({exc})"
         return f"{head}: ICMP6, {_icmp_summary(msg)}"
+    if nh == IPPROTO_MH:  # Mobile IPv6 (RFC 6275 §6.1)
+        return f"{head}: {mh_summary(bytes(payload[off:]))}"
     return f"{head}: next header {nh}, {len(payload) - off} bytes"
 
 

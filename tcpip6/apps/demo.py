@@ -9,7 +9,8 @@ form link-local and global addresses (DAD, SLAAC), resolve their neighbours (ND)
 each other across the router. Then a sends c a datagram too big for lan2: the router
 answers Packet Too Big, a lowers its path MTU to c and sends again in fragments, which c
 reassembles (RFC 8200 §4.5, RFC 8201). Then a opens a TCP connection to c across the
-router (RFC 9293: three-way handshake, data each way, both ends close). Last, a host
+router (RFC 9293: three-way handshake, data each way, both ends close). Then a mobile node
+e binds its home address at b, a Mobile IPv6 correspondent (RFC 6275). Last, a host
 configured by hand with an address in use detects the duplicate. Prints a timeline of
 frames and graph state changes (each with the RFC section of its transition) and writes a
 pcap.
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from tcpip6.apps.command import Subparsers
 from tcpip6.apps.decode import summarize_frame
+from tcpip6.apps.demo_mobility import MobilityOutcome, mobility_phase
 from tcpip6.io.ipv4_port import Ipv4PacketPort
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack.host import Host
@@ -122,6 +124,7 @@ class DemoRun:
     big: bytes
     tcp_echo: bytes
     pcap_frames: int
+    mobility: MobilityOutcome
     #: what c echoed to a through NAT64, IPv4 and SIIT
     nat64_echo: bytes = b""
 
@@ -156,6 +159,7 @@ class DemoRun:
             and self.duplicate_detected()
             and self.tcp_echo == TCP_DATA
             and self.nat64_echo == NAT64_DATA
+            and self.mobility.ok()
         )
 
 
@@ -236,6 +240,8 @@ def simulate(pcap_path: Path, timeline: Timeline) -> DemoRun:
         hosts["a"].icmpv6.send_echo_request(addrs["b"], 1, seq, b"through ESP", world.now)
         world.run_for(3.5)
     nat64_echo = _nat64_phase(world, timeline, router, hosts, addrs)
+    timeline.add(world.now, "== Mobile IPv6: e binds its home address at b (RFC 6275) ==")
+    mobility = mobility_phase(world, hosts["b"], addrs["b"], LAN1, timeline.on_transition)
 
     timeline.add(world.now, "== d is configured by hand with a's address ==")
     dup = world.host("d")
@@ -246,7 +252,18 @@ def simulate(pcap_path: Path, timeline: Timeline) -> DemoRun:
     world.run_for(4.0)
     pcap.close()
     return DemoRun(
-        world, timeline, router, hosts, ifaces, addrs, idup, big, echo, pcap.frames, nat64_echo
+        world,
+        timeline,
+        router,
+        hosts,
+        ifaces,
+        addrs,
+        idup,
+        big,
+        echo,
+        pcap.frames,
+        mobility,
+        nat64_echo,
     )
 
 
@@ -339,6 +356,11 @@ def run_demo(pcap_path: Path, trace: bool = False, trace_format: str = "text") -
     print(
         f"  NAT64 + SIIT: c echoed {len(run.nat64_echo)} bytes back to a over IPv4: "
         f"{run.nat64_echo == NAT64_DATA}"
+    )
+    acks = ", ".join(f"seq {a.sequence} status {a.status}" for a in run.mobility.acks)
+    print(
+        f"  Mobile IPv6: e's Binding Updates at b acknowledged ({acks or 'none'}); b's ping "
+        f"to e's home address via its care-of address answered: {run.mobility.ping_answered}"
     )
     print(f"  d: {run.addrs['a']} is a duplicate and is not used: {run.duplicate_detected()}")
     print(f"\npcap: {pcap_path} ({run.pcap_frames} frames); open it with tshark -r or Wireshark")

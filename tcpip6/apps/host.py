@@ -66,6 +66,7 @@ from tcpip6.stack.icmpv4_relay import from_extended_err, relay_datagram
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.link import EthernetLink
 from tcpip6.stack.machines.graph import trace_printer
+from tcpip6.stack.mobility.correspondent import enable_correspondent
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
 from tcpip6.stack.sixover4 import SixOverFourLink
@@ -136,6 +137,8 @@ class HostConfig:
     log_level: str = "warning"
     #: --ipsec FILE.toml: SPD entries and manually keyed SAs (tcpip6.apps.ipsec_config).
     ipsec: IpsecConfig | None = None
+    #: --mobility correspondent: a Mobile IPv6 correspondent node (RFC 6275 §9).
+    mobility: str | None = None
 
     @property
     def control_path(self) -> Path:
@@ -358,6 +361,8 @@ class LiveHost:
         if config.trace is not None:
             self.host.trace_sink = trace_printer(out, config.trace)
         self.router = Router(self.host) if config.router else None
+        if config.mobility == "correspondent":  # Mobile IPv6 (RFC 6275 §9)
+            enable_correspondent(self.host)
         self.driver = LiveDriver([self.host])
         self.ports: list[RawSocketPort | TapPort | RawIpv4Port] = []
         self.pcap: PcapWriter | None = None
@@ -613,11 +618,14 @@ def build_config(
     socks: str | None = None,
     log_level: str | None = None,
     ipsec: str | None = None,
+    mobility: str | None = None,
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     level = (log_level or "warning").lower()
     if level not in LOG_LEVELS:
         raise HostConfigError(f"--log-level {log_level}: choose {', '.join(LOG_LEVELS)}")
+    if mobility not in (None, *MOBILITY_ROLES):
+        raise HostConfigError(f"--mobility {mobility}: choose {', '.join(MOBILITY_ROLES)}")
     tunnels: dict[str, TunnelSpec] = {}
     taps: list[str] = []
     return HostConfig(
@@ -640,6 +648,7 @@ def build_config(
         socks=_parse_socks(socks) if socks else None,
         log_level=level,
         ipsec=_load_ipsec(ipsec) if ipsec else None,
+        mobility=mobility,
     )
 
 
@@ -649,6 +658,9 @@ def _load_ipsec(path: str) -> IpsecConfig:
     except IpsecConfigError as exc:
         raise HostConfigError(str(exc)) from None
 
+
+#: --mobility's choices: the Mobile IPv6 roles a live host can take (RFC 6275 §9).
+MOBILITY_ROLES = ("correspondent",)
 
 #: --log-level's choices, quietest last.
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -686,6 +698,7 @@ FILE_SETTINGS: dict[str, str] = {
     "socks": "str",
     "log_level": "str",
     "ipsec": "str",
+    "mobility": "str",
 }
 
 
@@ -826,6 +839,7 @@ def run(args: argparse.Namespace) -> int:
             "socks": args.socks,
             "log_level": args.log_level,
             "ipsec": args.ipsec,  # IPsec hook
+            "mobility": args.mobility,
         }
         return run_host(config_from(flags, args.config))
     except (HostConfigError, LinkError) as exc:
@@ -913,7 +927,13 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         "--config",
         metavar="FILE.toml",
         help="settings from a TOML file (links, addresses, routes, router, advertise, pcap, "
-        "seed, serve, control, socks, log_level, ipsec); flags override it",
+        "seed, serve, control, socks, log_level, ipsec, mobility); flags override it",
+    )
+    host.add_argument(
+        "--mobility",
+        metavar="ROLE",
+        help="Mobile IPv6 (RFC 6275): 'correspondent' binds mobile nodes' home addresses "
+        "(return routability, Binding Updates, route optimisation; tcpip6 show bindings)",
     )
     host.add_argument(  # IPsec hook: tcpip6.apps.ipsec_config
         "--ipsec",

@@ -25,6 +25,7 @@ The views:
   sockets, as ``ss -tuan`` prints them (state, Recv-Q, Send-Q, local and peer address);
 - ``sockets``: the same as ``connections`` (its older name), under the key ``sockets``;
 - ``ipsec``: the SPD in order, the SAs (never their keys) with counters, IPsec counters.
+- ``bindings``: Mobile IPv6's Binding Cache and Binding Update List (RFC 6275 §9.1, §11.1).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from tcpip6.apps import ipsec_config
 from tcpip6.apps.command import CliError, Subparsers
+from tcpip6.apps.show_bindings import binding_lines, bindings
 from tcpip6.stack.counters import CounterSet
 from tcpip6.wire import ipv6 as wire_ipv6
 
@@ -54,6 +56,7 @@ VIEWS = (
     "connections",
     "sockets",
     "ipsec",
+    "bindings",
 )
 
 Data = dict[str, Any]
@@ -332,6 +335,7 @@ _SNAPSHOTS: dict[str, Callable[[Host, float], Data]] = {
     "connections": connections,
     "sockets": sockets,
     "ipsec": ipsec_config.snapshot,  # IPsec hook: SPD, SAD (never the keys), counters
+    "bindings": bindings,  # Mobile IPv6 (RFC 6275): apps/show_bindings.py
 }
 
 
@@ -504,6 +508,7 @@ _FORMATTERS: dict[str, Callable[[Data], list[str]]] = {
     "connections": connection_lines,
     "sockets": connection_lines,
     "ipsec": ipsec_config.lines,
+    "bindings": binding_lines,
 }
 
 

@@ -45,6 +45,7 @@ from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire.ipv6 import Ipv6Header
 
 if TYPE_CHECKING:
+    from tcpip6.stack.mobility.correspondent import CorrespondentNode
     from tcpip6.stack.router import Router
     from tcpip6.stack.translate.hook import Translator
 
@@ -113,6 +114,8 @@ class Host:
         self.mld_module = MldHost(self)
         self._loopback: deque[tuple[Interface, bytes]] = deque()
         self._in_call = False
+        #: Mobile IPv6 (RFC 6275 §9): set by ``mobility.correspondent.enable_correspondent``.
+        self.mobility: CorrespondentNode | None = None
 
     def __repr__(self) -> str:
         return f"<Host {self.name}>"
@@ -357,6 +360,8 @@ class Host:
                 self.router.poll(now)
             for translator in self.translators:  # stack/translate/hook.py
                 translator.poll(now)
+            if self.mobility is not None:  # RFC 6275 §9.1, §9.5.5: expiry, refreshes
+                self.mobility.poll(now)
         except Exception:
             self._internal_error("poll")
         finally:
@@ -373,6 +378,8 @@ class Host:
             best = earliest(best, self.router.next_deadline())
         for translator in self.translators:  # stack/translate/hook.py
             best = earliest(best, translator.next_deadline())
+        if self.mobility is not None:
+            best = earliest(best, self.mobility.next_deadline())
         if self._loopback and (best is None or self.now < best):
             best = self.now
         return best

@@ -26,6 +26,7 @@ from tcpip6.wire import WireError
 from tcpip6.wire import ext as wire_ext
 from tcpip6.wire import icmpv6 as wire_icmp
 from tcpip6.wire import ipv6 as wire_ipv6
+from tcpip6.wire import mobility as wire_mh
 from tcpip6.wire.ipv6 import Ipv6Header
 
 if TYPE_CHECKING:
@@ -81,6 +82,14 @@ ControlHandler = Callable[[ControlMessage], None]
 #: Options this host recognises in Hop-by-Hop and Destination Options headers (Router
 #: Alert, RFC 2711, comes with MLD).
 KNOWN_OPTIONS = frozenset({wire_ext.PAD1, wire_ext.PADN, wire_ext.ROUTER_ALERT})
+#: The Home Address option (RFC 6275 §6.3), recognised in Destination Options by a host
+#: that runs Mobile IPv6 (``host.mobility``).
+HAO_OPTIONS = frozenset({wire_mh.HOME_ADDRESS_OPTION})
+
+
+#: What the Mobile IPv6 send hook leaves alone: packets that already carry a routing header
+#: and the Mobility Header's own messages, which RFC 6275 §9.4 and §9.5.4 route themselves.
+_MIP6_OWN = frozenset({wire_ipv6.IPPROTO_ROUTING, wire_mh.IPPROTO_MH})
 
 
 class Ipv6Layer:
@@ -206,9 +215,18 @@ class Ipv6Layer:
                 if length is None:
                     return
             elif nh == wire_ipv6.IPPROTO_DSTOPTS:
-                length = self._options_header(iface, hdr, packet, off, now)
+                mobility = self.host.mobility
+                known = KNOWN_OPTIONS if mobility is None else KNOWN_OPTIONS | HAO_OPTIONS
+                length = self._options_header(iface, hdr, packet, off, now, known)
                 if length is None:
                     return
+                if mobility is not None:
+                    # Mobile IPv6 hook (RFC 6275 §9.3.1): a Home Address option puts the
+                    # home address in the source, or drops the packet.
+                    swapped = mobility.home_address_option(hdr, packet, off, now)
+                    if swapped is None:
+                        return
+                    hdr = swapped
             elif nh == wire_ipv6.IPPROTO_ROUTING:
                 routed = self._routing_header(iface, hdr, packet, off, now)
                 if routed is None:
@@ -276,7 +294,13 @@ class Ipv6Layer:
         self._walk(iface, hdr, packet, nh, off, nh_pointer, now, first=first, fragmented=fragmented)
 
     def _options_header(
-        self, iface: Interface, hdr: Ipv6Header, packet: bytes, off: int, now: float
+        self,
+        iface: Interface,
+        hdr: Ipv6Header,
+        packet: bytes,
+        off: int,
+        now: float,
+        known: frozenset[int] = KNOWN_OPTIONS,
     ) -> int | None:
         """Hop-by-Hop / Destination Options (RFC 8200 §4.2-§4.3, §4.6). Returns the
         header length, or None when the packet was discarded."""
@@ -291,7 +315,7 @@ class Ipv6Layer:
             return None
         opt_off = off + 2
         for opt in opts.options:
-            if opt.type not in KNOWN_OPTIONS:
+            if opt.type not in known:
                 # RFC 8200 §4.2: the two high-order bits say what to do with it.
                 action = wire_ext.option_action(opt.type)
                 if action != wire_ext.ACTION_SKIP:
@@ -431,6 +455,17 @@ class Ipv6Layer:
             opts = wire_ext.pad_options(destination_options)
             payload = wire_ext.DestinationOptions(next_header, opts).build() + payload
             next_header = wire_ipv6.IPPROTO_DSTOPTS
+        if self.host.mobility is not None and next_header not in _MIP6_OWN:
+            # Mobile IPv6 hook (RFC 6275 §9.3.2): to a home address with a binding, send to
+            # the care-of address with a type 2 routing header carrying the home address.
+            care_of = self.host.mobility.route_optimise(dst)
+            if care_of is not None:
+                payload = wire_ext.Type2RoutingHeader(next_header, dst).build() + payload
+                next_header = wire_ipv6.IPPROTO_ROUTING
+                dst = care_of
+                route = self.host.route(care_of, None, now)
+                if route is not None:
+                    iface, next_hop = route
         if hop_by_hop:
             opts = wire_ext.pad_options(hop_by_hop)
             payload = wire_ext.HopByHopOptions(next_header, opts).build() + payload

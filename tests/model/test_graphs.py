@@ -16,6 +16,7 @@ from tcpip6.stack.machines.graph import Graph
 from tests.model import (
     test_dad,
     test_mld,
+    test_mobility,
     test_nat64_tcp,
     test_nce,
     test_reassembly,
@@ -128,6 +129,7 @@ COVERAGE: list[tuple[str, Any, set[tuple[str, str, str]], Callable[[], None]]] =
     ("reassembly", test_reassembly.ReassemblyVersusSpec, test_reassembly.SEEN, _no_walks),
     ("tcp", test_tcp.TcpVersusSpec, test_tcp.SEEN, test_tcp.sweep),
     ("nat64_tcp", test_nat64_tcp.Nat64TcpVersusSpec, test_nat64_tcp.SEEN, _no_walks),
+    ("binding_cache", test_mobility.CorrespondentVersusSpec, test_mobility.SEEN, _no_walks),
 ]
 
 
