@@ -943,6 +943,10 @@ def _add_tools(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     httpd.set_defaults(func=_cmd_httpd)
 
+    from tcpip6.apps import check
+
+    check.add_parser(sub)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
