@@ -64,7 +64,8 @@ class IcmpChecker:
         self.v = variables
         self.report = report
         self._fragments: dict[tuple[IPv6Address, IPv6Address, int], ipv6_spec.ReassemblyBuffer] = {}
-        self._dad: dict[IPv6Address, _Probes] = {}
+        #: Probes by (the prober's link-layer address where the capture shows it, target).
+        self._dad: dict[tuple[bytes | None, IPv6Address], _Probes] = {}
         self._resolution: dict[tuple[IPv6Address, IPv6Address], _Probes] = {}
         self._rs: dict[IPv6Address, _Probes] = {}
 
@@ -280,7 +281,7 @@ class IcmpChecker:
                 "NS from :: carrying a Source Link-Layer Address option",
                 "no Source Link-Layer Address option when the source is unspecified",
             )
-        probes = self._dad.setdefault(msg.target, _Probes())
+        probes = self._dad.setdefault((obs.link_source, msg.target), _Probes())
         window = self.v.retrans_timer * (self.v.dup_addr_detect_transmits + 1)
         if probes.times and obs.time - probes.times[-1] > window:
             probes.times.clear()  # a new run of DAD (the interface came up again)

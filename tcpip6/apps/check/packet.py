@@ -50,6 +50,7 @@ class Observed:
     time: float
     interface: int
     link_multicast: bool | None
+    link_source: bytes | None
     header: wire_ipv6.Ipv6Header
     payload: bytes
     #: (next header, offset in ``payload``, extension header or None for the last row)
@@ -96,6 +97,7 @@ def observe(captured: CapturedPacket) -> Observed | str:
         captured.time,
         captured.interface,
         captured.link_multicast,
+        captured.link_source,
         hdr,
         payload,
         chain,

@@ -298,7 +298,13 @@ class TcpChecker:
         taken to send this segment; only rows of the TCP graph are recorded."""
         flags = seg.flags
         if flags & wt.RST:
+            synchronized = me.state not in ("CLOSED", "LISTEN", "SYN_SENT")
             self._move(obs, conn, me, "abort", "CLOSED")
+            # RFC 9293 §3.10.7.4: an RST at the receiver's RCV.NXT (the sender's SND.NXT)
+            # closes a synchronized connection.
+            at_rcv_nxt = me.snd_nxt is None or seg.seq == me.snd_nxt
+            if synchronized and at_rcv_nxt and peer.state not in ("CLOSED", "LISTEN", "SYN_SENT"):
+                self._move(obs, conn, peer, "rst_received", "CLOSED")
             return
         if flags & wt.SYN and not flags & wt.ACK:
             self._move(obs, conn, me, "active_open", "SYN_SENT")
