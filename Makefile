@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEB_PACKAGES := tshark graphviz iproute2 iputils-ping radvd curl
+DEB_PACKAGES := tshark graphviz iproute2 iputils-ping radvd curl nftables ethtool
 APT_STAMP := .venv/.apt-installed
 
 .PHONY: all venv deb test check lint typecheck demo diagrams graph-coverage bench clean \
