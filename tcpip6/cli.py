@@ -54,6 +54,7 @@ TOOLS = (
     "tcpip6.apps.ftp6",
     "tcpip6.apps.broker",
     "tcpip6.apps.link_events",
+    "tcpip6.apps.check",
 )
 
 

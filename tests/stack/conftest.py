@@ -27,7 +27,12 @@ class Pair:
 
 @pytest.fixture
 def pair() -> Pair:
-    world = SimWorld(seed=1)
+    return make_pair()
+
+
+def make_pair(seed: int = 1) -> Pair:
+    """Two hosts a (fe80::a) and b (fe80::b) on segment ``lan``, static neighbors."""
+    world = SimWorld(seed=seed)
     a, b = world.host("a"), world.host("b")
     # No DAD, no ND: static addresses and static (PERMANENT) neighbor entries only.
     no_dad = InterfaceParameters(dup_addr_detect_transmits=0)

@@ -39,7 +39,7 @@ def test_malformed_mobility_input_is_dropped_and_counted(case: tuple[int, bytes]
 
 
 def test_binding_cache_entries_leave_the_graph() -> None:
-    models = len(GRAPH.machine.models)
+    models = len(GRAPH)
     cache = BindingCache(capacity=100)
     now = 0.0
     for i in range(2000):
@@ -51,4 +51,4 @@ def test_binding_cache_entries_leave_the_graph() -> None:
         now += 0.1
         cache.poll(now)
     cache.poll(now + 11.0)
-    assert len(cache) == 0 and len(GRAPH.machine.models) == models
+    assert len(cache) == 0 and len(GRAPH) == models

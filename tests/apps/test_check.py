@@ -1,0 +1,227 @@
+"""``tcpip6 check``: tcpip6's own captures have no deviation; captures mutated with scapy
+(an independent packet builder) are caught with the right rule and RFC section, at the
+frame that was changed; pcapng reads like pcap."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from scapy.layers.inet import UDP
+from scapy.layers.inet6 import TCP as ScapyTCP
+from scapy.layers.inet6 import (
+    ICMPv6DestUnreach,
+    ICMPv6ND_NA,
+    ICMPv6ND_NS,
+    ICMPv6NDOptSrcLLAddr,
+    IPv6,
+)
+from scapy.layers.l2 import Ether
+from scapy.utils import PcapNgWriter, PcapWriter, rdpcap
+
+from tcpip6.apps.check import Allowance, check_capture, load_allow_list
+from tcpip6.apps.demo import Timeline, simulate
+from tcpip6.cli import main
+from tests.stack.conftest import make_pair
+from tests.stack.tcpscenario import connected
+
+
+@pytest.fixture(scope="module")
+def demo_pcap(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("check") / "demo.pcap"
+    simulate(path, Timeline(False, "text"))
+    return path
+
+
+def _rewrite(src: Path, dst: Path, change: dict[int, Ether], extra: list[Ether] = ()) -> None:  # type: ignore[assignment]
+    """Copy ``src`` to ``dst`` with the frames numbered in ``change`` (from 1) replaced."""
+    packets = rdpcap(str(src))
+    with PcapWriter(str(dst), linktype=1) as out:
+        for n, p in enumerate(packets, 1):
+            out.write(change.get(n, p))
+        for p in extra:
+            p.time = packets[-1].time + 1
+            out.write(p)
+
+
+def test_the_demo_capture_has_no_deviation(demo_pcap: Path) -> None:
+    result = check_capture(str(demo_pcap))
+    assert result.deviations == []
+    assert result.stats.ipv6 == result.stats.frames > 50
+    tcp = [f for f in result.flows.values() if f.flow.startswith("TCP")]
+    assert len(tcp) == 1 and tcp[0].packets >= 8
+    # The inferred states: both ends through the textbook path, back to CLOSED or TIME-WAIT.
+    ends = {}
+    for rec in result.transitions:
+        ends[rec.entity] = rec.new
+    assert sorted(ends.values()) == ["CLOSED", "TIME_WAIT"]
+    assert {r.trigger for r in result.transitions} >= {
+        "active_open", "passive_open", "syn_received", "ack_of_syn", "close", "fin_acked",
+    }  # fmt: skip
+
+
+def test_a_lossy_transfer_of_tcpip6_has_no_deviation(tmp_path: Path) -> None:
+    """Losses and their recovery (fast retransmit, timeouts with backoff, go-back-N) as
+    tcpip6 does them, both ways through one lossy segment."""
+    path = tmp_path / "lossy.pcap"
+    pair = make_pair()
+    pair.world.capture(path)
+    c = connected(pair)
+    pair.world.segments["lan"].impairments.loss = 0.05
+    data = bytes(range(256)) * 400
+    c.client.sendall(data)
+    c.server.sendall(data)
+    got_b = bytearray()
+    got_a = bytearray()
+    while len(got_b) < len(data) or len(got_a) < len(data):
+        if len(got_b) < len(data):
+            got_b += c.server.recv(65536)
+        if len(got_a) < len(data):
+            got_a += c.client.recv(65536)
+    assert bytes(got_a) == bytes(got_b) == data
+    c.client.close()
+    c.server.close()
+    pair.world.run_for(5.0)
+    assert pair.world.pcap is not None
+    pair.world.pcap.close()
+    lost = pair.world.segments["lan"].counters.frames_lost
+    result = check_capture(str(path))
+    assert lost > 5
+    assert result.deviations == [], "\n".join(d.format() for d in result.deviations)
+
+
+def _first(packets: list[Ether], want: type, pred: object = None) -> int:
+    for n, p in enumerate(packets, 1):
+        if p.haslayer(want) and (pred is None or pred(p)):  # type: ignore[operator]
+            return n
+    raise AssertionError(f"no {want.__name__} in the capture")
+
+
+def test_an_ack_beyond_snd_nxt_is_caught(demo_pcap: Path, tmp_path: Path) -> None:
+    packets = rdpcap(str(demo_pcap))
+    n = _first(
+        packets, ScapyTCP, lambda p: p[ScapyTCP].flags == "A" and not bytes(p[ScapyTCP].payload)
+    )
+    p = packets[n - 1].copy()
+    p[ScapyTCP].ack = (p[ScapyTCP].ack + 100_000) % 2**32
+    del p[ScapyTCP].chksum
+    out = tmp_path / "ack.pcap"
+    _rewrite(demo_pcap, out, {n: Ether(bytes(p))})
+    devs = check_capture(str(out)).deviations
+    assert [(d.frame, d.rule, d.rfc) for d in devs][:1] == [
+        (n, "ACK of data never sent", "RFC 9293 §3.4")
+    ]
+
+
+def test_a_solicited_na_to_a_multicast_address_is_caught(demo_pcap: Path, tmp_path: Path) -> None:
+    packets = rdpcap(str(demo_pcap))
+    n = _first(packets, ICMPv6ND_NA, lambda p: p[ICMPv6ND_NA].S == 1)
+    p = packets[n - 1].copy()
+    p[Ether].dst = "33:33:00:00:00:01"
+    p[IPv6].dst = "ff02::1"
+    del p[ICMPv6ND_NA].cksum
+    out = tmp_path / "na.pcap"
+    _rewrite(demo_pcap, out, {n: Ether(bytes(p))})
+    devs = check_capture(str(out)).deviations
+    assert [(d.frame, d.rule, d.rfc) for d in devs] == [
+        (n, "solicited NA to a multicast address", "RFC 4861 §7.1.2")
+    ]
+
+
+def test_a_dad_probe_with_a_source_address_is_caught(demo_pcap: Path, tmp_path: Path) -> None:
+    packets = rdpcap(str(demo_pcap))
+    n = _first(packets, ICMPv6ND_NS, lambda p: p[IPv6].src == "::")
+    p = packets[n - 1].copy()
+    p[IPv6].src = p[ICMPv6ND_NS].tgt
+    del p[ICMPv6ND_NS].cksum
+    out = tmp_path / "dad.pcap"
+    _rewrite(demo_pcap, out, {n: Ether(bytes(p))})
+    devs = check_capture(str(out)).deviations
+    assert [(d.frame, d.rule, d.rfc) for d in devs] == [
+        (n, "DAD probe with a source address", "RFC 4862 §5.4.2")
+    ]
+
+
+def test_an_icmpv6_error_about_an_error_is_caught(demo_pcap: Path, tmp_path: Path) -> None:
+    a, b = "2001:db8:1::a", "2001:db8:1::b"
+    inner = IPv6(src=b, dst=a) / ICMPv6DestUnreach(code=4) / IPv6(src=a, dst=b) / UDP(dport=9)
+    frame = Ether(src="02:00:00:00:00:0a", dst="02:00:00:00:00:0b") / IPv6(src=a, dst=b)
+    frame = frame / ICMPv6DestUnreach(code=4) / inner
+    out = tmp_path / "err.pcap"
+    _rewrite(demo_pcap, out, {}, [Ether(bytes(frame))])
+    result = check_capture(str(out))
+    last = result.stats.frames
+    assert [(d.frame, d.rule, d.rfc) for d in result.deviations] == [
+        (last, "ICMPv6 error about an ICMPv6 error", "RFC 4443 §2.4")
+    ]
+
+
+def test_a_multicast_ns_without_its_link_layer_address_is_caught(tmp_path: Path) -> None:
+    ns = (
+        Ether(src="02:00:00:00:00:0a", dst="33:33:ff:00:00:0b")
+        / IPv6(src="fe80::a", dst="ff02::1:ff00:b", hlim=255)
+        / ICMPv6ND_NS(tgt="fe80::b")
+    )
+    good = ns / ICMPv6NDOptSrcLLAddr(lladdr="02:00:00:00:00:0a")
+    out = tmp_path / "ns.pcap"
+    with PcapWriter(str(out), linktype=1) as w:
+        w.write(Ether(bytes(good)))
+        ns.time = good.time + 2
+        w.write(Ether(bytes(ns)))
+    assert [(d.frame, d.rfc) for d in check_capture(str(out)).deviations] == [(2, "RFC 4861 §4.3")]
+
+
+def test_pcapng_reads_like_pcap(demo_pcap: Path, tmp_path: Path) -> None:
+    ng = tmp_path / "demo.pcapng"
+    with PcapNgWriter(str(ng)) as w:
+        for p in rdpcap(str(demo_pcap)):
+            w.write(p)
+    a, b = check_capture(str(demo_pcap)), check_capture(str(ng))
+    assert (b.stats.frames, b.stats.ipv6) == (a.stats.frames, a.stats.ipv6)
+    assert [f.packets for f in b.flows.values()] == [f.packets for f in a.flows.values()]
+    assert [(r.entity, r.new) for r in b.transitions] == [(r.entity, r.new) for r in a.transitions]
+
+
+def test_the_command_line(
+    demo_pcap: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(demo_pcap)]) == 0
+    assert "0 deviations" in capsys.readouterr().out
+    # A mutated capture: exit 1, the deviation in the JSON report, and allowed by a list.
+    packets = rdpcap(str(demo_pcap))
+    n = _first(packets, ICMPv6ND_NA, lambda p: p[ICMPv6ND_NA].S == 1)
+    p = packets[n - 1].copy()
+    p[IPv6].dst = "ff02::1"
+    del p[ICMPv6ND_NA].cksum
+    bad = tmp_path / "bad.pcap"
+    _rewrite(demo_pcap, bad, {n: Ether(bytes(p))})
+    assert main(["check", "--json", str(bad)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["deviations"] == 1
+    allow = tmp_path / "allow.toml"
+    allow.write_text(
+        '[[allow]]\nrule = "solicited NA to a multicast address"\nreason = "on purpose"\n'
+    )
+    assert main(["check", "--allow", str(allow), str(bad)]) == 0
+    assert "(allowed)" in capsys.readouterr().out
+    # Bad input: one line, exit 2.
+    junk = tmp_path / "junk.pcap"
+    junk.write_bytes(b"not a capture at all")
+    assert main(["check", str(junk)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "neither a pcap nor a pcapng" in err
+    allow.write_text('[[allow]]\nrule = "x"\n')
+    assert main(["check", "--allow", str(allow), str(demo_pcap)]) == 2
+    assert "needs a 'reason'" in capsys.readouterr().err
+
+
+def test_allow_list_entries_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"/nonexistent/allow\.toml"):
+        load_allow_list("/nonexistent/allow.toml")
+    f = tmp_path / "a.toml"
+    f.write_text('[[allow]]\nrule = "r"\nreason = "why"\nflow = "TCP"\ncolour = 1\n')
+    with pytest.raises(ValueError, match="unknown key 'colour'"):
+        load_allow_list(str(f))
+    f.write_text('[[allow]]\nrule = "r"\nreason = "why"\nflow = "TCP"\n')
+    assert load_allow_list(str(f)) == [Allowance("r", "why", None, "TCP")]

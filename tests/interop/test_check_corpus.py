@@ -1,0 +1,134 @@
+"""``tcpip6 check`` on captures the tests make in namespaces: the Linux kernel talking to
+itself (DAD and a duplicate address, address resolution, SLAAC from
+radvd, TCP bulk, TCP under loss with and without SACK, a lost FIN, an abortive close), and
+tcpip6 talking to Linux. Linux's deviations are exactly those written down in
+docs/linux-deviations.toml (and docs/deviations.md); tcpip6's packets have none."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from tcpip6.apps.check import check_capture, load_allow_list
+from tcpip6.io.capture import read_capture
+from tests.interop import netns
+from tests.interop.checkcorpus import A_ADDR, A_IF, B_ADDR, B_IF, linux_capture
+from tests.interop.netns import REPO, Topology
+
+DUPLICATE = "2001:db8:c::d"
+DOCUMENTED = REPO / "docs" / "linux-deviations.toml"
+RADVD_CONF = f"""interface {A_IF} {{
+    AdvSendAdvert on;
+    MinRtrAdvInterval 3;
+    MaxRtrAdvInterval 4;
+    prefix 2001:db8:5:1::/64 {{ AdvOnLink on; AdvAutonomous on; }};
+}};
+"""
+
+
+def _loss(run: object, rule: str) -> None:
+    """An nft rule on b's input: the capture (on b's end, before netfilter) sees the
+    packets b then drops, so the sender's retransmissions follow their originals."""
+    assert callable(run)
+    run("nft", "add table inet loss")
+    run("nft", "add chain inet loss inp { type filter hook input priority 0 ; }")
+    run("nft", f"add rule inet loss inp {rule} drop")
+
+
+def test_linux_talking_to_linux(tmp_path: Path) -> None:
+    assert shutil.which("dumpcap") and shutil.which("nft") and shutil.which("ethtool")
+    path = tmp_path / "linux.pcapng"
+    with linux_capture(path) as lx:
+        for run, ifname in ((lx.run_a, A_IF), (lx.run_b, B_IF)):
+            # One packet a segment on the wire (no TSO/GSO/GRO).
+            run("ethtool", "-K", ifname, "tso", "off", "gso", "off", "gro", "off")
+        lx.run_a("ip", "addr", "add", f"{A_ADDR}/64", "dev", A_IF)
+        lx.run_b("ip", "addr", "add", f"{B_ADDR}/64", "dev", B_IF)
+        # A duplicate: b tries an address a already holds (RFC 4862 §5.4.4).
+        lx.run_a("ip", "addr", "add", f"{DUPLICATE}/64", "dev", A_IF)
+        time.sleep(1.5)
+        lx.run_b("ip", "addr", "add", f"{DUPLICATE}/64", "dev", B_IF)
+        conf = tmp_path / "radvd.conf"
+        conf.write_text(RADVD_CONF)
+        lx.run_a("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+        radvd = subprocess.Popen(
+            ["ip", "netns", "exec", lx.a, "radvd", "-n", "-C", str(conf),
+             "-p", str(tmp_path / "radvd.pid"), "-m", "stderr"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            time.sleep(3.0)  # DAD, and b's SLAAC address from the first RA
+            # Linux found the duplicate: the address is marked dadfailed, or gone.
+            addrs = lx.run_b("ip", "-6", "addr", "show", "dev", B_IF).split("inet6 ")
+            dup = [a for a in addrs if a.startswith(DUPLICATE + "/")]
+            assert all("dadfailed" in a for a in dup), addrs
+            ping = lx.run_a("ping", "-6", "-c", "3", "-i", "0.2", B_ADDR)
+            assert "3 received" in ping, ping
+            assert lx.transfer(1_000_000, 5001) == "999936"
+            # Every 40th TCP packet into b is lost, with SACK and then without.
+            _loss(lx.run_b, "meta l4proto tcp numgen inc mod 40 == 7")
+            assert lx.transfer(1_000_000, 5002) == "999936"
+            lx.run_a("sysctl", "-qw", "net.ipv4.tcp_sack=0")
+            assert lx.transfer(1_000_000, 5003) == "999936"
+            lx.run_b("nft", "delete table inet loss")
+            # The client's first FIN is lost: a tail loss that only a timer recovers.
+            _loss(lx.run_b, "tcp flags & fin == fin quota until 100 bytes")
+            assert lx.transfer(100_000, 5004) == "99840"
+            lx.run_b("nft", "delete table inet loss")
+            assert lx.transfer(100_000, 5005, abort=True) == "aborted"
+            time.sleep(0.5)
+        finally:
+            radvd.kill()
+            radvd.wait()
+    result = check_capture(str(path))
+    found = {(d.rule, d.rfc) for d in result.deviations}
+    documented = {(a.rule, a.rfc) for a in load_allow_list(str(DOCUMENTED))}
+    report = "\n".join(d.format() for d in result.deviations)
+    assert found == documented, report
+    assert result.stats.ipv6 > 2000
+    kinds = {f.flow.split()[0] for f in result.flows.values()}
+    assert kinds == {"IPv6", "TCP"}
+    # The allow-list turns the check green, as a CI of another stack would use it.
+    allowed = check_capture(str(path), allow=load_allow_list(str(DOCUMENTED)))
+    assert allowed.deviations == []
+    # The TCP state inference followed every connection to its end.
+    ends: dict[str, str] = {}
+    for rec in result.transitions:
+        ends[rec.entity] = rec.new
+    assert len(ends) == 10 and set(ends.values()) <= {"CLOSED", "TIME_WAIT"}, ends
+
+
+def test_tcpip6_talking_to_linux(topology: Topology, tmp_path: Path) -> None:
+    """tcpip6's own capture of a live exchange with Linux: ND, ping, TCP into its discard
+    service: no packet of tcpip6's deviates."""
+    pcap = tmp_path / "host.pcap"
+    host = netns.start_tcpip6_host(topology, pcap, "--serve", "discard")
+    link_local = host.wait_for(netns.link_local_line()).group(1)
+    out = topology.peer_run("ping", "-6", "-c", "3", "-i", "0.2", f"{link_local}%{netns.PEER_IF}")
+    assert "3 received" in out, out
+    sender = (
+        "import socket, sys\n"
+        "s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)\n"
+        "s.settimeout(20)\n"
+        "s.connect((sys.argv[1], 9, 0, int(sys.argv[2])))\n"
+        "s.sendall(bytes(300000))\n"
+        "s.close()\n"
+    )
+    index = topology.peer_run("cat", f"/sys/class/net/{netns.PEER_IF}/ifindex").strip()
+    topology.peer_run("python3", "-c", sender, link_local, index)
+    time.sleep(1.0)
+    assert netns.stop(host) == 0
+    result = check_capture(str(pcap))
+    tcp = [f for f in result.flows.values() if f.flow.startswith("TCP")]
+    # Linux hands tcpip6 coalesced segments of up to 64 KB (GRO on its veth): few packets.
+    assert len(tcp) == 1 and tcp[0].packets > 10
+    # Nothing tcpip6 sent deviates; Linux only as documented.
+    senders = {c.frame: c.link_source for c in read_capture(pcap)}
+    mac = topology.host_mac()
+    assert [d for d in result.deviations if senders[d.frame] == mac] == []
+    documented = {(a.rule, a.rfc) for a in load_allow_list(str(DOCUMENTED))}
+    assert {(d.rule, d.rfc) for d in result.deviations} <= documented
+    ends = {rec.entity: rec.new for rec in result.transitions}
+    assert sorted(ends.values()) in (["CLOSED", "TIME_WAIT"], ["CLOSED", "CLOSED"]), ends
