@@ -50,12 +50,14 @@ def test_the_demo_capture_has_no_deviation(demo_pcap: Path) -> None:
     assert result.deviations == []
     assert result.stats.ipv6 == result.stats.frames > 50
     tcp = [f for f in result.flows.values() if f.flow.startswith("TCP")]
-    assert len(tcp) == 1 and tcp[0].packets >= 8
-    # The inferred states: both ends through the textbook path, back to CLOSED or TIME-WAIT.
+    # One connection across the router, and one through NAT64 and SIIT (seen under the
+    # addresses of each side of the translators).
+    assert len(tcp) >= 2 and all(f.packets >= 8 for f in tcp)
+    # The inferred states: every end through the textbook path, to CLOSED or TIME-WAIT.
     ends = {}
     for rec in result.transitions:
         ends[rec.entity] = rec.new
-    assert sorted(ends.values()) == ["CLOSED", "TIME_WAIT"]
+    assert set(ends.values()) == {"CLOSED", "TIME_WAIT"}
     assert {r.trigger for r in result.transitions} >= {
         "active_open", "passive_open", "syn_received", "ack_of_syn", "close", "fin_acked",
     }  # fmt: skip
@@ -165,10 +167,11 @@ def test_a_multicast_ns_without_its_link_layer_address_is_caught(tmp_path: Path)
     )
     good = ns / ICMPv6NDOptSrcLLAddr(lladdr="02:00:00:00:00:0a")
     out = tmp_path / "ns.pcap"
+    first, second = Ether(bytes(good)), Ether(bytes(ns))
+    first.time, second.time = 100.0, 102.0  # RetransTimer apart (RFC 4861 §7.2.2)
     with PcapWriter(str(out), linktype=1) as w:
-        w.write(Ether(bytes(good)))
-        ns.time = good.time + 2
-        w.write(Ether(bytes(ns)))
+        w.write(first)
+        w.write(second)
     assert [(d.frame, d.rfc) for d in check_capture(str(out)).deviations] == [(2, "RFC 4861 §4.3")]
 
 

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 #: RFC 2018 §3: blocks in one SACK option, at most 4 (3 beside timestamps).
 MAX_SACK_BLOCKS = 4
+#: RFC 2018 §3: two NOPs for alignment, then the option's kind and length octets.
+SACK_OVERHEAD = 4
 
 S = TcpState
 T = TcpTimer
@@ -275,19 +277,22 @@ class Sender:
             avail = data_end - self.nxt
             usable = self.recovery.usable()
             if avail > 0:
-                n = min(avail, self.conn.mss, usable)
+                # RFC 9293 §3.7.1, RFC 6691: the options a segment carries beyond those of
+                # every segment (SACK blocks to report) come out of its data.
+                smss = max(self.conn.mss - self.sack_room(), 1)
+                n = min(avail, smss, usable)
                 if n <= 0:
                     if self.wnd == 0 and self.max <= self.una and not self._armed(T.PERSIST):
                         # RFC 9293 §3.8.6.1: probe a zero window.
                         self._arm(T.PERSIST, now + self.persist_interval())
                     break
                 offered = self.right - self.nxt
-                if n < min(avail, self.conn.mss) and usable < offered and self.max > self.una:
+                if n < min(avail, smss) and usable < offered and self.max > self.una:
                     # The congestion window, not the peer's, is the limit: the ACKs in
                     # flight open it; a runt now (or from the SWS timer, which is for a
                     # small offered window, RFC 1122 §4.2.3.4) would only waste a segment.
                     break
-                if n < self.conn.mss and not override and not self.may_send_small(n, avail):
+                if n < smss and not override and not self.may_send_small(n, avail):
                     if not self._armed(T.SWS_OVERRIDE) and n < avail:
                         self._arm(T.SWS_OVERRIDE, now + self.conn.params.sws_override)
                     break
@@ -302,6 +307,14 @@ class Sender:
         if sent_any:
             self._cancel(T.SWS_OVERRIDE)
         return sent_any
+
+    def sack_room(self) -> int:
+        """Octets the SACK option of the next segment takes (two NOPs, kind, length and
+        8 octets a block, RFC 2018 §3), 0 when there is nothing to report."""
+        if not (self.conn.sack_ok and self.conn.rcv.sack_recent):
+            return 0
+        limit = 3 if self.conn.ts_ok else MAX_SACK_BLOCKS
+        return SACK_OVERHEAD + 8 * min(len(self.conn.rcv.sack_recent), limit)
 
     def may_send_small(self, n: int, avail: int) -> bool:
         """RFC 1122 §4.2.3.4 (sender SWS avoidance, with Nagle as its part (b)): a segment
@@ -376,9 +389,16 @@ class Sender:
                     wire_tcp.Timestamps(self.conn.opt.tsval(now), self.conn.opt.ts_recent),
                 ]
             if self.conn.sack_ok and self.conn.rcv.sack_recent and flags & ACK and not flags & RST:
-                blocks = self.conn.rcv.sack_blocks(3 if self.conn.ts_ok else MAX_SACK_BLOCKS)
-                opts += [wire_tcp.NoOperation(), wire_tcp.NoOperation(), wire_tcp.Sack(blocks)]
-                self.conn.tcp.counters.sack_blocks_sent += len(blocks)
+                # RFC 9293 §3.7.1: a segment with data stays within the effective send MSS,
+                # the SACK option included (a full-size retransmission carries fewer
+                # blocks, or none); a pure ACK carries all it can (RFC 2018 §4).
+                limit = 3 if self.conn.ts_ok else MAX_SACK_BLOCKS
+                if payload:
+                    limit = min(limit, (self.conn.mss - len(payload) - SACK_OVERHEAD) // 8)
+                if limit > 0:
+                    blocks = self.conn.rcv.sack_blocks(limit)
+                    opts += [wire_tcp.NoOperation(), wire_tcp.NoOperation(), wire_tcp.Sack(blocks)]
+                    self.conn.tcp.counters.sack_blocks_sent += len(blocks)
             options = tuple(opts)
         window = (
             self.conn.rcv.advertise(self.conn.mss, self.conn.rcv_wscale)
