@@ -342,10 +342,12 @@ RATIOS = {
 
 def unit(name: str) -> str:
     """What a benchmark counts: its ``count`` and ``per_second`` are in this unit."""
-    if name.endswith("_tcp"):
+    if name.endswith(("_tcp", "_tcp_esp")):
         return "octets"
     if name.endswith("_udp"):
         return "datagrams"
+    if name.endswith(("_siit", "_nat64")):
+        return "packets"
     return "round trips"
 
 

@@ -56,7 +56,14 @@ def test_quick_run_writes_json(tmp_path: Path) -> None:
         assert r["count"] == expected
     assert set(record["ratios_loopback_over_simnet"]) == {"icmpv6_echo", "udp", "tcp"}
     # The table says what each rate counts: one unit a row, never packets and octets mixed.
-    units = {"tcp": "octets", "udp": "datagrams", "echo": "round trips"}
+    units = {
+        "tcp": "octets",
+        "esp": "octets",
+        "udp": "datagrams",
+        "echo": "round trips",
+        "siit": "packets",
+        "nat64": "packets",
+    }
     header, *rows = done.stdout.splitlines()
     assert "count/second" in header and "KB/sec (octets)" in header
     for name, r in record["results"].items():

@@ -575,7 +575,9 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         help="the host's control socket (default /run/tcpip6/HOSTNAME.sock)",
     )
     show.add_argument("--json", action="store_true", help="print JSON")
-    show.add_argument("view", choices=VIEWS, help="what to print")
+    show.add_argument(
+        "view", choices=VIEWS, metavar="VIEW", help="what to print: " + ", ".join(VIEWS)
+    )
     return show
 
 
