@@ -366,7 +366,8 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     ask.add_argument("--ipv4", help="this end's IPv4 address (default: the one the broker sees)")
     ask.add_argument("--json", action="store_true", help="print the broker's JSON answer")
     ask.add_argument(
-        "--run", nargs=argparse.REMAINDER, metavar="HOST-ARGS", help="run the tcpip6 host line "
+        "--run", nargs=argparse.REMAINDER, dest="run_line", metavar="HOST-ARGS",
+        help="run the tcpip6 host line "
         "(with any further arguments for it, e.g. --control PATH)"
     )  # fmt: skip
     rel = verbs.add_parser("release", help="release a tunnel")
@@ -438,10 +439,10 @@ def _request(args: argparse.Namespace) -> int:
         print(f"tunnel {a['id']}: {a['prefix']} over {a['client_ipv4']} -> {a['server_ipv4']}; "
               f"the tunnel server is {a['server_address']}")  # fmt: skip
         print(answer["command"])
-    if args.run is None:
+    if args.run_line is None:
         return 0
     sys.stdout.flush()
-    argv = [sys.executable, "-m", "tcpip6", *answer["command"].split()[1:], *args.run]
+    argv = [sys.executable, "-m", "tcpip6", *answer["command"].split()[1:], *args.run_line]
     os.execv(sys.executable, argv)
     return 1  # not reached
 
