@@ -44,7 +44,7 @@ def test_demo_runs_and_writes_a_clean_pcap(tmp_path: Path) -> None:
     # reassembled by a, and the reassembly graph's transitions with their RFC section.
     assert "packet too big mtu 1280" in out
     assert out.count("frag (id ") == 8  # 2 fragments each way, each seen on both links
-    assert "the 1400-byte ping was answered (2 fragments sent, 1 replies reassembled)" in out
+    assert "the 1400-byte ping was answered (2 fragments sent, 1 reply reassembled)" in out
     assert "HAVE_FIRST --reassembled--> COMPLETE (RFC 8200 §4.5)" in out
     assert "is a duplicate and is not used: True" in out
     frames = tshark.assert_clean(pcap)

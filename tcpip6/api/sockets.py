@@ -237,7 +237,7 @@ class Socket(Timeouts):
         self.multicast_interface: Interface | None = None
         self.traffic_class = 0
         self.icmp6_filter = bytes(32)  # Linux: a set bit blocks the type; none blocked
-        # RFC 3542 §6: ancillary data recvmsg returns; §11.2: no fragmentation on send.
+        # RFC 3542 §6: ancillary data recvmsg returns; RFC 3542 §11.2: no fragmentation on send.
         self.recv_hoplimit = False
         self.recv_pktinfo = False
         self.dontfrag = False
@@ -318,7 +318,7 @@ class Socket(Timeouts):
     ) -> tuple[bytes, list[tuple[int, int, bytes]], int, Address]:
         """``socket.recvmsg``: with IPV6_RECVHOPLIMIT / IPV6_RECVPKTINFO set, the
         ancillary data carries the Hop Limit and the destination address and interface
-        (RFC 3542 §6.1, §6.3); none fits in ``ancbufsize`` 0 (MSG_CTRUNC)."""
+        (RFC 3542 §6.1, RFC 3542 §6.3); none fits in ``ancbufsize`` 0 (MSG_CTRUNC)."""
         item = self._next()
         ancdata: list[tuple[int, int, bytes]] = []
         if self.recv_hoplimit:

@@ -120,7 +120,7 @@ class StreamSocket(Timeouts):
         self._reserved = True
 
     def listen(self, backlog: int = DEFAULT_BACKLOG) -> None:
-        """§3.10.1 passive OPEN; the backlog bounds the SYN queue and the accept queue."""
+        """RFC 9293 §3.10.1 passive OPEN; the backlog bounds the SYN queue and the accept queue."""
         self._check_open()
         if self.conn is not None:
             raise OSError(errno.EINVAL, "a connected socket cannot listen")
@@ -154,7 +154,7 @@ class StreamSocket(Timeouts):
         return sock, sock.getpeername()
 
     def connect(self, address: tuple[Any, ...]) -> None:
-        """§3.10.1 active OPEN; blocks until ESTABLISHED (or refused, or timed out)."""
+        """RFC 9293 §3.10.1 active OPEN; blocks until ESTABLISHED (or refused, or timed out)."""
         self._check_open()
         if self.listener is not None:
             raise OSError(errno.EINVAL, "a listening socket cannot connect")
@@ -197,7 +197,7 @@ class StreamSocket(Timeouts):
 
     # -- data ------------------------------------------------------------------------------
     def send(self, data: bytes | bytearray | memoryview, flags: int = 0) -> int:
-        """§3.10.2 SEND: blocks until some of ``data`` fits in the send buffer."""
+        """RFC 9293 §3.10.2 SEND: blocks until some of ``data`` fits in the send buffer."""
         conn = self._connected()
         view = memoryview(bytes(data))
         if not view:
@@ -251,13 +251,13 @@ class StreamSocket(Timeouts):
         if how in (SHUT_RD, SHUT_RDWR):
             conn.shutdown_read()
         if how in (SHUT_WR, SHUT_RDWR):
-            # The half-close: a FIN after the data already queued (§3.10.4).
+            # The half-close: a FIN after the data already queued (RFC 9293 §3.10.4).
             conn.close(now)
         if how not in (SHUT_RD, SHUT_WR, SHUT_RDWR):
             raise OSError(errno.EINVAL, "how is SHUT_RD, SHUT_WR or SHUT_RDWR")
 
     def close(self) -> None:
-        """CLOSE (§3.10.4), or ABORT with SO_LINGER (1, 0); unread data also aborts, as
+        """CLOSE (RFC 9293 §3.10.4), or ABORT with SO_LINGER (1, 0); unread data also aborts, as
         RFC 2525 §2.17 recommends (the peer learns its data was not read)."""
         if self.closed:
             return

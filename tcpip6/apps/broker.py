@@ -2,10 +2,10 @@
 
 A user with an IPv4 address asks for a tunnel (the page's form, or ``POST /api/tunnels``);
 the broker (RFC 3053 §3.1, the "TB") allocates a /64 of its pool in its database
-(:mod:`tcpip6.apps.broker_db`, SQLite), configures the tunnel server (§3.2, the "TS": a
+(:mod:`tcpip6.apps.broker_db`, SQLite), configures the tunnel server (RFC 3053 §3.2, the "TS": a
 running ``tcpip6 host``) through its control socket with an RFC 4213 configured tunnel to
 the user's IPv4 address carrying the /64 (:mod:`tcpip6.apps.tunnel_slots`), and answers
-with what the user's end needs (§3.1: "the TB ... sends the configuration information
+with what the user's end needs (RFC 3053 §3.1: "the TB ... sends the configuration information
 to the user"): the ``tcpip6 host --link tunnel:configured:...`` line, which ``tcpip6
 broker request URL --run`` runs at once.
 

@@ -350,7 +350,8 @@ def run_demo(pcap_path: Path, trace: bool = False, trace_format: str = "text") -
     print(
         f"  a: path MTU to {run.addrs['c']} is now {run.path_mtu_a_to_c}; the {BIG_PING}-byte "
         f"ping {'was answered' if run.big_replies() else 'got no answer'} "
-        f"({a.ip.fragments_created} fragments sent, {a.ip.reassembly_ok} replies reassembled)"
+        f"({a.ip.fragments_created} fragments sent, {a.ip.reassembly_ok} "
+        f"{'reply' if a.ip.reassembly_ok == 1 else 'replies'} reassembled)"
     )
     print(f"  TCP: c echoed {len(run.tcp_echo)} bytes back to a: {run.tcp_echo == TCP_DATA}")
     print(

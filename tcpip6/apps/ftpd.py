@@ -9,7 +9,7 @@ IPv4 addresses and are refused with 502), RETR, LIST, NLST, MLSD and MLST, SIZE 
 and RMD. Read-only unless made with ``upload=True`` (``--serve ftp-upload=DIR``).
 
 Confinement (:mod:`tcpip6.apps.ftpfs`): every path is resolved under the root, ``..``
-above the root and symbolic links that lead out are refused (550). RFC 2577 §3, §4:
+above the root and symbolic links that lead out are refused (550). RFC 2577 §3, RFC 2577 §4:
 EPRT may only name the control connection's own peer and a port of 1024 or above (no
 bounce), and a passive data connection from any other address is reset.
 

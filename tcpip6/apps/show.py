@@ -25,7 +25,7 @@ The views:
   sockets, as ``ss -tuan`` prints them (state, Recv-Q, Send-Q, local and peer address);
 - ``sockets``: the same as ``connections`` (its older name), under the key ``sockets``;
 - ``ipsec``: the SPD in order, the SAs (never their keys) with counters, IPsec counters.
-- ``bindings``: Mobile IPv6's Binding Cache and Binding Update List (RFC 6275 §9.1, §11.1).
+- ``bindings``: Mobile IPv6's Binding Cache and Binding Update List (RFC 6275 §9.1, RFC 6275 §11.1).
 """
 
 from __future__ import annotations

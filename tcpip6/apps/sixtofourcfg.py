@@ -1,5 +1,5 @@
 """``tcpip6 6to4cfg``: the 6to4 (RFC 3056) configuration an IPv4 address gives, as the MSR
-IPv6 kit's 6to4cfg printed it: the site prefix 2002:V4ADDR::/48 (§2), the host's 6to4
+IPv6 kit's 6to4cfg printed it: the site prefix 2002:V4ADDR::/48 (RFC 3056 §2), the host's 6to4
 address on subnet 0 with the ::V4ADDR interface identifier (RFC 4213 §3.7, what
 ``tcpip6 host --link tunnel:6to4`` configures), the relay router's 6to4 address (RFC
 3068), and the ``tcpip6 host`` command line and config file lines that set it up.

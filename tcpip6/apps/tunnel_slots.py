@@ -116,7 +116,7 @@ class TunnelSlots:
         if slot is None:
             link = TunnelLink(port, local, remote=remote)
             iface = self.host.add_interface(link, name, interface_parameters(link))
-            # RFC 4213 §3.7: fe80::V4ADDR; the far end a PERMANENT neighbor (no ND, §3.8).
+            # RFC 4213 §3.7: fe80::V4ADDR; the far end a PERMANENT neighbor (no ND, RFC 4213 §3.8).
             iface.add_static_address(link_local(local), 64, now)
             slot = Slot(iface, link, None, None)
             self.slots[name] = slot

@@ -52,7 +52,7 @@ class RawIpv4Counters(CounterSet):
 class RawIpv4Port:
     """A raw IPv4 socket for protocol 41, bound to ``local`` (it then receives only the
     datagrams to that address). Sends with DF clear (``IP_PMTUDISC_DONT``, RFC 4213
-    §3.2.1) and TTL :data:`TUNNEL_TTL`."""
+    RFC 4213 §3.2.1) and TTL :data:`TUNNEL_TTL`."""
 
     def __init__(self, local: IPv4Address, ifname: str = "tun0") -> None:
         self.local = local

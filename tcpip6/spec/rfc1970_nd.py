@@ -1,20 +1,20 @@
 """Neighbor Discovery, the reference model: RFC 1970 -> RFC 2461 -> RFC 4861.
 
 Written to be read beside RFC 4861. Each function is one rule of the RFC, transcribed
-section by section as if/else over the conceptual data structures of §5.1; no state
+section by section as if/else over the conceptual data structures of RFC 4861 §5.1; no state
 machine library, no I/O, no cleverness. The stack (``tcpip6.stack``) is checked against
 this model by ``tests/model``; the stack never imports it.
 
 The history, as far as this model depends on it:
 
 * RFC 1970 (1996) introduced Neighbor Discovery, with the conceptual data structures of
-  §5.1 and the reachability states INCOMPLETE, REACHABLE, STALE, DELAY and PROBE. RFC
+  RFC 4861 §5.1 and the reachability states INCOMPLETE, REACHABLE, STALE, DELAY and PROBE. RFC
   2461 (1998) and RFC 4861 (2007) each obsoleted the one before and keep those states.
   Where the texts differ, this model follows RFC 4861.
-* Next-hop determination (§5.2): RFC 2461 said that when the Default Router List is
+* Next-hop determination (RFC 4861 §5.2): RFC 2461 said that when the Default Router List is
   empty the sender assumes the destination is on-link. RFC 4943 explained why that rule
   does harm and RFC 4861 removed it: :func:`next_hop` finds no next hop instead.
-* Default router selection (§6.3.6): RFC 4861 points to RFC 4311 (which updated RFC
+* Default router selection (RFC 4861 §6.3.6): RFC 4861 points to RFC 4311 (which updated RFC
   2461) for sharing load among equally good routers. This model does not share load: it
   takes the first router, in list order, that is reachable or probably reachable.
 
@@ -34,7 +34,7 @@ DELAY_FIRST_PROBE_TIME = 5.0
 REACHABLE_TIME = 30.0
 RETRANS_TIMER = 1.0
 
-# §7.3.2 Neighbor Cache entry states.
+# RFC 4861 §7.3.2 Neighbor Cache entry states.
 INCOMPLETE = "INCOMPLETE"
 REACHABLE = "REACHABLE"
 STALE = "STALE"
@@ -44,20 +44,20 @@ PROBE = "PROBE"
 
 @dataclass(frozen=True)
 class Variables:
-    """The host variables of §6.3.2 this model reads (seconds), and how many packets an
-    entry queues while INCOMPLETE (§7.2.2 leaves the number to the implementation)."""
+    """The host variables of RFC 4861 §6.3.2 this model reads (seconds), and how many packets an
+    entry queues while INCOMPLETE (RFC 4861 §7.2.2 leaves the number to the implementation)."""
 
     reachable_time: float = REACHABLE_TIME
     retrans_timer: float = RETRANS_TIMER
     queue_limit: int = 3
 
 
-# -- §5.1 Conceptual data structures ----------------------------------------------------
+# -- RFC 4861 §5.1 Conceptual data structures ----------------------------------------------------
 
 
 @dataclass(frozen=True)
 class NeighborCacheEntry:
-    """§5.1 Neighbor Cache entry: "its link-layer address, a flag indicating whether the
+    """RFC 4861 §5.1 Neighbor Cache entry: "its link-layer address, a flag indicating whether the
     neighbor is a router or a host ..., a pointer to any queued packets waiting for
     address resolution to complete, ... the number of unanswered probes, and the time the
     next Neighbor Unreachability Detection event is scheduled to take place"."""
@@ -72,7 +72,7 @@ class NeighborCacheEntry:
 
 @dataclass(frozen=True)
 class DestinationCacheEntry:
-    """§5.1 Destination Cache entry: "maps a destination IP address to the IP address of
+    """RFC 4861 §5.1 Destination Cache entry: "maps a destination IP address to the IP address of
     the next-hop neighbor" (plus, e.g., the Path MTU)."""
 
     destination: IPv6Address
@@ -82,7 +82,7 @@ class DestinationCacheEntry:
 
 @dataclass(frozen=True)
 class PrefixListEntry:
-    """§5.1 Prefix List entry: an on-link prefix and when it becomes invalid."""
+    """RFC 4861 §5.1 Prefix List entry: an on-link prefix and when it becomes invalid."""
 
     prefix: IPv6Network
     invalidation_time: float
@@ -90,7 +90,7 @@ class PrefixListEntry:
 
 @dataclass(frozen=True)
 class DefaultRouterListEntry:
-    """§5.1 Default Router List entry: a router's address and when it becomes invalid."""
+    """RFC 4861 §5.1 Default Router List entry: a router's address and when it becomes invalid."""
 
     router: IPv6Address
     invalidation_time: float
@@ -102,21 +102,21 @@ class DefaultRouterListEntry:
 #   ("transmit", lla, packets)         send packets to lla
 #   ("address_unreachable", packets)   ICMPv6 destination unreachable for each packet
 #   ("unreachable", was_router)        the entry was deleted after failed probes
-#   ("router_flag_cleared",)           IsRouter TRUE -> FALSE (§7.2.5)
-#   ("router_solicitation",)           send an RS to all-routers (§6.3.7)
-#   ("no_routers",)                    no RA came: no routers on the link (§6.3.7)
+#   ("router_flag_cleared",)           IsRouter TRUE -> FALSE (RFC 4861 §7.2.5)
+#   ("router_solicitation",)           send an RS to all-routers (RFC 4861 §6.3.7)
+#   ("no_routers",)                    no RA came: no routers on the link (RFC 4861 §6.3.7)
 Action = tuple[object, ...]
 Result = tuple[NeighborCacheEntry | None, list[Action]]
 
 
-# -- §7.2.2 Sending a packet; §7.3.3 the first packet to a STALE entry --------------------
+# -- RFC 4861 §7.2.2 Sending a packet; RFC 4861 §7.3.3 the first packet to a STALE entry -----------
 
 
 def send_packet(
     entry: NeighborCacheEntry | None, packet: bytes, now: float, v: Variables
 ) -> Result:
     if entry is None:
-        # §7.2.2: "the sender creates one, sets its state to INCOMPLETE, initiates Address
+        # RFC 4861 §7.2.2: "the sender creates one, sets its state to INCOMPLETE, initiates Address
         # Resolution, and then queues the data packet pending completion"; it "sends a
         # Neighbor Solicitation ... and [sets] a timer to RetransTimer".
         new = NeighborCacheEntry(
@@ -124,42 +124,43 @@ def send_packet(
         )
         return new, [("multicast_ns",)]
     if entry.state == INCOMPLETE:
-        # §7.2.2: "If the queue overflows, the new packet SHOULD replace the oldest one."
+        # RFC 4861 §7.2.2: "If the queue overflows, the new packet SHOULD replace the oldest one."
         queued = (*entry.queued, packet)[-v.queue_limit :]
         return replace(entry, queued=queued), []
     assert entry.link_layer_address is not None
     actions: list[Action] = [("transmit", entry.link_layer_address, (packet,))]
     if entry.state == STALE:
-        # §7.3.3: "The first time a node sends a packet to a neighbor whose entry is
+        # RFC 4861 §7.3.3: "The first time a node sends a packet to a neighbor whose entry is
         # STALE, the sender changes the state to DELAY and sets a timer to expire in
         # DELAY_FIRST_PROBE_TIME seconds."
         return replace(entry, state=DELAY, timer=now + DELAY_FIRST_PROBE_TIME), actions
     return entry, actions
 
 
-# -- §7.2.3, §6.2.6, §6.3.4, §8.3: a link-layer address in an NS, RS, RA or Redirect ------
+# -- RFC 4861 §7.2.3, RFC 4861 §6.2.6, RFC 4861 §6.3.4, RFC 4861 §8.3: a link-layer address in an
+# NS, RS, RA or Redirect ------
 
 
 def receive_link_layer_address(
     entry: NeighborCacheEntry | None, lla: bytes | None, is_router: bool | None
 ) -> Result:
-    """The sender's link-layer address from a Neighbor Solicitation (§7.2.3), Router
-    Solicitation (§6.2.6) or Router Advertisement (§6.3.4), or the target's from a
-    Redirect (§8.3); ``lla`` is None when the message had no such option.
-    ``is_router``: False for an RS (§6.2.6: "the entry's IsRouter flag MUST be set to
-    FALSE"), True for an RA (§6.3.4: "the IsRouter flag ... MUST be set to TRUE", with
-    or without the option) and for a Redirect whose target is not its destination (§8.3),
+    """The sender's link-layer address from a Neighbor Solicitation (RFC 4861 §7.2.3), Router
+    Solicitation (RFC 4861 §6.2.6) or Router Advertisement (RFC 4861 §6.3.4), or the target's from a
+    Redirect (RFC 4861 §8.3); ``lla`` is None when the message had no such option.
+    ``is_router``: False for an RS (RFC 4861 §6.2.6: "the entry's IsRouter flag MUST be set to
+    FALSE"), True for an RA (RFC 4861 §6.3.4: "the IsRouter flag ... MUST be set to TRUE", with
+    or without the option) and for a Redirect whose target is not its destination (RFC 4861 §8.3),
     None otherwise."""
     actions: list[Action] = []
     if entry is None:
         if lla is None:
             # Appendix C: "NS, RS, Redirect; No link-layer address": no entry is made.
             return None, []
-        # §7.2.3: "If an entry does not already exist, the node SHOULD create a new one
+        # RFC 4861 §7.2.3: "If an entry does not already exist, the node SHOULD create a new one
         # and set its reachability state to STALE".
         entry = NeighborCacheEntry(STALE, lla)
     elif lla is not None and lla != entry.link_layer_address:
-        # §7.2.3: "If an entry already exists, and the cached link-layer address differs
+        # RFC 4861 §7.2.3: "If an entry already exists, and the cached link-layer address differs
         # from the one in the received Source Link-Layer option, the cached address
         # should be replaced by the received address, and the entry's reachability state
         # MUST be set to STALE." Appendix C: an INCOMPLETE entry also "Send[s] queued
@@ -177,7 +178,7 @@ def receive_link_layer_address(
     return entry, actions
 
 
-# -- §7.2.5 Receipt of Neighbor Advertisements --------------------------------------------
+# -- RFC 4861 §7.2.5 Receipt of Neighbor Advertisements --------------------------------------------
 
 
 def receive_neighbor_advertisement(
@@ -253,24 +254,24 @@ def receive_neighbor_advertisement(
     return replace(new, is_router=router), router_cleared
 
 
-# -- §7.3.1 Reachability confirmation -----------------------------------------------------
+# -- RFC 4861 §7.3.1 Reachability confirmation -----------------------------------------------------
 
 
 def upper_layer_confirmation(entry: NeighborCacheEntry | None, now: float, v: Variables) -> Result:
-    """§7.3.1: "forward progress" reported by an upper layer confirms reachability;
+    """RFC 4861 §7.3.1: "forward progress" reported by an upper layer confirms reachability;
     Appendix C: "!INCOMPLETE, upper-layer reachability confirmation -> REACHABLE"."""
     if entry is None or entry.state == INCOMPLETE:
         return entry, []
     return replace(entry, state=REACHABLE, timer=now + v.reachable_time, unanswered_probes=0), []
 
 
-# -- Timers: §7.2.2 retransmissions, §7.3.3 NUD ------------------------------------------
+# -- Timers: RFC 4861 §7.2.2 retransmissions, RFC 4861 §7.3.3 NUD ----------------------------------
 
 
 def timer_expired(entry: NeighborCacheEntry, now: float, v: Variables) -> Result:
     """The entry's timer fired."""
     if entry.state == INCOMPLETE:
-        # §7.2.2: "retransmit ... every RetransTimer milliseconds until ... a response ...
+        # RFC 4861 §7.2.2: "retransmit ... every RetransTimer milliseconds until ... a response ...
         # or ... MAX_MULTICAST_SOLICIT solicitations have been sent without a response.
         # ... the entry SHOULD be deleted ... For each packet queued awaiting address
         # resolution, the sending node SHOULD send an ICMP destination unreachable
@@ -281,19 +282,19 @@ def timer_expired(entry: NeighborCacheEntry, now: float, v: Variables) -> Result
             ), [("multicast_ns",)]
         return None, [("address_unreachable", entry.queued)]
     if entry.state == REACHABLE:
-        # §7.3.3: "When ReachableTime milliseconds have passed since receipt of the last
+        # RFC 4861 §7.3.3: "When ReachableTime milliseconds have passed since receipt of the last
         # reachability confirmation ... the entry's state changes from REACHABLE to STALE."
         return replace(entry, state=STALE, timer=None), []
     assert entry.link_layer_address is not None
     if entry.state == DELAY:
-        # §7.3.3: "If the entry is still in the DELAY state when the timer expires, the
+        # RFC 4861 §7.3.3: "If the entry is still in the DELAY state when the timer expires, the
         # entry's state changes to PROBE", the node "sends a Neighbor Solicitation and sets
         # a timer to expire after RetransTimer milliseconds".
         return replace(entry, state=PROBE, unanswered_probes=1, timer=now + v.retrans_timer), [
             ("unicast_ns", entry.link_layer_address)
         ]
     if entry.state == PROBE:
-        # §7.3.3: "If no response is received after waiting RetransTimer milliseconds after
+        # RFC 4861 §7.3.3: "If no response is received after waiting RetransTimer milliseconds after
         # sending the MAX_UNICAST_SOLICIT solicitations, retransmissions cease and the
         # entry SHOULD be deleted."
         if entry.unanswered_probes < MAX_UNICAST_SOLICIT:
@@ -304,13 +305,13 @@ def timer_expired(entry: NeighborCacheEntry, now: float, v: Variables) -> Result
     return entry, []  # STALE runs no timer
 
 
-# -- §5.2 Next-hop determination, §6.3.6 Default Router Selection -------------------------
+# -- RFC 4861 §5.2 Next-hop determination, RFC 4861 §6.3.6 Default Router Selection ----------------
 
 
 def is_on_link(destination: IPv6Address, prefix_list: list[PrefixListEntry], now: float) -> bool:
-    """§5.2: "the sender performs a longest prefix match against the Prefix List to
+    """RFC 4861 §5.2: "the sender performs a longest prefix match against the Prefix List to
     determine whether the packet's destination is on- or off-link"; the link-local prefix
-    is always on the Prefix List (§5.1) and multicast needs no next hop."""
+    is always on the Prefix List (RFC 4861 §5.1) and multicast needs no next hop."""
     if destination.is_link_local or destination.is_multicast:
         return True
     return any(destination in p.prefix and p.invalidation_time > now for p in prefix_list)
@@ -322,7 +323,7 @@ def select_default_router(
     round_robin_start: int,
     now: float,
 ) -> IPv6Address | None:
-    """§6.3.6: "1) Routers that are reachable or probably reachable (i.e., in any state
+    """RFC 4861 §6.3.6: "1) Routers that are reachable or probably reachable (i.e., in any state
     other than INCOMPLETE) SHOULD be preferred over routers whose reachability is unknown
     or suspect (i.e., in the INCOMPLETE state, or for which no Neighbor Cache entry
     exists)." "2) When no routers on the list are known to be reachable or probably
@@ -348,7 +349,7 @@ def next_hop(
     round_robin_start: int,
     now: float,
 ) -> tuple[IPv6Address | None, dict[IPv6Address, DestinationCacheEntry]]:
-    """§5.2: "the sender examines the Destination Cache for a matching entry. If the
+    """RFC 4861 §5.2: "the sender examines the Destination Cache for a matching entry. If the
     Destination Cache does not contain an entry for the destination, next-hop
     determination is invoked": on-link, the next hop is the destination; otherwise "the
     sender selects a router from the Default Router List (following the rules described
@@ -366,7 +367,7 @@ def next_hop(
     return hop, {**destination_cache, destination: DestinationCacheEntry(destination, hop)}
 
 
-# -- §6.3.7 Sending Router Solicitations --------------------------------------------------
+# -- RFC 4861 §6.3.7 Sending Router Solicitations --------------------------------------------------
 
 # RFC 4861 §10, host constants.
 MAX_RTR_SOLICITATION_DELAY = 1.0

@@ -1,24 +1,25 @@
 """IPv6 Stateless Address Autoconfiguration, the reference model: RFC 1971 (1996) ->
 RFC 2462 (1998) -> RFC 4862 (2007).
 
-Read it beside RFC 4862. It covers link-local address formation (§5.3), Duplicate
-Address Detection (§5.4.1 - §5.4.5), the processing of Prefix Information options
-(§5.5.3) and address lifetimes (§5.5.4), as plain dataclasses (one interface and the
-addresses configured on it) and pure functions that return the new interface and a list
-of actions. No state machine library, no I/O, no clock: every rule gets ``now``.
+Read it beside RFC 4862. It covers link-local address formation (RFC 4862 §5.3), Duplicate
+Address Detection (RFC 4862 §5.4.1 - RFC 4862 §5.4.5), the processing of Prefix Information options
+(RFC 4862 §5.5.3) and address lifetimes (RFC 4862 §5.5.4), as plain dataclasses (one
+interface and the addresses configured on it) and pure functions that return the new
+interface and a list of actions. No state machine library, no I/O, no clock: every rule
+gets ``now``.
 
 Where the three versions differ, for what this model covers:
 
-* §5.5.3 (e), a Prefix Information option for a prefix already autoconfigured. RFC 1971
+* RFC 4862 §5.5.3 (e), a Prefix Information option for a prefix already autoconfigured. RFC 1971
   has no protection of the valid lifetime: a single advertisement with a short valid
   lifetime can end an address. RFC 2462 adds the "two hours" rule (rules 1 - 3 below),
   lifted for authenticated advertisements; RFC 4862 keeps it.
-* §5.4.2, the random delay before DAD. RFC 2462 delays *sending* the first Neighbor
+* RFC 4862 §5.4.2, the random delay before DAD. RFC 2462 delays *sending* the first Neighbor
   Solicitation when it is the first message sent from the interface after
   (re)initialization. RFC 4862 delays *joining* the solicited-node group (that is, the
   MLD report) and with it the first solicitation, and also asks for the delay when the
   address comes from a Router Advertisement sent to a multicast address.
-* §5.4.5, a duplicate link-local address. RFC 2462: if it was formed from an interface
+* RFC 4862 §5.4.5, a duplicate link-local address. RFC 2462: if it was formed from an interface
   identifier, the interface SHOULD be disabled. RFC 4862 narrows this to an interface
   identifier based on the hardware address and spells out what disabling means (send
   nothing, drop everything received, forward nothing to the interface).
@@ -28,11 +29,11 @@ Where the three versions differ, for what this model covers:
 Choices this model makes where RFC 4862 leaves room:
 
 * the interface does not loop back its own multicast, so any DAD Neighbor Solicitation
-  for a tentative address comes from another node (§5.4.3);
+  for a tentative address comes from another node (RFC 4862 §5.4.3);
 * a duplicate address keeps the valid lifetime it was configured with and is forgotten
-  when that ends (§5.5.4), so an address formed again later is checked again;
+  when that ends (RFC 4862 §5.5.4), so an address formed again later is checked again;
 * a link-local address formed from the hardware address that is a duplicate stops
-  autoconfiguration on the interface (§5.4.5); disabling IP operation is the host's;
+  autoconfiguration on the interface (RFC 4862 §5.4.5); disabling IP operation is the host's;
 * a Prefix Information option also updates the lifetimes of an autoconfigured address
   that is still tentative.
 """
@@ -53,8 +54,8 @@ TWO_HOURS = 2 * 60 * 60
 
 ALL_NODES = IPv6Address("ff02::1")  # RFC 4291 §2.7.1
 
-# The states of an address (§2: "tentative address", "preferred address", "deprecated
-# address"; §5.4.5: a duplicate is not assigned). An invalid address is no longer in the
+# The states of an address (RFC 4862 §2: "tentative address", "preferred address", "deprecated
+# address"; RFC 4862 §5.4.5: a duplicate is not assigned). An invalid address is no longer in the
 # table.
 TENTATIVE = "TENTATIVE"
 PREFERRED = "PREFERRED"
@@ -62,14 +63,14 @@ DEPRECATED = "DEPRECATED"
 DUPLICATE = "DUPLICATE"
 
 # Where an address came from.
-LINK_LOCAL = "link-local"  # §5.3, from the hardware-based interface identifier
+LINK_LOCAL = "link-local"  # RFC 4862 §5.3, from the hardware-based interface identifier
 STATIC = "static"  # configured by hand
-AUTOCONF = "autoconf"  # §5.5.3, from a Prefix Information option
+AUTOCONF = "autoconf"  # RFC 4862 §5.5.3, from a Prefix Information option
 
 
 @dataclass(frozen=True)
 class Variables:
-    """§5.1: DupAddrDetectTransmits; RFC 4861 §6.3.2: RetransTimer (seconds here)."""
+    """RFC 4862 §5.1: DupAddrDetectTransmits; RFC 4861 §6.3.2: RetransTimer (seconds here)."""
 
     DupAddrDetectTransmits: int = 1
     RetransTimer: float = 1.0
@@ -77,7 +78,7 @@ class Variables:
 
 @dataclass(frozen=True)
 class PrefixInformation:
-    """The fields of a Prefix Information option (RFC 4861 §4.6.2) that §5.5.3 reads."""
+    """The fields of a Prefix Information option (RFC 4861 §4.6.2) that RFC 4862 §5.5.3 reads."""
 
     prefix: IPv6Address
     prefix_length: int
@@ -95,7 +96,7 @@ class Address:
     state: str
     preferred_until: float  # when the preferred lifetime ends (math.inf: never)
     valid_until: float  # when the valid lifetime ends
-    solicitations_sent: int = 0  # §5.4.2, out of DupAddrDetectTransmits
+    solicitations_sent: int = 0  # RFC 4862 §5.4.2, out of DupAddrDetectTransmits
     dad_next: float | None = None  # when DAD does its next step
     joined: bool = False  # its solicited-node group has been joined for it
 
@@ -103,9 +104,9 @@ class Address:
 @dataclass(frozen=True)
 class Interface:
     addresses: dict[IPv6Address, Address] = field(default_factory=dict)
-    autoconf_disabled: bool = False  # §5.4.5
-    first_message_sent: bool = False  # §5.4.2: since interface (re)initialization
-    joined_all_nodes: bool = False  # §5.4.2
+    autoconf_disabled: bool = False  # RFC 4862 §5.4.5
+    first_message_sent: bool = False  # RFC 4862 §5.4.2: since interface (re)initialization
+    joined_all_nodes: bool = False  # RFC 4862 §5.4.2
 
 
 # Actions, as plain tuples:
@@ -130,7 +131,7 @@ def solicited_node_multicast_address(address: IPv6Address) -> IPv6Address:
 
 
 def link_local_address(interface_id: bytes) -> IPv6Address | None:
-    """§5.3: "formed by prepending the well-known link-local prefix FE80::0 ... If the
+    """RFC 4862 §5.3: "formed by prepending the well-known link-local prefix FE80::0 ... If the
     interface identifier has a length of N bits, the interface identifier replaces the
     rightmost N zero bits of the link-local prefix. If the interface identifier is more
     than 118 bits in length, autoconfiguration fails"."""
@@ -141,7 +142,7 @@ def link_local_address(interface_id: bytes) -> IPv6Address | None:
 
 
 def same_prefix(a: IPv6Address, b: IPv6Address, prefix_length: int) -> bool:
-    """§5.5.3 (d): "the first prefix-length bits of the prefixes are identical"."""
+    """RFC 4862 §5.5.3 (d): "the first prefix-length bits of the prefixes are identical"."""
     if prefix_length < 0 or prefix_length > 128:
         return False
     bits_a = format(int(a), "0128b")
@@ -152,7 +153,7 @@ def same_prefix(a: IPv6Address, b: IPv6Address, prefix_length: int) -> bool:
 def form_address(
     prefix: IPv6Address, prefix_length: int, interface_id: bytes
 ) -> IPv6Address | None:
-    """§5.5.3 (d): | 128-N bits of prefix | N bits of interface identifier |. "If the sum
+    """RFC 4862 §5.5.3 (d): | 128-N bits of prefix | N bits of interface identifier |. "If the sum
     of the prefix length and interface identifier length does not equal 128 bits, the
     Prefix Information option MUST be ignored" (None here)."""
     n = len(interface_id) * 8
@@ -172,11 +173,11 @@ def _put(ifc: Interface, address: IPv6Address, a: Address | None) -> Interface:
     return replace(ifc, addresses=table)
 
 
-# -- Duplicate Address Detection (§5.4) -----------------------------------------------
+# -- Duplicate Address Detection (RFC 4862 §5.4) -----------------------------------------------
 
 
 def random_delay(ifc: Interface, from_multicast_ra: bool, rng: random.Random) -> float:
-    """§5.4.2: "If the Neighbor Solicitation is going to be the first message sent from an
+    """RFC 4862 §5.4.2: "If the Neighbor Solicitation is going to be the first message sent from an
     interface after interface (re)initialization, the node SHOULD delay joining the
     solicited-node multicast address by a random delay between 0 and
     MAX_RTR_SOLICITATION_DELAY", and the same "if the address being checked is configured
@@ -199,8 +200,8 @@ def configure_address(
     delay: float | None = None,
     from_multicast_ra: bool = False,
 ) -> Result:
-    """§5.4: a new address is tentative until DAD has checked it. ``delay``, when given,
-    replaces the random delay of §5.4.2."""
+    """RFC 4862 §5.4: a new address is tentative until DAD has checked it. ``delay``, when given,
+    replaces the random delay of RFC 4862 §5.4.2."""
     if address in ifc.addresses:
         return ifc, []
     new = Address(prefix_length, origin, TENTATIVE, now + preferred_lifetime, now + valid_lifetime)
@@ -219,7 +220,8 @@ def configure_address(
 
 
 def _join_groups(ifc: Interface, address: IPv6Address) -> Result:
-    """§5.4.2: "Before sending a Neighbor Solicitation, an interface MUST join the all-nodes
+    """RFC 4862 §5.4.2: "Before sending a Neighbor Solicitation, an interface MUST join the
+    all-nodes
     multicast address and the solicited-node multicast address of the tentative address"
     (all-nodes once for the interface)."""
     actions: list[Action] = []
@@ -238,8 +240,8 @@ def _start_dad(ifc: Interface, address: IPv6Address, now: float, v: Variables) -
 
 
 def _send_solicitation(ifc: Interface, address: IPv6Address, now: float, v: Variables) -> Result:
-    """§5.4.2: "a node SHOULD send DupAddrDetectTransmits Neighbor Solicitations, each
-    separated by RetransTimer milliseconds"; §5.1: after the last one it waits RetransTimer
+    """RFC 4862 §5.4.2: "a node SHOULD send DupAddrDetectTransmits Neighbor Solicitations, each
+    separated by RetransTimer milliseconds"; RFC 4862 §5.1: after the last one it waits RetransTimer
     before ending DAD."""
     a = ifc.addresses[address]
     a = replace(a, solicitations_sent=a.solicitations_sent + 1, dad_next=now + v.RetransTimer)
@@ -249,7 +251,7 @@ def _send_solicitation(ifc: Interface, address: IPv6Address, now: float, v: Vari
 
 def _assign(ifc: Interface, address: IPv6Address, now: float) -> Result:
     """DAD found no duplicate: the address is assigned; it is deprecated from the start if
-    its preferred lifetime is already over (§5.5.4)."""
+    its preferred lifetime is already over (RFC 4862 §5.5.4)."""
     a = ifc.addresses[address]
     if a.preferred_until > now:
         return _put(ifc, address, replace(a, state=PREFERRED, dad_next=None)), [
@@ -291,7 +293,8 @@ def on_link_up(ifc: Interface, now: float, v: Variables) -> Result:
 
 
 def on_dad_solicitation(ifc: Interface, target: IPv6Address) -> Result:
-    """§5.4.3: a valid Neighbor Solicitation (§5.4.1: one that passed the checks of RFC
+    """RFC 4862 §5.4.3: a valid Neighbor Solicitation (RFC 4862 §5.4.1: one that passed the checks
+    of RFC
     4861; others are silently discarded) from the unspecified address: "If the source
     address of the Neighbor Solicitation is the unspecified address, the solicitation is
     from a node performing Duplicate Address Detection" - for a tentative target the
@@ -300,7 +303,7 @@ def on_dad_solicitation(ifc: Interface, target: IPv6Address) -> Result:
 
 
 def on_neighbor_advertisement(ifc: Interface, target: IPv6Address) -> Result:
-    """§5.4.4: "If the target address is tentative, the tentative address is not unique."
+    """RFC 4862 §5.4.4: "If the target address is tentative, the tentative address is not unique."
     An advertisement for an assigned address is "beyond the scope of this document"."""
     return _duplicate_if_tentative(ifc, target)
 
@@ -309,7 +312,7 @@ def _duplicate_if_tentative(ifc: Interface, target: IPv6Address) -> Result:
     a = ifc.addresses.get(target)
     if a is None or a.state != TENTATIVE:
         return ifc, []
-    # §5.4.5: "A tentative address that is determined to be a duplicate as described above
+    # RFC 4862 §5.4.5: "A tentative address that is determined to be a duplicate as described above
     # MUST NOT be assigned to an interface".
     actions: list[Action] = []
     if a.joined:
@@ -324,11 +327,11 @@ def _duplicate_if_tentative(ifc: Interface, target: IPv6Address) -> Result:
     return ifc, actions
 
 
-# -- lifetimes (§5.5.4) and time ------------------------------------------------------
+# -- lifetimes (RFC 4862 §5.5.4) and time ------------------------------------------------------
 
 
 def on_time(ifc: Interface, now: float, v: Variables) -> Result:
-    """Everything due at ``now``: lifetimes first (§5.5.4), then the DAD steps."""
+    """Everything due at ``now``: lifetimes first (RFC 4862 §5.5.4), then the DAD steps."""
     actions: list[Action] = []
     for address in sorted(ifc.addresses):
         a = ifc.addresses[address]
@@ -380,20 +383,20 @@ def remove_address(ifc: Interface, address: IPv6Address) -> Result:
 
 
 def source_addresses(ifc: Interface) -> set[IPv6Address]:
-    """§5.4: a tentative address is not assigned, so it is never a source; a duplicate
-    never is (§5.4.5); a deprecated one still may be (§5.5.4)."""
+    """RFC 4862 §5.4: a tentative address is not assigned, so it is never a source; a duplicate
+    never is (RFC 4862 §5.4.5); a deprecated one still may be (RFC 4862 §5.5.4)."""
     return {addr for addr, a in ifc.addresses.items() if a.state in (PREFERRED, DEPRECATED)}
 
 
 def receives(ifc: Interface, destination: IPv6Address) -> bool:
-    """Unicast packets are received for assigned addresses only: §5.4 "the node silently
+    """Unicast packets are received for assigned addresses only: RFC 4862 §5.4 "the node silently
     discards ... packets addressed to the tentative address"."""
     return destination in source_addresses(ifc)
 
 
 def solicited_node_serves(ifc: Interface, group: IPv6Address) -> set[IPv6Address]:
     """The addresses whose solicited-node group ``group`` is, tentative ones included
-    (§5.4.2: the interface "MUST receive and process datagrams sent to ... the
+    (RFC 4862 §5.4.2: the interface "MUST receive and process datagrams sent to ... the
     solicited-node multicast address of the tentative address during the delay period")."""
     return {
         addr
@@ -402,7 +405,7 @@ def solicited_node_serves(ifc: Interface, group: IPv6Address) -> set[IPv6Address
     }
 
 
-# -- Router Advertisement processing (§5.5.3) -----------------------------------------
+# -- Router Advertisement processing (RFC 4862 §5.5.3) -----------------------------------------
 
 
 def on_prefix_information(
@@ -416,7 +419,7 @@ def on_prefix_information(
     from_multicast_ra: bool = True,
     authenticated: bool = False,
 ) -> Result:
-    """§5.5.3: a Prefix Information option of a valid Router Advertisement."""
+    """RFC 4862 §5.5.3: a Prefix Information option of a valid Router Advertisement."""
     if ifc.autoconf_disabled:
         return ifc, []
     # a) "If the Autonomous flag is not set, silently ignore the Prefix Information option."

@@ -1,14 +1,14 @@
 """Multicast Listener Discovery (MLD, version 1) for IPv6, the listener side: RFC 2710.
 
-The reference model, to be read with RFC 2710 §4 ("Protocol Description") and §5 ("Node
+The reference model, to be read with RFC 2710 §4 ("Protocol Description") and RFC 2710 §5 ("Node
 State Transition Diagram") open. A node keeps, for each multicast address it listens to
 on each interface, one :class:`Listener`: a state (Non-Listener, Delaying Listener, Idle
 Listener), a timer, and a flag saying whether it was the last node to send a Report for
-the address. Each event of §5 is one function below, written state by state as the RFC's
+the address. Each event of RFC 2710 §5 is one function below, written state by state as the RFC's
 tables are; a function returns the new listener and the actions to take.
 
 Randomness is an argument: ``random_delay(maximum)`` returns a value chosen uniformly
-from [0, maximum] (§4: "a random value selected from the range [0, Maximum Response
+from [0, maximum] (RFC 2710 §4: "a random value selected from the range [0, Maximum Response
 Delay]"). Times are seconds; ``timer`` is the time the timer expires, ``None`` when it is
 not running.
 
@@ -22,19 +22,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv6Address
 
-# §5: the states of a node, per multicast address and interface.
+# RFC 2710 §5: the states of a node, per multicast address and interface.
 NON_LISTENER = "Non-Listener"
 DELAYING_LISTENER = "Delaying Listener"
 IDLE_LISTENER = "Idle Listener"
 
-# §7: timers and default values, in seconds. A listener uses only the Unsolicited Report
+# RFC 2710 §7: timers and default values, in seconds. A listener uses only the Unsolicited Report
 # Interval; the others are the routers' (the Maximum Response Delay a listener sees in a
 # General Query is normally the Query Response Interval).
-ROBUSTNESS_VARIABLE = 2  # §7.1
-QUERY_INTERVAL = 125.0  # §7.2
-QUERY_RESPONSE_INTERVAL = 10.0  # §7.3
-LAST_LISTENER_QUERY_INTERVAL = 1.0  # §7.8
-UNSOLICITED_REPORT_INTERVAL = 10.0  # §7.10
+ROBUSTNESS_VARIABLE = 2  # RFC 2710 §7.1
+QUERY_INTERVAL = 125.0  # RFC 2710 §7.2
+QUERY_RESPONSE_INTERVAL = 10.0  # RFC 2710 §7.3
+LAST_LISTENER_QUERY_INTERVAL = 1.0  # RFC 2710 §7.8
+UNSOLICITED_REPORT_INTERVAL = 10.0  # RFC 2710 §7.10
 
 ALL_NODES = IPv6Address("ff02::1")  # link-scope all-nodes
 ALL_ROUTERS = IPv6Address("ff02::2")  # link-scope all-routers: where Done messages go
@@ -42,7 +42,7 @@ ALL_ROUTERS = IPv6Address("ff02::2")  # link-scope all-routers: where Done messa
 
 @dataclass(frozen=True)
 class Listener:
-    """One multicast address on one interface (§5). A Non-Listener "requires no storage
+    """One multicast address on one interface (RFC 2710 §5). A Non-Listener "requires no storage
     in the node"; it is kept here only as the value events start from and end in."""
 
     multicast_address: IPv6Address
@@ -53,14 +53,14 @@ class Listener:
 
 @dataclass(frozen=True)
 class SendReport:
-    """Send a Report carrying ``multicast_address``, to that address (§4)."""
+    """Send a Report carrying ``multicast_address``, to that address (RFC 2710 §4)."""
 
     multicast_address: IPv6Address
 
 
 @dataclass(frozen=True)
 class SendDone:
-    """Send a Done carrying ``multicast_address``, to ALL_ROUTERS (§4)."""
+    """Send a Done carrying ``multicast_address``, to ALL_ROUTERS (RFC 2710 §4)."""
 
     multicast_address: IPv6Address
 
@@ -71,7 +71,7 @@ RandomDelay = Callable[[float], float]
 
 
 def is_reported(address: IPv6Address) -> bool:
-    """§5: "The link-scope all-nodes address (FF02::1) is handled as a special case. The
+    """RFC 2710 §5: "The link-scope all-nodes address (FF02::1) is handled as a special case. The
     node starts in Idle Listener state for that address on every interface, never
     transitions to another state, and never sends a Report or Done for that address."
     And: "MLD messages are never sent for multicast addresses whose scope is 0 (reserved)
@@ -84,7 +84,7 @@ def is_reported(address: IPv6Address) -> bool:
 
 
 def query_concerns(query_address: IPv6Address, listener: Listener) -> bool:
-    """§4: a General Query (Multicast Address field zero, i.e. ``::``) concerns every
+    """RFC 2710 §4: a General Query (Multicast Address field zero, i.e. ``::``) concerns every
     address the node listens to on the interface; a Multicast-Address-Specific Query
     concerns only the address it carries."""
     if query_address == IPv6Address("::"):
@@ -95,8 +95,8 @@ def query_concerns(query_address: IPv6Address, listener: Listener) -> bool:
 def start_listening(listener: Listener, now: float, random_delay: RandomDelay) -> Result:
     """The upper layer starts listening to the address.
 
-    Non-Listener: "send report, set flag, start timer" -> Delaying Listener. §4 repeats
-    the first Report "after short delays [Unsolicited Report Interval]"; §5: for an
+    Non-Listener: "send report, set flag, start timer" -> Delaying Listener. RFC 2710 §4 repeats
+    the first Report "after short delays [Unsolicited Report Interval]"; RFC 2710 §5: for an
     unsolicited Report the timer is "chosen uniformly from the interval [0, [Unsolicited
     Report Interval]]". Any other state: already listening, nothing happens.
     """
@@ -112,7 +112,7 @@ def stop_listening(listener: Listener) -> Result:
 
     Delaying Listener: "stop timer, send done if flag set" -> Non-Listener.
     Idle Listener: "send done if flag set" -> Non-Listener.
-    (§4: a node whose last Report was suppressed by another's "MAY send nothing".)
+    (RFC 2710 §4: a node whose last Report was suppressed by another's "MAY send nothing".)
     Non-Listener: nothing.
     """
     if listener.state == DELAYING_LISTENER or listener.state == IDLE_LISTENER:
@@ -130,7 +130,7 @@ def query_received(
 
     Idle Listener: "start timer" (a random value in [0, Maximum Response Delay]) ->
     Delaying Listener.
-    Delaying Listener: "reset timer if Max Response Delay < current timer": §4, "it is
+    Delaying Listener: "reset timer if Max Response Delay < current timer": RFC 2710 §4, "it is
     reset to the new random value only if the requested Maximum Response Delay is less
     than the remaining value of the running timer". Stays Delaying Listener.
     Non-Listener: nothing.
@@ -153,7 +153,7 @@ def query_received(
 def report_received(listener: Listener) -> Result:
     """Another node's Report for the address was heard.
 
-    Delaying Listener: "stop timer, clear flag" -> Idle Listener (§4: the node "does not
+    Delaying Listener: "stop timer, clear flag" -> Idle Listener (RFC 2710 §4: the node "does not
     send a Report for that address, thus suppressing duplicate reports on the link").
     Idle Listener and Non-Listener: nothing.
     """

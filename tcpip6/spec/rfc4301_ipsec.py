@@ -1,5 +1,6 @@
 """Reference model of IPsec processing for manually keyed SAs: RFC 4301 (the SPD and SAD,
-§4.4; outbound §5.1, inbound §5.2), the anti-replay window of RFC 4303 §3.4.3 (with
+RFC 4301 §4.4; outbound RFC 4301 §5.1, inbound RFC 4301 §5.2), the anti-replay window of
+RFC 4303 §3.4.3 (with
 Extended Sequence Numbers, RFC 4303 Appendix A2) and SA lifetimes (RFC 4301 §4.4.2.1)
 with the PF_KEY v2 state names (RFC 2367 §2.3.3).
 

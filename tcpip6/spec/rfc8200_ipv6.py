@@ -2,12 +2,12 @@
 
 Written to be read beside RFC 8200 §4.5, with the RFCs that refine it:
 
-* RFC 5722 §4 (now in §4.5): overlapping fragments discard the whole packet, silently,
+* RFC 5722 §4 (now in RFC 8200 §4.5): overlapping fragments discard the whole packet, silently,
   "including those not yet received"; exact duplicates MAY be dropped alone. This model
   drops exact duplicates alone: a duplicated frame on a link must not cost the packet.
-* RFC 6946 §4 (now in §4.5): an atomic fragment (offset 0, M=0) is a whole packet, never
+* RFC 6946 §4 (now in RFC 8200 §4.5): an atomic fragment (offset 0, M=0) is a whole packet, never
   mixed with the fragments of a packet being reassembled.
-* RFC 7112 §5 (now in §4.5): the first fragment carries the whole header chain, through
+* RFC 7112 §5 (now in RFC 8200 §4.5): the first fragment carries the whole header chain, through
   the upper-layer header; otherwise it is discarded with Parameter Problem code 3.
 * RFC 6980 §5: Neighbor Discovery messages in fragments are discarded.
 * RFC 7739 §5: Fragment Identification values are unpredictable.
@@ -23,7 +23,7 @@ Two rules RFC 8200 does not state, chosen as most implementations do:
   lengths, data past the last fragment's end) abandon the packet like an overlap;
 * the "Payload Length of the packet reassembled from that fragment" counts the
   per-fragment headers of the first fragment once it is held (its headers are the ones
-  kept, §4.5), and a first fragment is checked against the furthest fragment already held,
+  kept, RFC 8200 §4.5), and a first fragment is checked against the furthest fragment already held,
   so that a reassembled packet can never be longer than 65,535 octets.
 
 Actions are tuples, easy to compare:
@@ -41,11 +41,12 @@ from dataclasses import dataclass, replace
 from ipaddress import IPv6Address
 
 # -- constants ----------------------------------------------------------------------------
-REASSEMBLY_TIMEOUT = 60.0  # §4.5: "within 60 seconds of the reception of the first-arriving"
-MAXIMUM_PAYLOAD_LENGTH = 65535  # §3: Payload Length is a 16-bit field
-MINIMUM_MTU = 1280  # §5
-IPV6_HEADER_LENGTH = 40  # §3
-FRAGMENT_HEADER_LENGTH = 8  # §4.5
+# RFC 8200 §4.5: "within 60 seconds of the reception of the first-arriving"
+REASSEMBLY_TIMEOUT = 60.0
+MAXIMUM_PAYLOAD_LENGTH = 65535  # RFC 8200 §3: Payload Length is a 16-bit field
+MINIMUM_MTU = 1280  # RFC 8200 §5
+IPV6_HEADER_LENGTH = 40  # RFC 8200 §3
+FRAGMENT_HEADER_LENGTH = 8  # RFC 8200 §4.5
 
 # Next Header values (IANA "Assigned Internet Protocol Numbers").
 HOP_BY_HOP = 0
@@ -57,7 +58,8 @@ ICMPV6 = 58
 NO_NEXT_HEADER = 59
 DESTINATION_OPTIONS = 60
 
-#: Extension headers whose length is (Hdr Ext Len + 1) * 8 octets (§4.3, §4.4, §4.6).
+#: Extension headers whose length is (Hdr Ext Len + 1) * 8 octets (RFC 8200 §4.3, RFC 8200 §4.4,
+#: RFC 8200 §4.6).
 EXTENSION_HEADERS = (HOP_BY_HOP, ROUTING, DESTINATION_OPTIONS)
 
 #: RFC 7112 §5: how much of each upper-layer header the first fragment must carry: the
@@ -65,11 +67,11 @@ EXTENSION_HEADERS = (HOP_BY_HOP, ROUTING, DESTINATION_OPTIONS)
 #: Checksum (RFC 4443 §2.1). For any other protocol, the header chain up to it suffices.
 UPPER_LAYER_HEADER_LENGTH = {TCP: 20, UDP: 8, ICMPV6: 4}
 
-# ICMPv6 (RFC 4443 §3.3, §3.4).
+# ICMPv6 (RFC 4443 §3.3, RFC 4443 §3.4).
 TIME_EXCEEDED_REASSEMBLY = 1  # "fragment reassembly time exceeded"
 PARAMETER_PROBLEM_HEADER_FIELD = 0  # "erroneous header field encountered"
 PARAMETER_PROBLEM_INCOMPLETE_CHAIN = 3  # RFC 7112: "IPv6 First Fragment has incomplete ..."
-PAYLOAD_LENGTH_FIELD = 4  # offset of Payload Length in the IPv6 header (§3)
+PAYLOAD_LENGTH_FIELD = 4  # offset of Payload Length in the IPv6 header (RFC 8200 §3)
 
 # RFC 6980 §5 / RFC 4861 §4: Router Solicitation .. Redirect.
 ND_MESSAGE_TYPES = range(133, 138)
@@ -81,12 +83,12 @@ def _u16(packet: bytes, at: int) -> int:
     return int.from_bytes(packet[at : at + 2], "big")
 
 
-# -- §4.5 the fragment packet -------------------------------------------------------------
+# -- RFC 8200 §4.5 the fragment packet -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Fragment:
-    """One fragment packet, as §4.5 draws it: per-fragment headers, Fragment header,
+    """One fragment packet, as RFC 8200 §4.5 draws it: per-fragment headers, Fragment header,
     fragment data."""
 
     packet: bytes  # the whole fragment packet as received
@@ -111,7 +113,7 @@ class Fragment:
 
     @property
     def key(self) -> tuple[IPv6Address, IPv6Address, int]:
-        """§4.5: "An original packet is reassembled only from fragment packets that have
+        """RFC 8200 §4.5: "An original packet is reassembled only from fragment packets that have
         the same Source Address, Destination Address, and Fragment Identification"."""
         return (self.source, self.destination, self.identification)
 
@@ -164,7 +166,7 @@ def has_whole_header_chain(first: Fragment) -> bool:
     return at + UPPER_LAYER_HEADER_LENGTH.get(next_header, 0) <= len(data)
 
 
-# -- §4.5 reassembly: the buffer of one original packet ---------------------------------
+# -- RFC 8200 §4.5 reassembly: the buffer of one original packet ---------------------------------
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,7 @@ class ReassemblyBuffer:
 
 
 def reassembled_payload_length(buffer: ReassemblyBuffer | None, fragment: Fragment) -> int:
-    """§4.5: "the Payload Length of the packet reassembled from that fragment" (see the
+    """RFC 8200 §4.5: "the Payload Length of the packet reassembled from that fragment" (see the
     module docstring for how the first fragment's headers count)."""
     first = buffer.first if buffer is not None else None
     if fragment.offset == 0 or first is None:
@@ -236,7 +238,7 @@ def is_complete(buffer: ReassemblyBuffer) -> bool:
 
 
 def reassemble(buffer: ReassemblyBuffer) -> bytes:
-    """§4.5: the per-fragment headers of the first fragment, with the Next Header of the
+    """RFC 8200 §4.5: the per-fragment headers of the first fragment, with the Next Header of the
     last of them taken from the first fragment's Fragment header and the Payload Length
     recomputed, then the fragments' data in order; "The Fragment header is not present in
     the final, reassembled packet"."""
@@ -260,7 +262,7 @@ def on_fragment(
     """A fragment arrived for the packet whose buffer is ``buffer`` (None: no buffer yet).
     Returns the buffer afterwards (None: none, or freed because the packet is complete)
     and what to do."""
-    # RFC 6946 §4, §4.5: "If the fragment is a whole datagram ... it does not need any
+    # RFC 6946 §4, RFC 8200 §4.5: "If the fragment is a whole datagram ... it does not need any
     # further reassembly"; "Any other fragments that match this packet ... should be
     # processed independently".
     if fragment.is_atomic:
@@ -269,7 +271,7 @@ def on_fragment(
     # RFC 5722 §4: "including those not yet received".
     if buffer is not None and buffer.discarded:
         return buffer, [("drop", "after_discard")]
-    # §4.5: not a multiple of 8 octets with M=1: "that fragment must be discarded and an
+    # RFC 8200 §4.5: not a multiple of 8 octets with M=1: "that fragment must be discarded and an
     # ICMP Parameter Problem, Code 0, message should be sent to the source of the fragment,
     # pointing to the Payload Length field of the fragment packet".
     if fragment.m_flag and len(fragment.data) % 8:
@@ -278,7 +280,7 @@ def on_fragment(
             ("parameter_problem", PARAMETER_PROBLEM_HEADER_FIELD, pointer, fragment.packet),
             ("drop", "bad_length"),
         ]
-    # §4.5: longer than 65,535 octets: Parameter Problem "pointing to the Fragment Offset
+    # RFC 8200 §4.5: longer than 65,535 octets: Parameter Problem "pointing to the Fragment Offset
     # field of the fragment packet" (two octets into the Fragment header).
     if reassembled_payload_length(buffer, fragment) > MAXIMUM_PAYLOAD_LENGTH:
         pointer = fragment.fragment_header_at + 2
@@ -289,7 +291,7 @@ def on_fragment(
     # Not in RFC 8200: a fragment with M=1 and no data adds no octet; dropped alone.
     if fragment.m_flag and not fragment.data:
         return buffer, [("drop", "empty")]
-    # RFC 7112 §5, §4.5: "If the first fragment does not include all headers through an
+    # RFC 7112 §5, RFC 8200 §4.5: "If the first fragment does not include all headers through an
     # Upper-Layer header, then that fragment should be discarded and an ICMP Parameter
     # Problem, Code 3, message should be sent ..., with the Pointer field set to zero."
     if fragment.offset == 0 and not has_whole_header_chain(fragment):
@@ -315,7 +317,7 @@ def on_fragment(
 
 
 def on_timeout(buffer: ReassemblyBuffer) -> list[Action]:
-    """§4.5: reassembly time ran out: "reassembly of that packet must be abandoned and all
+    """RFC 8200 §4.5: reassembly time ran out: "reassembly of that packet must be abandoned and all
     the fragments that have been received for that packet must be discarded. If the first
     fragment ... has been received, an ICMP Time Exceeded -- Fragment Reassembly Time
     Exceeded message should be sent to the source of that fragment." A discarded packet's
@@ -333,11 +335,11 @@ def nd_message_accepted(icmpv6_type: int, was_fragmented: bool) -> bool:
     return not (was_fragmented and icmpv6_type in ND_MESSAGE_TYPES)
 
 
-# -- §4.5 fragmentation --------------------------------------------------------------------
+# -- RFC 8200 §4.5 fragmentation -------------------------------------------------------------------
 
 
 def per_fragment_part(packet: bytes) -> tuple[int, int]:
-    """§4.5: "The Per-Fragment headers must consist of the IPv6 header plus any extension
+    """RFC 8200 §4.5: "The Per-Fragment headers must consist of the IPv6 header plus any extension
     headers that must be processed by nodes en route to the destination, that is: all
     headers up to and including the Routing header if present, else the Hop-by-Hop
     Options header if present, else no extension headers." Returns its length and the
@@ -354,7 +356,8 @@ def per_fragment_part(packet: bytes) -> tuple[int, int]:
 
 
 def fragment(packet: bytes, mtu: int, identification: int) -> list[bytes]:
-    """§4.5: split ``packet`` into fragment packets of at most ``mtu`` octets. Each fragment
+    """RFC 8200 §4.5: split ``packet`` into fragment packets of at most ``mtu`` octets. Each
+    fragment
     but the last carries a multiple of 8 octets of the Fragmentable Part, as much as fits;
     each Fragment header carries the Next Header that followed the per-fragment headers;
     the last per-fragment header's Next Header becomes 44 (Fragment). A packet that fits

@@ -1,8 +1,8 @@
 """TCP, the reference model: RFC 793 -> RFC 9293, with RFC 5961's blind-attack checks.
 
 Written to be read beside RFC 9293 §3.10 ("Event Processing"). Each public function is
-one event of §3.10 -- a user call, a segment arriving, a timeout -- transcribed as if/else
-over the Transmission Control Block of §3.3.1, with the RFC's variable names. No state
+one event of RFC 9293 §3.10 -- a user call, a segment arriving, a timeout -- transcribed as if/else
+over the Transmission Control Block of RFC 9293 §3.3.1, with the RFC's variable names. No state
 machine library, no I/O, no clock. The stack (``tcpip6.stack.tcp``) is checked against
 this model by ``tests/model``; neither imports the other.
 
@@ -20,20 +20,20 @@ What this model chooses where RFC 9293 leaves a choice (the stack must choose th
 * **Window.** Data is delivered to the user as soon as it is in order, so the receive
   buffer never fills: the window advertised is always RCV.WND, the buffer size. No
   window scaling, no options, no silly window avoidance, no Nagle, no zero-window probes
-  (the persist timer of §3.8.6.1 is not modelled).
+  (the persist timer of RFC 9293 §3.8.6.1 is not modelled).
 * **Sending.** SEND data goes out as soon as the peer's window allows, in segments of at
   most ``mss`` octets, each with ACK; PSH is set on the one that empties the send queue.
   The FIN follows the queue: it is set on the segment carrying the last queued octet, or
   sent alone (``<SEQ=SND.NXT><ACK=RCV.NXT><CTL=FIN,ACK>``) when the queue is already
   empty. The FIN is sent whatever the window.
-* **Out of order.** Text that begins after RCV.NXT is held (§3.10.7.4 seventh: such
+* **Out of order.** Text that begins after RCV.NXT is held (RFC 9293 §3.10.7.4 seventh: such
   segments "SHOULD be held"), trimmed to the window, octet by octet so that a
   retransmission overlapping it costs nothing; the first copy of an octet wins. A FIN
   is processed only once RCV.NXT reaches it. The other fields of an out-of-order
   segment (RST, SYN, ACK, URG) are processed at once, as in every deployed stack.
 * **Data on a SYN** (LISTEN, or a SYN without ACK in SYN-SENT) is not queued: it is
   ignored and not acknowledged, so the peer sends it again. Data on a SYN,ACK that
-  completes an active open is processed (§3.10.7.3 "continue processing at the sixth
+  completes an active open is processed (RFC 9293 §3.10.7.3 "continue processing at the sixth
   step").
 * **Timers.** Only the TIME-WAIT timer appears as actions (``SetTimer("time-wait",
   2 * MSL)``; entering TIME-WAIT sets it, and a FIN acknowledged in TIME-WAIT restarts
@@ -43,9 +43,9 @@ What this model chooses where RFC 9293 leaves a choice (the stack must choose th
 * **ISS.** Chosen by the caller: ``open_active(iss, ...)`` and ``open_passive(...,
   iss=...)``. A listening TCB answers the next SYN with ``tcb.iss``; a caller that wants
   another ISS after a return to LISTEN replaces the field.
-* **Urgent data** is received (§3.10.7.4 sixth: RCV.UP <- max(RCV.UP, SEG.SEQ+SEG.UP),
+* **Urgent data** is received (RFC 9293 §3.10.7.4 sixth: RCV.UP <- max(RCV.UP, SEG.SEQ+SEG.UP),
   ``Signal("urgent data")`` once per run of urgent data) but never sent.
-* **Security/compartment** checks (§3.10.7 "third") are skipped: there are none in IPv6.
+* **Security/compartment** checks (RFC 9293 §3.10.7 "third") are skipped: there are none in IPv6.
 * **A zero RCV.WND** is not modelled beyond the acceptability test itself: the receive
   buffer is never full, so "special allowance ... to accept valid ACKs, URGs, and RSTs"
   never arises.
@@ -75,10 +75,11 @@ ACK = 0x10  # RFC 9293 §3.1: "Acknowledgment field is significant"
 URG = 0x20  # RFC 9293 §3.1: "Urgent pointer field is significant"
 
 # -- constants ----------------------------------------------------------------------------
-MSL = 120.0  # §3.4.2: "the Maximum Segment Lifetime (MSL) ... is ... 2 minutes"
-DEFAULT_MSS = 536  # §3.7.1: the default when no MSS option is received (IPv4's 576 - 40)
+MSL = 120.0  # RFC 9293 §3.4.2: "the Maximum Segment Lifetime (MSL) ... is ... 2 minutes"
+DEFAULT_MSS = 536  # RFC 9293 §3.7.1: the default when no MSS option is received (IPv4's 576 - 40)
 DEFAULT_RCV_WND = 65535  # the receive buffer; the largest window without scaling
-SEQ_SPACE = 2**32  # §3.4: "all arithmetic dealing with sequence numbers must be ... modulo 2**32"
+# RFC 9293 §3.4: "all arithmetic dealing with sequence numbers must be ... modulo 2**32"
+SEQ_SPACE = 2**32
 
 __all__ = [
     "ACK",
@@ -115,7 +116,7 @@ __all__ = [
 ]
 
 
-# -- §3.4 sequence number arithmetic, modulo 2**32 ------------------------------------------
+# -- RFC 9293 §3.4 sequence number arithmetic, modulo 2**32 ----------------------------------------
 
 
 def seq_add(a: int, n: int) -> int:
@@ -136,7 +137,7 @@ def between(low: int, x: int, high: int) -> bool:
     return (x - low) % SEQ_SPACE <= (high - low) % SEQ_SPACE
 
 
-# -- §3.3.2 states --------------------------------------------------------------------------
+# -- RFC 9293 §3.3.2 states ------------------------------------------------------------------------
 
 
 class State(enum.Enum):
@@ -153,9 +154,9 @@ class State(enum.Enum):
     TIME_WAIT = "TIME-WAIT"
 
 
-#: §3.10.7.4 sixth and seventh: the states that take urgent data and segment text.
+#: RFC 9293 §3.10.7.4 sixth and seventh: the states that take urgent data and segment text.
 RECEIVING = (State.ESTABLISHED, State.FIN_WAIT_1, State.FIN_WAIT_2)
-#: §3.10.5: the states in which ABORT sends a reset.
+#: RFC 9293 §3.10.5: the states in which ABORT sends a reset.
 SYNCHRONIZING_OR_OPEN = (
     State.SYN_RECEIVED,
     State.ESTABLISHED,
@@ -178,7 +179,7 @@ SENDING = (
 
 @dataclass(frozen=True)
 class Segment:
-    """The fields of §3.1 this model reads. ``flags`` are the wire's control bits;
+    """The fields of RFC 9293 §3.1 this model reads. ``flags`` are the wire's control bits;
     ``ack`` is 0 when ACK is off, ``urgent`` is SEG.UP, an offset from SEG.SEQ."""
 
     seq: int
@@ -190,7 +191,7 @@ class Segment:
 
     @property
     def seg_len(self) -> int:
-        """§3.3.1 SEG.LEN: "the number of octets occupied by the data in the segment
+        """RFC 9293 §3.3.1 SEG.LEN: "the number of octets occupied by the data in the segment
         (counting SYN and FIN)"."""
         return len(self.data) + bool(self.flags & SYN) + bool(self.flags & FIN)
 
@@ -236,13 +237,13 @@ class Params:
     rcv_wnd: int = DEFAULT_RCV_WND
 
 
-# -- §3.3.1 the Transmission Control Block ---------------------------------------------------
+# -- RFC 9293 §3.3.1 the Transmission Control Block ------------------------------------------------
 
 
 @dataclass
 class Tcb:
-    """§3.3.1 "Send Sequence Variables" and "Receive Sequence Variables", plus the queues
-    of §3.10 and what this model needs to know of the connection's history.
+    """RFC 9293 §3.3.1 "Send Sequence Variables" and "Receive Sequence Variables", plus the queues
+    of RFC 9293 §3.10 and what this model needs to know of the connection's history.
     ``Tcb()`` is the CLOSED state: "the TCB does not exist"."""
 
     state: State = State.CLOSED
@@ -281,7 +282,7 @@ def _copy(tcb: Tcb) -> Tcb:
 
 
 def _deleted(tcb: Tcb) -> Tcb:
-    """§3.10: "delete the TCB, enter the CLOSED state"."""
+    """RFC 9293 §3.10: "delete the TCB, enter the CLOSED state"."""
     return Tcb(rcv_wnd=tcb.rcv_wnd, mss=tcb.mss)
 
 
@@ -316,7 +317,7 @@ def _output(tcb: Tcb) -> list[Action]:
     actions: list[Action] = []
     while tcb.send_queue:
         in_flight = (tcb.snd_nxt - tcb.snd_una) % SEQ_SPACE
-        usable = tcb.snd_wnd - in_flight  # §3.8.6.2.1: SND.UNA + SND.WND - SND.NXT
+        usable = tcb.snd_wnd - in_flight  # RFC 9293 §3.8.6.2.1: SND.UNA + SND.WND - SND.NXT
         if usable <= 0:
             break
         data = tcb.send_queue[: min(tcb.mss, usable)]
@@ -337,11 +338,11 @@ def _output(tcb: Tcb) -> list[Action]:
     return actions
 
 
-# -- §3.10.1 OPEN ----------------------------------------------------------------------------
+# -- RFC 9293 §3.10.1 OPEN -------------------------------------------------------------------------
 
 
 def open_passive(params: Params = Params(), iss: int = 0) -> Result:
-    """§3.10.1 OPEN, CLOSED state, passive: "enter LISTEN state and return". ``iss`` is
+    """RFC 9293 §3.10.1 OPEN, CLOSED state, passive: "enter LISTEN state and return". ``iss`` is
     the ISS the SYN-ACK will carry."""
     return Tcb(
         state=State.LISTEN, iss=iss, passive=True, mss=params.mss, rcv_wnd=params.rcv_wnd
@@ -349,7 +350,7 @@ def open_passive(params: Params = Params(), iss: int = 0) -> Result:
 
 
 def open_active(iss: int, params: Params = Params()) -> Result:
-    """§3.10.1 OPEN, CLOSED state, active: "A SYN segment of the form <SEQ=ISS><CTL=SYN>
+    """RFC 9293 §3.10.1 OPEN, CLOSED state, active: "A SYN segment of the form <SEQ=ISS><CTL=SYN>
     is sent. Set SND.UNA to ISS, SND.NXT to ISS+1, enter SYN-SENT state"."""
     tcb = Tcb(
         state=State.SYN_SENT,
@@ -363,7 +364,7 @@ def open_active(iss: int, params: Params = Params()) -> Result:
     return tcb, [Send(Segment(iss, 0, SYN, tcb.rcv_wnd))]
 
 
-# -- §3.10.2 SEND ----------------------------------------------------------------------------
+# -- RFC 9293 §3.10.2 SEND -------------------------------------------------------------------------
 
 
 def send(tcb: Tcb, data: bytes) -> Result:
@@ -390,7 +391,7 @@ def send(tcb: Tcb, data: bytes) -> Result:
     return tcb, _output(tcb)
 
 
-# -- §3.10.4 CLOSE ---------------------------------------------------------------------------
+# -- RFC 9293 §3.10.4 CLOSE ------------------------------------------------------------------------
 
 
 def close(tcb: Tcb) -> Result:
@@ -426,7 +427,7 @@ def close(tcb: Tcb) -> Result:
     return tcb, _output(tcb)
 
 
-# -- §3.10.5 ABORT ---------------------------------------------------------------------------
+# -- RFC 9293 §3.10.5 ABORT ------------------------------------------------------------------------
 
 
 def abort(tcb: Tcb) -> Result:
@@ -441,7 +442,7 @@ def abort(tcb: Tcb) -> Result:
     return _deleted(tcb), [Delete()]
 
 
-# -- §3.10.7 SEGMENT ARRIVES -----------------------------------------------------------------
+# -- RFC 9293 §3.10.7 SEGMENT ARRIVES --------------------------------------------------------------
 
 
 def segment_arrives(tcb: Tcb, seg: Segment) -> Result:
@@ -456,7 +457,7 @@ def segment_arrives(tcb: Tcb, seg: Segment) -> Result:
 
 
 def _closed(tcb: Tcb, seg: Segment) -> Result:
-    """§3.10.7.1 CLOSED state."""
+    """RFC 9293 §3.10.7.1 CLOSED state."""
     # "An incoming segment containing a RST is discarded."
     if seg.flags & RST:
         return tcb, []
@@ -468,7 +469,7 @@ def _closed(tcb: Tcb, seg: Segment) -> Result:
 
 
 def _listen(tcb: Tcb, seg: Segment) -> Result:
-    """§3.10.7.2 LISTEN state."""
+    """RFC 9293 §3.10.7.2 LISTEN state."""
     # "First, check for a RST: ... An incoming RST should be ignored. Return."
     if seg.flags & RST:
         return tcb, []
@@ -485,8 +486,9 @@ def _listen(tcb: Tcb, seg: Segment) -> Result:
         tcb.rcv_nxt = tcb.rcv_up = seq_add(seg.seq, 1)
         tcb.snd_una = tcb.snd_up = tcb.iss
         tcb.snd_nxt = seq_add(tcb.iss, 1)
-        # Not in §3.10.7.2; as §3.10.7.3 does for a SYN in SYN-SENT, so that a FIN sent
-        # from SYN-RECEIVED (§3.10.4) has a window to be updated by the next ACK.
+        # Not in RFC 9293 §3.10.7.2; as RFC 9293 §3.10.7.3 does for a SYN in SYN-SENT, so that a FIN
+        # sent
+        # from SYN-RECEIVED (RFC 9293 §3.10.4) has a window to be updated by the next ACK.
         tcb.snd_wnd = tcb.max_snd_wnd = seg.window
         tcb.snd_wl1, tcb.snd_wl2 = seg.seq, tcb.iss
         tcb.state = State.SYN_RECEIVED
@@ -498,7 +500,7 @@ def _listen(tcb: Tcb, seg: Segment) -> Result:
 
 
 def _syn_sent(tcb: Tcb, seg: Segment) -> Result:
-    """§3.10.7.3 SYN-SENT state."""
+    """RFC 9293 §3.10.7.3 SYN-SENT state."""
     # "First, check the ACK bit: If the ACK bit is set: If SEG.ACK =< ISS or SEG.ACK >
     # SND.NXT, send a reset (unless the RST bit is set, if so drop the segment and return)
     # <SEQ=SEG.ACK><CTL=RST> and discard the segment. Return."
@@ -551,11 +553,11 @@ def _syn_sent(tcb: Tcb, seg: Segment) -> Result:
     return tcb, [_syn_ack(tcb)]
 
 
-# -- §3.10.7.4 Other states ------------------------------------------------------------------
+# -- RFC 9293 §3.10.7.4 Other states ---------------------------------------------------------------
 
 
 def acceptable(seg: Segment, rcv_nxt: int, rcv_wnd: int) -> bool:
-    """§3.10.7.4 first, the four cases of the acceptability test:
+    """RFC 9293 §3.10.7.4 first, the four cases of the acceptability test:
 
     ======= ======= ===========================================================
     SEG.LEN RCV.WND Test
@@ -579,14 +581,14 @@ def acceptable(seg: Segment, rcv_nxt: int, rcv_wnd: int) -> bool:
 
 
 def _otherwise(tcb: Tcb, seg: Segment) -> Result:
-    """§3.10.7.4: SYN-RECEIVED and every synchronized state, the eight steps in order."""
+    """RFC 9293 §3.10.7.4: SYN-RECEIVED and every synchronized state, the eight steps in order."""
     # "first, check sequence number ... If an incoming segment is not acceptable, an
     # acknowledgment should be sent in reply (unless the RST bit is set, if so drop the
     # segment and return): <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
     if not acceptable(seg, tcb.rcv_nxt, tcb.rcv_wnd):
         return tcb, [] if seg.flags & RST else [_ack(tcb)]
 
-    # "second, check the RST bit" -- RFC 5961 §3 as §3.10.7.4 has it, on SEG.SEQ as it
+    # "second, check the RST bit" -- RFC 5961 §3 as RFC 9293 §3.10.7.4 has it, on SEG.SEQ as it
     # arrived: "1) If the RST bit is set and the sequence number is outside the current
     # receive window, silently drop the segment." (An RST whose text alone reaches into
     # the window passed the test above.) "3) If the RST bit is set and the sequence number
@@ -637,7 +639,7 @@ def _otherwise(tcb: Tcb, seg: Segment) -> Result:
         tcb.snd_wnd, tcb.snd_wl1, tcb.snd_wl2 = seg.window, seg.seq, seg.ack
         tcb.max_snd_wnd = max(tcb.max_snd_wnd, seg.window)
         if tcb.fin_pending:
-            # §3.10.4: the CLOSE queued in SYN-RECEIVED, processed as in ESTABLISHED.
+            # RFC 9293 §3.10.4: the CLOSE queued in SYN-RECEIVED, processed as in ESTABLISHED.
             tcb.state = State.FIN_WAIT_1
     # The RFC 5961 check on SEG.ACK comes first, "if the ACK bit is on", in every state
     # after SYN-RECEIVED, TIME-WAIT too.
@@ -668,7 +670,7 @@ def _otherwise(tcb: Tcb, seg: Segment) -> Result:
 
 
 def _rst_exact(tcb: Tcb) -> Result:
-    """§3.10.7.4 second, a RST whose sequence number is exactly RCV.NXT."""
+    """RFC 9293 §3.10.7.4 second, a RST whose sequence number is exactly RCV.NXT."""
     if tcb.state is State.SYN_RECEIVED:
         if tcb.passive:
             # "If this connection was initiated with a passive OPEN (i.e., came from the
@@ -694,13 +696,13 @@ def _back_to_listen(tcb: Tcb) -> Tcb:
 
 
 def _ack_established(tcb: Tcb, seg: Segment) -> list[Action] | None:
-    """§3.10.7.4 fifth, ESTABLISHED (and the states that do "the processing for the
+    """RFC 9293 §3.10.7.4 fifth, ESTABLISHED (and the states that do "the processing for the
     ESTABLISHED state"). Returns the actions if the segment is dropped here, else None.
     Mutates ``tcb``."""
-    # RFC 5961 §5 (quoted in §3.10.7.4): "the ACK value is considered acceptable only if
+    # RFC 5961 §5 (quoted in RFC 9293 §3.10.7.4): "the ACK value is considered acceptable only if
     # it is in the range of ((SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT). All incoming
     # segments whose ACK value doesn't satisfy the above condition MUST be discarded and
-    # an ACK sent back." -- this includes §3.10.7.4's "If the ACK acknowledges something
+    # an ACK sent back." -- this includes RFC 9293 §3.10.7.4's "If the ACK acknowledges something
     # not yet sent (SEG.ACK > SND.NXT), then send an ACK, drop the segment, and return."
     lowest = (tcb.snd_una - tcb.max_snd_wnd) % SEQ_SPACE
     if not between(lowest, seg.ack, tcb.snd_nxt):
@@ -726,7 +728,7 @@ def _ack_established(tcb: Tcb, seg: Segment) -> list[Action] | None:
 
 
 def _from_sixth_step(tcb: Tcb, seg: Segment, actions: list[Action]) -> tuple[list[Action], bool]:
-    """§3.10.7.4 sixth (URG), seventh (segment text), eighth (FIN). Returns the actions
+    """RFC 9293 §3.10.7.4 sixth (URG), seventh (segment text), eighth (FIN). Returns the actions
     and whether an ACK is owed. Mutates ``tcb``."""
     ack_owed = False
     # "sixth, check the URG bit: ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2: If the URG bit is
@@ -737,7 +739,8 @@ def _from_sixth_step(tcb: Tcb, seg: Segment, actions: list[Action]) -> tuple[lis
     # CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: "This should not occur ... Ignore the URG."
     if seg.flags & URG and tcb.state in RECEIVING:
         urgent_mode = seq_lt(tcb.rcv_nxt, tcb.rcv_up)
-        up = seq_add(seg.seq, seg.urgent)  # §3.1: "a positive offset from the sequence number"
+        # RFC 9293 §3.1: "a positive offset from the sequence number"
+        up = seq_add(seg.seq, seg.urgent)
         if seq_lt(tcb.rcv_up, up):
             tcb.rcv_up = up
         if seq_lt(tcb.rcv_nxt, tcb.rcv_up) and not urgent_mode:
@@ -793,7 +796,7 @@ def _from_sixth_step(tcb: Tcb, seg: Segment, actions: list[Action]) -> tuple[lis
 
 
 def _segment_text(tcb: Tcb, start: int, text: bytes, fin_at: int | None) -> bytes:
-    """§3.10.7.4 seventh: "trimming off any portions that lie outside the window
+    """RFC 9293 §3.10.7.4 seventh: "trimming off any portions that lie outside the window
     (including SYN and FIN)", holding what begins after RCV.NXT, delivering what is now in
     order. Returns the octets delivered. Mutates ``tcb``."""
     window_end = seq_add(tcb.rcv_nxt, tcb.rcv_wnd)
@@ -824,11 +827,11 @@ def _finish(tcb: Tcb, actions: list[Action], ack_owed: bool) -> Result:
     return tcb, actions + sent
 
 
-# -- §3.10.8 Timeouts ------------------------------------------------------------------------
+# -- RFC 9293 §3.10.8 Timeouts ---------------------------------------------------------------------
 
 
 def retransmission_timeout(tcb: Tcb) -> Result:
-    """§3.10.8: "send the segment at the front of the retransmission queue again": the
+    """RFC 9293 §3.10.8: "send the segment at the front of the retransmission queue again": the
     SYN, the SYN,ACK, or up to ``mss`` octets from SND.UNA (with the FIN if it follows
     them), or the FIN alone. The ``tcb`` is returned unchanged (a copy)."""
     tcb = _copy(tcb)
@@ -848,7 +851,7 @@ def retransmission_timeout(tcb: Tcb) -> Result:
 
 
 def time_wait_timeout(tcb: Tcb) -> Result:
-    """§3.10.8: "If the time-wait timeout expires on a connection, delete the TCB, enter
+    """RFC 9293 §3.10.8: "If the time-wait timeout expires on a connection, delete the TCB, enter
     the CLOSED state, and return." """
     if tcb.state is not State.TIME_WAIT:
         return _copy(tcb), []

@@ -3,12 +3,12 @@
 Pure functions over values, in the RFC's names:
 
 * the policy table of RFC 6724 §2.1 (:data:`DEFAULT_POLICY_TABLE`) with its longest-prefix
-  lookup (:func:`precedence`, :func:`label`), and ``CommonPrefixLen`` of §2.2
+  lookup (:func:`precedence`, :func:`label`), and ``CommonPrefixLen`` of RFC 6724 §2.2
   (:func:`common_prefix_len`);
-* ``Scope(A)`` of §3.1 and §3.2 (:func:`scope`), RFC 4291 §2.7 for multicast;
-* source address selection, §5 (:func:`select_source`), over :class:`SourceCandidate`
+* ``Scope(A)`` of RFC 6724 §3.1 and RFC 6724 §3.2 (:func:`scope`), RFC 4291 §2.7 for multicast;
+* source address selection, RFC 6724 §5 (:func:`select_source`), over :class:`SourceCandidate`
   values: an address with what the rules need to know about it;
-* destination address selection, §6 (:func:`sort_destinations`), for an application that
+* destination address selection, RFC 6724 §6 (:func:`sort_destinations`), for an application that
   resolved a name to several addresses;
 * the ``<address>%<zone_id>`` text format of RFC 4007 §11 (:func:`parse_scoped`,
   :func:`format_scoped`) and whether an address is ambiguous without a zone
@@ -17,11 +17,11 @@ Pure functions over values, in the RFC's names:
 IPv4 addresses take part as IPv4-mapped addresses (``::ffff:a.b.c.d``, RFC 6724 §3.2), so
 that the destination rules can sort a mixed list the way the RFC's examples do.
 
-Not here: rule 4 of §5 and §6 (home addresses: this host has no Mobile IPv6), rule 5.5 of
-§5 (prefer addresses in a prefix advertised by the next hop, a MAY), rule 7 of §6 (native
-transport: no transition mechanism is known to these functions). Rule 7 of §5 (temporary
-addresses) is here, but the host has no temporary addresses (RFC 8981), so only a caller
-that builds its own candidates can use it.
+Not here: rule 4 of RFC 6724 §5 and RFC 6724 §6 (home addresses: this host has no Mobile
+IPv6), rule 5.5 of RFC 6724 §5 (prefer addresses in a prefix advertised by the next hop, a
+MAY), rule 7 of RFC 6724 §6 (native transport: no transition mechanism is known to these
+functions). Rule 7 of RFC 6724 §5 (temporary addresses) is here, but the host has no
+temporary addresses (RFC 8981), so only a caller that builds its own candidates can use it.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ PolicyTable = Sequence[PolicyEntry]
 
 
 def lookup_policy(address: IPv6Address, table: PolicyTable = DEFAULT_POLICY_TABLE) -> PolicyEntry:
-    """§2.1: the entry with the longest prefix that matches ``address``."""
+    """RFC 6724 §2.1: the entry with the longest prefix that matches ``address``."""
     best: PolicyEntry | None = None
     for entry in table:
         if address in entry.prefix and (
@@ -123,7 +123,7 @@ def label(address: IPv6Address, table: PolicyTable = DEFAULT_POLICY_TABLE) -> in
 
 
 def common_prefix_len(source: IPv6Address, destination: IPv6Address, prefix_length: int) -> int:
-    """§2.2 ``CommonPrefixLen(S, D)``: the bits S and D share from the left, up to the
+    """RFC 6724 §2.2 ``CommonPrefixLen(S, D)``: the bits S and D share from the left, up to the
     length of S's prefix (``prefix_length``, the part before the interface identifier)."""
     differing = int(source) ^ int(destination)
     shared = 128 - differing.bit_length()
@@ -134,12 +134,12 @@ def _is_ipv4(address: IPv6Address) -> bool:
     return address in _IPV4_MAPPED
 
 
-# -- source address selection (RFC 6724 §4, §5) -------------------------------------------
+# -- source address selection (RFC 6724 §4, RFC 6724 §5) -------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class SourceCandidate:
-    """An address that may be a source, with what the rules of §5 look at.
+    """An address that may be a source, with what the rules of RFC 6724 §5 look at.
 
     ``prefix_length``: the on-link prefix the address was formed from (rule 8 compares no
     further); ``deprecated``: its preferred lifetime is over (RFC 4862 §5.5.4);
@@ -159,20 +159,21 @@ def candidate_set(
     candidates: Iterable[SourceCandidate],
     outgoing_interface: int | None = None,
 ) -> list[SourceCandidate]:
-    """§4 ``CandidateSource(D)``: the addresses that could be a source for ``destination``."""
+    """RFC 6724 §4 ``CandidateSource(D)``: the addresses that could be a source for
+    ``destination``."""
     ipv4 = _is_ipv4(destination)
     link_bound = destination.is_multicast or destination.is_link_local
     chosen = []
     for c in candidates:
         a = c.address
-        # §4: "multicast addresses and the unspecified address MUST NOT be included".
+        # RFC 6724 §4: "multicast addresses and the unspecified address MUST NOT be included".
         if a.is_multicast or a == _UNSPECIFIED:
             continue
-        # §3.2: IPv4 is an IPv4-mapped address; an IPv4 destination takes an IPv4 source
+        # RFC 6724 §3.2: IPv4 is an IPv4-mapped address; an IPv4 destination takes an IPv4 source
         # and an IPv6 destination an IPv6 one.
         if _is_ipv4(a) != ipv4:
             continue
-        # §4: for multicast and link-local destinations, only addresses of the outgoing
+        # RFC 6724 §4: for multicast and link-local destinations, only addresses of the outgoing
         # interface's link (one interface is one link here).
         elsewhere = c.interface is not None and c.interface != outgoing_interface
         if link_bound and outgoing_interface is not None and elsewhere:
@@ -190,7 +191,7 @@ def compare_sources(
     policy_table: PolicyTable = DEFAULT_POLICY_TABLE,
     prefer_temporary: bool = True,
 ) -> int:
-    """§5: negative when SA is preferred for destination D, positive for SB, 0 if the
+    """RFC 6724 §5: negative when SA is preferred for destination D, positive for SB, 0 if the
     rules do not choose. The rules apply in order; the first that chooses decides."""
     # RFC 6724 §5 rule 1: prefer same address.
     if sa.address == d or sb.address == d:
@@ -238,11 +239,11 @@ def select_source(
     policy_table: PolicyTable = DEFAULT_POLICY_TABLE,
     prefer_temporary: bool = True,
 ) -> SourceCandidate | None:
-    """§5: the best source for ``destination`` among ``candidates``, None when the
-    candidate set (§4) is empty. When the rules do not choose, the first in
+    """RFC 6724 §5: the best source for ``destination`` among ``candidates``, None when the
+    candidate set (RFC 6724 §4) is empty. When the rules do not choose, the first in
     ``candidates`` order wins (the RFC leaves that tie-breaker unspecified).
 
-    The host's candidates come from the outgoing interface alone (§4 RECOMMENDED), so rule
+    The host's candidates come from the outgoing interface alone (RFC 6724 §4 RECOMMENDED), so rule
     5 chooses nothing there; give ``outgoing_interface`` and candidates of several
     interfaces to use it."""
     order = functools.partial(
@@ -272,8 +273,8 @@ def compare_destinations(
     unreachable_b: bool = False,
     policy_table: PolicyTable = DEFAULT_POLICY_TABLE,
 ) -> int:
-    """§6: negative when DA goes before DB, positive when after, 0 if no rule orders them.
-    ``source_a`` is ``Source(DA)``, the source §5 chose for DA (None: undefined)."""
+    """RFC 6724 §6: negative when DA goes before DB, positive when after, 0 if no rule orders them.
+    ``source_a`` is ``Source(DA)``, the source RFC 6724 §5 chose for DA (None: undefined)."""
     # RFC 6724 §6 rule 1: avoid unusable destinations.
     usable_a = not unreachable_a and source_a is not None
     usable_b = not unreachable_b and source_b is not None
@@ -323,7 +324,7 @@ def sort_destinations(
     unreachable: Callable[[IPv6Address], bool] | None = None,
     policy_table: PolicyTable = DEFAULT_POLICY_TABLE,
 ) -> list[IPv6Address]:
-    """§6: ``destinations`` best first. ``source_for(D)`` is ``Source(D)``: the source the
+    """RFC 6724 §6: ``destinations`` best first. ``source_for(D)`` is ``Source(D)``: the source the
     host would use for D (e.g. :func:`select_source` over the candidates of the interface
     that reaches D), None if it has none; ``unreachable(D)`` says whether D is known to be
     unreachable. The sort is stable: rule 10 keeps the given order of equals."""
@@ -345,7 +346,7 @@ def sort_destinations(
     return sorted(items, key=functools.cmp_to_key(order))
 
 
-# -- zone indexes (RFC 4007 §6, §11) ------------------------------------------------------
+# -- zone indexes (RFC 4007 §6, RFC 4007 §11) ------------------------------------------------------
 
 Zone = int | str
 
@@ -353,7 +354,7 @@ Zone = int | str
 def needs_zone(address: IPv6Address) -> bool:
     """RFC 4007 §6: the address is ambiguous on a host with several interfaces unless a
     zone says which: link-local unicast, interface-local and link-local multicast. (The
-    loopback address is not: it is on the loopback interface only, §11.1.)"""
+    loopback address is not: it is on the loopback interface only, RFC 4007 §11.1.)"""
     if address.is_multicast:
         return scope(address) in (INTERFACE_LOCAL, LINK_LOCAL)
     return address.is_link_local
@@ -384,8 +385,8 @@ _parse_address = functools.lru_cache(maxsize=1024)(IPv6Address)
 
 def parse_scoped(text: str) -> tuple[IPv6Address, Zone | None]:
     """RFC 4007 §11.2 ``<address>%<zone_id>``: the address and its zone, None without
-    ``%``. A zone of decimal digits is a numerical zone index, an int (§11.2; 0 stands for
-    the default zone, §6); any other is a name such as ``eth0``, a str. ValueError on
+    ``%``. A zone of decimal digits is a numerical zone index, an int (RFC 4007 §11.2; 0 stands for
+    the default zone, RFC 6724 §6); any other is a name such as ``eth0``, a str. ValueError on
     anything else."""
     if not isinstance(text, str):
         raise ValueError(f"a scoped address is text, not {text!r}")

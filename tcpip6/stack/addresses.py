@@ -77,7 +77,7 @@ def form_address(
 
 class Origin(enum.Enum):
     """How an NTE came to be. ``LINK_LOCAL`` is the link-local address formed from the
-    interface's hardware-based identifier (§5.3); a manually configured link-local address
+    interface's hardware-based identifier (RFC 4862 §5.3); a manually configured link-local address
     is ``STATIC``."""
 
     LINK_LOCAL = "link-local"
@@ -96,14 +96,14 @@ class AdeKind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class SendDadSolicitation:
-    """§5.4.2: an NS from the unspecified address to the solicited-node group of target."""
+    """RFC 4862 §5.4.2: an NS from the unspecified address to the solicited-node group of target."""
 
     target: IPv6Address
 
 
 @dataclass(frozen=True, slots=True)
 class JoinGroup:
-    """Listen to ``group`` (§5.4.2: all-nodes and the solicited-node group, before DAD)."""
+    """Listen to ``group`` (RFC 4862 §5.4.2: all-nodes and the solicited-node group, before DAD)."""
 
     group: IPv6Address
 
@@ -126,7 +126,7 @@ class AddressAvailable:
 
 @dataclass(frozen=True, slots=True)
 class AddressDeprecated:
-    """§5.5.4: the preferred lifetime ended: keep the address for existing communication,
+    """RFC 4862 §5.5.4: the preferred lifetime ended: keep the address for existing communication,
     prefer others for new communication."""
 
     address: IPv6Address
@@ -134,14 +134,15 @@ class AddressDeprecated:
 
 @dataclass(frozen=True, slots=True)
 class AddressRenewed:
-    """§5.5.3 (e): a deprecated address received a new preferred lifetime: preferred again."""
+    """RFC 4862 §5.5.3 (e): a deprecated address received a new preferred lifetime: preferred
+    again."""
 
     address: IPv6Address
 
 
 @dataclass(frozen=True, slots=True)
 class DuplicateAddressDetected:
-    """§5.4.5: the tentative address is a duplicate and is not assigned. With
+    """RFC 4862 §5.4.5: the tentative address is a duplicate and is not assigned. With
     ``interface_disabled`` it was the link-local address formed from the hardware address:
     the hardware address is probably not unique, autoconfiguration has stopped on the
     interface and IP operation on it SHOULD be disabled."""
@@ -153,7 +154,7 @@ class DuplicateAddressDetected:
 
 @dataclass(frozen=True, slots=True)
 class AddressRemoved:
-    """The address left the table (valid lifetime over, §5.5.4, or removed by hand)."""
+    """The address left the table (valid lifetime over, RFC 4862 §5.5.4, or removed by hand)."""
 
     address: IPv6Address
 
@@ -208,7 +209,7 @@ class NetTableEntry:
         self.origin = origin
         self.preferred_until = preferred_until
         self.valid_until = valid_until
-        #: §5.4.2: solicitations sent so far for this address.
+        #: RFC 4862 §5.4.2: solicitations sent so far for this address.
         self.dad_transmits_sent = 0
         #: When the next DAD step (end of the delay, next NS, or the decision) is due.
         self.dad_timer: float | None = None
@@ -229,12 +230,12 @@ class NetTableEntry:
 
     @property
     def usable(self) -> bool:
-        """Assigned: usable as a source and answers for itself (§5.4: not tentative)."""
+        """Assigned: usable as a source and answers for itself (RFC 4862 §5.4: not tentative)."""
         return self.state in (AddressState.PREFERRED, AddressState.DEPRECATED)
 
     @property
     def listening(self) -> bool:
-        """Its solicited-node group is received for it (§5.4.2: tentative ones too)."""
+        """Its solicited-node group is received for it (RFC 4862 §5.4.2: tentative ones too)."""
         return self.state not in (AddressState.DUPLICATE, AddressState.INVALID)
 
 
@@ -259,7 +260,7 @@ class AddressTable:
 
     ``capacity`` bounds the unicast and anycast addresses together; an address beyond it
     is dropped and counted (``counters.table_full_drop``). ``rng`` draws the random delay of
-    §5.4.2; without one, DAD starts at once unless the caller gives ``dad_delay``.
+    RFC 4862 §5.4.2; without one, DAD starts at once unless the caller gives ``dad_delay``.
     ``params`` is read when needed: ``dup_addr_detect_transmits`` at each DAD step,
     ``retrans_timer`` at each solicitation.
     """
@@ -276,15 +277,15 @@ class AddressTable:
         self.label = label
         self.rng = rng
         self.entries: dict[IPv6Address, NetTableEntry] = {}
-        #: Anycast addresses (no DAD, §5.4) and their prefix lengths.
+        #: Anycast addresses (no DAD, RFC 4862 §5.4) and their prefix lengths.
         self.anycast: dict[IPv6Address, int] = {}
         #: Deadlines keyed by (address, "dad" | "preferred" | "valid").
         self.timers: DeadlineQueue[tuple[IPv6Address, str]] = DeadlineQueue()
         self.counters = AddressCounters()
         self.trace_sink: TraceSink | None = None
-        #: §5.4.5: a duplicate hardware-derived link-local address stops autoconfiguration.
+        #: RFC 4862 §5.4.5: a duplicate hardware-derived link-local address stops autoconfiguration.
         self.autoconf_disabled = False
-        #: §5.4.2: whether a message was sent from the interface since (re)initialization.
+        #: RFC 4862 §5.4.2: whether a message was sent from the interface since (re)initialization.
         self.first_message_sent = False
         self.joined_all_nodes = False
 
@@ -299,13 +300,14 @@ class AddressTable:
 
     def message_sent(self) -> None:
         """The host sent something from the interface: later DAD is not "the first message
-        sent from an interface after interface (re)initialization" (§5.4.2)."""
+        sent from an interface after interface (re)initialization" (RFC 4862 §5.4.2)."""
         self.first_message_sent = True
 
     # -- queries ------------------------------------------------------------------------
     def lookup_ade(self, address: IPv6Address) -> AddressEntry | None:
         """The ADE of a unicast or anycast destination. Only an assigned address receives:
-        a tentative one is not (yet) ours (§5.4), a duplicate never is (§5.4.5)."""
+        a tentative one is not (yet) ours (RFC 4862 §5.4), a duplicate never is
+        (RFC 4862 §5.4.5)."""
         nte = self.entries.get(address)
         if nte is not None:
             return AddressEntry(address, AdeKind.UNICAST, (nte,)) if nte.usable else None
@@ -319,7 +321,7 @@ class AddressTable:
 
     def lookup_group_ade(self, group: IPv6Address) -> AddressEntry | None:
         """The ADE of a multicast group the table listens to: all-nodes (every assigned NTE)
-        or a solicited-node group (the NTEs it serves, tentative ones included: §5.4.2 "an
+        or a solicited-node group (the NTEs it serves, tentative ones included: RFC 4862 §5.4.2 "an
         interface MUST receive and process datagrams sent to the all-nodes multicast address
         or solicited-node multicast address of the tentative address during the delay
         period")."""
@@ -339,14 +341,14 @@ class AddressTable:
 
     def source_candidates(self) -> list[NetTableEntry]:
         """Addresses that may be a source, preferred ones first (deprecated ones are for
-        existing communication, §5.5.4); never TENTATIVE, DUPLICATE or INVALID."""
+        existing communication, RFC 4862 §5.5.4); never TENTATIVE, DUPLICATE or INVALID."""
         usable = [e for e in self.entries.values() if e.usable]
         return sorted(usable, key=lambda e: e.state is AddressState.DEPRECATED)
 
     def next_deadline(self) -> float | None:
         return self.timers.next_deadline()
 
-    # -- adding and removing addresses (§5.4, §5.4.2) ----------------------------------
+    # -- adding and removing addresses (RFC 4862 §5.4, RFC 4862 §5.4.2) ----------------------------
     def add(
         self,
         address: IPv6Address,
@@ -359,7 +361,7 @@ class AddressTable:
         dad_delay: float | None = None,
         from_multicast_ra: bool = False,
     ) -> list[AddressAction]:
-        """Add a tentative address and start DAD. ``dad_delay`` overrides the §5.4.2 delay
+        """Add a tentative address and start DAD. ``dad_delay`` overrides the RFC 4862 §5.4.2 delay
         rule (see :meth:`_random_delay`); lifetimes are in seconds from ``now``."""
         if preferred_lifetime > valid_lifetime:
             raise ValueError("preferred lifetime longer than valid lifetime")
@@ -381,7 +383,7 @@ class AddressTable:
         self.entries[address] = nte
         self._arm(nte, "valid", nte.valid_until)
         if self.params.dup_addr_detect_transmits == 0:
-            # §5.4: "An interface whose DupAddrDetectTransmits variable is set to zero does
+            # RFC 4862 §5.4: "An interface whose DupAddrDetectTransmits variable is set to zero does
             # not perform Duplicate Address Detection."
             return self._join(nte) + self._dad_done(nte, now)
         delay = self._random_delay(from_multicast_ra) if dad_delay is None else dad_delay
@@ -403,7 +405,7 @@ class AddressTable:
         self, address: IPv6Address, prefix_length: int, now: float
     ) -> list[AddressAction]:
         """An anycast address: no DAD ("Duplicate Address Detection MUST NOT be performed on
-        anycast addresses", §5.4); its solicited-node group is joined (RFC 4861 §7.2.1)."""
+        anycast addresses", RFC 4862 §5.4); its solicited-node group is joined (RFC 4861 §7.2.1)."""
         if address in self.entries or address in self.anycast:
             self.counters.add_existing_ignored += 1
             return []
@@ -440,9 +442,9 @@ class AddressTable:
         else:
             self.timers.arm((nte.address, kind), deadline)
 
-    # -- DAD (§5.4.2 - §5.4.5) ---------------------------------------------------------
+    # -- DAD (RFC 4862 §5.4.2 - RFC 4862 §5.4.5) ---------------------------------------------------
     def _join(self, nte: NetTableEntry) -> list[AddressAction]:
-        # §5.4.2: "Before sending a Neighbor Solicitation, an interface MUST join the
+        # RFC 4862 §5.4.2: "Before sending a Neighbor Solicitation, an interface MUST join the
         # all-nodes multicast address and the solicited-node multicast address of the
         # tentative address."
         actions: list[AddressAction] = []
@@ -457,8 +459,8 @@ class AddressTable:
         return self._join(nte) + self._send_solicitation(nte, now)
 
     def _send_solicitation(self, nte: NetTableEntry, now: float) -> list[AddressAction]:
-        # §5.4.2: DupAddrDetectTransmits solicitations, RetransTimer apart; RetransTimer
-        # after the last one DAD decides (§5.1).
+        # RFC 4862 §5.4.2: DupAddrDetectTransmits solicitations, RetransTimer apart; RetransTimer
+        # after the last one DAD decides (RFC 4862 §5.1).
         nte.dad_transmits_sent += 1
         self.counters.dad_solicitations_sent += 1
         self.first_message_sent = True
@@ -473,8 +475,8 @@ class AddressTable:
         return self._dad_done(nte, now)
 
     def _dad_done(self, nte: NetTableEntry, now: float) -> list[AddressAction]:
-        # §5.4: no NS or NA for the address arrived: it is unique and assigned (the graph
-        # assigns it deprecated when its preferred lifetime already ended, §5.5.4).
+        # RFC 4862 §5.4: no NS or NA for the address arrived: it is unique and assigned (the graph
+        # assigns it deprecated when its preferred lifetime already ended, RFC 4862 §5.5.4).
         nte.dad_timer = None
         self.timers.cancel((nte.address, "dad"))
         GRAPH.fire(nte, "dad_succeeded", now)
@@ -507,14 +509,15 @@ class AddressTable:
         return []
 
     def on_dad_solicitation(self, target: IPv6Address, now: float) -> list[AddressAction]:
-        """§5.4.3: a valid NS from the unspecified address whose target is ``target``. A
+        """RFC 4862 §5.4.3: a valid NS from the unspecified address whose target is ``target``. A
         tentative target is a duplicate (the interface is assumed not to loop back its own
         multicast, so any such NS is another node's). For an assigned target nothing
         changes: the host answers it (RFC 4861 §7.2.4)."""
         return self._duplicate(target, "dad_ns_received", now)
 
     def on_neighbor_advertisement(self, target: IPv6Address, now: float) -> list[AddressAction]:
-        """§5.4.4: a valid NA whose target is ``target``: a tentative target is a duplicate;
+        """RFC 4862 §5.4.4: a valid NA whose target is ``target``: a tentative target is a
+        duplicate;
         an NA for an assigned address is "beyond the scope" of RFC 4862."""
         return self._duplicate(target, "dad_na_received", now)
 
@@ -531,7 +534,7 @@ class AddressTable:
         if nte.joined:
             nte.joined = False
             actions.append(LeaveGroup(solicited_node(target)))
-        # §5.4.5: a duplicate link-local address formed from the hardware address means the
+        # RFC 4862 §5.4.5: a duplicate link-local address formed from the hardware address means the
         # hardware address is not unique: stop autoconfiguration on this interface.
         disabled = nte.origin is Origin.LINK_LOCAL
         if disabled:
@@ -541,7 +544,8 @@ class AddressTable:
 
     # -- timers ---------------------------------------------------------------------------
     def poll(self, now: float) -> list[AddressAction]:
-        """Run what is due: lifetimes first (§5.5.4; an address whose valid lifetime ends as
+        """Run what is due: lifetimes first (RFC 4862 §5.5.4; an address whose valid lifetime ends
+        as
         its DAD would end is gone, not available), then DAD steps."""
         actions: list[AddressAction] = []
         due = sorted(self.timers.pop_due(now), key=lambda key: _TIMER_ORDER[key[1]])
@@ -561,7 +565,7 @@ class AddressTable:
                 actions += self._dad_timer(nte, now)
         return actions
 
-    # -- stateless autoconfiguration (§5.5.3) ------------------------------------------
+    # -- stateless autoconfiguration (RFC 4862 §5.5.3) ------------------------------------------
     def on_prefix_information(
         self,
         prefix: IPv6Address,
@@ -578,7 +582,7 @@ class AddressTable:
     ) -> list[AddressAction]:
         """RFC 4862 §5.5.3: a Prefix Information option of a valid Router Advertisement
         (lifetimes as on the wire, 32 bits, all ones infinite). ``from_multicast_ra``: the
-        RA was sent to a multicast address (§5.4.2 delay); ``authenticated``: the RA was
+        RA was sent to a multicast address (RFC 4862 §5.4.2 delay); ``authenticated``: the RA was
         authenticated (e.g. SEND), which lifts the two-hour rule's rule 2."""
         c = self.counters
         if self.autoconf_disabled:

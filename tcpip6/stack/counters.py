@@ -116,7 +116,8 @@ class Icmpv6Counters(CounterSet):
 
 @dataclass
 class NdCounters(CounterSet):
-    """Neighbor Discovery validity checks (RFC 4861 §6.1, §7.1, §8.1), one counter each."""
+    """Neighbor Discovery validity checks (RFC 4861 §6.1, RFC 4861 §7.1, RFC 4861 §8.1), one counter
+    each."""
 
     in_router_solicitations: int = 0
     in_router_advertisements: int = 0

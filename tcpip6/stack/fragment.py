@@ -29,7 +29,7 @@ buffers over the total, is dropped and counted; the buffers already held are kep
 complete if the fragment comes again, or expire). A discarded packet's buffer holds no
 data, only its key, until it expires.
 
-Send: :func:`fragment_packet` splits a packet for a given MTU (§4.5); identifications
+Send: :func:`fragment_packet` splits a packet for a given MTU (RFC 8200 §4.5); identifications
 come from the host's RNG, unpredictable as RFC 7739 §5 asks.
 """
 
@@ -65,7 +65,7 @@ UPPER_LAYER_HEADER_LEN = {
 _OPTIONS_LIKE = frozenset({wire_ipv6.HOPOPT, wire_ipv6.IPPROTO_ROUTING, wire_ipv6.IPPROTO_DSTOPTS})
 
 #: Offset of Payload Length in the IPv6 header (RFC 8200 §3), and of Fragment Offset in the
-#: Fragment header (§4.5): where the Parameter Problem pointers point.
+#: Fragment header (RFC 8200 §4.5): where the Parameter Problem pointers point.
 PAYLOAD_LENGTH_FIELD = 4
 FRAGMENT_OFFSET_FIELD = 2
 

@@ -145,7 +145,7 @@ class Host:
     def scoped_destination(self, text: str) -> tuple[IPv6Address, Interface | None]:
         """``fe80::1%2`` or ``fe80::1%eth0`` (RFC 4007 §11): the address and the interface
         its zone names. A link-local (or link/interface-local multicast) address needs a
-        zone unless the host has a single interface (the default zone, §6); zone 0 is the
+        zone unless the host has a single interface (the default zone, RFC 4007 §6); zone 0 is the
         default zone. ValueError, with a message for the user, on anything else."""
         address, zone = address_selection.parse_scoped(text)
         if zone is None or zone == 0:
@@ -219,7 +219,7 @@ class Host:
     def link_up(self, iface: Interface, now: float) -> None:
         """``iface`` is attached to a link again (perhaps another one) and so enabled again:
 
-        - RFC 4862 §5.3, §5.4: DAD runs again on every address (tentative meanwhile);
+        - RFC 4862 §5.3, RFC 4862 §5.4: DAD runs again on every address (tentative meanwhile);
         - RFC 4861 §6.3.7: routers are solicited again, once the link-local address is
           assigned again (at once when DAD is off);
         - what the host knew of its neighbors may be another link's: dynamic neighbor
@@ -360,7 +360,7 @@ class Host:
                 self.router.poll(now)
             for translator in self.translators:  # stack/translate/hook.py
                 translator.poll(now)
-            if self.mobility is not None:  # RFC 6275 §9.1, §9.5.5: expiry, refreshes
+            if self.mobility is not None:  # RFC 6275 §9.1, RFC 6275 §9.5.5: expiry, refreshes
                 self.mobility.poll(now)
         except Exception:
             self._internal_error("poll")
@@ -481,7 +481,7 @@ class Host:
 
     def select_source(self, iface: Interface, dst: IPv6Address) -> IPv6Address | None:
         """RFC 6724 §5: the source for ``dst`` among the addresses of ``iface``, the outgoing
-        interface (§4: the RECOMMENDED candidate set). Only assigned addresses are
+        interface (RFC 6724 §4: the RECOMMENDED candidate set). Only assigned addresses are
         candidates, never a tentative one (RFC 4862 §5.4); None when there is none."""
         # MSR IPv6 keeps the preferred source in the route cache entry: selection runs once
         # per destination, again only after the addresses change (forget_sources).

@@ -195,7 +195,7 @@ class Icmpv6:
         allow_multicast: bool = False,
     ) -> bool:
         """Send ``msg`` about the offending ``packet``, unless RFC 4443 §2.4 (e) forbids it
-        or the rate limit of §2.4 (f) says not now."""
+        or the rate limit of RFC 4443 §2.4 (f) says not now."""
         c = self.host.icmp
         # (e.1) never about an ICMPv6 error message.
         if (

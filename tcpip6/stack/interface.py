@@ -145,7 +145,7 @@ class Interface:
 
     def link_local_address(self) -> IPv6Address | None:
         """A usable (never tentative) link-local address: the source RFC 4861 §6.1.2
-        (RAs), §6.3.7 (RSs), §8.2 (Redirects) and RFC 2710 §3 (MLD) call for."""
+        (RAs), RFC 4861 §6.3.7 (RSs), RFC 4861 §8.2 (Redirects) and RFC 2710 §3 (MLD) call for."""
         for entry in self.addresses.source_candidates():
             if entry.address.is_link_local:
                 return entry.address

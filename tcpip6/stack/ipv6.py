@@ -88,7 +88,7 @@ HAO_OPTIONS = frozenset({wire_mh.HOME_ADDRESS_OPTION})
 
 
 #: What the Mobile IPv6 send hook leaves alone: packets that already carry a routing header
-#: and the Mobility Header's own messages, which RFC 6275 §9.4 and §9.5.4 route themselves.
+#: and the Mobility Header's own messages, which RFC 6275 §9.4 and RFC 6275 §9.5.4 route themselves.
 _MIP6_OWN = frozenset({wire_ipv6.IPPROTO_ROUTING, wire_mh.IPPROTO_MH})
 
 
@@ -302,7 +302,7 @@ class Ipv6Layer:
         now: float,
         known: frozenset[int] = KNOWN_OPTIONS,
     ) -> int | None:
-        """Hop-by-Hop / Destination Options (RFC 8200 §4.2-§4.3, §4.6). Returns the
+        """Hop-by-Hop / Destination Options (RFC 8200 §4.2-§4.3, RFC 8200 §4.6). Returns the
         header length, or None when the packet was discarded."""
         c = self.host.ip
         try:
@@ -472,7 +472,7 @@ class Ipv6Layer:
             next_header = wire_ipv6.HOPOPT
         hdr = Ipv6Header(traffic_class, flow_label, len(payload), next_header, hop_limit, src, dst)
         packet = hdr.build() + payload
-        # -- IPsec hook (RFC 4301 §5.1, §7): SPD and SAs before fragmentation.
+        # -- IPsec hook (RFC 4301 §5.1, RFC 4301 §7): SPD and SAs before fragmentation.
         if self.host.ipsec.enabled:
             protected = self.host.ipsec.outbound(packet, now)
             if protected is None:
@@ -505,7 +505,7 @@ class Ipv6Layer:
         if len(packet) > wire_ipv6.MIN_MTU:
             mtu = self._mtu(iface, dst, now)
             if len(packet) > mtu:
-                # RFC 8200 §4.5, §5: the source fragments what does not fit the path MTU,
+                # RFC 8200 §4.5, RFC 8200 §5: the source fragments what does not fit the path MTU,
                 # with an unpredictable Identification (RFC 7739 §5).
                 packets = fragment_packet(packet, mtu, self.host.rng.getrandbits(32))
                 if not packets:

@@ -121,7 +121,7 @@ class GroupListener:
         GRAPH.attach(self)
 
     def max_response_delay_below_timer(self, event: EventData) -> bool:
-        """Guard of the Delaying Listener's "query received" (RFC 2710 §4, §5)."""
+        """Guard of the Delaying Listener's "query received" (RFC 2710 §4, RFC 2710 §5)."""
         if self.timer is None:
             return True
         remaining: float = self.timer - event.kwargs["now"]
@@ -129,7 +129,7 @@ class GroupListener:
 
 
 class MulticastListener:
-    """The MLD host side of one interface (RFC 2710 §4, §5)."""
+    """The MLD host side of one interface (RFC 2710 §4, RFC 2710 §5)."""
 
     def __init__(
         self,
@@ -200,9 +200,9 @@ class MulticastListener:
         listener.trace_sink = self._trace_sink
         self.listeners[group] = listener
         GRAPH.fire(listener, "start_listening", now)
-        # RFC 2710 §5 start listening: send report, set flag, start timer. §4: the first
+        # RFC 2710 §5 start listening: send report, set flag, start timer. RFC 2710 §4: the first
         # Report is repeated once, "after short delays [Unsolicited Report Interval]" -
-        # §5: a delay "chosen uniformly from the interval [0, [Unsolicited Report
+        # RFC 2710 §5: a delay "chosen uniformly from the interval [0, [Unsolicited Report
         # Interval]]", as if a Multicast-Address-Specific Query had arrived.
         listener.last_reporter = True
         self._start_timer(listener, now, self.unsolicited_report_interval)
@@ -223,7 +223,7 @@ class MulticastListener:
         listener = self.listeners.pop(group, None)
         if listener is not None:
             GRAPH.fire(listener, "stop_listening", now)
-            # RFC 2710 §5 stop listening: stop timer, send done if flag set (§4: a node
+            # RFC 2710 §5 stop listening: stop timer, send done if flag set (RFC 2710 §4: a node
             # whose last Report was suppressed "MAY send nothing").
             self._stop_timer(listener)
             GRAPH.detach(listener)
@@ -253,7 +253,7 @@ class MulticastListener:
                 return
             targets = [listener]
         for listener in targets:
-            # RFC 2710 §4, §5: Idle -> start timer; Delaying -> reset timer only if the
+            # RFC 2710 §4, RFC 2710 §5: Idle -> start timer; Delaying -> reset timer only if the
             # Maximum Response Delay is less than the remaining time (the graph's guard).
             if GRAPH.fire(listener, "query_received", now, max_response_delay=max_response_delay):
                 self._start_timer(listener, now, max_response_delay)
@@ -263,8 +263,8 @@ class MulticastListener:
         self.counters.reports_received += 1
         listener = self.listeners.get(group)
         if listener is None or listener.state is not ListenerState.DELAYING_LISTENER:
-            return  # §5: an Idle Listener has no timer to stop
-        # RFC 2710 §4, §5 Delaying Listener, report received: stop timer, clear flag.
+            return  # RFC 2710 §5: an Idle Listener has no timer to stop
+        # RFC 2710 §4, RFC 2710 §5 Delaying Listener, report received: stop timer, clear flag.
         GRAPH.fire(listener, "report_received", now)
         self._stop_timer(listener)
         listener.last_reporter = False

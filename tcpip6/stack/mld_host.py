@@ -62,7 +62,7 @@ class MldHost:
             iface.mld.on_query(msg.multicast_address, msg.max_response_delay / 1000, now)
         elif isinstance(msg, wm.MldV2Query):
             # An MLDv2 query answered as MLDv1 (RFC 3810 §8.2); its Maximum Response Code
-            # decoded to milliseconds (§5.1.3, floating point from 32768 on).
+            # decoded to milliseconds (RFC 3810 §5.1.3, floating point from 32768 on).
             iface.mld.on_query(msg.multicast_address, msg.max_response_delay / 1000, now)
         elif isinstance(msg, wm.MldReport):
             iface.mld.on_report(msg.multicast_address, now)

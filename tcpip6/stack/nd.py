@@ -157,7 +157,8 @@ class NeighborDiscovery:
     def send_neighbor_solicitation(
         self, iface: Interface, target: IPv6Address, link_address: bytes | None, now: float
     ) -> None:
-        """§7.2.2 (multicast, address resolution) or §7.3.3 (unicast, a NUD probe)."""
+        """RFC 4861 §7.2.2 (multicast, address resolution) or RFC 4861 §7.3.3 (unicast, a NUD
+        probe)."""
         src = self._prompting_source(iface, target) or self.host.select_source(iface, target)
         if src is None:
             return
@@ -172,7 +173,7 @@ class NeighborDiscovery:
             self.send_nd(iface, src, dst, msg, now, link_address=link_address)
 
     def _prompting_source(self, iface: Interface, target: IPv6Address) -> IPv6Address | None:
-        """§7.2.2: "If the source address of the packet prompting the solicitation is the
+        """RFC 4861 §7.2.2: "If the source address of the packet prompting the solicitation is the
         same as one of the addresses assigned to the outgoing interface, that address
         SHOULD be placed in the IP Source Address of the outgoing solicitation." The newest
         packet queued for the target is the one that prompted it."""
@@ -191,7 +192,7 @@ class NeighborDiscovery:
         self.send_nd(iface, wire_ipv6.UNSPECIFIED, wire_ipv6.solicited_node(target), msg, now)
 
     def send_router_solicitation(self, iface: Interface, now: float) -> None:
-        """§6.3.7: from a usable link-local address with our link-layer address, or from
+        """RFC 4861 §6.3.7: from a usable link-local address with our link-layer address, or from
         the unspecified address without one."""
         src = iface.link_local_address()
         options = () if src is None else self._own_lla_option(iface, wn.SourceLinkLayerAddress)
@@ -222,7 +223,7 @@ class NeighborDiscovery:
             return
         nte = iface.addresses.get(msg.target)
         if nte is None:
-            host.nd.not_for_us_drop += 1  # §7.2.3: target is not one of ours
+            host.nd.not_for_us_drop += 1  # RFC 4861 §7.2.3: target is not one of ours
             return
         if hdr.src.is_unspecified:
             if iface.addresses.is_tentative(msg.target):
@@ -231,7 +232,7 @@ class NeighborDiscovery:
                     iface, iface.addresses.on_dad_solicitation(msg.target, now), now
                 )
             elif nte.usable:
-                # §7.2.4: answer DAD for an address in use: S=0, to all-nodes.
+                # RFC 4861 §7.2.4: answer DAD for an address in use: S=0, to all-nodes.
                 self.send_neighbor_advertisement(
                     iface, wire_ipv6.ALL_NODES, msg.target, solicited=False, now=now
                 )
@@ -245,7 +246,7 @@ class NeighborDiscovery:
                 self.apply_neighbor_actions(
                     iface, iface.neighbors.on_neighbor_solicitation(hdr.src, link_address, now), now
                 )
-        # §7.2.4: a solicited advertisement, Override set (not an anycast address).
+        # RFC 4861 §7.2.4: a solicited advertisement, Override set (not an anycast address).
         self.send_neighbor_advertisement(iface, hdr.src, msg.target, solicited=True, now=now)
 
     def send_neighbor_advertisement(
@@ -290,7 +291,7 @@ class NeighborDiscovery:
         if not self._valid(d, checks.check_router_solicitation(d.header, msg)):
             return
         if self.host.router is None:
-            self.host.nd.rs_ignored_as_host += 1  # §6.2.6: hosts silently discard RSs
+            self.host.nd.rs_ignored_as_host += 1  # RFC 4861 §6.2.6: hosts silently discard RSs
             return
         self.host.router.on_router_solicitation(d, msg)
 
@@ -303,7 +304,7 @@ class NeighborDiscovery:
             host.nd.ra_ignored_as_router += 1
             return
         params = iface.params
-        # §6.3.4: non-zero values update the host variables.
+        # RFC 4861 §6.3.4: non-zero values update the host variables.
         if msg.cur_hop_limit:
             params.cur_hop_limit = msg.cur_hop_limit
         if msg.reachable_time and msg.reachable_time / 1000 != params.base_reachable_time:
@@ -314,14 +315,14 @@ class NeighborDiscovery:
         iface.solicitor.on_router_advertisement(now)
         raw = checks.source_link_address(msg)
         link_address = iface.link.read_lla_option(raw) if raw is not None else None
-        # §6.3.4: the router's entry records its address (if given) and IsRouter = TRUE.
+        # RFC 4861 §6.3.4: the router's entry records its address (if given) and IsRouter = TRUE.
         actions = iface.neighbors.on_router_message_lla(hdr.src, link_address, now, is_router=True)
         self.apply_neighbor_actions(iface, actions, now)
         host.routes.on_router_advertisement(iface, hdr.src, msg.router_lifetime, now)
         iid = iface.link.interface_identifier()
         for opt in msg.options:
             if isinstance(opt, wn.Mtu):
-                # §6.3.4: accept an MTU between the minimum and the link's maximum.
+                # RFC 4861 §6.3.4: accept an MTU between the minimum and the link's maximum.
                 if wire_ipv6.MIN_MTU <= opt.mtu <= iface.link.mtu:
                     params.link_mtu = opt.mtu
             elif isinstance(opt, wn.PrefixInformation):
@@ -360,7 +361,7 @@ class NeighborDiscovery:
         raw = checks.target_link_address(msg)
         lla = iface.link.read_lla_option(raw) if raw is not None else None
         if lla is not None:
-            # §8.3: the target's entry gets the link-layer address and becomes STALE; a
+            # RFC 4861 §8.3: the target's entry gets the link-layer address and becomes STALE; a
             # target other than the destination is a router.
             is_router = True if msg.target != msg.destination else None
             actions = iface.neighbors.on_router_message_lla(

@@ -13,7 +13,7 @@ A host becomes a router with ``Router(host)`` (MSR IPv6 1.4 did the same on one 
   solicited ones after a random delay, never closer together than MIN_DELAY_BETWEEN_RAS.
 - **Redirects** (RFC 4861 §8.2) when a host on a link sends a packet to us that has a
   better first hop on the same link.
-- **Router Solicitations** are answered (§6.2.6) and mark their sender as a host.
+- **Router Solicitations** are answered (RFC 4861 §6.2.6) and mark their sender as a host.
 
 Routers do not autoconfigure from advertisements (RFC 4861 §6.2.7: they check them for
 consistency only) and do not solicit routers; their addresses are configured by hand.
@@ -46,7 +46,7 @@ MAX_RA_DELAY_TIME = 0.5
 #: Offset of the Hop Limit octet in the IPv6 header (RFC 8200 §3).
 HOP_LIMIT_OFFSET = 7
 #: RFC 4861 §4.5: the Redirect message before its options; the Redirected Header option's
-#: type, length and reserved octets (§4.6.3).
+#: type, length and reserved octets (RFC 4861 §4.6.3).
 REDIRECT_FIXED_LEN = 40
 REDIRECTED_HEADER_OPTION_HEAD = 8
 
@@ -89,7 +89,7 @@ class AdvertisingParameters:
     rdnss_lifetime: int | None = None
 
     def __post_init__(self) -> None:
-        # §6.2.1: MaxRtrAdvInterval in [4, 1800]; MinRtrAdvInterval in [3, 0.75 * Max].
+        # RFC 4861 §6.2.1: MaxRtrAdvInterval in [4, 1800]; MinRtrAdvInterval in [3, 0.75 * Max].
         if not 4 <= self.max_rtr_adv_interval <= 1800:
             raise ValueError("MaxRtrAdvInterval must be between 4 and 1800 seconds")
         low = self.min_interval
@@ -134,7 +134,7 @@ class RouterCounters(CounterSet):
 
 @dataclass(slots=True)
 class Advertiser:
-    """The advertising state of one interface (§6.2.4-§6.2.6)."""
+    """The advertising state of one interface (RFC 4861 §6.2.4-§6.2.6)."""
 
     params: AdvertisingParameters
     #: When the next multicast RA goes out (None: the interface is not advertising yet).
@@ -164,7 +164,7 @@ class Router:
 
     def advertise(self, iface: Interface, params: AdvertisingParameters) -> None:
         """Make ``iface`` an advertising interface (AdvSendAdvertisements = TRUE). The
-        first advertisement goes out once its link-local address is usable (§6.1.2: an RA
+        first advertisement goes out once its link-local address is usable (RFC 4861 §6.1.2: an RA
         comes from a link-local address)."""
         self.enable_interface(iface)
         adv = Advertiser(params)
@@ -179,17 +179,17 @@ class Router:
         hop = None if next_hop is None else IPv6Address(next_hop)
         return self.host.routes.add_static_route(IPv6Network(prefix), iface, hop)
 
-    # -- Router Advertisements (§6.2.4-§6.2.6) ------------------------------------------
+    # -- Router Advertisements (RFC 4861 §6.2.4-§6.2.6) ------------------------------------------
     def interface_ready(self, iface: Interface, now: float) -> None:
         """The link-local address of ``iface`` became usable: start advertising."""
         adv = self.advertisers.get(iface)
         if adv is None or adv.next_time is not None:
             return
-        # §6.2.4: the first advertisement when the interface becomes advertising.
+        # RFC 4861 §6.2.4: the first advertisement when the interface becomes advertising.
         adv.next_time = now
 
     def advertisement(self, iface: Interface) -> wn.RouterAdvertisement:
-        """The RA of §6.2.3 for ``iface``."""
+        """The RA of RFC 4861 §6.2.3 for ``iface``."""
         p = self.advertisers[iface].params
         options: list[wn.NdOption] = []
         lla = iface.link.write_lla_option(iface.link.link_address)
@@ -227,7 +227,7 @@ class Router:
         adv = self.advertisers[iface]
         src = iface.link_local_address()
         if src is None:
-            # §6.1.2: no RA without a link-local source; wait for interface_ready again.
+            # RFC 4861 §6.1.2: no RA without a link-local source; wait for interface_ready again.
             adv.next_time = None
             return
         msg = self.advertisement(iface)
@@ -236,7 +236,7 @@ class Router:
         adv.sent += 1
         adv.last_multicast = now
         self.counters.advertisements_sent += 1
-        # §6.2.4: the next one a uniformly random time in [MinRtrAdvInterval,
+        # RFC 4861 §6.2.4: the next one a uniformly random time in [MinRtrAdvInterval,
         # MaxRtrAdvInterval] later; the first MAX_INITIAL_RTR_ADVERTISEMENTS no more than
         # MAX_INITIAL_RTR_ADVERT_INTERVAL apart.
         p = adv.params
@@ -247,18 +247,19 @@ class Router:
         adv.next_time = now + interval
 
     def on_router_solicitation(self, d: Delivery, msg: wn.RouterSolicitation) -> None:
-        """§6.2.6: an RS on an interface (valid, checked by the caller)."""
+        """RFC 4861 §6.2.6: an RS on an interface (valid, checked by the caller)."""
         iface, hdr, now = d.interface, d.header, d.now
         if not hdr.src.is_unspecified:
             raw = checks.source_link_address(msg)
             lla = iface.link.read_lla_option(raw) if raw is not None else None
-            # §6.2.6: the sender's entry is created or updated and IsRouter set to FALSE.
+            # RFC 4861 §6.2.6: the sender's entry is created or updated and IsRouter set to FALSE.
             actions = iface.neighbors.on_router_message_lla(hdr.src, lla, now, is_router=False)
             self.host.nd_module.apply_neighbor_actions(iface, actions, now)
         adv = self.advertisers.get(iface)
         if adv is None or adv.next_time is None:
             return  # not an advertising interface (or not yet)
-        # §6.2.6: answer with a multicast RA after a random delay in [0, MAX_RA_DELAY_TIME],
+        # RFC 4861 §6.2.6: answer with a multicast RA after a random delay in [0,
+        # MAX_RA_DELAY_TIME],
         # and no sooner than MIN_DELAY_BETWEEN_RAS after the last multicast RA.
         at = now + self.host.rng.uniform(0.0, MAX_RA_DELAY_TIME)
         if adv.last_multicast is not None and at < adv.last_multicast + MIN_DELAY_BETWEEN_RAS:
@@ -337,18 +338,18 @@ class Router:
         next_hop: IPv6Address,
         now: float,
     ) -> None:
-        """§8.2: the packet goes back out the link it came in on and its source is a
+        """RFC 4861 §8.2: the packet goes back out the link it came in on and its source is a
         neighbor on that link: tell the source the better first hop (the next hop, or the
         destination itself when it is on-link)."""
         host = self.host
         src_route = host.routes.next_hop(hdr.src, iface, now)
         if src_route is None or src_route != (iface, hdr.src):
             return  # the source is not a neighbor on this link
-        # §8.2: the router must use its link-local address as the source (hosts check it).
+        # RFC 4861 §8.2: the router must use its link-local address as the source (hosts check it).
         src = iface.link_local_address()
         if src is None:
             return
-        # §8.2: rate limited; the per-destination ICMPv6 error bucket of the RCE serves.
+        # RFC 4861 §8.2: rate limited; the per-destination ICMPv6 error bucket of the RCE serves.
         if not host.routes.allow_icmp_error(hdr.src, now, iface):
             return
         options: list[wn.NdOption] = []
@@ -357,7 +358,8 @@ class Router:
             data = iface.link.write_lla_option(nce.link_address)
             if data:
                 options.append(wn.TargetLinkLayerAddress(data))
-        # §4.5, §8.2: as much of the redirected packet as fits without the Redirect
+        # RFC 4861 §4.5, RFC 4861 §8.2: as much of the redirected packet as fits without the
+        # Redirect
         # exceeding the minimum MTU (its option is padded to 8-octet units).
         used = Ipv6Header.HEADER_LEN + REDIRECT_FIXED_LEN + sum(o.buffer_len() for o in options)
         room = wire_ipv6.MIN_MTU - used - REDIRECTED_HEADER_OPTION_HEAD

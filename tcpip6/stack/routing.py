@@ -1,10 +1,10 @@
 """Routing data structures of a host: MSR IPv6's PLE, RLE and RCE (RFC 4861 §5.1-§5.2,
-§6.3.4-§6.3.6, §8.3; RFC 8201; RFC 4443 §2.4 (f)).
+RFC 4861 §6.3.4-§6.3.6, RFC 4861 §8.3; RFC 8201; RFC 4443 §2.4 (f)).
 
 * :class:`PrefixListEntry` (PLE): an on-link prefix of an interface with its invalidation
-  time, learned from a Prefix Information option with L=1 (§6.3.4) or configured.
+  time, learned from a Prefix Information option with L=1 (RFC 4861 §6.3.4) or configured.
 * :class:`RouterListEntry` (RLE): an entry of the Default Router List, invalidated when
-  its Router Lifetime runs out (§6.3.4, §6.3.5).
+  its Router Lifetime runs out (RFC 4861 §6.3.4, RFC 4861 §6.3.5).
 * :class:`RouteCacheEntry` (RCE): the Destination Cache: destination -> interface, next
   hop, preferred source, path MTU (RFC 8201) and the ICMPv6 error token bucket
   (RFC 4443 §2.4 (f)). Bounded; the least recently used entry is evicted and counted.
@@ -50,7 +50,7 @@ ICMP_ERROR_BUCKET_SIZE = 10.0
 INFINITE_LIFETIME = 0xFFFFFFFF
 INFINITY = math.inf
 
-#: §6.3.6: the reachability values that make a router "reachable or probably reachable".
+#: RFC 4861 §6.3.6: the reachability values that make a router "reachable or probably reachable".
 REACHABLE_OR_PROBABLY = frozenset({"reachable", "probably"})
 _LINK_LOCAL = IPv6Network("fe80::/10")
 
@@ -69,11 +69,11 @@ class PrefixOrigin(enum.Enum):
 class NextHopReason(enum.Enum):
     """Why an RCE has its next hop (which change of the lists invalidates it)."""
 
-    ON_LINK_SCOPE = "link-local or multicast destination"  # §5.1, RFC 4007
-    ON_LINK_PREFIX = "on-link prefix"  # §5.2 Prefix List match
+    ON_LINK_SCOPE = "link-local or multicast destination"  # RFC 4861 §5.1, RFC 4007
+    ON_LINK_PREFIX = "on-link prefix"  # RFC 4861 §5.2 Prefix List match
     STATIC_ROUTE = "static route"
-    DEFAULT_ROUTER = "default router"  # §6.3.6
-    REDIRECT = "redirect"  # §8.3
+    DEFAULT_ROUTER = "default router"  # RFC 4861 §6.3.6
+    REDIRECT = "redirect"  # RFC 4861 §8.3
 
 
 @dataclass(slots=True)
@@ -153,7 +153,7 @@ class StaticRoute(Generic[Iface]):
 
 @dataclass(frozen=True, slots=True)
 class RouterExpired(Generic[Iface]):
-    """§6.3.5: the router's lifetime ran out; it left the Default Router List and the
+    """RFC 4861 §6.3.5: the router's lifetime ran out; it left the Default Router List and the
     destinations that used it will choose again."""
 
     interface: Iface
@@ -162,7 +162,7 @@ class RouterExpired(Generic[Iface]):
 
 @dataclass(frozen=True, slots=True)
 class PrefixExpired(Generic[Iface]):
-    """§6.3.5: the prefix's valid lifetime ran out; it left the Prefix List."""
+    """RFC 4861 §6.3.5: the prefix's valid lifetime ran out; it left the Prefix List."""
 
     interface: Iface
     prefix: IPv6Network
@@ -242,7 +242,7 @@ class Routes(Generic[Iface]):
         self.default_router_list: list[RouterListEntry[Iface]] = []
         self.static_routes: list[StaticRoute[Iface]] = []
         self.route_cache: OrderedDict[RceKey[Iface], RouteCacheEntry[Iface]] = OrderedDict()
-        #: §6.3.6 round-robin position: the next router to try when none is reachable.
+        #: RFC 4861 §6.3.6 round-robin position: the next router to try when none is reachable.
         self.round_robin_cursor = 0
         #: Routers an upper layer suspects dead (TCP's dead gateway detection), until when:
         #: while another router is live, default router selection passes them over.
@@ -269,7 +269,7 @@ class Routes(Generic[Iface]):
         self.suspected = {k: t for k, t in self.suspected.items() if k[0] != interface}
         self.invalidate(interface=interface)
 
-    # -- Default Router List (§6.3.4, §6.3.5) -------------------------------------------
+    # -- Default Router List (RFC 4861 §6.3.4, RFC 4861 §6.3.5) ------------------------------------
     def router_entry(self, interface: Iface, router: IPv6Address) -> RouterListEntry[Iface] | None:
         for entry in self.default_router_list:
             if entry.router == router and entry.interface == interface:
@@ -291,13 +291,13 @@ class Routes(Generic[Iface]):
             preference = 0  # RFC 4191 §2.2: the reserved value is treated as medium
         entry = self.router_entry(interface, router)
         if router_lifetime == 0:
-            # §6.3.4: a zero Router Lifetime times the entry out at once; absent: ignore.
+            # RFC 4861 §6.3.4: a zero Router Lifetime times the entry out at once; absent: ignore.
             if entry is not None:
                 self._remove_router(entry)
             return
         deadline = now + router_lifetime
         if entry is None:
-            # §6.3.4: not in the list and a non-zero lifetime: create the entry.
+            # RFC 4861 §6.3.4: not in the list and a non-zero lifetime: create the entry.
             if len(self.default_router_list) >= self.max_routers:
                 self.counters.router_list_full_drop += 1
                 return
@@ -305,14 +305,14 @@ class Routes(Generic[Iface]):
             self.default_router_list.append(entry)
             self.counters.routers_added += 1
         else:
-            # §6.3.4: already present: reset its invalidation timer.
+            # RFC 4861 §6.3.4: already present: reset its invalidation timer.
             entry.invalidation_time = deadline
             entry.preference = preference
         self._router_timers.arm((interface, router), deadline)
 
     def router_flag_cleared(self, interface: Iface, address: IPv6Address) -> None:
-        """§7.2.5: IsRouter went from TRUE to FALSE: remove the router from the Default
-        Router List and make destinations using it as next hop choose again (§7.3.3)."""
+        """RFC 4861 §7.2.5: IsRouter went from TRUE to FALSE: remove the router from the Default
+        Router List and make destinations using it as next hop choose again (RFC 4861 §7.3.3)."""
         entry = self.router_entry(interface, address)
         if entry is not None:
             self._remove_router(entry)
@@ -320,8 +320,8 @@ class Routes(Generic[Iface]):
             self.invalidate(interface=interface, next_hop=address)
 
     def neighbor_unreachable(self, interface: Iface, address: IPv6Address) -> None:
-        """§7.3.3: NUD failed for ``address``: destinations using it as next hop perform
-        next-hop determination again, and round-robin selection (§6.3.6) continues after
+        """RFC 4861 §7.3.3: NUD failed for ``address``: destinations using it as next hop perform
+        next-hop determination again, and round-robin selection (RFC 4861 §6.3.6) continues after
         it, so a dead default router is skipped. The router stays on the list."""
         self.invalidate(interface=interface, next_hop=address)
         for i, entry in enumerate(self.default_router_list):
@@ -332,10 +332,10 @@ class Routes(Generic[Iface]):
         self.default_router_list.remove(entry)
         self._router_timers.cancel((entry.interface, entry.router))
         self.counters.routers_removed += 1
-        # §6.3.5: entries using the router MUST perform next-hop determination again.
+        # RFC 4861 §6.3.5: entries using the router MUST perform next-hop determination again.
         self.invalidate(interface=entry.interface, next_hop=entry.router)
 
-    # -- Prefix List (§6.3.4, §6.3.5) -----------------------------------------------------
+    # -- Prefix List (RFC 4861 §6.3.4, RFC 4861 §6.3.5) --------------------------------------------
     def on_prefix_information(
         self,
         interface: Iface,
@@ -349,13 +349,13 @@ class Routes(Generic[Iface]):
         (``INFINITE_LIFETIME`` or ``math.inf`` for infinity)."""
         self._advance(now)
         if not on_link:
-            return  # §6.3.4: L=0 says nothing about on-link status
+            return  # RFC 4861 §6.3.4: L=0 says nothing about on-link status
         if not 0 <= prefix_len <= 128:
             self.counters.prefix_bad_length_ignored += 1
             return
         net = IPv6Network((prefix, prefix_len), strict=False)
         if net.network_address in _LINK_LOCAL:
-            # §6.3.4: "If the prefix is the link-local prefix, silently ignore".
+            # RFC 4861 §6.3.4: "If the prefix is the link-local prefix, silently ignore".
             self.counters.prefix_link_local_ignored += 1
             return
         lifetime = INFINITY if valid_lifetime == INFINITE_LIFETIME else valid_lifetime
@@ -364,12 +364,12 @@ class Routes(Generic[Iface]):
             return  # configured on-link prefixes are not advertised away
         if entry is None:
             if lifetime == 0:
-                return  # §6.3.4: zero lifetime, not in the list: ignore
+                return  # RFC 4861 §6.3.4: zero lifetime, not in the list: ignore
             self._add_prefix(interface, net, now + lifetime, PrefixOrigin.ROUTER_ADVERTISEMENT)
         elif lifetime == 0:
-            self._remove_prefix(entry)  # §6.3.4: "time-out the prefix immediately"
+            self._remove_prefix(entry)  # RFC 4861 §6.3.4: "time-out the prefix immediately"
         else:
-            # §6.3.4: already present: reset its invalidation timer.
+            # RFC 4861 §6.3.4: already present: reset its invalidation timer.
             entry.invalidation_time = now + lifetime
             self._arm_prefix(entry)
 
@@ -416,7 +416,7 @@ class Routes(Generic[Iface]):
         del self.prefix_list[(entry.interface, entry.prefix)]
         self._prefix_timers.cancel((entry.interface, entry.prefix))
         self.counters.prefixes_removed += 1
-        # §6.3.5 lets NUD recover such destinations; choosing again is quicker.
+        # RFC 4861 §6.3.5 lets NUD recover such destinations; choosing again is quicker.
         self.invalidate(
             interface=entry.interface,
             prefix=entry.prefix,
@@ -463,7 +463,7 @@ class Routes(Generic[Iface]):
             return None
         return interface if interface is not None else self.default_zone()
 
-    # -- next-hop determination (§5.2) and default router selection (§6.3.6) -------------
+    # -- next-hop determination (RFC 4861 §5.2) and default router selection (RFC 4861 §6.3.6) -----
     def next_hop(
         self, destination: IPv6Address, interface_hint: Iface | None, now: float
     ) -> tuple[Iface, IPv6Address] | None:
@@ -514,7 +514,7 @@ class Routes(Generic[Iface]):
         key: RceKey[Iface] = (destination, zone)
         rce = self.route_cache.get(key)
         if rce is not None and (hint is None or rce.interface == hint):
-            # §5.2: the Destination Cache is consulted first.
+            # RFC 4861 §5.2: the Destination Cache is consulted first.
             self.route_cache.move_to_end(key)
             return rce
         decision = self._determine(destination, hint, zone)
@@ -534,7 +534,7 @@ class Routes(Generic[Iface]):
             return zone, destination, NextHopReason.ON_LINK_SCOPE
         if destination.is_unspecified or destination.is_loopback:
             return None
-        # §5.2: longest prefix match against the Prefix List (then the static routes).
+        # RFC 4861 §5.2: longest prefix match against the Prefix List (then the static routes).
         ple = max(
             (p for p in self.prefix_list.values() if self._matches(p, destination, hint)),
             key=lambda p: p.prefix.prefixlen,
@@ -550,7 +550,7 @@ class Routes(Generic[Iface]):
         if sr is not None:
             hop = destination if sr.next_hop is None else sr.next_hop
             return sr.interface, hop, NextHopReason.STATIC_ROUTE
-        # §5.2: off-link: the next hop is a default router (§6.3.6).
+        # RFC 4861 §5.2: off-link: the next hop is a default router (RFC 4861 §6.3.6).
         router = self._select_default_router(hint)
         if router is None:
             # RFC 4861 §5.2 (unlike RFC 2461, see RFC 4943): with no default router the
@@ -569,7 +569,8 @@ class Routes(Generic[Iface]):
     def select_default_router(
         self, interface_hint: Iface | None, now: float
     ) -> RouterListEntry[Iface] | None:
-        """§6.3.6 Default Router Selection (RFC 4191 §3.2 preference among the reachable)."""
+        """RFC 4861 §6.3.6 Default Router Selection (RFC 4191 §3.2 preference among the
+        reachable)."""
         self._advance(now)
         return self._select_default_router(interface_hint)
 
@@ -596,7 +597,7 @@ class Routes(Generic[Iface]):
         trusted = [r for r in live if (r.interface, r.router) not in self.suspected]
         if trusted:
             live = trusted
-        # §6.3.6 (1): routers reachable or probably reachable (not INCOMPLETE, with an
+        # RFC 4861 §6.3.6 (1): routers reachable or probably reachable (not INCOMPLETE, with an
         # entry) are preferred; RFC 4191: the highest preference among them, list order.
         best: RouterListEntry[Iface] | None = None
         for r in live:
@@ -606,7 +607,7 @@ class Routes(Generic[Iface]):
                 best = r
         if best is not None or not live:
             return best
-        # §6.3.6 (2): none known reachable: round-robin, so every router gets probed.
+        # RFC 4861 §6.3.6 (2): none known reachable: round-robin, so every router gets probed.
         chosen = live[self.round_robin_cursor % len(live)]
         self.round_robin_cursor += 1
         return chosen
@@ -668,7 +669,7 @@ class Routes(Generic[Iface]):
         for rce in self.route_cache.values():
             rce.preferred_source = None
 
-    # -- Redirect (§8.1, §8.3) -----------------------------------------------------------
+    # -- Redirect (RFC 4861 §8.1, RFC 4861 §8.3) ---------------------------------------------------
     def on_redirect(
         self,
         interface: Iface,
@@ -680,16 +681,16 @@ class Routes(Generic[Iface]):
         """A Redirect from ``router`` (its IP source) arrived on ``interface``. Returns
         whether it was accepted (the RCE now sends to ``target``)."""
         self._advance(now)
-        # §8.1: the Target is link-local (a better router) or the Destination (on-link).
+        # RFC 4861 §8.1: the Target is link-local (a better router) or the Destination (on-link).
         if target != destination and not target.is_link_local:
             self.counters.redirects_bad_target_ignored += 1
             return False
-        # §8.1: the source must be the current first-hop router for the Destination.
+        # RFC 4861 §8.1: the source must be the current first-hop router for the Destination.
         rce = self._route(destination, self.zone(destination, interface), count=False)
         if rce is None or rce.interface != interface or rce.next_hop != router:
             self.counters.redirects_not_from_first_hop_ignored += 1
             return False
-        # §8.3: update the Destination Cache; target == destination means on-link.
+        # RFC 4861 §8.3: update the Destination Cache; target == destination means on-link.
         rce.next_hop = target
         rce.reason = NextHopReason.REDIRECT
         self.counters.redirects_accepted += 1
@@ -770,12 +771,12 @@ class Routes(Generic[Iface]):
         for interface, router in self._router_timers.pop_due(now):
             entry = self.router_entry(interface, router)
             if entry is not None:
-                self._remove_router(entry)  # §6.3.5
+                self._remove_router(entry)  # RFC 4861 §6.3.5
                 self._pending.append(RouterExpired(interface, router))
         for interface, prefix in self._prefix_timers.pop_due(now):
             ple = self.prefix_list.get((interface, prefix))
             if ple is not None:
-                self._remove_prefix(ple)  # §6.3.5
+                self._remove_prefix(ple)  # RFC 4861 §6.3.5
                 self._pending.append(PrefixExpired(interface, prefix))
         for key in self._pmtu_timers.pop_due(now):
             rce = self.route_cache.get(key)

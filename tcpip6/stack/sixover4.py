@@ -5,12 +5,12 @@ its frames are IPv4 datagrams (protocol 41) carrying one IPv6 packet, as in
 :mod:`tcpip6.stack.tunnel`. Unlike configured and 6to4 tunnels, Neighbor Discovery runs on
 it, with these link-specific rules:
 
-- §3: the default link MTU is 1480 (an Ethernet's 1500 less the IPv4 header); a Router
+- RFC 2529 §3: the default link MTU is 1480 (an Ethernet's 1500 less the IPv4 header); a Router
   Advertisement's MTU option may change it;
-- §4: the interface identifier is 32 zero bits then the IPv4 address (fe80::V4ADDR);
-- §5: the source/target link-layer address option has length 1 (8 octets): type, length,
+- RFC 2529 §4: the interface identifier is 32 zero bits then the IPv4 address (fe80::V4ADDR);
+- RFC 2529 §5: the source/target link-layer address option has length 1 (8 octets): type, length,
   two zero octets, then the IPv4 address;
-- §6: IPv6 multicast FF0x::...:A.B maps to the IPv4 organization-local scope group
+- RFC 2529 §6: IPv6 multicast FF0x::...:A.B maps to the IPv4 organization-local scope group
   239.192.A.B (the last two octets of the IPv6 group); the link joins the IPv4 groups of
   its multicast list (IGMP, through the kernel).
 

@@ -6,12 +6,12 @@ link-layer address is an IPv4 address (4 octets), and its frames are IPv4 datagr
 payload is one IPv6 packet. Two kinds:
 
 - **configured** (RFC 4213 §3): a point-to-point link to one remote IPv4 address. Every
-  packet goes there. There is no Neighbor Discovery on it (§3.8): the remote end is a
+  packet goes there. There is no Neighbor Discovery on it (RFC 4213 §3.8): the remote end is a
   PERMANENT neighbor, the NCE state that inhibits ND, as MSR IPv6 did; the default route
-  points at it. The link MTU is static, 1280 (§3.2.1), so the IPv4 header goes out with
+  points at it. The link MTU is static, 1280 (RFC 4213 §3.2.1), so the IPv4 header goes out with
   DF clear and IPv4 may fragment the datagram on the way.
 - **6to4** (RFC 3056): a non-broadcast multi-access link over the whole IPv4 Internet.
-  The site prefix is 2002:V4ADDR::/48 (§2); the IPv4 next hop of a 2002::/16 destination is
+  The site prefix is 2002:V4ADDR::/48 (RFC 3056 §2); the IPv4 next hop of a 2002::/16 destination is
   the V4ADDR embedded in it; every other destination goes to a relay router (RFC 3068), if
   one is configured.
 - **automatic** (RFC 2893 §5, historical: RFC 4213 removed it; MSR IPv6 had it): the
@@ -123,7 +123,7 @@ def sixtofour_address(v4: IPv4Address) -> IPv6Address:
     return IPv6Address(sixtofour_prefix(v4).network_address.packed[:8] + interface_identifier(v4))
 
 
-# -- encapsulation (RFC 4213 §3.5, §3.6) -------------------------------------------------
+# -- encapsulation (RFC 4213 §3.5, RFC 4213 §3.6) -------------------------------------------------
 
 
 def encapsulate(
@@ -136,7 +136,7 @@ def encapsulate(
     tos: int = 0,
 ) -> bytes:
     """An IPv4 datagram carrying ``packet``: protocol 41 (RFC 4213 §3.5), DF clear (the
-    static tunnel MTU, §3.2.1), no options. What the kernel sends for a raw protocol-41
+    static tunnel MTU, RFC 4213 §3.2.1), no options. What the kernel sends for a raw protocol-41
     socket; here for captures and tests."""
     hdr = Ipv4Header(
         tos=tos,

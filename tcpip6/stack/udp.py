@@ -150,7 +150,7 @@ class Udp:
         endpoint = self._lookup(proto, hdr.dst, dgram.dst_port, hdr.src, dgram.src_port)
         if endpoint is None:
             c.no_ports += 1
-            # RFC 4443 §3.1: port unreachable, code 4 (never about a multicast, §2.4 (e)).
+            # RFC 4443 §3.1: port unreachable, code 4 (never about a multicast, RFC 4443 §2.4 (e)).
             msg = wire_icmp.DestinationUnreachable(
                 wire_icmp.UNREACH_PORT, wire_icmp.truncate_invoking(d.packet)
             )

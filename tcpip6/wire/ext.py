@@ -1,6 +1,6 @@
 """IPv6 extension headers (RFC 8200 §4) and the walk along a header chain.
 
-Hop-by-Hop Options (§4.3) and Destination Options (§4.6)::
+Hop-by-Hop Options (RFC 8200 §4.3) and Destination Options (RFC 8200 §4.6)::
 
      0                   1                   2                   3
      0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -12,12 +12,12 @@ Hop-by-Hop Options (§4.3) and Destination Options (§4.6)::
     |                                                               |
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 
-    an option (§4.2), except Pad1 which is the single octet 0:
+    an option (RFC 8200 §4.2), except Pad1 which is the single octet 0:
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+- - - - - - - - -
     |  Option Type  |  Opt Data Len |  Option Data
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+- - - - - - - - -
 
-Routing (§4.4; type 0 in RFC 2460 §4.4, deprecated by RFC 5095; type 2 in RFC 6275 §6.4)::
+Routing (RFC 8200 §4.4; type 0 in RFC 2460 §4.4, deprecated by RFC 5095; type 2 in RFC 6275 §6.4)::
 
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
     |  Next Header  |  Hdr Ext Len  |  Routing Type | Segments Left |
@@ -30,7 +30,7 @@ Routing (§4.4; type 0 in RFC 2460 §4.4, deprecated by RFC 5095; type 2 in RFC 
     types 0 and 2: the data is a 32-bit Reserved field and then addresses
     (any number for type 0; exactly one, the home address, for type 2).
 
-Fragment (§4.5)::
+Fragment (RFC 8200 §4.5)::
 
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
     |  Next Header  |   Reserved    |      Fragment Offset    |Res|M|
@@ -200,7 +200,7 @@ def parse_options(buf: bytes | bytearray | memoryview) -> tuple[TlvOption, ...]:
 @dataclass(frozen=True, slots=True)
 class OptionsHeader:
     """The format shared by Hop-by-Hop Options and Destination Options (RFC 8200 §4.3,
-    §4.6). ``OptionsHeader.parse`` reads either; the subclasses say which one it is."""
+    RFC 8200 §4.6). ``OptionsHeader.parse`` reads either; the subclasses say which one it is."""
 
     next_header: int
     options: tuple[TlvOption, ...]
@@ -362,7 +362,7 @@ class Type0RoutingHeader:
 @dataclass(frozen=True, slots=True)
 class Type2RoutingHeader:
     """RFC 6275 §6.4: one address, the mobile node's home address; Hdr Ext Len 2 and
-    Segments Left 1 when sent (§6.4.1). Checking Segments Left is the receiver's job."""
+    Segments Left 1 when sent (RFC 6275 §6.4.1). Checking Segments Left is the receiver's job."""
 
     next_header: int
     home_address: IPv6Address

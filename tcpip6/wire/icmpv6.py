@@ -2,20 +2,20 @@
 Neighbor Discovery (RFC 4861, :mod:`tcpip6.wire.nd`) and MLD (RFC 2710/3810,
 :mod:`tcpip6.wire.mld`) included.
 
-Error messages (§3)::
+Error messages (RFC 4443 §3)::
 
      0                   1                   2                   3
      0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
     |     Type      |     Code      |          Checksum             |
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-    |             Unused (§3.1, §3.3) / MTU (§3.2) / Pointer (§3.4) |
+    |      Unused, MTU or Pointer (RFC 4443 §3.1, 3.2, 3.3, 3.4)    |
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
     |                    As much of invoking packet                 |
     +                as possible without the ICMPv6 packet          +
     |                exceeding the minimum IPv6 MTU [IPv6]          |
 
-Echo Request and Echo Reply (§4)::
+Echo Request and Echo Reply (RFC 4443 §4)::
 
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
     |     Type      |     Code      |          Checksum             |
@@ -27,8 +27,8 @@ Echo Request and Echo Reply (§4)::
 
 Every message class has ``parse(buf, src, dst)`` (checksum verified), ``parse_unchecked(buf)``,
 ``emit(buf, src, dst, off=0)``, ``build(src, dst)`` and ``buffer_len()``. The checksum is not
-a field. What a node must *do* with a message (§2.4: which errors to send, rate limits, passing
-errors up) is the stack's business.
+a field. What a node must *do* with a message (RFC 4443 §2.4: which errors to send, rate
+limits, passing errors up) is the stack's business.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ PARAMETER_PROBLEM = 4
 ECHO_REQUEST = 128
 ECHO_REPLY = 129
 
-# §3.1 Destination Unreachable codes.
+# RFC 4443 §3.1 Destination Unreachable codes.
 UNREACH_NO_ROUTE = 0
 UNREACH_ADMIN_PROHIBITED = 1
 UNREACH_BEYOND_SCOPE = 2
@@ -63,10 +63,10 @@ UNREACH_PORT = 4
 UNREACH_SOURCE_POLICY = 5  # source address failed ingress/egress policy
 UNREACH_REJECT_ROUTE = 6  # reject route to destination
 UNREACH_SOURCE_ROUTING_HEADER = 7  # error in Source Routing Header
-# §3.3 Time Exceeded codes.
+# RFC 4443 §3.3 Time Exceeded codes.
 TIME_EXCEEDED_HOP_LIMIT = 0
 TIME_EXCEEDED_REASSEMBLY = 1
-# §3.4 Parameter Problem codes.
+# RFC 4443 §3.4 Parameter Problem codes.
 PARAM_PROBLEM_HEADER_FIELD = 0  # erroneous header field encountered
 PARAM_PROBLEM_NEXT_HEADER = 1  # unrecognized Next Header type encountered
 PARAM_PROBLEM_OPTION = 2  # unrecognized IPv6 option encountered
@@ -96,7 +96,7 @@ def is_error_type(msg_type: int) -> bool:
     return msg_type < 128
 
 
-# -- error messages (§3) ------------------------------------------------------------------
+# -- error messages (RFC 4443 §3) ------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class _ErrorBase(_icmp.Message):
     """``code``, then the invoking packet (the octets after the 32-bit word)."""
@@ -189,7 +189,7 @@ class ParameterProblem(_ErrorBase):
         return cls(*_error_fields(buf))
 
 
-# -- echo (§4) ----------------------------------------------------------------------------
+# -- echo (RFC 4443 §4) ----------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class _EchoBase(_icmp.Message):
     identifier: int

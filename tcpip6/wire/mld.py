@@ -234,7 +234,7 @@ class MldV2Query(_icmp.Message):
 
 @dataclass(frozen=True, slots=True)
 class MulticastAddressRecord:
-    """RFC 3810 §5.2.4. ``aux_data`` is a whole number of 32-bit words (§5.2.6: Aux Data
+    """RFC 3810 §5.2.4. ``aux_data`` is a whole number of 32-bit words (RFC 3810 §5.2.6: Aux Data
     Len counts words)."""
 
     record_type: int

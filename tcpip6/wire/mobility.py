@@ -17,7 +17,7 @@ Header Len counts 8-octet units after the first 8 octets. The checksum covers th
 pseudo-header (RFC 8200 §8.1, Next Header 135) and the whole Mobility Header; it is not a
 field: computed on emit, verified on parse (``src``/``dst`` are the pseudo-header's).
 
-Message Data is a fixed part per MH Type (RFC 6275 §6.1.2-RFC 6275 §6.1.9) and then mobility
+Message Data is a fixed part per MH Type (RFC 6275 §6.1.2-§6.1.9) and then mobility
 options (RFC 6275 §6.2), each a type, a length and data (Pad1 is the single octet 0). Options are
 kept as sent, padding included, so ``parse(m.build(s, d), s, d) == m``;
 :func:`align_options` adds the padding of RFC 6275 §6.2 (alignment ``xn+y`` per option, the
@@ -316,7 +316,7 @@ def align_options(options: tuple[MhOption, ...], start: int) -> tuple[MhOption, 
     return tuple(out)
 
 
-# -- messages (RFC 6275 §6.1.2 to §6.1.9) ----------------------------------------------
+# -- messages (RFC 6275 §6.1.2 to RFC 6275 §6.1.9) ----------------------------------------------
 @dataclass(frozen=True, slots=True)
 class BindingRefreshRequest:
     """RFC 6275 §6.1.2: a correspondent asks the mobile node to refresh its binding."""

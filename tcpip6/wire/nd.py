@@ -1,6 +1,6 @@
 """Neighbor Discovery messages and options (RFC 4861 §4; the RDNSS option of RFC 8106).
 
-Messages (§4.1-§4.5) are ICMPv6 messages: type, code, checksum, a fixed part, options::
+Messages (RFC 4861 §4.1-§4.5) are ICMPv6 messages: type, code, checksum, a fixed part, options::
 
           0                   1                   2                   3
           0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -21,15 +21,16 @@ Messages (§4.1-§4.5) are ICMPv6 messages: type, code, checksum, a fixed part, 
          +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
          |   Options ...
 
-Options (§4.6), the Length counting 8-octet units, type and length included::
+Options (RFC 4861 §4.6), the Length counting 8-octet units, type and length included::
 
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
     |     Type      |    Length     |              ...              |
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
     ~                              ...                              ~
 
-This module checks lengths only. The validity rules of §6.1 / §7.1 / §8.1 (hop limit 255,
-code 0, source address rules) are the stack's: hence every message keeps its ``code``.
+This module checks lengths only. The validity rules of RFC 4861 §6.1 / RFC 4861 §7.1 /
+RFC 4861 §8.1 (hop limit 255, code 0, source address rules) are the stack's: hence every
+message keeps its ``code``.
 Reserved fields and flag bits this module does not name are kept as received, so
 ``parse(m.build(src, dst), src, dst) == m``.
 """
@@ -53,7 +54,7 @@ NEIGHBOR_ADVERTISEMENT = 136
 REDIRECT = 137
 ND_TYPES = frozenset(range(ROUTER_SOLICITATION, REDIRECT + 1))
 
-# §4.6 option types (and RFC 8106 §5.1).
+# RFC 4861 §4.6 option types (and RFC 8106 §5.1).
 OPT_SOURCE_LLA = 1
 OPT_TARGET_LLA = 2
 OPT_PREFIX_INFORMATION = 3
@@ -61,9 +62,9 @@ OPT_REDIRECTED_HEADER = 4
 OPT_MTU = 5
 OPT_RDNSS = 25
 
-INFINITE_LIFETIME = 0xFFFFFFFF  # §4.6.2, RFC 8106 §5.1
+INFINITE_LIFETIME = 0xFFFFFFFF  # RFC 4861 §4.6.2, RFC 8106 §5.1
 
-# RA flags octet (§4.2; H: RFC 6275 §7.1, Prf: RFC 4191 §2.2, P: RFC 4389 §4.1).
+# RA flags octet (RFC 4861 §4.2; H: RFC 6275 §7.1, Prf: RFC 4191 §2.2, P: RFC 4389 §4.1).
 RA_MANAGED = 0x80
 RA_OTHER = 0x40
 RA_HOME_AGENT = 0x20
@@ -74,10 +75,10 @@ PREFERENCE_MEDIUM = 0b00
 PREFERENCE_HIGH = 0b01
 PREFERENCE_RESERVED = 0b10
 PREFERENCE_LOW = 0b11
-# Prefix Information flags octet (§4.6.2; R: RFC 6275 §7.2).
+# Prefix Information flags octet (RFC 4861 §4.6.2; R: RFC 6275 §7.2).
 PIO_ON_LINK = 0x80
 PIO_AUTONOMOUS = 0x40
-# NA flags (§4.4), the high bits of the first 32-bit word.
+# NA flags (RFC 4861 §4.4), the high bits of the first 32-bit word.
 NA_ROUTER = 0x80000000
 NA_SOLICITED = 0x40000000
 NA_OVERRIDE = 0x20000000
@@ -170,7 +171,7 @@ def _option_data(buf: Buffer, off: int) -> memoryview:
 
 @dataclass(frozen=True, slots=True)
 class _LinkLayerAddressOption(_Option):
-    """§4.6.1. ``address`` is the whole option data: the link-layer address followed by
+    """RFC 4861 §4.6.1. ``address`` is the whole option data: the link-layer address followed by
     the padding that fills the 8-octet units (for Ethernet, RFC 2464 §8, exactly the
     6-octet MAC). Emit pads a shorter value with zeros."""
 
@@ -196,21 +197,21 @@ class _LinkLayerAddressOption(_Option):
 
 @dataclass(frozen=True, slots=True)
 class SourceLinkLayerAddress(_LinkLayerAddressOption):
-    """§4.6.1: the link-layer address of the sender (RS, RA, NS, Redirect's router)."""
+    """RFC 4861 §4.6.1: the link-layer address of the sender (RS, RA, NS, Redirect's router)."""
 
     TYPE: ClassVar[int] = OPT_SOURCE_LLA
 
 
 @dataclass(frozen=True, slots=True)
 class TargetLinkLayerAddress(_LinkLayerAddressOption):
-    """§4.6.1: the link-layer address of the target (NA, Redirect)."""
+    """RFC 4861 §4.6.1: the link-layer address of the target (NA, Redirect)."""
 
     TYPE: ClassVar[int] = OPT_TARGET_LLA
 
 
 @dataclass(frozen=True, slots=True)
 class PrefixInformation(_Option):
-    """§4.6.2 (Length 4). ``reserved_flags`` keeps the six low bits of the flags octet
+    """RFC 4861 §4.6.2 (Length 4). ``reserved_flags`` keeps the six low bits of the flags octet
     after L and A (RFC 6275's R bit among them); ``reserved2`` the 32-bit Reserved2."""
 
     prefix_length: int
@@ -254,7 +255,7 @@ class PrefixInformation(_Option):
 
 @dataclass(frozen=True, slots=True)
 class RedirectedHeader(_Option):
-    """§4.6.3: as much of the redirected packet as fits, IPv6 header first. ``packet`` is
+    """RFC 4861 §4.6.3: as much of the redirected packet as fits, IPv6 header first. ``packet`` is
     everything after the six reserved octets, padding included; emit pads a value that is
     not a whole number of 8-octet units with zeros."""
 
@@ -280,7 +281,7 @@ class RedirectedHeader(_Option):
 
 @dataclass(frozen=True, slots=True)
 class Mtu(_Option):
-    """§4.6.4 (Length 1): the link MTU a router advertises."""
+    """RFC 4861 §4.6.4 (Length 1): the link MTU a router advertises."""
 
     mtu: int
     reserved: int = 0
@@ -331,7 +332,7 @@ class Rdnss(_Option):
 
 @dataclass(frozen=True, slots=True)
 class UnknownNdOption:
-    """Any other option type. §4.6: receivers skip options they do not recognise; kept
+    """Any other option type. RFC 4861 §4.6: receivers skip options they do not recognise; kept
     here so they survive. ``data`` is everything after type and length (emit pads it to
     8-octet units). Made by hand with a type this module knows, it crafts that option's
     octets, which parse reads as the known class."""
@@ -380,7 +381,7 @@ def parse_option(buf: Buffer) -> NdOption:
 
 
 def parse_options(buf: Buffer) -> tuple[NdOption, ...]:
-    """All the options in ``buf``, in order; they must fill it exactly (§4.6)."""
+    """All the options in ``buf``, in order; they must fill it exactly (RFC 4861 §4.6)."""
     view = memoryview(buf)
     out: list[NdOption] = []
     off = 0
@@ -416,7 +417,8 @@ class _NdMessage(_icmp.Message):
 
     @classmethod
     def _parse(cls, buf: memoryview) -> Self:
-        # RFC 4861 §6.1.1 / §6.1.2 / §7.1.1 / §7.1.2 / §8.1: "ICMP length (derived from the
+        # RFC 4861 §6.1.1 / RFC 4861 §6.1.2 / RFC 4861 §7.1.1 / RFC 4861 §7.1.2 / RFC 4861 §8.1:
+        # "ICMP length (derived from the
         # IP length) is N or more octets" (RS 8, RA 16, NS 24, NA 24, Redirect 40), checked
         # by parse_unchecked against MIN_LEN; "all included options have a length that is
         # greater than zero", checked by parse_options.
@@ -446,7 +448,7 @@ class _NdMessage(_icmp.Message):
 
 @dataclass(frozen=True, slots=True)
 class RouterSolicitation(_NdMessage):
-    """§4.1."""
+    """RFC 4861 §4.1."""
 
     options: tuple[NdOption, ...] = ()
     code: int = 0
@@ -466,7 +468,7 @@ class RouterSolicitation(_NdMessage):
 
 @dataclass(frozen=True, slots=True)
 class RouterAdvertisement(_NdMessage):
-    """§4.2. ``reserved_flags`` keeps the six low bits of the flags octet after M and O:
+    """RFC 4861 §4.2. ``reserved_flags`` keeps the six low bits of the flags octet after M and O:
     H (RFC 6275), the router preference (RFC 4191), P (RFC 4389) and two reserved bits."""
 
     cur_hop_limit: int
@@ -509,7 +511,7 @@ class RouterAdvertisement(_NdMessage):
 
 @dataclass(frozen=True, slots=True)
 class NeighborSolicitation(_NdMessage):
-    """§4.3."""
+    """RFC 4861 §4.3."""
 
     target: IPv6Address
     options: tuple[NdOption, ...] = ()
@@ -530,7 +532,7 @@ class NeighborSolicitation(_NdMessage):
 
 @dataclass(frozen=True, slots=True)
 class NeighborAdvertisement(_NdMessage):
-    """§4.4: R (router), S (solicited), O (override); ``reserved`` is the 29 bits after."""
+    """RFC 4861 §4.4: R (router), S (solicited), O (override); ``reserved`` is the 29 bits after."""
 
     target: IPv6Address
     router: bool
@@ -561,7 +563,7 @@ class NeighborAdvertisement(_NdMessage):
 
 @dataclass(frozen=True, slots=True)
 class Redirect(_NdMessage):
-    """§4.5: a better first hop (``target``) for ``destination``."""
+    """RFC 4861 §4.5: a better first hop (``target``) for ``destination``."""
 
     target: IPv6Address
     destination: IPv6Address

@@ -22,7 +22,7 @@
     |                             Data ...
     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 
-Options (§3.2) are kept in order, NOPs included. The options area ends at the Data
+Options (RFC 9293 §3.2) are kept in order, NOPs included. The options area ends at the Data
 Offset; End of Option List (a zero octet) ends the list, and every octet after it is
 padding. Parse turns each octet from the EOL on into one :class:`EndOfOptions`, so the
 header length survives; emit pads the options with zero octets to a multiple of 4. Hence

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tcpip6.apps.check import check_capture, load_allow_list
@@ -26,6 +27,21 @@ RADVD_CONF = f"""interface {A_IF} {{
     prefix 2001:db8:5:1::/64 {{ AdvOnLink on; AdvAutonomous on; }};
 }};
 """
+
+
+def _address_line(run: Callable[..., str], ifname: str, address: str, gone: str = "") -> str:
+    """What ``ip -6 addr`` says of ``address`` on ``ifname``; ``gone`` when it is not there."""
+    for entry in run("ip", "-6", "addr", "show", "dev", ifname).split("inet6 "):
+        if entry.startswith(address + "/"):
+            return entry
+    return gone
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
 
 
 def _loss(run: object, rule: str) -> None:
@@ -46,9 +62,10 @@ def test_linux_talking_to_linux(tmp_path: Path) -> None:
             run("ethtool", "-K", ifname, "tso", "off", "gso", "off", "gro", "off")
         lx.run_a("ip", "addr", "add", f"{A_ADDR}/64", "dev", A_IF)
         lx.run_b("ip", "addr", "add", f"{B_ADDR}/64", "dev", B_IF)
-        # A duplicate: b tries an address a already holds (RFC 4862 §5.4.4).
+        # A duplicate: b tries an address a already holds (RFC 4862 §5.4.4), once a's DAD
+        # for it is over.
         lx.run_a("ip", "addr", "add", f"{DUPLICATE}/64", "dev", A_IF)
-        time.sleep(1.5)
+        _wait_for(lambda: "tentative" not in _address_line(lx.run_a, A_IF, DUPLICATE))
         lx.run_b("ip", "addr", "add", f"{DUPLICATE}/64", "dev", B_IF)
         conf = tmp_path / "radvd.conf"
         conf.write_text(RADVD_CONF)
@@ -59,11 +76,9 @@ def test_linux_talking_to_linux(tmp_path: Path) -> None:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            time.sleep(3.0)  # DAD, and b's SLAAC address from the first RA
             # Linux found the duplicate: the address is marked dadfailed, or gone.
-            addrs = lx.run_b("ip", "-6", "addr", "show", "dev", B_IF).split("inet6 ")
-            dup = [a for a in addrs if a.startswith(DUPLICATE + "/")]
-            assert all("dadfailed" in a for a in dup), addrs
+            _wait_for(lambda: "dadfailed" in _address_line(lx.run_b, B_IF, DUPLICATE, "dadfailed"))
+            time.sleep(1.0)  # b's SLAAC address from radvd's first advertisement
             ping = lx.run_a("ping", "-6", "-c", "3", "-i", "0.2", B_ADDR)
             assert "3 received" in ping, ping
             assert lx.transfer(1_000_000, 5001) == "999936"

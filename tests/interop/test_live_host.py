@@ -218,7 +218,7 @@ def test_trace_prints_the_live_graphs_and_draws_them(topology: Topology, tmp_pat
     dad = [r for r in records if r["graph"] == "dad" and str(link_local) in r["entity"]]
     assert [(r["old"], r["new"]) for r in dad] == [("TENTATIVE", "PREFERRED")]
     assert dad[0]["rfc"].startswith("4862 §5.4")
-    # The Linux peer's NS made an NCE; ping traffic moved it on (RFC 4861 §7.2.3, §7.3.3).
+    # The Linux peer's NS made an NCE; ping traffic moved it on (RFC 4861 §7.2.3, RFC 4861 §7.3.3).
     assert any(r["graph"] == "nce" and r["rfc"].startswith("4861") for r in records)
     trace = tmp_path / "run.json"
     trace.write_text("".join(json.dumps(r) + "\n" for r in records))

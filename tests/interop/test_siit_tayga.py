@@ -267,7 +267,8 @@ KNOWN_DIFFERENCES: tuple[Known, ...] = (
     ),
     Known(
         "Time Exceeded about an ICMP informational message",
-        "RFC 7915 §4.1 / §5.1 (the translator is a router: RFC 1812 §5.3.1, RFC 4443 §3.3) "
+        "RFC 7915 §4.1 / RFC 7915 §5.1 (the translator is a router: RFC 1812 §5.3.1, "
+        "RFC 4443 §3.3) "
         "with RFC 1122 §3.2.2 and RFC 4443 §2.4 (e) forbidding errors only about errors; "
         "tayga sends no error about any ICMP message",
         "tcpip6",
@@ -295,7 +296,7 @@ KNOWN_DIFFERENCES: tuple[Known, ...] = (
     ),
     Known(
         "ICMP error quoting a UDP datagram with a zero checksum",
-        "RFC 7915 §4.3 and §5.3: the quoted packet is translated like any other (its zero "
+        "RFC 7915 §4.3 and RFC 7915 §5.3: the quoted packet is translated like any other (its zero "
         "checksum stays zero; RFC 7915 §4.5 applies to the datagram itself); tayga drops "
         "the error",
         "tcpip6",

@@ -38,7 +38,8 @@ FIGURE_5 = {
     ("LAST_ACK", "CLOSED", "fin_acked"),
     ("TIME_WAIT", "CLOSED", "time_wait_expired"),
 }
-#: The "from any state" transitions of TCP (RFC 9293 §3.10.5, §3.10.7.4; RFC 1122 §4.2.3.5).
+#: The "from any state" transitions of TCP (RFC 9293 §3.10.5, RFC 9293 §3.10.7.4;
+#: RFC 1122 §4.2.3.5).
 FAN_IN = {"abort", "rst_received", "give_up"}
 
 

@@ -52,7 +52,7 @@ def test_tcp_defaults() -> None:
     # RFC 9293 §3.4.2: MSL two minutes; TIME-WAIT lasts 2 MSL (the scenario test
     # tests/stack/test_tcp_time_wait.py times it on the wire).
     assert p.msl == tcp_spec.MSL
-    # RFC 6298 §2.1, §2.4, §2.5.
+    # RFC 6298 §2.1, RFC 6298 §2.4, RFC 6298 §2.5.
     assert p.initial_rto == rto_spec.INITIAL_RTO
     assert p.min_rto == rto_spec.MIN_RTO
     assert p.max_rto == rto_spec.MAX_RTO

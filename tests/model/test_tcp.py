@@ -54,7 +54,7 @@ MSS = 100
 RCV_WND = 1500 - 60
 #: The window every peer segment offers: sending is never limited by it, so that the
 #: stack's sender SWS avoidance (RFC 1122 §4.2.3.4, a small segment waits while the window
-#: cannot take all that is queued) and zero-window probing (§3.8.6.1), which the model
+#: cannot take all that is queued) and zero-window probing (RFC 9293 §3.8.6.1), which the model
 #: leaves out, never come into play.
 PEER_WINDOW = 65535
 RETRIES = 2
@@ -411,7 +411,7 @@ class TcpVersusSpec(RuleBasedStateMachine):
         actions = self._model(spec.abort(self.tcb))
         # RFC 9293 §3.10.5 writes the reset <SEQ=SND.NXT><CTL=RST>; the stack sends
         # <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>, as deployed stacks do, so that a peer
-        # still in SYN-SENT (§3.10.7.3: an RST is acceptable only with an acceptable ACK)
+        # still in SYN-SENT (RFC 9293 §3.10.7.3: an RST is acceptable only with an acceptable ACK)
         # takes it. The model's reset is compared with the ACK added.
         actions = [
             spec.Send(replace(a.segment, ack=rcv_nxt, flags=RST | ACK))
@@ -453,7 +453,7 @@ class TcpVersusSpec(RuleBasedStateMachine):
             ack = (getattr(tcb, ack_from) + ack_offset) % SEQ_SPACE
         if tcb.state is State.SYN_SENT and flags & SYN and flags & ACK:
             # The stack does not process text or a FIN on a SYN,ACK (the peer sends them
-            # again: its ACK does not cover them), as Linux does not; §3.10.7.3 would
+            # again: its ACK does not cover them), as Linux does not; RFC 9293 §3.10.7.3 would
             # continue at the sixth step, and the model does.
             flags &= ~FIN
             length = 0
@@ -515,7 +515,7 @@ class TcpVersusSpec(RuleBasedStateMachine):
         elif kind == "early_fin":
             self._arrive(FIN | ACK, seq, tcb.snd_una)  # does not acknowledge our FIN
         elif tcb.state is State.SYN_SENT:
-            self._arrive(RST | ACK, seq, tcb.snd_nxt)  # §3.10.7.3: an RST takes an ACK
+            self._arrive(RST | ACK, seq, tcb.snd_nxt)  # RFC 9293 §3.10.7.3: an RST takes an ACK
         else:
             self._arrive(RST, seq, 0)
 
@@ -581,7 +581,7 @@ class TcpVersusSpec(RuleBasedStateMachine):
     )
     @rule()
     def orphan_times_out(self) -> None:
-        """The orphaned connection in FIN-WAIT-2 gives up (a user timeout, §3.10.8: the
+        """The orphaned connection in FIN-WAIT-2 gives up (a user timeout, RFC 9293 §3.10.8: the
         model has none; its TCB is deleted by the test, as after R2)."""
         assert self.conn is not None
         deadline = self.host.tcp.timers.deadline((self.conn, TcpTimer.FIN_WAIT_2))

@@ -1,5 +1,6 @@
 """The RFC 9293 reference model (spec/rfc9293_tcp.py) against the RFC's own scenarios
-(§3.5, Figures 6-13) and the rules of §3.10.7.4, with exact segments and states."""
+(RFC 9293 §3.5, Figures 6-13) and the rules of RFC 9293 §3.10.7.4, with exact segments and
+states."""
 
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def established(active_iss: int, passive_iss: int, params: Params = DEFAULTS) ->
     return a, b
 
 
-# -- §3.5 Figure 6: basic three-way handshake ------------------------------------------------
+# -- RFC 9293 §3.5 Figure 6: basic three-way handshake ---------------------------------------------
 
 
 def test_figure_6_three_way_handshake() -> None:
@@ -96,7 +97,7 @@ def test_figure_6_three_way_handshake() -> None:
     assert (a.snd_una, a.snd_nxt, a.retransmission_queue) == (106, 106, b"")
 
 
-# -- §3.5 Figure 7: simultaneous connection synchronization ------------------------------------
+# -- RFC 9293 §3.5 Figure 7: simultaneous connection synchronization -------------------------------
 
 
 def test_figure_7_simultaneous_open() -> None:
@@ -109,7 +110,7 @@ def test_figure_7_simultaneous_open() -> None:
     assert out_a2 == [Send(seg(100, 301, SYN | ACK))]
     assert out_b2 == [Send(seg(300, 101, SYN | ACK))]
     # 6.-7. The figure abbreviates: each SYN,ACK lies below RCV.NXT, so the first check of
-    # §3.10.7.4 answers it with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, and that ACK is what
+    # RFC 9293 §3.10.7.4 answers it with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, and that ACK is what
     # moves the other side to ESTABLISHED.
     a, out_a3 = tcp.segment_arrives(a, only(out_b2))
     b, out_b3 = tcp.segment_arrives(b, only(out_a2))
@@ -122,7 +123,7 @@ def test_figure_7_simultaneous_open() -> None:
     assert (a.snd_una, a.rcv_nxt, b.snd_una, b.rcv_nxt) == (101, 301, 301, 101)
 
 
-# -- §3.5 Figure 8: recovery from old duplicate SYN ------------------------------------------
+# -- RFC 9293 §3.5 Figure 8: recovery from old duplicate SYN ---------------------------------------
 
 
 def test_figure_8_old_duplicate_syn() -> None:
@@ -148,7 +149,7 @@ def test_figure_8_old_duplicate_syn() -> None:
     assert (b.state, out) == (State.ESTABLISHED, [])
 
 
-# -- §3.5 Figures 9-11: half-open connection discovery ---------------------------------------
+# -- RFC 9293 §3.5 Figures 9-11: half-open connection discovery ------------------------------------
 
 
 def test_figure_9_half_open_discovery() -> None:
@@ -194,13 +195,13 @@ def test_figure_11_old_duplicate_syn_resets_two_passive_sockets() -> None:
 
 
 def test_closed_answers_a_segment_without_ack_with_rst_ack() -> None:
-    """§3.10.7.1: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; a RST is discarded."""
+    """RFC 9293 §3.10.7.1: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; a RST is discarded."""
     _, out = tcp.segment_arrives(Tcb(), seg(2**32 - 1, 0, SYN | FIN, b"ab"))
     assert out == [Send(Segment(0, 3, RST | ACK, 0))]
     assert tcp.segment_arrives(Tcb(), rst(5))[1] == []
 
 
-# -- §3.5 Figures 12-13: closing ----------------------------------------------------------
+# -- RFC 9293 §3.5 Figures 12-13: closing ----------------------------------------------------------
 
 
 def test_figure_12_normal_close() -> None:
@@ -247,7 +248,7 @@ def test_figure_13_simultaneous_close() -> None:
     assert tcp.time_wait_timeout(b)[1] == [Delete()]
 
 
-# -- §3.10.7.4 first: the acceptability test ----------------------------------------------
+# -- RFC 9293 §3.10.7.4 first: the acceptability test ----------------------------------------------
 
 NXT = 1000
 
@@ -307,7 +308,7 @@ def test_acceptability_wraps() -> None:
     assert not tcp.acceptable(seg(8, 0, ACK), 2**32 - 2, 10)
 
 
-# -- §3.10.7.4 second, fourth, fifth: RST, SYN, ACK ---------------------------------------
+# -- RFC 9293 §3.10.7.4 second, fourth, fifth: RST, SYN, ACK ---------------------------------------
 
 
 @pytest.fixture
@@ -395,7 +396,7 @@ def test_segment_without_ack_is_dropped(pair: tuple[Tcb, Tcb]) -> None:
     assert tcp.segment_arrives(a, seg(301, 0, 0, b"data")) == (a, [])
 
 
-# -- §3.10.7.4 sixth to eighth: URG, text, FIN --------------------------------------------
+# -- RFC 9293 §3.10.7.4 sixth to eighth: URG, text, FIN --------------------------------------------
 
 
 def test_out_of_order_text_is_held_and_delivered_when_the_gap_fills(
@@ -454,7 +455,7 @@ def test_fin_in_fin_wait_1_whose_fin_is_acked_enters_time_wait(pair: tuple[Tcb, 
 
 def test_data_on_a_syn_is_ignored_and_data_on_a_syn_ack_is_taken() -> None:
     """Model choice: SYN data is not queued (LISTEN); a SYN,ACK's data is processed from
-    the sixth step (§3.10.7.3)."""
+    the sixth step (RFC 9293 §3.10.7.3)."""
     b, _ = tcp.open_passive(iss=300)
     b, out = tcp.segment_arrives(b, seg(100, 0, SYN, b"early"))
     assert (b.rcv_nxt, out) == (101, [Send(seg(300, 101, SYN | ACK))])
@@ -467,7 +468,7 @@ def test_data_on_a_syn_is_ignored_and_data_on_a_syn_ack_is_taken() -> None:
 def test_an_acceptable_fin_in_time_wait_is_acked_and_restarts_the_timer(
     pair: tuple[Tcb, Tcb],
 ) -> None:
-    """§3.10.7.4: after the RFC 5961 check on SEG.ACK (fifth step), the eighth step
+    """RFC 9293 §3.10.7.4: after the RFC 5961 check on SEG.ACK (fifth step), the eighth step
     advances RCV.NXT over the FIN, acknowledges it and restarts the 2 MSL timeout, in
     TIME-WAIT as in CLOSE-WAIT, CLOSING and LAST-ACK."""
     a, _ = pair
@@ -575,7 +576,7 @@ def test_functions_do_not_change_their_argument(pair: tuple[Tcb, Tcb]) -> None:
     assert a == before
 
 
-# -- §3.4: sequence numbers are modulo 2**32 -------------------------------------------
+# -- RFC 9293 §3.4: sequence numbers are modulo 2**32 -------------------------------------------
 
 
 def pump(tcbs: dict[str, Tcb], wire: list[tuple[str, Segment]], got: dict[str, bytes]) -> None:

@@ -82,9 +82,9 @@ def test_policy_table_without_a_default_entry_says_so() -> None:
         ("febf::1", sel.LINK_LOCAL),  # fe80::/10
         ("::1", sel.LINK_LOCAL),
         ("fec0::1", sel.SITE_LOCAL),
-        ("fd12:3456::1", sel.GLOBAL),  # unique local: global scope (§3.1)
+        ("fd12:3456::1", sel.GLOBAL),  # unique local: global scope (RFC 6724 §3.1)
         ("2001:db8::1", sel.GLOBAL),
-        ("169.254.13.78", sel.LINK_LOCAL),  # §3.2
+        ("169.254.13.78", sel.LINK_LOCAL),  # RFC 6724 §3.2
         ("127.0.0.1", sel.LINK_LOCAL),
         ("10.1.2.3", sel.GLOBAL),  # private IPv4 is global in RFC 6724
         ("198.51.100.121", sel.GLOBAL),
@@ -95,7 +95,7 @@ def test_scope(address: str, scope: int) -> None:
 
 
 def test_common_prefix_len_stops_at_the_source_prefix() -> None:
-    # §2.2: "CommonPrefixLen(fe80::1, fe80::2) is 64."
+    # RFC 6724 §2.2: "CommonPrefixLen(fe80::1, fe80::2) is 64."
     assert sel.common_prefix_len(A("fe80::1"), A("fe80::2"), 64) == 64
     assert sel.common_prefix_len(A("2001:db8:1::2"), A("2001:db8:1::2"), 64) == 64
     assert sel.common_prefix_len(A("2001:db8:1::2"), A("2001:db8:1::2"), 128) == 128
@@ -166,7 +166,7 @@ def test_rule_5_prefers_the_outgoing_interface() -> None:
     d = A("2001:db8:9::1")
     assert sel.select_source(d, [on_1, on_2], outgoing_interface=2) == on_2
     assert sel.select_source(d, [on_2, on_1], outgoing_interface=1) == on_1
-    # §4: a link-local or multicast destination takes addresses of the outgoing link only.
+    # RFC 6724 §4: a link-local or multicast destination takes addresses of the outgoing link only.
     ll_1 = SourceCandidate(A("fe80::1"), 64, interface=1)
     assert sel.select_source(A("fe80::9"), [ll_1, on_2], outgoing_interface=2) == on_2
     assert sel.select_source(A("ff02::1"), [ll_1], outgoing_interface=2) is None
@@ -180,7 +180,7 @@ def test_candidate_set_excludes_multicast_unspecified_and_the_other_family() -> 
 
 # -- RFC 6724 §10.2: destination address selection ----------------------------------------
 # All examples but one: "prefer home address" needs rule 4 (Mobile IPv6). The IPv4 ones
-# run with IPv4-mapped addresses, as §3.2 represents them; Source(D) is select_source over
+# run with IPv4-mapped addresses, as RFC 6724 §3.2 represents them; Source(D) is select_source over
 # the example's candidates.
 
 DESTINATION_EXAMPLES = [
@@ -365,7 +365,7 @@ def test_the_order_of_candidates_changes_only_ties(
         ("fe80::1%2", "fe80::1", 2),
         ("fe80::1%eth0", "fe80::1", "eth0"),
         ("FE80::1%eth0", "fe80::1", "eth0"),
-        ("fe80::1%0", "fe80::1", 0),  # the default zone (§6)
+        ("fe80::1%0", "fe80::1", 0),  # the default zone (RFC 6724 §6)
         ("fe80::1%007", "fe80::1", 7),
         ("ff02::1%lan-a.1", "ff02::1", "lan-a.1"),
         ("ff05::1:3%5", "ff05::1:3", 5),  # a site zone
@@ -388,10 +388,10 @@ def test_parse_scoped(text: str, address: str, zone: int | str | None) -> None:
         ("fe80::1%1%2", "bad character"),
         ("fe80::1%eth0/64", "bad character"),
         ("fe80::1%\x00", "bad character"),
-        ("2001:db8::1%eth0", "takes no zone"),  # a global address (§11.1)
+        ("2001:db8::1%eth0", "takes no zone"),  # a global address (RFC 4007 §11.1)
         ("fd00::1%1", "takes no zone"),  # unique local addresses are global
         ("ff0e::1%1", "takes no zone"),
-        ("::1%lo", "takes no zone"),  # the loopback address (§11.1)
+        ("::1%lo", "takes no zone"),  # the loopback address (RFC 4007 §11.1)
         ("::%1", "takes no zone"),  # the unspecified address has no scope
     ],
 )
@@ -615,7 +615,7 @@ def test_scoped_destinations_name_the_interface() -> None:
     with pytest.raises(ValueError, match="no interface 'eth9' on h"):
         h.scoped_destination("fe80::20%eth9")
     with pytest.raises(ValueError):
-        h.scoped_destination("2001:db8:b::20%eth1")  # §11.1: no zone on a global address
+        h.scoped_destination("2001:db8:b::20%eth1")  # RFC 4007 §11.1: no zone on a global address
     dst, iface = h.scoped_destination("fe80::20%eth1")
     start = len(sent)
     assert h.icmpv6.send_echo_request(dst, 9, 1, b"zone", world.now, interface=iface)

@@ -1,7 +1,7 @@
 """A link that goes down and comes back (Host.link_down / Host.link_up) on simnet, with a
 tcpip6 router advertising a prefix: while down nothing leaves the interface (dropped and
 counted); when it is up again every address is tentative and checked by DAD again (RFC
-4862 §5.3, §5.4), routers are solicited again (RFC 4861 §6.3.7), dynamic neighbor entries
+4862 §5.3, RFC 4862 §5.4), routers are solicited again (RFC 4861 §6.3.7), dynamic neighbor entries
 are gone and resolved anew. Asserted on the frames (scapy decodes them) and the tables."""
 
 from __future__ import annotations

@@ -134,7 +134,7 @@ def test_sequence_number_wraps(mn: MobileNode) -> None:
 
 def test_lifetime_is_cut_to_max_rr_binding_lifetime(mn: MobileNode) -> None:
     bind(mn, lifetime=0xFFFF)
-    # RFC 6275 §9.5.2 / §12: at most MAX_RR_BINDING_LIFETIME (420 s = 105 units).
+    # RFC 6275 §9.5.2 / RFC 6275 §12: at most MAX_RR_BINDING_LIFETIME (420 s = 105 units).
     assert [(s, t) for s, _, t, *_ in ba_of(mn)] == [(0, 105)]
     entry = mn.cn.cache.get(HOME)
     assert entry is not None and entry.lifetime == 420.0

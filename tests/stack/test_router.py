@@ -99,7 +99,8 @@ def test_hosts_autoconfigure_from_the_router(net: Net) -> None:
 
 
 def test_router_advertisements_on_the_wire(net: Net) -> None:
-    """RFC 4861 §4.2, §6.2.3: from the link-local address, hop limit 255, to all-nodes, with
+    """RFC 4861 §4.2, RFC 4861 §6.2.3: from the link-local address, hop limit 255, to all-nodes,
+    with
     the configured prefix (L and A set), the source link-layer address, MTU and RDNSS."""
     ras = [(t, f) for t, f in net.frames() if f.haslayer(s6.ICMPv6ND_RA)]
     by_src: dict[str, list[tuple[float, Ether]]] = {}
@@ -125,9 +126,9 @@ def test_router_advertisements_on_the_wire(net: Net) -> None:
 
 
 def test_advertisement_timing(net: Net) -> None:
-    """§6.2.4: multicast RAs never closer than MIN_DELAY_BETWEEN_RAS; the first few no
+    """RFC 4861 §6.2.4: multicast RAs never closer than MIN_DELAY_BETWEEN_RAS; the first few no
     more than MAX_INITIAL_RTR_ADVERT_INTERVAL apart, later ones within [Min, Max]
-    RtrAdvInterval; §6.2.6: an RS is answered within MAX_RA_DELAY_TIME unless that would
+    RtrAdvInterval; RFC 4861 §6.2.6: an RS is answered within MAX_RA_DELAY_TIME unless that would
     break the spacing."""
     net.world.run_for(200.0)
     frames = net.frames()

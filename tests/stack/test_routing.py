@@ -1,5 +1,6 @@
 """Prefix List, Default Router List, static routes and Destination Cache (RFC 4861 §5.2,
-§6.3.4-§6.3.6, §8.3; RFC 8201; RFC 4443 §2.4 (f)), scenario by scenario with a fake clock.
+RFC 4861 §6.3.4-§6.3.6, RFC 4861 §8.3; RFC 8201; RFC 4443 §2.4 (f)), scenario by scenario
+with a fake clock.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def counters(**changed: int) -> RoutingCounters:
     return RoutingCounters(**changed)
 
 
-# -- Prefix List (§6.3.4, §6.3.5) ------------------------------------------------------------
+# -- Prefix List (RFC 4861 §6.3.4, RFC 4861 §6.3.5) ------------------------------------------------
 
 
 def test_prefix_with_l_flag_makes_destinations_on_link(w: World) -> None:
@@ -171,7 +172,7 @@ def test_prefix_list_is_bounded() -> None:
     assert w.routes.counters == counters(prefixes_added=1, prefix_list_full_drop=1)
 
 
-# -- Default Router List (§6.3.4-§6.3.6) --------------------------------------------------
+# -- Default Router List (RFC 4861 §6.3.4-§6.3.6) --------------------------------------------------
 
 
 def test_no_router_means_unreachable_not_on_link(w: World) -> None:
@@ -247,7 +248,7 @@ def test_dead_router_replaced_by_the_next_one(w: World) -> None:
     assert w.hop(REMOTE) == (ETH0, R1)
     assert w.hop(A("2001:db8:99::8")) == (ETH0, R2)  # moves the round-robin on
     assert w.hop(A("2001:db8:99::9")) == (ETH0, R1)
-    # §7.3.3: address resolution of R1 failed; its NCE is gone.
+    # RFC 4861 §7.3.3: address resolution of R1 failed; its NCE is gone.
     w.reach[(ETH0, R1)] = "unknown"
     w.routes.neighbor_unreachable(ETH0, R1)
     assert (REMOTE, None) not in w.routes.route_cache
@@ -274,7 +275,7 @@ def test_router_flag_cleared_removes_router_and_its_destinations(w: World) -> No
     w.routes.on_router_advertisement(ETH0, R1, 1800, w.now)
     w.routes.on_router_advertisement(ETH0, R2, 1800, w.now)
     assert w.hop(REMOTE) == (ETH0, R1)
-    w.routes.router_flag_cleared(ETH0, R1)  # §7.2.5
+    w.routes.router_flag_cleared(ETH0, R1)  # RFC 4861 §7.2.5
     assert [r.router for r in w.routes.default_router_list] == [R2]
     assert w.routes.route_cache == {}
     assert w.routes.next_deadline() == 1800.0
@@ -346,7 +347,7 @@ def test_static_routes_are_bounded_and_replace_by_prefix_and_interface() -> None
     assert w.routes.counters.static_routes_full_drop == 1
 
 
-# -- Redirect (§8.1, §8.3) ---------------------------------------------------------------
+# -- Redirect (RFC 4861 §8.1, RFC 4861 §8.3) -------------------------------------------------------
 
 
 def test_redirect_accepted_only_from_the_current_first_hop(w: World) -> None:
@@ -370,7 +371,7 @@ def test_redirect_accepted_only_from_the_current_first_hop(w: World) -> None:
 def test_redirect_without_destination_cache_entry(w: World) -> None:
     w.routes.on_router_advertisement(ETH0, R1, 1800, w.now)
     w.reach[(ETH0, R1)] = "reachable"
-    assert w.routes.on_redirect(ETH0, R1, R2, REMOTE, w.now)  # §8.3: entry created
+    assert w.routes.on_redirect(ETH0, R1, R2, REMOTE, w.now)  # RFC 4861 §8.3: entry created
     assert w.hop(REMOTE) == (ETH0, R2)
 
 
@@ -701,8 +702,8 @@ def test_destination_cache_and_round_robin_agree_with_the_spec(
     prefixes: list[tuple[IPv6Network, int]],
     ops: list[tuple[object, ...]],
 ) -> None:
-    """§5.2 over a sequence of sends: cached next hops are reused, new destinations go
-    through §6.3.6 with the round-robin advancing only when no router is reachable."""
+    """RFC 4861 §5.2 over a sequence of sends: cached next hops are reused, new destinations go
+    through RFC 4861 §6.3.6 with the round-robin advancing only when no router is reachable."""
     w = _world(routers, 0)
     for net, _ in prefixes:
         w.routes.on_prefix_information(ETH0, net.network_address, net.prefixlen, True, 1e6, 0.0)

@@ -325,8 +325,8 @@ def test_raw_icmpv6_sockets_never_see_a_bad_checksum(pair: Pair) -> None:
 
 
 def test_recvmsg_ancillary_data_dontfrag_and_path_mtu(pair: Pair) -> None:
-    """RFC 3542 §6.1/§6.3: IPV6_PKTINFO and IPV6_HOPLIMIT as recvmsg's ancillary data;
-    §11.2: IPV6_DONTFRAG refuses what would be fragmented; IPV6_MTU of a connected socket
+    """RFC 3542 §6.1/RFC 3542 §6.3: IPV6_PKTINFO and IPV6_HOPLIMIT as recvmsg's ancillary data;
+    RFC 3542 §11.2: IPV6_DONTFRAG refuses what would be fragmented; IPV6_MTU of a connected socket
     is the path MTU."""
     sa, sb = stacks(pair)
     rx = sb.socket()

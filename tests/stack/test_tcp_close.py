@@ -1,6 +1,6 @@
 """Urgent data (RFC 9293 §3.8.5), the half-close, SO_LINGER (1, 0) and close with unread
 data (RFC 2525 §2.17) ending with an RST, and simultaneous open and close between two
-tcpip6 hosts (RFC 9293 §3.5, §3.6)."""
+tcpip6 hosts (RFC 9293 §3.5, RFC 9293 §3.6)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_urgent_data_sets_urg_and_the_pointer(pair: Pair) -> None:
     segs = data_segments(wire, "a")
     assert segs[0].data == b"normal " and not segs[0].has(URG)
     urgent = segs[-1]
-    # §3.8.5: the pointer is the offset from SEG.SEQ to the octet after the urgent data.
+    # RFC 9293 §3.8.5: the pointer is the offset from SEG.SEQ to the octet after the urgent data.
     assert urgent.has(URG)
     end = (urgent.seg.seq + urgent.seg.urgent) % 2**32
     assert end == c.ca.snd_nxt == (c.ca.iss + 1 + 11) % 2**32
@@ -79,7 +79,7 @@ def test_close_with_unread_data_sends_an_rst(pair: Pair) -> None:
 
 def test_simultaneous_open(pair: Pair) -> None:
     """Both ends actively open at once with each other's port: SYNs cross, both go to
-    SYN-RECEIVED, SYN,ACKs cross, both are ESTABLISHED (§3.5 figure 8)."""
+    SYN-RECEIVED, SYN,ACKs cross, both are ESTABLISHED (RFC 9293 §3.5 figure 8)."""
     wire = tcp_wire(pair.world)
     now = pair.world.now
     ca = pair.a.tcp.connect(B_LL, 7000, now, local_port=7001, interface=pair.ia)
@@ -98,7 +98,7 @@ def test_simultaneous_open(pair: Pair) -> None:
 
 def test_simultaneous_close(pair: Pair) -> None:
     """Both close at once: FINs cross, FIN-WAIT-1 -> CLOSING -> TIME-WAIT at both ends
-    (§3.6 figure 13), and after 2 MSL both connections are gone."""
+    (RFC 9293 §3.6 figure 13), and after 2 MSL both connections are gone."""
     c = connected(pair)
     wire = tcp_wire(pair.world)
     ca, cb = c.ca, c.cb

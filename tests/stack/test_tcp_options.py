@@ -29,7 +29,7 @@ def test_both_ends_offer_window_scale_and_timestamps(pair: Pair) -> None:
     assert syn_ack.seg.option(WindowScale) == WindowScale(1)
     ts_syn, ts_syn_ack = syn.seg.option(Timestamps), syn_ack.seg.option(Timestamps)
     assert ts_syn is not None and ts_syn.tsecr == 0
-    assert ts_syn_ack is not None and ts_syn_ack.tsecr == ts_syn.tsval  # §3.2 echo
+    assert ts_syn_ack is not None and ts_syn_ack.tsecr == ts_syn.tsval  # RFC 7323 §3.2 echo
     assert (c.ca.snd_wscale, c.ca.rcv_wscale, c.cb.snd_wscale, c.cb.rcv_wscale) == (1, 1, 1, 1)
     assert c.ca.ts_ok and c.cb.ts_ok
     c.client.send(b"scaled")
@@ -37,7 +37,7 @@ def test_both_ends_offer_window_scale_and_timestamps(pair: Pair) -> None:
     pair.world.run_for(0.5)
     # The SYNs offer whole segments: 45 * 1440 fits in 16 bits, 46 does not.
     assert syn.seg.window == syn_ack.seg.window == 45 * 1440
-    # Every later segment carries timestamps (§3.2), and windows are scaled: the field
+    # Every later segment carries timestamps (RFC 7323 §3.2), and windows are scaled: the field
     # times 2 is the receive buffer (64 KiB rounded up to whole 1440-octet segments).
     later = [s for s in wire if not s.has(SYN)]
     assert later and all(s.seg.option(Timestamps) is not None for s in later)
@@ -88,7 +88,7 @@ def test_a_256_kib_receive_buffer_is_advertised_with_a_shift_of_3(pair: Pair) ->
     _, syn_ack = _syns(wire)
     # 262144 >> 3 = 32768 is the first shift below 65536 (RFC 7323 §2.3).
     assert syn_ack.seg.option(WindowScale) == WindowScale(3)
-    # §2.2: the window of a SYN is never scaled (whole segments below 65536).
+    # RFC 7323 §2.2: the window of a SYN is never scaled (whole segments below 65536).
     assert syn_ack.seg.window == 45 * 1440
     c.client.send(b"hello")
     assert c.server.recv(10) == b"hello"

@@ -94,7 +94,7 @@ def test_sack_blocks_on_the_wire_and_only_the_holes_resent(pair: Pair) -> None:
     assert dup.seg.option(Sack) == Sack((block,))
     options = dup.raw[20 : dup.seg.header_len]
     assert b"\x01\x01\x05\x0a" + struct.pack("!II", *block) in options
-    # Later, two holes: the most recent block first (§4).
+    # Later, two holes: the most recent block first (RFC 6582 §4).
     blocks = [s.seg.option(Sack) for s in wire if s.host == "b" and s.seg.ack == first]
     assert any(o is not None and len(o.blocks) == 2 for o in blocks)
     # RFC 6675: the sender resends the two holes, one segment each, never SACKed data.

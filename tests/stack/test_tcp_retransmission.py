@@ -22,7 +22,7 @@ def _dead_link(pair: Pair) -> None:
 
 def test_rto_doubles_on_a_dead_link_then_the_connection_times_out(pair: Pair) -> None:
     c = connected(pair)
-    assert c.ca.rto.rto == 1.0  # the SYN's sample of ~0.3 ms, rounded up (§2.4)
+    assert c.ca.rto.rto == 1.0  # the SYN's sample of ~0.3 ms, rounded up (RFC 6298 §2.4)
     wire = tcp_wire(pair.world)
     _dead_link(pair)
     t0 = pair.world.now
@@ -34,7 +34,7 @@ def test_rto_doubles_on_a_dead_link_then_the_connection_times_out(pair: Pair) ->
     sent = data_segments(wire, "a")
     assert {s.data for s in sent} == {b"lost in the void"}
     assert len({s.seg.seq for s in sent}) == 1
-    # §5.5: "RTO <- RTO * 2": the original, then 5 retransmissions 1, 2, 4, 8, 16 s apart.
+    # RFC 6298 §5.5: "RTO <- RTO * 2": the original, then 5 retransmissions 1, 2, 4, 8, 16 s apart.
     assert [round(s.t - t0, 3) for s in sent] == [0.0, 1.0, 3.0, 7.0, 15.0, 31.0]
     # The sixth timeout (32 s after the last) gives up (RFC 1122 §4.2.3.5 R2).
     assert round(pair.world.now - t0, 3) == 63.0
@@ -80,7 +80,7 @@ def test_syn_retransmissions_with_the_default_rto_then_connect_fails(pair: Pair)
 
 def test_karn_no_rtt_sample_from_a_retransmitted_segment(pair: Pair) -> None:
     """Timestamps off (they disambiguate retransmissions): the ACK of a retransmitted
-    segment gives no sample, and the backed-off RTO stays until a fresh one (§5.7)."""
+    segment gives no sample, and the backed-off RTO stays until a fresh one (RFC 6298 §5.7)."""
     c = connected(pair, lambda p: TcpParameters(timestamps=False))
     conn = c.ca
     srtt, rttvar = conn.rto.srtt, conn.rto.rttvar

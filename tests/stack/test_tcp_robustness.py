@@ -108,7 +108,7 @@ def test_a_syn_to_a_closed_port_is_refused_with_rst_ack(pair: Pair) -> None:
     cli = sa.socket(so.AF_INET6, so.SOCK_STREAM)
     assert cli.connect_ex((B, 4444)) == errno.ECONNREFUSED
     syn, rst = wire
-    # §3.10.7.1, ACK off: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+    # RFC 9293 §3.10.7.1, ACK off: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
     assert (rst.host, rst.seg.flags, rst.seg.seq) == ("b", RST | ACK, 0)
     assert rst.seg.ack == (syn.seg.seq + 1) % 2**32
     assert pair.b.tcp.counters.no_connection_drop == 1
@@ -118,7 +118,7 @@ def test_an_ack_to_a_closed_port_gets_a_bare_rst(pair: Pair) -> None:
     wire = tcp_wire(pair.world)
     inject(pair, TcpSegment(40000, 4444, 1234, 0xDEADBEEF, ACK, 1000, payload=b"x"))
     [rst] = wire
-    # §3.10.7.1, ACK on: <SEQ=SEG.ACK><CTL=RST>.
+    # RFC 9293 §3.10.7.1, ACK on: <SEQ=SEG.ACK><CTL=RST>.
     assert (rst.seg.flags, rst.seg.seq, rst.seg.ack) == (RST, 0xDEADBEEF, 0)
     assert (rst.src, rst.dst, rst.seg.src_port, rst.seg.dst_port) == (B_LL, A_LL, 4444, 40000)
     # And an RST is never answered.

@@ -1,5 +1,5 @@
 """Small segments on the wire: Nagle (RFC 896) and TCP_NODELAY, sender SWS avoidance with
-its override timer (RFC 1122 §4.2.3.4), receiver SWS avoidance (§4.2.3.3), a zero window
+its override timer (RFC 1122 §4.2.3.4), receiver SWS avoidance (RFC 1122 §4.2.3.3), a zero window
 probed with backoff (RFC 9293 §3.8.6.1) until the reader drains it, and delayed ACKs
 (RFC 1122 §4.2.3.2, RFC 5681 §4.2)."""
 

@@ -71,7 +71,7 @@ def test_tcp_udp_and_ping_through_nat64_and_siit() -> None:
     c_via_nat64 = NAT64_PREFIX.embed(C4)
     assert c_via_nat64 is not None
 
-    # ping: a -> c, the echo request crosses IPv4 as ICMP (RFC 7915 §4.2, §5.2)
+    # ping: a -> c, the echo request crosses IPv4 as ICMP (RFC 7915 §4.2, RFC 7915 §5.2)
     a.icmpv6.send_echo_request(c_via_nat64, 9, 1, b"through ipv4", world.now)  # type: ignore[attr-defined]
     world.run_for(1.0)
     icmp4 = [IP(p) for p in port.seen if p[9] == 1]  # type: ignore[attr-defined]

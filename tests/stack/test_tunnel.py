@@ -71,7 +71,7 @@ def test_link_local_from_the_ipv4_address() -> None:
 def test_encapsulate_matches_scapy() -> None:
     inner = echo("fe80::a00:2", "fe80::a00:1")
     ours = encapsulate(inner, V4_A, V4_B, identification=0x1234)
-    # RFC 4213 §3.5: protocol 41; §3.2.1: DF clear with the static MTU.
+    # RFC 4213 §3.5: protocol 41; RFC 4213 §3.2.1: DF clear with the static MTU.
     theirs = bytes(IP(src=str(V4_A), dst=str(V4_B), proto=41, ttl=64, id=0x1234, flags=0) / inner)
     assert ours == theirs
     parsed = IP(ours)

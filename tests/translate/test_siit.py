@@ -98,7 +98,8 @@ def test_tcp_v6_to_v4_and_the_df_rule() -> None:
 
 
 def test_echo_both_ways() -> None:
-    """RFC 7915 §4.2 and §5.2: Echo Request 8 <-> 128, Reply 0 <-> 129, checksums redone."""
+    """RFC 7915 §4.2 and RFC 7915 §5.2: Echo Request 8 <-> 128, Reply 0 <-> 129, checksums
+    redone."""
     s = siit()
     p = IPv6(
         s.translate_v4(
@@ -128,7 +129,7 @@ def test_echo_both_ways() -> None:
 
 
 def test_port_unreachable_with_the_quoted_packet_translated() -> None:
-    """RFC 7915 §4.2 (3/3 -> 1/4) and §4.3: the quoted IPv4 datagram becomes IPv6."""
+    """RFC 7915 §4.2 (3/3 -> 1/4) and RFC 7915 §4.3: the quoted IPv4 datagram becomes IPv6."""
     s = siit()
     quoted = IP(src=V4_OF_V6_HOST, dst=PEER4, ttl=5) / UDP(sport=4000, dport=33434) / b"probe"
     err = IP(src=PEER4, dst=V4_OF_V6_HOST) / ICMP(type=3, code=3) / quoted

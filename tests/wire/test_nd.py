@@ -286,7 +286,8 @@ def test_scapy_reads_our_neighbor_advertisement() -> None:
     ],
 )
 def test_truncated_messages_are_wire_errors(cls: Any, min_len: int) -> None:
-    # RFC 4861 §6.1.1, §6.1.2, §7.1.1, §7.1.2, §8.1: "ICMP length ... is N or more octets".
+    # RFC 4861 §6.1.1, RFC 4861 §6.1.2, RFC 4861 §7.1.1, RFC 4861 §7.1.2, RFC 4861 §8.1: "ICMP
+    # length ... is N or more octets".
     assert min_len == cls.MIN_LEN
     for n in range(4, min_len):
         raw = si.resum(bytes([cls.TYPE]) + bytes(n - 1))

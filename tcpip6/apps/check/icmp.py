@@ -3,9 +3,9 @@
 Each rule is the RFC's, and the values it compares with are the spec models' constants
 (``tcpip6/spec/``): fragments by RFC 8200 §4.5 with RFC 5722 and RFC 7112
 (``rfc8200_ipv6``), ICMPv6 errors by RFC 4443 §2.4, ND messages by the validity checks of
-RFC 4861 §6.1 and §7.1 and the sender's duties of RFC 4861 §4, DAD probes by RFC 4862
-§5.4 (``rfc1971_autoconf``), address resolution and router solicitation timing by RFC 4861
-§7.2.2 and §6.3.7 (``rfc1970_nd``).
+RFC 4861 §6.1 and RFC 4861 §7.1 and the sender's duties of RFC 4861 §4, DAD probes by RFC 4862
+RFC 4862 §5.4 (``rfc1971_autoconf``), address resolution and router solicitation timing by RFC 4861
+RFC 4861 §7.2.2 and RFC 4861 §6.3.7 (``rfc1970_nd``).
 
 Timing rules allow ``TOLERANCE`` of the interval, for the capture's own clock.
 """
@@ -206,7 +206,8 @@ class IcmpChecker:
 
     # -- Neighbor Discovery --------------------------------------------------------------
     def _nd_common(self, obs: Observed, msg: wi.Icmpv6Message, rfc: str) -> None:
-        """The validity checks every ND message shares (RFC 4861 §6.1, §7.1, §8.1)."""
+        """The validity checks every ND message shares (RFC 4861 §6.1, RFC 4861 §7.1,
+        RFC 4861 §8.1)."""
         if obs.header.hop_limit != 255:
             self._deviate(
                 obs,

@@ -73,7 +73,7 @@ class SecurityAssociation:
     mode: Mode
     src: IPv6Address
     dst: IPv6Address
-    #: The SPD entry this SA was made for (RFC 4301 §4.4.2.1 "SPD entry"; §5.2 checks
+    #: The SPD entry this SA was made for (RFC 4301 §4.4.2.1 "SPD entry"; RFC 4301 §5.2 checks
     #: inbound traffic against it).
     policy: str
     encryption: str = "null"

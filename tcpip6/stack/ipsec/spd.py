@@ -243,7 +243,7 @@ class SecurityPolicyDatabase:
 
     def lookup(self, s: PacketSelectors, direction: Direction) -> SpdEntry | None:
         """RFC 4301 §4.4.1: the first entry that matches; None when none does (the
-        packet is then discarded, RFC 4301 §5.1 step 3a / §5.2)."""
+        packet is then discarded, RFC 4301 §5.1 step 3a / RFC 4301 §5.2)."""
         for entry in self.entries:
             if entry.matches(s, direction):
                 return entry

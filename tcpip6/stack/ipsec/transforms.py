@@ -87,7 +87,7 @@ def _esn_high(sa: SecurityAssociation, seq: int) -> bytes:
     return _U32.pack(seq >> 32) if sa.esn else b""
 
 
-# -- ESP (RFC 4303 §3.3, §3.4) -------------------------------------------------------------
+# -- ESP (RFC 4303 §3.3, RFC 4303 §3.4) ------------------------------------------------------------
 def esp_payload(sa: SecurityAssociation, seq: int, iv: bytes, nh: int, payload: bytes) -> bytes:
     """The ESP header, encrypted payload and ICV for sequence number ``seq`` (64-bit with
     ESN; its low half is sent)."""
@@ -156,9 +156,9 @@ def esp_open(
     return Opened(out, trailer.next_header, off, pointer, seq)
 
 
-# -- AH (RFC 4302 §3.1, §3.3, §3.4) ---------------------------------------------------------
+# -- AH (RFC 4302 §3.1, RFC 4303 §3.3, RFC 4302 §3.4) ----------------------------------------------
 def ah_icv_field_len(icv_len: int) -> int:
-    """RFC 4302 §2.6, §3.3.3.2.1: in IPv6 the header is a multiple of 8 octets."""
+    """RFC 4302 §2.6, RFC 4302 §3.3.3.2.1: in IPv6 the header is a multiple of 8 octets."""
     return icv_len + (-(AuthenticationHeader.FIXED_LEN + icv_len) % 8)
 
 

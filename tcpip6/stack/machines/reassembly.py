@@ -7,7 +7,7 @@ trigger it is, and fires it; the state then says what the buffer is waiting for:
 
 * a buffer is ``EMPTY`` only while the fragment that created it is being filed;
 * ``AWAITING_FIRST`` holds fragments, but not the one at offset 0: if the 60 seconds run
-  out now, nothing is sent (§4.5: Time Exceeded only "if the first fragment ... has been
+  out now, nothing is sent (RFC 8200 §4.5: Time Exceeded only "if the first fragment ... has been
   received");
 * ``HAVE_FIRST`` holds the offset-0 fragment, whose per-fragment headers the reassembled
   packet keeps; a timeout now sends ICMPv6 Time Exceeded code 1 about it;
@@ -45,7 +45,7 @@ class ReassemblyState(enum.Enum):
 COLLECTING = ["AWAITING_FIRST", "HAVE_FIRST"]
 
 TRANSITIONS: list[dict[str, Any]] = [
-    # §4.5: "the packet whose Fragment Offset is zero" brings the per-fragment headers.
+    # RFC 8200 §4.5: "the packet whose Fragment Offset is zero" brings the per-fragment headers.
     {
         "trigger": "first_fragment",
         "source": ["EMPTY", "AWAITING_FIRST"],
@@ -72,7 +72,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": "HAVE_FIRST",
         "rfc": "8200 §4.5",
     },
-    # §4.5: the Payload Length of the reassembled packet comes from "the length and offset
+    # RFC 8200 §4.5: the Payload Length of the reassembled packet comes from "the length and offset
     # of the last fragment".
     {"trigger": "last_fragment", "source": "EMPTY", "dest": "AWAITING_FIRST", "rfc": "8200 §4.5"},
     {
@@ -82,7 +82,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "rfc": "8200 §4.5",
     },
     {"trigger": "last_fragment", "source": "HAVE_FIRST", "dest": "HAVE_FIRST", "rfc": "8200 §4.5"},
-    # RFC 5722 §4 (and §4.5): an implementation "MAY choose to detect" exact duplicates
+    # RFC 5722 §4 (and RFC 8200 §4.5): an implementation "MAY choose to detect" exact duplicates
     # and "drop exact duplicate fragments while keeping the other fragments".
     {
         "trigger": "duplicate",
@@ -94,12 +94,12 @@ TRANSITIONS: list[dict[str, Any]] = [
     # RFC 5722 §4: an overlapping fragment: "the entire datagram (and any constituent
     # fragments, including those not yet received) MUST be silently discarded".
     {"trigger": "overlap", "source": COLLECTING, "dest": "DISCARDED", "rfc": "5722 §4"},
-    # §4.5 takes the length from the last fragment; two last fragments that disagree, or
+    # RFC 8200 §4.5 takes the length from the last fragment; two last fragments that disagree, or
     # data past the end, leave no one length: abandoned silently, as for an overlap.
     {"trigger": "length_conflict", "source": COLLECTING, "dest": "DISCARDED", "rfc": "8200 §4.5"},
-    # §4.5: every octet of the Fragmentable Part is here (so the first fragment is too).
+    # RFC 8200 §4.5: every octet of the Fragmentable Part is here (so the first fragment is too).
     {"trigger": "reassembled", "source": "HAVE_FIRST", "dest": "COMPLETE", "rfc": "8200 §4.5"},
-    # §4.5: "within 60 seconds of the reception of the first-arriving fragment".
+    # RFC 8200 §4.5: "within 60 seconds of the reception of the first-arriving fragment".
     {
         "trigger": "timer_expired",
         "source": ["AWAITING_FIRST", "HAVE_FIRST", "DISCARDED"],

@@ -1,28 +1,28 @@
 """The TCP connection (RFC 9293 §3.3.2, Figure 5), one graph per connection.
 
 A connection's owner (:class:`~tcpip6.stack.tcp.connection.Connection`) processes each
-arriving segment in the order of RFC 9293 §3.10.7 and each user call of §3.10.1–3.10.5;
+arriving segment in the order of RFC 9293 §3.10.7 and each user call of RFC 9293 §3.10.1–3.10.5;
 only what changes the state fires a trigger here (a trigger costs ~12 µs: the data path of
 ESTABLISHED never fires one). The triggers name the event as the RFC does:
 
-* ``passive_open`` / ``active_open``: the OPEN call (§3.10.1);
-* ``syn_received``: a SYN without an ACK, in LISTEN (§3.10.7.2) or, a simultaneous open,
-  in SYN-SENT (§3.10.7.3); in a synchronized state it changes nothing (RFC 5961 §4: the
+* ``passive_open`` / ``active_open``: the OPEN call (RFC 9293 §3.10.1);
+* ``syn_received``: a SYN without an ACK, in LISTEN (RFC 9293 §3.10.7.2) or, a simultaneous open,
+  in SYN-SENT (RFC 9293 §3.10.7.3); in a synchronized state it changes nothing (RFC 5961 §4: the
   owner sends a challenge ACK);
-* ``syn_ack_received``: SYN-SENT gets the SYN that acknowledges ours (§3.10.7.3);
-* ``ack_of_syn``: SYN-RECEIVED gets the ACK of its SYN (§3.10.7.4, fifth check);
-* ``fin_received``: the FIN, processed after the ACK field (§3.10.7.4, eighth check), so a
+* ``syn_ack_received``: SYN-SENT gets the SYN that acknowledges ours (RFC 9293 §3.10.7.3);
+* ``ack_of_syn``: SYN-RECEIVED gets the ACK of its SYN (RFC 9293 §3.10.7.4, fifth check);
+* ``fin_received``: the FIN, processed after the ACK field (RFC 9293 §3.10.7.4, eighth check), so a
   FIN that also acknowledges our FIN first fires ``fin_acked`` (FIN-WAIT-1 → FIN-WAIT-2),
   then ``fin_received`` (FIN-WAIT-2 → TIME-WAIT), as the RFC's order implies;
-* ``fin_acked``: the ACK of our FIN (§3.10.7.4, fifth check);
-* ``rst_received``: an acceptable RST (§3.10.7.3, §3.10.7.4 second check);
-* ``close`` and ``abort``: the user calls (§3.10.4, §3.10.5);
+* ``fin_acked``: the ACK of our FIN (RFC 9293 §3.10.7.4, fifth check);
+* ``rst_received``: an acceptable RST (RFC 9293 §3.10.7.3, RFC 9293 §3.10.7.4 second check);
+* ``close`` and ``abort``: the user calls (RFC 9293 §3.10.4, RFC 9293 §3.10.5);
 * ``give_up``: the retransmission limit (RFC 1122 §4.2.3.5 R2), the user timeout
-  (§3.10.8) or unanswered keepalives (RFC 1122 §4.2.3.6) end the connection;
-* ``time_wait_expired``: 2*MSL in TIME-WAIT (§3.10.8).
+  (RFC 9293 §3.10.8) or unanswered keepalives (RFC 1122 §4.2.3.6) end the connection;
+* ``time_wait_expired``: 2*MSL in TIME-WAIT (RFC 9293 §3.10.8).
 
 A connection opened by LISTEN is a copy of the listener that enters the graph in LISTEN
-and receives the SYN; an RST in SYN-RECEIVED returns it to LISTEN (§3.10.7.4 second
+and receives the SYN; an RST in SYN-RECEIVED returns it to LISTEN (RFC 9293 §3.10.7.4 second
 check), where the owner frees it: the listener itself stays listening.
 """
 
@@ -48,7 +48,7 @@ class TcpState(enum.Enum):
     TIME_WAIT = "TIME-WAIT"
 
 
-#: §3.3.2: the states after the three-way handshake (and SYN-RECEIVED, whose SYN is sent).
+#: RFC 9293 §3.3.2: the states after the three-way handshake (and SYN-RECEIVED, whose SYN is sent).
 SYNCHRONIZED = [
     "ESTABLISHED",
     "FIN_WAIT_1",
@@ -71,12 +71,12 @@ RETRANSMITTING = [
 ]
 
 TRANSITIONS: list[dict[str, Any]] = [
-    # §3.10.1 OPEN: "Create a new transmission control block (TCB) ... passive: enter
+    # RFC 9293 §3.10.1 OPEN: "Create a new transmission control block (TCB) ... passive: enter
     # the LISTEN state"; active: "issue a SYN segment ... Set SND.UNA to ISS, SND.NXT to
     # ISS+1, enter SYN-SENT state".
     {"trigger": "passive_open", "source": "CLOSED", "dest": "LISTEN", "rfc": "9293 §3.10.1"},
     {"trigger": "active_open", "source": "CLOSED", "dest": "SYN_SENT", "rfc": "9293 §3.10.1"},
-    # §3.10.7.2 LISTEN, third: "If the SYN bit is set ... send <SEQ=ISS><ACK=RCV.NXT>
+    # RFC 9293 §3.10.7.2 LISTEN, third: "If the SYN bit is set ... send <SEQ=ISS><ACK=RCV.NXT>
     # <CTL=SYN,ACK> ... The state should be changed to SYN-RECEIVED."
     {
         "trigger": "syn_received",
@@ -84,7 +84,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": "SYN_RECEIVED",
         "rfc": "9293 §3.10.7.2",
     },
-    # §3.10.7.3 SYN-SENT, fourth: "Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment"
+    # RFC 9293 §3.10.7.3 SYN-SENT, fourth: "Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment"
     # (simultaneous open, Figure 7).
     {
         "trigger": "syn_received",
@@ -92,7 +92,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": "SYN_RECEIVED",
         "rfc": "9293 §3.10.7.3",
     },
-    # §3.10.7.4 fourth, SYN-RECEIVED: "If the connection was initiated with a passive
+    # RFC 9293 §3.10.7.4 fourth, SYN-RECEIVED: "If the connection was initiated with a passive
     # OPEN, then return this connection to the LISTEN state and return. Otherwise, handle
     # per the directions for synchronized states" (a challenge ACK, RFC 5961 §4).
     {
@@ -109,7 +109,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "unless": "passive",
         "rfc": "5961 §4",
     },
-    # §3.10.7.3 SYN-SENT, fourth: "If SND.UNA > ISS (our SYN has been ACKed), change the
+    # RFC 9293 §3.10.7.3 SYN-SENT, fourth: "If SND.UNA > ISS (our SYN has been ACKed), change the
     # connection state to ESTABLISHED".
     {
         "trigger": "syn_ack_received",
@@ -117,7 +117,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": "ESTABLISHED",
         "rfc": "9293 §3.10.7.3",
     },
-    # §3.10.7.4 fifth, SYN-RECEIVED: "If SND.UNA < SEG.ACK =< SND.NXT, then enter
+    # RFC 9293 §3.10.7.4 fifth, SYN-RECEIVED: "If SND.UNA < SEG.ACK =< SND.NXT, then enter
     # ESTABLISHED state".
     {
         "trigger": "ack_of_syn",
@@ -125,13 +125,13 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": "ESTABLISHED",
         "rfc": "9293 §3.10.7.4",
     },
-    # §3.10.7.4 fifth: FIN-WAIT-1 "if the FIN segment is now acknowledged, then enter
+    # RFC 9293 §3.10.7.4 fifth: FIN-WAIT-1 "if the FIN segment is now acknowledged, then enter
     # FIN-WAIT-2"; CLOSING "enter the TIME-WAIT state"; LAST-ACK "delete the TCB, enter
     # the CLOSED state".
     {"trigger": "fin_acked", "source": "FIN_WAIT_1", "dest": "FIN_WAIT_2", "rfc": "9293 §3.10.7.4"},
     {"trigger": "fin_acked", "source": "CLOSING", "dest": "TIME_WAIT", "rfc": "9293 §3.10.7.4"},
     {"trigger": "fin_acked", "source": "LAST_ACK", "dest": "CLOSED", "rfc": "9293 §3.10.7.4"},
-    # §3.10.7.4 eighth, FIN: ESTABLISHED "Enter the CLOSE-WAIT state"; FIN-WAIT-1 (our FIN
+    # RFC 9293 §3.10.7.4 eighth, FIN: ESTABLISHED "Enter the CLOSE-WAIT state"; FIN-WAIT-1 (our FIN
     # not yet acknowledged) "enter the CLOSING state"; FIN-WAIT-2 "Enter the TIME-WAIT
     # state. Start the time-wait timer".
     {
@@ -147,7 +147,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": "TIME_WAIT",
         "rfc": "9293 §3.10.7.4",
     },
-    # §3.10.4 CLOSE: LISTEN and SYN-SENT "delete the TCB"; SYN-RECEIVED and ESTABLISHED
+    # RFC 9293 §3.10.4 CLOSE: LISTEN and SYN-SENT "delete the TCB"; SYN-RECEIVED and ESTABLISHED
     # "form a FIN segment ... enter FIN-WAIT-1"; CLOSE-WAIT "send a FIN ... enter LAST-ACK"
     # (the FIN goes after any data still queued).
     {"trigger": "close", "source": ["LISTEN", "SYN_SENT"], "dest": "CLOSED", "rfc": "9293 §3.10.4"},
@@ -158,10 +158,10 @@ TRANSITIONS: list[dict[str, Any]] = [
         "rfc": "9293 §3.10.4",
     },
     {"trigger": "close", "source": "CLOSE_WAIT", "dest": "LAST_ACK", "rfc": "9293 §3.10.4"},
-    # §3.10.7.3 SYN-SENT, second: an RST with an acceptable ACK: "the user should be warned
+    # RFC 9293 §3.10.7.3 SYN-SENT, second: an RST with an acceptable ACK: "the user should be warned
     # with 'error: connection reset', drop the segment, enter CLOSED state".
     {"trigger": "rst_received", "source": "SYN_SENT", "dest": "CLOSED", "rfc": "9293 §3.10.7.3"},
-    # §3.10.7.4 second, SYN-RECEIVED: "If this connection was initiated with a passive OPEN
+    # RFC 9293 §3.10.7.4 second, SYN-RECEIVED: "If this connection was initiated with a passive OPEN
     # (i.e., came from the LISTEN state), then return this connection to LISTEN state";
     # active: "the connection was refused ... enter the CLOSED state".
     {
@@ -178,7 +178,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "unless": "passive",
         "rfc": "9293 §3.10.7.4",
     },
-    # §3.10.7.4 second: ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT: "all segment
+    # RFC 9293 §3.10.7.4 second: ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT: "all segment
     # queues should be flushed. Users should also receive an unsolicited general
     # 'connection reset' signal. Enter the CLOSED state"; CLOSING, LAST-ACK, TIME-WAIT
     # "enter the CLOSED state, delete the TCB, and return".
@@ -188,7 +188,8 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": "CLOSED",
         "rfc": "9293 §3.10.7.4",
     },
-    # §3.10.5 ABORT: LISTEN, SYN-SENT "delete the TCB"; SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1,
+    # RFC 9293 §3.10.5 ABORT: LISTEN, SYN-SENT "delete the TCB"; SYN-RECEIVED, ESTABLISHED,
+    # FIN-WAIT-1,
     # FIN-WAIT-2, CLOSE-WAIT "Send a reset segment"; CLOSING, LAST-ACK, TIME-WAIT "delete
     # the TCB, enter CLOSED state".
     {
@@ -198,11 +199,11 @@ TRANSITIONS: list[dict[str, Any]] = [
         "rfc": "9293 §3.10.5",
     },
     # RFC 1122 §4.2.3.5: when retransmissions reach R2 "TCP SHOULD close the connection";
-    # §3.10.8 USER TIMEOUT: "flush all queues, signal the user 'error: connection aborted
+    # RFC 9293 §3.10.8 USER TIMEOUT: "flush all queues, signal the user 'error: connection aborted
     # due to user timeout' ... enter the CLOSED state". Unanswered keepalives too
     # (RFC 1122 §4.2.3.6).
     {"trigger": "give_up", "source": RETRANSMITTING, "dest": "CLOSED", "rfc": "1122 §4.2.3.5"},
-    # §3.10.8 TIME-WAIT TIMEOUT: "If the time-wait timeout expires on a connection, delete
+    # RFC 9293 §3.10.8 TIME-WAIT TIMEOUT: "If the time-wait timeout expires on a connection, delete
     # the TCB, enter the CLOSED state".
     {
         "trigger": "time_wait_expired",
@@ -215,22 +216,22 @@ TRANSITIONS: list[dict[str, Any]] = [
 #: Events the RFC answers without a change of state.
 IGNORED = frozenset(
     {
-        # §3.10.7.2: "An incoming RST should be ignored" in LISTEN.
+        # RFC 9293 §3.10.7.2: "An incoming RST should be ignored" in LISTEN.
         ("LISTEN", "rst_received"),
         # RFC 5961 §4 (RFC 9293 §3.10.7.4 fourth): a SYN in a synchronized state gets a
         # challenge ACK, "and drop the segment and return".
         *((s, "syn_received") for s in SYNCHRONIZED),
-        # §3.10.4: CLOSE in FIN-WAIT-1, FIN-WAIT-2, CLOSING, LAST-ACK, TIME-WAIT: "respond
+        # RFC 9293 §3.10.4: CLOSE in FIN-WAIT-1, FIN-WAIT-2, CLOSING, LAST-ACK, TIME-WAIT: "respond
         # with 'error: connection closing'".
         *((s, "close") for s in ["FIN_WAIT_1", "FIN_WAIT_2", "CLOSING", "LAST_ACK", "TIME_WAIT"]),
-        # §3.10.7.4 eighth: CLOSE-WAIT, CLOSING, LAST-ACK "Remain in the ... state";
+        # RFC 9293 §3.10.7.4 eighth: CLOSE-WAIT, CLOSING, LAST-ACK "Remain in the ... state";
         # TIME-WAIT "Remain in the TIME-WAIT state. Restart the 2 MSL time-wait timeout."
         *((s, "fin_received") for s in ["CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT"]),
     }
 )
 
 _NO_TCB = (
-    "a CLOSED connection has no TCB: the TCP module answers its segments (§3.10.7.1) and "
+    "a CLOSED connection has no TCB: the TCP module answers its segments (RFC 9293 §3.10.7.1) and "
     "its user calls get 'connection does not exist'"
 )
 
@@ -289,7 +290,7 @@ IMPOSSIBLE: dict[tuple[str, str], str] = {
         (s, "fin_received"): (
             "RFC 9293 §3.10.7.2-3: LISTEN and SYN-SENT drop a FIN; SYN-RECEIVED drops a "
             "segment without an acceptable ACK before the FIN is looked at (RFC 9293 "
-            "§3.10.7.4 fifth)"
+            "RFC 9293 §3.10.7.4 fifth)"
         )
         for s in ["LISTEN", "SYN_SENT", "SYN_RECEIVED"]
     },

@@ -161,7 +161,7 @@ UDP_CHECKSUM_AT = 6
 
 
 def fix_transport_checksum(protocol: int, data: bytearray, old_sum: int, new_sum: int) -> None:
-    """Carry a TCP or UDP checksum across the pseudo-header change (RFC 7915 §4.5, §5.5:
+    """Carry a TCP or UDP checksum across the pseudo-header change (RFC 7915 §4.5, RFC 7915 §5.5:
     the pseudo-header's addresses change, its length and protocol do not). ``data`` starts
     at the transport header; too short a piece (a truncated quote) is left alone. A UDP
     checksum of zero is the caller's business."""

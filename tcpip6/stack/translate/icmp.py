@@ -1,4 +1,5 @@
-"""ICMP translation (RFC 7915 §4.2, §4.3, §5.2, §5.3): the message type and code tables, the
+"""ICMP translation (RFC 7915 §4.2, RFC 7915 §4.3, RFC 7915 §5.2, RFC 7915 §5.3): the message type
+and code tables, the
 Parameter Problem pointer tables (RFC 7915 Figures 3 and 6), the MTU arithmetic of Packet
 Too Big and Fragmentation Needed, and the packet an error quotes, translated too."""
 

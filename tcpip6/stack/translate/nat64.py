@@ -1,5 +1,5 @@
 """Stateful NAT64 (RFC 6146): the Binding Information Bases and session tables of RFC 6146
-§3.1-§3.3, endpoint-independent mapping and filtering (RFC 6146 §3.5), an IPv4 address
+RFC 6146 §3.1-§3.3, endpoint-independent mapping and filtering (RFC 6146 §3.5), an IPv4 address
 pool with paired addresses and port-range preservation (RFC 6146 §3.5.1.1), session
 lifetimes (RFC 6146 §4), hairpinning (RFC 6146 §3.8), and the TCP session state machine of
 RFC 6146 §3.5.2 (the graph ``stack/machines/nat64_tcp.py``).
@@ -296,7 +296,7 @@ class Nat64:
         return self._deadlines[0][0] if self._deadlines else None
 
     def poll(self, now: float) -> list[bytes]:
-        """Expire what is due (RFC 6146 §3.5.2.2, §4); returns packets expiry sends."""
+        """Expire what is due (RFC 6146 §3.5.2.2, RFC 6146 §4); returns packets expiry sends."""
         out: list[bytes] = []
         while self._deadlines and self._deadlines[0][0] <= now:
             due, _, s = heapq.heappop(self._deadlines)
@@ -340,7 +340,7 @@ class Nat64:
         )
         return bytes(hdr + seg)
 
-    # -- IPv6 -> IPv4 (RFC 6146 §3.4, §3.5) -------------------------------------------------
+    # -- IPv6 -> IPv4 (RFC 6146 §3.4, RFC 6146 §3.5) -----------------------------------------------
     def translate_v6(self, packet: bytes | bytearray | memoryview, now: float) -> Translated:
         self.counters.v6_in += 1
         buf = bytearray(packet)
@@ -368,7 +368,7 @@ class Nat64:
             bib = self.bib_by_x.get((protocol, x)) or self._allocate(protocol, x)
             if bib is None:
                 return Translated(drop="pool_exhausted_drop")
-            # RFC 6146 §3.5.1 (ICMP: §3.5.3): Z is the peer's IPv4 address and port; for
+            # RFC 6146 §3.5.1 (ICMP: RFC 6146 §3.5.3): Z is the peer's IPv4 address and port; for
             # ICMP the identifier is T's on both sides.
             z: Transport4 = (y4, dport if protocol != IPPROTO_ICMPV6 else bib.t[1])
             life = {
@@ -401,7 +401,7 @@ class Nat64:
         self.counters.v6_translated += 1
         return r
 
-    # -- IPv4 -> IPv6 (RFC 6146 §3.4, §3.5) -------------------------------------------------
+    # -- IPv4 -> IPv6 (RFC 6146 §3.4, RFC 6146 §3.5) -----------------------------------------------
     def translate_v4(self, packet: bytes | bytearray | memoryview, now: float) -> Translated:
         self.counters.v4_in += 1
         buf = bytearray(packet)
@@ -424,7 +424,7 @@ class Nat64:
         z: Transport4 = (h.src, sport)
         s = self.sessions_v4.get((protocol, t, z))
         if s is None:
-            # RFC 6146 §3.5.1.2 / §3.5.2.2: endpoint-independent filtering: any peer may
+            # RFC 6146 §3.5.1.2 / RFC 6146 §3.5.2.2: endpoint-independent filtering: any peer may
             # reach T while its BIB entry exists.
             bib = self.bib_by_t.get((protocol, t))
             if bib is None:
@@ -457,7 +457,7 @@ class Nat64:
         self.counters.v4_translated += 1
         return r
 
-    # -- ICMP errors about a session's packets (RFC 6146 §3.4, §3.5.4) -----------------------
+    # -- ICMP errors about a session's packets (RFC 6146 §3.4, RFC 6146 §3.5.4) --------------------
     def _icmp4_error_in(self, buf: bytearray, off: int, now: float) -> Translated:
         """An ICMPv4 error about a packet the NAT64 sent from T to Z: the session is found
         from the quoted packet, the quoted source port (or identifier) is X's again, and

@@ -61,7 +61,7 @@ class SiitConfig:
     #: RFC 7915 §6: the next-hop MTUs on each side
     mtu4: int = 1500
     mtu6: int = MIN_MTU
-    #: RFC 7915 §4.1, §6: the size IPv6 fragments are cut to when the IPv4 sender allowed
+    #: RFC 7915 §4.1, RFC 7915 §6: the size IPv6 fragments are cut to when the IPv4 sender allowed
     #: fragmentation (DF clear); 1280 unless the IPv6 side is known to carry more
     lowest_ipv6_mtu: int = MIN_MTU
 
@@ -136,7 +136,8 @@ class Siit:
         size = 40 + (8 if fragmented else 0) + len(data)
         mtu6 = self.config.mtu6
         if size > mtu6 and h.df and not fragmented:
-            # RFC 7915 §4.1 and §6: DF set and too big -> Fragmentation Needed, with the MTU
+            # RFC 7915 §4.1 and RFC 7915 §6: DF set and too big -> Fragmentation Needed, with the
+            # MTU
             # an IPv4 packet must have to fit after translation.
             mtu = mtu6 - 20 - (8 if fragmented else 0)
             err = None
@@ -245,7 +246,7 @@ class Siit:
             ident, offset, mf = self.rng.getrandbits(16), 0, False
             df = size > DF_THRESHOLD
         if size > mtu4 and df:
-            # RFC 7915 §5.1 and §6: Packet Too Big with the IPv4 next-hop MTU plus 20.
+            # RFC 7915 §5.1 and RFC 7915 §6: Packet Too Big with the IPv4 next-hop MTU plus 20.
             err = None
             if not is_error:
                 err = self._icmp6_error(buf, h.src, v6.PACKET_TOO_BIG, 0, mtu4 + 20)

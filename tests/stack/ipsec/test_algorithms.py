@@ -8,7 +8,8 @@ import pytest
 
 from tcpip6.stack.ipsec.algorithms import ENCRYPTION, INTEGRITY, IntegrityAlgorithm
 
-# RFC 4231 §4.2 (test case 1), §4.3 (test case 2), §4.6 (test case 5: 128-bit truncation).
+# RFC 4231 §4.2 (test case 1), RFC 4231 §4.3 (test case 2), RFC 4231 §4.6 (test case 5: 128-bit
+# truncation).
 RFC4231 = [
     (
         b"\x0b" * 20,
@@ -70,7 +71,7 @@ GCM_C = bytes.fromhex(
 def test_aes_gcm_16_rfc4106_framing(
     aad: bytes, plaintext: bytes, ciphertext: bytes, tag: str
 ) -> None:
-    # RFC 4106 §4, §8.1: the key material is the key then the 4-octet salt; the nonce is
+    # RFC 4106 §4, RFC 4106 §8.1: the key material is the key then the 4-octet salt; the nonce is
     # salt || 8-octet explicit IV. The vector's 12-octet nonce splits the same way.
     cipher = ENCRYPTION["aes-gcm-16"].keyed(GCM_KEY + GCM_NONCE[:4])
     out = cipher.encrypt(GCM_NONCE[4:], plaintext, aad)
