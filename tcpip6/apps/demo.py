@@ -210,22 +210,7 @@ def simulate(pcap_path: Path, timeline: Timeline) -> DemoRun:
         world.run_for(1.0)
 
     timeline.add(world.now, f"== TCP: a connects to c port {TCP_PORT}, data both ways, close ==")
-    listener = hosts["c"].tcp.listen(IPv6Address("::"), TCP_PORT, 4, world.now)
-    client = hosts["a"].tcp.connect(addrs["c"], TCP_PORT, world.now)
-    world.run_for(1.0)
-    echo = b""
-    if listener.accept_queue:
-        server = listener.accept_queue.popleft()
-        client.send(TCP_DATA, world.now)
-        world.run_for(1.0)
-        server.send(server.read(4096, world.now), world.now)
-        world.run_for(1.0)
-        echo = client.read(4096, world.now)
-        client.close(world.now)
-        world.run_for(1.0)
-        server.close(world.now)
-        world.run_for(1.0)
-    listener.close(world.now)
+    echo = _tcp_echo(world, hosts["a"], hosts["c"], addrs["c"], TCP_DATA)
 
     # IPsec (RFC 4301): an ESP tunnel between a and b whose SAs live 3 s, then 6 s.
     timeline.add(world.now, "== IPsec: a and b through an ESP tunnel; its SAs expire ==")
@@ -298,13 +283,21 @@ def _nat64_phase(
     c_v4 = Rfc6052Prefix(NAT64_PREFIX).embed(C_IPV4)
     assert c_v4 is not None
     timeline.add(world.now, f"== NAT64 + SIIT: a connects to c as {c_v4} (IPv4 {C_IPV4}) ==")
-    listener = hosts["c"].tcp.listen(IPv6Address("::"), TCP_PORT, 4, world.now)
-    client = hosts["a"].tcp.connect(c_v4, TCP_PORT, world.now)
+    return _tcp_echo(world, hosts["a"], hosts["c"], c_v4, NAT64_DATA)
+
+
+def _tcp_echo(
+    world: SimWorld, client_host: Host, server_host: Host, dst: IPv6Address, data: bytes
+) -> bytes:
+    """``client_host`` connects to ``server_host`` (at ``dst``) on TCP_PORT, sends ``data``,
+    gets it echoed, and both close: what came back."""
+    listener = server_host.tcp.listen(IPv6Address("::"), TCP_PORT, 4, world.now)
+    client = client_host.tcp.connect(dst, TCP_PORT, world.now)
     world.run_for(1.0)
     echo = b""
     if listener.accept_queue:
         server = listener.accept_queue.popleft()
-        client.send(NAT64_DATA, world.now)
+        client.send(data, world.now)
         world.run_for(1.0)
         server.send(server.read(4096, world.now), world.now)
         world.run_for(1.0)
