@@ -21,6 +21,8 @@ Four measurements, each repeated ``--repeat`` times (the median is reported):
 - ``simnet_siit`` and ``simnet_nat64``: translated packets per second (``bench/translate.py``):
   SIIT (RFC 7915) on UDP both ways, and a stateful NAT64 (RFC 6146) on 64 established UDP
   sessions both ways: the translator core the simulated and the live host run.
+- ``check_capture``: packets per second that ``tcpip6 check`` judges against the RFC models
+  (the demo's capture, checked ten times over).
 
 The ratio loopback/simnet of each pair is computed from the same run. The table is
 printed and the whole record (parameters, Python version, CPU, machine, date) is written
@@ -321,6 +323,29 @@ def simnet_nat64(p: Parameters) -> Sample:
     return Sample(count, seconds, seconds)
 
 
+# -- tcpip6 check (apps/check) ---------------------------------------------------------------
+def check_capture_rate(p: Parameters) -> Sample:
+    """Packets of a capture judged per second by ``tcpip6 check``: the demo's pcap (ND, DAD,
+    MLD, fragments, TCP through a router and through NAT64/SIIT), checked ``p.repeat * 10``
+    times over; a run that finds a deviation is an error, not a rate."""
+    import tempfile
+
+    from tcpip6.apps.check import check_capture
+    from tcpip6.apps.demo import Timeline, simulate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "demo.pcap"
+        simulate(path, Timeline(False, "text"))
+        clock = _Clock()
+        packets = 0
+        for _ in range(10):
+            result = check_capture(str(path))
+            if result.deviations:
+                raise RuntimeError(f"tcpip6 check found {len(result.deviations)} deviations")
+            packets += result.stats.ipv6
+        return clock.sample(packets)
+
+
 BENCHMARKS: dict[str, Callable[[Parameters], Sample]] = {
     "simnet_icmpv6_echo": simnet_echo,
     "simnet_udp": simnet_udp,
@@ -331,6 +356,7 @@ BENCHMARKS: dict[str, Callable[[Parameters], Sample]] = {
     "loopback_tcp": loopback_tcp,
     "simnet_siit": simnet_siit,
     "simnet_nat64": simnet_nat64,
+    "check_capture": check_capture_rate,
 }
 #: The pairs compared in the same run: loopback / simnet.
 RATIOS = {
@@ -346,7 +372,7 @@ def unit(name: str) -> str:
         return "octets"
     if name.endswith("_udp"):
         return "datagrams"
-    if name.endswith(("_siit", "_nat64")):
+    if name.endswith(("_siit", "_nat64", "check_capture")):
         return "packets"
     return "round trips"
 
