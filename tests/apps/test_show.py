@@ -403,10 +403,13 @@ def test_clients_beyond_the_limit_are_told_and_closed(served: Served) -> None:
 
 
 def test_idle_client_is_dropped(served: Served) -> None:
-    served.server.idle_timeout = 0.05
+    # Long enough to see the client arrive on a loaded machine; then short, read at each
+    # check (control.py compares now - last_active with the server's idle_timeout).
+    served.server.idle_timeout = 60.0
     conn = served.connect()
     served.step()
     assert len(served.server.clients) == 1
+    served.server.idle_timeout = 0.05
     for _ in range(30):
         served.step(1)
         if not served.server.clients:
