@@ -38,6 +38,12 @@ The file, entries in SPD order (the first match decides, RFC 4301 §4.4.1)::
     soft_octets = 0
     hard_octets = 0
 
+And, outside the tables, what to do with an ICMPv6 error that arrives in the clear but
+quotes a packet of protected traffic (RFC 4301 §6.1.1: configurable; a router on the path
+only sees that traffic as ESP or AH, so the default is to discard it)::
+
+    unprotected_icmp_errors = "discard"   # or "accept"
+
 A bad file is one line naming the file, the line and the key.
 """
 
@@ -123,6 +129,7 @@ class IpsecConfig:
     #: The SAs' settings, made into SecurityAssociation objects when applied (an SA
     #: belongs to one host: it enters its graph and counts its traffic).
     sas: tuple[dict[str, Any], ...]
+    accept_unprotected_icmp_errors: bool = False
 
 
 class _Where:
@@ -166,10 +173,16 @@ def load_ipsec_file(path: str | Path) -> IpsecConfig:
     except tomllib.TOMLDecodeError as exc:
         raise IpsecConfigError(f"--ipsec {path}: not TOML: {exc}") from None
     where = _Where(path, text)
-    unknown = set(data) - {"policy", "sa"}
+    unknown = set(data) - {"policy", "sa", "unprotected_icmp_errors"}
     if unknown:
         raise IpsecConfigError(
-            f"--ipsec {path}: unknown table {sorted(unknown)[0]!r} (known: policy, sa)"
+            f"--ipsec {path}: unknown key {sorted(unknown)[0]!r}"
+            " (known: [[policy]], [[sa]], unprotected_icmp_errors)"
+        )
+    icmp = data.get("unprotected_icmp_errors", "discard")
+    if icmp not in ("discard", "accept"):
+        raise IpsecConfigError(
+            f"--ipsec {path}: unprotected_icmp_errors: {icmp!r} is not discard or accept"
         )
     policies = tuple(_policy(where, i, p) for i, p in enumerate(_tables(where, data, "policy")))
     names = [p.name for p in policies]
@@ -177,7 +190,7 @@ def load_ipsec_file(path: str | Path) -> IpsecConfig:
         if name in names[:i]:
             raise where.error("policy", i, "name", f"{name!r} is already an entry")
     sas = tuple(_sa(where, i, s, set(names)) for i, s in enumerate(_tables(where, data, "sa")))
-    config = IpsecConfig(path, policies, sas)
+    config = IpsecConfig(path, policies, sas, icmp == "accept")
     # Building every SA once checks the algorithms against the keys.
     for i, settings in enumerate(sas):
         try:
@@ -353,6 +366,7 @@ def _sa(where: _Where, i: int, s: dict[str, Any], policies: set[str]) -> dict[st
 
 def apply_ipsec(host: Host, config: IpsecConfig, now: float) -> None:
     """Enter the file's SPD entries, then its SAs (added at ``now``), into ``host``."""
+    host.ipsec.accept_unprotected_icmp_errors = config.accept_unprotected_icmp_errors
     for entry in config.policies:
         host.ipsec.add_policy(entry)
     for settings in config.sas:

@@ -67,6 +67,10 @@ class IpsecCounters(CounterSet):
     in_unprotected_drop: int = 0  # XfrmInNoPols: PROTECT policy, arrived in clear
     in_discard_policy_drop: int = 0
     in_no_policy_drop: int = 0
+    #: RFC 4301 §6: ICMPv6 errors judged by the packet they quote.
+    in_icmp_error_via_sa: int = 0  # through an SA, quoting that SA's traffic
+    in_icmp_payload_mismatch_drop: int = 0  # through an SA, quoting other traffic
+    in_unprotected_icmp_error_drop: int = 0  # in the clear, quoting protected traffic
     out_ok: int = 0
     out_bypass: int = 0
     out_malformed_drop: int = 0
@@ -76,6 +80,7 @@ class IpsecCounters(CounterSet):
     out_sa_expired_drop: int = 0  # XfrmOutStateExpired
     out_seq_overflow_drop: int = 0  # XfrmOutStateSeqError
     out_no_route_drop: int = 0
+    out_icmp_error_mapped: int = 0  # RFC 4301 §6.2: sent on the return traffic's SA
 
 
 class Ipsec:
@@ -89,6 +94,11 @@ class Ipsec:
         #: The SAs the packet now being walked came through, outermost first (checked
         #: against their policy once it is decapsulated, RFC 4301 §5.2).
         self._through: list[SecurityAssociation] = []
+        #: RFC 4301 §6.1.1: whether an ICMPv6 error that arrives in the clear but quotes
+        #: a packet of protected traffic is accepted. A router on the path only ever sees
+        #: that traffic as ESP or AH, so such an error was not made from a packet this
+        #: host sent: it is discarded unless the administrator says otherwise.
+        self.accept_unprotected_icmp_errors = False
 
     @property
     def enabled(self) -> bool:
@@ -187,6 +197,14 @@ class Ipsec:
             c.out_malformed_drop += 1
             return None
         entry = self.spd.lookup(sel, Direction.OUTBOUND)
+        if (entry is None or entry.action is Action.DISCARD) and _is_icmp_error(sel):
+            # RFC 4301 §6.2: an ICMP error no entry lets out goes on the SA that would
+            # carry the return traffic of the packet that triggered it (its addresses
+            # and ports reversed); without one it is discarded, as counted below.
+            mapped = self._return_traffic_entry(packet)
+            if mapped is not None:
+                c.out_icmp_error_mapped += 1
+                entry = mapped
         if entry is None:
             c.out_no_policy_drop += 1  # RFC 4301 §5.1 step 3a: no match, discard
             return None
@@ -335,6 +353,10 @@ class Ipsec:
         delivered? After AH/ESP it must match the policy its SAs were made for, with the
         same protocols and modes; in the clear, the first matching entry must be BYPASS."""
         c = self.counters
+        if d.protocol == wire_ipv6.IPPROTO_ICMPV6 and d.payload[:1] and d.payload[0] < 128:
+            verdict = self._icmp_error_permits(d)
+            if verdict is not None:
+                return verdict
         sel = upper_selectors(d.header.src, d.header.dst, d.protocol, d.payload)
         entry = self.spd.lookup(sel, Direction.INBOUND)
         if self._through:
@@ -362,6 +384,66 @@ class Ipsec:
             return False
         c.in_bypass += 1
         return True
+
+    # -- ICMP (RFC 4301 §6) ----------------------------------------------------------------
+    def _icmp_error_permits(self, d: Delivery) -> bool | None:
+        """An ICMPv6 error (RFC 4443 §2.1: type < 128) judged by the packet it quotes,
+        which this host sent (RFC 4301 §6); None: the error's own selectors decide."""
+        c = self.counters
+        quoted = packet_selectors(bytes(d.payload[8:]), Direction.OUTBOUND, quoted=True)
+        if quoted is None:
+            return None
+        if self._through:
+            # RFC 4301 §6.2: an error carried by an SA belongs to the traffic of that SA:
+            # the packet it quotes must be one that SA's policy covers (the check the
+            # error's sender made when it mapped the error to the SA).
+            for sa in self._through:
+                entry = self.spd.get(sa.policy)
+                if (
+                    entry is None
+                    or entry.action is not Action.PROTECT
+                    or not entry.matches(quoted, entry.direction or Direction.INBOUND)
+                ):
+                    sa.counters.policy_mismatch += 1
+                    c.in_icmp_payload_mismatch_drop += 1
+                    return False
+            c.in_icmp_error_via_sa += 1
+            return True
+        if quoted.next_layer in IPSEC_PROTOCOLS:
+            return None  # about an AH/ESP packet: a router's error, the SPD decides
+        entry = self.spd.lookup(quoted, Direction.OUTBOUND)
+        if (
+            entry is not None
+            and entry.action is Action.PROTECT
+            and not self.accept_unprotected_icmp_errors
+        ):
+            c.in_unprotected_icmp_error_drop += 1  # RFC 4301 §6.1.1: configurable
+            return False
+        return None
+
+    def _return_traffic_entry(self, packet: bytes) -> SpdEntry | None:
+        """RFC 4301 §6.2: the PROTECT entry of the return traffic of the packet an
+        outgoing ICMPv6 error quotes (that packet arrived here: seen inbound, its
+        addresses and ports are already reversed into local and remote)."""
+        try:
+            hdr, payload = wire_ipv6.split(packet)
+        except WireError:
+            return None
+        if hdr.next_header != wire_ipv6.IPPROTO_ICMPV6:
+            return None  # this host's errors carry no extension header
+        rev = packet_selectors(bytes(payload[8:]), Direction.INBOUND, quoted=True)
+        if rev is None:
+            return None
+        entry = self.spd.lookup(rev, Direction.OUTBOUND)
+        return entry if entry is not None and entry.action is Action.PROTECT else None
+
+
+def _is_icmp_error(sel: PacketSelectors) -> bool:
+    return (
+        sel.next_layer == wire_ipv6.IPPROTO_ICMPV6
+        and sel.icmp_type is not None
+        and sel.icmp_type < 128  # RFC 4443 §2.1: the error messages
+    )
 
 
 def _nh_pointer(d: Delivery) -> int | None:

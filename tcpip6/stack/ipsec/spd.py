@@ -117,10 +117,19 @@ class PacketSelectors:
     opaque: bool = False
 
 
-def packet_selectors(packet: bytes, direction: Direction) -> PacketSelectors | None:
-    """Selectors of an IPv6 packet (fixed header first); None when the chain is malformed."""
+def packet_selectors(
+    packet: bytes, direction: Direction, *, quoted: bool = False
+) -> PacketSelectors | None:
+    """Selectors of an IPv6 packet (fixed header first); None when the chain is malformed.
+    ``quoted``: the packet is the invoking packet an ICMPv6 error carries, which may be cut
+    short (RFC 4443 §2.4 (c)); its selectors come from the octets there are."""
     try:
-        hdr, payload = wire_ipv6.split(packet)
+        if quoted:
+            hdr = wire_ipv6.Ipv6Header.parse(packet)
+            end = wire_ipv6.Ipv6Header.HEADER_LEN + hdr.payload_length
+            payload = memoryview(packet)[wire_ipv6.Ipv6Header.HEADER_LEN : end]
+        else:
+            hdr, payload = wire_ipv6.split(packet)
         rows = wire_ext.walk(hdr.next_header, payload)
     except WireError:
         return None
