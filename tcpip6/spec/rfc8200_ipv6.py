@@ -316,6 +316,97 @@ def on_fragment(
     return buffer, []
 
 
+# -- memory (an implementation's bound; RFC 8200 §4.5 sets none) ---------------------------
+@dataclass(frozen=True)
+class MemoryLimits:
+    """What reassembly may hold: octets of fragment packets and packets being reassembled,
+    in all and from one source address."""
+
+    octets: int
+    packets: int
+    octets_per_source: int
+    packets_per_source: int
+
+
+Key = tuple[IPv6Address, IPv6Address, int]
+
+
+def octets_held(buffer: ReassemblyBuffer) -> int:
+    return sum(len(f.packet) for f in buffer.fragments)
+
+
+def evictions(
+    buffers: dict[Key, ReassemblyBuffer],
+    key: Key,
+    size: int,
+    new_packet: bool,
+    limits: MemoryLimits,
+) -> tuple[list[Key], str | None]:
+    """Which packets to give up, oldest first (``buffers`` in the order their packets
+    began), so that a fragment of ``size`` octets for ``key`` fits: while its source is
+    over its share, that source's oldest; else the oldest of all; never ``key``'s own.
+    The rule is the implementation's, not RFC 8200's: Linux frees its oldest fragment
+    queues the same way. Returns the victims and, when no victim is left and it still does
+    not fit, which share refused it ("source_limit" or "memory_limit")."""
+    held = {k: octets_held(b) for k, b in buffers.items()}
+    victims: list[Key] = []
+
+    def over() -> str | None:
+        mine = [k for k in held if k[0] == key[0]]
+        if (new_packet and len(mine) >= limits.packets_per_source) or sum(
+            held[k] for k in mine
+        ) + size > limits.octets_per_source:
+            return "source_limit"
+        if (new_packet and len(held) >= limits.packets) or sum(
+            held.values()
+        ) + size > limits.octets:
+            return "memory_limit"
+        return None
+
+    while (why := over()) is not None:
+        victim = next(
+            (k for k in held if k != key and (why == "memory_limit" or k[0] == key[0])), None
+        )
+        if victim is None:
+            return victims, why
+        del held[victim]
+        victims.append(victim)
+    return victims, None
+
+
+def on_fragment_bounded(
+    buffers: dict[Key, ReassemblyBuffer],
+    fragment: Fragment,
+    now: float,
+    limits: MemoryLimits,
+) -> tuple[dict[Key, ReassemblyBuffer], list[Action]]:
+    """:func:`on_fragment` for all the packets being reassembled, within ``limits``: a
+    fragment that would be held (or complete its packet) first makes room by
+    :func:`evictions` (each victim a ``("drop", "evicted")``), or is dropped alone when
+    it cannot. Returns the buffers afterwards, in the order their packets began."""
+    key = fragment.key
+    buffer = buffers.get(key)
+    after, actions = on_fragment(buffer, fragment, now)
+    kept = not actions or actions[0][0] == "deliver"  # held, or it completed the packet
+    out = dict(buffers)
+    if fragment.is_atomic or not kept:
+        if after is None:
+            out.pop(key, None)
+        else:
+            out[key] = after
+        return out, actions
+    victims, refused = evictions(buffers, key, len(fragment.packet), buffer is None, limits)
+    if refused is not None:
+        return dict(buffers), [("drop", refused)]
+    for victim in victims:
+        del out[victim]
+    if after is None:
+        out.pop(key, None)
+    else:
+        out[key] = after
+    return out, [*(("drop", "evicted") for _ in victims), *actions]
+
+
 def on_timeout(buffer: ReassemblyBuffer) -> list[Action]:
     """RFC 8200 §4.5: reassembly time ran out: "reassembly of that packet must be abandoned and all
     the fragments that have been received for that packet must be discarded. If the first

@@ -75,6 +75,7 @@ class Ipv6Counters(CounterSet):
     reassembly_timeout_drop: int = 0  # 60 s passed (Time Exceeded if the first came)
     reassembly_source_limit_drop: int = 0  # over one source's share of reassembly memory
     reassembly_memory_limit_drop: int = 0  # over the total reassembly memory
+    reassembly_evicted_drop: int = 0  # the oldest packet given up to make room
     clock_backwards_clamped: int = 0  # a call brought a time older than an earlier one
     # Fragmentation on send: ipSystemStatsOutFragOKs, OutFragCreates.
     fragmented_ok: int = 0

@@ -291,7 +291,7 @@ class Reassembler(Generic[C]):
             return out
         size = len(packet)
         if buf is None:
-            limit = self._over_limit(key[0], size, new_datagram=True)
+            limit = self._make_room(key, size, True, now, out)
             if limit is not None:
                 out.append(FragmentDropped(limit))
                 return out
@@ -310,7 +310,7 @@ class Reassembler(Generic[C]):
             out.append(FragmentDropped("fragment_length_conflict_drop", packet_lost=True))
             return out
         if buf.state is not ReassemblyState.EMPTY:
-            limit = self._over_limit(key[0], size, new_datagram=False)
+            limit = self._make_room(key, size, False, now, out)
             if limit is not None:
                 out.append(FragmentDropped(limit))
                 return out
@@ -389,6 +389,30 @@ class Reassembler(Generic[C]):
             return "reassembly_memory_limit_drop"
         if self.bytes_held + size > lim.max_bytes:
             return "reassembly_memory_limit_drop"
+        return None
+
+    def _make_room(
+        self, key: Key, size: int, new_datagram: bool, now: float, out: list[ReassemblyAction[C]]
+    ) -> str | None:
+        """Give up the oldest packets until a fragment of ``size`` octets for ``key`` fits
+        the limits: of its own source while that source is over its share, else of any
+        source; never the packet of ``key`` itself. RFC 8200 §4.5 bounds nothing: this is
+        an implementation choice, Linux's (its fragment evictor frees the oldest queues),
+        made so that fragments that never complete cannot lock a source's new packets out
+        for the 60 s of the reassembly timer (RFC 8200 §4.5). None when it fits, else the
+        counter of the refusal (only a packet bigger than a share is refused)."""
+        while (limit := self._over_limit(key[0], size, new_datagram)) is not None:
+            mine = limit == "reassembly_source_limit_drop"
+            victim = next(
+                (b for k, b in self.buffers.items() if k != key and (not mine or k[0] == key[0])),
+                None,
+            )
+            if victim is None:
+                return limit
+            lost = victim.state is not ReassemblyState.DISCARDED
+            GRAPH.fire(victim, "evicted", now)
+            out.append(FragmentDropped("reassembly_evicted_drop", packet_lost=lost))
+            self._free(victim)
         return None
 
     def _create(self, key: Key, now: float, context: C) -> ReassemblyBuffer:

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -46,7 +47,21 @@ REASONS = {
     "fragment_length_conflict_drop": "length_conflict",
     "fragment_after_discard_drop": "after_discard",
     "reassembly_timeout_drop": "timeout",
+    "reassembly_evicted_drop": "evicted",
+    "reassembly_source_limit_drop": "source_limit",
+    "reassembly_memory_limit_drop": "memory_limit",
 }
+
+#: Small enough that the random datagrams below reach them often (three sources, bodies up
+#: to 3,000 octets), so that eviction is compared with the model too.
+LIMITS = spec.MemoryLimits(octets=9000, packets=5, octets_per_source=5000, packets_per_source=3)
+LOOSE = spec.MemoryLimits(1 << 30, 1 << 20, 1 << 30, 1 << 20)
+
+
+def stack_limits(limits: spec.MemoryLimits) -> fr.ReassemblyLimits:
+    return fr.ReassemblyLimits(
+        limits.octets, limits.packets, limits.octets_per_source, limits.packets_per_source
+    )
 
 
 def record(rec: TransitionRecord) -> None:
@@ -139,12 +154,18 @@ class ReassemblyVersusSpec(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.now = 0.0
-        limits = fr.ReassemblyLimits(1 << 30, 1 << 20, 1 << 30, 1 << 20)  # never reached here
-        self.stack: fr.Reassembler[str] = fr.Reassembler(limits, trace_sink=record)
+        self.limits = LOOSE
+        self.stack: fr.Reassembler[str] = fr.Reassembler(stack_limits(LOOSE), trace_sink=record)
         self.model: dict[tuple[IPv6Address, IPv6Address, int], spec.ReassemblyBuffer] = {}
         self.datagrams: list[Datagram] = []
         self.arrived: list[tuple[Datagram, bytes]] = []
         self.next_ident = 0x1000
+
+    @initialize(tight=st.booleans())
+    def memory(self, tight: bool) -> None:
+        """Memory limits the run reaches often (eviction), or never."""
+        self.limits = LIMITS if tight else LOOSE
+        self.stack = fr.Reassembler(stack_limits(self.limits), trace_sink=record)
 
     # -- what arrives -------------------------------------------------------------------------
     def _arrive(self, d: Datagram, packet: bytes) -> None:
@@ -153,11 +174,7 @@ class ReassemblyVersusSpec(RuleBasedStateMachine):
         got = [normalize(a) for a in self.stack.add(packet, header_at, pointer, self.now, "if")]
         frag = spec.parse_fragment(packet)
         assert frag is not None
-        buffer, want = spec.on_fragment(self.model.get(frag.key), frag, self.now)
-        if buffer is None:
-            self.model.pop(frag.key, None)
-        else:
-            self.model[frag.key] = buffer
+        self.model, want = spec.on_fragment_bounded(self.model, frag, self.now, self.limits)
         assert got == want
         for action in got:
             if action[0] == "deliver" and not d.tainted:
@@ -355,7 +372,9 @@ class FloodOfFragments(RuleBasedStateMachine):
             for action in self.stack.add(packet, header_at, pointer, self.now, None):
                 if isinstance(action, fr.Reassembled):
                     assert action.packet == original
-                elif isinstance(action, fr.FragmentDropped) and "limit" in action.reason:
+                elif isinstance(action, fr.FragmentDropped) and (
+                    "limit" in action.reason or "evicted" in action.reason
+                ):
                     self.limit_drops += 1
             self.bounded()
 
@@ -440,7 +459,14 @@ IMPOSSIBLE = {
     # nothing to duplicate, overlap or contradict, and cannot be complete or expire yet.
     **{
         ("EMPTY", t): "new buffer"
-        for t in ("duplicate", "overlap", "length_conflict", "reassembled", "timer_expired")
+        for t in (
+            "duplicate",
+            "overlap",
+            "length_conflict",
+            "reassembled",
+            "timer_expired",
+            "evicted",
+        )
     },
     # A discarded packet's buffer holds nothing.
     **{
@@ -452,7 +478,7 @@ IMPOSSIBLE = {
     # Without the offset-0 fragment there is a hole.
     ("AWAITING_FIRST", "reassembled"): "hole at 0",
 }
-FINAL = {"COMPLETE", "TIMED_OUT"}
+FINAL = {"COMPLETE", "TIMED_OUT", "EVICTED"}
 
 
 def test_every_row_cites_the_rfc_and_the_graph_is_total() -> None:

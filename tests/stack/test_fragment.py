@@ -262,3 +262,25 @@ def test_hop_by_hop_after_a_fragment_header_is_not_first(pair: Pair) -> None:
     err = parameter_problem(sent)
     assert (err.code, err.ptr) == (1, 6)  # the Next Header that named it, once made whole
     assert (pair.b.ip.atomic_fragments, pair.b.ip.hop_by_hop_not_first_drop) == (1, 1)
+
+
+def test_a_flood_of_incomplete_packets_does_not_lock_the_source_out(pair: Pair) -> None:
+    """Fragments that never complete, more than the source's share (32 packets): the
+    oldest are given up as new ones come (the reassembly graph's ``evicted``), so a whole
+    packet from the same source that follows the flood is reassembled and answered at
+    once, not 60 s later when the flood's buffers expire."""
+    limit = pair.b.ipv6.reassembler.limits.max_datagrams_per_source
+    for ident in range(100, 100 + 3 * limit):
+        inject(pair, echo_fragments(ident)[1])  # a middle fragment only
+    assert len(pair.b.ipv6.reassembler) == limit
+    for packet in echo_fragments(ident=7):
+        inject(pair, packet)
+    pair.world.run_for(0.5)
+    assert replies(pair) == [DATA]
+    c = pair.b.ip
+    assert c.reassembly_evicted_drop == 2 * limit + 1
+    assert c.reassembly_source_limit_drop == 0
+    assert c.reassembly_failed_drop == 2 * limit + 1  # ipSystemStatsReasmFails
+    # The survivors are the newest of the flood (the oldest went first).
+    idents = sorted(k[2] for k in pair.b.ipv6.reassembler.buffers)
+    assert idents == list(range(100 + 2 * limit + 1, 100 + 3 * limit))

@@ -14,15 +14,18 @@ trigger it is, and fires it; the state then says what the buffer is waiting for:
 * ``DISCARDED``: an overlap (RFC 5722) or fragments that disagree on where the packet ends
   made the packet impossible to rebuild with certainty; everything held is freed, and
   until the timer expires every further fragment of it is dropped too;
-* ``COMPLETE`` (every octet arrived, the packet was delivered) and ``TIMED_OUT`` (the
-  reassembly time ran out) are final: the owner frees the buffer.
+* ``COMPLETE`` (every octet arrived, the packet was delivered), ``TIMED_OUT`` (the
+  reassembly time ran out) and ``EVICTED`` (given up, the oldest, to make room for a
+  newer packet when reassembly memory is full) are final: the owner frees the buffer.
 
 Which fragment is which trigger: ``first_fragment`` has offset 0 and M=1 (offset 0 with
 M=0 is an atomic fragment, RFC 6946, never buffered); ``middle_fragment`` has an offset and
 M=1; ``last_fragment`` has an offset and M=0, and tells the length of the packet. Fragments
 the owner refuses on their own (length not a multiple of 8, too long, incomplete header
-chain, a memory bound) change no buffer and fire nothing. The 60-second timer is the
-owner's; it fires ``timer_expired``.
+chain, a packet too big for its source's share of memory) change no buffer and fire
+nothing. The 60-second timer is the owner's; it fires ``timer_expired``. When a fragment
+does not fit the memory bounds, the owner fires ``evicted`` on the oldest other buffers
+until it does.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class ReassemblyState(enum.Enum):
     DISCARDED = "DISCARDED"  # abandoned; later fragments dropped until the timer expires
     COMPLETE = "COMPLETE"  # reassembled and delivered
     TIMED_OUT = "TIMED_OUT"  # the reassembly time ran out
+    EVICTED = "EVICTED"  # given up to make room (the oldest first)
 
 
 COLLECTING = ["AWAITING_FIRST", "HAVE_FIRST"]
@@ -106,6 +110,16 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": "TIMED_OUT",
         "rfc": "8200 §4.5",
     },
+    # RFC 8200 §4.5 bounds nothing; the bound is an implementation choice, and so is what
+    # gives when it is reached: the oldest packet (of the same source while that source
+    # is over its share), as Linux's fragment evictor does, rather than refusing new ones
+    # for 60 s while fragments that will never complete hold the room. Nothing is sent.
+    {
+        "trigger": "evicted",
+        "source": ["AWAITING_FIRST", "HAVE_FIRST", "DISCARDED"],
+        "dest": "EVICTED",
+        "rfc": "8200 §4.5",
+    },
 ]
 
 #: RFC 5722 §4: fragments of a discarded packet, "including those not yet received", are
@@ -123,7 +137,14 @@ _NOTHING_HELD = "nothing is held to compare a fragment with"
 IMPOSSIBLE = {
     **{
         ("EMPTY", t): "EMPTY lasts only while the fragment that made the buffer is filed"
-        for t in ("duplicate", "overlap", "length_conflict", "reassembled", "timer_expired")
+        for t in (
+            "duplicate",
+            "overlap",
+            "length_conflict",
+            "reassembled",
+            "timer_expired",
+            "evicted",
+        )
     },
     ("AWAITING_FIRST", "reassembled"): "the packet is not whole without its first fragment",
     ("HAVE_FIRST", "first_fragment"): "another fragment at offset 0 is a duplicate or an overlap",
