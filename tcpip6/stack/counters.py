@@ -52,7 +52,7 @@ class Ipv6Counters(CounterSet):
     unknown_option_drop: int = 0
     unknown_next_header_drop: int = 0
     routing_header_drop: int = 0
-    routing_type2_discarded: int = 0
+    routing_type2_drop: int = 0
     no_route_drop: int = 0
     link_local_off_link_drop: int = 0
     too_big_drop: int = 0

@@ -377,10 +377,10 @@ class Ipv6Layer:
         try:
             t2 = wire_ext.Type2RoutingHeader.from_generic(rh)
         except WireError:
-            c.routing_type2_discarded += 1
+            c.routing_type2_drop += 1
             return None
         if t2.segments_left != 1 or not self.host.is_local_unicast(iface, t2.home_address):
-            c.routing_type2_discarded += 1
+            c.routing_type2_drop += 1
             return None
         return t2.buffer_len(), dataclasses.replace(hdr, dst=t2.home_address)
 

@@ -176,7 +176,7 @@ def test_type2_routing_header_delivers_to_the_home_address_rfc6275(pair: Pair) -
     send_to_b(pair, ip() / rh / echo())
     assert pair.b.icmp.in_echo_requests == 1
     assert [(r.src, r.identifier) for r in pair.a.icmpv6.echo_replies] == [(IPv6Address(HOME), 7)]
-    assert pair.b.ip.routing_type2_discarded == 0
+    assert pair.b.ip.routing_type2_drop == 0
 
 
 @pytest.mark.parametrize(
@@ -191,5 +191,5 @@ def test_bad_type2_routing_header_is_silently_discarded(
     pair.world.run_for(0.5)
     rh = s6.IPv6ExtHdrRouting(type=2, segleft=segleft, addresses=[home])
     send_to_b(pair, ip() / rh / echo())
-    assert pair.b.ip.routing_type2_discarded == 1
+    assert pair.b.ip.routing_type2_drop == 1
     assert pair.b.icmp.in_echo_requests == 0 and not pair.a.icmpv6.errors_received

@@ -1,0 +1,1 @@
+"""Fuzzing the receive path (python -m tests.fuzz)."""
