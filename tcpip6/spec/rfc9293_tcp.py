@@ -499,6 +499,25 @@ def _listen(tcb: Tcb, seg: Segment) -> Result:
     return tcb, []
 
 
+def listen_cookie_ack(tcb: Tcb, seg: Segment, iss: int) -> Tcb:
+    """RFC 4987 §3.6, beside RFC 9293 §3.10.7.2: a listener that answered a SYN with a SYN
+    cookie as its ISS kept no TCB. The ACK that brings the cookie back (SEG.ACK = ISS + 1,
+    the check of the cookie is ``spec/rfc4987_syn_cookies.py``'s) makes the TCB LISTEN's
+    third check would have made for the SYN (IRS = SEG.SEQ - 1, RCV.NXT = SEG.SEQ,
+    SND.NXT = ISS + 1), and SYN-RECEIVED's fifth check then takes it to ESTABLISHED with
+    "SND.UNA <- SEG.ACK" and the window of the ACK (RFC 9293 §3.10.7.4). An ACK that
+    carries no cookie of the listener's is answered as the second check says (a reset)."""
+    tcb = _copy(tcb)
+    tcb.iss = iss
+    tcb.irs = seq_add(seg.seq, -1)
+    tcb.rcv_nxt = tcb.rcv_up = seg.seq
+    tcb.snd_una = tcb.snd_nxt = tcb.snd_up = seq_add(iss, 1)
+    tcb.snd_wnd = tcb.max_snd_wnd = seg.window
+    tcb.snd_wl1, tcb.snd_wl2 = seg.seq, seg.ack
+    tcb.state = State.ESTABLISHED
+    return tcb
+
+
 def _syn_sent(tcb: Tcb, seg: Segment) -> Result:
     """RFC 9293 §3.10.7.3 SYN-SENT state."""
     # "First, check the ACK bit: If the ACK bit is set: If SEG.ACK =< ISS or SEG.ACK >

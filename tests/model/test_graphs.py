@@ -126,7 +126,12 @@ COVERAGE: list[tuple[str, Any, set[tuple[str, str, str]], Callable[[], None]]] =
         test_router_solicitation.SEEN,
         _no_walks,
     ),
-    ("reassembly", test_reassembly.ReassemblyVersusSpec, test_reassembly.SEEN, _no_walks),
+    (
+        "reassembly",
+        test_reassembly.ReassemblyVersusSpec,
+        test_reassembly.SEEN,
+        test_reassembly.eviction_walk,
+    ),
     ("tcp", test_tcp.TcpVersusSpec, test_tcp.SEEN, test_tcp.sweep),
     ("nat64_tcp", test_nat64_tcp.Nat64TcpVersusSpec, test_nat64_tcp.SEEN, _no_walks),
     ("binding_cache", test_mobility.CorrespondentVersusSpec, test_mobility.SEEN, _no_walks),

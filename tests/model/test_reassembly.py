@@ -150,6 +150,42 @@ class Datagram:
 aligned = st.integers(0, 40).map(lambda n: n * 8)
 
 
+def eviction_walk() -> None:
+    """Tight limits; one source's packets in each state a buffer can be evicted from
+    (HAVE_FIRST, AWAITING_FIRST, DISCARDED), oldest first; then three new packets from the
+    same source, each of which evicts the oldest, compared with the model step by step."""
+    m = ReassemblyVersusSpec()
+    m.memory(tight=True)
+    src = SOURCES[0]
+
+    def datagram(ident: int) -> Datagram:
+        original = original_packet(src, bytes(range(200)), wire_ipv6.IPPROTO_UDP, False, False)
+        d = Datagram(src, ident, original, [])
+        d.fragments = [
+            fragment_of(original, ident, a, b, b < d.length)
+            for a, b in ((0, 64), (64, 128), (128, d.length))
+        ]
+        return d
+
+    have_first, awaiting, discarded = datagram(1), datagram(2), datagram(3)
+    m._arrive(have_first, have_first.fragments[0])
+    m._arrive(awaiting, awaiting.fragments[1])
+    m._arrive(discarded, discarded.fragments[1])
+    m._arrive(discarded, fragment_of(discarded.original, 3, 56, 72, True))  # RFC 5722 overlap
+    assert [spec_state(b) for b in m.model.values()] == [
+        "HAVE_FIRST",
+        "AWAITING_FIRST",
+        "DISCARDED",
+    ]
+    for ident in (4, 5, 6):
+        d = datagram(ident)
+        m._arrive(d, d.fragments[1])
+        m.agree()
+    assert {
+        (s, "evicted", "EVICTED") for s in ("HAVE_FIRST", "AWAITING_FIRST", "DISCARDED")
+    } <= SEEN
+
+
 class ReassemblyVersusSpec(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -496,7 +532,12 @@ def test_every_row_cites_the_rfc_and_the_graph_is_total() -> None:
                 assert (state.name, trigger) in declared | graph.IGNORED, (state, trigger)
 
 
+def test_eviction_from_every_state_it_can_happen_in() -> None:
+    eviction_walk()
+
+
 def test_model_tests_drive_every_state_and_transition() -> None:
+    eviction_walk()
     run_state_machine_as_test(
         ReassemblyVersusSpec,
         settings=settings(

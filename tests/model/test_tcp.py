@@ -165,6 +165,8 @@ def sweep() -> None:
     for start in sorted(STARTS):
         for ending in ENDINGS:
             TcpVersusSpec().start_in(7, start, ending)
+    for peer_iss in (7, SEQ_SPACE - 2):
+        TcpVersusSpec().cookie_walk(peer_iss)
 
 
 class TcpVersusSpec(RuleBasedStateMachine):
@@ -214,7 +216,8 @@ class TcpVersusSpec(RuleBasedStateMachine):
     def _follow(self) -> None:
         """Find the connection the model follows after a stack event."""
         if self.listener is not None:
-            children = [*self.listener.syn_queue, *self.listener.accept_queue]
+            queued = [*self.listener.syn_queue, *self.listener.accept_queue]
+            children = [c for c in queued if c.remote_port == PEER_PORT]  # not a filler's
             if self.conn is None and children:
                 (self.conn,) = children
                 self._drain(self.conn)
@@ -294,6 +297,46 @@ class TcpVersusSpec(RuleBasedStateMachine):
             return
         self._go(STARTS[start])
         assert self.tcb.state.name == start.split("/")[0], start
+
+    def cookie_walk(self, peer_iss: int) -> None:
+        """RFC 4987 §3.6: a listener whose SYN queue is full (another port's SYN fills a
+        backlog of one) answers the peer's SYN with a cookie and keeps nothing, so the
+        model's TCB stays in LISTEN; the ACK of the cookie makes the connection, compared
+        with the model's ``listen_cookie_ack``; then data both ways and a close, step by
+        step as in any example."""
+        self.peer_iss = peer_iss
+        self.passive_open()
+        assert self.listener is not None
+        self.listener.backlog = 1
+        self._frame(SYN, 99, 0, port=PEER_PORT + 1)  # the filler: it takes the one place
+        self.wire.frames.clear()
+        self._frame(SYN, peer_iss, 0)
+        ((cookie, ack, flags, data),) = self._sent()
+        assert (ack, flags, data) == ((peer_iss + 1) % SEQ_SPACE, SYN | ACK, b"")
+        assert self.conn is None and self.host.tcp.counters.syn_cookies_sent == 1
+        seq, ack = (peer_iss + 1) % SEQ_SPACE, (cookie + 1) % SEQ_SPACE
+        self._frame(ACK, seq, ack)
+        model_seg = spec.Segment(seq, ack, ACK, PEER_WINDOW)
+        self.tcb = spec.listen_cookie_ack(self.tcb, model_seg, cookie)
+        self._compare([])
+        assert self.conn is not None and self.conn.iss == cookie
+        self._keep_windows()
+        self._drain(self.conn)
+        for kind in ("data", "ack", "fin"):
+            self.peer_in_step(kind)
+        self.send(MSS // 2)
+        self.close()
+
+    def _frame(self, flags: int, seq: int, ack: int, port: int = PEER_PORT) -> None:
+        """A segment from the peer (from ``port``) that the model does not take."""
+        self._tick()
+        seg = TcpSegment(port, LOCAL_PORT, seq, ack, flags, PEER_WINDOW)
+        body = bytearray(seg.buffer_len())
+        seg.emit(body, PEER, LOCAL)
+        hdr = wire_ipv6.Ipv6Header(0, 0, len(body), wire_ipv6.IPPROTO_TCP, 64, PEER, LOCAL)
+        frame = ethernet.frame(LOCAL_MAC, PEER_MAC, ethernet.ETHERTYPE_IPV6, hdr.build() + body)
+        self.host.receive(self.iface, frame, self.now)
+        self._follow()
 
     def _go(self, steps: list[str]) -> None:
         for step in steps:

@@ -11,6 +11,8 @@ ESTABLISHED never fires one). The triggers name the event as the RFC does:
   owner sends a challenge ACK);
 * ``syn_ack_received``: SYN-SENT gets the SYN that acknowledges ours (RFC 9293 §3.10.7.3);
 * ``ack_of_syn``: SYN-RECEIVED gets the ACK of its SYN (RFC 9293 §3.10.7.4, fifth check);
+* ``cookie_ack``: a listener's copy gets the ACK of a SYN,ACK sent with a SYN cookie
+  when the SYN queue was full (RFC 4987 §3.6): ESTABLISHED at once, no SYN-RECEIVED kept;
 * ``fin_received``: the FIN, processed after the ACK field (RFC 9293 §3.10.7.4, eighth check), so a
   FIN that also acknowledges our FIN first fires ``fin_acked`` (FIN-WAIT-1 → FIN-WAIT-2),
   then ``fin_received`` (FIN-WAIT-2 → TIME-WAIT), as the RFC's order implies;
@@ -198,6 +200,10 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": "CLOSED",
         "rfc": "9293 §3.10.5",
     },
+    # RFC 4987 §3.6: a listener whose SYN queue was full answered the SYN with a cookie and
+    # kept no state; the ACK that brings the cookie back makes the connection, a copy of
+    # the listener as a SYN would have, straight into ESTABLISHED.
+    {"trigger": "cookie_ack", "source": "LISTEN", "dest": "ESTABLISHED", "rfc": "4987 §3.6"},
     # RFC 1122 §4.2.3.5: when retransmissions reach R2 "TCP SHOULD close the connection";
     # RFC 9293 §3.10.8 USER TIMEOUT: "flush all queues, signal the user 'error: connection aborted
     # due to user timeout' ... enter the CLOSED state". Unanswered keepalives too
@@ -261,6 +267,11 @@ IMPOSSIBLE: dict[tuple[str, str], str] = {
             "give_up",
             "time_wait_expired",
         ]
+    },
+    **{
+        (s, "cookie_ack"): "only a listener's copy checks a SYN cookie (RFC 4987 §3.6)"
+        for s in ["CLOSED", *_ALL_BUT_CLOSED]
+        if s != "LISTEN"
     },
     **{(s, "passive_open"): _OPEN for s in _ALL_BUT_CLOSED},
     **{(s, "active_open"): _OPEN for s in _ALL_BUT_CLOSED},

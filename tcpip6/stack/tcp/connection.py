@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, assert_never
 from tcpip6.stack.machines.tcp import GRAPH, TcpState
 from tcpip6.stack.tcp import seq as sq
 from tcpip6.stack.tcp.congestion import loss_recovery
+from tcpip6.stack.tcp.cookies import options_from_tsecr
 from tcpip6.stack.tcp.options import Options
 from tcpip6.stack.tcp.params import TcpParameters
 from tcpip6.stack.tcp.receiver import Receiver
@@ -94,6 +95,8 @@ class Connection(TcbView):
         self.backlog = 0
         self.accept_queue: deque[Connection] = deque()
         self.syn_queue: set[Connection] = set()
+        #: RFC 4987 §3.6: until when ACKs may bring back a SYN cookie this listener sent.
+        self.cookies_until = 0.0
         #: Called when something the application waits for may have happened.
         self.on_change: Callable[[Connection], None] | None = None
         GRAPH.attach(self, initial=S.LISTEN if listener is not None else S.CLOSED)
@@ -270,6 +273,37 @@ class Connection(TcbView):
         self.snd.send_syn(now, ack=True)
         # RFC 9293 §3.10.7.2: "any other control or text should be queued for processing later";
         # data on a SYN is dropped here (the peer retransmits it), as most stacks do.
+
+    def cookie_established(
+        self, seg: TcpSegment, iss: int, mss: int, ts_offset: int, now: float
+    ) -> None:
+        """RFC 4987 §3.6: the ACK of a SYN,ACK the listener sent without keeping state
+        (its ISN ``iss`` a cookie that brought back the SYN's MSS; the TSecr, the SYN's
+        window scale and SACK-permitted): the SYN-RECEIVED that was never kept is
+        rebuilt from them and the ACK takes the connection to ESTABLISHED."""
+        o = self.opt
+        o.peer_mss = mss
+        ts = seg.option(wire_tcp.Timestamps) if self.params.timestamps else None
+        if ts is not None:
+            o.ts_ok = True
+            o.ts_recent = ts.tsval
+            o.ts_offset = ts_offset
+            o.ts_last = ts.tsecr  # the SYN,ACK's TSval: the clock goes on from it
+            peer_ws, sack = options_from_tsecr(ts.tsecr)
+            if self.params.window_scaling:
+                o.peer_wscale = peer_ws
+            o.sack_ok = sack and self.params.sack
+        self.snd.iss = iss
+        o.choose_receive_window(now)  # the window and scale the SYN,ACK offered
+        self.last_received = now
+        self.rcv.synchronize((seg.seq - 1) % sq.MOD, o.syn_window)
+        self.snd.nxt = self.snd.max = 1  # the SYN,ACK was sent
+        GRAPH.fire(self, "cookie_ack", now)
+        self._ack_syn(1, seg, now)
+        self.snd.take_window(seg, seg.window << o.snd_wscale, 1)
+        self._established(now)
+        if seg.payload or seg.flags & FIN:
+            self._synchronized(seg, now)  # RFC 9293 §3.10.7.4: the rest of the segment
 
     def segment_arrives(self, seg: TcpSegment, now: float) -> None:
         state = self.state

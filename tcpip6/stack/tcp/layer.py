@@ -25,12 +25,15 @@ from tcpip6.stack.machines.tcp import GRAPH as TCP_GRAPH
 from tcpip6.stack.machines.tcp import TcpState
 from tcpip6.stack.tcp import seq as sq
 from tcpip6.stack.tcp.connection import Connection
+from tcpip6.stack.tcp.cookies import COUNTER_PERIOD, TICKS_VALID, SynCookies, options_in_tsval
+from tcpip6.stack.tcp.options import interface_mss, receive_window
 from tcpip6.stack.tcp.params import TcpParameters
 from tcpip6.stack.tcp.timers import TcpTimer
 from tcpip6.stack.timers import DeadlineQueue
 from tcpip6.wire import WireError
 from tcpip6.wire import icmpv6 as wire_icmp
 from tcpip6.wire import ipv6 as wire_ipv6
+from tcpip6.wire import tcp as wire_tcp
 from tcpip6.wire.errors import ChecksumError
 from tcpip6.wire.tcp import ACK, RST, SYN, TcpSegment
 
@@ -97,6 +100,9 @@ class TcpCounters(CounterSet):
     time_wait_recycled: int = 0
     icmp_errors: int = 0
     ts_clock_held: int = 0  # RFC 7323 §5.4: TSval held at the last one sent, not lower
+    syn_cookies_sent: int = 0  # RFC 4987 §3.6: SYN,ACKs sent without keeping state
+    syn_cookies_accepted: int = 0  # their ACKs, which made a connection
+    syn_cookies_failed: int = 0  # ACKs to a listener that carried no cookie of ours
 
 
 class Tcp:
@@ -117,6 +123,7 @@ class Tcp:
         self.reserved: list[tuple[IPv6Address, int]] = []
         # RFC 6528 §3: "secretkey is a secret key ... that is randomly generated".
         self._secret = host.rng.getrandbits(128).to_bytes(16, "big")
+        self.cookies = SynCookies(hashlib.sha256(b"syn cookies" + self._secret).digest())
         host.register_protocol(wire_ipv6.IPPROTO_TCP, self.receive, self.control)
 
     # -- opening --------------------------------------------------------------------------
@@ -345,6 +352,11 @@ class Tcp:
             TCP_GRAPH.fire(listener, "rst_received", now)
             return
         if flags & ACK:
+            # RFC 4987 §3.6: while this listener hands out cookies, an ACK may bring one back.
+            if not flags & SYN and now < listener.cookies_until:
+                if self._cookie_ack(listener, d, seg, now):
+                    return
+                c.syn_cookies_failed += 1
             # "Any acknowledgment is bad if it arrives on a connection still in the LISTEN
             # state. An acceptable reset segment should be formed ... <SEQ=SEG.ACK><CTL=RST>".
             self._reset_for(d, seg, now)
@@ -354,11 +366,22 @@ class Tcp:
             return
         pending = len(listener.syn_queue) + len(listener.accept_queue)
         if pending >= listener.backlog:
+            if self.params.syn_cookies and len(listener.accept_queue) < listener.backlog:
+                # RFC 4987 §3.6: the SYN queue is full; answer without keeping state.
+                self._send_cookie(listener, d, seg, now)
+                return
             c.listen_overflow_drop += 1  # the SYN queue and backlog are bounded
             return
         if len(self.connections) >= self.params.max_connections:
             c.table_full_drop += 1
             return
+        child = self._child(listener, d, seg)
+        listener.syn_queue.add(child)
+        c.passive_opens += 1
+        child.listen_segment(seg, now)
+
+    def _child(self, listener: Connection, d: Delivery, seg: TcpSegment) -> Connection:
+        """RFC 9293 §3.10.7.2: the connection a listener makes for a peer (a copy of it)."""
         hdr = d.header
         zone = d.interface if (hdr.src.is_link_local or hdr.dst.is_link_local) else None
         child = Connection(
@@ -376,9 +399,65 @@ class Tcp:
         child.keepalive = listener.keepalive
         child.receive_buffer = listener.receive_buffer
         self.connections[(hdr.dst, listener.local_port, hdr.src, seg.src_port)] = child
-        listener.syn_queue.add(child)
+        return child
+
+    def _send_cookie(self, listener: Connection, d: Delivery, seg: TcpSegment, now: float) -> None:
+        """RFC 4987 §3.6: a SYN,ACK whose ISN is a cookie, with the options the SYN asked
+        for that the cookie can bring back; no state is kept but the time cookies last."""
+        hdr = d.header
+        route = self.host.route(hdr.src, d.interface, now)
+        if route is None:
+            return
+        mss_opt = seg.option(wire_tcp.MaxSegmentSize)
+        peer_mss = mss_opt.mss if mss_opt is not None and mss_opt.mss > 0 else 536
+        iss = self.cookies.make(hdr.dst, listener.local_port, hdr.src, seg.src_port, peer_mss, now)
+        p = listener.params
+        mss = interface_mss(route[0].mtu)
+        opts: list[wire_tcp.TcpOption] = [wire_tcp.MaxSegmentSize(mss)]
+        ts = seg.option(wire_tcp.Timestamps)
+        _, window, shift = receive_window(listener.receive_buffer, mss, p.window_scaling)
+        if ts is not None and p.timestamps:
+            # Window scale and SACK-permitted only where the TSecr can bring them back.
+            ws = seg.option(wire_tcp.WindowScale)
+            peer_ws = min(ws.shift, 14) if ws is not None and p.window_scaling else None
+            sack = seg.option(wire_tcp.SackPermitted) is not None and p.sack
+            offset = self.cookies.ts_offset(hdr.dst, hdr.src)
+            tsval = options_in_tsval((int(now * 1000) + offset) % sq.MOD, peer_ws, sack)
+            if sack:
+                opts.append(wire_tcp.SackPermitted())
+            opts.append(wire_tcp.Timestamps(tsval, ts.tsval))
+            if peer_ws is not None:
+                opts += [wire_tcp.NoOperation(), wire_tcp.WindowScale(shift)]
+        ack = (seg.seq + 1) % sq.MOD
+        flags = SYN | ACK
+        reply = TcpSegment(seg.dst_port, seg.src_port, iss, ack, flags, window, options=tuple(opts))
+        listener.cookies_until = now + TICKS_VALID * COUNTER_PERIOD  # as long as one is good
+        self.counters.syn_cookies_sent += 1
+        self.counters.out_segs += 1
+        body = reply.build(hdr.dst, hdr.src)
+        self.host.ipv6.send_on(route[0], route[1], hdr.dst, hdr.src, 6, body, now)
+
+    def _cookie_ack(self, listener: Connection, d: Delivery, seg: TcpSegment, now: float) -> bool:
+        """RFC 4987 §3.6: the ACK of a cookie SYN,ACK: the connection, ESTABLISHED, from
+        what the cookie (and the TSecr) carry. False when the ACK carries no cookie."""
+        hdr = d.header
+        iss = (seg.ack - 1) % sq.MOD
+        mss = self.cookies.check(iss, hdr.dst, listener.local_port, hdr.src, seg.src_port, now)
+        if mss is None:
+            return False
+        c = self.counters
+        if len(listener.accept_queue) >= listener.backlog:
+            c.listen_overflow_drop += 1
+            return True
+        if len(self.connections) >= self.params.max_connections:
+            c.table_full_drop += 1
+            return True
+        child = self._child(listener, d, seg)
+        c.syn_cookies_accepted += 1
         c.passive_opens += 1
-        child.listen_segment(seg, now)
+        offset = self.cookies.ts_offset(hdr.dst, hdr.src)
+        child.cookie_established(seg, iss, mss, offset, now)
+        return True
 
     def child_established(self, child: Connection) -> None:
         listener = child.listener

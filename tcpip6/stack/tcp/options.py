@@ -27,6 +27,22 @@ MAX_WSCALE = 14
 TIMESTAMPS_LEN = 12
 
 
+def receive_window(buffer: int, mss: int, scaling: bool) -> tuple[int, int, int]:
+    """The receive buffer rounded up to whole segments, the (unscaled) window of a SYN
+    rounded down to them, and the window scale to offer for it (RFC 7323 §2.2)."""
+    buffer = -(-buffer // mss) * mss
+    shift = 0
+    if scaling:
+        while (buffer >> shift) > 0xFFFF and shift < MAX_WSCALE:
+            shift += 1
+    return buffer, min(buffer, 0xFFFF // mss * mss), shift
+
+
+def interface_mss(mtu: int) -> int:
+    """RFC 9293 §3.7.1: the MSS option is the MTU of the interface less the fixed headers."""
+    return max(mtu - HEADERS, DEFAULT_IPV6_MSS)
+
+
 class Options:
     """What the SYNs agreed, for one connection."""
 
@@ -53,20 +69,16 @@ class Options:
         SYN. Windows: the receive window is a whole number of segments, so the buffer is
         rounded up to one, and the unscaled window of the SYN down to one (the window
         offered in the SYN is never shrunk afterwards, RFC 9293 §3.8.6)."""
-        mss = self.our_mss(now)
-        self.conn.rcv.receive_buffer = -(-self.conn.rcv.receive_buffer // mss) * mss
-        self.syn_window = min(self.conn.rcv.receive_buffer, 0xFFFF // mss * mss)
-        shift = 0
-        if self.params.window_scaling:
-            while (self.conn.rcv.receive_buffer >> shift) > 0xFFFF and shift < MAX_WSCALE:
-                shift += 1
-        self.wscale_offered = shift
+        rcv = self.conn.rcv
+        scaling = self.params.window_scaling
+        rcv.receive_buffer, self.syn_window, self.wscale_offered = receive_window(
+            rcv.receive_buffer, self.our_mss(now), scaling
+        )
 
     def our_mss(self, now: float) -> int:
         """RFC 9293 §3.7.1: the MSS option is the MTU of the interface less the fixed headers."""
         route = self.conn.tcp.route_for(self.conn, now)
-        mtu = route[0].mtu if route is not None else 1280
-        return max(mtu - HEADERS, DEFAULT_IPV6_MSS)
+        return interface_mss(route[0].mtu if route is not None else 1280)
 
     def syn_options(self, now: float, syn_ack: bool) -> tuple[wire_tcp.TcpOption, ...]:
         opts: list[wire_tcp.TcpOption] = [wire_tcp.MaxSegmentSize(self.our_mss(now))]

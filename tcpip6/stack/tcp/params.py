@@ -69,6 +69,9 @@ class TcpParameters:
     max_time_wait: int = 1024
     #: The largest listen backlog a socket may ask for (Linux's somaxconn).
     max_backlog: int = 128
+    #: RFC 4987 §3.6: when a listener's SYN queue is full, answer SYNs with SYN cookies
+    #: instead of dropping them (Linux's tcp_syncookies=1).
+    syn_cookies: bool = True
     #: Orphaned FIN-WAIT-2 (the application closed): freed after this long (Linux's
     #: tcp_fin_timeout), so a peer that never closes cannot hold the connection forever.
     fin_wait_2_timeout: float = 60.0
