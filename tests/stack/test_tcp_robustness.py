@@ -4,6 +4,7 @@ numbers; the bounded listen backlog; resets for a closed port (RFC 9293 §3.10.7
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 
 import pytest
@@ -78,6 +79,8 @@ def test_isns_differ_and_follow_the_4_microsecond_clock(pair: Pair) -> None:
 
 
 def test_syns_beyond_the_backlog_are_dropped_and_counted(pair: Pair) -> None:
+    """Without SYN cookies (Linux's tcp_syncookies=0)."""
+    pair.b.tcp.params = dataclasses.replace(pair.b.tcp.params, syn_cookies=False)
     sa, sb = stacks(pair)
     listener = sb.socket(so.AF_INET6, so.SOCK_STREAM)
     listener.bind(("::", PORT))
@@ -100,6 +103,39 @@ def test_syns_beyond_the_backlog_are_dropped_and_counted(pair: Pair) -> None:
     pair.world.run_for(1.0)
     assert [c.state for c in clients].count("ESTABLISHED") == 3
     assert pair.b.tcp.counters.listen_overflow_drop == 3
+
+
+def test_syns_beyond_the_backlog_get_cookies(pair: Pair) -> None:
+    """With SYN cookies (the default, RFC 4987 §3.6): the two SYNs beyond the SYN queue
+    are answered statelessly. Their ACKs find the accept queue full (the first two are
+    there) and are dropped and counted, as Linux does; the next segment from such a
+    client, once there is room, carries the cookie again and makes the connection."""
+    sa, sb = stacks(pair)
+    listener = sb.socket(so.AF_INET6, so.SOCK_STREAM)
+    listener.bind(("::", PORT))
+    listener.listen(2)
+    wire = tcp_wire(pair.world)
+    clients = []
+    for _ in range(4):
+        cli = sa.socket(so.AF_INET6, so.SOCK_STREAM)
+        cli.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            cli.connect((B, PORT))
+        clients.append(cli)
+    pair.world.run_for(0.5)
+    syn_acks = [s for s in wire if s.host == "b" and s.seg.flags == SYN | ACK]
+    c = pair.b.tcp.counters
+    assert len(syn_acks) == 4 and c.syn_cookies_sent == 2
+    assert c.listen_overflow_drop == 2 and c.syn_cookies_accepted == 0
+    listener.accept()
+    clients[3].setblocking(True)
+    clients[3].sendall(b"late")
+    pair.world.run_for(0.5)
+    assert c.syn_cookies_accepted == 1
+    listener.accept()  # the second client's, queued before
+    server, _ = listener.accept()
+    server.settimeout(5.0)
+    assert server.recv(10) == b"late"
 
 
 def test_a_syn_to_a_closed_port_is_refused_with_rst_ack(pair: Pair) -> None:
