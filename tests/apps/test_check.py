@@ -437,3 +437,41 @@ def test_a_simultaneous_close_goes_through_closing(tmp_path: Path) -> None:
             "FIN_WAIT_1-fin_received->CLOSING",
             "CLOSING-fin_acked->TIME_WAIT",
         ], steps
+
+
+def test_a_late_mldv2_current_state_report_is_caught(tmp_path: Path) -> None:
+    """RFC 3810 §6.2: a Current State Record answers a query, within its Maximum Response
+    Delay; a State Change Record may come at any time."""
+    from scapy.layers.inet6 import ICMPv6MLDMultAddrRec, ICMPv6MLQuery2, ICMPv6MLReport2
+
+    def packet(mac: str, src: str, dst: str, body: object, t: float) -> Ether:
+        p = Ether(bytes(
+            Ether(src=mac, dst="33:33:00:00:00:16")
+            / IPv6(src=src, dst=dst, hlim=1)
+            / IPv6ExtHdrHopByHop(options=[RouterAlert()])
+            / body  # type: ignore[operator]
+        ))  # fmt: skip
+        p.time = t
+        return p
+
+    query = ICMPv6MLQuery2(mrd=1000, mladdr="::")
+
+    def report(rtype: int) -> object:
+        return ICMPv6MLReport2(records=[ICMPv6MLDMultAddrRec(rtype=rtype, dst="ff05::1234")])
+
+    frames = [
+        packet("02:00:00:00:00:0a", "fe80::a", "ff02::16", report(4), 10.0),  # join: TO_EX
+        packet("02:00:00:00:00:99", "fe80::99", "ff02::1", query, 20.0),
+        packet("02:00:00:00:00:0a", "fe80::a", "ff02::16", report(2), 20.6),  # IS_EX, in time
+        packet("02:00:00:00:00:0a", "fe80::a", "ff02::16", report(4), 25.0),  # a change: any time
+        packet("02:00:00:00:00:99", "fe80::99", "ff02::1", query, 30.0),
+        packet("02:00:00:00:00:0a", "fe80::a", "ff02::16", report(2), 31.5),  # IS_EX, late
+    ]
+    out = tmp_path / "mldv2.pcap"
+    with PcapWriter(str(out), linktype=1) as w:
+        for f in frames:
+            w.write(f)
+    devs = check_capture(str(out)).deviations
+    assert [(d.frame, d.rule, d.rfc) for d in devs] == [
+        (6, "MLD report later than the Maximum Response Delay", "RFC 3810 §6.2")
+    ]

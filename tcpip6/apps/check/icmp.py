@@ -36,6 +36,8 @@ from tcpip6.wire import nd as wn
 TOLERANCE = 0.02
 #: A message due by a deadline is accepted this much after it (seconds).
 LATENESS = 0.1
+#: RFC 7559 §2: RAND, the randomization of RS retransmission times, is in [-0.1, 0.1].
+RFC7559_RAND = 0.1
 #: Entries each table of the checker keeps; the oldest is forgotten beyond this.
 TABLE_LIMIT = 4096
 UNSPECIFIED = IPv6Address("::")
@@ -84,6 +86,9 @@ class _Pacing:
     limit: int
     limit_name: str
     forget_after: float = float("inf")
+    #: Past ``limit``, a solicitation is still allowed when its gap is at least this many
+    #: times the one before (an exponential backoff, as RFC 7559 §2 does for RSs).
+    backoff: float | None = None
 
 
 def _bounded(table: dict[Any, Any]) -> None:
@@ -131,14 +136,19 @@ class IcmpChecker:
             "MAX_MULTICAST_SOLICIT",
             forget_after=v.retrans_timer * (v.max_multicast_solicit + 1),
         )
+        # RFC 7559 §2 (which updates RFC 4861 §6.3.7): retransmissions may go on past
+        # MAX_RTR_SOLICITATIONS with an exponential backoff, RT = 2 * RTprev + RAND * RTprev,
+        # the first RT = RTR_SOLICITATION_INTERVAL + RAND * RTR_SOLICITATION_INTERVAL,
+        # RAND in [-0.1, 0.1].
         self._rs_pacing = _Pacing(
             "router solicitations closer than RTR_SOLICITATION_INTERVAL",
             "more router solicitations than MAX_RTR_SOLICITATIONS",
             "RFC 4861 §6.3.7",
-            v.rtr_solicitation_interval,
-            "RTR_SOLICITATION_INTERVAL",
+            v.rtr_solicitation_interval * (1 - RFC7559_RAND),
+            "RTR_SOLICITATION_INTERVAL less RFC 7559's randomization",
             v.max_rtr_solicitations,
             "MAX_RTR_SOLICITATIONS",
+            backoff=2 - RFC7559_RAND,
         )
         self._nud_pacing = _Pacing(
             "NUD probes closer than RetransTimer",
@@ -159,6 +169,9 @@ class IcmpChecker:
         #: made the entry REACHABLE, so its next DELAY needs a packet sent after it.
         self._confirmed: dict[tuple[NodeId, IPv6Address], float | None] = {}
         self._awaiting: dict[Pair, list[tuple[NodeId, IPv6Address]]] = {}
+        #: The addresses each link-layer address was seen sending from: a packet to one of
+        #: them goes to that neighbor's entry, not to another entry of the same node.
+        self._own: dict[bytes, set[IPv6Address]] = {}
         self._start: float | None = None
         #: MLD (RFC 2710 §4, RFC 3810 §6.2): (node, multicast address) -> the time by which
         #: that listener must answer the queries heard since its last report (None: no
@@ -167,6 +180,10 @@ class IcmpChecker:
         #: The latest end of any query's response window, by multicast address (``::`` for
         #: General Queries).
         self._query_windows: dict[IPv6Address, float] = {}
+        #: Nodes seen sending queries: a querier answers its own queries from inside, and
+        #: may send each link its own copy at another time (a bridge does, per port), so
+        #: its reports are not judged against the copy on this link.
+        self._queriers: set[NodeId] = set()
 
     def flow(self, obs: Observed) -> str:
         return f"{obs.src} > {obs.dst}"
@@ -177,11 +194,15 @@ class IcmpChecker:
     def _paced(self, obs: Observed, probes: _Probes, pacing: _Pacing, what: str) -> None:
         """One more solicitation of a paced kind: judged against the interval since the
         last one and the number sent without an answer."""
-        if probes.times:
-            gap = obs.time - probes.times[-1]
+        gap = obs.time - probes.times[-1] if probes.times else None
+        backing_off = False
+        if gap is not None:
             if gap > pacing.forget_after:
                 probes.times.clear()
-            elif gap < pacing.interval * (1 - TOLERANCE):
+            elif len(probes.times) >= 2 and pacing.backoff is not None:
+                before = probes.times[-1] - probes.times[-2]
+                backing_off = gap >= pacing.backoff * before * (1 - TOLERANCE)
+            if probes.times and gap < pacing.interval * (1 - TOLERANCE):
                 self._deviate(
                     obs,
                     pacing.closer,
@@ -190,13 +211,20 @@ class IcmpChecker:
                     f"{pacing.interval_name} ({pacing.interval:g} s) apart",
                 )
         probes.times.append(obs.time)
-        if len(probes.times) > pacing.limit:
+        if len(probes.times) > pacing.limit and not backing_off:
+            backoff = (
+                ""
+                if pacing.backoff is None
+                else (
+                    f", or each gap at least {pacing.backoff:g} times the one before (RFC 7559 §2)"
+                )
+            )
             self._deviate(
                 obs,
                 pacing.more,
                 pacing.rfc,
                 f"{what}, number {len(probes.times)} without an answer",
-                f"at most {pacing.limit_name} = {pacing.limit}",
+                f"at most {pacing.limit_name} = {pacing.limit}{backoff}",
             )
 
     @staticmethod
@@ -220,15 +248,29 @@ class IcmpChecker:
         sent a unicast packet to each other (a packet that can start NUD's DELAY)."""
         if self._start is None:
             self._start = obs.time
+        if obs.link_source is not None and obs.src != UNSPECIFIED and not obs.src.is_multicast:
+            own = self._own.setdefault(obs.link_source, set())
+            if obs.src not in own and len(own) < 64:
+                own.add(obs.src)
+                _bounded(self._own)
         if obs.dst.is_multicast or obs.link_multicast:
             return
+        if isinstance(obs.icmp, wn.NeighborSolicitation):
+            return  # a unicast NS is a probe, sent in PROBE: it starts no DELAY
         key = self._pair(obs.link_source, obs.link_destination, obs.dst)
         if key not in self._first_sent:
             self._first_sent[key] = obs.time
             _bounded(self._first_sent)
-        for confirmed in self._awaiting.pop(key, ()):
-            if confirmed in self._confirmed:
-                self._confirmed[confirmed] = obs.time
+        waiting = self._awaiting.get(key)
+        if waiting:
+            own = self._own.get(obs.link_destination or b"", set())
+            for confirmed in list(waiting):
+                # A packet to another address of the neighbor uses another entry; one to
+                # an address it does not hold is routed through the neighbor (RFC 4861 §5.2).
+                if obs.dst == confirmed[1] or obs.dst not in own:
+                    waiting.remove(confirmed)
+                    if confirmed in self._confirmed:
+                        self._confirmed[confirmed] = obs.time
 
     # -- RFC 8200 §4.5 -------------------------------------------------------------------
     def fragment(self, obs: Observed, packet: bytes) -> bytes | None:
@@ -480,13 +522,22 @@ class IcmpChecker:
         else:
             since = self._first_sent.get(pair)
         if since is None or obs.time - since < delay:
-            seen = "no packet" if since is None else f"the first packet {obs.time - since:.3f} s"
+            after = (
+                "its last solicited NA"
+                if (prober, msg.target) in self._confirmed
+                else "the capture began"
+            )
+            seen = (
+                f"no packet sent to that neighbor since {after}"
+                if since is None
+                else f"the first packet sent to that neighbor since {after} "
+                f"{obs.time - since:.3f} s before it"
+            )
             self._deviate(
                 obs,
                 "NUD probe before DELAY_FIRST_PROBE_TIME",
                 "RFC 4861 §7.3.3",
-                f"a unicast NS for {msg.target}, {seen} before it from the same node to "
-                "that neighbor",
+                f"a unicast NS for {msg.target}, {seen}",
                 "PROBE only after DELAY: DELAY_FIRST_PROBE_TIME "
                 f"({self.v.delay_first_probe_time:g} s) after a packet sent to a STALE entry",
             )
@@ -545,6 +596,7 @@ class IcmpChecker:
         report within its Maximum Response Delay: RFC 2710 §4, the timer is "a random value
         selected from the range [0, Maximum Response Delay]", and a running timer is reset
         only to a sooner one; RFC 3810 §6.2 likewise for the interface and address timers."""
+        self._queriers.add(self._sender(obs))
         deadline = obs.time + msg.max_response_delay / 1000
         group = msg.multicast_address
         window = self._query_windows.get(group)
@@ -561,11 +613,12 @@ class IcmpChecker:
         query (an MLDv1 Report, which may also be an unsolicited one of a node that just
         began listening, or an MLDv2 Current State Record, which only a query asks for)."""
         node = self._sender(obs)
+        judged = response and node not in self._queriers
         for group in groups:
             if not mld_spec.is_reported(group):
                 continue
             due = self._listeners.get((node, group))
-            if response and due is not None and obs.time > due + LATENESS:
+            if judged and due is not None and obs.time > due + LATENESS:
                 self._late_report(obs, group, f"{obs.time - due:.3f} s after")
             self._listeners[(node, group)] = None
             _bounded(self._listeners)
@@ -588,7 +641,9 @@ class IcmpChecker:
         ]
         node = self._sender(obs)
         for group in current:
-            if (node, group) in self._listeners or not mld_spec.is_reported(group):
+            if node in self._queriers or (node, group) in self._listeners:
+                continue
+            if not mld_spec.is_reported(group):
                 continue
             windows = [self._query_windows.get(g) for g in (group, UNSPECIFIED)]
             known = [w for w in windows if w is not None]
