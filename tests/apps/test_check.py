@@ -18,6 +18,7 @@ from scapy.layers.inet6 import (
     ICMPv6MLReport,
     ICMPv6ND_NA,
     ICMPv6ND_NS,
+    ICMPv6ND_RS,
     ICMPv6NDOptSrcLLAddr,
     IPv6,
     IPv6ExtHdrHopByHop,
@@ -474,4 +475,32 @@ def test_a_late_mldv2_current_state_report_is_caught(tmp_path: Path) -> None:
     devs = check_capture(str(out)).deviations
     assert [(d.frame, d.rule, d.rfc) for d in devs] == [
         (6, "MLD report later than the Maximum Response Delay", "RFC 3810 §6.2")
+    ]
+
+
+def test_router_solicitations_past_the_limit_only_with_a_backoff(tmp_path: Path) -> None:
+    """RFC 7559 §2 (updating RFC 4861 §6.3.7): past MAX_RTR_SOLICITATIONS a host may go on
+    soliciting only with an exponential backoff; without one, the fourth is a deviation,
+    and one 3 s after the last is too soon whatever the count."""
+
+    def capture(name: str, times: list[float]) -> list[tuple[int, str]]:
+        out = tmp_path / name
+        with PcapWriter(str(out), linktype=1) as w:
+            for t in times:
+                p = Ether(bytes(
+                    Ether(src="02:00:00:00:00:0a", dst="33:33:00:00:00:02")
+                    / IPv6(src="fe80::a", dst="ff02::2", hlim=255)
+                    / ICMPv6ND_RS()
+                    / ICMPv6NDOptSrcLLAddr(lladdr="02:00:00:00:00:0a")
+                ))  # fmt: skip
+                p.time = t
+                w.write(p)
+        return [(d.frame, d.rule) for d in check_capture(str(out)).deviations]
+
+    assert capture("backoff.pcap", [0.0, 4.1, 11.9, 27.5, 58.0]) == []
+    assert capture("steady.pcap", [0.0, 4.0, 8.0, 12.0]) == [
+        (4, "more router solicitations than MAX_RTR_SOLICITATIONS")
+    ]
+    assert capture("soon.pcap", [0.0, 3.0]) == [
+        (2, "router solicitations closer than RTR_SOLICITATION_INTERVAL")
     ]
