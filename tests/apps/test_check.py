@@ -226,6 +226,8 @@ def test_the_command_line(
     allow.write_text('[[allow]]\nrule = "x"\n')
     assert main(["check", "--allow", str(allow), str(demo_pcap)]) == 2
     assert "needs a 'reason'" in capsys.readouterr().err
+    assert main(["check", "--delay-first-probe-time", "-1", str(demo_pcap)]) == 2
+    assert "positive values" in capsys.readouterr().err
 
 
 def test_allow_list_entries_are_checked(tmp_path: Path) -> None:
@@ -467,14 +469,18 @@ def test_a_late_mldv2_current_state_report_is_caught(tmp_path: Path) -> None:
         packet("02:00:00:00:00:0a", "fe80::a", "ff02::16", report(4), 25.0),  # a change: any time
         packet("02:00:00:00:00:99", "fe80::99", "ff02::1", query, 30.0),
         packet("02:00:00:00:00:0a", "fe80::a", "ff02::16", report(2), 31.5),  # IS_EX, late
+        # A node not seen before: its Current State Record answers some query, too late.
+        packet("02:00:00:00:00:0c", "fe80::c", "ff02::16", report(1), 31.6),
     ]
     out = tmp_path / "mldv2.pcap"
     with PcapWriter(str(out), linktype=1) as w:
         for f in frames:
             w.write(f)
     devs = check_capture(str(out)).deviations
+    late = "MLD report later than the Maximum Response Delay"
     assert [(d.frame, d.rule, d.rfc) for d in devs] == [
-        (6, "MLD report later than the Maximum Response Delay", "RFC 3810 §6.2")
+        (6, late, "RFC 3810 §6.2"),
+        (7, late, "RFC 3810 §6.2"),
     ]
 
 
@@ -504,3 +510,18 @@ def test_router_solicitations_past_the_limit_only_with_a_backoff(tmp_path: Path)
     assert capture("soon.pcap", [0.0, 3.0]) == [
         (2, "router solicitations closer than RTR_SOLICITATION_INTERVAL")
     ]
+
+
+def test_delay_first_probe_time_is_the_node_s(
+    nud_pcap: tuple[Path, float], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A node configured with a shorter DELAY_FIRST_PROBE_TIME (Linux lets one set it) is
+    judged against its own value when told: the probe 2 s after the answer passes at 1 s."""
+    path, _ = nud_pcap
+    packets = rdpcap(str(path))
+    answered, silent = _unicast_probes(packets)[:2]
+    out = tmp_path / "early.pcap"
+    _retimed(path, out, {silent: float(packets[answered - 1].time) + 2.0})
+    assert main(["check", str(out)]) == 1
+    assert "NUD probe before DELAY_FIRST_PROBE_TIME" in capsys.readouterr().out
+    assert main(["check", "--delay-first-probe-time", "1", str(out)]) == 0

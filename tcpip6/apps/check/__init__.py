@@ -301,6 +301,13 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="DupAddrDetectTransmits (default %(default)s, RFC 4862 §5.1)",
     )
     p.add_argument(
+        "--delay-first-probe-time",
+        type=float,
+        default=Variables().delay_first_probe_time,
+        help="DELAY_FIRST_PROBE_TIME for NUD timing (default %(default)s s, RFC 4861 §10; "
+        "Linux: net.ipv6.neigh.IF.delay_first_probe_time)",
+    )
+    p.add_argument(
         "--trace",
         metavar="FILE.jsonl",
         help="write the inferred TCP state changes as JSON Lines for diagram --highlight",
@@ -309,16 +316,24 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.min_rto < 0 or args.retrans_timer <= 0 or args.dad_transmits < 0:
+    if (
+        args.min_rto < 0
+        or args.retrans_timer <= 0
+        or args.dad_transmits < 0
+        or args.delay_first_probe_time < 0
+    ):
         print(
-            "tcpip6 check: --min-rto, --retrans-timer, --dad-transmits: positive values",
+            "tcpip6 check: --min-rto, --retrans-timer, --dad-transmits, "
+            "--delay-first-probe-time: positive values",
             file=sys.stderr,
         )
         return 2
     try:
         allow = load_allow_list(args.allow) if args.allow else []
         variables = Variables(
-            retrans_timer=args.retrans_timer, dup_addr_detect_transmits=args.dad_transmits
+            retrans_timer=args.retrans_timer,
+            dup_addr_detect_transmits=args.dad_transmits,
+            delay_first_probe_time=args.delay_first_probe_time,
         )
         result = check_capture(args.capture, variables, allow, min_rto=args.min_rto)
     except (CaptureError, ValueError) as exc:
