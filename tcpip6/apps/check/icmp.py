@@ -36,7 +36,8 @@ from tcpip6.wire import nd as wn
 TOLERANCE = 0.02
 #: A message due by a deadline is accepted this much after it (seconds).
 LATENESS = 0.1
-#: RFC 7559 §2: RAND, the randomization of RS retransmission times, is in [-0.1, 0.1].
+#: RFC 7559 §2 retransmits RSs by the algorithm of RFC 3315 §14, whose RAND is in
+#: [-0.1, 0.1].
 RFC7559_RAND = 0.1
 #: Entries each table of the checker keeps; the oldest is forgotten beyond this.
 TABLE_LIMIT = 4096
@@ -137,9 +138,9 @@ class IcmpChecker:
             forget_after=v.retrans_timer * (v.max_multicast_solicit + 1),
         )
         # RFC 7559 §2 (which updates RFC 4861 §6.3.7): retransmissions may go on past
-        # MAX_RTR_SOLICITATIONS with an exponential backoff, RT = 2 * RTprev + RAND * RTprev,
-        # the first RT = RTR_SOLICITATION_INTERVAL + RAND * RTR_SOLICITATION_INTERVAL,
-        # RAND in [-0.1, 0.1].
+        # MAX_RTR_SOLICITATIONS with the exponential backoff of RFC 3315 §14,
+        # RT = 2 * RTprev + RAND * RTprev, the first RT = RTR_SOLICITATION_INTERVAL +
+        # RAND * RTR_SOLICITATION_INTERVAL, RAND in [-0.1, 0.1].
         self._rs_pacing = _Pacing(
             "router solicitations closer than RTR_SOLICITATION_INTERVAL",
             "more router solicitations than MAX_RTR_SOLICITATIONS",
