@@ -165,10 +165,11 @@ UDP_SEND = (
 
 def test_linux_timers_and_a_simultaneous_close(tmp_path: Path) -> None:
     """Linux with a Linux bridge as MLD querier (General Queries every 2 s, Maximum
-    Response Delay 1 s), a simultaneous close, and NUD: a datagram, a silence past
-    ReachableTime, another datagram (DELAY, then PROBE: unicast NS), then b deaf to its
-    unicast NSs (MAX_UNICAST_SOLICIT unanswered probes) and resolution again. Judged by the
-    MLD, NUD and TCP rules; the facts they judge are counted here with scapy."""
+    Response Delay 1 s), a simultaneous close, and NUD: a datagram, then silence while
+    ReachableTime passes (DELAY, then PROBE: a unicast NS, answered), then b deaf to its
+    unicast NSs (MAX_UNICAST_SOLICIT unanswered probes, the entry FAILED) and resolution
+    again. Judged by the MLD, NUD and TCP rules; the facts they judge are counted here with
+    scapy and read from the kernel (ip neigh, sysctl)."""
     assert shutil.which("dumpcap") and shutil.which("nft") and shutil.which("tc")
     path = tmp_path / "timers.pcapng"
     with linux_capture(path, querier=True) as lx:
@@ -187,7 +188,9 @@ def test_linux_timers_and_a_simultaneous_close(tmp_path: Path) -> None:
         lx.run_b("nft", "add chain inet nud inp { type filter hook input priority 0 ; }")
         probe = f"ip6 daddr {B_ADDR} icmpv6 type nd-neighbor-solicit"
         lx.run_b("nft", f"add rule inet nud inp {probe} counter")
-        # One datagram, then silence: past ReachableTime, DELAY, PROBE (answered).
+        # One datagram, then silence: ReachableTime passes, DELAY (Linux enters it from
+        # REACHABLE: the datagram was sent less than DELAY_FIRST_PROBE_TIME before), PROBE
+        # after DELAY_FIRST_PROBE_TIME, answered.
         lx.run_a(sys.executable, "-c", UDP_SEND, B_ADDR)
         _wait_for(lambda: "packets 0 " not in lx.run_b("nft", "list chain inet nud inp"), 12.0)
         # Then b deaf to them: the next probes go unanswered until a gives up.
