@@ -197,21 +197,14 @@ def linux_capture(path: Path, querier: bool = False) -> Iterator[LinuxPair]:
                "mcast_query_interval", str(QUERY_INTERVAL_CS),
                "mcast_query_response_interval", str(QUERY_RESPONSE_INTERVAL_CS),
                "mcast_startup_query_interval", str(QUERY_INTERVAL_CS))  # fmt: skip
-            # A second port with carrier: the bridge is up, its DAD and first router
-            # solicitation done, before the capture; B_IF's carrier later changes nothing.
+            # A second port with carrier: the bridge has carrier, and its link-local
+            # address, before the capture begins.
             sh("ip", "-n", pair.b, "link", "add", "lx-bq0", "type", "veth", "peer", "name",
                "lx-bq1")  # fmt: skip
             sh("ip", "-n", pair.b, "link", "set", "lx-bq0", "master", BRIDGE)
             # The far end of that port is no host: no IPv6 on it.
-            sh(
-                "ip",
-                "netns",
-                "exec",
-                pair.b,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.lx-bq1.disable_ipv6=1",
-            )
+            sh("ip", "netns", "exec", pair.b, "sysctl", "-qw",
+               "net.ipv6.conf.lx-bq1.disable_ipv6=1")  # fmt: skip
             # b routes (an MLD querier is a router): it sends no router solicitations.
             sh("ip", "netns", "exec", pair.b, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
             sh("ip", "-n", pair.b, "link", "set", B_IF, "master", BRIDGE)
