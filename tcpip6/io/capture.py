@@ -58,6 +58,8 @@ class CapturedPacket:
     link_multicast: bool | None = None
     #: The link-layer source address (Ethernet only).
     link_source: bytes | None = None
+    #: The link-layer destination address (Ethernet only).
+    link_destination: bytes | None = None
 
 
 @dataclass
@@ -69,42 +71,42 @@ class CaptureStats:
 
 def _ipv6_from_link(
     linktype: int, frame: bytes
-) -> tuple[bytes | None, bool | None, bytes | None, str]:
+) -> tuple[bytes | None, bool | None, bytes | None, bytes | None, str]:
     """The IPv6 packet inside a frame of ``linktype`` (None and why not)."""
     if linktype == LINKTYPE_ETHERNET:
         if len(frame) < 14:
-            return None, None, None, "short Ethernet frame"
+            return None, None, None, None, "short Ethernet frame"
         multicast = bool(frame[0] & 1)
         ethertype, off = int.from_bytes(frame[12:14], "big"), 14
         while ethertype in _VLAN and len(frame) >= off + 4:
             ethertype, off = int.from_bytes(frame[off + 2 : off + 4], "big"), off + 4
         if ethertype != ETHERTYPE_IPV6:
-            return None, None, None, f"ethertype 0x{ethertype:04x}"
-        return frame[off:], multicast, frame[6:12], ""
+            return None, None, None, None, f"ethertype 0x{ethertype:04x}"
+        return frame[off:], multicast, frame[6:12], frame[0:6], ""
     if linktype in (LINKTYPE_RAW, LINKTYPE_IPV6, LINKTYPE_IPV4):
         if frame and frame[0] >> 4 == 6:
-            return frame, None, None, ""
-        return None, None, None, "not IPv6"
+            return frame, None, None, None, ""
+        return None, None, None, None, "not IPv6"
     if linktype == LINKTYPE_LINUX_SLL:
         if len(frame) < 16:
-            return None, None, None, "short cooked frame"
+            return None, None, None, None, "short cooked frame"
         if int.from_bytes(frame[14:16], "big") != ETHERTYPE_IPV6:
-            return None, None, None, "not IPv6"
-        return frame[16:], None, None, ""
+            return None, None, None, None, "not IPv6"
+        return frame[16:], None, None, None, ""
     if linktype == LINKTYPE_LINUX_SLL2:
         if len(frame) < 20:
-            return None, None, None, "short cooked frame"
+            return None, None, None, None, "short cooked frame"
         if int.from_bytes(frame[0:2], "big") != ETHERTYPE_IPV6:
-            return None, None, None, "not IPv6"
-        return frame[20:], None, None, ""
+            return None, None, None, None, "not IPv6"
+        return frame[20:], None, None, None, ""
     if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
         if len(frame) < 4:
-            return None, None, None, "short loopback frame"
+            return None, None, None, None, "short loopback frame"
         family = max(int.from_bytes(frame[:4], "little"), int.from_bytes(frame[:4], "big"))
         if family not in _AF_INET6:
-            return None, None, None, "not IPv6"
-        return frame[4:], None, None, ""
-    return None, None, None, f"link type {linktype}"
+            return None, None, None, None, "not IPv6"
+        return frame[4:], None, None, None, ""
+    return None, None, None, None, f"link type {linktype}"
 
 
 def _pcap(data: bytes, stats: CaptureStats) -> Iterator[CapturedPacket]:
@@ -127,12 +129,12 @@ def _emit(
     number: int, time: float, iface: int, linktype: int, frame: bytes, stats: CaptureStats
 ) -> Iterator[CapturedPacket]:
     stats.frames += 1
-    packet, multicast, source, why = _ipv6_from_link(linktype, frame)
+    packet, multicast, source, destination, why = _ipv6_from_link(linktype, frame)
     if packet is None:
         stats.skipped[why] += 1
         return
     stats.ipv6 += 1
-    yield CapturedPacket(number, time, iface, packet, multicast, source)
+    yield CapturedPacket(number, time, iface, packet, multicast, source, destination)
 
 
 def _tsresol(options: bytes, order: str) -> float:

@@ -1,10 +1,12 @@
-"""``tcpip6 check``: tcpip6's own captures have no deviation; captures mutated with scapy
-(an independent packet builder) are caught with the right rule and RFC section, at the
-frame that was changed; pcapng reads like pcap."""
+"""``tcpip6 check``: tcpip6's own captures have no deviation (the demo, a lossy transfer,
+NUD after a silence, MLD answering queries, a simultaneous close); captures mutated with
+scapy (an independent packet builder) are caught with the right rule and RFC section, at
+the frame that was changed; pcapng reads like pcap."""
 
 from __future__ import annotations
 
 import json
+from ipaddress import IPv6Address
 from pathlib import Path
 
 import pytest
@@ -12,10 +14,15 @@ from scapy.layers.inet import UDP
 from scapy.layers.inet6 import TCP as ScapyTCP
 from scapy.layers.inet6 import (
     ICMPv6DestUnreach,
+    ICMPv6MLQuery,
+    ICMPv6MLReport,
     ICMPv6ND_NA,
     ICMPv6ND_NS,
+    ICMPv6ND_RS,
     ICMPv6NDOptSrcLLAddr,
     IPv6,
+    IPv6ExtHdrHopByHop,
+    RouterAlert,
 )
 from scapy.layers.l2 import Ether
 from scapy.utils import PcapNgWriter, PcapWriter, rdpcap
@@ -23,6 +30,8 @@ from scapy.utils import PcapNgWriter, PcapWriter, rdpcap
 from tcpip6.apps.check import Allowance, check_capture, load_allow_list
 from tcpip6.apps.demo import Timeline, simulate
 from tcpip6.cli import main
+from tcpip6.io.sim import SimWorld
+from tcpip6.stack.params import InterfaceParameters
 from tests.stack.conftest import make_pair
 from tests.stack.tcpscenario import connected
 
@@ -217,6 +226,8 @@ def test_the_command_line(
     allow.write_text('[[allow]]\nrule = "x"\n')
     assert main(["check", "--allow", str(allow), str(demo_pcap)]) == 2
     assert "needs a 'reason'" in capsys.readouterr().err
+    assert main(["check", "--delay-first-probe-time", "-1", str(demo_pcap)]) == 2
+    assert "positive values" in capsys.readouterr().err
 
 
 def test_allow_list_entries_are_checked(tmp_path: Path) -> None:
@@ -228,3 +239,289 @@ def test_allow_list_entries_are_checked(tmp_path: Path) -> None:
         load_allow_list(str(f))
     f.write_text('[[allow]]\nrule = "r"\nreason = "why"\nflow = "TCP"\n')
     assert load_allow_list(str(f)) == [Allowance("r", "why", None, "TCP")]
+
+
+# -- NUD, MLD and a simultaneous close, from tcpip6's own simnet captures ----------------
+
+
+def _nud_capture(path: Path) -> float:
+    """a pings b, ReachableTime passes in silence, a pings again: DELAY, PROBE, and b
+    answers the first unicast probe; then b goes silent and a's next packet ends in
+    MAX_UNICAST_SOLICIT unanswered probes. The time of a's last echo request."""
+    world = SimWorld(seed=3)
+    world.capture(path)
+    a, b = world.host("a"), world.host("b")
+    ia = world.connect(a, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
+    ib = world.connect(b, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
+    ia.add_static_address(NUD_A, 64, 0.0)
+    ib.add_static_address(NUD_B, 64, 0.0)
+    world.run_for(0.1)
+    a.icmpv6.send_echo_request(NUD_B, 1, 1, b"", world.now)
+    world.run_for(46.0)  # past ReachableTime (at most 1.5 * 30 s): STALE
+    a.icmpv6.send_echo_request(NUD_B, 1, 2, b"", world.now)
+    world.run_for(50.0)  # DELAY, PROBE, b answers: REACHABLE, then STALE again
+    ib.link.port.up = False  # type: ignore[attr-defined]
+    t0 = world.now
+    a.icmpv6.send_echo_request(NUD_B, 1, 3, b"", world.now)
+    world.run_for(10.0)
+    assert ia.neighbors.get(NUD_B) is None  # the probes went unanswered
+    assert world.pcap is not None
+    world.pcap.close()
+    return t0
+
+
+NUD_A, NUD_B = IPv6Address("fe80::a"), IPv6Address("fe80::b")
+
+
+def _unicast_probes(packets: list[Ether]) -> list[int]:
+    """Frame numbers of a's unicast NSs (NUD probes)."""
+    return [
+        n
+        for n, p in enumerate(packets, 1)
+        if p.haslayer(ICMPv6ND_NS)
+        and p[IPv6].src == str(NUD_A)
+        and not IPv6Address(p[IPv6].dst).is_multicast
+    ]
+
+
+def _retimed(src: Path, dst: Path, times: dict[int, float], extra: list[Ether] = ()) -> None:  # type: ignore[assignment]
+    """``src`` with the frames numbered in ``times`` moved to those times (and ``extra``
+    added), written in time order."""
+    packets = list(rdpcap(str(src))) + list(extra)
+    for n, t in times.items():
+        packets[n - 1].time = t
+    with PcapWriter(str(dst), linktype=1) as out:
+        for p in sorted(packets, key=lambda p: float(p.time)):
+            out.write(p)
+
+
+@pytest.fixture(scope="module")
+def nud_pcap(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
+    path = tmp_path_factory.mktemp("check") / "nud.pcap"
+    return path, _nud_capture(path)
+
+
+def test_tcpip6_nud_after_silence_has_no_deviation(nud_pcap: tuple[Path, float]) -> None:
+    path, _ = nud_pcap
+    packets = rdpcap(str(path))
+    probes = _unicast_probes(packets)
+    # One answered probe, then MAX_UNICAST_SOLICIT (3) unanswered ones: real probes to judge.
+    assert len(probes) == 4
+    assert check_capture(str(path)).deviations == []
+
+
+def test_a_nud_probe_before_delay_first_probe_time_is_caught(
+    nud_pcap: tuple[Path, float], tmp_path: Path
+) -> None:
+    """b answered a's first probe (its entry is REACHABLE again); a probe 2 s later could
+    not have waited DELAY_FIRST_PROBE_TIME after a packet sent to a STALE entry."""
+    path, _ = nud_pcap
+    packets = rdpcap(str(path))
+    answered, silent = _unicast_probes(packets)[:2]
+    when = float(packets[answered - 1].time) + 2.0
+    out = tmp_path / "early.pcap"
+    _retimed(path, out, {silent: when})
+    moved = [n for n, p in enumerate(rdpcap(str(out)), 1) if float(p.time) == when]
+    devs = check_capture(str(out)).deviations
+    assert [(d.frame, d.rule, d.rfc) for d in devs] == [
+        (moved[0], "NUD probe before DELAY_FIRST_PROBE_TIME", "RFC 4861 §7.3.3")
+    ]
+
+
+def test_nud_probes_closer_than_retrans_timer_are_caught(
+    nud_pcap: tuple[Path, float], tmp_path: Path
+) -> None:
+    path, t0 = nud_pcap
+    packets = rdpcap(str(path))
+    second = _unicast_probes(packets)[2]  # t0 + 6
+    out = tmp_path / "close.pcap"
+    _retimed(path, out, {second: t0 + 5.5})
+    devs = check_capture(str(out)).deviations
+    assert [(d.rule, d.rfc) for d in devs] == [
+        ("NUD probes closer than RetransTimer", "RFC 4861 §7.3.3")
+    ]
+    assert float(rdpcap(str(out))[devs[0].frame - 1].time) == t0 + 5.5
+
+
+def test_too_many_unicast_probes_are_caught(nud_pcap: tuple[Path, float], tmp_path: Path) -> None:
+    path, t0 = nud_pcap
+    packets = rdpcap(str(path))
+    last = packets[_unicast_probes(packets)[-1] - 1].copy()
+    last.time = t0 + 8.0  # a fourth probe, RetransTimer after the third
+    out = tmp_path / "more.pcap"
+    _retimed(path, out, {}, [last])
+    devs = check_capture(str(out)).deviations
+    assert [(d.rule, d.rfc) for d in devs] == [
+        ("more unicast NS than MAX_UNICAST_SOLICIT", "RFC 4861 §7.3.3")
+    ]
+    assert float(rdpcap(str(out))[devs[0].frame - 1].time) == t0 + 8.0
+
+
+MLD_GROUP = IPv6Address("ff05::1234")
+
+
+def _mld_capture(path: Path) -> list[float]:
+    """Two tcpip6 listeners and General Queries (Maximum Response Delay 2 s) from a
+    querier the test stands in for, written into the capture: the query times."""
+    world = SimWorld(seed=11)
+    world.capture(path)
+    a, b = world.host("a"), world.host("b")
+    ia = world.connect(a, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
+    ib = world.connect(b, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
+    ia.add_static_address(NUD_A, 64, 0.0)
+    ib.add_static_address(NUD_B, 64, 0.0)
+    world.run_for(20.0)
+    a.join_group(ia, MLD_GROUP, world.now)
+    b.join_group(ib, MLD_GROUP, world.now)
+    world.run_for(11.0)
+    query = (
+        Ether(dst="33:33:00:00:00:01", src="02:00:00:00:00:99")
+        / IPv6(src="fe80::99", dst="ff02::1", hlim=1)
+        / IPv6ExtHdrHopByHop(options=[RouterAlert()])
+        / ICMPv6MLQuery(mrd=2000, mladdr="::")
+    )
+    times = []
+    for _ in range(3):
+        assert world.pcap is not None
+        world.pcap.write(bytes(query), world.now)
+        times.append(world.now)
+        for host, iface in ((a, ia), (b, ib)):
+            host.receive(iface, bytes(query), world.now)
+        world.run_for(10.0)
+    assert world.pcap is not None
+    world.pcap.close()
+    return times
+
+
+def test_tcpip6_mld_answers_have_no_deviation_and_a_late_one_is_caught(tmp_path: Path) -> None:
+    path = tmp_path / "mld.pcap"
+    queries = _mld_capture(path)
+    assert check_capture(str(path)).deviations == []
+    packets = rdpcap(str(path))
+    answers = [
+        n
+        for n, p in enumerate(packets, 1)
+        if p.haslayer(ICMPv6MLReport) and queries[1] < float(p.time) < queries[2]
+    ]
+    # Each query is answered, within its Maximum Response Delay (the oracle: the times).
+    assert answers and all(float(packets[n - 1].time) <= queries[1] + 2.0 for n in answers)
+    out = tmp_path / "late.pcap"
+    _retimed(path, out, {answers[0]: queries[1] + 3.0})
+    devs = check_capture(str(out)).deviations
+    assert [(d.rule, d.rfc) for d in devs] == [
+        ("MLD report later than the Maximum Response Delay", "RFC 2710 §4")
+    ]
+    assert float(rdpcap(str(out))[devs[0].frame - 1].time) == queries[1] + 3.0
+
+
+def test_a_simultaneous_close_goes_through_closing(tmp_path: Path) -> None:
+    """Both ends close at once (the FINs cross): no deviation, and each end is followed
+    FIN-WAIT-1 -> CLOSING -> TIME-WAIT (RFC 9293 §3.6), as the stack's own graph went."""
+    path = tmp_path / "simultaneous.pcap"
+    pair = make_pair()
+    pair.world.capture(path)
+    c = connected(pair)
+    ca, cb = c.ca, c.cb
+    ca.close(pair.world.now)
+    cb.close(pair.world.now)
+    pair.world.run_for(1.0)
+    assert (ca.state.name, cb.state.name) == ("TIME_WAIT", "TIME_WAIT")
+    assert pair.world.pcap is not None
+    pair.world.pcap.close()
+    result = check_capture(str(path))
+    assert result.deviations == []
+    paths: dict[str, list[str]] = {}
+    for rec in result.transitions:
+        paths.setdefault(rec.entity, []).append(f"{rec.old}-{rec.trigger}->{rec.new}")
+    assert len(paths) == 2
+    for steps in paths.values():
+        assert steps[-3:] == [
+            "ESTABLISHED-close->FIN_WAIT_1",
+            "FIN_WAIT_1-fin_received->CLOSING",
+            "CLOSING-fin_acked->TIME_WAIT",
+        ], steps
+
+
+def test_a_late_mldv2_current_state_report_is_caught(tmp_path: Path) -> None:
+    """RFC 3810 §6.2: a Current State Record answers a query, within its Maximum Response
+    Delay; a State Change Record may come at any time."""
+    from scapy.layers.inet6 import ICMPv6MLDMultAddrRec, ICMPv6MLQuery2, ICMPv6MLReport2
+
+    def packet(mac: str, src: str, dst: str, body: object, t: float) -> Ether:
+        p = Ether(bytes(
+            Ether(src=mac, dst="33:33:00:00:00:16")
+            / IPv6(src=src, dst=dst, hlim=1)
+            / IPv6ExtHdrHopByHop(options=[RouterAlert()])
+            / body  # type: ignore[operator]
+        ))  # fmt: skip
+        p.time = t
+        return p
+
+    query = ICMPv6MLQuery2(mrd=1000, mladdr="::")
+
+    def report(rtype: int) -> object:
+        return ICMPv6MLReport2(records=[ICMPv6MLDMultAddrRec(rtype=rtype, dst="ff05::1234")])
+
+    frames = [
+        packet("02:00:00:00:00:0a", "fe80::a", "ff02::16", report(4), 10.0),  # join: TO_EX
+        packet("02:00:00:00:00:99", "fe80::99", "ff02::1", query, 20.0),
+        packet("02:00:00:00:00:0a", "fe80::a", "ff02::16", report(2), 20.6),  # IS_EX, in time
+        packet("02:00:00:00:00:0a", "fe80::a", "ff02::16", report(4), 25.0),  # a change: any time
+        packet("02:00:00:00:00:99", "fe80::99", "ff02::1", query, 30.0),
+        packet("02:00:00:00:00:0a", "fe80::a", "ff02::16", report(2), 31.5),  # IS_EX, late
+        # A node not seen before: its Current State Record answers some query, too late.
+        packet("02:00:00:00:00:0c", "fe80::c", "ff02::16", report(1), 31.6),
+    ]
+    out = tmp_path / "mldv2.pcap"
+    with PcapWriter(str(out), linktype=1) as w:
+        for f in frames:
+            w.write(f)
+    devs = check_capture(str(out)).deviations
+    late = "MLD report later than the Maximum Response Delay"
+    assert [(d.frame, d.rule, d.rfc) for d in devs] == [
+        (6, late, "RFC 3810 §6.2"),
+        (7, late, "RFC 3810 §6.2"),
+    ]
+
+
+def test_router_solicitations_past_the_limit_only_with_a_backoff(tmp_path: Path) -> None:
+    """RFC 7559 §2 (updating RFC 4861 §6.3.7): past MAX_RTR_SOLICITATIONS a host may go on
+    soliciting only with an exponential backoff; without one, the fourth is a deviation,
+    and one 3 s after the last is too soon whatever the count."""
+
+    def capture(name: str, times: list[float]) -> list[tuple[int, str]]:
+        out = tmp_path / name
+        with PcapWriter(str(out), linktype=1) as w:
+            for t in times:
+                p = Ether(bytes(
+                    Ether(src="02:00:00:00:00:0a", dst="33:33:00:00:00:02")
+                    / IPv6(src="fe80::a", dst="ff02::2", hlim=255)
+                    / ICMPv6ND_RS()
+                    / ICMPv6NDOptSrcLLAddr(lladdr="02:00:00:00:00:0a")
+                ))  # fmt: skip
+                p.time = t
+                w.write(p)
+        return [(d.frame, d.rule) for d in check_capture(str(out)).deviations]
+
+    assert capture("backoff.pcap", [0.0, 4.1, 11.9, 27.5, 58.0]) == []
+    assert capture("steady.pcap", [0.0, 4.0, 8.0, 12.0]) == [
+        (4, "more router solicitations than MAX_RTR_SOLICITATIONS")
+    ]
+    assert capture("soon.pcap", [0.0, 3.0]) == [
+        (2, "router solicitations closer than RTR_SOLICITATION_INTERVAL")
+    ]
+
+
+def test_delay_first_probe_time_is_the_node_s(
+    nud_pcap: tuple[Path, float], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A node configured with a shorter DELAY_FIRST_PROBE_TIME (Linux lets one set it) is
+    judged against its own value when told: the probe 2 s after the answer passes at 1 s."""
+    path, _ = nud_pcap
+    packets = rdpcap(str(path))
+    answered, silent = _unicast_probes(packets)[:2]
+    out = tmp_path / "early.pcap"
+    _retimed(path, out, {silent: float(packets[answered - 1].time) + 2.0})
+    assert main(["check", str(out)]) == 1
+    assert "NUD probe before DELAY_FIRST_PROBE_TIME" in capsys.readouterr().out
+    assert main(["check", "--delay-first-probe-time", "1", str(out)]) == 0

@@ -2,8 +2,8 @@
 
 A pcap or pcapng file goes in; every IPv6 packet is parsed with tcpip6's own parsers and
 run through the rules of :mod:`~tcpip6.apps.check.icmp` (IPv6 fragments, ICMPv6 errors,
-Neighbor Discovery, DAD, router solicitation) and :mod:`~tcpip6.apps.check.tcp` (each TCP
-connection from both sides). Out comes, per conversation, how many packets were judged
+Neighbor Discovery, NUD, DAD, router solicitation, MLD) and :mod:`~tcpip6.apps.check.tcp`
+(each TCP connection from both sides). Out comes, per conversation, how many packets were judged
 and every deviation: frame number, time, rule, RFC section, what was seen and what the
 model expected. The exit status is 1 when a deviation is found that the allow-list (a
 TOML file of known, deliberate choices with their reasons) does not name, 2 for a file
@@ -157,6 +157,7 @@ def check_capture(
             # sides of a router): judged once, where it was first seen.
             unparsed["seen again past a router"] += 1
             continue
+        icmp.sent(obs)
         if obs.fragment is not None and not obs.fragment.is_atomic:
             flows.setdefault(_flow_name(obs), FlowReport(_flow_name(obs))).packets += 1
             whole = icmp.fragment(obs, captured.packet)
@@ -264,7 +265,9 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
             "judge every IPv6 packet with the RFC models of tcpip6/spec: IPv6 fragments\n"
             "(RFC 8200, RFC 5722, RFC 7112), ICMPv6 errors (RFC 4443 §2.4), Neighbor\n"
             "Discovery validity (RFC 4861 §6.1, RFC 4861 §7.1), DAD (RFC 4862 §5.4), address\n"
-            "resolution and router solicitation timing (RFC 4861 §7.2.2, RFC 4861 §6.3.7),\n"
+            "resolution, unreachability detection and router solicitation timing\n"
+            "(RFC 4861 §7.2.2, RFC 4861 §7.3.3, RFC 4861 §6.3.7), MLD reports within the\n"
+            "Maximum Response Delay of the query (RFC 2710 §4, RFC 3810 §6.2),\n"
             "and each TCP connection: acknowledgments (RFC 9293 §3.4), the offered window\n"
             "(RFC 9293 §3.8.6), options as negotiated (RFC 7323, RFC 2018), retransmission\n"
             "timing (RFC 6298 §2.4, RFC 6298 §5.5).\n\n"
@@ -298,6 +301,13 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="DupAddrDetectTransmits (default %(default)s, RFC 4862 §5.1)",
     )
     p.add_argument(
+        "--delay-first-probe-time",
+        type=float,
+        default=Variables().delay_first_probe_time,
+        help="DELAY_FIRST_PROBE_TIME for NUD timing (default %(default)s s, RFC 4861 §10; "
+        "Linux: net.ipv6.neigh.IF.delay_first_probe_time)",
+    )
+    p.add_argument(
         "--trace",
         metavar="FILE.jsonl",
         help="write the inferred TCP state changes as JSON Lines for diagram --highlight",
@@ -306,16 +316,24 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.min_rto < 0 or args.retrans_timer <= 0 or args.dad_transmits < 0:
+    if (
+        args.min_rto < 0
+        or args.retrans_timer <= 0
+        or args.dad_transmits < 0
+        or args.delay_first_probe_time < 0
+    ):
         print(
-            "tcpip6 check: --min-rto, --retrans-timer, --dad-transmits: positive values",
+            "tcpip6 check: --min-rto, --retrans-timer, --dad-transmits, "
+            "--delay-first-probe-time: positive values",
             file=sys.stderr,
         )
         return 2
     try:
         allow = load_allow_list(args.allow) if args.allow else []
         variables = Variables(
-            retrans_timer=args.retrans_timer, dup_addr_detect_transmits=args.dad_transmits
+            retrans_timer=args.retrans_timer,
+            dup_addr_detect_transmits=args.dad_transmits,
+            delay_first_probe_time=args.delay_first_probe_time,
         )
         result = check_capture(args.capture, variables, allow, min_rto=args.min_rto)
     except (CaptureError, ValueError) as exc:

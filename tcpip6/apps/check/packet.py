@@ -51,6 +51,7 @@ class Observed:
     interface: int
     link_multicast: bool | None
     link_source: bytes | None
+    link_destination: bytes | None
     header: wire_ipv6.Ipv6Header
     payload: bytes
     #: (next header, offset in ``payload``, extension header or None for the last row)
@@ -98,6 +99,7 @@ def observe(captured: CapturedPacket) -> Observed | str:
         captured.interface,
         captured.link_multicast,
         captured.link_source,
+        captured.link_destination,
         hdr,
         payload,
         chain,

@@ -297,6 +297,7 @@ class TcpChecker:
         """The transitions the sender (and, from what it acknowledges, its peer) must have
         taken to send this segment; only rows of the TCP graph are recorded."""
         flags = seg.flags
+        fin_sent_before = me.fin_seq is not None
         if flags & wt.RST:
             synchronized = me.state not in ("CLOSED", "LISTEN", "SYN_SENT")
             self._move(obs, conn, me, "abort", "CLOSED")
@@ -320,6 +321,12 @@ class TcpChecker:
             mine = {"ESTABLISHED": "CLOSE_WAIT", "FIN_WAIT_1": "CLOSING", "FIN_WAIT_2": "TIME_WAIT"}
             if me.state in mine:
                 self._move(obs, conn, me, "fin_received", mine[me.state])
+            if fin_sent_before and peer.state == "FIN_WAIT_1":
+                # This end's FIN left before this acknowledgment, so the peer had it first
+                # (RFC 9293 §3.10.7.4, eighth: FIN in FIN-WAIT-1 "enter the CLOSING
+                # state"): both ends sent a FIN before receiving the other's, a
+                # simultaneous close (RFC 9293 §3.6, case 3).
+                self._move(obs, conn, peer, "fin_received", "CLOSING")
             theirs = {"FIN_WAIT_1": "FIN_WAIT_2", "CLOSING": "TIME_WAIT", "LAST_ACK": "CLOSED"}
             if peer.state in theirs:
                 self._move(obs, conn, peer, "fin_acked", theirs[peer.state])
