@@ -45,6 +45,8 @@ class TunCounters(CounterSet):
     packets_sent: int = 0
     not_ipv4_drop: int = 0
     send_error_drop: int = 0
+    #: read before a translator took the device (no receiver yet)
+    no_receiver_drop: int = 0
 
 
 class TunPort:
@@ -86,7 +88,12 @@ class TunPort:
     def read_ready(self, now: float) -> int:
         """Read what waits (at most READ_BUDGET packets); IPv4 ones go to ``receiver``."""
         receiver = self.receiver
-        return self.read_packets(lambda p: receiver(p, now) if receiver is not None else None)
+        if receiver is None:
+            return self.read_packets(self._no_receiver)
+        return self.read_packets(lambda p: receiver(p, now))
+
+    def _no_receiver(self, packet: bytes) -> None:
+        self.counters.no_receiver_drop += 1
 
     def read_packets(self, deliver: Callable[[bytes], None]) -> int:
         """Read what waits (at most READ_BUDGET packets); IPv4 ones go to ``deliver``."""
