@@ -198,6 +198,9 @@ def test_attached_translator_pings_and_shows(mode: str) -> None:
     assert (echo.src, echo.identifier, echo.data, echo.hop_limit) == (
         peer6, 77, b"through the tun", 49,
     )  # fmt: skip
+    # ... and no Redirect check for it (RFC 4861 §8.2: it came from no neighbor on the link),
+    # which looked up a route to its source, the IPv4 host's address, for every packet
+    assert world.hosts["r"].routes.counters.no_route == 0  # type: ignore[attr-defined]
     # an IPv4 packet for an address outside pool4 is counted, not translated
     stray = IP(src=str(PEER4), dst="203.0.113.9") / ICMP(type=0)
     tun.receiver(bytes(stray), world.now)  # type: ignore[misc]

@@ -28,9 +28,6 @@ if TYPE_CHECKING:
 #: Where translated IPv4 packets go: (packet, now).
 Ipv4Port = Callable[[bytes, float], None]
 
-_HOP_LIMIT_AT = 7
-_MAX_HOP_LIMIT = 255
-
 
 @dataclass
 class HookCounters(CounterSet):
@@ -126,15 +123,12 @@ class Translator:
         if router is None or not self.host.interfaces:
             self.counters.v6_no_router_drop += 1
             return
-        # RFC 7915 §4.1: the translator decremented the TTL already, and it is this
-        # router's one hop: the router's own decrement (RFC 8200 §3) is given back first,
-        # so that a packet crossing the translator loses one hop, not two.
-        out = bytearray(packet)
-        if len(out) > _HOP_LIMIT_AT:
-            out[_HOP_LIMIT_AT] = min(out[_HOP_LIMIT_AT] + 1, _MAX_HOP_LIMIT)
         try:
-            hdr = Ipv6Header.parse(out)
+            hdr = Ipv6Header.parse(packet)
         except WireError:
             self.counters.v6_unparsable_drop += 1
             return
-        router.forward(iface or self.host.interfaces[0], hdr, bytes(out), now)
+        # RFC 7915 §4.1: the translator decremented the TTL already: the router forwards
+        # without a second decrement (and sends no Redirect, RFC 4861 §8.2: the packet did
+        # not come from a neighbor on the link).
+        router.forward(iface or self.host.interfaces[0], hdr, packet, now, translated=True)
