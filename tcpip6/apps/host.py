@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tcpip6.api.sockets import Stack
-from tcpip6.apps import show
+from tcpip6.apps import show, translate_config
 from tcpip6.apps.command import CliError, Subparsers
 from tcpip6.apps.ftpd import Ftpd
 from tcpip6.apps.httpd import HTTP_PORT, Httpd
@@ -45,6 +45,7 @@ from tcpip6.apps.jobs import Job, start_job
 from tcpip6.apps.link_events import LinkEvents
 from tcpip6.apps.services import PORTS, Services
 from tcpip6.apps.socks_relay import SocksConfigError, SocksServer, parse_listen
+from tcpip6.apps.translate_config import TranslateConfig, TranslateConfigError
 from tcpip6.apps.tunnel_slots import TunnelSlots
 from tcpip6.io.control import ControlError, ControlServer, default_path
 from tcpip6.io.pcap import LINKTYPE_ETHERNET, PcapWriter
@@ -52,6 +53,7 @@ from tcpip6.io.rawsock import LinkError, RawSocketPort
 from tcpip6.io.runtime import LiveDriver
 from tcpip6.io.sixover4 import MulticastIpv4Port
 from tcpip6.io.tap import TapPort, name_problem
+from tcpip6.io.tun import TunPort
 from tcpip6.io.tunnel import ErrorReceiver, RawIpv4Port
 from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.events import (
@@ -139,6 +141,8 @@ class HostConfig:
     ipsec: IpsecConfig | None = None
     #: --mobility correspondent: a Mobile IPv6 correspondent node (RFC 6275 §9).
     mobility: str | None = None
+    #: --translate MODE:PREFIX --tun NAME ...: SIIT or NAT64 (tcpip6.apps.translate_config).
+    translate: TranslateConfig | None = None
 
     @property
     def control_path(self) -> Path:
@@ -374,9 +378,12 @@ class LiveHost:
         self.tunnel_slots = TunnelSlots(self.host, self.driver, self._log)
         self.link_events = LinkEvents(self, self._log)
         self.socks: SocksServer | None = None
+        self.tun: TunPort | None = None  # the translator's IPv4 side
         try:
             for ifname in config.links:
                 self.ports.append(self._open_port(ifname))
+            if config.translate is not None:
+                self.tun = translate_config.open_tun(config.translate)
             if config.pcap is not None:
                 # Tunnels capture IPv4 datagrams: raw IP when every link is a tunnel (in a
                 # mixed run, only the Ethernet links are captured).
@@ -442,6 +449,10 @@ class LiveHost:
             extra["ftpd"] = self.ftpd.counters
         if self.link_events.monitor is not None:
             extra["link events"] = self.link_events.monitor.counters
+        if self.tun is not None:  # the translator (tcpip6.apps.translate_config)
+            extra[f"{self.tun.name} tun"] = self.tun.counters
+            for t in self.host.translators:
+                extra[f"translator {t.ipv4_side}"] = t.engine.counters
         return show.snapshot(self.host, view, self.driver.now, extra=extra)
 
     def _capture(self, iface: Interface, frame: bytes, now: float, direction: str) -> None:
@@ -500,6 +511,8 @@ class LiveHost:
             apply_ipsec(self.host, self.config.ipsec, now)
             ipsec = self.config.ipsec
             _say(self.out, f"ipsec: {len(ipsec.policies)} policies, {len(ipsec.sas)} SAs")
+        if self.tun is not None and self.config.translate is not None:
+            self._start_translator(self.tun, self.config.translate)
         if self.router is not None:
             for ifname, prefix in self.config.advertise:
                 iface = self.host.interface(ifname)
@@ -529,6 +542,14 @@ class LiveHost:
         if self.control is not None:
             _say(self.out, f"control socket {self.control.path}")
         self.print_events()
+
+    def _start_translator(self, tun: TunPort, config: TranslateConfig) -> None:
+        fallback = self.config.addresses[0][1].ip if self.config.addresses else None
+        translate_config.attach(self.host, config, tun, fallback)
+        self.driver.add_source(tun)
+        pool = " ".join(str(n) for n in config.pool4)
+        _say(self.out, f"translator {config.summary()} mtu {tun.mtu}")
+        _say(self.out, f"  route the pool into it: ip route add {pool} dev {tun.name}")
 
     def _start_ftpd(self, root: Path) -> None:
         from tcpip6.apps.ftpd import FTP_PORT
@@ -586,6 +607,8 @@ class LiveHost:
             self.ftpd.close()
         self.tunnel_slots.close()
         self.link_events.close()
+        if self.tun is not None:
+            self.tun.close()
         if self.control is not None:
             self.control.close()
         for port in self.ports:
@@ -619,6 +642,12 @@ def build_config(
     log_level: str | None = None,
     ipsec: str | None = None,
     mobility: str | None = None,
+    translate: str | None = None,
+    tun: str | None = None,
+    pool4: Sequence[str] = (),
+    eam: Sequence[str] = (),
+    translator_ipv4: str | None = None,
+    nat64_lifetimes: str | None = None,
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     level = (log_level or "warning").lower()
@@ -628,12 +657,19 @@ def build_config(
         raise HostConfigError(f"--mobility {mobility}: choose {', '.join(MOBILITY_ROLES)}")
     tunnels: dict[str, TunnelSpec] = {}
     taps: list[str] = []
+    try:  # the translator's options (tcpip6.apps.translate_config)
+        xlate = translate_config.build_translate(
+            translate, tun, pool4, eam, translator_ipv4, nat64_lifetimes
+        )
+    except TranslateConfigError as exc:
+        raise HostConfigError(str(exc)) from None
     return HostConfig(
         links=[parse_link(t, tunnels, taps) for t in links],
         tunnels=tunnels,
         taps=taps,
         addresses=[parse_address(t) for t in addresses],
-        router=router,
+        # a translator forwards between the links and the TUN: the host is a router
+        router=router or xlate is not None,
         advertise=[parse_advertise(t) for t in advertise],
         pcap=Path(pcap) if pcap else None,
         seed=seed,
@@ -649,6 +685,7 @@ def build_config(
         log_level=level,
         ipsec=_load_ipsec(ipsec) if ipsec else None,
         mobility=mobility,
+        translate=xlate,
     )
 
 
@@ -699,6 +736,7 @@ FILE_SETTINGS: dict[str, str] = {
     "log_level": "str",
     "ipsec": "str",
     "mobility": "str",
+    **translate_config.FILE_SETTINGS,
 }
 
 
@@ -717,6 +755,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     socks = "127.0.0.1:1080"
     log_level = "info"
     ipsec = "ipsec.toml"
+    translate = "nat64:64:ff9b::/96"   # and tun, pool4, eam, translator_ipv4, nat64_lifetimes
     """
     try:
         with open(path, "rb") as f:
@@ -840,6 +879,7 @@ def run(args: argparse.Namespace) -> int:
             "log_level": args.log_level,
             "ipsec": args.ipsec,  # IPsec hook
             "mobility": args.mobility,
+            **translate_config.flags(args),
         }
         return run_host(config_from(flags, args.config))
     except (HostConfigError, LinkError) as exc:
@@ -856,7 +896,7 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
             "global addresses from their advertisements, answers Neighbor Discovery and\n"
             "ping. Prints one line per link that comes up and per address it configures."
         ),
-        epilog=EPILOG,
+        epilog=EPILOG + translate_config.EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     host.add_argument(
@@ -927,7 +967,8 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         "--config",
         metavar="FILE.toml",
         help="settings from a TOML file (links, addresses, routes, router, advertise, pcap, "
-        "seed, serve, control, socks, log_level, ipsec, mobility); flags override it",
+        "seed, serve, control, socks, log_level, ipsec, mobility, translate, tun, pool4, eam, "
+        "translator_ipv4, nat64_lifetimes); flags override it",
     )
     host.add_argument(
         "--mobility",
@@ -940,6 +981,7 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         metavar="FILE.toml",
         help="IPsec: SPD entries and manually keyed AH/ESP SAs from a TOML file",
     )
+    translate_config.add_arguments(host)  # --translate, --tun, --pool4, ...
     return host
 
 

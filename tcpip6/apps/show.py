@@ -26,6 +26,7 @@ The views:
 - ``sockets``: the same as ``connections`` (its older name), under the key ``sockets``;
 - ``ipsec``: the SPD in order, the SAs (never their keys) with counters, IPsec counters.
 - ``bindings``: Mobile IPv6's Binding Cache and Binding Update List (RFC 6275 §9.1, RFC 6275 §11.1).
+- ``translations``: the translators (SIIT, NAT64): a NAT64's BIB and sessions (RFC 6146 §3.1-§3.2).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from tcpip6.apps import ipsec_config
 from tcpip6.apps.command import CliError, Subparsers
 from tcpip6.apps.show_bindings import binding_lines, bindings
+from tcpip6.apps.show_translations import translation_lines, translations
 from tcpip6.stack.counters import CounterSet
 from tcpip6.wire import ipv6 as wire_ipv6
 
@@ -57,6 +59,7 @@ VIEWS = (
     "sockets",
     "ipsec",
     "bindings",
+    "translations",
 )
 
 Data = dict[str, Any]
@@ -336,6 +339,7 @@ _SNAPSHOTS: dict[str, Callable[[Host, float], Data]] = {
     "sockets": sockets,
     "ipsec": ipsec_config.snapshot,  # IPsec hook: SPD, SAD (never the keys), counters
     "bindings": bindings,  # Mobile IPv6 (RFC 6275): apps/show_bindings.py
+    "translations": translations,  # SIIT and NAT64: apps/show_translations.py
 }
 
 
@@ -509,6 +513,7 @@ _FORMATTERS: dict[str, Callable[[Data], list[str]]] = {
     "sockets": connection_lines,
     "ipsec": ipsec_config.lines,
     "bindings": binding_lines,
+    "translations": translation_lines,
 }
 
 
@@ -529,11 +534,13 @@ EPILOG = """views (like ip -6 and netstat; --json prints the same as JSON, with 
   counters      the non-zero counters by protocol, TCP's too (like netstat -s)
   connections   TCP connections and listeners, UDP and raw sockets (like ss -tuan)
   sockets       the same as connections
+  translations  the translator: a NAT64's BIB and sessions with their state and lifetime
 
 example:
   ip netns exec h6 tcpip6 host --link ethernet:veth-h --control /tmp/h6.sock --serve echo
   tcpip6 show --control /tmp/h6.sock neighbors
   tcpip6 show --control /tmp/h6.sock connections --json
+  tcpip6 show --control /tmp/x.sock translations     (tcpip6 host --translate nat64:...)
 """
 
 

@@ -9,7 +9,8 @@ device up; addresses and routes are the administrator's (or the test's).
 
 Only IPv4 packets are taken (the IPv6 side of the translator is tcpip6's own link); the
 rest are counted and dropped. The descriptor is non-blocking: a driver waits on
-:meth:`TunPort.fileno` and calls :meth:`TunPort.read_ready`.
+:meth:`TunPort.fileno` and calls :meth:`TunPort.read_ready` (a frame source of
+:class:`~tcpip6.io.runtime.LiveDriver`), which hands each packet to ``receiver``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tcpip6.stack.counters import CounterSet
 IFF_TUN = 0x0001
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
+SIOCGIFMTU = 0x8921
 IFF_UP = 0x1
 _IFREQ = struct.Struct("16s24s")
 #: Packets read per call to read_ready, so that timers still run under a flood.
@@ -43,6 +45,8 @@ class TunCounters(CounterSet):
     packets_sent: int = 0
     not_ipv4_drop: int = 0
     send_error_drop: int = 0
+    #: read before a translator took the device (no receiver yet)
+    no_receiver_drop: int = 0
 
 
 class TunPort:
@@ -54,12 +58,20 @@ class TunPort:
             raise LinkError(problem)
         self.name = name
         self.counters = TunCounters()
+        #: where IPv4 packets read from the device go: (packet, now)
+        self.receiver: Callable[[bytes, float], None] | None = None
         self.fd = _create(name, clone)
         try:
             _bring_up(name)
+            #: the device's MTU, as the kernel has it (the IPv4 next-hop MTU of RFC 7915 §6)
+            self.mtu = _read_mtu(name)
         except LinkError:
             os.close(self.fd)
             raise
+
+    @property
+    def ifname(self) -> str:
+        return self.name
 
     def fileno(self) -> int:
         return self.fd
@@ -73,7 +85,17 @@ class TunPort:
             return
         self.counters.packets_sent += 1
 
-    def read_ready(self, deliver: Callable[[bytes], None]) -> int:
+    def read_ready(self, now: float) -> int:
+        """Read what waits (at most READ_BUDGET packets); IPv4 ones go to ``receiver``."""
+        receiver = self.receiver
+        if receiver is None:
+            return self.read_packets(self._no_receiver)
+        return self.read_packets(lambda p: receiver(p, now))
+
+    def _no_receiver(self, packet: bytes) -> None:
+        self.counters.no_receiver_drop += 1
+
+    def read_packets(self, deliver: Callable[[bytes], None]) -> int:
         """Read what waits (at most READ_BUDGET packets); IPv4 ones go to ``deliver``."""
         n = 0
         while n < READ_BUDGET:
@@ -129,3 +151,13 @@ def _bring_up(name: str) -> None:
             )
         except OSError as exc:
             raise LinkError(f"cannot bring TUN device {name} up: {exc.strerror}") from None
+
+
+def _read_mtu(name: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            raw = fcntl.ioctl(sock.fileno(), SIOCGIFMTU, _IFREQ.pack(name.encode(), b""))
+        except OSError as exc:
+            raise LinkError(f"cannot read the MTU of {name}: {exc.strerror}") from None
+    (mtu,) = struct.unpack_from("i", bytes(raw)[16:])
+    return int(mtu)

@@ -270,8 +270,18 @@ class Router:
             self.counters.solicited_advertisements += 1
 
     # -- forwarding (RFC 8200 §3, RFC 4443 §3, RFC 4007 §9, RFC 4861 §8.2) ---------------
-    def forward(self, iface: Interface, hdr: Ipv6Header, packet: bytes, now: float) -> None:
-        """A packet arrived on ``iface`` for a destination that is not ours."""
+    def forward(
+        self,
+        iface: Interface,
+        hdr: Ipv6Header,
+        packet: bytes,
+        now: float,
+        *,
+        translated: bool = False,
+    ) -> None:
+        """A packet arrived on ``iface`` for a destination that is not ours. ``translated``:
+        it comes from a translator of this router (stack/translate/hook.py), which took the
+        hop already (RFC 7915 §4.1) and did not receive it from a neighbor on ``iface``."""
         c = self.counters
         host = self.host
         icmp = host.icmpv6
@@ -287,7 +297,7 @@ class Router:
             # destination.
             c.link_local_not_forwarded += 1
             return
-        if hdr.hop_limit <= 1:
+        if hdr.hop_limit <= 1 and not translated:
             # RFC 8200 §3 / RFC 4443 §3.3: the hop limit would reach zero: Time Exceeded,
             # code 0.
             c.hop_limit_exceeded += 1
@@ -318,11 +328,12 @@ class Router:
             msg_tb = wi.PacketTooBig(0, wi.truncate_invoking(packet), out.mtu)
             icmp.send_error(iface, hdr, packet, msg_tb, now, allow_multicast=True)
             return
-        if out is iface:
+        if out is iface and not translated:
             self._maybe_redirect(iface, hdr, packet, next_hop, now)
         # RFC 8200 §3: decrement the Hop Limit by one.
         forwarded = bytearray(packet)
-        forwarded[HOP_LIMIT_OFFSET] = hdr.hop_limit - 1
+        if not translated:
+            forwarded[HOP_LIMIT_OFFSET] = hdr.hop_limit - 1
         c.forwarded += 1
         host.ip.forwarded += 1
         if out.link.uses_nd:

@@ -92,7 +92,7 @@ def serve(port: TunPort, translator: Siit, seconds: float, seen: list[IPv6]) -> 
         if not ready:
             continue
         packets: list[bytes] = []
-        port.read_ready(packets.append)
+        port.read_packets(packets.append)
         for pkt in packets:
             for out6 in translator.translate_v4(pkt).packets:
                 p = IPv6(out6)

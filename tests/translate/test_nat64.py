@@ -150,3 +150,26 @@ def test_icmpv4_error_reaches_the_ipv6_host_with_its_own_port() -> None:
         / UDP(sport=1, dport=2)
     )
     assert n.translate_v4(bytes(stray), 4).drop == "v4_icmp_error_no_session_drop"
+
+
+def test_configured_tcp_lifetimes() -> None:
+    """RFC 6146 §4's TCP lifetimes are the defaults; configured ones (tcpip6 host
+    --nat64-lifetimes) are what the session lives: V6 INIT its tcp_trans, ESTABLISHED its
+    tcp_est, and after the probe TRANS its tcp_trans again (RFC 6146 §3.5.2.2)."""
+    from scapy.layers.inet import TCP
+
+    n = nat(tcp_trans=10, tcp_est=100)
+    syn = bytes(IPv6(src=H1, dst=v6(S1)) / TCP(sport=4000, dport=80, flags="S", seq=1))
+    (out,) = n.translate_v6(syn, 0).packets
+    (s,) = n.sessions_v6.values()
+    assert (s.state.name, s.expires) == ("V6_INIT", 10)
+    t = IP(out)
+    synack = IP(src=S1, dst=t.src) / TCP(sport=80, dport=t[TCP].sport, flags="SA", ack=2)
+    n.translate_v4(bytes(synack), 1)
+    assert (s.state.name, s.expires) == ("ESTABLISHED", 101)
+    assert n.poll(100.5) == [] and s.state.name == "ESTABLISHED"
+    (probe,) = n.poll(101)  # RFC 6146 §3.5.2.2: ESTABLISHED expires into TRANS, probing X'
+    assert IPv6(probe)[TCP].flags == "A"
+    assert (s.state.name, s.expires) == ("TRANS", 111)
+    n.poll(111)
+    assert n.sessions_v6 == {} and n.bib_by_x == {}

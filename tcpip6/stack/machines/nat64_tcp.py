@@ -5,8 +5,9 @@ it sees go through in each direction and by the session lifetime.
 Every TCP session of the NAT64 is a model of this one graph. The owner
 (:class:`~tcpip6.stack.translate.nat64.Nat64`) classifies each translated segment into one
 trigger (RST before SYN before FIN, then anything else) and fires it; the lifetime each
-transition sets is the owner's (``LIFETIME_AFTER``), and its expiry fires
-``lifetime_expired``.
+transition sets is the owner's (``lifetime_after``, with the lifetimes of ``Nat64Config``:
+RFC 6146 §4's unless ``tcpip6 host --nat64-lifetimes`` says otherwise), and its expiry
+fires ``lifetime_expired``.
 
 =====================  ==========================================================
 ``v6_syn`` ``v4_syn``  a segment with SYN from the IPv6 / IPv4 side

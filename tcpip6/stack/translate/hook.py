@@ -11,9 +11,11 @@ originates, and packets hairpinned by a NAT64 (RFC 6146 §3.8), go back the same
 from __future__ import annotations
 
 from collections.abc import Callable
-from ipaddress import IPv4Address, IPv6Address
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network, IPv6Address
 from typing import TYPE_CHECKING
 
+from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.translate.nat64 import Nat64
 from tcpip6.stack.translate.siit import Siit, Translated
 from tcpip6.wire.errors import WireError
@@ -27,13 +29,36 @@ if TYPE_CHECKING:
 Ipv4Port = Callable[[bytes, float], None]
 
 
-class Translator:
-    """SIIT or NAT64 attached to a host (``host.translators``)."""
+@dataclass
+class HookCounters(CounterSet):
+    """What the hook between the translator and the router dropped."""
 
-    def __init__(self, host: Host, engine: Siit | Nat64, ipv4_port: Ipv4Port) -> None:
+    #: an IPv4 packet from the IPv4 side for an address outside the translator's pool4
+    v4_not_pool_drop: int = 0
+    #: a translated IPv6 packet with no router to forward it (the host is not a router)
+    v6_no_router_drop: int = 0
+    v6_unparsable_drop: int = 0
+
+
+class Translator:
+    """SIIT or NAT64 attached to a host (``host.translators``). ``pool4`` (optional) limits
+    the IPv4 destinations taken from the IPv4 side (:meth:`receive_v4`); ``ipv4_side``
+    names that side (a TUN device) for ``tcpip6 show translations``."""
+
+    def __init__(
+        self,
+        host: Host,
+        engine: Siit | Nat64,
+        ipv4_port: Ipv4Port,
+        pool4: tuple[IPv4Network, ...] = (),
+        ipv4_side: str = "",
+    ) -> None:
         self.host = host
         self.engine = engine
         self.ipv4_port = ipv4_port
+        self.pool4 = pool4
+        self.ipv4_side = ipv4_side
+        self.counters = HookCounters()
 
     # -- what it claims ------------------------------------------------------------------
     def claims(self, dst: IPv6Address) -> bool:
@@ -44,6 +69,8 @@ class Translator:
 
     def claims_v4(self, dst: IPv4Address) -> bool:
         """An IPv4 destination this translator takes (its pool, or mapped addresses)."""
+        if self.pool4 and not any(dst in net for net in self.pool4):
+            return False
         if isinstance(self.engine, Nat64):
             return dst in self.engine.pool
         return self.engine.config.mapping.to_v6(dst, local=True) is not None
@@ -55,6 +82,14 @@ class Translator:
         else:
             r = self.engine.translate_v6(packet)
         self._out(r, iface, now, from_v6=True)
+
+    def receive_v4(self, packet: bytes, now: float) -> None:
+        """An IPv4 packet from the IPv4 side (a TUN device): translated if its destination
+        is claimed, else counted and dropped."""
+        if len(packet) >= 20 and self.claims_v4(IPv4Address(packet[16:20])):
+            self.from_v4(packet, now)
+        else:
+            self.counters.v4_not_pool_drop += 1
 
     def from_v4(self, packet: bytes, now: float) -> None:
         if isinstance(self.engine, Nat64):
@@ -86,9 +121,14 @@ class Translator:
             return
         router = self.host.router
         if router is None or not self.host.interfaces:
+            self.counters.v6_no_router_drop += 1
             return
         try:
             hdr = Ipv6Header.parse(packet)
         except WireError:
+            self.counters.v6_unparsable_drop += 1
             return
-        router.forward(iface or self.host.interfaces[0], hdr, packet, now)
+        # RFC 7915 §4.1: the translator decremented the TTL already: the router forwards
+        # without a second decrement (and sends no Redirect, RFC 4861 §8.2: the packet did
+        # not come from a neighbor on the link).
+        router.forward(iface or self.host.interfaces[0], hdr, packet, now, translated=True)

@@ -127,6 +127,10 @@ class Nat64Config:
     mtu6: int = MIN_MTU
     udp_lifetime: float = UDP_DEFAULT
     icmp_lifetime: float = ICMP_DEFAULT
+    #: RFC 6146 §4: the TCP lifetimes (the RFC's values unless configured)
+    tcp_est: float = TCP_EST
+    tcp_trans: float = TCP_TRANS
+    tcp_incoming_syn: float = TCP_INCOMING_SYN
     max_bib_entries: int = MAX_BIB_ENTRIES
     max_sessions: int = MAX_SESSIONS
 
@@ -164,17 +168,23 @@ def tcp_trigger(from_v6: bool, flags: int) -> str:
 
 
 #: RFC 6146 §3.5.2.2: the lifetime a taken transition sets (None: left as it is).
-def lifetime_after(old: S, new: S) -> float | None:
+def lifetime_after(
+    old: S,
+    new: S,
+    est: float = TCP_EST,
+    trans: float = TCP_TRANS,
+    incoming_syn: float = TCP_INCOMING_SYN,
+) -> float | None:
     if new is S.V6_INIT:
-        return TCP_TRANS
+        return trans
     if new is S.V4_INIT:
-        return TCP_INCOMING_SYN
+        return incoming_syn
     if new is S.ESTABLISHED:
-        return TCP_EST
+        return est
     if new in (S.V4_FIN_RCV, S.V6_FIN_RCV):
-        return None if old is S.ESTABLISHED else TCP_EST
+        return None if old is S.ESTABLISHED else est
     if new in (S.V4_FIN_V6_FIN_RCV, S.TRANS):
-        return TCP_TRANS
+        return trans
     return None
 
 
@@ -286,10 +296,14 @@ class Nat64:
         ignored = (old.name, trigger) in nat64_tcp.GRAPH.ignored
         nat64_tcp.GRAPH.fire(s, trigger, now)
         if not ignored:
-            life = lifetime_after(old, s.state)
+            life = self._lifetime_after(old, s.state)
             if life is not None:
                 s.expires = now + life
                 self._arm(s)
+
+    def _lifetime_after(self, old: S, new: S) -> float | None:
+        c = self.config
+        return lifetime_after(old, new, c.tcp_est, c.tcp_trans, c.tcp_incoming_syn)
 
     # -- time --------------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
@@ -311,7 +325,7 @@ class Nat64:
             if s.state is not S.CLOSED:
                 # RFC 6146 §3.5.2.2: ESTABLISHED expires into TRANS (TCP_TRANS), after a
                 # probe to the IPv6 endpoint.
-                s.expires = now + (lifetime_after(old, s.state) or TCP_TRANS)
+                s.expires = now + (self._lifetime_after(old, s.state) or self.config.tcp_trans)
                 self._arm(s)
                 if old is S.ESTABLISHED:
                     out.append(self._probe(s))
@@ -375,7 +389,7 @@ class Nat64:
                 IPPROTO_UDP: self.config.udp_lifetime,
                 IPPROTO_ICMPV6: self.config.icmp_lifetime,
             }
-            s = self._new_session(bib, y, z, now, life.get(protocol, TCP_TRANS))
+            s = self._new_session(bib, y, z, now, life.get(protocol, self.config.tcp_trans))
             if s is None:
                 return Translated(drop="sessions_full_drop")
         if protocol == IPPROTO_TCP:
@@ -436,7 +450,7 @@ class Nat64:
                 return self._drop("v4_malformed_drop")
             y: Transport = (y6, sport if protocol != IPPROTO_ICMP else bib.x[1])
             life = {IPPROTO_UDP: self.config.udp_lifetime, IPPROTO_ICMP: self.config.icmp_lifetime}
-            s = self._new_session(bib, y, z, now, life.get(protocol, TCP_INCOMING_SYN))
+            s = self._new_session(bib, y, z, now, life.get(protocol, self.config.tcp_incoming_syn))
             if s is None:
                 return Translated(drop="sessions_full_drop")
             if protocol == IPPROTO_TCP:
