@@ -152,9 +152,37 @@ class Icmpv6:
         if path is None:
             return False
         iface, next_hop, src = path
+        return self.send_on(
+            iface,
+            next_hop,
+            src,
+            dst,
+            msg,
+            now,
+            hop_limit=hop_limit,
+            hop_by_hop=hop_by_hop,
+            destination_options=destination_options,
+        )
+
+    def send_on(
+        self,
+        iface: Interface,
+        next_hop: IPv6Address,
+        src: IPv6Address,
+        dst: IPv6Address,
+        msg: wire_icmp.Icmpv6Message,
+        now: float,
+        *,
+        hop_limit: int | None = None,
+        link_address: bytes | None = None,
+        hop_by_hop: tuple[wire_ext.TlvOption, ...] = (),
+        destination_options: tuple[wire_ext.TlvOption, ...] = (),
+    ) -> bool:
+        """Send an ICMPv6 message on ``iface`` to ``next_hop`` from ``src``, chosen
+        already (the checksum's pseudo-header needs it): ND and MLD send on one link."""
         body = msg.build(src, dst)
-        host.icmp.out_msgs += 1
-        return host.ipv6.send_on(
+        self.host.icmp.out_msgs += 1
+        return self.host.ipv6.send_on(
             iface,
             next_hop,
             src,
@@ -163,6 +191,7 @@ class Icmpv6:
             body,
             now,
             hop_limit=hop_limit,
+            link_address=link_address,
             hop_by_hop=hop_by_hop,
             destination_options=destination_options,
         )
