@@ -484,12 +484,7 @@ class Socket(SocketBase):
     def error_received(self, message: ControlMessage) -> None:
         """An ICMPv6 error about a datagram this socket sent."""
         err = message.error
-        if isinstance(err, wire_icmp.PacketTooBig):
-            parameter = err.mtu
-        elif isinstance(err, wire_icmp.ParameterProblem):
-            parameter = err.pointer
-        else:
-            parameter = 0
+        parameter = wire_icmp.error_parameter(err)
         self.counters.errors += 1
         self.errors.append(
             SocketError(

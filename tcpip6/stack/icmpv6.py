@@ -122,12 +122,7 @@ class Icmpv6:
         c = self.host.icmp
         name = _ERROR_COUNTERS[type(msg)]
         setattr(c, name, getattr(c, name) + 1)
-        if isinstance(msg, wire_icmp.PacketTooBig):
-            parameter = msg.mtu
-        elif isinstance(msg, wire_icmp.ParameterProblem):
-            parameter = msg.pointer
-        else:
-            parameter = 0
+        parameter = wire_icmp.error_parameter(msg)
         self.errors_received.append(
             IcmpErrorReceived(d.now, d.header.src, msg.type, msg.code, parameter, msg.invoking)
         )

@@ -239,6 +239,18 @@ class UnknownIcmpv6:
 
 
 ErrorMessage = DestinationUnreachable | PacketTooBig | TimeExceeded | ParameterProblem
+
+
+def error_parameter(msg: ErrorMessage) -> int:
+    """What an error tells beyond its type and code: the MTU of a Packet Too Big (RFC 4443
+    §3.2), the pointer of a Parameter Problem (RFC 4443 §3.4), else 0."""
+    if isinstance(msg, PacketTooBig):
+        return msg.mtu
+    if isinstance(msg, ParameterProblem):
+        return msg.pointer
+    return 0
+
+
 EchoMessage = EchoRequest | EchoReply
 Icmpv6Message = ErrorMessage | EchoMessage | _nd.NdMessage | _mld.MldMessage | UnknownIcmpv6
 
