@@ -242,8 +242,8 @@ ErrorMessage = DestinationUnreachable | PacketTooBig | TimeExceeded | ParameterP
 
 
 def error_parameter(msg: ErrorMessage) -> int:
-    """What an error tells beyond its type and code: the MTU of a Packet Too Big (RFC 4443
-    §3.2), the pointer of a Parameter Problem (RFC 4443 §3.4), else 0."""
+    """What an error tells beyond its type and code, else 0: the MTU of a Packet Too Big
+    (RFC 4443 §3.2), the pointer of a Parameter Problem (RFC 4443 §3.4)."""
     if isinstance(msg, PacketTooBig):
         return msg.mtu
     if isinstance(msg, ParameterProblem):
