@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from tests import tshark
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tcpip6", *args], capture_output=True, text=True, timeout=120
-    )
+from tests.cli import tcpip6_cli as run
 
 
 def test_help_lists_commands() -> None:

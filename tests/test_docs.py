@@ -10,6 +10,7 @@ import pytest
 
 from tcpip6.apps.docs import write_docs
 from tcpip6.stack.machines import all_graphs
+from tests.cli import tcpip6_cli
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -55,17 +56,10 @@ def test_each_page_embeds_its_graph_and_a_real_run(fresh: Path, name: str) -> No
 def test_make_diagrams_writes_every_file_the_pages_embed(tmp_path: Path) -> None:
     """What ``make diagrams`` runs (``tcpip6 diagram --all``) writes the DOT, mermaid, SVG
     and PNG of every machine under the names the pages link to."""
-    import subprocess
-    import sys
     import xml.etree.ElementTree as ET
 
     out = tmp_path / "diagrams"
-    done = subprocess.run(
-        [sys.executable, "-m", "tcpip6", "diagram", "--all", "--output-dir", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = tcpip6_cli("diagram", "--all", "--output-dir", str(out))
     assert done.returncode == 0, done.stderr
     for name, graph in all_graphs().items():
         assert (out / f"{name}.dot").read_text() == graph.diagram("dot")

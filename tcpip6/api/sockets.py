@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv6Address
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, Self, overload
 
 from tcpip6.stack import address_selection
 from tcpip6.stack.counters import CounterSet
@@ -192,11 +192,29 @@ class Stack:
         return (_address_text(address), port, 0, scope)
 
 
-class Timeouts:
-    """``socket``'s blocking modes, shared by every kind of socket: None blocks, 0.0 is
-    non-blocking, a positive number is a timeout in seconds."""
+class SocketBase:
+    """What every kind of socket shares: ``socket``'s blocking modes (None blocks, 0.0 is
+    non-blocking, a positive number is a timeout in seconds), ``with`` closing it, and
+    EBADF once it is closed."""
 
     _timeout: float | None = None
+    closed: bool = False
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def fileno(self) -> int:
+        return -1  # no kernel descriptor: the stack lives in this process
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise OSError(errno.EBADF, "Bad file descriptor")
 
     def settimeout(self, value: float | None) -> None:
         if value is not None and value < 0:
@@ -213,7 +231,7 @@ class Timeouts:
         return self._timeout != 0.0
 
 
-class Socket(Timeouts):
+class Socket(SocketBase):
     """A datagram (UDP, UDP-Lite) or raw IPv6 socket. See the module docstring."""
 
     def __init__(self, stack: Stack, type: int, proto: int) -> None:
@@ -260,12 +278,6 @@ class Socket(Timeouts):
     def __repr__(self) -> str:
         kind = "raw" if self.type == SOCK_RAW else "dgram"
         return f"<tcpip6 socket {kind} proto={self.proto} {self.getsockname()}>"
-
-    def __enter__(self) -> Socket:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- the standard library's calls --------------------------------------------------
     def bind(self, address: tuple[Any, ...]) -> None:
@@ -364,9 +376,6 @@ class Socket(Timeouts):
         if self.remote_address is None:
             raise OSError(errno.ENOTCONN, "not connected")
         return self.stack.sockaddr(self.remote_address, self.remote_port, self.remote_interface)
-
-    def fileno(self) -> int:
-        return -1  # no kernel descriptor: the stack lives in this process
 
     def setsockopt(self, level: int, option: int, value: int | bytes) -> None:
         self._check_open()
@@ -475,12 +484,7 @@ class Socket(Timeouts):
     def error_received(self, message: ControlMessage) -> None:
         """An ICMPv6 error about a datagram this socket sent."""
         err = message.error
-        if isinstance(err, wire_icmp.PacketTooBig):
-            parameter = err.mtu
-        elif isinstance(err, wire_icmp.ParameterProblem):
-            parameter = err.pointer
-        else:
-            parameter = 0
+        parameter = wire_icmp.error_parameter(err)
         self.counters.errors += 1
         self.errors.append(
             SocketError(
@@ -519,10 +523,6 @@ class Socket(Timeouts):
         if self.pending_error is not None:
             exc, self.pending_error = self.pending_error, None
             raise exc
-
-    def _check_open(self) -> None:
-        if self.closed:
-            raise OSError(errno.EBADF, "Bad file descriptor")
 
     def _autobind(self) -> None:
         if not self._bound:

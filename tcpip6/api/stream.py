@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Any, Final
 
-from tcpip6.api.sockets import Timeouts, _int
+from tcpip6.api.sockets import SocketBase, _int
 from tcpip6.stack.machines.tcp import TcpState
 from tcpip6.stack.tcp import Connection, TcpParameters
 
@@ -70,7 +70,7 @@ MAX_BUFFER = 4 * 1024 * 1024
 S = TcpState
 
 
-class StreamSocket(Timeouts):
+class StreamSocket(SocketBase):
     """A TCP socket. See the module docstring."""
 
     def __init__(self, stack: Stack, conn: Connection | None = None) -> None:
@@ -98,12 +98,6 @@ class StreamSocket(Timeouts):
     def __repr__(self) -> str:
         state = self.conn.state.name if self.conn else ("LISTEN" if self.listener else "CLOSED")
         return f"<tcpip6 socket stream {self.getsockname()} {state}>"
-
-    def __enter__(self) -> StreamSocket:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- opening ---------------------------------------------------------------------------
     def bind(self, address: tuple[Any, ...]) -> None:
@@ -359,9 +353,6 @@ class StreamSocket(Timeouts):
             raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
         return self.stack.sockaddr(conn.remote_address, conn.remote_port, conn.interface)
 
-    def fileno(self) -> int:
-        return -1  # no kernel descriptor: the stack lives in this process
-
     @property
     def state(self) -> str:
         """The connection's RFC 9293 state, as ``ss`` would show it."""
@@ -377,10 +368,6 @@ class StreamSocket(Timeouts):
 
     def _conns(self) -> list[Connection]:
         return [c for c in (self.conn, self.listener) if c is not None]
-
-    def _check_open(self) -> None:
-        if self.closed:
-            raise OSError(errno.EBADF, "Bad file descriptor")
 
     def _connected(self) -> Connection:
         self._check_open()

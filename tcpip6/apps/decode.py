@@ -13,20 +13,23 @@ from tcpip6.wire import tcp as wire_tcp
 from tcpip6.wire.ethernet import ETHERTYPE_IPV6, EthernetHeader
 from tcpip6.wire.mobility import IPPROTO_MH
 
+#: The errors summarized by their name and code alone.
+_ERROR_NAMES: dict[type, str] = {
+    wi.DestinationUnreachable: "destination unreachable",
+    wi.TimeExceeded: "time exceeded",
+}
+
 
 def _icmp_summary(msg: wi.Icmpv6Message) -> str:
-    if isinstance(msg, wi.EchoRequest):
-        return f"echo request id {msg.identifier} seq {msg.sequence}, {len(msg.data)} bytes"
-    if isinstance(msg, wi.EchoReply):
-        return f"echo reply id {msg.identifier} seq {msg.sequence}, {len(msg.data)} bytes"
+    if isinstance(msg, wi.EchoRequest | wi.EchoReply):
+        kind = "request" if isinstance(msg, wi.EchoRequest) else "reply"
+        return f"echo {kind} id {msg.identifier} seq {msg.sequence}, {len(msg.data)} bytes"
     if isinstance(msg, wi.ParameterProblem):
         return f"parameter problem code {msg.code} pointer {msg.pointer}"
     if isinstance(msg, wi.PacketTooBig):
         return f"packet too big mtu {msg.mtu}"
-    if isinstance(msg, wi.DestinationUnreachable):
-        return f"destination unreachable code {msg.code}"
-    if isinstance(msg, wi.TimeExceeded):
-        return f"time exceeded code {msg.code}"
+    if isinstance(msg, wi.DestinationUnreachable | wi.TimeExceeded):
+        return f"{_ERROR_NAMES[type(msg)]} code {msg.code}"
     if isinstance(msg, wn.NeighborSolicitation):
         return f"neighbor solicitation, who has {msg.target}"
     if isinstance(msg, wn.NeighborAdvertisement):

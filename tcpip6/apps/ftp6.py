@@ -16,12 +16,13 @@ the control dialog, the time the transfer took and the SHA-256 of what it moved:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import io
 import os
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -282,7 +283,14 @@ def run(args: argparse.Namespace) -> int:
     return _demonstrate(args)
 
 
-def _demonstrate(args: argparse.Namespace) -> int:
+@contextlib.contextmanager
+def _served(
+    args: argparse.Namespace, chosen: str | None
+) -> Iterator[tuple[Path, Stack, Stack, str, str]]:
+    """What a run with a server needs: the directory it serves (--root, or a demo tree in a
+    temporary directory removed afterwards), the server's and the client's stacks, and the
+    server's name and address. On a loopback host both are that host; with --sim the
+    server is ``chosen`` (by default the topology's peer) and the client its origin."""
     from tcpip6.apps.command import Backend, CliError
 
     if args.root is not None and not Path(args.root).is_dir():
@@ -291,14 +299,20 @@ def _demonstrate(args: argparse.Namespace) -> int:
     topo = backend.topology
     with tempfile.TemporaryDirectory(prefix="tcpip6-ftpd-") as tmp:
         root = Path(args.root) if args.root else demo_root(Path(tmp))
-        path = args.path or ("." if args.list else DEMO_FILE)
         if topo is None:
-            server, client, name, address = backend.stack, backend.stack, "::1", "::1"
-        else:
-            name = args.target or topo.peer
-            if name not in topo.hosts or name == topo.origin:
-                raise CliError(f"{name}: name a host of {topo.name} other than {topo.origin}", 2)
-            server, client, address = topo.stack(name), topo.stack(), topo.resolve(name)
+            yield root, backend.stack, backend.stack, "::1", "::1"
+            return
+        name = chosen or topo.peer
+        if name not in topo.hosts or name == topo.origin:
+            raise CliError(f"{name}: name a host of {topo.name} other than {topo.origin}", 2)
+        yield root, topo.stack(name), topo.stack(), name, topo.resolve(name)
+
+
+def _demonstrate(args: argparse.Namespace) -> int:
+    from tcpip6.apps.command import CliError
+
+    with _served(args, args.target) as (root, server, client, name, address):
+        path = args.path or ("." if args.list else DEMO_FILE)
         try:
             order = _order_from(args, address, path)
         except ValueError as exc:
@@ -337,21 +351,7 @@ def demo_root(directory: Path) -> Path:
 
 
 def run_server(args: argparse.Namespace) -> int:
-    from tcpip6.apps.command import Backend, CliError
-
-    if args.root is not None and not Path(args.root).is_dir():
-        raise CliError(f"--root {args.root}: no such directory", 2)
-    backend = Backend(args)
-    topo = backend.topology
-    with tempfile.TemporaryDirectory(prefix="tcpip6-ftpd-") as tmp:
-        root = Path(args.root) if args.root else demo_root(Path(tmp))
-        if topo is None:
-            server, client, address = backend.stack, backend.stack, "::1"
-        else:
-            name = args.server or topo.peer
-            if name not in topo.hosts or name == topo.origin:
-                raise CliError(f"{name}: name a host of {topo.name} other than {topo.origin}", 2)
-            server, client, address = topo.stack(name), topo.stack(), topo.resolve(name)
+    with _served(args, args.server) as (root, server, client, _, address):
         ftpd = Ftpd(server, root, upload=args.upload)
         try:
             mode = "read-write" if args.upload else "read-only"

@@ -24,6 +24,7 @@ import math
 import os
 import struct
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, TextIO
@@ -88,6 +89,30 @@ def resolve(stack: Stack, text: str) -> IPv6Address:
     """A destination as an address (zone included, ``fe80::1%eth0``). No DNS (yet)."""
     addr, _ = stack.host.scoped_destination(text)
     return addr
+
+
+def checked_destination(
+    stack: Stack,
+    check: Callable[[], None],
+    destination: str,
+    address: str | None,
+    out: TextIO,
+    tool: str,
+    unknown_name: str,
+) -> IPv6Address | None:
+    """Run the options' ``check`` and resolve ``destination`` (``address`` is what it
+    names, when it is a name), as ping6 and tracert6 start. On an error, print
+    ``tool: reason`` to ``out`` (``unknown_name`` when ``destination`` is a name there is
+    no resolver for yet) and return None."""
+    try:
+        check()
+        return resolve(stack, address or destination)
+    except ValueError as exc:
+        text = str(exc)
+        if address is None and ":" not in destination:
+            text = unknown_name
+        print(f"{tool}: {text}", file=out)
+        return None
 
 
 def describe_error(msg: wi.ErrorMessage) -> str:
@@ -391,14 +416,9 @@ def ping6(
     """Ping ``destination`` (printed as given; ``address`` is what it names, when it is a
     name) and print iputils' lines to ``out``. Returns the exit status."""
     opts = opts or PingOptions()
-    try:
-        opts.check()
-        dst = resolve(stack, address or destination)
-    except ValueError as exc:
-        text = str(exc)
-        if address is None and ":" not in destination:
-            text = f"{destination}: Name or service not known"  # no resolver (yet)
-        print(f"ping6: {text}", file=out)
+    unknown = f"{destination}: Name or service not known"
+    dst = checked_destination(stack, opts.check, destination, address, out, "ping6", unknown)
+    if dst is None:
         return 2
     try:
         pinger = Pinger(stack, destination, dst, opts, out)

@@ -31,8 +31,12 @@ from __future__ import annotations
 
 import enum
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 VERSION = 5
 #: §3 METHOD values.
@@ -253,11 +257,9 @@ class ServerHandshake:
         self.inbox += data
         try:
             if self.phase is Phase.GREETING:
-                greeting = parse_greeting(self.inbox)
-                if greeting is None:
+                methods = self._take(parse_greeting)
+                if methods is None:
                     return None
-                methods, used = greeting
-                del self.inbox[:used]
                 method = choose_method(methods)
                 self.outgoing += method_reply(method)
                 if method == METHOD_NO_ACCEPTABLE:
@@ -266,11 +268,9 @@ class ServerHandshake:
                     return None
                 self.phase = Phase.REQUEST
             if self.phase is Phase.REQUEST:
-                parsed = parse_request(self.inbox)
-                if parsed is None:
+                request = self._take(parse_request)
+                if request is None:
                     return None
-                request, used = parsed
-                del self.inbox[:used]
                 self.request = request
                 if request.command not in (CMD_CONNECT, CMD_UDP_ASSOCIATE):
                     self.refuse(Rep.COMMAND_NOT_SUPPORTED, f"command {request.command}")
@@ -286,6 +286,16 @@ class ServerHandshake:
         except SocksError as exc:
             self._close(str(exc))
         return None
+
+    def _take(self, parse: Callable[[bytearray], tuple[_T, int] | None]) -> _T | None:
+        """What ``parse`` finds at the start of the inbox, its octets taken from it; None
+        while it is incomplete."""
+        parsed = parse(self.inbox)
+        if parsed is None:
+            return None
+        value, used = parsed
+        del self.inbox[:used]
+        return value
 
     def reply(
         self, rep: Rep, bound: IPv6Address | IPv4Address | str | None = None, port: int = 0

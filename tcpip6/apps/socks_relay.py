@@ -46,6 +46,7 @@ from tcpip6.apps.socks import (
     destination,
     parse_udp,
 )
+from tcpip6.io.control import Listener
 from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.machines.tcp import TcpState
 
@@ -58,7 +59,6 @@ MAX_CLIENTS = 64
 BUFFER_SIZE = 64 * 1024
 READ_SIZE = 16 * 1024
 HANDSHAKE_TIMEOUT = 30.0
-ACCEPT_BUDGET = 16
 #: Datagrams from tcpip6 waiting for an association's kernel UDP socket.
 UDP_QUEUE = 64
 UDP_BUDGET = 64
@@ -129,7 +129,7 @@ def _family(address: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in address else socket.AF_INET
 
 
-class SocksServer:
+class SocksServer(Listener):
     """The listening socket, its sessions, and their relays. :meth:`attach` hands it to
     a driver; :meth:`close` closes everything (connections are reset)."""
 
@@ -164,34 +164,18 @@ class SocksServer:
         self.sock = sock
         self.address: tuple[str, int] = sock.getsockname()[:2]
 
-    # -- driver -----------------------------------------------------------------------------
-    def attach(self, driver: LiveDriver) -> None:
-        self.driver = driver
-        driver.add_source(self)
-        driver.add(self)
+    # -- driver (Listener) -------------------------------------------------------------------
+    def clients_open(self) -> int:
+        return len(self.sessions)
 
-    def fileno(self) -> int:
-        return self.sock.fileno()
+    def refuse(self, conn: socket.socket) -> None:
+        self.counters.busy_refused += 1
 
-    def read_ready(self, now: float) -> int:
-        accepted = 0
-        for _ in range(ACCEPT_BUDGET):
-            try:
-                conn, peer = self.sock.accept()
-            except OSError:
-                break
-            conn.setblocking(False)
-            if len(self.sessions) >= self.max_clients:
-                self.counters.busy_refused += 1
-                conn.close()
-                continue
-            self.counters.accepted += 1
-            session = _Session(self, conn, peer, now)
-            self.sessions.append(session)
-            if self.driver is not None:
-                self.driver.add_source(session)
-            accepted += 1
-        return accepted
+    def accepted(self, conn: socket.socket, peer: Any, now: float) -> object:
+        self.counters.accepted += 1
+        session = _Session(self, conn, peer, now)
+        self.sessions.append(session)
+        return session
 
     def mark(self, session: _Session) -> None:
         """Something changed for ``session``: poll it as soon as the driver can."""

@@ -38,7 +38,7 @@ from tcpip6.api.sockets import (
     Stack,
 )
 from tcpip6.apps.command import Backend, Subparsers, options, run_in_host, tool_parser
-from tcpip6.apps.ping6 import format_time, icmp6_filter, resolve
+from tcpip6.apps.ping6 import checked_destination, format_time, icmp6_filter
 from tcpip6.wire import icmpv6 as wi
 from tcpip6.wire.errors import WireError
 from tcpip6.wire.ipv6 import IPPROTO_UDP, Ipv6Header
@@ -229,14 +229,9 @@ def tracert6(
     name), printing a line per hop to ``out``. 0 when the destination answered, 1 when it
     did not within the hops, 2 on an error."""
     opts = opts or TraceOptions()
-    try:
-        opts.check()
-        dst = resolve(stack, address or destination)
-    except ValueError as exc:
-        text = str(exc)
-        if address is None and ":" not in destination:
-            text = f"Unable to resolve target system name {destination}."
-        print(f"tracert6: {text}", file=out)
+    unknown = f"Unable to resolve target system name {destination}."
+    dst = checked_destination(stack, opts.check, destination, address, out, "tracert6", unknown)
+    if dst is None:
         return 2
     for line in header_lines(destination, dst, address, opts):
         print(line, file=out)

@@ -228,6 +228,28 @@ def transmit(
     return result
 
 
+def _checked(opts: TtcpOptions, out: TextIO) -> bool:
+    """``opts`` are usable; if not, ttcp's one line says why."""
+    try:
+        opts.check()
+    except ValueError as exc:
+        print(f"ttcp: {exc}", file=out)
+        return False
+    return True
+
+
+def _say_sockets(
+    out: TextIO, opts: TtcpOptions, proto: str, say_r: bool, say_t: bool, peer: str
+) -> None:
+    """ttcp's first lines: each side's settings and its socket."""
+    if say_r:
+        print(f"{opts.header('r')}  {proto}", file=out)
+        print("ttcp-r: socket", file=out)
+    if say_t:
+        print(f"{opts.header('t')}  {proto}  -> {peer}", file=out)
+        print("ttcp-t: socket", file=out)
+
+
 def ttcp_pair(
     tx: Stack,
     rx: Stack,
@@ -243,10 +265,7 @@ def ttcp_pair(
     address of ``rx``), printing ttcp's lines for the ``sides`` asked ("t", "r" or both).
     0 when the receiver saw the end mark, 1 when it did not, 2 on an error."""
     opts = replace(opts, udp=True) if opts is not None else TtcpOptions(udp=True)
-    try:
-        opts.check()
-    except ValueError as exc:
-        print(f"ttcp: {exc}", file=out)
+    if not _checked(opts, out):
         return 2
     say_r, say_t = "r" in sides, "t" in sides
     try:
@@ -255,12 +274,7 @@ def ttcp_pair(
         print(f"ttcp-r: bind: {exc.strerror or exc}", file=out)
         return 2
     try:
-        if say_r:
-            print(f"{opts.header('r')}  udp", file=out)
-            print("ttcp-r: socket", file=out)
-        if say_t:
-            print(f"{opts.header('t')}  udp  -> {name or dst}", file=out)
-            print("ttcp-t: socket", file=out)
+        _say_sockets(out, opts, "udp", say_r, say_t, name or dst)
         try:
             prime(tx, dst)
             sent = transmit(tx, dst, opts, room)
@@ -363,10 +377,7 @@ def ttcp_tcp_pair(
     ``tx`` connecting to ``dst``. 0 when every octet arrived as sent, 1 when the transfer
     stalled or the data differed, 2 on an error (bind, connect)."""
     opts = opts or TtcpOptions()
-    try:
-        opts.check()
-    except ValueError as exc:
-        print(f"ttcp: {exc}", file=out)
+    if not _checked(opts, out):
         return 2
     say_r, say_t = "r" in sides, "t" in sides
     listener = rx.socket(AF_INET6, SOCK_STREAM)
@@ -379,12 +390,7 @@ def ttcp_tcp_pair(
         except OSError as exc:
             print(f"ttcp-r: bind: {exc.strerror or exc}", file=out)
             return 2
-        if say_r:
-            print(f"{opts.header('r')}  tcp", file=out)
-            print("ttcp-r: socket", file=out)
-        if say_t:
-            print(f"{opts.header('t')}  tcp  -> {name or dst}", file=out)
-            print("ttcp-t: socket", file=out)
+        _say_sockets(out, opts, "tcp", say_r, say_t, name or dst)
         try:
             tsock.settimeout(CONNECT_WAIT)
             tsock.connect((dst, opts.port))

@@ -29,6 +29,10 @@ LINKTYPE_LINUX_SLL2 = 276
 
 ETHERTYPE_IPV6 = 0x86DD
 _VLAN = (0x8100, 0x88A8)
+#: Linux cooked captures: the header's length and where its protocol (an EtherType) sits.
+#: SLL: packet type, ARPHRD, address length, 8 address octets, then the protocol; SLL2:
+#: the protocol first, in 20 octets.
+_COOKED = {LINKTYPE_LINUX_SLL: (16, 14), LINKTYPE_LINUX_SLL2: (20, 0)}
 #: AF_INET6 as BSD loopback captures write it (Linux, FreeBSD, macOS, OpenBSD values).
 _AF_INET6 = (10, 24, 28, 30)
 
@@ -87,18 +91,13 @@ def _ipv6_from_link(
         if frame and frame[0] >> 4 == 6:
             return frame, None, None, None, ""
         return None, None, None, None, "not IPv6"
-    if linktype == LINKTYPE_LINUX_SLL:
-        if len(frame) < 16:
+    if linktype in _COOKED:
+        length, protocol_at = _COOKED[linktype]
+        if len(frame) < length:
             return None, None, None, None, "short cooked frame"
-        if int.from_bytes(frame[14:16], "big") != ETHERTYPE_IPV6:
+        if int.from_bytes(frame[protocol_at : protocol_at + 2], "big") != ETHERTYPE_IPV6:
             return None, None, None, None, "not IPv6"
-        return frame[16:], None, None, None, ""
-    if linktype == LINKTYPE_LINUX_SLL2:
-        if len(frame) < 20:
-            return None, None, None, None, "short cooked frame"
-        if int.from_bytes(frame[0:2], "big") != ETHERTYPE_IPV6:
-            return None, None, None, None, "not IPv6"
-        return frame[20:], None, None, None, ""
+        return frame[length:], None, None, None, ""
     if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
         if len(frame) < 4:
             return None, None, None, None, "short loopback frame"

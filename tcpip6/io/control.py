@@ -93,6 +93,56 @@ class Driver(Protocol):
     def remove_source(self, source: Any) -> None: ...
 
 
+class Listener:
+    """A listening stream socket served by a :class:`Driver`: each wake-up accepts up to
+    ``ACCEPT_BUDGET`` connections, refuses those beyond ``max_clients`` and hands the
+    others to :meth:`accepted`, whose answer the driver then polls. The control server and
+    the SOCKS relay are both one."""
+
+    sock: socket.socket
+    driver: Driver | None
+    max_clients: int
+
+    def clients_open(self) -> int:
+        """How many accepted connections are still open."""
+        raise NotImplementedError
+
+    def refuse(self, conn: socket.socket) -> None:
+        """Account for ``conn``, refused for want of room (it is closed after this)."""
+        raise NotImplementedError
+
+    def accepted(self, conn: socket.socket, peer: Any, now: float) -> object:
+        """Take ``conn`` from ``peer``: return what the driver polls for its input."""
+        raise NotImplementedError
+
+    def attach(self, driver: Driver) -> None:
+        self.driver = driver
+        driver.add_source(self)
+        driver.add(self)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def read_ready(self, now: float) -> int:
+        """Accept waiting connections (beyond ``max_clients``: refused, and closed)."""
+        accepted = 0
+        for _ in range(ACCEPT_BUDGET):
+            try:
+                conn, peer = self.sock.accept()
+            except OSError:
+                break
+            conn.setblocking(False)
+            if self.clients_open() >= self.max_clients:
+                self.refuse(conn)
+                conn.close()
+                continue
+            source = self.accepted(conn, peer, now)
+            if self.driver is not None:
+                self.driver.add_source(source)
+            accepted += 1
+        return accepted
+
+
 def default_path(name: str) -> Path:
     """The control socket of the host called ``name`` (its host name) by default."""
     return DEFAULT_DIR / f"{name}.sock"
@@ -175,7 +225,7 @@ class _Client:
             self.server.drop(self)
 
 
-class ControlServer:
+class ControlServer(Listener):
     """A Unix stream socket at ``path`` answering one JSON line with one JSON line.
 
     :meth:`attach` hands it to a driver; :meth:`close` closes every connection and
@@ -230,38 +280,20 @@ class ControlServer:
             raise ControlError(f"control socket {path}: {exc.strerror or exc}") from None
         return sock
 
-    # -- driver ---------------------------------------------------------------------------
-    def attach(self, driver: Driver) -> None:
-        self.driver = driver
-        driver.add_source(self)
-        driver.add(self)
+    # -- driver (Listener) -----------------------------------------------------------------
+    def clients_open(self) -> int:
+        return len(self.clients)
 
-    def fileno(self) -> int:
-        return self.sock.fileno()
+    def refuse(self, conn: socket.socket) -> None:
+        """Told so in one error line."""
+        self.refused += 1
+        with contextlib.suppress(OSError):
+            conn.send(error_line(f"busy: {self.max_clients} clients already"))
 
-    def read_ready(self, now: float) -> int:
-        """Accept waiting connections (beyond ``max_clients``: told so, and closed)."""
-        accepted = 0
-        for _ in range(ACCEPT_BUDGET):
-            try:
-                conn, _ = self.sock.accept()
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                break
-            conn.setblocking(False)
-            if len(self.clients) >= self.max_clients:
-                self.refused += 1
-                with contextlib.suppress(OSError):
-                    conn.send(error_line(f"busy: {self.max_clients} clients already"))
-                conn.close()
-                continue
-            client = _Client(self, conn, now)
-            self.clients.append(client)
-            if self.driver is not None:
-                self.driver.add_source(client)
-            accepted += 1
-        return accepted
+    def accepted(self, conn: socket.socket, peer: Any, now: float) -> object:
+        client = _Client(self, conn, now)
+        self.clients.append(client)
+        return client
 
     def next_deadline(self) -> float | None:
         times = [c.last_active + self.idle_timeout for c in self.clients if c.job is None]

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import socket
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tcpip6.io.ifreq import IFF_UP, SIOCGIFFLAGS, SIOCGIFHWADDR, SIOCGIFMTU, ifreq
 from tcpip6.stack.counters import CounterSet
 from tcpip6.wire import WireError
 from tcpip6.wire import ext as wire_ext
@@ -42,7 +42,7 @@ from tcpip6.wire.checksum import upper_layer_checksum
 from tcpip6.wire.ethernet import ETHERTYPE_IPV6, MAC_LEN, EthernetHeader
 from tcpip6.wire.ipv6 import IPPROTO_TCP, IPPROTO_UDP, split
 
-# linux/if_packet.h and linux/sockios.h (the socket module lacks some of them).
+# linux/if_packet.h (the socket module lacks some of them).
 SOL_PACKET = 263
 PACKET_ADD_MEMBERSHIP = 1
 PACKET_DROP_MEMBERSHIP = 2
@@ -51,17 +51,10 @@ PACKET_IGNORE_OUTGOING = 23  # Linux 4.20: outgoing frames are not looped back t
 PACKET_OUTGOING = 4
 PACKET_AUXDATA = 8
 TP_STATUS_CSUMNOTREADY = 1 << 3
-SIOCGIFFLAGS = 0x8913
-SIOCGIFMTU = 0x8921
-SIOCGIFHWADDR = 0x8927
-IFF_UP = 0x1
 ARPHRD_ETHER = 1
 
-#: struct ifreq: the name, then a 24-octet union (here: a sockaddr, an int, a short).
-_IFREQ = struct.Struct("16s24s")
 #: struct packet_mreq: ifindex, type, address length, address (up to 8 octets).
 _PACKET_MREQ = struct.Struct("iHH8s")
-ETHERNET_HEADER_LEN = 14
 #: struct tpacket_auxdata: status, len, snaplen, mac, net, vlan tci, vlan tpid.
 _AUXDATA = struct.Struct("IIIHHHH")
 #: Where the checksum field sits in the upper-layer headers that use offload.
@@ -89,11 +82,6 @@ class RawSocketCounters(CounterSet):
     receive_error: int = 0
     memberships_added: int = 0
     memberships_dropped: int = 0
-
-
-def _ifreq(sock: socket.socket, request: int, name: str) -> bytes:
-    raw = fcntl.ioctl(sock.fileno(), request, _IFREQ.pack(name.encode(), b""))
-    return bytes(raw)[16:]
 
 
 def kernel_ipv6_disabled(ifname: str, proc: Path = Path("/proc/sys/net/ipv6/conf")) -> bool:
@@ -191,9 +179,9 @@ class RawSocketPort:
     @staticmethod
     def _read_interface(sock: socket.socket, ifname: str) -> tuple[bytes, int, bool]:
         try:
-            hw = _ifreq(sock, SIOCGIFHWADDR, ifname)
-            mtu_raw = _ifreq(sock, SIOCGIFMTU, ifname)
-            flags_raw = _ifreq(sock, SIOCGIFFLAGS, ifname)
+            hw = ifreq(sock, SIOCGIFHWADDR, ifname)
+            mtu_raw = ifreq(sock, SIOCGIFMTU, ifname)
+            flags_raw = ifreq(sock, SIOCGIFFLAGS, ifname)
         except OSError as exc:
             raise LinkError(f"cannot read {ifname}: {exc.strerror}") from None
         family = struct.unpack_from("H", hw)[0]
@@ -212,7 +200,7 @@ class RawSocketPort:
 
     # FramePort
     def send_frame(self, frame: bytes) -> None:
-        if len(frame) > self.mtu + ETHERNET_HEADER_LEN:
+        if len(frame) > self.mtu + EthernetHeader.HEADER_LEN:
             self.counters.send_too_big_drop += 1
             return
         try:
@@ -260,7 +248,7 @@ class RawSocketPort:
             if pkttype == PACKET_OUTGOING:
                 self.counters.outgoing_ignored += 1
                 continue
-            if len(frame) < ETHERNET_HEADER_LEN:
+            if len(frame) < EthernetHeader.HEADER_LEN:
                 self.counters.runt_drop += 1
                 continue
             if _checksum_not_ready(ancillary):

@@ -13,8 +13,7 @@ import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from tcpip6.io.rawsock import LinkError
-from tcpip6.io.tunnel import IP_MTU_DISCOVER, IP_PMTUDISC_DONT, RawIpv4Counters, RawIpv4Port
+from tcpip6.io.tunnel import RawIpv4Counters, RawIpv4Port, bind_local, open_protocol_41
 from tcpip6.stack.tunnel import TUNNEL_TTL
 
 #: How many IPv4 groups the port joins at most (Linux's igmp_max_memberships is 20 by
@@ -52,13 +51,8 @@ class MulticastIpv4Port(RawIpv4Port):
         self.error_receiver = None  # no IP_RECVERR here: RFC 4213 §3.4 is for tunnels
         self.groups: set[IPv4Address] = set()
         _check_local(local)
+        sock = open_protocol_41()
         try:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, 41)
-        except PermissionError:
-            raise LinkError("a raw IPv4 socket (protocol 41) needs root (or CAP_NET_RAW)") from None
-        try:
-            sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, TUNNEL_TTL)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, TUNNEL_TTL)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, local.packed)
@@ -110,13 +104,7 @@ class MulticastIpv4Port(RawIpv4Port):
 def _check_local(local: IPv4Address) -> None:
     """``local`` must be an address of this host (the bind a raw socket here skips)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.bind((str(local), 0))
-        except OSError as exc:
-            raise LinkError(
-                f"cannot use {local} for a tunnel ({exc.strerror}): give an IPv4 address "
-                f"of this host (ip -4 addr add {local}/24 dev IFNAME)"
-            ) from None
+        bind_local(probe, local)
 
 
 __all__ = [

@@ -37,27 +37,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tcpip6.io.ifreq import (
+    IFF_UP,
+    IFREQ,
+    SIOCGIFFLAGS,
+    SIOCGIFHWADDR,
+    SIOCGIFMTU,
+    SIOCSIFFLAGS,
+    ifreq,
+)
 from tcpip6.io.rawsock import LinkError
 from tcpip6.stack.counters import CounterSet
-from tcpip6.wire.ethernet import BROADCAST, ETHERTYPE_IPV6, MAC_LEN
+from tcpip6.wire.ethernet import BROADCAST, ETHERTYPE_IPV6, MAC_LEN, EthernetHeader
 
-# linux/if_tun.h and linux/sockios.h.
+# linux/if_tun.h.
 TUNSETIFF = 0x400454CA
 IFF_TAP = 0x0002
 IFF_NO_PI = 0x1000
 IFF_TUN_EXCL = 0x8000
-SIOCGIFFLAGS = 0x8913
-SIOCSIFFLAGS = 0x8914
-SIOCGIFMTU = 0x8921
-SIOCGIFHWADDR = 0x8927
-IFF_UP = 0x1
 #: IFNAMSIZ is 16 with the terminating NUL.
 MAX_NAME_LEN = 15
 CLONE_DEVICE = Path("/dev/net/tun")
 
-#: struct ifreq: the name, then a 24-octet union (flags are a short at its start).
-_IFREQ = struct.Struct("16s24s")
-ETHERNET_HEADER_LEN = 14
 #: Frames read per call to read_ready, so that timers still run under a flood.
 READ_BUDGET = 64
 #: Receive buffer per read: a jumbo frame fits.
@@ -119,11 +120,6 @@ class TapCounters(CounterSet):
     send_error_drop: int = 0
 
 
-def _ifreq(sock: socket.socket, request: int, name: str, data: bytes = b"") -> bytes:
-    raw = fcntl.ioctl(sock.fileno(), request, _IFREQ.pack(name.encode(), data))
-    return bytes(raw)[16:]
-
-
 def _create(name: str, clone: Path) -> int:
     try:
         fd = os.open(clone, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -134,7 +130,7 @@ def _create(name: str, clone: Path) -> int:
         raise LinkError(f"opening {clone} needs root (or CAP_NET_ADMIN)") from None
     flags = struct.pack("H", IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL)
     try:
-        fcntl.ioctl(fd, TUNSETIFF, _IFREQ.pack(name.encode(), flags))
+        fcntl.ioctl(fd, TUNSETIFF, IFREQ.pack(name.encode(), flags))
     except OSError as exc:
         os.close(fd)
         raise LinkError(setiff_error(name, exc.errno or 0)) from None
@@ -145,10 +141,10 @@ def _configure(name: str) -> tuple[int, bytes]:
     """Bring ``name`` up; its MTU and the kernel side's MAC."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         try:
-            (flags,) = struct.unpack_from("H", _ifreq(sock, SIOCGIFFLAGS, name))
-            _ifreq(sock, SIOCSIFFLAGS, name, struct.pack("H", flags | IFF_UP))
-            (mtu,) = struct.unpack_from("i", _ifreq(sock, SIOCGIFMTU, name))
-            kernel_mac = _ifreq(sock, SIOCGIFHWADDR, name)[2 : 2 + MAC_LEN]
+            (flags,) = struct.unpack_from("H", ifreq(sock, SIOCGIFFLAGS, name))
+            ifreq(sock, SIOCSIFFLAGS, name, struct.pack("H", flags | IFF_UP))
+            (mtu,) = struct.unpack_from("i", ifreq(sock, SIOCGIFMTU, name))
+            kernel_mac = ifreq(sock, SIOCGIFHWADDR, name)[2 : 2 + MAC_LEN]
         except OSError as exc:
             raise LinkError(f"cannot bring TAP device {name} up: {exc.strerror}") from None
     return mtu, kernel_mac
@@ -195,7 +191,7 @@ class TapPort:
 
     # FramePort
     def send_frame(self, frame: bytes) -> None:
-        if len(frame) > self.mtu + ETHERNET_HEADER_LEN:
+        if len(frame) > self.mtu + EthernetHeader.HEADER_LEN:
             self.counters.send_too_big_drop += 1
             return
         try:
@@ -228,7 +224,7 @@ class TapPort:
 
     def admit(self, frame: bytes) -> bool:
         """The port's filter: long enough, to us, and IPv6 (counted either way)."""
-        if len(frame) < ETHERNET_HEADER_LEN:
+        if len(frame) < EthernetHeader.HEADER_LEN:
             self.counters.runt_drop += 1
             return False
         if not accepts(frame[:MAC_LEN], self.mac, self.groups):

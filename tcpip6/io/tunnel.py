@@ -49,6 +49,34 @@ class RawIpv4Counters(CounterSet):
     icmpv4_errors_received: int = 0
 
 
+def open_protocol_41() -> socket.socket:
+    """A raw IPv4 socket for protocol 41 that sends with DF clear (``IP_PMTUDISC_DONT``,
+    RFC 4213 §3.2.1) and TTL :data:`TUNNEL_TTL`. LinkError, one line, without root."""
+    try:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, IPPROTO_IPV6)
+    except PermissionError:
+        raise LinkError("a raw IPv4 socket (protocol 41) needs root (or CAP_NET_RAW)") from None
+    try:
+        sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, TUNNEL_TTL)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def bind_local(sock: socket.socket, local: IPv4Address) -> None:
+    """Bind ``sock`` to ``local``; LinkError, one line, when that is not an IPv4 address
+    of this host."""
+    try:
+        sock.bind((str(local), 0))
+    except OSError as exc:
+        raise LinkError(
+            f"cannot use {local} for a tunnel ({exc.strerror}): give an IPv4 address "
+            f"of this host (ip -4 addr add {local}/24 dev IFNAME)"
+        ) from None
+
+
 class RawIpv4Port:
     """A raw IPv4 socket for protocol 41, bound to ``local`` (it then receives only the
     datagrams to that address). Sends with DF clear (``IP_PMTUDISC_DONT``, RFC 4213
@@ -60,20 +88,9 @@ class RawIpv4Port:
         self.counters = RawIpv4Counters()
         self.receiver: Callable[[bytes, float], None] | None = None
         self.error_receiver: ErrorReceiver | None = None
+        sock = open_protocol_41()
         try:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, IPPROTO_IPV6)
-        except PermissionError:
-            raise LinkError("a raw IPv4 socket (protocol 41) needs root (or CAP_NET_RAW)") from None
-        try:
-            try:
-                sock.bind((str(local), 0))
-            except OSError as exc:
-                raise LinkError(
-                    f"cannot use {local} for a tunnel ({exc.strerror}): give an IPv4 address "
-                    f"of this host (ip -4 addr add {local}/24 dev IFNAME)"
-                ) from None
-            sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, TUNNEL_TTL)
+            bind_local(sock, local)
             # RFC 4213 §3.4: the kernel queues the ICMPv4 errors about our datagrams.
             sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
             sock.setblocking(False)

@@ -224,8 +224,16 @@ def compare_sources(
     if sa.temporary != sb.temporary:
         return -1 if sa.temporary == prefer_temporary else 1
     # RFC 6724 §5 rule 8: use longest matching prefix, up to the prefix length of the source.
-    cpl_a = common_prefix_len(sa.address, d, sa.prefix_length)
-    cpl_b = common_prefix_len(sb.address, d, sb.prefix_length)
+    return _longer_match_first(sa, d, sb, d)
+
+
+def _longer_match_first(
+    sa: SourceCandidate, da: IPv6Address, sb: SourceCandidate, db: IPv6Address
+) -> int:
+    """-1 when source ``sa`` shares the longer prefix with its destination ``da``, 1 when
+    ``sb`` does with ``db``, 0 on a tie (RFC 6724 §5 rule 8, RFC 6724 §6 rule 9)."""
+    cpl_a = common_prefix_len(sa.address, da, sa.prefix_length)
+    cpl_b = common_prefix_len(sb.address, db, sb.prefix_length)
     if cpl_a != cpl_b:
         return -1 if cpl_a > cpl_b else 1
     return 0
@@ -309,10 +317,8 @@ def compare_destinations(
     # RFC 6724 §6 rule 9: use longest matching prefix, when DA and DB are of the same
     # address family.
     if source_a is not None and source_b is not None and _is_ipv4(da) == _is_ipv4(db):
-        cpl_a = common_prefix_len(source_a.address, da, source_a.prefix_length)
-        cpl_b = common_prefix_len(source_b.address, db, source_b.prefix_length)
-        if cpl_a != cpl_b:
-            return -1 if cpl_a > cpl_b else 1
+        # RFC 6724 §6 rule 10 on a tie: otherwise, leave the order unchanged (0).
+        return _longer_match_first(source_a, da, source_b, db)
     # RFC 6724 §6 rule 10: otherwise, leave the order unchanged.
     return 0
 

@@ -122,12 +122,7 @@ class Icmpv6:
         c = self.host.icmp
         name = _ERROR_COUNTERS[type(msg)]
         setattr(c, name, getattr(c, name) + 1)
-        if isinstance(msg, wire_icmp.PacketTooBig):
-            parameter = msg.mtu
-        elif isinstance(msg, wire_icmp.ParameterProblem):
-            parameter = msg.pointer
-        else:
-            parameter = 0
+        parameter = wire_icmp.error_parameter(msg)
         self.errors_received.append(
             IcmpErrorReceived(d.now, d.header.src, msg.type, msg.code, parameter, msg.invoking)
         )
@@ -152,9 +147,37 @@ class Icmpv6:
         if path is None:
             return False
         iface, next_hop, src = path
+        return self.send_on(
+            iface,
+            next_hop,
+            src,
+            dst,
+            msg,
+            now,
+            hop_limit=hop_limit,
+            hop_by_hop=hop_by_hop,
+            destination_options=destination_options,
+        )
+
+    def send_on(
+        self,
+        iface: Interface,
+        next_hop: IPv6Address,
+        src: IPv6Address,
+        dst: IPv6Address,
+        msg: wire_icmp.Icmpv6Message,
+        now: float,
+        *,
+        hop_limit: int | None = None,
+        link_address: bytes | None = None,
+        hop_by_hop: tuple[wire_ext.TlvOption, ...] = (),
+        destination_options: tuple[wire_ext.TlvOption, ...] = (),
+    ) -> bool:
+        """Send an ICMPv6 message on ``iface`` to ``next_hop`` from ``src``, chosen
+        already (the checksum's pseudo-header needs it): ND and MLD send on one link."""
         body = msg.build(src, dst)
-        host.icmp.out_msgs += 1
-        return host.ipv6.send_on(
+        self.host.icmp.out_msgs += 1
+        return self.host.ipv6.send_on(
             iface,
             next_hop,
             src,
@@ -163,6 +186,7 @@ class Icmpv6:
             body,
             now,
             hop_limit=hop_limit,
+            link_address=link_address,
             hop_by_hop=hop_by_hop,
             destination_options=destination_options,
         )

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv6Address
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from tcpip6.stack.fragment import (
     FragmentDropped,
@@ -85,6 +85,7 @@ KNOWN_OPTIONS = frozenset({wire_ext.PAD1, wire_ext.PADN, wire_ext.ROUTER_ALERT})
 #: The Home Address option (RFC 6275 §6.3), recognised in Destination Options by a host
 #: that runs Mobile IPv6 (``host.mobility``).
 HAO_OPTIONS = frozenset({wire_mh.HOME_ADDRESS_OPTION})
+_Ext = TypeVar("_Ext", wire_ext.OptionsHeader, wire_ext.RoutingHeader)
 
 
 #: What the Mobile IPv6 send hook leaves alone: packets that already carry a routing header
@@ -293,6 +294,26 @@ class Ipv6Layer:
         first = off == Ipv6Header.HEADER_LEN
         self._walk(iface, hdr, packet, nh, off, nh_pointer, now, first=first, fragmented=fragmented)
 
+    def _parse_extension(
+        self,
+        parse: Callable[[memoryview], _Ext],
+        iface: Interface,
+        hdr: Ipv6Header,
+        packet: bytes,
+        off: int,
+        now: float,
+    ) -> _Ext | None:
+        """The extension header at ``off``, parsed; or, when it is malformed, None, counted
+        and answered with a Parameter Problem pointing at its length octet (RFC 8200 §4)."""
+        try:
+            return parse(memoryview(packet)[off:])
+        except WireError:
+            self.host.ip.ext_header_malformed_drop += 1
+            self.host.icmpv6.parameter_problem(
+                iface, hdr, packet, wire_icmp.PARAM_PROBLEM_HEADER_FIELD, off + 1, now
+            )
+            return None
+
     def _options_header(
         self,
         iface: Interface,
@@ -305,13 +326,8 @@ class Ipv6Layer:
         """Hop-by-Hop / Destination Options (RFC 8200 §4.2-§4.3, RFC 8200 §4.6). Returns the
         header length, or None when the packet was discarded."""
         c = self.host.ip
-        try:
-            opts = wire_ext.OptionsHeader.parse(memoryview(packet)[off:])
-        except WireError:
-            c.ext_header_malformed_drop += 1
-            self.host.icmpv6.parameter_problem(
-                iface, hdr, packet, wire_icmp.PARAM_PROBLEM_HEADER_FIELD, off + 1, now
-            )
+        opts = self._parse_extension(wire_ext.OptionsHeader.parse, iface, hdr, packet, off, now)
+        if opts is None:
             return None
         opt_off = off + 2
         for opt in opts.options:
@@ -345,13 +361,8 @@ class Ipv6Layer:
         the header's length and the fixed header the rest of the chain sees (a type 2
         header makes the home address the destination), or None when it was discarded."""
         c = self.host.ip
-        try:
-            rh = wire_ext.RoutingHeader.parse(memoryview(packet)[off:])
-        except WireError:
-            c.ext_header_malformed_drop += 1
-            self.host.icmpv6.parameter_problem(
-                iface, hdr, packet, wire_icmp.PARAM_PROBLEM_HEADER_FIELD, off + 1, now
-            )
+        rh = self._parse_extension(wire_ext.RoutingHeader.parse, iface, hdr, packet, off, now)
+        if rh is None:
             return None
         if rh.segments_left == 0:
             # RFC 8200 §4.4: ignore the header and continue with the next one.

@@ -38,19 +38,9 @@ class MldHost:
         # RFC 2710 §3: a link-local source; RFC 3590 §4: the unspecified address while no
         # link-local address is usable yet (during DAD).
         src = iface.link_local_address() or wire_ipv6.UNSPECIFIED
-        body = msg.build(src, dst)
-        self.host.icmp.out_msgs += 1
         # RFC 2710 §3: hop limit 1 and a Router Alert option in a Hop-by-Hop header.
-        self.host.ipv6.send_on(
-            iface,
-            dst,
-            src,
-            dst,
-            wire_ipv6.IPPROTO_ICMPV6,
-            body,
-            now,
-            hop_limit=1,
-            hop_by_hop=(ROUTER_ALERT_MLD,),
+        self.host.icmpv6.send_on(
+            iface, dst, src, dst, msg, now, hop_limit=1, hop_by_hop=(ROUTER_ALERT_MLD,)
         )
 
     def _receive(self, d: Delivery, msg: wm.MldMessage) -> None:

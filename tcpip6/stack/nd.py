@@ -136,18 +136,8 @@ class NeighborDiscovery:
         now: float,
         link_address: bytes | None = None,
     ) -> None:
-        body = msg.build(src, dst)
-        self.host.icmp.out_msgs += 1
-        self.host.ipv6.send_on(
-            iface,
-            dst,
-            src,
-            dst,
-            wire_ipv6.IPPROTO_ICMPV6,
-            body,
-            now,
-            hop_limit=ND_HOP_LIMIT,
-            link_address=link_address,
+        self.host.icmpv6.send_on(
+            iface, dst, src, dst, msg, now, hop_limit=ND_HOP_LIMIT, link_address=link_address
         )
 
     def _own_lla_option(self, iface: Interface, cls: type) -> tuple[wn.NdOption, ...]:

@@ -23,6 +23,16 @@ def _common(hdr: Ipv6Header, code: int) -> str | None:
     return None
 
 
+def _common_with_target(
+    hdr: Ipv6Header,
+    msg: wire_nd.NeighborSolicitation | wire_nd.NeighborAdvertisement,
+    multicast_target: str,
+) -> str | None:
+    """The common checks, then RFC 4861 §7.1.1 and §7.1.2 alike: "Target Address is not a
+    multicast address" (``multicast_target`` counts it)."""
+    return _common(hdr, msg.code) or (multicast_target if msg.target.is_multicast else None)
+
+
 def _has(msg: wire_nd.NdMessage, option_type: type) -> bool:
     return any(isinstance(o, option_type) for o in msg.options)
 
@@ -49,12 +59,9 @@ def check_router_advertisement(hdr: Ipv6Header, msg: wire_nd.RouterAdvertisement
 
 def check_neighbor_solicitation(hdr: Ipv6Header, msg: wire_nd.NeighborSolicitation) -> str | None:
     """RFC 4861 §7.1.1."""
-    reason = _common(hdr, msg.code)
+    reason = _common_with_target(hdr, msg, "ns_target_multicast_drop")
     if reason:
         return reason
-    # "Target Address is not a multicast address."
-    if msg.target.is_multicast:
-        return "ns_target_multicast_drop"
     if hdr.src.is_unspecified:
         # "If the IP source address is the unspecified address, the IP destination address
         # is a solicited-node multicast address."
@@ -68,11 +75,9 @@ def check_neighbor_solicitation(hdr: Ipv6Header, msg: wire_nd.NeighborSolicitati
 
 def check_neighbor_advertisement(hdr: Ipv6Header, msg: wire_nd.NeighborAdvertisement) -> str | None:
     """RFC 4861 §7.1.2."""
-    reason = _common(hdr, msg.code)
+    reason = _common_with_target(hdr, msg, "na_target_multicast_drop")
     if reason:
         return reason
-    if msg.target.is_multicast:
-        return "na_target_multicast_drop"
     # "If the IP Destination Address is a multicast address the Solicited flag is zero."
     if hdr.dst.is_multicast and msg.solicited:
         return "na_solicited_to_multicast_drop"

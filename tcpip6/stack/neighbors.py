@@ -27,6 +27,7 @@ the deadline :meth:`next_deadline` names   :meth:`NeighborCache.poll`
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv6Address
 
@@ -460,24 +461,35 @@ class NeighborCache:
                 self._expire(nce, now, actions)
         return actions
 
+    def _retransmit(
+        self,
+        nce: NeighborCacheEntry,
+        limit: int,
+        send: Callable[[NeighborCacheEntry, float, list[NdAction]], None],
+        exhausted: str,
+        now: float,
+        actions: list[NdAction],
+    ) -> None:
+        """Send another solicitation (``nce.probes`` counts them) until ``limit`` went
+        unanswered, then fire ``exhausted``."""
+        if nce.probes < limit:
+            nce.probes += 1
+            send(nce, now, actions)
+        else:
+            self._fire(nce, exhausted, now, actions)
+
     def _expire(self, nce: NeighborCacheEntry, now: float, actions: list[NdAction]) -> None:
         state = nce.state
         if state is NceState.INCOMPLETE:
             # §7.2.2: retransmit "every RetransTimer milliseconds until ... or
             # MAX_MULTICAST_SOLICIT solicitations have been sent without a response".
-            if nce.probes < MAX_MULTICAST_SOLICIT:
-                nce.probes += 1
-                self._solicit(nce, now, actions)
-            else:
-                self._fire(nce, "resolution_failed", now, actions)
+            limit, exhausted = MAX_MULTICAST_SOLICIT, "resolution_failed"
+            self._retransmit(nce, limit, self._solicit, exhausted, now, actions)
         elif state is NceState.REACHABLE:
             self._fire(nce, "reachable_timeout", now, actions)
         elif state is NceState.DELAY:
             self._fire(nce, "delay_timeout", now, actions)
         elif state is NceState.PROBE:
             # §7.3.3: "retransmissions of ... MAX_UNICAST_SOLICIT solicitations".
-            if nce.probes < MAX_UNICAST_SOLICIT:
-                nce.probes += 1
-                self._probe(nce, now, actions)
-            else:
-                self._fire(nce, "probes_exhausted", now, actions)
+            limit, exhausted = MAX_UNICAST_SOLICIT, "probes_exhausted"
+            self._retransmit(nce, limit, self._probe, exhausted, now, actions)

@@ -105,21 +105,22 @@ class _ErrorBase(_icmp.Message):
     invoking: bytes
 
     MIN_LEN: ClassVar[int] = ERROR_HEADER_LEN
-
-    def _word(self) -> int:
-        raise NotImplementedError
+    #: The name of the field the type keeps in the 32-bit word after the checksum (each
+    #: subclass declares it as its third field, after ``code`` and ``invoking``).
+    WORD_FIELD: ClassVar[str]
 
     def buffer_len(self) -> int:
         return ERROR_HEADER_LEN + len(self.invoking)
 
     def _emit_body(self, buf: WritableBuffer, off: int) -> None:
-        _icmp.WORD.pack_into(buf, off + 4, self._word())
+        word: int = getattr(self, self.WORD_FIELD)
+        _icmp.WORD.pack_into(buf, off + 4, word)
         buf[off + ERROR_HEADER_LEN : off + self.buffer_len()] = self.invoking
 
-
-def _error_fields(buf: memoryview) -> tuple[int, bytes, int]:
-    (word,) = _icmp.WORD.unpack_from(buf, 4)
-    return buf[1], bytes(buf[ERROR_HEADER_LEN:]), word
+    @classmethod
+    def _parse(cls, buf: memoryview) -> Self:
+        (word,) = _icmp.WORD.unpack_from(buf, 4)
+        return cls(buf[1], bytes(buf[ERROR_HEADER_LEN:]), word)  # type: ignore[call-arg]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,13 +131,7 @@ class DestinationUnreachable(_ErrorBase):
     unused: int = 0
 
     TYPE: ClassVar[int] = DESTINATION_UNREACHABLE
-
-    def _word(self) -> int:
-        return self.unused
-
-    @classmethod
-    def _parse(cls, buf: memoryview) -> Self:
-        return cls(*_error_fields(buf))
+    WORD_FIELD: ClassVar[str] = "unused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,13 +142,7 @@ class PacketTooBig(_ErrorBase):
     mtu: int
 
     TYPE: ClassVar[int] = PACKET_TOO_BIG
-
-    def _word(self) -> int:
-        return self.mtu
-
-    @classmethod
-    def _parse(cls, buf: memoryview) -> Self:
-        return cls(*_error_fields(buf))
+    WORD_FIELD: ClassVar[str] = "mtu"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,13 +152,7 @@ class TimeExceeded(_ErrorBase):
     unused: int = 0
 
     TYPE: ClassVar[int] = TIME_EXCEEDED
-
-    def _word(self) -> int:
-        return self.unused
-
-    @classmethod
-    def _parse(cls, buf: memoryview) -> Self:
-        return cls(*_error_fields(buf))
+    WORD_FIELD: ClassVar[str] = "unused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,13 +163,7 @@ class ParameterProblem(_ErrorBase):
     pointer: int
 
     TYPE: ClassVar[int] = PARAMETER_PROBLEM
-
-    def _word(self) -> int:
-        return self.pointer
-
-    @classmethod
-    def _parse(cls, buf: memoryview) -> Self:
-        return cls(*_error_fields(buf))
+    WORD_FIELD: ClassVar[str] = "pointer"
 
 
 # -- echo (RFC 4443 §4) ----------------------------------------------------------------------------
@@ -262,6 +239,18 @@ class UnknownIcmpv6:
 
 
 ErrorMessage = DestinationUnreachable | PacketTooBig | TimeExceeded | ParameterProblem
+
+
+def error_parameter(msg: ErrorMessage) -> int:
+    """What an error tells beyond its type and code, else 0: the MTU of a Packet Too Big
+    (RFC 4443 §3.2), the pointer of a Parameter Problem (RFC 4443 §3.4)."""
+    if isinstance(msg, PacketTooBig):
+        return msg.mtu
+    if isinstance(msg, ParameterProblem):
+        return msg.pointer
+    return 0
+
+
 EchoMessage = EchoRequest | EchoReply
 Icmpv6Message = ErrorMessage | EchoMessage | _nd.NdMessage | _mld.MldMessage | UnknownIcmpv6
 

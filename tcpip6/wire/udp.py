@@ -48,24 +48,77 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class UdpDatagram:
-    """RFC 768. Octets of the IPv6 payload beyond the Length field are not part of the
-    datagram: parse ignores them."""
+class _Datagram:
+    """What UDP and UDP-Lite share: the ports, the payload, an 8-octet header whose third
+    field each protocol uses its own way, and a checksum that is never sent as zero."""
 
     src_port: int
     dst_port: int
     payload: bytes
 
     HEADER_LEN: ClassVar[int] = HEADER_LEN
+    PROTOCOL: ClassVar[int]
+    #: The protocol's name in error messages.
+    NAME: ClassVar[str]
+
+    @classmethod
+    def _unpack(cls, buf: bytes | bytearray | memoryview) -> tuple[int, int, int, int]:
+        """Source port, destination port, the third field and the checksum."""
+        if len(buf) < HEADER_LEN:
+            raise WireError(f"{cls.NAME}: {len(buf)} octets, need {HEADER_LEN}")
+        sport, dport, third, csum = _HEADER.unpack_from(buf, 0)
+        return sport, dport, third, csum
+
+    def buffer_len(self) -> int:
+        return HEADER_LEN + len(self.payload)
+
+    def _emit(
+        self,
+        buf: bytearray | memoryview,
+        src: IPv6Address,
+        dst: IPv6Address,
+        off: int,
+        third: int,
+        covered: int,
+    ) -> None:
+        """The header with ``third`` as its third field, the payload, and the checksum
+        over the pseudo-header (its length is the whole datagram's) and the first
+        ``covered`` octets."""
+        length = self.buffer_len()
+        if length > MAX_LENGTH:
+            raise ValueError(f"{self.NAME}: {length} octets, at most {MAX_LENGTH}")
+        _HEADER.pack_into(buf, off, self.src_port, self.dst_port, third, 0)
+        buf[off + HEADER_LEN : off + length] = self.payload
+        data = buf[off : off + covered]
+        csum = upper_layer_checksum(src, dst, self.PROTOCOL, data, length=length)
+        # RFC 768, RFC 8200 §8.1, RFC 3828 §3.1: a computed zero is sent as all ones (0
+        # means "no checksum").
+        _CHECKSUM.pack_into(buf, off + 6, csum or 0xFFFF)
+
+    def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
+        buf = bytearray(self.buffer_len())
+        self.emit(buf, src, dst)
+        return bytes(buf)
+
+    def emit(
+        self, buf: bytearray | memoryview, src: IPv6Address, dst: IPv6Address, off: int = 0
+    ) -> None:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class UdpDatagram(_Datagram):
+    """RFC 768. Octets of the IPv6 payload beyond the Length field are not part of the
+    datagram: parse ignores them."""
+
     PROTOCOL: ClassVar[int] = IPPROTO_UDP
+    NAME: ClassVar[str] = "udp"
 
     @classmethod
     def parse(
         cls, buf: bytes | bytearray | memoryview, src: IPv6Address, dst: IPv6Address
     ) -> UdpDatagram:
-        if len(buf) < HEADER_LEN:
-            raise WireError(f"udp: {len(buf)} octets, need {HEADER_LEN}")
-        sport, dport, length, csum = _HEADER.unpack_from(buf, 0)
+        sport, dport, length, csum = cls._unpack(buf)
         # RFC 768: Length counts the header and the data, so it is at least 8, and the
         # datagram must fit in what the IPv6 layer delivered.
         if length < HEADER_LEN or length > len(buf):
@@ -79,48 +132,29 @@ class UdpDatagram:
             raise ChecksumError("udp: bad checksum")
         return cls(sport, dport, bytes(data[HEADER_LEN:]))
 
-    def buffer_len(self) -> int:
-        return HEADER_LEN + len(self.payload)
-
     def emit(
         self, buf: bytearray | memoryview, src: IPv6Address, dst: IPv6Address, off: int = 0
     ) -> None:
         length = self.buffer_len()
-        if length > MAX_LENGTH:
-            raise ValueError(f"udp: {length} octets, at most {MAX_LENGTH}")
-        _HEADER.pack_into(buf, off, self.src_port, self.dst_port, length, 0)
-        buf[off + HEADER_LEN : off + length] = self.payload
-        csum = upper_layer_checksum(src, dst, IPPROTO_UDP, buf[off : off + length])
-        # RFC 768, RFC 8200 §8.1: a computed zero is sent as all ones (0 means "none").
-        _CHECKSUM.pack_into(buf, off + 6, csum or 0xFFFF)
-
-    def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
-        buf = bytearray(self.buffer_len())
-        self.emit(buf, src, dst)
-        return bytes(buf)
+        self._emit(buf, src, dst, off, length, length)
 
 
 @dataclass(frozen=True, slots=True)
-class UdpLiteDatagram:
+class UdpLiteDatagram(_Datagram):
     """RFC 3828. ``coverage`` is the Checksum Coverage field: 0 covers the whole datagram,
     otherwise the number of octets covered from the start of the header (8 up to the
     datagram length). The datagram length is the IPv6 payload length: all of ``buf``."""
 
-    src_port: int
-    dst_port: int
-    payload: bytes
     coverage: int = 0
 
-    HEADER_LEN: ClassVar[int] = HEADER_LEN
     PROTOCOL: ClassVar[int] = IPPROTO_UDPLITE
+    NAME: ClassVar[str] = "udp-lite"
 
     @classmethod
     def parse(
         cls, buf: bytes | bytearray | memoryview, src: IPv6Address, dst: IPv6Address
     ) -> UdpLiteDatagram:
-        if len(buf) < HEADER_LEN:
-            raise WireError(f"udp-lite: {len(buf)} octets, need {HEADER_LEN}")
-        sport, dport, coverage, csum = _HEADER.unpack_from(buf, 0)
+        sport, dport, coverage, csum = cls._unpack(buf)
         # RFC 3828 §3.1: coverage 1..7, or beyond the datagram, is illegal: discard.
         if 0 < coverage < HEADER_LEN or coverage > len(buf):
             raise WireError(f"udp-lite: coverage {coverage} with {len(buf)} octets")
@@ -140,25 +174,10 @@ class UdpLiteDatagram:
         """How many octets the checksum protects (RFC 3828 §3.1)."""
         return self.coverage or self.buffer_len()
 
-    def buffer_len(self) -> int:
-        return HEADER_LEN + len(self.payload)
-
     def emit(
         self, buf: bytearray | memoryview, src: IPv6Address, dst: IPv6Address, off: int = 0
     ) -> None:
         length = self.buffer_len()
-        if length > MAX_LENGTH:
-            raise ValueError(f"udp-lite: {length} octets, at most {MAX_LENGTH}")
         if 0 < self.coverage < HEADER_LEN or self.coverage > length:
             raise ValueError(f"udp-lite: coverage {self.coverage} for {length} octets")
-        _HEADER.pack_into(buf, off, self.src_port, self.dst_port, self.coverage, 0)
-        buf[off + HEADER_LEN : off + length] = self.payload
-        covered = buf[off : off + (self.coverage or length)]
-        csum = upper_layer_checksum(src, dst, IPPROTO_UDPLITE, covered, length=length)
-        # RFC 3828 §3.1: as in UDP, a computed zero is sent as all ones.
-        _CHECKSUM.pack_into(buf, off + 6, csum or 0xFFFF)
-
-    def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
-        buf = bytearray(self.buffer_len())
-        self.emit(buf, src, dst)
-        return bytes(buf)
+        self._emit(buf, src, dst, off, self.coverage, self.coverage or length)

@@ -3,18 +3,17 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tcpip6.api.sockets import Stack
 from tcpip6.apps import topology
 from tcpip6.apps.jobs import Job, start_job
 from tcpip6.io.control import ControlServer
-from tcpip6.io.runtime import LiveDriver, loopback_live_stack
+from tcpip6.io.runtime import loopback_live_stack
+from tests.apps.rig import DriverRig
 
 
 @pytest.fixture
@@ -27,20 +26,9 @@ def chain() -> topology.Topology:
     return topology.chain()
 
 
-class Rig:
+class Rig(DriverRig[ControlServer]):
     """A loopback-only host on a LiveDriver, its control server answering like ``tcpip6
     host``'s; the test steps the driver itself."""
-
-    def __init__(self, stack: Stack, driver: LiveDriver, server: ControlServer) -> None:
-        self.stack = stack
-        self.driver = driver
-        self.server = server
-
-    def run_until(self, ready: Callable[[], bool], timeout: float = 10.0) -> None:
-        end = time.monotonic() + timeout
-        while not ready():
-            assert time.monotonic() < end, "timed out"
-            self.driver.step(self.driver.now + 0.005)
 
     def ask(self, request: dict[str, Any], sock: socket.socket | None = None) -> socket.socket:
         if sock is None:
@@ -74,12 +62,8 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
         return start_job(stack, request)
 
     server = ControlServer(tmp_path / "c.sock", handler, max_jobs=2)
-    server.attach(driver)
-    try:
-        yield Rig(stack, driver, server)
-    finally:
-        server.close()
-        driver.close()
+    with Rig.running(stack, driver, server) as rig:
+        yield rig
 
 
 def lines(answers: list[dict[str, Any]]) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from ipaddress import IPv4Address, IPv6Address
 
 import pytest
@@ -11,13 +10,11 @@ import pytest
 from tcpip6.apps.host import build_config
 from tcpip6.apps.sixtofourcfg import parse_relay, report, resolve
 from tcpip6.stack.tunnel import TunnelKind, TunnelSpec
+from tests.cli import tcpip6_cli
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tcpip6", "6to4cfg", *args], capture_output=True, text=True,
-        timeout=60,
-    )  # fmt: skip
+    return tcpip6_cli("6to4cfg", *args)
 
 
 def test_report_for_an_address_and_a_relay() -> None:

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tcpip6", *args], capture_output=True, text=True, timeout=60
-    )
+from tests.cli import tcpip6_cli as run
 
 
 def test_ping6_across_the_demo() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from scapy.layers import inet6 as s6
 from scapy.layers.l2 import Ether
 
@@ -24,6 +25,22 @@ def test_echo_request_and_router_advertisement() -> None:
     assert summarize_frame(bytes(ra)).endswith(
         "ICMP6, router advertisement, lifetime 1800s 2001:db8:1::/64"
     )
+
+
+@pytest.mark.parametrize(
+    ("layer", "summary"),
+    [
+        (s6.ICMPv6EchoReply(id=9, seq=1, data=b"abc"), "echo reply id 9 seq 1, 3 bytes"),
+        (s6.ICMPv6DestUnreach(code=4), "destination unreachable code 4"),
+        (s6.ICMPv6TimeExceeded(code=1), "time exceeded code 1"),
+        (s6.ICMPv6PacketTooBig(mtu=1280), "packet too big mtu 1280"),
+        (s6.ICMPv6ParamProblem(code=1, ptr=40), "parameter problem code 1 pointer 40"),
+    ],
+    ids=["echo-reply", "unreachable", "time-exceeded", "too-big", "parameter-problem"],
+)
+def test_echo_replies_and_errors(layer: s6.Packet, summary: str) -> None:
+    frame = Ether() / s6.IPv6(src=SRC, dst=DST) / layer
+    assert summarize_frame(bytes(frame)) == f"{SRC} > {DST}: ICMP6, {summary}"
 
 
 def test_fragments_say_where_they_sit() -> None:

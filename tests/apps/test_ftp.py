@@ -8,8 +8,6 @@ from __future__ import annotations
 import hashlib
 import io
 import random
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from tcpip6.apps.host import build_config
 from tcpip6.apps.steps import Steps, run_blocking
 from tcpip6.apps.topology import Topology
 from tests.apps.conftest import Rig, lines
+from tests.cli import tcpip6_cli
 
 SIZE = 700 * 1024
 TEXT = b"first line\nsecond\n\nlast line without CR\n" * 50
@@ -277,16 +276,12 @@ def test_ftp6_as_a_job_of_a_live_host(rig: Rig, root: Path, tmp_path: Path) -> N
 
 
 def test_the_command_line(tmp_path: Path) -> None:
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "tcpip6", *args], capture_output=True, text=True, timeout=120
-        )
 
     got = tmp_path / "got.bin"
-    done = run("ftp6", "--sim", "demo", "-o", str(got))
+    done = tcpip6_cli("ftp6", "--sim", "demo", "-o", str(got))
     assert done.returncode == 0, done.stderr
     assert "identical to the served file (SHA-256)" in done.stdout
-    done = run("ftpd6", "--sim", "demo")
+    done = tcpip6_cli("ftpd6", "--sim", "demo")
     assert done.returncode == 0, done.stdout
     assert "550 the path leaves the root" in done.stdout
     for args, message in (
@@ -295,7 +290,7 @@ def test_the_command_line(tmp_path: Path) -> None:
         (("ftp6", "--sim", "demo", "--root", "/no/such"), "no such directory"),
         (("ftp6",), "say where to run"),
     ):
-        done = run(*args)
+        done = tcpip6_cli(*args)
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
         assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
 

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tcpip6.apps.host import HostConfigError, config_from, parse_advertise
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tcpip6", *args], capture_output=True, text=True, timeout=60
-    )
+from tests.cli import tcpip6_cli as run
 
 
 @pytest.mark.parametrize("prefix", ["2001:db8:1::/48", "2001:db8:1::/56", "2001:db8:1::/80"])

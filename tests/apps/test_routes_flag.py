@@ -3,13 +3,10 @@ the route it installs (on a tunnel, with the no-ND neighbor entry for the next h
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from ipaddress import IPv4Address, IPv6Address, IPv6Network
+from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 
 import pytest
-from scapy.layers.inet import IP
 
 from tcpip6.apps.host import (
     HostConfigError,
@@ -21,13 +18,15 @@ from tcpip6.apps.host import (
 )
 from tcpip6.stack.machines.nce import NceState
 from tcpip6.stack.tunnel import TunnelLink, sixtofour_address
-from tests.stack.test_tunnel import V4_A, V4_RELAY, Ipv4Net, tunnel_host
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tcpip6", *args], capture_output=True, text=True, timeout=60
-    )
+from tests.cli import tcpip6_cli as run
+from tests.stack.test_tunnel import (
+    ROUTER4,
+    V4_A,
+    Ipv4Net,
+    assert_echo_goes_to_the_router,
+    behind_a_6to4_router,
+    tunnel_host,
+)
 
 
 def test_parse_route() -> None:
@@ -103,20 +102,13 @@ def test_routes_from_the_config_file_and_the_flags(tmp_path: Path) -> None:
 def test_a_route_through_a_6to4_router_reaches_its_ipv4_address() -> None:
     """On a link without ND the next hop becomes a PERMANENT neighbor at the IPv4 address
     the link maps it to (the 6to4 router's embedded V4ADDR), not the relay."""
-    net = Ipv4Net()
-    router4 = IPv4Address("10.0.0.9")
-    a, ia = tunnel_host(net, "a", TunnelLink(net.port(V4_A), V4_A, relay=V4_RELAY))
-    r, ir = tunnel_host(net, "r", TunnelLink(net.port(router4), router4))
-    ir.add_static_address(IPv6Address("2001:db8:99::1"), 128, 0.0)
-    hop = sixtofour_address(router4)
+    net, a, ia, r = behind_a_6to4_router()
+    hop = sixtofour_address(ROUTER4)
     add_route(a, parse_route(f"2001:db8:99::/64={hop}%tun0"))
     nce = ia.neighbors.get(hop)
     assert nce is not None and nce.state is NceState.PERMANENT
-    assert nce.link_address == router4.packed
-    assert a.icmpv6.send_echo_request(IPv6Address("2001:db8:99::1"), 4, 1, b"via r", 0.0)
-    net.run(0.0)
-    assert next((IP(d).src, IP(d).dst) for d in net.wire) == ("10.0.0.2", "10.0.0.9")
-    assert r.icmp.in_echo_requests == 1
+    assert nce.link_address == ROUTER4.packed
+    assert_echo_goes_to_the_router(net, a, r)
 
 
 def test_an_on_link_route() -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from tcpip6.io.runtime import LiveDriver, SimDriver
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
+from tests.cli import tcpip6_cli
 
 PREFIX = IPv6Network("2001:db8:1::/64")
 STATIC = IPv6Network("2001:db8:9::/48")
@@ -472,12 +471,7 @@ def test_request_client_against_a_served_driver(served: Served, net: Net) -> Non
     try:
         answer = request(served.path, {"show": "addresses"})
         assert answer == show.snapshot(net.a, "addresses", net.world.now)
-        done = subprocess.run(
-            [sys.executable, "-m", "tcpip6", "show", "--control", str(served.path), "routes"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = tcpip6_cli("show", "--control", str(served.path), "routes")
         assert done.returncode == 0, done.stderr
         assert done.stdout.splitlines() == show.format_view(
             "routes", show.snapshot(net.a, "routes", net.world.now)
@@ -489,12 +483,7 @@ def test_request_client_against_a_served_driver(served: Served, net: Net) -> Non
 
 def test_show_without_a_host_is_one_line_error(tmp_path: Path) -> None:
     path = tmp_path / "none.sock"
-    done = subprocess.run(
-        [sys.executable, "-m", "tcpip6", "show", "--control", str(path), "neighbors"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = tcpip6_cli("show", "--control", str(path), "neighbors")
     assert done.returncode == 1
     assert done.stderr == (f"tcpip6 show: no control socket at {path} (is tcpip6 host running?)\n")
 
@@ -544,12 +533,7 @@ def test_bad_config_file_is_one_line(tmp_path: Path, text: str, message: str) ->
 
 def test_missing_config_file_via_the_cli(tmp_path: Path) -> None:
     path = tmp_path / "nope.toml"
-    done = subprocess.run(
-        [sys.executable, "-m", "tcpip6", "host", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = tcpip6_cli("host", "--config", str(path))
     assert done.returncode == 1
     assert done.stderr == f"tcpip6 host: --config {path}: No such file or directory\n"
 

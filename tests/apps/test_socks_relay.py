@@ -8,19 +8,18 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from ipaddress import IPv6Address
 
 import pytest
 
-from tcpip6.api.sockets import Stack
 from tcpip6.apps.services import Services
 from tcpip6.apps.socks import Rep
 from tcpip6.apps.socks_relay import SocksConfigError, SocksServer, parse_listen
-from tcpip6.io.runtime import LiveDriver, loopback_live_stack
+from tcpip6.io.runtime import loopback_live_stack
 from tcpip6.stack.host import Host
 from tcpip6.stack.tcp import Connection
+from tests.apps.rig import DriverRig
 
 ECHO_PORT = 7
 LOOPBACK6 = IPv6Address("::1")
@@ -57,18 +56,7 @@ class TcpEcho:
         return None
 
 
-class Rig:
-    def __init__(self, stack: Stack, driver: LiveDriver, server: SocksServer) -> None:
-        self.stack = stack
-        self.driver = driver
-        self.server = server
-
-    def run_until(self, ready: Callable[[], bool], timeout: float = 10.0) -> None:
-        end = time.monotonic() + timeout
-        while not ready():
-            assert time.monotonic() < end, "timed out"
-            self.driver.step(self.driver.now + 0.005)
-
+class Rig(DriverRig[SocksServer]):
     def client(self) -> socket.socket:
         sock = socket.create_connection(self.server.address, timeout=5)
         sock.setblocking(False)
@@ -117,6 +105,15 @@ class Rig:
         rest = {1: 6, 4: 18}[head[3]]
         return head + self.recv_exactly(sock, rest)
 
+    def relayed(self, port: int) -> tuple[socket.socket, Connection]:
+        """A client connected through the relay to a tcpip6 listener on ``port``: the
+        client's kernel socket and the connection the listener accepted."""
+        listener = self.stack.host.tcp.listen(IPv6Address("::"), port, 4, self.driver.now)
+        sock = self.client()
+        self.handshake(sock, connect_request(LOOPBACK6, port))
+        self.run_until(lambda: bool(listener.accept_queue))
+        return sock, listener.accept_queue.popleft()
+
 
 def connect_request(address: IPv6Address, port: int) -> bytes:
     return b"\x05\x01\x00\x04" + address.packed + struct.pack("!H", port)
@@ -129,12 +126,8 @@ def rig() -> Iterator[Rig]:
     driver.add(echo)
     lines: list[str] = []
     server = SocksServer(stack, ("127.0.0.1", 0), max_clients=4, log=lines.append)
-    server.attach(driver)
-    try:
-        yield Rig(stack, driver, server)
-    finally:
-        server.close()
-        driver.close()
+    with Rig.running(stack, driver, server) as rig:
+        yield rig
 
 
 def test_connect_relays_both_ways_and_passes_the_fin_on(rig: Rig) -> None:
@@ -175,12 +168,7 @@ def test_connect_relays_both_ways_and_passes_the_fin_on(rig: Rig) -> None:
 
 def test_the_peer_half_closing_first_is_passed_on(rig: Rig) -> None:
     """A server that closes first (after its FIN the client can still send)."""
-    host = rig.stack.host
-    listener = host.tcp.listen(IPv6Address("::"), 9999, 4, rig.driver.now)
-    sock = rig.client()
-    rig.handshake(sock, connect_request(LOOPBACK6, 9999))
-    rig.run_until(lambda: bool(listener.accept_queue))
-    conn = listener.accept_queue.popleft()
+    sock, conn = rig.relayed(9999)
     conn.send(b"bye", rig.driver.now)
     conn.close(rig.driver.now)
     assert rig.recv_eof(sock) == b"bye"
@@ -204,24 +192,15 @@ def test_no_route_is_rep_x03(rig: Rig) -> None:
 
 
 def test_a_peer_reset_resets_the_client(rig: Rig) -> None:
-    host = rig.stack.host
-    listener = host.tcp.listen(IPv6Address("::"), 9998, 4, rig.driver.now)
-    sock = rig.client()
-    rig.handshake(sock, connect_request(LOOPBACK6, 9998))
-    rig.run_until(lambda: bool(listener.accept_queue))
-    listener.accept_queue.popleft().abort(rig.driver.now)
+    sock, conn = rig.relayed(9998)
+    conn.abort(rig.driver.now)
     with pytest.raises(ConnectionResetError):
         rig.recv_eof(sock)
     assert rig.server.counters.resets_from_peer == 1
 
 
 def test_a_client_reset_aborts_the_connection(rig: Rig) -> None:
-    host = rig.stack.host
-    listener = host.tcp.listen(IPv6Address("::"), 9997, 4, rig.driver.now)
-    sock = rig.client()
-    rig.handshake(sock, connect_request(LOOPBACK6, 9997))
-    rig.run_until(lambda: bool(listener.accept_queue))
-    conn = listener.accept_queue.popleft()
+    sock, conn = rig.relayed(9997)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
     rig.run_until(lambda: conn.error is not None)

@@ -15,18 +15,18 @@ LINE = re.compile(
 )
 
 
+def udp_a_to_b(demo: Topology, out: io.StringIO, opts: TtcpOptions, name: str | None = None) -> int:
+    """ttcp over UDP from a to b of the demo, paced by a's send buffer."""
+    room = demo.send_buffer_has_room("a")
+    return ttcp_pair(
+        demo.stack("a"), demo.stack("b"), demo.resolve("b"), out, opts, room=room, name=name
+    )
+
+
 def test_throughput_lines(demo: Topology) -> None:
     out = io.StringIO()
     opts = TtcpOptions(buflen=1024, nbuf=1024)
-    status = ttcp_pair(
-        demo.stack("a"),
-        demo.stack("b"),
-        demo.resolve("b"),
-        out,
-        opts,
-        room=demo.send_buffer_has_room("a"),
-        name="b",
-    )
+    status = udp_a_to_b(demo, out, opts, name="b")
     text = out.getvalue()
     assert status == 0, text
     assert "ttcp-t: buflen=1024, nbuf=1024, align=16384/0, port=5001  udp  -> b" in text
@@ -44,14 +44,7 @@ def test_loss_shows_at_the_receiver(demo: Topology) -> None:
     demo.world.segments["lan1"].impairments.loss = 0.1
     out = io.StringIO()
     opts = TtcpOptions(buflen=512, nbuf=200)
-    ttcp_pair(
-        demo.stack("a"),
-        demo.stack("b"),
-        demo.resolve("b"),
-        out,
-        opts,
-        room=demo.send_buffer_has_room("a"),
-    )
+    udp_a_to_b(demo, out, opts)
     found = {side: int(n) for side, n, *_ in LINE.findall(out.getvalue())}
     assert found.get("t") == 512 * 200
     if "r" in found:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 from typing import Any
 
@@ -22,13 +23,20 @@ def counted(text: list[str]) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for line in text if (m := LINE.match(line))}
 
 
-def test_a_transfer_between_two_jobs_of_one_host(rig: Rig) -> None:
-    args = {"buflen": 1000, "nbuf": 300}
+def transfer(
+    rig: Rig, args: dict[str, Any]
+) -> tuple[socket.socket, socket.socket, list[dict[str, Any]], list[dict[str, Any]]]:
+    """A receiver job, then a transmitter job to ::1, with ``args``: their control
+    connections and what each answered (the receiver's from its first line on)."""
     rsock = rig.ask({"run": "ttcp", "args": {"transmit": False, **args}})
     listening = rig.answers(rsock, until="line")
     tsock = rig.ask({"run": "ttcp", "args": {"transmit": True, "destination": "::1", **args}})
     sent = rig.answers(tsock)
-    got = listening + rig.answers(rsock)
+    return rsock, tsock, listening + rig.answers(rsock), sent
+
+
+def test_a_transfer_between_two_jobs_of_one_host(rig: Rig) -> None:
+    rsock, tsock, got, sent = transfer(rig, {"buflen": 1000, "nbuf": 300})
     t, r = lines(sent), lines(got)
     assert t[:3] == [
         "ttcp-t: buflen=1000, nbuf=300, align=16384/0, port=5001  tcp  -> ::1",
@@ -53,12 +61,7 @@ def test_a_transfer_between_two_jobs_of_one_host(rig: Rig) -> None:
 
 
 def test_a_udp_transfer_between_two_jobs_of_one_host(rig: Rig) -> None:
-    args = {"buflen": 1000, "nbuf": 200, "udp": True}
-    rsock = rig.ask({"run": "ttcp", "args": {"transmit": False, **args}})
-    listening = rig.answers(rsock, until="line")
-    tsock = rig.ask({"run": "ttcp", "args": {"transmit": True, "destination": "::1", **args}})
-    sent = rig.answers(tsock)
-    got = listening + rig.answers(rsock)
+    rsock, tsock, got, sent = transfer(rig, {"buflen": 1000, "nbuf": 200, "udp": True})
     t, r = lines(sent), lines(got)
     assert t[:2] == [
         "ttcp-t: buflen=1000, nbuf=200, align=16384/0, port=5001  udp  -> ::1",

@@ -9,40 +9,24 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from ipaddress import IPv6Address
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.interop import netns
-from tests.interop.netns import HOST_IF, PEER_IF, LineReader, Topology
-
-
-@dataclass
-class Live:
-    topo: Topology
-    host: LineReader
-    control: Path
-    link_local: IPv6Address
+from tests.interop.live import Live, live_host
+from tests.interop.netns import HOST_IF, PEER_IF, Topology
 
 
 @pytest.fixture(scope="module")
 def live(module_topology: Topology, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    topo = module_topology
     tmp = tmp_path_factory.mktemp("show")
-    control = tmp / "c.sock"
-    host = netns.start_tcpip6_host(
-        topo, tmp / "host.pcap", "--control", str(control), "--serve", "echo"
-    )
-    link_local = IPv6Address(host.wait_for(netns.link_local_line()).group(1))
-    host.wait_for(r"^serving echo 7/udp 7/tcp$")
-    host.wait_for(rf"^control socket {control}$")
-    yield Live(topo, host, control, link_local)
-    assert netns.stop(host) == 0, host.rest()
+    serving = r"^serving echo 7/udp 7/tcp$"
+    with live_host(module_topology, tmp, "--serve", "echo", ready=(serving,)) as live:
+        yield live
     # The socket file goes with the host.
-    assert not control.exists()
+    assert not live.control.exists()
 
 
 def show(live: Live, view: str, *flags: str) -> subprocess.CompletedProcess[str]:

@@ -97,8 +97,9 @@ conn.sendall(f"{n} {h.hexdigest()}".encode())
 conn.close()
 """
 
-#: In the tcpip6 namespace: SOCKS5 by hand, send 1 MB, half-close, print the answer.
-SOCKS_CLIENT = """
+#: In the tcpip6 namespace: SOCKS5 by hand, a CONNECT to ``argv[1]`` port ``argv[2]``
+#: through the relay on 127.0.0.1:1080; ``s`` is the connection, ``reply`` the answer.
+SOCKS_CONNECT = """
 import ipaddress, socket, struct, sys
 s = socket.create_connection(("127.0.0.1", 1080), timeout=30)
 s.sendall(b"\\x05\\x01\\x00")
@@ -109,6 +110,12 @@ reply = b""
 while len(reply) < 22:
     reply += s.recv(22 - len(reply))
 assert reply[1] == 0, reply
+"""
+
+#: In the tcpip6 namespace: SOCKS5 by hand, send 1 MB, half-close, print the answer.
+SOCKS_CLIENT = (
+    SOCKS_CONNECT
+    + """
 s.sendall(bytes(range(256)) * 4096)
 s.shutdown(socket.SHUT_WR)
 answer = b""
@@ -116,6 +123,7 @@ while chunk := s.recv(4096):
     answer += chunk
 print(answer.decode())
 """
+)
 
 
 def test_a_megabyte_upload_and_half_close_reach_linux(door: Door) -> None:
@@ -134,21 +142,14 @@ def test_a_megabyte_upload_and_half_close_reach_linux(door: Door) -> None:
 
 
 #: In the tcpip6 namespace: a SOCKS5 CONNECT that stays open until stdin closes.
-HOLDING_CLIENT = """
-import ipaddress, socket, struct, sys
-s = socket.create_connection(("127.0.0.1", 1080), timeout=30)
-s.sendall(b"\\x05\\x01\\x00")
-assert s.recv(2) == b"\\x05\\x00"
-dst = ipaddress.IPv6Address(sys.argv[1]).packed
-s.sendall(b"\\x05\\x01\\x00\\x04" + dst + struct.pack("!H", int(sys.argv[2])))
-reply = b""
-while len(reply) < 22:
-    reply += s.recv(22 - len(reply))
-assert reply[1] == 0, reply
+HOLDING_CLIENT = (
+    SOCKS_CONNECT
+    + """
 s.sendall(b"GET /")  # half a request line: http.server waits for the rest
 print(ipaddress.IPv6Address(reply[4:20]), struct.unpack("!H", reply[20:22])[0], flush=True)
 sys.stdin.read()
 """
+)
 
 
 def test_show_connections_lists_the_relayed_connection(door: Door) -> None:

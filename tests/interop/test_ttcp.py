@@ -12,12 +12,11 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from tests.interop import netns
+from tests.interop.live import Live, live_host
 from tests.interop.netns import HOST_IF, PEER_IF, LineReader, Topology
 
 LINE = re.compile(r"^ttcp-([tr]): (\d+) bytes in \d+\.\d\d real seconds = \d+\.\d\d KB/sec \+\+\+$")
@@ -55,24 +54,10 @@ print(f"sent {n}", flush=True)
 """
 
 
-@dataclass
-class Live:
-    topo: Topology
-    host: LineReader
-    control: Path
-    link_local: str
-
-
 @pytest.fixture(scope="module")
 def live(module_topology: Topology, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    topo = module_topology
-    tmp = tmp_path_factory.mktemp("ttcp")
-    control = tmp / "c.sock"
-    host = netns.start_tcpip6_host(topo, tmp / "host.pcap", "--control", str(control))
-    link_local = host.wait_for(netns.link_local_line()).group(1)
-    host.wait_for(rf"^control socket {control}$")
-    yield Live(topo, host, control, link_local)
-    assert netns.stop(host) == 0, host.rest()
+    with live_host(module_topology, tmp_path_factory.mktemp("ttcp")) as live:
+        yield live
 
 
 def peer_link_local(topo: Topology) -> str:
@@ -112,7 +97,7 @@ def test_the_live_host_transmits_to_linux(live: Live) -> None:
     assert sent == 8192 * 300
     got = receiver.wait_for(r"^received (\d+) from (\S+)$")
     assert int(got.group(1)) == sent
-    assert got.group(2) == live.link_local
+    assert got.group(2) == str(live.link_local)
 
 
 def test_linux_transmits_to_the_live_host(live: Live) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from ipaddress import IPv6Address, IPv6Interface, IPv6Network
@@ -27,12 +25,7 @@ from tcpip6.apps.host import (
 from tcpip6.io.rawsock import complete_checksum, disable_ipv6_command, kernel_ipv6_disabled
 from tcpip6.io.runtime import LiveDriver
 from tcpip6.stack.events import AddressConfigured, DuplicateAddress
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tcpip6", *args], capture_output=True, text=True, timeout=60
-    )
+from tests.cli import tcpip6_cli as run
 
 
 def test_parsers() -> None:

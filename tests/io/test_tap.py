@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import errno
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from tcpip6.io.tap import (
 )
 from tcpip6.wire.ethernet import BROADCAST, ETHERTYPE_ARP, ETHERTYPE_IPV6
 from tcpip6.wire.ethernet import frame as ethernet_frame
+from tests.cli import tcpip6_cli
 
 OWN = tap_mac("tap6")
 KERNEL = bytes.fromhex("a2c42b36e355")
@@ -178,22 +177,12 @@ def test_parse_link_tap() -> None:
 
 
 def test_too_long_tap_name_is_a_one_line_error() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "tcpip6", "host", "--link", "tap:this-name-is-too-long"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = tcpip6_cli("host", "--link", "tap:this-name-is-too-long")
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert "longer than 15 characters" in done.stderr
 
 
 def test_help_shows_tap() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "tcpip6", "host", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = tcpip6_cli("host", "--help")
     assert done.returncode == 0 and "tap:NAME" in done.stdout

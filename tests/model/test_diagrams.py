@@ -7,14 +7,13 @@ diagram), transcribed here by hand in the stack's trigger names."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tcpip6.stack.machines import all_graphs, get_graph
 from tcpip6.stack.machines.render import ANY, layout, to_dot, to_mermaid
+from tests.cli import tcpip6_cli
 from tests.model.test_graphs import expected, parse_dot, parse_mermaid
 
 #: RFC 9293 Figure 5, arrow by arrow: (from, to, event).
@@ -115,24 +114,14 @@ def test_highlight_of_a_fan_in_row_is_its_own_red_arrow() -> None:
 
 
 def test_cli_simple_and_all(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "tcpip6", "diagram", "tcp", "--simple", "--format", "mermaid"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = tcpip6_cli("diagram", "tcp", "--simple", "--format", "mermaid")
     assert done.returncode == 0, done.stderr
     assert (
         "CLOSED --> LISTEN: passive_open" in done.stdout
         and "abort" not in done.stdout.split("note right of")[0]
     )
     out = tmp_path / "d"
-    done = subprocess.run(
-        [sys.executable, "-m", "tcpip6", "diagram", "--all", "--output-dir", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = tcpip6_cli("diagram", "--all", "--output-dir", str(out))
     assert done.returncode == 0, done.stderr
     for name in all_graphs():
         assert (out / f"{name}-simple.svg").read_text().lstrip().startswith("<?xml")

@@ -27,7 +27,6 @@ from hypothesis.stateful import (
     initialize,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 
 from tcpip6.spec import rfc9293_tcp as spec
@@ -42,6 +41,7 @@ from tcpip6.stack.tcp.timers import TcpTimer
 from tcpip6.wire import ethernet
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire.tcp import MaxSegmentSize, TcpSegment
+from tests.model.coverage import take_every_transition
 from tests.profiles import examples
 
 LOCAL, PEER = IPv6Address("fe80::a"), IPv6Address("fe80::b")
@@ -657,11 +657,6 @@ def test_every_state_meets_every_ending() -> None:
 
 def test_model_test_exercises_every_transition() -> None:
     sweep()
-    run_state_machine_as_test(
-        TcpVersusSpec,
-        settings=settings(
-            max_examples=300, stateful_step_count=30, deadline=None, derandomize=True, database=None
-        ),
+    take_every_transition(
+        TcpVersusSpec, tcp_graph.GRAPH, SEEN, max_examples=300, stateful_step_count=30
     )
-    declared = {(s, t, d) for s, d, t, _, _ in tcp_graph.GRAPH.edges()}
-    assert declared - SEEN == set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import IPv6Address
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,15 @@ class Pair:
     b: Host
     ia: Interface
     ib: Interface
+
+    def ping_captured(self, pcap: Path, dst: IPv6Address, identifier: int, data: bytes) -> None:
+        """a sends three Echo Requests to ``dst``, a second apart, while the world is
+        captured to ``pcap`` (closed afterwards)."""
+        self.world.capture(pcap)
+        for seq in range(3):
+            assert self.a.icmpv6.send_echo_request(dst, identifier, seq, data, self.world.now)
+            self.world.run_for(1.0)
+        self.world.pcap.close()  # type: ignore[union-attr]
 
 
 @pytest.fixture

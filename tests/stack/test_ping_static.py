@@ -15,11 +15,7 @@ from tests.stack.conftest import A_LL, B_LL, Pair
 
 def test_ping_between_static_hosts(pair: Pair, tmp_path: Path) -> None:
     pcap = tmp_path / "ping.pcap"
-    pair.world.capture(pcap)
-    for seq in range(3):
-        assert pair.a.icmpv6.send_echo_request(B_LL, 0x1234, seq, b"tcpip6" * 4, pair.world.now)
-        pair.world.run_for(1.0)
-    pair.world.pcap.close()  # type: ignore[union-attr]
+    pair.ping_captured(pcap, B_LL, 0x1234, b"tcpip6" * 4)
 
     replies = list(pair.a.icmpv6.echo_replies)
     assert [(r.src, r.identifier, r.sequence, r.data) for r in replies] == [

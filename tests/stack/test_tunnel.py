@@ -274,6 +274,30 @@ def tunnel_host(net: Ipv4Net, name: str, link: TunnelLink) -> tuple[Host, Interf
     return host, iface
 
 
+#: A 6to4 router (its IPv4 address) and a native address it holds.
+ROUTER4 = IPv4Address("10.0.0.9")
+BEHIND_ROUTER = IPv6Address("2001:db8:99::1")
+
+
+def behind_a_6to4_router() -> tuple[Ipv4Net, Host, Interface, Host]:
+    """6to4 host a (relay :data:`V4_RELAY`) and a 6to4 router r at :data:`ROUTER4` that
+    holds :data:`BEHIND_ROUTER`: the net, a, a's interface and r."""
+    net = Ipv4Net()
+    a, ia = tunnel_host(net, "a", TunnelLink(net.port(V4_A), V4_A, relay=V4_RELAY))
+    r, ir = tunnel_host(net, "r", TunnelLink(net.port(ROUTER4), ROUTER4))
+    ir.add_static_address(BEHIND_ROUTER, 128, 0.0)
+    return net, a, ia, r
+
+
+def assert_echo_goes_to_the_router(net: Ipv4Net, a: Host, r: Host) -> None:
+    """An Echo Request from a to :data:`BEHIND_ROUTER` goes to :data:`ROUTER4`, and r
+    takes it."""
+    assert a.icmpv6.send_echo_request(BEHIND_ROUTER, 4, 1, b"via r", 0.0)
+    net.run(0.0)
+    assert next((IP(d).src, IP(d).dst) for d in net.wire) == ("10.0.0.2", "10.0.0.9")
+    assert r.icmp.in_echo_requests == 1
+
+
 def test_configured_tunnel_between_two_hosts() -> None:
     net = Ipv4Net()
     a, ia = tunnel_host(net, "a", TunnelLink(net.port(V4_A), V4_A, remote=V4_B))
@@ -367,18 +391,11 @@ def test_a_static_next_hop_is_sent_to_its_neighbor_entrys_ipv4_address() -> None
     """MSR IPv6's no-ND neighbor: a route to a native prefix through one particular 6to4
     router goes to that router's IPv4 address (its PERMANENT entry's link address), not to
     the relay the link would map a native destination to."""
-    net = Ipv4Net()
-    router4 = IPv4Address("10.0.0.9")
-    a, ia = tunnel_host(net, "a", TunnelLink(net.port(V4_A), V4_A, relay=V4_RELAY))
-    r, ir = tunnel_host(net, "r", TunnelLink(net.port(router4), router4))
-    ir.add_static_address(IPv6Address("2001:db8:99::1"), 128, 0.0)
-    hop = sixtofour_address(router4)
-    ia.add_static_neighbor(hop, router4.packed)
+    net, a, ia, r = behind_a_6to4_router()
+    hop = sixtofour_address(ROUTER4)
+    ia.add_static_neighbor(hop, ROUTER4.packed)
     assert a.routes.add_static_route(IPv6Network("2001:db8:99::/64"), ia, hop)
-    assert a.icmpv6.send_echo_request(IPv6Address("2001:db8:99::1"), 4, 1, b"via r", 0.0)
-    net.run(0.0)
-    assert next((IP(d).src, IP(d).dst) for d in net.wire) == ("10.0.0.2", "10.0.0.9")
-    assert r.icmp.in_echo_requests == 1
+    assert_echo_goes_to_the_router(net, a, r)
     # The reply comes from a native source through 10.0.0.9, not through the relay: RFC
     # 3056 §9 has a refuse it (only the relay may bring native sources in).
     assert not a.icmpv6.echo_replies

@@ -72,37 +72,32 @@ def test_echo_reply_matches_scapy(m: wi.EchoReply, src: IPv6Address, dst: IPv6Ad
     check_oracle(m, theirs, src, dst)
 
 
-@given(si.destination_unreachables, ipv6_addresses, ipv6_addresses)
-def test_destination_unreachable_matches_scapy(
-    m: wi.DestinationUnreachable, src: IPv6Address, dst: IPv6Address
+def _scapy_unused(cls: Any) -> Any:
+    """scapy's layer for a type whose word is ``unused``: scapy splits it into the RFC 4884
+    length octet and 24 unused bits."""
+    return lambda m: cls(code=m.code, length=m.unused >> 24, unused=m.unused & 0xFFFFFF)
+
+
+#: Each error type (RFC 4443 §3): its messages, and scapy's layer for the same message.
+ERRORS: dict[str, tuple[st.SearchStrategy[Any], Any]] = {
+    "destination_unreachable": (si.destination_unreachables, _scapy_unused(s6.ICMPv6DestUnreach)),
+    "packet_too_big": (si.packets_too_big, lambda m: s6.ICMPv6PacketTooBig(code=m.code, mtu=m.mtu)),
+    "time_exceeded": (si.time_exceededs, _scapy_unused(s6.ICMPv6TimeExceeded)),
+    "parameter_problem": (
+        si.parameter_problems,
+        lambda m: s6.ICMPv6ParamProblem(code=m.code, ptr=m.pointer),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ERRORS))
+@given(data=st.data(), src=ipv6_addresses, dst=ipv6_addresses)
+def test_error_matches_scapy(
+    kind: str, data: st.DataObject, src: IPv6Address, dst: IPv6Address
 ) -> None:
-    # scapy splits the unused word into the RFC 4884 length octet and 24 unused bits.
-    theirs = s6.ICMPv6DestUnreach(code=m.code, length=m.unused >> 24, unused=m.unused & 0xFFFFFF)
-    check_oracle(m, theirs / Raw(m.invoking), src, dst)
-
-
-@given(si.packets_too_big, ipv6_addresses, ipv6_addresses)
-def test_packet_too_big_matches_scapy(
-    m: wi.PacketTooBig, src: IPv6Address, dst: IPv6Address
-) -> None:
-    theirs = s6.ICMPv6PacketTooBig(code=m.code, mtu=m.mtu) / Raw(m.invoking)
-    check_oracle(m, theirs, src, dst)
-
-
-@given(si.time_exceededs, ipv6_addresses, ipv6_addresses)
-def test_time_exceeded_matches_scapy(
-    m: wi.TimeExceeded, src: IPv6Address, dst: IPv6Address
-) -> None:
-    theirs = s6.ICMPv6TimeExceeded(code=m.code, length=m.unused >> 24, unused=m.unused & 0xFFFFFF)
-    check_oracle(m, theirs / Raw(m.invoking), src, dst)
-
-
-@given(si.parameter_problems, ipv6_addresses, ipv6_addresses)
-def test_parameter_problem_matches_scapy(
-    m: wi.ParameterProblem, src: IPv6Address, dst: IPv6Address
-) -> None:
-    theirs = s6.ICMPv6ParamProblem(code=m.code, ptr=m.pointer) / Raw(m.invoking)
-    check_oracle(m, theirs, src, dst)
+    messages, scapy_layer = ERRORS[kind]
+    m = data.draw(messages)
+    check_oracle(m, scapy_layer(m) / Raw(m.invoking), src, dst)
 
 
 @given(si.unknown_icmpv6, ipv6_addresses, ipv6_addresses)

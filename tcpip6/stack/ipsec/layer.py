@@ -255,24 +255,21 @@ class Ipsec:
     # -- inbound (RFC 4301 §5.2) ---------------------------------------------------------
     def receive_esp(self, d: Delivery) -> None:
         self.counters.in_esp += 1
-        try:
-            esp = EspHeader.parse(d.payload)
-        except WireError:
-            self.counters.in_truncated_drop += 1
-            return
-        self._receive(d, wire_ipv6.IPPROTO_ESP, esp.spi, esp.sequence_number)
+        self._receive(d, wire_ipv6.IPPROTO_ESP)
 
     def receive_ah(self, d: Delivery) -> None:
         self.counters.in_ah += 1
-        try:
-            ah = AuthenticationHeader.parse(d.payload)
-        except WireError:
-            self.counters.in_truncated_drop += 1
-            return
-        self._receive(d, wire_ipv6.IPPROTO_AH, ah.spi, ah.sequence_number)
+        self._receive(d, wire_ipv6.IPPROTO_AH)
 
-    def _receive(self, d: Delivery, protocol: int, spi: int, seq_low: int) -> None:
+    def _receive(self, d: Delivery, protocol: int) -> None:
         c = self.counters
+        header = EspHeader if protocol == wire_ipv6.IPPROTO_ESP else AuthenticationHeader
+        try:
+            parsed = header.parse(d.payload)
+        except WireError:
+            c.in_truncated_drop += 1
+            return
+        spi, seq_low = parsed.spi, parsed.sequence_number
         sa = self.sad.inbound(spi, d.header.dst, protocol)
         if sa is None:
             c.in_unknown_spi_drop += 1  # RFC 4303 §3.4.2: no SA, discard (auditable)

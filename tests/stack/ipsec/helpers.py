@@ -96,27 +96,22 @@ def scapy_sa(
     esn: bool = False,
 ) -> Any:
     tunnel = IPv6(src=str(src), dst=str(dst)) if mode is Mode.TUNNEL else None
+    common: dict[str, Any] = {
+        "spi": spi,
+        "seq_num": seq_num,
+        "auth_algo": suite.scapy_auth,
+        "tunnel_header": tunnel,
+        "esn_en": esn,
+    }
     if suite.protocol == ESP:
         return SecurityAssociation(
             ScapyEsp,
-            spi=spi,
-            seq_num=seq_num,
             crypt_algo=suite.scapy_crypt,
             crypt_key=suite.enc_key(),
-            auth_algo=suite.scapy_auth,
             auth_key=suite.auth_key() or None,
-            tunnel_header=tunnel,
-            esn_en=esn,
+            **common,
         )
-    return SecurityAssociation(
-        ScapyAh,
-        spi=spi,
-        seq_num=seq_num,
-        auth_algo=suite.scapy_auth,
-        auth_key=suite.auth_key(),
-        tunnel_header=tunnel,
-        esn_en=esn,
-    )
+    return SecurityAssociation(ScapyAh, auth_key=suite.auth_key(), **common)
 
 
 def locate(packet: bytes) -> tuple[int, int, int]:

@@ -5,8 +5,6 @@ the key and its line; the SAs are shown with their counters, never their keys.""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from scapy.layers.inet6 import IPv6
 from tcpip6.apps import show
 from tcpip6.apps.host import HostConfigError, config_from
 from tcpip6.apps.ipsec_config import IpsecConfigError, apply_ipsec, load_ipsec_file
+from tests.cli import tcpip6_cli
 from tests.stack.conftest import A_LL, B_LL, Pair
 
 KEY_AB = "0102030405060708090a0b0c0d0e0f10" + "a1a2a3a4"
@@ -155,11 +154,6 @@ def test_ipsec_under_config_and_on_the_command_line(tmp_path: Path) -> None:
     bad = write(tmp_path, "bad.toml", "[[sa]]\nspi = 5\n")
     with pytest.raises(HostConfigError, match=r"bad.toml:1: sa\[0\]: policy is missing"):
         config_from({"ipsec": str(bad)}, None)
-    done = subprocess.run(
-        [sys.executable, "-m", "tcpip6", "host", "--link", "ethernet:eth9", "--ipsec", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = tcpip6_cli("host", "--link", "ethernet:eth9", "--ipsec", str(bad))
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1 and "sa[0]: policy is missing" in done.stderr

@@ -62,11 +62,7 @@ def test_tshark_decrypts_a_tcpip6_pcap(
     assert tshark is not None, "tshark is not installed (make test installs it)"
     _, b = configure(pair, suite, mode)
     pcap = tmp_path / "esp.pcap"
-    pair.world.capture(pcap)
-    for seq in range(3):
-        assert pair.a.icmpv6.send_echo_request(b, 7, seq, b"decrypt me" * 3, pair.world.now)
-        pair.world.run_for(1.0)
-    pair.world.pcap.close()  # type: ignore[union-attr]
+    pair.ping_captured(pcap, b, 7, b"decrypt me" * 3)
     assert len(pair.a.icmpv6.echo_replies) == 3
     cmd = [tshark, "-r", str(pcap), "-o", "esp.enable_encryption_decode:TRUE"]
     cmd += ["-o", "esp.enable_authentication_check:TRUE"]
