@@ -489,7 +489,19 @@ IpsecVersusSpec.TestCase.settings = settings(max_examples=40, stateful_step_coun
 TestIpsecVersusSpec = IpsecVersusSpec.TestCase
 
 
+def expiry_walk() -> None:
+    """A packet through an SA past its hard time limit, with no timer run before it: the
+    inbound verdict "expired", which random runs reach only now and then."""
+    m = _one_sa_machine(False, Lifetime(soft_seconds=2, hard_seconds=5))
+    m.time_passes(7.0, False)
+    m.receive_protected(0, H[0], R[0], 129, 1, False)
+    m.agree()
+    m.teardown()
+    assert "in:expired" in VERDICTS
+
+
 def test_model_tests_take_every_sa_transition() -> None:
+    expiry_walk()
     take_every_transition(
         IpsecVersusSpec, sa_graph.GRAPH, SEEN, max_examples=120, stateful_step_count=30
     )
