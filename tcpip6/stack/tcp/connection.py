@@ -45,6 +45,8 @@ PAWS_IDLE = 24 * 24 * 3600.0
 
 S = TcpState
 T = TcpTimer
+#: The peer's FIN has been received in order (an RST at RCV.NXT - 1 is accepted then).
+FIN_RECEIVED = (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK)
 
 
 class Connection(TcbView):
@@ -356,6 +358,9 @@ class Connection(TcbView):
             self.snd.send_ack(now)
             return
         off = self._seq_offset(seg.seq)
+        if flags & RST and self.state in FIN_RECEIVED and self.rcv.rst_at_fin(off):
+            self._reset_received(now)  # RFC 5961 §3 deviation: Receiver.rst_at_fin says why
+            return
         data = seg.payload
         seg_len = seg.seg_len
         wnd = self.rcv_wnd

@@ -160,6 +160,17 @@ class Receiver:
         irs = self.irs
         return tuple(((irs + s) % sq.MOD, (irs + e) % sq.MOD) for s, e in self.sack_recent[:limit])
 
+    def rst_at_fin(self, off: int) -> bool:
+        """An RST at RCV.NXT - 1 once the peer's FIN has been received in order: accepted as
+        an exact one (a deliberate deviation from RFC 5961 §3, as Linux's
+        ``tcp_reset_check``). A closed peer answers each of our later segments with an RST
+        whose SEQ is that segment's ACK field, and a segment sent before we acknowledged
+        its FIN carries the FIN's own number, RCV.NXT - 1 here: RFC 5961 §3.2 would drop
+        every one of them and we would send the whole send buffer into a closed peer. The
+        blind-attack exposure grows by one sequence number, and only after a FIN. The
+        connection calls this only in CLOSE-WAIT, CLOSING and LAST-ACK."""
+        return self.eof and off == self.nxt - 1
+
     # -- the application side -------------------------------------------------------------
     def read(self, n: int) -> bytes:
         out = bytes(self.rcvbuf[:n])
