@@ -1,18 +1,21 @@
 """The receiving side's answers to a peer that is going away or repeats itself: an RST at
 RCV.NXT - 1 once the peer's FIN is in (a deliberate deviation from RFC 5961 §3, as Linux
 makes it; the reference model :func:`tcpip6.spec.rfc9293_tcp.rst_at_fin` says the same,
-and the model test compares the two)."""
+and the model test compares the two); D-SACK (RFC 2883): a duplicate segment is reported
+in the first block of the next ACK's SACK option, once (scapy decodes the option)."""
 
 from __future__ import annotations
 
 import pytest
+from scapy.layers.inet6 import TCP as ScapyTCP
 
 from tcpip6.api import stream as st
 from tcpip6.spec import rfc9293_tcp as spec
 from tcpip6.stack.machines.tcp import TcpState
-from tcpip6.wire.tcp import ACK, RST, TcpSegment
+from tcpip6.stack.tcp import TcpParameters
+from tcpip6.wire.tcp import ACK, PSH, RST, TcpSegment
 from tests.stack.conftest import Pair
-from tests.stack.tcpscenario import Connected, connected, inject, tcp_wire
+from tests.stack.tcpscenario import Connected, Sent, connected, inject, tcp_wire
 
 
 def _rst(c: Connected, seq_delta: int) -> TcpSegment:
@@ -82,3 +85,89 @@ def test_the_model_takes_it_in_the_same_states(state: spec.State, taken: bool) -
     assert (spec.Delete() in actions) is taken
     if not taken:
         assert actions == []
+
+
+# -- D-SACK (RFC 2883) -------------------------------------------------------------------------
+def _sack_connected(pair: Pair, sack: bool = True) -> Connected:
+    """a -> b with SACK (and no timestamps: four blocks fit, RFC 2018 §3), 3000 octets
+    received and acknowledged."""
+    c = connected(pair, client_params=lambda p: TcpParameters(timestamps=False, sack=sack))
+    c.client.send(bytes(range(250)) * 12)
+    got = b""
+    while len(got) < 3000:
+        got += c.server.recv(4000)
+    assert got == bytes(range(250)) * 12
+    pair.world.run_for(1.0)  # every delayed ACK out
+    return c
+
+
+def _data(c: Connected, seq_delta: int, length: int) -> TcpSegment:
+    """Text from a's four-tuple at b's RCV.NXT + ``seq_delta``."""
+    cb = c.cb
+    seq = (cb.rcv_nxt + seq_delta) % 2**32
+    return TcpSegment(cb.remote_port, cb.local_port, seq, cb.snd_nxt, ACK | PSH, 65535,
+                      payload=bytes(length))  # fmt: skip
+
+
+def _sack_option(sent: Sent) -> list[tuple[int, int]]:
+    """The SACK blocks of a segment as scapy decodes its options (RFC 2018 §3)."""
+    options = dict(ScapyTCP(sent.raw).options)
+    edges = options.get("SAck", ())
+    return list(zip(edges[::2], edges[1::2], strict=True))
+
+
+def _acks_from_b(wire: list[Sent]) -> list[Sent]:
+    return [s for s in wire if s.host == "b" and s.seg.flags & ACK and not s.seg.payload]
+
+
+def test_a_segment_below_rcv_nxt_is_reported_in_a_dsack_block_once(pair: Pair) -> None:
+    c = _sack_connected(pair)
+    nxt = c.cb.rcv_nxt
+    wire = tcp_wire(pair.world)
+    inject(pair, _data(c, -1000, 500))  # a spurious retransmission of 500 old octets
+    [ack] = _acks_from_b(wire)
+    # RFC 2883 §4: the first block is the duplicate; it lies below the cumulative ACK,
+    # which is how the sender tells a D-SACK from a SACK block (RFC 2883 §4.1.1).
+    assert ack.seg.ack == nxt
+    assert _sack_option(ack) == [((nxt - 1000) % 2**32, (nxt - 500) % 2**32)]
+    # Reported once: the next ACK carries no SACK option.
+    c.client.send(b"z" * 10)
+    assert c.server.recv(100) == b"z" * 10
+    pair.world.run_for(1.0)
+    later = _acks_from_b(wire)[1:]
+    assert later and all(_sack_option(s) == [] for s in later)
+
+
+def test_a_partly_old_segment_reports_its_old_part(pair: Pair) -> None:
+    c = _sack_connected(pair)
+    nxt = c.cb.rcv_nxt
+    wire = tcp_wire(pair.world)
+    inject(pair, _data(c, -200, 700))  # 200 old octets, 500 new
+    assert c.cb.rcv_nxt == (nxt + 500) % 2**32
+    [ack] = _acks_from_b(wire)
+    assert _sack_option(ack) == [((nxt - 200) % 2**32, nxt)]
+
+
+def test_a_duplicate_above_rcv_nxt_comes_first_then_the_block_holding_it(pair: Pair) -> None:
+    c = _sack_connected(pair)
+    nxt = c.cb.rcv_nxt
+    wire = tcp_wire(pair.world)
+    inject(pair, _data(c, 1000, 500))  # out of order: held, SACKed
+    inject(pair, _data(c, 3000, 500))  # a second block, now the most recent
+    inject(pair, _data(c, 1000, 500))  # the first one again
+    first, second, third = _acks_from_b(wire)
+    assert all(s.seg.ack == nxt for s in (first, second, third))
+    block1 = ((nxt + 1000) % 2**32, (nxt + 1500) % 2**32)
+    block2 = ((nxt + 3000) % 2**32, (nxt + 3500) % 2**32)
+    assert _sack_option(first) == [block1]
+    assert _sack_option(second) == [block2, block1]
+    # RFC 2883 §4 (and its example §5.2): the duplicate, then the block that holds it.
+    assert _sack_option(third) == [block1, block1, block2]
+
+
+def test_no_sack_option_without_sack_permitted(pair: Pair) -> None:
+    c = _sack_connected(pair, sack=False)
+    wire = tcp_wire(pair.world)
+    inject(pair, _data(c, -1000, 500))
+    [ack] = _acks_from_b(wire)
+    assert _sack_option(ack) == [] and ack.seg.ack == c.cb.rcv_nxt

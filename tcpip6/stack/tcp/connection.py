@@ -394,6 +394,7 @@ class Connection(TcbView):
             # "If an incoming segment is not acceptable, an acknowledgment should be sent
             # in reply (unless the RST bit is set ...) <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>".
             if not flags & RST:
+                self.rcv.duplicate(off, len(data))  # RFC 2883: old text, in a D-SACK block
                 self.snd.send_ack(now)
             return
         seq_off = off  # SEG.SEQ as it arrived, for the RST check
@@ -403,6 +404,10 @@ class Connection(TcbView):
             if flags & SYN:
                 cut -= 1
                 flags &= ~SYN
+            if data and cut > 0:
+                # RFC 2883 §4: the old part of the text (it starts after a SYN's octet).
+                self.rcv.duplicate(self.rcv.nxt - cut, min(cut, len(data)))
+                self.rcv.ack_now()
             data = data[cut:]
             off = self.rcv.nxt
         right = self.rcv.nxt + max(wnd, 0)

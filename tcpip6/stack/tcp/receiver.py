@@ -1,6 +1,7 @@
 """The receiving half of a TCP connection: the receive sequence space of RFC 9293 §3.3.1
 (RCV.NXT, RCV.WND, RCV.UP, IRS), the receive buffer, the out-of-order queue
-(RFC 9293 §3.10.7.4 seventh), the SACK blocks to send (RFC 2018 §4), the window
+(RFC 9293 §3.10.7.4 seventh), the SACK blocks to send (RFC 2018 §4) with a duplicate
+reported first (D-SACK, RFC 2883), the window
 advertised with receiver SWS avoidance (RFC 1122 §4.2.3.3), and the acknowledgment owed
 (RFC 1122 §4.2.3.2, RFC 5681 §4.2).
 
@@ -40,7 +41,10 @@ class Receiver:
         self.ooo: dict[int, bytes] = {}
         self.ooo_ranges = RangeSet()
         #: RFC 2018 §4: the blocks to report, the most recently changed first.
-        self.sack_recent: list[tuple[int, int]] = []
+        self.ooo_blocks: list[tuple[int, int]] = []
+        #: RFC 2883 §4: the octets of a duplicate segment, reported once in the first block
+        #: of the next ACK's SACK option.
+        self.dsack: tuple[int, int] | None = None
         self.fin_off: int | None = None  # a FIN seen beyond RCV.NXT
         self.up: int | None = None  # RCV.UP as an offset (RFC 9293 §3.8.5)
         self.eof = False  # the peer's FIN has been received in order
@@ -104,7 +108,7 @@ class Receiver:
                     progress = True
         self.ooo_ranges.remove_below(self.nxt)
         live = {(s, e) for s, e in self.ooo_ranges.ranges}
-        self.sack_recent = [b for b in self.sack_recent if b in live]
+        self.ooo_blocks = [b for b in self.ooo_blocks if b in live]
         if self.fin_off is not None and self.fin_off == self.nxt:
             self.fin_off = None
             return True
@@ -118,13 +122,36 @@ class Receiver:
         c.out_of_order_segments += 1
         end = off + len(data)
         pieces = self._not_held(off, end)
+        held = self._first_held(off, end, pieces)
+        if held is not None:
+            # RFC 2883 §4: octets already queued above RCV.NXT: a D-SACK block for them, then
+            # the block that holds them (moved first below, so second in the option).
+            self.dsack = held
         if pieces and len(self.ooo) + len(pieces) > MAX_OUT_OF_ORDER:
             c.out_of_order_queue_full_drop += 1
             return
         for start, stop in pieces:
             self.ooo[start] = data[start - off : stop - off]
         block = self.ooo_ranges.add(off, end)
-        self.sack_recent = [block] + [b for b in self.sack_recent if b != block]
+        self.ooo_blocks = [block] + [b for b in self.ooo_blocks if b != block]
+
+    @staticmethod
+    def _first_held(off: int, end: int, pieces: list[tuple[int, int]]) -> tuple[int, int] | None:
+        """The first run of ``[off, end)`` the queue held already (``pieces`` are the
+        runs it did not)."""
+        pos = off
+        for start, stop in pieces:
+            if start > pos:
+                return pos, start
+            pos = stop
+        return (pos, end) if pos < end else None
+
+    def duplicate(self, off: int, length: int) -> None:
+        """RFC 2883 §4: ``length`` octets of text at ``off``, all below RCV.NXT (already
+        acknowledged): the next ACK reports them in a D-SACK block, so that the sender
+        learns its retransmission was spurious (RFC 3708)."""
+        if length > 0 and off > 0 and off + length <= self.nxt:
+            self.dsack = (off, off + length)
 
     def _not_held(self, off: int, end: int) -> list[tuple[int, int]]:
         """The parts of ``[off, end)`` the out-of-order queue does not hold yet."""
@@ -154,6 +181,14 @@ class Receiver:
                 out = bytearray(data) if out is None else out
                 out[lo - off : hi - off] = chunk[lo - start : hi - start]
         return data if out is None else bytes(out)
+
+    @property
+    def sack_recent(self) -> list[tuple[int, int]]:
+        """The blocks the next SACK option reports, as offsets: a D-SACK block first
+        (RFC 2883 §4: "the first SACK block"), then the out-of-order blocks (RFC 2018 §4)."""
+        if self.dsack is None:
+            return self.ooo_blocks
+        return [self.dsack, *self.ooo_blocks]
 
     def sack_blocks(self, limit: int) -> tuple[tuple[int, int], ...]:
         """RFC 2018 §4: up to ``limit`` blocks, as sequence numbers."""
@@ -214,7 +249,9 @@ class Receiver:
         self.ack_owed = True
 
     def acked(self) -> None:
-        """A segment carrying our ACK left: nothing is owed any more."""
+        """A segment carrying our ACK left: nothing is owed any more (a D-SACK block is
+        reported once, RFC 2883 §4)."""
+        self.dsack = None
         self.ack_pending = 0
         self.delack_due = False
         self.ack_owed = False
