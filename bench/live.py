@@ -6,7 +6,7 @@ row is ``{"name", "unit", "tcpip6", "reference", "ratio", "reps"}`` (``reference
 Linux kernel's figure, or the plain run's for a ratio row; ``reps``: tcpip6's value in each
 repetition, and ``reference_reps`` the reference's where there is one). A module makes its
 own network namespaces (pid in their names) and removes them when it ends, also when it
-fails. The runner prints one table, with the ratio tcpip6/reference per row and the spread
+fails. The runner prints one table, with the ratio of tcpip6 to the reference per row and the spread
 (lowest–highest) of the repetitions, and writes the whole record to
 ``bench/results/live-<date>.json`` (``--output DIR`` elsewhere).
 

@@ -21,6 +21,8 @@ two sides alternating which goes first:
   end of file when Linux sends, from accept to end of file when it receives);
 - ping RTT from Linux, 200 at 5 ms and 50 at 50 ms intervals (median of the replies);
 - the 200,000-octet echo (a client writes it all while reading it back);
+- ``curl --http1.0`` of a 100-octet file (tcpip6's httpd; Python's ``http.server`` on the
+  Linux host), curl's ``time_total``: until the server's close;
 - tcpip6's CPU % while receiving and while sending over the 100 Mbit link, its peak RSS,
   and, over the bulk runs, its retransmission timeouts (``tcp.timeouts``) and the frames
   its packet socket could not take (``send_error_drop``); beside them, the Linux pair's
@@ -56,6 +58,8 @@ PREFIX = "2001:db8:24:1:"
 RECEIVER_PORT = 5001
 DISCARD_PORT = 9
 ECHO_PORT = 7
+HTTP_PORT = 80
+HTTP_FILE = "small.txt"
 TIMEOUT = 120.0
 TBF = ("tbf", "rate", "100mbit", "burst", "64kb", "latency", "20ms")
 
@@ -214,7 +218,7 @@ class Side:
         self.stop()
         cmd = self.topo.in_host(sys.executable, "-u", "-m", "tcpip6", "host")
         cmd += ["--link", f"ethernet:{HOST_IF}", "--control", str(self.control)]
-        cmd += ["--serve", "discard,echo"]
+        cmd += ["--serve", f"discard,echo,http={self.tmp / 'www'}"]
         t0 = time.monotonic()
         proc = self.topo.start(
             cmd, cwd=netns.REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -296,6 +300,18 @@ class Side:
             raise RuntimeError(f"{len(rtts)} of {count} echo replies")
         return statistics.median(rtts)
 
+    def http10(self) -> float:
+        """ms for ``curl --http1.0`` to fetch the 100-octet file (to the server's close)."""
+        url = f"http://[{self.host_ll}%25{PEER_IF}]:{HTTP_PORT}/{HTTP_FILE}"
+        out = _run(
+            self.topo.in_peer("curl", "-6", "-g", "-sS", "--http1.0", "--max-time", "30",
+                              "-o", "/dev/null", "-w", "%{http_code} %{time_total}", url)
+        )  # fmt: skip
+        code, seconds = out.split()
+        if code != "200":
+            raise RuntimeError(f"curl --http1.0: HTTP {code}")
+        return float(seconds) * 1000
+
     def echo(self, octets: int) -> float:
         """ms for the whole echo."""
         out = _run(_python(self.topo.peer, ECHO, self.host_at_peer, str(octets)))
@@ -346,6 +362,8 @@ def _side(kind: str, tmp: Path) -> Iterator[Side]:
     with netns.topology() as topo:
         side = Side(kind, topo, tmp / kind, control=tmp / kind / "host.sock")
         side.tmp.mkdir()
+        (side.tmp / "www").mkdir()
+        (side.tmp / "www" / HTTP_FILE).write_bytes(bytes(i % 95 + 32 for i in range(100)))
         if kind == "linux":
             # The reference host: the kernel's IPv6 on, DAD as configured by default.
             netns.sh(*topo.in_host("sysctl", "-qw", f"net.ipv6.conf.{HOST_IF}.disable_ipv6=0"))
@@ -354,6 +372,11 @@ def _side(kind: str, tmp: Path) -> Iterator[Side]:
                            stderr=subprocess.STDOUT)
             )  # fmt: skip
             services.wait_for("^serving$")
+            topo.start(
+                topo.in_host(sys.executable, "-m", "http.server", "--bind", "::", "--directory",
+                             str(side.tmp / "www"), str(HTTP_PORT)),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
         topo.peer_run("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
         conf = side.tmp / "radvd.conf"
         conf.write_text(RADVD_CONF)
@@ -469,6 +492,7 @@ def _repetition(side: Side, s: dict[str, Series]) -> None:
     s["ping5"].measure(kind, lambda: side.ping(200, 0.005))
     s["ping50"].measure(kind, lambda: side.ping(50, 0.05))
     s["echo"].measure(kind, lambda: side.echo(ECHO_OCTETS))
+    s["http10"].measure(kind, side.http10)
     if kind == "tcpip6":
         s["rss"].add(kind, side.peak_rss_mib())
 
@@ -484,6 +508,7 @@ ROWS = (
     ("link_local", "start → link-local usable", "s"),
     ("slaac", "start → SLAAC address usable (radvd)", "s"),
     ("echo", f"TCP echo of {ECHO_OCTETS:,} octets", "ms"),
+    ("http10", "curl --http1.0 of a 100-octet file", "ms"),
     ("cpu_rx", "tcpip6 CPU receiving, tbf 100mbit", "%"),
     ("cpu_tx", "tcpip6 CPU sending, tbf 100mbit", "%"),
     ("rss", "tcpip6 peak RSS", "MiB"),
