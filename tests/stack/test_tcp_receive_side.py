@@ -2,9 +2,14 @@
 RCV.NXT - 1 once the peer's FIN is in (a deliberate deviation from RFC 5961 §3, as Linux
 makes it; the reference model :func:`tcpip6.spec.rfc9293_tcp.rst_at_fin` says the same,
 and the model test compares the two); D-SACK (RFC 2883): a duplicate segment is reported
-in the first block of the next ACK's SACK option, once (scapy decodes the option)."""
+in the first block of the next ACK's SACK option, once (scapy decodes the option);
+receive-buffer auto-tuning: the buffer grows with a reader that keeps up, to its bound, with
+the window scale the bound needs offered in the SYN (RFC 7323 §2.2), and SO_RCVBUF fixes
+it."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 from scapy.layers.inet6 import TCP as ScapyTCP
@@ -13,7 +18,7 @@ from tcpip6.api import stream as st
 from tcpip6.spec import rfc9293_tcp as spec
 from tcpip6.stack.machines.tcp import TcpState
 from tcpip6.stack.tcp import TcpParameters
-from tcpip6.wire.tcp import ACK, PSH, RST, TcpSegment
+from tcpip6.wire.tcp import ACK, PSH, RST, TcpSegment, WindowScale
 from tests.stack.conftest import Pair
 from tests.stack.tcpscenario import Connected, Sent, connected, inject, tcp_wire
 
@@ -171,3 +176,50 @@ def test_no_sack_option_without_sack_permitted(pair: Pair) -> None:
     inject(pair, _data(c, -1000, 500))
     [ack] = _acks_from_b(wire)
     assert _sack_option(ack) == [] and ack.seg.ack == c.cb.rcv_nxt
+
+
+# -- receive-buffer auto-tuning (Linux's dynamic right-sizing) -------------------------------
+def _bulk(c: Connected, octets: int) -> int:
+    """a sends ``octets``, b reads them as they come; the largest window b advertised."""
+    data = bytes(i % 251 for i in range(octets))
+    wire = tcp_wire(c.pair.world)
+    got = bytearray()
+    sent = 0
+    while len(got) < octets:
+        if sent < octets:
+            sent += c.client.send(data[sent : sent + 65536])
+        got += c.server.recv(1 << 20)
+    assert got == data
+    return max(s.seg.window << c.cb.rcv_wscale for s in wire if s.host == "b")
+
+
+def test_the_receive_buffer_grows_with_the_reader_up_to_its_bound(pair: Pair) -> None:
+    bound = 1 << 20
+    wire = tcp_wire(pair.world)
+    c = connected(pair, server_params=lambda p: replace(p, receive_buffer_max=bound))
+    (syn_ack,) = [s for s in wire if s.host == "b" and s.seg.option(WindowScale)]
+    # RFC 7323 §2.2: the shift offered is the one the bound needs (1 MiB >> 5 fits 16 bits).
+    assert syn_ack.seg.option(WindowScale) == WindowScale(5) and c.cb.rcv_wscale == 5
+    start = c.cb.receive_buffer
+    assert start == 46 * 1440  # 64 KiB in whole segments, as without auto-tuning
+    largest = _bulk(c, 3_000_000)
+    assert 2 * start <= c.cb.receive_buffer <= bound
+    assert largest > start  # the grown window was advertised
+
+
+def test_so_rcvbuf_fixes_the_buffer(pair: Pair) -> None:
+    wire = tcp_wire(pair.world)
+    fixed = 64 * 1024
+
+    def before_connect(client: object, listener: st.StreamSocket) -> None:
+        listener.setsockopt(st.SOL_SOCKET, st.SO_RCVBUF, fixed)
+
+    c = connected(
+        pair,
+        server_params=lambda p: replace(p, receive_buffer_max=1 << 20),
+        before_connect=before_connect,  # type: ignore[arg-type]
+    )
+    (syn_ack,) = [s for s in wire if s.host == "b" and s.seg.option(WindowScale)]
+    assert syn_ack.seg.option(WindowScale) == WindowScale(1)
+    largest = _bulk(c, 1_000_000)
+    assert c.cb.receive_buffer == 46 * 1440 and largest <= 46 * 1440

@@ -154,6 +154,7 @@ class Connection(TcbView):
         if n <= 0 or not self.rcv.rcvbuf:
             return b""
         out = self.rcv.read(n)
+        self.rcv.autotune(len(out), now, self.snd.rto.srtt)  # the window may grow
         self.snd.window_update(now)
         return out
 

@@ -57,8 +57,10 @@ class Options:
         self.conn.rcv.receive_buffer = -(-self.conn.rcv.receive_buffer // mss) * mss
         self.syn_window = min(self.conn.rcv.receive_buffer, 0xFFFF // mss * mss)
         shift = 0
+        # Auto-tuning may grow the buffer to its bound: the shift must reach that far.
+        largest = max(self.conn.rcv.receive_buffer, self.conn.rcv.receive_buffer_max)
         if self.params.window_scaling:
-            while (self.conn.rcv.receive_buffer >> shift) > 0xFFFF and shift < MAX_WSCALE:
+            while (largest >> shift) > 0xFFFF and shift < MAX_WSCALE:
                 shift += 1
         self.wscale_offered = shift
 
@@ -144,3 +146,7 @@ class Options:
         rcv.receive_buffer = -(-rcv.receive_buffer // mss) * mss
         if self.rcv_wscale == 0:
             rcv.receive_buffer = min(rcv.receive_buffer, 0xFFFF // mss * mss)
+        # Auto-tuning grows the buffer no further than the agreed shift can advertise.
+        rcv.receive_buffer_max = min(
+            rcv.receive_buffer_max, (0xFFFF << self.rcv_wscale) // mss * mss
+        )

@@ -27,6 +27,9 @@ MAX_OUT_OF_ORDER = 256
 #: RFC 1122 §4.2.3.3: the receiver SWS threshold uses the MSS, never below
 #: RFC 9293 §3.7.1's default of 536.
 MIN_SWS_MSS = 536
+#: Auto-tuning measures what the application reads over at least this long (a round trip
+#: on a veth is shorter than a Python driver's step).
+MIN_TUNING_INTERVAL = 0.001
 
 
 class Receiver:
@@ -50,6 +53,12 @@ class Receiver:
         self.eof = False  # the peer's FIN has been received in order
         self.read_shut = False  # shutdown(SHUT_RD): data is acknowledged and dropped
         self.receive_buffer = params.receive_buffer
+        # -- auto-tuning (Linux's dynamic right-sizing, tcp_rcv_space_adjust) -------------
+        #: The bound the buffer may grow to (0 or below the buffer: fixed).
+        self.receive_buffer_max = params.receive_buffer_max
+        self.space = params.receive_buffer // 2  # the most read in one round trip so far
+        self.space_read = 0  # octets read since space_time
+        self.space_time: float | None = None
         # -- acknowledgments owed (RFC 1122 §4.2.3.2) ------------------------------------
         self.ack_pending = 0  # full-size segments received and not yet acknowledged
         self.delack_due = False  # a delayed ACK is owed when the timer fires
@@ -211,6 +220,27 @@ class Receiver:
         out = bytes(self.rcvbuf[:n])
         del self.rcvbuf[:n]
         return out
+
+    def autotune(self, read: int, now: float, rtt: float | None) -> None:
+        """Receive-buffer auto-tuning, as Linux's dynamic right-sizing does it: once a
+        round trip (``rtt``, at least :data:`MIN_TUNING_INTERVAL`), the octets the
+        application read in it are compared with the most read in one before; a new most
+        grows the buffer to twice it, up to ``receive_buffer_max``. A window that holds
+        twice what one round trip drains never limits a sender the reader keeps up with
+        (RFC 7323 §2: the window must reach the bandwidth-delay product)."""
+        if self.receive_buffer >= self.receive_buffer_max or rtt is None:
+            return
+        if self.space_time is None:
+            self.space_time = now
+            return
+        self.space_read += read
+        if now - self.space_time < max(rtt, MIN_TUNING_INTERVAL):
+            return
+        copied, self.space_read, self.space_time = self.space_read, 0, now
+        if copied > self.space:
+            self.space = copied
+            grown = min(self.receive_buffer_max, 2 * copied)
+            self.receive_buffer = max(self.receive_buffer, grown)
 
     def shutdown(self) -> None:
         self.read_shut = True
