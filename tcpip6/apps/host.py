@@ -85,9 +85,6 @@ LINK_KINDS = ("ethernet", "tap", "tunnel")
 MAX_ROUTES = 64
 #: Tunnel interfaces are named tun0, tun1... in --link order.
 TUNNEL_PREFIX = "tun"
-#: A live host's TCP receive buffers grow with the reader up to this (auto-tuning; Linux's
-#: tcp_rmem maximum is of this order). SO_RCVBUF fixes a socket's.
-RECEIVE_BUFFER_MAX = 4 * 1024 * 1024
 
 
 class HostConfigError(Exception):
@@ -361,7 +358,6 @@ class LiveHost:
         self.out = out
         rng = random.Random(config.seed)
         self.host = Host(name=config.name, rng=rng)
-        self.host.tcp.params.receive_buffer_max = RECEIVE_BUFFER_MAX  # receive auto-tuning
         if config.trace is not None:
             self.host.trace_sink = trace_printer(out, config.trace)
         self.router = Router(self.host) if config.router else None
