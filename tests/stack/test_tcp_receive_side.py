@@ -166,7 +166,7 @@ def test_a_duplicate_above_rcv_nxt_comes_first_then_the_block_holding_it(pair: P
     block2 = ((nxt + 3000) % 2**32, (nxt + 3500) % 2**32)
     assert _sack_option(first) == [block1]
     assert _sack_option(second) == [block2, block1]
-    # RFC 2883 §4 (and its example §5.2): the duplicate, then the block that holds it.
+    # RFC 2883 §4 (and the example of RFC 2883 §5.2): the duplicate, then its block.
     assert _sack_option(third) == [block1, block1, block2]
 
 
