@@ -11,7 +11,7 @@ APT_STAMP := .venv/.apt-installed
 DPKG_STATUS := $(wildcard /var/lib/dpkg/status)
 
 .PHONY: all venv deb test check lint typecheck demo diagrams graph-coverage bench clean \
-	model-deep fuzz-models fuzz
+	model-deep fuzz-models fuzz bench-live
 
 all: test
 
@@ -63,6 +63,11 @@ graph-coverage: venv deb
 
 bench: venv
 	$(PY) -m bench
+
+# tcpip6 on a veth beside the Linux kernel (root: network namespaces), every bench/live_*.py;
+# BENCH_LIVE_ARGS="--reps 5 --only tcp" to choose.
+bench-live: venv deb
+	$(PY) -m bench.live $(BENCH_LIVE_ARGS)
 
 # A longer random search of the model tests (minutes, not in CI): the "deep" Hypothesis profile
 # of tests/profiles.py, each test's budget times 20, failures saved in $$TCPIP6_HYPOTHESIS_DB

@@ -306,6 +306,7 @@ class StreamSocket(SocketBase):
                 raise OSError(errno.EISCONN, "set buffer sizes before connect or listen")
             if option == SO_RCVBUF:
                 self.params.receive_buffer = size
+                self.params.receive_buffer_max = 0  # fixed: no auto-tuning
             else:
                 self.params.send_buffer = size
         elif level == SOL_SOCKET and option == SO_REUSEADDR:

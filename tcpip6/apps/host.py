@@ -531,6 +531,7 @@ class LiveHost:
                 self.httpd = Httpd(self.stack, self.config.http_root)
             except OSError as exc:
                 raise HostConfigError(f"cannot serve http: {exc.strerror or exc}") from None
+            self.driver.add(self.httpd)  # its idle-connection timer
             _say(self.out, f"serving http {HTTP_PORT}/tcp from {self.config.http_root}")
         if self.config.ftp_root is not None:
             self._start_ftpd(self.config.ftp_root)

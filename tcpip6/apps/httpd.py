@@ -16,6 +16,15 @@ pieces as the send buffer has room, read from disk as it goes, so a large file a
 slow client cost one send buffer each; a request that arrives while a response is being
 sent waits in the receive buffer (pipelining, RFC 9112 §9.3.2). The server handles
 :data:`~tcpip6.apps.tcpserve.DEFAULT_MAX_CONNECTIONS` connections at once.
+
+An HTTP/1.0 request gets an HTTP/1.0 response (RFC 9110 §6.2 lets a server answer in the
+client's version), and without keep-alive the connection is closed right after it
+(RFC 9112 §9.3): the status line, the header fields and the start of the body leave in
+one write, with Nagle off, so nothing waits for the client's delayed ACK. A connection
+that waits for a request (a kept-alive one between requests, or one sending its request
+too slowly) longer than ``idle_timeout`` is closed (RFC 9112 §9.5: a server "SHOULD
+send a close notification" -- the FIN); :class:`Httpd` is a node of the driver for that
+timer (``next_deadline``/``poll``).
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import mimetypes
 import re
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -46,6 +56,8 @@ MAX_TARGET = 2048
 MAX_REQUESTS = 100
 #: Octets read from the file at a time.
 CHUNK = 1 << 16
+#: Seconds a connection may wait for (the rest of) a request before the server closes it.
+IDLE_TIMEOUT = 15.0
 SERVER = "tcpip6-httpd"
 REASONS = {
     200: "OK",
@@ -127,6 +139,7 @@ class HttpCounters:
     requests: int = 0
     responses: dict[int, int] = field(default_factory=dict)
     body_octets: int = 0
+    idle_closed: int = 0  # connections closed after idle_timeout without a request
 
 
 class HttpHandler(StreamHandler):
@@ -141,6 +154,12 @@ class HttpHandler(StreamHandler):
         self.left = 0  # body octets still to queue
         self.close_after = False
         self.served = 0
+        self.version = "HTTP/1.1"  # of the response being sent (RFC 9110 §6.2)
+        #: When the server closes the connection if no request has come by then.
+        self.deadline: float | None = None
+        # The response's first segment carries the head and the body's start; its last one
+        # and the FIN go at once (no Nagle wait for the client's delayed ACK).
+        conn.nodelay = True
 
     def changed(self) -> None:
         while not self.done:
@@ -165,7 +184,11 @@ class HttpHandler(StreamHandler):
                     return True
                 if self.peer_closed:
                     self.finish()
+                elif self.deadline is None:
+                    self.deadline = self.now + self.httpd.idle_timeout
+                    self.httpd.wake()
                 return False
+            self.deadline = None  # the client is talking: a new wait begins after this
             self.head += data
         end = self.head.index(b"\r\n\r\n")
         head, rest = bytes(self.head[:end]), self.head[end + 4 :]
@@ -173,8 +196,11 @@ class HttpHandler(StreamHandler):
         self.head = bytearray(rest)
         self.httpd.counters.requests += 1
         self.served += 1
+        self.version = "HTTP/1.1"
         try:
             request = parse_request(head)
+            # RFC 9110 §6.2: "A server MAY send an HTTP/1.0 response to an HTTP/1.0 request".
+            self.version = request.version
             self._respond(request)
         except BadRequest as exc:
             self._respond_error(exc.status, str(exc))
@@ -196,6 +222,11 @@ class HttpHandler(StreamHandler):
         self._status(200, size, keep, ctype)
         if request.method == "GET" and size:
             self.body, self.left = f, size
+            # The body's start rides with the head: one write, one segment for a small file.
+            first = f.read(min(size, CHUNK))
+            self.out += first
+            self.left -= len(first)
+            self.httpd.counters.body_octets += len(first)
         else:
             f.close()
 
@@ -212,7 +243,7 @@ class HttpHandler(StreamHandler):
         counts[status] = counts.get(status, 0) + 1
         self.close_after = not keep
         self.out = (
-            f"HTTP/1.1 {status} {REASONS[status]}\r\n"
+            f"{self.version} {status} {REASONS[status]}\r\n"
             f"Server: {SERVER}\r\n"
             f"Content-Type: {ctype}\r\n"
             f"Content-Length: {length}\r\n"
@@ -267,11 +298,16 @@ class Httpd:
         port: int = HTTP_PORT,
         *,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
             raise NotADirectoryError(f"{root}: not a directory")
         self.counters = HttpCounters()
+        self.idle_timeout = idle_timeout
+        #: Called when a connection starts waiting, so that a driver that caches deadlines
+        #: (simnet's world: ``lambda: world.touch(httpd)``) asks again.
+        self.wake: Callable[[], None] = lambda: None
         self.server = TcpServer(
             stack,
             port,
@@ -282,6 +318,26 @@ class Httpd:
     @property
     def port(self) -> int:
         return self.server.port
+
+    # -- a node of the driver: the idle timer ----------------------------------------------
+    def next_deadline(self) -> float | None:
+        deadlines = [
+            h.deadline
+            for h in self.server.handlers
+            if isinstance(h, HttpHandler) and h.deadline is not None
+        ]
+        return min(deadlines, default=None)
+
+    def poll(self, now: float) -> float | None:
+        """Close the connections that waited for a request until their deadline."""
+        for handler in list(self.server.handlers):
+            if not isinstance(handler, HttpHandler) or handler.done:
+                continue
+            if handler.deadline is not None and handler.deadline <= now:
+                handler.deadline = None
+                self.counters.idle_closed += 1
+                handler.finish()
+        return self.next_deadline()
 
     def close(self) -> None:
         self.server.close()

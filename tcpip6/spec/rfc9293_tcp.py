@@ -49,6 +49,9 @@ What this model chooses where RFC 9293 leaves a choice (the stack must choose th
 * **A zero RCV.WND** is not modelled beyond the acceptability test itself: the receive
   buffer is never full, so "special allowance ... to accept valid ACKs, URGs, and RSTs"
   never arises.
+* **An RST at RCV.NXT - 1 after the peer's FIN** (CLOSE-WAIT, CLOSING, LAST-ACK) is
+  accepted as if exact, before the acceptability test: a deliberate deviation from
+  RFC 5961 §3, as Linux has it, for the reason :func:`rst_at_fin` gives.
 * **A FIN retransmitted into TIME-WAIT** lies below RCV.NXT, so the acceptability test
   answers it with a bare ACK; the timer restart of the fifth and eighth steps applies only
   to an acceptable segment, as written.
@@ -599,11 +602,32 @@ def acceptable(seg: Segment, rcv_nxt: int, rcv_wnd: int) -> bool:
     return in_window(seg.seq) or in_window(seq_add(seg.seq, seg.seg_len - 1))
 
 
+#: The states in which the peer's FIN has been received in order (RCV.NXT is past it).
+FIN_RECEIVED_STATES = (State.CLOSE_WAIT, State.CLOSING, State.LAST_ACK)
+
+
+def rst_at_fin(tcb: Tcb, seq: int) -> bool:
+    """A deliberate deviation from RFC 5961 §3, as Linux makes it (``tcp_reset_check``):
+    once the peer's FIN has been received, an RST whose SEG.SEQ is RCV.NXT - 1 -- the
+    sequence number of that FIN -- resets the connection as an exact one would, where
+    RFC 5961 §3.2 would drop it as outside the window.
+
+    Why: a peer that has closed answers each later data segment with an RST whose SEQ is
+    the ACK field of that segment, and a segment sent before our ACK of its FIN carries
+    the FIN's own number. RFC 5961 drops every such RST, and the sender goes on pouring its
+    whole send buffer into a closed peer; a peer that sends FIN then RST on an abort (and
+    rate-limits its answers to challenge ACKs) is never heard. The blind-attack exposure
+    grows by one sequence number, and only after a FIN."""
+    return tcb.state in FIN_RECEIVED_STATES and seq == seq_add(tcb.rcv_nxt, -1)
+
+
 def _otherwise(tcb: Tcb, seg: Segment) -> Result:
     """RFC 9293 §3.10.7.4: SYN-RECEIVED and every synchronized state, the eight steps in order."""
     # "first, check sequence number ... If an incoming segment is not acceptable, an
     # acknowledgment should be sent in reply (unless the RST bit is set, if so drop the
     # segment and return): <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
+    if seg.flags & RST and rst_at_fin(tcb, seg.seq):
+        return _rst_exact(tcb)
     if not acceptable(seg, tcb.rcv_nxt, tcb.rcv_wnd):
         return tcb, [] if seg.flags & RST else [_ack(tcb)]
 

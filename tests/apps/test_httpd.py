@@ -1,6 +1,7 @@
 """The HTTP/1.1 file server on b, fetched from a over simnet's TCP: files byte for byte,
-HEAD, keep-alive and pipelining, the refusals (400, 404, 405, 414, 431), and the command
-lines (tcpip6 httpd, tcpip6 host --serve http=DIR)."""
+HEAD, keep-alive and pipelining, HTTP/1.0 answered in HTTP/1.0 and closed at once, idle
+connections closed after the idle timeout, the refusals (400, 404, 405, 414, 431), and the
+command lines (tcpip6 httpd, tcpip6 host --serve http=DIR)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,74 @@ def raw(topo: Topology, request: bytes, limit: int = 1 << 20) -> bytes:
         while len(data) < limit and (chunk := sock.recv(65536)):
             data += chunk
         return bytes(data)
+
+
+def test_http_1_0_gets_an_http_1_0_response_and_the_close_right_after_it(
+    served: tuple[Topology, Httpd, Path],
+) -> None:
+    """RFC 9112 §9.3: without keep-alive an HTTP/1.0 connection ends with the response; the
+    server's FIN follows the body at once (no wait for the client's delayed ACK)."""
+    topo, _, root = served
+    index = (root / "index.html").read_bytes()
+    driver = topo.driver
+    with topo.stack("a").socket(AF_INET6, SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect((topo.resolve("b"), 80))
+        start = driver.now
+        sock.sendall(b"GET / HTTP/1.0\r\nUser-Agent: test\r\n\r\n")
+        data = bytearray()
+        while chunk := sock.recv(65536):
+            data += chunk
+        took = driver.now - start
+    assert data.startswith(b"HTTP/1.0 200 OK\r\n")
+    response = parse_response(bytes(data))
+    assert response.headers["connection"] == "close" and response.body == index
+    # Two one-way trips and the processing: far below a delayed ACK (200 ms here).
+    assert took < 0.05, took
+    # HTTP/1.0 with keep-alive: answered in HTTP/1.0, and the connection serves another.
+    keep = b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+    data = raw(topo, keep + b"GET /docs/ HTTP/1.0\r\n\r\n")
+    first, second = data.split(b"HTTP/1.0 200 OK\r\n")[1:]
+    assert b"Connection: keep-alive" in first and first.endswith(index)
+    assert b"Connection: close" in second and second.endswith(b"<p>docs</p>\n")
+
+
+def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout(
+    demo: Topology, tmp_path: Path
+) -> None:
+    root = demo_root(tmp_path)
+    httpd = Httpd(demo.stack("b"), root, idle_timeout=5.0)
+    world = demo.world
+    world.add_node(httpd)  # its idle timer, as the live host's driver runs it
+    httpd.wake = lambda: world.touch(httpd)
+    try:
+        with demo.stack("a").socket(AF_INET6, SOCK_STREAM) as sock:
+            sock.settimeout(60)
+            sock.connect((demo.resolve("b"), 80))
+            request = b"GET / HTTP/1.1\r\nHost: b\r\n\r\n"
+            # A client that asks every 3 s is served on one connection...
+            for _ in range(3):
+                sock.sendall(request)
+                data = sock.recv(65536)
+                assert data.startswith(b"HTTP/1.1 200 OK") and b"keep-alive" in data
+                demo.driver.run_for(3.0)
+            assert httpd.counters.idle_closed == 0
+            # ...one that goes quiet is closed once the idle timeout has passed.
+            start = demo.driver.now
+            assert sock.recv(100) == b""
+            assert 1.9 <= demo.driver.now - start <= 2.1  # 5 s after the last response
+        assert httpd.counters.idle_closed == 1
+        assert httpd.server.accepted == 1 and httpd.counters.requests == 3
+        # A connection that never sends a request is closed the same way.
+        with demo.stack("a").socket(AF_INET6, SOCK_STREAM) as sock:
+            sock.settimeout(60)
+            sock.connect((demo.resolve("b"), 80))
+            start = demo.driver.now
+            assert sock.recv(100) == b""
+            assert 4.9 <= demo.driver.now - start <= 5.1
+        assert httpd.counters.idle_closed == 2 and httpd.next_deadline() is None
+    finally:
+        httpd.close()
 
 
 def test_a_file_spanning_many_windows_arrives_byte_for_byte(

@@ -155,7 +155,7 @@ STARTS: dict[str, list[str]] = {
 
 
 #: What :meth:`TcpVersusSpec.aimed` does once in a state.
-ENDINGS = ["rst", "abort", "close", "syn", "ack", "timeout", "give_up"]
+ENDINGS = ["rst", "rst_at_fin", "abort", "close", "syn", "ack", "timeout", "give_up"]
 
 
 def sweep() -> None:
@@ -363,7 +363,7 @@ class TcpVersusSpec(RuleBasedStateMachine):
         if ending == "give_up" and start == "FIN_WAIT_2":
             steps = steps[:-1]  # the application goes away before our FIN is acknowledged
         self._go(steps)
-        if ending in ("rst", "ack"):
+        if ending in ("rst", "rst_at_fin", "ack"):
             self.peer_in_step(ending)
         elif ending == "abort":
             self.abort()
@@ -538,7 +538,11 @@ class TcpVersusSpec(RuleBasedStateMachine):
         model_seg = spec.Segment(seq, ack, flags, PEER_WINDOW, data, seg.urgent)
         self._compare(self._model(spec.segment_arrives(self.tcb, model_seg)))
 
-    @rule(kind=st.sampled_from(["syn", "syn_ack", "ack", "data", "fin", "early_fin", "rst"]))
+    @rule(
+        kind=st.sampled_from(
+            ["syn", "syn_ack", "ack", "data", "fin", "early_fin", "rst", "rst_at_fin"]
+        )
+    )
     def peer_in_step(self, kind: str) -> None:
         """A peer that keeps to the protocol: the segment the RFC's figures would show
         next (random segments rarely hit them exactly)."""
@@ -557,6 +561,10 @@ class TcpVersusSpec(RuleBasedStateMachine):
             self._arrive(FIN | ACK, seq, tcb.snd_nxt)
         elif kind == "early_fin":
             self._arrive(FIN | ACK, seq, tcb.snd_una)  # does not acknowledge our FIN
+        elif kind == "rst_at_fin":
+            # A closed peer's RST with its FIN's sequence number (spec.rst_at_fin): taken
+            # after a FIN, dropped as out of the window before one.
+            self._arrive(RST, (seq - 1) % SEQ_SPACE if synchronized else seq, 0)
         elif tcb.state is State.SYN_SENT:
             self._arrive(RST | ACK, seq, tcb.snd_nxt)  # RFC 9293 §3.10.7.3: an RST takes an ACK
         else:

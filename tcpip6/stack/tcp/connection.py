@@ -46,6 +46,8 @@ PAWS_IDLE = 24 * 24 * 3600.0
 
 S = TcpState
 T = TcpTimer
+#: The peer's FIN has been received in order (an RST at RCV.NXT - 1 is accepted then).
+FIN_RECEIVED = (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK)
 
 
 class Connection(TcbView):
@@ -155,6 +157,7 @@ class Connection(TcbView):
         if n <= 0 or not self.rcv.rcvbuf:
             return b""
         out = self.rcv.read(n)
+        self.rcv.autotune(len(out), now, self.snd.rto.srtt)  # the window may grow
         self.snd.window_update(now)
         return out
 
@@ -390,6 +393,9 @@ class Connection(TcbView):
             self.snd.send_ack(now)
             return
         off = self._seq_offset(seg.seq)
+        if flags & RST and self.state in FIN_RECEIVED and self.rcv.rst_at_fin(off):
+            self._reset_received(now)  # RFC 5961 §3 deviation: Receiver.rst_at_fin says why
+            return
         data = seg.payload
         seg_len = seg.seg_len
         wnd = self.rcv_wnd
@@ -423,6 +429,7 @@ class Connection(TcbView):
             # "If an incoming segment is not acceptable, an acknowledgment should be sent
             # in reply (unless the RST bit is set ...) <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>".
             if not flags & RST:
+                self.rcv.duplicate(off, len(data))  # RFC 2883: old text, in a D-SACK block
                 self.snd.send_ack(now)
             return
         seq_off = off  # SEG.SEQ as it arrived, for the RST check
@@ -432,6 +439,10 @@ class Connection(TcbView):
             if flags & SYN:
                 cut -= 1
                 flags &= ~SYN
+            if data and cut > 0:
+                # RFC 2883 §4: the old part of the text (it starts after a SYN's octet).
+                self.rcv.duplicate(self.rcv.nxt - cut, min(cut, len(data)))
+                self.rcv.ack_now()
             data = data[cut:]
             off = self.rcv.nxt
         right = self.rcv.nxt + max(wnd, 0)

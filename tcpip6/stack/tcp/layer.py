@@ -415,7 +415,9 @@ class Tcp:
         mss = interface_mss(route[0].mtu)
         opts: list[wire_tcp.TcpOption] = [wire_tcp.MaxSegmentSize(mss)]
         ts = seg.option(wire_tcp.Timestamps)
-        _, window, shift = receive_window(listener.receive_buffer, mss, p.window_scaling)
+        _, window, shift = receive_window(
+            listener.receive_buffer, mss, p.window_scaling, listener.rcv.receive_buffer_max
+        )
         if ts is not None and p.timestamps:
             # Window scale and SACK-permitted only where the TSecr can bring them back.
             ws = seg.option(wire_tcp.WindowScale)

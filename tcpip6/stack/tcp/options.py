@@ -27,13 +27,15 @@ MAX_WSCALE = 14
 TIMESTAMPS_LEN = 12
 
 
-def receive_window(buffer: int, mss: int, scaling: bool) -> tuple[int, int, int]:
+def receive_window(buffer: int, mss: int, scaling: bool, bound: int = 0) -> tuple[int, int, int]:
     """The receive buffer rounded up to whole segments, the (unscaled) window of a SYN
-    rounded down to them, and the window scale to offer for it (RFC 7323 §2.2)."""
+    rounded down to them, and the window scale to offer for it (RFC 7323 §2.2): enough
+    for the buffer, or for the ``bound`` auto-tuning may grow it to."""
     buffer = -(-buffer // mss) * mss
     shift = 0
+    largest = max(buffer, bound)
     if scaling:
-        while (buffer >> shift) > 0xFFFF and shift < MAX_WSCALE:
+        while (largest >> shift) > 0xFFFF and shift < MAX_WSCALE:
             shift += 1
     return buffer, min(buffer, 0xFFFF // mss * mss), shift
 
@@ -72,7 +74,7 @@ class Options:
         rcv = self.conn.rcv
         scaling = self.params.window_scaling
         rcv.receive_buffer, self.syn_window, self.wscale_offered = receive_window(
-            rcv.receive_buffer, self.our_mss(now), scaling
+            rcv.receive_buffer, self.our_mss(now), scaling, rcv.receive_buffer_max
         )
 
     def our_mss(self, now: float) -> int:
@@ -156,3 +158,7 @@ class Options:
         rcv.receive_buffer = -(-rcv.receive_buffer // mss) * mss
         if self.rcv_wscale == 0:
             rcv.receive_buffer = min(rcv.receive_buffer, 0xFFFF // mss * mss)
+        # Auto-tuning grows the buffer no further than the agreed shift can advertise.
+        rcv.receive_buffer_max = min(
+            rcv.receive_buffer_max, (0xFFFF << self.rcv_wscale) // mss * mss
+        )

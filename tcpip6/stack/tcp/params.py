@@ -32,6 +32,10 @@ class TcpParameters:
     # -- buffers -------------------------------------------------------------------------
     send_buffer: int = 128 * 1024
     receive_buffer: int = 64 * 1024
+    #: Receive-buffer auto-tuning (Linux's dynamic right-sizing): the buffer grows up to
+    #: this bound with what the application reads per round trip, and the window scale
+    #: offered is the bound's. 0: off, the buffer stays receive_buffer (SO_RCVBUF sets 0).
+    receive_buffer_max: int = 0
     # -- acknowledgments and small segments ----------------------------------------------
     #: RFC 1122 §4.2.3.2: delayed ACKs, "the delay MUST be less than 0.5 seconds".
     delayed_ack: bool = True

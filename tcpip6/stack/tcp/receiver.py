@@ -1,6 +1,7 @@
 """The receiving half of a TCP connection: the receive sequence space of RFC 9293 §3.3.1
 (RCV.NXT, RCV.WND, RCV.UP, IRS), the receive buffer, the out-of-order queue
-(RFC 9293 §3.10.7.4 seventh), the SACK blocks to send (RFC 2018 §4), the window
+(RFC 9293 §3.10.7.4 seventh), the SACK blocks to send (RFC 2018 §4) with a duplicate
+reported first (D-SACK, RFC 2883), the window
 advertised with receiver SWS avoidance (RFC 1122 §4.2.3.3), and the acknowledgment owed
 (RFC 1122 §4.2.3.2, RFC 5681 §4.2).
 
@@ -26,6 +27,9 @@ MAX_OUT_OF_ORDER = 256
 #: RFC 1122 §4.2.3.3: the receiver SWS threshold uses the MSS, never below
 #: RFC 9293 §3.7.1's default of 536.
 MIN_SWS_MSS = 536
+#: Auto-tuning measures what the application reads over at least this long (a round trip
+#: on a veth is shorter than a Python driver's step).
+MIN_TUNING_INTERVAL = 0.001
 
 
 class Receiver:
@@ -40,12 +44,21 @@ class Receiver:
         self.ooo: dict[int, bytes] = {}
         self.ooo_ranges = RangeSet()
         #: RFC 2018 §4: the blocks to report, the most recently changed first.
-        self.sack_recent: list[tuple[int, int]] = []
+        self.ooo_blocks: list[tuple[int, int]] = []
+        #: RFC 2883 §4: the octets of a duplicate segment, reported once in the first block
+        #: of the next ACK's SACK option.
+        self.dsack: tuple[int, int] | None = None
         self.fin_off: int | None = None  # a FIN seen beyond RCV.NXT
         self.up: int | None = None  # RCV.UP as an offset (RFC 9293 §3.8.5)
         self.eof = False  # the peer's FIN has been received in order
         self.read_shut = False  # shutdown(SHUT_RD): data is acknowledged and dropped
         self.receive_buffer = params.receive_buffer
+        # -- auto-tuning (Linux's dynamic right-sizing, tcp_rcv_space_adjust) -------------
+        #: The bound the buffer may grow to (0 or below the buffer: fixed).
+        self.receive_buffer_max = params.receive_buffer_max
+        self.space = params.receive_buffer // 2  # the most read in one round trip so far
+        self.space_read = 0  # octets read since space_time
+        self.space_time: float | None = None
         # -- acknowledgments owed (RFC 1122 §4.2.3.2) ------------------------------------
         self.ack_pending = 0  # full-size segments received and not yet acknowledged
         self.delack_due = False  # a delayed ACK is owed when the timer fires
@@ -104,7 +117,7 @@ class Receiver:
                     progress = True
         self.ooo_ranges.remove_below(self.nxt)
         live = {(s, e) for s, e in self.ooo_ranges.ranges}
-        self.sack_recent = [b for b in self.sack_recent if b in live]
+        self.ooo_blocks = [b for b in self.ooo_blocks if b in live]
         if self.fin_off is not None and self.fin_off == self.nxt:
             self.fin_off = None
             return True
@@ -118,13 +131,36 @@ class Receiver:
         c.out_of_order_segments += 1
         end = off + len(data)
         pieces = self._not_held(off, end)
+        held = self._first_held(off, end, pieces)
+        if held is not None:
+            # RFC 2883 §4: octets already queued above RCV.NXT: a D-SACK block for them, then
+            # the block that holds them (moved first below, so second in the option).
+            self.dsack = held
         if pieces and len(self.ooo) + len(pieces) > MAX_OUT_OF_ORDER:
             c.out_of_order_queue_full_drop += 1
             return
         for start, stop in pieces:
             self.ooo[start] = data[start - off : stop - off]
         block = self.ooo_ranges.add(off, end)
-        self.sack_recent = [block] + [b for b in self.sack_recent if b != block]
+        self.ooo_blocks = [block] + [b for b in self.ooo_blocks if b != block]
+
+    @staticmethod
+    def _first_held(off: int, end: int, pieces: list[tuple[int, int]]) -> tuple[int, int] | None:
+        """The first run of ``[off, end)`` the queue held already (``pieces`` are the
+        runs it did not)."""
+        pos = off
+        for start, stop in pieces:
+            if start > pos:
+                return pos, start
+            pos = stop
+        return (pos, end) if pos < end else None
+
+    def duplicate(self, off: int, length: int) -> None:
+        """RFC 2883 §4: ``length`` octets of text at ``off``, all below RCV.NXT (already
+        acknowledged): the next ACK reports them in a D-SACK block, so that the sender
+        learns its retransmission was spurious (RFC 3708)."""
+        if length > 0 and off > 0 and off + length <= self.nxt:
+            self.dsack = (off, off + length)
 
     def _not_held(self, off: int, end: int) -> list[tuple[int, int]]:
         """The parts of ``[off, end)`` the out-of-order queue does not hold yet."""
@@ -155,16 +191,56 @@ class Receiver:
                 out[lo - off : hi - off] = chunk[lo - start : hi - start]
         return data if out is None else bytes(out)
 
+    @property
+    def sack_recent(self) -> list[tuple[int, int]]:
+        """The blocks the next SACK option reports, as offsets: a D-SACK block first
+        (RFC 2883 §4: "the first SACK block"), then the out-of-order blocks (RFC 2018 §4)."""
+        if self.dsack is None:
+            return self.ooo_blocks
+        return [self.dsack, *self.ooo_blocks]
+
     def sack_blocks(self, limit: int) -> tuple[tuple[int, int], ...]:
         """RFC 2018 §4: up to ``limit`` blocks, as sequence numbers."""
         irs = self.irs
         return tuple(((irs + s) % sq.MOD, (irs + e) % sq.MOD) for s, e in self.sack_recent[:limit])
+
+    def rst_at_fin(self, off: int) -> bool:
+        """An RST at RCV.NXT - 1 once the peer's FIN has been received in order: accepted as
+        an exact one (a deliberate deviation from RFC 5961 §3, as Linux's
+        ``tcp_reset_check``). A closed peer answers each of our later segments with an RST
+        whose SEQ is that segment's ACK field, and a segment sent before we acknowledged
+        its FIN carries the FIN's own number, RCV.NXT - 1 here: RFC 5961 §3.2 would drop
+        every one of them and we would send the whole send buffer into a closed peer. The
+        blind-attack exposure grows by one sequence number, and only after a FIN. The
+        connection calls this only in CLOSE-WAIT, CLOSING and LAST-ACK."""
+        return self.eof and off == self.nxt - 1
 
     # -- the application side -------------------------------------------------------------
     def read(self, n: int) -> bytes:
         out = bytes(self.rcvbuf[:n])
         del self.rcvbuf[:n]
         return out
+
+    def autotune(self, read: int, now: float, rtt: float | None) -> None:
+        """Receive-buffer auto-tuning, as Linux's dynamic right-sizing does it: once a
+        round trip (``rtt``, at least :data:`MIN_TUNING_INTERVAL`), the octets the
+        application read in it are compared with the most read in one before; a new most
+        grows the buffer to twice it, up to ``receive_buffer_max``. A window that holds
+        twice what one round trip drains never limits a sender the reader keeps up with
+        (RFC 7323 §2: the window must reach the bandwidth-delay product)."""
+        if self.receive_buffer >= self.receive_buffer_max or rtt is None:
+            return
+        if self.space_time is None:
+            self.space_time = now
+            return
+        self.space_read += read
+        if now - self.space_time < max(rtt, MIN_TUNING_INTERVAL):
+            return
+        copied, self.space_read, self.space_time = self.space_read, 0, now
+        if copied > self.space:
+            self.space = copied
+            grown = min(self.receive_buffer_max, 2 * copied)
+            self.receive_buffer = max(self.receive_buffer, grown)
 
     def shutdown(self) -> None:
         self.read_shut = True
@@ -203,7 +279,9 @@ class Receiver:
         self.ack_owed = True
 
     def acked(self) -> None:
-        """A segment carrying our ACK left: nothing is owed any more."""
+        """A segment carrying our ACK left: nothing is owed any more (a D-SACK block is
+        reported once, RFC 2883 §4)."""
+        self.dsack = None
         self.ack_pending = 0
         self.delack_due = False
         self.ack_owed = False
