@@ -45,6 +45,7 @@ from tcpip6.apps.jobs import Job, start_job
 from tcpip6.apps.link_events import LinkEvents
 from tcpip6.apps.services import PORTS, Services
 from tcpip6.apps.socks_relay import SocksConfigError, SocksServer, parse_listen
+from tcpip6.apps.tcp_settings import apply_tcp, parse_tcp
 from tcpip6.apps.tunnel_slots import TunnelSlots
 from tcpip6.io.control import ControlError, ControlServer, default_path
 from tcpip6.io.pcap import LINKTYPE_ETHERNET, PcapWriter
@@ -139,6 +140,8 @@ class HostConfig:
     ipsec: IpsecConfig | None = None
     #: --mobility correspondent: a Mobile IPv6 correspondent node (RFC 6275 §9).
     mobility: str | None = None
+    #: --tcp KEY=VALUE: TcpParameters fields set (tcpip6.apps.tcp_settings).
+    tcp: dict[str, Any] = field(default_factory=dict)
 
     @property
     def control_path(self) -> Path:
@@ -358,6 +361,7 @@ class LiveHost:
         self.out = out
         rng = random.Random(config.seed)
         self.host = Host(name=config.name, rng=rng)
+        apply_tcp(self.host.tcp.params, config.tcp)
         if config.trace is not None:
             self.host.trace_sink = trace_printer(out, config.trace)
         self.router = Router(self.host) if config.router else None
@@ -619,6 +623,7 @@ def build_config(
     log_level: str | None = None,
     ipsec: str | None = None,
     mobility: str | None = None,
+    tcp: Sequence[str] = (),
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     level = (log_level or "warning").lower()
@@ -628,6 +633,10 @@ def build_config(
         raise HostConfigError(f"--mobility {mobility}: choose {', '.join(MOBILITY_ROLES)}")
     tunnels: dict[str, TunnelSpec] = {}
     taps: list[str] = []
+    try:
+        tcp_settings = parse_tcp(tcp)
+    except ValueError as exc:
+        raise HostConfigError(str(exc)) from None
     return HostConfig(
         links=[parse_link(t, tunnels, taps) for t in links],
         tunnels=tunnels,
@@ -649,6 +658,7 @@ def build_config(
         log_level=level,
         ipsec=_load_ipsec(ipsec) if ipsec else None,
         mobility=mobility,
+        tcp=tcp_settings,
     )
 
 
@@ -699,6 +709,7 @@ FILE_SETTINGS: dict[str, str] = {
     "log_level": "str",
     "ipsec": "str",
     "mobility": "str",
+    "tcp": "list",
 }
 
 
@@ -717,6 +728,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     socks = "127.0.0.1:1080"
     log_level = "info"
     ipsec = "ipsec.toml"
+    tcp = ["min_rto=0.2", "congestion=cubic"]
     """
     try:
         with open(path, "rb") as f:
@@ -840,6 +852,7 @@ def run(args: argparse.Namespace) -> int:
             "log_level": args.log_level,
             "ipsec": args.ipsec,  # IPsec hook
             "mobility": args.mobility,
+            "tcp": args.tcp,
         }
         return run_host(config_from(flags, args.config))
     except (HostConfigError, LinkError) as exc:
@@ -927,13 +940,20 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         "--config",
         metavar="FILE.toml",
         help="settings from a TOML file (links, addresses, routes, router, advertise, pcap, "
-        "seed, serve, control, socks, log_level, ipsec, mobility); flags override it",
+        "seed, serve, control, socks, log_level, ipsec, mobility, tcp); flags override it",
     )
     host.add_argument(
         "--mobility",
         metavar="ROLE",
         help="Mobile IPv6 (RFC 6275): 'correspondent' binds mobile nodes' home addresses "
         "(return routability, Binding Updates, route optimisation; tcpip6 show bindings)",
+    )
+    host.add_argument(
+        "--tcp",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a TCP setting: min_rto=SECONDS (RFC 6298's minimum RTO, default 1), "
+        "congestion=reno|cubic (repeatable)",
     )
     host.add_argument(  # IPsec hook: tcpip6.apps.ipsec_config
         "--ipsec",

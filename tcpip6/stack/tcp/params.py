@@ -11,7 +11,9 @@ class TcpParameters:
     # -- retransmission (RFC 6298) -------------------------------------------------------
     #: RFC 6298 §2.1: "the sender SHOULD set RTO <- 1 second" (Windows used 3 s).
     initial_rto: float = 1.0
-    #: RFC 6298 §2.4: "RTO SHOULD be rounded up to 1 second" when below it.
+    #: RFC 6298 §2.4: "RTO SHOULD be rounded up to 1 second" when below it. Settable per
+    #: host (``tcpip6 host --tcp min_rto=0.2``) and per socket (``TCP_MIN_RTO``): Linux
+    #: uses 200 ms, Windows 300 ms.
     min_rto: float = 1.0
     #: RFC 6298 §2.5: "A maximum value MAY be placed on RTO provided it is at least 60 s".
     max_rto: float = 60.0

@@ -79,6 +79,16 @@ class Sender:
         self.probes_unanswered = 0  # zero-window probes since the peer last answered
         self.keepalive_probes = 0  # keepalive probes since the peer last answered
 
+    def set_congestion_control(self, now: float) -> None:
+        """The socket chose another congestion control (TCP_CONGESTION): it takes over
+        the window where the old one left it."""
+        if type(self.cc).name == self.conn.params.congestion_control:
+            return
+        old = self.cc
+        self.cc = congestion_control(self.conn.params)
+        self.cc.cwnd, self.cc.ssthresh = old.cwnd, old.ssthresh
+        self.recovery.cc = self.cc
+
     # -- timers (the Tcp module keeps the deadlines) ---------------------------------------
     def _arm(self, kind: TcpTimer, at: float) -> None:
         self.conn.tcp.timers.arm((self.conn, kind), at)
