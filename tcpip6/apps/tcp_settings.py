@@ -3,6 +3,7 @@ TCP parameters a live host runs with, beyond the RFCs' defaults (TcpParameters):
 
     --tcp min_rto=0.2          RFC 6298 §2.4's minimum RTO, in seconds (default 1)
     --tcp congestion=cubic     the congestion control by name (reno, the default, or cubic)
+    --tcp prr=off              RFC 6937 Proportional Rate Reduction in recovery (default on)
 
 Each key is checked here, so a bad one is a one-line error before the host starts.
 """
@@ -37,10 +38,20 @@ def _congestion(text: str) -> tuple[str, Any]:
     return "congestion_control", text
 
 
+def _switch(field: str) -> Callable[[str], tuple[str, Any]]:
+    def parse(text: str) -> tuple[str, Any]:
+        if text not in ("on", "off"):
+            raise ValueError(f"{field}={text}: on or off")
+        return field, text == "on"
+
+    return parse
+
+
 #: Each key: the TcpParameters field it sets and the value, from the text.
 KEYS: dict[str, Callable[[str], tuple[str, Any]]] = {
     "min_rto": _min_rto,
     "congestion": _congestion,
+    "prr": _switch("prr"),
 }
 
 

@@ -69,8 +69,8 @@ def test_tcp_congestion_names_a_controller(pair: Pair) -> None:
 
 
 def test_host_flag_and_toml_key(tmp_path: Path) -> None:
-    config = build_config(links=["ethernet:eth1"], tcp=["min_rto=0.2"])
-    assert config.tcp == {"min_rto": 0.2}
+    config = build_config(links=["ethernet:eth1"], tcp=["min_rto=0.2", "prr=off"])
+    assert config.tcp == {"min_rto": 0.2, "prr": False}
     toml = tmp_path / "h.toml"
     toml.write_text('links = ["ethernet:eth1"]\ntcp = ["min_rto=0.3"]\n')
     assert config_from({}, toml).tcp == {"min_rto": 0.3}
@@ -78,10 +78,12 @@ def test_host_flag_and_toml_key(tmp_path: Path) -> None:
     assert config_from({"tcp": ["min_rto=0.2"]}, toml).tcp == {"min_rto": 0.2}
     params = TcpParameters()
     apply_tcp(params, config.tcp)
-    assert params.min_rto == 0.2
+    assert (params.min_rto, params.prr) == (0.2, False)
 
 
-@pytest.mark.parametrize("text", ["min_rto=0", "min_rto=fast", "min_rto=61", "rto=1", "min_rto"])
+@pytest.mark.parametrize(
+    "text", ["min_rto=0", "min_rto=fast", "min_rto=61", "rto=1", "min_rto", "prr=maybe"]
+)
 def test_a_bad_tcp_setting_is_one_line(text: str) -> None:
     with pytest.raises(HostConfigError) as exc:
         build_config(links=["ethernet:eth1"], tcp=[text])

@@ -50,6 +50,9 @@ class TcpParameters:
     #: RFC 5681 §3.1 (and RFC 3390): IW = min(4*SMSS, max(2*SMSS, 4380)) octets.
     initial_window_segments: int = 0  # 0: the RFC 5681 formula
     dup_thresh: int = 3
+    #: RFC 6937 Proportional Rate Reduction (PRR-SSRB, the RFC's recommendation) paces
+    #: what SACK-based recovery sends (RFC 6675 would set cwnd = ssthresh at once).
+    prr: bool = True
     # -- keepalive (RFC 1122 §4.2.3.6) ---------------------------------------------------
     keepalive: bool = False
     #: "MUST default to no less than two hours".

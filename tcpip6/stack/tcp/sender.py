@@ -67,6 +67,8 @@ class Sender:
         #: Karn: one timed segment (the send offset after it, when it was sent).
         self.timed: tuple[int, float] | None = None
         self.sacked = RangeSet()  # the scoreboard (RFC 6675 §3)
+        #: RFC 6937 §3 DeliveredData of the ACK being processed.
+        self.delivered = 0
         #: The congestion window's algorithm (by name), and loss recovery: NewReno until
         #: the handshake permits SACK (then the connection makes it RFC 6675's).
         self.cc = congestion_control(params)
@@ -161,8 +163,11 @@ class Sender:
         duplicate ACK (RFC 5681 §2), and the send window updated."""
         advanced = a > self.una
         wnd = seg.window << self.conn.opt.snd_wscale
+        sacked_before = self.sacked.total()
         if self.conn.opt.sack_ok:
             self.take_sack(seg)
+        # RFC 6937 §3 DeliveredData: change_in(snd.una) + change_in(SACKd).
+        self.delivered = max(a - self.una, 0) + self.sacked.bytes_above(a) - sacked_before
         if advanced:
             self.new_ack(a, seg, now)
         elif (
@@ -174,6 +179,7 @@ class Sender:
             and self.max > self.una
         ):
             self.duplicate_ack(now)
+        self.recovery.after_ack(now)
         # "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
         # (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
         if a >= self.una and (
@@ -341,6 +347,7 @@ class Sender:
         end = off + n + (1 if fin else 0)
         retransmission = off < self.max
         self.nxt = end
+        self.recovery.sent(end - off)
         if retransmission:
             self.conn.tcp.counters.retransmitted_segments += 1
         elif self.timed is None and not self.conn.ts_ok:
@@ -362,6 +369,7 @@ class Sender:
     def retransmit_range(self, start: int, end: int, now: float) -> None:
         """Resend ``[start, end)`` of the send space (SYN, data, FIN as they fall)."""
         self.conn.tcp.counters.retransmitted_segments += 1
+        self.recovery.sent(end - start)
         if self.timed is not None and self.timed[0] > start:
             self.timed = None  # Karn
         if start == 0:

@@ -98,6 +98,16 @@ class LossRecovery(ABC):
             self.cc.on_ack(acked, self.snd.conn.mss, now)
         self.dupacks = 0
 
+    def after_ack(self, now: float) -> None:
+        """Every acceptable ACK, after :meth:`on_ack` or :meth:`on_duplicate_ack`
+        (``snd.delivered`` is its RFC 6937 DeliveredData). Nothing by default."""
+        return None
+
+    def sent(self, octets: int) -> None:
+        """``octets`` of the send space went out (new data or a retransmission). Nothing
+        by default."""
+        return None
+
     @abstractmethod
     def on_duplicate_ack(self, now: float) -> None:
         """A duplicate ACK (RFC 5681 §2) arrived: count it, perhaps declare a loss."""
