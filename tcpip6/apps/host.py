@@ -953,7 +953,7 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         action="append",
         metavar="KEY=VALUE",
         help="a TCP setting: min_rto=SECONDS (RFC 6298's minimum RTO, default 1), "
-        "congestion=reno|cubic, prr=on|off (repeatable)",
+        "congestion=reno|cubic, prr=on|off, rack=on|off (repeatable)",
     )
     host.add_argument(  # IPsec hook: tcpip6.apps.ipsec_config
         "--ipsec",

@@ -4,6 +4,7 @@ TCP parameters a live host runs with, beyond the RFCs' defaults (TcpParameters):
     --tcp min_rto=0.2          RFC 6298 §2.4's minimum RTO, in seconds (default 1)
     --tcp congestion=cubic     the congestion control by name (reno, the default, or cubic)
     --tcp prr=off              RFC 6937 Proportional Rate Reduction in recovery (default on)
+    --tcp rack=on              RFC 8985 RACK-TLP loss detection with SACK (default off)
 
 Each key is checked here, so a bad one is a one-line error before the host starts.
 """
@@ -52,6 +53,7 @@ KEYS: dict[str, Callable[[str], tuple[str, Any]]] = {
     "min_rto": _min_rto,
     "congestion": _congestion,
     "prr": _switch("prr"),
+    "rack": _switch("rack"),
 }
 
 

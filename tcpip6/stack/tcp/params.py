@@ -53,6 +53,10 @@ class TcpParameters:
     #: RFC 6937 Proportional Rate Reduction (PRR-SSRB, the RFC's recommendation) paces
     #: what SACK-based recovery sends (RFC 6675 would set cwnd = ssthresh at once).
     prr: bool = True
+    #: RFC 8985 RACK-TLP: loss marked by time (a later-sent segment delivered, RACK.rtt
+    #: plus a reordering window passed), lost retransmissions found, tail loss probes.
+    #: Needs SACK; RFC 6675's DupThresh rule is the recovery without it.
+    rack: bool = False
     # -- keepalive (RFC 1122 §4.2.3.6) ---------------------------------------------------
     keepalive: bool = False
     #: "MUST default to no less than two hours".

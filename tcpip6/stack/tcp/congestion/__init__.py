@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from tcpip6.stack.tcp.congestion.base import CongestionControl, LossRecovery
 from tcpip6.stack.tcp.congestion.newreno import NewReno
+from tcpip6.stack.tcp.congestion.rack import RackRecovery
 from tcpip6.stack.tcp.congestion.reno import Reno
 from tcpip6.stack.tcp.congestion.sack import SackRecovery
 from tcpip6.stack.tcp.params import TcpParameters
@@ -24,6 +25,7 @@ __all__ = [
     "CongestionControl",
     "LossRecovery",
     "NewReno",
+    "RackRecovery",
     "Reno",
     "SackRecovery",
     "congestion_control",
@@ -47,8 +49,11 @@ def congestion_control(params: TcpParameters) -> CongestionControl:
 
 
 def loss_recovery(cc: CongestionControl, snd: Sender, *, sack: bool) -> LossRecovery:
-    """RFC 6675 SACK-based recovery when both ends permitted SACK (RFC 2018 §2), else
+    """RFC 6675 SACK-based recovery when both ends permitted SACK (RFC 2018 §2), with
+    RFC 8985 RACK-TLP loss detection when ``TcpParameters.rack`` (RACK needs SACK); else
     RFC 6582 NewReno."""
+    if sack and snd.conn.params.rack:
+        return RackRecovery(cc, snd)
     if sack:
         return SackRecovery(cc, snd)
     return NewReno(cc, snd)

@@ -103,9 +103,18 @@ class LossRecovery(ABC):
         (``snd.delivered`` is its RFC 6937 DeliveredData). Nothing by default."""
         return None
 
-    def sent(self, octets: int) -> None:
-        """``octets`` of the send space went out (new data or a retransmission). Nothing
-        by default."""
+    def sent(self, start: int, end: int, now: float, retransmission: bool) -> None:
+        """``[start, end)`` of the send space went out (new data or a retransmission).
+        Nothing by default."""
+        return None
+
+    def on_dsack(self) -> None:
+        """An ACK reported a duplicate segment (RFC 2883 D-SACK). Nothing by default."""
+        return None
+
+    def early_timeout(self, kind: str, now: float) -> None:
+        """The retransmission timer fired armed by :meth:`Sender.arm_early` (RFC 8985's
+        PTO or reordering timer). Never armed by default."""
         return None
 
     @abstractmethod

@@ -102,10 +102,10 @@ class SackRecovery(LossRecovery):
     def on_partial_ack(self, acked: int, now: float) -> None:
         """RFC 6675 §5 step (C): nothing to do here; :meth:`retransmit` sends NextSeg."""
 
-    def sent(self, octets: int) -> None:
+    def sent(self, start: int, end: int, now: float, retransmission: bool) -> None:
         # RFC 6937 §3 "On any data transmission or retransmission": prr_out += (data sent).
         if self.in_recovery:
-            self.prr_out += octets
+            self.prr_out += end - start
 
     def after_ack(self, now: float) -> None:
         """RFC 6937 §3 "On every ACK during recovery": cwnd = pipe + sndcnt."""
