@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 WC_DEL_ACK_T = 0.2
 #: RFC 8985 §6.2 step 4: RACK.reo_wnd_persist after a D-SACK, in recoveries.
 REO_WND_PERSIST = 16
+#: The RACK timer fires this much after the segment's deadline, so that the sums of
+#: floating-point times do not leave it a rounding error short of lost.
+TIMER_SLACK = 1e-6
 #: RFC 8985 §7.2: the PTO "when SRTT is not available": 1 second.
 PTO_NO_SRTT = 1.0
 
@@ -116,7 +119,7 @@ class RackRecovery(SackRecovery):
             self.enter_recovery(now)
         super().after_ack(now)  # RFC 6937 PRR
         if timeout > 0:
-            self._arm("reo", now + timeout)
+            self._arm("reo", now + timeout + TIMER_SLACK)
         elif snd.timer_kind == "reo":
             snd.restart_timer(now)
         if snd.una >= snd.max:
@@ -205,12 +208,13 @@ class RackRecovery(SackRecovery):
         segment would be marked (0: none pending)."""
         if not self.xmit_ts:
             return 0.0
-        window = self.rtt + self.reo_wnd()
+        reo_wnd = self.reo_wnd()
+        rtt = self.rtt
         timeout = 0.0
         for s in self.segs:
             if s.lost or not sent_after(self.xmit_ts, self.end_seq, s.xmit_ts, s.end):
                 continue
-            remaining = s.xmit_ts + window - now
+            remaining = s.xmit_ts + rtt + reo_wnd - now
             if remaining <= 0:
                 s.lost = True
             else:
@@ -335,7 +339,7 @@ class RackRecovery(SackRecovery):
             self.tlp_end_seq = None
             self.enter_recovery(now)
         if timeout > 0:
-            self._arm("reo", now + timeout)
+            self._arm("reo", now + timeout + TIMER_SLACK)
         snd.output(now)
 
     def _tlp_ack(self, now: float) -> None:
