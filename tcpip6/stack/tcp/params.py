@@ -44,8 +44,8 @@ class TcpParameters:
     sws_override: float = 0.2
     # -- congestion control (RFC 5681, RFC 6582, RFC 6675) --------------------------------
     #: The congestion window's algorithm, by name (as Linux's TCP_CONGESTION): "reno",
-    #: RFC 5681 §3.1. Loss recovery follows the handshake: RFC 6675 with SACK, else
-    #: RFC 6582 NewReno (tcpip6.stack.tcp.congestion).
+    #: RFC 5681 §3.1 (the default), or "cubic", RFC 9438. Loss recovery follows the
+    #: handshake: RFC 6675 with SACK, else RFC 6582 NewReno (tcpip6.stack.tcp.congestion).
     congestion_control: str = "reno"
     #: RFC 5681 §3.1 (and RFC 3390): IW = min(4*SMSS, max(2*SMSS, 4380)) octets.
     initial_window_segments: int = 0  # 0: the RFC 5681 formula

@@ -94,7 +94,7 @@ class Sender:
             return
         old = self.cc
         self.cc = congestion_control(self.conn.params)
-        self.cc.cwnd, self.cc.ssthresh = old.cwnd, old.ssthresh
+        self.cc.cwnd, self.cc.ssthresh, self.cc.srtt = old.cwnd, old.ssthresh, old.srtt
         self.recovery.cc = self.cc
 
     # -- timers (the Tcp module keeps the deadlines) ---------------------------------------
@@ -223,6 +223,7 @@ class Sender:
             del self.sndbuf[:n]
             self.data_acked += n
         self.rtt_sample(a, seg, now)
+        self.cc.srtt = self.rto.srtt or 0.0
         self.una = a
         if self.nxt < a:
             self.nxt = a

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tcpip6.stack.tcp.congestion.base import CongestionControl, LossRecovery
+from tcpip6.stack.tcp.congestion.cubic import Cubic
 from tcpip6.stack.tcp.congestion.newreno import NewReno
 from tcpip6.stack.tcp.congestion.rack import RackRecovery
 from tcpip6.stack.tcp.congestion.reno import Reno
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CONGESTION_CONTROLS",
     "CongestionControl",
+    "Cubic",
     "LossRecovery",
     "NewReno",
     "RackRecovery",
@@ -33,7 +35,7 @@ __all__ = [
 ]
 
 #: The congestion controls by the name ``TcpParameters.congestion_control`` gives.
-CONGESTION_CONTROLS: dict[str, type[CongestionControl]] = {Reno.name: Reno}
+CONGESTION_CONTROLS: dict[str, type[CongestionControl]] = {Reno.name: Reno, Cubic.name: Cubic}
 
 
 def congestion_control(params: TcpParameters) -> CongestionControl:

@@ -40,6 +40,9 @@ class CongestionControl(ABC):
         self.cwnd = 0
         #: RFC 5681 §3.1: "The initial value of ssthresh SHOULD be set arbitrarily high".
         self.ssthresh = 1 << 30
+        #: The smoothed round-trip time (RFC 6298 SRTT), seconds, as the sender last
+        #: measured it (0 before a measurement): RFC 9438's RTT.
+        self.srtt = 0.0
 
     def on_established(self, smss: int, now: float) -> None:
         """RFC 5681 §3.1: the initial window, once the handshake fixed SMSS."""
