@@ -1,7 +1,7 @@
 """TCP over a lossy link in simnet (``python -m bench``): 2 % of the frames lost in each
 direction, a bulk transfer from a to b, for each loss-recovery configuration; the
 goodput in simulated time, retransmitted segments and retransmission timeouts per 1,000
-data segments (the live bench's lossy case, without the kernel)."""
+data segments (bench/live_loss.py's case, without the kernel)."""
 
 from __future__ import annotations
 
@@ -100,3 +100,38 @@ def lossy_transfer(case: str, octets: int, seed: int = 1) -> dict[str, float]:
         "timeouts_per_1000": 1000 * timeouts / data_segments,
         "complete": float(got == len(data)),
     }
+
+
+#: Octets of each transfer: a full run, and ``--quick``.
+OCTETS = 20_000_000
+QUICK_OCTETS = 500_000
+
+
+def run(octets: int) -> dict[str, Any]:
+    """Every case of :data:`CASES` once, the same seed (the same frames lost while the
+    flights are the same)."""
+    return {
+        "loss_each_way": LOSS,
+        "rtt": 2 * DELAY,
+        "line_rate": LINE_RATE,
+        "octets": octets,
+        "cases": {case: lossy_transfer(case, octets) for case in CASES},
+    }
+
+
+def print_loss(record: dict[str, Any]) -> None:
+    print(
+        f"\nTCP over simnet, {record['loss_each_way']:.0%} loss each way, "
+        f"{record['octets'] / 1e6:g} MB, RTT {record['rtt'] * 1000:g} ms, "
+        f"{record['line_rate'] / 1e6:g} Mbit/s:"
+    )
+    print(
+        f"{'case':<20} {'MB/s (sim)':>10} {'retrans':>8} {'RTOs':>5} {'RTO/1000 seg':>13} "
+        f"{'TLPs':>5} {'wall s':>7}"
+    )
+    for case, r in record["cases"].items():
+        print(
+            f"{case:<20} {r['goodput_MBps']:>10.2f} {r['retransmissions']:>8} "
+            f"{r['timeouts']:>5} {r['timeouts_per_1000']:>13.2f} {r['tail_loss_probes']:>5} "
+            f"{r['wall_seconds']:>7.1f}"
+        )

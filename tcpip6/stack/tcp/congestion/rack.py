@@ -74,11 +74,21 @@ class RackRecovery(SackRecovery):
         # RFC 8985 §7.1 TLP variables.
         self.tlp_end_seq: int | None = None
         self.tlp_is_retrans = False
+        #: The latest time seen: a live driver may hand an older ``now`` to a later call
+        #: (a batch of frames carries the time it was read), and send times that went
+        #: backwards would make RACK take segments sent earlier for later ones.
+        self.clock = 0.0
+
+    def _clock(self, now: float) -> float:
+        if now > self.clock:
+            self.clock = now
+        return self.clock
 
     # -- the scoreboard: what is outstanding, and when it was sent ---------------------------
     def sent(self, start: int, end: int, now: float, retransmission: bool) -> None:
         """``[start, end)`` went out at ``now`` (RFC 8985 §6.1 Segment.xmit_ts)."""
         super().sent(start, end, now, retransmission)
+        now = self._clock(now)
         if end <= start or start == 0:
             return
         segs = self.segs
@@ -107,6 +117,7 @@ class RackRecovery(SackRecovery):
     # -- RFC 8985 §6.2: on every ACK --------------------------------------------------------
     def after_ack(self, now: float) -> None:
         snd = self.snd
+        now = self._clock(now)
         delivered = self._delivered(now)
         if delivered:
             self._update(delivered, now)  # steps 1-3
@@ -276,6 +287,7 @@ class RackRecovery(SackRecovery):
         return min(usable, snd.right - snd.nxt)
 
     def early_timeout(self, kind: str, now: float) -> None:
+        now = self._clock(now)
         if kind == "pto":
             self.probe_timeout(now)
         else:
