@@ -178,6 +178,17 @@ def _wait_line(proc: subprocess.Popen[str], word: str, timeout: float = 30.0) ->
     raise RuntimeError(f"no {word!r} within {timeout} s")
 
 
+def _wait_file(proc: subprocess.Popen[str], log: Path, word: str, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if word in log.read_text():
+            return
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited {proc.returncode}: {log.read_text()[-500:]}")
+        time.sleep(0.05)
+    raise RuntimeError(f"no {word!r} within {timeout} s: {log.read_text()[-500:]}")
+
+
 def _read(lab: Lab, addr: str) -> dict[str, float]:
     cmd = lab.ns(lab.b, sys.executable, "-c", READER, addr, str(OCTETS), str(PORT), str(TIMEOUT))
     out = sh(*cmd, timeout=TIMEOUT + 10)
@@ -224,9 +235,11 @@ def tcpip6_run(lab: Lab, settings: list[str], workdir: Path) -> dict[str, float]
     cmd += ["--address", f"vt={T_ADDR}/64", "--serve", "chargen", "--control", str(control)]
     for s in settings:
         cmd += ["--tcp", s]
-    host = lab.start(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = workdir / "host.log"
+    with log.open("w") as out:  # a file, not a pipe nobody reads once the host is up
+        host = lab.start(cmd, stdout=out, stderr=subprocess.STDOUT)
     try:
-        _wait_line(host, f"address {T_ADDR}")
+        _wait_file(host, log, f"address {T_ADDR}")
         before = _tcpip6_counters(control)
         got = _read(lab, T_ADDR)
         after = _tcpip6_counters(control)
@@ -245,28 +258,34 @@ def tcpip6_run(lab: Lab, settings: list[str], workdir: Path) -> dict[str, float]
     }
 
 
-def _row(name: str, runs: list[dict[str, float]], reference: float | None) -> dict[str, object]:
+def _row(
+    name: str, runs: list[dict[str, float]], linux: list[dict[str, float]]
+) -> dict[str, object]:
     rate = statistics.median(r["MBps"] for r in runs)
+    reference = statistics.median(r["MBps"] for r in linux)
     return {
-        "name": f"2% loss each way, {OCTETS // 1_000_000} MB: {name} -> Linux",
+        "name": f"2% loss each way, {OCTETS // 1_000_000} MB: {name} -> Linux (ref. Linux reno)",
         "unit": "MB/s",
         "tcpip6": rate,
-        "reference": reference if reference is not None else rate,
-        "ratio": rate / reference if reference else 1.0,
+        "reference": reference,
+        "ratio": rate / reference if reference else None,
         "retransmissions": [r["retransmissions"] for r in runs],
         "timeouts": [r["timeouts"] for r in runs],
         "timeouts_per_1000_segments": [round(r["timeouts_per_1000"], 2) for r in runs],
+        "reference_retransmissions": [r["retransmissions"] for r in linux],
+        "reference_timeouts": [r["timeouts"] for r in linux],
         "reps": runs,
+        "reference_reps": linux,
     }
 
 
 def rows(reps: int, only: list[str] | None = None) -> list[dict[str, object]]:
     """Linux Reno -> Linux, then each tcpip6 configuration -> Linux, alternating ``reps``
-    times on the same links."""
+    times on the same links: a row per tcpip6 configuration, Linux Reno its reference."""
     import tempfile
 
-    linux: list[dict[str, float]] = []
     cases = {k: v for k, v in TCPIP6_CASES.items() if only is None or k in only}
+    linux: list[dict[str, float]] = []
     ours: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
     with lab() as it, tempfile.TemporaryDirectory() as tmp:
         sender = it.start(it.ns(it.a, sys.executable, "-u", "-c", LINUX_SENDER, str(PORT)),
@@ -276,12 +295,7 @@ def rows(reps: int, only: list[str] | None = None) -> list[dict[str, object]]:
             linux.append(linux_run(it, sender))
             for name, settings in cases.items():
                 ours[name].append(tcpip6_run(it, settings, Path(tmp)))
-    reference = statistics.median(r["MBps"] for r in linux)
-    out = [_row("Linux reno", linux, None)]
-    out[0]["tcpip6"] = None  # the kernel's own row: reference only
-    out[0]["ratio"] = None
-    out += [_row(name, runs, reference) for name, runs in ours.items()]
-    return out
+    return [_row(name, runs, linux) for name, runs in ours.items()]
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tcpip6.stack.tcp import seq as sq
 from tcpip6.stack.tcp.congestion.base import CongestionControl
 from tcpip6.stack.tcp.congestion.sack import SackRecovery
 
@@ -165,7 +166,7 @@ class RackRecovery(SackRecovery):
             rtt = now - s.xmit_ts
             if s.retransmitted:
                 # Step 2: an ambiguous sample (the original may be what arrived) is skipped.
-                if tsecr is not None and tsecr < opt.tsval(s.xmit_ts):
+                if tsecr is not None and sq.lt(tsecr, self._tsval(s.xmit_ts, opt.ts_offset)):
                     continue
                 if self.min_rtt is not None and rtt < self.min_rtt:
                     continue
@@ -181,6 +182,12 @@ class RackRecovery(SackRecovery):
                 self.fack = s.end
             elif s.end < self.fack and not s.retransmitted:
                 self.reordering_seen = True
+
+    @staticmethod
+    def _tsval(t: float, offset: int) -> int:
+        """The RFC 7323 TSval of time ``t`` (the TSval a segment sent then carried, or a
+        lower one: the clock may have held at a later TSval), without touching the clock."""
+        return (int(t * 1000) + offset) % sq.MOD
 
     def on_dsack(self) -> None:
         """RFC 8985 §6.2 step 4: a D-SACK (RFC 2883) widens the reordering window for
