@@ -255,6 +255,8 @@ def tcpip6_run(lab: Lab, settings: list[str], workdir: Path) -> dict[str, float]
         "timeouts_per_1000": 1000 * d.get("timeouts", 0) / segments,
         "fast_retransmits": d.get("fast_retransmits", 0),
         "tail_loss_probes": d.get("tail_loss_probes", 0),
+        # Linux reports each duplicate it received (RFC 2883): retransmissions not needed.
+        "dsacks_received": d.get("dsacks_received", 0),
     }
 
 
