@@ -79,6 +79,9 @@ class RackRecovery(SackRecovery):
         #: (a batch of frames carries the time it was read), and send times that went
         #: backwards would make RACK take segments sent earlier for later ones.
         self.clock = 0.0
+        #: SND.MAX at the last RTO: until it is acknowledged, the RTO's go-back-N resends
+        #: the segments it marked lost (RFC 8985 §6.3), not fast recovery.
+        self.rto_point = 0
 
     def _clock(self, now: float) -> float:
         if now > self.clock:
@@ -123,12 +126,8 @@ class RackRecovery(SackRecovery):
         if delivered:
             self._update(delivered, now)  # steps 1-3
         self._tlp_ack(now)  # RFC 8985 §7.4
-        lost_before = self.lost_octets()
         timeout = self.detect_loss(now)  # step 5
-        if self.lost_octets() > lost_before and not self.in_recovery:
-            # RFC 8985 §6.2: on the first loss found, start fast recovery.
-            self.tlp_end_seq = None
-            self.enter_recovery(now)
+        self._recover_if_lost(now)
         super().after_ack(now)  # RFC 6937 PRR
         if timeout > 0:
             self._arm("reo", now + timeout + TIMER_SLACK)
@@ -239,6 +238,15 @@ class RackRecovery(SackRecovery):
                 timeout = max(remaining, timeout)
         return timeout
 
+    def _recover_if_lost(self, now: float) -> None:
+        """RFC 8985 §6.2: a segment marked lost starts fast recovery -- one found now, or
+        one sent during the last recovery and lost after it (a new congestion event,
+        RFC 6675 §5) -- but not while the go-back-N of an RTO resends what it marked."""
+        if self.in_recovery or self.snd.una < self.rto_point or not self.lost_octets():
+            return
+        self.tlp_end_seq = None
+        self.enter_recovery(now)
+
     def lost_octets(self) -> int:
         return sum(s.end - s.start for s in self.segs if s.lost)
 
@@ -304,6 +312,7 @@ class RackRecovery(SackRecovery):
         """RFC 8985 §6.3: after an RTO every outstanding segment counts as lost; the
         go-back-N of the sender resends them (new send times)."""
         super().on_timeout(now)
+        self.rto_point = self.snd.max
         for s in self.segs:
             s.lost = True
         self.tlp_end_seq = None
@@ -352,11 +361,8 @@ class RackRecovery(SackRecovery):
         """RFC 8985 §6.2 step 5: the reordering timer: mark again, recover, rearm."""
         snd = self.snd
         snd.restart_timer(now)
-        lost_before = self.lost_octets()
         timeout = self.detect_loss(now)
-        if self.lost_octets() > lost_before and not self.in_recovery:
-            self.tlp_end_seq = None
-            self.enter_recovery(now)
+        self._recover_if_lost(now)
         if timeout > 0:
             self._arm("reo", now + timeout + TIMER_SLACK)
         snd.output(now)
