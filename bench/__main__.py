@@ -34,6 +34,9 @@ The same run measures whole networks at scale (:mod:`bench.scale`: boot of N hos
 10-host traffic case, bytes per neighbor entry and per idle TCP connection, bytes held
 after churn), recorded under ``scale`` in the JSON; ``--only boot`` (or ``traffic_10``,
 ``bytes_per_nce``, ``bytes_per_tcp``, ``leak``) runs one of them, ``--no-scale`` none.
+
+And TCP over a lossy link (:mod:`bench.loss`: 2 % loss each way, 20 MB, NewReno with
+SACK, with RACK-TLP and PRR, and CUBIC), recorded under ``loss``; ``--no-loss`` skips it.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 import tcpip6
-from bench import translate
+from bench import loss, translate
 from bench.scale import QUICK_SCALE, SCALE_NAMES, ScaleParameters, print_scale, run_scale
 from tcpip6.api.sockets import (
     AF_INET6,
@@ -490,6 +493,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only", action="append", choices=sorted([*BENCHMARKS, *SCALE_NAMES]), help="repeatable"
     )
     parser.add_argument("--no-scale", action="store_true", help="skip the scale measurements")
+    parser.add_argument("--no-loss", action="store_true", help="skip the lossy-link TCP cases")
     parser.add_argument("--output", type=Path, default=RESULTS, help="directory for the JSON")
     args = parser.parse_args(argv)
     p = QUICK if args.quick else Parameters()
@@ -511,6 +515,9 @@ def main(argv: list[str] | None = None) -> int:
     record["scale_parameters"] = asdict(scale_p)
     record["scale"] = run_scale(scale_p, [n for n in only if n in SCALE_NAMES])
     print_scale(record["scale"])
+    if not args.no_loss:
+        record["loss"] = loss.run(loss.QUICK_OCTETS if args.quick else loss.OCTETS)
+        loss.print_loss(record["loss"])
     args.output.mkdir(parents=True, exist_ok=True)
     stamp = record["date"].replace(":", "").replace("-", "").replace("+0000", "Z")
     out = args.output / f"bench-{stamp}.json"

@@ -15,7 +15,9 @@ clock on simnet, real time on a live host); ``settimeout`` and ``setblocking(Fal
 behave as in :mod:`socket` (``TimeoutError``, ``BlockingIOError``). Options are the
 standard library's names: ``TCP_NODELAY`` (Nagle off), ``SO_KEEPALIVE`` with
 ``TCP_KEEPIDLE``/``TCP_KEEPINTVL``/``TCP_KEEPCNT``, ``SO_LINGER`` (``(1, 0)``: close
-aborts with an RST), ``SO_RCVBUF``/``SO_SNDBUF`` (before connect or listen). ``MSG_OOB``
+aborts with an RST), ``SO_RCVBUF``/``SO_SNDBUF`` (before connect or listen),
+``TCP_CONGESTION`` (``b"reno"`` or ``b"cubic"``), and tcpip6's own ``TCP_MIN_RTO`` (the
+RFC 6298 §2.4 minimum RTO in milliseconds). ``MSG_OOB``
 on ``send`` sends urgent data (RFC 9293 §3.8.5).
 
 The asyncio face is :func:`open_connection` and :func:`start_server`, returning the
@@ -37,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Final
 from tcpip6.api.sockets import SocketBase, _int
 from tcpip6.stack.machines.tcp import TcpState
 from tcpip6.stack.tcp import Connection, TcpParameters
+from tcpip6.stack.tcp.congestion import CONGESTION_CONTROLS
 
 if TYPE_CHECKING:
     from tcpip6.api.sockets import Address, Stack
@@ -50,6 +53,14 @@ TCP_MAXSEG = _socket.TCP_MAXSEG
 TCP_KEEPIDLE = getattr(_socket, "TCP_KEEPIDLE", 4)
 TCP_KEEPINTVL = getattr(_socket, "TCP_KEEPINTVL", 5)
 TCP_KEEPCNT = getattr(_socket, "TCP_KEEPCNT", 6)
+#: Linux's TCP_CONGESTION: the congestion control by name (bytes, as Linux takes it).
+TCP_CONGESTION = getattr(_socket, "TCP_CONGESTION", 13)
+#: tcpip6's own: the minimum retransmission timeout of RFC 6298 §2.4, in milliseconds
+#: (Linux fixes 200 ms, Windows 300 ms; RFC 6298's 1 s is the default). A number no
+#: Linux TCP option uses.
+TCP_MIN_RTO = 0x7401
+#: The bounds TCP_MIN_RTO accepts, in milliseconds.
+MIN_RTO_RANGE = (1, 60_000)
 SO_KEEPALIVE = _socket.SO_KEEPALIVE
 SO_LINGER = _socket.SO_LINGER
 SO_RCVBUF = _socket.SO_RCVBUF
@@ -311,6 +322,23 @@ class StreamSocket(SocketBase):
                 self.params.send_buffer = size
         elif level == SOL_SOCKET and option == SO_REUSEADDR:
             return  # TIME-WAIT connections never hold a listening port here
+        elif level == IPPROTO_TCP and option == TCP_MIN_RTO:
+            ms = _int(value)
+            if not MIN_RTO_RANGE[0] <= ms <= MIN_RTO_RANGE[1]:
+                raise OSError(errno.EINVAL, f"TCP_MIN_RTO {MIN_RTO_RANGE[0]}-{MIN_RTO_RANGE[1]} ms")
+            # The connections share these parameters: the next RTO computed uses it.
+            self.params.min_rto = ms / 1000
+        elif level == IPPROTO_TCP and option == TCP_CONGESTION:
+            name = (
+                (value if isinstance(value, bytes) else b"")
+                .rstrip(b"\0")
+                .decode("ascii", "replace")
+            )
+            if name not in CONGESTION_CONTROLS:
+                raise OSError(errno.ENOENT, f"no congestion control {name!r}")
+            self.params.congestion_control = name
+            for c in self._conns():
+                c.snd.set_congestion_control(now)
         else:
             raise OSError(errno.ENOPROTOOPT, f"option {level}/{option} is not supported")
 
@@ -338,6 +366,10 @@ class StreamSocket(SocketBase):
             return int(self.params.keepalive_interval)
         if level == IPPROTO_TCP and option == TCP_KEEPCNT:
             return self.params.keepalive_probes
+        if level == IPPROTO_TCP and option == TCP_MIN_RTO:
+            return round(self.params.min_rto * 1000)
+        if level == IPPROTO_TCP and option == TCP_CONGESTION:
+            return self.params.congestion_control.encode("ascii")
         raise OSError(errno.ENOPROTOOPT, f"option {level}/{option} is not supported")
 
     # -- the rest of the standard library's surface ----------------------------------------

@@ -45,6 +45,7 @@ from tcpip6.apps.jobs import Job, start_job
 from tcpip6.apps.link_events import LinkEvents
 from tcpip6.apps.services import PORTS, Services
 from tcpip6.apps.socks_relay import SocksConfigError, SocksServer, parse_listen
+from tcpip6.apps.tcp_settings import apply_tcp, parse_tcp
 from tcpip6.apps.translate_config import TranslateConfig, TranslateConfigError
 from tcpip6.apps.tunnel_slots import TunnelSlots
 from tcpip6.io.control import ControlError, ControlServer, default_path
@@ -143,6 +144,8 @@ class HostConfig:
     mobility: str | None = None
     #: --translate MODE:PREFIX --tun NAME ...: SIIT or NAT64 (tcpip6.apps.translate_config).
     translate: TranslateConfig | None = None
+    #: --tcp KEY=VALUE: TcpParameters fields set (tcpip6.apps.tcp_settings).
+    tcp: dict[str, Any] = field(default_factory=dict)
 
     @property
     def control_path(self) -> Path:
@@ -362,6 +365,7 @@ class LiveHost:
         self.out = out
         rng = random.Random(config.seed)
         self.host = Host(name=config.name, rng=rng)
+        apply_tcp(self.host.tcp.params, config.tcp)
         if config.trace is not None:
             self.host.trace_sink = trace_printer(out, config.trace)
         self.router = Router(self.host) if config.router else None
@@ -649,6 +653,7 @@ def build_config(
     eam: Sequence[str] = (),
     translator_ipv4: str | None = None,
     nat64_lifetimes: str | None = None,
+    tcp: Sequence[str] = (),
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     level = (log_level or "warning").lower()
@@ -663,6 +668,10 @@ def build_config(
             translate, tun, pool4, eam, translator_ipv4, nat64_lifetimes
         )
     except TranslateConfigError as exc:
+        raise HostConfigError(str(exc)) from None
+    try:
+        tcp_settings = parse_tcp(tcp)
+    except ValueError as exc:
         raise HostConfigError(str(exc)) from None
     return HostConfig(
         links=[parse_link(t, tunnels, taps) for t in links],
@@ -687,6 +696,7 @@ def build_config(
         ipsec=_load_ipsec(ipsec) if ipsec else None,
         mobility=mobility,
         translate=xlate,
+        tcp=tcp_settings,
     )
 
 
@@ -738,6 +748,7 @@ FILE_SETTINGS: dict[str, str] = {
     "ipsec": "str",
     "mobility": "str",
     **translate_config.FILE_SETTINGS,
+    "tcp": "list",
 }
 
 
@@ -757,6 +768,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     log_level = "info"
     ipsec = "ipsec.toml"
     translate = "nat64:64:ff9b::/96"   # and tun, pool4, eam, translator_ipv4, nat64_lifetimes
+    tcp = ["min_rto=0.2", "congestion=cubic"]
     """
     try:
         with open(path, "rb") as f:
@@ -881,6 +893,7 @@ def run(args: argparse.Namespace) -> int:
             "ipsec": args.ipsec,  # IPsec hook
             "mobility": args.mobility,
             **translate_config.flags(args),
+            "tcp": args.tcp,
         }
         return run_host(config_from(flags, args.config))
     except (HostConfigError, LinkError) as exc:
@@ -969,13 +982,20 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         metavar="FILE.toml",
         help="settings from a TOML file (links, addresses, routes, router, advertise, pcap, "
         "seed, serve, control, socks, log_level, ipsec, mobility, translate, tun, pool4, eam, "
-        "translator_ipv4, nat64_lifetimes); flags override it",
+        "translator_ipv4, nat64_lifetimes, tcp); flags override it",
     )
     host.add_argument(
         "--mobility",
         metavar="ROLE",
         help="Mobile IPv6 (RFC 6275): 'correspondent' binds mobile nodes' home addresses "
         "(return routability, Binding Updates, route optimisation; tcpip6 show bindings)",
+    )
+    host.add_argument(
+        "--tcp",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a TCP setting: min_rto=SECONDS (RFC 6298's minimum RTO, default 1), "
+        "congestion=reno|cubic, prr=on|off, rack=on|off (repeatable)",
     )
     host.add_argument(  # IPsec hook: tcpip6.apps.ipsec_config
         "--ipsec",

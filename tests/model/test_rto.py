@@ -61,3 +61,27 @@ def test_a_worked_example() -> None:
     assert m.rto == pytest.approx(0.4625 + 4 * 0.7625)
     assert spec.on_timeout(m).rto == pytest.approx(2 * m.rto)
     assert spec.on_timeout(spec.Rto(rto=40.0)).rto == 60.0  # §2.5's maximum
+
+
+@given(EVENTS, st.sampled_from([0.001, 0.2, 0.3, 1.0, 2.5]))
+def test_a_smaller_minimum_rto_is_rfc_6298_s_bound_moved(
+    events: list[tuple[str, float]], min_rto: float
+) -> None:
+    """``min_rto`` (Linux's 200 ms, Windows' 300 ms) replaces only the 1 s of RFC 6298
+    §2.4: the model given the same bound agrees after every step."""
+    params = TcpParameters(min_rto=min_rto)
+    stack = RtoEstimator(params)
+    model = spec.Rto()
+    for kind, r in events:
+        if kind == "measure":
+            stack.sample(r)
+            model = spec.on_measurement(
+                model, r, granularity=params.clock_granularity, min_rto=min_rto
+            )
+        elif kind == "timeout":
+            stack.timed_out()
+            model = spec.on_timeout(model)
+        else:
+            stack.syn_timed_out_reset()
+            model = spec.on_syn_timeout_then_data(model)
+        _same(stack, model)

@@ -1,6 +1,7 @@
 """Two tcpip6 hosts exchange random byte streams in both directions at once over simnet,
 directly or through a tcpip6 router, while the segments lose, duplicate, reorder and
-delay frames. Each example draws the parameters of both ends (SACK, timestamps, window
+delay frames; once with RFC 6675/RFC 6582 loss recovery (the default), once with RFC 8985
+RACK-TLP. Each example draws the parameters of both ends (SACK, timestamps, window
 scaling, Nagle, delayed ACKs, buffer sizes, a small MTU) and an application that writes
 and reads random amounts at random times (a slow reader closes the window), and may
 half-close one side and keep reading.
@@ -13,7 +14,7 @@ connections reach CLOSED or TIME-WAIT, and TIME-WAIT ends in CLOSED after 2*MSL.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv6Address, IPv6Network
 
 from hypothesis import settings
@@ -107,6 +108,9 @@ READ_SIZES = st.sampled_from([0, 1, 100, 1000, 10000, 1 << 20])
 
 
 class TcpNetwork(RuleBasedStateMachine):
+    #: RFC 8985 RACK-TLP loss detection (TcpParameters.rack) on both ends.
+    RACK = False
+
     def __init__(self) -> None:
         super().__init__()
         self.world = SimWorld(seed=7)
@@ -159,6 +163,8 @@ class TcpNetwork(RuleBasedStateMachine):
         loss=st.sampled_from([0.0, 0.1]),
     )
     def open(self, topo: Topology, pa: TcpParameters, pb: TcpParameters, loss: float) -> None:
+        # RFC 8985 RACK-TLP on both ends or on neither (the class says which).
+        pa, pb = replace(pa, rack=self.RACK), replace(pb, rack=self.RACK)
         a, b = self._build(topo)
         w = self.world
         w.run_for(0.01)
@@ -321,10 +327,21 @@ class TcpNetwork(RuleBasedStateMachine):
             assert host.internal_errors == 0
 
 
+class TcpNetworkRack(TcpNetwork):
+    """The same network, loss detected by RFC 8985 RACK-TLP (with RFC 6937 PRR) where
+    both ends permit SACK, RFC 6582 NewReno where not."""
+
+    RACK = True
+
+
 TcpNetwork.TestCase.settings = settings(
     max_examples=examples(60), stateful_step_count=40, deadline=None
 )
+TcpNetworkRack.TestCase.settings = settings(
+    max_examples=examples(60), stateful_step_count=40, deadline=None
+)
 TestTcpNetwork = TcpNetwork.TestCase
+TestTcpNetworkRack = TcpNetworkRack.TestCase
 
 
 # -- regressions: examples the machine found, as plain tests ---------------------------------

@@ -87,6 +87,8 @@ class TcpCounters(CounterSet):
     duplicate_acks: int = 0
     fast_retransmits: int = 0
     timeouts: int = 0
+    tail_loss_probes: int = 0  # RFC 8985 §7.3
+    dsacks_received: int = 0  # RFC 2883 D-SACK blocks (RFC 8985 §6.2 step 4)
     gave_up: int = 0
     sack_blocks_sent: int = 0
     sack_blocks_received: int = 0

@@ -11,7 +11,9 @@ class TcpParameters:
     # -- retransmission (RFC 6298) -------------------------------------------------------
     #: RFC 6298 §2.1: "the sender SHOULD set RTO <- 1 second" (Windows used 3 s).
     initial_rto: float = 1.0
-    #: RFC 6298 §2.4: "RTO SHOULD be rounded up to 1 second" when below it.
+    #: RFC 6298 §2.4: "RTO SHOULD be rounded up to 1 second" when below it. Settable per
+    #: host (``tcpip6 host --tcp min_rto=0.2``) and per socket (``TCP_MIN_RTO``): Linux
+    #: uses 200 ms, Windows 300 ms.
     min_rto: float = 1.0
     #: RFC 6298 §2.5: "A maximum value MAY be placed on RTO provided it is at least 60 s".
     max_rto: float = 60.0
@@ -46,12 +48,19 @@ class TcpParameters:
     sws_override: float = 0.2
     # -- congestion control (RFC 5681, RFC 6582, RFC 6675) --------------------------------
     #: The congestion window's algorithm, by name (as Linux's TCP_CONGESTION): "reno",
-    #: RFC 5681 §3.1. Loss recovery follows the handshake: RFC 6675 with SACK, else
-    #: RFC 6582 NewReno (tcpip6.stack.tcp.congestion).
+    #: RFC 5681 §3.1 (the default), or "cubic", RFC 9438. Loss recovery follows the
+    #: handshake: RFC 6675 with SACK, else RFC 6582 NewReno (tcpip6.stack.tcp.congestion).
     congestion_control: str = "reno"
     #: RFC 5681 §3.1 (and RFC 3390): IW = min(4*SMSS, max(2*SMSS, 4380)) octets.
     initial_window_segments: int = 0  # 0: the RFC 5681 formula
     dup_thresh: int = 3
+    #: RFC 6937 Proportional Rate Reduction (PRR-SSRB, the RFC's recommendation) paces
+    #: what SACK-based recovery sends (RFC 6675 would set cwnd = ssthresh at once).
+    prr: bool = True
+    #: RFC 8985 RACK-TLP: loss marked by time (a later-sent segment delivered, RACK.rtt
+    #: plus a reordering window passed), lost retransmissions found, tail loss probes.
+    #: Needs SACK; RFC 6675's DupThresh rule is the recovery without it.
+    rack: bool = False
     # -- keepalive (RFC 1122 §4.2.3.6) ---------------------------------------------------
     keepalive: bool = False
     #: "MUST default to no less than two hours".

@@ -67,6 +67,14 @@ class Sender:
         #: Karn: one timed segment (the send offset after it, when it was sent).
         self.timed: tuple[int, float] | None = None
         self.sacked = RangeSet()  # the scoreboard (RFC 6675 §3)
+        #: RFC 6937 §3 DeliveredData of the ACK being processed, its TSecr (as a TSval
+        #: of ours; None without timestamps) and whether it carried a D-SACK (RFC 2883).
+        self.delivered = 0
+        self.ack_tsecr: int | None = None
+        self.dsack_seen = False
+        #: What the retransmission timer is armed for: "rto" (RFC 6298), or RFC 8985's
+        #: "pto" (tail loss probe) or "reo" (RACK reordering timer), which share it.
+        self.timer_kind = "rto"
         #: The congestion window's algorithm (by name), and loss recovery: NewReno until
         #: the handshake permits SACK (then the connection makes it RFC 6675's).
         self.cc = congestion_control(params)
@@ -79,9 +87,27 @@ class Sender:
         self.probes_unanswered = 0  # zero-window probes since the peer last answered
         self.keepalive_probes = 0  # keepalive probes since the peer last answered
 
+    def set_congestion_control(self, now: float) -> None:
+        """The socket chose another congestion control (TCP_CONGESTION): it takes over
+        the window where the old one left it."""
+        if type(self.cc).name == self.conn.params.congestion_control:
+            return
+        old = self.cc
+        self.cc = congestion_control(self.conn.params)
+        self.cc.cwnd, self.cc.ssthresh, self.cc.srtt = old.cwnd, old.ssthresh, old.srtt
+        self.recovery.cc = self.cc
+
     # -- timers (the Tcp module keeps the deadlines) ---------------------------------------
     def _arm(self, kind: TcpTimer, at: float) -> None:
+        if kind is T.RETRANSMISSION:
+            self.timer_kind = "rto"
         self.conn.tcp.timers.arm((self.conn, kind), at)
+
+    def arm_early(self, kind: str, at: float) -> None:
+        """The loss recovery's PTO or RACK timer (RFC 8985), in the retransmission
+        timer's place (the recovery rearms the RTO when it fires)."""
+        self.conn.tcp.timers.arm((self.conn, T.RETRANSMISSION), at)
+        self.timer_kind = kind
 
     def _cancel(self, kind: TcpTimer) -> None:
         self.conn.tcp.timers.cancel((self.conn, kind))
@@ -151,8 +177,14 @@ class Sender:
         duplicate ACK (RFC 5681 §2), and the send window updated."""
         advanced = a > self.una
         wnd = seg.window << self.conn.opt.snd_wscale
+        sacked_before = self.sacked.total()
+        self.dsack_seen = False
         if self.conn.opt.sack_ok:
             self.take_sack(seg)
+        ts = seg.option(wire_tcp.Timestamps) if self.conn.ts_ok else None
+        self.ack_tsecr = ts.tsecr if ts is not None else None
+        # RFC 6937 §3 DeliveredData: change_in(snd.una) + change_in(SACKd).
+        self.delivered = max(a - self.una, 0) + self.sacked.bytes_above(a) - sacked_before
         if advanced:
             self.new_ack(a, seg, now)
         elif (
@@ -164,6 +196,7 @@ class Sender:
             and self.max > self.una
         ):
             self.duplicate_ack(now)
+        self.recovery.after_ack(now)
         # "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
         # (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
         if a >= self.una and (
@@ -190,6 +223,7 @@ class Sender:
             del self.sndbuf[:n]
             self.data_acked += n
         self.rtt_sample(a, seg, now)
+        self.cc.srtt = self.rto.srtt or 0.0
         self.una = a
         if self.nxt < a:
             self.nxt = a
@@ -217,12 +251,24 @@ class Sender:
         opt = seg.option(wire_tcp.Sack)
         if opt is None:
             return
-        for left, right in opt.blocks:
-            lo, hi = self.ack_offset(left), self.ack_offset(right)
+        blocks = [(self.ack_offset(left), self.ack_offset(right)) for left, right in opt.blocks]
+        for i, (lo, hi) in enumerate(blocks):
+            if i == 0 and lo < hi and self._dsack(lo, hi, seg.ack, blocks):
+                # RFC 2883 §4: the first block reports a duplicate segment (D-SACK).
+                self.dsack_seen = True
+                self.conn.tcp.counters.dsacks_received += 1
+                self.recovery.on_dsack()
+                continue
             # RFC 2018 §4: blocks the receiver holds; ignore what is out of the send space.
             if self.una <= lo < hi <= self.max:
                 self.sacked.add(lo, hi)
                 self.conn.tcp.counters.sack_blocks_received += 1
+
+    def _dsack(self, lo: int, hi: int, ack: int, blocks: list[tuple[int, int]]) -> bool:
+        """RFC 2883 §4: a first SACK block below SEG.ACK, or inside the second block."""
+        if hi <= self.ack_offset(ack):
+            return True
+        return len(blocks) > 1 and blocks[1][0] <= lo and hi <= blocks[1][1]
 
     def rtt_sample(self, a: int, seg: TcpSegment, now: float) -> None:
         ts = seg.option(wire_tcp.Timestamps) if self.conn.ts_ok else None
@@ -340,6 +386,7 @@ class Sender:
         if not self._armed(T.RETRANSMISSION):
             # RFC 6298 §5.1: start the timer when data is sent and it is not running.
             self._arm(T.RETRANSMISSION, now + self.rto.rto)
+        self.recovery.sent(off, end, now, retransmission)
 
     def octets(self, off: int, n: int) -> bytes:
         i = self.data_offset(off)
@@ -352,6 +399,7 @@ class Sender:
     def retransmit_range(self, start: int, end: int, now: float) -> None:
         """Resend ``[start, end)`` of the send space (SYN, data, FIN as they fall)."""
         self.conn.tcp.counters.retransmitted_segments += 1
+        self.recovery.sent(start, end, now, True)
         if self.timed is not None and self.timed[0] > start:
             self.timed = None  # Karn
         if start == 0:
@@ -464,6 +512,11 @@ class Sender:
     def retransmission_timeout(self, now: float) -> None:
         """RFC 6298 §5.4-5.6, RFC 5681 §3.1 (loss window), and giving up (R2)."""
         if self.max <= self.una and self.conn.state not in (S.SYN_SENT, S.SYN_RECEIVED):
+            return
+        if self.timer_kind != "rto":
+            # RFC 8985: the PTO or the RACK reordering timer, not a retransmission timeout.
+            kind, self.timer_kind = self.timer_kind, "rto"
+            self.recovery.early_timeout(kind, now)
             return
         c = self.conn.tcp.counters
         if self.wnd == 0 and self.conn.state not in (S.SYN_SENT, S.SYN_RECEIVED):

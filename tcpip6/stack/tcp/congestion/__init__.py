@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tcpip6.stack.tcp.congestion.base import CongestionControl, LossRecovery
+from tcpip6.stack.tcp.congestion.cubic import Cubic
 from tcpip6.stack.tcp.congestion.newreno import NewReno
+from tcpip6.stack.tcp.congestion.rack import RackRecovery
 from tcpip6.stack.tcp.congestion.reno import Reno
 from tcpip6.stack.tcp.congestion.sack import SackRecovery
 from tcpip6.stack.tcp.params import TcpParameters
@@ -22,8 +24,10 @@ if TYPE_CHECKING:
 __all__ = [
     "CONGESTION_CONTROLS",
     "CongestionControl",
+    "Cubic",
     "LossRecovery",
     "NewReno",
+    "RackRecovery",
     "Reno",
     "SackRecovery",
     "congestion_control",
@@ -31,7 +35,7 @@ __all__ = [
 ]
 
 #: The congestion controls by the name ``TcpParameters.congestion_control`` gives.
-CONGESTION_CONTROLS: dict[str, type[CongestionControl]] = {Reno.name: Reno}
+CONGESTION_CONTROLS: dict[str, type[CongestionControl]] = {Reno.name: Reno, Cubic.name: Cubic}
 
 
 def congestion_control(params: TcpParameters) -> CongestionControl:
@@ -47,8 +51,11 @@ def congestion_control(params: TcpParameters) -> CongestionControl:
 
 
 def loss_recovery(cc: CongestionControl, snd: Sender, *, sack: bool) -> LossRecovery:
-    """RFC 6675 SACK-based recovery when both ends permitted SACK (RFC 2018 §2), else
+    """RFC 6675 SACK-based recovery when both ends permitted SACK (RFC 2018 §2), with
+    RFC 8985 RACK-TLP loss detection when ``TcpParameters.rack`` (RACK needs SACK); else
     RFC 6582 NewReno."""
+    if sack and snd.conn.params.rack:
+        return RackRecovery(cc, snd)
     if sack:
         return SackRecovery(cc, snd)
     return NewReno(cc, snd)

@@ -40,6 +40,9 @@ class CongestionControl(ABC):
         self.cwnd = 0
         #: RFC 5681 §3.1: "The initial value of ssthresh SHOULD be set arbitrarily high".
         self.ssthresh = 1 << 30
+        #: The smoothed round-trip time (RFC 6298 SRTT), seconds, as the sender last
+        #: measured it (0 before a measurement): RFC 9438's RTT.
+        self.srtt = 0.0
 
     def on_established(self, smss: int, now: float) -> None:
         """RFC 5681 §3.1: the initial window, once the handshake fixed SMSS."""
@@ -97,6 +100,25 @@ class LossRecovery(ABC):
         else:
             self.cc.on_ack(acked, self.snd.conn.mss, now)
         self.dupacks = 0
+
+    def after_ack(self, now: float) -> None:
+        """Every acceptable ACK, after :meth:`on_ack` or :meth:`on_duplicate_ack`
+        (``snd.delivered`` is its RFC 6937 DeliveredData). Nothing by default."""
+        return None
+
+    def sent(self, start: int, end: int, now: float, retransmission: bool) -> None:
+        """``[start, end)`` of the send space went out (new data or a retransmission).
+        Nothing by default."""
+        return None
+
+    def on_dsack(self) -> None:
+        """An ACK reported a duplicate segment (RFC 2883 D-SACK). Nothing by default."""
+        return None
+
+    def early_timeout(self, kind: str, now: float) -> None:
+        """The retransmission timer fired armed by :meth:`Sender.arm_early` (RFC 8985's
+        PTO or reordering timer). Never armed by default."""
+        return None
 
     @abstractmethod
     def on_duplicate_ack(self, now: float) -> None:

@@ -1,12 +1,16 @@
 """SACK-based loss recovery (RFC 6675): the scoreboard of what the receiver holds
 (RFC 2018) says which octets are lost (IsLost), how many are still in the network
-(SetPipe), and what to send next (NextSeg)."""
+(SetPipe), and what to send next (NextSeg). With ``TcpParameters.prr`` the amount sent
+during recovery follows RFC 6937 Proportional Rate Reduction (PRR-SSRB): cwnd comes down
+to ssthresh over the recovery, in proportion to what the ACKs report delivered, instead
+of at once."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from tcpip6.stack.tcp.congestion.base import CongestionControl, LossRecovery
+from tcpip6.stack.tcp.congestion.prr import prr_sndcnt
 
 if TYPE_CHECKING:
     from tcpip6.stack.tcp.sender import Sender
@@ -21,6 +25,10 @@ class SackRecovery(LossRecovery):
     def __init__(self, cc: CongestionControl, snd: Sender) -> None:
         super().__init__(cc, snd)
         self.high_rxt = 0  # RFC 6675 HighRxt (a send offset)
+        # RFC 6937 §3: the variables of Proportional Rate Reduction.
+        self.prr_delivered = 0
+        self.prr_out = 0
+        self.recover_fs = 0
 
     # -- RFC 6675 §4: the scoreboard's functions --------------------------------------------
     def is_lost(self, off: int) -> bool:
@@ -81,13 +89,39 @@ class SackRecovery(LossRecovery):
     def fast_retransmit(self, now: float) -> None:
         # RFC 6675 §5 step 4: cwnd = ssthresh; HighRxt = SND.UNA; send via NextSeg.
         snd = self.snd
-        self.cc.cwnd = self.cc.ssthresh
+        # RFC 6937 §3 "At the beginning of recovery": prr_delivered = 0, prr_out = 0,
+        # RecoverFS = snd.nxt - snd.una (SND.MAX here: the highest octet sent).
+        self.prr_delivered = self.prr_out = 0
+        self.recover_fs = snd.max - snd.una
+        if not snd.conn.params.prr:
+            self.cc.cwnd = self.cc.ssthresh
         self.high_rxt = snd.una
         snd.retransmit_at(snd.una, now)
         self.high_rxt = min(snd.una + snd.conn.mss, snd.max)
 
     def on_partial_ack(self, acked: int, now: float) -> None:
         """RFC 6675 §5 step (C): nothing to do here; :meth:`retransmit` sends NextSeg."""
+
+    def sent(self, start: int, end: int, now: float, retransmission: bool) -> None:
+        # RFC 6937 §3 "On any data transmission or retransmission": prr_out += (data sent).
+        if self.in_recovery:
+            self.prr_out += end - start
+
+    def after_ack(self, now: float) -> None:
+        """RFC 6937 §3 "On every ACK during recovery": cwnd = pipe + sndcnt."""
+        if not self.in_recovery or not self.snd.conn.params.prr:
+            return
+        self.prr_delivered += self.snd.delivered
+        pipe = self.pipe()
+        self.cc.cwnd = pipe + prr_sndcnt(
+            prr_delivered=self.prr_delivered,
+            prr_out=self.prr_out,
+            delivered_data=self.snd.delivered,
+            pipe=pipe,
+            ssthresh=self.cc.ssthresh,
+            recover_fs=self.recover_fs,
+            mss=self.snd.conn.mss,
+        )
 
     def on_timeout(self, now: float) -> None:
         super().on_timeout(now)
