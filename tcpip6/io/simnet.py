@@ -234,6 +234,8 @@ class SimNetwork:
         self._node_heap: list[tuple[float, int]] = []
         #: Per node: the indices of the nodes touched with it (itself, owner, companions).
         self._group: list[list[int]] = []
+        #: Per node: the nodes whose deadline polling it may change.
+        self._polled: list[list[int]] = []
         self._index: dict[int, int] = {}  # id(node) -> index
         self._dirty: set[int] = set()
 
@@ -242,9 +244,12 @@ class SimNetwork:
             self.segments[name] = Segment(self, name, mtu)
         return self.segments[name]
 
-    def add_node(self, node: Node, owner: Node | None = None) -> None:
+    def add_node(
+        self, node: Node, owner: Node | None = None, *, reaches_owner: bool = True
+    ) -> None:
         """Drive ``node``; ``owner``: the node whose calls may change its deadline (and
-        whose deadline its own calls may change)."""
+        whose deadline its own calls may change, unless ``reaches_owner`` is False: a
+        NIC's transmit queue hands frames to the segment, never to its host)."""
         index = len(self.nodes)
         self.nodes.append(node)
         self._index[id(node)] = index
@@ -254,6 +259,7 @@ class SimNetwork:
             group = self._group[self._index[id(owner)]]
             group.append(index)
         self._group.append(group)
+        self._polled.append(group if reaches_owner else [index])
         self._dirty.add(index)
 
     def touch(self, node: Node) -> None:
@@ -344,6 +350,7 @@ class SimNetwork:
         heapq.heapify(due)
         visited: set[int] = set()
         nodes = self.nodes
+        polled = self._polled
         while due:
             i = heapq.heappop(due)
             if i in visited:
@@ -353,8 +360,7 @@ class SimNetwork:
             when = node.next_deadline()
             if when is not None and when <= now:
                 node.poll(now)
-            dirty.update(groups[i])
-            dirty.add(i)
+            dirty.update(polled[i])
             # A node later in the order that became due now is polled in this step too.
             while dirty:
                 j = dirty.pop()

@@ -304,6 +304,14 @@ class AddressTable:
         self.first_message_sent = True
 
     # -- queries ------------------------------------------------------------------------
+    def receives(self, address: IPv6Address) -> bool:
+        """``lookup_ade(address) is not None``, without building the entry (asked for every
+        packet received and sent)."""
+        nte = self.entries.get(address)
+        if nte is not None:
+            return nte.usable
+        return address in self.anycast
+
     def lookup_ade(self, address: IPv6Address) -> AddressEntry | None:
         """The ADE of a unicast or anycast destination. Only an assigned address receives:
         a tentative one is not (yet) ours (RFC 4862 §5.4), a duplicate never is

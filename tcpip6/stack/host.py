@@ -429,7 +429,7 @@ class Host:
 
     # -- addresses and routes (used by the IPv6 and ICMPv6 layers) -------------------------
     def accepts_destination(self, iface: Interface, dst: IPv6Address) -> bool:
-        if dst.is_multicast:
+        if wire_ipv6.is_multicast(dst):
             return dst == wire_ipv6.ALL_NODES or iface.in_group(dst)
         if iface.link.kind == "loopback":
             # What comes in on loopback we sent to one of our own addresses.

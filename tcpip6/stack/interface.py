@@ -141,7 +141,7 @@ class Interface:
             )
 
     def is_receive_address(self, address: IPv6Address) -> bool:
-        return self.addresses.lookup_ade(address) is not None
+        return self.addresses.receives(address)
 
     def link_local_address(self) -> IPv6Address | None:
         """A usable (never tentative) link-local address: the source RFC 4861 §6.1.2

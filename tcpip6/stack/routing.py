@@ -35,6 +35,7 @@ from typing import Generic, TypeVar
 
 from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.timers import DeadlineQueue, earliest
+from tcpip6.wire import ipv6 as wire_ipv6
 
 Iface = TypeVar("Iface", bound=Hashable)
 
@@ -452,7 +453,7 @@ class Routes(Generic[Iface]):
     def zoned(destination: IPv6Address) -> bool:
         """RFC 4007 §6: a link-local or multicast destination is ambiguous without a zone:
         the sender's interface says which link, and no route lookup can."""
-        return destination.is_link_local or destination.is_multicast
+        return wire_ipv6.is_link_local(destination) or wire_ipv6.is_multicast(destination)
 
     def zone(self, destination: IPv6Address, interface: Iface | None) -> Iface | None:
         """The zone (interface) of ``destination``: the one given, else the default zone,
@@ -506,11 +507,13 @@ class Routes(Generic[Iface]):
     def _route(
         self, destination: IPv6Address, hint: Iface | None, count: bool
     ) -> RouteCacheEntry[Iface] | None:
-        zone = self.zone(destination, hint)
-        if zone is None and self.zoned(destination):
-            if count:
-                self.counters.zone_missing += 1
-            return None
+        zone = None
+        if self.zoned(destination):
+            zone = hint if hint is not None else self.default_zone()
+            if zone is None:
+                if count:
+                    self.counters.zone_missing += 1
+                return None
         key: RceKey[Iface] = (destination, zone)
         rce = self.route_cache.get(key)
         if rce is not None and (hint is None or rce.interface == hint):
@@ -765,9 +768,10 @@ class Routes(Generic[Iface]):
         return actions
 
     def _advance(self, now: float) -> None:
-        for suspect, until in list(self.suspected.items()):
-            if until <= now:
-                del self.suspected[suspect]
+        if self.suspected:
+            for suspect, until in list(self.suspected.items()):
+                if until <= now:
+                    del self.suspected[suspect]
         for interface, router in self._router_timers.pop_due(now):
             entry = self.router_entry(interface, router)
             if entry is not None:

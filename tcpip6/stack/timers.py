@@ -83,6 +83,8 @@ class DeadlineQueue(Generic[K]):
         """Disarm and return the keys whose deadline is ``<= now``, earliest first."""
         due: list[K] = []
         heap = self._heap
+        if not heap or heap[0][0] > now:
+            return due  # nothing due (a stale head is discarded when one is)
         while True:
             self._discard_stale()
             if not heap or heap[0][0] > now:
