@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Callable, Iterable
+from functools import partial
 from ipaddress import IPv6Network
 from pathlib import Path
 from typing import SupportsIndex
@@ -150,7 +151,7 @@ class SimWorld(SimNetwork):
         port = seg.attach(mac)
         link = EthernetLink(self._shaped(host, port, line_rate), mac, mtu=seg.mtu)
         iface = host.add_interface(link, name=name or f"eth{len(host.interfaces)}", params=params)
-        port.receiver = lambda frame, now: host.receive(iface, frame, now)
+        port.receiver = partial(host.receive, iface)
         port.node = host
         self._interfaces.append(iface)
         self._listen()

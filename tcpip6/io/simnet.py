@@ -184,11 +184,12 @@ class Segment:
         # Every other port that is up and attached saw the frame and filtered it out.
         others = len(self.ports) - len(self.down) - (1 if sender.attached else 0)
         counters.frames_filtered += others - len(receivers)
-        plain = not (imp.duplicate or imp.loss or imp.jitter or imp.reorder)
+        if not (imp.duplicate or imp.loss or imp.jitter or imp.reorder):
+            at = now + imp.delay
+            for port in receivers:
+                net.schedule(at, port, frame)
+            return
         for port in receivers:
-            if plain:
-                net.schedule(now + imp.delay, port, frame)
-                continue
             copies = 1
             if imp.duplicate and rng.random() < imp.duplicate:
                 copies = 2
@@ -276,21 +277,37 @@ class SimNetwork:
     # -- the node deadline queue ---------------------------------------------------------
     def _ask(self, index: int) -> None:
         deadline = self.nodes[index].next_deadline()
-        if deadline != self._node_at[index]:
-            self._node_at[index] = deadline
+        node_at = self._node_at
+        if deadline != node_at[index]:
+            node_at[index] = deadline
             if deadline is not None:
-                heapq.heappush(self._node_heap, (deadline, index))
-                if len(self._node_heap) > 4 * len(self.nodes) + 64:
+                heap = self._node_heap
+                heapq.heappush(heap, (deadline, index))
+                if len(heap) > 4 * len(node_at) + 64:
                     self._compact()
+
+    def _ask_dirty(self) -> None:
+        dirty = self._dirty
+        if not dirty:
+            return
+        nodes = self.nodes
+        node_at = self._node_at
+        heap = self._node_heap
+        limit = 4 * len(node_at) + 64
+        while dirty:
+            index = dirty.pop()
+            deadline = nodes[index].next_deadline()
+            if deadline != node_at[index]:
+                node_at[index] = deadline
+                if deadline is not None:
+                    heapq.heappush(heap, (deadline, index))
+                    if len(heap) > limit:
+                        self._compact()
+                        heap = self._node_heap
 
     def _compact(self) -> None:
         self._node_heap = [(d, i) for i, d in enumerate(self._node_at) if d is not None]
         heapq.heapify(self._node_heap)
-
-    def _ask_dirty(self) -> None:
-        dirty = self._dirty
-        while dirty:
-            self._ask(dirty.pop())
 
     def refresh(self) -> None:
         """Ask every node its next deadline (something outside the world may have set one)."""
@@ -330,16 +347,21 @@ class SimNetwork:
         index = self._index
         dirty = self._dirty
         groups = self._group
+        heappop = heapq.heappop
         while queue and queue[0][0] <= now:
-            _, _, port, frame = heapq.heappop(queue)
-            if port._up and port.receiver is not None:
+            _, _, port, frame = heappop(queue)
+            receiver = port.receiver
+            if port._up and receiver is not None:
                 port.segment.counters.frames_delivered += 1
-                port.receiver(frame, now)
-                if port.node is not None:
-                    dirty.update(groups[index[id(port.node)]])
+                receiver(frame, now)
+                node = port.node
+                if node is not None:
+                    dirty.update(groups[index[id(node)]])
         self._ask_dirty()
         # The nodes due now, polled in the order they were added (each at most once).
         heap = self._node_heap
+        if not heap or heap[0][0] > now:
+            return True
         node_at = self._node_at
         due: list[int] = []
         while heap and heap[0][0] <= now:

@@ -33,7 +33,7 @@ from tcpip6.stack.machines.dad import GRAPH, AddressState
 from tcpip6.stack.machines.graph import TraceSink
 from tcpip6.stack.params import MAX_RTR_SOLICITATION_DELAY, InterfaceParameters
 from tcpip6.stack.timers import DeadlineQueue
-from tcpip6.wire.ipv6 import ALL_NODES, solicited_node
+from tcpip6.wire.ipv6 import ADDRESSES, ALL_NODES, solicited_node
 
 INFINITY = math.inf
 #: RFC 4861 §4.6.2: a lifetime of all one bits is infinity.
@@ -379,6 +379,10 @@ class AddressTable:
         if len(self) >= self.capacity:
             self.counters.table_full_drop += 1
             return []
+        if address.scope_id is None:
+            # The object the packets to and from it will carry (a lookup then matches it
+            # by identity).
+            address = ADDRESSES.address(address.packed)
         nte = NetTableEntry(
             address,
             prefix_length,

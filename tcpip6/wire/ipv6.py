@@ -128,9 +128,15 @@ class Ipv6Header:
         )
 
     def build(self) -> bytes:
-        buf = bytearray(self.HEADER_LEN)
-        self.emit(buf)
-        return bytes(buf)
+        word = (6 << 28) | ((self.traffic_class & 0xFF) << 20) | (self.flow_label & 0xFFFFF)
+        return _FIXED.pack(
+            word,
+            self.payload_length,
+            self.next_header,
+            self.hop_limit,
+            self.src.packed,
+            self.dst.packed,
+        )
 
 
 def split(buf: bytes | bytearray | memoryview) -> tuple[Ipv6Header, memoryview]:

@@ -137,3 +137,10 @@ def test_parsed_addresses_are_shared_and_the_cache_is_bounded() -> None:
     group = IPv6Address("ff02::1:ff00:1").packed  # multicast: built, never kept
     kept = len(cache)
     assert cache.address(group) == IPv6Address(group) and len(cache) == kept
+
+
+@given(ipv6_headers, st.integers(min_value=0, max_value=7))
+def test_ipv6_emit_at_an_offset_writes_what_build_returns(h: Ipv6Header, off: int) -> None:
+    buf = bytearray(b"\xee" * (off + Ipv6Header.HEADER_LEN))
+    h.emit(buf, off)
+    assert buf[:off] == b"\xee" * off and bytes(buf[off:]) == h.build()
