@@ -215,10 +215,15 @@ class NetTableEntry:
         self.dad_timer: float | None = None
         #: Whether the solicited-node group of the address has been joined for it.
         self.joined = False
-        self.trace_label = f"{label}{address}"
+        #: What the trace names this entry with (before its address), as built on demand.
+        self.label = label
         self.trace_sink: TraceSink | None = None
         self.state: AddressState
         GRAPH.attach(self)
+
+    @property
+    def trace_label(self) -> str:
+        return f"{self.label}{self.address}"
 
     def __repr__(self) -> str:
         return f"<NTE {self.address}/{self.prefix_length} {self.state.name} {self.origin.value}>"

@@ -173,6 +173,10 @@ class Interface:
 
     def resolve(self, next_hop: IPv6Address, packet: bytes, now: float) -> None:
         """Hand a packet to the neighbor cache (RFC 4861 §7.2.2)."""
+        link_address = self.neighbors.ready(next_hop)
+        if link_address is not None:
+            self.transmit(packet, link_address, now)
+            return
         actions = self.neighbors.resolve(next_hop, packet, now)
         self.host.nd_module.apply_neighbor_actions(self, actions, now)
 
