@@ -24,7 +24,7 @@ from tcpip6.stack.mld import MulticastListener
 from tcpip6.stack.neighbors import NeighborCache
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.router_solicitation import RouterSolicitor
-from tcpip6.stack.timers import earliest
+from tcpip6.stack.timers import earliest_of
 
 if TYPE_CHECKING:
     from tcpip6.stack.host import Host
@@ -182,9 +182,12 @@ class Interface:
 
     # -- timers ---------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
-        best = earliest(self.neighbors.next_deadline(), self.addresses.next_deadline())
-        best = earliest(best, self.solicitor.next_deadline())
-        return earliest(best, self.mld.next_deadline())
+        return earliest_of(
+            self.neighbors.next_deadline(),
+            self.addresses.next_deadline(),
+            self.solicitor.next_deadline(),
+            self.mld.next_deadline(),
+        )
 
     def poll(self, now: float) -> None:
         nd = self.host.nd_module

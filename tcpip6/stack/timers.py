@@ -107,3 +107,13 @@ def earliest(a: float | None, b: float | None) -> float | None:
     if b is None or a <= b:
         return a
     return b
+
+
+def earliest_of(*deadlines: float | None) -> float | None:
+    """The earliest of ``deadlines``, None meaning "no deadline" (one call for many, where
+    owners are asked on every step of a simulation)."""
+    best: float | None = None
+    for d in deadlines:
+        if d is not None and (best is None or d < best):
+            best = d
+    return best
