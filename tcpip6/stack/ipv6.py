@@ -159,12 +159,17 @@ class Ipv6Layer:
         host = self.host
         c = host.ip
         c.in_receives += 1
+        # What wire_ipv6.split checks, without the payload view nobody here reads.
         try:
-            hdr, _ = wire_ipv6.split(packet)
+            hdr = Ipv6Header.parse(packet)
         except WireError:
             c.truncated_drop += 1
             return
-        packet = packet[: Ipv6Header.HEADER_LEN + hdr.payload_length]
+        end = Ipv6Header.HEADER_LEN + hdr.payload_length
+        if len(packet) < end:
+            c.truncated_drop += 1
+            return
+        packet = packet[:end]
         if wire_ipv6.is_multicast(hdr.src):  # RFC 4291 §2.7: never a source address
             c.source_multicast_drop += 1
             return

@@ -345,8 +345,10 @@ class TcpSegment:
         hlen = (off_byte >> 4) * 4
         if hlen < MIN_HEADER_LEN or hlen > len(buf):
             raise WireError(f"tcp: data offset {hlen} octets with {len(buf)} octets")
-        # RFC 9293 §3.1: the checksum covers the pseudo-header, header and data.
-        if upper_layer_checksum(src, dst, IPPROTO_TCP, buf) != 0:
+        # RFC 9293 §3.1: the checksum covers the pseudo-header, header and data; over a
+        # segment with its checksum the sum is 0xFFFF (upper_layer_checksum gives 0).
+        initial = pseudo_header_sum(src, dst, len(buf), IPPROTO_TCP)
+        if ones_complement_sum(buf, initial) != 0xFFFF:
             raise ChecksumError("tcp: bad checksum")
         options = parse_options(buf[MIN_HEADER_LEN:hlen]) if hlen > MIN_HEADER_LEN else ()
         # Positional: a frozen dataclass's keyword call costs twice as much per segment.
