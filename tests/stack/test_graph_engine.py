@@ -144,7 +144,8 @@ def test_a_plain_row_fired_directly_does_what_transitions_does(
     graph.attach(ours, start)
     graph.attach(theirs, start)
     try:
-        assert graph._plain_machine()  # no callback but the trace: the direct path runs
+        if not graph._plain_machine():
+            pytest.skip("another callback listens (make graph-coverage): fire() uses transitions")
         result = graph.fire(ours, trigger, 3.0)
         expected = graph.machine.events[trigger].trigger(theirs, now=3.0)
         assert result == expected
@@ -158,15 +159,13 @@ def test_a_plain_row_fired_directly_does_what_transitions_does(
 def test_a_plain_row_runs_through_transitions_when_a_callback_listens() -> None:
     seen: list[str] = []
     machine = GRAPH.machine
-    machine.after_state_change = [
-        *machine.after_state_change,
-        lambda ev: seen.append(ev.event.name),
-    ]
+    before = list(machine.after_state_change)
+    machine.after_state_change = [*before, lambda ev: seen.append(ev.event.name)]
     e = Entity()
     GRAPH.attach(e)
     try:
         assert GRAPH.fire(e, "interface_enabled", 1.0)
         assert e.state is SolicitationState.DELAYING and seen == ["interface_enabled"]
     finally:
-        machine.after_state_change = machine.after_state_change[:1]
+        machine.after_state_change = before
         GRAPH.detach(e)
