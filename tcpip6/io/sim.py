@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
 from ipaddress import IPv6Network
 from pathlib import Path
+from typing import SupportsIndex
 
 from tcpip6.io.loopback import LoopbackPort
 from tcpip6.io.pcap import PcapWriter
@@ -78,6 +80,30 @@ class LineRatePort:
         return self.next_deadline()
 
 
+Observer = Callable[[Interface, bytes, float], None]
+
+
+class _Observers(list[Observer]):
+    """The world's observers: a list that tells the world when it changes, so that the
+    interfaces hand their frames to the world only while someone is listening."""
+
+    def __init__(self, changed: Callable[[], None]) -> None:
+        super().__init__()
+        self._changed = changed
+
+    def append(self, observer: Observer) -> None:
+        super().append(observer)
+        self._changed()
+
+    def extend(self, observers: Iterable[Observer]) -> None:
+        super().extend(observers)
+        self._changed()
+
+    def insert(self, index: SupportsIndex, observer: Observer) -> None:
+        super().insert(index, observer)
+        self._changed()
+
+
 class SimWorld(SimNetwork):
     def __init__(self, seed: int = 0) -> None:
         super().__init__(seed=seed)
@@ -85,9 +111,21 @@ class SimWorld(SimNetwork):
         self.hosts: dict[str, Host] = {}
         self._nics = 0
         self.pcap: PcapWriter | None = None
-        #: Called for every frame any host sends: (interface, frame, now).
-        self.observers: list[Callable[[Interface, bytes, float], None]] = []
+        self._interfaces: list[Interface] = []
+        self._observers = _Observers(self._listen)
         self.line_rate_ports: list[LineRatePort] = []
+
+    @property
+    def observers(self) -> list[Observer]:
+        """Called for every frame any host sends: (interface, frame, now)."""
+        return self._observers
+
+    def _listen(self) -> None:
+        """The interfaces give the world their frames (a copy of each, built for it) only
+        while a capture or an observer takes them."""
+        capture = self._capture if self.pcap is not None or self._observers else None
+        for iface in self._interfaces:
+            iface.capture = capture
 
     def host(self, name: str) -> Host:
         # Each host gets its own RNG stream, derived from the world seed and its name.
@@ -113,9 +151,10 @@ class SimWorld(SimNetwork):
         port = seg.attach(mac)
         link = EthernetLink(self._shaped(host, port, line_rate), mac, mtu=seg.mtu)
         iface = host.add_interface(link, name=name or f"eth{len(host.interfaces)}", params=params)
-        port.receiver = lambda frame, now: host.receive(iface, frame, now)
+        port.receiver = partial(host.receive, iface)
         port.node = host
-        iface.capture = self._capture
+        self._interfaces.append(iface)
+        self._listen()
         return iface
 
     def _shaped(self, host: Host, port: SimPort, line_rate: float | None) -> SimPort | LineRatePort:
@@ -123,7 +162,7 @@ class SimWorld(SimNetwork):
             return port
         shaper = LineRatePort(port, self, line_rate)
         self.line_rate_ports.append(shaper)
-        self.add_node(shaper, owner=host)
+        self.add_node(shaper, owner=host, reaches_owner=False)
         return shaper
 
     def router(self, name: str) -> Router:
@@ -164,6 +203,7 @@ class SimWorld(SimNetwork):
     def capture(self, path: str | Path) -> PcapWriter:
         """Record, on every interface of every host, each frame sent and received."""
         self.pcap = PcapWriter(path)
+        self._listen()
         return self.pcap
 
     def _capture(self, iface: Interface, frame: bytes, now: float, direction: str) -> None:

@@ -184,11 +184,12 @@ class Segment:
         # Every other port that is up and attached saw the frame and filtered it out.
         others = len(self.ports) - len(self.down) - (1 if sender.attached else 0)
         counters.frames_filtered += others - len(receivers)
-        plain = not (imp.duplicate or imp.loss or imp.jitter or imp.reorder)
+        if not (imp.duplicate or imp.loss or imp.jitter or imp.reorder):
+            at = now + imp.delay
+            for port in receivers:
+                net.schedule(at, port, frame)
+            return
         for port in receivers:
-            if plain:
-                net.schedule(now + imp.delay, port, frame)
-                continue
             copies = 1
             if imp.duplicate and rng.random() < imp.duplicate:
                 copies = 2
@@ -234,6 +235,8 @@ class SimNetwork:
         self._node_heap: list[tuple[float, int]] = []
         #: Per node: the indices of the nodes touched with it (itself, owner, companions).
         self._group: list[list[int]] = []
+        #: Per node: the nodes whose deadline polling it may change.
+        self._polled: list[list[int]] = []
         self._index: dict[int, int] = {}  # id(node) -> index
         self._dirty: set[int] = set()
 
@@ -242,9 +245,12 @@ class SimNetwork:
             self.segments[name] = Segment(self, name, mtu)
         return self.segments[name]
 
-    def add_node(self, node: Node, owner: Node | None = None) -> None:
+    def add_node(
+        self, node: Node, owner: Node | None = None, *, reaches_owner: bool = True
+    ) -> None:
         """Drive ``node``; ``owner``: the node whose calls may change its deadline (and
-        whose deadline its own calls may change)."""
+        whose deadline its own calls may change, unless ``reaches_owner`` is False: a
+        NIC's transmit queue hands frames to the segment, never to its host)."""
         index = len(self.nodes)
         self.nodes.append(node)
         self._index[id(node)] = index
@@ -254,6 +260,7 @@ class SimNetwork:
             group = self._group[self._index[id(owner)]]
             group.append(index)
         self._group.append(group)
+        self._polled.append(group if reaches_owner else [index])
         self._dirty.add(index)
 
     def touch(self, node: Node) -> None:
@@ -270,21 +277,37 @@ class SimNetwork:
     # -- the node deadline queue ---------------------------------------------------------
     def _ask(self, index: int) -> None:
         deadline = self.nodes[index].next_deadline()
-        if deadline != self._node_at[index]:
-            self._node_at[index] = deadline
+        node_at = self._node_at
+        if deadline != node_at[index]:
+            node_at[index] = deadline
             if deadline is not None:
-                heapq.heappush(self._node_heap, (deadline, index))
-                if len(self._node_heap) > 4 * len(self.nodes) + 64:
+                heap = self._node_heap
+                heapq.heappush(heap, (deadline, index))
+                if len(heap) > 4 * len(node_at) + 64:
                     self._compact()
+
+    def _ask_dirty(self) -> None:
+        dirty = self._dirty
+        if not dirty:
+            return
+        nodes = self.nodes
+        node_at = self._node_at
+        heap = self._node_heap
+        limit = 4 * len(node_at) + 64
+        while dirty:
+            index = dirty.pop()
+            deadline = nodes[index].next_deadline()
+            if deadline != node_at[index]:
+                node_at[index] = deadline
+                if deadline is not None:
+                    heapq.heappush(heap, (deadline, index))
+                    if len(heap) > limit:
+                        self._compact()
+                        heap = self._node_heap
 
     def _compact(self) -> None:
         self._node_heap = [(d, i) for i, d in enumerate(self._node_at) if d is not None]
         heapq.heapify(self._node_heap)
-
-    def _ask_dirty(self) -> None:
-        dirty = self._dirty
-        while dirty:
-            self._ask(dirty.pop())
 
     def refresh(self) -> None:
         """Ask every node its next deadline (something outside the world may have set one)."""
@@ -324,16 +347,21 @@ class SimNetwork:
         index = self._index
         dirty = self._dirty
         groups = self._group
+        heappop = heapq.heappop
         while queue and queue[0][0] <= now:
-            _, _, port, frame = heapq.heappop(queue)
-            if port._up and port.receiver is not None:
+            _, _, port, frame = heappop(queue)
+            receiver = port.receiver
+            if port._up and receiver is not None:
                 port.segment.counters.frames_delivered += 1
-                port.receiver(frame, now)
-                if port.node is not None:
-                    dirty.update(groups[index[id(port.node)]])
+                receiver(frame, now)
+                node = port.node
+                if node is not None:
+                    dirty.update(groups[index[id(node)]])
         self._ask_dirty()
         # The nodes due now, polled in the order they were added (each at most once).
         heap = self._node_heap
+        if not heap or heap[0][0] > now:
+            return True
         node_at = self._node_at
         due: list[int] = []
         while heap and heap[0][0] <= now:
@@ -344,6 +372,7 @@ class SimNetwork:
         heapq.heapify(due)
         visited: set[int] = set()
         nodes = self.nodes
+        polled = self._polled
         while due:
             i = heapq.heappop(due)
             if i in visited:
@@ -353,8 +382,7 @@ class SimNetwork:
             when = node.next_deadline()
             if when is not None and when <= now:
                 node.poll(now)
-            dirty.update(groups[i])
-            dirty.add(i)
+            dirty.update(polled[i])
             # A node later in the order that became due now is polled in this step too.
             while dirty:
                 j = dirty.pop()

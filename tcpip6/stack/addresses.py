@@ -33,7 +33,7 @@ from tcpip6.stack.machines.dad import GRAPH, AddressState
 from tcpip6.stack.machines.graph import TraceSink
 from tcpip6.stack.params import MAX_RTR_SOLICITATION_DELAY, InterfaceParameters
 from tcpip6.stack.timers import DeadlineQueue
-from tcpip6.wire.ipv6 import ALL_NODES, solicited_node
+from tcpip6.wire.ipv6 import ADDRESSES, ALL_NODES, solicited_node
 
 INFINITY = math.inf
 #: RFC 4861 §4.6.2: a lifetime of all one bits is infinity.
@@ -215,10 +215,15 @@ class NetTableEntry:
         self.dad_timer: float | None = None
         #: Whether the solicited-node group of the address has been joined for it.
         self.joined = False
-        self.trace_label = f"{label}{address}"
+        #: What the trace names this entry with (before its address), as built on demand.
+        self.label = label
         self.trace_sink: TraceSink | None = None
         self.state: AddressState
         GRAPH.attach(self)
+
+    @property
+    def trace_label(self) -> str:
+        return f"{self.label}{self.address}"
 
     def __repr__(self) -> str:
         return f"<NTE {self.address}/{self.prefix_length} {self.state.name} {self.origin.value}>"
@@ -304,6 +309,14 @@ class AddressTable:
         self.first_message_sent = True
 
     # -- queries ------------------------------------------------------------------------
+    def receives(self, address: IPv6Address) -> bool:
+        """``lookup_ade(address) is not None``, without building the entry (asked for every
+        packet received and sent)."""
+        nte = self.entries.get(address)
+        if nte is not None:
+            return nte.usable
+        return address in self.anycast
+
     def lookup_ade(self, address: IPv6Address) -> AddressEntry | None:
         """The ADE of a unicast or anycast destination. Only an assigned address receives:
         a tentative one is not (yet) ours (RFC 4862 §5.4), a duplicate never is
@@ -371,6 +384,10 @@ class AddressTable:
         if len(self) >= self.capacity:
             self.counters.table_full_drop += 1
             return []
+        if address.scope_id is None:
+            # The object the packets to and from it will carry (a lookup then matches it
+            # by identity).
+            address = ADDRESSES.address(address.packed)
         nte = NetTableEntry(
             address,
             prefix_length,

@@ -36,7 +36,7 @@ from tcpip6.stack.nd import NeighborDiscovery
 from tcpip6.stack.params import MAX_RTR_SOLICITATION_DELAY, InterfaceParameters
 from tcpip6.stack.routing import NextHopReason, Routes
 from tcpip6.stack.tcp import Tcp
-from tcpip6.stack.timers import earliest
+from tcpip6.stack.timers import earliest, earliest_of
 from tcpip6.stack.udp import Udp
 from tcpip6.wire import WireError
 from tcpip6.wire import ext as wire_ext
@@ -369,11 +369,16 @@ class Host:
         return self.next_deadline()
 
     def next_deadline(self) -> float | None:
-        best = earliest(self.routes.next_deadline(), self.ipv6.next_deadline())
-        best = earliest(best, self.tcp.next_deadline())
-        best = earliest(best, self.ipsec.next_deadline())  # IPsec hook
+        best = earliest_of(
+            self.routes.next_deadline(),
+            self.ipv6.next_deadline(),
+            self.tcp.next_deadline(),
+            self.ipsec.next_deadline(),  # IPsec hook
+        )
         for iface in self.interfaces:
-            best = earliest(best, iface.next_deadline())
+            at = iface.next_deadline()
+            if at is not None and (best is None or at < best):
+                best = at
         if self.router is not None:
             best = earliest(best, self.router.next_deadline())
         for translator in self.translators:  # stack/translate/hook.py
@@ -429,7 +434,7 @@ class Host:
 
     # -- addresses and routes (used by the IPv6 and ICMPv6 layers) -------------------------
     def accepts_destination(self, iface: Interface, dst: IPv6Address) -> bool:
-        if dst.is_multicast:
+        if wire_ipv6.is_multicast(dst):
             return dst == wire_ipv6.ALL_NODES or iface.in_group(dst)
         if iface.link.kind == "loopback":
             # What comes in on loopback we sent to one of our own addresses.

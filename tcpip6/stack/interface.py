@@ -24,7 +24,7 @@ from tcpip6.stack.mld import MulticastListener
 from tcpip6.stack.neighbors import NeighborCache
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.router_solicitation import RouterSolicitor
-from tcpip6.stack.timers import earliest
+from tcpip6.stack.timers import earliest_of
 
 if TYPE_CHECKING:
     from tcpip6.stack.host import Host
@@ -141,7 +141,7 @@ class Interface:
             )
 
     def is_receive_address(self, address: IPv6Address) -> bool:
-        return self.addresses.lookup_ade(address) is not None
+        return self.addresses.receives(address)
 
     def link_local_address(self) -> IPv6Address | None:
         """A usable (never tentative) link-local address: the source RFC 4861 §6.1.2
@@ -173,14 +173,21 @@ class Interface:
 
     def resolve(self, next_hop: IPv6Address, packet: bytes, now: float) -> None:
         """Hand a packet to the neighbor cache (RFC 4861 §7.2.2)."""
+        link_address = self.neighbors.ready(next_hop)
+        if link_address is not None:
+            self.transmit(packet, link_address, now)
+            return
         actions = self.neighbors.resolve(next_hop, packet, now)
         self.host.nd_module.apply_neighbor_actions(self, actions, now)
 
     # -- timers ---------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
-        best = earliest(self.neighbors.next_deadline(), self.addresses.next_deadline())
-        best = earliest(best, self.solicitor.next_deadline())
-        return earliest(best, self.mld.next_deadline())
+        return earliest_of(
+            self.neighbors.next_deadline(),
+            self.addresses.next_deadline(),
+            self.solicitor.next_deadline(),
+            self.mld.next_deadline(),
+        )
 
     def poll(self, now: float) -> None:
         nd = self.host.nd_module

@@ -160,19 +160,24 @@ class Ipv6Layer:
         host = self.host
         c = host.ip
         c.in_receives += 1
+        # What wire_ipv6.split checks, without the payload view nobody here reads.
         try:
-            hdr, _ = wire_ipv6.split(packet)
+            hdr = Ipv6Header.parse(packet)
         except WireError:
             c.truncated_drop += 1
             return
-        packet = packet[: Ipv6Header.HEADER_LEN + hdr.payload_length]
-        if hdr.src.is_multicast:  # RFC 4291 §2.7: never a source address
+        end = Ipv6Header.HEADER_LEN + hdr.payload_length
+        if len(packet) < end:
+            c.truncated_drop += 1
+            return
+        packet = packet[:end]
+        if wire_ipv6.is_multicast(hdr.src):  # RFC 4291 §2.7: never a source address
             c.source_multicast_drop += 1
             return
-        if hdr.src.is_loopback and iface.link.kind != "loopback":  # RFC 4291 §2.5.3
+        if wire_ipv6.is_loopback(hdr.src) and iface.link.kind != "loopback":  # RFC 4291 §2.5.3
             c.source_loopback_drop += 1
             return
-        if hdr.dst.is_loopback and iface.link.kind != "loopback":  # RFC 4291 §2.5.3
+        if wire_ipv6.is_loopback(hdr.dst) and iface.link.kind != "loopback":  # RFC 4291 §2.5.3
             c.destination_not_ours_drop += 1
             return
         if not host.accepts_destination(iface, hdr.dst):
@@ -461,7 +466,7 @@ class Ipv6Layer:
         c.out_requests += 1
         if hop_limit is None:
             # RFC 3542 §6.3: multicast hop limit defaults to 1; unicast uses CurHopLimit.
-            hop_limit = 1 if dst.is_multicast else iface.params.cur_hop_limit
+            hop_limit = 1 if wire_ipv6.is_multicast(dst) else iface.params.cur_hop_limit
         if destination_options:
             opts = wire_ext.pad_options(destination_options)
             payload = wire_ext.DestinationOptions(next_header, opts).build() + payload
@@ -510,7 +515,7 @@ class Ipv6Layer:
                 self.host.loop_back(local, packet)
             c.out_transmits += 1
             return True
-        if multicast_loop and dst.is_multicast and iface.in_group(dst):
+        if multicast_loop and wire_ipv6.is_multicast(dst) and iface.in_group(dst):
             self.host.loop_back(iface, packet)  # RFC 3493 §5.2: IPV6_MULTICAST_LOOP
         packets = [packet]
         if len(packet) > wire_ipv6.MIN_MTU:
@@ -546,7 +551,7 @@ class Ipv6Layer:
     ) -> None:
         if link_address is not None:
             iface.transmit(packet, link_address, now)
-        elif dst.is_multicast:
+        elif wire_ipv6.is_multicast(dst):
             iface.transmit(packet, iface.link.map_multicast(dst), now)
         elif not iface.link.uses_nd:
             # A link without ND (a configured tunnel): a static neighbor's link address, as

@@ -115,10 +115,15 @@ class GroupListener:
         self.group = group
         self.timer: float | None = None
         self.last_reporter = False
-        self.trace_label = f"{label}{group}"
+        #: What the trace names this entry with (before its address), as built on demand.
+        self.label = label
         self.trace_sink: TraceSink | None = None
         self.state: ListenerState
         GRAPH.attach(self)
+
+    @property
+    def trace_label(self) -> str:
+        return f"{self.label}{self.group}"
 
     def max_response_delay_below_timer(self, event: EventData) -> bool:
         """Guard of the Delaying Listener's "query received" (RFC 2710 §4, RFC 2710 §5)."""

@@ -42,6 +42,10 @@ from tcpip6.stack.params import (
 )
 from tcpip6.stack.timers import DeadlineQueue
 
+#: The states in which a packet is sent with the entry's link-layer address and the
+#: entry does not change (RFC 4861 §7.3.3; PERMANENT: no ND at all).
+_SEND_AS_IS = frozenset({NceState.REACHABLE, NceState.DELAY, NceState.PROBE, NceState.PERMANENT})
+
 # -- actions ------------------------------------------------------------------------------
 
 
@@ -136,10 +140,15 @@ class NeighborCacheEntry:
         self.probes = 0
         self.timer: float | None = None
         self.queue: deque[bytes] = deque(maxlen=queue_limit)
-        self.trace_label = f"{label}{neighbor}"
+        #: What the trace names this entry with (before its address), as built on demand.
+        self.label = label
         self.trace_sink: TraceSink | None = None
         GRAPH.attach(self, initial=state)
         self.state: NceState
+
+    @property
+    def trace_label(self) -> str:
+        return f"{self.label}{self.neighbor}"
 
     def __repr__(self) -> str:
         lla = self.link_address.hex(":") if self.link_address else "-"
@@ -311,6 +320,17 @@ class NeighborCache:
         nce.is_router = router
 
     # -- the send path (§7.2.2, §7.3.3) -------------------------------------------------
+    def ready(self, addr: IPv6Address) -> bytes | None:
+        """The link-layer address a packet for ``addr`` goes to now, when sending it changes
+        nothing but the entry's place in the cache (REACHABLE, DELAY, PROBE: §7.3.3; a
+        PERMANENT entry); None when :meth:`resolve` has more to do (no entry, INCOMPLETE,
+        STALE). What :meth:`resolve` would do, without building its action."""
+        nce = self.entries.get(addr)
+        if nce is None or nce.state not in _SEND_AS_IS or nce.link_address is None:
+            return None
+        self.entries.move_to_end(addr)
+        return nce.link_address
+
     def resolve(self, addr: IPv6Address, packet: bytes, now: float) -> list[NdAction]:
         """A packet for the on-link neighbor ``addr``: transmitted now, or queued while
         its link-layer address is resolved."""

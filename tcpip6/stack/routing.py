@@ -34,7 +34,8 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Generic, TypeVar
 
 from tcpip6.stack.counters import CounterSet
-from tcpip6.stack.timers import DeadlineQueue, earliest
+from tcpip6.stack.timers import DeadlineQueue, earliest_of
+from tcpip6.wire import ipv6 as wire_ipv6
 
 Iface = TypeVar("Iface", bound=Hashable)
 
@@ -242,6 +243,8 @@ class Routes(Generic[Iface]):
         self.default_router_list: list[RouterListEntry[Iface]] = []
         self.static_routes: list[StaticRoute[Iface]] = []
         self.route_cache: OrderedDict[RceKey[Iface], RouteCacheEntry[Iface]] = OrderedDict()
+        #: The last lookup that found or made an RCE: (destination, hint, RCE).
+        self._last: tuple[IPv6Address, Iface | None, RouteCacheEntry[Iface]] | None = None
         #: RFC 4861 §6.3.6 round-robin position: the next router to try when none is reachable.
         self.round_robin_cursor = 0
         #: Routers an upper layer suspects dead (TCP's dead gateway detection), until when:
@@ -452,7 +455,7 @@ class Routes(Generic[Iface]):
     def zoned(destination: IPv6Address) -> bool:
         """RFC 4007 §6: a link-local or multicast destination is ambiguous without a zone:
         the sender's interface says which link, and no route lookup can."""
-        return destination.is_link_local or destination.is_multicast
+        return wire_ipv6.is_link_local(destination) or wire_ipv6.is_multicast(destination)
 
     def zone(self, destination: IPv6Address, interface: Iface | None) -> Iface | None:
         """The zone (interface) of ``destination``: the one given, else the default zone,
@@ -506,24 +509,35 @@ class Routes(Generic[Iface]):
     def _route(
         self, destination: IPv6Address, hint: Iface | None, count: bool
     ) -> RouteCacheEntry[Iface] | None:
-        zone = self.zone(destination, hint)
-        if zone is None and self.zoned(destination):
-            if count:
-                self.counters.zone_missing += 1
-            return None
+        last = self._last
+        if last is not None and last[0] is destination and last[1] is hint:
+            # The same destination object as the lookup before (a connection's every
+            # segment asks for its route, then for its path MTU): that RCE, still cached
+            # (dropping any RCE forgets this) and still the most recently used.
+            return last[2]
+        zone = None
+        if self.zoned(destination):
+            zone = hint if hint is not None else self.default_zone()
+            if zone is None:
+                if count:
+                    self.counters.zone_missing += 1
+                return None
         key: RceKey[Iface] = (destination, zone)
         rce = self.route_cache.get(key)
         if rce is not None and (hint is None or rce.interface == hint):
             # RFC 4861 §5.2: the Destination Cache is consulted first.
             self.route_cache.move_to_end(key)
-            return rce
-        decision = self._determine(destination, hint, zone)
-        if decision is None:
-            if count:
-                self.counters.no_route += 1
-            return None
-        interface, next_hop, reason = decision
-        return self._insert(key, destination, interface, next_hop, reason)
+        else:
+            decision = self._determine(destination, hint, zone)
+            if decision is None:
+                if count:
+                    self.counters.no_route += 1
+                return None
+            interface, next_hop, reason = decision
+            rce = self._insert(key, destination, interface, next_hop, reason)
+        # Remembered unless the zone came from the default zone (which may change).
+        self._last = (destination, hint, rce) if zone is None or hint is not None else None
+        return rce
 
     def _determine(
         self, destination: IPv6Address, hint: Iface | None, zone: Iface | None
@@ -633,10 +647,12 @@ class Routes(Generic[Iface]):
         rce = RouteCacheEntry(
             destination, interface, next_hop, reason, self.link_mtu(interface), self._new_bucket()
         )
+        self._last = None  # the newest RCE is this one now
         self.route_cache[key] = rce
         return rce
 
     def _drop_rce(self, key: RceKey[Iface]) -> None:
+        self._last = None
         del self.route_cache[key]
         self._pmtu_timers.cancel(key)
 
@@ -754,8 +770,11 @@ class Routes(Generic[Iface]):
 
     # -- timers ----------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
-        best = earliest(self._router_timers.next_deadline(), self._prefix_timers.next_deadline())
-        return earliest(best, self._pmtu_timers.next_deadline())
+        return earliest_of(
+            self._router_timers.next_deadline(),
+            self._prefix_timers.next_deadline(),
+            self._pmtu_timers.next_deadline(),
+        )
 
     def poll(self, now: float) -> list[RoutingAction[Iface]]:
         """Expire routers and prefixes, age PMTU estimates; what happened since the last
@@ -765,9 +784,10 @@ class Routes(Generic[Iface]):
         return actions
 
     def _advance(self, now: float) -> None:
-        for suspect, until in list(self.suspected.items()):
-            if until <= now:
-                del self.suspected[suspect]
+        if self.suspected:
+            for suspect, until in list(self.suspected.items()):
+                if until <= now:
+                    del self.suspected[suspect]
         for interface, router in self._router_timers.pop_due(now):
             entry = self.router_entry(interface, router)
             if entry is not None:

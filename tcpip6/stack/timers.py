@@ -83,6 +83,8 @@ class DeadlineQueue(Generic[K]):
         """Disarm and return the keys whose deadline is ``<= now``, earliest first."""
         due: list[K] = []
         heap = self._heap
+        if not heap or heap[0][0] > now:
+            return due  # nothing due (a stale head is discarded when one is)
         while True:
             self._discard_stale()
             if not heap or heap[0][0] > now:
@@ -105,3 +107,13 @@ def earliest(a: float | None, b: float | None) -> float | None:
     if b is None or a <= b:
         return a
     return b
+
+
+def earliest_of(*deadlines: float | None) -> float | None:
+    """The earliest of ``deadlines``, None meaning "no deadline" (one call for many, where
+    owners are asked on every step of a simulation)."""
+    best: float | None = None
+    for d in deadlines:
+        if d is not None and (best is None or d < best):
+            best = d
+    return best

@@ -29,6 +29,8 @@ MAC_LEN = 6
 BROADCAST = b"\xff" * 6
 
 _HEADER = struct.Struct("!6s6sH")
+#: The fixed header's layout (destination, source, EtherType), for readers of many frames.
+ETHERNET_HEADER = _HEADER
 
 
 def format_mac(mac: bytes) -> str:

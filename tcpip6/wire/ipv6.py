@@ -45,6 +45,40 @@ MAX_PAYLOAD = 0xFFFF
 _FIXED = struct.Struct("!IHBB16s16s")
 
 
+class AddressCache:
+    """The addresses parsed lately, by their 16 octets, so that a packet's addresses are
+    the objects the packets before it had: no address is built twice, and the tables
+    keyed by addresses (connections, routes, neighbors) find them by identity instead of
+    comparing them. Unicast addresses only (a multicast destination is no table's key:
+    solicited-node groups, one per neighbor solicited, would crowd the others out).
+    Bounded: emptied when full, and counted."""
+
+    __slots__ = ("_by_octets", "capacity", "emptied")
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.capacity = capacity
+        self.emptied = 0
+        self._by_octets: dict[bytes, IPv6Address] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_octets)
+
+    def address(self, octets: bytes) -> IPv6Address:
+        found = self._by_octets.get(octets)
+        if found is None:
+            if octets[0] == 0xFF:
+                return IPv6Address(octets)
+            if len(self._by_octets) >= self.capacity:
+                self._by_octets.clear()
+                self.emptied += 1
+            found = self._by_octets[octets] = IPv6Address(octets)
+        return found
+
+
+#: The cache :meth:`Ipv6Header.parse` uses.
+ADDRESSES = AddressCache()
+
+
 @dataclass(frozen=True, slots=True)
 class Ipv6Header:
     traffic_class: int
@@ -66,14 +100,15 @@ class Ipv6Header:
         word, plen, nh, hlim, src, dst = _FIXED.unpack_from(buf, 0)
         if word >> 28 != 6:
             raise WireError(f"ipv6: version {word >> 28}")
+        addresses = ADDRESSES
         return cls(
-            traffic_class=(word >> 20) & 0xFF,
-            flow_label=word & 0xFFFFF,
-            payload_length=plen,
-            next_header=nh,
-            hop_limit=hlim,
-            src=IPv6Address(src),
-            dst=IPv6Address(dst),
+            (word >> 20) & 0xFF,
+            word & 0xFFFFF,
+            plen,
+            nh,
+            hlim,
+            addresses.address(src),
+            addresses.address(dst),
         )
 
     def buffer_len(self) -> int:
@@ -93,9 +128,15 @@ class Ipv6Header:
         )
 
     def build(self) -> bytes:
-        buf = bytearray(self.HEADER_LEN)
-        self.emit(buf)
-        return bytes(buf)
+        word = (6 << 28) | ((self.traffic_class & 0xFF) << 20) | (self.flow_label & 0xFFFFF)
+        return _FIXED.pack(
+            word,
+            self.payload_length,
+            self.next_header,
+            self.hop_limit,
+            self.src.packed,
+            self.dst.packed,
+        )
 
 
 def split(buf: bytes | bytearray | memoryview) -> tuple[Ipv6Header, memoryview]:
@@ -113,6 +154,23 @@ def packet(hdr: Ipv6Header, payload: bytes | bytearray | memoryview) -> bytes:
     if hdr.payload_length != len(payload):
         raise ValueError("payload_length does not match the payload")
     return hdr.build() + bytes(payload)
+
+
+# Address-type tests by the address's value, for the per-packet paths: what the properties
+# of ``IPv6Address`` answer, without a network object and a containment test per call.
+def is_multicast(address: IPv6Address) -> bool:
+    """RFC 4291 §2.7: ff00::/8 (``address.is_multicast``)."""
+    return int(address) >> 120 == 0xFF
+
+
+def is_link_local(address: IPv6Address) -> bool:
+    """RFC 4291 §2.5.6: fe80::/10 (``address.is_link_local``)."""
+    return int(address) >> 118 == 0x3FA
+
+
+def is_loopback(address: IPv6Address) -> bool:
+    """RFC 4291 §2.5.3: ::1 (``address.is_loopback``)."""
+    return int(address) == 1
 
 
 def solicited_node(address: IPv6Address) -> IPv6Address:

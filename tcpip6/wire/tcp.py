@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import ClassVar, TypeVar
 
-from tcpip6.wire.checksum import upper_layer_checksum
+from tcpip6.wire.checksum import ones_complement_sum, pseudo_header_sum, upper_layer_checksum
 from tcpip6.wire.errors import ChecksumError, WireError
 from tcpip6.wire.ipv6 import IPPROTO_TCP
 
@@ -262,17 +262,22 @@ def parse_options(buf: bytes | bytearray | memoryview) -> tuple[TcpOption, ...]:
 
     RFC 9293 §3.2: a known kind with the wrong length, a length below 2, or an option
     running past the area is malformed: :class:`WireError`."""
+    end = len(buf)
+    if end == 12 and buf[:4] == _NOP_NOP_TIMESTAMPS:
+        # What nearly every segment of a connection with timestamps carries (RFC 7323
+        # Appendix A's layout): the loop below would read the same.
+        tsval, tsecr = _TWO_WORDS.unpack_from(buf, 4)
+        return (_NOP, _NOP, Timestamps(tsval, tsecr))
     out: list[TcpOption] = []
     off = 0
-    end = len(buf)
     while off < end:
         kind = buf[off]
         if kind == KIND_EOL:
             # The rest of the area is padding: one EndOfOptions per octet.
-            out.extend(EndOfOptions() for _ in range(end - off))
+            out.extend(_EOL for _ in range(end - off))
             break
         if kind == KIND_NOP:
-            out.append(NoOperation())
+            out.append(_NOP)
             off += 1
             continue
         if off + 2 > end:
@@ -306,6 +311,9 @@ def parse_options(buf: bytes | bytearray | memoryview) -> tuple[TcpOption, ...]:
 
 
 _O = TypeVar("_O")
+_NOP = NoOperation()
+_EOL = EndOfOptions()
+_NOP_NOP_TIMESTAMPS = bytes((KIND_NOP, KIND_NOP, KIND_TIMESTAMPS, 10))
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,20 +345,24 @@ class TcpSegment:
         hlen = (off_byte >> 4) * 4
         if hlen < MIN_HEADER_LEN or hlen > len(buf):
             raise WireError(f"tcp: data offset {hlen} octets with {len(buf)} octets")
-        # RFC 9293 §3.1: the checksum covers the pseudo-header, header and data.
-        if upper_layer_checksum(src, dst, IPPROTO_TCP, buf) != 0:
+        # RFC 9293 §3.1: the checksum covers the pseudo-header, header and data; over a
+        # segment with its checksum the sum is 0xFFFF (upper_layer_checksum gives 0).
+        initial = pseudo_header_sum(src, dst, len(buf), IPPROTO_TCP)
+        if ones_complement_sum(buf, initial) != 0xFFFF:
             raise ChecksumError("tcp: bad checksum")
+        options = parse_options(buf[MIN_HEADER_LEN:hlen]) if hlen > MIN_HEADER_LEN else ()
+        # Positional: a frozen dataclass's keyword call costs twice as much per segment.
         return cls(
-            src_port=sport,
-            dst_port=dport,
-            seq=seq,
-            ack=ack,
-            flags=flags,
-            window=window,
-            urgent=urgent,
-            options=parse_options(memoryview(buf)[MIN_HEADER_LEN:hlen]),
-            payload=bytes(buf[hlen:]),
-            reserved=off_byte & 0xF,
+            sport,
+            dport,
+            seq,
+            ack,
+            flags,
+            window,
+            urgent,
+            options,
+            bytes(buf[hlen:]),
+            off_byte & 0xF,
         )
 
     @property
@@ -404,6 +416,31 @@ class TcpSegment:
         _CHECKSUM.pack_into(buf, off + 16, csum)
 
     def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
-        buf = bytearray(self.buffer_len())
-        self.emit(buf, src, dst)
-        return bytes(buf)
+        """The bytes :meth:`emit` writes, joined instead of written into a buffer: the
+        checksum is summed over the header and the data in turn (the header is a
+        multiple of 4 octets, so the data's 16-bit words stay aligned), without a copy
+        of the data for it."""
+        opts = b"".join(o.encode() for o in self.options)
+        opts += b"\x00" * (-len(opts) % 4)
+        if len(opts) > MAX_OPTIONS_LEN:
+            raise ValueError(f"tcp: {len(opts)} octets of options, at most {MAX_OPTIONS_LEN}")
+        if not 0 <= self.reserved <= 0xF:
+            raise ValueError("tcp: reserved is 4 bits")
+        hlen = MIN_HEADER_LEN + len(opts)
+        payload = self.payload
+        fixed = _HEADER.pack(
+            self.src_port,
+            self.dst_port,
+            self.seq,
+            self.ack,
+            ((hlen // 4) << 4) | self.reserved,
+            self.flags,
+            self.window,
+            0,
+            self.urgent,
+        )
+        # RFC 9293 §3.1: the checksum covers the pseudo-header, header and data.
+        total = pseudo_header_sum(src, dst, hlen + len(payload), IPPROTO_TCP)
+        total = ones_complement_sum(payload, ones_complement_sum(fixed + opts, total))
+        csum = _CHECKSUM.pack(~total & 0xFFFF)
+        return b"".join((fixed[:16], csum, fixed[18:], opts, payload))

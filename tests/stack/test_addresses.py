@@ -103,7 +103,7 @@ def test_tentative_address_is_never_a_source_nor_a_receive_address() -> None:
     for now in (0.0, 0.5, 1.0):
         run(t, now)
         assert t.source_candidates() == []
-        assert t.lookup_ade(STATIC) is None
+        assert t.lookup_ade(STATIC) is None and not t.receives(STATIC)
         # ... but its solicited-node group is received, during the delay too (§5.4.2).
         group = t.lookup_group_ade(solicited_node(STATIC))
         assert group is not None and [e.address for e in group.ntes] == [STATIC]
@@ -111,6 +111,7 @@ def test_tentative_address_is_never_a_source_nor_a_receive_address() -> None:
     assert [e.address for e in t.source_candidates()] == [STATIC]
     ade = t.lookup_ade(STATIC)
     assert ade is not None and ade.kind is AdeKind.UNICAST and ade.nte is t.get(STATIC)
+    assert t.receives(STATIC)
 
 
 def test_duplicate_by_solicitation() -> None:
@@ -291,12 +292,12 @@ def test_deprecation_then_expiry() -> None:
     t.add(STATIC, 64, Origin.STATIC, 60.0, dad_delay=0.0)
     run(t, 61.0)
     assert [e.address for e in t.source_candidates()] == [STATIC, GLOBAL]
-    assert t.lookup_ade(GLOBAL) is not None
+    assert t.lookup_ade(GLOBAL) is not None and t.receives(GLOBAL)
     assert run(t, 200.0) == [
         (100.0, LeaveGroup(solicited_node(GLOBAL))),
         (100.0, AddressRemoved(GLOBAL)),
     ]
-    assert t.get(GLOBAL) is None and t.lookup_ade(GLOBAL) is None
+    assert t.get(GLOBAL) is None and t.lookup_ade(GLOBAL) is None and not t.receives(GLOBAL)
 
 
 def test_zero_preferred_lifetime_deprecates_and_a_new_one_renews() -> None:
@@ -341,12 +342,13 @@ def test_anycast_address_has_no_dad_and_answers_through_ntes_on_its_prefix() -> 
     anycast = IPv6Address("2001:db8:1::")
     assert t.add_anycast(anycast, 64, 0.0) == [JoinGroup(solicited_node(anycast))]
     ade = t.lookup_ade(anycast)
+    assert t.receives(anycast)
     assert ade is not None and ade.kind is AdeKind.ANYCAST
     assert [e.address for e in ade.ntes] == [GLOBAL]
     assert t.lookup_group_ade(solicited_node(anycast)) is not None
     assert anycast not in {e.address for e in t.source_candidates()}
     assert t.remove(anycast) == [LeaveGroup(solicited_node(anycast)), AddressRemoved(anycast)]
-    assert t.lookup_ade(anycast) is None
+    assert t.lookup_ade(anycast) is None and not t.receives(anycast)
 
 
 def test_all_nodes_ade_maps_to_assigned_addresses() -> None:

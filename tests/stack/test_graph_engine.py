@@ -114,3 +114,58 @@ def _attach_and_detach() -> None:
         GRAPH.detach(e)
         GRAPH.detach(e)  # twice is harmless
     assert len(GRAPH) == before
+
+
+def _pairs() -> list[tuple[str, str, str]]:
+    from tcpip6.stack.machines import all_graphs
+
+    out = []
+    for name, graph in sorted(all_graphs().items()):
+        for state in graph.states:
+            for trigger in graph.triggers():
+                out.append((name, state.name, trigger))
+    return out
+
+
+@pytest.mark.parametrize(("graph_name", "state", "trigger"), _pairs())
+def test_a_plain_row_fired_directly_does_what_transitions_does(
+    graph_name: str, state: str, trigger: str
+) -> None:
+    """Every (state, trigger) of every graph: where :meth:`Graph.fire` carries a guardless
+    row out itself, the state, the result and the trace are those ``transitions`` gives
+    for the same entity (its own ``Event.trigger``, the oracle)."""
+    from tcpip6.stack.machines import all_graphs
+
+    graph = all_graphs()[graph_name]
+    start = graph.states[state]
+    if graph._plain_row(start, trigger) is None:
+        return  # guarded, a callback, or a hole: fire() runs transitions itself
+    ours, theirs = Entity(), Entity()
+    graph.attach(ours, start)
+    graph.attach(theirs, start)
+    try:
+        if not graph._plain_machine():
+            pytest.skip("another callback listens (make graph-coverage): fire() uses transitions")
+        result = graph.fire(ours, trigger, 3.0)
+        expected = graph.machine.events[trigger].trigger(theirs, now=3.0)
+        assert result == expected
+        assert ours.state is theirs.state
+        assert ours.records == theirs.records
+    finally:
+        graph.detach(ours)
+        graph.detach(theirs)
+
+
+def test_a_plain_row_runs_through_transitions_when_a_callback_listens() -> None:
+    seen: list[str] = []
+    machine = GRAPH.machine
+    before = list(machine.after_state_change)
+    machine.after_state_change = [*before, lambda ev: seen.append(ev.event.name)]
+    e = Entity()
+    GRAPH.attach(e)
+    try:
+        assert GRAPH.fire(e, "interface_enabled", 1.0)
+        assert e.state is SolicitationState.DELAYING and seen == ["interface_enabled"]
+    finally:
+        machine.after_state_change = before
+        GRAPH.detach(e)

@@ -213,3 +213,44 @@ def test_a_cache_full_of_permanent_entries_refuses_new_neighbors() -> None:
     assert len(cache) == 2
     with pytest.raises(OverflowError):
         cache.add_static(addr(3), MAC_A)
+
+
+def _cache_in(state: NceState) -> nb.NeighborCache:
+    """A cache holding ROUTER in ``state`` (no entry for UNREACHABLE: it is removed)."""
+    if state is NceState.PERMANENT:
+        cache = nb.NeighborCache(InterfaceParameters())
+        cache.add_static(ROUTER, MAC_A)
+        return cache
+    if state in (NceState.INCOMPLETE, NceState.UNREACHABLE):
+        cache = nb.NeighborCache(InterfaceParameters())
+        if state is NceState.INCOMPLETE:
+            cache.resolve(ROUTER, b"first", 0.0)
+        return cache
+    cache, _ = stale_router()
+    if state is NceState.REACHABLE:
+        cache.upper_layer_hint(ROUTER, 0.0)
+    elif state in (NceState.DELAY, NceState.PROBE):
+        cache.resolve(ROUTER, b"first", 0.0)
+        if state is NceState.PROBE:
+            cache.poll(5.0)
+    return cache
+
+
+@pytest.mark.parametrize("state", list(NceState))
+def test_ready_answers_only_where_resolve_would_just_send(state: NceState) -> None:
+    """``ready`` is what ``resolve`` does when sending changes nothing: the same link
+    address, the entry in the same state; elsewhere it says None and changes nothing."""
+    ours, theirs = _cache_in(state), _cache_in(state)
+    before = ours.get(ROUTER)
+    assert (before.state if before else None) in (state, None)
+    link_address = ours.ready(ROUTER)
+    actions = theirs.resolve(ROUTER, b"p", 1.0)
+    after_ours, after_theirs = ours.get(ROUTER), theirs.get(ROUTER)
+    if link_address is not None:
+        assert state in (NceState.REACHABLE, NceState.DELAY, NceState.PROBE, NceState.PERMANENT)
+        assert actions == [nb.TransmitPackets(ROUTER, link_address, (b"p",))]
+        assert after_ours is not None and after_theirs is not None
+        assert after_ours.state is after_theirs.state is state
+    else:
+        assert state in (NceState.INCOMPLETE, NceState.STALE, NceState.UNREACHABLE)
+        assert (after_ours.state if after_ours else None) == (before.state if before else None)

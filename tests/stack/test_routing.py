@@ -489,6 +489,28 @@ def test_route_cache_is_lru_bounded_and_counts_evictions() -> None:
     assert w.routes.next_deadline() is None  # d2's PMTU timer left with it
 
 
+def test_asking_again_for_the_same_destination_object_keeps_every_rule() -> None:
+    """A repeated lookup of one destination object (a connection's every segment) gives
+    its RCE without a search: still the LRU order, flushes and new routes are seen."""
+    w = World(route_cache_capacity=2)
+    w.routes.add_static_route(N("::/0"), ETH0, R1)
+    d1, d2, d3 = (A(f"2001:db8:99::{i}") for i in (1, 2, 3))
+    first = w.routes.route(d1, None, w.now)
+    assert first is not None and w.routes.route(d1, None, w.now) is first
+    w.hop(d2)
+    assert w.routes.route(d1, None, w.now) is first  # d1 the most recently used again
+    assert w.routes.route(d1, None, w.now) is first
+    w.hop(d3)  # evicts d2, not d1
+    assert [key[0] for key in w.routes.route_cache] == [d1, d3]
+    assert w.routes.route(d3, None, w.now) is not None
+    assert w.routes.invalidate() == 2  # a flush forgets it: next-hop determination again
+    again = w.routes.route(d3, None, w.now)
+    assert again is not None and again is not first and w.routes.route(d3, None, w.now) is again
+    w.routes.add_static_route(N("2001:db8:99::/64"), ETH1, R2)
+    routed = w.routes.route(d3, None, w.now)
+    assert routed is not None and routed.interface == ETH1 and routed.next_hop == R2
+
+
 def test_preferred_source_is_kept_with_the_route(w: World) -> None:
     w.routes.add_static_route(N("::/0"), ETH0, R1)
     rce = w.routes.route(REMOTE, None, w.now)

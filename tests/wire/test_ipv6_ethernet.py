@@ -13,7 +13,14 @@ from scapy.layers.l2 import Ether
 from tcpip6.wire import WireError
 from tcpip6.wire.checksum import upper_layer_checksum
 from tcpip6.wire.ethernet import EthernetHeader, format_mac, parse_mac
-from tcpip6.wire.ipv6 import Ipv6Header, solicited_node, split
+from tcpip6.wire.ipv6 import (
+    Ipv6Header,
+    is_link_local,
+    is_loopback,
+    is_multicast,
+    solicited_node,
+    split,
+)
 from tests.wire.strategies import ipv6_addresses, macs, mutations, u8, u16
 
 ipv6_headers = st.builds(
@@ -98,3 +105,42 @@ def test_truncated_payload_is_wire_error() -> None:
         assert "payload length" in str(e)
     else:
         raise AssertionError("truncated packet accepted")
+
+
+# Near the type boundaries as well as anywhere: the prefixes ff00::/8, fe80::/10, ::1.
+_EDGES = [0, 1, 2, 0xFE7F << 112, 0xFE80 << 112, 0xFEBF << 112 | (1 << 112) - 1, 0xFEC0 << 112]
+_EDGES += [0xFEFF << 112, 0xFF00 << 112, (1 << 128) - 1]
+
+
+@given(st.one_of(st.sampled_from(_EDGES), st.integers(min_value=0, max_value=(1 << 128) - 1)))
+def test_address_type_tests_match_ipaddress(value: int) -> None:
+    addr = IPv6Address(value)
+    assert is_multicast(addr) == addr.is_multicast
+    assert is_link_local(addr) == addr.is_link_local
+    assert is_loopback(addr) == addr.is_loopback
+    scoped = IPv6Address(f"{addr}%eth0")
+    assert is_multicast(scoped) == scoped.is_multicast
+    assert is_link_local(scoped) == scoped.is_link_local
+
+
+def test_parsed_addresses_are_shared_and_the_cache_is_bounded() -> None:
+    from tcpip6.wire.ipv6 import AddressCache
+
+    cache = AddressCache(capacity=2)
+    a = cache.address(IPv6Address("2001:db8::1").packed)
+    assert a == IPv6Address("2001:db8::1") and cache.address(a.packed) is a
+    cache.address(IPv6Address("2001:db8::2").packed)
+    assert len(cache) == 2 and cache.emptied == 0
+    c = cache.address(IPv6Address("2001:db8::3").packed)  # full: emptied, then kept
+    assert c == IPv6Address("2001:db8::3") and len(cache) == 1 and cache.emptied == 1
+    assert cache.address(a.packed) is not a and cache.address(a.packed) == a
+    group = IPv6Address("ff02::1:ff00:1").packed  # multicast: built, never kept
+    kept = len(cache)
+    assert cache.address(group) == IPv6Address(group) and len(cache) == kept
+
+
+@given(ipv6_headers, st.integers(min_value=0, max_value=7))
+def test_ipv6_emit_at_an_offset_writes_what_build_returns(h: Ipv6Header, off: int) -> None:
+    buf = bytearray(b"\xee" * (off + Ipv6Header.HEADER_LEN))
+    h.emit(buf, off)
+    assert buf[:off] == b"\xee" * off and bytes(buf[off:]) == h.build()

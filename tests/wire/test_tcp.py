@@ -236,3 +236,12 @@ def test_mutated_raise_only_wire_error(data: bytes) -> None:
     parse_all(data)
     # With the checksum made right again, the mutation reaches the offset and options.
     parse_all(with_checksum(data, 16, SRC, DST, IPPROTO_TCP))
+
+
+@given(tcp_segments, ipv6_addresses, ipv6_addresses, st.integers(min_value=0, max_value=7))
+def test_emit_at_an_offset_writes_what_build_returns(
+    seg: wt.TcpSegment, src: IPv6Address, dst: IPv6Address, off: int
+) -> None:
+    buf = bytearray(b"\xee" * (off + seg.buffer_len()))
+    seg.emit(buf, src, dst, off)
+    assert buf[:off] == b"\xee" * off and bytes(buf[off:]) == seg.build(src, dst)

@@ -142,6 +142,8 @@ class Ipsec:
     def next_deadline(self) -> float | None:
         """The next time limit of an SA (octet limits are checked as octets count)."""
         best: float | None = None
+        if not len(self.sad):
+            return None
         for sa in self.sad.all():
             lt = sa.lifetime
             if sa.state is SaState.DEAD:

@@ -325,7 +325,7 @@ class Tcp:
             return
         c.in_segs += 1
         now = d.now
-        if hdr.dst.is_multicast or hdr.src.is_multicast:
+        if wire_ipv6.is_multicast(hdr.dst) or wire_ipv6.is_multicast(hdr.src):
             c.malformed_drop += 1  # RFC 9293 §3.9.2.1: TCP is unicast
             return
         conn = self.connections.get((hdr.dst, seg.dst_port, hdr.src, seg.src_port))

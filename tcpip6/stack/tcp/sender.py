@@ -460,16 +460,16 @@ class Sender:
                 urgent = min(self.up - off, 0xFFFF)
             elif self.una >= self.up:
                 self.up = None
-        seg = TcpSegment(
-            src_port=self.conn.local_port,
-            dst_port=self.conn.remote_port,
-            seq=(self.iss + off) % sq.MOD,
-            ack=self.conn.rcv_nxt if flags & ACK else 0,
-            flags=flags,
-            window=window,
-            urgent=urgent,
-            options=options,
-            payload=payload,
+        seg = TcpSegment(  # positional: a keyword call costs twice as much per segment
+            self.conn.local_port,
+            self.conn.remote_port,
+            (self.iss + off) % sq.MOD,  # seq
+            self.conn.rcv_nxt if flags & ACK else 0,  # ack
+            flags,
+            window,
+            urgent,
+            options,
+            payload,
         )
         if flags & ACK:
             self.conn.rcv.acked()
