@@ -76,6 +76,8 @@ class Ipv6Counters(CounterSet):
     reassembly_source_limit_drop: int = 0  # over one source's share of reassembly memory
     reassembly_memory_limit_drop: int = 0  # over the total reassembly memory
     clock_backwards_clamped: int = 0  # a call brought a time older than an earlier one
+    link_down_no_source: int = 0  # no source address: the outgoing link is down
+    interface_removed_drop: int = 0  # received on an interface the host has removed
     # Fragmentation on send: ipSystemStatsOutFragOKs, OutFragCreates.
     fragmented_ok: int = 0
     fragments_created: int = 0

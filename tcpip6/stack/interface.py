@@ -67,6 +67,9 @@ class Interface:
         self.autoconfigure = False
         #: False while the link is down (Host.link_down): frames are dropped and counted.
         self.link_is_up = True
+        #: True once the host has removed the interface (Host.remove_interface): what is
+        #: still bound to it finds no route.
+        self.removed = False
         #: RFC 8106 recursive DNS servers learned from Router Advertisements.
         self.dns_servers: list[IPv6Address] = []
 

@@ -5,8 +5,8 @@
   solicits routers again (RFC 4861 §6.3.7): Linux's own capture (dumpcap on veth-p,
   decoded by tshark) holds them after the up, and Linux pings the host again.
 - ``tcpip6 link del veth-h`` / ``tcpip6 link add ethernet:veth-h`` through the control
-  socket: while detached Linux's pings go unanswered, attached again they are answered
-  and the DAD NS went out again.
+  socket: while removed Linux's pings go unanswered, added again (a new interface) they
+  are answered and the DAD NS went out again.
 - The veth pair deleted under the host: it says the link vanished, removes the interface
   (``tcpip6 show interfaces`` no longer lists it) and runs on, and stops cleanly.
 """
@@ -95,13 +95,13 @@ def test_link_del_and_add_through_the_control_socket(topology: Topology, tmp_pat
 
     assert ping(topology, lla) == 0
     done = link("del", HOST_IF)
-    assert done.returncode == 0 and done.stdout == f"{HOST_IF} detached\n", done.stderr
+    assert done.returncode == 0 and done.stdout == f"{HOST_IF} removed\n", done.stderr
     assert ping(topology, lla) != 0
     cap = capture(topology, tmp_path / "linux.pcapng")
     added_at = time.time()
     done = link("add", f"ethernet:{HOST_IF}")
     assert done.returncode == 0 and done.stdout == f"{HOST_IF} attached\n", done.stderr
-    host.wait_for(rf"^link {HOST_IF} attached again")
+    host.wait_for(rf"^link {HOST_IF} removed$")
     time.sleep(2.0)
     assert ping(topology, lla) == 0
     stop_capture(cap)

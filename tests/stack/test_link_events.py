@@ -6,7 +6,9 @@ are gone and resolved anew. Asserted on the frames (scapy decodes them) and the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from ipaddress import IPv6Address, IPv6Network
+from typing import Any
 
 from scapy.layers import inet6 as s6
 from scapy.layers.l2 import Ether
@@ -117,8 +119,13 @@ def test_a_removed_interface_leaves_nothing_behind() -> None:
 
     a.remove_interface(ia1, world.now)
     assert a.interfaces == [ia2]
+    # As on Linux, the connection is not aborted: its next segments find no route, and it
+    # times out (RFC 1122 §4.2.3.5 R2) with that soft error, ENETUNREACH (RFC 5461 §4).
+    assert conn.state.name == "ESTABLISHED" and conn.error is None
+    conn.send(b"data", world.now)
+    world.run_for(200.0)
     assert conn.state.name == "CLOSED" and conn.error is not None
-    assert conn.error.errno == errno.ENETDOWN
+    assert conn.error.errno == errno.ENETUNREACH
     table = a.routes
     assert not [k for k in table.prefix_list if k[0] is ia1]
     assert not [e for e in table.default_router_list if e.interface is ia1]
@@ -132,3 +139,73 @@ def test_a_removed_interface_leaves_nothing_behind() -> None:
     assert ia2.neighbors.get(c_lla) is not None
     ia3 = world.connect(a, "lan3")
     assert ia3.index == 3
+
+
+#: What a socket sees after its interface was removed, as Linux answers (the interop test
+#: tests/interop/test_link_removal.py asks the kernel the same questions and compares).
+AFTER_REMOVAL = {
+    "send_bound_to_address": "ENETUNREACH",
+    "send_bound_to_link_local": "ENETUNREACH",
+    "send_connected": "ENETUNREACH",
+    "sendto_scope_id": "ENETUNREACH",
+    "bind_scope_id": "ENODEV",
+    "bind_address": "EADDRNOTAVAIL",
+}
+
+
+def sockets_after_removal() -> dict[str, str]:
+    """Sockets of a tcpip6 host bound to, connected through and naming an interface that is
+    then removed: what each socket call gives afterwards ("ok" or the errno's name)."""
+    import errno
+    import socket as so
+
+    from tcpip6.api.sockets import Stack
+    from tcpip6.io.runtime import SimDriver
+
+    world = SimWorld(seed=5)
+    router = world.router("r")
+    world.connect_router(router, "lan", PREFIX)
+    router.host.start(world.now)
+    a, b = world.host("a"), world.host("b")
+    ia1, ib = world.connect(a, "lan"), world.connect(b, "lan")
+    world.connect(a, "lan2")
+    for h in (a, b):
+        h.start(world.now)
+    world.run_for(10.0)
+    stack = Stack(a, SimDriver(world))
+    own = next(e.address for e in ia1.addresses if e.address in PREFIX)
+    lla = next(e.address for e in ia1.addresses if e.address.is_link_local)
+    peer = str(next(e.address for e in ib.addresses if e.address in PREFIX))
+    peer_ll = str(next(e.address for e in ib.addresses if e.address.is_link_local))
+    index = ia1.index
+
+    def udp() -> Any:
+        return stack.socket(so.AF_INET6, so.SOCK_DGRAM)
+
+    bound, bound_ll, connected = udp(), udp(), udp()
+    bound.bind((str(own), 0))
+    bound_ll.bind((str(lla), 0, 0, index))
+    connected.connect((peer, 9))
+    calls: dict[str, Callable[[], object]] = {
+        "send_bound_to_address": lambda: bound.sendto(b"x", (peer, 9)),
+        "send_bound_to_link_local": lambda: bound_ll.sendto(b"x", (peer_ll, 9, 0, index)),
+        "send_connected": lambda: connected.send(b"x"),
+        "sendto_scope_id": lambda: udp().sendto(b"x", (peer_ll, 9, 0, index)),
+        "bind_scope_id": lambda: udp().bind((str(lla), 0, 0, index)),
+        "bind_address": lambda: udp().bind((str(own), 0)),
+    }
+    before = {name: call() for name, call in calls.items() if name.startswith("send")}
+    assert all(n == 1 for n in before.values()), before  # each worked while it was there
+    a.remove_interface(ia1, world.now)
+    seen: dict[str, str] = {}
+    for name, call in calls.items():
+        try:
+            call()
+            seen[name] = "ok"
+        except OSError as exc:
+            seen[name] = errno.errorcode[exc.errno]
+    return seen
+
+
+def test_sockets_of_a_removed_interface_get_the_errors_linux_gives() -> None:
+    assert sockets_after_removal() == AFTER_REMOVAL
