@@ -151,3 +151,4 @@ class NdCounters(CounterSet):
     in_fragment_drop: int = 0
     resolution_failures: int = 0
     duplicate_addresses: int = 0
+    attachment_probes: int = 0  # RFC 6059: routers probed after a link up

@@ -224,26 +224,41 @@ class Host:
         - RFC 4862 §5.3, RFC 4862 §5.4: DAD runs again on every address (tentative meanwhile);
         - RFC 4861 §6.3.7: routers are solicited again, once the link-local address is
           assigned again (at once when DAD is off);
-        - what the host knew of its neighbors may be another link's: dynamic neighbor
-          entries are dropped, so the next packet to each resolves it anew, and the route
-          cache of the interface is flushed (RFC 6059 probes the routers it knew with
-          unicast NSs to tell a return to the same link quickly; this host always
-          re-resolves).
+        - RFC 2710 §4: every group is reported again (unsolicited Reports), for the routers
+          of this link know nothing of them;
+        - RFC 6059: the neighbor entries of the default routers this interface had are kept
+          and probed with unicast NSs to the link-layer addresses they had (NUD's PROBE)
+          when the RS goes out: a router that answers is REACHABLE and the configuration
+          learned from it (router, prefixes, addresses) stays; one that does not is removed
+          when its probes run out (RFC 4861 §7.3.3) and the RS finds the routers of the new
+          link. Every other dynamic entry may be another link's and is dropped, so the next
+          packet to that neighbor resolves it anew; the route cache of the interface is
+          flushed.
         """
         if iface.link_is_up:
             return
         iface.link_is_up = True
         self._enter(now)
         try:
+            routers = {e.router for e in self.routes.default_router_list if e.interface is iface}
+            probed: list[IPv6Address] = []
             for address, nce in list(iface.neighbors.entries.items()):
-                if nce.state is not NceState.PERMANENT:
-                    iface.neighbors.remove(address)
+                if nce.state is NceState.PERMANENT:
+                    continue
+                if address in routers and nce.link_address is not None:
+                    probed.append(address)
+                    continue
+                iface.neighbors.remove(address)
+            iface.attachment_candidates = sorted(probed)
             self.routes.invalidate(interface=iface)
             self.routes.forget_sources()
             actions = iface.addresses.link_up(now)
             self.nd_module.apply_address_actions(iface, actions, now)
+            if iface.link.uses_nd:  # RFC 2710 §4: the groups reported again on this link
+                self.mld_module.apply(iface, iface.mld.link_up(now), now)
             if iface.params.dup_addr_detect_transmits == 0 and iface.autoconfigure:
                 iface.solicitor.begin(now, self.rng.uniform(0.0, MAX_RTR_SOLICITATION_DELAY))
+                self.nd_module.probe_attachment(iface, now)
         finally:
             self._leave(now)
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import time
 from ipaddress import IPv6Address
 from pathlib import Path
 
+from tcpip6.wire.ipv6 import solicited_node
 from tests.interop import netns
 from tests.interop.netns import HOST_IF, PEER_IF, REPO, LineReader, Topology
 
@@ -123,3 +125,77 @@ def test_a_vanished_interface_leaves_the_host_running(topology: Topology, tmp_pa
     )  # fmt: skip
     assert shown.returncode == 0 and HOST_IF not in shown.stdout, shown.stdout + shown.stderr
     assert netns.stop(host) == 0, "\n".join(host.rest())
+
+
+RADVD_CONF = f"""\
+interface {PEER_IF} {{
+    AdvSendAdvert on;
+    MinRtrAdvInterval 30;
+    MaxRtrAdvInterval 60;
+    prefix 2001:db8:79::/64 {{
+        AdvOnLink on;
+        AdvAutonomous on;
+    }};
+}};
+"""
+
+
+def test_link_up_reports_groups_again_and_probes_the_router_it_knew(
+    topology: Topology, tmp_path: Path
+) -> None:
+    """After ``ip link set veth-h down``/``up`` Linux's capture holds tcpip6's MLD Reports
+    for its groups (RFC 2710 §4) and the RFC 6059 probe: a unicast NS for radvd's link-local
+    address, to veth-p's MAC, from tcpip6's link-local address; Linux answers it and tcpip6
+    holds the router REACHABLE, its default router still."""
+    topology.peer_run("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+    conf = tmp_path / "radvd.conf"
+    conf.write_text(RADVD_CONF)
+    radvd = topology.in_peer("radvd", "-n", "-C", str(conf), "-p", str(tmp_path / "radvd.pid"))
+    topology.start([*radvd, "-m", "stderr"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    host, lla = start(topology, tmp_path)
+    host.wait_for(rf"^address 2001:db8:79:[0-9a-f:]+/64 on {HOST_IF} preferred")
+    peer_lla = topology.peer_run("ip", "-6", "-br", "addr", "show", "dev", PEER_IF, "scope", "link")
+    router = peer_lla.split()[2].split("/")[0]
+    peer_mac = topology.peer_run("ip", "-br", "link", "show", PEER_IF).split()[2]
+    path = tmp_path / "linux.pcapng"
+    proc = topology.start(topology.in_peer("dumpcap", "-q", "-i", PEER_IF, "-f", "ip6", "-w",
+                          str(path)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    end = time.monotonic() + 20
+    while not path.exists() or path.stat().st_size == 0:
+        assert proc.poll() is None and time.monotonic() < end, "dumpcap did not start"
+        time.sleep(0.1)
+    netns.sh("ip", "-n", topology.host, "link", "set", HOST_IF, "down")
+    host.wait_for(rf"^link {HOST_IF} down$")
+    up_at = time.time()
+    netns.sh("ip", "-n", topology.host, "link", "set", HOST_IF, "up")
+    host.wait_for(rf"^link {HOST_IF} up again")
+    control = (tmp_path / "host.pcap").with_suffix(".sock")
+    end = time.monotonic() + 20
+    while True:  # DAD (1 s), then the probe and Linux's answer
+        shown = subprocess.run(
+            [sys.executable, "-m", "tcpip6", "show", "neighbors", "--json", "--control",
+             str(control)], cwd=REPO, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        entries = {n["neighbor"]: n for n in json.loads(shown.stdout)["neighbors"]}
+        if entries.get(router, {}).get("state") == "REACHABLE":
+            break
+        assert time.monotonic() < end, entries
+        time.sleep(0.5)
+    time.sleep(1.0)
+    stop_capture(proc)
+    fields = ("eth.dst", "ipv6.src", "ipv6.dst", "icmpv6.type", "icmpv6.nd.ns.target_address",
+              "icmpv6.mld.multicast_address", "icmpv6.nd.na.flag.s")  # fmt: skip
+    out = netns.sh("tshark", "-r", str(path), "-Y", f"frame.time_epoch >= {up_at} && icmpv6",
+                   "-T", "fields", *(a for f in fields for a in ("-e", f)))  # fmt: skip
+    rows = [dict(zip(fields, line.split("\t"), strict=False)) for line in out.splitlines()]
+    probes = [r for r in rows if r["icmpv6.type"] == "135" and r["ipv6.dst"] == router]
+    assert probes, rows
+    probe = probes[0]
+    assert probe["eth.dst"] == peer_mac and probe["ipv6.src"] == str(lla), probe
+    assert probe["icmpv6.nd.ns.target_address"] == router
+    answers = [r for r in rows if r["icmpv6.type"] == "136" and r["ipv6.dst"] == str(lla)]
+    assert answers and answers[0]["icmpv6.nd.na.flag.s"] in ("1", "True"), rows
+    # RFC 2710 §4: the solicited-node group of tcpip6's addresses reported again.
+    reports = {r["icmpv6.mld.multicast_address"] for r in rows if r["icmpv6.type"] == "131"}
+    assert str(solicited_node(lla)) in reports, rows
+    assert netns.stop(host) == 0, host.rest()
