@@ -2,9 +2,10 @@
 
 - The kernel says (rtnetlink, :mod:`tcpip6.io.netlink`) when an Ethernet link of the
   host loses its carrier or is set down, and when it is back: the host stops sending on
-  it, and when it is back enables it again (:meth:`~tcpip6.stack.host.Host.link_up`: DAD
-  again for every address, RFC 4862 §5.4; Router Solicitations again, RFC 4861 §6.3.7;
-  the neighbor entries of the old attachment dropped).
+  it (its addresses are no source), and when it is back enables it again
+  (:meth:`~tcpip6.stack.host.Host.link_up`: DAD again for every address, RFC 4862 §5.4;
+  Router Solicitations again, RFC 4861 §6.3.7; MLD Reports again, RFC 2710 §4; the routers
+  it knew probed with unicast NSs as RFC 6059 does, the other neighbor entries dropped).
 - An interface that vanishes (``RTM_DELLINK``: a USB NIC unplugged, a veth deleted) is
   removed (:meth:`~tcpip6.stack.host.Host.remove_interface`: its addresses, groups,
   neighbors, routes and graphs forgotten; sockets bound to it find no route, ENETUNREACH,
@@ -16,8 +17,9 @@
   vanished. The same NIC added again is a new interface (a new index) with the same
   link-local and autoconfigured addresses, so connections through a global address resume.
 
-The live driver runs on ``time.monotonic``, which a wall-clock step (NTP, a date set by
-hand) never moves: the stack's timers are immune to clock jumps by construction.
+The live driver runs on ``CLOCK_BOOTTIME`` (:mod:`tcpip6.io.runtime`), which a wall-clock
+step (NTP, a date set by hand) never moves and a suspend does; a wake after a jump (a stop,
+a suspend) reads the frames that waited, then fires each due timer once.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ if TYPE_CHECKING:
 
 
 class DetachedPort:
-    """What a detached Ethernet link transmits through: nothing (frames are counted)."""
+    """What the link of a removed interface transmits through: nothing (frames are
+    counted), so that nothing reaches the closed port."""
 
     def __init__(self) -> None:
         self.dropped = 0
@@ -45,7 +48,7 @@ class DetachedPort:
         self.dropped += 1
 
     def set_multicast_filter(self, link_addresses: frozenset[bytes]) -> None:
-        pass  # applied to the next port when the link is attached again
+        pass  # the interface is gone: no filter to program
 
 
 class LinkEvents:
