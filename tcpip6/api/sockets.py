@@ -172,9 +172,13 @@ class Stack:
             raise OSError(errno.ESOCKTNOSUPPORT, "SOCK_STREAM, SOCK_DGRAM or SOCK_RAW")
         return Socket(self, type, proto)
 
-    def resolve(self, address: tuple[Any, ...]) -> tuple[IPv6Address, int, Interface | None]:
+    def resolve(
+        self, address: tuple[Any, ...], no_interface: int = errno.ENETUNREACH
+    ) -> tuple[IPv6Address, int, Interface | None]:
         """An AF_INET6 tuple as (address, port, interface): the zone of the text or the
-        scope_id names the interface (RFC 4007 §11)."""
+        scope_id names the interface (RFC 4007 §11). A zone naming no interface (one that
+        was removed) is ``OSError(no_interface)``: Linux's ENODEV for a bind, ENETUNREACH
+        (no route) for the other calls."""
         if not isinstance(address, tuple) or not 2 <= len(address) <= 4:
             raise TypeError("an AF_INET6 address is (host, port[, flowinfo[, scope_id]])")
         host_text, port = address[0], address[1]
@@ -184,6 +188,9 @@ class Stack:
         text = "::" if host_text in ("", None) else str(host_text)
         if scope_id and "%" not in text:
             text = f"{text}%{scope_id}"
+        _, zone = address_selection.parse_scoped(text)
+        if zone and not any(zone in (i.index, i.name) for i in self.host.interfaces):
+            raise OSError(no_interface, f"{text}: no such interface")
         addr, iface = self.host.scoped_destination(text)
         return addr, port, iface
 
@@ -284,7 +291,7 @@ class Socket(SocketBase):
         self._check_open()
         if self._bound and self.type == SOCK_DGRAM:
             raise OSError(errno.EINVAL, "already bound")
-        addr, port, iface = self.stack.resolve(address)
+        addr, port, iface = self.stack.resolve(address, errno.ENODEV)
         local = addr.is_unspecified or addr.is_multicast
         if not local and self.host.local_interface_for(addr) is None:
             raise OSError(errno.EADDRNOTAVAIL, f"{addr} is not an address of this host")

@@ -372,6 +372,7 @@ class LiveHost:
         if config.mobility == "correspondent":  # Mobile IPv6 (RFC 6275 §9)
             enable_correspondent(self.host)
         self.driver = LiveDriver([self.host])
+        self.driver.on_late_wake = self._late_wake
         self.ports: list[RawSocketPort | TapPort | RawIpv4Port] = []
         self.pcap: PcapWriter | None = None
         self.control: ControlServer | None = None
@@ -410,6 +411,11 @@ class LiveHost:
 
     def _log(self, line: str) -> None:
         _say(self.out, line)
+
+    def _late_wake(self, late: float) -> None:
+        """The driver woke ``late`` seconds late (the process was stopped, the machine
+        suspended): what fell due meanwhile runs now, once."""
+        _say(self.out, f"clock jumped: woke {late:.1f} s late, due timers run once")
 
     def _open_port(self, ifname: str) -> RawSocketPort | TapPort | RawIpv4Port:
         spec = self.config.tunnels.get(ifname)

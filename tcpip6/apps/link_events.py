@@ -2,20 +2,24 @@
 
 - The kernel says (rtnetlink, :mod:`tcpip6.io.netlink`) when an Ethernet link of the
   host loses its carrier or is set down, and when it is back: the host stops sending on
-  it, and when it is back enables it again (:meth:`~tcpip6.stack.host.Host.link_up`: DAD
-  again for every address, RFC 4862 §5.4; Router Solicitations again, RFC 4861 §6.3.7;
-  the neighbor entries of the old attachment dropped).
+  it (its addresses are no source), and when it is back enables it again
+  (:meth:`~tcpip6.stack.host.Host.link_up`: DAD again for every address, RFC 4862 §5.4;
+  Router Solicitations again, RFC 4861 §6.3.7; MLD Reports again, RFC 2710 §4; the routers
+  it knew probed with unicast NSs as RFC 6059 does, the other neighbor entries dropped).
 - An interface that vanishes (``RTM_DELLINK``: a USB NIC unplugged, a veth deleted) is
-  removed (:meth:`~tcpip6.stack.host.Host.remove_interface`: its connections aborted, its
-  addresses, neighbors, routes and graphs forgotten) and its port closed; the host runs on
-  with its other links, and ``tcpip6 link add`` can attach the NIC again when it is back.
+  removed (:meth:`~tcpip6.stack.host.Host.remove_interface`: its addresses, groups,
+  neighbors, routes and graphs forgotten; sockets bound to it find no route, ENETUNREACH,
+  and connections through it time out with that error unless the route comes back, as on
+  Linux) and its port closed; the host runs on with its other links.
 - ``tcpip6 link add ethernet:IF --control PATH`` attaches another Ethernet link to the
-  running host (``{"link": {"op": "add", "link": "ethernet:IF"}}``); ``tcpip6 link del
-  IF`` detaches one: the interface keeps its addresses (down, nothing sent) and ``add`` of
-  the same NIC attaches it again, with DAD and router solicitation as after a link down.
+  running host (``{"link": {"op": "add", "link": "ethernet:IF"}}``: a new interface, DAD
+  and router solicitation as at start); ``tcpip6 link del IF`` removes one as if it had
+  vanished. The same NIC added again is a new interface (a new index) with the same
+  link-local and autoconfigured addresses, so connections through a global address resume.
 
-The live driver runs on ``time.monotonic``, which a wall-clock step (NTP, a date set by
-hand) never moves: the stack's timers are immune to clock jumps by construction.
+The live driver runs on ``CLOCK_BOOTTIME`` (:mod:`tcpip6.io.runtime`), which a wall-clock
+step (NTP, a date set by hand) never moves and a suspend does; a wake after a jump (a stop,
+a suspend) reads the frames that waited, then fires each due timer once.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ if TYPE_CHECKING:
 
 
 class DetachedPort:
-    """What a detached Ethernet link transmits through: nothing (frames are counted)."""
+    """What the link of a removed interface transmits through: nothing (frames are
+    counted), so that nothing reaches the closed port."""
 
     def __init__(self) -> None:
         self.dropped = 0
@@ -43,7 +48,7 @@ class DetachedPort:
         self.dropped += 1
 
     def set_multicast_filter(self, link_addresses: frozenset[bytes]) -> None:
-        pass  # applied to the next port when the link is attached again
+        pass  # the interface is gone: no filter to program
 
 
 class LinkEvents:
@@ -73,8 +78,7 @@ class LinkEvents:
         host = self.live.host
         iface = host.interface(event.name)
         if event.deleted:
-            self._detach(port)
-            host.remove_interface(iface, now)
+            self._remove(port, now)
             self.say(f"link {event.name} vanished: removed, the host runs on")
         elif not event.up and iface.link_is_up:
             host.link_down(iface, now)
@@ -84,13 +88,16 @@ class LinkEvents:
             self.say(f"link {event.name} up again: DAD and router solicitation again")
         self.live.print_events()
 
-    def _detach(self, port: RawSocketPort) -> None:
+    def _remove(self, port: RawSocketPort, now: float) -> None:
+        """The port closed and its interface removed from the host (as Linux removes a
+        deleted device: :meth:`~tcpip6.stack.host.Host.remove_interface`)."""
         self.live.driver.remove_source(port)
         port.close()
         self.live.ports.remove(port)
-        link = self.live.host.interface(port.ifname).link
-        if isinstance(link, EthernetLink):
-            link.port = DetachedPort()
+        iface = self.live.host.interface(port.ifname)
+        if isinstance(iface.link, EthernetLink):
+            iface.link.port = DetachedPort()
+        self.live.host.remove_interface(iface, now)
 
     def request(self, req: Any) -> dict[str, Any]:
         """``{"link": {"op": "add", "link": "ethernet:IF"}}`` or ``{"op": "del", "name": IF}``."""
@@ -103,9 +110,9 @@ class LinkEvents:
             port = self._port(name) if isinstance(name, str) else None
             if port is None:
                 raise ValueError(f"no Ethernet link {name!r} attached")
-            self._detach(port)
-            host.link_down(host.interface(port.ifname), now)
-            self.say(f"link {port.ifname} detached")
+            self._remove(port, now)
+            self.say(f"link {port.ifname} removed")
+            self.live.print_events()
             return {"link": port.ifname, "attached": False}
         if req.get("op") != "add":
             raise ValueError("op: add or del")
@@ -113,30 +120,15 @@ class LinkEvents:
         if not isinstance(spec, str) or not spec.startswith("ethernet:") or len(spec) <= 9:
             raise ValueError("link: ethernet:IFNAME")
         name = spec[len("ethernet:") :]
-        if self._port(name) is not None:
+        if any(i.name == name for i in host.interfaces):
             raise ValueError(f"{name} is attached already")
         try:
             port = RawSocketPort(name)
         except LinkError as exc:
             raise ValueError(str(exc)) from None
-        known = {i.name: i for i in host.interfaces}
-        iface = known.get(name)
-        if iface is None:
-            self.live.ports.append(port)
-            iface = self.live._attach(port)
-            host.start_interface(iface, now)
-        else:
-            link = iface.link
-            if not isinstance(link, EthernetLink) or link.link_address != port.mac:
-                port.close()
-                raise ValueError(f"{name} is another NIC now (its MAC changed): restart the host")
-            link.port = port
-            port.set_multicast_filter(link.multicast)
-            self.live.ports.append(port)
-            port.receiver = lambda frame, t: host.receive(iface, frame, t)
-            self.live.driver.add_source(port)
-            host.link_up(iface, now)
-            self.say(f"link {name} attached again: DAD and router solicitation again")
+        self.live.ports.append(port)
+        iface = self.live._attach(port)
+        host.start_interface(iface, now)
         self.live.print_events()
         return {"link": name, "attached": True, "mac": port.mac.hex(":")}
 
@@ -151,10 +143,10 @@ class LinkEvents:
 def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "link",
-        help="attach or detach an Ethernet link of a running tcpip6 host",
-        description="Attach (add ethernet:IFNAME) or detach (del IFNAME) an Ethernet link "
-        "of the tcpip6 host whose control socket is --control PATH. An attached link runs "
-        "DAD and router solicitation as at start; a detached one sends nothing.",
+        help="add or remove an Ethernet link of a running tcpip6 host",
+        description="Add (add ethernet:IFNAME) or remove (del IFNAME) an Ethernet link of "
+        "the tcpip6 host whose control socket is --control PATH. An added link runs DAD and "
+        "router solicitation as at start; a removed one is gone as if its NIC had vanished.",
     )
     p.add_argument("verb", choices=("add", "del"))
     p.add_argument("link", help="add: ethernet:IFNAME; del: IFNAME")
@@ -179,6 +171,6 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     if "error" in answer:
         raise CliError(str(answer["error"]), 2)
-    state = "attached" if answer.get("attached") else "detached"
+    state = "attached" if answer.get("attached") else "removed"
     print(f"{answer.get('link')} {state}")
     return 0

@@ -68,16 +68,27 @@ class SimDriver:
         self.world.run_for(seconds)
 
 
+def _clock() -> float:
+    """The driver's clock: ``CLOCK_BOOTTIME`` where there is one (Linux), which runs on
+    through a suspend, so that lifetimes (addresses, routers) and TCP's timers (RFC 6298)
+    see the time that really passed; else ``time.monotonic``. Neither moves when the wall
+    clock is set."""
+    return time.clock_gettime(_CLOCK_ID)
+
+
+_CLOCK_ID: int = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
+
+
 class RealTimeDriver:
     """Nodes on the real clock; ``now`` is seconds since the driver was made."""
 
     def __init__(self, nodes: Iterable[Node] = ()) -> None:
         self.nodes: list[Node] = list(nodes)
-        self._t0 = time.monotonic()
+        self._t0 = _clock()
 
     @property
     def now(self) -> float:
-        return time.monotonic() - self._t0
+        return _clock() - self._t0
 
     def add(self, node: Node) -> None:
         self.nodes.append(node)
@@ -135,6 +146,9 @@ class WritableSource(FrameSource, Protocol):
 #: The live driver wakes at least this often (a safety net: every event that matters
 #: also wakes it, through a deadline or a readable descriptor).
 LIVE_MAX_SLEEP = 1.0
+#: A wake this much later than the driver asked for is a clock jump (the process was
+#: stopped, or the machine suspended): counted, and reported to ``on_late_wake``.
+LATE_WAKE = 0.5
 
 
 class LiveDriver(RealTimeDriver):
@@ -155,6 +169,10 @@ class LiveDriver(RealTimeDriver):
         self.stopped = False
         #: The signal that stopped the driver, if one did.
         self.stop_signal: int | None = None
+        #: Clock jumps seen (wakes LATE_WAKE or more after the time asked for), and a
+        #: callback told how late each was, in seconds.
+        self.late_wakes = 0
+        self.on_late_wake: Callable[[float], None] | None = None
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -216,7 +234,18 @@ class LiveDriver(RealTimeDriver):
         timeout = min(max(until - now, 0.0), LIVE_MAX_SLEEP)
         if self.stopped:
             timeout = 0.0
-        for key, mask in self.selector.select(timeout):
+        ready = self.selector.select(timeout)
+        # A clock jump: every deadline that passed meanwhile is due now. The frames that
+        # arrived meanwhile are read first (below), so an acknowledgment waiting in a socket
+        # cancels its retransmission before the timers run; then each due timer fires once,
+        # at this time, and its owner re-arms it from now (a retransmission timer once per
+        # connection, RFC 6298 §5.4-5.5), so the catch-up cannot burst.
+        late = self.now - (now + timeout)
+        if late >= LATE_WAKE:
+            self.late_wakes += 1
+            if self.on_late_wake is not None:
+                self.on_late_wake(late)
+        for key, mask in ready:
             if key.data is None:
                 self._drain_wake_pipe()
                 continue

@@ -265,6 +265,24 @@ def upper_layer_confirmation(entry: NeighborCacheEntry | None, now: float, v: Va
     return replace(entry, state=REACHABLE, timer=now + v.reachable_time, unanswered_probes=0), []
 
 
+# -- RFC 6059 Detecting Network Attachment -----------------------------------------------------
+
+
+def attachment_probe(entry: NeighborCacheEntry | None, now: float, v: Variables) -> Result:
+    """RFC 6059 (Simple DNA): when the link comes up, a router of the previous attachment is
+    probed with a unicast NS to the link-layer address it had; a solicited NA in reply
+    identifies the link as the one the host knew. The probe is NUD's PROBE state
+    (RFC 4861 §7.3.3: "sends a Neighbor Solicitation and sets a timer to expire after
+    RetransTimer milliseconds"), so its retransmissions and its end are NUD's. An entry
+    without a link-layer address has nothing to probe."""
+    if entry is None or entry.state == INCOMPLETE:
+        return entry, []
+    assert entry.link_layer_address is not None
+    return replace(entry, state=PROBE, unanswered_probes=1, timer=now + v.retrans_timer), [
+        ("unicast_ns", entry.link_layer_address)
+    ]
+
+
 # -- Timers: RFC 4861 §7.2.2 retransmissions, RFC 4861 §7.3.3 NUD ----------------------------------
 
 

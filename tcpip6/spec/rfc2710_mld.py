@@ -173,3 +173,20 @@ def timer_expired(listener: Listener) -> Result:
         new = Listener(listener.multicast_address, IDLE_LISTENER, None, flag=True)
         return new, [SendReport(listener.multicast_address)]
     return listener, []
+
+
+def link_up(listener: Listener, now: float, random_delay: RandomDelay) -> Result:
+    """The interface is attached to a link again: the routers of that link know nothing of
+    the node's listening, so a listener starts over as in :func:`start_listening`
+    (RFC 2710 §4: "When a node starts listening to a multicast address on an interface, it
+    should immediately transmit an unsolicited Report for that address on that interface",
+    and repeat it after [0, Unsolicited Report Interval]).
+
+    Delaying or Idle Listener: send report, set flag, (re)start timer -> Delaying Listener.
+    Non-Listener: nothing.
+    """
+    if listener.state == DELAYING_LISTENER or listener.state == IDLE_LISTENER:
+        timer = now + random_delay(UNSOLICITED_REPORT_INTERVAL)
+        new = Listener(listener.multicast_address, DELAYING_LISTENER, timer, flag=True)
+        return new, [SendReport(listener.multicast_address)]
+    return listener, []

@@ -77,6 +77,8 @@ class Ipv6Counters(CounterSet):
     reassembly_memory_limit_drop: int = 0  # over the total reassembly memory
     reassembly_evicted_drop: int = 0  # the oldest packet given up to make room
     clock_backwards_clamped: int = 0  # a call brought a time older than an earlier one
+    link_down_no_source: int = 0  # no source address: the outgoing link is down
+    interface_removed_drop: int = 0  # received on an interface the host has removed
     # Fragmentation on send: ipSystemStatsOutFragOKs, OutFragCreates.
     fragmented_ok: int = 0
     fragments_created: int = 0
@@ -150,3 +152,4 @@ class NdCounters(CounterSet):
     in_fragment_drop: int = 0
     resolution_failures: int = 0
     duplicate_addresses: int = 0
+    attachment_probes: int = 0  # RFC 6059: routers probed after a link up

@@ -13,7 +13,6 @@ dropped and counted, and answered with an ICMPv6 error where RFC 8200 / RFC 4443
 
 from __future__ import annotations
 
-import errno
 import logging
 import random
 from collections import deque
@@ -177,24 +176,25 @@ class Host:
             self._leave(now)
 
     def remove_interface(self, iface: Interface, now: float) -> None:
-        """``iface`` is gone (its NIC vanished): nothing of it stays. Its TCP connections are
-        aborted (ENETDOWN) and listeners on its addresses closed, its addresses, groups,
-        neighbor entries and router solicitation end (each leaves its graph), and its
-        prefixes, routers, static routes and route cache entries are forgotten. What it
-        would still send (MLD Done) is dropped and counted: the link is down."""
+        """``iface`` is gone (its NIC vanished, or ``tcpip6 link del``), handled as Linux
+        handles a deleted device: its addresses, groups, neighbor entries and router
+        solicitation end (each leaves its graph), and its prefixes, routers, static routes and
+        route cache entries are forgotten. What it would still send (MLD Done) is dropped and
+        counted: the link is down.
+
+        Sockets and connections are not closed: as on Linux, whatever is bound to the
+        interface (its index) or to one of its addresses finds no route on its next send,
+        ENETUNREACH for a datagram, and a TCP connection keeps that as its soft error and
+        times out with it (RFC 5461 §4; ``Tcp.transmit``) unless a route comes back first:
+        the same NIC added again autoconfigures the same global addresses and a connection
+        through them resumes, which an abort would have made impossible."""
         if iface not in self.interfaces:
             return
         iface.link_is_up = False
+        iface.removed = True
         self._enter(now)
         try:
             own = {e.address for e in iface.addresses}
-            gone = OSError(errno.ENETDOWN, f"{iface.name} is gone")
-            for conn in list(self.tcp.connections.values()):
-                if conn.interface is iface or conn.local_address in own:
-                    conn.abort(now, gone)
-            for bound in list(self.tcp.listeners.values()):
-                for listener in [c for c in bound if c.local_address in own]:
-                    listener.close(now)
             for address in sorted(own):
                 actions = iface.addresses.remove(address)
                 self.nd_module.apply_address_actions(iface, actions, now)
@@ -213,8 +213,10 @@ class Host:
     # -- link events (the live host's netlink monitor, the link control commands) ------
     def link_down(self, iface: Interface, now: float) -> None:
         """``iface`` lost its link: nothing is sent on it (dropped and counted) until
-        :meth:`link_up`."""
+        :meth:`link_up`, and its addresses are no source for new traffic
+        (:meth:`select_source`)."""
         iface.link_is_up = False
+        self.routes.forget_sources()
 
     def link_up(self, iface: Interface, now: float) -> None:
         """``iface`` is attached to a link again (perhaps another one) and so enabled again:
@@ -222,26 +224,41 @@ class Host:
         - RFC 4862 §5.3, RFC 4862 §5.4: DAD runs again on every address (tentative meanwhile);
         - RFC 4861 §6.3.7: routers are solicited again, once the link-local address is
           assigned again (at once when DAD is off);
-        - what the host knew of its neighbors may be another link's: dynamic neighbor
-          entries are dropped, so the next packet to each resolves it anew, and the route
-          cache of the interface is flushed (RFC 6059 probes the routers it knew with
-          unicast NSs to tell a return to the same link quickly; this host always
-          re-resolves).
+        - RFC 2710 §4: every group is reported again (unsolicited Reports), for the routers
+          of this link know nothing of them;
+        - RFC 6059: the neighbor entries of the default routers this interface had are kept
+          and probed with unicast NSs to the link-layer addresses they had (NUD's PROBE)
+          when the RS goes out: a router that answers is REACHABLE and the configuration
+          learned from it (router, prefixes, addresses) stays; one that does not is removed
+          when its probes run out (RFC 4861 §7.3.3) and the RS finds the routers of the new
+          link. Every other dynamic entry may be another link's and is dropped, so the next
+          packet to that neighbor resolves it anew; the route cache of the interface is
+          flushed.
         """
         if iface.link_is_up:
             return
         iface.link_is_up = True
         self._enter(now)
         try:
+            routers = {e.router for e in self.routes.default_router_list if e.interface is iface}
+            probed: list[IPv6Address] = []
             for address, nce in list(iface.neighbors.entries.items()):
-                if nce.state is not NceState.PERMANENT:
-                    iface.neighbors.remove(address)
+                if nce.state is NceState.PERMANENT:
+                    continue
+                if address in routers and nce.link_address is not None:
+                    probed.append(address)
+                    continue
+                iface.neighbors.remove(address)
+            iface.attachment_candidates = sorted(probed)
             self.routes.invalidate(interface=iface)
             self.routes.forget_sources()
             actions = iface.addresses.link_up(now)
             self.nd_module.apply_address_actions(iface, actions, now)
+            if iface.link.uses_nd:  # RFC 2710 §4: the groups reported again on this link
+                self.mld_module.apply(iface, iface.mld.link_up(now), now)
             if iface.params.dup_addr_detect_transmits == 0 and iface.autoconfigure:
                 iface.solicitor.begin(now, self.rng.uniform(0.0, MAX_RTR_SOLICITATION_DELAY))
+                self.nd_module.probe_attachment(iface, now)
         finally:
             self._leave(now)
 
@@ -333,6 +350,9 @@ class Host:
         """A frame arrived on ``iface``. Never raises for bad input."""
         now = self._enter(now)
         try:
+            if iface.removed:  # a frame read before its interface went
+                self.ip.interface_removed_drop += 1
+                return
             iface.counters.frames_received += 1
             if iface.capture is not None:
                 iface.capture(iface, bytes(frame), now, "in")
@@ -460,6 +480,8 @@ class Host:
         local = self.local_interface_for(dst)
         if local is not None:
             return local, dst
+        if interface is not None and interface.removed:
+            return None  # bound to an interface that is gone: no route (ENETUNREACH)
         return self.routes.next_hop(dst, interface, now)
 
     def route_with_source(
@@ -490,6 +512,11 @@ class Host:
         candidates, never a tentative one (RFC 4862 §5.4); None when there is none."""
         # MSR IPv6 keeps the preferred source in the route cache entry: selection runs once
         # per destination, again only after the addresses change (forget_sources).
+        if not iface.link_is_up and self.local_interface_for(dst) is None:
+            # A link that is down (or gone) offers no source address: its addresses stay
+            # configured, but nothing new starts from them until the link is back.
+            self.ip.link_down_no_source += 1
+            return None
         rce = self.routes.lookup(dst, iface)
         if rce is not None and rce.preferred_source is not None:
             return rce.preferred_source

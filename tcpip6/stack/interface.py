@@ -67,6 +67,12 @@ class Interface:
         self.autoconfigure = False
         #: False while the link is down (Host.link_down): frames are dropped and counted.
         self.link_is_up = True
+        #: True once the host has removed the interface (Host.remove_interface): what is
+        #: still bound to it finds no route.
+        self.removed = False
+        #: RFC 6059: the routers of the previous attachment, probed with unicast NSs once
+        #: the link-local address is usable again after a link up (Host.link_up).
+        self.attachment_candidates: list[IPv6Address] = []
         #: RFC 8106 recursive DNS servers learned from Router Advertisements.
         self.dns_servers: list[IPv6Address] = []
 

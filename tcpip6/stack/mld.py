@@ -239,6 +239,20 @@ class MulticastListener:
             actions.append(LeaveLink(group))
         return actions
 
+    def link_up(self, now: float) -> list[MldAction]:
+        """The interface is attached to a link again (``Host.link_up``): each reported
+        address is announced again, as when the node started listening to it (RFC 2710 §4:
+        an unsolicited Report at once, repeated after [0, Unsolicited Report Interval])."""
+        actions: list[MldAction] = []
+        for group in sorted(self.listeners):
+            listener = self.listeners[group]
+            GRAPH.fire(listener, "link_up", now)
+            listener.last_reporter = True
+            self._start_timer(listener, now, self.unsolicited_report_interval)
+            self.counters.reports_sent += 1
+            actions.append(SendReport(group))
+        return actions
+
     # -- MLD messages from the link -----------------------------------------------------------
     def on_query(
         self, multicast_address: IPv6Address, max_response_delay: float, now: float

@@ -60,6 +60,14 @@ class NeighborDiscovery:
         actions = iface.addresses.add(lla, 64, ad.Origin.LINK_LOCAL, now)
         self.apply_address_actions(iface, actions, now)
 
+    def probe_attachment(self, iface: Interface, now: float) -> None:
+        """RFC 6059: with the link-local address usable again after a link up, probe the
+        routers of the previous attachment (unicast NSs, NUD's PROBE), beside the RS."""
+        candidates, iface.attachment_candidates = iface.attachment_candidates, []
+        for router in candidates:
+            self.host.nd.attachment_probes += 1
+            self.apply_neighbor_actions(iface, iface.neighbors.attachment_probe(router, now), now)
+
     # -- actions -> packets ---------------------------------------------------------------
     def apply_neighbor_actions(
         self, iface: Interface, actions: list[nb.NdAction], now: float
@@ -112,6 +120,7 @@ class NeighborDiscovery:
                 if a.origin is ad.Origin.LINK_LOCAL and iface.autoconfigure:
                     delay = host.rng.uniform(0.0, MAX_RTR_SOLICITATION_DELAY)
                     iface.solicitor.begin(now, delay)
+                    self.probe_attachment(iface, now)
                 if a.address.is_link_local and host.router is not None:
                     host.router.interface_ready(iface, now)
             elif isinstance(a, ad.DuplicateAddressDetected):

@@ -462,6 +462,19 @@ class NeighborCache:
         self._set_router(nce, router, actions)
         return actions
 
+    def attachment_probe(self, addr: IPv6Address, now: float) -> list[NdAction]:
+        """Detecting network attachment (``Host.link_up``): probe ``addr`` (a router of the
+        previous attachment) with unicast NSs to the link-layer address it had: NUD's PROBE
+        (RFC 4861 §7.3.3), so a solicited NA makes it REACHABLE (the same link is back) and
+        silence removes it. Nothing for an entry without a link-layer address, or a static
+        one."""
+        actions: list[NdAction] = []
+        nce = self.entries.get(addr)
+        if nce is None or nce.state in (NceState.INCOMPLETE, NceState.PERMANENT):
+            return actions
+        self._fire(nce, "attachment_probe", now, actions)
+        return actions
+
     def upper_layer_hint(self, addr: IPv6Address, now: float) -> None:
         """§7.3.1: forward progress seen by an upper layer confirms reachability."""
         nce = self.entries.get(addr)

@@ -101,10 +101,10 @@ def test_nce_self_loops_have_one_label_each() -> None:
     arrows = {(s, d): label for s, d, label in _arrows(to_dot(get_graph("nce")))}
     assert arrows[("REACHABLE", "REACHABLE")] == "solicited_na (4861 §7.2.5)"
     assert arrows[("STALE", "STALE")] == "unsolicited_na_new_lla (4861 §7.2.5)"
-    # reachability_confirmed and lla_changed, from every state with a link-layer address,
-    # are the any-state arrows into REACHABLE and STALE.
+    # reachability_confirmed, lla_changed and attachment_probe (RFC 6059), from every state
+    # with a link-layer address, are the any-state arrows into REACHABLE, STALE and PROBE.
     any_into = {d for s, d, _ in _arrows(to_dot(get_graph("nce"))) if s == ANY}
-    assert any_into == {"REACHABLE", "STALE"}
+    assert any_into == {"REACHABLE", "STALE", "PROBE"}
 
 
 def test_highlight_of_a_fan_in_row_is_its_own_red_arrow() -> None:

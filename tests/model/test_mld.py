@@ -195,6 +195,16 @@ class MldVersusSpec(RuleBasedStateMachine):
             self.model[group], acts = spec.report_received(self.model[group])
             assert acts == []
 
+    # -- the link comes back -------------------------------------------------------------------
+    @rule()
+    def link_up(self) -> None:
+        got = self.listener.link_up(self.now)
+        want: list[spec.Action] = []
+        for g in sorted(self.model):
+            self.model[g], acts = spec.link_up(self.model[g], self.now, self._delay)
+            want += acts
+        assert common(got) == common(want)
+
     # -- time ---------------------------------------------------------------------------------
     def _advance(self, to: float) -> None:
         self.now = to
@@ -266,6 +276,9 @@ def test_a_scripted_run_goes_through_every_transition() -> None:
     listener.on_report(a, 2.0)  # Delaying -> Idle
     listener.on_query(UNSPECIFIED, 1.0, 3.0)  # Idle -> Delaying (timer at 4)
     listener.poll(4.0)  # Delaying -> Idle
+    listener.link_up(4.5)  # Idle -> Delaying (report again, timer at 14.5)
+    listener.link_up(4.6)  # Delaying -> Delaying (report again, timer at 14.6)
+    listener.poll(14.6)  # Delaying -> Idle
     entity = listener.listener(a)
     listener.leave(a, 5.0)  # Idle -> Non
     assert entity is not None and entity.state is ListenerState.NON_LISTENER

@@ -240,6 +240,15 @@ class NceVersusSpec(RuleBasedStateMachine):
         if addr not in self.static:
             self._apply(addr, spec.upper_layer_confirmation(self.model.get(addr), self.now, self.v))
 
+    @rule(addr=addrs)
+    def attachment_probe(self, addr: IPv6Address) -> None:
+        """The link came up again and ``addr`` is probed as a previous router (Host.link_up)."""
+        got = self.cache.attachment_probe(addr, self.now)
+        want: list[Normal] = []
+        if addr not in self.static:
+            want = self._apply(addr, spec.attachment_probe(self.model.get(addr), self.now, self.v))
+        self._compare(got, want)
+
     # -- configuration --------------------------------------------------------------------
     @rule(lla=macs)
     def add_static(self, lla: bytes) -> None:
@@ -328,6 +337,8 @@ def _event(m: NceVersusSpec, addr: IPv6Address, trigger: str) -> None:
         m.upper_layer_hint(addr)
     elif trigger == "send_packet":
         m.send(addr)
+    elif trigger == "attachment_probe":
+        m.attachment_probe(addr)
     else:  # a timer: run timers until the entry leaves its state
         state = m.model[addr].state
         while addr in m.model and m.model[addr].state == state:

@@ -88,6 +88,22 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": "DELAYING_LISTENER",
         "rfc": "2710 §5",
     },
+    # The interface is attached to a link again (link up): the routers there know nothing
+    # of what the node listens to, so a listener starts again as when it started listening,
+    # RFC 2710 §4's unsolicited Report, repeated after [0, Unsolicited Report Interval]: send
+    # report, set flag, (re)start timer.
+    {
+        "trigger": "link_up",
+        "source": "IDLE_LISTENER",
+        "dest": "DELAYING_LISTENER",
+        "rfc": "2710 §4",
+    },
+    {
+        "trigger": "link_up",
+        "source": "DELAYING_LISTENER",
+        "dest": "DELAYING_LISTENER",
+        "rfc": "2710 §4",
+    },
 ]
 
 #: RFC 2710 §5 lists, per state, only the events above; every other (state, event) pair
@@ -104,6 +120,8 @@ IGNORED = frozenset(
         ("IDLE_LISTENER", "start_listening"),
         ("IDLE_LISTENER", "report_received"),
         ("IDLE_LISTENER", "timer_expired"),
+        # A Non-Listener listens to nothing: a link coming up gives it nothing to report.
+        ("NON_LISTENER", "link_up"),
     }
 )
 

@@ -95,6 +95,11 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "send_packet", "source": "STALE", "dest": "DELAY", "rfc": "4861 §7.3.3"},
     {"trigger": "delay_timeout", "source": "DELAY", "dest": "PROBE", "rfc": "4861 §7.3.3"},
     {"trigger": "probes_exhausted", "source": "PROBE", "dest": "UNREACHABLE", "rfc": "4861 §7.3.3"},
+    # Detecting network attachment (Host.link_up): the link is up again, perhaps another
+    # one; a router of the previous attachment is probed with unicast NSs to the link-layer
+    # address it had, in NUD's PROBE state (RFC 4861 §7.3.3): an answer says the same link
+    # is back.
+    {"trigger": "attachment_probe", "source": _KNOWN, "dest": "PROBE", "rfc": "4861 §7.3.3"},
 ]
 
 
@@ -109,6 +114,8 @@ IGNORED = frozenset(
         # Neighbor Unreachability Detection at all.
         ("INCOMPLETE", "reachability_confirmed"),
         ("PERMANENT", "reachability_confirmed"),
+        # Attachment probes go to routers the host learned; a static entry runs no NUD.
+        ("PERMANENT", "attachment_probe"),
     }
 )
 
@@ -143,6 +150,10 @@ IMPOSSIBLE: dict[tuple[str, str], str] = {
         (s, "probes_exhausted"): _TIMER
         for s in ["INCOMPLETE", "REACHABLE", "STALE", "DELAY", "PERMANENT"]
     },
+    ("INCOMPLETE", "attachment_probe"): (
+        "an attachment probe goes to the link-layer address a router had; an entry without one is "
+        "dropped when the link comes up (Host.link_up)"
+    ),
     # RFC 4861 §7.2.5: an NA for an INCOMPLETE entry records its address whatever the
     # Override flag says, and the owner fires solicited_na or unsolicited_na_new_lla.
     ("INCOMPLETE", "na_new_lla_no_override"): (

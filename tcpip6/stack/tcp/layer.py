@@ -273,6 +273,9 @@ class Tcp:
         route = self.host.route(dst, conn.interface, now)
         if route is None:
             self.host.ip.no_route_drop += 1
+            # RFC 5461 §4: kept as a soft error and reported if the connection times out
+            # (Linux does the same when a route lookup fails, e.g. its interface is gone).
+            conn.soft_error = OSError(errno.ENETUNREACH, "Network is unreachable")
             return
         iface, next_hop = route
         self.counters.out_segs += 1
