@@ -100,11 +100,8 @@ _MIP6_OWN = frozenset({wire_ipv6.IPPROTO_ROUTING, wire_mh.IPPROTO_MH})
 
 def _jumbo_payload_error(hdr: Ipv6Header, opt: wire_ext.Option, opt_off: int) -> int | None:
     """The Parameter Problem (code 0) pointer for a Jumbo Payload option at ``opt_off`` of
-    a Hop-by-Hop header, or None when the option is valid."""
-    # RFC 2675 §2: Opt Data Len is 4 and the option sits at 4n+2 (Linux checks both and
-    # points at the Opt Data Len).
-    if len(opt.data) != 4 or opt_off % 4 != 2:
-        return opt_off + 1
+    a Hop-by-Hop header, or None when the option is valid. The option has the shape
+    ``_jumbo_payload_well_formed`` checks."""
     # RFC 2675 §3: a Jumbo Payload Length of 65,535 or less: the pointer is the high-order
     # octet of that field.
     if int.from_bytes(opt.data, "big") <= 0xFFFF:
@@ -114,6 +111,12 @@ def _jumbo_payload_error(hdr: Ipv6Header, opt: wire_ext.Option, opt_off: int) ->
     if hdr.payload_length != 0:
         return opt_off
     return None
+
+
+def _jumbo_payload_well_formed(opt: wire_ext.Option, opt_off: int) -> bool:
+    """RFC 2675 §2: Opt Data Len 4, alignment 4n+2. RFC 2675 §3 names no error for a
+    wrong shape; the packet is dropped silently, as Linux does."""
+    return len(opt.data) == 4 and opt_off % 4 == 2
 
 
 class Ipv6Layer:
@@ -371,6 +374,9 @@ class Ipv6Layer:
                 and opt.type == wire_ext.JUMBO_PAYLOAD
                 and opt.type in known
             ):
+                if not _jumbo_payload_well_formed(opt, opt_off):
+                    c.jumbo_payload_malformed_drop += 1
+                    return None
                 pointer = _jumbo_payload_error(hdr, opt, opt_off)
                 if pointer is not None:
                     c.jumbo_payload_error_drop += 1
