@@ -50,6 +50,10 @@ class Ipv6Counters(CounterSet):
     hop_by_hop_not_first_drop: int = 0
     ext_header_malformed_drop: int = 0
     unknown_option_drop: int = 0
+    padding_too_long_drop: int = 0  # more than 7 octets of padding in a row (RFC 4942)
+    jumbo_payload_error_drop: int = 0  # RFC 2675 §3 errors: Parameter Problem code 0
+    jumbo_payload_malformed_drop: int = 0  # Opt Data Len not 4 or misaligned (RFC 2675 §2)
+    jumbogram_drop: int = 0  # a valid jumbogram: this host has no link that carries one
     unknown_next_header_drop: int = 0
     routing_header_drop: int = 0
     routing_type2_drop: int = 0

@@ -82,6 +82,12 @@ ControlHandler = Callable[[ControlMessage], None]
 #: Options this host recognises in Hop-by-Hop and Destination Options headers (Router
 #: Alert, RFC 2711, comes with MLD).
 KNOWN_OPTIONS = frozenset({wire_ext.PAD1, wire_ext.PADN, wire_ext.ROUTER_ALERT})
+#: Pad1 and PadN (RFC 8200 §4.2), and the most padding in a row this host accepts: an
+#: options header never needs more than 7 octets to reach its 8-octet multiple.
+_PADDING = frozenset({wire_ext.PAD1, wire_ext.PADN})
+MAX_PADDING = 7
+#: Hop-by-Hop adds the Jumbo Payload option (RFC 2675 §2), recognised for its errors.
+HOP_BY_HOP_OPTIONS = KNOWN_OPTIONS | {wire_ext.JUMBO_PAYLOAD}
 #: The Home Address option (RFC 6275 §6.3), recognised in Destination Options by a host
 #: that runs Mobile IPv6 (``host.mobility``).
 HAO_OPTIONS = frozenset({wire_mh.HOME_ADDRESS_OPTION})
@@ -91,6 +97,27 @@ _Ext = TypeVar("_Ext", wire_ext.OptionsHeader, wire_ext.RoutingHeader)
 #: What the Mobile IPv6 send hook leaves alone: packets that already carry a routing header
 #: and the Mobility Header's own messages, which RFC 6275 §9.4 and RFC 6275 §9.5.4 route themselves.
 _MIP6_OWN = frozenset({wire_ipv6.IPPROTO_ROUTING, wire_mh.IPPROTO_MH})
+
+
+def _jumbo_payload_error(hdr: Ipv6Header, opt: wire_ext.Option, opt_off: int) -> int | None:
+    """The Parameter Problem (code 0) pointer for a Jumbo Payload option at ``opt_off`` of
+    a Hop-by-Hop header, or None when the option is valid. The option has the shape
+    ``_jumbo_payload_well_formed`` checks."""
+    # RFC 2675 §3: a Jumbo Payload Length of 65,535 or less: the pointer is the high-order
+    # octet of that field.
+    if int.from_bytes(opt.data, "big") <= 0xFFFF:
+        return opt_off + 2
+    # RFC 2675 §3: a valid option and a non-zero Payload Length: the pointer is the Option
+    # Type field of the Jumbo Payload option.
+    if hdr.payload_length != 0:
+        return opt_off
+    return None
+
+
+def _jumbo_payload_well_formed(opt: wire_ext.Option, opt_off: int) -> bool:
+    """RFC 2675 §2: Opt Data Len 4, alignment 4n+2. RFC 2675 §3 names no error for a
+    wrong shape; the packet is dropped silently, as Linux does."""
+    return len(opt.data) == 4 and opt_off % 4 == 2
 
 
 class Ipv6Layer:
@@ -170,7 +197,9 @@ class Ipv6Layer:
         if len(packet) < end:
             c.truncated_drop += 1
             return
-        packet = packet[:end]
+        if hdr.payload_length or hdr.next_header != wire_ipv6.HOPOPT:
+            packet = packet[:end]
+        # else RFC 2675 §3: the length is in a Jumbo Payload option, if there is one.
         if wire_ipv6.is_multicast(hdr.src):  # RFC 4291 §2.7: never a source address
             c.source_multicast_drop += 1
             return
@@ -207,6 +236,7 @@ class Ipv6Layer:
         received; ``fragmented`` for a packet made whole from fragments."""
         c = self.host.ip
         view = memoryview(packet)
+        jumbogram = False
         while True:
             if nh == wire_ipv6.HOPOPT:
                 if not first:
@@ -217,9 +247,11 @@ class Ipv6Layer:
                         iface, hdr, packet, wire_icmp.PARAM_PROBLEM_NEXT_HEADER, nh_pointer, now
                     )
                     return
-                length = self._options_header(iface, hdr, packet, off, now)
+                length = self._options_header(iface, hdr, packet, off, now, HOP_BY_HOP_OPTIONS)
                 if length is None:
                     return
+                # Payload Length 0 got past the RFC 2675 §3 checks: a valid Jumbo option.
+                jumbogram = hdr.payload_length == 0
             elif nh == wire_ipv6.IPPROTO_DSTOPTS:
                 mobility = self.host.mobility
                 known = KNOWN_OPTIONS if mobility is None else KNOWN_OPTIONS | HAO_OPTIONS
@@ -238,6 +270,14 @@ class Ipv6Layer:
                 if routed is None:
                     return
                 length, hdr = routed
+            elif nh == wire_ipv6.IPPROTO_FRAGMENT and jumbogram:
+                # RFC 2675 §3: a Fragment header in a packet with a valid Jumbo Payload
+                # option: code 0, pointer at the first octet of the Fragment header.
+                c.jumbo_payload_error_drop += 1
+                self.host.icmpv6.parameter_problem(
+                    iface, hdr, packet, wire_icmp.PARAM_PROBLEM_HEADER_FIELD, off, now
+                )
+                return
             elif nh == wire_ipv6.IPPROTO_FRAGMENT:
                 # RFC 8200 §4.5: the headers before the Fragment header were processed
                 # on arrival; the reassembled packet goes on after it (so Hop-by-Hop is
@@ -246,6 +286,11 @@ class Ipv6Layer:
                 return
             elif nh == wire_ipv6.IPPROTO_NONE:
                 c.no_next_header += 1  # RFC 8200 §4.7: nothing follows
+                return
+            elif jumbogram:
+                # RFC 2675 §4 changes every upper layer's lengths; none here does that, and
+                # no link of this host is bigger than 65,575 octets (RFC 2675 §3).
+                c.jumbogram_drop += 1
                 return
             else:
                 delivery = Delivery(iface, hdr, packet, off, now, fragmented, nh)
@@ -335,8 +380,33 @@ class Ipv6Layer:
         if opts is None:
             return None
         opt_off = off + 2
+        padding = 0
+        jumbo = False
         for opt in opts.options:
-            if opt.type not in known:
+            # RFC 4942 §2.1.9.5 advises, and RFC 8504 §5.3 allows, refusing padding that
+            # could hide data: RFC 8200 §4.2 never needs more than 7 octets in a row
+            # (Linux drops such packets too). Silently, as Linux does.
+            padding = padding + opt.buffer_len() if opt.type in _PADDING else 0
+            if padding > MAX_PADDING:
+                c.padding_too_long_drop += 1
+                return None
+            if (
+                isinstance(opt, wire_ext.Option)
+                and opt.type == wire_ext.JUMBO_PAYLOAD
+                and opt.type in known
+            ):
+                if not _jumbo_payload_well_formed(opt, opt_off):
+                    c.jumbo_payload_malformed_drop += 1
+                    return None
+                pointer = _jumbo_payload_error(hdr, opt, opt_off)
+                if pointer is not None:
+                    c.jumbo_payload_error_drop += 1
+                    self.host.icmpv6.parameter_problem(
+                        iface, hdr, packet, wire_icmp.PARAM_PROBLEM_HEADER_FIELD, pointer, now
+                    )
+                    return None
+                jumbo = True
+            elif opt.type not in known:
                 # RFC 8200 §4.2: the two high-order bits say what to do with it.
                 action = wire_ext.option_action(opt.type)
                 if action != wire_ext.ACTION_SKIP:
@@ -357,6 +427,14 @@ class Ipv6Layer:
                         )
                     return None
             opt_off += opt.buffer_len()
+        if wire_ext.JUMBO_PAYLOAD in known and hdr.payload_length == 0 and not jumbo:
+            # RFC 2675 §3: Payload Length 0, Hop-by-Hop and no Jumbo Payload option: code 0,
+            # pointer at the high-order octet of the Payload Length (offset 4).
+            c.jumbo_payload_error_drop += 1
+            self.host.icmpv6.parameter_problem(
+                iface, hdr, packet, wire_icmp.PARAM_PROBLEM_HEADER_FIELD, 4, now
+            )
+            return None
         return opts.buffer_len()
 
     def _routing_header(
