@@ -439,8 +439,9 @@ class Connection(TcbView):
             if flags & SYN:
                 cut -= 1
                 flags &= ~SYN
-            if data and cut > 0:
-                # RFC 2883 §4: the old part of the text (it starts after a SYN's octet).
+            if data and cut > 0 and self.opt.sack_ok:
+                # RFC 2883 §4: the old part of the text (it starts after a SYN's octet), in
+                # a D-SACK block of an ACK sent now; without SACK there is nothing to tell.
                 self.rcv.duplicate(self.rcv.nxt - cut, min(cut, len(data)))
                 self.rcv.ack_now()
             data = data[cut:]
