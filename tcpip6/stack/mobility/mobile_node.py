@@ -226,13 +226,7 @@ class MobileNode:
             iface.add_static_address(self.home_address, self.home_prefix.prefixlen, now)
         finally:
             iface.params.dup_addr_detect_transmits = saved
-        if self.entry.state in (
-            RegistrationState.REGISTERING,
-            RegistrationState.BOUND,
-            RegistrationState.REFRESHING,
-        ):
-            self._fire("deregister", now)
-            self._send_binding_update(now, first=False)
+        self.deregister(now)
 
     # -- registration (RFC 6275 §11.7.1, RFC 6275 §11.8) ---------------------------------
     def _usable_care_of(self) -> IPv6Address | None:
@@ -248,10 +242,32 @@ class MobileNode:
         if care_of is None:
             return  # RFC 4862 §5.4: not before DAD passed
         self.want_care_of = False
+        self.register(care_of, now)
+
+    def register(self, care_of: IPv6Address, now: float) -> None:
+        """RFC 6275 §11.7.1: register ``care_of``, the new primary care-of address."""
         first = self.entry.state is RegistrationState.NO_BINDING
         self.entry.care_of_address = care_of
         self._fire("register", now)
         self._send_binding_update(now, first=first)
+
+    def deregister(self, now: float) -> None:
+        """RFC 6275 §11.5.5: back home, delete the registration (outstanding or not)."""
+        if self.entry.state in (
+            RegistrationState.REGISTERING,
+            RegistrationState.BOUND,
+            RegistrationState.REFRESHING,
+        ):
+            self._fire("deregister", now)
+            self._send_binding_update(now, first=False)
+
+    def binding_refresh_request(self, now: float) -> None:
+        """RFC 6275 §11.7.4: answered with a Binding Update when the binding stands and
+        nothing is outstanding."""
+        self.counters.brr_received += 1
+        if self.entry.state is RegistrationState.BOUND:
+            self._fire("refresh_due", now)
+            self._send_binding_update(now, first=False)
 
     def _fire(self, trigger: str, now: float) -> None:
         GRAPH.fire(self.entry, trigger, now)
@@ -301,11 +317,7 @@ class MobileNode:
         if isinstance(msg, wire_mh.BindingAcknowledgement):
             self.binding_acknowledgement(msg, d.now)
         elif isinstance(msg, wire_mh.BindingRefreshRequest):
-            # RFC 6275 §11.7.4: answered with a Binding Update.
-            c.brr_received += 1
-            if self.entry.state is RegistrationState.BOUND:
-                self._fire("refresh_due", d.now)
-                self._send_binding_update(d.now, first=False)
+            self.binding_refresh_request(d.now)
         else:
             c.mh_ignored += 1
 
@@ -394,29 +406,33 @@ class MobileNode:
     def next_deadline(self) -> float | None:
         e = self.entry
         if e.state in _PENDING:
+            if e.state is RegistrationState.REFRESHING and e.expires is not None:
+                return None if e.retransmit_at is None else min(e.expires, e.retransmit_at)
             return e.retransmit_at
         if e.state is RegistrationState.BOUND:
-            refresh = e.refresh_at
-            return refresh if refresh is not None else e.expires
+            return e.refresh_at
         return None
 
     def poll(self, now: float) -> None:
+        """Everything due by ``now``, each at its own moment: RFC 6275 §11.7.1, the binding
+        ends with its lifetime or is refreshed before it does; RFC 6275 §11.8, the Binding
+        Update is sent again after twice the wait."""
         self._try_register(now)
         e = self.entry
-        if e.state in _PENDING and e.retransmit_at is not None and now >= e.retransmit_at:
-            # RFC 6275 §11.8: again, after twice the wait.
-            self.counters.bu_retransmitted += 1
-            self._fire("bindack_timeout", now)
-            e.timeout = min(e.timeout * 2, MAX_BINDACK_TIMEOUT)
-            self._send_binding_update(now, first=False, again=True)
-        elif e.state is RegistrationState.BOUND and e.expires is not None:
-            if now >= e.expires:
+        while (at := self.next_deadline()) is not None and at <= now:
+            bound = e.state in (RegistrationState.BOUND, RegistrationState.REFRESHING)
+            if bound and e.expires is not None and at >= e.expires:
                 self.counters.bindings_expired += 1
-                e.expires = None
-                self._fire("lifetime_expired", now)
-            elif (refresh := e.refresh_at) is not None and now >= refresh:
-                self._fire("refresh_due", now)
-                self._send_binding_update(now, first=False)
+                e.expires = e.retransmit_at = None
+                self._fire("lifetime_expired", at)
+            elif e.state is RegistrationState.BOUND:
+                self._fire("refresh_due", at)
+                self._send_binding_update(at, first=False)
+            else:
+                self.counters.bu_retransmitted += 1
+                self._fire("bindack_timeout", at)
+                e.timeout = min(e.timeout * 2, MAX_BINDACK_TIMEOUT)
+                self._send_binding_update(at, first=False, again=True)
 
 
 def enable_mobile_node(
