@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address, IPv6Network
 
+from tcpip6.apps.show_bindings import Data, binding_lines, bindings
 from tcpip6.io.sim import SimWorld
 from tcpip6.io.simnet import SimPort
 from tcpip6.stack.host import Host
@@ -190,6 +191,8 @@ class MobileRun:
     mn: Host
     cn: Host
     finished_at: float
+    #: ``tcpip6 show bindings`` of mn and ha while mn was registered on visit2.
+    away: dict[str, Data]
 
     def ok(self) -> bool:
         return self.received == self.sent and self.resets == 0
@@ -270,6 +273,7 @@ def mobile_scenario(
     offset = 0
     start = world.now
     stops: list[tuple[float, str, str | None, str]] = [(0.0, "home", None, "NO_BINDING")]
+    away: dict[str, Data] = {}
     plan = list(ITINERARY)
     resets_before = cn.tcp.counters.in_resets + mn.tcp.counters.in_resets
     while world.now - start < 120.0:
@@ -293,6 +297,9 @@ def mobile_scenario(
         )
         if (last[1], last[2], last[3]) != row[1:]:
             stops.append(row)
+            if row[3] == "BOUND" and care_of is not None and care_of in VISIT2_PREFIX:
+                # What ``tcpip6 show bindings`` says while mn is away and registered.
+                away = {"mn": bindings(mn, world.now), "ha": bindings(ha, world.now)}
         if len(received) == len(sent) and not plan:
             break
     finished = world.now - start
@@ -301,4 +308,42 @@ def mobile_scenario(
     resets = cn.tcp.counters.in_resets + mn.tcp.counters.in_resets - resets_before
     if world.pcap is not None:
         world.pcap.close()
-    return MobileRun(sent, bytes(received), resets, stops, ha, mn, cn, finished)
+    return MobileRun(sent, bytes(received), resets, stops, ha, mn, cn, finished, away)
+
+
+def run_mobile_demo(pcap_path: str, trace: bool = False) -> int:
+    """``tcpip6 demo --sim mobile``: the moving TCP transfer, its timeline and the bindings."""
+    print("tcpip6 demo --sim mobile: one tcpip6 router, ha, joins four simulated segments")
+    print(f"  home {HOME_PREFIX} (ha is the home agent here)   visit1 {VISIT1_PREFIX}")
+    print(f"  visit2 {VISIT2_PREFIX}   cnlink {CN_PREFIX} (the correspondent cn)")
+    print(
+        f"mn (home address {HOME_ADDRESS}) sends cn a TCP stream from its home address and "
+        "moves home -> visit1 -> visit2 -> home"
+    )
+    records: list[TransitionRecord] = []
+
+    def keep(rec: TransitionRecord) -> None:
+        if rec.graph in ("registration", "binding_cache"):
+            if trace:
+                print(rec.format())
+            records.append(rec)
+
+    run = mobile_scenario(trace=keep, pcap=pcap_path)
+    if not trace:
+        print("\nthe binding graphs (simulated seconds):")
+        for rec in records:
+            print(rec.format())
+    print("\nwhere mn was (seconds into the transfer, link, registered care-of address, state):")
+    for at, where, care_of, state in run.stops:
+        print(f"  {at:6.1f}  {where:<7} {care_of or '-':<28} {state}")
+    for name in ("mn", "ha"):
+        print(f"\n{name}'s bindings on visit2 (tcpip6 show bindings):")
+        for line in binding_lines(run.away.get(name, {})):
+            print(f"  {line}")
+    same = run.received == run.sent
+    print(
+        f"\nTCP: {len(run.received)} of {len(run.sent)} octets arrived, identical: {same}; "
+        f"resets: {run.resets}; done {run.finished_at:.1f} s after the start"
+    )
+    print(f"pcap: {pcap_path}")
+    return 0 if run.ok() else 1
