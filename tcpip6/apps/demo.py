@@ -387,8 +387,20 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         help="trace line format: text, or json: JSON Lines (one JSON object per transition "
         "and line; name the file .jsonl), what diagram --highlight reads",
     )
+    demo.add_argument(
+        "--sim",
+        choices=("mobile",),
+        default=None,
+        help="run another simulated network instead: mobile = a Mobile IPv6 node moves "
+        "home -> visit1 -> visit2 -> home while it sends a correspondent a TCP stream "
+        "from its home address, through its home agent (RFC 6275, RFC 2473)",
+    )
     return demo
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.sim == "mobile":
+        from tcpip6.apps.demo_mobility import run_mobile_demo
+
+        return run_mobile_demo(args.pcap, trace=args.trace)
     return run_demo(pcap_path=Path(args.pcap), trace=args.trace, trace_format=args.trace_format)

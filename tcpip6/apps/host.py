@@ -70,6 +70,8 @@ from tcpip6.stack.interface import Interface
 from tcpip6.stack.link import EthernetLink
 from tcpip6.stack.machines.graph import trace_printer
 from tcpip6.stack.mobility.correspondent import enable_correspondent
+from tcpip6.stack.mobility.home_agent import enable_home_agent
+from tcpip6.stack.mobility.mobile_node import enable_mobile_node
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.router import AdvertisingParameters, AdvPrefix, Router
 from tcpip6.stack.sixover4 import SixOverFourLink
@@ -146,6 +148,10 @@ class HostConfig:
     translate: TranslateConfig | None = None
     #: --tcp KEY=VALUE: TcpParameters fields set (tcpip6.apps.tcp_settings).
     tcp: dict[str, Any] = field(default_factory=dict)
+    #: --home-agent IFNAME=PREFIX: the home agent of PREFIX on IFNAME (RFC 6275 §10).
+    home_agent: tuple[str, IPv6Network] | None = None
+    #: --mobile-node IFNAME=HOME/LEN,AGENT: a mobile node (RFC 6275 §11).
+    mobile_node: tuple[str, IPv6Interface, IPv6Address] | None = None
 
     @property
     def control_path(self) -> Path:
@@ -294,6 +300,14 @@ def validate(config: HostConfig) -> None:
             raise HostConfigError(f"{flag} names {ifname}, which is not a --link")
     if config.advertise and not config.router:
         raise HostConfigError("--advertise needs --router (a host does not advertise)")
+    # Mobile IPv6 (RFC 6275 §10, RFC 6275 §11): a home agent is a router, a mobile node a host.
+    for flag, role in (("--home-agent", config.home_agent), ("--mobile-node", config.mobile_node)):
+        if role is not None and role[0] not in config.links:
+            raise HostConfigError(f"{flag} names {role[0]}, which is not a --link")
+    if config.home_agent is not None and not config.router:
+        raise HostConfigError("--home-agent needs --router (RFC 6275 §10: a home agent routes)")
+    if config.mobile_node is not None and config.router:
+        raise HostConfigError("--mobile-node is a host: drop --router")
     if len(config.routes) > MAX_ROUTES:
         raise HostConfigError(f"at most {MAX_ROUTES} --route (the static route table's size)")
     seen: set[tuple[IPv6Network, str]] = set()
@@ -504,6 +518,19 @@ class LiveHost:
         _say(self.out, f"link {port.ifname} up: {summary}")
         return iface
 
+    def _start_mobile_ipv6(self, now: float) -> None:
+        """--home-agent (RFC 6275 §10) and --mobile-node (RFC 6275 §11)."""
+        if self.config.home_agent is not None:
+            ifname, prefix = self.config.home_agent
+            enable_home_agent(self.host, self.host.interface(ifname), prefix)
+            _say(self.out, f"home agent of {prefix} on {ifname}")
+        if self.config.mobile_node is not None:
+            ifname, home, agent = self.config.mobile_node
+            iface = self.host.interface(ifname)
+            iface.add_static_address(home.ip, home.network.prefixlen, now)
+            enable_mobile_node(self.host, iface, home.ip, home.network, agent)
+            _say(self.out, f"mobile node: home address {home.ip}, home agent {agent}")
+
     def start(self) -> None:
         now = self.driver.now
         self.host.now = now
@@ -517,6 +544,7 @@ class LiveHost:
         for route in self.config.routes:
             add_route(self.host, route)
             _say(self.out, f"route {route}")
+        self._start_mobile_ipv6(now)
         if self.config.ipsec is not None:  # IPsec hook (RFC 4301 §4.5: manual keying)
             apply_ipsec(self.host, self.config.ipsec, now)
             ipsec = self.config.ipsec
@@ -660,6 +688,8 @@ def build_config(
     translator_ipv4: str | None = None,
     nat64_lifetimes: str | None = None,
     tcp: Sequence[str] = (),
+    home_agent: str | None = None,
+    mobile_node: str | None = None,
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     level = (log_level or "warning").lower()
@@ -703,7 +733,37 @@ def build_config(
         mobility=mobility,
         translate=xlate,
         tcp=tcp_settings,
+        home_agent=parse_home_agent(home_agent) if home_agent else None,
+        mobile_node=parse_mobile_node(mobile_node) if mobile_node else None,
     )
+
+
+def parse_home_agent(text: str) -> tuple[str, IPv6Network]:
+    """``IFNAME=PREFIX`` (``eth1=2001:db8:1::/64``): the home link and its prefix."""
+    ifname, value = _split("--home-agent", text)
+    try:
+        return ifname, IPv6Network(value)
+    except ValueError as exc:
+        raise HostConfigError(f"--home-agent {text}: {exc}") from None
+
+
+def parse_mobile_node(text: str) -> tuple[str, IPv6Interface, IPv6Address]:
+    """``IFNAME=HOME/LEN,AGENT`` (``eth1=2001:db8:1::100/64,2001:db8:1::1``): the interface
+    that starts on the home link, the home address with the home prefix's length, and the
+    home agent's address."""
+    ifname, value = _split("--mobile-node", text)
+    home_text, _, agent_text = value.partition(",")
+    try:
+        home = IPv6Interface(home_text)
+        agent = IPv6Address(agent_text)
+    except ValueError as exc:
+        raise HostConfigError(
+            f"--mobile-node {text}: {exc} (IFNAME=HOME/LEN,AGENT, as "
+            "eth1=2001:db8:1::100/64,2001:db8:1::1)"
+        ) from None
+    if agent not in home.network:
+        raise HostConfigError(f"--mobile-node {text}: the home agent is not on the home prefix")
+    return ifname, home, agent
 
 
 def _load_ipsec(path: str) -> IpsecConfig:
@@ -755,6 +815,8 @@ FILE_SETTINGS: dict[str, str] = {
     "mobility": "str",
     **translate_config.FILE_SETTINGS,
     "tcp": "list",
+    "home_agent": "str",
+    "mobile_node": "str",
 }
 
 
@@ -900,6 +962,8 @@ def run(args: argparse.Namespace) -> int:
             "mobility": args.mobility,
             **translate_config.flags(args),
             "tcp": args.tcp,
+            "home_agent": args.home_agent,
+            "mobile_node": args.mobile_node,
         }
         return run_host(config_from(flags, args.config))
     except (HostConfigError, LinkError) as exc:
@@ -1002,6 +1066,21 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="a TCP setting: min_rto=SECONDS (RFC 6298's minimum RTO, default 1), "
         "congestion=reno|cubic, prr=on|off, rack=on|off (repeatable)",
+    )
+    host.add_argument(
+        "--home-agent",
+        metavar="IFNAME=PREFIX",
+        help="Mobile IPv6 home agent (RFC 6275 §10; needs --router) for PREFIX on IFNAME: "
+        "home registrations, proxy ND and DAD for away nodes' home addresses, an "
+        "IPv6-in-IPv6 tunnel (RFC 2473) to their care-of addresses, e.g. "
+        "eth1=2001:db8:1::/64",
+    )
+    host.add_argument(
+        "--mobile-node",
+        metavar="IFNAME=HOME/LEN,AGENT",
+        help="Mobile IPv6 mobile node (RFC 6275 §11): IFNAME starts on the home link with "
+        "the home address HOME; on another link it registers its care-of address with "
+        "the home agent AGENT and reverse-tunnels, e.g. eth1=2001:db8:1::100/64,2001:db8:1::1",
     )
     host.add_argument(  # IPsec hook: tcpip6.apps.ipsec_config
         "--ipsec",

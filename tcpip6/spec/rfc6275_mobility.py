@@ -331,3 +331,159 @@ def on_time(cn: Correspondent, now: float) -> tuple[Correspondent, list[Action]]
         if now < e.expires:
             kept.append(e)
     return replace(cn, binding_cache=tuple(kept)), actions
+
+
+# == the mobile node's home registration (RFC 6275 §11.1, §11.7.1, §11.7.3, §11.8) ========
+# RFC 6275 §13: protocol constants and configuration variables, in seconds.
+INITIAL_BINDACK_TIMEOUT = 1.0
+INITIAL_BINDACK_TIMEOUT_FIRST_REG = 1.5
+MAX_BINDACK_TIMEOUT = 32.0
+# What the RFC leaves open (the stack's choices): the lifetime asked of the home agent, and
+# how long before the acknowledged lifetime ends the binding is refreshed (RFC 6275 §11.7.1).
+HOME_REGISTRATION_LIFETIME = 600
+REFRESH_LEAD_TIME = 60.0
+
+# The registration's states: no binding; a Binding Update outstanding for a new care-of
+# address, to extend the binding, or to delete it; an acknowledged binding.
+NO_BINDING = "NO_BINDING"
+REGISTERING = "REGISTERING"
+BOUND = "BOUND"
+REFRESHING = "REFRESHING"
+DEREGISTERING = "DEREGISTERING"
+OUTSTANDING = (REGISTERING, REFRESHING, DEREGISTERING)
+
+
+@dataclass(frozen=True, slots=True)
+class BindingUpdateListEntry:
+    """RFC 6275 §11.1, the home agent's entry: the care-of address, the lifetime sent (in
+    seconds), when the acknowledged binding ends, the largest Sequence Number sent, when
+    the last Binding Update was sent, and the retransmission state (RFC 6275 §11.8)."""
+
+    state: str = NO_BINDING
+    care_of_address: IPv6Address | None = None
+    sequence_number: int = 0
+    lifetime: int = 0
+    expires: float | None = None
+    sent_at: float | None = None
+    timeout: float = INITIAL_BINDACK_TIMEOUT
+    retransmit_at: float | None = None
+
+    @property
+    def refresh_at(self) -> float | None:
+        if self.expires is None or self.sent_at is None:
+            return None
+        return self.expires - min(REFRESH_LEAD_TIME, (self.expires - self.sent_at) / 2)
+
+
+@dataclass(frozen=True, slots=True)
+class SendBindingUpdate:
+    """RFC 6275 §11.7.1: H and A set; ``lifetime`` in units of 4 seconds; from the care-of
+    address with a Home Address option, or (``care_of_address`` None) from the home
+    address when deregistering at home (RFC 6275 §11.5.5)."""
+
+    sequence_number: int
+    lifetime: int
+    care_of_address: IPv6Address | None
+
+
+def _send(
+    e: BindingUpdateListEntry, now: float, timeout: float
+) -> tuple[BindingUpdateListEntry, list[SendBindingUpdate]]:
+    """RFC 6275 §11.7.1: each Binding Update carries a Sequence Number greater (modulo
+    2^16) than the last one sent; RFC 6275 §11.8: wait ``timeout`` for the acknowledgement."""
+    seq = (e.sequence_number + 1) % 0x10000
+    lifetime = 0 if e.state == DEREGISTERING else HOME_REGISTRATION_LIFETIME
+    e = replace(
+        e,
+        sequence_number=seq,
+        lifetime=lifetime,
+        sent_at=now,
+        timeout=timeout,
+        retransmit_at=now + timeout,
+    )
+    via = None if e.state == DEREGISTERING else e.care_of_address
+    return e, [SendBindingUpdate(seq, lifetime // 4, via)]
+
+
+def on_new_care_of_address(
+    e: BindingUpdateListEntry, care_of_address: IPv6Address, now: float
+) -> tuple[BindingUpdateListEntry, list[SendBindingUpdate]]:
+    """RFC 6275 §11.7.1: a new primary care-of address is registered with the home agent;
+    the first registration waits INITIAL_BINDACK_TIMEOUT_FIRST_REG (RFC 6275 §11.8)."""
+    first = e.state == NO_BINDING
+    e = replace(e, state=REGISTERING, care_of_address=care_of_address)
+    timeout = INITIAL_BINDACK_TIMEOUT_FIRST_REG if first else INITIAL_BINDACK_TIMEOUT
+    return _send(e, now, timeout)
+
+
+def on_returned_home(
+    e: BindingUpdateListEntry, now: float
+) -> tuple[BindingUpdateListEntry, list[SendBindingUpdate]]:
+    """RFC 6275 §11.5.5: back home, a registration (outstanding or acknowledged) is deleted
+    with a Binding Update of lifetime 0; nothing else to do otherwise."""
+    if e.state not in (REGISTERING, BOUND, REFRESHING):
+        return e, []
+    return _send(replace(e, state=DEREGISTERING), now, INITIAL_BINDACK_TIMEOUT)
+
+
+def on_binding_refresh_request(
+    e: BindingUpdateListEntry, now: float
+) -> tuple[BindingUpdateListEntry, list[SendBindingUpdate]]:
+    """RFC 6275 §11.7.4: the home agent asks for a fresh Binding Update (acted on when the
+    binding is acknowledged and nothing is outstanding)."""
+    if e.state != BOUND:
+        return e, []
+    return _send(replace(e, state=REFRESHING), now, INITIAL_BINDACK_TIMEOUT)
+
+
+def on_binding_acknowledgement(
+    e: BindingUpdateListEntry, status: int, sequence_number: int, lifetime: int, now: float
+) -> tuple[BindingUpdateListEntry, list[SendBindingUpdate]]:
+    """RFC 6275 §11.7.3. ``lifetime`` in units of 4 seconds."""
+    if e.state not in OUTSTANDING:
+        return e, []  # nothing outstanding: silently discarded
+    if status == SEQUENCE_NUMBER_OUT_OF_WINDOW:
+        # "the mobile node MUST ... use the Sequence Number in the Binding Acknowledgement
+        # ... plus one" in a new Binding Update.
+        return _send(replace(e, sequence_number=sequence_number), now, INITIAL_BINDACK_TIMEOUT)
+    if sequence_number != e.sequence_number:
+        return e, []  # not the outstanding Binding Update's: silently discarded
+    if status >= 128:
+        # The registration failed.
+        return replace(e, state=NO_BINDING, expires=None, retransmit_at=None), []
+    if e.state == DEREGISTERING:
+        return replace(e, state=NO_BINDING, expires=None, retransmit_at=None), []
+    # The granted lifetime, never more than asked, counts from when the update was sent.
+    assert e.sent_at is not None
+    expires = e.sent_at + min(e.lifetime, lifetime * 4)
+    return replace(e, state=BOUND, expires=expires, retransmit_at=None), []
+
+
+def next_registration_deadline(e: BindingUpdateListEntry) -> float | None:
+    """When :func:`on_registration_time` next has something to do."""
+    if e.state in OUTSTANDING:
+        if e.state == REFRESHING and e.expires is not None and e.retransmit_at is not None:
+            return min(e.expires, e.retransmit_at)
+        return e.retransmit_at
+    if e.state == BOUND:
+        return e.refresh_at
+    return None
+
+
+def on_registration_time(
+    e: BindingUpdateListEntry, now: float
+) -> tuple[BindingUpdateListEntry, list[SendBindingUpdate]]:
+    """Everything due by ``now``, each at its own moment: RFC 6275 §11.7.1, the binding
+    ends with its lifetime or is refreshed before; RFC 6275 §11.8, an unacknowledged
+    Binding Update is sent again after twice the wait, at most MAX_BINDACK_TIMEOUT."""
+    sent: list[SendBindingUpdate] = []
+    while (at := next_registration_deadline(e)) is not None and at <= now:
+        if e.state in (BOUND, REFRESHING) and e.expires is not None and at >= e.expires:
+            e = replace(e, state=NO_BINDING, expires=None, retransmit_at=None)
+        elif e.state == BOUND:
+            e, more = _send(replace(e, state=REFRESHING), at, INITIAL_BINDACK_TIMEOUT)
+            sent += more
+        else:
+            e, more = _send(e, at, min(e.timeout * 2, MAX_BINDACK_TIMEOUT))
+            sent += more
+    return e, sent

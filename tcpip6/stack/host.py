@@ -45,6 +45,8 @@ from tcpip6.wire.ipv6 import Ipv6Header
 
 if TYPE_CHECKING:
     from tcpip6.stack.mobility.correspondent import CorrespondentNode
+    from tcpip6.stack.mobility.home_agent import HomeAgent
+    from tcpip6.stack.mobility.mobile_node import MobileNode
     from tcpip6.stack.router import Router
     from tcpip6.stack.translate.hook import Translator
 
@@ -115,6 +117,9 @@ class Host:
         self._in_call = False
         #: Mobile IPv6 (RFC 6275 §9): set by ``mobility.correspondent.enable_correspondent``.
         self.mobility: CorrespondentNode | None = None
+        #: RFC 6275 §10 / RFC 6275 §11: set by ``enable_home_agent`` / ``enable_mobile_node``.
+        self.home_agent: HomeAgent | None = None
+        self.mobile_node: MobileNode | None = None
 
     def __repr__(self) -> str:
         return f"<Host {self.name}>"
@@ -382,6 +387,10 @@ class Host:
                 translator.poll(now)
             if self.mobility is not None:  # RFC 6275 §9.1, RFC 6275 §9.5.5: expiry, refreshes
                 self.mobility.poll(now)
+            if self.home_agent is not None:  # RFC 6275 §10: DAD on behalf, expiry
+                self.home_agent.poll(now)
+            if self.mobile_node is not None:  # RFC 6275 §11: Binding Update List timers
+                self.mobile_node.poll(now)
         except Exception:
             self._internal_error("poll")
         finally:
@@ -405,6 +414,10 @@ class Host:
             best = earliest(best, translator.next_deadline())
         if self.mobility is not None:
             best = earliest(best, self.mobility.next_deadline())
+        if self.home_agent is not None:
+            best = earliest(best, self.home_agent.next_deadline())
+        if self.mobile_node is not None:
+            best = earliest(best, self.mobile_node.next_deadline())
         if self._loopback and (best is None or self.now < best):
             best = self.now
         return best
@@ -465,6 +478,8 @@ class Host:
         return next((i for i in self.interfaces if i.link.kind == "loopback"), None)
 
     def is_local_unicast(self, iface: Interface, dst: IPv6Address) -> bool:
+        if self.mobile_node is not None and self.mobile_node.away_from(dst):
+            return True  # RFC 6275 §11.3.3: the home address stays ours away from home
         return iface.is_receive_address(dst)
 
     def local_interface_for(self, dst: IPv6Address) -> Interface | None:
@@ -535,6 +550,10 @@ class Host:
             if self.router is not None and translator.claims(hdr.dst):
                 translator.from_v6(iface, packet, now)
                 return
+        # Mobile IPv6 hook (RFC 6275 §10.4.1): a home agent tunnels what is for a bound
+        # home address to its care-of address.
+        if self.home_agent is not None and self.home_agent.intercept(iface, hdr, packet, now):
+            return
         if self.router is not None:
             self.router.forward(iface, hdr, packet, now)
             return

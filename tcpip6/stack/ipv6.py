@@ -566,6 +566,14 @@ class Ipv6Layer:
             next_header = wire_ipv6.HOPOPT
         hdr = Ipv6Header(traffic_class, flow_label, len(payload), next_header, hop_limit, src, dst)
         packet = hdr.build() + payload
+        mobile = self.host.mobile_node
+        if mobile is not None and mobile.away_from(src):
+            # Mobile IPv6 hook (RFC 6275 §11.3.1): from the home address while away from
+            # home, the packet goes to the home agent in an IPv6-in-IPv6 tunnel (RFC 2473).
+            tunnelled = mobile.reverse_tunnel(packet, now)
+            if tunnelled is None:
+                return False  # no care-of address on this link yet (counted)
+            iface, next_hop, dst, packet = tunnelled
         # -- IPsec hook (RFC 4301 §5.1, RFC 4301 §7): SPD and SAs before fragmentation.
         if self.host.ipsec.enabled:
             protected = self.host.ipsec.outbound(packet, now)

@@ -222,6 +222,9 @@ class NeighborDiscovery:
             return
         nte = iface.addresses.get(msg.target)
         if nte is None:
+            # Mobile IPv6 hook (RFC 6275 §10.4.1): a home agent answers for home addresses.
+            if host.home_agent is not None and host.home_agent.proxy_solicitation(d, msg):
+                return
             host.nd.not_for_us_drop += 1  # RFC 4861 §7.2.3: target is not one of ours
             return
         if hdr.src.is_unspecified:
@@ -278,6 +281,8 @@ class NeighborDiscovery:
                 iface, iface.addresses.on_neighbor_advertisement(msg.target, now), now
             )
             return
+        if host.home_agent is not None:  # Mobile IPv6 hook: DAD on behalf (RFC 6275 §10.3.1)
+            host.home_agent.neighbor_advertisement(iface, msg.target)
         raw = checks.target_link_address(msg)
         lla = iface.link.read_lla_option(raw) if raw is not None else None
         actions = iface.neighbors.on_neighbor_advertisement(
@@ -348,6 +353,9 @@ class NeighborDiscovery:
                 self.apply_address_actions(iface, actions2, now)
             elif isinstance(opt, wn.Rdnss):
                 iface.dns_servers = list(opt.servers)[:3]  # RFC 8106 §5.3.1: keep a few
+        if host.mobile_node is not None:
+            # Mobile IPv6 hook (RFC 6275 §11.5.1): movement detection.
+            host.mobile_node.router_advertisement(iface, hdr.src, msg, now)
 
     def _redirect(self, d: Delivery, msg: wn.Redirect) -> None:
         host, iface, hdr, now = self.host, d.interface, d.header, d.now

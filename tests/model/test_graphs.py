@@ -18,6 +18,7 @@ from tests.model import (
     test_nat64_tcp,
     test_nce,
     test_reassembly,
+    test_registration,
     test_router_solicitation,
     test_tcp,
 )
@@ -143,6 +144,12 @@ COVERAGE: list[tuple[str, Any, set[tuple[str, str, str]], Callable[[], None]]] =
     ("tcp", test_tcp.TcpVersusSpec, test_tcp.SEEN, test_tcp.sweep),
     ("nat64_tcp", test_nat64_tcp.Nat64TcpVersusSpec, test_nat64_tcp.SEEN, _no_walks),
     ("binding_cache", test_mobility.CorrespondentVersusSpec, test_mobility.SEEN, _no_walks),
+    (
+        "registration",
+        test_registration.RegistrationVersusSpec,
+        test_registration.SEEN,
+        test_registration.walk_every_row,
+    ),
 ]
 
 

@@ -48,6 +48,7 @@ from tcpip6.wire.ipv6 import IPPROTO_NONE, IPPROTO_ROUTING, Ipv6Header
 if TYPE_CHECKING:
     from tcpip6.stack.host import Host
     from tcpip6.stack.ipv6 import Delivery
+    from tcpip6.stack.mobility.home_agent import HomeAgent
 
 #: RFC 6275 §12: the longest binding return routability may authorise, in seconds.
 MAX_RR_BINDING_LIFETIME = 420
@@ -113,6 +114,8 @@ class CorrespondentNode:
         self.cache.trace_sink = host.trace_sink
         self.nonces = rr.NonceTable(host.rng, kcn)
         self._last_binding_error: float | None = None
+        #: The home agent this node also is (RFC 6275 §10), which takes home registrations.
+        self.home_agent: HomeAgent | None = None
 
     # -- receive: the Mobility Header (RFC 6275 §9.2) ---------------------------------------
     def receive(self, d: Delivery) -> None:
@@ -198,7 +201,7 @@ class CorrespondentNode:
             token = rr.care_of_keygen_token(kcn, peer, nonce.value)
             reply = wire_mh.CareOfTest(nonce.index, msg.care_of_init_cookie, token)
             self.counters.care_of_tests_sent += 1
-        self._send_mh(wire_mh.MobilityHeader.aligned(reply), peer, None, ours, now)
+        self.send_mh(wire_mh.MobilityHeader.aligned(reply), peer, None, ours, now)
 
     # -- Binding Update (RFC 6275 §9.5) -------------------------------------------------
     def _binding_update(
@@ -216,6 +219,10 @@ class CorrespondentNode:
             care_of = alternate.address  # RFC 6275 §9.5.1
         if not _unicast(home) or not _unicast(care_of):
             c.bu_bad_address_drop += 1  # RFC 6275 §9.5.1: "unicast routable"
+            return
+        if bu.h and self.home_agent is not None:
+            # RFC 6275 §10.3.1: a home registration, for the home agent.
+            self.home_agent.binding_update(bu, home, care_of, ours, now)
             return
         if bu.h:
             # RFC 6275 §9.5.1: a home registration at a node that is no home agent.
@@ -330,7 +337,7 @@ class CorrespondentNode:
         else:
             header = rr.authenticate(kbm, care_of, ours, ba)
         self.counters.ba_sent += 1
-        self._send_mh(header, home, care_of, ours, now)
+        self.send_mh(header, home, care_of, ours, now)
 
     # -- Binding Errors (RFC 6275 §9.3.1, RFC 6275 §9.2) -----------------------------------------
     def _binding_error(
@@ -343,9 +350,9 @@ class CorrespondentNode:
         self._last_binding_error = now
         self.counters.be_sent += 1
         be = wire_mh.MobilityHeader.aligned(wire_mh.BindingError(status, home))
-        self._send_mh(be, dst, None, src, now)
+        self.send_mh(be, dst, None, src, now)
 
-    def _send_mh(
+    def send_mh(
         self,
         header: wire_mh.MobilityHeader,
         dst: IPv6Address,
@@ -433,7 +440,7 @@ class CorrespondentNode:
                 e = event.entry
                 self.counters.brr_sent += 1
                 brr = wire_mh.MobilityHeader.aligned(wire_mh.BindingRefreshRequest())
-                self._send_mh(brr, e.home_address, e.care_of_address, None, now)
+                self.send_mh(brr, e.home_address, e.care_of_address, None, now)
 
 
 def _unicast(a: IPv6Address) -> bool:
