@@ -115,21 +115,16 @@ class Ipv6Header:
         return self.HEADER_LEN
 
     def emit(self, buf: bytearray | memoryview, off: int = 0) -> None:
-        word = (6 << 28) | ((self.traffic_class & 0xFF) << 20) | (self.flow_label & 0xFFFFF)
-        _FIXED.pack_into(
-            buf,
-            off,
-            word,
-            self.payload_length,
-            self.next_header,
-            self.hop_limit,
-            self.src.packed,
-            self.dst.packed,
-        )
+        _FIXED.pack_into(buf, off, *self._fields())
 
     def build(self) -> bytes:
+        return _FIXED.pack(*self._fields())
+
+    def _fields(self) -> tuple[int | bytes, ...]:
+        """RFC 8200 §3: Version 6, Traffic Class and Flow Label in the first word, then
+        the rest of the fixed header in order."""
         word = (6 << 28) | ((self.traffic_class & 0xFF) << 20) | (self.flow_label & 0xFFFFF)
-        return _FIXED.pack(
+        return (
             word,
             self.payload_length,
             self.next_header,

@@ -386,30 +386,38 @@ class TcpSegment:
     def buffer_len(self) -> int:
         return self.header_len + len(self.payload)
 
-    def emit(
-        self, buf: bytearray | memoryview, src: IPv6Address, dst: IPv6Address, off: int = 0
-    ) -> None:
+    def _encoded_options(self) -> bytes:
+        """The options, padded to a multiple of 4 octets (RFC 9293 §3.1), checked."""
         opts = b"".join(o.encode() for o in self.options)
         opts += b"\x00" * (-len(opts) % 4)
         if len(opts) > MAX_OPTIONS_LEN:
             raise ValueError(f"tcp: {len(opts)} octets of options, at most {MAX_OPTIONS_LEN}")
         if not 0 <= self.reserved <= 0xF:
             raise ValueError("tcp: reserved is 4 bits")
-        hlen = MIN_HEADER_LEN + len(opts)
-        end = off + hlen + len(self.payload)
-        _HEADER.pack_into(
-            buf,
-            off,
+        return opts
+
+    def _fixed_fields(self, hlen: int) -> tuple[int, ...]:
+        """The fixed header's fields in their order (RFC 9293 §3.1), the checksum 0."""
+        offset_reserved = ((hlen // 4) << 4) | self.reserved
+        return (
             self.src_port,
             self.dst_port,
             self.seq,
             self.ack,
-            ((hlen // 4) << 4) | self.reserved,
+            offset_reserved,
             self.flags,
             self.window,
             0,
             self.urgent,
         )
+
+    def emit(
+        self, buf: bytearray | memoryview, src: IPv6Address, dst: IPv6Address, off: int = 0
+    ) -> None:
+        opts = self._encoded_options()
+        hlen = MIN_HEADER_LEN + len(opts)
+        end = off + hlen + len(self.payload)
+        _HEADER.pack_into(buf, off, *self._fixed_fields(hlen))
         buf[off + MIN_HEADER_LEN : off + hlen] = opts
         buf[off + hlen : end] = self.payload
         csum = upper_layer_checksum(src, dst, IPPROTO_TCP, buf[off:end])
@@ -420,25 +428,10 @@ class TcpSegment:
         checksum is summed over the header and the data in turn (the header is a
         multiple of 4 octets, so the data's 16-bit words stay aligned), without a copy
         of the data for it."""
-        opts = b"".join(o.encode() for o in self.options)
-        opts += b"\x00" * (-len(opts) % 4)
-        if len(opts) > MAX_OPTIONS_LEN:
-            raise ValueError(f"tcp: {len(opts)} octets of options, at most {MAX_OPTIONS_LEN}")
-        if not 0 <= self.reserved <= 0xF:
-            raise ValueError("tcp: reserved is 4 bits")
+        opts = self._encoded_options()
         hlen = MIN_HEADER_LEN + len(opts)
         payload = self.payload
-        fixed = _HEADER.pack(
-            self.src_port,
-            self.dst_port,
-            self.seq,
-            self.ack,
-            ((hlen // 4) << 4) | self.reserved,
-            self.flags,
-            self.window,
-            0,
-            self.urgent,
-        )
+        fixed = _HEADER.pack(*self._fixed_fields(hlen))
         # RFC 9293 §3.1: the checksum covers the pseudo-header, header and data.
         total = pseudo_header_sum(src, dst, hlen + len(payload), IPPROTO_TCP)
         total = ones_complement_sum(payload, ones_complement_sum(fixed + opts, total))

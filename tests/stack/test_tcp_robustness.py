@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+from typing import Any
 
 import pytest
 
@@ -78,9 +79,9 @@ def test_isns_differ_and_follow_the_4_microsecond_clock(pair: Pair) -> None:
     assert 1000 < (later.iss - again.iss) % 2**32 < 2**32 - 1000  # the port is in F
 
 
-def test_syns_beyond_the_backlog_are_dropped_and_counted(pair: Pair) -> None:
-    """Without SYN cookies (Linux's tcp_syncookies=0)."""
-    pair.b.tcp.params = dataclasses.replace(pair.b.tcp.params, syn_cookies=False)
+def four_clients_to_a_backlog_of_two(pair: Pair) -> tuple[Any, list[Any], list[Any]]:
+    """A listener with a backlog of 2 and four non-blocking connects to it, 0.5 s later
+    (before any SYN is retransmitted): the listener, the clients, the TCP wire."""
     sa, sb = stacks(pair)
     listener = sb.socket(so.AF_INET6, so.SOCK_STREAM)
     listener.bind(("::", PORT))
@@ -93,7 +94,14 @@ def test_syns_beyond_the_backlog_are_dropped_and_counted(pair: Pair) -> None:
         with pytest.raises(BlockingIOError):
             cli.connect((B, PORT))
         clients.append(cli)
-    pair.world.run_for(0.5)  # before any SYN is retransmitted
+    pair.world.run_for(0.5)
+    return listener, clients, wire
+
+
+def test_syns_beyond_the_backlog_are_dropped_and_counted(pair: Pair) -> None:
+    """Without SYN cookies (Linux's tcp_syncookies=0)."""
+    pair.b.tcp.params = dataclasses.replace(pair.b.tcp.params, syn_cookies=False)
+    listener, clients, wire = four_clients_to_a_backlog_of_two(pair)
     syn_acks = [s for s in wire if s.host == "b" and s.seg.flags == SYN | ACK]
     assert len(syn_acks) == 2
     assert pair.b.tcp.counters.listen_overflow_drop == 2
@@ -110,19 +118,7 @@ def test_syns_beyond_the_backlog_get_cookies(pair: Pair) -> None:
     are answered statelessly. Their ACKs find the accept queue full (the first two are
     there) and are dropped and counted, as Linux does; the next segment from such a
     client, once there is room, carries the cookie again and makes the connection."""
-    sa, sb = stacks(pair)
-    listener = sb.socket(so.AF_INET6, so.SOCK_STREAM)
-    listener.bind(("::", PORT))
-    listener.listen(2)
-    wire = tcp_wire(pair.world)
-    clients = []
-    for _ in range(4):
-        cli = sa.socket(so.AF_INET6, so.SOCK_STREAM)
-        cli.setblocking(False)
-        with pytest.raises(BlockingIOError):
-            cli.connect((B, PORT))
-        clients.append(cli)
-    pair.world.run_for(0.5)
+    listener, clients, wire = four_clients_to_a_backlog_of_two(pair)
     syn_acks = [s for s in wire if s.host == "b" and s.seg.flags == SYN | ACK]
     c = pair.b.tcp.counters
     assert len(syn_acks) == 4 and c.syn_cookies_sent == 2
