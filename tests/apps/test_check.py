@@ -328,6 +328,29 @@ def test_a_nud_probe_before_delay_first_probe_time_is_caught(
     ]
 
 
+def test_a_probe_right_after_reattaching_is_not_a_nud_probe(
+    nud_pcap: tuple[Path, float], tmp_path: Path
+) -> None:
+    """The same early probe, but its sender ran DAD again 1 s before (it has just come
+    back to the link): RFC 6059's unicast probe of a router it knew, sent at once."""
+    path, _ = nud_pcap
+    packets = rdpcap(str(path))
+    answered, silent = _unicast_probes(packets)[:2]
+    when = float(packets[answered - 1].time) + 2.0
+    probe = packets[silent - 1]
+    me = IPv6Address(probe[IPv6].src)
+    group = IPv6Address(int(IPv6Address("ff02::1:ff00:0")) | int(me) & 0xFFFFFF)
+    dad = (
+        Ether(src=probe[Ether].src, dst="33:33:" + group.packed[-4:].hex(":"))
+        / IPv6(src="::", dst=str(group), hlim=255)
+        / ICMPv6ND_NS(tgt=str(me))
+    )
+    dad.time = when - 1.0
+    out = tmp_path / "reattached.pcap"
+    _retimed(path, out, {silent: when}, [dad])
+    assert check_capture(str(out)).deviations == []
+
+
 def test_nud_probes_closer_than_retrans_timer_are_caught(
     nud_pcap: tuple[Path, float], tmp_path: Path
 ) -> None:

@@ -114,6 +114,8 @@ class IcmpChecker:
         self._fragments: dict[tuple[IPv6Address, IPv6Address, int], ipv6_spec.ReassemblyBuffer] = {}
         #: Probes by (the prober's link-layer address where the capture shows it, target).
         self._dad: dict[tuple[bytes | None, IPv6Address], _Probes] = {}
+        #: When each link-layer source last sent a DAD probe: it has just (re)attached.
+        self._attached: dict[bytes | None, float] = {}
         self._resolution: dict[tuple[IPv6Address, IPv6Address], _Probes] = {}
         self._rs: dict[IPv6Address, _Probes] = {}
         v = variables
@@ -494,6 +496,8 @@ class IcmpChecker:
         # silence is a new run of DAD (the interface came up again).
         probes = self._dad.setdefault((obs.link_source, msg.target), _Probes())
         self._paced(obs, probes, self._dad_pacing, f"a DAD probe for {msg.target}")
+        self._attached[obs.link_source] = obs.time
+        _bounded(self._attached)
 
     def _resolution_probe(self, obs: Observed, msg: wn.NeighborSolicitation) -> None:
         """RFC 4861 §7.2.2: multicast solicitations every RetransTimer, at most
@@ -517,6 +521,12 @@ class IcmpChecker:
         delay = self.v.delay_first_probe_time * (1 - TOLERANCE)
         if not first or self._start is None or obs.time - self._start < delay:
             return  # the packet that started DELAY may be before the capture
+        attached = self._attached.get(obs.link_source)
+        if attached is not None and obs.time - attached < self.v.delay_first_probe_time:
+            # RFC 6059 (detecting network attachment): a host that has just (re)attached
+            # (it is running DAD again) probes the routers it knew with unicast NS at once,
+            # not after a DELAY.
+            return
         pair = self._pair(obs.link_source, obs.link_destination, msg.target)
         if (prober, msg.target) in self._confirmed:
             since = self._confirmed[(prober, msg.target)]  # since the last solicited NA
