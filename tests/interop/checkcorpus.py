@@ -113,9 +113,12 @@ class LinuxPair:
         """A connection from a to b that both ends close at once (RFC 9293 §3.6, case 3):
         each FIN waits behind 12 KB of datagrams in a 200 kbit/s qdisc, so both are sent
         before either arrives. The routes to the peers say rto_min 1 s, so the FINs that
-        wait are not sent again (Linux's own minimum is 200 ms)."""
+        wait are not sent again (Linux's own minimum is 200 ms), and the tail loss probe
+        (RFC 8985 §7, which rto_min does not bound) is off: the delayed FIN would otherwise
+        be probed at 2·SRTT, as soon as half a second, on a loaded machine."""
         for run, ifname, peer in ((self.run_a, A_IF, B_ADDR), (self.run_b, self.b_if, A_ADDR)):
             run("ip", "-6", "route", "add", f"{peer}/128", "dev", ifname, "rto_min", "1s")
+            run("sysctl", "-qw", "net.ipv4.tcp_early_retrans=0")
         for ns, ifname in ((self.a, A_IF), (self.b, B_IF)):
             sh("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", ifname, "root", "tbf",
                "rate", "200kbit", "burst", "1600", "limit", "100000")  # fmt: skip
