@@ -68,20 +68,12 @@ from tcpip6.api.sockets import (
     Socket,
     Stack,
 )
+from tcpip6.apps import ipsec_sim
 from tcpip6.apps.ttcp import TcpTransfer, TtcpOptions
 from tcpip6.io.runtime import SimDriver, loopback_stack
 from tcpip6.io.sim import SimWorld
-from tcpip6.stack.ipsec import (
-    Action,
-    AddressRange,
-    Direction,
-    Mode,
-    SaTemplate,
-    SecurityAssociation,
-    SpdEntry,
-)
+from tcpip6.stack.ipsec import Mode
 from tcpip6.stack.params import InterfaceParameters
-from tcpip6.wire.ipv6 import IPPROTO_ESP
 
 A = IPv6Address("fe80::a")
 B = IPv6Address("fe80::b")
@@ -265,34 +257,9 @@ def esp_between(world: SimWorld) -> None:
         (A, B, "a", 0x1000, 0x2000),
         (B, A, "b", 0x2000, 0x1000),
     ):
-        host = world.hosts[name]
-        host.ipsec.add_policy(
-            SpdEntry(
-                "between",
-                Action.PROTECT,
-                local=AddressRange(me, me),
-                remote=AddressRange(peer, peer),
-                protect=(SaTemplate(IPPROTO_ESP, "transport"),),
-            )
+        ipsec_sim.esp_between(
+            world.hosts[name], me, peer, out_spi, in_spi, keys, Mode.TRANSPORT, "between"
         )
-        host.ipsec.add_policy(SpdEntry("rest", Action.BYPASS))
-        for spi, direction, src, dst in (
-            (out_spi, Direction.OUTBOUND, me, peer),
-            (in_spi, Direction.INBOUND, peer, me),
-        ):
-            host.ipsec.add_sa(
-                SecurityAssociation(
-                    spi=spi,
-                    protocol=IPPROTO_ESP,
-                    direction=direction,
-                    mode=Mode.TRANSPORT,
-                    src=src,
-                    dst=dst,
-                    policy="between",
-                    encryption="aes-gcm-16",
-                    encryption_key=keys[spi],
-                )
-            )
 
 
 def simnet_tcp_esp(p: Parameters) -> Sample:

@@ -50,13 +50,31 @@ def protect(
         host.ipsec.add_policy(
             SpdEntry(f"icmpv6-{t}", Action.BYPASS, next_layer=wire_ipv6.IPPROTO_ICMPV6, icmp_type=t)
         )
+    esp_between(host, me, peer, out_spi, in_spi, KEYS, Mode.TUNNEL, "tunnel", lifetime, now)
+
+
+def esp_between(
+    host: Host,
+    me: IPv6Address,
+    peer: IPv6Address,
+    out_spi: int,
+    in_spi: int,
+    keys: dict[int, bytes],
+    mode: Mode,
+    name: str,
+    lifetime: Lifetime | None = None,
+    now: float = 0.0,
+) -> None:
+    """Manually keyed ESP with AES-GCM-16 (RFC 4106, RFC 4301 §4.5) for everything between
+    ``me`` and ``peer`` (SPD entry ``name``), the rest bypassed: the SA pair, ``keys`` by
+    SPI, added at ``now`` with ``lifetime`` (default: none)."""
     host.ipsec.add_policy(
         SpdEntry(
-            "tunnel",
+            name,
             Action.PROTECT,
             local=AddressRange(me, me),
             remote=AddressRange(peer, peer),
-            protect=(SaTemplate(wire_ipv6.IPPROTO_ESP, Mode.TUNNEL.value),),
+            protect=(SaTemplate(wire_ipv6.IPPROTO_ESP, mode.value),),
         )
     )
     host.ipsec.add_policy(SpdEntry("rest", Action.BYPASS))
@@ -69,12 +87,12 @@ def protect(
                 spi=spi,
                 protocol=wire_ipv6.IPPROTO_ESP,
                 direction=direction,
-                mode=Mode.TUNNEL,
+                mode=mode,
                 src=src,
                 dst=dst,
-                policy="tunnel",
+                policy=name,
                 encryption="aes-gcm-16",
-                encryption_key=KEYS[spi],
+                encryption_key=keys[spi],
                 lifetime=lifetime or Lifetime(),
                 added=now,
             )

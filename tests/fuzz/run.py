@@ -26,15 +26,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address
 from pathlib import Path
-from typing import Any
 
 from tcpip6.api import sockets
+from tcpip6.apps.ipsec_sim import esp_between
 from tcpip6.io.runtime import SimDriver
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
-from tcpip6.stack.ipsec import Action, Direction, Mode, SaTemplate, SecurityAssociation, SpdEntry
+from tcpip6.stack.ipsec import Mode
 from tcpip6.stack.mobility.correspondent import enable_correspondent
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.wire import ipv6 as wire_ipv6
@@ -101,35 +101,8 @@ class Subject:
     def _ipsec(self) -> None:
         """ESP between the host and one peer address; the rest bypassed."""
         peer = IPv6Address("2001:db8:f::e5")
-        ipsec = self.host.ipsec
-        ipsec.add_policy(
-            SpdEntry(
-                "esp",
-                Action.PROTECT,
-                remote=_range(peer),
-                protect=(SaTemplate(wire_ipv6.IPPROTO_ESP, "transport"),),
-            )
-        )
-        ipsec.add_policy(SpdEntry("rest", Action.BYPASS))
-        for direction, src, dst in (
-            (Direction.INBOUND, peer, GLOBAL),
-            (Direction.OUTBOUND, GLOBAL, peer),
-        ):
-            ipsec.add_sa(
-                SecurityAssociation(
-                    spi=0x1000,
-                    protocol=wire_ipv6.IPPROTO_ESP,
-                    direction=direction,
-                    mode=Mode.TRANSPORT,
-                    src=src,
-                    dst=dst,
-                    policy="esp",
-                    encryption="aes-gcm-16",
-                    encryption_key=bytes(range(20)),
-                    integrity=None,
-                    integrity_key=b"",
-                )
-            )
+        keys = {0x1000: bytes(range(20))}
+        esp_between(self.host, GLOBAL, peer, 0x1000, 0x1000, keys, Mode.TRANSPORT, "esp")
 
     def fate(self) -> int:
         return sum(getattr(cs, name) for cs, name in self.fields)
@@ -141,12 +114,6 @@ class Subject:
             "reassembly": len(h.ipv6.reassembler),
             "tcp": len(h.tcp.all_connections()),
         }
-
-
-def _range(address: IPv6Address) -> Any:
-    from tcpip6.stack.ipsec import AddressRange
-
-    return AddressRange(address, address)
 
 
 def _counter_sets(host: Host) -> list[CounterSet]:

@@ -401,10 +401,8 @@ class Nat64:
             self._arm(s)
         # Rewrite the source port (or the ICMP identifier) to T's, then SIIT.
         _rewrite_port(buf, off, protocol, at=0 if protocol != IPPROTO_ICMPV6 else 4, new=s.t[1])
-        self._mapping.x, self._mapping.t = s.x[0], s.t[0]
-        r = self.siit.translate_v6(buf)
+        r = self._through_siit(buf, s, from_v4=False, counted=False)
         if r.drop is not None:
-            self.counters.translate_drop += 1
             return r
         if y4 in self.pool:
             # RFC 6146 §3.8: hairpinning: the IPv4 packet is for our own pool; it goes
@@ -463,13 +461,7 @@ class Nat64:
             )
             self._arm(s)
         _rewrite_port(buf, off, protocol, at=2 if protocol != IPPROTO_ICMP else 4, new=s.x[1])
-        self._mapping.x, self._mapping.t = s.x[0], s.t[0]
-        r = self.siit.translate_v4(buf)
-        if r.drop is not None:
-            self.counters.translate_drop += 1
-            return r
-        self.counters.v4_translated += 1
-        return r
+        return self._through_siit(buf, s, from_v4=True)
 
     # -- ICMP errors about a session's packets (RFC 6146 §3.4, RFC 6146 §3.5.4) --------------------
     def _icmp4_error_in(self, buf: bytearray, off: int, now: float) -> Translated:
@@ -492,13 +484,7 @@ class Nat64:
         # the ICMPv4 checksum covers the whole message (RFC 792)
         write_u16(buf, off + 2, 0)
         write_u16(buf, off + 2, internet_checksum(buf[off:]))
-        self._mapping.x, self._mapping.t = s.x[0], s.t[0]
-        r = self.siit.translate_v4(buf)
-        if r.drop is not None:
-            self.counters.translate_drop += 1
-            return r
-        self.counters.v4_translated += 1
-        return r
+        return self._through_siit(buf, s, from_v4=True)
 
     def _icmp6_error_out(
         self, buf: bytearray, off: int, src: IPv6Address, dst: IPv6Address
@@ -520,12 +506,22 @@ class Nat64:
         _rewrite_port(buf, inner + q.upper_offset, q.protocol, at=at, new=s.t[1], quoted=True)
         write_u16(buf, off + 2, 0)
         write_u16(buf, off + 2, upper_layer_checksum(src, dst, IPPROTO_ICMPV6, buf[off:]))
+        return self._through_siit(buf, s, from_v4=False)
+
+    def _through_siit(
+        self, buf: bytearray, s: Session, *, from_v4: bool, counted: bool = True
+    ) -> Translated:
+        """SIIT with the session's addresses (RFC 6146 §3.4, RFC 6146 §3.5); a drop is
+        counted, and with ``counted`` the translated packet too."""
         self._mapping.x, self._mapping.t = s.x[0], s.t[0]
-        r = self.siit.translate_v6(buf)
+        r = self.siit.translate_v4(buf) if from_v4 else self.siit.translate_v6(buf)
         if r.drop is not None:
             self.counters.translate_drop += 1
-            return r
-        self.counters.v6_translated += 1
+        elif counted:
+            if from_v4:
+                self.counters.v4_translated += 1
+            else:
+                self.counters.v6_translated += 1
         return r
 
     def _drop(self, reason: str) -> Translated:
