@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from scapy.layers.inet6 import TCP, ICMPv6MLQuery, ICMPv6MLReport, ICMPv6ND_NS, IPv6
 from scapy.utils import PcapNgReader
@@ -28,6 +29,7 @@ DUPLICATE = "2001:db8:c::d"
 DOCUMENTED = REPO / "docs" / "linux-deviations.toml"
 #: What only the capture with short neighbor timers shows (docs/deviations.md).
 SHORT_REACHABLE_TIME = {("NUD probe before DELAY_FIRST_PROBE_TIME", "RFC 4861 §7.3.3")}
+EARLY_RETRANSMISSION = ("retransmission before the minimum RTO", "RFC 6298 §2.4")
 RADVD_CONF = f"""interface {A_IF} {{
     AdvSendAdvert on;
     MinRtrAdvInterval 3;
@@ -205,7 +207,12 @@ def test_linux_timers_and_a_simultaneous_close(tmp_path: Path) -> None:
     # Linux's only deviation here: a probe with nothing sent since the last confirmation
     # (its REACHABLE -> DELAY shortcut, its own probe counted as a use). Deterministic: a
     # sends b's address nothing between b's answer to the first probe and the next run.
-    assert {(d.rule, d.rfc) for d in result.deviations} == SHORT_REACHABLE_TIME, report
+    # The staging (rto_min 1 s on the routes, no tail loss probe) keeps Linux's other
+    # documented deviation, a retransmission sooner than RFC 6298's 1 s, out of most runs
+    # but not all on a loaded machine (one in three fresh-clone runs showed one at 0.56 s);
+    # when it shows, it is the documented one, and the allow-list below must cover it.
+    seen = {(d.rule, d.rfc) for d in result.deviations} - {EARLY_RETRANSMISSION}
+    assert seen == SHORT_REACHABLE_TIME, report
     nud = [d for d in result.deviations if "2001:db8:c::b" in d.observed]
     assert nud and all("no packet sent to that neighbor since its last" in d.observed for d in nud)
     allowed = check_capture(str(path), allow=load_allow_list(str(DOCUMENTED)))
@@ -227,7 +234,13 @@ def test_linux_timers_and_a_simultaneous_close(tmp_path: Path) -> None:
     assert len(probes) == 4, probes
     assert [round(b - a) for a, b in itertools.pairwise(probes[1:])] == [1, 1]
     # The simultaneous close: each FIN acknowledges nothing of the other's.
-    fins = [p[TCP] for p in packets if p.haslayer(TCP) and p[TCP].flags.F]
+    # (The first FIN of each end: a retransmission of one, as in the comment above, is
+    # the same FIN again.)
+    first: dict[int, Any] = {}
+    for p in packets:
+        if p.haslayer(TCP) and p[TCP].flags.F:
+            first.setdefault(p[TCP].sport, p[TCP])
+    fins = list(first.values())
     assert len(fins) == 2, fins
     assert fins[0].ack == fins[1].seq and fins[1].ack == fins[0].seq
     paths: dict[str, list[str]] = {}
