@@ -151,7 +151,3 @@ GRAPH = Graph(
     description="Address states: Duplicate Address Detection and lifetimes",
     ignored=IGNORED,
 )
-
-
-def diagram(fmt: str = "dot") -> str:
-    return GRAPH.diagram(fmt)

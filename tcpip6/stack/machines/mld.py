@@ -134,8 +134,3 @@ GRAPH = Graph(
     description="MLD listener, per multicast address and interface",
     ignored=IGNORED,
 )
-
-
-def diagram(fmt: str = "dot") -> str:
-    """This graph as ``dot``, ``mermaid`` or ``svg`` (see :meth:`Graph.diagram`)."""
-    return GRAPH.diagram(fmt)

@@ -145,8 +145,3 @@ GRAPH = Graph(
     ignored=IGNORED,
     impossible=IMPOSSIBLE,
 )
-
-
-def diagram(fmt: str = "dot") -> str:
-    """The NAT64 TCP session graph as ``dot``, ``mermaid`` or ``svg`` source."""
-    return GRAPH.diagram(fmt)

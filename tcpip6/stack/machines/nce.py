@@ -175,8 +175,3 @@ GRAPH = Graph(
     ignored=IGNORED,
     impossible=IMPOSSIBLE,
 )
-
-
-def diagram(fmt: str = "dot") -> str:
-    """The NCE graph as ``dot``, ``mermaid`` or ``svg`` source."""
-    return GRAPH.diagram(fmt)

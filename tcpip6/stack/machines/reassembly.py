@@ -164,8 +164,3 @@ GRAPH = Graph(
     ignored=IGNORED,
     impossible=IMPOSSIBLE,
 )
-
-
-def diagram(fmt: str = "dot") -> str:
-    """The reassembly graph as ``dot``, ``mermaid`` or ``svg`` source."""
-    return GRAPH.diagram(fmt)

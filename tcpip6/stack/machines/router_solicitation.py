@@ -81,8 +81,3 @@ GRAPH = Graph(
     ignored=IGNORED,
     impossible=IMPOSSIBLE,
 )
-
-
-def diagram(fmt: str = "dot") -> str:
-    """The router solicitation graph as ``dot``, ``mermaid`` or ``svg`` source."""
-    return GRAPH.diagram(fmt)

@@ -326,8 +326,3 @@ GRAPH = Graph(
     ignored=IGNORED,
     impossible=IMPOSSIBLE,
 )
-
-
-def diagram(fmt: str = "dot") -> str:
-    """The TCP connection graph as ``dot``, ``mermaid`` or ``svg`` source."""
-    return GRAPH.diagram(fmt)
