@@ -120,7 +120,12 @@ class TapCounters(CounterSet):
     send_error_drop: int = 0
 
 
-def _create(name: str, clone: Path) -> int:
+def create_device(
+    name: str, clone: Path, mode: int, setiff_error: Callable[[str, int], str]
+) -> int:
+    """A non-blocking descriptor of a new TUN/TAP device ``name`` (``mode`` is ``IFF_TAP``
+    or ``IFF_TUN``; no packet information, never an existing device); a failed
+    ``TUNSETIFF`` is the LinkError ``setiff_error(name, errno)``."""
     try:
         fd = os.open(clone, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -128,7 +133,7 @@ def _create(name: str, clone: Path) -> int:
         raise LinkError(missing) from None
     except PermissionError:
         raise LinkError(f"opening {clone} needs root (or CAP_NET_ADMIN)") from None
-    flags = struct.pack("H", IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL)
+    flags = struct.pack("H", mode | IFF_NO_PI | IFF_TUN_EXCL)
     try:
         fcntl.ioctl(fd, TUNSETIFF, IFREQ.pack(name.encode(), flags))
     except OSError as exc:
@@ -157,7 +162,7 @@ class TapPort:
         problem = name_problem(name)
         if problem is not None:
             raise LinkError(f"tap:{name}: {problem}")
-        fd = _create(name, clone)
+        fd = create_device(name, clone, IFF_TAP, setiff_error)
         try:
             mtu, kernel_mac = _configure(name)
         except BaseException:

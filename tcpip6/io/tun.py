@@ -16,7 +16,6 @@ rest are counted and dropped. The descriptor is non-blocking: a driver waits on
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import socket
 import struct
@@ -24,16 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tcpip6.io.ifreq import IFF_UP, SIOCGIFFLAGS, SIOCGIFMTU, SIOCSIFFLAGS, ifreq
 from tcpip6.io.rawsock import LinkError
-from tcpip6.io.tap import CLONE_DEVICE, IFF_NO_PI, IFF_TUN_EXCL, TUNSETIFF, name_problem
+from tcpip6.io.tap import CLONE_DEVICE, create_device, name_problem
 from tcpip6.stack.counters import CounterSet
 
 IFF_TUN = 0x0001
-SIOCGIFFLAGS = 0x8913
-SIOCSIFFLAGS = 0x8914
-SIOCGIFMTU = 0x8921
-IFF_UP = 0x1
-_IFREQ = struct.Struct("16s24s")
 #: Packets read per call to read_ready, so that timers still run under a flood.
 READ_BUDGET = 64
 MAX_PACKET = 65536
@@ -60,11 +55,10 @@ class TunPort:
         self.counters = TunCounters()
         #: where IPv4 packets read from the device go: (packet, now)
         self.receiver: Callable[[bytes, float], None] | None = None
-        self.fd = _create(name, clone)
+        self.fd = create_device(name, clone, IFF_TUN, _setiff_error)
         try:
-            _bring_up(name)
             #: the device's MTU, as the kernel has it (the IPv4 next-hop MTU of RFC 7915 §6)
-            self.mtu = _read_mtu(name)
+            self.mtu = _bring_up(name)
         except LinkError:
             os.close(self.fd)
             raise
@@ -121,43 +115,23 @@ class TunPort:
             self.fd = -1
 
 
-def _create(name: str, clone: Path) -> int:
-    try:
-        fd = os.open(clone, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise LinkError(f"no {clone}: the kernel's TUN/TAP driver is missing") from None
-    except PermissionError:
-        raise LinkError(f"opening {clone} needs root (or CAP_NET_ADMIN)") from None
-    flags = struct.pack("H", IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL)
-    try:
-        fcntl.ioctl(fd, TUNSETIFF, _IFREQ.pack(name.encode(), flags))
-    except OSError as exc:
-        os.close(fd)
-        if exc.errno == errno.EBUSY:
-            raise LinkError(f"an interface named {name} exists already") from None
-        raise LinkError(f"cannot create TUN device {name}: {exc.strerror}") from None
-    return fd
+def _setiff_error(name: str, code: int) -> str:
+    """The one line for a TUNSETIFF that failed with ``code``."""
+    if code == errno.EBUSY:
+        return f"an interface named {name} exists already"
+    return f"cannot create TUN device {name}: {os.strerror(code)}"
 
 
-def _bring_up(name: str) -> None:
+def _bring_up(name: str) -> int:
+    """Bring ``name`` up; its MTU."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         try:
-            raw = fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, _IFREQ.pack(name.encode(), b""))
-            (flags,) = struct.unpack_from("H", bytes(raw)[16:])
-            fcntl.ioctl(
-                sock.fileno(),
-                SIOCSIFFLAGS,
-                _IFREQ.pack(name.encode(), struct.pack("H", flags | IFF_UP)),
-            )
+            (flags,) = struct.unpack_from("H", ifreq(sock, SIOCGIFFLAGS, name))
+            ifreq(sock, SIOCSIFFLAGS, name, struct.pack("H", flags | IFF_UP))
         except OSError as exc:
             raise LinkError(f"cannot bring TUN device {name} up: {exc.strerror}") from None
-
-
-def _read_mtu(name: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         try:
-            raw = fcntl.ioctl(sock.fileno(), SIOCGIFMTU, _IFREQ.pack(name.encode(), b""))
+            (mtu,) = struct.unpack_from("i", ifreq(sock, SIOCGIFMTU, name))
         except OSError as exc:
             raise LinkError(f"cannot read the MTU of {name}: {exc.strerror}") from None
-    (mtu,) = struct.unpack_from("i", bytes(raw)[16:])
     return int(mtu)
