@@ -8,7 +8,7 @@ import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
-from tcpip6.wire.checksum import ones_complement_sum
+from tcpip6.wire.checksum import internet_checksum, ones_complement_sum
 from tcpip6.wire.ipv6 import HOPOPT, IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_ROUTING
 
 _V4 = struct.Struct("!BBHHHBBH4s4s")
@@ -154,6 +154,48 @@ def read_u16(buf: bytes | bytearray | memoryview, off: int) -> int:
 
 def write_u16(buf: bytearray, off: int, value: int) -> None:
     _U16.pack_into(buf, off, value)
+
+
+def emit_v4(
+    out: bytearray,
+    tos: int,
+    total_length: int,
+    identification: int,
+    flags_offset: int,
+    ttl: int,
+    protocol: int,
+    src: IPv4Address,
+    dst: IPv4Address,
+) -> None:
+    """A 20-octet IPv4 header without options (RFC 791 §3.1) at the start of ``out``, its
+    checksum computed; ``flags_offset`` is the 16-bit word of the flags and the offset."""
+    _V4.pack_into(
+        out, 0, 0x45, tos, total_length, identification, flags_offset, ttl, protocol, 0,
+        src.packed, dst.packed,
+    )  # fmt: skip
+    write_u16(out, 10, internet_checksum(out[:20]))
+
+
+def emit_v6(
+    out: bytearray,
+    traffic_class: int,
+    payload_length: int,
+    next_header: int,
+    hop_limit: int,
+    src: IPv6Address,
+    dst: IPv6Address,
+) -> None:
+    """The IPv6 fixed header (RFC 8200 §3, Flow Label 0) at the start of ``out``."""
+    word = (6 << 28) | (traffic_class << 20)
+    _V6.pack_into(out, 0, word, payload_length, next_header, hop_limit, src.packed, dst.packed)
+
+
+def emit_fragment(
+    out: bytearray, off: int, next_header: int, offset: int, more: bool, identification: int
+) -> None:
+    """An IPv6 Fragment header (RFC 8200 §4.5) at ``out[off:]``; ``offset`` in 8-octet
+    units."""
+    _FRAG.pack_into(out, off, next_header, 0, (offset << 3) | int(more), identification)
 
 
 TCP_CHECKSUM_AT = 16

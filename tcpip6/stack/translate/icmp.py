@@ -11,6 +11,9 @@ from ipaddress import IPv6Address
 from tcpip6.stack.translate.headers import (
     addr_sum,
     adjust,
+    emit_fragment,
+    emit_v4,
+    emit_v6,
     fix_transport_checksum,
     fold,
     read_u16,
@@ -21,15 +24,11 @@ from tcpip6.stack.translate.headers import (
 from tcpip6.stack.translate.mapping import Mapping
 from tcpip6.wire import icmpv4 as v4
 from tcpip6.wire import icmpv6 as v6
-from tcpip6.wire.checksum import internet_checksum, upper_layer_checksum
+from tcpip6.wire.checksum import upper_layer_checksum
 from tcpip6.wire.errors import ChecksumError, WireError
 from tcpip6.wire.icmpv4 import Icmpv4Header
 from tcpip6.wire.ipv4 import IPPROTO_ICMP
 from tcpip6.wire.ipv6 import IPPROTO_FRAGMENT, IPPROTO_ICMPV6, MIN_MTU
-
-_V6HDR = struct.Struct("!IHBB16s16s")
-_FRAG = struct.Struct("!BBHI")
-_V4HDR = struct.Struct("!BBHHHBBH4s4s")
 
 #: RFC 1191 §7: the plateau table, for an IPv4 router that leaves the MTU field zero.
 PLATEAUS = (65535, 32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68)
@@ -112,7 +111,7 @@ def icmp4_to_6(
     if hdr.type in (v4.ECHO_REQUEST, v4.ECHO_REPLY):
         # RFC 7915 §4.2: Echo Request/Reply (8, 0) -> 128, 129; code and the rest as they are.
         t6 = v6.ECHO_REQUEST if hdr.type == v4.ECHO_REQUEST else v6.ECHO_REPLY
-        return _icmp6(t6, hdr.code, rest, body, src6, dst6)
+        return icmpv6_message(t6, hdr.code, rest, body, src6, dst6)
     if hdr.type == v4.DESTINATION_UNREACHABLE:
         if hdr.code == v4.FRAGMENTATION_NEEDED:
             quoted = read_v4(body)
@@ -147,10 +146,13 @@ def icmp4_to_6(
         return "v4_icmp_inner_drop"
     # RFC 4443 §2.4 (c): as much of the invoking packet as fits the minimum IPv6 MTU.
     inner = inner[: MIN_MTU - 40 - 8]
-    return _icmp6(t6, c6, rest, inner, src6, dst6)
+    return icmpv6_message(t6, c6, rest, inner, src6, dst6)
 
 
-def _icmp6(t: int, c: int, rest: int, body: bytes, src: IPv6Address, dst: IPv6Address) -> bytes:
+def icmpv6_message(
+    t: int, c: int, rest: int, body: bytes | memoryview, src: IPv6Address, dst: IPv6Address
+) -> bytes:
+    """An ICMPv6 message (RFC 4443 §2.1) with its checksum (RFC 4443 §2.3)."""
     buf = bytearray(8 + len(body))
     struct.pack_into("!BBHI", buf, 0, t, c, 0, rest & 0xFFFFFFFF)
     buf[8:] = body
@@ -189,12 +191,10 @@ def inner_4to6(quoted: memoryview, mapping: Mapping) -> bytes | None:
         protocol = IPPROTO_ICMPV6
     frag = h.is_fragment
     out = bytearray(40 + (8 if frag else 0))
-    _V6HDR.pack_into(
-        out, 0, (6 << 28) | (h.tos << 20), declared + (8 if frag else 0),
-        IPPROTO_FRAGMENT if frag else protocol, h.ttl, src6.packed, dst6.packed,
-    )  # fmt: skip
+    next_header = IPPROTO_FRAGMENT if frag else protocol
+    emit_v6(out, h.tos, declared + (8 if frag else 0), next_header, h.ttl, src6, dst6)
     if frag:
-        _FRAG.pack_into(out, 40, protocol, 0, (h.offset << 3) | int(h.mf), h.identification)
+        emit_fragment(out, 40, protocol, h.offset, h.mf, h.identification)
     return bytes(out) + bytes(data)
 
 
@@ -278,9 +278,7 @@ def inner_6to4(quoted: memoryview, mapping: Mapping) -> bytes | None:
     else:
         ident, frag_word = 0, 0x4000 if 20 + declared > 1260 else 0
     out = bytearray(20)
-    _V4HDR.pack_into(
-        out, 0, 0x45, h.traffic_class, 20 + declared, ident, frag_word, h.hop_limit, protocol,
-        0, src4.packed, dst4.packed,
-    )  # fmt: skip
-    write_u16(out, 10, internet_checksum(out))
+    emit_v4(
+        out, h.traffic_class, 20 + declared, ident, frag_word, h.hop_limit, protocol, src4, dst4
+    )
     return bytes(out) + bytes(data)

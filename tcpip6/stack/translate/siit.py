@@ -7,20 +7,22 @@ sender. Every packet not translated is counted by its reason (:class:`TranslateC
 from __future__ import annotations
 
 import random
-import struct
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
 from tcpip6.stack.translate.counters import TranslateCounters
 from tcpip6.stack.translate.headers import (
     addr_sum,
+    emit_fragment,
+    emit_v4,
+    emit_v6,
     fix_transport_checksum,
     read_v4,
     read_v6,
     unexpired_source_route,
     write_u16,
 )
-from tcpip6.stack.translate.icmp import MAX_ICMPV4_ERROR, icmp4_to_6, icmp6_to_4
+from tcpip6.stack.translate.icmp import MAX_ICMPV4_ERROR, icmp4_to_6, icmp6_to_4, icmpv6_message
 from tcpip6.stack.translate.mapping import Mapping
 from tcpip6.wire import icmpv4 as v4
 from tcpip6.wire import icmpv6 as v6
@@ -28,10 +30,6 @@ from tcpip6.wire.checksum import internet_checksum, upper_layer_checksum
 from tcpip6.wire.icmpv4 import Icmpv4Header
 from tcpip6.wire.ipv4 import IPPROTO_ICMP
 from tcpip6.wire.ipv6 import IPPROTO_FRAGMENT, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, MIN_MTU
-
-_V6HDR = struct.Struct("!IHBB16s16s")
-_FRAG = struct.Struct("!BBHI")
-_V4HDR = struct.Struct("!BBHHHBBH4s4s")
 
 #: RFC 7915 §5.1: a translated packet up to this size leaves with DF clear.
 DF_THRESHOLD = 1260
@@ -147,7 +145,6 @@ class Siit:
                 )
             return self._drop("v4_too_big_df_drop", err)
         ttl = h.ttl - 1
-        word = (6 << 28) | (h.tos << 20)  # RFC 7915 §4.1: Traffic Class = TOS, Flow Label 0
         # RFC 7915 §4.1: with DF clear the sender allows fragmentation, and the pieces are
         # cut to the lowest IPv6 MTU (1280 unless configured); with DF set the packet goes
         # whole as long as the next hop carries it (path MTU discovery is the sender's).
@@ -155,7 +152,8 @@ class Siit:
         limit = mtu6 if h.df and not fragmented else min(mtu6, self.config.lowest_ipv6_mtu)
         if size <= limit and not fragmented:
             out6 = bytearray(40 + len(data))
-            _V6HDR.pack_into(out6, 0, word, len(data), protocol, ttl, src6.packed, dst6.packed)
+            # RFC 7915 §4.1: Traffic Class = TOS, Flow Label 0
+            emit_v6(out6, h.tos, len(data), protocol, ttl, src6, dst6)
             out6[40:] = data
             self.counters.v4_translated += 1
             return Translated(packets=(bytes(out6),))
@@ -169,13 +167,8 @@ class Siit:
             last = start + step >= len(data)
             more = h.mf or not last
             out6 = bytearray(48 + len(chunk))
-            _V6HDR.pack_into(
-                out6, 0, word, 8 + len(chunk), IPPROTO_FRAGMENT, ttl, src6.packed, dst6.packed
-            )
-            _FRAG.pack_into(
-                out6, 40, protocol, 0, ((h.offset + start // 8) << 3) | int(more),
-                h.identification,
-            )  # fmt: skip
+            emit_v6(out6, h.tos, 8 + len(chunk), IPPROTO_FRAGMENT, ttl, src6, dst6)
+            emit_fragment(out6, 40, protocol, h.offset + start // 8, more, h.identification)
             out6[48:] = chunk
             pieces.append(bytes(out6))
         if len(pieces) > 1 or not fragmented:
@@ -258,11 +251,7 @@ class Siit:
             more = mf or start + step < len(data)
             flags = (0x4000 if df else 0) | (0x2000 if more else 0) | (offset + start // 8)
             out4 = bytearray(20 + len(chunk))
-            _V4HDR.pack_into(
-                out4, 0, 0x45, h.traffic_class, 20 + len(chunk), ident, flags, ttl, protocol,
-                0, src4.packed, dst4.packed,
-            )  # fmt: skip
-            write_u16(out4, 10, internet_checksum(out4[:20]))
+            emit_v4(out4, h.traffic_class, 20 + len(chunk), ident, flags, ttl, protocol, src4, dst4)
             out4[20:] = chunk
             pieces.append(bytes(out4))
         if len(pieces) > 1:
@@ -285,11 +274,8 @@ class Siit:
             return None
         msg = Icmpv4Header(t, c, rest).message(offending[: MAX_ICMPV4_ERROR - 28])
         out = bytearray(20 + len(msg))
-        _V4HDR.pack_into(
-            out, 0, 0x45, 0, len(out), self.rng.getrandbits(16), 0, ERROR_HOP_LIMIT,
-            IPPROTO_ICMP, 0, me.packed, to.packed,
-        )  # fmt: skip
-        write_u16(out, 10, internet_checksum(out[:20]))
+        ident = self.rng.getrandbits(16)
+        emit_v4(out, 0, len(out), ident, 0, ERROR_HOP_LIMIT, IPPROTO_ICMP, me, to)
         out[20:] = msg
         self.counters.icmpv4_errors_sent += 1
         return bytes(out)
@@ -302,13 +288,9 @@ class Siit:
         me = self.config.ipv6_address
         if me is None:
             return None
-        body = bytearray(8) + offending[: MIN_MTU - 48]
-        struct.pack_into("!BBHI", body, 0, t, c, 0, rest)
-        write_u16(body, 2, upper_layer_checksum(me, to, IPPROTO_ICMPV6, body))
+        body = icmpv6_message(t, c, rest, offending[: MIN_MTU - 48], me, to)
         out = bytearray(40)
-        _V6HDR.pack_into(
-            out, 0, 6 << 28, len(body), IPPROTO_ICMPV6, ERROR_HOP_LIMIT, me.packed, to.packed
-        )
+        emit_v6(out, 0, len(body), IPPROTO_ICMPV6, ERROR_HOP_LIMIT, me, to)
         self.counters.icmpv6_errors_sent += 1
         return bytes(out + body)
 
