@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from tcpip6.apps.options import Checked, build_options
+from tcpip6.stack.machines.graph import TRACE_FORMATS
 
 if TYPE_CHECKING:
     from tcpip6.api.sockets import Stack
@@ -152,6 +153,19 @@ def run_in_host(tool: str, control: str, job_args: dict[str, Any]) -> int:
     raise CliError(f"{control}: no answer", 1)
 
 
+def add_trace_options(p: argparse.ArgumentParser, trace_help: str) -> None:
+    """``--trace`` (``trace_help`` says when it prints) and ``--trace-format``, the lines
+    :func:`~tcpip6.stack.machines.graph.trace_printer` writes."""
+    p.add_argument("--trace", action="store_true", help=trace_help)
+    p.add_argument(
+        "--trace-format",
+        choices=TRACE_FORMATS,
+        default="text",
+        help="trace line format: text, or json: JSON Lines (one JSON object per transition "
+        "and line; name the file .jsonl), what diagram --highlight reads",
+    )
+
+
 def tool_parser(
     sub: Subparsers,
     name: str,
@@ -196,6 +210,7 @@ __all__ = [
     "Backend",
     "CliError",
     "Subparsers",
+    "add_trace_options",
     "options",
     "run_in_host",
     "tool_parser",

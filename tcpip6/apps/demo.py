@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 
-from tcpip6.apps.command import Subparsers
+from tcpip6.apps.command import Subparsers, add_trace_options
 from tcpip6.apps.decode import summarize_frame
 from tcpip6.apps.demo_mobility import MobilityOutcome, mobility_phase
 from tcpip6.io.ipv4_port import Ipv4PacketPort
@@ -379,14 +379,7 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         ),
     )
     demo.add_argument("--pcap", default="tcpip6-demo.pcap", help="pcap file to write")
-    demo.add_argument("--trace", action="store_true", help="print every graph state change")
-    demo.add_argument(
-        "--trace-format",
-        choices=("text", "json"),
-        default="text",
-        help="trace line format: text, or json: JSON Lines (one JSON object per transition "
-        "and line; name the file .jsonl), what diagram --highlight reads",
-    )
+    add_trace_options(demo, "print every graph state change")
     demo.add_argument(
         "--sim",
         choices=("mobile",),

@@ -37,7 +37,7 @@ from typing import Any, TextIO
 
 from tcpip6.api.sockets import Stack
 from tcpip6.apps import show, translate_config
-from tcpip6.apps.command import CliError, Subparsers
+from tcpip6.apps.command import CliError, Subparsers, add_trace_options
 from tcpip6.apps.ftpd import Ftpd
 from tcpip6.apps.httpd import HTTP_PORT, Httpd
 from tcpip6.apps.ipsec_config import IpsecConfig, IpsecConfigError, apply_ipsec, load_ipsec_file
@@ -1013,16 +1013,7 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     )
     host.add_argument("--pcap", metavar="FILE", help="write every frame sent and received")
     host.add_argument("--seed", type=int, help="seed the random choices (DAD and RS delays)")
-    host.add_argument(
-        "--trace", action="store_true", help="print every graph state change as it happens"
-    )
-    host.add_argument(
-        "--trace-format",
-        choices=("text", "json"),
-        default="text",
-        help="trace line format: text, or json: JSON Lines (one JSON object per transition "
-        "and line; name the file .jsonl), what diagram --highlight reads",
-    )
+    add_trace_options(host, "print every graph state change as it happens")
     host.add_argument(
         "--serve",
         action="append",
