@@ -42,22 +42,28 @@ class EamTable:
 
     def v4_to_v6(self, v4: IPv4Address) -> IPv6Address | None:
         """RFC 7757 §3.3: the longest matching IPv4 prefix; the suffix is copied."""
-        best: EamEntry | None = None
-        for e in self.entries:
-            if v4 in e.ipv4 and (best is None or e.ipv4.prefixlen > best.ipv4.prefixlen):
-                best = e
-        if best is None:
-            return None
-        suffix = int(v4) - int(best.ipv4.network_address)
-        return IPv6Address(int(best.ipv6.network_address) + suffix)
+        mapped = _copy_suffix(v4, [(e.ipv4, e.ipv6) for e in self.entries])
+        return None if mapped is None else IPv6Address(mapped)
 
     def v6_to_v4(self, v6: IPv6Address) -> IPv4Address | None:
         """RFC 7757 §3.3: the longest matching IPv6 prefix; the suffix is copied."""
-        best: EamEntry | None = None
-        for e in self.entries:
-            if v6 in e.ipv6 and (best is None or e.ipv6.prefixlen > best.ipv6.prefixlen):
-                best = e
-        if best is None:
-            return None
-        suffix = int(v6) - int(best.ipv6.network_address)
-        return IPv4Address(int(best.ipv4.network_address) + suffix)
+        mapped = _copy_suffix(v6, [(e.ipv6, e.ipv4) for e in self.entries])
+        return None if mapped is None else IPv4Address(mapped)
+
+
+Network = IPv4Network | IPv6Network
+
+
+def _copy_suffix(
+    address: IPv4Address | IPv6Address, pairs: list[tuple[Network, Network]]
+) -> int | None:
+    """RFC 7757 §3.3: of the (from, to) prefix pairs, the one whose from-prefix is the
+    longest holding ``address``; the address in its to-prefix with the same suffix."""
+    best: tuple[Network, Network] | None = None
+    for source, target in pairs:
+        if address in source and (best is None or source.prefixlen > best[0].prefixlen):
+            best = (source, target)
+    if best is None:
+        return None
+    source, target = best
+    return int(target.network_address) + int(address) - int(source.network_address)
