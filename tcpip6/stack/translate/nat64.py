@@ -24,7 +24,7 @@ from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.machines import nat64_tcp
 from tcpip6.stack.machines.graph import TraceSink
 from tcpip6.stack.machines.nat64_tcp import Nat64TcpState as S
-from tcpip6.stack.translate.headers import adjust, read_u16, read_v4, read_v6, write_u16
+from tcpip6.stack.translate.headers import adjust, emit_v6, read_u16, read_v4, read_v6, write_u16
 from tcpip6.stack.translate.rfc6052 import Rfc6052Prefix
 from tcpip6.stack.translate.siit import Siit, SiitConfig, Translated
 from tcpip6.wire import icmpv4 as v4
@@ -291,6 +291,17 @@ class Nat64:
             self.bib_by_t.pop((s.protocol, s.bib.t), None)
             self.counters.bib_deleted += 1
 
+    def _packet_of(self, s: Session, protocol: int, tcp_event: str, now: float) -> None:
+        """A packet of session ``s`` goes through: a TCP one is ``tcp_event`` to the session's
+        state machine (RFC 6146 §3.5.2); a UDP or ICMP one sets the lifetime to UDP_DEFAULT or
+        ICMP_DEFAULT again (RFC 6146 §3.5.1, RFC 6146 §3.5.3)."""
+        if protocol == IPPROTO_TCP:
+            self._tcp_event(s, tcp_event, now)
+            return
+        c = self.config
+        s.expires = now + (c.udp_lifetime if protocol == IPPROTO_UDP else c.icmp_lifetime)
+        self._arm(s)
+
     def _tcp_event(self, s: Session, trigger: str, now: float) -> None:
         old = s.state
         ignored = (old.name, trigger) in nat64_tcp.GRAPH.ignored
@@ -349,9 +360,7 @@ class Nat64:
         struct.pack_into("!HHIIBBHHH", seg, 0, s.y[1], s.x[1], 0, 0, 5 << 4, 0x10, 0, 0, 0)
         write_u16(seg, 16, upper_layer_checksum(s.y[0], s.x[0], IPPROTO_TCP, seg))
         hdr = bytearray(40)
-        struct.pack_into(
-            "!IHBB16s16s", hdr, 0, 6 << 28, 20, IPPROTO_TCP, 64, s.y[0].packed, s.x[0].packed
-        )
+        emit_v6(hdr, 0, 20, IPPROTO_TCP, 64, s.y[0], s.x[0])
         return bytes(hdr + seg)
 
     # -- IPv6 -> IPv4 (RFC 6146 §3.4, RFC 6146 §3.5) -----------------------------------------------
@@ -392,13 +401,7 @@ class Nat64:
             s = self._new_session(bib, y, z, now, life.get(protocol, self.config.tcp_trans))
             if s is None:
                 return Translated(drop="sessions_full_drop")
-        if protocol == IPPROTO_TCP:
-            self._tcp_event(s, tcp_trigger(True, flags), now)
-        else:
-            s.expires = now + (
-                self.config.udp_lifetime if protocol == IPPROTO_UDP else self.config.icmp_lifetime
-            )
-            self._arm(s)
+        self._packet_of(s, protocol, tcp_trigger(True, flags), now)
         # Rewrite the source port (or the ICMP identifier) to T's, then SIIT.
         _rewrite_port(buf, off, protocol, at=0 if protocol != IPPROTO_ICMPV6 else 4, new=s.t[1])
         r = self._through_siit(buf, s, from_v4=False, counted=False)
@@ -453,13 +456,7 @@ class Nat64:
                 return Translated(drop="sessions_full_drop")
             if protocol == IPPROTO_TCP:
                 s.stored_syn = bytes(buf)
-        if protocol == IPPROTO_TCP:
-            self._tcp_event(s, tcp_trigger(False, flags), now)
-        else:
-            s.expires = now + (
-                self.config.udp_lifetime if protocol == IPPROTO_UDP else self.config.icmp_lifetime
-            )
-            self._arm(s)
+        self._packet_of(s, protocol, tcp_trigger(False, flags), now)
         _rewrite_port(buf, off, protocol, at=2 if protocol != IPPROTO_ICMP else 4, new=s.x[1])
         return self._through_siit(buf, s, from_v4=True)
 
