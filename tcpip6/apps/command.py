@@ -173,9 +173,11 @@ def tool_parser(
     description: str,
     add_help: bool = True,
     in_host: bool = False,
+    serves: bool = False,
 ) -> argparse.ArgumentParser:
     """The subparser of a tool that runs on a stack: its description wrapped, the
-    backends (--sim, --loopback and, if ``in_host``, --control) and their epilog."""
+    backends (--sim, --loopback and, if ``in_host``, --control) and their epilog; if
+    ``serves``, the optional SERVER that :meth:`Backend.server` reads."""
     p: argparse.ArgumentParser = sub.add_parser(
         name,
         help=help,
@@ -202,6 +204,8 @@ def tool_parser(
         "--loopback", action="store_true", help="run on a loopback-only host (::1), real time"
     )
     p.set_defaults(control=None, runs_in_host=in_host)
+    if serves:
+        p.add_argument("server", nargs="?", help="with --sim, the serving host's name")
     return p
 
 

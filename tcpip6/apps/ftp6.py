@@ -237,8 +237,8 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         "a demonstration file) on the server host, and host a lists it, fetches a file "
         "passively and actively and tries to leave the root. A live host serves with "
         "'tcpip6 host --serve ftp=DIR' (or ftp-upload=DIR).",
+        serves=True,
     )
-    d.add_argument("server", nargs="?", help="with --sim, the serving host's name")
     d.add_argument("--root", metavar="DIR", help="the directory to serve")
     d.add_argument("--upload", action="store_true", help="allow STOR, DELE, MKD")
     d.set_defaults(run=run_server)

@@ -484,8 +484,8 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         "  tcpip6 httpd --sim demo                    a fetches /tcpip6.bin from b\n"
         "  tcpip6 httpd --sim demo --root site /a.txt  a fetches site/a.txt from b\n"
         "  tcpip6 httpd --sim demo c                  from c, across the router (MTU 1280)",
+        serves=True,
     )
-    p.add_argument("server", nargs="?", help="with --sim, the serving host's name")
     p.add_argument("path", nargs="?", default="/", help="the path to fetch (default /)")
     p.add_argument("--root", metavar="DIR", help="the directory to serve")
     p.add_argument(

@@ -404,8 +404,8 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         "reads 740 octets and closes). Exit status 1 if an answer was wrong. With "
         "--sim the server is SERVER (default b in demo, z in chain); with --loopback both "
         "are ::1.",
+        serves=True,
     )
-    p.add_argument("server", nargs="?", help="with --sim, the serving host's name")
     return p
 
 
