@@ -319,8 +319,34 @@ def _addresses(data: bytes, what: str) -> tuple[IPv6Address, ...]:
     return tuple(IPv6Address(body[i : i + 16]) for i in range(0, len(body), 16))
 
 
+class _TypedRoutingHeader:
+    """A routing type read and written through :class:`RoutingHeader`: the subclass turns
+    the generic header into its fields (``from_generic``) and back (``generic``)."""
+
+    __slots__ = ()
+
+    PROTOCOL: ClassVar[int] = IPPROTO_ROUTING
+
+    @classmethod
+    def from_generic(cls, rh: RoutingHeader) -> Self:
+        raise NotImplementedError
+
+    def generic(self) -> RoutingHeader:
+        raise NotImplementedError
+
+    @classmethod
+    def parse(cls, buf: bytes | bytearray | memoryview) -> Self:
+        return cls.from_generic(RoutingHeader.parse(buf))
+
+    def emit(self, buf: bytearray | memoryview, off: int = 0) -> None:
+        self.generic().emit(buf, off)
+
+    def build(self) -> bytes:
+        return self.generic().build()
+
+
 @dataclass(frozen=True, slots=True)
-class Type0RoutingHeader:
+class Type0RoutingHeader(_TypedRoutingHeader):
     """RFC 2460 §4.4: the source-routed address list. RFC 5095 §3 deprecates it: a node
     treats it as an unrecognised routing type. Parsed so the stack can say why it refuses,
     and tests can send it."""
@@ -330,7 +356,6 @@ class Type0RoutingHeader:
     addresses: tuple[IPv6Address, ...]
     reserved: int = 0
 
-    PROTOCOL: ClassVar[int] = IPPROTO_ROUTING
     ROUTING_TYPE: ClassVar[int] = ROUTING_TYPE_0
 
     @classmethod
@@ -341,10 +366,6 @@ class Type0RoutingHeader:
         addresses = _addresses(rh.data, "type 0 routing header")
         return cls(rh.next_header, rh.segments_left, addresses, _RESERVED.unpack_from(rh.data)[0])
 
-    @classmethod
-    def parse(cls, buf: bytes | bytearray | memoryview) -> Type0RoutingHeader:
-        return cls.from_generic(RoutingHeader.parse(buf))
-
     def generic(self) -> RoutingHeader:
         data = _RESERVED.pack(self.reserved) + b"".join(a.packed for a in self.addresses)
         return RoutingHeader(self.next_header, ROUTING_TYPE_0, self.segments_left, data)
@@ -352,15 +373,9 @@ class Type0RoutingHeader:
     def buffer_len(self) -> int:
         return 8 + 16 * len(self.addresses)
 
-    def emit(self, buf: bytearray | memoryview, off: int = 0) -> None:
-        self.generic().emit(buf, off)
-
-    def build(self) -> bytes:
-        return self.generic().build()
-
 
 @dataclass(frozen=True, slots=True)
-class Type2RoutingHeader:
+class Type2RoutingHeader(_TypedRoutingHeader):
     """RFC 6275 §6.4: one address, the mobile node's home address; Hdr Ext Len 2 and
     Segments Left 1 when sent (RFC 6275 §6.4.1). Checking Segments Left is the receiver's job."""
 
@@ -369,7 +384,6 @@ class Type2RoutingHeader:
     segments_left: int = 1
     reserved: int = 0
 
-    PROTOCOL: ClassVar[int] = IPPROTO_ROUTING
     ROUTING_TYPE: ClassVar[int] = ROUTING_TYPE_2
     HEADER_LEN: ClassVar[int] = 24
 
@@ -382,22 +396,12 @@ class Type2RoutingHeader:
         reserved = _RESERVED.unpack_from(rh.data)[0]
         return cls(rh.next_header, IPv6Address(rh.data[4:20]), rh.segments_left, reserved)
 
-    @classmethod
-    def parse(cls, buf: bytes | bytearray | memoryview) -> Type2RoutingHeader:
-        return cls.from_generic(RoutingHeader.parse(buf))
-
     def generic(self) -> RoutingHeader:
         data = _RESERVED.pack(self.reserved) + self.home_address.packed
         return RoutingHeader(self.next_header, ROUTING_TYPE_2, self.segments_left, data)
 
     def buffer_len(self) -> int:
         return self.HEADER_LEN
-
-    def emit(self, buf: bytearray | memoryview, off: int = 0) -> None:
-        self.generic().emit(buf, off)
-
-    def build(self) -> bytes:
-        return self.generic().build()
 
 
 # -- Fragment -----------------------------------------------------------------------------
