@@ -27,9 +27,13 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 from typing import Protocol
 
-from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.link import Received
-from tcpip6.stack.tunnel import DecapsulationError, decapsulate, encapsulate
+from tcpip6.stack.tunnel import (
+    DecapsulationError,
+    Protocol41Counters,
+    decapsulate,
+    encapsulate,
+)
 from tcpip6.stack.tunnel import interface_identifier as ipv4_interface_identifier
 from tcpip6.wire.ipv6 import MIN_MTU
 
@@ -60,13 +64,7 @@ class MulticastDatagramPort(Protocol):
 
 
 @dataclass
-class SixOverFourCounters(CounterSet):
-    datagrams_received: int = 0
-    datagrams_sent: int = 0
-    malformed_drop: int = 0
-    not_protocol_41_drop: int = 0
-    fragment_drop: int = 0
-    not_ipv6_drop: int = 0
+class SixOverFourCounters(Protocol41Counters):
     #: Neither our IPv4 address nor a group of our multicast list.
     not_for_us_drop: int = 0
     #: Our own multicast, looped back (the live port turns the loop off; a hub may not).

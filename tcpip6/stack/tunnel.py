@@ -188,13 +188,20 @@ class DatagramPort(Protocol):
 
 
 @dataclass
-class TunnelCounters(CounterSet):
+class Protocol41Counters(CounterSet):
+    """What every link over IPv4 protocol 41 counts: the datagrams, and a drop for each
+    reason :func:`decapsulate` refuses one (:attr:`DecapsulationError.reason`)."""
+
     datagrams_received: int = 0
     datagrams_sent: int = 0
     malformed_drop: int = 0
     not_protocol_41_drop: int = 0
     fragment_drop: int = 0
     not_ipv6_drop: int = 0
+
+
+@dataclass
+class TunnelCounters(Protocol41Counters):
     #: The outer destination is not our IPv4 address.
     not_for_us_drop: int = 0
     #: RFC 4213 §3.6: a configured tunnel accepts datagrams from its remote end only.
@@ -463,6 +470,7 @@ __all__ = [
     "TUNNEL_TTL",
     "DatagramPort",
     "DecapsulationError",
+    "Protocol41Counters",
     "TunnelCounters",
     "TunnelKind",
     "TunnelLink",
