@@ -32,7 +32,6 @@ The views:
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Callable, Mapping
 from ipaddress import IPv6Address
 from pathlib import Path
@@ -41,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from tcpip6.apps import ipsec_config
 from tcpip6.apps.command import CliError, Subparsers
 from tcpip6.apps.show_bindings import binding_lines, bindings
+from tcpip6.apps.show_format import counter_group, expires, seconds_left
 from tcpip6.apps.show_translations import translation_lines, translations
 from tcpip6.stack.counters import CounterSet
 from tcpip6.wire import ipv6 as wire_ipv6
@@ -69,13 +69,6 @@ _PROTOCOL_NAMES = {
     wire_ipv6.IPPROTO_UDPLITE: "udplite",
     wire_ipv6.IPPROTO_ICMPV6: "icmpv6",
 }
-
-
-def seconds_left(until: float, now: float) -> int | None:
-    """Whole seconds from ``now`` to ``until`` (never below 0); None: infinite."""
-    if math.isinf(until):
-        return None
-    return max(0, math.floor(until - now))
 
 
 def _mac(link_address: bytes | None) -> str | None:
@@ -420,15 +413,13 @@ def route_lines(data: Data) -> list[str]:
     lines = []
     for p in data["prefixes"]:
         proto = "ra" if p["origin"] == "router_advertisement" else p["origin"]
-        expires = "" if p["expires"] is None else f" expires {p['expires']}sec"
-        lines.append(f"{p['prefix']} dev {p['interface']} proto {proto}{expires}")
+        lines.append(f"{p['prefix']} dev {p['interface']} proto {proto}{expires(p['expires'])}")
     for s in data["static_routes"]:
         via = "" if s["next_hop"] is None else f" via {s['next_hop']}"
         lines.append(f"{s['prefix']}{via} dev {s['interface']} proto static")
     for r in data["default_routers"]:
-        expires = "" if r["expires"] is None else f" expires {r['expires']}sec"
         lines.append(
-            f"default via {r['router']} dev {r['interface']} proto ra{expires} "
+            f"default via {r['router']} dev {r['interface']} proto ra{expires(r['expires'])} "
             f"pref {r['preference']}"
         )
     return lines
@@ -469,14 +460,7 @@ def counter_lines(data: Data) -> list[str]:
             groups.append((f"{ifname} {kind}", values))
     for name, values in data.get("extra", {}).items():
         groups.append((name, values))
-    lines = []
-    for title, values in groups:
-        nonzero = [(k, v) for k, v in values.items() if v]
-        if not nonzero:
-            continue
-        lines.append(f"{title}:")
-        lines.extend(f"    {v} {k}" for k, v in nonzero)
-    return lines
+    return [line for title, values in groups for line in counter_group(title, values)]
 
 
 def connection_lines(data: Data) -> list[str]:

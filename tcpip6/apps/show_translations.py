@@ -11,9 +11,9 @@ IPv4 host (Z).
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
+from tcpip6.apps.show_format import counter_group, expires, seconds_left
 from tcpip6.stack.translate.nat64 import Nat64
 from tcpip6.wire.ipv6 import IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP
 
@@ -25,10 +25,6 @@ Data = dict[str, Any]
 
 #: The BIB's protocols by name; a NAT64 keys ICMP Query sessions as ICMPv6 (RFC 6146 §3.5.3).
 PROTOCOLS = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_ICMPV6: "icmp"}
-
-
-def _left(until: float, now: float) -> int | None:
-    return None if math.isinf(until) else max(0, math.floor(until - now))
 
 
 def _translator(t: Translator, now: float) -> Data:
@@ -70,7 +66,7 @@ def _translator(t: Translator, now: float) -> Data:
                 "z_address": str(s.z[0]),
                 "z_port": s.z[1],
                 "state": s.state.name if s.protocol == IPPROTO_TCP else None,
-                "expires": _left(s.expires, now),
+                "expires": seconds_left(s.expires, now),
             }
             for s in sorted(engine.sessions_v6.values(), key=lambda s: (s.protocol, s.t, s.z))
         ]
@@ -126,14 +122,10 @@ def translation_lines(data: Data) -> list[str]:
             lines.append(f"sessions ({len(t['sessions'])}):")
             for s in t["sessions"]:
                 state = f" {s['state']}" if s["state"] else ""
-                expires = "" if s["expires"] is None else f" expires {s['expires']}sec"
                 lines.append(
                     f"    {s['protocol']} [{s['x_address']}]:{s['x_port']} "
                     f"[{s['y_address']}]:{s['y_port']} <-> {s['t_address']}:{s['t_port']} "
-                    f"{s['z_address']}:{s['z_port']}{state}{expires}"
+                    f"{s['z_address']}:{s['z_port']}{state}{expires(s['expires'])}"
                 )
-        nonzero = {k: v for k, v in t["counters"].items() if v}
-        if nonzero:
-            lines.append("counters:")
-            lines += [f"    {v} {k}" for k, v in nonzero.items()]
+        lines += counter_group("counters", t["counters"])
     return lines
