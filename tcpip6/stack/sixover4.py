@@ -29,9 +29,8 @@ from typing import Protocol
 
 from tcpip6.stack.link import Received
 from tcpip6.stack.tunnel import (
-    DecapsulationError,
     Protocol41Counters,
-    decapsulate,
+    Protocol41Link,
     encapsulate,
 )
 from tcpip6.stack.tunnel import interface_identifier as ipv4_interface_identifier
@@ -73,12 +72,12 @@ class SixOverFourCounters(Protocol41Counters):
     no_ipv4_next_hop_drop: int = 0
 
 
-class SixOverFourLink:
+class SixOverFourLink(Protocol41Link):
     """IPv6 over an IPv4 multicast domain (RFC 2529): ND resolves IPv6 addresses to IPv4
     ones, as it resolves them to MACs on Ethernet."""
 
     kind = "6over4"
-    link_address_length = 4
+    counters: SixOverFourCounters
     uses_nd = True
 
     def __init__(
@@ -118,21 +117,11 @@ class SixOverFourLink:
     def map_multicast(self, group: IPv6Address) -> bytes:
         return multicast_ipv4(group).packed  # RFC 2529 §6
 
-    def read_lla_option(self, data: bytes) -> bytes | None:
-        # RFC 2529 §5: two zero octets, then the IPv4 address.
-        if len(data) < 6:
-            return None
-        return bytes(data[2:6])
-
-    def write_lla_option(self, link_address: bytes) -> bytes:
-        return LLA_PAD + link_address
-
     def decapsulate(self, frame: bytes | memoryview) -> Received | None:
-        try:
-            hdr, packet = decapsulate(frame)
-        except DecapsulationError as exc:
-            setattr(self.counters, exc.reason, getattr(self.counters, exc.reason) + 1)
+        outer = self._decapsulate(frame)
+        if outer is None:
             return None
+        hdr, packet = outer
         if hdr.src == self.local:
             self.counters.own_datagram_drop += 1
             return None

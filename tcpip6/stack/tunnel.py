@@ -217,13 +217,40 @@ class TunnelCounters(Protocol41Counters):
     not_compatible_source_drop: int = 0
 
 
-class TunnelLink:
+class Protocol41Link:
+    """What the links that carry IPv6 in IPv4 protocol 41 share (RFC 4213 tunnels, RFC 2529
+    6over4): 4-octet link addresses, in ND options in the form of RFC 2529 §5, and
+    :func:`decapsulate` first for every datagram received, its refusals counted."""
+
+    link_address_length = 4
+    counters: Protocol41Counters
+
+    def read_lla_option(self, data: bytes) -> bytes | None:
+        # RFC 2529 §5: two zero octets, then the IPv4 address.
+        if len(data) < 6:
+            return None
+        return bytes(data[2:6])
+
+    def write_lla_option(self, link_address: bytes) -> bytes:
+        return b"\0\0" + link_address
+
+    def _decapsulate(self, frame: bytes | memoryview) -> tuple[Ipv4Header, memoryview] | None:
+        """The IPv4 header and the IPv6 packet; None for a datagram :func:`decapsulate`
+        refuses, counted under its reason."""
+        try:
+            return decapsulate(frame)
+        except DecapsulationError as exc:
+            setattr(self.counters, exc.reason, getattr(self.counters, exc.reason) + 1)
+            return None
+
+
+class TunnelLink(Protocol41Link):
     """IPv6 over IPv4 (protocol 41): a configured tunnel when ``remote`` is given, an
     automatic one (RFC 2893 §5) with ``automatic``, else 6to4 (with ``relay`` for native
     destinations, RFC 3068)."""
 
     kind = "tunnel"
-    link_address_length = 4
+    counters: TunnelCounters
     #: RFC 4213 §3.8 (configured) and RFC 3056 (6to4): no address resolution; the next
     #: hop's IPv4 address is configured or embedded in its IPv6 address.
     uses_nd = False
@@ -324,21 +351,11 @@ class TunnelLink:
         # has no multicast (b"": ipv4_next_hop finds none and the packet is dropped).
         return self.remote.packed if self.remote is not None else b""
 
-    def read_lla_option(self, data: bytes) -> bytes | None:
-        # RFC 2529 §5: two zero octets, then the IPv4 address.
-        if len(data) < 6:
-            return None
-        return bytes(data[2:6])
-
-    def write_lla_option(self, link_address: bytes) -> bytes:
-        return b"\0\0" + link_address
-
     def decapsulate(self, frame: bytes | memoryview) -> Received | None:
-        try:
-            hdr, packet = decapsulate(frame)
-        except DecapsulationError as exc:
-            setattr(self.counters, exc.reason, getattr(self.counters, exc.reason) + 1)
+        outer = self._decapsulate(frame)
+        if outer is None:
             return None
+        hdr, packet = outer
         if hdr.dst != self.local:
             self.counters.not_for_us_drop += 1
             return None
@@ -471,6 +488,7 @@ __all__ = [
     "DatagramPort",
     "DecapsulationError",
     "Protocol41Counters",
+    "Protocol41Link",
     "TunnelCounters",
     "TunnelKind",
     "TunnelLink",
