@@ -204,7 +204,13 @@ class MulticastListener:
         listener = GroupListener(group, self.label)
         listener.trace_sink = self._trace_sink
         self.listeners[group] = listener
-        GRAPH.fire(listener, "start_listening", now)
+        actions.append(self._announce(listener, "start_listening", now))
+        return actions
+
+    def _announce(self, listener: GroupListener, trigger: str, now: float) -> SendReport:
+        """``trigger`` (start listening, or the link coming up) on ``listener``, and the
+        Report it sends at once."""
+        GRAPH.fire(listener, trigger, now)
         # RFC 2710 §5 start listening: send report, set flag, start timer. RFC 2710 §4: the first
         # Report is repeated once, "after short delays [Unsolicited Report Interval]" -
         # RFC 2710 §5: a delay "chosen uniformly from the interval [0, [Unsolicited Report
@@ -212,8 +218,7 @@ class MulticastListener:
         listener.last_reporter = True
         self._start_timer(listener, now, self.unsolicited_report_interval)
         self.counters.reports_sent += 1
-        actions.append(SendReport(group))
-        return actions
+        return SendReport(listener.group)
 
     def leave(self, group: IPv6Address, now: float) -> list[MldAction]:
         """Stop listening to ``group`` (only the last of its joins acts)."""
@@ -243,15 +248,7 @@ class MulticastListener:
         """The interface is attached to a link again (``Host.link_up``): each reported
         address is announced again, as when the node started listening to it (RFC 2710 §4:
         an unsolicited Report at once, repeated after [0, Unsolicited Report Interval])."""
-        actions: list[MldAction] = []
-        for group in sorted(self.listeners):
-            listener = self.listeners[group]
-            GRAPH.fire(listener, "link_up", now)
-            listener.last_reporter = True
-            self._start_timer(listener, now, self.unsolicited_report_interval)
-            self.counters.reports_sent += 1
-            actions.append(SendReport(group))
-        return actions
+        return [self._announce(self.listeners[g], "link_up", now) for g in sorted(self.listeners)]
 
     # -- MLD messages from the link -----------------------------------------------------------
     def on_query(
