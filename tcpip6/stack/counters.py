@@ -11,13 +11,19 @@ from dataclasses import asdict, dataclass, fields
 
 
 class CounterSet:
-    """Mixin: ``as_dict()`` for ``tcpip6 show counters --json``, ``nonzero()`` for display."""
+    """Mixin: ``as_dict()`` for ``tcpip6 show counters --json``, ``nonzero()`` for display,
+    ``increment(name)`` for a counter chosen at run time."""
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)  # type: ignore[call-overload, no-any-return]
 
     def nonzero(self) -> dict[str, int]:
         return {k: v for k, v in self.as_dict().items() if v}
+
+    def increment(self, name: str) -> None:
+        """One more of the counter ``name`` (a drop reason or a message kind held as a
+        string)."""
+        setattr(self, name, getattr(self, name) + 1)
 
     def reset(self) -> None:
         for f in fields(self):  # type: ignore[arg-type]

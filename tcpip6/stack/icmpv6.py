@@ -119,9 +119,7 @@ class Icmpv6:
             self.host.icmp.out_echo_replies += 1
 
     def _error_received(self, d: Delivery, msg: wire_icmp.ErrorMessage) -> None:
-        c = self.host.icmp
-        name = _ERROR_COUNTERS[type(msg)]
-        setattr(c, name, getattr(c, name) + 1)
+        self.host.icmp.increment(_ERROR_COUNTERS[type(msg)])
         parameter = wire_icmp.error_parameter(msg)
         self.errors_received.append(
             IcmpErrorReceived(d.now, d.header.src, msg.type, msg.code, parameter, msg.invoking)
@@ -247,8 +245,7 @@ class Icmpv6:
         if not self.send(hdr.src, msg, now, src=src, interface=iface):
             return False
         c.out_errors += 1
-        name = "out" + _ERROR_COUNTERS[type(msg)][2:]
-        setattr(c, name, getattr(c, name) + 1)
+        c.increment("out" + _ERROR_COUNTERS[type(msg)][2:])
         return True
 
     def parameter_problem(

@@ -240,7 +240,7 @@ class Protocol41Link:
         try:
             return decapsulate(frame)
         except DecapsulationError as exc:
-            setattr(self.counters, exc.reason, getattr(self.counters, exc.reason) + 1)
+            self.counters.increment(exc.reason)
             return None
 
 

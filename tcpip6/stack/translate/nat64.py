@@ -522,7 +522,7 @@ class Nat64:
         return r
 
     def _drop(self, reason: str) -> Translated:
-        setattr(self.counters, reason, getattr(self.counters, reason) + 1)
+        self.counters.increment(reason)
         return Translated(drop=reason)
 
 

@@ -261,7 +261,7 @@ class Siit:
 
     # -- errors the translator originates ------------------------------------------------
     def _drop(self, reason: str, error: bytes | None = None) -> Translated:
-        setattr(self.counters, reason, getattr(self.counters, reason) + 1)
+        self.counters.increment(reason)
         return Translated(error=error, drop=reason)
 
     def _icmp4_error(
