@@ -29,6 +29,7 @@ from typing import Protocol
 
 from tcpip6.stack.link import Received
 from tcpip6.stack.tunnel import (
+    LLA_PAD,
     Protocol41Counters,
     Protocol41Link,
     encapsulate,
@@ -40,8 +41,6 @@ from tcpip6.wire.ipv6 import MIN_MTU
 SIX_OVER_FOUR_MTU = 1480
 #: RFC 2529 §6: the IPv4 organization-local scope (RFC 2365) prefix of the mapped groups.
 ORGANIZATION_LOCAL = bytes([239, 192])
-#: RFC 2529 §5: the link-layer address option body: two zero octets, the IPv4 address.
-LLA_PAD = b"\0\0"
 
 
 def multicast_ipv4(group: IPv6Address) -> IPv4Address:

@@ -217,6 +217,10 @@ class TunnelCounters(Protocol41Counters):
     not_compatible_source_drop: int = 0
 
 
+#: RFC 2529 §5: the link-layer address option body: two zero octets, the IPv4 address.
+LLA_PAD = b"\0\0"
+
+
 class Protocol41Link:
     """What the links that carry IPv6 in IPv4 protocol 41 share (RFC 4213 tunnels, RFC 2529
     6over4): 4-octet link addresses, in ND options in the form of RFC 2529 §5, and
@@ -232,7 +236,7 @@ class Protocol41Link:
         return bytes(data[2:6])
 
     def write_lla_option(self, link_address: bytes) -> bytes:
-        return b"\0\0" + link_address
+        return LLA_PAD + link_address
 
     def _decapsulate(self, frame: bytes | memoryview) -> tuple[Ipv4Header, memoryview] | None:
         """The IPv4 header and the IPv6 packet; None for a datagram :func:`decapsulate`
@@ -481,6 +485,7 @@ def configure_interface(iface: Interface, link: TunnelLink, now: float) -> None:
 __all__ = [
     "IPV4_COMPATIBLE",
     "LINKTYPE_RAW",
+    "LLA_PAD",
     "RELAY_ANYCAST",
     "SIX_TO_FOUR",
     "TUNNEL_MTU",
