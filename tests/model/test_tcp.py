@@ -32,6 +32,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from tcpip6.spec import rfc6298_rto as rto_spec
 from tcpip6.spec import rfc9293_tcp as spec
 from tcpip6.spec.rfc9293_tcp import ACK, FIN, PSH, RST, SYN, URG, State
 from tcpip6.stack.host import Host
@@ -208,6 +209,9 @@ class TcpVersusSpec(RuleBasedStateMachine):
         #: The last error the user was told of (each is told once).
         self.told: OSError | None = None
         self.ended: Connection | None = None
+        #: The RTO the retransmission timer was last armed with, when the test knows it
+        #: (RFC 6298 §2.1 at an opening, then each backoff): None after any other event.
+        self.rto_in_force: float | None = None
         #: The model's state before its last event.
         self.from_state = State.CLOSED
         self.peer_iss = 0
@@ -217,6 +221,13 @@ class TcpVersusSpec(RuleBasedStateMachine):
     def _tick(self) -> None:
         self.now += 0.001
         self.wire.frames.clear()
+        self.rto_in_force = None
+
+    def _rto_armed(self, conn: Connection, rto: float) -> None:
+        """The retransmission timer of ``conn`` runs for ``rto`` from now (RFC 6298)."""
+        deadline = self.host.tcp.timers.deadline((conn, TcpTimer.RETRANSMISSION))
+        assert deadline is not None and abs(deadline - (self.now + rto)) < 1e-9, (deadline, rto)
+        self.rto_in_force = rto
 
     def _drain(self, conn: Connection) -> None:
         buf = Drain()
@@ -464,6 +475,8 @@ class TcpVersusSpec(RuleBasedStateMachine):
         self._drain(conn)
         self._keep_windows()
         self._compare(self._model(spec.open_active(conn.iss, MODEL_PARAMS)))
+        # RFC 6298 §2.1: no RTT measured yet: RTO <- 1 second.
+        self._rto_armed(conn, rto_spec.Rto().rto)
 
     @rule(n=st.integers(1, 3 * MSS))
     def send(self, n: int) -> None:
@@ -587,6 +600,9 @@ class TcpVersusSpec(RuleBasedStateMachine):
         self._keep_windows()
         model_seg = spec.Segment(seq, ack, flags, PEER_WINDOW, data, seg.urgent)
         self._compare(self._model(spec.segment_arrives(self.tcb, model_seg)))
+        if was_listening and self.conn is not None and self.tcb.state is State.SYN_RECEIVED:
+            # RFC 6298 §2.1: the SYN,ACK is timed with the initial RTO.
+            self._rto_armed(self.conn, rto_spec.Rto().rto)
 
     @rule(
         kind=st.sampled_from(
@@ -643,7 +659,16 @@ class TcpVersusSpec(RuleBasedStateMachine):
         self._keep_windows()
         # RFC 1122 §4.2.3.5 R2: past RETRIES retransmissions the model deletes the TCB and
         # says "connection timed out"; the stack must have closed with ETIMEDOUT.
+        was = self.rto_in_force
         self._compare(self._model(spec.retransmission_timeout(self.tcb)))
+        if self.conn is conn and spec.outstanding(self.tcb):
+            armed = self.host.tcp.timers.deadline((conn, TcpTimer.RETRANSMISSION))
+            assert armed is not None
+            if was is None:
+                self.rto_in_force = armed - self.now  # the start of a run of timeouts
+            else:
+                # RFC 6298 §5.5: "back off the timer", within RFC 6298 §2.5's maximum.
+                self._rto_armed(conn, rto_spec.on_timeout(rto_spec.Rto(rto=was)).rto)
 
     @precondition(lambda self: spec.outstanding(self.tcb) and self._in_flight() <= MSS)
     @rule()
