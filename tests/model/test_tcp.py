@@ -212,6 +212,8 @@ class TcpVersusSpec(RuleBasedStateMachine):
         #: The RTO the retransmission timer was last armed with, when the test knows it
         #: (RFC 6298 §2.1 at an opening, then each backoff): None after any other event.
         self.rto_in_force: float | None = None
+        #: The windows of the SYNs the stack sent in the last step.
+        self.control_windows: list[int] = []
         #: The model's state before its last event.
         self.from_state = State.CLOSED
         self.peer_iss = 0
@@ -272,6 +274,7 @@ class TcpVersusSpec(RuleBasedStateMachine):
 
     def _sent(self) -> list[Seg]:
         out: list[Seg] = []
+        self.control_windows = []
         for frame in self.wire.frames:
             hdr, payload = wire_ipv6.split(memoryview(frame)[14:])
             if hdr.next_header != wire_ipv6.IPPROTO_TCP:
@@ -280,6 +283,8 @@ class TcpVersusSpec(RuleBasedStateMachine):
             assert (hdr.src, hdr.dst) == (LOCAL, PEER)
             assert (seg.src_port, seg.dst_port) == (LOCAL_PORT, PEER_PORT)
             out.append((seg.seq, seg.ack, seg.flags, bytes(seg.payload)))
+            if seg.flags & SYN:
+                self.control_windows.append(seg.window)
         self.wire.frames.clear()
         return out
 
@@ -323,6 +328,13 @@ class TcpVersusSpec(RuleBasedStateMachine):
         ]
         sent = self._sent()
         assert sent == want, (sent, want)
+        # The window the model offers where it fixes it: a SYN's is the receive buffer
+        # (RCV.WND; never scaled on a SYN, RFC 7323 §2.2). A reset's window is the RFC's to
+        # leave open (the model writes 0; the stack offers its window).
+        windows = [
+            a.segment.window for a in actions if isinstance(a, spec.Send) and a.segment.flags & SYN
+        ]
+        assert self.control_windows == windows, (self.control_windows, windows)
         got = b"".join(self.delivered)
         self.delivered.clear()
         assert got == b"".join(a.data for a in actions if isinstance(a, spec.Deliver))
