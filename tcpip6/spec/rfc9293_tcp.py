@@ -39,7 +39,11 @@ What this model chooses where RFC 9293 leaves a choice (the stack must choose th
   2 * MSL)``; entering TIME-WAIT sets it, and a FIN acknowledged in TIME-WAIT restarts
   it). The retransmission timer belongs to RFC 6298, not to this model: it should run
   exactly when :func:`outstanding` is true, and :func:`retransmission_timeout` resends
-  from SND.UNA whenever it is called. No user timeout.
+  from SND.UNA whenever it is called. It counts the timeouts of the same segment (SND.UNA
+  has not moved) and closes the connection past R2 (RFC 1122 §4.2.3.5), as a number of
+  retransmissions: :func:`retransmissions_for` turns R2's seconds into one with RFC 6298's
+  backoff. The user timeout (RFC 9293 §3.10.8) is :func:`user_timeout`, fired by whoever
+  keeps it (an orphaned FIN-WAIT-2 after :data:`FIN_WAIT_2_TIMEOUT`).
 * **ISS.** Chosen by the caller: ``open_active(iss, ...)`` and ``open_passive(...,
   iss=...)``. A listening TCB answers the next SYN with ``tcb.iss``; a caller that wants
   another ISS after a return to LISTEN replaces the field.
@@ -57,13 +61,16 @@ What this model chooses where RFC 9293 leaves a choice (the stack must choose th
   to an acceptable segment, as written.
 
 Signals: "connection reset", "connection refused", "connection closing", "connection does
-not exist", "foreign socket unspecified", "urgent data".
+not exist", "foreign socket unspecified", "urgent data", "connection timed out" (R2,
+RFC 1122 §4.2.3.5), "connection aborted due to user timeout" (RFC 9293 §3.10.8).
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
+
+from tcpip6.spec.rfc6298_rto import INITIAL_RTO, MAX_RTO
 
 # -- control bits -------------------------------------------------------------------------
 # RFC 9293 §3.1 (Header Format): the control bits are the low six bits of the 14th octet,
@@ -83,14 +90,48 @@ DEFAULT_MSS = 536  # RFC 9293 §3.7.1: the default when no MSS option is receive
 DEFAULT_RCV_WND = 65535  # the receive buffer; the largest window without scaling
 # RFC 9293 §3.4: "all arithmetic dealing with sequence numbers must be ... modulo 2**32"
 SEQ_SPACE = 2**32
+# RFC 1122 §4.2.3.5: "The value of R2 SHOULD correspond to at least 100 seconds", and "R2 for a
+# SYN segment MUST be set large enough to provide retransmission of the segment for at least 3
+# minutes".
+R2_SECONDS = 100.0
+R2_SYN_SECONDS = 180.0
+# Not an RFC constant: how long an orphaned connection (its user gone after CLOSE) waits in
+# FIN-WAIT-2 for the peer's FIN before its user timeout (RFC 9293 §3.10.8) ends it; Linux's
+# tcp_fin_timeout default.
+FIN_WAIT_2_TIMEOUT = 60.0
+
+
+def retransmissions_for(
+    seconds: float, initial_rto: float = INITIAL_RTO, max_rto: float = MAX_RTO
+) -> int:
+    """R2 as a number of retransmissions: the fewest after which the timeout that gives up
+    comes at least ``seconds`` after the first transmission, the RTO starting at
+    ``initial_rto`` and doubling at each timeout up to ``max_rto`` (RFC 6298 §2.1,
+    RFC 6298 §5.5)."""
+    count, elapsed, rto = 0, 0.0, initial_rto
+    while elapsed + rto < seconds:
+        elapsed += rto
+        count += 1
+        rto = min(2 * rto, max_rto)
+    return count
+
+
+#: RFC 1122 §4.2.3.5 R2 with RFC 6298's timer: 6 retransmissions of data, 7 of a SYN.
+R2 = retransmissions_for(R2_SECONDS)
+R2_SYN = retransmissions_for(R2_SYN_SECONDS)
 
 __all__ = [
     "ACK",
     "DEFAULT_MSS",
     "DEFAULT_RCV_WND",
     "FIN",
+    "FIN_WAIT_2_TIMEOUT",
     "MSL",
     "PSH",
+    "R2",
+    "R2_SECONDS",
+    "R2_SYN",
+    "R2_SYN_SECONDS",
     "RST",
     "SYN",
     "URG",
@@ -111,11 +152,13 @@ __all__ = [
     "open_passive",
     "outstanding",
     "retransmission_timeout",
+    "retransmissions_for",
     "segment_arrives",
     "send",
     "seq_le",
     "seq_lt",
     "time_wait_timeout",
+    "user_timeout",
 ]
 
 
@@ -234,10 +277,14 @@ Action = Send | Deliver | Signal | SetTimer | Delete
 
 @dataclass(frozen=True)
 class Params:
-    """What a user's OPEN fixes: the segment size to send and the receive buffer."""
+    """What a user's OPEN fixes: the segment size to send and the receive buffer; and the
+    retransmissions of one segment after which the connection is closed (RFC 1122 §4.2.3.5
+    R2, for data and for a SYN)."""
 
     mss: int = DEFAULT_MSS
     rcv_wnd: int = DEFAULT_RCV_WND
+    r2: int = R2
+    r2_syn: int = R2_SYN
 
 
 # -- RFC 9293 §3.3.1 the Transmission Control Block ------------------------------------------------
@@ -270,6 +317,10 @@ class Tcb:
     fin_sent: bool = False  # that FIN has been sent (it is at SND.NXT - 1)
     held: dict[int, int] = field(default_factory=dict)  # out-of-order octets, by SEQ
     held_fin: int | None = None  # sequence number of an out-of-order FIN
+    r2: int = R2  # RFC 1122 §4.2.3.5: retransmissions of data before closing
+    r2_syn: int = R2_SYN  # and of a SYN (or SYN,ACK)
+    timeouts: int = 0  # retransmission timeouts of the segment at timeouts_una
+    timeouts_una: int | None = None  # SND.UNA when they were counted
 
     @property
     def fin_acked(self) -> bool:
@@ -286,7 +337,7 @@ def _copy(tcb: Tcb) -> Tcb:
 
 def _deleted(tcb: Tcb) -> Tcb:
     """RFC 9293 §3.10: "delete the TCB, enter the CLOSED state"."""
-    return Tcb(rcv_wnd=tcb.rcv_wnd, mss=tcb.mss)
+    return Tcb(rcv_wnd=tcb.rcv_wnd, mss=tcb.mss, r2=tcb.r2, r2_syn=tcb.r2_syn)
 
 
 def _ack(tcb: Tcb) -> Send:
@@ -348,7 +399,13 @@ def open_passive(params: Params = Params(), iss: int = 0) -> Result:
     """RFC 9293 §3.10.1 OPEN, CLOSED state, passive: "enter LISTEN state and return". ``iss`` is
     the ISS the SYN-ACK will carry."""
     return Tcb(
-        state=State.LISTEN, iss=iss, passive=True, mss=params.mss, rcv_wnd=params.rcv_wnd
+        state=State.LISTEN,
+        iss=iss,
+        passive=True,
+        mss=params.mss,
+        rcv_wnd=params.rcv_wnd,
+        r2=params.r2,
+        r2_syn=params.r2_syn,
     ), []
 
 
@@ -363,6 +420,8 @@ def open_active(iss: int, params: Params = Params()) -> Result:
         snd_up=iss,
         mss=params.mss,
         rcv_wnd=params.rcv_wnd,
+        r2=params.r2,
+        r2_syn=params.r2_syn,
     )
     return tcb, [Send(Segment(iss, 0, SYN, tcb.rcv_wnd))]
 
@@ -735,7 +794,15 @@ def _rst_exact(tcb: Tcb) -> Result:
 def _back_to_listen(tcb: Tcb) -> Tcb:
     """A passive TCB returns to LISTEN: "the retransmission queue should be flushed"; the
     listening socket keeps its ISS, buffer and segment size."""
-    return Tcb(state=State.LISTEN, iss=tcb.iss, passive=True, mss=tcb.mss, rcv_wnd=tcb.rcv_wnd)
+    return Tcb(
+        state=State.LISTEN,
+        iss=tcb.iss,
+        passive=True,
+        mss=tcb.mss,
+        rcv_wnd=tcb.rcv_wnd,
+        r2=tcb.r2,
+        r2_syn=tcb.r2_syn,
+    )
 
 
 def _ack_established(tcb: Tcb, seg: Segment) -> list[Action] | None:
@@ -876,10 +943,21 @@ def _finish(tcb: Tcb, actions: list[Action], ack_owed: bool) -> Result:
 def retransmission_timeout(tcb: Tcb) -> Result:
     """RFC 9293 §3.10.8: "send the segment at the front of the retransmission queue again": the
     SYN, the SYN,ACK, or up to ``mss`` octets from SND.UNA (with the FIN if it follows
-    them), or the FIN alone. The ``tcb`` is returned unchanged (a copy)."""
+    them), or the FIN alone.
+
+    RFC 1122 §4.2.3.5: "When the number of transmissions of the same segment reaches a
+    threshold R2 ..., close the connection", and "the TCP SHOULD inform the application of the
+    delivery problem": past ``r2`` retransmissions (``r2_syn`` while our SYN is not
+    acknowledged) the TCB is deleted with the signal "connection timed out"."""
     tcb = _copy(tcb)
     if not outstanding(tcb):
         return tcb, []
+    if tcb.timeouts_una != tcb.snd_una:  # SND.UNA moved: another segment is at the front
+        tcb.timeouts, tcb.timeouts_una = 0, tcb.snd_una
+    tcb.timeouts += 1
+    syn_unacknowledged = tcb.state is State.SYN_SENT or tcb.snd_una == tcb.iss
+    if tcb.timeouts > (tcb.r2_syn if syn_unacknowledged else tcb.r2):
+        return _deleted(tcb), [Signal("connection timed out"), Delete()]
     if tcb.state is State.SYN_SENT:
         return tcb, [Send(Segment(tcb.iss, 0, SYN, tcb.rcv_wnd))]
     if tcb.snd_una == tcb.iss:
@@ -891,6 +969,15 @@ def retransmission_timeout(tcb: Tcb) -> Result:
     if tcb.fin_sent and len(data) == len(tcb.retransmission_queue):
         flags |= FIN
     return tcb, [Send(Segment(tcb.snd_una, tcb.rcv_nxt, flags, tcb.rcv_wnd, data))]
+
+
+def user_timeout(tcb: Tcb) -> Result:
+    """RFC 9293 §3.10.8 USER TIMEOUT: "For any state if a user timeout expires, flush all queues,
+    signal the user "error: connection aborted due to user timeout" in general and for any
+    outstanding calls, delete the TCB, enter the CLOSED state, and return." """
+    if tcb.state is State.CLOSED:
+        return _copy(tcb), []
+    return _deleted(tcb), [Signal("connection aborted due to user timeout"), Delete()]
 
 
 def time_wait_timeout(tcb: Tcb) -> Result:

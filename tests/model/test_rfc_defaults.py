@@ -56,3 +56,26 @@ def test_tcp_defaults() -> None:
     assert p.initial_rto == rto_spec.INITIAL_RTO
     assert p.min_rto == rto_spec.MIN_RTO
     assert p.max_rto == rto_spec.MAX_RTO
+
+
+def _give_up_after(retransmissions: int) -> float:
+    """Seconds from the first transmission to the timeout that gives up, after
+    ``retransmissions`` retransmissions, with RFC 6298's timer: 1 s first (RFC 6298 §2.1),
+    doubled at each timeout (RFC 6298 §5.5), at most 60 s (RFC 6298 §2.5)."""
+    return sum(min(2.0**k, 60.0) for k in range(retransmissions + 1))
+
+
+def test_tcp_give_up_limit_r2() -> None:
+    # RFC 1122 §4.2.3.5: "The value of R2 SHOULD correspond to at least 100 seconds"; "R2 for a
+    # SYN segment MUST be set large enough to provide retransmission of the segment for at least
+    # 3 minutes". The model counts R2 in retransmissions: the fewest that reach those times.
+    assert _give_up_after(tcp_spec.R2) >= 100.0 > _give_up_after(tcp_spec.R2 - 1)
+    assert _give_up_after(tcp_spec.R2_SYN) >= 180.0 > _give_up_after(tcp_spec.R2_SYN - 1)
+    assert tcp_spec.Params().r2 == tcp_spec.R2 and tcp_spec.Params().r2_syn == tcp_spec.R2_SYN
+    # A deviation, written down: the stack keeps Windows' TcpMaxDataRetransmissions (5) and
+    # TcpMaxConnectRetransmissions (3), and so gives up sooner than R2 (63 s of data, 15 s of
+    # a SYN at a 1 s RTO). A change of either default is a decision to make here.
+    p = TcpParameters()
+    assert (p.max_data_retransmissions, p.max_connect_retransmissions) == (5, 3)
+    assert p.max_data_retransmissions < tcp_spec.R2
+    assert p.max_connect_retransmissions < tcp_spec.R2_SYN

@@ -6,8 +6,11 @@ data), sequence and acknowledgment numbers near RCV.NXT, SND.UNA and SND.NXT or 
 and hands them to ``host.receive``; it is also the user (active and passive OPEN, SEND,
 CLOSE, ABORT) and the clock (the retransmission timeout, the 2*MSL of TIME-WAIT). After
 every step the stack and the model must be in the same state, have sent the same segments
-(sequence number, acknowledgment number, flags, data; not the window, not options) and
-handed the user the same octets.
+(sequence number, acknowledgment number, flags, data; not the window, not options), handed
+the user the same octets and the same errors (reset, refused, timed out). The limits come
+from the model: R2 (RFC 1122 §4.2.3.5) as the model counts it, TIME-WAIT's 2·MSL and the
+orphaned FIN-WAIT-2's user timeout from its constants, each checked from both sides (the
+state still held just before the deadline, gone at it).
 
 Where the stack does more than the model, the test takes it out of the comparison, each
 for a stated reason (see ``PARAMS``, ``_drain``, ``_keep_windows`` and the rules' preconditions).
@@ -29,6 +32,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from tcpip6.spec import rfc6298_rto as rto_spec
 from tcpip6.spec import rfc9293_tcp as spec
 from tcpip6.spec.rfc9293_tcp import ACK, FIN, PSH, RST, SYN, URG, State
 from tcpip6.stack.host import Host
@@ -75,7 +79,16 @@ PARAMS = TcpParameters(
     initial_window_segments=1 << 20,
     dead_gateway_detection=False,
 )
-MODEL_PARAMS = spec.Params(mss=MSS, rcv_wnd=RCV_WND)
+MODEL_PARAMS = spec.Params(mss=MSS, rcv_wnd=RCV_WND, r2=RETRIES, r2_syn=RETRIES)
+#: What the user is told when a connection ends on an error (RFC 9293 §3.10,
+#: RFC 1122 §4.2.3.5): the model's signal and the stack's error (the socket's errno).
+ERRORS: dict[str, type[OSError]] = {
+    "connection reset": ConnectionResetError,
+    "connection refused": ConnectionRefusedError,
+    "connection timed out": TimeoutError,
+}
+#: How long before a deadline the state is checked to be still there.
+EPSILON = 0.001
 
 #: Every (source, trigger, dest) the model test has seen fire, across examples.
 SEEN: set[tuple[str, str, str]] = set()
@@ -191,6 +204,18 @@ class TcpVersusSpec(RuleBasedStateMachine):
         self.conn: Connection | None = None
         self.delivered: list[bytes] = []
         self.time_wait_at: float | None = None
+        #: When the model's user timeout ends an orphaned FIN-WAIT-2.
+        self.user_timeout_at: float | None = None
+        #: The last error the user was told of (each is told once).
+        self.told: OSError | None = None
+        self.ended: Connection | None = None
+        #: The RTO the retransmission timer was last armed with, when the test knows it
+        #: (RFC 6298 §2.1 at an opening, then each backoff): None after any other event.
+        self.rto_in_force: float | None = None
+        #: The windows of the SYNs the stack sent in the last step.
+        self.control_windows: list[int] = []
+        #: The model's state before its last event.
+        self.from_state = State.CLOSED
         self.peer_iss = 0
         self.user_octets = 0
 
@@ -198,6 +223,13 @@ class TcpVersusSpec(RuleBasedStateMachine):
     def _tick(self) -> None:
         self.now += 0.001
         self.wire.frames.clear()
+        self.rto_in_force = None
+
+    def _rto_armed(self, conn: Connection, rto: float) -> None:
+        """The retransmission timer of ``conn`` runs for ``rto`` from now (RFC 6298)."""
+        deadline = self.host.tcp.timers.deadline((conn, TcpTimer.RETRANSMISSION))
+        assert deadline is not None and abs(deadline - (self.now + rto)) < 1e-9, (deadline, rto)
+        self.rto_in_force = rto
 
     def _drain(self, conn: Connection) -> None:
         buf = Drain()
@@ -214,7 +246,14 @@ class TcpVersusSpec(RuleBasedStateMachine):
         return self.conn if self.conn is not None else self.listener
 
     def _follow(self) -> None:
-        """Find the connection the model follows after a stack event."""
+        """Find the connection the model follows after a stack event (and keep the one it
+        followed until then, if that has ended, for :meth:`_signals`)."""
+        followed = self.conn
+        self._find()
+        if followed is not None and self.conn is not followed:
+            self.ended = followed
+
+    def _find(self) -> None:
         if self.listener is not None:
             queued = [*self.listener.syn_queue, *self.listener.accept_queue]
             children = [c for c in queued if c.remote_port == PEER_PORT]  # not a filler's
@@ -235,6 +274,7 @@ class TcpVersusSpec(RuleBasedStateMachine):
 
     def _sent(self) -> list[Seg]:
         out: list[Seg] = []
+        self.control_windows = []
         for frame in self.wire.frames:
             hdr, payload = wire_ipv6.split(memoryview(frame)[14:])
             if hdr.next_header != wire_ipv6.IPPROTO_TCP:
@@ -243,18 +283,44 @@ class TcpVersusSpec(RuleBasedStateMachine):
             assert (hdr.src, hdr.dst) == (LOCAL, PEER)
             assert (seg.src_port, seg.dst_port) == (LOCAL_PORT, PEER_PORT)
             out.append((seg.seq, seg.ack, seg.flags, bytes(seg.payload)))
+            if seg.flags & SYN:
+                self.control_windows.append(seg.window)
         self.wire.frames.clear()
         return out
 
     def _model(self, result: spec.Result) -> list[spec.Action]:
+        before = self.from_state = self.tcb.state
         self.tcb, actions = result
         for a in actions:
             if isinstance(a, spec.SetTimer) and a.name == "time-wait":
                 self.time_wait_at = self.now + a.seconds
+        orphaned = self.conn is not None and self.conn.orphaned
+        if self.tcb.state is State.FIN_WAIT_2 and before is not State.FIN_WAIT_2 and orphaned:
+            self.user_timeout_at = self.now + spec.FIN_WAIT_2_TIMEOUT
         return actions
+
+    def _signals(self, conn: Connection | None, actions: list[spec.Action]) -> None:
+        """The errors the model signals are the ones the stack's connection reports."""
+        if conn is not None and conn.orphaned:
+            return  # the user has gone: no one is told anything
+        want = [
+            ERRORS[a.error] for a in actions if isinstance(a, spec.Signal) and a.error in ERRORS
+        ]
+        if self.from_state is State.SYN_SENT and want == [ConnectionResetError]:
+            # RFC 9293 §3.10.7.3 says "connection reset" for an RST that answers our SYN; the
+            # sockets API says ECONNREFUSED for it (POSIX connect(): "the target address ...
+            # refused the connection request"), as the stack does.
+            want = [ConnectionRefusedError]
+        got: list[type[OSError]] = []
+        if conn is not None and conn.error is not None and conn.error is not self.told:
+            got = [type(conn.error)]
+            self.told = conn.error
+        assert got == want, (got, actions)
 
     def _compare(self, actions: list[spec.Action]) -> None:
         self._follow()
+        conn, self.ended = self.ended or self.conn, None
+        self._signals(conn, actions)
         want = [
             (a.segment.seq, a.segment.ack, a.segment.flags, a.segment.data)
             for a in actions
@@ -262,6 +328,13 @@ class TcpVersusSpec(RuleBasedStateMachine):
         ]
         sent = self._sent()
         assert sent == want, (sent, want)
+        # The window the model offers where it fixes it: a SYN's is the receive buffer
+        # (RCV.WND; never scaled on a SYN, RFC 7323 §2.2). A reset's window is the RFC's to
+        # leave open (the model writes 0; the stack offers its window).
+        windows = [
+            a.segment.window for a in actions if isinstance(a, spec.Send) and a.segment.flags & SYN
+        ]
+        assert self.control_windows == windows, (self.control_windows, windows)
         got = b"".join(self.delivered)
         self.delivered.clear()
         assert got == b"".join(a.data for a in actions if isinstance(a, spec.Deliver))
@@ -414,6 +487,8 @@ class TcpVersusSpec(RuleBasedStateMachine):
         self._drain(conn)
         self._keep_windows()
         self._compare(self._model(spec.open_active(conn.iss, MODEL_PARAMS)))
+        # RFC 6298 §2.1: no RTT measured yet: RTO <- 1 second.
+        self._rto_armed(conn, rto_spec.Rto().rto)
 
     @rule(n=st.integers(1, 3 * MSS))
     def send(self, n: int) -> None:
@@ -537,6 +612,9 @@ class TcpVersusSpec(RuleBasedStateMachine):
         self._keep_windows()
         model_seg = spec.Segment(seq, ack, flags, PEER_WINDOW, data, seg.urgent)
         self._compare(self._model(spec.segment_arrives(self.tcb, model_seg)))
+        if was_listening and self.conn is not None and self.tcb.state is State.SYN_RECEIVED:
+            # RFC 6298 §2.1: the SYN,ACK is timed with the initial RTO.
+            self._rto_armed(self.conn, rto_spec.Rto().rto)
 
     @rule(
         kind=st.sampled_from(
@@ -589,16 +667,20 @@ class TcpVersusSpec(RuleBasedStateMachine):
         assert deadline is not None
         self.wire.frames.clear()
         self.now = deadline
-        gives_up = conn.retries >= RETRIES
         self.host.poll(self.now)
         self._keep_windows()
-        if gives_up:
-            # RFC 1122 §4.2.3.5 R2: the stack closes the connection, silently; the model
-            # has no such limit (no user timeout either): its TCB is deleted by the test.
-            self.tcb = spec.Tcb(rcv_wnd=RCV_WND, mss=MSS)
-            self._compare([])
-            return
+        # RFC 1122 §4.2.3.5 R2: past RETRIES retransmissions the model deletes the TCB and
+        # says "connection timed out"; the stack must have closed with ETIMEDOUT.
+        was = self.rto_in_force
         self._compare(self._model(spec.retransmission_timeout(self.tcb)))
+        if self.conn is conn and spec.outstanding(self.tcb):
+            armed = self.host.tcp.timers.deadline((conn, TcpTimer.RETRANSMISSION))
+            assert armed is not None
+            if was is None:
+                self.rto_in_force = armed - self.now  # the start of a run of timeouts
+            else:
+                # RFC 6298 §5.5: "back off the timer", within RFC 6298 §2.5's maximum.
+                self._rto_armed(conn, rto_spec.on_timeout(rto_spec.Rto(rto=was)).rto)
 
     @precondition(lambda self: spec.outstanding(self.tcb) and self._in_flight() <= MSS)
     @rule()
@@ -632,22 +714,26 @@ class TcpVersusSpec(RuleBasedStateMachine):
     )
     @rule()
     def orphan_times_out(self) -> None:
-        """The orphaned connection in FIN-WAIT-2 gives up (a user timeout, RFC 9293 §3.10.8: the
-        model has none; its TCB is deleted by the test, as after R2)."""
-        assert self.conn is not None
-        deadline = self.host.tcp.timers.deadline((self.conn, TcpTimer.FIN_WAIT_2))
-        assert deadline is not None
+        """The orphaned connection in FIN-WAIT-2 ends by its user timeout (RFC 9293 §3.10.8),
+        the model's FIN_WAIT_2_TIMEOUT after it entered FIN-WAIT-2: still there just before."""
+        assert self.conn is not None and self.user_timeout_at is not None
         self.wire.frames.clear()
-        self.now = deadline
+        self.now = self.user_timeout_at - EPSILON
         self.host.poll(self.now)
-        self.tcb = spec.Tcb(rcv_wnd=RCV_WND, mss=MSS)
         self._compare([])
+        self.now = self.user_timeout_at
+        self.host.poll(self.now)
+        self._compare(self._model(spec.user_timeout(self.tcb)))
 
     @precondition(lambda self: self.tcb.state is State.TIME_WAIT)
     @rule()
     def time_wait_expires(self) -> None:
         assert self.time_wait_at is not None
         self.wire.frames.clear()
+        # RFC 9293 §3.10.8: TIME-WAIT lasts 2·MSL: held just before, and ended at, the deadline.
+        self.now = self.time_wait_at - EPSILON
+        self.host.poll(self.now)
+        self._compare([])
         self.now = self.time_wait_at
         self.host.poll(self.now)
         self._compare(self._model(spec.time_wait_timeout(self.tcb)))
