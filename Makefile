@@ -53,7 +53,7 @@ check: lint typecheck
 TEST_JOBS ?= 2
 test: venv deb check
 	rc=0; \
-	$(PY) -m pytest -n $(TEST_JOBS) --dist loadfile -m "not interop" tests || rc=1; \
+	$(PY) -m pytest -p xdist -n $(TEST_JOBS) --dist loadfile -m "not interop" tests || rc=1; \
 	$(PY) -m pytest -m interop tests || rc=1; \
 	exit $$rc
 
