@@ -57,8 +57,29 @@ TOOLS = (
     "tcpip6.apps.check",
 )
 
+#: Each command name and the module of :data:`TOOLS` that registers it: ``tcpip6 NAME``
+#: imports only that module, not every tool's (a process start pays for what it imports).
+COMMANDS = {
+    "demo": "tcpip6.apps.demo",
+    "diagram": "tcpip6.apps.diagram",
+    "docs": "tcpip6.apps.docs",
+    "ping6": "tcpip6.apps.ping6",
+    "tracert6": "tcpip6.apps.tracert6",
+    "ttcp": "tcpip6.apps.ttcp",
+    "services": "tcpip6.apps.services",
+    "httpd": "tcpip6.apps.httpd",
+    "host": "tcpip6.apps.host",
+    "show": "tcpip6.apps.show",
+    "6to4cfg": "tcpip6.apps.sixtofourcfg",
+    "ftp6": "tcpip6.apps.ftp6",
+    "ftpd6": "tcpip6.apps.ftp6",
+    "broker": "tcpip6.apps.broker",
+    "link": "tcpip6.apps.link_events",
+    "check": "tcpip6.apps.check",
+}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(tools: Sequence[str] = TOOLS) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tcpip6",
         description="A user-space IPv6 host stack whose RFC state machines are explicit graphs.",
@@ -66,14 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in TOOLS:
+    for name in tools:
         tool = importlib.import_module(name)
         tool.add_parser(sub).set_defaults(run=tool.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # A known command first: only its tool's parser is built (any other command line gets
+    # the whole parser, with its help and its errors).
+    tool = COMMANDS.get(argv[0]) if argv else None
+    parser = build_parser((tool,) if tool else TOOLS)
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help()
@@ -92,4 +117,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-__all__ = ["TOOLS", "CliError", "build_parser", "main"]
+__all__ = ["COMMANDS", "TOOLS", "CliError", "build_parser", "main"]

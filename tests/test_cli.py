@@ -186,3 +186,53 @@ def test_demo_logs_are_in_the_timeline_not_on_stderr(tmp_path: Path) -> None:
     )
     jsonl = run("demo", "--trace", "--trace-format", "json", "--pcap", str(tmp_path / "j.pcap"))
     assert jsonl.stderr == "" and all(x.startswith("{") for x in jsonl.stdout.splitlines())
+
+
+def test_commands_name_the_module_that_registers_each() -> None:
+    import argparse
+    import importlib
+
+    from tcpip6 import cli
+
+    registered: dict[str, str] = {}
+    sub = argparse.ArgumentParser().add_subparsers()
+    for name in cli.TOOLS:
+        importlib.import_module(name).add_parser(sub)
+        registered.update({command: name for command in sub.choices if command not in registered})
+    assert registered == cli.COMMANDS
+
+
+def test_one_command_imports_one_tool_and_parses_as_the_whole_parser() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from tcpip6 import cli\n"
+        "with open('/dev/null', 'w') as sys.stdout:\n"
+        "    status = cli.main(['6to4cfg', '198.51.100.1'])\n"
+        "sys.stdout = sys.__stdout__\n"
+        "print(status, *sorted(m for m in sys.modules if m in cli.TOOLS))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.split() == ["0", "tcpip6.apps.sixtofourcfg"], done.stderr
+
+
+def test_each_command_alone_parses_as_in_the_whole_parser() -> None:
+    import argparse
+    import contextlib
+    import io
+
+    import pytest
+
+    from tcpip6 import cli
+
+    def help_of(parser: argparse.ArgumentParser, command: str) -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+            parser.parse_args([command, "--help"])
+        return out.getvalue()
+
+    whole = cli.build_parser()
+    for command, tool in cli.COMMANDS.items():
+        assert help_of(cli.build_parser((tool,)), command) == help_of(whole, command), command
