@@ -509,7 +509,11 @@ class LiveHost:
             iface = host.add_interface(link, name=port.ifname)
             kind = "tap" if isinstance(port, TapPort) else "ethernet"
             summary = f"{kind} {port.mac.hex(':')} mtu {port.mtu}"
-        port.receiver = lambda frame, now: host.receive(iface, frame, now)
+        clock = self.driver
+        # Each frame at the time it is handled, not at the time its batch was read: what
+        # the host sends in answer is stamped with that time, and RFC 8985 §6.2 RACK
+        # compares those send times with the ACKs' (a batch takes milliseconds).
+        port.receiver = lambda frame, now: host.receive(iface, frame, max(now, clock.now))
         if self.pcap is None or (self.pcap.linktype == LINKTYPE_ETHERNET) == (
             iface.link.kind == "ethernet"
         ):
