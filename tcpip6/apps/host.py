@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 import signal
 import socket
@@ -439,7 +440,9 @@ class LiveHost:
             return RawIpv4Port(spec.local, ifname)
         if ifname in self.config.taps:
             return TapPort(ifname)
-        return RawSocketPort(ifname)
+        # The packet socket's transmit ring (tcpip6.io.rawsock) is opt-in: on a loaded
+        # machine it cut the sender's preemptions but not its stalls (see that module).
+        return RawSocketPort(ifname, tx_ring=os.environ.get("TCPIP6_TX_RING") == "1")
 
     def _open_control(self) -> None:
         """The control socket: a failure is an error when --control named the path; at the

@@ -22,7 +22,7 @@ FRAMES = 700
 SEND = """
 import json, struct, sys, time
 from tcpip6.io.rawsock import RawSocketPort
-port = RawSocketPort(sys.argv[1])
+port = RawSocketPort(sys.argv[1], tx_ring=True)
 dst, n = bytes.fromhex(sys.argv[2]), int(sys.argv[3])
 src = bytes(15) + b"\\x01"
 group = bytes.fromhex("ff020000000000000000000000000001")
