@@ -17,6 +17,13 @@ Each row: goodput (MB/s, median of ``reps``), and per run retransmitted segments
 retransmission timeouts (tcpip6's counters; the kernel's TcpRetransSegs and
 TcpExtTCPTimeouts), and timeouts per 1,000 data segments. ``reference`` is Linux Reno.
 Namespaces are removed at the end, also on failure.
+
+Two environment variables serve before/after comparisons on a noisy machine:
+``BENCH_LOSS_CASES`` (comma-separated words; only the configurations whose name contains
+one of them run) and ``BENCH_LOSS_BASELINE`` (the directory of another tcpip6 source tree,
+say ``git archive`` of the commit before a change): every configuration then runs from
+that tree too, in the same alternation, as a row "… [baseline]" whose ``vs_baseline``
+field is this tree's goodput over the baseline's, repetition by repetition.
 """
 
 from __future__ import annotations
@@ -131,8 +138,8 @@ table inet lossout {{
 """
         subprocess.run(self.ns(self.b, "nft", "-f", "-"), input=rules, text=True, check=True)
 
-    def start(self, cmd: list[str], **kw: Any) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(cmd, text=True, cwd=REPO, **kw)
+    def start(self, cmd: list[str], cwd: Path = REPO, **kw: Any) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(cmd, text=True, cwd=cwd, **kw)
         self.procs.append(proc)
         return proc
 
@@ -229,7 +236,7 @@ def _tcpip6_counters(control: Path) -> dict[str, int]:
     return tcp
 
 
-def tcpip6_run(lab: Lab, settings: list[str], workdir: Path) -> dict[str, float]:
+def tcpip6_run(lab: Lab, settings: list[str], workdir: Path, tree: Path = REPO) -> dict[str, float]:
     control = workdir / f"losst-{os.getpid()}.sock"
     cmd = lab.ns(lab.t, sys.executable, "-u", "-m", "tcpip6", "host", "--link", "ethernet:vt")
     cmd += ["--address", f"vt={T_ADDR}/64", "--serve", "chargen", "--control", str(control)]
@@ -237,7 +244,7 @@ def tcpip6_run(lab: Lab, settings: list[str], workdir: Path) -> dict[str, float]
         cmd += ["--tcp", s]
     log = workdir / "host.log"
     with log.open("w") as out:  # a file, not a pipe nobody reads once the host is up
-        host = lab.start(cmd, stdout=out, stderr=subprocess.STDOUT)
+        host = lab.start(cmd, cwd=tree, stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_file(host, log, f"address {T_ADDR}")
         before = _tcpip6_counters(control)
@@ -281,23 +288,49 @@ def _row(
     }
 
 
+def _selected(only: list[str] | None) -> dict[str, list[str]]:
+    words = [w for w in os.environ.get("BENCH_LOSS_CASES", "").split(",") if w]
+    return {
+        k: v
+        for k, v in TCPIP6_CASES.items()
+        if (only is None or k in only) and (not words or any(w in k for w in words))
+    }
+
+
 def rows(reps: int, only: list[str] | None = None) -> list[dict[str, object]]:
     """Linux Reno -> Linux, then each tcpip6 configuration -> Linux, alternating ``reps``
-    times on the same links: a row per tcpip6 configuration, Linux Reno its reference."""
+    times on the same links: a row per tcpip6 configuration, Linux Reno its reference
+    (and with ``BENCH_LOSS_BASELINE``, a row per configuration run from that tree)."""
     import tempfile
 
-    cases = {k: v for k, v in TCPIP6_CASES.items() if only is None or k in only}
+    cases = _selected(only)
+    base = os.environ.get("BENCH_LOSS_BASELINE")
+    baseline = Path(base).resolve() if base else None
+    if baseline is not None and not (baseline / "tcpip6" / "__main__.py").exists():
+        raise RuntimeError(f"BENCH_LOSS_BASELINE={base}: no tcpip6 source tree there")
     linux: list[dict[str, float]] = []
     ours: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
+    theirs: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
     with lab() as it, tempfile.TemporaryDirectory() as tmp:
         sender = it.start(it.ns(it.a, sys.executable, "-u", "-c", LINUX_SENDER, str(PORT)),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
         _wait_line(sender, "listening")
-        for _ in range(reps):
+        for rep in range(reps):
             linux.append(linux_run(it, sender))
             for name, settings in cases.items():
-                ours[name].append(tcpip6_run(it, settings, Path(tmp)))
-    return [_row(name, runs, linux) for name, runs in ours.items()]
+                trees = [REPO] if baseline is None else [REPO, baseline]
+                for tree in trees if rep % 2 == 0 else trees[::-1]:
+                    got = tcpip6_run(it, settings, Path(tmp), tree)
+                    (ours if tree == REPO else theirs)[name].append(got)
+    out = [_row(name, runs, linux) for name, runs in ours.items()]
+    if baseline is not None:
+        for name, runs in theirs.items():
+            row = _row(f"{name} [baseline]", runs, linux)
+            row["vs_baseline"] = [
+                round(a["MBps"] / b["MBps"], 3) for a, b in zip(ours[name], runs, strict=True)
+            ]
+            out.append(row)
+    return out
 
 
 if __name__ == "__main__":

@@ -335,10 +335,12 @@ class Side:
         return data
 
     def rtos_and_drops(self) -> tuple[int, int]:
-        """tcpip6's (tcp.timeouts, the packet socket's send_error_drop) now."""
+        """tcpip6's (tcp.timeouts, the frames its packet socket lost for lack of room:
+        send_error_drop, and send_queue_full_drop past the transmit ring's queue) now."""
         data = self.counters()
         port = data["extra"].get(f"{HOST_IF} port", {})
-        return int(data["tcp"]["timeouts"]), int(port.get("send_error_drop", 0))
+        lost = int(port.get("send_error_drop", 0)) + int(port.get("send_queue_full_drop", 0))
+        return int(data["tcp"]["timeouts"]), lost
 
 
 def _shape(side: Side, on: bool) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 import signal
 import socket
@@ -439,7 +440,9 @@ class LiveHost:
             return RawIpv4Port(spec.local, ifname)
         if ifname in self.config.taps:
             return TapPort(ifname)
-        return RawSocketPort(ifname)
+        # The packet socket's transmit ring (tcpip6.io.rawsock) is opt-in: on a loaded
+        # machine it cut the sender's preemptions but not its stalls (see that module).
+        return RawSocketPort(ifname, tx_ring=os.environ.get("TCPIP6_TX_RING") == "1")
 
     def _open_control(self) -> None:
         """The control socket: a failure is an error when --control named the path; at the
@@ -509,7 +512,11 @@ class LiveHost:
             iface = host.add_interface(link, name=port.ifname)
             kind = "tap" if isinstance(port, TapPort) else "ethernet"
             summary = f"{kind} {port.mac.hex(':')} mtu {port.mtu}"
-        port.receiver = lambda frame, now: host.receive(iface, frame, now)
+        clock = self.driver
+        # Each frame at the time it is handled, not at the time its batch was read: what
+        # the host sends in answer is stamped with that time, and RFC 8985 §6.2 RACK
+        # compares those send times with the ACKs' (a batch takes milliseconds).
+        port.receiver = lambda frame, now: host.receive(iface, frame, max(now, clock.now))
         if self.pcap is None or (self.pcap.linktype == LINKTYPE_ETHERNET) == (
             iface.link.kind == "ethernet"
         ):

@@ -22,14 +22,35 @@ sysctl command that fixes it.
 
 The socket is non-blocking; a driver (:class:`~tcpip6.io.runtime.LiveDriver`) waits on
 :meth:`RawSocketPort.fileno` and calls :meth:`RawSocketPort.read_ready` when frames wait.
+
+With ``tx_ring=True`` (the live host: ``TCPIP6_TX_RING=1`` in its environment) frames
+are sent through a transmit ring (``PACKET_TX_RING``, packet(7) and the kernel's
+packet_mmap.rst): :meth:`RawSocketPort.send_frame` copies a frame into a slot of the
+shared ring, and one ``send`` hands every filled slot to the kernel
+(:meth:`RawSocketPort.flush`), when :data:`TX_BATCH` slots are filled and whenever the
+driver is about to sleep. A bulk sender pays one system call (and one chance of being
+preempted by the task its frames wake) per batch instead of per frame. A frame that finds
+no free slot waits in a bounded queue (:data:`TX_QUEUE_LIMIT`, drops counted in
+``send_queue_full_drop``) until the kernel gives slots back: :meth:`RawSocketPort.wants_write`
+asks the driver to wake the port when the socket is writable. Where the kernel refuses
+the ring, frames go one ``send`` each, as without it.
+
+It is off by default. In 20 MB transfers with 2 % loss each way on a loaded 2-core
+machine (``bench/live_loss.py``), the ring cut the wall time per frame from 219 us to
+19 us and the sender's involuntary context switches from 7,817 to 1,619, but the
+retransmission timeouts rose from 2 to 37 in 8 runs each. In every timeout traced the
+frames had left (a capture shows them) and the Linux receiver acknowledged them only
+when the retransmission arrived a second later (its D-SACK and TSval say so).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import mmap
 import socket
 import struct
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +84,28 @@ CHECKSUM_OFFSET = {IPPROTO_UDP: 6, IPPROTO_TCP: 16}
 READ_BUDGET = 64
 #: Receive buffer per read: a jumbo frame fits.
 MAX_FRAME = 65536
+# linux/if_packet.h: the transmit ring (TPACKET_V2 frame headers).
+PACKET_LOSS = 14
+PACKET_VERSION = 10
+PACKET_TX_RING = 13
+TPACKET_V2 = 1
+TP_STATUS_AVAILABLE = 0
+TP_STATUS_SEND_REQUEST = 1
+#: struct tpacket_req: block size, block count, frame size, frame count.
+_TPACKET_REQ = struct.Struct("IIII")
+#: struct tpacket2_hdr's first two fields: tp_status, tp_len.
+_TP_STATUS = struct.Struct("I")
+_TP_LEN_AT = 4
+#: Where a transmitted frame's octets start in its slot: TPACKET2_HDRLEN less the
+#: sockaddr_ll (TPACKET_ALIGN(sizeof(struct tpacket2_hdr)) = 32).
+TP_DATA = 32
+#: Slots in the transmit ring (at least this many), and the octets of one ring block.
+TX_RING_FRAMES = 256
+TX_RING_BLOCK = 65536
+#: Filled slots that make send_frame hand the ring to the kernel at once.
+TX_BATCH = 32
+#: Frames that wait for a free slot at most; more are dropped and counted.
+TX_QUEUE_LIMIT = 1024
 
 
 class LinkError(Exception):
@@ -79,6 +122,8 @@ class RawSocketCounters(CounterSet):
     runt_drop: int = 0
     send_too_big_drop: int = 0
     send_error_drop: int = 0
+    send_queue_full_drop: int = 0
+    tx_ring_flushes: int = 0
     receive_error: int = 0
     memberships_added: int = 0
     memberships_dropped: int = 0
@@ -143,10 +188,55 @@ def _checksum_not_ready(ancillary: list[tuple[int, int, bytes]]) -> bool:
     return False
 
 
+class TxRing:
+    """The socket's ``PACKET_TX_RING``: slots the process fills and marks
+    ``TP_STATUS_SEND_REQUEST``, the kernel sends on the next ``send`` and marks
+    ``TP_STATUS_AVAILABLE`` again once it has let go of the octets."""
+
+    def __init__(self, sock: socket.socket, max_frame: int) -> None:
+        self.frame_size = -(-(TP_DATA + max_frame) // 16) * 16  # TPACKET_ALIGNMENT
+        page = mmap.PAGESIZE
+        block = max(TX_RING_BLOCK, -(-self.frame_size // page) * page)
+        self.per_block = block // self.frame_size
+        blocks = -(-TX_RING_FRAMES // self.per_block)
+        self.block = block
+        self.frames = self.per_block * blocks
+        sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V2)
+        # A frame the kernel finds malformed is skipped, not left to block the ring.
+        sock.setsockopt(SOL_PACKET, PACKET_LOSS, 1)
+        req = _TPACKET_REQ.pack(block, blocks, self.frame_size, self.frames)
+        sock.setsockopt(SOL_PACKET, PACKET_TX_RING, req)
+        self.map = mmap.mmap(sock.fileno(), block * blocks)
+        self.head = 0  # the next slot to fill
+        self.pending = 0  # slots filled since the last flush
+
+    def slot(self, i: int) -> int:
+        return (i // self.per_block) * self.block + (i % self.per_block) * self.frame_size
+
+    def put(self, frame: bytes) -> bool:
+        """Copy ``frame`` into the next slot and mark it for sending; False when the
+        kernel still holds that slot (the ring is full)."""
+        at = self.slot(self.head)
+        m = self.map
+        if _TP_STATUS.unpack_from(m, at)[0] != TP_STATUS_AVAILABLE:
+            return False
+        m[at + TP_DATA : at + TP_DATA + len(frame)] = frame
+        _TP_STATUS.pack_into(m, at + _TP_LEN_AT, len(frame))
+        _TP_STATUS.pack_into(m, at, TP_STATUS_SEND_REQUEST)  # last: the slot is whole
+        self.head = (self.head + 1) % self.frames
+        self.pending += 1
+        return True
+
+    def close(self) -> None:
+        self.map.close()
+
+
 class RawSocketPort:
     """A packet socket bound to interface ``ifname`` (see the module docstring)."""
 
-    def __init__(self, ifname: str, *, require_kernel_ipv6_off: bool = True) -> None:
+    def __init__(
+        self, ifname: str, *, require_kernel_ipv6_off: bool = True, tx_ring: bool = False
+    ) -> None:
         self.ifname = ifname
         self.counters = RawSocketCounters()
         self.receiver: Callable[[bytes, float], None] | None = None
@@ -175,6 +265,14 @@ class RawSocketPort:
             sock.close()
             raise
         self.sock = sock
+        self.ring: TxRing | None = None
+        if tx_ring:
+            try:
+                self.ring = TxRing(sock, self.mtu + EthernetHeader.HEADER_LEN)
+            except OSError:
+                self.ring = None  # a kernel without the ring: one send per frame
+        #: Frames waiting for a free slot of the ring (bounded by TX_QUEUE_LIMIT).
+        self.queue: deque[bytes] = deque()
 
     @staticmethod
     def _read_interface(sock: socket.socket, ifname: str) -> tuple[bytes, int, bool]:
@@ -203,14 +301,60 @@ class RawSocketPort:
         if len(frame) > self.mtu + EthernetHeader.HEADER_LEN:
             self.counters.send_too_big_drop += 1
             return
-        try:
-            self.sock.send(frame)
-        except OSError:
-            # A full queue (EAGAIN, ENOBUFS) or a link that went down: a lost frame,
-            # which the protocols above recover from like any loss on the wire.
-            self.counters.send_error_drop += 1
+        ring = self.ring
+        if ring is None:
+            try:
+                self.sock.send(frame)
+            except OSError:
+                # A full queue (EAGAIN, ENOBUFS) or a link that went down: a lost frame,
+                # which the protocols above recover from like any loss on the wire.
+                self.counters.send_error_drop += 1
+                return
+            self.counters.frames_sent += 1
+            return
+        if self.queue or not ring.put(frame):
+            if len(self.queue) >= TX_QUEUE_LIMIT:
+                self.counters.send_queue_full_drop += 1
+                return
+            self.queue.append(frame)
+            self.flush()
             return
         self.counters.frames_sent += 1
+        if ring.pending >= TX_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand the filled slots of the transmit ring to the kernel (one ``send``), then
+        move waiting frames into the slots it gave back."""
+        ring = self.ring
+        if ring is None:
+            return
+        while True:
+            if ring.pending:
+                ring.pending = 0
+                self.counters.tx_ring_flushes += 1
+                try:
+                    self.sock.send(b"")
+                except OSError:
+                    # The kernel keeps the slots it could not send; a link that went
+                    # down: the link events say so.
+                    self.counters.send_error_drop += 1
+            moved = False
+            queue = self.queue
+            while queue and ring.put(queue[0]):
+                queue.popleft()
+                self.counters.frames_sent += 1
+                moved = True
+            if not moved:
+                return
+
+    def wants_write(self) -> bool:
+        """Frames wait for slots: wake the port (``write_ready``) when the socket has
+        room (packet(7): a ring socket is writable when its next slot is free)."""
+        return bool(self.queue)
+
+    def write_ready(self, now: float) -> None:
+        self.flush()
 
     def set_multicast_filter(self, link_addresses: frozenset[bytes]) -> None:
         wanted = set(link_addresses)
@@ -267,4 +411,9 @@ class RawSocketPort:
     def close(self) -> None:
         # Closing the socket drops its memberships too.
         self.memberships.clear()
+        with contextlib.suppress(OSError):
+            self.flush()
+        if self.ring is not None:
+            self.ring.close()
+            self.ring = None
         self.sock.close()

@@ -136,6 +136,18 @@ class FrameSource(Protocol):
     def read_ready(self, now: float) -> int: ...
 
 
+class BufferedSource(FrameSource, Protocol):
+    """A port that holds frames to send until :meth:`flush` (a packet socket's transmit
+    ring): the driver flushes it before it sleeps, and watches it for room to write
+    while frames wait for some (``wants_write``)."""
+
+    def flush(self) -> None: ...
+
+    def wants_write(self) -> bool: ...
+
+    def write_ready(self, now: float) -> None: ...
+
+
 class WritableSource(FrameSource, Protocol):
     """A source that also waits for room to write (a relay's kernel socket):
     :meth:`LiveDriver.watch` asks for ``write_ready`` calls."""
@@ -173,6 +185,8 @@ class LiveDriver(RealTimeDriver):
         #: callback told how late each was, in seconds.
         self.late_wakes = 0
         self.on_late_wake: Callable[[float], None] | None = None
+        #: Sources that hold frames until flushed (BufferedSource).
+        self.buffered: list[BufferedSource] = []
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -184,8 +198,13 @@ class LiveDriver(RealTimeDriver):
         self.sources.append(source)
         self.selector.register(source.fileno(), selectors.EVENT_READ, source)
         self._events[source.fileno()] = selectors.EVENT_READ
+        if callable(getattr(source, "flush", None)) and callable(
+            getattr(source, "wants_write", None)
+        ):
+            self.buffered.append(source)  # type: ignore[arg-type]
 
     def remove_source(self, source: FrameSource) -> None:
+        self.buffered = [s for s in self.buffered if s is not source]
         self.sources.remove(source)
         if self._events.pop(source.fileno(), 0):
             self.selector.unregister(source.fileno())
@@ -234,6 +253,7 @@ class LiveDriver(RealTimeDriver):
         timeout = min(max(until - now, 0.0), LIVE_MAX_SLEEP)
         if self.stopped:
             timeout = 0.0
+        self.flush()
         ready = self.selector.select(timeout)
         # A clock jump: every deadline that passed meanwhile is due now. The frames that
         # arrived meanwhile are read first (below), so an acknowledgment waiting in a socket
@@ -257,6 +277,15 @@ class LiveDriver(RealTimeDriver):
                 if write_ready is not None:
                     write_ready(self.now)
         self.run_due()
+        self.flush()
+
+    def flush(self) -> None:
+        """Hand what the buffered sources hold to the kernel; watch for room to write
+        those that still hold frames."""
+        for source in self.buffered:
+            source.flush()
+            if source.fileno() in self._events:
+                self.watch(source, read=True, write=source.wants_write())
 
     def _drain_wake_pipe(self) -> None:
         try:
