@@ -11,7 +11,7 @@ APT_STAMP := .venv/.apt-installed
 DPKG_STATUS := $(wildcard /var/lib/dpkg/status)
 
 .PHONY: all venv deb test check lint typecheck demo diagrams graph-coverage bench clean \
-	model-deep fuzz-models fuzz bench-live
+	model-deep fuzz-models fuzz bench-live stress
 
 all: test
 
@@ -68,6 +68,12 @@ bench: venv
 # BENCH_LIVE_ARGS="--reps 5 --only tcp" to choose.
 bench-live: venv deb
 	$(PY) -m bench.live $(BENCH_LIVE_ARGS)
+
+# The live host under SYN, fragment and NS floods from a Linux peer (root: network namespaces):
+# a legitimate TCP echo during and after each flood, ping RTT after, counters and RSS; JSON
+# in bench/results/. STRESS_ARGS="--seconds 10 --only syn" to choose.
+stress: venv deb
+	$(PY) -m bench.stress $(STRESS_ARGS)
 
 # A longer random search of the model tests (minutes, not in CI): the "deep" Hypothesis profile
 # of tests/profiles.py, each test's budget times 20, failures saved in $$TCPIP6_HYPOTHESIS_DB

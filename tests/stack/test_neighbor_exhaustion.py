@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from ipaddress import IPv6Address
 
-from scapy.layers.inet6 import ICMPv6EchoRequest, ICMPv6ND_NS, IPv6
+from scapy.layers.inet6 import (
+    ICMPv6EchoRequest,
+    ICMPv6ND_NA,
+    ICMPv6ND_NS,
+    ICMPv6NDOptSrcLLAddr,
+    IPv6,
+)
 from scapy.layers.l2 import Ether
 
 from tcpip6.io.sim import SimWorld
@@ -70,3 +76,44 @@ def test_a_scan_of_the_link_leaves_the_real_neighbor_reachable() -> None:
     assert len(scanned) <= MAX_MULTICAST_SOLICIT * resolutions
     assert resolutions + c.solicit_rate_limited_drop == SCAN
     assert len(cache) <= cache.capacity
+
+
+def test_an_ns_flood_is_answered_without_evicting_the_real_neighbor() -> None:
+    world = SimWorld(seed=6)
+    a, b = world.host("a"), world.host("b")
+    ia = world.connect(a, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
+    ib = world.connect(b, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
+    ia.add_static_address(A_LL, 64, world.now)
+    ib.add_static_address(B_LL, 64, world.now)
+    ib.neighbors.capacity = 8
+    world.run_for(0.01)
+    answered: list[str] = []
+
+    def watch(iface: object, frame: bytes, now: float) -> None:
+        pkt = Ether(frame)
+        if ICMPv6ND_NA in pkt and pkt[IPv6].src == str(B_LL):
+            answered.append(pkt[Ether].dst)
+
+    world.observers.append(watch)
+    assert b.icmpv6.send_echo_request(A_LL, 1, 0, b"hello", world.now)
+    world.run_for(0.1)
+    answered.clear()
+    macs = []
+    group = "ff02::1:ff00:b"  # b's solicited-node group
+    for i in range(50):
+        mac = f"02:00:00:00:{i >> 8:02x}:{i & 0xFF:02x}"
+        macs.append(mac)
+        ns = (
+            Ether(src=ATTACKER_MAC, dst="33:33:ff:00:00:0b")
+            / IPv6(src=f"fe80::2:{i:x}", dst=group, hlim=255)
+            / ICMPv6ND_NS(tgt=str(B_LL))
+            / ICMPv6NDOptSrcLLAddr(lladdr=mac)
+        )
+        b.receive(ib, bytes(ns), world.now)
+        world.run_for(0.01)
+    # RFC 4861 §7.2.4: every NS answered, to the link-layer address it gave.
+    assert answered == macs
+    entry = ib.neighbors.get(A_LL)
+    assert entry is not None and entry.state is NceState.REACHABLE
+    assert ib.neighbors.counters.unsolicited_not_cached > 0
+    assert len(ib.neighbors) <= 8
