@@ -156,21 +156,21 @@ def peak_rss_kb(pid: int) -> int:
     return 0
 
 
-def moved(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, int]]:
-    """The counters that changed, by protocol: after - before."""
-    out: dict[str, dict[str, int]] = {}
-    for proto, values in after.items():
-        if not isinstance(values, dict):
-            continue
-        old = before.get(proto, {})
-        diff = {
-            k: v - old.get(k, 0)
-            for k, v in values.items()
-            if isinstance(v, int) and v != old.get(k, 0)
-        }
-        if diff:
-            out[proto] = diff
+def flat(data: dict[str, Any], prefix: str = "") -> dict[str, int]:
+    """Every counter as ``group/.../name``."""
+    out: dict[str, int] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(flat(value, f"{prefix}{key}/"))
+        elif isinstance(value, int):
+            out[f"{prefix}{key}"] = value
     return out
+
+
+def moved(before: dict[str, Any], after: dict[str, Any]) -> dict[str, int]:
+    """The counters that changed: after - before."""
+    old, new = flat(before), flat(after)
+    return {k: v - old.get(k, 0) for k, v in new.items() if v != old.get(k, 0)}
 
 
 def flood_row(kind: str, seconds: float, tmp: Path) -> dict[str, Any]:
