@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEB_PACKAGES := tshark graphviz iproute2 iputils-ping radvd curl lftp vsftpd chromium tayga nftables ethtool traceroute
+DEB_PACKAGES := tshark graphviz iproute2 iputils-ping radvd curl lftp vsftpd chromium tayga nftables ethtool traceroute iptables
 APT_STAMP := .venv/.apt-installed
 # dpkg's database: installing or removing any package changes it, and the packages are
 # checked again.

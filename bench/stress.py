@@ -18,7 +18,8 @@ real address, not spoofed) opens a TCP connection to tcpip6's echo service and p
 
 Each row: frames sent and their rate, the echo during the flood (succeeded, seconds to
 the answer), the echo right after (seconds to the answer), ping RTT after (ms, average of
-5), tcpip6's counters that moved (``tcpip6 show counters --json``) and its peak RSS. The
+5), tcpip6's counters that moved (``tcpip6 show counters --json``) and its peak RSS. Then
+``--octets`` go each way through a lossy, reordering link (bench/lossy.py). The
 JSON goes to ``bench/results/stress-<date>.json``. Namespaces are removed at the end, also
 on failure.
 """
@@ -36,6 +37,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.lossy import transfer_row
 from tests.interop import netns
 
 HERE = Path(__file__).resolve().parent
@@ -236,18 +238,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only", action="append", choices=("syn", "fragment", "ns"), help="one flood"
     )
+    parser.add_argument(
+        "--octets", type=int, default=50_000_000, help="the lossy transfer, each way (0: none)"
+    )
+    parser.add_argument("--loss", type=int, default=2, help="percent of TCP dropped each way")
+    parser.add_argument("--reorder-every", type=int, default=20, help="one packet in N reordered")
     parser.add_argument("--output", type=Path, default=HERE / "results", help="JSON directory")
     args = parser.parse_args(argv)
     tmp = Path(subprocess.check_output(["mktemp", "-d"], text=True).strip())
     rows = [flood_row(kind, args.seconds, tmp) for kind in args.only or ("syn", "fragment", "ns")]
     print(table(rows))
+    transfer = None
+    if args.octets:
+        transfer = transfer_row(args.octets, args.loss, args.reorder_every, tmp)
+        print(
+            f"lossy link ({args.loss} % dropped each way, 1 in {args.reorder_every} reordered): "
+            f"{args.octets} octets each way, identical {transfer['identical']}, "
+            f"{transfer['seconds']} s ({transfer['goodput_MBps_each_way']} MB/s each way), "
+            f"tcpip6 retransmitted {transfer['tcpip6_retransmitted_segments']} "
+            f"(timeouts {transfer['tcpip6_timeouts']}), Linux retransmitted "
+            f"{transfer['linux_retrans_segs']}"
+        )
     args.output.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
     path = args.output / f"stress-{stamp}.json"
-    record = {"kind": "stress", "seconds": args.seconds, "rows": rows}
+    record = {"kind": "stress", "seconds": args.seconds, "rows": rows, "lossy_transfer": transfer}
     path.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {path}")
     failed = [r["flood"] for r in rows if not (r["echo_during"]["ok"] and r["echo_after"]["ok"])]
+    if transfer is not None and not transfer["identical"]:
+        failed.append("lossy transfer")
     return 1 if failed else 0
 
 
