@@ -42,6 +42,8 @@ from tests.interop import netns
 
 HERE = Path(__file__).resolve().parent
 ECHO_PORT = 7
+#: Right after a flood, a fresh TCP echo answers within this many seconds.
+AFTER_LIMIT = 1.0
 
 #: The flooder, run in the peer namespace: frames built by scapy once (2,048 distinct
 #: ones), then sent as fast as a packet socket takes them for the given seconds; prints
@@ -265,9 +267,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     record = {"kind": "stress", "seconds": args.seconds, "rows": rows, "lossy_transfer": transfer}
     path.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {path}")
-    failed = [r["flood"] for r in rows if not (r["echo_during"]["ok"] and r["echo_after"]["ok"])]
+    # The bar: a legitimate echo answers during each flood, and within 1 s right after it.
+    failed = [
+        r["flood"]
+        for r in rows
+        if not (r["echo_during"]["ok"] and r["echo_after"]["ok"])
+        or r["echo_after"]["seconds"] > AFTER_LIMIT
+    ]
     if transfer is not None and not transfer["identical"]:
         failed.append("lossy transfer")
+    if failed:
+        print(f"failed: {', '.join(failed)}")
     return 1 if failed else 0
 
 
