@@ -5,7 +5,8 @@ A packet socket hands the host at most ``READ_BUDGET`` frames per driver turn (a
 with one clock value). Of those, the frames of a class a flood is made of, told apart
 from the first bytes without parsing (a TCP SYN without ACK, a fragment, a Neighbor
 Solicitation, a Router Advertisement, an MLD report), are handed on only up to ``share``
-per class and turn; the rest are dropped before the stack parses them and counted. The
+per class and turn (the fragments of one packet count once); the rest are dropped before
+the stack parses them and counted. The
 frames of established connections, Neighbor Advertisements, echo traffic and everything
 else always go through. When nothing floods, a turn holds a few frames and nothing is
 dropped; under a SYN flood, the SYNs a turn hands on are what the SYN queue and cookies
@@ -27,6 +28,7 @@ SHARE = 16
 _ETHERTYPE_IPV6 = b"\x86\xdd"
 _NEXT_HEADER = 14 + 6  # the IPv6 fixed header's Next Header, behind Ethernet's 14 octets
 _UPPER = 14 + 40  # the first octet after the fixed header
+_SOURCE = 14 + 8  # the Source Address
 _TCP, _FRAGMENT, _ICMPV6 = 6, 44, 58
 _SYN, _ACK = 0x02, 0x10
 #: ICMPv6 types a flood is made of: MLDv1/v2 reports, Router Advertisement, NS.
@@ -69,6 +71,7 @@ class FairShare:
         self.counters = FairnessCounters()
         self._turn: float | None = None
         self._taken: dict[str, int] = {}
+        self._datagrams: set[bytes] = set()
 
     def __call__(self, frame: bytes, now: float) -> None:
         cls = flood_class(frame)
@@ -76,6 +79,15 @@ class FairShare:
             if now != self._turn:
                 self._turn = now
                 self._taken.clear()
+                self._datagrams.clear()
+            if cls == "fragment":
+                # The fragments of one packet (RFC 8200 §4.5: one Source Address and
+                # Identification) count once: a large datagram's arrive together.
+                key = frame[_SOURCE : _SOURCE + 16] + frame[_UPPER + 4 : _UPPER + 8]
+                if key in self._datagrams:
+                    self.receiver(frame, now)
+                    return
+                self._datagrams.add(key)
             taken = self._taken.get(cls, 0)
             if taken >= self.share:
                 name = f"{cls}_over_share_drop"

@@ -55,3 +55,21 @@ def test_a_turn_hands_on_every_established_frame_and_a_share_of_the_flood() -> N
     fair(SYN, 1.01)  # the next turn: a fresh share
     assert got.count(SYN) == 17
     assert fair.counters.nonzero() == {"syn_over_share_drop": 84}
+
+
+def test_the_fragments_of_one_packet_count_once() -> None:
+    got: list[bytes] = []
+    fair = FairShare(lambda f, now: got.append(f), share=16)
+    big = [
+        frame(IPv6ExtHdrFragment(id=7, offset=i * 151, m=int(i < 44)) / (b"y" * 1208))
+        for i in range(45)
+    ]
+    flood = [frame(IPv6ExtHdrFragment(id=1000 + i, m=1) / (b"z" * 8)) for i in range(100)]
+    for i, f in enumerate(big):
+        fair(f, 2.0)
+        fair(flood[i], 2.0)
+    for f in flood[45:]:
+        fair(f, 2.0)
+    assert all(f in got for f in big)  # a 54 kB datagram's 45 fragments, whole
+    assert sum(f in got for f in flood) == 15  # the flood: the share less that one packet
+    assert fair.counters.fragment_over_share_drop == 85
