@@ -4,14 +4,14 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEB_PACKAGES := tshark graphviz iproute2 iputils-ping radvd curl lftp vsftpd chromium tayga nftables ethtool traceroute
+DEB_PACKAGES := tshark graphviz iproute2 iputils-ping radvd curl lftp vsftpd chromium tayga nftables ethtool traceroute iptables
 APT_STAMP := .venv/.apt-installed
 # dpkg's database: installing or removing any package changes it, and the packages are
 # checked again.
 DPKG_STATUS := $(wildcard /var/lib/dpkg/status)
 
 .PHONY: all venv deb test check lint typecheck demo diagrams graph-coverage bench clean \
-	model-deep fuzz-models fuzz bench-live
+	model-deep fuzz-models fuzz bench-live stress
 
 all: test
 
@@ -75,6 +75,12 @@ bench: venv
 # BENCH_LIVE_ARGS="--reps 5 --only tcp" to choose.
 bench-live: venv deb
 	$(PY) -m bench.live $(BENCH_LIVE_ARGS)
+
+# The live host under SYN, fragment and NS floods from a Linux peer (root: network namespaces):
+# a legitimate TCP echo during and after each flood, ping RTT after, counters and RSS; JSON
+# in bench/results/. STRESS_ARGS="--seconds 10 --only syn" to choose.
+stress: venv deb
+	$(PY) -m bench.stress $(STRESS_ARGS)
 
 # A longer random search of the model tests (minutes, not in CI): the "deep" Hypothesis profile
 # of tests/profiles.py, each test's budget times 20, failures saved in $$TCPIP6_HYPOTHESIS_DB

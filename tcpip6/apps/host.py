@@ -50,6 +50,7 @@ from tcpip6.apps.tcp_settings import apply_tcp, parse_tcp
 from tcpip6.apps.translate_config import TranslateConfig, TranslateConfigError
 from tcpip6.apps.tunnel_slots import TunnelSlots
 from tcpip6.io.control import ControlError, ControlServer, default_path
+from tcpip6.io.fairness import FairShare
 from tcpip6.io.pcap import LINKTYPE_ETHERNET, PcapWriter
 from tcpip6.io.rawsock import LinkError, RawSocketPort
 from tcpip6.io.runtime import LiveDriver
@@ -389,6 +390,8 @@ class LiveHost:
         self.driver = LiveDriver([self.host])
         self.driver.on_late_wake = self._late_wake
         self.ports: list[RawSocketPort | TapPort | RawIpv4Port] = []
+        #: Each Ethernet port's input fairness counters (tcpip6.io.fairness).
+        self.fairness: dict[str, CounterSet] = {}
         self.pcap: PcapWriter | None = None
         self.control: ControlServer | None = None
         self.stack = Stack(self.host, self.driver)
@@ -470,6 +473,7 @@ class LiveHost:
         if set(request) != {"show"} or not isinstance(view, str):
             raise ValueError(f'expected {{"show": VIEW}}, VIEW one of {", ".join(show.VIEWS)}')
         extra: dict[str, CounterSet] = {f"{port.ifname} port": port.counters for port in self.ports}
+        extra.update({f"{name} fairness": c for name, c in self.fairness.items()})
         if self.socks is not None:
             extra["socks"] = self.socks.counters
         if self.ftpd is not None:
@@ -513,10 +517,19 @@ class LiveHost:
             kind = "tap" if isinstance(port, TapPort) else "ethernet"
             summary = f"{kind} {port.mac.hex(':')} mtu {port.mtu}"
         clock = self.driver
-        # Each frame at the time it is handled, not at the time its batch was read: what
-        # the host sends in answer is stamped with that time, and RFC 8985 §6.2 RACK
-        # compares those send times with the ACKs' (a batch takes milliseconds).
-        port.receiver = lambda frame, now: host.receive(iface, frame, max(now, clock.now))
+
+        def receiver(frame: bytes, now: float) -> None:
+            # Each frame at the time it is handled, not at the time its batch was read:
+            # what the host sends in answer is stamped with that time, and RFC 8985 §6.2
+            # RACK compares those send times with the ACKs' (a batch takes milliseconds).
+            host.receive(iface, frame, max(now, clock.now))
+
+        port.receiver = receiver
+        if iface.link.kind == "ethernet":
+            # A flood of SYNs, fragments or ND cannot starve what is established.
+            fair = FairShare(receiver)
+            self.fairness[port.ifname] = fair.counters
+            port.receiver = fair
         if self.pcap is None or (self.pcap.linktype == LINKTYPE_ETHERNET) == (
             iface.link.kind == "ethernet"
         ):

@@ -1,4 +1,5 @@
-"""SYN cookies, the reference model: RFC 4987 §3.6.
+"""SYN cookies, the reference model: RFC 4987 §3.6 (and, at the end, RFC 4987 §3.3:
+the shorter SYN-RECEIVED timer of a host under attack).
 
 RFC 4987 §3.6 describes the cookie as the Initial Sequence Number of the SYN,ACK a listener
 sends without keeping any state, "the top five bits being t mod 32, where t is a slowly
@@ -74,3 +75,39 @@ def options_from_tsecr(tsecr: int) -> tuple[int | None, bool]:
     """(window scale or None, SACK-permitted) from the TSecr of the returning ACK."""
     wscale = (tsecr >> 1) & 0xF
     return (None if wscale == WSCALE_NONE else wscale), bool(tsecr & 1)
+
+
+# -- RFC 4987 §3.3 "Reducing SYN-RECEIVED Timer", as Windows' SynAttackProtect does it ----
+#
+# RFC 4987 §3.3 surveys this defence: a half-open connection is reaped sooner, so a flood
+# holds each SYN queue slot for less time, at the price of legitimate handshakes on slow
+# or lossy paths that need more retransmissions. The Windows
+# 2000 TCP/IP stack decides when to shorten it with thresholds on its half-open
+# (SYN-RECEIVED) connections: more than TcpMaxHalfOpen of them, or more than
+# TcpMaxHalfOpenRetried whose SYN,ACK was already retransmitted, and the host is under
+# attack; a connection made then retransmits its SYN,ACK fewer times.
+
+
+def under_attack(
+    half_open: int, half_open_retried: int, max_half_open: int, max_half_open_retried: int
+) -> bool:
+    """Whether the host is under a SYN attack by the two half-open thresholds."""
+    return half_open >= max_half_open or half_open_retried >= max_half_open_retried
+
+
+def syn_ack_retransmissions(attack: bool, normal: int, under_attack_limit: int) -> int:
+    """The SYN,ACK retransmissions a new connection makes before giving up."""
+    return min(normal, under_attack_limit) if attack else normal
+
+
+def syn_ack_times(initial_rto: float, retransmissions: int) -> tuple[list[float], float]:
+    """When (after the first SYN,ACK at 0) each retransmission goes out with the
+    doubling of RFC 6298 §5.5, and when the connection gives up: the timer after the
+    last one."""
+    times: list[float] = []
+    at, rto = 0.0, initial_rto
+    for _ in range(retransmissions):
+        at += rto
+        times.append(at)
+        rto *= 2
+    return times, at + rto

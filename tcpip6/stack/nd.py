@@ -242,6 +242,7 @@ class NeighborDiscovery:
         if not nte.usable:
             return  # RFC 4862 §5.4.3: not yet ours to answer for
         lla = checks.source_link_address(msg)
+        link_address = None
         if lla is not None:
             link_address = iface.link.read_lla_option(lla)
             if link_address is not None:
@@ -249,7 +250,13 @@ class NeighborDiscovery:
                     iface, iface.neighbors.on_neighbor_solicitation(hdr.src, link_address, now), now
                 )
         # RFC 4861 §7.2.4: a solicited advertisement, Override set (not an anycast address).
-        self.send_neighbor_advertisement(iface, hdr.src, msg.target, solicited=True, now=now)
+        # When the cache had no room for the soliciting neighbor (RFC 6583 §7.1: entries in
+        # use are not evicted for it), the advertisement goes to its Source Link-Layer
+        # Address as is, instead of starting address resolution for it.
+        direct = link_address if iface.neighbors.get(hdr.src) is None else None
+        self.send_neighbor_advertisement(
+            iface, hdr.src, msg.target, solicited=True, now=now, link_address=direct
+        )
 
     def send_neighbor_advertisement(
         self,
@@ -258,6 +265,7 @@ class NeighborDiscovery:
         target: IPv6Address,
         solicited: bool,
         now: float,
+        link_address: bytes | None = None,
     ) -> None:
         msg = wn.NeighborAdvertisement(
             target,
@@ -267,7 +275,7 @@ class NeighborDiscovery:
             options=self._own_lla_option(iface, wn.TargetLinkLayerAddress),
         )
         self.host.nd.out_neighbor_advertisements += 1
-        self.send_nd(iface, target, dst, msg, now)
+        self.send_nd(iface, target, dst, msg, now, link_address=link_address)
 
     def _neighbor_advertisement(self, d: Delivery, msg: wn.NeighborAdvertisement) -> None:
         host, iface, hdr, now = self.host, d.interface, d.header, d.now

@@ -1,6 +1,14 @@
-"""The Neighbor Cache (RFC 4861 §5.1, §7.2, §7.3): MSR IPv6's NCEs, one cache per
-interface, bounded, least-recently-used eviction, a small queue of packets per entry
+"""The Neighbor Cache (RFC 4861 §5.1, RFC 4861 §7.2, RFC 4861 §7.3): MSR IPv6's NCEs, one
+cache per interface, bounded, least-recently-used eviction, a small queue of packets per entry
 awaiting resolution.
+
+Against neighbor-cache exhaustion (RFC 6583: a scan of an on-link /64, or spoofed on-link
+sources the host answers, asks it to resolve many addresses nobody holds), the cache
+keeps apart what it knows from what it is still asking: INCOMPLETE entries have their own
+budget (``incomplete_limit``; past it the oldest INCOMPLETE entry goes), new address
+resolutions are rate limited (``solicit_rate`` NSs a second, ``solicit_burst`` at once),
+and an entry traffic is flowing with (REACHABLE, DELAY, PROBE) is never evicted to make
+room for a new entry ND creates, nor a STALE or INCOMPLETE one for an unsolicited entry.
 
 Sans-I/O: every method takes ``now`` and returns actions (frozen dataclasses below) that
 the host turns into packets. Entries change state only through the NCE graph
@@ -18,7 +26,7 @@ a packet to an on-link next hop           :meth:`NeighborCache.resolve`
 NS with a Source Link-Layer Address        :meth:`NeighborCache.on_neighbor_solicitation`
 RS / RA / Redirect (with or without the    :meth:`NeighborCache.on_router_message_lla`
 link-layer address option)
-NA (after the §7.1.2 checks)               :meth:`NeighborCache.on_neighbor_advertisement`
+NA (after RFC 4861 §7.1.2 checks)          :meth:`NeighborCache.on_neighbor_advertisement`
 upper-layer forward progress (TCP ACK)     :meth:`NeighborCache.upper_layer_hint`
 the deadline :meth:`next_deadline` names   :meth:`NeighborCache.poll`
 ========================================  ================================================
@@ -46,15 +54,29 @@ from tcpip6.stack.timers import DeadlineQueue
 #: entry does not change (RFC 4861 §7.3.3; PERMANENT: no ND at all).
 _SEND_AS_IS = frozenset({NceState.REACHABLE, NceState.DELAY, NceState.PROBE, NceState.PERMANENT})
 
+#: Which entries may make room, least recently used first within each group, for a
+#: new entry in each state. PERMANENT (configured): any but PERMANENT ones.
+#: RFC 6583 §7.1: an entry ND creates (INCOMPLETE for a packet to send, STALE for an
+#: unsolicited link-layer address) never evicts one traffic is flowing with.
+MAY_EVICT: dict[NceState, tuple[tuple[NceState, ...], ...]] = {
+    NceState.PERMANENT: (
+        (NceState.STALE,),
+        (NceState.REACHABLE, NceState.DELAY, NceState.PROBE),
+        (NceState.INCOMPLETE,),
+    ),
+    NceState.INCOMPLETE: ((NceState.STALE,), (NceState.INCOMPLETE,)),
+    NceState.STALE: ((NceState.STALE,),),
+}
+
 # -- actions ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class SendSolicitation:
     """Send an NS for ``target``: to its solicited-node multicast group when
-    ``link_address`` is None (address resolution, §7.2.2), else unicast to ``target`` at
-    that link address (a NUD probe, §7.3.3). The source address is the sender's choice
-    (§7.2.2: preferably the source of the packet that prompted it)."""
+    ``link_address`` is None (address resolution, RFC 4861 §7.2.2), else unicast to ``target`` at
+    that link address (a NUD probe, RFC 4861 §7.3.3). The source address is the sender's choice
+    (RFC 4861 §7.2.2: preferably the source of the packet that prompted it)."""
 
     target: IPv6Address
     link_address: bytes | None
@@ -72,7 +94,7 @@ class TransmitPackets:
 
 @dataclass(frozen=True, slots=True)
 class ResolutionFailed:
-    """§7.2.2: address resolution failed (or the cache had no room for it); the host
+    """RFC 4861 §7.2.2: address resolution failed (or the cache had no room for it); the host
     answers each packet with ICMPv6 destination unreachable, code 3 (address
     unreachable). The entry is gone."""
 
@@ -82,8 +104,8 @@ class ResolutionFailed:
 
 @dataclass(frozen=True, slots=True)
 class NeighborUnreachable:
-    """§7.3.3: MAX_UNICAST_SOLICIT probes went unanswered; the entry is gone. If it was a
-    router, default router selection (§6.3.6) should stop preferring it."""
+    """RFC 4861 §7.3.3: MAX_UNICAST_SOLICIT probes went unanswered; the entry is gone. If it was a
+    router, default router selection (RFC 4861 §6.3.6) should stop preferring it."""
 
     target: IPv6Address
     was_router: bool
@@ -91,7 +113,7 @@ class NeighborUnreachable:
 
 @dataclass(frozen=True, slots=True)
 class RouterFlagCleared:
-    """§7.2.5: IsRouter went from TRUE to FALSE: remove ``target`` from the Default Router
+    """RFC 4861 §7.2.5: IsRouter went from TRUE to FALSE: remove ``target`` from the Default Router
     List (and redo next-hop determination for destinations using it)."""
 
     target: IPv6Address
@@ -112,18 +134,28 @@ class NeighborCounters(CounterSet):
     resolutions_failed: int = 0
     solicitations_sent: int = 0
     probes_sent: int = 0
-    #: §7.2.2: a packet queued for an INCOMPLETE entry whose queue was full: the oldest
+    #: RFC 4861 §7.2.2: a packet queued for an INCOMPLETE entry whose queue was full: the oldest
     #: queued packet is dropped.
     queue_overflow_drop: int = 0
     #: Packets queued on an entry that was evicted or removed.
     queued_packets_drop: int = 0
-    #: A packet for a new neighbor when every entry is PERMANENT (reported as
-    #: ResolutionFailed).
+    #: A packet for a new neighbor when no entry may make room: every entry is PERMANENT
+    #: or one traffic flows with (REACHABLE, DELAY, PROBE; RFC 6583 §7.1), reported as
+    #: ResolutionFailed.
     cache_full_drop: int = 0
-    #: §7.2.5: an NA for a target with no entry ("SHOULD be silently discarded").
+    #: RFC 4861 §7.2.5: an NA for a target with no entry ("SHOULD be silently discarded").
     na_no_entry_ignored: int = 0
-    #: §7.2.5: an NA without a Target Link-Layer Address for an INCOMPLETE entry.
+    #: RFC 4861 §7.2.5: an NA without a Target Link-Layer Address for an INCOMPLETE entry.
     na_no_target_lla_drop: int = 0
+    #: RFC 6583 §7.2: of entries_evicted, the INCOMPLETE ones evicted because
+    #: ``incomplete_limit`` of them existed (queued packets: queued_packets_drop).
+    incomplete_limit_evicted: int = 0
+    #: RFC 6583 §7.2: a packet for a neighbor to resolve, refused because new address
+    #: resolutions were over their rate (reported as ResolutionFailed).
+    solicit_rate_limited_drop: int = 0
+    #: RFC 6583 §7.1: an unsolicited link-layer address (NS, RS, RA, Redirect) for a new
+    #: neighbor not cached because no STALE entry could make room for it.
+    unsolicited_not_cached: int = 0
 
 
 class NeighborCacheEntry:
@@ -170,12 +202,26 @@ class NeighborCache:
         capacity: int = 256,
         queue_limit: int = 3,
         label: str = "",
+        *,
+        incomplete_limit: int | None = None,
+        solicit_rate: float = 100.0,
+        solicit_burst: int = 100,
     ) -> None:
         if capacity < 1 or queue_limit < 1:
             raise ValueError("capacity and queue_limit must be at least 1")
         self.params = params
         self.capacity = capacity
         self.queue_limit = queue_limit
+        #: RFC 6583 §7.2: the most INCOMPLETE entries at once (a quarter of the cache,
+        #: at least 8 when the cache has room for them).
+        self.incomplete_limit = incomplete_limit or min(capacity, max(8, capacity // 4))
+        #: RFC 6583 §7.2: new address resolutions, a token bucket (tokens, refilled at).
+        self.solicit_rate = solicit_rate
+        self.solicit_burst = solicit_burst
+        self._tokens = float(solicit_burst)
+        self._tokens_at = 0.0
+        #: The INCOMPLETE entries, oldest first.
+        self.incomplete: OrderedDict[IPv6Address, NeighborCacheEntry] = OrderedDict()
         self.label = label
         #: Least recently used first (a packet sent to an entry moves it to the end).
         self.entries: OrderedDict[IPv6Address, NeighborCacheEntry] = OrderedDict()
@@ -192,42 +238,56 @@ class NeighborCache:
 
     # -- entry life ---------------------------------------------------------------------
     def _create(self, addr: IPv6Address, state: NceState) -> NeighborCacheEntry | None:
-        """A new entry, evicting one if the cache is full; None if every entry is
-        PERMANENT."""
-        if len(self.entries) >= self.capacity and not self._evict():
+        """A new entry, evicting one if the cache is full; None if no entry may make room
+        for it (``MAY_EVICT``)."""
+        if state is NceState.INCOMPLETE and len(self.incomplete) >= self.incomplete_limit:
+            # RFC 6583 §7.2: a budget of their own; the oldest INCOMPLETE entry goes.
+            self.counters.incomplete_limit_evicted += 1
+            self.counters.entries_evicted += 1
+            self._remove(next(iter(self.incomplete.values())))
+        if len(self.entries) >= self.capacity and not self._evict(MAY_EVICT[state]):
             return None
         nce = NeighborCacheEntry(addr, state, self.queue_limit, self.label)
         nce.trace_sink = self.trace_sink
         self.entries[addr] = nce
+        if state is NceState.INCOMPLETE:
+            self.incomplete[addr] = nce
         self.counters.entries_created += 1
         return nce
 
-    def _victim(self) -> NeighborCacheEntry | None:
-        """The least recently used STALE entry; else the least recently used of the other
-        resolved ones; INCOMPLETE entries only when nothing else is left; never
-        PERMANENT ones."""
-        for wanted in (
-            (NceState.STALE,),
-            (NceState.REACHABLE, NceState.DELAY, NceState.PROBE),
-            (NceState.INCOMPLETE,),
-        ):
+    def _victim(self, order: tuple[tuple[NceState, ...], ...]) -> NeighborCacheEntry | None:
+        """The least recently used entry of the first group in ``order`` that has one."""
+        for wanted in order:
             for nce in self.entries.values():
                 if nce.state in wanted:
                     return nce
         return None
 
-    def _evict(self) -> bool:
-        victim = self._victim()
+    def _evict(self, order: tuple[tuple[NceState, ...], ...]) -> bool:
+        victim = self._victim(order)
         if victim is None:
             return False
         self.counters.entries_evicted += 1
         self._remove(victim)
         return True
 
+    def _solicit_allowed(self, now: float) -> bool:
+        """RFC 6583 §7.2: a token for a new address resolution (``solicit_rate`` a second,
+        at most ``solicit_burst`` saved up)."""
+        elapsed = max(0.0, now - self._tokens_at)
+        self._tokens = min(float(self.solicit_burst), self._tokens + elapsed * self.solicit_rate)
+        self._tokens_at = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
     def _remove(self, nce: NeighborCacheEntry) -> None:
         self.counters.queued_packets_drop += len(nce.queue)
         nce.queue.clear()
         self.entries.pop(nce.neighbor, None)
+        if self.incomplete.get(nce.neighbor) is nce:
+            del self.incomplete[nce.neighbor]
         self.timers.cancel(nce)
         GRAPH.detach(nce)
 
@@ -262,36 +322,38 @@ class NeighborCache:
         the new state requires."""
         old = nce.state
         GRAPH.fire(nce, trigger, now)
+        if old is NceState.INCOMPLETE and nce.state is not NceState.INCOMPLETE:
+            self.incomplete.pop(nce.neighbor, None)
         if (old.name, trigger) not in GRAPH.ignored:
             self._enter(nce, now, actions)
 
     def _enter(self, nce: NeighborCacheEntry, now: float, actions: list[NdAction]) -> None:
         state = nce.state
         if state is NceState.REACHABLE:
-            # §7.3.3: REACHABLE lasts ReachableTime from the last confirmation.
+            # RFC 4861 §7.3.3: REACHABLE lasts ReachableTime from the last confirmation.
             nce.probes = 0
             self._arm(nce, now + self.params.reachable_time)
             self._flush_queue(nce, actions)
         elif state is NceState.STALE:
-            # §7.3.3: STALE runs no timer; the next packet sent starts DELAY.
+            # RFC 4861 §7.3.3: STALE runs no timer; the next packet sent starts DELAY.
             nce.probes = 0
             self._arm(nce, None)
             self._flush_queue(nce, actions)
         elif state is NceState.DELAY:
-            self._arm(nce, now + DELAY_FIRST_PROBE_TIME)  # §7.3.3
+            self._arm(nce, now + DELAY_FIRST_PROBE_TIME)  # RFC 4861 §7.3.3
         elif state is NceState.PROBE:
-            # §7.3.3: "sends a Neighbor Solicitation and sets a timer to expire after
+            # RFC 4861 §7.3.3: "sends a Neighbor Solicitation and sets a timer to expire after
             # RetransTimer milliseconds".
             nce.probes = 1
             self._probe(nce, now, actions)
         elif state is NceState.UNREACHABLE:
             if nce.link_address is None:
-                # §7.2.2: resolution failed; ICMP errors for the queued packets.
+                # RFC 4861 §7.2.2: resolution failed; ICMP errors for the queued packets.
                 self.counters.resolutions_failed += 1
                 actions.append(ResolutionFailed(nce.neighbor, tuple(nce.queue)))
                 nce.queue.clear()
             else:
-                # §7.3.3: "retransmissions cease and the entry SHOULD be deleted".
+                # RFC 4861 §7.3.3: "retransmissions cease and the entry SHOULD be deleted".
                 self.counters.entries_unreachable += 1
                 actions.append(NeighborUnreachable(nce.neighbor, nce.is_router))
             self._remove(nce)
@@ -313,16 +375,16 @@ class NeighborCache:
         self._arm(nce, now + self.params.retrans_timer)
 
     def _set_router(self, nce: NeighborCacheEntry, router: bool, actions: list[NdAction]) -> None:
-        # §7.2.5: "In those cases where the IsRouter flag changes from TRUE to FALSE ...
+        # RFC 4861 §7.2.5: "In those cases where the IsRouter flag changes from TRUE to FALSE ...
         # the node MUST remove that router from the Default Router List".
         if nce.is_router and not router:
             actions.append(RouterFlagCleared(nce.neighbor))
         nce.is_router = router
 
-    # -- the send path (§7.2.2, §7.3.3) -------------------------------------------------
+    # -- the send path (RFC 4861 §7.2.2, RFC 4861 §7.3.3) -----------------------------------
     def ready(self, addr: IPv6Address) -> bytes | None:
         """The link-layer address a packet for ``addr`` goes to now, when sending it changes
-        nothing but the entry's place in the cache (REACHABLE, DELAY, PROBE: §7.3.3; a
+        nothing but the entry's place in the cache (REACHABLE, DELAY, PROBE: RFC 4861 §7.3.3; a
         PERMANENT entry); None when :meth:`resolve` has more to do (no entry, INCOMPLETE,
         STALE). What :meth:`resolve` would do, without building its action."""
         nce = self.entries.get(addr)
@@ -337,8 +399,11 @@ class NeighborCache:
         actions: list[NdAction] = []
         nce = self.entries.get(addr)
         if nce is None:
-            # §7.2.2: "the sender creates one, sets its state to INCOMPLETE, initiates
+            # RFC 4861 §7.2.2: "the sender creates one, sets its state to INCOMPLETE, initiates
             # Address Resolution, and then queues the data packet".
+            if not self._solicit_allowed(now):
+                self.counters.solicit_rate_limited_drop += 1
+                return [ResolutionFailed(addr, (packet,))]
             nce = self._create(addr, NceState.INCOMPLETE)
             if nce is None:
                 self.counters.cache_full_drop += 1
@@ -349,13 +414,13 @@ class NeighborCache:
             return actions
         self.entries.move_to_end(addr)
         if nce.state is NceState.INCOMPLETE:
-            # §7.2.2: "If the queue overflows, the new packet SHOULD replace the oldest".
+            # RFC 4861 §7.2.2: "If the queue overflows, the new packet SHOULD replace the oldest".
             if len(nce.queue) == nce.queue.maxlen:
                 self.counters.queue_overflow_drop += 1
             nce.queue.append(packet)
             return actions
         if nce.state is NceState.STALE:
-            self._fire(nce, "send_packet", now, actions)  # §7.3.3: STALE -> DELAY
+            self._fire(nce, "send_packet", now, actions)  # RFC 4861 §7.3.3: STALE -> DELAY
         assert nce.link_address is not None
         actions.append(TransmitPackets(addr, nce.link_address, (packet,)))
         return actions
@@ -364,7 +429,7 @@ class NeighborCache:
     def on_neighbor_solicitation(
         self, source: IPv6Address, link_address: bytes | None, now: float
     ) -> list[NdAction]:
-        """§7.2.3: an NS from ``source`` (not the unspecified address) carrying a Source
+        """RFC 4861 §7.2.3: an NS from ``source`` (not the unspecified address) carrying a Source
         Link-Layer Address option (None if it had none)."""
         return self.on_link_address(source, link_address, now)
 
@@ -376,10 +441,10 @@ class NeighborCache:
         *,
         is_router: bool | None,
     ) -> list[NdAction]:
-        """The link-layer address option of an RS (§6.2.6: ``is_router=False``, "the
-        entry's IsRouter flag MUST be set to FALSE"), an RA (§6.3.4: ``is_router=True``,
+        """The link-layer address option of an RS (RFC 4861 §6.2.6: ``is_router=False``, "the
+        entry's IsRouter flag MUST be set to FALSE"), an RA (RFC 4861 §6.3.4: ``is_router=True``,
         also when the RA has no Source Link-Layer Address but an entry exists) or a
-        Redirect (§8.3: for the target; ``is_router=True`` when the target differs from
+        Redirect (RFC 4861 §8.3: for the target; ``is_router=True`` when the target differs from
         the destination, else None)."""
         return self.on_link_address(source, link_address, now, is_router=is_router)
 
@@ -402,12 +467,13 @@ class NeighborCache:
                 return actions  # Appendix C: "NS, RS, Redirect; no link-layer address: -"
             nce = self._create(addr, NceState.STALE)
             if nce is None:
+                self.counters.unsolicited_not_cached += 1
                 return actions
             nce.link_address = link_address
         elif nce.state is NceState.PERMANENT:
             return actions
         elif link_address is not None and link_address != nce.link_address:
-            # §7.2.3: "the cached address should be replaced by the received address,
+            # RFC 4861 §7.2.3: "the cached address should be replaced by the received address,
             # and the entry's reachability state MUST be set to STALE".
             nce.link_address = link_address
             self._fire(nce, "lla_changed", now, actions)
@@ -424,7 +490,7 @@ class NeighborCache:
         override: bool,
         now: float,
     ) -> list[NdAction]:
-        """§7.2.5: a valid NA for ``target`` with its Target Link-Layer Address (None if
+        """RFC 4861 §7.2.5: a valid NA for ``target`` with its Target Link-Layer Address (None if
         absent) and its R, S and O flags."""
         actions: list[NdAction] = []
         nce = self.entries.get(target)
@@ -476,12 +542,12 @@ class NeighborCache:
         return actions
 
     def upper_layer_hint(self, addr: IPv6Address, now: float) -> None:
-        """§7.3.1: forward progress seen by an upper layer confirms reachability."""
+        """RFC 4861 §7.3.1: forward progress seen by an upper layer confirms reachability."""
         nce = self.entries.get(addr)
         if nce is not None:
             self._fire(nce, "reachability_confirmed", now, [])
 
-    # -- timers (§7.2.2, §7.3.3) ---------------------------------------------------------
+    # -- timers (RFC 4861 §7.2.2, RFC 4861 §7.3.3) ------------------------------------------
     def next_deadline(self) -> float | None:
         return self.timers.next_deadline()
 
@@ -514,7 +580,7 @@ class NeighborCache:
     def _expire(self, nce: NeighborCacheEntry, now: float, actions: list[NdAction]) -> None:
         state = nce.state
         if state is NceState.INCOMPLETE:
-            # §7.2.2: retransmit "every RetransTimer milliseconds until ... or
+            # RFC 4861 §7.2.2: retransmit "every RetransTimer milliseconds until ... or
             # MAX_MULTICAST_SOLICIT solicitations have been sent without a response".
             limit, exhausted = MAX_MULTICAST_SOLICIT, "resolution_failed"
             self._retransmit(nce, limit, self._solicit, exhausted, now, actions)
@@ -523,6 +589,6 @@ class NeighborCache:
         elif state is NceState.DELAY:
             self._fire(nce, "delay_timeout", now, actions)
         elif state is NceState.PROBE:
-            # §7.3.3: "retransmissions of ... MAX_UNICAST_SOLICIT solicitations".
+            # RFC 4861 §7.3.3: "retransmissions of ... MAX_UNICAST_SOLICIT solicitations".
             limit, exhausted = MAX_UNICAST_SOLICIT, "probes_exhausted"
             self._retransmit(nce, limit, self._probe, exhausted, now, actions)

@@ -1,5 +1,5 @@
 """The neighbor cache on a fake clock: NUD scenarios (RFC 4861 §7.3.3), address resolution
-(§7.2.2), and the bounds on entries and queued packets."""
+(RFC 4861 §7.2.2), and the bounds on entries and queued packets."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class Clock:
 
 
 def stale_router(params: InterfaceParameters | None = None) -> tuple[nb.NeighborCache, Clock]:
-    """A cache holding ROUTER as a STALE router entry (learned from an RA, §6.3.4)."""
+    """A cache holding ROUTER as a STALE router entry (learned from an RA, RFC 4861 §6.3.4)."""
     cache = nb.NeighborCache(params or InterfaceParameters())
     assert cache.on_router_message_lla(ROUTER, MAC_A, 0.0, is_router=True) == []
     nce = cache.get(ROUTER)
@@ -49,7 +49,7 @@ def test_stale_delay_probe_then_silence_removes_the_entry() -> None:
     records: list[TransitionRecord] = []
     cache.get(ROUTER).trace_sink = records.append  # type: ignore[union-attr]
     clock.now = 10.0
-    # §7.3.3: the first packet to a STALE entry goes out at once and starts DELAY.
+    # RFC 4861 §7.3.3: the first packet to a STALE entry goes out at once and starts DELAY.
     assert cache.resolve(ROUTER, b"p1", 10.0) == [nb.TransmitPackets(ROUTER, MAC_A, (b"p1",))]
     assert cache.get(ROUTER).state is NceState.DELAY  # type: ignore[union-attr]
     assert cache.next_deadline() == 15.0
@@ -78,7 +78,7 @@ def test_an_upper_layer_hint_in_delay_makes_the_entry_reachable_without_a_probe(
     cache, clock = stale_router(params)
     cache.resolve(ROUTER, b"p1", 0.0)
     clock.run_until(2.0)
-    cache.upper_layer_hint(ROUTER, 2.0)  # §7.3.1: e.g. a TCP ACK for new data
+    cache.upper_layer_hint(ROUTER, 2.0)  # RFC 4861 §7.3.1: e.g. a TCP ACK for new data
     nce = cache.get(ROUTER)
     assert nce is not None and nce.state is NceState.REACHABLE
     assert cache.next_deadline() == 22.0
@@ -92,7 +92,7 @@ def test_an_upper_layer_hint_in_delay_makes_the_entry_reachable_without_a_probe(
 
 
 def test_reachable_time_is_read_when_the_timer_is_armed() -> None:
-    """RAs change ReachableTime (§6.3.4); the next confirmation uses the new value."""
+    """RAs change ReachableTime (RFC 4861 §6.3.4); the next confirmation uses the new value."""
     params = InterfaceParameters(reachable_time=30.0)
     cache, _ = stale_router(params)
     cache.upper_layer_hint(ROUTER, 1.0)
@@ -104,7 +104,7 @@ def test_reachable_time_is_read_when_the_timer_is_armed() -> None:
 
 def test_address_resolution_queues_packets_and_sends_them_on_the_advertisement() -> None:
     cache = nb.NeighborCache(InterfaceParameters(), queue_limit=3)
-    # §7.2.2: a new INCOMPLETE entry, a multicast NS, the packet queued.
+    # RFC 4861 §7.2.2: a new INCOMPLETE entry, a multicast NS, the packet queued.
     assert cache.resolve(HOST, b"p1", 0.0) == [nb.SendSolicitation(HOST, None)]
     for i in range(2, 6):
         assert cache.resolve(HOST, f"p{i}".encode(), 0.1) == []
@@ -136,11 +136,11 @@ def test_resolution_fails_after_max_multicast_solicit() -> None:
 
 def test_router_flag_cleared_by_an_advertisement_and_set_by_an_ra_without_lla() -> None:
     cache, _ = stale_router()
-    # §7.2.5: IsRouter TRUE -> FALSE must reach the Default Router List.
+    # RFC 4861 §7.2.5: IsRouter TRUE -> FALSE must reach the Default Router List.
     actions = cache.on_neighbor_advertisement(ROUTER, None, False, False, True, 1.0)
     assert actions == [nb.RouterFlagCleared(ROUTER)]
     assert cache.get(ROUTER).is_router is False  # type: ignore[union-attr]
-    # §6.3.4: an RA without a Source Link-Layer Address still sets IsRouter on the entry.
+    # RFC 4861 §6.3.4: an RA without a Source Link-Layer Address still sets IsRouter on the entry.
     assert cache.on_router_message_lla(ROUTER, None, 2.0, is_router=True) == []
     assert cache.get(ROUTER).is_router is True  # type: ignore[union-attr]
     # Appendix C: no option and no entry: nothing is created.
@@ -183,10 +183,17 @@ def test_eviction_takes_the_least_recently_used_stale_entry_first() -> None:
     cache.on_neighbor_solicitation(addr(5), MAC_B, 0.1)
     assert list(cache.entries) == [addr(3), addr(4), addr(1), addr(5)]  # addr(2) went
     cache.resolve(addr(5), b"r", 0.1)  # DELAY: no STALE entry left
-    # Then the least recently used resolved entry goes (INCOMPLETE addr(3) is spared).
+    # RFC 6583 §7.1: no entry traffic flows with (REACHABLE, DELAY) makes room for an
+    # unsolicited one, nor the INCOMPLETE addr(3): addr(6) is not cached.
     cache.on_neighbor_solicitation(addr(6), MAC_B, 0.2)
-    assert list(cache.entries) == [addr(3), addr(1), addr(5), addr(6)]
-    assert cache.counters.entries_evicted == 2
+    assert list(cache.entries) == [addr(3), addr(4), addr(1), addr(5)]
+    assert (cache.counters.entries_evicted, cache.counters.unsolicited_not_cached) == (1, 1)
+    # A packet to send: the INCOMPLETE addr(3) may make room, REACHABLE addr(4) may not.
+    cache.resolve(addr(7), b"s", 0.3)
+    assert list(cache.entries) == [addr(4), addr(1), addr(5), addr(7)]
+    assert cache.resolve(addr(8), b"t", 0.3) == [nb.SendSolicitation(addr(8), None)]
+    assert list(cache.entries) == [addr(4), addr(1), addr(5), addr(8)]
+    assert cache.counters.entries_evicted == 3
     assert len(cache) == cache.capacity
 
 
@@ -254,3 +261,22 @@ def test_ready_answers_only_where_resolve_would_just_send(state: NceState) -> No
     else:
         assert state in (NceState.INCOMPLETE, NceState.STALE, NceState.UNREACHABLE)
         assert (after_ours.state if after_ours else None) == (before.state if before else None)
+
+
+def test_new_resolutions_are_rate_limited_and_incomplete_entries_budgeted() -> None:
+    # RFC 6583 §7.2: a burst of 4, then 10 a second; at most 3 INCOMPLETE entries.
+    cache = nb.NeighborCache(
+        InterfaceParameters(), incomplete_limit=3, solicit_rate=10.0, solicit_burst=4
+    )
+    for i in range(4):
+        assert cache.resolve(addr(i), b"p", 0.0) == [nb.SendSolicitation(addr(i), None)]
+    assert list(cache.incomplete) == [addr(1), addr(2), addr(3)]  # addr(0) went
+    assert cache.resolve(addr(9), b"q", 0.0) == [nb.ResolutionFailed(addr(9), (b"q",))]
+    assert cache.resolve(addr(3), b"r", 0.0) == []  # an existing entry: no token needed
+    assert cache.resolve(addr(9), b"q", 0.1) == [nb.SendSolicitation(addr(9), None)]
+    c = cache.counters
+    assert (c.incomplete_limit_evicted, c.solicit_rate_limited_drop) == (2, 1)
+    assert c.queued_packets_drop == 2
+    # An answer takes the entry out of the budget.
+    cache.on_neighbor_advertisement(addr(3), MAC_A, False, True, False, 0.1)
+    assert list(cache.incomplete) == [addr(2), addr(9)]

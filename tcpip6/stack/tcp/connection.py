@@ -228,6 +228,8 @@ class Connection(TcbView):
         if self.state is S.CLOSED:
             return
         if kind is T.RETRANSMISSION:
+            if self.state is S.SYN_RECEIVED and self.listener is not None:
+                self.tcp.syn_ack_retransmitted(self)  # Windows' TcpMaxHalfOpenRetried
             self.snd.retransmission_timeout(now)
         elif kind is T.DELAYED_ACK:
             if self.rcv.ack_pending or self.rcv.delack_due:
@@ -704,6 +706,7 @@ class Connection(TcbView):
 
     def _drop_children(self, now: float) -> None:
         for child in [*self.syn_queue, *self.accept_queue]:
+            self.tcp.leave_syn_queue(self, child)
             child.listener = None
             child.abort(now)
         self.syn_queue.clear()

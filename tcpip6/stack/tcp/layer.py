@@ -15,7 +15,7 @@ from __future__ import annotations
 import errno
 import hashlib
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING
 
@@ -105,6 +105,11 @@ class TcpCounters(CounterSet):
     syn_cookies_sent: int = 0  # RFC 4987 §3.6: SYN,ACKs sent without keeping state
     syn_cookies_accepted: int = 0  # their ACKs, which made a connection
     syn_cookies_failed: int = 0  # ACKs to a listener that carried no cookie of ours
+    # Windows' SynAttackProtect (RFC 4987 §3.3): times the host went under attack and
+    # back, and the connections made under attack (fewer SYN,ACK retransmissions).
+    syn_attack_entered: int = 0
+    syn_attack_left: int = 0
+    syn_attack_reduced_retransmissions: int = 0
 
 
 class Tcp:
@@ -126,6 +131,12 @@ class Tcp:
         # RFC 6528 §3: "secretkey is a secret key ... that is randomly generated".
         self._secret = host.rng.getrandbits(128).to_bytes(16, "big")
         self.cookies = SynCookies(hashlib.sha256(b"syn cookies" + self._secret).digest())
+        # Windows' SynAttackProtect: the connections in every listener's SYN queue
+        # (SYN-RECEIVED), those whose SYN,ACK was retransmitted, and the verdict of the
+        # last passive open.
+        self.half_open = 0
+        self.half_open_retried: set[Connection] = set()
+        self.under_attack = False
         host.register_protocol(wire_ipv6.IPPROTO_TCP, self.receive, self.control)
 
     # -- opening --------------------------------------------------------------------------
@@ -380,14 +391,54 @@ class Tcp:
         if len(self.connections) >= self.params.max_connections:
             c.table_full_drop += 1
             return
-        child = self._child(listener, d, seg)
+        child = self._child(listener, d, seg, self._syn_attack())
         listener.syn_queue.add(child)
+        self.half_open += 1
         c.passive_opens += 1
         child.listen_segment(seg, now)
 
-    def _child(self, listener: Connection, d: Delivery, seg: TcpSegment) -> Connection:
+    def _syn_attack(self) -> bool:
+        """Windows' SynAttackProtect: whether the host is under a SYN attack now, by its
+        two half-open thresholds (TcpMaxHalfOpen, TcpMaxHalfOpenRetried)."""
+        p = self.params
+        attack = p.syn_attack_protect and (
+            self.half_open >= p.max_half_open
+            or len(self.half_open_retried) >= p.max_half_open_retried
+        )
+        if attack != self.under_attack:
+            self.under_attack = attack
+            if attack:
+                self.counters.syn_attack_entered += 1
+            else:
+                self.counters.syn_attack_left += 1
+        return attack
+
+    def syn_ack_retransmitted(self, child: Connection) -> None:
+        """A connection in a SYN queue retransmits its SYN,ACK (TcpMaxHalfOpenRetried)."""
+        if child.listener is not None and child in child.listener.syn_queue:
+            self.half_open_retried.add(child)
+
+    def leave_syn_queue(self, listener: Connection, child: Connection) -> None:
+        """``child`` leaves ``listener``'s SYN queue (established, closed or dropped)."""
+        if child in listener.syn_queue:
+            listener.syn_queue.discard(child)
+            self.half_open -= 1
+            self.half_open_retried.discard(child)
+
+    def _child(
+        self, listener: Connection, d: Delivery, seg: TcpSegment, attack: bool = False
+    ) -> Connection:
         """RFC 9293 §3.10.7.2: the connection a listener makes for a peer (a copy of it)."""
         hdr = d.header
+        params = listener.params
+        if attack:
+            # RFC 4987 §3.3 "Reducing SYN-RECEIVED Timer", as Windows' SynAttackProtect
+            # does it: fewer SYN,ACK retransmissions for a connection made under attack.
+            limit = min(
+                params.max_connect_retransmissions, self.params.syn_attack_response_retransmissions
+            )
+            params = replace(params, max_connect_retransmissions=limit)
+            self.counters.syn_attack_reduced_retransmissions += 1
         zone = d.interface if (hdr.src.is_link_local or hdr.dst.is_link_local) else None
         child = Connection(
             self,
@@ -395,7 +446,7 @@ class Tcp:
             listener.local_port,
             hdr.src,
             seg.src_port,
-            listener.params,
+            params,
             zone or listener.interface,
             passive=True,
             listener=listener,
@@ -470,7 +521,7 @@ class Tcp:
         listener = child.listener
         if listener is None:
             return
-        listener.syn_queue.discard(child)
+        self.leave_syn_queue(listener, child)
         listener.accept_queue.append(child)
         listener._notify()
 
@@ -497,7 +548,7 @@ class Tcp:
             if not bound:
                 self.listeners.pop(conn.local_port, None)
         if conn.listener is not None:
-            conn.listener.syn_queue.discard(conn)
+            self.leave_syn_queue(conn.listener, conn)
             if conn in conn.listener.accept_queue:
                 conn.listener.accept_queue.remove(conn)
 

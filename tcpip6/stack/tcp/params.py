@@ -85,6 +85,22 @@ class TcpParameters:
     #: RFC 4987 §3.6: when a listener's SYN queue is full, answer SYNs with SYN cookies
     #: instead of dropping them (Linux's tcp_syncookies=1).
     syn_cookies: bool = True
+    #: Windows' SynAttackProtect (RFC 4987 §3.3, "Reducing SYN-RECEIVED Timer"): past
+    #: either half-open threshold below, the host is under attack and the connections its
+    #: listeners make answer with fewer SYN,ACK retransmissions, so a flood's half-open
+    #: connections leave the SYN queue sooner (cookies still take over when it is full).
+    syn_attack_protect: bool = True
+    #: Windows' TcpMaxHalfOpen: connections in SYN-RECEIVED (all listeners) at which the
+    #: host is under attack (Windows NT Server's default).
+    max_half_open: int = 100
+    #: Windows' TcpMaxHalfOpenRetried: of those, the ones whose SYN,ACK was retransmitted
+    #: at least once at which the host is under attack (Windows NT Server's default).
+    max_half_open_retried: int = 80
+    #: Windows' TcpMaxConnectResponseRetransmissions under attack: a connection made
+    #: while the host is under attack retransmits its SYN,ACK this many times (with
+    #: initial_rto 1 s: at 1 s, given up at 3 s) instead of max_connect_retransmissions
+    #: (at 1, 3 and 7 s, given up at 15 s). Windows 2000 cuts its default 2 the same way.
+    syn_attack_response_retransmissions: int = 1
     #: Orphaned FIN-WAIT-2 (the application closed): freed after this long (Linux's
     #: tcp_fin_timeout), so a peer that never closes cannot hold the connection forever.
     fin_wait_2_timeout: float = 60.0

@@ -1,0 +1,161 @@
+"""Transfers through a bad link between the Linux kernel and tcpip6 (``make stress``,
+root): in network namespaces, the Linux peer sends ``--octets`` of random bytes to
+tcpip6's echo service (RFC 862) and reads them back, so that both directions carry them
+at once; nftables in the peer drops ``--loss`` % of the TCP packets each way
+(``numgen random``, this kernel has no netem) and ip6tables queues the rest to an NFQUEUE
+program
+(bench/nfqueue.py) that lets one packet in ``--reorder-every`` be overtaken by the next::
+
+    ns peer-PID-N (Linux: echo client; nft: drop; ip6tables: NFQUEUE 3 to bench.nfqueue)
+       veth-p <==== veth ====> veth-h   ns host-PID-N (tcpip6 host --serve echo)
+
+The row: whether the bytes came back identical (SHA-256 of what was sent and of what came
+back), seconds, goodput each way, tcpip6's retransmitted segments and timeouts, the
+kernel's TCP RetransSegs, and the packets dropped and reordered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.interop import netns
+
+ECHO_PORT = 7
+QUEUE = 3
+
+#: The Linux client: a writer thread sends the bytes while the main thread reads the echo.
+CLIENT = r"""
+import hashlib, json, random, socket, sys, threading, time
+addr, port, octets, timeout = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+data = random.Random(6).randbytes(octets)
+s = socket.create_connection((addr, port), timeout=timeout)
+t0 = time.monotonic()
+def write():
+    view = memoryview(data)
+    for off in range(0, octets, 65536):
+        s.sendall(view[off:off + 65536])
+threading.Thread(target=write, daemon=True).start()
+got = hashlib.sha256(); n = 0
+while n < octets:
+    b = s.recv(1 << 20)
+    if not b:
+        break
+    got.update(b); n += len(b)
+seconds = time.monotonic() - t0
+s.close()
+print(json.dumps({"octets_back": n, "seconds": round(seconds, 3),
+                  "identical": got.hexdigest() == hashlib.sha256(data).hexdigest()}))
+"""
+
+
+def kernel_retrans(topo: netns.Topology) -> int:
+    lines = topo.peer_run("cat", "/proc/net/snmp").splitlines()
+    tcp = [line.split() for line in lines if line.startswith("Tcp:")]
+    return int(tcp[1][tcp[0].index("RetransSegs")])
+
+
+def nft_counters(topo: netns.Topology) -> dict[str, int]:
+    out = json.loads(topo.peer_run("nft", "-j", "list", "table", "inet", "lossy"))
+    packets: dict[str, int] = {}
+    for item in out["nftables"]:
+        rule = item.get("rule")
+        if rule is None:
+            continue
+        for expr in rule["expr"]:
+            if "counter" in expr:
+                key = f"{rule['chain']}_dropped"
+                packets[key] = packets.get(key, 0) + expr["counter"]["packets"]
+    return packets
+
+
+def tcp_counters(control: Path) -> dict[str, Any]:
+    out = netns.sh(
+        sys.executable, "-m", "tcpip6", "show", "counters", "--json", "--control", str(control)
+    )
+    tcp: dict[str, Any] = json.loads(out)["tcp"]
+    return tcp
+
+
+def transfer_row(
+    octets: int, loss: int, reorder_every: int, tmp: Path, topo: netns.Topology | None = None
+) -> dict[str, Any]:
+    """One transfer, in ``topo`` (a fresh topology when None)."""
+    made = netns.topology() if topo is None else contextlib.nullcontext(topo)
+    with made as topo:
+        for ns, dev in ((topo.peer, netns.PEER_IF), (topo.host, netns.HOST_IF)):
+            with contextlib.suppress(AssertionError):  # what a veth cannot change stays
+                netns.sh("ip", "netns", "exec", ns, "ethtool", "-K", dev, "tso", "off", "gso",
+                         "off", "gro", "off")  # fmt: skip
+        rules = f"""
+table inet lossy {{
+  chain in {{ type filter hook prerouting priority -10;
+    meta l4proto tcp numgen random mod 100 < {loss} counter drop; }}
+  chain out {{ type filter hook output priority -10;
+    meta l4proto tcp numgen random mod 100 < {loss} counter drop; }}
+}}
+"""
+        subprocess.run(topo.in_peer("nft", "-f", "-"), input=rules, text=True, check=True)
+        # This kernel has NFQUEUE as an xtables target only (no nft "queue" expression).
+        for chain in ("INPUT", "OUTPUT"):
+            topo.peer_run("ip6tables", "-A", chain, "-p", "tcp", "-j", "NFQUEUE",
+                          "--queue-num", str(QUEUE), "--queue-bypass")  # fmt: skip
+        cmd = [sys.executable, "-m", "bench.nfqueue", "--queue", str(QUEUE)]
+        reorderer = topo.start(
+            topo.in_peer(*cmd, "--every", str(reorder_every)),
+            cwd=netns.REPO,
+            stdout=subprocess.PIPE,
+        )
+        assert reorderer.stdout is not None
+        assert reorderer.stdout.readline().strip() == "ready"
+        control = tmp / "lossy.sock"
+        host = netns.start_tcpip6_host(
+            topo, tmp / "lossy.pcap", "--control", str(control), "--serve", "echo"
+        )
+        link_local = host.wait_for(netns.link_local_line()).group(1)
+        host.wait_for(rf"^control socket {control}$")
+        retrans_before = kernel_retrans(topo)
+        t0 = time.monotonic()
+        target = f"{link_local}%{netns.PEER_IF}"
+        client = [sys.executable, "-c", CLIENT, target, str(ECHO_PORT), str(octets), "60"]
+        out = subprocess.run(
+            topo.in_peer(*client),
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        elapsed = time.monotonic() - t0
+        assert out.returncode == 0, out.stderr
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        tcp = tcp_counters(control)
+        dropped = nft_counters(topo)
+        retrans = kernel_retrans(topo) - retrans_before
+        reorderer.terminate()
+        queued = json.loads((reorderer.communicate(timeout=10)[0] or "{}").strip() or "{}")
+        assert netns.stop(host) == 0, host.rest()
+    seconds = result["seconds"]
+    return {
+        "octets_each_way": octets,
+        "loss_percent": loss,
+        "reorder_every": reorder_every,
+        "identical": result["identical"] and result["octets_back"] == octets,
+        "seconds": seconds,
+        "wall_seconds": round(elapsed, 3),
+        "goodput_MBps_each_way": round(octets / seconds / 1e6, 3) if seconds else None,
+        "tcpip6_retransmitted_segments": tcp.get("retransmitted_segments", 0),
+        "tcpip6_timeouts": tcp.get("timeouts", 0),
+        "tcpip6_fast_retransmits": tcp.get("fast_retransmits", 0),
+        "linux_retrans_segs": retrans,
+        "nft_dropped": dropped,
+        "nfqueue": queued,
+    }
+
+
+if __name__ == "__main__":
+    tmpdir = Path(subprocess.check_output(["mktemp", "-d"], text=True).strip())
+    print(json.dumps(transfer_row(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), tmpdir)))

@@ -1,0 +1,285 @@
+"""A live tcpip6 host under floods (``make stress``, root): in network namespaces, a Linux
+peer floods tcpip6 for ``--seconds`` each with
+
+- ``syn``: SYNs to the echo port from spoofed on-link sources (random fe80::/64 addresses
+  behind the flooder's MAC, random ports): the SYN queue, SYN cookies, SynAttackProtect
+  (RFC 4987), and the neighbor cache that must resolve each source to answer (RFC 6583);
+- ``fragment``: first fragments that never complete, random sources and identifications
+  (RFC 8200 §4.5 reassembly; the oldest incomplete packet is evicted);
+- ``ns``: Neighbor Solicitations from random sources with a Source Link-Layer Address,
+  half for tcpip6's own address (each answered, each a new STALE entry), half for random
+  targets on the link (RFC 4861 §7.2.3, RFC 6583);
+
+and, while each flood runs and right after it, the Linux kernel of the same peer (its
+real address, not spoofed) opens a TCP connection to tcpip6's echo service and pings it::
+
+    ns peer-PID-N (Linux: flooder on a packet socket, echo client, ping)
+       veth-p <==== veth ====> veth-h   ns host-PID-N (tcpip6 host --serve echo)
+
+Each row: frames sent and their rate, the echo during the flood (succeeded, seconds to
+the answer), the echo right after (seconds to the answer), ping RTT after (ms, average of
+5), tcpip6's counters that moved (``tcpip6 show counters --json``) and its peak RSS. Then
+``--octets`` go each way through a lossy, reordering link (bench/lossy.py). The
+JSON goes to ``bench/results/stress-<date>.json``. Namespaces are removed at the end, also
+on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.lossy import transfer_row
+from tests.interop import netns
+
+HERE = Path(__file__).resolve().parent
+ECHO_PORT = 7
+#: Right after a flood, a fresh TCP echo answers within this many seconds.
+AFTER_LIMIT = 1.0
+
+#: The flooder, run in the peer namespace: frames built by scapy once (2,048 distinct
+#: ones), then sent as fast as a packet socket takes them for the given seconds; prints
+#: how many went out.
+FLOODER = r"""
+import json, random, socket, sys, time
+from scapy.layers.inet import TCP
+from scapy.layers.inet6 import (IPv6, IPv6ExtHdrFragment, ICMPv6ND_NS,
+    ICMPv6NDOptSrcLLAddr, UDP)
+from scapy.layers.l2 import Ether
+kind, ifname, dst_mac, dst, port, seconds = sys.argv[1:7]
+src_mac = open(f"/sys/class/net/{ifname}/address").read().strip()
+rng = random.Random(17)
+def spoofed():
+    return "fe80::%x:%x:%x:%x" % tuple(rng.getrandbits(16) for _ in range(4))
+frames = []
+for i in range(2048):
+    src = spoofed()
+    if kind == "syn":
+        l3 = IPv6(src=src, dst=dst) / TCP(sport=rng.randrange(1024, 65536), dport=int(port),
+            flags="S", seq=rng.getrandbits(32), options=[("MSS", 1440)])
+        eth = Ether(src=src_mac, dst=dst_mac)
+    elif kind == "fragment":
+        l3 = (IPv6(src=src, dst=dst) / IPv6ExtHdrFragment(id=rng.getrandbits(32), m=1,
+            offset=0) / UDP(sport=1000, dport=9, len=1008) / (b"x" * 1000))
+        eth = Ether(src=src_mac, dst=dst_mac)
+    else:
+        target = dst if i % 2 == 0 else spoofed()
+        mac = "02:00:%02x:%02x:%02x:%02x" % tuple(rng.getrandbits(8) for _ in range(4))
+        tgt = int.from_bytes(socket.inet_pton(socket.AF_INET6, target)[-3:], "big")
+        group = "ff02::1:ff%02x:%04x" % (tgt >> 16, tgt & 0xFFFF)
+        l3 = (IPv6(src=src, dst=group, hlim=255) / ICMPv6ND_NS(tgt=target)
+              / ICMPv6NDOptSrcLLAddr(lladdr=mac))
+        eth = Ether(src=src_mac, dst="33:33:ff:%02x:%02x:%02x" % (
+            tgt >> 16, tgt >> 8 & 0xFF, tgt & 0xFF))
+    frames.append(bytes(eth / l3))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((ifname, 0))
+print("ready", flush=True)
+sent, end = 0, time.monotonic() + float(seconds)
+while time.monotonic() < end:
+    for f in frames[:256]:
+        try:
+            s.send(f)
+            sent += 1
+        except OSError:
+            pass
+    frames = frames[256:] + frames[:256]
+print(json.dumps({"sent": sent}), flush=True)
+"""
+
+#: The legitimate client, in the peer namespace with the kernel's own address: connect to
+#: the echo port, send a line, read it back; prints the outcome and the seconds it took.
+ECHO_CLIENT = r"""
+import json, socket, sys, time
+addr, port, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+t0 = time.monotonic()
+try:
+    s = socket.create_connection((addr, port), timeout=timeout)
+    s.settimeout(max(0.1, timeout - (time.monotonic() - t0)))
+    s.sendall(b"hello through the flood\n")
+    got = b""
+    while len(got) < 24:
+        b = s.recv(100)
+        if not b:
+            break
+        got += b
+    s.close()
+    ok = got == b"hello through the flood\n"
+except OSError as e:
+    ok, got = False, str(e).encode()
+print(json.dumps({"ok": ok, "seconds": round(time.monotonic() - t0, 4)}), flush=True)
+"""
+
+
+def in_peer(topo: netns.Topology, code: str, *args: str) -> list[str]:
+    return topo.in_peer(sys.executable, "-c", code, *args)
+
+
+def echo(topo: netns.Topology, target: str, timeout: float) -> dict[str, Any]:
+    out = subprocess.run(
+        in_peer(topo, ECHO_CLIENT, target, str(ECHO_PORT), str(timeout)),
+        capture_output=True,
+        text=True,
+        timeout=timeout + 30,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def ping_ms(topo: netns.Topology, target: str) -> float | None:
+    out = subprocess.run(
+        topo.in_peer("ping", "-6", "-n", "-q", "-c", "5", "-i", "0.2", "-W", "1", target),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
+    m = re.search(r"= [\d.]+/([\d.]+)/", out)
+    return float(m.group(1)) if m else None
+
+
+def counters(control: Path) -> dict[str, Any]:
+    out = netns.sh(
+        sys.executable, "-m", "tcpip6", "show", "counters", "--json", "--control", str(control)
+    )
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def peak_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def flat(data: dict[str, Any], prefix: str = "") -> dict[str, int]:
+    """Every counter as ``group/.../name``."""
+    out: dict[str, int] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(flat(value, f"{prefix}{key}/"))
+        elif isinstance(value, int):
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def moved(before: dict[str, Any], after: dict[str, Any]) -> dict[str, int]:
+    """The counters that changed: after - before."""
+    old, new = flat(before), flat(after)
+    return {k: v - old.get(k, 0) for k, v in new.items() if v != old.get(k, 0)}
+
+
+def flood_row(kind: str, seconds: float, tmp: Path) -> dict[str, Any]:
+    """One flood against a fresh tcpip6 host."""
+    with netns.topology() as topo:
+        control = tmp / f"{kind}.sock"
+        host = netns.start_tcpip6_host(
+            topo, tmp / f"{kind}.pcap", "--control", str(control), "--serve", "echo"
+        )
+        link_local = host.wait_for(netns.link_local_line()).group(1)
+        host.wait_for(rf"^control socket {control}$")
+        target = f"{link_local}%{netns.PEER_IF}"
+        mac = topo.host_mac().hex(":")
+        warm = echo(topo, target, 5.0)  # also resolves each other (REACHABLE both ways)
+        before = counters(control)
+        args = (kind, netns.PEER_IF, mac, link_local, str(ECHO_PORT), str(seconds))
+        flooder = topo.start(in_peer(topo, FLOODER, *args), stdout=subprocess.PIPE)
+        assert flooder.stdout is not None
+        assert flooder.stdout.readline().strip() == "ready"
+        t0 = time.monotonic()
+        time.sleep(min(1.0, seconds / 3))
+        during = echo(topo, target, 5.0)
+        out, _ = flooder.communicate(timeout=seconds + 60)
+        flood_seconds = time.monotonic() - t0
+        sent = json.loads(out.strip().splitlines()[-1])["sent"]
+        after = echo(topo, target, 5.0)
+        rtt = ping_ms(topo, target)
+        after_counters = counters(control)
+        rss = peak_rss_kb(host.proc.pid)
+        assert netns.stop(host) == 0, host.rest()
+    return {
+        "flood": kind,
+        "frames_sent": sent,
+        "frames_per_second": round(sent / max(flood_seconds, 1e-9)),
+        "echo_before": warm,
+        "echo_during": during,
+        "echo_after": after,
+        "ping_after_ms": rtt,
+        "rss_peak_kb": rss,
+        "counters": moved(before, after_counters),
+    }
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = f"{'flood':10} {'sent':>9} {'frames/s':>9} {'echo during':>13} {'echo after':>11} "
+    head += f"{'ping after':>11} {'RSS peak':>9}"
+    lines = [head]
+    for r in rows:
+        d, a = r["echo_during"], r["echo_after"]
+        during = f"{d['seconds']:.3f} s" if d["ok"] else "failed"
+        after = f"{a['seconds']:.3f} s" if a["ok"] else "failed"
+        ping = f"{r['ping_after_ms']:.2f} ms" if r["ping_after_ms"] is not None else "none"
+        lines.append(
+            f"{r['flood']:10} {r['frames_sent']:>9} {r['frames_per_second']:>9} "
+            f"{during:>13} {after:>11} {ping:>11} {r['rss_peak_kb'] // 1024:>6} MB"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.stress", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=3.0, help="each flood's length")
+    parser.add_argument(
+        "--only", action="append", choices=("syn", "fragment", "ns"), help="one flood"
+    )
+    parser.add_argument(
+        "--octets", type=int, default=50_000_000, help="the lossy transfer, each way (0: none)"
+    )
+    parser.add_argument("--loss", type=int, default=2, help="percent of TCP dropped each way")
+    parser.add_argument("--reorder-every", type=int, default=20, help="one packet in N reordered")
+    parser.add_argument("--output", type=Path, default=HERE / "results", help="JSON directory")
+    args = parser.parse_args(argv)
+    tmp = Path(subprocess.check_output(["mktemp", "-d"], text=True).strip())
+    rows = [flood_row(kind, args.seconds, tmp) for kind in args.only or ("syn", "fragment", "ns")]
+    print(table(rows))
+    transfer = None
+    if args.octets:
+        transfer = transfer_row(args.octets, args.loss, args.reorder_every, tmp)
+        print(
+            f"lossy link ({args.loss} % dropped each way, 1 in {args.reorder_every} reordered): "
+            f"{args.octets} octets each way, identical {transfer['identical']}, "
+            f"{transfer['seconds']} s ({transfer['goodput_MBps_each_way']} MB/s each way), "
+            f"tcpip6 retransmitted {transfer['tcpip6_retransmitted_segments']} "
+            f"(timeouts {transfer['tcpip6_timeouts']}), Linux retransmitted "
+            f"{transfer['linux_retrans_segs']}"
+        )
+    args.output.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
+    path = args.output / f"stress-{stamp}.json"
+    record = {"kind": "stress", "seconds": args.seconds, "rows": rows, "lossy_transfer": transfer}
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"wrote {path}")
+    # The bar: a legitimate echo answers during each flood, and within 1 s right after it.
+    failed = [
+        r["flood"]
+        for r in rows
+        if not (r["echo_during"]["ok"] and r["echo_after"]["ok"])
+        or r["echo_after"]["seconds"] > AFTER_LIMIT
+    ]
+    if transfer is not None and not transfer["identical"]:
+        failed.append("lossy transfer")
+    if failed:
+        print(f"failed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
