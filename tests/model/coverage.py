@@ -1,5 +1,5 @@
-"""The check every model test ends with: a derandomized run of the model test takes
-every transition its graph declares."""
+"""The check every model test file ends with: its model test, compared with the spec model
+after every step, has taken every transition its graph declares."""
 
 from __future__ import annotations
 
@@ -22,14 +22,19 @@ def take_every_transition(
     max_examples: int,
     stateful_step_count: int,
 ) -> None:
-    """Run the RuleBasedStateMachine ``machine`` with :data:`SWEEP`, then assert that
-    ``seen``, the (source, trigger, dest) transitions it recorded as it fired, holds every
-    transition ``graph`` declares."""
-    run_state_machine_as_test(
-        machine,
-        settings=settings(
-            SWEEP, max_examples=max_examples, stateful_step_count=stateful_step_count
-        ),
-    )
+    """Assert that ``seen``, the (source, trigger, dest) transitions the model test
+    ``machine`` recorded as it fired (each step compared with the spec model), holds every
+    transition ``graph`` declares.
+
+    The model test's own run earlier in its file usually has taken them all; where it has
+    not (the file run in part, or a budget that fell short), a derandomized run of
+    ``machine`` with :data:`SWEEP` and the given budget tops ``seen`` up first."""
     declared = {(s, t, d) for s, d, t, _, _ in graph.edges()}
-    assert declared - seen == set(), f"{graph.name}: never exercised"
+    if declared - seen:
+        run_state_machine_as_test(
+            machine,
+            settings=settings(
+                SWEEP, max_examples=max_examples, stateful_step_count=stateful_step_count
+            ),
+        )
+    assert declared - seen == set(), f"{graph.name}: never exercised: {sorted(declared - seen)}"

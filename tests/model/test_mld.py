@@ -31,6 +31,7 @@ from tcpip6.stack import mld
 from tcpip6.stack.machines import mld as machine
 from tcpip6.stack.machines.graph import TransitionRecord
 from tcpip6.stack.machines.mld import ListenerState
+from tests.model.coverage import take_every_transition
 from tests.profiles import examples
 
 GROUPS = [
@@ -288,3 +289,9 @@ def test_a_scripted_run_goes_through_every_transition() -> None:
     assert entity is not None and entity.state is ListenerState.NON_LISTENER
     declared = {(s, t, d) for s, d, t, _, _ in machine.GRAPH.edges()}
     assert declared <= seen
+
+
+def test_model_test_takes_every_transition() -> None:
+    take_every_transition(
+        MldVersusSpec, machine.GRAPH, SEEN, max_examples=300, stateful_step_count=50
+    )

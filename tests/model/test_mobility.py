@@ -17,7 +17,9 @@ from scapy.layers import inet6 as s6
 from scapy.packet import Packet
 
 from tcpip6.spec import rfc6275_mobility as spec
+from tcpip6.stack.machines import binding_cache as binding_graph
 from tcpip6.stack.machines.graph import TransitionRecord
+from tests.model.coverage import take_every_transition
 from tests.stack.mip6 import CN, COA1, COA2, HOME, MobileNode, correspondent
 
 KCN = bytes(range(20))
@@ -248,3 +250,13 @@ CorrespondentVersusSpec.TestCase.settings = settings(
     max_examples=60, stateful_step_count=40, deadline=None
 )
 TestCorrespondentVersusSpec = CorrespondentVersusSpec.TestCase
+
+
+def test_model_test_takes_every_transition() -> None:
+    take_every_transition(
+        CorrespondentVersusSpec,
+        binding_graph.GRAPH,
+        SEEN,
+        max_examples=100,
+        stateful_step_count=50,
+    )

@@ -13,9 +13,11 @@ from scapy.layers.inet import ICMP, IP, TCP
 from scapy.layers.inet6 import IPv6
 
 from tcpip6.spec import rfc6146_nat64 as spec
+from tcpip6.stack.machines import nat64_tcp as nat64_graph
 from tcpip6.stack.machines.graph import TransitionRecord
 from tcpip6.stack.translate.nat64 import Nat64, Nat64Config
 from tcpip6.stack.translate.rfc6052 import Rfc6052Prefix
+from tests.model.coverage import take_every_transition
 
 SEEN: set[tuple[str, str, str]] = set()
 
@@ -137,3 +139,9 @@ Nat64TcpVersusSpec.TestCase.settings = settings(
     max_examples=200, stateful_step_count=40, deadline=None
 )
 TestNat64TcpVersusSpec = Nat64TcpVersusSpec.TestCase
+
+
+def test_model_test_takes_every_transition() -> None:
+    take_every_transition(
+        Nat64TcpVersusSpec, nat64_graph.GRAPH, SEEN, max_examples=100, stateful_step_count=50
+    )

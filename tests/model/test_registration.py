@@ -17,11 +17,13 @@ from scapy.layers.l2 import Ether
 
 from tcpip6.io.sim import SimWorld
 from tcpip6.spec import rfc6275_mobility as spec
+from tcpip6.stack.machines import registration as registration_graph
 from tcpip6.stack.machines.graph import TransitionRecord
 from tcpip6.stack.machines.registration import TRANSITIONS
 from tcpip6.stack.mobility.mobile_node import MobileNode, enable_mobile_node
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.wire import mobility as wire_mh
+from tests.model.coverage import take_every_transition
 
 HOME = IPv6Network("2001:db8:10::/64")
 HA = HOME[1]
@@ -238,3 +240,14 @@ def test_the_walks_take_every_row() -> None:
         for source in (row["source"] if isinstance(row["source"], list) else [row["source"]])
     }
     assert declared - SEEN == set()
+
+
+def test_model_test_takes_every_transition() -> None:
+    walk_every_row()
+    take_every_transition(
+        RegistrationVersusSpec,
+        registration_graph.GRAPH,
+        SEEN,
+        max_examples=300,
+        stateful_step_count=50,
+    )
