@@ -26,10 +26,11 @@ What it does, section by section of RFC 6275:
   until the deregistration), and once acknowledged a Neighbor Advertisement (Override set)
   tells the home link's nodes the address is here again.
 
-Not done, and so documented: return routability and route optimisation with
-correspondents (RFC 6275 §11.6, RFC 6275 §11.7.2); a mobile node here always goes through
-its home agent. NUD of the default router as a movement hint, home agent discovery and
-prefix discovery (RFC 6275 §11.4) are not done either.
+* RFC 6275 §11.6, RFC 6275 §11.7.2: with ``route_optimisation``, return routability and
+  Binding Updates with the correspondents it sends to, and route-optimised packets to them
+  (:mod:`tcpip6.stack.mobility.route_optimisation`).
+
+Not done, and so documented: home agent discovery and prefix discovery (RFC 6275 §11.4).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.machines.graph import TraceSink
 from tcpip6.stack.machines.registration import GRAPH, RegistrationState
 from tcpip6.stack.mobility import tunnel6
+from tcpip6.stack.mobility.route_optimisation import RouteOptimisation
 from tcpip6.wire import WireError
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire import mobility as wire_mh
@@ -140,6 +142,7 @@ class MobileNode:
         home_prefix: IPv6Network,
         home_agent: IPv6Address,
         lifetime: int = HOME_REGISTRATION_LIFETIME,
+        route_optimisation: bool = False,
     ) -> None:
         self.host = host
         self.interface = interface
@@ -160,6 +163,8 @@ class MobileNode:
         self.link_prefixes: set[IPv6Network] = set()
         #: Away from home and waiting for a care-of address to finish DAD.
         self.want_care_of = False
+        #: RFC 6275 §11.7.2: the correspondents' entries, when route optimisation is on.
+        self.ro: RouteOptimisation | None = RouteOptimisation(self) if route_optimisation else None
 
     @property
     def care_of_address(self) -> IPv6Address | None:
@@ -227,6 +232,8 @@ class MobileNode:
         finally:
             iface.params.dup_addr_detect_transmits = saved
         self.deregister(now)
+        if self.ro is not None:
+            self.ro.returned_home(now)
 
     # -- registration (RFC 6275 §11.7.1, RFC 6275 §11.8) ---------------------------------
     def _usable_care_of(self) -> IPv6Address | None:
@@ -311,7 +318,9 @@ class MobileNode:
             c.mh_malformed_drop += 1
             return
         if d.header.src != self.home_agent:
-            c.mh_not_from_home_agent_drop += 1
+            ro = self.ro
+            if ro is None or not ro.receive(mh, d.header.src, d.header.dst, d.now):
+                c.mh_not_from_home_agent_drop += 1
             return
         msg = mh.message
         if isinstance(msg, wire_mh.BindingAcknowledgement):
@@ -358,6 +367,15 @@ class MobileNode:
         sent = e.last_sent if e.last_sent is not None else now
         e.expires = sent + min(e.lifetime, ba.lifetime * 4)
         self._fire("ba_accepted", now)
+        if self.ro is not None and e.care_of_address is not None and not self.at_home:
+            # RFC 6275 §11.6.1: the home agent has the new care-of address: return
+            # routability with the correspondents can start.
+            self.ro.home_registered(e.care_of_address, now)
+
+    def route_optimised(self, dst: IPv6Address, now: float) -> IPv6Address | None:
+        """RFC 6275 §11.3.1: the care-of address to send to ``dst`` from, with a Home Address
+        option, or None (through the home agent's tunnel)."""
+        return None if self.ro is None else self.ro.route_optimised(dst, now)
 
     # -- the tunnel (RFC 6275 §11.3.1, RFC 6275 §11.3.3, RFC 2473) ---------------------------
     def reverse_tunnel(
@@ -375,6 +393,9 @@ class MobileNode:
             self.counters.no_care_of_drop += 1
             return None
         iface, next_hop = route
+        if self.ro is not None and packet[6] != wire_mh.IPPROTO_MH:
+            # RFC 6275 §11.7.2: a correspondent worth a binding.
+            self.ro.want(IPv6Address(packet[24:40]), now)
         outer = Ipv6Header(
             tunnel6.TUNNEL_TRAFFIC_CLASS,
             tunnel6.TUNNEL_FLOW_LABEL,
@@ -404,6 +425,13 @@ class MobileNode:
 
     # -- timers -------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
+        home = self._home_deadline()
+        if self.ro is None:
+            return home
+        ro = self.ro.next_deadline()
+        return ro if home is None else home if ro is None else min(home, ro)
+
+    def _home_deadline(self) -> float | None:
         e = self.entry
         if e.state in _PENDING:
             if e.state is RegistrationState.REFRESHING and e.expires is not None:
@@ -418,8 +446,10 @@ class MobileNode:
         ends with its lifetime or is refreshed before it does; RFC 6275 §11.8, the Binding
         Update is sent again after twice the wait."""
         self._try_register(now)
+        if self.ro is not None:
+            self.ro.poll(now)
         e = self.entry
-        while (at := self.next_deadline()) is not None and at <= now:
+        while (at := self._home_deadline()) is not None and at <= now:
             bound = e.state in (RegistrationState.BOUND, RegistrationState.REFRESHING)
             if bound and e.expires is not None and at >= e.expires:
                 self.counters.bindings_expired += 1
@@ -442,10 +472,15 @@ def enable_mobile_node(
     home_prefix: IPv6Network,
     home_agent: IPv6Address,
     lifetime: int = HOME_REGISTRATION_LIFETIME,
+    route_optimisation: bool = False,
 ) -> MobileNode:
     """Make ``host`` a mobile node whose home address is ``home_address`` (configured on
-    ``interface``, which starts on the home link) and whose home agent is ``home_agent``."""
-    mn = MobileNode(host, interface, home_address, home_prefix, home_agent, lifetime)
+    ``interface``, which starts on the home link) and whose home agent is ``home_agent``;
+    with ``route_optimisation`` it also registers with its correspondents (RFC 6275
+    §11.7.2)."""
+    mn = MobileNode(
+        host, interface, home_address, home_prefix, home_agent, lifetime, route_optimisation
+    )
     host.mobile_node = mn
     host.register_protocol(wire_mh.IPPROTO_MH, mn.receive)
     host.register_protocol(tunnel6.IPPROTO_IPV6, mn.receive_tunnelled)
