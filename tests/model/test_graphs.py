@@ -12,6 +12,7 @@ import pytest
 from tcpip6.stack.machines import all_graphs, get_graph
 from tcpip6.stack.machines.graph import Graph
 from tests.model import (
+    test_correspondent_registration,
     test_dad,
     test_mld,
     test_mobility,
@@ -150,7 +151,17 @@ COVERAGE: list[tuple[str, Any, set[tuple[str, str, str]], Callable[[], None]]] =
         test_registration.SEEN,
         test_registration.walk_every_row,
     ),
+    (
+        "correspondent_registration",
+        test_correspondent_registration.CorrespondentRegistrationVersusSpec,
+        test_correspondent_registration.SEEN,
+        test_correspondent_registration.walk_every_row,
+    ),
 ]
+
+
+#: Graphs whose scripted walks take every row on their own need a shorter random sweep.
+SWEEP_EXAMPLES = {"correspondent_registration": 20}
 
 
 @pytest.mark.parametrize(
@@ -160,4 +171,7 @@ def test_model_tests_exercise_every_transition(
     name: str, machine: Any, seen: set[tuple[str, str, str]], walks: Callable[[], None]
 ) -> None:
     walks()
-    take_every_transition(machine, GRAPHS[name], seen, max_examples=300, stateful_step_count=50)
+    examples = SWEEP_EXAMPLES.get(name, 300)
+    take_every_transition(
+        machine, GRAPHS[name], seen, max_examples=examples, stateful_step_count=50
+    )

@@ -405,7 +405,9 @@ class RouteOptimisation:
                 self._send_care_of_test_init(e, now)
             return
         if not ba.accepted:
+            # RFC 6275 §11.7.3: the registration failed; route optimisation stops with it.
             c.ba_rejected += 1
+            e.bound_care_of = e.expires = None
             self._fire(e, "ba_rejected", now)
             return
         c.ba_accepted += 1
