@@ -6,6 +6,8 @@ What it does, section by section of RFC 6275:
   a router that is not the current default router, without the home prefix, means a new
   link. What the host knew of the old link (its default router, its on-link prefixes and
   the addresses formed from them) is forgotten at once rather than left to time out;
+* RFC 6275 §11.5.1: NUD of the default router as a hint: when it fails, routers are
+  solicited at once (the answer, from a new router, is the movement);
 * RFC 6275 §11.5.1, RFC 4862: the care-of address is the address stateless
   autoconfiguration forms from the new link's prefix, used once its DAD has passed;
 * RFC 6275 §11.1: the Binding Update List entry of the home agent (a model of the
@@ -77,6 +79,7 @@ class MobileNodeCounters(CounterSet):
     """What the mobile node did (each drop counted once)."""
 
     movements: int = 0  # RFC 6275 §11.5.1: new default router without the home prefix
+    nud_movement_hints: int = 0  # RFC 6275 §11.5.1: the default router became unreachable
     returned_home: int = 0
     bu_sent: int = 0
     bu_retransmitted: int = 0
@@ -202,6 +205,18 @@ class MobileNode:
         self.router, self.link_prefixes = router, prefixes
         self.want_care_of = True
         self._try_register(now)
+
+    def neighbor_unreachable(self, iface: Interface, target: IPv6Address, now: float) -> None:
+        """RFC 6275 §11.5.1: "the mobile node MAY use ... Neighbor Unreachability Detection
+        ... of its default router": it failed, so the node may have moved; movement
+        detection starts with a Router Solicitation now rather than waiting for the next
+        unsolicited advertisement. An answer from a new router without the home prefix
+        is a movement (:meth:`router_advertisement`); one from this router means it is
+        still here."""
+        if iface is not self.interface or target != self.router:
+            return
+        self.counters.nud_movement_hints += 1
+        iface.solicitor.begin(now, 0.0)
 
     def _forget_link(self, keep: set[IPv6Network], now: float) -> None:
         """The old link's default router, prefixes and addresses are gone."""
