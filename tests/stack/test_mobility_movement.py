@@ -1,17 +1,20 @@
 """Movement detection from Neighbor Unreachability Detection of the default router (RFC
-6275 §11.5.1): a tcpip6 mobile node is carried to a foreign link without its link going
+6275 §11.5.1), and the home agent found by Dynamic Home Agent Address Discovery (RFC 6275
+§11.4.1): a tcpip6 mobile node is carried to a foreign link without its link going
 down (no link-layer hint); its next packets to the old default router fail NUD, it
 solicits routers at once, and the new link's answer is the movement that gets it a care-of
 address and a home registration. The frames are read with scapy."""
 
 from __future__ import annotations
 
+import itertools
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any
 
 from scapy.layers import inet6 as s6
 from scapy.layers.l2 import Ether
 
+from tcpip6.apps.demo_mobility import move
 from tcpip6.io.sim import SimWorld
 from tcpip6.io.simnet import SimPort
 from tcpip6.stack.interface import Interface
@@ -19,7 +22,7 @@ from tcpip6.stack.link import EthernetLink
 from tcpip6.stack.machines.nce import NceState
 from tcpip6.stack.machines.registration import RegistrationState
 from tcpip6.stack.mobility.home_agent import enable_home_agent
-from tcpip6.stack.mobility.mobile_node import enable_mobile_node
+from tcpip6.stack.mobility.mobile_node import DHAAD_RETRIES, enable_mobile_node
 from tcpip6.wire import icmpv6 as wire_icmp
 from tcpip6.wire.ipv6 import IPPROTO_ICMPV6
 
@@ -100,3 +103,72 @@ def test_nud_failure_of_the_default_router_starts_movement_detection() -> None:
     assert care_of is not None and care_of in VISIT
     assert node.entry.state is RegistrationState.BOUND
     assert mn.internal_errors == 0
+
+
+def test_home_agent_found_by_dynamic_discovery() -> None:
+    """RFC 6275 §11.4.1: a mobile node given no home agent address asks the Home-Agents
+    anycast address of its home prefix from its care-of address, once it has one, and
+    registers with the agent the reply names."""
+    world = SimWorld(8)
+    frames: list[tuple[str, Any]] = []
+    world.observers.append(lambda iface, frame, now: frames.append((iface.host.name, frame)))
+    router = world.router("ha")
+    home_if = world.connect_router(router, "home", HOME)
+    world.connect_router(router, "visit", VISIT)
+    agent = enable_home_agent(router.host, home_if, HOME)
+    mn = world.host("mn")
+    mn_if = world.connect(mn, "home")
+    mn_if.add_static_address(HOA, 64, world.now)
+    node = enable_mobile_node(mn, mn_if, HOA, HOME, None)
+    for h in (router.host, mn):
+        h.start(world.now)
+    world.run_for(10.0)
+    assert not node.agent_known
+    move(world, mn_if, "visit")
+    world.run_for(10.0)
+    requests = [Ether(f) for host, f in frames if host == "mn"]
+    requests = [p for p in requests if s6.ICMPv6HAADRequest in p]
+    replies = [Ether(f) for host, f in frames if host == "ha"]
+    replies = [p for p in replies if s6.ICMPv6HAADReply in p]
+    care_of = node.care_of_address
+    assert care_of is not None and care_of in VISIT
+    assert len(requests) == 1 and len(replies) == 1
+    req = requests[0]
+    assert IPv6Address(req[s6.IPv6].dst) == IPv6Address("2001:db8:10::fdff:ffff:ffff:fffe")
+    assert req[s6.IPv6].src == str(care_of)
+    assert replies[0][s6.ICMPv6HAADReply].id == req[s6.ICMPv6HAADRequest].id
+    assert node.agent_known and node.home_agent == HA
+    # Then the home registration, to the agent found (RFC 6275 §11.7.1).
+    assert node.entry.state is RegistrationState.BOUND and node.entry.peer == HA
+    assert agent.cache.get(HOA) is not None
+    assert node.counters.dhaad_replies_accepted == 1
+    assert mn.internal_errors == 0
+
+
+def test_discovery_is_retried_then_given_up() -> None:
+    """RFC 6275 §11.4.1: unanswered, the request goes DHAAD_RETRIES times, the wait
+    doubling from INITIAL_DHAAD_TIMEOUT."""
+    world = SimWorld(9)
+    sent: list[float] = []
+
+    def observe(iface: Interface, frame: bytes, now: float) -> None:
+        if iface.host.name == "mn" and s6.ICMPv6HAADRequest in Ether(frame):
+            sent.append(now)
+
+    world.observers.append(observe)
+    router = world.router("r")  # a router, no home agent
+    world.connect_router(router, "home", HOME)
+    world.connect_router(router, "visit", VISIT)
+    mn = world.host("mn")
+    mn_if = world.connect(mn, "home")
+    mn_if.add_static_address(HOA, 64, world.now)
+    node = enable_mobile_node(mn, mn_if, HOA, HOME, None)
+    for h in (router.host, mn):
+        h.start(world.now)
+    world.run_for(10.0)
+    move(world, mn_if, "visit")
+    world.run_for(120.0)
+    gaps = [round(b - a, 3) for a, b in itertools.pairwise(sent)]
+    assert len(sent) == DHAAD_RETRIES and gaps == [3.0, 6.0, 12.0]
+    assert node.counters.dhaad_gave_up == 1 and not node.agent_known
+    assert node.entry.state is RegistrationState.NO_BINDING

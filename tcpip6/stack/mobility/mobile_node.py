@@ -32,7 +32,13 @@ What it does, section by section of RFC 6275:
   Binding Updates with the correspondents it sends to, and route-optimised packets to them
   (:mod:`tcpip6.stack.mobility.route_optimisation`).
 
-Not done, and so documented: home agent discovery and prefix discovery (RFC 6275 §11.4).
+* RFC 6275 §11.4.1: with no home agent address given, Dynamic Home Agent Address
+  Discovery from the care-of address to the Home-Agents anycast address of the home
+  prefix, retried after INITIAL_DHAAD_TIMEOUT doubling, DHAAD_RETRIES times; the first
+  address of the reply becomes the home agent.
+
+Not done, and so documented: mobile prefix discovery from the mobile node's side (RFC 6275
+§11.4.2, §11.4.3: the home agent answers, the node does not ask).
 """
 
 from __future__ import annotations
@@ -62,6 +68,9 @@ if TYPE_CHECKING:
 INITIAL_BINDACK_TIMEOUT = 1.0
 INITIAL_BINDACK_TIMEOUT_FIRST_REG = 1.5
 MAX_BINDACK_TIMEOUT = 32.0
+#: RFC 6275 §12: Dynamic Home Agent Address Discovery's first wait and its retries.
+INITIAL_DHAAD_TIMEOUT = 3.0
+DHAAD_RETRIES = 4
 #: The lifetime this node asks of its home agent, in seconds (a multiple of 4).
 HOME_REGISTRATION_LIFETIME = 600
 #: RFC 6275 §11.7.1 leaves the moment of a refresh to the node: here when this much of the
@@ -96,6 +105,12 @@ class MobileNodeCounters(CounterSet):
     bindings_expired: int = 0
     reverse_tunnelled: int = 0
     no_care_of_drop: int = 0  # from the home address before the new link's care-of address
+    no_home_agent_drop: int = 0  # from the home address before discovery found the agent
+    dhaad_requests_sent: int = 0  # RFC 6275 §11.4.1
+    dhaad_replies_accepted: int = 0
+    dhaad_unmatched_drop: int = 0  # no request outstanding with that Identifier
+    dhaad_malformed_drop: int = 0
+    dhaad_gave_up: int = 0  # DHAAD_RETRIES requests unanswered
 
 
 class BindingUpdateListEntry:
@@ -143,7 +158,7 @@ class MobileNode:
         interface: Interface,
         home_address: IPv6Address,
         home_prefix: IPv6Network,
-        home_agent: IPv6Address,
+        home_agent: IPv6Address | None,
         lifetime: int = HOME_REGISTRATION_LIFETIME,
         route_optimisation: bool = False,
     ) -> None:
@@ -151,7 +166,18 @@ class MobileNode:
         self.interface = interface
         self.home_address = home_address
         self.home_prefix = home_prefix
-        self.home_agent = home_agent
+        #: RFC 6275 §11.4.1: with no agent given, the Home-Agents anycast address stands in
+        #: until discovery answers (nothing but the discovery request goes to it).
+        self.agent_known = home_agent is not None
+        if home_agent is None:
+            home_agent = wire_mh.home_agents_anycast(home_prefix.network_address)
+        self.home_agent: IPv6Address = home_agent
+        #: The outstanding discovery request: its Identifier, when it is sent again, how
+        #: many went out, and the wait.
+        self.dhaad_identifier: int | None = None
+        self.dhaad_at: float | None = None
+        self.dhaad_tries = 0
+        self.dhaad_timeout = INITIAL_DHAAD_TIMEOUT
         self.lifetime = lifetime
         self.counters = MobileNodeCounters()
         self.tunnel = tunnel6.TunnelCounters()
@@ -263,8 +289,44 @@ class MobileNode:
         care_of = self._usable_care_of()
         if care_of is None:
             return  # RFC 4862 §5.4: not before DAD passed
+        if not self.agent_known:
+            if self.dhaad_identifier is None:
+                self.dhaad_tries, self.dhaad_timeout = 0, INITIAL_DHAAD_TIMEOUT
+                self.dhaad_identifier = self.host.rng.getrandbits(16)
+                self._send_dhaad_request(care_of, now)
+            return
         self.want_care_of = False
         self.register(care_of, now)
+
+    # -- Dynamic Home Agent Address Discovery (RFC 6275 §11.4.1) ----------------------------
+    def _send_dhaad_request(self, care_of: IPv6Address, now: float) -> None:
+        """From the care-of address to the Home-Agents anycast address."""
+        assert self.dhaad_identifier is not None
+        anycast = wire_mh.home_agents_anycast(self.home_prefix.network_address)
+        raw = wire_mh.HaadRequest(self.dhaad_identifier).build(care_of, anycast)
+        self.dhaad_tries += 1
+        self.dhaad_at = now + self.dhaad_timeout
+        self.counters.dhaad_requests_sent += 1
+        self.host.ipv6.send(anycast, wire_ipv6.IPPROTO_ICMPV6, raw, now, src=care_of)
+
+    def haad_reply(self, d: Delivery, _msg: object) -> None:
+        """RFC 6275 §11.4.1: the reply to the outstanding request names the home agents,
+        most preferred first; the first on the home prefix is taken."""
+        c = self.counters
+        try:
+            reply = wire_mh.HaadReply.parse(d.payload, d.header.src, d.header.dst)
+        except WireError:
+            c.dhaad_malformed_drop += 1
+            return
+        agent = next((a for a in reply.home_agents if a in self.home_prefix), None)
+        if reply.identifier != self.dhaad_identifier or agent is None:
+            c.dhaad_unmatched_drop += 1
+            return
+        c.dhaad_replies_accepted += 1
+        self.dhaad_identifier = self.dhaad_at = None
+        self.home_agent = self.entry.peer = agent
+        self.agent_known = True
+        self._try_register(d.now)
 
     def register(self, care_of: IPv6Address, now: float) -> None:
         """RFC 6275 §11.7.1: register ``care_of``, the new primary care-of address."""
@@ -345,6 +407,19 @@ class MobileNode:
         else:
             c.mh_ignored += 1
 
+    def _dhaad_timeout(self, now: float) -> None:
+        """RFC 6275 §11.4.1: sent again after twice the wait, DHAAD_RETRIES times; then
+        the node gives up until it moves again."""
+        care_of = self._usable_care_of()
+        if self.dhaad_tries >= DHAAD_RETRIES or care_of is None or not self.want_care_of:
+            if self.dhaad_tries >= DHAAD_RETRIES:
+                self.counters.dhaad_gave_up += 1
+                self.want_care_of = False
+            self.dhaad_identifier = self.dhaad_at = None
+            return
+        self.dhaad_timeout *= 2
+        self._send_dhaad_request(care_of, now)
+
     def binding_acknowledgement(self, ba: wire_mh.BindingAcknowledgement, now: float) -> None:
         """RFC 6275 §11.7.3."""
         c, e = self.counters, self.entry
@@ -403,6 +478,9 @@ class MobileNode:
         if care_of is None or self.want_care_of:
             self.counters.no_care_of_drop += 1
             return None
+        if not self.agent_known:
+            self.counters.no_home_agent_drop += 1
+            return None
         route = self.host.route(self.home_agent, None, now)
         if route is None:
             self.counters.no_care_of_drop += 1
@@ -441,6 +519,8 @@ class MobileNode:
     # -- timers -------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
         home = self._home_deadline()
+        if self.dhaad_at is not None:
+            home = self.dhaad_at if home is None else min(home, self.dhaad_at)
         if self.ro is None:
             return home
         ro = self.ro.next_deadline()
@@ -461,6 +541,8 @@ class MobileNode:
         ends with its lifetime or is refreshed before it does; RFC 6275 §11.8, the Binding
         Update is sent again after twice the wait."""
         self._try_register(now)
+        if self.dhaad_at is not None and self.dhaad_at <= now:
+            self._dhaad_timeout(now)
         if self.ro is not None:
             self.ro.poll(now)
         e = self.entry
@@ -485,12 +567,13 @@ def enable_mobile_node(
     interface: Interface,
     home_address: IPv6Address,
     home_prefix: IPv6Network,
-    home_agent: IPv6Address,
+    home_agent: IPv6Address | None,
     lifetime: int = HOME_REGISTRATION_LIFETIME,
     route_optimisation: bool = False,
 ) -> MobileNode:
     """Make ``host`` a mobile node whose home address is ``home_address`` (configured on
-    ``interface``, which starts on the home link) and whose home agent is ``home_agent``;
+    ``interface``, which starts on the home link) and whose home agent is ``home_agent`` (None:
+    found by Dynamic Home Agent Address Discovery, RFC 6275 §11.4.1);
     with ``route_optimisation`` it also registers with its correspondents (RFC 6275
     §11.7.2)."""
     mn = MobileNode(
@@ -499,6 +582,7 @@ def enable_mobile_node(
     host.mobile_node = mn
     host.register_protocol(wire_mh.IPPROTO_MH, mn.receive)
     host.register_protocol(tunnel6.IPPROTO_IPV6, mn.receive_tunnelled)
+    host.icmpv6.handlers[wire_mh.ICMPV6_HAAD_REPLY] = mn.haad_reply
     return mn
 
 
