@@ -141,7 +141,7 @@ def home_agent_phase(
     registrations ended."""
     router = world.hosts["r"]
     home_if = next(i for i in router.interfaces if any(a in prefix for a in i.source_candidates()))
-    enable_home_agent(router, home_if, prefix)
+    enable_home_agent(router, home_if, prefix, now=world.now)
     mn = world.host("m")
     mn.trace_sink = trace
     iface = world.connect(mn, "lan1")
@@ -252,7 +252,7 @@ def mobile_scenario(
     ):
         world.connect_router(router, segment, prefix)
     ha = router.host
-    enable_home_agent(ha, home_if, HOME_PREFIX)
+    enable_home_agent(ha, home_if, HOME_PREFIX, now=world.now)
     cn = world.host("cn")
     world.connect(cn, "cnlink")
     # RFC 6275 §9: cn is a correspondent node; mn optimises its route (RFC 6275 §11.7.2).

@@ -91,7 +91,7 @@ def network(seed: int = 3) -> Net:
     home_if = world.connect_router(router, "home", HOME)
     visit_if = world.connect_router(router, "visit", VISIT)
     world.connect_router(router, "cnlink", CNNET)
-    agent = enable_home_agent(router.host, home_if, HOME)
+    agent = enable_home_agent(router.host, home_if, HOME, now=world.now)
     cn = world.host("cn")
     cn_if = world.connect(cn, "cnlink")
     router.host.start(world.now)

@@ -201,7 +201,7 @@ def network() -> Net:
     world.connect_router(router, "visit1", VISIT1)
     world.connect_router(router, "visit2", VISIT2)
     cn_if = world.connect_router(router, "cnlink", CNNET)
-    enable_home_agent(router.host, home_if, HOME)
+    enable_home_agent(router.host, home_if, HOME, now=world.now)
     cn_if.add_static_neighbor(CN, bytes.fromhex(CN_MAC.replace(":", "")))
     port = world.segment("cnlink").attach(bytes.fromhex(CN_MAC.replace(":", "")))
     cn = ScapyCorrespondent(world, port, cn_if.link.link_address.hex(":"))
