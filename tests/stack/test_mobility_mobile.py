@@ -204,7 +204,7 @@ def test_demo_sim_mobile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         r"expires \d+s BOUND",
         out,
     )
-    assert "CorrespondentRegistration" not in out and "TESTING --tests_complete--> REGISTERING" in out
+    assert "TESTING --tests_complete--> REGISTERING  [RFC 6275 §11.7.2]" in out
     # Every frame decodes (each TCP segment is captured on every link it crosses, which
     # tshark's TCP analysis calls out of order: not a decoding problem). tshark flags the
     # checksum of the Address Unreachable errors that quote a tunnel packet's fragment (left
