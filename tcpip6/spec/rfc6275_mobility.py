@@ -522,6 +522,7 @@ class CorrespondentEntry:
     sequence_number: int = 0
     lifetime: int = 0
     bu_outstanding: bool = False
+    not_supported: bool = False
     bound_care_of: IPv6Address | None = None
     expires: float | None = None
     sent_at: float | None = None
@@ -610,8 +611,32 @@ def on_rr_care_of_registered(
     e: CorrespondentEntry, care_of: IPv6Address, now: float
 ) -> tuple[CorrespondentEntry, list[RrAction]]:
     """RFC 6275 §11.6.1: the home agent has the new care-of address: both tests, whatever
-    the entry was doing."""
+    the entry was doing (unless the correspondent has no Mobile IPv6, RFC 6275 §11.3.5)."""
+    if e.not_supported:
+        return e, []
     return _start_tests(e, TESTING, care_of, now)
+
+
+def on_rr_parameter_problem(
+    e: CorrespondentEntry, code: int
+) -> tuple[CorrespondentEntry, list[RrAction]]:
+    """RFC 6275 §11.3.5: Parameter Problem code 1 about a Mobility Header message, while
+    one is outstanding: the correspondent has no Mobile IPv6; no route optimisation with
+    it from now on."""
+    if code != 1 or e.state not in (TESTING, REGISTERING, DEREGISTERING):
+        return e, []
+    e = replace(
+        e,
+        state=NO_BINDING,
+        not_supported=True,
+        home_test_outstanding=False,
+        care_of_test_outstanding=False,
+        bu_outstanding=False,
+        retransmit_at=None,
+        bound_care_of=None,
+        expires=None,
+    )
+    return e, []
 
 
 def on_rr_binding_refresh_request(

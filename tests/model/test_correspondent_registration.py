@@ -213,6 +213,23 @@ class CorrespondentRegistrationVersusSpec(RuleBasedStateMachine):
         )
         self._sent(sent)
 
+    @rule(code=st.sampled_from([1, 1, 0, 2]))
+    def parameter_problem(self, code: int) -> None:
+        """The correspondent answers a Mobility Header message with ICMPv6 Parameter
+        Problem (code 1: unrecognized Next Header), through the host's ICMPv6 input."""
+        care_of = self.model.care_of_address or HOA
+        invoking = s6.IPv6(src=str(care_of), dst=str(CN)) / s6.MIP6MH_CoTI(cookie=b"12345678")
+        error = (
+            s6.IPv6(src=str(CN), dst=str(care_of), hlim=64)
+            / s6.ICMPv6ParamProblem(code=code, ptr=6)
+            / invoking
+        )
+        iface = self.ro.mn.interface
+        frame = bytes(Ether(src=CN_MAC.hex(":"), dst=iface.link.link_address.hex(":")) / error)
+        self.ro.mn.host.receive(iface, frame, self.world.now)
+        self.model, sent = spec.on_rr_parameter_problem(self.model, code)
+        self._sent(sent)
+
     @rule(seconds=st.sampled_from([0.5, 1.0, 2.0, 5.0, 33.0, 100.0, 200.0, 400.0]))
     def time_passes(self, seconds: float) -> None:
         self.world.run_for(seconds)
@@ -231,6 +248,7 @@ class CorrespondentRegistrationVersusSpec(RuleBasedStateMachine):
         assert (e.home_token, e.home_nonce_index) == (m.home_token, m.home_nonce_index)
         assert (e.care_of_token, e.care_of_nonce_index) == (m.care_of_token, m.care_of_nonce_index)
         assert e.bu_outstanding == m.bu_outstanding
+        assert e.not_supported == m.not_supported
         assert (e.bound_care_of, e.expires) == (m.bound_care_of, m.expires)
         assert e.retransmit_at == m.retransmit_at
         assert self.ro.next_deadline() == spec.next_rr_deadline(m)
@@ -289,6 +307,14 @@ WALKS: list[list[tuple[str, dict[str, Any]]]] = [
             [("time_passes", {"seconds": 1.0}), ("care_of_registered", {"care_of": COAS[1]})],
         )
     ],
+    # a correspondent without Mobile IPv6, found while testing, registering, deregistering
+    [("care_of_registered", {"care_of": COAS[0]}), ("parameter_problem", {"code": 1})],
+    [
+        *_REGISTERING,
+        ("parameter_problem", {"code": 1}),
+        ("care_of_registered", {"care_of": COAS[1]}),
+    ],
+    [*_BOUND, *_HOME, ("parameter_problem", {"code": 1})],
     # home with an old home token: a new Home Test first
     [*_BOUND, ("time_passes", {"seconds": 300.0}), *_HOME, ("home_test", _TESTS[0][1])],
     # every answer to an outstanding Binding Update for a care-of address
@@ -301,6 +327,7 @@ WALKS: list[list[tuple[str, dict[str, Any]]]] = [
             {"authentic": False},
             {"which": "previous"},
             {"lifetime": 0},  # acknowledged for no time: the binding ends at once
+            {"lifetime": 0xFFFF},  # more than asked: the asked lifetime counts
         )
     ],
 ]

@@ -29,6 +29,10 @@ model of this graph. Its owner, the mobile node, classifies each event and fires
                                 Care-of Test Init or Binding Update) is sent again after
                                 twice the wait (RFC 6275 §11.8)
 ``lifetime_expired``            the acknowledged binding ran out (RFC 6275 §11.7.2)
+``not_supported``               an ICMPv6 Parameter Problem (code 1, unrecognized Next
+                                Header) answered a Mobility Header message: the
+                                correspondent has no Mobile IPv6; route optimisation with
+                                it is not tried again (RFC 6275 §11.3.5)
 ``returned_home``               the node is back on its home link: the binding at the
                                 correspondent is deleted with a Binding Update of lifetime
                                 0 authorised by the home keygen token (RFC 6275 §11.5.5)
@@ -146,6 +150,13 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": "NO_BINDING",
         "rfc": "6275 §11.7.2",
     },
+    # RFC 6275 §11.3.5: the correspondent does not know the Mobility Header.
+    {
+        "trigger": "not_supported",
+        "source": ["TESTING", "REGISTERING", "DEREGISTERING"],
+        "dest": "NO_BINDING",
+        "rfc": "6275 §11.3.5",
+    },
     # RFC 6275 §11.5.5: back home, the correspondent's binding is deleted.
     {
         "trigger": "returned_home",
@@ -172,6 +183,7 @@ IGNORED = frozenset(
 _NO_BU = "no Binding Update is outstanding: the BA matches none (RFC 6275 §11.7.3)"
 _NO_TEST = "no Home or Care-of Test Init is outstanding: the cookie matches none (RFC 6275 §11.6.2)"
 _NO_TIMER = "nothing is outstanding, so no retransmission timer runs (RFC 6275 §11.8)"
+_NO_MH = "fired only while a Mobility Header message of ours is outstanding (RFC 6275 §11.3.5)"
 _NO_REFRESH = "the refresh timer runs only for an acknowledged binding (RFC 6275 §11.7.2)"
 #: Pairs the owner never fires, and why (with the rows and IGNORED: a total table).
 IMPOSSIBLE = {
@@ -201,6 +213,8 @@ IMPOSSIBLE = {
     ("BOUND", "retransmit_timeout"): _NO_TIMER,
     ("DEREGISTERING", "refresh_due"): _NO_REFRESH,
     ("DEREGISTERING", "test_received"): "at home only the home test runs: it completes them",
+    ("NO_BINDING", "not_supported"): _NO_MH,
+    ("BOUND", "not_supported"): _NO_MH,
 }
 
 GRAPH = Graph(

@@ -53,6 +53,7 @@ from tcpip6.stack.machines.registration import GRAPH, RegistrationState
 from tcpip6.stack.mobility import tunnel6
 from tcpip6.stack.mobility.route_optimisation import RouteOptimisation
 from tcpip6.wire import WireError
+from tcpip6.wire import icmpv6 as wire_icmp
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire import mobility as wire_mh
 from tcpip6.wire import nd as wn
@@ -62,7 +63,7 @@ from tcpip6.wire.ipv6 import Ipv6Header
 if TYPE_CHECKING:
     from tcpip6.stack.host import Host
     from tcpip6.stack.interface import Interface
-    from tcpip6.stack.ipv6 import Delivery
+    from tcpip6.stack.ipv6 import ControlMessage, Delivery
 
 #: RFC 6275 §13: protocol constants and configuration variables, in seconds.
 INITIAL_BINDACK_TIMEOUT = 1.0
@@ -467,6 +468,11 @@ class MobileNode:
         option, or None (through the home agent's tunnel)."""
         return None if self.ro is None else self.ro.route_optimised(dst, now)
 
+    def mh_error(self, m: ControlMessage) -> None:
+        """RFC 6275 §11.3.5: an ICMPv6 error about a Mobility Header message of ours."""
+        if self.ro is not None and isinstance(m.error, wire_icmp.ParameterProblem):
+            self.ro.parameter_problem(m.invoking_header.dst, m.error.code, m.now)
+
     # -- the tunnel (RFC 6275 §11.3.1, RFC 6275 §11.3.3, RFC 2473) ---------------------------
     def reverse_tunnel(
         self, packet: bytes, now: float
@@ -580,7 +586,7 @@ def enable_mobile_node(
         host, interface, home_address, home_prefix, home_agent, lifetime, route_optimisation
     )
     host.mobile_node = mn
-    host.register_protocol(wire_mh.IPPROTO_MH, mn.receive)
+    host.register_protocol(wire_mh.IPPROTO_MH, mn.receive, mn.mh_error)
     host.register_protocol(tunnel6.IPPROTO_IPV6, mn.receive_tunnelled)
     host.icmpv6.handlers[wire_mh.ICMPV6_HAAD_REPLY] = mn.haad_reply
     return mn

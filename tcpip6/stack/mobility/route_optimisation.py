@@ -93,6 +93,7 @@ class RouteOptimisationCounters(CounterSet):
     ba_authenticator_drop: int = 0  # RFC 6275 §11.7.3: missing or wrong authenticator
     brr_received: int = 0
     binding_errors: int = 0
+    not_supported: int = 0  # RFC 6275 §11.3.5: Parameter Problem code 1 for our MH
     bindings_expired: int = 0
     route_optimised: int = 0  # packets sent with a Home Address option
 
@@ -118,6 +119,9 @@ class CorrespondentEntry:
         self.sequence_number = sequence
         self.lifetime = 0  # requested, seconds
         self.bu_outstanding = False
+        #: RFC 6275 §11.3.5: the correspondent answered a Mobility Header message with
+        #: Parameter Problem code 1: no route optimisation with it any more.
+        self.not_supported = False
         #: The binding the correspondent acknowledged, and its end.
         self.bound_care_of: IPv6Address | None = None
         self.expires: float | None = None
@@ -183,7 +187,7 @@ class RouteOptimisation:
         while the correspondent's acknowledged binding names the current one."""
         entry = self.entries.get(peer)
         care_of = self.mn.care_of_address
-        if entry is None or care_of is None or self.mn.want_care_of:
+        if entry is None or care_of is None or self.mn.want_care_of or entry.not_supported:
             return None
         if entry.bound_care_of != care_of or entry.expires is None or entry.expires <= now:
             return None
@@ -198,7 +202,8 @@ class RouteOptimisation:
             return
         self.registered_care_of = care_of
         for entry in self.entries.values():
-            self._start_tests(entry, "moved", care_of, now)
+            if not entry.not_supported:
+                self._start_tests(entry, "moved", care_of, now)
 
     def returned_home(self, now: float) -> None:
         """RFC 6275 §11.5.5: delete each correspondent's binding."""
@@ -284,6 +289,22 @@ class RouteOptimisation:
 
     def _fire(self, entry: CorrespondentEntry, trigger: str, now: float) -> None:
         GRAPH.fire(entry, trigger, now)
+
+    def parameter_problem(self, peer: IPv6Address, code: int, now: float) -> None:
+        """RFC 6275 §11.3.5: an ICMPv6 Parameter Problem with code 1 (unrecognized Next
+        Header) about a Mobility Header message sent to ``peer``: it has no Mobile IPv6, and
+        the node stops trying route optimisation with it (packets go through the home
+        agent, as to any other node)."""
+        entry = self.entries.get(peer)
+        if entry is None or code != 1 or entry.state not in _OUTSTANDING:
+            return
+        self.counters.not_supported += 1
+        entry.not_supported = True
+        entry.home_cookie = entry.care_of_cookie = None
+        entry.bu_outstanding = False
+        entry.retransmit_at = None
+        entry.bound_care_of = entry.expires = None
+        self._fire(entry, "not_supported", now)
 
     # -- the Mobility Header from a correspondent (RFC 6275 §11.6.2, RFC 6275 §11.7.3) ---------
     def receive(
