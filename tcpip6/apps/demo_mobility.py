@@ -24,6 +24,7 @@ from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.ipv6 import Delivery
 from tcpip6.stack.link import EthernetLink
+from tcpip6.stack.machines.correspondent_registration import CorrespondentRegistrationState
 from tcpip6.stack.machines.graph import TransitionRecord
 from tcpip6.stack.machines.registration import RegistrationState
 from tcpip6.stack.mobility import return_routability as rr
@@ -135,17 +136,18 @@ def home_agent_phase(
 ) -> bool:
     """The router r becomes the home agent of ``prefix`` on lan1 (RFC 6275 §10); m, a mobile
     node at home there, moves to lan2, registers, pings the correspondent from its home
-    address through the tunnel, and comes home again (RFC 6275 §11). Whether the answer
-    came and the registration ended."""
+    address through the tunnel (which starts return routability with it, RFC 6275
+    §11.7.2), and comes home again (RFC 6275 §11). Whether the answer came and the
+    registrations ended."""
     router = world.hosts["r"]
     home_if = next(i for i in router.interfaces if any(a in prefix for a in i.source_candidates()))
-    enable_home_agent(router, home_if, prefix)
+    enable_home_agent(router, home_if, prefix, now=world.now)
     mn = world.host("m")
     mn.trace_sink = trace
     iface = world.connect(mn, "lan1")
     home = prefix[0x300]
     iface.add_static_address(home, prefix.prefixlen, world.now)
-    node = enable_mobile_node(mn, iface, home, prefix, prefix[1])
+    node = enable_mobile_node(mn, iface, home, prefix, prefix[1], route_optimisation=True)
     mn.start(world.now)
     world.run_for(5.0)  # DAD done well before the move (tcpip6 check tells DAD runs apart)
     move(world, iface, "lan2")
@@ -158,7 +160,10 @@ def home_agent_phase(
     )
     move(world, iface, "lan1")
     world.run_for(5.0)
-    return answered and node.entry.state is RegistrationState.NO_BINDING
+    ended = node.ro is not None and all(
+        e.state is CorrespondentRegistrationState.NO_BINDING for e in node.ro.entries.values()
+    )
+    return answered and ended and node.entry.state is RegistrationState.NO_BINDING
 
 
 # -- the home agent and the mobile node (RFC 6275 §10, RFC 6275 §11) ------------------------
@@ -247,19 +252,24 @@ def mobile_scenario(
     ):
         world.connect_router(router, segment, prefix)
     ha = router.host
-    enable_home_agent(ha, home_if, HOME_PREFIX)
+    enable_home_agent(ha, home_if, HOME_PREFIX, now=world.now)
     cn = world.host("cn")
     world.connect(cn, "cnlink")
+    # RFC 6275 §9: cn is a correspondent node; mn optimises its route (RFC 6275 §11.7.2).
+    enable_correspondent(cn)
     mn = world.host("mn")
     mn_if = world.connect(mn, "home")
     mn_if.add_static_address(HOME_ADDRESS, HOME_PREFIX.prefixlen, world.now)
-    node = enable_mobile_node(mn, mn_if, HOME_ADDRESS, HOME_PREFIX, HOME_PREFIX[1])
+    node = enable_mobile_node(
+        mn, mn_if, HOME_ADDRESS, HOME_PREFIX, HOME_PREFIX[1], route_optimisation=True
+    )
     if trace is not None:
         for h in (ha, cn, mn):
             h.trace_sink = trace
         node.entry.trace_sink = trace
-        assert ha.home_agent is not None
+        assert ha.home_agent is not None and cn.mobility is not None
         ha.home_agent.cache.trace_sink = trace
+        cn.mobility.cache.trace_sink = trace
     for h in (ha, cn, mn):
         h.start(world.now)
     world.run_for(5.0)
@@ -323,7 +333,7 @@ def run_mobile_demo(pcap_path: str, trace: bool = False) -> int:
     records: list[TransitionRecord] = []
 
     def keep(rec: TransitionRecord) -> None:
-        if rec.graph in ("registration", "binding_cache"):
+        if rec.graph in ("registration", "correspondent_registration", "binding_cache"):
             if trace:
                 print(rec.format())
             records.append(rec)

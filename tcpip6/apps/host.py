@@ -152,8 +152,8 @@ class HostConfig:
     tcp: dict[str, Any] = field(default_factory=dict)
     #: --home-agent IFNAME=PREFIX: the home agent of PREFIX on IFNAME (RFC 6275 §10).
     home_agent: tuple[str, IPv6Network] | None = None
-    #: --mobile-node IFNAME=HOME/LEN,AGENT: a mobile node (RFC 6275 §11).
-    mobile_node: tuple[str, IPv6Interface, IPv6Address] | None = None
+    #: --mobile-node IFNAME=HOME/LEN[,AGENT]: a mobile node (RFC 6275 §11).
+    mobile_node: tuple[str, IPv6Interface, IPv6Address | None] | None = None
 
     @property
     def control_path(self) -> Path:
@@ -542,14 +542,15 @@ class LiveHost:
         """--home-agent (RFC 6275 §10) and --mobile-node (RFC 6275 §11)."""
         if self.config.home_agent is not None:
             ifname, prefix = self.config.home_agent
-            enable_home_agent(self.host, self.host.interface(ifname), prefix)
+            enable_home_agent(self.host, self.host.interface(ifname), prefix, now=now)
             _say(self.out, f"home agent of {prefix} on {ifname}")
         if self.config.mobile_node is not None:
             ifname, home, agent = self.config.mobile_node
             iface = self.host.interface(ifname)
             iface.add_static_address(home.ip, home.network.prefixlen, now)
             enable_mobile_node(self.host, iface, home.ip, home.network, agent)
-            _say(self.out, f"mobile node: home address {home.ip}, home agent {agent}")
+            found = "found by discovery" if agent is None else str(agent)
+            _say(self.out, f"mobile node: home address {home.ip}, home agent {found}")
 
     def start(self) -> None:
         now = self.driver.now
@@ -767,21 +768,21 @@ def parse_home_agent(text: str) -> tuple[str, IPv6Network]:
         raise HostConfigError(f"--home-agent {text}: {exc}") from None
 
 
-def parse_mobile_node(text: str) -> tuple[str, IPv6Interface, IPv6Address]:
-    """``IFNAME=HOME/LEN,AGENT`` (``eth1=2001:db8:1::100/64,2001:db8:1::1``): the interface
+def parse_mobile_node(text: str) -> tuple[str, IPv6Interface, IPv6Address | None]:
+    """``IFNAME=HOME/LEN[,AGENT]`` (``eth1=2001:db8:1::100/64,2001:db8:1::1``): the interface
     that starts on the home link, the home address with the home prefix's length, and the
-    home agent's address."""
+    home agent's address (without it, found by discovery, RFC 6275 §11.4.1)."""
     ifname, value = _split("--mobile-node", text)
     home_text, _, agent_text = value.partition(",")
     try:
         home = IPv6Interface(home_text)
-        agent = IPv6Address(agent_text)
+        agent = IPv6Address(agent_text) if agent_text else None
     except ValueError as exc:
         raise HostConfigError(
-            f"--mobile-node {text}: {exc} (IFNAME=HOME/LEN,AGENT, as "
+            f"--mobile-node {text}: {exc} (IFNAME=HOME/LEN[,AGENT], as "
             "eth1=2001:db8:1::100/64,2001:db8:1::1)"
         ) from None
-    if agent not in home.network:
+    if agent is not None and agent not in home.network:
         raise HostConfigError(f"--mobile-node {text}: the home agent is not on the home prefix")
     return ifname, home, agent
 
@@ -1088,10 +1089,11 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     )
     host.add_argument(
         "--mobile-node",
-        metavar="IFNAME=HOME/LEN,AGENT",
+        metavar="IFNAME=HOME/LEN[,AGENT]",
         help="Mobile IPv6 mobile node (RFC 6275 §11): IFNAME starts on the home link with "
         "the home address HOME; on another link it registers its care-of address with "
-        "the home agent AGENT and reverse-tunnels, e.g. eth1=2001:db8:1::100/64,2001:db8:1::1",
+        "the home agent AGENT (without it, found by Dynamic Home Agent Address Discovery) "
+        "and reverse-tunnels, e.g. eth1=2001:db8:1::100/64,2001:db8:1::1",
     )
     host.add_argument(  # IPsec hook: tcpip6.apps.ipsec_config
         "--ipsec",

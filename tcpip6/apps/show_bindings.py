@@ -62,8 +62,29 @@ def bindings(host: Host, now: float) -> Data:
                 "lifetime": e.lifetime,
                 "expires": None if e.expires is None else max(0, math.ceil(e.expires - now)),
                 "state": e.state.name,
+                "correspondent": False,
             }
         )
+        if mn.ro is not None:
+            # RFC 6275 §11.1: the correspondents' entries (return routability, §11.6).
+            for c in sorted(mn.ro.entries.values(), key=lambda c: int(c.peer)):
+                bound = c.bound_care_of
+                bul.append(
+                    {
+                        "peer": str(c.peer),
+                        "home_address": str(c.home_address),
+                        "care_of_address": None if bound is None else str(bound),
+                        "at_home": mn.at_home,
+                        "sequence_number": c.sequence_number,
+                        "lifetime": c.lifetime,
+                        "expires": None
+                        if c.expires is None
+                        else max(0, math.ceil(c.expires - now)),
+                        "state": c.state.name,
+                        "correspondent": True,
+                    }
+                )
+            counters |= {f"ro_{k}": v for k, v in mn.ro.counters.as_dict().items()}
         counters |= mn.counters.as_dict()
         counters |= {f"tunnel_{k}": v for k, v in mn.tunnel.as_dict().items()}
     return {
@@ -93,8 +114,9 @@ def binding_lines(data: Data) -> list[str]:
     for b in data["binding_update_list"]:
         where = "at home" if b["at_home"] else f"via {b['care_of_address']}"
         left = "" if b["expires"] is None else f" expires {b['expires']}s"
+        role = "correspondent" if b.get("correspondent") else "home agent"
         lines.append(
-            f"  {b['home_address']} {where} at home agent {b['peer']} "
+            f"  {b['home_address']} {where} at {role} {b['peer']} "
             f"seq {b['sequence_number']}{left} {b['state']}"
         )
     nonzero = {k: v for k, v in data["counters"].items() if v}

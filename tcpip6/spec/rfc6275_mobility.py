@@ -487,3 +487,315 @@ def on_registration_time(
             e, more = _send(e, at, min(e.timeout * 2, MAX_BINDACK_TIMEOUT))
             sent += more
     return e, sent
+
+
+# == the mobile node's registration with a correspondent (RFC 6275 §11.6, §11.7.2) ========
+# RFC 6275 §12, RFC 6275 §13: constants, in seconds.
+MAX_BINDACK_TIMEOUT_RR = MAX_BINDACK_TIMEOUT
+# What the RFC leaves open (the stack's choice): how long before the acknowledged lifetime
+# ends return routability runs again (RFC 6275 §11.7.2).
+RR_REFRESH_LEAD_TIME = 30.0
+# The entry's states besides NO_BINDING, BOUND and DEREGISTERING: Home Test Init and
+# Care-of Test Init outstanding; the Binding Update outstanding.
+TESTING = "TESTING"
+# (REGISTERING, as for the home registration: the Binding Update is outstanding.)
+
+
+@dataclass(frozen=True, slots=True)
+class CorrespondentEntry:
+    """RFC 6275 §11.1, a correspondent's entry, with RFC 6275 §11.6's return routability
+    state: which tests are outstanding, the keygen tokens and nonce indices received (and
+    when the home token came), the largest Sequence Number sent, the binding the
+    correspondent acknowledged (its care-of address and end) and the retransmission state
+    (RFC 6275 §11.8). ``care_of_address`` is the address being registered: the home
+    address when deregistering (RFC 6275 §11.5.5)."""
+
+    state: str = NO_BINDING
+    care_of_address: IPv6Address | None = None
+    home_test_outstanding: bool = False
+    care_of_test_outstanding: bool = False
+    home_token: bytes | None = None
+    home_nonce_index: int = 0
+    home_token_at: float | None = None
+    care_of_token: bytes | None = None
+    care_of_nonce_index: int = 0
+    sequence_number: int = 0
+    lifetime: int = 0
+    bu_outstanding: bool = False
+    not_supported: bool = False
+    bound_care_of: IPv6Address | None = None
+    expires: float | None = None
+    sent_at: float | None = None
+    timeout: float = INITIAL_BINDACK_TIMEOUT
+    retransmit_at: float | None = None
+
+    @property
+    def refresh_at(self) -> float | None:
+        if self.state != BOUND or self.expires is None or self.sent_at is None:
+            return None
+        return self.expires - min(RR_REFRESH_LEAD_TIME, (self.expires - self.sent_at) / 2)
+
+
+@dataclass(frozen=True, slots=True)
+class SendHomeTestInit:
+    """RFC 6275 §11.6.1: from the home address (through the home agent when away)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendCareOfTestInit:
+    """RFC 6275 §11.6.1: straight from ``care_of_address``."""
+
+    care_of_address: IPv6Address
+
+
+@dataclass(frozen=True, slots=True)
+class SendCorrespondentBindingUpdate:
+    """RFC 6275 §11.7.2: A set, H clear; ``lifetime`` in units of 4 seconds; Nonce Indices;
+    Binding Authorization Data computed with ``kbm``; from ``care_of_address`` with a Home
+    Address option, or from the home address (deregistering at home, RFC 6275 §11.5.5)."""
+
+    sequence_number: int
+    lifetime: int
+    care_of_address: IPv6Address
+    home_nonce_index: int
+    care_of_nonce_index: int
+    kbm: bytes
+
+
+RrAction = SendHomeTestInit | SendCareOfTestInit | SendCorrespondentBindingUpdate
+
+
+def _start_tests(
+    e: CorrespondentEntry, state: str, care_of: IPv6Address, now: float
+) -> tuple[CorrespondentEntry, list[RrAction]]:
+    """RFC 6275 §11.6.1: both tests, fresh cookies; RFC 6275 §11.8: a reply awaited for
+    INITIAL_BINDACK_TIMEOUT."""
+    e = replace(
+        e,
+        state=state,
+        care_of_address=care_of,
+        home_test_outstanding=True,
+        care_of_test_outstanding=True,
+        bu_outstanding=False,
+        timeout=INITIAL_BINDACK_TIMEOUT,
+        retransmit_at=now + INITIAL_BINDACK_TIMEOUT,
+    )
+    return e, [SendHomeTestInit(), SendCareOfTestInit(care_of)]
+
+
+def _send_rr_binding_update(
+    e: CorrespondentEntry, home_address: IPv6Address, now: float
+) -> tuple[CorrespondentEntry, list[RrAction]]:
+    """RFC 6275 §11.7.2: the next Sequence Number; lifetime MAX_RR_BINDING_LIFETIME, or 0
+    with Kbm from the home keygen token alone at home (RFC 6275 §5.2.5, RFC 6275 §11.5.5)."""
+    care_of, home_token = e.care_of_address, e.home_token
+    assert care_of is not None and home_token is not None
+    home = care_of == home_address
+    key = kbm(home_token, None if home else e.care_of_token)
+    seq = (e.sequence_number + 1) % 0x10000
+    lifetime = 0 if home else MAX_RR_BINDING_LIFETIME
+    e = replace(
+        e,
+        sequence_number=seq,
+        lifetime=lifetime,
+        bu_outstanding=True,
+        sent_at=now,
+        retransmit_at=now + e.timeout,
+    )
+    coni = 0 if home else e.care_of_nonce_index
+    bu = SendCorrespondentBindingUpdate(seq, lifetime // 4, care_of, e.home_nonce_index, coni, key)
+    return e, [bu]
+
+
+def on_rr_care_of_registered(
+    e: CorrespondentEntry, care_of: IPv6Address, now: float
+) -> tuple[CorrespondentEntry, list[RrAction]]:
+    """RFC 6275 §11.6.1: the home agent has the new care-of address: both tests, whatever
+    the entry was doing (unless the correspondent has no Mobile IPv6, RFC 6275 §11.3.5)."""
+    if e.not_supported:
+        return e, []
+    return _start_tests(e, TESTING, care_of, now)
+
+
+def on_rr_parameter_problem(
+    e: CorrespondentEntry, code: int
+) -> tuple[CorrespondentEntry, list[RrAction]]:
+    """RFC 6275 §11.3.5: Parameter Problem code 1 about a Mobility Header message, while
+    one is outstanding: the correspondent has no Mobile IPv6; no route optimisation with
+    it from now on."""
+    if code != 1 or e.state not in (TESTING, REGISTERING, DEREGISTERING):
+        return e, []
+    e = replace(
+        e,
+        state=NO_BINDING,
+        not_supported=True,
+        home_test_outstanding=False,
+        care_of_test_outstanding=False,
+        bu_outstanding=False,
+        retransmit_at=None,
+        bound_care_of=None,
+        expires=None,
+    )
+    return e, []
+
+
+def on_rr_binding_refresh_request(
+    e: CorrespondentEntry, now: float
+) -> tuple[CorrespondentEntry, list[RrAction]]:
+    """RFC 6275 §11.7.4: acted on for an acknowledged binding."""
+    if e.state != BOUND or e.care_of_address is None:
+        return e, []
+    return _start_tests(e, TESTING, e.care_of_address, now)
+
+
+def on_rr_returned_home(
+    e: CorrespondentEntry, home_address: IPv6Address, now: float
+) -> tuple[CorrespondentEntry, list[RrAction]]:
+    """RFC 6275 §11.5.5: the binding is deleted with lifetime 0, authorised by the home
+    keygen token: the one in hand while younger than MAX_TOKEN_LIFETIME, else a new one."""
+    if e.state in (NO_BINDING, DEREGISTERING):
+        return e, []
+    e = replace(
+        e,
+        state=DEREGISTERING,
+        care_of_address=home_address,
+        home_test_outstanding=False,
+        care_of_test_outstanding=False,
+        bu_outstanding=False,
+        timeout=INITIAL_BINDACK_TIMEOUT,
+        retransmit_at=now + INITIAL_BINDACK_TIMEOUT,
+    )
+    if e.home_token_at is not None and now - e.home_token_at < MAX_TOKEN_LIFETIME:
+        return _send_rr_binding_update(e, home_address, now)
+    return replace(e, home_test_outstanding=True), [SendHomeTestInit()]
+
+
+def _tests_answered(
+    e: CorrespondentEntry, home_address: IPv6Address, now: float
+) -> tuple[CorrespondentEntry, list[RrAction]]:
+    if e.home_test_outstanding or e.care_of_test_outstanding:
+        return e, []
+    # RFC 6275 §11.7.2: every token needed is in: the Binding Update.
+    if e.state == TESTING:
+        e = replace(e, state=REGISTERING)
+    return _send_rr_binding_update(replace(e, timeout=INITIAL_BINDACK_TIMEOUT), home_address, now)
+
+
+def on_rr_home_test(
+    e: CorrespondentEntry,
+    cookie_matches: bool,
+    nonce_index: int,
+    token: bytes,
+    home_address: IPv6Address,
+    now: float,
+) -> tuple[CorrespondentEntry, list[RrAction]]:
+    """RFC 6275 §11.6.2: taken only while a Home Test Init is outstanding and the cookie is
+    its own; the token and nonce index are kept."""
+    if not e.home_test_outstanding or not cookie_matches:
+        return e, []
+    e = replace(
+        e,
+        home_test_outstanding=False,
+        home_token=token,
+        home_nonce_index=nonce_index,
+        home_token_at=now,
+    )
+    return _tests_answered(e, home_address, now)
+
+
+def on_rr_care_of_test(
+    e: CorrespondentEntry,
+    cookie_matches: bool,
+    nonce_index: int,
+    token: bytes,
+    home_address: IPv6Address,
+    now: float,
+) -> tuple[CorrespondentEntry, list[RrAction]]:
+    """RFC 6275 §11.6.2: as the Home Test, for the Care-of Test Init."""
+    if not e.care_of_test_outstanding or not cookie_matches:
+        return e, []
+    e = replace(
+        e, care_of_test_outstanding=False, care_of_token=token, care_of_nonce_index=nonce_index
+    )
+    return _tests_answered(e, home_address, now)
+
+
+def on_rr_binding_acknowledgement(
+    e: CorrespondentEntry,
+    status: int,
+    sequence_number: int,
+    lifetime: int,
+    authentic: bool,
+    home_address: IPv6Address,
+    now: float,
+) -> tuple[CorrespondentEntry, list[RrAction]]:
+    """RFC 6275 §11.7.3. ``lifetime`` in units of 4 seconds; ``authentic``: whether its
+    Binding Authorization Data is present and right under the entry's Kbm."""
+    if not e.bu_outstanding:
+        return e, []  # no Binding Update outstanding: silently discarded
+    if sequence_number != e.sequence_number and status != SEQUENCE_NUMBER_OUT_OF_WINDOW:
+        return e, []
+    expired = (EXPIRED_HOME_NONCE_INDEX, EXPIRED_CARE_OF_NONCE_INDEX, EXPIRED_NONCES)
+    if status not in expired and not authentic:
+        return e, []  # "MUST be present and have a valid value"
+    e = replace(e, bu_outstanding=False, retransmit_at=None)
+    if status == SEQUENCE_NUMBER_OUT_OF_WINDOW:
+        # The correspondent's last accepted number, plus one, in a new Binding Update.
+        return _send_rr_binding_update(
+            replace(e, sequence_number=sequence_number), home_address, now
+        )
+    if status in expired:
+        # New nonces, through new tests (at home the home test alone).
+        care_of = e.care_of_address
+        assert care_of is not None
+        if e.state == DEREGISTERING:
+            e = replace(
+                e,
+                home_test_outstanding=True,
+                timeout=INITIAL_BINDACK_TIMEOUT,
+                retransmit_at=now + INITIAL_BINDACK_TIMEOUT,
+            )
+            return e, [SendHomeTestInit()]
+        return _start_tests(e, TESTING, care_of, now)
+    if status >= 128:
+        return replace(e, state=NO_BINDING, bound_care_of=None, expires=None), []
+    if e.state == DEREGISTERING:
+        return replace(e, state=NO_BINDING, bound_care_of=None, expires=None), []
+    assert e.sent_at is not None
+    expires = e.sent_at + min(e.lifetime, lifetime * 4)
+    return replace(e, state=BOUND, bound_care_of=e.care_of_address, expires=expires), []
+
+
+def next_rr_deadline(e: CorrespondentEntry) -> float | None:
+    """When :func:`on_rr_time` next has something to do."""
+    times = [t for t in (e.retransmit_at, e.expires, e.refresh_at) if t is not None]
+    return min(times) if times else None
+
+
+def on_rr_time(
+    e: CorrespondentEntry, home_address: IPv6Address, now: float
+) -> tuple[CorrespondentEntry, list[RrAction]]:
+    """Everything due by ``now``, each at its own moment: RFC 6275 §11.7.2, the binding
+    ends (route optimisation with it) or, while BOUND, return routability runs again before
+    it does; RFC 6275 §11.8, what is outstanding is sent again after twice the wait."""
+    sent: list[RrAction] = []
+    while (at := next_rr_deadline(e)) is not None and at <= now:
+        if e.expires is not None and at >= e.expires:
+            state = NO_BINDING if e.state == BOUND else e.state
+            e = replace(e, state=state, bound_care_of=None, expires=None)
+        elif e.state == BOUND:
+            assert e.care_of_address is not None
+            e, more = _start_tests(e, TESTING, e.care_of_address, at)
+            sent += more
+        else:
+            e = replace(e, timeout=min(e.timeout * 2, MAX_BINDACK_TIMEOUT_RR))
+            if e.bu_outstanding:
+                e, more = _send_rr_binding_update(e, home_address, at)
+            else:
+                e = replace(e, retransmit_at=at + e.timeout)
+                more = [SendHomeTestInit()] if e.home_test_outstanding else []
+                if e.care_of_test_outstanding:
+                    assert e.care_of_address is not None
+                    more.append(SendCareOfTestInit(e.care_of_address))
+            sent += more
+    return e, sent

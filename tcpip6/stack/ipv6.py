@@ -99,6 +99,16 @@ _Ext = TypeVar("_Ext", wire_ext.OptionsHeader, wire_ext.RoutingHeader)
 _MIP6_OWN = frozenset({wire_ipv6.IPPROTO_ROUTING, wire_mh.IPPROTO_MH})
 
 
+#: Neighbor Discovery's messages (RS, RA, NS, NA, Redirect: RFC 4861 §4) stay on the link.
+_ND_TYPES = frozenset(range(133, 138))
+
+
+def _neighbor_discovery(next_header: int, payload: bytes) -> bool:
+    """Whether ``payload`` is an ND message, which a correspondent never sends through a
+    binding: it is for the node on the link, never the care-of address (RFC 4861 §4)."""
+    return next_header == wire_ipv6.IPPROTO_ICMPV6 and bool(payload) and payload[0] in _ND_TYPES
+
+
 def _jumbo_payload_error(hdr: Ipv6Header, opt: wire_ext.Option, opt_off: int) -> int | None:
     """The Parameter Problem (code 0) pointer for a Jumbo Payload option at ``opt_off`` of
     a Hop-by-Hop header, or None when the option is valid. The option has the shape
@@ -545,11 +555,25 @@ class Ipv6Layer:
         if hop_limit is None:
             # RFC 3542 §6.3: multicast hop limit defaults to 1; unicast uses CurHopLimit.
             hop_limit = 1 if wire_ipv6.is_multicast(dst) else iface.params.cur_hop_limit
+        mobile = self.host.mobile_node
+        if mobile is not None and next_header != wire_mh.IPPROTO_MH and mobile.away_from(src):
+            # Mobile IPv6 hook (RFC 6275 §11.3.1): to a correspondent with a binding, from
+            # the care-of address with the home address in a Home Address option (at 8n+6,
+            # RFC 6275 §6.3); the upper-layer checksum stays over the home address.
+            care_of = mobile.route_optimised(dst, now)
+            if care_of is not None:
+                hao = (wire_ext.pad_n(4), wire_mh.home_address_option(src))
+                destination_options = (*hao, *destination_options)
+                src = care_of
         if destination_options:
             opts = wire_ext.pad_options(destination_options)
             payload = wire_ext.DestinationOptions(next_header, opts).build() + payload
             next_header = wire_ipv6.IPPROTO_DSTOPTS
-        if self.host.mobility is not None and next_header not in _MIP6_OWN:
+        if (
+            self.host.mobility is not None
+            and next_header not in _MIP6_OWN
+            and not _neighbor_discovery(next_header, payload)
+        ):
             # Mobile IPv6 hook (RFC 6275 §9.3.2): to a home address with a binding, send to
             # the care-of address with a type 2 routing header carrying the home address.
             care_of = self.host.mobility.route_optimise(dst)
@@ -566,7 +590,6 @@ class Ipv6Layer:
             next_header = wire_ipv6.HOPOPT
         hdr = Ipv6Header(traffic_class, flow_label, len(payload), next_header, hop_limit, src, dst)
         packet = hdr.build() + payload
-        mobile = self.host.mobile_node
         if mobile is not None and mobile.away_from(src):
             # Mobile IPv6 hook (RFC 6275 §11.3.1): from the home address while away from
             # home, the packet goes to the home agent in an IPv6-in-IPv6 tunnel (RFC 2473).

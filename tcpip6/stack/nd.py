@@ -86,6 +86,8 @@ class NeighborDiscovery:
             elif isinstance(a, nb.NeighborUnreachable):
                 host.routes.neighbor_unreachable(iface, a.target)
                 host.emit(NeighborUnreachableEvent(now, iface.name, a.target))
+                if host.mobile_node is not None:  # RFC 6275 §11.5.1: a movement hint
+                    host.mobile_node.neighbor_unreachable(iface, a.target, now)
             elif isinstance(a, nb.RouterFlagCleared):
                 host.routes.router_flag_cleared(iface, a.target)
 

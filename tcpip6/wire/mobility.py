@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import ClassVar
 
-from tcpip6.wire import ext
+from tcpip6.wire import ext, nd
 from tcpip6.wire.checksum import upper_layer_checksum
 from tcpip6.wire.errors import ChecksumError, WireError
 from tcpip6.wire.ipv6 import IPPROTO_NONE
@@ -691,3 +691,130 @@ def home_address_header(next_header: int, home_address: IPv6Address) -> ext.Dest
     option starts at 8n+6 (RFC 6275 §6.3), as the mobile node sends it."""
     opts: tuple[ext.TlvOption, ...] = (ext.pad_n(4), home_address_option(home_address))
     return ext.DestinationOptions(next_header, ext.pad_options(opts))
+
+
+# -- ICMPv6 for home agent and prefix discovery (RFC 6275 §6.5 - RFC 6275 §6.8) ---------------
+ICMPV6_HAAD_REQUEST = 144  # Home Agent Address Discovery Request, RFC 6275 §6.5
+ICMPV6_HAAD_REPLY = 145  # Home Agent Address Discovery Reply, RFC 6275 §6.6
+ICMPV6_MOBILE_PREFIX_SOLICITATION = 146  # RFC 6275 §6.7
+ICMPV6_MOBILE_PREFIX_ADVERTISEMENT = 147  # RFC 6275 §6.8
+_IPPROTO_ICMPV6 = 58
+_ICMP_ID = struct.Struct("!BBHHH")  # Type, Code, Checksum, Identifier, Reserved
+#: RFC 2526 §2, RFC 6275 §10.5: the Mobile IPv6 Home-Agents anycast address has the
+#: interface identifier of the reserved subnet anycast addresses (EUI-64 format, the
+#: universal/local bit 0) with Anycast ID 0x7E.
+HOME_AGENTS_ANYCAST_ID = 0xFDFF_FFFF_FFFF_FFFE
+MPA_FLAG_M = 0x8000  # Managed Address Configuration (RFC 6275 §6.8)
+MPA_FLAG_O = 0x4000  # Other Stateful Configuration
+
+
+def home_agents_anycast(prefix_address: IPv6Address, prefix_length: int = 64) -> IPv6Address:
+    """RFC 6275 §10.5, RFC 2526 §2: the Home-Agents anycast address of a 64-bit home prefix."""
+    if prefix_length != 64:
+        raise ValueError("the reserved subnet anycast format here is for /64 prefixes")
+    base = int(prefix_address) >> 64 << 64
+    return IPv6Address(base | HOME_AGENTS_ANYCAST_ID)
+
+
+def _icmp_build(head: bytes, body: bytes, src: IPv6Address, dst: IPv6Address) -> bytes:
+    raw = bytearray(head + body)
+    _H.pack_into(raw, 2, upper_layer_checksum(src, dst, _IPPROTO_ICMPV6, raw))
+    return bytes(raw)
+
+
+def _icmp_fields(buf: bytes | bytearray | memoryview, src: IPv6Address, dst: IPv6Address) -> int:
+    if len(buf) < _ICMP_ID.size:
+        raise WireError(f"icmpv6 type {buf[0] if buf else '?'}: {len(buf)} octets, need 8")
+    if upper_layer_checksum(src, dst, _IPPROTO_ICMPV6, buf) != 0:
+        raise ChecksumError("icmpv6: bad checksum")
+    return int(_ICMP_ID.unpack_from(buf, 0)[3])
+
+
+@dataclass(frozen=True, slots=True)
+class HaadRequest:
+    """RFC 6275 §6.5: Type 144, Code 0, an Identifier to match the reply."""
+
+    identifier: int
+
+    TYPE: ClassVar[int] = ICMPV6_HAAD_REQUEST
+
+    @classmethod
+    def parse(
+        cls, buf: bytes | bytearray | memoryview, src: IPv6Address, dst: IPv6Address
+    ) -> HaadRequest:
+        return cls(_icmp_fields(buf, src, dst))
+
+    def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
+        return _icmp_build(_ICMP_ID.pack(self.TYPE, 0, 0, self.identifier, 0), b"", src, dst)
+
+
+@dataclass(frozen=True, slots=True)
+class HaadReply:
+    """RFC 6275 §6.6: Type 145, the request's Identifier and the home agents' global
+    unicast addresses, most preferred first."""
+
+    identifier: int
+    home_agents: tuple[IPv6Address, ...]
+
+    TYPE: ClassVar[int] = ICMPV6_HAAD_REPLY
+
+    @classmethod
+    def parse(
+        cls, buf: bytes | bytearray | memoryview, src: IPv6Address, dst: IPv6Address
+    ) -> HaadReply:
+        identifier = _icmp_fields(buf, src, dst)
+        rest = bytes(buf[_ICMP_ID.size :])
+        if len(rest) % 16:
+            raise WireError(f"home agent address discovery reply: {len(rest)} octets of list")
+        agents = tuple(IPv6Address(rest[i : i + 16]) for i in range(0, len(rest), 16))
+        return cls(identifier, agents)
+
+    def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
+        head = _ICMP_ID.pack(self.TYPE, 0, 0, self.identifier, 0)
+        return _icmp_build(head, b"".join(a.packed for a in self.home_agents), src, dst)
+
+
+@dataclass(frozen=True, slots=True)
+class MobilePrefixSolicitation:
+    """RFC 6275 §6.7: Type 146, an Identifier to match the advertisement."""
+
+    identifier: int
+
+    TYPE: ClassVar[int] = ICMPV6_MOBILE_PREFIX_SOLICITATION
+
+    @classmethod
+    def parse(
+        cls, buf: bytes | bytearray | memoryview, src: IPv6Address, dst: IPv6Address
+    ) -> MobilePrefixSolicitation:
+        return cls(_icmp_fields(buf, src, dst))
+
+    def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
+        return _icmp_build(_ICMP_ID.pack(self.TYPE, 0, 0, self.identifier, 0), b"", src, dst)
+
+
+@dataclass(frozen=True, slots=True)
+class MobilePrefixAdvertisement:
+    """RFC 6275 §6.8: Type 147, the solicitation's Identifier (or any, unsolicited), the M
+    and O flags, and Prefix Information options (RFC 4861 §4.6.2) for the home link."""
+
+    identifier: int
+    prefixes: tuple[nd.PrefixInformation, ...]
+    managed: bool = False
+    other: bool = False
+
+    TYPE: ClassVar[int] = ICMPV6_MOBILE_PREFIX_ADVERTISEMENT
+
+    @classmethod
+    def parse(
+        cls, buf: bytes | bytearray | memoryview, src: IPv6Address, dst: IPv6Address
+    ) -> MobilePrefixAdvertisement:
+        identifier = _icmp_fields(buf, src, dst)
+        flags = _ICMP_ID.unpack_from(buf, 0)[4]
+        options = nd.parse_options(memoryview(bytes(buf))[_ICMP_ID.size :])
+        prefixes = tuple(o for o in options if isinstance(o, nd.PrefixInformation))
+        return cls(identifier, prefixes, bool(flags & MPA_FLAG_M), bool(flags & MPA_FLAG_O))
+
+    def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
+        flags = (MPA_FLAG_M if self.managed else 0) | (MPA_FLAG_O if self.other else 0)
+        head = _ICMP_ID.pack(self.TYPE, 0, 0, self.identifier, flags)
+        return _icmp_build(head, b"".join(p.build() for p in self.prefixes), src, dst)

@@ -29,6 +29,10 @@ def test_the_flags_are_parsed_into_the_config() -> None:
         IPv6Interface("2001:db8:1::100/64"),
         IPv6Address("2001:db8:1::1"),
     )
+    # RFC 6275 §11.4.1: without the agent's address, discovery finds it.
+    found = config_from({"links": ["ethernet:m"], "mobile_node": "m=2001:db8:1::100/64"})
+    validate(found)
+    assert found.mobile_node == ("m", IPv6Interface("2001:db8:1::100/64"), None)
 
 
 @pytest.mark.parametrize(
@@ -37,7 +41,7 @@ def test_the_flags_are_parsed_into_the_config() -> None:
         (["--home-agent", "a=2001:db8:1::/64"], "--home-agent needs --router"),
         (["--router", "--home-agent", "b=2001:db8:1::/64"], "--home-agent names b"),
         (["--router", "--home-agent", "a=nonsense"], "--home-agent a=nonsense:"),
-        (["--mobile-node", "a=2001:db8:1::100/64"], "IFNAME=HOME/LEN,AGENT"),
+        (["--mobile-node", "a=2001:db8:1::100/64,zz"], "IFNAME=HOME/LEN[,AGENT]"),
         (["--mobile-node", "a=2001:db8:1::100/64,2001:db8:2::1"], "not on the home prefix"),
         (["--router", "--mobile-node", "a=2001:db8:1::100/64,2001:db8:1::1"], "is a host"),
     ],
@@ -50,6 +54,6 @@ def test_bad_switches_are_one_line_errors(args: list[str], message: str) -> None
 
 def test_help_teaches_them() -> None:
     text = " ".join(run("host", "--help").stdout.split())
-    assert "--home-agent IFNAME=PREFIX" in text and "--mobile-node IFNAME=HOME/LEN,AGENT" in text
+    assert "--home-agent IFNAME=PREFIX" in text and "--mobile-node IFNAME=HOME/LEN[,AGENT]" in text
     with pytest.raises(HostConfigError):
         config_from({"links": ["ethernet:m"], "mobile_node": "m=zz"})

@@ -11,6 +11,7 @@ import pytest
 from tcpip6.stack.machines import all_graphs, get_graph
 from tcpip6.stack.machines.graph import Graph
 from tests.model import (
+    test_correspondent_registration,
     test_dad,
     test_ipsec,
     test_mld,
@@ -134,6 +135,9 @@ COVERAGE: dict[str, Callable[[], None]] = {
     "binding_cache": test_mobility.test_model_test_takes_every_transition,
     "registration": test_registration.test_model_test_takes_every_transition,
     "sa": test_ipsec.test_model_tests_take_every_sa_transition,
+    "correspondent_registration": (
+        test_correspondent_registration.test_model_test_takes_every_transition
+    ),
 }
 
 

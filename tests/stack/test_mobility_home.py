@@ -91,7 +91,7 @@ def network(seed: int = 3) -> Net:
     home_if = world.connect_router(router, "home", HOME)
     visit_if = world.connect_router(router, "visit", VISIT)
     world.connect_router(router, "cnlink", CNNET)
-    agent = enable_home_agent(router.host, home_if, HOME)
+    agent = enable_home_agent(router.host, home_if, HOME, now=world.now)
     cn = world.host("cn")
     cn_if = world.connect(cn, "cnlink")
     router.host.start(world.now)
@@ -274,3 +274,71 @@ def test_home_binding_expires(lifetime: int) -> None:
     net.world.run_for(lifetime * 4.0)
     assert net.agent.cache.get(HOA) is None
     assert net.agent.counters.home_bindings_expired == 1
+
+
+# -- discovery (RFC 6275 §10.5, RFC 6275 §10.6), scapy's ICMPv6 messages -------------------
+HA_ANYCAST = "2001:db8:10::fdff:ffff:ffff:fffe"  # RFC 2526 §2: ID 0x7E of the home prefix
+
+
+def test_home_agent_address_discovery() -> None:
+    """RFC 6275 §10.5: a request from the care-of address to the Home-Agents anycast address
+    of the home prefix; the reply to the care-of address carries the Identifier and the
+    home agent's address."""
+    net = network()
+    req = s6.IPv6(src=str(COA), dst=HA_ANYCAST) / s6.ICMPv6HAADRequest(id=0x4242, R=0)
+    net.mn.send(req, net.ha_mac(net.visit_if))
+    net.world.run_for(0.5)
+    replies = [p for p in net.mn.take() if s6.ICMPv6HAADReply in p]
+    assert len(replies) == 1
+    reply = replies[0]
+    assert reply[s6.IPv6].dst == str(COA) and reply[s6.IPv6].src == str(HA)
+    assert reply[s6.ICMPv6HAADReply].id == 0x4242
+    assert reply[s6.ICMPv6HAADReply].addresses == [str(HA)]
+    # The checksum, recomputed by scapy, is the one sent.
+    sent = reply[s6.ICMPv6HAADReply].cksum
+    reply[s6.ICMPv6HAADReply].cksum = None
+    assert s6.IPv6(bytes(reply[s6.IPv6]))[s6.ICMPv6HAADReply].cksum == sent
+    # To the home agent's unicast address instead: not discovery, dropped and counted.
+    wrong = s6.IPv6(src=str(COA), dst=str(HA)) / s6.ICMPv6HAADRequest(id=1, R=0)
+    net.mn.send(wrong, net.ha_mac(net.visit_if))
+    net.world.run_for(0.5)
+    assert not [p for p in net.mn.take() if s6.ICMPv6HAADReply in p]
+    c = net.agent.counters
+    assert (c.haad_requests, c.haad_replies_sent, c.haad_not_anycast_drop) == (2, 1, 1)
+    assert net.ha.internal_errors == 0
+
+
+def test_mobile_prefix_discovery() -> None:
+    """RFC 6275 §10.6.2: a registered mobile node's solicitation (from the care-of address,
+    the home address in the option) gets the home prefix, to the home address through a
+    type 2 routing header; an unregistered one gets nothing."""
+    net = network()
+    sol = (
+        s6.IPv6(src=str(COA), dst=str(HA))
+        / s6.IPv6ExtHdrDestOpt(options=[s6.HAO(hoa=str(HOA))])
+        / s6.ICMPv6MPSol(id=0x77)
+    )
+    net.mn.send(sol, net.ha_mac(net.visit_if))
+    net.world.run_for(0.5)
+    assert not [p for p in net.mn.take() if s6.ICMPv6MPAdv in p]
+    # RFC 6275 §9.3.1: no binding for that Home Address option: dropped before ICMPv6.
+    assert net.agent.cn.counters.hao_no_binding_drop == 1
+    net = registered()
+    net.mn.send(sol, net.ha_mac(net.visit_if))
+    net.world.run_for(0.5)
+    advs = [p for p in net.mn.take() if s6.ICMPv6MPAdv in p]
+    assert len(advs) == 1
+    adv = advs[0]
+    assert adv[s6.IPv6].dst == str(COA) and adv[s6.IPv6].src == str(HA)
+    rh = adv[s6.IPv6ExtHdrRouting]
+    assert (rh.type, rh.segleft, rh.addresses) == (2, 1, [str(HOA)])
+    assert adv[s6.ICMPv6MPAdv].id == 0x77
+    pi = adv[s6.ICMPv6NDOptPrefixInfo]
+    assert (pi.prefix, pi.prefixlen, pi.L, pi.A) == ("2001:db8:10::", 64, 1, 1)
+    assert pi.validlifetime > 0 and pi.preferredlifetime > 0
+    # The checksum is over the home address (the final destination, RFC 8200 §8.1).
+    sent = adv[s6.ICMPv6MPAdv].cksum
+    adv[s6.ICMPv6MPAdv].cksum = None
+    assert s6.IPv6(bytes(adv[s6.IPv6]))[s6.ICMPv6MPAdv].cksum == sent
+    assert net.agent.counters.mpa_sent == 1
+    assert net.ha.internal_errors == 0

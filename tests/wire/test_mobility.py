@@ -12,7 +12,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from scapy.layers import inet6 as s6
 
-from tcpip6.wire import ChecksumError, WireError, ext
+from tcpip6.wire import ChecksumError, WireError, ext, nd
 from tcpip6.wire import mobility as mh
 from tests.wire.strategies import ipv6_addresses, mutations
 from tests.wire.strategies_mobility import aligned_headers, any_headers, known_options, messages
@@ -226,3 +226,69 @@ def test_fuzz_raises_only_wire_error(data: bytes) -> None:
 def test_fuzz_random_octets(data: bytes) -> None:
     with contextlib.suppress(WireError):
         mh.MobilityHeader.parse_unchecked(data)
+
+
+# -- ICMPv6 for home agent and prefix discovery (RFC 6275 §6.5 - RFC 6275 §6.8) ---------------
+_ids = st.integers(0, 0xFFFF)
+
+
+@given(_ids, st.lists(ipv6_addresses, max_size=4), ipv6_addresses, ipv6_addresses)
+def test_home_agent_discovery_matches_scapy(
+    identifier: int, agents: list[IPv6Address], src: IPv6Address, dst: IPv6Address
+) -> None:
+    req = mh.HaadRequest(identifier).build(src, dst)
+    ours = s6.IPv6(src=str(src), dst=str(dst)) / s6.ICMPv6HAADRequest(id=identifier, R=0)
+    assert req == bytes(ours[s6.ICMPv6HAADRequest])
+    assert mh.HaadRequest.parse(req, src, dst) == mh.HaadRequest(identifier)
+    reply = mh.HaadReply(identifier, tuple(agents))
+    raw = reply.build(src, dst)
+    theirs = s6.IPv6(src=str(src), dst=str(dst)) / s6.ICMPv6HAADReply(
+        id=identifier, R=0, addresses=[str(a) for a in agents]
+    )
+    assert raw == bytes(theirs[s6.ICMPv6HAADReply])
+    assert mh.HaadReply.parse(raw, src, dst) == reply
+
+
+@given(_ids, st.booleans(), st.booleans(), ipv6_addresses, ipv6_addresses)
+def test_mobile_prefix_discovery_matches_scapy(
+    identifier: int, managed: bool, other: bool, src: IPv6Address, dst: IPv6Address
+) -> None:
+    sol = mh.MobilePrefixSolicitation(identifier).build(src, dst)
+    ours = s6.IPv6(src=str(src), dst=str(dst)) / s6.ICMPv6MPSol(id=identifier)
+    assert sol == bytes(ours[s6.ICMPv6MPSol])
+    pi = nd.PrefixInformation(64, True, False, 3600, 1800, IPv6Address("2001:db8:10::"))
+    adv = mh.MobilePrefixAdvertisement(identifier, (pi,), managed, other)
+    raw = adv.build(src, dst)
+    theirs = (
+        s6.IPv6(src=str(src), dst=str(dst))
+        / s6.ICMPv6MPAdv(id=identifier, flags=(2 if managed else 0) | (1 if other else 0))
+        / s6.ICMPv6NDOptPrefixInfo(
+            prefixlen=64,
+            L=1,
+            A=0,
+            validlifetime=3600,
+            preferredlifetime=1800,
+            prefix="2001:db8:10::",
+        )
+    )
+    assert raw == bytes(theirs[s6.ICMPv6MPAdv])
+    assert mh.MobilePrefixAdvertisement.parse(raw, src, dst) == adv
+
+
+@given(st.binary(max_size=40))
+def test_discovery_fuzz_raises_only_wire_error(data: bytes) -> None:
+    for kind in (
+        mh.HaadRequest,
+        mh.HaadReply,
+        mh.MobilePrefixSolicitation,
+        mh.MobilePrefixAdvertisement,
+    ):
+        with contextlib.suppress(WireError):
+            kind.parse(data, SRC, DST)
+
+
+def test_home_agents_anycast_address() -> None:
+    """RFC 2526 §2: the reserved subnet anycast interface identifier with Anycast ID 0x7E."""
+    assert mh.home_agents_anycast(IPv6Address("2001:db8:10::")) == IPv6Address(
+        "2001:db8:10::fdff:ffff:ffff:fffe"
+    )

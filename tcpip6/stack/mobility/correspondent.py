@@ -413,6 +413,13 @@ class CorrespondentNode:
             entry.used = True
             c.hao_accepted += 1
             return dataclasses.replace(hdr, src=home)
+        ha = self.home_agent
+        home_entry = None if ha is None else ha.cache.get(home)
+        if home_entry is not None and home_entry.care_of_address == hdr.src:
+            # RFC 6275 §10.6.2: a registered mobile node's own messages to its home agent
+            # (a Mobile Prefix Solicitation) carry the Home Address option too.
+            c.hao_accepted += 1
+            return dataclasses.replace(hdr, src=home)
         c.hao_no_binding_drop += 1
         self._binding_error(hdr.src, hdr.dst, wire_mh.BE_UNKNOWN_BINDING_FOR_HAO, home, now)
         return None

@@ -24,8 +24,11 @@ registration in its Binding Cache (RFC 6275 §10.1) and stands in for the mobile
   deletes the entry and ends the proxy.
 
 Simplified, and so documented: Binding Updates are not required to be protected by IPsec
-(RFC 6275 §10.3.1 with RFC 4877), there is no Dynamic Home Agent Address Discovery (RFC
-6275 §10.5) and no Mobile Prefix Discovery (RFC 6275 §10.6); DAD is skipped for a home
+(RFC 6275 §10.3.1 with RFC 4877), so neither are Mobile Prefix Solicitations and
+Advertisements (RFC 6275 §10.6); the home agents list of Dynamic Home Agent Address
+Discovery (RFC 6275 §10.5) holds this home agent alone (no Home Agent Information options
+are learned from other routers), and no unsolicited Mobile Prefix Advertisement is sent
+when the home prefixes change (RFC 6275 §10.6.3); DAD is skipped for a home
 address that already has a registration (RFC 6275 §10.3.1 allows exactly that).
 """
 
@@ -41,6 +44,7 @@ from tcpip6.stack.mobility import tunnel6
 from tcpip6.stack.mobility.binding_cache import BindingCache, BindingExpired
 from tcpip6.stack.mobility.correspondent import sequence_greater
 from tcpip6.wire import WireError
+from tcpip6.wire import ext as wire_ext
 from tcpip6.wire import icmpv6 as wire_icmp
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire import mobility as wire_mh
@@ -55,6 +59,10 @@ if TYPE_CHECKING:
 #: The longest home registration this home agent grants, in seconds (RFC 6275 §10.3.1 lets
 #: the home agent shorten the requested lifetime; the home address itself here never ends).
 MAX_HOME_BINDING_LIFETIME = 3600
+#: RFC 4861 §6.2.1 defaults (AdvValidLifetime, AdvPreferredLifetime), in seconds, for the
+#: home prefix in a Mobile Prefix Advertisement (RFC 6275 §10.6.2).
+ADV_VALID_LIFETIME = 2_592_000
+ADV_PREFERRED_LIFETIME = 604_800
 #: How many home registrations it keeps (RFC 6275 §10.3.1: status 130 beyond that).
 HOME_AGENT_CAPACITY = 256
 #: Home registrations waiting for DAD on the home link, at most.
@@ -84,6 +92,14 @@ class HomeAgentCounters(CounterSet):
     intercepted_nd_handled: int = 0
     tunnelled_out: int = 0
     tunnelled_in: int = 0
+    haad_requests: int = 0  # RFC 6275 §10.5
+    haad_replies_sent: int = 0
+    haad_malformed_drop: int = 0
+    haad_not_anycast_drop: int = 0  # RFC 6275 §10.5: sent to the Home-Agents anycast address
+    mps_received: int = 0  # RFC 6275 §10.6.2
+    mpa_sent: int = 0
+    mps_malformed_drop: int = 0
+    mps_no_binding_drop: int = 0  # not from a registered mobile node's home address
 
 
 @dataclass
@@ -221,6 +237,70 @@ class HomeAgent:
         ba = wire_mh.BindingAcknowledgement(status, sequence, lifetime)
         self.cn.counters.ba_sent += 1
         self.cn.send_mh(wire_mh.MobilityHeader.aligned(ba), home, care_of, ours, now)
+
+    # -- discovery (RFC 6275 §10.5, RFC 6275 §10.6) -------------------------------------
+    def own_address(self) -> IPv6Address | None:
+        """This home agent's global unicast address on the home link."""
+        return next(
+            (a for a in self.home_interface.source_candidates() if a in self.home_prefix), None
+        )
+
+    def haad_request(self, d: Delivery, _msg: object) -> None:
+        """RFC 6275 §10.5: a Home Agent Address Discovery Request to the Home-Agents anycast
+        address is answered, to its source, with the home agents list (this home agent
+        alone here), from this home agent's own address."""
+        c = self.counters
+        c.haad_requests += 1
+        hdr = d.header
+        try:
+            request = wire_mh.HaadRequest.parse(d.payload, hdr.src, hdr.dst)
+        except WireError:
+            c.haad_malformed_drop += 1
+            return
+        if hdr.dst != wire_mh.home_agents_anycast(self.home_prefix.network_address):
+            c.haad_not_anycast_drop += 1
+            return
+        own = self.own_address()
+        if own is None:
+            c.haad_malformed_drop += 1
+            return
+        reply = wire_mh.HaadReply(request.identifier, (own,)).build(own, hdr.src)
+        if self.host.ipv6.send(hdr.src, wire_ipv6.IPPROTO_ICMPV6, reply, d.now, src=own):
+            c.haad_replies_sent += 1
+
+    def mobile_prefix_solicitation(self, d: Delivery, _msg: object) -> None:
+        """RFC 6275 §10.6.2: a Mobile Prefix Solicitation from a registered mobile node
+        (its home address, in a Home Address option, with a binding here) is answered with
+        a Mobile Prefix Advertisement of the home prefix to the home address, through the
+        care-of address in a type 2 routing header."""
+        c = self.counters
+        c.mps_received += 1
+        hdr = d.header
+        try:
+            solicitation = wire_mh.MobilePrefixSolicitation.parse(d.payload, hdr.src, hdr.dst)
+        except WireError:
+            c.mps_malformed_drop += 1
+            return
+        entry = self.cache.get(hdr.src)
+        own = self.tunnel_source.get(hdr.src) or self.own_address()
+        if entry is None or own is None:
+            c.mps_no_binding_drop += 1
+            return
+        prefix = wn.PrefixInformation(
+            self.home_prefix.prefixlen,
+            True,
+            True,
+            ADV_VALID_LIFETIME,
+            ADV_PREFERRED_LIFETIME,
+            self.home_prefix.network_address,
+        )
+        adv = wire_mh.MobilePrefixAdvertisement(solicitation.identifier, (prefix,))
+        raw = adv.build(own, hdr.src)
+        rh = wire_ext.Type2RoutingHeader(wire_ipv6.IPPROTO_ICMPV6, hdr.src).build()
+        if self.host.ipv6.send(
+            entry.care_of_address, wire_ipv6.IPPROTO_ROUTING, rh + raw, d.now, src=own
+        ):
+            c.mpa_sent += 1
 
     # -- proxy Neighbor Discovery (RFC 6275 §10.4.1) -------------------------------------
     def _start_proxy(self, home: IPv6Address, now: float) -> None:
@@ -395,9 +475,12 @@ def enable_home_agent(
     home_interface: Interface,
     home_prefix: IPv6Network,
     capacity: int = HOME_AGENT_CAPACITY,
+    now: float = 0.0,
 ) -> HomeAgent:
     """Make ``host`` (a router) the home agent of ``home_prefix`` on ``home_interface``; it is
-    a correspondent node too (RFC 6275 §8.4)."""
+    a correspondent node too (RFC 6275 §8.4). It answers home agent address discovery on
+    the Home-Agents anycast address (RFC 6275 §10.5) and mobile prefix solicitations
+    (RFC 6275 §10.6)."""
     from tcpip6.stack.mobility.correspondent import enable_correspondent
 
     cn = host.mobility if host.mobility is not None else enable_correspondent(host)
@@ -405,6 +488,13 @@ def enable_home_agent(
     cn.home_agent = ha
     host.home_agent = ha
     host.register_protocol(tunnel6.IPPROTO_IPV6, ha.receive_tunnelled)
+    if home_prefix.prefixlen == 64:
+        # RFC 6275 §10.5: the home agent receives on the Home-Agents anycast address.
+        anycast = wire_mh.home_agents_anycast(home_prefix.network_address)
+        actions = home_interface.addresses.add_anycast(anycast, 64, now)
+        host.nd_module.apply_address_actions(home_interface, actions, now)
+    host.icmpv6.handlers[wire_mh.ICMPV6_HAAD_REQUEST] = ha.haad_request
+    host.icmpv6.handlers[wire_mh.ICMPV6_MOBILE_PREFIX_SOLICITATION] = ha.mobile_prefix_solicitation
     return ha
 
 

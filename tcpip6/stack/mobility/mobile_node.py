@@ -6,6 +6,8 @@ What it does, section by section of RFC 6275:
   a router that is not the current default router, without the home prefix, means a new
   link. What the host knew of the old link (its default router, its on-link prefixes and
   the addresses formed from them) is forgotten at once rather than left to time out;
+* RFC 6275 §11.5.1: NUD of the default router as a hint: when it fails, routers are
+  solicited at once (the answer, from a new router, is the movement);
 * RFC 6275 §11.5.1, RFC 4862: the care-of address is the address stateless
   autoconfiguration forms from the new link's prefix, used once its DAD has passed;
 * RFC 6275 §11.1: the Binding Update List entry of the home agent (a model of the
@@ -26,10 +28,17 @@ What it does, section by section of RFC 6275:
   until the deregistration), and once acknowledged a Neighbor Advertisement (Override set)
   tells the home link's nodes the address is here again.
 
-Not done, and so documented: return routability and route optimisation with
-correspondents (RFC 6275 §11.6, RFC 6275 §11.7.2); a mobile node here always goes through
-its home agent. NUD of the default router as a movement hint, home agent discovery and
-prefix discovery (RFC 6275 §11.4) are not done either.
+* RFC 6275 §11.6, RFC 6275 §11.7.2: with ``route_optimisation``, return routability and
+  Binding Updates with the correspondents it sends to, and route-optimised packets to them
+  (:mod:`tcpip6.stack.mobility.route_optimisation`).
+
+* RFC 6275 §11.4.1: with no home agent address given, Dynamic Home Agent Address
+  Discovery from the care-of address to the Home-Agents anycast address of the home
+  prefix, retried after INITIAL_DHAAD_TIMEOUT doubling, DHAAD_RETRIES times; the first
+  address of the reply becomes the home agent.
+
+Not done, and so documented: mobile prefix discovery from the mobile node's side (RFC 6275
+§11.4.2, §11.4.3: the home agent answers, the node does not ask).
 """
 
 from __future__ import annotations
@@ -42,7 +51,9 @@ from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.machines.graph import TraceSink
 from tcpip6.stack.machines.registration import GRAPH, RegistrationState
 from tcpip6.stack.mobility import tunnel6
+from tcpip6.stack.mobility.route_optimisation import RouteOptimisation
 from tcpip6.wire import WireError
+from tcpip6.wire import icmpv6 as wire_icmp
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire import mobility as wire_mh
 from tcpip6.wire import nd as wn
@@ -52,12 +63,15 @@ from tcpip6.wire.ipv6 import Ipv6Header
 if TYPE_CHECKING:
     from tcpip6.stack.host import Host
     from tcpip6.stack.interface import Interface
-    from tcpip6.stack.ipv6 import Delivery
+    from tcpip6.stack.ipv6 import ControlMessage, Delivery
 
 #: RFC 6275 §13: protocol constants and configuration variables, in seconds.
 INITIAL_BINDACK_TIMEOUT = 1.0
 INITIAL_BINDACK_TIMEOUT_FIRST_REG = 1.5
 MAX_BINDACK_TIMEOUT = 32.0
+#: RFC 6275 §12: Dynamic Home Agent Address Discovery's first wait and its retries.
+INITIAL_DHAAD_TIMEOUT = 3.0
+DHAAD_RETRIES = 4
 #: The lifetime this node asks of its home agent, in seconds (a multiple of 4).
 HOME_REGISTRATION_LIFETIME = 600
 #: RFC 6275 §11.7.1 leaves the moment of a refresh to the node: here when this much of the
@@ -75,6 +89,7 @@ class MobileNodeCounters(CounterSet):
     """What the mobile node did (each drop counted once)."""
 
     movements: int = 0  # RFC 6275 §11.5.1: new default router without the home prefix
+    nud_movement_hints: int = 0  # RFC 6275 §11.5.1: the default router became unreachable
     returned_home: int = 0
     bu_sent: int = 0
     bu_retransmitted: int = 0
@@ -91,6 +106,12 @@ class MobileNodeCounters(CounterSet):
     bindings_expired: int = 0
     reverse_tunnelled: int = 0
     no_care_of_drop: int = 0  # from the home address before the new link's care-of address
+    no_home_agent_drop: int = 0  # from the home address before discovery found the agent
+    dhaad_requests_sent: int = 0  # RFC 6275 §11.4.1
+    dhaad_replies_accepted: int = 0
+    dhaad_unmatched_drop: int = 0  # no request outstanding with that Identifier
+    dhaad_malformed_drop: int = 0
+    dhaad_gave_up: int = 0  # DHAAD_RETRIES requests unanswered
 
 
 class BindingUpdateListEntry:
@@ -138,14 +159,26 @@ class MobileNode:
         interface: Interface,
         home_address: IPv6Address,
         home_prefix: IPv6Network,
-        home_agent: IPv6Address,
+        home_agent: IPv6Address | None,
         lifetime: int = HOME_REGISTRATION_LIFETIME,
+        route_optimisation: bool = False,
     ) -> None:
         self.host = host
         self.interface = interface
         self.home_address = home_address
         self.home_prefix = home_prefix
-        self.home_agent = home_agent
+        #: RFC 6275 §11.4.1: with no agent given, the Home-Agents anycast address stands in
+        #: until discovery answers (nothing but the discovery request goes to it).
+        self.agent_known = home_agent is not None
+        if home_agent is None:
+            home_agent = wire_mh.home_agents_anycast(home_prefix.network_address)
+        self.home_agent: IPv6Address = home_agent
+        #: The outstanding discovery request: its Identifier, when it is sent again, how
+        #: many went out, and the wait.
+        self.dhaad_identifier: int | None = None
+        self.dhaad_at: float | None = None
+        self.dhaad_tries = 0
+        self.dhaad_timeout = INITIAL_DHAAD_TIMEOUT
         self.lifetime = lifetime
         self.counters = MobileNodeCounters()
         self.tunnel = tunnel6.TunnelCounters()
@@ -160,6 +193,8 @@ class MobileNode:
         self.link_prefixes: set[IPv6Network] = set()
         #: Away from home and waiting for a care-of address to finish DAD.
         self.want_care_of = False
+        #: RFC 6275 §11.7.2: the correspondents' entries, when route optimisation is on.
+        self.ro: RouteOptimisation | None = RouteOptimisation(self) if route_optimisation else None
 
     @property
     def care_of_address(self) -> IPv6Address | None:
@@ -198,6 +233,18 @@ class MobileNode:
         self.want_care_of = True
         self._try_register(now)
 
+    def neighbor_unreachable(self, iface: Interface, target: IPv6Address, now: float) -> None:
+        """RFC 6275 §11.5.1: "the mobile node MAY use ... Neighbor Unreachability Detection
+        ... of its default router": it failed, so the node may have moved; movement
+        detection starts with a Router Solicitation now rather than waiting for the next
+        unsolicited advertisement. An answer from a new router without the home prefix
+        is a movement (:meth:`router_advertisement`); one from this router means it is
+        still here."""
+        if iface is not self.interface or target != self.router:
+            return
+        self.counters.nud_movement_hints += 1
+        iface.solicitor.begin(now, 0.0)
+
     def _forget_link(self, keep: set[IPv6Network], now: float) -> None:
         """The old link's default router, prefixes and addresses are gone."""
         iface, host = self.interface, self.host
@@ -227,6 +274,8 @@ class MobileNode:
         finally:
             iface.params.dup_addr_detect_transmits = saved
         self.deregister(now)
+        if self.ro is not None:
+            self.ro.returned_home(now)
 
     # -- registration (RFC 6275 §11.7.1, RFC 6275 §11.8) ---------------------------------
     def _usable_care_of(self) -> IPv6Address | None:
@@ -241,8 +290,44 @@ class MobileNode:
         care_of = self._usable_care_of()
         if care_of is None:
             return  # RFC 4862 §5.4: not before DAD passed
+        if not self.agent_known:
+            if self.dhaad_identifier is None:
+                self.dhaad_tries, self.dhaad_timeout = 0, INITIAL_DHAAD_TIMEOUT
+                self.dhaad_identifier = self.host.rng.getrandbits(16)
+                self._send_dhaad_request(care_of, now)
+            return
         self.want_care_of = False
         self.register(care_of, now)
+
+    # -- Dynamic Home Agent Address Discovery (RFC 6275 §11.4.1) ----------------------------
+    def _send_dhaad_request(self, care_of: IPv6Address, now: float) -> None:
+        """From the care-of address to the Home-Agents anycast address."""
+        assert self.dhaad_identifier is not None
+        anycast = wire_mh.home_agents_anycast(self.home_prefix.network_address)
+        raw = wire_mh.HaadRequest(self.dhaad_identifier).build(care_of, anycast)
+        self.dhaad_tries += 1
+        self.dhaad_at = now + self.dhaad_timeout
+        self.counters.dhaad_requests_sent += 1
+        self.host.ipv6.send(anycast, wire_ipv6.IPPROTO_ICMPV6, raw, now, src=care_of)
+
+    def haad_reply(self, d: Delivery, _msg: object) -> None:
+        """RFC 6275 §11.4.1: the reply to the outstanding request names the home agents,
+        most preferred first; the first on the home prefix is taken."""
+        c = self.counters
+        try:
+            reply = wire_mh.HaadReply.parse(d.payload, d.header.src, d.header.dst)
+        except WireError:
+            c.dhaad_malformed_drop += 1
+            return
+        agent = next((a for a in reply.home_agents if a in self.home_prefix), None)
+        if reply.identifier != self.dhaad_identifier or agent is None:
+            c.dhaad_unmatched_drop += 1
+            return
+        c.dhaad_replies_accepted += 1
+        self.dhaad_identifier = self.dhaad_at = None
+        self.home_agent = self.entry.peer = agent
+        self.agent_known = True
+        self._try_register(d.now)
 
     def register(self, care_of: IPv6Address, now: float) -> None:
         """RFC 6275 §11.7.1: register ``care_of``, the new primary care-of address."""
@@ -311,7 +396,9 @@ class MobileNode:
             c.mh_malformed_drop += 1
             return
         if d.header.src != self.home_agent:
-            c.mh_not_from_home_agent_drop += 1
+            ro = self.ro
+            if ro is None or not ro.receive(mh, d.header.src, d.header.dst, d.now):
+                c.mh_not_from_home_agent_drop += 1
             return
         msg = mh.message
         if isinstance(msg, wire_mh.BindingAcknowledgement):
@@ -320,6 +407,19 @@ class MobileNode:
             self.binding_refresh_request(d.now)
         else:
             c.mh_ignored += 1
+
+    def _dhaad_timeout(self, now: float) -> None:
+        """RFC 6275 §11.4.1: sent again after twice the wait, DHAAD_RETRIES times; then
+        the node gives up until it moves again."""
+        care_of = self._usable_care_of()
+        if self.dhaad_tries >= DHAAD_RETRIES or care_of is None or not self.want_care_of:
+            if self.dhaad_tries >= DHAAD_RETRIES:
+                self.counters.dhaad_gave_up += 1
+                self.want_care_of = False
+            self.dhaad_identifier = self.dhaad_at = None
+            return
+        self.dhaad_timeout *= 2
+        self._send_dhaad_request(care_of, now)
 
     def binding_acknowledgement(self, ba: wire_mh.BindingAcknowledgement, now: float) -> None:
         """RFC 6275 §11.7.3."""
@@ -358,6 +458,20 @@ class MobileNode:
         sent = e.last_sent if e.last_sent is not None else now
         e.expires = sent + min(e.lifetime, ba.lifetime * 4)
         self._fire("ba_accepted", now)
+        if self.ro is not None and e.care_of_address is not None and not self.at_home:
+            # RFC 6275 §11.6.1: the home agent has the new care-of address: return
+            # routability with the correspondents can start.
+            self.ro.home_registered(e.care_of_address, now)
+
+    def route_optimised(self, dst: IPv6Address, now: float) -> IPv6Address | None:
+        """RFC 6275 §11.3.1: the care-of address to send to ``dst`` from, with a Home Address
+        option, or None (through the home agent's tunnel)."""
+        return None if self.ro is None else self.ro.route_optimised(dst, now)
+
+    def mh_error(self, m: ControlMessage) -> None:
+        """RFC 6275 §11.3.5: an ICMPv6 error about a Mobility Header message of ours."""
+        if self.ro is not None and isinstance(m.error, wire_icmp.ParameterProblem):
+            self.ro.parameter_problem(m.invoking_header.dst, m.error.code, m.now)
 
     # -- the tunnel (RFC 6275 §11.3.1, RFC 6275 §11.3.3, RFC 2473) ---------------------------
     def reverse_tunnel(
@@ -370,11 +484,17 @@ class MobileNode:
         if care_of is None or self.want_care_of:
             self.counters.no_care_of_drop += 1
             return None
+        if not self.agent_known:
+            self.counters.no_home_agent_drop += 1
+            return None
         route = self.host.route(self.home_agent, None, now)
         if route is None:
             self.counters.no_care_of_drop += 1
             return None
         iface, next_hop = route
+        if self.ro is not None and packet[6] != wire_mh.IPPROTO_MH:
+            # RFC 6275 §11.7.2: a correspondent worth a binding.
+            self.ro.want(IPv6Address(packet[24:40]), now)
         outer = Ipv6Header(
             tunnel6.TUNNEL_TRAFFIC_CLASS,
             tunnel6.TUNNEL_FLOW_LABEL,
@@ -404,6 +524,15 @@ class MobileNode:
 
     # -- timers -------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
+        home = self._home_deadline()
+        if self.dhaad_at is not None:
+            home = self.dhaad_at if home is None else min(home, self.dhaad_at)
+        if self.ro is None:
+            return home
+        ro = self.ro.next_deadline()
+        return ro if home is None else home if ro is None else min(home, ro)
+
+    def _home_deadline(self) -> float | None:
         e = self.entry
         if e.state in _PENDING:
             if e.state is RegistrationState.REFRESHING and e.expires is not None:
@@ -418,8 +547,12 @@ class MobileNode:
         ends with its lifetime or is refreshed before it does; RFC 6275 §11.8, the Binding
         Update is sent again after twice the wait."""
         self._try_register(now)
+        if self.dhaad_at is not None and self.dhaad_at <= now:
+            self._dhaad_timeout(now)
+        if self.ro is not None:
+            self.ro.poll(now)
         e = self.entry
-        while (at := self.next_deadline()) is not None and at <= now:
+        while (at := self._home_deadline()) is not None and at <= now:
             bound = e.state in (RegistrationState.BOUND, RegistrationState.REFRESHING)
             if bound and e.expires is not None and at >= e.expires:
                 self.counters.bindings_expired += 1
@@ -440,15 +573,22 @@ def enable_mobile_node(
     interface: Interface,
     home_address: IPv6Address,
     home_prefix: IPv6Network,
-    home_agent: IPv6Address,
+    home_agent: IPv6Address | None,
     lifetime: int = HOME_REGISTRATION_LIFETIME,
+    route_optimisation: bool = False,
 ) -> MobileNode:
     """Make ``host`` a mobile node whose home address is ``home_address`` (configured on
-    ``interface``, which starts on the home link) and whose home agent is ``home_agent``."""
-    mn = MobileNode(host, interface, home_address, home_prefix, home_agent, lifetime)
+    ``interface``, which starts on the home link) and whose home agent is ``home_agent`` (None:
+    found by Dynamic Home Agent Address Discovery, RFC 6275 §11.4.1);
+    with ``route_optimisation`` it also registers with its correspondents (RFC 6275
+    §11.7.2)."""
+    mn = MobileNode(
+        host, interface, home_address, home_prefix, home_agent, lifetime, route_optimisation
+    )
     host.mobile_node = mn
-    host.register_protocol(wire_mh.IPPROTO_MH, mn.receive)
+    host.register_protocol(wire_mh.IPPROTO_MH, mn.receive, mn.mh_error)
     host.register_protocol(tunnel6.IPPROTO_IPV6, mn.receive_tunnelled)
+    host.icmpv6.handlers[wire_mh.ICMPV6_HAAD_REPLY] = mn.haad_reply
     return mn
 
 
