@@ -564,8 +564,12 @@ class Ipv6Layer:
             opts = wire_ext.pad_options(hop_by_hop)
             payload = wire_ext.HopByHopOptions(next_header, opts).build() + payload
             next_header = wire_ipv6.HOPOPT
-        hdr = Ipv6Header(traffic_class, flow_label, len(payload), next_header, hop_limit, src, dst)
-        packet = hdr.build() + payload
+        packet = (
+            Ipv6Header.build_fields(
+                traffic_class, flow_label, len(payload), next_header, hop_limit, src, dst
+            )
+            + payload
+        )
         mobile = self.host.mobile_node
         if mobile is not None and mobile.away_from(src):
             # Mobile IPv6 hook (RFC 6275 §11.3.1): from the home address while away from

@@ -120,6 +120,21 @@ class Ipv6Header:
     def build(self) -> bytes:
         return _FIXED.pack(*self._fields())
 
+    @staticmethod
+    def build_fields(
+        traffic_class: int,
+        flow_label: int,
+        payload_length: int,
+        next_header: int,
+        hop_limit: int,
+        src: IPv6Address,
+        dst: IPv6Address,
+    ) -> bytes:
+        """What ``Ipv6Header(...).build()`` returns, without the header object (the send
+        path builds one header per packet and never reads it again)."""
+        word = (6 << 28) | ((traffic_class & 0xFF) << 20) | (flow_label & 0xFFFFF)
+        return _FIXED.pack(word, payload_length, next_header, hop_limit, src.packed, dst.packed)
+
     def _fields(self) -> tuple[int | bytes, ...]:
         """RFC 8200 §3: Version 6, Traffic Class and Flow Label in the first word, then
         the rest of the fixed header in order."""

@@ -53,6 +53,9 @@ def test_ipv6_matches_scapy(h: Ipv6Header) -> None:
         dst=str(h.dst),
     )
     assert bytes(theirs) == h.build()
+    # The send path's header, built from its fields without the object.
+    fields = (h.traffic_class, h.flow_label, h.payload_length, h.next_header, h.hop_limit)
+    assert Ipv6Header.build_fields(*fields, h.src, h.dst) == bytes(theirs)
     parsed = Ipv6Header.parse(bytes(theirs))
     assert parsed == h
 
