@@ -28,12 +28,14 @@ from tcpip6.wire import icmpv6 as wire_icmp
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire import mobility as wire_mh
 from tcpip6.wire.ipv6 import Ipv6Header
+from tcpip6.wire.values import quick_init
 
 if TYPE_CHECKING:
     from tcpip6.stack.host import Host
     from tcpip6.stack.interface import Interface
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """What an upper-layer protocol receives from the protocol switch."""

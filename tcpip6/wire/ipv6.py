@@ -23,6 +23,7 @@ from ipaddress import IPv6Address
 from typing import ClassVar
 
 from tcpip6.wire.errors import WireError
+from tcpip6.wire.values import quick_init
 
 # Next Header values (IANA "Assigned Internet Protocol Numbers").
 HOPOPT = 0
@@ -79,6 +80,7 @@ class AddressCache:
 ADDRESSES = AddressCache()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Ipv6Header:
     traffic_class: int

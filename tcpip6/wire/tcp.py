@@ -45,6 +45,7 @@ from typing import ClassVar, TypeVar
 from tcpip6.wire.checksum import ones_complement_sum, pseudo_header_sum, upper_layer_checksum
 from tcpip6.wire.errors import ChecksumError, WireError
 from tcpip6.wire.ipv6 import IPPROTO_TCP
+from tcpip6.wire.values import quick_init
 
 MIN_HEADER_LEN = 20
 MAX_HEADER_LEN = 60
@@ -197,6 +198,7 @@ class Sack:
         return bytes((KIND_SACK, 2 + len(body))) + body
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Timestamps:
     """RFC 7323 §3.2: TSval and TSecr."""
@@ -323,6 +325,7 @@ def timestamp_options(tsval: int, tsecr: int) -> tuple[TcpOption, ...]:
     return (_NOP, _NOP, Timestamps(tsval, tsecr))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TcpSegment:
     """A segment: the header fields, the options, and the data. ``reserved`` is the four
