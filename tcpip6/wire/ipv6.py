@@ -46,6 +46,33 @@ MAX_PAYLOAD = 0xFFFF
 _FIXED = struct.Struct("!IHBB16s16s")
 
 
+class InternedAddress(IPv6Address):
+    """An address of the :class:`AddressCache`: its hash and its 16 octets kept, where an
+    ``IPv6Address`` computes them again (through a hex string, through ``int.to_bytes``)
+    at every dictionary lookup and every header built. Otherwise the ``IPv6Address`` it
+    is: equal to it, hashing and printing alike, and copied or pickled as one."""
+
+    __slots__ = ("_hash", "_octets")
+
+    def __init__(self, address: object) -> None:
+        super().__init__(address)
+        self._octets: bytes = super().packed
+        self._hash: int = super().__hash__()
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    @property
+    def packed(self) -> bytes:
+        return self._octets
+
+    def __repr__(self) -> str:
+        return f"IPv6Address('{self}')"
+
+    def __reduce__(self) -> tuple[type[IPv6Address], tuple[str]]:
+        return IPv6Address, (str(self),)
+
+
 class AddressCache:
     """The addresses parsed lately, by their 16 octets, so that a packet's addresses are
     the objects the packets before it had: no address is built twice, and the tables
@@ -72,8 +99,17 @@ class AddressCache:
             if len(self._by_octets) >= self.capacity:
                 self._by_octets.clear()
                 self.emptied += 1
-            found = self._by_octets[octets] = IPv6Address(octets)
+            found = self._by_octets[octets] = InternedAddress(octets)
         return found
+
+    def intern(self, address: IPv6Address) -> IPv6Address:
+        """The cache's object for ``address`` (one a table keeps or a connection sends
+        from): ``address`` itself when it is one already, carries a zone, or is multicast
+        (never kept)."""
+        if isinstance(address, InternedAddress) or address.scope_id is not None:
+            return address
+        octets = address.packed
+        return address if octets[0] == 0xFF else self.address(octets)
 
 
 #: The cache :meth:`Ipv6Header.parse` uses.

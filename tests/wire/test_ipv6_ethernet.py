@@ -142,6 +142,36 @@ def test_parsed_addresses_are_shared_and_the_cache_is_bounded() -> None:
     assert cache.address(group) == IPv6Address(group) and len(cache) == kept
 
 
+@given(st.one_of(st.sampled_from(_EDGES), st.integers(min_value=0, max_value=(1 << 128) - 1)))
+def test_an_interned_address_is_the_address(value: int) -> None:
+    """What the cache keeps hashes, compares, prints, packs and copies as IPv6Address."""
+    import copy
+    import pickle
+
+    from tcpip6.wire.ipv6 import AddressCache
+
+    plain = IPv6Address(value)
+    cache = AddressCache()
+    got = cache.intern(plain)
+    assert got == plain and plain == got and hash(got) == hash(plain)
+    assert {plain: 1}[got] == 1 and {got: 1}[plain] == 1
+    assert (str(got), repr(got), got.packed, int(got)) == (
+        str(plain),
+        repr(plain),
+        plain.packed,
+        value,
+    )
+    assert cache.intern(got) is got
+    if not plain.is_multicast:  # a group is never kept
+        assert cache.address(plain.packed) is got and got is not plain
+    for twin in (copy.copy(got), pickle.loads(pickle.dumps(got))):
+        assert twin == plain and type(twin) is IPv6Address
+    if value < (1 << 128) - 1:
+        assert got + 1 == plain + 1 and hash(got + 1) == hash(plain + 1)
+    scoped = IPv6Address(f"{plain}%eth0")
+    assert cache.intern(scoped) is scoped  # a zone is not in the octets: kept as it is
+
+
 @given(ipv6_headers, st.integers(min_value=0, max_value=7))
 def test_ipv6_emit_at_an_offset_writes_what_build_returns(h: Ipv6Header, off: int) -> None:
     buf = bytearray(b"\xee" * (off + Ipv6Header.HEADER_LEN))
