@@ -56,7 +56,8 @@ class InternedAddress(IPv6Address):
 
     def __init__(self, address: object) -> None:
         super().__init__(address)
-        self._octets: bytes = super().packed
+        # The octets it was made from, when they are those: the cache's key, not a copy.
+        self._octets: bytes = address if type(address) is bytes else super().packed
         self._hash: int = super().__hash__()
 
     def __hash__(self) -> int:
