@@ -28,12 +28,14 @@ from tcpip6.wire import icmpv6 as wire_icmp
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire import mobility as wire_mh
 from tcpip6.wire.ipv6 import Ipv6Header
+from tcpip6.wire.values import quick_init
 
 if TYPE_CHECKING:
     from tcpip6.stack.host import Host
     from tcpip6.stack.interface import Interface
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """What an upper-layer protocol receives from the protocol switch."""
@@ -588,8 +590,12 @@ class Ipv6Layer:
             opts = wire_ext.pad_options(hop_by_hop)
             payload = wire_ext.HopByHopOptions(next_header, opts).build() + payload
             next_header = wire_ipv6.HOPOPT
-        hdr = Ipv6Header(traffic_class, flow_label, len(payload), next_header, hop_limit, src, dst)
-        packet = hdr.build() + payload
+        packet = (
+            Ipv6Header.build_fields(
+                traffic_class, flow_label, len(payload), next_header, hop_limit, src, dst
+            )
+            + payload
+        )
         if mobile is not None and mobile.away_from(src):
             # Mobile IPv6 hook (RFC 6275 §11.3.1): from the home address while away from
             # home, the packet goes to the home agent in an IPv6-in-IPv6 tunnel (RFC 2473).

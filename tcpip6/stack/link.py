@@ -34,6 +34,7 @@ from tcpip6.wire.ethernet import (
     is_multicast_mac,
 )
 from tcpip6.wire.ethernet import frame as ethernet_frame
+from tcpip6.wire.values import quick_init
 
 
 class FramePort(Protocol):
@@ -44,6 +45,7 @@ class FramePort(Protocol):
     def set_multicast_filter(self, link_addresses: frozenset[bytes]) -> None: ...
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Received:
     """What a link module makes of a frame it accepts."""

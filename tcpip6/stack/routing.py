@@ -254,6 +254,10 @@ class Routes(Generic[Iface]):
         self._router_timers: DeadlineQueue[tuple[Iface, IPv6Address]] = DeadlineQueue()
         self._prefix_timers: DeadlineQueue[tuple[Iface, IPv6Network]] = DeadlineQueue()
         self._pmtu_timers: DeadlineQueue[RceKey[Iface]] = DeadlineQueue()
+        #: No timer of the three above is due before this time (a lower bound: arming
+        #: lowers it, an expiry pass sets it): every route lookup advances the timers,
+        #: and most find nothing due.
+        self._quiet_until = -math.inf
         # Errors to destinations without an RCE share one bucket.
         self._uncached_icmp_errors = self._new_bucket()
         self._pending: list[RoutingAction[Iface]] = []
@@ -312,6 +316,7 @@ class Routes(Generic[Iface]):
             entry.invalidation_time = deadline
             entry.preference = preference
         self._router_timers.arm((interface, router), deadline)
+        self._quiet_until = min(self._quiet_until, deadline)
 
     def router_flag_cleared(self, interface: Iface, address: IPv6Address) -> None:
         """RFC 4861 §7.2.5: IsRouter went from TRUE to FALSE: remove the router from the Default
@@ -414,6 +419,7 @@ class Routes(Generic[Iface]):
             self._prefix_timers.cancel(key)
         else:
             self._prefix_timers.arm(key, entry.invalidation_time)
+            self._quiet_until = min(self._quiet_until, entry.invalidation_time)
 
     def _remove_prefix(self, entry: PrefixListEntry[Iface]) -> None:
         del self.prefix_list[(entry.interface, entry.prefix)]
@@ -738,6 +744,7 @@ class Routes(Generic[Iface]):
         rce.path_mtu = mtu
         rce.pmtu_timestamp = now
         self._pmtu_timers.arm(self._key_of(rce), now + self.pmtu_aging)
+        self._quiet_until = min(self._quiet_until, now + self.pmtu_aging)
         self.counters.packet_too_big_accepted += 1
         return True
 
@@ -788,6 +795,8 @@ class Routes(Generic[Iface]):
             for suspect, until in list(self.suspected.items()):
                 if until <= now:
                     del self.suspected[suspect]
+        if now < self._quiet_until:
+            return
         for interface, router in self._router_timers.pop_due(now):
             entry = self.router_entry(interface, router)
             if entry is not None:
@@ -806,3 +815,5 @@ class Routes(Generic[Iface]):
                 rce.pmtu_timestamp = None
                 self.counters.path_mtu_increases += 1
                 self._pending.append(PathMtuIncreased(rce.destination, rce.interface, rce.path_mtu))
+        following = self.next_deadline()
+        self._quiet_until = math.inf if following is None else following

@@ -23,6 +23,7 @@ from ipaddress import IPv6Address
 from typing import ClassVar
 
 from tcpip6.wire.errors import WireError
+from tcpip6.wire.values import quick_init
 
 # Next Header values (IANA "Assigned Internet Protocol Numbers").
 HOPOPT = 0
@@ -43,6 +44,34 @@ MIN_MTU = 1280  # RFC 8200 §5
 MAX_PAYLOAD = 0xFFFF
 
 _FIXED = struct.Struct("!IHBB16s16s")
+
+
+class InternedAddress(IPv6Address):
+    """An address of the :class:`AddressCache`: its hash and its 16 octets kept, where an
+    ``IPv6Address`` computes them again (through a hex string, through ``int.to_bytes``)
+    at every dictionary lookup and every header built. Otherwise the ``IPv6Address`` it
+    is: equal to it, hashing and printing alike, and copied or pickled as one."""
+
+    __slots__ = ("_hash", "_octets")
+
+    def __init__(self, address: object) -> None:
+        super().__init__(address)
+        # The octets it was made from, when they are those: the cache's key, not a copy.
+        self._octets: bytes = address if type(address) is bytes else super().packed
+        self._hash: int = super().__hash__()
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    @property
+    def packed(self) -> bytes:
+        return self._octets
+
+    def __repr__(self) -> str:
+        return f"IPv6Address('{self}')"
+
+    def __reduce__(self) -> tuple[type[IPv6Address], tuple[str]]:
+        return IPv6Address, (str(self),)
 
 
 class AddressCache:
@@ -71,14 +100,24 @@ class AddressCache:
             if len(self._by_octets) >= self.capacity:
                 self._by_octets.clear()
                 self.emptied += 1
-            found = self._by_octets[octets] = IPv6Address(octets)
+            found = self._by_octets[octets] = InternedAddress(octets)
         return found
+
+    def intern(self, address: IPv6Address) -> IPv6Address:
+        """The cache's object for ``address`` (one a table keeps or a connection sends
+        from): ``address`` itself when it is one already, carries a zone, or is multicast
+        (never kept)."""
+        if isinstance(address, InternedAddress) or address.scope_id is not None:
+            return address
+        octets = address.packed
+        return address if octets[0] == 0xFF else self.address(octets)
 
 
 #: The cache :meth:`Ipv6Header.parse` uses.
 ADDRESSES = AddressCache()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Ipv6Header:
     traffic_class: int
@@ -119,6 +158,21 @@ class Ipv6Header:
 
     def build(self) -> bytes:
         return _FIXED.pack(*self._fields())
+
+    @staticmethod
+    def build_fields(
+        traffic_class: int,
+        flow_label: int,
+        payload_length: int,
+        next_header: int,
+        hop_limit: int,
+        src: IPv6Address,
+        dst: IPv6Address,
+    ) -> bytes:
+        """What ``Ipv6Header(...).build()`` returns, without the header object (the send
+        path builds one header per packet and never reads it again)."""
+        word = (6 << 28) | ((traffic_class & 0xFF) << 20) | (flow_label & 0xFFFFF)
+        return _FIXED.pack(word, payload_length, next_header, hop_limit, src.packed, dst.packed)
 
     def _fields(self) -> tuple[int | bytes, ...]:
         """RFC 8200 §3: Version 6, Traffic Class and Flow Label in the first word, then

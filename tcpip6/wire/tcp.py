@@ -45,6 +45,7 @@ from typing import ClassVar, TypeVar
 from tcpip6.wire.checksum import ones_complement_sum, pseudo_header_sum, upper_layer_checksum
 from tcpip6.wire.errors import ChecksumError, WireError
 from tcpip6.wire.ipv6 import IPPROTO_TCP
+from tcpip6.wire.values import quick_init
 
 MIN_HEADER_LEN = 20
 MAX_HEADER_LEN = 60
@@ -197,6 +198,7 @@ class Sack:
         return bytes((KIND_SACK, 2 + len(body))) + body
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Timestamps:
     """RFC 7323 §3.2: TSval and TSecr."""
@@ -314,8 +316,16 @@ _O = TypeVar("_O")
 _NOP = NoOperation()
 _EOL = EndOfOptions()
 _NOP_NOP_TIMESTAMPS = bytes((KIND_NOP, KIND_NOP, KIND_TIMESTAMPS, 10))
+_NOP_NOP_TIMESTAMPS_OPTION = struct.Struct("!BBBBII")
 
 
+def timestamp_options(tsval: int, tsecr: int) -> tuple[TcpOption, ...]:
+    """NOP, NOP, Timestamps: RFC 7323 Appendix A's layout of the option on every
+    segment but a SYN (the NOPs are shared: an option is an immutable value)."""
+    return (_NOP, _NOP, Timestamps(tsval, tsecr))
+
+
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TcpSegment:
     """A segment: the header fields, the options, and the data. ``reserved`` is the four
@@ -378,7 +388,18 @@ class TcpSegment:
 
     def option(self, cls: type[_O]) -> _O | None:
         """The first option of type ``cls`` (``seg.option(MaxSegmentSize)``), or None."""
-        for o in self.options:
+        options = self.options
+        if (
+            len(options) == 3
+            and options[0] is _NOP
+            and options[1] is _NOP
+            and cls is not NoOperation
+        ):
+            # What parse and timestamp_options make of the usual NOP, NOP, Timestamps:
+            # the first option of any other type is the third or none.
+            third = options[2]
+            return third if isinstance(third, cls) else None
+        for o in options:
             if isinstance(o, cls):
                 return o
         return None
@@ -388,7 +409,20 @@ class TcpSegment:
 
     def _encoded_options(self) -> bytes:
         """The options, padded to a multiple of 4 octets (RFC 9293 §3.1), checked."""
-        opts = b"".join(o.encode() for o in self.options)
+        options = self.options
+        ts = options[2] if len(options) == 3 else None
+        if (
+            isinstance(ts, Timestamps)
+            and options[0].__class__ is NoOperation
+            and options[1].__class__ is NoOperation
+            and 0 <= self.reserved <= 0xF
+        ):
+            # RFC 7323 Appendix A's layout, which nearly every segment of a connection
+            # with timestamps carries: the octets the loop below would join.
+            return _NOP_NOP_TIMESTAMPS_OPTION.pack(
+                KIND_NOP, KIND_NOP, KIND_TIMESTAMPS, 10, ts.tsval, ts.tsecr
+            )
+        opts = b"".join(o.encode() for o in options)
         opts += b"\x00" * (-len(opts) % 4)
         if len(opts) > MAX_OPTIONS_LEN:
             raise ValueError(f"tcp: {len(opts)} octets of options, at most {MAX_OPTIONS_LEN}")

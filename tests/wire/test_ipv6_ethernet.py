@@ -53,6 +53,9 @@ def test_ipv6_matches_scapy(h: Ipv6Header) -> None:
         dst=str(h.dst),
     )
     assert bytes(theirs) == h.build()
+    # The send path's header, built from its fields without the object.
+    fields = (h.traffic_class, h.flow_label, h.payload_length, h.next_header, h.hop_limit)
+    assert Ipv6Header.build_fields(*fields, h.src, h.dst) == bytes(theirs)
     parsed = Ipv6Header.parse(bytes(theirs))
     assert parsed == h
 
@@ -137,6 +140,36 @@ def test_parsed_addresses_are_shared_and_the_cache_is_bounded() -> None:
     group = IPv6Address("ff02::1:ff00:1").packed  # multicast: built, never kept
     kept = len(cache)
     assert cache.address(group) == IPv6Address(group) and len(cache) == kept
+
+
+@given(st.one_of(st.sampled_from(_EDGES), st.integers(min_value=0, max_value=(1 << 128) - 1)))
+def test_an_interned_address_is_the_address(value: int) -> None:
+    """What the cache keeps hashes, compares, prints, packs and copies as IPv6Address."""
+    import copy
+    import pickle
+
+    from tcpip6.wire.ipv6 import AddressCache
+
+    plain = IPv6Address(value)
+    cache = AddressCache()
+    got = cache.intern(plain)
+    assert got == plain and plain == got and hash(got) == hash(plain)
+    assert {plain: 1}[got] == 1 and {got: 1}[plain] == 1
+    assert (str(got), repr(got), got.packed, int(got)) == (
+        str(plain),
+        repr(plain),
+        plain.packed,
+        value,
+    )
+    assert cache.intern(got) is got
+    if not plain.is_multicast:  # a group is never kept
+        assert cache.address(plain.packed) is got and got is not plain
+    for twin in (copy.copy(got), pickle.loads(pickle.dumps(got))):
+        assert twin == plain and type(twin) is IPv6Address
+    if value < (1 << 128) - 1:
+        assert got + 1 == plain + 1 and hash(got + 1) == hash(plain + 1)
+    scoped = IPv6Address(f"{plain}%eth0")
+    assert cache.intern(scoped) is scoped  # a zone is not in the octets: kept as it is
 
 
 @given(ipv6_headers, st.integers(min_value=0, max_value=7))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from ipaddress import IPv6Address
 from typing import Any
 
@@ -245,3 +246,18 @@ def test_emit_at_an_offset_writes_what_build_returns(
     buf = bytearray(b"\xee" * (off + seg.buffer_len()))
     seg.emit(buf, src, dst, off)
     assert buf[:off] == b"\xee" * off and bytes(buf[off:]) == seg.build(src, dst)
+
+
+@given(tcp_segments, st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1))
+def test_timestamp_layout_matches_scapy(seg: wt.TcpSegment, tsval: int, tsecr: int) -> None:
+    """NOP, NOP, Timestamps (RFC 7323 Appendix A), which build encodes and parse reads
+    by a shorter path: the octets scapy writes, and every option found as the general
+    loop over the options finds it."""
+    seg = dataclasses.replace(seg, options=wt.timestamp_options(tsval, tsecr))
+    theirs = bytes(scapy_segment(seg, SRC, DST))[40:]
+    assert seg.build(SRC, DST) == theirs
+    parsed = wt.TcpSegment.parse(theirs, SRC, DST)
+    assert parsed == seg
+    for cls in (wt.NoOperation, wt.Timestamps, wt.Sack, wt.MaxSegmentSize, wt.EndOfOptions):
+        first = next((o for o in parsed.options if isinstance(o, cls)), None)
+        assert parsed.option(cls) == first and seg.option(cls) == first

@@ -159,6 +159,8 @@ class Tcp:
         if path is None:
             raise OSError(errno.ENETUNREACH, f"no route to {remote}")
         iface, _, src = path
+        # The addresses every segment is built with and looked up by, as parse makes them.
+        remote, src = wire_ipv6.ADDRESSES.intern(remote), wire_ipv6.ADDRESSES.intern(src)
         if len(self.connections) >= self.params.max_connections:
             raise OSError(errno.ENOBUFS, "too many TCP connections")
         if local_port == 0:

@@ -431,11 +431,9 @@ class Sender:
         if options is None:
             opts: list[wire_tcp.TcpOption] = []
             if self.conn.ts_ok:
-                opts += [
-                    wire_tcp.NoOperation(),
-                    wire_tcp.NoOperation(),
-                    wire_tcp.Timestamps(self.conn.opt.tsval(now), self.conn.opt.ts_recent),
-                ]
+                opts += wire_tcp.timestamp_options(
+                    self.conn.opt.tsval(now), self.conn.opt.ts_recent
+                )
             if self.conn.sack_ok and self.conn.rcv.sack_recent and flags & ACK and not flags & RST:
                 # RFC 9293 §3.7.1: a segment with data stays within the effective send MSS,
                 # the SACK option included (a full-size retransmission carries fewer
