@@ -136,9 +136,9 @@ def home_agent_phase(
 ) -> bool:
     """The router r becomes the home agent of ``prefix`` on lan1 (RFC 6275 §10); m, a mobile
     node at home there, moves to lan2, registers, pings the correspondent from its home
-    address through the tunnel (which starts return routability with it, RFC 6275
-    §11.7.2), and comes home again (RFC 6275 §11). Whether the answer came and the
-    registrations ended."""
+    address through the tunnel (which starts return routability with it,
+    RFC 6275 §11.7.2), and comes home again (RFC 6275 §11). Whether the answer came and
+    the registrations ended."""
     router = world.hosts["r"]
     home_if = next(i for i in router.interfaces if any(a in prefix for a in i.source_candidates()))
     enable_home_agent(router, home_if, prefix, now=world.now)

@@ -198,7 +198,7 @@ def test_demo_sim_mobile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "TCP: 900000 of 900000 octets arrived, identical: True; resets: 0" in out
     assert re.search(r"2001:db8:10::100 via 2001:db8:30::\S+ at home agent 2001:db8:10::1", out)
     assert re.search(r"2001:db8:10::100 via 2001:db8:30::\S+ seq \d+ .*home registration", out)
-    # The correspondent's entry of mn's Binding Update List (RFC 6275 §11.1, §11.7.2).
+    # The correspondent's entry of mn's Binding Update List (RFC 6275 §11.1, RFC 6275 §11.7.2).
     assert re.search(
         r"2001:db8:10::100 via 2001:db8:30::\S+ at correspondent 2001:db8:40::\S+ seq \d+ "
         r"expires \d+s BOUND",

@@ -1,6 +1,6 @@
-"""Movement detection from Neighbor Unreachability Detection of the default router (RFC
-6275 §11.5.1), and the home agent found by Dynamic Home Agent Address Discovery (RFC 6275
-§11.4.1): a tcpip6 mobile node is carried to a foreign link without its link going
+"""Movement detection from Neighbor Unreachability Detection of the default router
+(RFC 6275 §11.5.1), and the home agent found by Dynamic Home Agent Address Discovery
+(RFC 6275 §11.4.1): a tcpip6 mobile node is carried to a foreign link without its link going
 down (no link-layer hint); its next packets to the old default router fail NUD, it
 solicits routers at once, and the new link's answer is the movement that gets it a care-of
 address and a home registration. The frames are read with scapy."""

@@ -37,8 +37,8 @@ What it does, section by section of RFC 6275:
   prefix, retried after INITIAL_DHAAD_TIMEOUT doubling, DHAAD_RETRIES times; the first
   address of the reply becomes the home agent.
 
-Not done, and so documented: mobile prefix discovery from the mobile node's side (RFC 6275
-§11.4.2, §11.4.3: the home agent answers, the node does not ask).
+Not done, and so documented: mobile prefix discovery from the mobile node's side
+(RFC 6275 §11.4.2, RFC 6275 §11.4.3: the home agent answers, the node does not ask).
 """
 
 from __future__ import annotations
@@ -580,8 +580,8 @@ def enable_mobile_node(
     """Make ``host`` a mobile node whose home address is ``home_address`` (configured on
     ``interface``, which starts on the home link) and whose home agent is ``home_agent`` (None:
     found by Dynamic Home Agent Address Discovery, RFC 6275 §11.4.1);
-    with ``route_optimisation`` it also registers with its correspondents (RFC 6275
-    §11.7.2)."""
+    with ``route_optimisation`` it also registers with its correspondents
+    (RFC 6275 §11.7.2)."""
     mn = MobileNode(
         host, interface, home_address, home_prefix, home_agent, lifetime, route_optimisation
     )
