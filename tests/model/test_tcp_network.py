@@ -194,7 +194,7 @@ class TcpNetwork(RuleBasedStateMachine):
         octets = len(tcp) - (tcp[12] >> 4) * 4
         if not octets:
             return
-        end = receiver.conn._seq_offset(int.from_bytes(tcp[4:8], "big")) + octets
+        end = receiver.conn.rcv.seq_offset(int.from_bytes(tcp[4:8], "big")) + octets
         right = max(receiver.conn.rcv.adv, receiver.conn.rcv.nxt)
         if end > right + 1:
             self.beyond_window.append(

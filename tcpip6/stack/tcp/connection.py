@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, assert_never
 from tcpip6.stack.machines.tcp import GRAPH, TcpState
 from tcpip6.stack.tcp import seq as sq
 from tcpip6.stack.tcp.congestion import loss_recovery
-from tcpip6.stack.tcp.cookies import options_from_tsecr
 from tcpip6.stack.tcp.options import Options
 from tcpip6.stack.tcp.params import TcpParameters
 from tcpip6.stack.tcp.receiver import Receiver
@@ -287,17 +286,7 @@ class Connection(TcbView):
         window scale and SACK-permitted): the SYN-RECEIVED that was never kept is
         rebuilt from them and the ACK takes the connection to ESTABLISHED."""
         o = self.opt
-        o.peer_mss = mss
-        ts = seg.option(wire_tcp.Timestamps) if self.params.timestamps else None
-        if ts is not None:
-            o.ts_ok = True
-            o.ts_recent = ts.tsval
-            o.ts_offset = ts_offset
-            o.ts_last = ts.tsecr  # the SYN,ACK's TSval: the clock goes on from it
-            peer_ws, sack = options_from_tsecr(ts.tsecr)
-            if self.params.window_scaling:
-                o.peer_wscale = peer_ws
-            o.sack_ok = sack and self.params.sack
+        o.take_cookie_options(seg, mss, ts_offset)
         self.snd.iss = iss
         o.choose_receive_window(now)  # the window and scale the SYN,ACK offered
         self.last_received = now
@@ -322,7 +311,7 @@ class Connection(TcbView):
         flags = seg.flags
         ack_ok = False
         if flags & ACK:
-            a = self._ack_offset(seg.ack)
+            a = self.snd.ack_offset(seg.ack)
             # "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit is
             # set, if so drop the segment and return)".
             if a <= 0 or a > self.snd.nxt:
@@ -347,7 +336,7 @@ class Connection(TcbView):
         self.rcv.synchronize(seg.seq, self.opt.syn_window)
         self.last_received = now
         if ack_ok:
-            a = self._ack_offset(seg.ack)
+            a = self.snd.ack_offset(seg.ack)
             self._ack_syn(a, seg, now)
             # RFC 9293 §3.10.7.3: "If SND.UNA > ISS (our SYN has been ACKed), change the connection
             # state to ESTABLISHED, form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>".
@@ -394,7 +383,7 @@ class Connection(TcbView):
             c.paws_drop += 1
             self.snd.send_ack(now)
             return
-        off = self._seq_offset(seg.seq)
+        off = self.rcv.seq_offset(seg.seq)
         if flags & RST and self.state in FIN_RECEIVED and self.rcv.rst_at_fin(off):
             self._reset_received(now)  # RFC 5961 §3 deviation: Receiver.rst_at_fin says why
             return
@@ -402,16 +391,7 @@ class Connection(TcbView):
         seg_len = seg.seg_len
         wnd = self.rcv_wnd
         refused_text = False
-        # RFC 9293 §3.10.7.4 first: the acceptability test (the four cases of its table).
-        if seg_len == 0:
-            ok = off == self.rcv.nxt if wnd == 0 else self.rcv.nxt <= off < self.rcv.nxt + wnd
-        elif wnd == 0:
-            ok = False
-        else:
-            end = off + seg_len - 1
-            ok = (self.rcv.nxt <= off < self.rcv.nxt + wnd) or (
-                self.rcv.nxt <= end < self.rcv.nxt + wnd
-            )
+        ok = self.rcv.acceptable(off, seg_len, wnd)  # RFC 9293 §3.10.7.4 first
         allowance = off == self.rcv.nxt and flags & (ACK | RST | URG)
         # The ACK of a peer whose SND.NXT went past our closed window (the octet of its
         # zero-window probe) has SEQ = RCV.NXT + 1: its acknowledgment still counts, or
@@ -435,23 +415,7 @@ class Connection(TcbView):
                 self.snd.send_ack(now)
             return
         seq_off = off  # SEG.SEQ as it arrived, for the RST check
-        # Trim to the window: octets before RCV.NXT, and beyond the right edge.
-        if off < self.rcv.nxt:
-            cut = self.rcv.nxt - off
-            if flags & SYN:
-                cut -= 1
-                flags &= ~SYN
-            if data and cut > 0 and self.opt.sack_ok:
-                # RFC 2883 §4: the old part of the text (it starts after a SYN's octet), in
-                # a D-SACK block of an ACK sent now; without SACK there is nothing to tell.
-                self.rcv.duplicate(self.rcv.nxt - cut, min(cut, len(data)))
-                self.rcv.ack_now()
-            data = data[cut:]
-            off = self.rcv.nxt
-        right = self.rcv.nxt + max(wnd, 0)
-        if off + len(data) > right:
-            data = data[: max(0, right - off)]
-            flags &= ~FIN
+        off, data, flags = self.rcv.trim(off, data, flags, wnd, self.opt.sack_ok)
         # RFC 7323 §4.3: TS.Recent from the segment that covers RCV.NXT.
         if ts is not None and off <= self.rcv.nxt and sq.ge(ts.tsval, self.opt.ts_recent):
             self.opt.ts_recent = ts.tsval
@@ -536,7 +500,7 @@ class Connection(TcbView):
     def _process_ack(self, seg: TcpSegment, now: float) -> bool:
         """RFC 9293 §3.10.7.4 fifth. False when the segment is dropped."""
         c = self.tcp.counters
-        a = self._ack_offset(seg.ack)
+        a = self.snd.ack_offset(seg.ack)
         if self.state is S.SYN_RECEIVED:
             # "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state ... If the
             # segment acknowledgment is not acceptable, form a reset segment
@@ -728,10 +692,3 @@ class Connection(TcbView):
         err = self.error
         assert err is not None
         return err
-
-    # -- offsets ------------------------------------------------------------------------------
-    def _seq_offset(self, seq: int) -> int:
-        return self.rcv.seq_offset(seq)
-
-    def _ack_offset(self, ack: int) -> int:
-        return self.snd.ack_offset(ack)

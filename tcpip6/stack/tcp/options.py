@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tcpip6.stack.tcp import seq as sq
+from tcpip6.stack.tcp.cookies import options_from_tsecr
 from tcpip6.stack.tcp.params import TcpParameters
 from tcpip6.wire import tcp as wire_tcp
 from tcpip6.wire.tcp import TcpSegment
@@ -110,6 +111,23 @@ class Options:
             self.ts_recent = ts.tsval
         if seg.option(wire_tcp.SackPermitted) is not None and p.sack:
             self.sack_ok = True
+
+    def take_cookie_options(self, seg: TcpSegment, mss: int, ts_offset: int) -> None:
+        """RFC 4987 §3.6: what a SYN cookie kept of the SYN's options: its MSS (``mss``);
+        with timestamps, the window scale and SACK-permitted carried in the ACK's TSecr,
+        and the TSval clock (``ts_offset``) the SYN,ACK used."""
+        self.peer_mss = mss
+        ts = seg.option(wire_tcp.Timestamps) if self.params.timestamps else None
+        if ts is None:
+            return
+        self.ts_ok = True
+        self.ts_recent = ts.tsval
+        self.ts_offset = ts_offset
+        self.ts_last = ts.tsecr  # the SYN,ACK's TSval: the clock goes on from it
+        peer_ws, sack = options_from_tsecr(ts.tsecr)
+        if self.params.window_scaling:
+            self.peer_wscale = peer_ws
+        self.sack_ok = sack and self.params.sack
 
     def update_mss(self, now: float) -> None:
         """The effective send MSS: the peer's MSS, the path MTU (RFC 8201), less the

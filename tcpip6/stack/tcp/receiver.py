@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from tcpip6.stack.tcp import seq as sq
 from tcpip6.stack.tcp.params import TcpParameters
 from tcpip6.stack.tcp.ranges import RangeSet
+from tcpip6.wire.tcp import FIN, SYN
 
 if TYPE_CHECKING:
     from tcpip6.stack.tcp.layer import TcpCounters
@@ -78,6 +79,40 @@ class Receiver:
         """The offset of sequence number ``seq`` (RFC 9293 §3.4: modulo 2**32, near
         RCV.NXT)."""
         return self.nxt + sq.diff(seq, self.rcv_nxt)
+
+    def acceptable(self, off: int, seg_len: int, wnd: int) -> bool:
+        """RFC 9293 §3.10.7.4 first: the acceptability test, the four cases of its table
+        (a segment of ``seg_len`` at offset ``off``, a receive window of ``wnd``)."""
+        if seg_len == 0:
+            return off == self.nxt if wnd == 0 else self.nxt <= off < self.nxt + wnd
+        if wnd == 0:
+            return False
+        end = off + seg_len - 1
+        return (self.nxt <= off < self.nxt + wnd) or (self.nxt <= end < self.nxt + wnd)
+
+    def trim(
+        self, off: int, data: bytes, flags: int, wnd: int, sack_ok: bool
+    ) -> tuple[int, bytes, int]:
+        """RFC 9293 §3.10.7.4: an acceptable segment trimmed to the window: the octets
+        before RCV.NXT (and a SYN's octet there), and those beyond the right edge (and a
+        FIN there). Returns the new offset, text and flags."""
+        if off < self.nxt:
+            cut = self.nxt - off
+            if flags & SYN:
+                cut -= 1
+                flags &= ~SYN
+            if data and cut > 0 and sack_ok:
+                # RFC 2883 §4: the old part of the text (it starts after a SYN's octet), in
+                # a D-SACK block of an ACK sent now; without SACK there is nothing to tell.
+                self.duplicate(self.nxt - cut, min(cut, len(data)))
+                self.ack_now()
+            data = data[cut:]
+            off = self.nxt
+        right = self.nxt + max(wnd, 0)
+        if off + len(data) > right:
+            data = data[: max(0, right - off)]
+            flags &= ~FIN
+        return off, data, flags
 
     def synchronize(self, irs: int, window: int) -> None:
         """The peer's SYN: IRS, RCV.NXT = IRS + 1 (RFC 9293 §3.10.7.2-3), and the right
