@@ -11,7 +11,7 @@ APT_STAMP := .venv/.apt-installed
 DPKG_STATUS := $(wildcard /var/lib/dpkg/status)
 
 .PHONY: all venv deb test check lint typecheck demo diagrams graph-coverage bench clean \
-	model-deep fuzz-models fuzz bench-live stress
+	model-deep fuzz-models fuzz bench-live stress lossy
 
 all: test
 
@@ -81,6 +81,11 @@ bench-live: venv deb
 # in bench/results/. STRESS_ARGS="--seconds 10 --only syn" to choose.
 stress: venv deb
 	$(PY) -m bench.stress $(STRESS_ARGS)
+
+# Root: 50 MB each way between the Linux kernel and tcpip6 through 2 % loss and NFQUEUE
+# reordering; fails unless the bytes come back identical (.ci/run runs it after the suite).
+lossy: venv deb
+	$(PY) -m bench.stress --no-floods $(LOSSY_ARGS)
 
 # A longer random search of the model tests (minutes, not in CI): the "deep" Hypothesis profile
 # of tests/profiles.py, each test's budget times 20, failures saved in $$TCPIP6_HYPOTHESIS_DB

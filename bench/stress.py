@@ -241,6 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--only", action="append", choices=("syn", "fragment", "ns"), help="one flood"
     )
     parser.add_argument(
+        "--no-floods", action="store_true", help="the lossy transfer alone (make lossy)"
+    )
+    parser.add_argument(
         "--octets", type=int, default=50_000_000, help="the lossy transfer, each way (0: none)"
     )
     parser.add_argument("--loss", type=int, default=2, help="percent of TCP dropped each way")
@@ -248,8 +251,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=HERE / "results", help="JSON directory")
     args = parser.parse_args(argv)
     tmp = Path(subprocess.check_output(["mktemp", "-d"], text=True).strip())
-    rows = [flood_row(kind, args.seconds, tmp) for kind in args.only or ("syn", "fragment", "ns")]
-    print(table(rows))
+    floods = () if args.no_floods else args.only or ("syn", "fragment", "ns")
+    rows = [flood_row(kind, args.seconds, tmp) for kind in floods]
+    if rows:
+        print(table(rows))
     transfer = None
     if args.octets:
         transfer = transfer_row(args.octets, args.loss, args.reorder_every, tmp)
