@@ -43,6 +43,7 @@ from tcpip6.stack.router_solicitation import RouterSolicitor
 from tcpip6.stack.tcp import TcpState
 from tcpip6.stack.tcp.timers import TcpTimer
 from tests.model import (
+    test_correspondent_registration,
     test_ipsec,
     test_mobility,
     test_nat64_tcp,
@@ -226,6 +227,21 @@ def registration_arena() -> Arena:
     return Arena(node.entry, fire, around)
 
 
+def correspondent_registration_arena() -> Arena:
+    rig = test_correspondent_registration.CorrespondentRegistrationVersusSpec()
+    ro, entry = rig.ro, rig.entry
+
+    def fire(trigger: str, now: float) -> list[Any]:
+        ro._fire(entry, trigger, now)
+        return []
+
+    def around() -> Any:
+        rig.world.run_for(0.001)  # whatever the node sent reaches the correspondent's port
+        return (ro.next_deadline(), _counters(ro), sorted(ro.entries), len(rig.frames))
+
+    return Arena(entry, fire, around)
+
+
 def sa_arena() -> Arena:
     rig = test_ipsec._one_sa_machine(False, Lifetime(soft_seconds=10.0, hard_seconds=40.0))
     ipsec = rig.host.ipsec
@@ -293,6 +309,7 @@ FRESH: dict[str, Callable[[], Arena]] = {
     "nat64_tcp": nat64_tcp_arena,
     "binding_cache": binding_cache_arena,
     "registration": registration_arena,
+    "correspondent_registration": correspondent_registration_arena,
     "sa": sa_arena,
 }
 AT: dict[str, Callable[[str], Arena]] = {"nce": nce_arena, "tcp": tcp_arena}
