@@ -21,7 +21,9 @@ work tree), prints killed / survived / equivalent per file and per area with the
 killed / (killed + survived), lists the survivors, and writes the whole record to
 ``bench/results/mutants-<date>.json`` (``--output DIR`` elsewhere), like ``python -m bench``.
 ``--area machines`` (or ``stack``, ``spec``) and ``--file PATH`` choose; ``--list`` only
-counts the mutants.
+counts the mutants; ``--every N`` runs every N-th mutant only (a sample, recorded as such);
+``--merge A.json B.json`` combines runs over different files (one per core, say) into one
+record.
 """
 
 from __future__ import annotations
@@ -336,9 +338,14 @@ def _test_command(tests: list[str]) -> str:
 
 
 def run_file(
-    path: str, tests: list[str], equivalents: list[Equivalent], log: Any = print
+    path: str,
+    tests: list[str],
+    equivalents: list[Equivalent],
+    every: int = 1,
+    log: Any = print,
 ) -> dict[str, Any]:
-    """Every mutant of ``path`` against ``tests``, in a copy of the tree."""
+    """Every mutant of ``path`` (every ``every``-th one, a sample) against ``tests``, in a
+    copy of the tree."""
     with tempfile.TemporaryDirectory(prefix="tcpip6-mutants-") as tmp, contextlib.chdir(tmp):
         work = Path(tmp)
         _copy_tree(work)
@@ -362,6 +369,7 @@ def run_file(
             "tests": tests,
             "baseline_seconds": round(baseline, 2),
             "timeout_seconds": round(timeout, 1),
+            "every": every,
             "killed": 0,
             "survived": 0,
             "equivalent": 0,
@@ -374,6 +382,8 @@ def run_file(
             items = [w for w in db.work_items if w.mutations[0].operator_name in OPERATORS]
             log(f"{path}: {len(items)} mutants, baseline {baseline:.1f} s, tests {tests}")
             for n, item in enumerate(items, 1):
+                if (n - 1) % every:
+                    continue
                 m = item.mutations[0]
                 key = (path, m.operator_name, m.occurrence)
                 if key in equivalent_keys:
@@ -436,10 +446,20 @@ def record_of(areas: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def write_record(record: dict[str, Any], out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = record["date"].replace(":", "").replace("+0000", "Z")
+    stamp = record["date"].replace(":", "").replace("+00:00", "Z")
     path = out_dir / f"mutants-{stamp}.json"
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
+
+
+def merge(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """One record of several runs over different files (say one per core), the files of
+    the later runs winning."""
+    files: dict[str, dict[str, dict[str, Any]]] = {}
+    for record in records:
+        for name, area in record["areas"].items():
+            files.setdefault(name, {}).update(area["files"])
+    return record_of({name: summarize(f, AREAS[name][0]) for name, f in files.items()})
 
 
 def print_table(areas: dict[str, dict[str, Any]]) -> None:
@@ -468,10 +488,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file", action="append", help="only these source files")
     parser.add_argument("--list", action="store_true", help="count the mutants, run nothing")
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON directory")
+    parser.add_argument(
+        "--every", type=int, default=1, help="run every N-th mutant only (a sample; default 1)"
+    )
+    parser.add_argument(
+        "--merge", type=Path, nargs="+", help="combine the JSON of earlier runs, run nothing"
+    )
     args = parser.parse_args(argv)
+    if args.merge:
+        record = merge([json.loads(p.read_text()) for p in args.merge])
+        print_table(record["areas"])
+        print(f"written {write_record(record, args.output)}")
+        return 0
     chosen = args.area or list(AREAS)
     equivalents = load_equivalents()
     areas: dict[str, dict[str, Any]] = {}
+    date = record_of({})["date"]
     for name in chosen:
         target, files = AREAS[name]
         done: dict[str, dict[str, Any]] = {}
@@ -481,18 +513,18 @@ def main(argv: list[str] | None = None) -> int:
             if args.list:
                 print(f"{path}: {len(mutants_of(path))} mutants")
                 continue
-            done[path] = run_file(path, tests, equivalents)
-            sys.stdout.flush()
-        if done:
+            done[path] = run_file(path, tests, equivalents, args.every)
+            # Written after each file, so that a run cut short keeps what it measured.
             areas[name] = summarize(done, target)
+            write_record({**record_of(areas), "date": date}, args.output)
+            sys.stdout.flush()
     if args.list:
         return 0
     if not areas:
         print("no file chosen", file=sys.stderr)
         return 2
-    record = record_of(areas)
     print_table(areas)
-    print(f"written {write_record(record, args.output)}")
+    print(f"written {write_record({**record_of(areas), 'date': date}, args.output)}")
     return 0
 
 

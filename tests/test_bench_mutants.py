@@ -85,3 +85,16 @@ def test_json_record_keys_and_score(tmp_path: Path) -> None:
     assert {"date", "python", "tool", "operators", "areas"} <= record.keys()
     assert record["tool"].startswith("cosmic-ray ")
     assert record["areas"]["machines"]["files"]["tcpip6/stack/machines/dad.py"]["survived"] == 1
+
+
+def test_merge_adds_up_runs_over_different_files() -> None:
+    def run(path: str, killed: int, survived: int) -> dict[str, object]:
+        f = {"killed": killed, "survived": survived, "equivalent": 0, "incompetent": 0}
+        f |= {"timed_out": 0, "survivors": []}
+        return mutants.record_of({"machines": mutants.summarize({path: f}, 0.95)})
+
+    merged = mutants.merge([run("a.py", 9, 1), run("b.py", 10, 0)])
+    machines = merged["areas"]["machines"]
+    assert (machines["killed"], machines["survived"]) == (19, 1)
+    assert machines["score"] == pytest.approx(0.95)
+    assert sorted(machines["files"]) == ["a.py", "b.py"]
