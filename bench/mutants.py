@@ -309,6 +309,34 @@ def mutants_of(path: str, root: Path = ROOT) -> list[Mutant]:
 # Running ------------------------------------------------------------------------------
 
 
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the annotations of ``source`` are, as (line, column) ranges in characters.
+
+    Every module here starts with ``from __future__ import annotations`` (PEP 563), so an
+    annotation is never evaluated at run time: a mutant inside one (``X | None`` made
+    ``X & None``) is equivalent by construction, and is counted as such."""
+    lines = source.splitlines()
+
+    def pos(line: int, byte_col: int) -> tuple[int, int]:
+        return line, len(lines[line - 1].encode()[:byte_col].decode(errors="ignore"))
+
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        found: list[ast.expr | None] = []
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            found.append(node.returns)
+        elif isinstance(node, ast.arg | ast.AnnAssign):
+            found.append(node.annotation)
+        for a in found:
+            if a is not None and a.end_lineno is not None and a.end_col_offset is not None:
+                spans.append((pos(a.lineno, a.col_offset), pos(a.end_lineno, a.end_col_offset)))
+    return spans
+
+
+def _in_annotation(start: tuple[int, int], spans: list[Any]) -> bool:
+    return any(lo <= start < hi for lo, hi in spans)
+
+
 def _copy_tree(dest: Path) -> None:
     """The files git knows of, as they are in the work tree now."""
     listed = subprocess.run(
@@ -365,6 +393,9 @@ def run_file(
             raise RuntimeError(f"{path}: the tests fail without a mutant:\n{output[-3000:]}")
         timeout = max(60.0, 5 * baseline)
         equivalent_keys = {(e.path, e.operator, e.occurrence) for e in equivalents}
+        source = (work / path).read_text()
+        postponed = "from __future__ import annotations" in source
+        spans = annotation_spans(source) if postponed else []
         record: dict[str, Any] = {
             "tests": tests,
             "baseline_seconds": round(baseline, 2),
@@ -373,6 +404,7 @@ def run_file(
             "killed": 0,
             "survived": 0,
             "equivalent": 0,
+            "in_annotations": 0,
             "incompetent": 0,
             "timed_out": 0,
             "survivors": [],
@@ -389,6 +421,10 @@ def run_file(
                 if key in equivalent_keys:
                     record["equivalent"] += 1
                     continue
+                if _in_annotation(tuple(m.start_pos), spans):
+                    record["equivalent"] += 1
+                    record["in_annotations"] += 1
+                    continue
                 shutil.rmtree(work / ".hypothesis", ignore_errors=True)
                 result = mutate_and_test(item.mutations, command, timeout)
                 where = f"{path}:{m.start_pos[0]} {m.operator_name} #{m.occurrence}"
@@ -402,10 +438,10 @@ def run_file(
                             "line": m.start_pos[0],
                             "operator": m.operator_name,
                             "occurrence": m.occurrence,
-                            "diff": "\n".join(result.diff),
+                            "diff": _text(result.diff),
                         }
                     )
-                    log(f"  [{n}/{len(items)}] SURVIVED {where}\n" + "\n".join(result.diff))
+                    log(f"  [{n}/{len(items)}] SURVIVED {where}\n" + _text(result.diff))
                 elif result.test_outcome is TestOutcome.KILLED:
                     record["killed"] += 1
                     record["timed_out"] += result.output == "timeout"
@@ -413,6 +449,10 @@ def run_file(
                 else:
                     record["incompetent"] += 1
         return record
+
+
+def _text(diff: str | list[str]) -> str:
+    return diff if isinstance(diff, str) else "\n".join(diff)
 
 
 def _score(killed: int, survived: int) -> float | None:

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cosmic_ray.ast import ast_nodes, get_ast
 from cosmic_ray.mutating import mutate_code
 
 from bench import mutants
@@ -98,3 +99,14 @@ def test_merge_adds_up_runs_over_different_files() -> None:
     assert (machines["killed"], machines["survived"]) == (19, 1)
     assert machines["score"] == pytest.approx(0.95)
     assert sorted(machines["files"]) == ["a.py", "b.py"]
+
+
+def test_mutants_in_annotations_are_recognised() -> None:
+    # Under PEP 563 an annotation is never evaluated: `|` made `&` there changes nothing.
+    source = "def f(x: A | None, y: int) -> B | None:\n    z: C | D = x | y\n    return z\n"
+    spans = mutants.annotation_spans(source)
+    operator = mutants.plugins.get_operator("core/ReplaceBinaryOperator_BitOr_BitAnd")()
+    starts = [s for n in ast_nodes(get_ast(source)) for s, _ in operator.mutation_positions(n)]
+    assert starts == [(1, 11), (1, 32)]
+    assert all(mutants._in_annotation(s, spans) for s in [*starts, (2, 9)])
+    assert not mutants._in_annotation((2, 18), spans)  # x | y: evaluated
