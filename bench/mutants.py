@@ -98,7 +98,10 @@ AREAS: dict[str, tuple[float, dict[str, list[str]]]] = {
     "stack": (
         0.90,
         {
-            "tcpip6/stack/addresses.py": ["tests/model/test_dad.py"],
+            "tcpip6/stack/addresses.py": [
+                "tests/model/test_dad.py",
+                "tests/model/test_mutant_kills_dad.py",
+            ],
             "tcpip6/stack/neighbors.py": ["tests/model/test_nce.py"],
             "tcpip6/stack/mld.py": ["tests/model/test_mld.py"],
             "tcpip6/stack/fragment.py": ["tests/model/test_reassembly.py"],

@@ -1,0 +1,68 @@
+"""Two rules of the address table that the DAD model test did not look at, found by
+`make mutants` (bench/mutants.py): ``AddressTable.receives`` (the fast path asked for every
+packet) against the RFC 4862 model's ``receives``, and the two-hour rule of RFC 4862
+§5.5.3 (e) when the advertised valid lifetime equals RemainingLifetime."""
+
+from __future__ import annotations
+
+import random
+from ipaddress import IPv6Address
+
+from tcpip6.spec import rfc1971_autoconf as spec
+from tcpip6.stack import addresses as ad
+from tcpip6.stack.params import InterfaceParameters
+
+IID = bytes.fromhex("02005efffe000001")
+PREFIX = IPv6Address("2001:db8:1::")
+FIRST = IPv6Address("fe80::1")
+SECOND = IPv6Address("2001:db8:9::9")
+NEVER = IPv6Address("2001:db8:9::10")
+
+
+def _pair() -> tuple[ad.AddressTable, spec.Interface, spec.Variables]:
+    params = InterfaceParameters(retrans_timer=1.0, dup_addr_detect_transmits=1)
+    return ad.AddressTable(params, rng=random.Random(1)), spec.Interface(), spec.Variables(1, 1.0)
+
+
+def test_receives_agrees_with_the_model_in_every_state() -> None:
+    table, model, v = _pair()
+    rng = random.Random(1)
+    inf = ad.INFINITY
+
+    def check() -> None:
+        for addr in (FIRST, SECOND, NEVER):
+            want = spec.receives(model, addr)
+            assert table.receives(addr) is want, addr
+            assert (table.lookup_ade(addr) is not None) is want, addr
+
+    for addr in (FIRST, SECOND):
+        table.add(addr, 64, ad.Origin.STATIC, 0.0, dad_delay=0.0)
+        model, _ = spec.configure_address(
+            model, addr, 64, ad.Origin.STATIC.value, 0.0, v, rng, inf, inf, 0.0
+        )
+    check()  # both tentative: RFC 4862 §5.4, not received
+    table.on_neighbor_advertisement(SECOND, 0.5)
+    model, _ = spec.on_neighbor_advertisement(model, SECOND)
+    table.poll(1.0)
+    model, _ = spec.on_time(model, 1.0, v)
+    assert spec.receives(model, FIRST) and not spec.receives(model, SECOND)
+    check()  # one assigned, one duplicate (RFC 4862 §5.4.5)
+
+
+def test_two_hour_rule_when_the_valid_lifetime_equals_remaining_lifetime() -> None:
+    """RFC 4862 §5.5.3 (e) 1. applies only to a valid lifetime "greater than"
+    RemainingLifetime; equal to it (and under two hours) is case 2.: ignored, and counted."""
+    table, model, v = _pair()
+    rng = random.Random(1)
+    table.on_prefix_information(PREFIX, 64, True, 3600, 3600, IID, 0.0, dad_delay=0.0)
+    pio = spec.PrefixInformation(PREFIX, 64, True, 3600, 3600)
+    model, _ = spec.on_prefix_information(model, pio, IID, 0.0, v, rng, delay=0.0)
+    (address,) = model.addresses
+    assert table.counters.two_hour_rule_applied == 0
+    # 600 s later RemainingLifetime is 3000 s: advertise exactly that.
+    table.on_prefix_information(PREFIX, 64, True, 3000, 3000, IID, 600.0)
+    model, _ = spec.on_prefix_information(
+        model, spec.PrefixInformation(PREFIX, 64, True, 3000, 3000), IID, 600.0, v, rng
+    )
+    assert table.counters.two_hour_rule_applied == 1
+    assert table.entries[address].valid_until == model.addresses[address].valid_until == 3600.0
