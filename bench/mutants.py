@@ -23,7 +23,7 @@ killed / (killed + survived), lists the survivors, and writes the whole record t
 ``--area machines`` (or ``stack``, ``spec``) and ``--file PATH`` choose; ``--list`` only
 counts the mutants; ``--every N`` runs every N-th mutant only (a sample, recorded as such);
 ``--merge A.json B.json`` combines runs over different files (one per core, say) into one
-record.
+record; ``--rerun A.json`` runs the survivors of a record again (after tests were added).
 """
 
 from __future__ import annotations
@@ -373,6 +373,7 @@ def run_file(
     tests: list[str],
     equivalents: list[Equivalent],
     every: int = 1,
+    only: set[tuple[str, int]] | None = None,
     log: Any = print,
 ) -> dict[str, Any]:
     """Every mutant of ``path`` (every ``every``-th one, a sample) against ``tests``, in a
@@ -418,6 +419,11 @@ def run_file(
             log(f"{path}: {len(items)} mutants, baseline {baseline:.1f} s, tests {tests}")
             for n, item in enumerate(items, 1):
                 if (n - 1) % every:
+                    continue
+                if (
+                    only is not None
+                    and (item.mutations[0].operator_name, item.mutations[0].occurrence) not in only
+                ):
                     continue
                 m = item.mutations[0]
                 key = (path, m.operator_name, m.occurrence)
@@ -495,6 +501,28 @@ def write_record(record: dict[str, Any], out_dir: Path) -> Path:
     return path
 
 
+def rerun_survivors(record: dict[str, Any], equivalents: list[Equivalent]) -> dict[str, Any]:
+    """``record`` with its survivors run again against the tests of now: those killed now
+    move to killed, those listed as equivalent since move to equivalent."""
+    areas: dict[str, dict[str, Any]] = {}
+    for name, area in record["areas"].items():
+        files = {}
+        for path, old in area["files"].items():
+            survivors = {(s["operator"], s["occurrence"]) for s in old["survivors"]}
+            new = dict(old)
+            if survivors:
+                tests = AREAS[name][1][path]
+                again = run_file(path, tests, equivalents, only=survivors)
+                new["killed"] = old["killed"] + again["killed"]
+                new["equivalent"] = old["equivalent"] + again["equivalent"]
+                new["survived"] = again["survived"]
+                new["survivors"] = again["survivors"]
+                new["tests"] = tests
+            files[path] = new
+        areas[name] = summarize(files, AREAS[name][0])
+    return record_of(areas)
+
+
 def merge(records: list[dict[str, Any]]) -> dict[str, Any]:
     """One record of several runs over different files (say one per core), the files of
     the later runs winning."""
@@ -537,7 +565,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--merge", type=Path, nargs="+", help="combine the JSON of earlier runs, run nothing"
     )
+    parser.add_argument(
+        "--rerun", type=Path, help="run the survivors of this JSON again (after new tests)"
+    )
     args = parser.parse_args(argv)
+    if args.rerun:
+        record = rerun_survivors(json.loads(args.rerun.read_text()), load_equivalents())
+        print_table(record["areas"])
+        print(f"written {write_record(record, args.output)}")
+        return 0
     if args.merge:
         record = merge([json.loads(p.read_text()) for p in args.merge])
         print_table(record["areas"])
