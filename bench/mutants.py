@@ -62,6 +62,7 @@ RESULTS = Path(__file__).parent / "results"
 EQUIVALENT = Path(__file__).parent / "mutants_equivalent.txt"
 
 _G = "tests/model/test_graphs.py"
+_D = "tests/model/test_rfc_defaults.py"
 
 #: Which model tests judge which file, per area, and the share of the area's non-equivalent
 #: mutants they must kill.
@@ -109,14 +110,26 @@ AREAS: dict[str, tuple[float, dict[str, list[str]]]] = {
             "tcpip6/stack/mobility/binding_cache.py": ["tests/model/test_mobility.py"],
         },
     ),
+    # Each RFC model against the model tests that use it as their oracle (the routing part of
+    # RFC 4861's model is the oracle of the stack's routing test), and the check that the
+    # stack's defaults are the RFC constants the models state.
     "spec": (
         0.90,
         {
-            "tcpip6/spec/rfc1970_nd.py": ["tests/model/test_nce.py"],
-            "tcpip6/spec/rfc1971_autoconf.py": ["tests/model/test_dad.py"],
-            "tcpip6/spec/rfc2710_mld.py": ["tests/model/test_mld.py"],
-            "tcpip6/spec/rfc8200_ipv6.py": ["tests/model/test_reassembly.py"],
-            "tcpip6/spec/rfc6298_rto.py": ["tests/model/test_rto.py"],
+            "tcpip6/spec/rfc1970_nd.py": [
+                "tests/model/test_nce.py",
+                "tests/model/test_router_solicitation.py",
+                "tests/stack/test_routing.py",
+                _D,
+            ],
+            "tcpip6/spec/rfc1971_autoconf.py": [
+                "tests/model/test_dad.py",
+                "tests/model/test_mutant_kills_dad.py",
+                _D,
+            ],
+            "tcpip6/spec/rfc2710_mld.py": ["tests/model/test_mld.py", _D],
+            "tcpip6/spec/rfc8200_ipv6.py": ["tests/model/test_reassembly.py", _D],
+            "tcpip6/spec/rfc6298_rto.py": ["tests/model/test_rto.py", _D],
             "tcpip6/spec/rfc6937_prr.py": ["tests/model/test_prr.py"],
             "tcpip6/spec/rfc8985_rack.py": ["tests/model/test_rack.py"],
         },
@@ -340,6 +353,13 @@ def _in_annotation(start: tuple[int, int], spans: list[Any]) -> bool:
     return any(lo <= start < hi for lo, hi in spans)
 
 
+def _slots_flag(lines: list[str], start: tuple[int, int]) -> bool:
+    """The mutant changes a ``slots=`` flag of a dataclass: it changes how much memory an
+    instance takes and whether attributes that no code sets could be set, nothing else; it
+    is equivalent by construction, and counted as such."""
+    return lines[start[0] - 1][: start[1]].rstrip().endswith("slots=")
+
+
 def _copy_tree(dest: Path) -> None:
     """The files git knows of, as they are in the work tree now."""
     listed = subprocess.run(
@@ -400,6 +420,7 @@ def run_file(
         source = (work / path).read_text()
         postponed = "from __future__ import annotations" in source
         spans = annotation_spans(source) if postponed else []
+        lines = source.splitlines()
         record: dict[str, Any] = {
             "tests": tests,
             "baseline_seconds": round(baseline, 2),
@@ -409,6 +430,7 @@ def run_file(
             "survived": 0,
             "equivalent": 0,
             "in_annotations": 0,
+            "slots_flags": 0,
             "incompetent": 0,
             "timed_out": 0,
             "survivors": [],
@@ -433,6 +455,10 @@ def run_file(
                 if _in_annotation(tuple(m.start_pos), spans):
                     record["equivalent"] += 1
                     record["in_annotations"] += 1
+                    continue
+                if _slots_flag(lines, tuple(m.start_pos)):
+                    record["equivalent"] += 1
+                    record["slots_flags"] += 1
                     continue
                 shutil.rmtree(work / ".hypothesis", ignore_errors=True)
                 result = mutate_and_test(item.mutations, command, timeout)

@@ -110,3 +110,9 @@ def test_mutants_in_annotations_are_recognised() -> None:
     assert starts == [(1, 11), (1, 32)]
     assert all(mutants._in_annotation(s, spans) for s in [*starts, (2, 9)])
     assert not mutants._in_annotation((2, 18), spans)  # x | y: evaluated
+
+
+def test_slots_flags_are_recognised() -> None:
+    lines = ["@dataclass(frozen=True, slots=True)"]
+    assert mutants._slots_flag(lines, (1, 30))
+    assert not mutants._slots_flag(lines, (1, 18))  # frozen=: instances become mutable

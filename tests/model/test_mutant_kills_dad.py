@@ -66,3 +66,29 @@ def test_two_hour_rule_when_the_valid_lifetime_equals_remaining_lifetime() -> No
     )
     assert table.counters.two_hour_rule_applied == 1
     assert table.entries[address].valid_until == model.addresses[address].valid_until == 3600.0
+
+
+def test_anycast_entry_holds_the_assigned_addresses_on_its_prefix() -> None:
+    """The NTEs that answer for an anycast address are the assigned ones (RFC 4862 §5.4:
+    the model's source addresses) on its prefix (the model's ``same_prefix``)."""
+    table, model, v = _pair()
+    rng = random.Random(1)
+    inf = ad.INFINITY
+    on_prefix, other, late = (
+        IPv6Address("2001:db8:1::1"),
+        SECOND,
+        IPv6Address("2001:db8:1::2"),
+    )
+    for addr, at in ((on_prefix, 0.0), (other, 0.0), (late, 0.5)):
+        table.add(addr, 64, ad.Origin.STATIC, at, dad_delay=0.0)
+        model, _ = spec.configure_address(
+            model, addr, 64, ad.Origin.STATIC.value, at, v, rng, inf, inf, 0.0
+        )
+    table.add_anycast(PREFIX, 64, 0.0)  # the Subnet-Router anycast address (RFC 4291 §2.6.1)
+    table.poll(1.0)
+    model, _ = spec.on_time(model, 1.0, v)
+    ade = table.lookup_ade(PREFIX)
+    assert ade is not None and ade.kind is ad.AdeKind.ANYCAST
+    want = {a for a in spec.source_addresses(model) if spec.same_prefix(a, PREFIX, 64)}
+    assert want == {on_prefix}  # `late` is still tentative, `other` is off the prefix
+    assert {e.address for e in ade.ntes} == want
