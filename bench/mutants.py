@@ -521,7 +521,7 @@ def record_of(areas: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def write_record(record: dict[str, Any], out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = record["date"].replace(":", "").replace("+00:00", "Z")
+    stamp = record["date"].replace("+00:00", "Z").replace(":", "")
     path = out_dir / f"mutants-{stamp}.json"
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
