@@ -6,7 +6,7 @@ packet) against the RFC 4862 model's ``receives``, and the two-hour rule of RFC 
 from __future__ import annotations
 
 import random
-from ipaddress import IPv6Address
+from ipaddress import IPv6Address, IPv6Network
 
 from tcpip6.spec import rfc1971_autoconf as spec
 from tcpip6.stack import addresses as ad
@@ -92,3 +92,17 @@ def test_anycast_entry_holds_the_assigned_addresses_on_its_prefix() -> None:
     want = {a for a in spec.source_addresses(model) if spec.same_prefix(a, PREFIX, 64)}
     assert want == {on_prefix}  # `late` is still tentative, `other` is off the prefix
     assert {e.address for e in ade.ntes} == want
+
+
+def test_prefix_match_at_every_length_against_ipaddress() -> None:
+    """The model's ``same_prefix`` and the stack's ``in_prefix`` at every prefix length,
+    /0 and /128 included, against the standard library's networks."""
+    a = IPv6Address("2001:db8:1:8000::1")
+    pairs = [(a, a), (a, IPv6Address("2001:db8:1::")), (a, IPv6Address("3fff::"))]
+    for x, y in pairs:
+        for plen in range(129):
+            want = IPv6Network((x, plen), strict=False) == IPv6Network((y, plen), strict=False)
+            assert spec.same_prefix(x, y, plen) is want, (x, y, plen)
+            assert ad.in_prefix(x, y, plen) is want, (x, y, plen)
+    assert not spec.same_prefix(a, a, 129) and not spec.same_prefix(a, a, -1)
+    assert not ad.in_prefix(a, a, 129) and not ad.in_prefix(a, a, -1)
