@@ -5,6 +5,7 @@ packet) against the RFC 4862 model's ``receives``, and the two-hour rule of RFC 
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from ipaddress import IPv6Address, IPv6Network
 
@@ -106,3 +107,66 @@ def test_prefix_match_at_every_length_against_ipaddress() -> None:
             assert ad.in_prefix(x, y, plen) is want, (x, y, plen)
     assert not spec.same_prefix(a, a, 129) and not spec.same_prefix(a, a, -1)
     assert not ad.in_prefix(a, a, 129) and not ad.in_prefix(a, a, -1)
+
+
+def test_each_ignored_prefix_and_dad_event_is_counted_under_its_reason() -> None:
+    """Where the RFC 4862 model ignores a Prefix Information option (§5.5.3 (a)-(d)) the
+    table leaves its addresses alone too and counts the one reason; a duplicate and a DAD
+    restarted on link-up are counted once per address."""
+    table, model, v = _pair()
+    rng = random.Random(1)
+    assert all(value == 0 for value in dataclasses.asdict(table.counters).values())
+    ignored = [
+        ("prefix_ignored_not_autonomous", spec.PrefixInformation(PREFIX, 64, False, 3600, 3600)),
+        ("prefix_ignored_link_local", spec.PrefixInformation(FIRST, 64, True, 3600, 3600)),
+        (
+            "prefix_ignored_preferred_exceeds_valid",
+            spec.PrefixInformation(PREFIX, 64, True, 3600, 7200),
+        ),
+        ("prefix_ignored_zero_valid_lifetime", spec.PrefixInformation(PREFIX, 64, True, 0, 0)),
+        ("prefix_ignored_bad_length", spec.PrefixInformation(PREFIX, 48, True, 3600, 3600)),
+    ]
+    for reason, pio in ignored:
+        before = dataclasses.asdict(table.counters)
+        got = table.on_prefix_information(
+            pio.prefix, pio.prefix_length, pio.autonomous_flag, pio.valid_lifetime,
+            pio.preferred_lifetime, IID, 0.0, dad_delay=0.0,
+        )  # fmt: skip
+        after_model, want = spec.on_prefix_information(model, pio, IID, 0.0, v, rng, delay=0.0)
+        assert after_model == model and want == [] and got == [] and not table.entries
+        changed = {k for k, n in dataclasses.asdict(table.counters).items() if n != before[k]}
+        assert changed == {reason} and getattr(table.counters, reason) == before[reason] + 1
+    inf = ad.INFINITY
+    for addr in (FIRST, SECOND):
+        table.add(addr, 64, ad.Origin.STATIC, 0.0, dad_delay=0.0)
+        model, _ = spec.configure_address(
+            model, addr, 64, ad.Origin.STATIC.value, 0.0, v, rng, inf, inf, 0.0
+        )
+    table.on_neighbor_advertisement(SECOND, 0.5)
+    model, _ = spec.on_neighbor_advertisement(model, SECOND)
+    assert model.addresses[SECOND].state == spec.DUPLICATE
+    assert table.counters.duplicates_detected == 1
+    table.poll(1.0)
+    model, _ = spec.on_time(model, 1.0, v)
+    model, _ = spec.on_link_up(model, 2.0, v)
+    table.link_up(2.0)
+    restarted = [a for a, e in model.addresses.items() if e.state == spec.TENTATIVE]
+    assert restarted == [FIRST]  # the duplicate stays one (RFC 4862 §5.4.5)
+    assert table.counters.dad_restarted_link_up == len(restarted)
+
+
+def test_two_hour_rule_resets_a_long_remaining_lifetime_to_two_hours() -> None:
+    """RFC 4862 §5.5.3 (e) 3.: RemainingLifetime over two hours, an advertised valid lifetime
+    of at most two hours and not above it: the valid lifetime becomes two hours, counted."""
+    table, model, v = _pair()
+    rng = random.Random(1)
+    table.on_prefix_information(PREFIX, 64, True, 10000, 3600, IID, 0.0, dad_delay=0.0)
+    pio = spec.PrefixInformation(PREFIX, 64, True, 10000, 3600)
+    model, _ = spec.on_prefix_information(model, pio, IID, 0.0, v, rng, delay=0.0)
+    (address,) = model.addresses
+    table.on_prefix_information(PREFIX, 64, True, 3600, 3600, IID, 100.0)
+    model, _ = spec.on_prefix_information(
+        model, spec.PrefixInformation(PREFIX, 64, True, 3600, 3600), IID, 100.0, v, rng
+    )
+    assert table.counters.two_hour_rule_applied == 1
+    assert table.entries[address].valid_until == model.addresses[address].valid_until == 7300.0
