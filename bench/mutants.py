@@ -216,7 +216,12 @@ class _TableName(Operator):  # type: ignore[misc]
 
     def _values(self, node: Any) -> list[str]:
         root = node.get_root_node()
-        return sorted({_literal(leaf) or "" for leaf in _leaves(root) if self._kind(leaf)})
+        # One walk of the module per operator instance (Cosmic Ray asks node by node).
+        cache: dict[int, tuple[Any, list[str]]] = self.__dict__.setdefault("_cache", {})
+        if id(root) not in cache or cache[id(root)][0] is not root:
+            kinds = sorted({_literal(leaf) or "" for leaf in _leaves(root) if self._kind(leaf)})
+            cache[id(root)] = (root, kinds)
+        return cache[id(root)][1]
 
     def mutation_positions(self, node: Any) -> Iterator[tuple[Any, Any]]:
         if self._kind(node) and len(self._values(node)) > 1:
