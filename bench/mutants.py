@@ -63,6 +63,7 @@ EQUIVALENT = Path(__file__).parent / "mutants_equivalent.txt"
 
 _G = "tests/model/test_graphs.py"
 _D = "tests/model/test_rfc_defaults.py"
+_R = "tests/model/test_mutant_kills_reassembly.py"
 
 #: Which model tests judge which file, per area, and the share of the area's non-equivalent
 #: mutants they must kill.
@@ -73,7 +74,7 @@ AREAS: dict[str, tuple[float, dict[str, list[str]]]] = {
             "tcpip6/stack/machines/dad.py": ["tests/model/test_dad.py", _G],
             "tcpip6/stack/machines/mld.py": ["tests/model/test_mld.py", _G],
             "tcpip6/stack/machines/nce.py": ["tests/model/test_nce.py", _G],
-            "tcpip6/stack/machines/reassembly.py": ["tests/model/test_reassembly.py", _G],
+            "tcpip6/stack/machines/reassembly.py": ["tests/model/test_reassembly.py", _R, _G],
             "tcpip6/stack/machines/router_solicitation.py": [
                 "tests/model/test_router_solicitation.py",
                 _G,
@@ -105,7 +106,7 @@ AREAS: dict[str, tuple[float, dict[str, list[str]]]] = {
             ],
             "tcpip6/stack/neighbors.py": ["tests/model/test_nce.py"],
             "tcpip6/stack/mld.py": ["tests/model/test_mld.py"],
-            "tcpip6/stack/fragment.py": ["tests/model/test_reassembly.py"],
+            "tcpip6/stack/fragment.py": ["tests/model/test_reassembly.py", _R],
             "tcpip6/stack/router_solicitation.py": ["tests/model/test_router_solicitation.py"],
             "tcpip6/stack/mobility/binding_cache.py": ["tests/model/test_mobility.py"],
         },
@@ -128,7 +129,7 @@ AREAS: dict[str, tuple[float, dict[str, list[str]]]] = {
                 _D,
             ],
             "tcpip6/spec/rfc2710_mld.py": ["tests/model/test_mld.py", _D],
-            "tcpip6/spec/rfc8200_ipv6.py": ["tests/model/test_reassembly.py", _D],
+            "tcpip6/spec/rfc8200_ipv6.py": ["tests/model/test_reassembly.py", _R, _D],
             "tcpip6/spec/rfc6298_rto.py": ["tests/model/test_rto.py", _D],
             "tcpip6/spec/rfc6937_prr.py": ["tests/model/test_prr.py"],
             "tcpip6/spec/rfc8985_rack.py": ["tests/model/test_rack.py"],
