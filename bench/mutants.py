@@ -23,7 +23,8 @@ killed / (killed + survived), lists the survivors, and writes the whole record t
 ``--area machines`` (or ``stack``, ``spec``) and ``--file PATH`` choose; ``--list`` only
 counts the mutants; ``--every N`` runs every N-th mutant only (a sample, recorded as such);
 ``--merge A.json B.json`` combines runs over different files (one per core, say) into one
-record; ``--rerun A.json`` runs the survivors of a record again (after tests were added).
+record; ``--rerun A.json`` runs the survivors of a record again (after tests were added);
+``--compare OLD.json NEW.json`` prints the scores of two records side by side.
 """
 
 from __future__ import annotations
@@ -555,6 +556,26 @@ def rerun_survivors(record: dict[str, Any], equivalents: list[Equivalent]) -> di
     return record_of(areas)
 
 
+def compare(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """One line per area and file of ``new`` that ``old`` also measured: the two scores."""
+
+    def shown(score: float | None) -> str:
+        return f"{score:.1%}" if score is not None else "-"
+
+    out = []
+    for name, area in new["areas"].items():
+        before = old["areas"].get(name)
+        if before is None:
+            continue
+        out.append(f"{name:<48} {shown(before['score']):>7} -> {shown(area['score'])}")
+        for path, f in area["files"].items():
+            if path in before["files"]:
+                b = before["files"][path]
+                was, now = _score(b["killed"], b["survived"]), _score(f["killed"], f["survived"])
+                out.append(f"  {path:<46} {shown(was):>7} -> {shown(now)}")
+    return out
+
+
 def merge(records: list[dict[str, Any]]) -> dict[str, Any]:
     """One record of several runs over different files (say one per core), the files of
     the later runs winning."""
@@ -600,7 +621,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rerun", type=Path, help="run the survivors of this JSON again (after new tests)"
     )
+    parser.add_argument(
+        "--compare", type=Path, nargs=2, metavar=("OLD", "NEW"), help="two records' scores"
+    )
     args = parser.parse_args(argv)
+    if args.compare:
+        old, new = (json.loads(p.read_text()) for p in args.compare)
+        print("\n".join(compare(old, new)))
+        return 0
     if args.rerun:
         record = rerun_survivors(json.loads(args.rerun.read_text()), load_equivalents())
         print_table(record["areas"])

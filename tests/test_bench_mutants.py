@@ -116,3 +116,14 @@ def test_slots_flags_are_recognised() -> None:
     lines = ["@dataclass(frozen=True, slots=True)"]
     assert mutants._slots_flag(lines, (1, 30))
     assert not mutants._slots_flag(lines, (1, 18))  # frozen=: instances become mutable
+
+
+def test_compare_shows_both_scores() -> None:
+    def record(killed: int) -> dict[str, object]:
+        f = {"killed": killed, "survived": 10 - killed, "equivalent": 0, "incompetent": 0}
+        f |= {"timed_out": 0, "survivors": []}
+        return mutants.record_of({"spec": mutants.summarize({"a.py": f}, 0.9)})
+
+    lines = mutants.compare(record(8), record(10))
+    assert lines[0].split() == ["spec", "80.0%", "->", "100.0%"]
+    assert lines[1].split() == ["a.py", "80.0%", "->", "100.0%"]
