@@ -576,13 +576,28 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return out
 
 
-def merge(records: list[dict[str, Any]]) -> dict[str, Any]:
+def merge(
+    records: list[dict[str, Any]], equivalents: list[Equivalent] | None = None
+) -> dict[str, Any]:
     """One record of several runs over different files (say one per core), the files of
-    the later runs winning."""
+    the later runs winning; survivors listed as equivalent since move to equivalent."""
     files: dict[str, dict[str, dict[str, Any]]] = {}
     for record in records:
         for name, area in record["areas"].items():
             files.setdefault(name, {}).update(area["files"])
+    listed = {(e.path, e.operator, e.occurrence) for e in equivalents or []}
+    for by_path in files.values():
+        for path, f in by_path.items():
+            kept = [
+                s for s in f["survivors"] if (path, s["operator"], s["occurrence"]) not in listed
+            ]
+            moved = len(f["survivors"]) - len(kept)
+            by_path[path] = {
+                **f,
+                "survivors": kept,
+                "survived": f["survived"] - moved,
+                "equivalent": f["equivalent"] + moved,
+            }
     return record_of({name: summarize(f, AREAS[name][0]) for name, f in files.items()})
 
 
@@ -635,7 +650,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"written {write_record(record, args.output)}")
         return 0
     if args.merge:
-        record = merge([json.loads(p.read_text()) for p in args.merge])
+        record = merge([json.loads(p.read_text()) for p in args.merge], load_equivalents())
         print_table(record["areas"])
         print(f"written {write_record(record, args.output)}")
         return 0

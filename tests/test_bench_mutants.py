@@ -127,3 +127,13 @@ def test_compare_shows_both_scores() -> None:
     lines = mutants.compare(record(8), record(10))
     assert lines[0].split() == ["spec", "80.0%", "->", "100.0%"]
     assert lines[1].split() == ["a.py", "80.0%", "->", "100.0%"]
+
+
+def test_merge_moves_survivors_listed_as_equivalent() -> None:
+    survivor = {"line": 1, "operator": "core/AddNot", "occurrence": 3, "diff": ""}
+    f = {"killed": 9, "survived": 1, "equivalent": 0, "incompetent": 0, "timed_out": 0}
+    f["survivors"] = [survivor]
+    record = mutants.record_of({"spec": mutants.summarize({"a.py": f}, 0.9)})
+    listed = mutants.Equivalent("a.py", "core/AddNot", 3, "x", "why")
+    area = mutants.merge([record], [listed])["areas"]["spec"]
+    assert (area["killed"], area["survived"], area["equivalent"], area["score"]) == (9, 0, 1, 1.0)
