@@ -1,7 +1,7 @@
-"""Two rules of the address table that the DAD model test did not look at, found by
-`make mutants` (bench/mutants.py): ``AddressTable.receives`` (the fast path asked for every
-packet) against the RFC 4862 model's ``receives``, and the two-hour rule of RFC 4862
-§5.5.3 (e) when the advertised valid lifetime equals RemainingLifetime."""
+"""What the DAD model test did not look at, found by `make mutants` (bench/mutants.py):
+``AddressTable.receives`` (the fast path asked for every packet) against the RFC 4862
+model's ``receives``, the anycast entry, prefix matching at every length, the counters, and
+the two-hour rule of RFC 4862 §5.5.3 (e) at its edges."""
 
 from __future__ import annotations
 
@@ -110,8 +110,8 @@ def test_prefix_match_at_every_length_against_ipaddress() -> None:
 
 
 def test_each_ignored_prefix_and_dad_event_is_counted_under_its_reason() -> None:
-    """Where the RFC 4862 model ignores a Prefix Information option (§5.5.3 (a)-(d)) the
-    table leaves its addresses alone too and counts the one reason; a duplicate and a DAD
+    """Where the RFC 4862 model ignores a Prefix Information option (RFC 4862 §5.5.3 (a)-(d))
+    the table leaves its addresses alone too and counts the one reason; a duplicate and a DAD
     restarted on link-up are counted once per address."""
     table, model, v = _pair()
     rng = random.Random(1)
