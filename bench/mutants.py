@@ -91,6 +91,7 @@ AREAS: dict[str, tuple[float, dict[str, list[str]]]] = {
                 _G,
             ],
             "tcpip6/stack/machines/graph.py": [
+                "tests/stack/test_graph_engine.py",
                 _G,
                 "tests/model/test_dad.py",
                 "tests/model/test_nce.py",
