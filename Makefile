@@ -107,5 +107,12 @@ fuzz-models: venv
 	HYPOTHESIS_PROFILE=deep timeout $(FUZZ_SECONDS) $(VENV)/bin/hypothesis fuzz --no-dashboard \
 	  -- tests/model tests/fuzz; rc=$$?; [ $$rc = 0 ] || [ $$rc = 124 ]
 
+# The model tests' mutation score (bench/mutants.py, Cosmic Ray; hours for every area, not part
+# of `make test`): MUTANTS_ARGS="--area machines" or "--file PATH" to choose; JSON in bench/results/.
+.PHONY: mutants
+MUTANTS_ARGS ?=
+mutants: venv
+	CI=true nice -n 10 $(PY) -m bench.mutants $(MUTANTS_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -41,6 +41,7 @@ def test_only_cross_cutting_tests_at_the_top() -> None:
     top = sorted(p.name for p in TESTS.glob("test_*.py"))
     assert top == [
         "test_bench.py",
+        "test_bench_mutants.py",
         "test_citations.py",
         "test_cli.py",
         "test_deb_packages.py",
