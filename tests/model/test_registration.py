@@ -24,6 +24,7 @@ from tcpip6.stack.mobility.mobile_node import MobileNode, enable_mobile_node
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.wire import mobility as wire_mh
 from tests.model.coverage import take_every_transition
+from tests.model.walks import declared_rows, run_walks
 
 HOME = IPv6Network("2001:db8:10::/64")
 HA = HOME[1]
@@ -221,25 +222,14 @@ WALKS: list[list[tuple[str, dict[str, Any]]]] = [
 
 
 def walk_every_row() -> None:
-    for steps in WALKS:
-        machine = RegistrationVersusSpec()
-        machine.first_sequence(0xFFFF)  # across the wrap at once
-        for name, kwargs in steps:
-            getattr(machine, name)(**kwargs)
-            machine.agree()
-        machine.teardown()
+    run_walks(RegistrationVersusSpec, WALKS, first_sequence=0xFFFF)  # across the wrap at once
 
 
 def test_the_walks_take_every_row() -> None:
     """The scripted walks alone take every row (``make graph-coverage`` counts them)."""
     SEEN.clear()
     walk_every_row()
-    declared = {
-        (source, row["trigger"], row["dest"])
-        for row in TRANSITIONS
-        for source in (row["source"] if isinstance(row["source"], list) else [row["source"]])
-    }
-    assert declared - SEEN == set()
+    assert declared_rows(TRANSITIONS) - SEEN == set()
 
 
 def test_model_test_takes_every_transition() -> None:
