@@ -32,6 +32,8 @@ from tcpip6.apps.check import Allowance, check_capture, load_allow_list
 from tcpip6.apps.demo import Timeline, simulate
 from tcpip6.cli import main
 from tcpip6.io.sim import SimWorld
+from tcpip6.stack.host import Host
+from tcpip6.stack.interface import Interface
 from tcpip6.stack.params import InterfaceParameters
 from tests.stack.conftest import make_pair
 from tests.stack.tcpscenario import connected
@@ -277,17 +279,24 @@ def test_allow_list_entries_are_checked(tmp_path: Path) -> None:
 # -- NUD, MLD and a simultaneous close, from tcpip6's own simnet captures ----------------
 
 
-def _nud_capture(path: Path) -> float:
-    """a pings b, ReachableTime passes in silence, a pings again: DELAY, PROBE, and b
-    answers the first unicast probe; then b goes silent and a's next packet ends in
-    MAX_UNICAST_SOLICIT unanswered probes. The time of a's last echo request."""
-    world = SimWorld(seed=3)
+def _captured_pair(path: Path, seed: int) -> tuple[SimWorld, Host, Host, Interface, Interface]:
+    """Hosts a (fe80::a) and b (fe80::b) on segment ``lan`` without DAD, the world
+    captured to ``path``."""
+    world = SimWorld(seed=seed)
     world.capture(path)
     a, b = world.host("a"), world.host("b")
     ia = world.connect(a, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
     ib = world.connect(b, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
     ia.add_static_address(NUD_A, 64, 0.0)
     ib.add_static_address(NUD_B, 64, 0.0)
+    return world, a, b, ia, ib
+
+
+def _nud_capture(path: Path) -> float:
+    """a pings b, ReachableTime passes in silence, a pings again: DELAY, PROBE, and b
+    answers the first unicast probe; then b goes silent and a's next packet ends in
+    MAX_UNICAST_SOLICIT unanswered probes. The time of a's last echo request."""
+    world, a, _b, ia, ib = _captured_pair(path, seed=3)
     world.run_for(0.1)
     a.icmpv6.send_echo_request(NUD_B, 1, 1, b"", world.now)
     world.run_for(46.0)  # past ReachableTime (at most 1.5 * 30 s): STALE
@@ -419,13 +428,7 @@ MLD_GROUP = IPv6Address("ff05::1234")
 def _mld_capture(path: Path) -> list[float]:
     """Two tcpip6 listeners and General Queries (Maximum Response Delay 2 s) from a
     querier the test stands in for, written into the capture: the query times."""
-    world = SimWorld(seed=11)
-    world.capture(path)
-    a, b = world.host("a"), world.host("b")
-    ia = world.connect(a, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
-    ib = world.connect(b, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
-    ia.add_static_address(NUD_A, 64, 0.0)
-    ib.add_static_address(NUD_B, 64, 0.0)
+    world, a, b, ia, ib = _captured_pair(path, seed=11)
     world.run_for(20.0)
     a.join_group(ia, MLD_GROUP, world.now)
     b.join_group(ib, MLD_GROUP, world.now)

@@ -28,8 +28,7 @@ from tcpip6.stack.mobility.mobile_node import enable_mobile_node
 from tcpip6.stack.mobility.route_optimisation import CorrespondentEntry, RouteOptimisation
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.wire import mobility as wire_mh
-from tests.model.coverage import take_every_transition
-from tests.model.walks import declared_rows, run_walks
+from tests.model.walks import run_walks, walk_then_top_up, walks_leave_untaken
 
 HOME = IPv6Network("2001:db8:10::/64")
 HA = HOME[1]
@@ -344,18 +343,15 @@ def walk_every_row() -> None:
 
 def test_the_walks_take_every_row() -> None:
     """The scripted walks alone take every row (``make graph-coverage`` counts them)."""
-    SEEN.clear()
-    walk_every_row()
-    assert declared_rows(TRANSITIONS) - SEEN == set()
+    assert walks_leave_untaken(walk_every_row, SEEN, TRANSITIONS) == set()
 
 
 def test_model_test_takes_every_transition() -> None:
     # The walks take every row; the random sweep only tops up what they might miss.
-    walk_every_row()
-    take_every_transition(
+    walk_then_top_up(
+        walk_every_row,
         CorrespondentRegistrationVersusSpec,
         registration_graph.GRAPH,
         SEEN,
         max_examples=20,
-        stateful_step_count=50,
     )

@@ -23,8 +23,7 @@ from tcpip6.stack.machines.registration import TRANSITIONS
 from tcpip6.stack.mobility.mobile_node import MobileNode, enable_mobile_node
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.wire import mobility as wire_mh
-from tests.model.coverage import take_every_transition
-from tests.model.walks import declared_rows, run_walks
+from tests.model.walks import run_walks, walk_then_top_up, walks_leave_untaken
 
 HOME = IPv6Network("2001:db8:10::/64")
 HA = HOME[1]
@@ -227,17 +226,10 @@ def walk_every_row() -> None:
 
 def test_the_walks_take_every_row() -> None:
     """The scripted walks alone take every row (``make graph-coverage`` counts them)."""
-    SEEN.clear()
-    walk_every_row()
-    assert declared_rows(TRANSITIONS) - SEEN == set()
+    assert walks_leave_untaken(walk_every_row, SEEN, TRANSITIONS) == set()
 
 
 def test_model_test_takes_every_transition() -> None:
-    walk_every_row()
-    take_every_transition(
-        RegistrationVersusSpec,
-        registration_graph.GRAPH,
-        SEEN,
-        max_examples=300,
-        stateful_step_count=50,
+    walk_then_top_up(
+        walk_every_row, RegistrationVersusSpec, registration_graph.GRAPH, SEEN, max_examples=300
     )

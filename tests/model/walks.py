@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from tcpip6.stack.machines.graph import Graph
+from tests.model.coverage import take_every_transition
+
 Step = tuple[str, dict[str, Any]]
 
 
@@ -31,3 +34,27 @@ def declared_rows(transitions: Iterable[Mapping[str, Any]]) -> set[tuple[str, st
         for row in transitions
         for source in (row["source"] if isinstance(row["source"], list) else [row["source"]])
     }
+
+
+def walks_leave_untaken(
+    walk: Callable[[], None],
+    seen: set[tuple[str, str, str]],
+    transitions: Iterable[Mapping[str, Any]],
+) -> set[tuple[str, str, str]]:
+    """The declared rows that ``walk`` alone leaves untaken (``seen`` cleared first)."""
+    seen.clear()
+    walk()
+    return declared_rows(transitions) - seen
+
+
+def walk_then_top_up(
+    walk: Callable[[], None],
+    machine: type,
+    graph: Graph,
+    seen: set[tuple[str, str, str]],
+    max_examples: int,
+) -> None:
+    """The scripted walks first; a random sweep of the model test then tops up any row
+    they left untaken."""
+    walk()
+    take_every_transition(machine, graph, seen, max_examples=max_examples, stateful_step_count=50)
