@@ -21,8 +21,8 @@ from tcpip6.stack.machines import registration as registration_graph
 from tcpip6.stack.machines.graph import TransitionRecord
 from tcpip6.stack.machines.registration import TRANSITIONS
 from tcpip6.stack.mobility.mobile_node import MobileNode, enable_mobile_node
-from tcpip6.stack.params import InterfaceParameters
 from tcpip6.wire import mobility as wire_mh
+from tests.model.mobile_node import mobile_node_host
 from tests.model.walks import run_walks, walk_then_top_up, walks_leave_untaken
 
 HOME = IPv6Network("2001:db8:10::/64")
@@ -45,13 +45,7 @@ class RegistrationVersusSpec(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.world = SimWorld(5)
-        host = self.world.host("mn")
-        iface = self.world.connect(
-            host, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0)
-        )
-        for address in (*COAS, HOA):
-            iface.add_static_address(address, 64, self.world.now)
-        iface.add_static_neighbor(HA, HA_MAC)
+        host, iface = mobile_node_host(self.world, (*COAS, HOA), {HA: HA_MAC})
         #: Frames the home agent's port received since the last check, and the Binding
         #: Updates among all of them so far (read by scapy).
         self.frames: list[bytes] = []

@@ -6,7 +6,6 @@ are gone and resolved anew. Asserted on the frames (scapy decodes them) and the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any
 
@@ -16,6 +15,7 @@ from scapy.layers.l2 import Ether
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack.machines.dad import AddressState
 from tcpip6.stack.machines.nce import NceState
+from tests.removal_questions import answers, removal_questions
 
 PREFIX = IPv6Network("2001:db8:1::/64")
 
@@ -208,7 +208,6 @@ AFTER_REMOVAL = {
 def sockets_after_removal() -> dict[str, str]:
     """Sockets of a tcpip6 host bound to, connected through and naming an interface that is
     then removed: what each socket call gives afterwards ("ok" or the errno's name)."""
-    import errno
     import socket as so
 
     from tcpip6.api.sockets import Stack
@@ -234,29 +233,11 @@ def sockets_after_removal() -> dict[str, str]:
     def udp() -> Any:
         return stack.socket(so.AF_INET6, so.SOCK_DGRAM)
 
-    bound, bound_ll, connected = udp(), udp(), udp()
-    bound.bind((str(own), 0))
-    bound_ll.bind((str(lla), 0, 0, index))
-    connected.connect((peer, 9))
-    calls: dict[str, Callable[[], object]] = {
-        "send_bound_to_address": lambda: bound.sendto(b"x", (peer, 9)),
-        "send_bound_to_link_local": lambda: bound_ll.sendto(b"x", (peer_ll, 9, 0, index)),
-        "send_connected": lambda: connected.send(b"x"),
-        "sendto_scope_id": lambda: udp().sendto(b"x", (peer_ll, 9, 0, index)),
-        "bind_scope_id": lambda: udp().bind((str(lla), 0, 0, index)),
-        "bind_address": lambda: udp().bind((str(own), 0)),
-    }
+    calls = removal_questions(udp, str(own), str(lla), peer, peer_ll, index)
     before = {name: call() for name, call in calls.items() if name.startswith("send")}
     assert all(n == 1 for n in before.values()), before  # each worked while it was there
     a.remove_interface(ia1, world.now)
-    seen: dict[str, str] = {}
-    for name, call in calls.items():
-        try:
-            call()
-            seen[name] = "ok"
-        except OSError as exc:
-            seen[name] = errno.errorcode[exc.errno]
-    return seen
+    return answers(calls)
 
 
 def test_sockets_of_a_removed_interface_get_the_errors_linux_gives() -> None:
