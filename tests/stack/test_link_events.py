@@ -16,20 +16,14 @@ from tcpip6.io.sim import SimWorld
 from tcpip6.stack.machines.dad import AddressState
 from tcpip6.stack.machines.nce import NceState
 from tests.removal_questions import answers, removal_questions
+from tests.stack.conftest import routed_lan
 
 PREFIX = IPv6Network("2001:db8:1::/64")
 
 
 def test_link_down_then_up_runs_dad_and_router_solicitation_again() -> None:
     world = SimWorld(seed=11)
-    router = world.router("r")
-    ir = world.connect_router(router, "lan", PREFIX)
-    router.host.start(world.now)
-    a, b = world.host("a"), world.host("b")
-    ia, ib = world.connect(a, "lan"), world.connect(b, "lan")
-    a.start(world.now)
-    b.start(world.now)
-    world.run_for(10.0)
+    _, ir, (a, _b), (ia, ib) = routed_lan(world, PREFIX, ("a", "b"))
     sent: list[tuple[float, bytes]] = []
     world.observers.append(
         lambda iface, frame, now: sent.append((now, frame)) if iface is ia else None
@@ -105,13 +99,7 @@ def test_a_router_that_no_longer_answers_is_dropped_after_its_probes() -> None:
     probes (NUD's MAX_UNICAST_SOLICIT unicast NSs, RFC 4861 §7.3.3) go unanswered and the
     entry is removed; the Router Solicitations go out as always."""
     world = SimWorld(seed=12)
-    router = world.router("r")
-    ir = world.connect_router(router, "lan", PREFIX)
-    router.host.start(world.now)
-    a = world.host("a")
-    ia = world.connect(a, "lan")
-    a.start(world.now)
-    world.run_for(10.0)
+    router, ir, (a,), (ia,) = routed_lan(world, PREFIX, ("a",))
     r_lla = next(e.address for e in ir.addresses if e.address.is_link_local)
     assert ia.neighbors.get(r_lla) is not None
     sent: list[bytes] = []
