@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tcpip6.io.sim import Router, SimWorld
+from tcpip6.io.sim import SimWorld
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.params import InterfaceParameters
+from tcpip6.stack.router import Router
 
 A_LL = IPv6Address("fe80::a")
 B_LL = IPv6Address("fe80::b")
