@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import queue
 import re
@@ -174,6 +175,21 @@ def start_tcpip6_host(topo: Topology, pcap: Path, *args: str) -> LineReader:
     cmd += args
     proc = topo.start(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return LineReader(proc)
+
+
+def show_json(control: Path, view: str) -> dict[str, Any]:
+    """``tcpip6 show --json VIEW`` against the host serving ``control``: the command
+    succeeded, and what it printed, decoded."""
+    show = subprocess.run(
+        [sys.executable, "-m", "tcpip6", "show", "--control", str(control), "--json", view],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=REPO,
+    )
+    assert show.returncode == 0, show.stderr
+    data: dict[str, Any] = json.loads(show.stdout)
+    return data
 
 
 def start_sniffer(topo: Topology, pcap: Path) -> LineReader:
