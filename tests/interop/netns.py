@@ -165,6 +165,24 @@ class LineReader:
         return self.lines
 
 
+def radvd_conf(
+    prefix: str, min_interval: int = 3, max_interval: int = 4, prefix_options: Sequence[str] = ()
+) -> str:
+    """A radvd.conf advertising ``prefix`` (on-link, autonomous, with ``prefix_options``)
+    from the peer's end of the veth pair, every ``min_interval`` to ``max_interval`` s."""
+    options = "".join(
+        f"        {option};\n" for option in ("AdvOnLink on", "AdvAutonomous on", *prefix_options)
+    )
+    return (
+        f"interface {PEER_IF} {{\n"
+        "    AdvSendAdvert on;\n"
+        f"    MinRtrAdvInterval {min_interval};\n"
+        f"    MaxRtrAdvInterval {max_interval};\n"
+        f"    prefix {prefix} {{\n{options}    }};\n"
+        "};\n"
+    )
+
+
 def start_tcpip6_host(topo: Topology, pcap: Path, *args: str) -> LineReader:
     """``tcpip6 host --link ethernet:veth-h --pcap PCAP ARGS`` in the host namespace."""
     cmd = topo.in_host(sys.executable, "-u", "-m", "tcpip6", "host")
