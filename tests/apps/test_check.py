@@ -6,6 +6,7 @@ the frame that was changed; pcapng reads like pcap."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from ipaddress import IPv6Address
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from tcpip6.apps.check import Allowance, check_capture, load_allow_list
 from tcpip6.apps.demo import Timeline, simulate
 from tcpip6.cli import main
 from tcpip6.io.sim import SimWorld
+from tcpip6.stack.host import Host
+from tcpip6.stack.interface import Interface
 from tcpip6.stack.params import InterfaceParameters
 from tests.stack.conftest import make_pair
 from tests.stack.tcpscenario import connected
@@ -109,49 +112,86 @@ def _first(packets: list[Ether], want: type, pred: object = None) -> int:
     raise AssertionError(f"no {want.__name__} in the capture")
 
 
-def test_an_ack_beyond_snd_nxt_is_caught(demo_pcap: Path, tmp_path: Path) -> None:
-    packets = rdpcap(str(demo_pcap))
-    n = _first(
-        packets, ScapyTCP, lambda p: p[ScapyTCP].flags == "A" and not bytes(p[ScapyTCP].payload)
-    )
+def _mutate_first(
+    src: Path, dst: Path, layer: type, pred: object, mutate: Callable[[Ether], None]
+) -> int:
+    """Copy ``src`` to ``dst`` with the first frame carrying ``layer`` (and passing
+    ``pred``) changed by ``mutate`` and its checksum left for scapy to compute again;
+    that frame's number."""
+    packets = rdpcap(str(src))
+    n = _first(packets, layer, pred)
     p = packets[n - 1].copy()
+    mutate(p)
+    delattr(p[layer], "chksum" if layer is ScapyTCP else "cksum")
+    _rewrite(src, dst, {n: Ether(bytes(p))})
+    return n
+
+
+def _na_to_all_nodes(p: Ether) -> None:
+    p[IPv6].dst = "ff02::1"
+
+
+def _ack_beyond_snd_nxt(p: Ether) -> None:
     p[ScapyTCP].ack = (p[ScapyTCP].ack + 100_000) % 2**32
-    del p[ScapyTCP].chksum
+
+
+def _na_to_multicast(p: Ether) -> None:
+    p[Ether].dst = "33:33:00:00:00:01"
+    p[IPv6].dst = "ff02::1"
+
+
+def _dad_probe_from_its_target(p: Ether) -> None:
+    p[IPv6].src = p[ICMPv6ND_NS].tgt
+
+
+def test_an_ack_beyond_snd_nxt_is_caught(demo_pcap: Path, tmp_path: Path) -> None:
     out = tmp_path / "ack.pcap"
-    _rewrite(demo_pcap, out, {n: Ether(bytes(p))})
+    n = _mutate_first(
+        demo_pcap,
+        out,
+        ScapyTCP,
+        lambda p: p[ScapyTCP].flags == "A" and not bytes(p[ScapyTCP].payload),
+        _ack_beyond_snd_nxt,
+    )
     devs = check_capture(str(out)).deviations
     assert [(d.frame, d.rule, d.rfc) for d in devs][:1] == [
         (n, "ACK of data never sent", "RFC 9293 §3.4")
     ]
 
 
-def test_a_solicited_na_to_a_multicast_address_is_caught(demo_pcap: Path, tmp_path: Path) -> None:
-    packets = rdpcap(str(demo_pcap))
-    n = _first(packets, ICMPv6ND_NA, lambda p: p[ICMPv6ND_NA].S == 1)
-    p = packets[n - 1].copy()
-    p[Ether].dst = "33:33:00:00:00:01"
-    p[IPv6].dst = "ff02::1"
-    del p[ICMPv6ND_NA].cksum
-    out = tmp_path / "na.pcap"
-    _rewrite(demo_pcap, out, {n: Ether(bytes(p))})
+@pytest.mark.parametrize(
+    ("layer", "pred", "mutate", "rule", "rfc"),
+    [
+        (
+            ICMPv6ND_NA,
+            lambda p: p[ICMPv6ND_NA].S == 1,
+            _na_to_multicast,
+            "solicited NA to a multicast address",
+            "RFC 4861 §7.1.2",
+        ),
+        (
+            ICMPv6ND_NS,
+            lambda p: p[IPv6].src == "::",
+            _dad_probe_from_its_target,
+            "DAD probe with a source address",
+            "RFC 4862 §5.4.2",
+        ),
+    ],
+    ids=["solicited-na-to-multicast", "dad-probe-with-a-source"],
+)
+def test_a_mutated_nd_message_is_caught(
+    demo_pcap: Path,
+    tmp_path: Path,
+    layer: type,
+    pred: object,
+    mutate: Callable[[Ether], None],
+    rule: str,
+    rfc: str,
+) -> None:
+    out = tmp_path / "nd.pcap"
+    n = _mutate_first(demo_pcap, out, layer, pred, mutate)
     devs = check_capture(str(out)).deviations
-    assert [(d.frame, d.rule, d.rfc) for d in devs] == [
-        (n, "solicited NA to a multicast address", "RFC 4861 §7.1.2")
-    ]
-
-
-def test_a_dad_probe_with_a_source_address_is_caught(demo_pcap: Path, tmp_path: Path) -> None:
-    packets = rdpcap(str(demo_pcap))
-    n = _first(packets, ICMPv6ND_NS, lambda p: p[IPv6].src == "::")
-    p = packets[n - 1].copy()
-    p[IPv6].src = p[ICMPv6ND_NS].tgt
-    del p[ICMPv6ND_NS].cksum
-    out = tmp_path / "dad.pcap"
-    _rewrite(demo_pcap, out, {n: Ether(bytes(p))})
-    devs = check_capture(str(out)).deviations
-    assert [(d.frame, d.rule, d.rfc) for d in devs] == [
-        (n, "DAD probe with a source address", "RFC 4862 §5.4.2")
-    ]
+    assert [(d.frame, d.rule, d.rfc) for d in devs] == [(n, rule, rfc)]
 
 
 def test_an_icmpv6_error_about_an_error_is_caught(demo_pcap: Path, tmp_path: Path) -> None:
@@ -201,13 +241,8 @@ def test_the_command_line(
     assert main(["check", str(demo_pcap)]) == 0
     assert "0 deviations" in capsys.readouterr().out
     # A mutated capture: exit 1, the deviation in the JSON report, and allowed by a list.
-    packets = rdpcap(str(demo_pcap))
-    n = _first(packets, ICMPv6ND_NA, lambda p: p[ICMPv6ND_NA].S == 1)
-    p = packets[n - 1].copy()
-    p[IPv6].dst = "ff02::1"
-    del p[ICMPv6ND_NA].cksum
     bad = tmp_path / "bad.pcap"
-    _rewrite(demo_pcap, bad, {n: Ether(bytes(p))})
+    _mutate_first(demo_pcap, bad, ICMPv6ND_NA, lambda p: p[ICMPv6ND_NA].S == 1, _na_to_all_nodes)
     assert main(["check", "--json", str(bad)]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["deviations"] == 1
@@ -244,17 +279,24 @@ def test_allow_list_entries_are_checked(tmp_path: Path) -> None:
 # -- NUD, MLD and a simultaneous close, from tcpip6's own simnet captures ----------------
 
 
-def _nud_capture(path: Path) -> float:
-    """a pings b, ReachableTime passes in silence, a pings again: DELAY, PROBE, and b
-    answers the first unicast probe; then b goes silent and a's next packet ends in
-    MAX_UNICAST_SOLICIT unanswered probes. The time of a's last echo request."""
-    world = SimWorld(seed=3)
+def _captured_pair(path: Path, seed: int) -> tuple[SimWorld, Host, Host, Interface, Interface]:
+    """Hosts a (fe80::a) and b (fe80::b) on segment ``lan`` without DAD, the world
+    captured to ``path``."""
+    world = SimWorld(seed=seed)
     world.capture(path)
     a, b = world.host("a"), world.host("b")
     ia = world.connect(a, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
     ib = world.connect(b, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
     ia.add_static_address(NUD_A, 64, 0.0)
     ib.add_static_address(NUD_B, 64, 0.0)
+    return world, a, b, ia, ib
+
+
+def _nud_capture(path: Path) -> float:
+    """a pings b, ReachableTime passes in silence, a pings again: DELAY, PROBE, and b
+    answers the first unicast probe; then b goes silent and a's next packet ends in
+    MAX_UNICAST_SOLICIT unanswered probes. The time of a's last echo request."""
+    world, a, _b, ia, ib = _captured_pair(path, seed=3)
     world.run_for(0.1)
     a.icmpv6.send_echo_request(NUD_B, 1, 1, b"", world.now)
     world.run_for(46.0)  # past ReachableTime (at most 1.5 * 30 s): STALE
@@ -386,13 +428,7 @@ MLD_GROUP = IPv6Address("ff05::1234")
 def _mld_capture(path: Path) -> list[float]:
     """Two tcpip6 listeners and General Queries (Maximum Response Delay 2 s) from a
     querier the test stands in for, written into the capture: the query times."""
-    world = SimWorld(seed=11)
-    world.capture(path)
-    a, b = world.host("a"), world.host("b")
-    ia = world.connect(a, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
-    ib = world.connect(b, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
-    ia.add_static_address(NUD_A, 64, 0.0)
-    ib.add_static_address(NUD_B, 64, 0.0)
+    world, a, b, ia, ib = _captured_pair(path, seed=11)
     world.run_for(20.0)
     a.join_group(ia, MLD_GROUP, world.now)
     b.join_group(ib, MLD_GROUP, world.now)

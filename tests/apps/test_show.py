@@ -30,6 +30,7 @@ from tcpip6.io.sim import SimWorld
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
 from tests.cli import tcpip6_cli
+from tests.stack.conftest import routed_lan
 
 PREFIX = IPv6Network("2001:db8:1::/64")
 STATIC = IPv6Network("2001:db8:9::/48")
@@ -51,14 +52,7 @@ def net() -> Net:
     """Router r advertising 2001:db8:1::/64 to hosts a and b; a pings b, has a static
     route and serves echo and discard."""
     world = SimWorld(seed=3)
-    router = world.router("r")
-    ri = world.connect_router(router, "lan", PREFIX)
-    router.host.start(world.now)
-    a, b = world.host("a"), world.host("b")
-    ai, bi = world.connect(a, "lan"), world.connect(b, "lan")
-    a.start(world.now)
-    b.start(world.now)
-    world.run_for(10.0)
+    _, ri, (a, _), (ai, bi) = routed_lan(world, PREFIX, ("a", "b"))
     b_global = next(x for x in bi.source_candidates() if x in PREFIX)
     a.icmpv6.send_echo_request(b_global, 1, 1, b"x", world.now)
     world.run_for(2.0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import queue
 import re
@@ -164,6 +165,24 @@ class LineReader:
         return self.lines
 
 
+def radvd_conf(
+    prefix: str, min_interval: int = 3, max_interval: int = 4, prefix_options: Sequence[str] = ()
+) -> str:
+    """A radvd.conf advertising ``prefix`` (on-link, autonomous, with ``prefix_options``)
+    from the peer's end of the veth pair, every ``min_interval`` to ``max_interval`` s."""
+    options = "".join(
+        f"        {option};\n" for option in ("AdvOnLink on", "AdvAutonomous on", *prefix_options)
+    )
+    return (
+        f"interface {PEER_IF} {{\n"
+        "    AdvSendAdvert on;\n"
+        f"    MinRtrAdvInterval {min_interval};\n"
+        f"    MaxRtrAdvInterval {max_interval};\n"
+        f"    prefix {prefix} {{\n{options}    }};\n"
+        "};\n"
+    )
+
+
 def start_tcpip6_host(topo: Topology, pcap: Path, *args: str) -> LineReader:
     """``tcpip6 host --link ethernet:veth-h --pcap PCAP ARGS`` in the host namespace."""
     cmd = topo.in_host(sys.executable, "-u", "-m", "tcpip6", "host")
@@ -174,6 +193,21 @@ def start_tcpip6_host(topo: Topology, pcap: Path, *args: str) -> LineReader:
     cmd += args
     proc = topo.start(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return LineReader(proc)
+
+
+def show_json(control: Path, view: str) -> dict[str, Any]:
+    """``tcpip6 show --json VIEW`` against the host serving ``control``: the command
+    succeeded, and what it printed, decoded."""
+    show = subprocess.run(
+        [sys.executable, "-m", "tcpip6", "show", "--control", str(control), "--json", view],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=REPO,
+    )
+    assert show.returncode == 0, show.stderr
+    data: dict[str, Any] = json.loads(show.stdout)
+    return data
 
 
 def start_sniffer(topo: Topology, pcap: Path) -> LineReader:

@@ -5,12 +5,12 @@ one JSON object, question -> "ok" or the errno's name."""
 
 from __future__ import annotations
 
-import errno
 import json
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+
+from tests.removal_questions import answers, removal_questions
 
 OWN, PEER = "2001:db8:1::1", "2001:db8:1::2"
 LLA, PEER_LL = "fe80::1", "fe80::2"
@@ -32,28 +32,10 @@ def main() -> None:
     def udp() -> socket.socket:
         return socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 
-    bound, bound_ll, connected = udp(), udp(), udp()
-    bound.bind((OWN, 0))
-    bound_ll.bind((LLA, 0, 0, index))
-    connected.connect((PEER, 9))
-    calls: dict[str, Callable[[], object]] = {
-        "send_bound_to_address": lambda: bound.sendto(b"x", (PEER, 9)),
-        "send_bound_to_link_local": lambda: bound_ll.sendto(b"x", (PEER_LL, 9, 0, index)),
-        "send_connected": lambda: connected.send(b"x"),
-        "sendto_scope_id": lambda: udp().sendto(b"x", (PEER_LL, 9, 0, index)),
-        "bind_scope_id": lambda: udp().bind((LLA, 0, 0, index)),
-        "bind_address": lambda: udp().bind((OWN, 0)),
-    }
+    calls = removal_questions(udp, OWN, LLA, PEER, PEER_LL, index)
     sh("ip", "link", "del", "rm-a")
     time.sleep(0.2)
-    seen: dict[str, str] = {}
-    for name, call in calls.items():
-        try:
-            call()
-            seen[name] = "ok"
-        except OSError as exc:
-            seen[name] = errno.errorcode[exc.errno]
-    print(json.dumps(seen))
+    print(json.dumps(answers(calls)))
 
 
 if __name__ == "__main__":

@@ -28,19 +28,9 @@ from pathlib import Path
 from tests.interop import netns
 from tests.interop.netns import HOST_IF, PEER_IF, Topology
 
-RADVD_CONF = f"""\
-interface {PEER_IF} {{
-    AdvSendAdvert on;
-    MinRtrAdvInterval 3;
-    MaxRtrAdvInterval 4;
-    prefix 2001:db8:7a::/64 {{
-        AdvOnLink on;
-        AdvAutonomous on;
-        AdvValidLifetime 6;
-        AdvPreferredLifetime 4;
-    }};
-}};
-"""
+RADVD_CONF = netns.radvd_conf(
+    "2001:db8:7a::/64", prefix_options=("AdvValidLifetime 6", "AdvPreferredLifetime 4")
+)
 
 CLIENTS = """\
 import socket, sys

@@ -105,17 +105,7 @@ def test_a_vanished_interface_leaves_the_host_running(topology: Topology, tmp_pa
     assert netns.stop(host) == 0, "\n".join(host.rest())
 
 
-RADVD_CONF = f"""\
-interface {PEER_IF} {{
-    AdvSendAdvert on;
-    MinRtrAdvInterval 30;
-    MaxRtrAdvInterval 60;
-    prefix 2001:db8:79::/64 {{
-        AdvOnLink on;
-        AdvAutonomous on;
-    }};
-}};
-"""
+RADVD_CONF = netns.radvd_conf("2001:db8:79::/64", 30, 60)
 
 
 def test_down_and_up_runs_dad_rs_mld_and_probes_the_router_it_knew(

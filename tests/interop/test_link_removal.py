@@ -23,17 +23,7 @@ from tests.interop.netns import HOST_IF, PEER_IF, REPO, Topology
 from tests.stack.test_link_events import AFTER_REMOVAL, sockets_after_removal
 
 PREFIX = "2001:db8:78:"
-RADVD_CONF = f"""\
-interface {PEER_IF} {{
-    AdvSendAdvert on;
-    MinRtrAdvInterval 3;
-    MaxRtrAdvInterval 4;
-    prefix {PREFIX}:/64 {{
-        AdvOnLink on;
-        AdvAutonomous on;
-    }};
-}};
-"""
+RADVD_CONF = netns.radvd_conf(f"{PREFIX}:/64")
 
 CLIENT = """\
 import socket, sys

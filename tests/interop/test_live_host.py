@@ -28,17 +28,7 @@ from tests.interop.netns import HOST_IF, PEER_IF, LineReader, Topology
 
 PREFIX = "2001:db8:77::"
 PEER_GLOBAL = "2001:db8:77::1"
-RADVD_CONF = f"""\
-interface {PEER_IF} {{
-    AdvSendAdvert on;
-    MinRtrAdvInterval 3;
-    MaxRtrAdvInterval 4;
-    prefix {PREFIX}/64 {{
-        AdvOnLink on;
-        AdvAutonomous on;
-    }};
-}};
-"""
+RADVD_CONF = netns.radvd_conf(f"{PREFIX}/64")
 ICMPV6 = 58
 MLD_DONE = 132
 

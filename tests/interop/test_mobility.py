@@ -66,15 +66,7 @@ def test_mobile_node_binds_at_the_tcpip6_correspondent(topology: Topology, tmp_p
         {"status": 0, "seq": 12, "lifetime": 105, "dst": COA, "rh2": rh2}
     ]
 
-    show = subprocess.run(
-        [sys.executable, "-m", "tcpip6", "show", "--control", str(control), "--json", "bindings"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=netns.REPO,
-    )
-    assert show.returncode == 0, show.stderr
-    data = json.loads(show.stdout)
+    data = netns.show_json(control, "bindings")
     (entry,) = data["binding_cache"]
     assert (entry["home_address"], entry["care_of_address"], entry["sequence_number"]) == (
         HOME,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import os
 import re
 import signal
@@ -133,26 +132,13 @@ def network() -> Iterator[Net]:
             subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
-def bindings(control: Path) -> dict[str, Any]:
-    show = subprocess.run(
-        [sys.executable, "-m", "tcpip6", "show", "--control", str(control), "--json", "bindings"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=netns.REPO,
-    )
-    assert show.returncode == 0, show.stderr
-    data: dict[str, Any] = json.loads(show.stdout)
-    return data
-
-
 def wait_bound(control: Path, prefix: IPv6Network, timeout: float = 30.0) -> dict[str, Any]:
     """The mobile node's Binding Update List once its home registration names a care-of
     address of ``prefix`` and is acknowledged."""
     end = time.monotonic() + timeout
     data: dict[str, Any] = {}
     while time.monotonic() < end:
-        data = bindings(control)
+        data = netns.show_json(control, "bindings")
         for entry in data.get("binding_update_list", []):
             coa = entry.get("care_of_address")
             if entry.get("state") == "BOUND" and coa and IPv6Address(coa) in prefix:
@@ -223,7 +209,7 @@ def test_pings_to_the_home_address_survive_two_moves(tmp_path: Path) -> None:
             (bul,) = data["binding_update_list"]
             care_of = IPv6Address(bul["care_of_address"])
             # RFC 6275 §10.3.1: the home agent's Binding Cache holds the same binding.
-            home = bindings(ha_ctl)["binding_cache"]
+            home = netns.show_json(ha_ctl, "bindings")["binding_cache"]
             assert [(e["home_address"], e["care_of_address"]) for e in home] == [
                 (str(HOA), str(care_of))
             ]

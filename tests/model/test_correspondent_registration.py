@@ -26,9 +26,9 @@ from tcpip6.stack.machines.graph import TransitionRecord
 from tcpip6.stack.mobility import return_routability as rr
 from tcpip6.stack.mobility.mobile_node import enable_mobile_node
 from tcpip6.stack.mobility.route_optimisation import CorrespondentEntry, RouteOptimisation
-from tcpip6.stack.params import InterfaceParameters
 from tcpip6.wire import mobility as wire_mh
-from tests.model.coverage import take_every_transition
+from tests.model.mobile_node import mobile_node_host
+from tests.model.walks import run_walks, walk_then_top_up, walks_leave_untaken
 
 HOME = IPv6Network("2001:db8:10::/64")
 HA = HOME[1]
@@ -60,14 +60,7 @@ class CorrespondentRegistrationVersusSpec(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.world = SimWorld(5)
-        host = self.world.host("mn")
-        iface = self.world.connect(
-            host, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0)
-        )
-        for address in (*COAS, HOA):
-            iface.add_static_address(address, 64, self.world.now)
-        iface.add_static_neighbor(HA, HA_MAC)
-        iface.add_static_neighbor(CN, CN_MAC)
+        host, iface = mobile_node_host(self.world, (*COAS, HOA), {HA: HA_MAC, CN: CN_MAC})
         #: Frames the correspondent's port received since the last check; what they said.
         self.frames: list[bytes] = []
         self.on_wire: list[tuple[Any, ...]] = []
@@ -336,34 +329,22 @@ WALKS: list[list[tuple[str, dict[str, Any]]]] = [
 
 
 def walk_every_row() -> None:
-    for steps in WALKS:
-        machine = CorrespondentRegistrationVersusSpec()
-        machine.first_sequence(0xFFFF)  # across the wrap at once
-        for name, kwargs in steps:
-            getattr(machine, name)(**kwargs)
-            machine.agree()
-        machine.teardown()
+    run_walks(
+        CorrespondentRegistrationVersusSpec, WALKS, first_sequence=0xFFFF
+    )  # across the wrap at once
 
 
 def test_the_walks_take_every_row() -> None:
     """The scripted walks alone take every row (``make graph-coverage`` counts them)."""
-    SEEN.clear()
-    walk_every_row()
-    declared = {
-        (source, row["trigger"], row["dest"])
-        for row in TRANSITIONS
-        for source in (row["source"] if isinstance(row["source"], list) else [row["source"]])
-    }
-    assert declared - SEEN == set()
+    assert walks_leave_untaken(walk_every_row, SEEN, TRANSITIONS) == set()
 
 
 def test_model_test_takes_every_transition() -> None:
     # The walks take every row; the random sweep only tops up what they might miss.
-    walk_every_row()
-    take_every_transition(
+    walk_then_top_up(
+        walk_every_row,
         CorrespondentRegistrationVersusSpec,
         registration_graph.GRAPH,
         SEEN,
         max_examples=20,
-        stateful_step_count=50,
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
@@ -161,42 +162,39 @@ def test_prr_paces_recovery_as_rfc_6937(events: list[tuple[str, int]]) -> None:
     assert a.state.name == "ESTABLISHED"
 
 
-def test_a_worked_example() -> None:
-    """RFC 6937 §3 by hand: RecoverFS 20 segments, ssthresh 10 (MSS 1000)."""
-    common = {"ssthresh": 10_000, "recover_fs": 20_000, "mss": 1000}
+#: RFC 6937 §3 by hand: RecoverFS 20 segments, ssthresh 10 (MSS 1000). Each row:
+#: prr_delivered, prr_out, DeliveredData, pipe, PRR-CRB?, then the expected sndcnt.
+WORKED = [
     # pipe above ssthresh: proportional, one segment out for every two delivered.
-    assert (
-        spec.prr_sndcnt(prr_delivered=2000, prr_out=0, delivered_data=2000, pipe=17_000, **common)
-        == 1000
-    )
-    assert (
-        spec.prr_sndcnt(
-            prr_delivered=3000, prr_out=1000, delivered_data=1000, pipe=16_000, **common
-        )
-        == 500
-    )
+    (2000, 0, 2000, 17_000, False, 1000),
+    (3000, 1000, 1000, 16_000, False, 500),
     # pipe at or below ssthresh: PRR-SSRB catches up, by DeliveredData + MSS at most.
-    assert (
-        spec.prr_sndcnt(
-            prr_delivered=12_000, prr_out=6000, delivered_data=3000, pipe=5000, **common
-        )
-        == 5000
-    )
-    assert (
-        spec.prr_sndcnt(
-            prr_delivered=12_000, prr_out=11_500, delivered_data=1000, pipe=5000, **common
-        )
-        == 2000
-    )
+    (12_000, 6000, 3000, 5000, False, 5000),
+    (12_000, 11_500, 1000, 5000, False, 2000),
     # PRR-CRB stays within what was delivered.
-    assert (
-        spec.prr_sndcnt(
-            prr_delivered=12_000,
-            prr_out=11_500,
-            delivered_data=1000,
-            pipe=5000,
-            conservative=True,
-            **common,
-        )
-        == 500
+    (12_000, 11_500, 1000, 5000, True, 500),
+]
+
+
+@pytest.mark.parametrize(
+    ("prr_delivered", "prr_out", "delivered_data", "pipe", "conservative", "sndcnt"), WORKED
+)
+def test_a_worked_example(
+    prr_delivered: int,
+    prr_out: int,
+    delivered_data: int,
+    pipe: int,
+    conservative: bool,
+    sndcnt: int,
+) -> None:
+    got = spec.prr_sndcnt(
+        prr_delivered=prr_delivered,
+        prr_out=prr_out,
+        delivered_data=delivered_data,
+        pipe=pipe,
+        ssthresh=10_000,
+        recover_fs=20_000,
+        mss=1000,
+        conservative=conservative,
     )
+    assert got == sndcnt

@@ -1,9 +1,11 @@
-"""Fixtures: a simnet world with two hosts on one segment and static neighbors."""
+"""Fixtures: a simnet world with two hosts on one segment and static neighbors, and hosts
+that autoconfigure from a router on one segment."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv6Address
+from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from tcpip6.io.sim import SimWorld
 from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.params import InterfaceParameters
+from tcpip6.stack.router import Router
 
 A_LL = IPv6Address("fe80::a")
 B_LL = IPv6Address("fe80::b")
@@ -54,3 +57,20 @@ def make_pair(seed: int = 1) -> Pair:
     ib.add_static_neighbor(A_LL, ia.link.link_address)
     world.run_for(0.01)
     return Pair(world, a, b, ia, ib)
+
+
+def routed_lan(
+    world: SimWorld, prefix: IPv6Network, names: Sequence[str]
+) -> tuple[Router, Interface, list[Host], list[Interface]]:
+    """Router r advertising ``prefix`` on segment ``lan`` and the hosts ``names`` on it,
+    all started, 10 s on (addresses autoconfigured): the router, its interface, the hosts
+    and their interfaces."""
+    router = world.router("r")
+    router_iface = world.connect_router(router, "lan", prefix)
+    router.host.start(world.now)
+    hosts = [world.host(name) for name in names]
+    ifaces = [world.connect(host, "lan") for host in hosts]
+    for host in hosts:
+        host.start(world.now)
+    world.run_for(10.0)
+    return router, router_iface, hosts, ifaces

@@ -39,6 +39,19 @@ def wire(pair: Pair) -> list[tuple[str, Ether]]:
     return sent
 
 
+def from_b(sent: list[tuple[str, Ether]]) -> list[Ether]:
+    """The frames B sent, of those ``wire`` saw."""
+    return [f for w, f in sent if w == "b"]
+
+
+def wire_then_inject(pair: Pair, *packets: IPv6) -> list[tuple[str, Ether]]:
+    """``wire`` from now on, then ``packets`` arrive at B in order."""
+    sent = wire(pair)
+    for packet in packets:
+        inject(pair, packet)
+    return sent
+
+
 def inject(pair: Pair, packet: IPv6) -> None:
     """``packet`` arrives at B from A's NIC."""
     frame = Ether(src=pair.ia.link.link_address.hex(":"), dst=pair.ib.link.link_address.hex(":"))
@@ -118,21 +131,19 @@ def test_overlapping_fragments_discard_the_packet_silently(pair: Pair) -> None:
     inject(pair, last)
     pair.world.run_for(1.0)
     assert replies(pair) == []
-    assert [f for w, f in sent if w == "b"] == []
+    assert from_b(sent) == []
     c = pair.b.ip
     assert (c.fragment_overlap_drop, c.fragment_after_discard_drop) == (1, 2)
     assert c.reassembly_failed_drop == 1
 
 
 def test_timeout_with_the_first_fragment_sends_time_exceeded(pair: Pair) -> None:
-    sent = wire(pair)
     first, _, last = echo_fragments()
-    inject(pair, first)
-    inject(pair, last)
+    sent = wire_then_inject(pair, first, last)
     pair.world.run_for(59.9)
-    assert [f for w, f in sent if w == "b"] == []
+    assert from_b(sent) == []
     pair.world.run_for(0.2)
-    (frame,) = [f for w, f in sent if w == "b"]
+    (frame,) = from_b(sent)
     # RFC 8200 §4.5: Time Exceeded code 1 to the source of the first fragment, about it.
     assert frame[IPv6].dst == str(A_LL) and frame[IPv6].src == str(B_LL)
     err = frame[ICMPv6TimeExceeded]
@@ -142,17 +153,15 @@ def test_timeout_with_the_first_fragment_sends_time_exceeded(pair: Pair) -> None
 
 
 def test_timeout_without_the_first_fragment_sends_nothing(pair: Pair) -> None:
-    sent = wire(pair)
     _, middle, last = echo_fragments()
-    inject(pair, middle)
-    inject(pair, last)
+    sent = wire_then_inject(pair, middle, last)
     pair.world.run_for(61.0)
-    assert [f for w, f in sent if w == "b"] == []
+    assert from_b(sent) == []
     assert pair.b.ip.reassembly_timeout_drop == 1 and len(pair.b.ipv6.reassembler) == 0
 
 
 def parameter_problem(sent: list[tuple[str, Ether]]) -> ICMPv6ParamProblem:
-    (frame,) = [f for w, f in sent if w == "b"]
+    (frame,) = from_b(sent)
     assert frame[IPv6].dst == str(A_LL)
     return frame[ICMPv6ParamProblem]
 
@@ -207,7 +216,7 @@ def test_fragmented_neighbor_solicitation_is_dropped(pair: Pair) -> None:
     pair.world.run_for(0.1)
     assert pair.b.ip.reassembly_ok == 1
     assert pair.b.nd.in_fragment_drop == 1
-    assert [f for w, f in sent if w == "b"] == []
+    assert from_b(sent) == []
 
 
 def test_a_packet_to_ourselves_is_not_fragmented(pair: Pair) -> None:

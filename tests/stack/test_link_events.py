@@ -6,7 +6,6 @@ are gone and resolved anew. Asserted on the frames (scapy decodes them) and the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any
 
@@ -16,20 +15,15 @@ from scapy.layers.l2 import Ether
 from tcpip6.io.sim import SimWorld
 from tcpip6.stack.machines.dad import AddressState
 from tcpip6.stack.machines.nce import NceState
+from tests.removal_questions import answers, removal_questions
+from tests.stack.conftest import routed_lan
 
 PREFIX = IPv6Network("2001:db8:1::/64")
 
 
 def test_link_down_then_up_runs_dad_and_router_solicitation_again() -> None:
     world = SimWorld(seed=11)
-    router = world.router("r")
-    ir = world.connect_router(router, "lan", PREFIX)
-    router.host.start(world.now)
-    a, b = world.host("a"), world.host("b")
-    ia, ib = world.connect(a, "lan"), world.connect(b, "lan")
-    a.start(world.now)
-    b.start(world.now)
-    world.run_for(10.0)
+    _, ir, (a, _b), (ia, ib) = routed_lan(world, PREFIX, ("a", "b"))
     sent: list[tuple[float, bytes]] = []
     world.observers.append(
         lambda iface, frame, now: sent.append((now, frame)) if iface is ia else None
@@ -105,13 +99,7 @@ def test_a_router_that_no_longer_answers_is_dropped_after_its_probes() -> None:
     probes (NUD's MAX_UNICAST_SOLICIT unicast NSs, RFC 4861 §7.3.3) go unanswered and the
     entry is removed; the Router Solicitations go out as always."""
     world = SimWorld(seed=12)
-    router = world.router("r")
-    ir = world.connect_router(router, "lan", PREFIX)
-    router.host.start(world.now)
-    a = world.host("a")
-    ia = world.connect(a, "lan")
-    a.start(world.now)
-    world.run_for(10.0)
+    router, ir, (a,), (ia,) = routed_lan(world, PREFIX, ("a",))
     r_lla = next(e.address for e in ir.addresses if e.address.is_link_local)
     assert ia.neighbors.get(r_lla) is not None
     sent: list[bytes] = []
@@ -208,7 +196,6 @@ AFTER_REMOVAL = {
 def sockets_after_removal() -> dict[str, str]:
     """Sockets of a tcpip6 host bound to, connected through and naming an interface that is
     then removed: what each socket call gives afterwards ("ok" or the errno's name)."""
-    import errno
     import socket as so
 
     from tcpip6.api.sockets import Stack
@@ -234,29 +221,11 @@ def sockets_after_removal() -> dict[str, str]:
     def udp() -> Any:
         return stack.socket(so.AF_INET6, so.SOCK_DGRAM)
 
-    bound, bound_ll, connected = udp(), udp(), udp()
-    bound.bind((str(own), 0))
-    bound_ll.bind((str(lla), 0, 0, index))
-    connected.connect((peer, 9))
-    calls: dict[str, Callable[[], object]] = {
-        "send_bound_to_address": lambda: bound.sendto(b"x", (peer, 9)),
-        "send_bound_to_link_local": lambda: bound_ll.sendto(b"x", (peer_ll, 9, 0, index)),
-        "send_connected": lambda: connected.send(b"x"),
-        "sendto_scope_id": lambda: udp().sendto(b"x", (peer_ll, 9, 0, index)),
-        "bind_scope_id": lambda: udp().bind((str(lla), 0, 0, index)),
-        "bind_address": lambda: udp().bind((str(own), 0)),
-    }
+    calls = removal_questions(udp, str(own), str(lla), peer, peer_ll, index)
     before = {name: call() for name, call in calls.items() if name.startswith("send")}
     assert all(n == 1 for n in before.values()), before  # each worked while it was there
     a.remove_interface(ia1, world.now)
-    seen: dict[str, str] = {}
-    for name, call in calls.items():
-        try:
-            call()
-            seen[name] = "ok"
-        except OSError as exc:
-            seen[name] = errno.errorcode[exc.errno]
-    return seen
+    return answers(calls)
 
 
 def test_sockets_of_a_removed_interface_get_the_errors_linux_gives() -> None:

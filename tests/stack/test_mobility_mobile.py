@@ -144,15 +144,16 @@ def test_binding_updates_on_the_wire(run: tuple[MobileRun, list[Any]]) -> None:
     assert [(p[s6.MIP6MH_BA].status, p[s6.MIP6MH_BA].seq) for p in bas] == [(0, s) for s in seqs]
 
 
+def ipv6_in_ipv6(frames: list[Any], sender: str) -> list[Any]:
+    """The IPv6-in-IPv6 packets (outer Next Header 41, RFC 2473) ``sender`` put on the wire."""
+    return [p for host, _, p in frames if host == sender and s6.IPv6 in p and p[s6.IPv6].nh == 41]
+
+
 def test_tunnel_packets_on_the_wire(run: tuple[MobileRun, list[Any]]) -> None:
     _, frames = run
     # Reverse tunnel (RFC 6275 §11.3.1): outer care-of -> home agent, inner from the home
     # address; the large segments left the mobile node in fragments (it is their source).
-    reverse = [
-        p
-        for host, _, p in frames
-        if host == "mn" and s6.IPv6 in p and p[s6.IPv6].nh == 41 and p[s6.IPv6].dst == HA
-    ]
+    reverse = [p for p in ipv6_in_ipv6(frames, "mn") if p[s6.IPv6].dst == HA]
     assert reverse
     for p in reverse:
         inner = p[s6.IPv6].payload
@@ -173,11 +174,7 @@ def test_tunnel_packets_on_the_wire(run: tuple[MobileRun, list[Any]]) -> None:
     assert all(IPv6Address(p[s6.IPv6].dst) in CN_PREFIX for p in optimised)
     assert len(tunnelled) + len(optimised) == len(frags)
     # Tunnel from the home agent: outer home agent -> care-of, inner to the home address.
-    forward = [
-        p
-        for host, _, p in frames
-        if host == "ha" and s6.IPv6 in p and p[s6.IPv6].nh == 41 and p[s6.IPv6].src == HA
-    ]
+    forward = [p for p in ipv6_in_ipv6(frames, "ha") if p[s6.IPv6].src == HA]
     assert forward
     for p in forward:
         inner = p[s6.IPv6].payload

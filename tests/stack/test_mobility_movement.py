@@ -17,12 +17,13 @@ from scapy.layers.l2 import Ether
 from tcpip6.apps.demo_mobility import move
 from tcpip6.io.sim import SimWorld
 from tcpip6.io.simnet import SimPort
+from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.link import EthernetLink
 from tcpip6.stack.machines.nce import NceState
 from tcpip6.stack.machines.registration import RegistrationState
 from tcpip6.stack.mobility.home_agent import enable_home_agent
-from tcpip6.stack.mobility.mobile_node import DHAAD_RETRIES, enable_mobile_node
+from tcpip6.stack.mobility.mobile_node import DHAAD_RETRIES, MobileNode, enable_mobile_node
 from tcpip6.wire import icmpv6 as wire_icmp
 from tcpip6.wire.ipv6 import IPPROTO_ICMPV6
 
@@ -46,6 +47,21 @@ def carry(world: SimWorld, iface: Interface, segment: str) -> None:
     port.set_multicast_filter(link.multicast)
 
 
+def mobile_node_at_home(
+    world: SimWorld, home_agent: IPv6Address | None, others: tuple[Host, ...], seconds: float
+) -> tuple[Host, Interface, MobileNode]:
+    """Mobile node mn on segment ``home`` with its home address, told ``home_agent`` (None:
+    found by discovery); mn and ``others`` started, then ``seconds`` run."""
+    mn = world.host("mn")
+    mn_if = world.connect(mn, "home")
+    mn_if.add_static_address(HOA, 64, world.now)
+    node = enable_mobile_node(mn, mn_if, HOA, HOME, home_agent)
+    for h in (*others, mn):
+        h.start(world.now)
+    world.run_for(seconds)
+    return mn, mn_if, node
+
+
 def test_nud_failure_of_the_default_router_starts_movement_detection() -> None:
     world = SimWorld(7)
     frames: list[tuple[float, str, Any]] = []
@@ -57,13 +73,9 @@ def test_nud_failure_of_the_default_router_starts_movement_detection() -> None:
     enable_home_agent(router.host, home_if, HOME, now=world.now)
     cn = world.host("cn")
     world.connect(cn, "cnlink")
-    mn = world.host("mn")
-    mn_if = world.connect(mn, "home")
-    mn_if.add_static_address(HOA, 64, world.now)
-    node = enable_mobile_node(mn, mn_if, HOA, HOME, HA)
-    for h in (router.host, cn, mn):
-        h.start(world.now)
-    world.run_for(100.0)  # the routers' initial advertisements are over
+    mn, mn_if, node = mobile_node_at_home(
+        world, HA, (router.host, cn), 100.0
+    )  # the routers' initial advertisements are over
     assert node.at_home and node.router is not None
     cn_address = next(a for a in cn.interfaces[0].source_candidates() if a in CNNET)
 
@@ -116,13 +128,7 @@ def test_home_agent_found_by_dynamic_discovery() -> None:
     home_if = world.connect_router(router, "home", HOME)
     world.connect_router(router, "visit", VISIT)
     agent = enable_home_agent(router.host, home_if, HOME, now=world.now)
-    mn = world.host("mn")
-    mn_if = world.connect(mn, "home")
-    mn_if.add_static_address(HOA, 64, world.now)
-    node = enable_mobile_node(mn, mn_if, HOA, HOME, None)
-    for h in (router.host, mn):
-        h.start(world.now)
-    world.run_for(10.0)
+    mn, mn_if, node = mobile_node_at_home(world, None, (router.host,), 10.0)
     assert not node.agent_known
     move(world, mn_if, "visit")
     world.run_for(10.0)
@@ -159,13 +165,7 @@ def test_discovery_is_retried_then_given_up() -> None:
     router = world.router("r")  # a router, no home agent
     world.connect_router(router, "home", HOME)
     world.connect_router(router, "visit", VISIT)
-    mn = world.host("mn")
-    mn_if = world.connect(mn, "home")
-    mn_if.add_static_address(HOA, 64, world.now)
-    node = enable_mobile_node(mn, mn_if, HOA, HOME, None)
-    for h in (router.host, mn):
-        h.start(world.now)
-    world.run_for(10.0)
+    _, mn_if, node = mobile_node_at_home(world, None, (router.host,), 10.0)
     move(world, mn_if, "visit")
     world.run_for(120.0)
     gaps = [round(b - a, 3) for a, b in itertools.pairwise(sent)]

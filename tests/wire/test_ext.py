@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from ipaddress import IPv6Address
 from typing import Any
 
@@ -54,6 +55,23 @@ def test_routing_header_round_trip(h: ext.RoutingHeader) -> None:
     assert ext.RoutingHeader.parse(h.build()) == h
 
 
+def _scapy_routing_header(
+    h: ext.Type0RoutingHeader | ext.Type2RoutingHeader,
+    routing_type: int,
+    addresses: Sequence[IPv6Address],
+) -> bytes:
+    """The Routing header scapy builds from ``h``'s fields (RFC 8200 §4.4)."""
+    return bytes(
+        s6.IPv6ExtHdrRouting(
+            nh=h.next_header,
+            type=routing_type,
+            segleft=h.segments_left,
+            reserved=h.reserved,
+            addresses=[str(a) for a in addresses],
+        )
+    )
+
+
 @given(type0_routing_headers)
 def test_type0_round_trip(h: ext.Type0RoutingHeader) -> None:
     raw = h.build()
@@ -90,15 +108,7 @@ def test_options_header_matches_scapy(h: ext.OptionsHeader) -> None:
 
 @given(type0_routing_headers)
 def test_type0_matches_scapy(h: ext.Type0RoutingHeader) -> None:
-    theirs = bytes(
-        s6.IPv6ExtHdrRouting(
-            nh=h.next_header,
-            type=0,
-            segleft=h.segments_left,
-            reserved=h.reserved,
-            addresses=[str(a) for a in h.addresses],
-        )
-    )
+    theirs = _scapy_routing_header(h, 0, h.addresses)
     assert h.build() == theirs
     assert ext.Type0RoutingHeader.parse(theirs) == h
     dissected = s6.IPv6ExtHdrRouting(theirs)
@@ -108,15 +118,7 @@ def test_type0_matches_scapy(h: ext.Type0RoutingHeader) -> None:
 
 @given(type2_routing_headers)
 def test_type2_matches_scapy(h: ext.Type2RoutingHeader) -> None:
-    theirs = bytes(
-        s6.IPv6ExtHdrRouting(
-            nh=h.next_header,
-            type=2,
-            segleft=h.segments_left,
-            reserved=h.reserved,
-            addresses=[str(h.home_address)],
-        )
-    )
+    theirs = _scapy_routing_header(h, 2, [h.home_address])
     assert h.build() == theirs
     assert ext.Type2RoutingHeader.parse(theirs) == h
     assert s6.IPv6ExtHdrRouting(theirs).len == 2
