@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ipaddress import IPv6Address
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from scapy.layers.inet import TCP
 from scapy.layers.inet6 import IPv6
@@ -184,10 +184,14 @@ def test_the_cookie_arithmetic_is_the_models(
     )
 
 
-@given(tsval=st.integers(0, 2**32 - 1), ws=st.none() | st.integers(0, 14), sack=st.booleans())
+@given(tsval=st.integers(0, 2**32 - 1), ws=st.none() | st.integers(0, 20), sack=st.booleans())
+@example(tsval=0, ws=14, sack=True)  # the largest shift
+@example(tsval=0, ws=15, sack=False)  # beyond it: 14 (and not "no option")
 def test_the_options_in_the_timestamp_are_the_models(
     tsval: int, ws: int | None, sack: bool
 ) -> None:
     ours = options_in_tsval(tsval, ws, sack)
     assert ours == spec.options_in_tsval(tsval, ws, sack)
-    assert options_from_tsecr(ours) == spec.options_from_tsecr(ours) == (ws, sack)
+    # RFC 7323 §2.3: a shift above 14 is used as 14.
+    kept = None if ws is None else min(ws, 14)
+    assert options_from_tsecr(ours) == spec.options_from_tsecr(ours) == (kept, sack)
