@@ -92,6 +92,7 @@ AREAS: dict[str, tuple[float, dict[str, list[str]]]] = {
             ],
             "tcpip6/stack/machines/graph.py": [
                 "tests/stack/test_graph_engine.py",
+                "tests/model/test_mutant_kills_graph.py",
                 _G,
                 "tests/model/test_dad.py",
                 "tests/model/test_nce.py",
