@@ -66,6 +66,7 @@ _G = "tests/model/test_graphs.py"
 _D = "tests/model/test_rfc_defaults.py"
 _R = "tests/model/test_mutant_kills_reassembly.py"
 _C = "tests/model/test_mutant_kills_counters.py"
+_S = "tests/model/test_mutant_kills_stack.py"
 
 #: Which model tests judge which file, per area, and the share of the area's non-equivalent
 #: mutants they must kill.
@@ -108,8 +109,8 @@ AREAS: dict[str, tuple[float, dict[str, list[str]]]] = {
                 "tests/model/test_dad.py",
                 "tests/model/test_mutant_kills_dad.py",
             ],
-            "tcpip6/stack/neighbors.py": ["tests/model/test_nce.py", _C],
-            "tcpip6/stack/mld.py": ["tests/model/test_mld.py", _C],
+            "tcpip6/stack/neighbors.py": ["tests/model/test_nce.py", _C, _S],
+            "tcpip6/stack/mld.py": ["tests/model/test_mld.py", _C, _S],
             "tcpip6/stack/fragment.py": ["tests/model/test_reassembly.py", _R],
             "tcpip6/stack/router_solicitation.py": ["tests/model/test_router_solicitation.py"],
             "tcpip6/stack/mobility/binding_cache.py": ["tests/model/test_mobility.py"],

@@ -1,0 +1,95 @@
+"""What the NCE and MLD model tests did not look at, found by `make mutants`
+(bench/mutants.py): the counters of an entry given up by NUD and of the MLD messages
+heard, the packets an INCOMPLETE entry queues by default, which entry a full cache gives
+up, and that a trace sink set on an MLD listener reaches the addresses already reported."""
+
+from __future__ import annotations
+
+import random
+from ipaddress import IPv6Address
+
+from tcpip6.stack import mld, neighbors
+from tcpip6.stack.machines.graph import TransitionRecord
+from tcpip6.stack.machines.nce import NceState
+from tcpip6.stack.params import InterfaceParameters
+
+A, B, C, D, E = (IPv6Address(f"fe80::{i}") for i in range(1, 6))
+LLA = b"\x02\x00\x00\x00\x00\x01"
+
+
+def _reachable(cache: neighbors.NeighborCache, addr: IPv6Address, now: float) -> None:
+    # RFC 4861 §7.2.2 / §7.2.5: a packet starts resolution, the solicited NA completes it.
+    cache.resolve(addr, b"first", now)
+    cache.on_neighbor_advertisement(addr, LLA, False, True, False, now)
+    entry = cache.get(addr)
+    assert entry is not None and entry.state is NceState.REACHABLE
+
+
+def test_an_entry_given_up_by_nud_is_counted_once() -> None:
+    cache = neighbors.NeighborCache(InterfaceParameters())
+    _reachable(cache, A, 0.0)
+    cache.poll(100.0)  # RFC 4861 §7.3.3: ReachableTime passed, REACHABLE -> STALE
+    cache.resolve(A, b"again", 100.0)  # STALE -> DELAY
+    unreachable = []
+    for step in range(1, 200):
+        unreachable += [
+            a for a in cache.poll(100.0 + step / 4) if isinstance(a, neighbors.NeighborUnreachable)
+        ]
+    # RFC 4861 §7.3.3: MAX_UNICAST_SOLICIT probes unanswered, "the entry SHOULD be deleted".
+    assert unreachable == [neighbors.NeighborUnreachable(A, False)]
+    assert cache.get(A) is None
+    assert cache.counters.entries_unreachable == 1
+    assert cache.counters.resolutions_failed == 0
+
+
+def test_an_incomplete_entry_queues_three_packets_by_default() -> None:
+    # RFC 4861 §7.2.2: "If the queue overflows, the new packet SHOULD replace the oldest";
+    # the cache's documented default queue is 3 packets per entry.
+    cache = neighbors.NeighborCache(InterfaceParameters())
+    for packet in (b"p1", b"p2", b"p3", b"p4"):
+        cache.resolve(A, packet, 0.0)
+    assert cache.counters.queue_overflow_drop == 1
+    sent = cache.on_neighbor_advertisement(A, LLA, False, True, False, 0.5)
+    assert neighbors.TransmitPackets(A, LLA, (b"p2", b"p3", b"p4")) in sent
+
+
+def test_a_full_cache_gives_up_stale_entries_first_then_resolved_ones() -> None:
+    cache = neighbors.NeighborCache(InterfaceParameters(), capacity=3)
+    _reachable(cache, A, 0.0)  # the least recently used
+    cache.on_neighbor_solicitation(B, LLA, 1.0)  # RFC 4861 §7.2.3: a new entry, STALE
+    entry = cache.get(B)
+    assert entry is not None and entry.state is NceState.STALE
+    cache.add_static(C, LLA)
+    cache.add_static(D, LLA)  # full: the STALE entry goes, although A is older
+    assert cache.get(B) is None and cache.get(A) is not None
+    cache.add_static(E, LLA)  # no STALE one left: the least recently used resolved one
+    assert cache.get(A) is None
+    assert sorted(cache.entries) == [C, D, E]
+    assert cache.counters.entries_evicted == 2
+
+
+def test_mld_counts_the_queries_and_reports_it_hears() -> None:
+    group = IPv6Address("ff05::1:3")
+    listener = mld.MulticastListener(random.Random(1))
+    listener.join(group, 0.0)
+    listener.poll(20.0)  # RFC 2710 §4: the repeated unsolicited Report
+    listener.on_query(IPv6Address("::"), 10.0, 30.0)
+    listener.on_query(IPv6Address("::"), 10.0, 31.0)
+    listener.on_report(group, 32.0)  # RFC 2710 §4: another node answered: suppress ours
+    listener.on_report(IPv6Address("ff05::1:4"), 32.0)
+    c = listener.counters
+    assert (c.general_queries_received, c.specific_queries_received) == (2, 0)
+    assert (c.reports_received, c.reports_suppressed) == (2, 1)
+
+
+def test_an_mld_trace_sink_reaches_the_groups_already_reported() -> None:
+    group = IPv6Address("ff05::1:3")
+    listener = mld.MulticastListener(random.Random(1), label="eth0")
+    listener.join(group, 0.0)
+    records: list[TransitionRecord] = []
+    listener.trace_sink = records.append
+    listener.on_report(group, 1.0)  # RFC 2710 §4: Delaying Listener -> Idle Listener
+    assert [(r.entity, r.old, r.trigger, r.new) for r in records] == [
+        (records[0].entity, "DELAYING_LISTENER", "report_received", "IDLE_LISTENER")
+    ]
+    assert str(group) in records[0].entity
