@@ -89,6 +89,7 @@ AREAS: dict[str, tuple[float, dict[str, list[str]]]] = {
             "tcpip6/stack/machines/tcp.py": [
                 "tests/model/test_tcp.py",
                 "tests/model/test_tcp_spec.py",
+                "tests/model/test_mutant_kills_tcp.py",
                 _G,
             ],
             "tcpip6/stack/machines/graph.py": [
