@@ -109,6 +109,7 @@ AREAS: dict[str, tuple[float, dict[str, list[str]]]] = {
             "tcpip6/stack/addresses.py": [
                 "tests/model/test_dad.py",
                 "tests/model/test_mutant_kills_dad.py",
+                _S,
             ],
             "tcpip6/stack/neighbors.py": ["tests/model/test_nce.py", _C, _S],
             "tcpip6/stack/mld.py": ["tests/model/test_mld.py", _C, _S],

@@ -1,14 +1,15 @@
 """What the NCE and MLD model tests did not look at, found by `make mutants`
 (bench/mutants.py): the counters of an entry given up by NUD and of the MLD messages
 heard, the packets an INCOMPLETE entry queues by default, which entry a full cache gives
-up, and that a trace sink set on an MLD listener reaches the addresses already reported."""
+up, the bound of a default address table, and that a trace sink set on an MLD listener
+reaches the addresses already reported."""
 
 from __future__ import annotations
 
 import random
 from ipaddress import IPv6Address
 
-from tcpip6.stack import mld, neighbors
+from tcpip6.stack import addresses, mld, neighbors
 from tcpip6.stack.machines.graph import TransitionRecord
 from tcpip6.stack.machines.nce import NceState
 from tcpip6.stack.params import InterfaceParameters
@@ -93,3 +94,14 @@ def test_an_mld_trace_sink_reaches_the_groups_already_reported() -> None:
         (records[0].entity, "DELAYING_LISTENER", "report_received", "IDLE_LISTENER")
     ]
     assert str(group) in records[0].entity
+
+
+def test_a_default_address_table_holds_64_addresses_and_counts_the_rest() -> None:
+    # Every table is bounded and counts what it drops; by default 64 addresses.
+    table = addresses.AddressTable(InterfaceParameters())
+    for i in range(70):
+        table.add(IPv6Address(f"2001:db8::{i + 1:x}"), 64, addresses.Origin.STATIC, 0.0)
+    assert len(table) == 64 == table.capacity
+    assert table.counters.table_full_drop == 6
+    assert IPv6Address("2001:db8::40") in table.entries
+    assert IPv6Address("2001:db8::41") not in table.entries
