@@ -82,7 +82,11 @@ AREAS: dict[str, tuple[float, dict[str, list[str]]]] = {
                 "tests/model/test_router_solicitation.py",
                 _G,
             ],
-            "tcpip6/stack/machines/binding_cache.py": ["tests/model/test_mobility.py", _G],
+            "tcpip6/stack/machines/binding_cache.py": [
+                "tests/model/test_mobility.py",
+                "tests/model/test_mutant_kills_mobility.py",
+                _G,
+            ],
             "tcpip6/stack/machines/registration.py": ["tests/model/test_registration.py", _G],
             "tcpip6/stack/machines/sa.py": ["tests/model/test_ipsec.py", _G],
             "tcpip6/stack/machines/nat64_tcp.py": ["tests/model/test_nat64_tcp.py", _G],
