@@ -140,9 +140,16 @@ def test_the_guard_text_names_every_condition_and_unless() -> None:
 
 
 # -- when fire() carries a row out itself ---------------------------------------------------
+def _skip_when_another_callback_listens(graph: Graph) -> None:
+    if len(graph.machine.after_state_change) != 1:
+        pytest.skip("another callback listens (make graph-coverage): fire() uses transitions")
+
+
 @pytest.mark.parametrize("name", sorted(all_graphs()))
 def test_a_graph_machine_calls_nothing_but_the_trace(name: str) -> None:
-    assert all_graphs()[name]._plain_machine()
+    graph = all_graphs()[name]
+    _skip_when_another_callback_listens(graph)
+    assert graph._plain_machine()
 
 
 @pytest.mark.parametrize(
@@ -155,6 +162,7 @@ def test_a_graph_machine_calls_nothing_but_the_trace(name: str) -> None:
     ],
 )
 def test_any_other_machine_callback_stops_the_short_cut(attribute: str, value: Any) -> None:
+    _skip_when_another_callback_listens(GRAPH)
     machine = GRAPH.machine
     before = getattr(machine, attribute)
     setattr(machine, attribute, value)
