@@ -66,6 +66,7 @@ _G = "tests/model/test_graphs.py"
 _D = "tests/model/test_rfc_defaults.py"
 _R = "tests/model/test_mutant_kills_reassembly.py"
 _C = "tests/model/test_mutant_kills_counters.py"
+_S = "tests/model/test_mutant_kills_stack.py"
 
 #: Which model tests judge which file, per area, and the share of the area's non-equivalent
 #: mutants they must kill.
@@ -81,17 +82,23 @@ AREAS: dict[str, tuple[float, dict[str, list[str]]]] = {
                 "tests/model/test_router_solicitation.py",
                 _G,
             ],
-            "tcpip6/stack/machines/binding_cache.py": ["tests/model/test_mobility.py", _G],
+            "tcpip6/stack/machines/binding_cache.py": [
+                "tests/model/test_mobility.py",
+                "tests/model/test_mutant_kills_mobility.py",
+                _G,
+            ],
             "tcpip6/stack/machines/registration.py": ["tests/model/test_registration.py", _G],
             "tcpip6/stack/machines/sa.py": ["tests/model/test_ipsec.py", _G],
             "tcpip6/stack/machines/nat64_tcp.py": ["tests/model/test_nat64_tcp.py", _G],
             "tcpip6/stack/machines/tcp.py": [
                 "tests/model/test_tcp.py",
                 "tests/model/test_tcp_spec.py",
+                "tests/model/test_mutant_kills_tcp.py",
                 _G,
             ],
             "tcpip6/stack/machines/graph.py": [
                 "tests/stack/test_graph_engine.py",
+                "tests/model/test_mutant_kills_graph.py",
                 _G,
                 "tests/model/test_dad.py",
                 "tests/model/test_nce.py",
@@ -106,9 +113,10 @@ AREAS: dict[str, tuple[float, dict[str, list[str]]]] = {
             "tcpip6/stack/addresses.py": [
                 "tests/model/test_dad.py",
                 "tests/model/test_mutant_kills_dad.py",
+                _S,
             ],
-            "tcpip6/stack/neighbors.py": ["tests/model/test_nce.py", _C],
-            "tcpip6/stack/mld.py": ["tests/model/test_mld.py", _C],
+            "tcpip6/stack/neighbors.py": ["tests/model/test_nce.py", _C, _S],
+            "tcpip6/stack/mld.py": ["tests/model/test_mld.py", _C, _S],
             "tcpip6/stack/fragment.py": ["tests/model/test_reassembly.py", _R],
             "tcpip6/stack/router_solicitation.py": ["tests/model/test_router_solicitation.py"],
             "tcpip6/stack/mobility/binding_cache.py": ["tests/model/test_mobility.py"],
