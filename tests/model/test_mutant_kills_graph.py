@@ -184,10 +184,16 @@ def _toy() -> Graph:
         name="toy",
         states=Toy,
         transitions=[
-            {"trigger": "go", "source": "A", "dest": "B", "rfc": "1 §1"},
-            {"trigger": "go", "source": "B", "dest": "C", "rfc": "1 §2"},
-            {"trigger": "two", "source": "A", "dest": "B", "conditions": "is_yes", "rfc": "1 §3"},
-            {"trigger": "two", "source": "A", "dest": "C", "rfc": "1 §4"},
+            {"trigger": "go", "source": "A", "dest": "B", "rfc": "9999 §1"},
+            {"trigger": "go", "source": "B", "dest": "C", "rfc": "9999 §2"},
+            {
+                "trigger": "two",
+                "source": "A",
+                "dest": "B",
+                "conditions": "is_yes",
+                "rfc": "9999 §3",
+            },
+            {"trigger": "two", "source": "A", "dest": "C", "rfc": "9999 §4"},
         ],
         initial=Toy.A,
         rfc="1",
@@ -221,7 +227,7 @@ def test_a_lone_guardless_row_is_carried_out_without_transitions() -> None:
     # fire() must not need transitions' own Event.trigger for this row.
     toy._events["go"].trigger = _refuse  # type: ignore[method-assign]
     assert toy.fire(e, "go", 1.0) and e.state is Toy.B
-    assert [(r.old, r.new, r.rfc) for r in e.records] == [("A", "B", "1 §1")]
+    assert [(r.old, r.new, r.rfc) for r in e.records] == [("A", "B", "9999 §1")]
 
 
 def test_a_state_with_two_rows_for_a_trigger_goes_through_transitions() -> None:

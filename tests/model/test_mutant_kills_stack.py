@@ -22,7 +22,7 @@ LLA = b"\x02\x00\x00\x00\x00\x01"
 
 
 def _reachable(cache: neighbors.NeighborCache, addr: IPv6Address, now: float) -> None:
-    # RFC 4861 §7.2.2 / §7.2.5: a packet starts resolution, the solicited NA completes it.
+    # RFC 4861 §7.2.2 / RFC 4861 §7.2.5: a packet starts resolution, the solicited NA completes it.
     cache.resolve(addr, b"first", now)
     cache.on_neighbor_advertisement(addr, LLA, False, True, False, now)
     entry = cache.get(addr)
