@@ -111,7 +111,12 @@ def test_linux_talking_to_linux(tmp_path: Path) -> None:
     found = {(d.rule, d.rfc) for d in result.deviations}
     documented = {(a.rule, a.rfc) for a in load_allow_list(str(DOCUMENTED))}
     report = "\n".join(d.format() for d in result.deviations)
-    assert found == documented - SHORT_REACHABLE_TIME, report
+    # Every deviation found is a documented one, and every documented one shows here but
+    # Linux's early retransmission: its RTO after the lost FIN is 200 ms plus the RTT's
+    # variance, which on a loaded machine can reach RFC 6298's 1 s (one fresh-clone run
+    # in several showed none); the staged simultaneous close below may show it too.
+    assert found <= documented - SHORT_REACHABLE_TIME, report
+    assert documented - SHORT_REACHABLE_TIME - {EARLY_RETRANSMISSION} <= found, report
     assert result.stats.ipv6 > 2000
     kinds = {f.flow.split()[0] for f in result.flows.values()}
     assert kinds == {"IPv6", "TCP"}
