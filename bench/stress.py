@@ -343,6 +343,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--loss", type=int, default=2, help="percent of TCP dropped each way")
     parser.add_argument("--reorder-every", type=int, default=20, help="one packet in N reordered")
+    parser.add_argument(
+        "--duplicate-every", type=int, default=25, help="one of Linux's packets in N duplicated"
+    )
     parser.add_argument("--output", type=Path, default=HERE / "results", help="JSON directory")
     args = parser.parse_args(argv)
     tmp = Path(subprocess.check_output(["mktemp", "-d"], text=True).strip())
@@ -352,9 +355,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(table(rows))
     transfer = None
     if args.octets:
-        transfer = transfer_row(args.octets, args.loss, args.reorder_every, tmp)
+        transfer = transfer_row(
+            args.octets, args.loss, args.reorder_every, args.duplicate_every, tmp
+        )
         print(
-            f"lossy link ({args.loss} % dropped each way, 1 in {args.reorder_every} reordered): "
+            f"lossy link ({args.loss} % dropped each way, 1 in {args.reorder_every} reordered, "
+            f"1 in {args.duplicate_every} duplicated): "
             f"{args.octets} octets each way, identical {transfer['identical']}, "
             f"{transfer['seconds']} s ({transfer['goodput_MBps_each_way']} MB/s each way), "
             f"tcpip6 retransmitted {transfer['tcpip6_retransmitted_segments']} "
