@@ -29,7 +29,8 @@ a connection opened before the flood (the live one) must still echo after it::
 Each row: frames sent and their rate, the echo during the flood (succeeded, seconds to
 the answer), the echo right after (seconds to the answer), ping RTT after (ms, average of
 5), whether the live connection survived, tcpip6's counters that moved (``tcpip6 show
-counters --json``) and its peak RSS. Then
+counters --json``), its peak RSS, and how far behind its driver ran its timers (the
+largest gap between a timer's deadline and the time it ran, ``extra/driver`` counters). Then
 ``--octets`` go each way through a lossy, reordering link (bench/lossy.py). The
 JSON goes to ``bench/results/stress-<date>.json``. Namespaces are removed at the end, also
 on failure.
@@ -261,6 +262,11 @@ def moved(before: dict[str, Any], after: dict[str, Any]) -> dict[str, int]:
     return {k: v - old.get(k, 0) for k, v in new.items() if v != old.get(k, 0)}
 
 
+def moved_counter(before: dict[str, Any], after: dict[str, Any], name: str) -> int:
+    old, new = before["extra"]["driver"], after["extra"]["driver"]
+    return int(new[name]) - int(old[name])
+
+
 def flood_row(kind: str, seconds: float, tmp: Path) -> dict[str, Any]:
     """One flood against a fresh tcpip6 host."""
     with netns.topology() as topo:
@@ -310,13 +316,16 @@ def flood_row(kind: str, seconds: float, tmp: Path) -> dict[str, Any]:
         "ping_after_ms": rtt,
         "live_connection_survived": survived,
         "rss_peak_kb": rss,
+        # How far behind the driver ran its timers (since the host started).
+        "timer_lag_max_ms": round(after_counters["extra"]["driver"]["timer_lag_max_us"] / 1e3, 1),
+        "timers_run_late": moved_counter(before, after_counters, "timers_run_late"),
         "counters": moved(before, after_counters),
     }
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = f"{'flood':10} {'sent':>9} {'frames/s':>9} {'echo during':>13} {'echo after':>11} "
-    head += f"{'ping after':>11} {'RSS peak':>9} {'live conn':>9}"
+    head += f"{'ping after':>11} {'RSS peak':>9} {'live conn':>9} {'timer lag':>10}"
     lines = [head]
     for r in rows:
         d, a = r["echo_during"], r["echo_after"]
@@ -326,7 +335,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"{r['flood']:10} {r['frames_sent']:>9} {r['frames_per_second']:>9} "
             f"{during:>13} {after:>11} {ping:>11} {r['rss_peak_kb'] // 1024:>6} MB "
-            f"{'intact' if r['live_connection_survived'] else 'LOST':>9}"
+            f"{'intact' if r['live_connection_survived'] else 'LOST':>9} "
+            f"{r['timer_lag_max_ms']:>7.1f} ms"
         )
     return "\n".join(lines)
 
