@@ -30,10 +30,14 @@ Each row: frames sent and their rate, the echo during the flood (succeeded, seco
 the answer), the echo right after (seconds to the answer), ping RTT after (ms, average of
 5), whether the live connection survived, tcpip6's counters that moved (``tcpip6 show
 counters --json``), its peak RSS, and how far behind its driver ran its timers (the
-largest gap between a timer's deadline and the time it ran, ``extra/driver`` counters). Then
-``--octets`` go each way through a lossy, reordering link (bench/lossy.py). The
-JSON goes to ``bench/results/stress-<date>.json``. Namespaces are removed at the end, also
-on failure.
+largest gap between a timer's deadline and the time it ran, ``extra/driver`` counters),
+and whether the transfers were still running when it ended.
+
+All floods aim at one tcpip6 host, one after the other, while ``--octets`` go each way
+between the Linux kernel and it through a lossy, reordering, duplicating link
+(bench/lossy.py, only that connection's packets); they must come back identical, and
+tcpip6's peak RSS stay under ``RSS_BOUND_MB``. The JSON goes to
+``bench/results/stress-<date>.json``. Namespaces are removed at the end, also on failure.
 """
 
 from __future__ import annotations
@@ -46,16 +50,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.lossy import transfer_row
+from bench.lossy import finish_transfer, lossy_link, start_transfer
 from tests.interop import netns
 
 HERE = Path(__file__).resolve().parent
 ECHO_PORT = 7
 #: Right after a flood, a fresh TCP echo answers within this many seconds.
 AFTER_LIMIT = 1.0
+#: tcpip6's resident set stays under this through every flood and both transfers (its
+#: caches and queues are bounded; the transfers' buffers are the send and receive windows).
+RSS_BOUND_MB = 150
 FLOODS = ("syn", "fragment", "ns", "ra", "mld", "icmp-error", "blind")
 
 #: The flooder, run in the peer namespace: frames built by scapy once (2,048 distinct
@@ -267,45 +275,57 @@ def moved_counter(before: dict[str, Any], after: dict[str, Any], name: str) -> i
     return int(new[name]) - int(old[name])
 
 
-def flood_row(kind: str, seconds: float, tmp: Path) -> dict[str, Any]:
-    """One flood against a fresh tcpip6 host."""
-    with netns.topology() as topo:
-        control = tmp / f"{kind}.sock"
-        host = netns.start_tcpip6_host(
-            topo, tmp / f"{kind}.pcap", "--control", str(control), "--serve", "echo"
-        )
-        link_local = host.wait_for(netns.link_local_line()).group(1)
-        host.wait_for(rf"^control socket {control}$")
-        target = f"{link_local}%{netns.PEER_IF}"
-        mac = topo.host_mac().hex(":")
-        warm = echo(topo, target, 5.0)  # also resolves each other (REACHABLE both ways)
-        holder = topo.start(
-            in_peer(topo, HOLDER, target, str(ECHO_PORT)),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        assert holder.stdout is not None and holder.stdin is not None
-        live = json.loads(holder.stdout.readline())
-        before = counters(control)
-        args: tuple[str, ...] = (kind, netns.PEER_IF, mac, link_local, str(ECHO_PORT), str(seconds))
-        args += (str(live["addr"]), str(live["port"]))
-        flooder = topo.start(in_peer(topo, FLOODER, *args), stdout=subprocess.PIPE)
-        assert flooder.stdout is not None
-        assert flooder.stdout.readline().strip() == "ready"
-        t0 = time.monotonic()
-        time.sleep(min(1.0, seconds / 3))
-        during = echo(topo, target, 5.0)
-        out, _ = flooder.communicate(timeout=seconds + 60)
-        flood_seconds = time.monotonic() - t0
-        sent = json.loads(out.strip().splitlines()[-1])["sent"]
-        after = echo(topo, target, 5.0)
-        rtt = ping_ms(topo, target)
-        holder.stdin.write("go\n")
-        holder.stdin.flush()
-        survived = json.loads(holder.communicate(timeout=30)[0].strip().splitlines()[-1])["ok"]
-        after_counters = counters(control)
-        rss = peak_rss_kb(host.proc.pid)
-        assert netns.stop(host) == 0, host.rest()
+@dataclass
+class Live:
+    """The tcpip6 host the floods aim at."""
+
+    topo: netns.Topology
+    host: netns.LineReader
+    control: Path
+    link_local: str
+
+    @property
+    def target(self) -> str:
+        return f"{self.link_local}%{netns.PEER_IF}"
+
+
+def flood_row(live: Live, kind: str, seconds: float) -> dict[str, Any]:
+    """One flood against the running host."""
+    topo, control, target = live.topo, live.control, live.target
+    mac = topo.host_mac().hex(":")
+    warm = echo(topo, target, 5.0)  # also resolves each other (REACHABLE both ways)
+    holder = topo.start(
+        in_peer(topo, HOLDER, target, str(ECHO_PORT)),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    conn = json.loads(holder.stdout.readline())
+    before = counters(control)
+    args: tuple[str, ...] = (
+        kind,
+        netns.PEER_IF,
+        mac,
+        live.link_local,
+        str(ECHO_PORT),
+        str(seconds),
+    )
+    args += (str(conn["addr"]), str(conn["port"]))
+    flooder = topo.start(in_peer(topo, FLOODER, *args), stdout=subprocess.PIPE)
+    assert flooder.stdout is not None
+    assert flooder.stdout.readline().strip() == "ready"
+    t0 = time.monotonic()
+    time.sleep(min(1.0, seconds / 3))
+    during = echo(topo, target, 5.0)
+    out, _ = flooder.communicate(timeout=seconds + 60)
+    flood_seconds = time.monotonic() - t0
+    sent = json.loads(out.strip().splitlines()[-1])["sent"]
+    after = echo(topo, target, 5.0)
+    rtt = ping_ms(topo, target)
+    holder.stdin.write("go\n")
+    holder.stdin.flush()
+    survived = json.loads(holder.communicate(timeout=30)[0].strip().splitlines()[-1])["ok"]
+    after_counters = counters(control)
     return {
         "flood": kind,
         "frames_sent": sent,
@@ -315,7 +335,7 @@ def flood_row(kind: str, seconds: float, tmp: Path) -> dict[str, Any]:
         "echo_after": after,
         "ping_after_ms": rtt,
         "live_connection_survived": survived,
-        "rss_peak_kb": rss,
+        "rss_peak_kb": peak_rss_kb(live.host.proc.pid),
         # How far behind the driver ran its timers (since the host started).
         "timer_lag_max_ms": round(after_counters["extra"]["driver"]["timer_lag_max_us"] / 1e3, 1),
         "timers_run_late": moved_counter(before, after_counters, "timers_run_late"),
@@ -323,9 +343,42 @@ def flood_row(kind: str, seconds: float, tmp: Path) -> dict[str, Any]:
     }
 
 
+def run(
+    kinds: Sequence[str], seconds: float, tmp: Path, transfer_args: tuple[int, int, int, int]
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None, int]:
+    """One tcpip6 host; the lossy transfers (when ``octets``, the first of
+    ``transfer_args``, is not 0) started first, then each flood while they run; the rows,
+    the transfer's row and the host's peak RSS (kB)."""
+    octets = transfer_args[0]
+    with netns.topology() as topo:
+        transfer = lossy_link(topo, *transfer_args) if octets else None
+        control = tmp / "stress.sock"
+        host = netns.start_tcpip6_host(
+            topo, tmp / "stress.pcap", "--control", str(control), "--serve", "echo"
+        )
+        link_local = host.wait_for(netns.link_local_line()).group(1)
+        host.wait_for(rf"^control socket {control}$")
+        live = Live(topo, host, control, link_local)
+        if transfer is not None:
+            start_transfer(transfer, live.target)
+        rows = []
+        for kind in kinds:
+            row = flood_row(live, kind, seconds)
+            client = None if transfer is None else transfer.client
+            row["transfer"] = (
+                "none" if client is None else "running" if client.poll() is None else "ended"
+            )
+            rows.append(row)
+        transfer_row = None if transfer is None else finish_transfer(transfer, control)
+        rss = peak_rss_kb(host.proc.pid)
+        assert netns.stop(host) == 0, host.rest()
+    return rows, transfer_row, rss
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     head = f"{'flood':10} {'sent':>9} {'frames/s':>9} {'echo during':>13} {'echo after':>11} "
-    head += f"{'ping after':>11} {'RSS peak':>9} {'live conn':>9} {'timer lag':>10}"
+    head += f"{'ping after':>11} {'RSS peak':>9} {'live conn':>9} {'timer lag':>10} "
+    head += f"{'transfers':>9}"
     lines = [head]
     for r in rows:
         d, a = r["echo_during"], r["echo_after"]
@@ -336,7 +389,7 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"{r['flood']:10} {r['frames_sent']:>9} {r['frames_per_second']:>9} "
             f"{during:>13} {after:>11} {ping:>11} {r['rss_peak_kb'] // 1024:>6} MB "
             f"{'intact' if r['live_connection_survived'] else 'LOST':>9} "
-            f"{r['timer_lag_max_ms']:>7.1f} ms"
+            f"{r['timer_lag_max_ms']:>7.1f} ms {r['transfer']:>9}"
         )
     return "\n".join(lines)
 
@@ -360,14 +413,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tmp = Path(subprocess.check_output(["mktemp", "-d"], text=True).strip())
     floods = () if args.no_floods else args.only or FLOODS
-    rows = [flood_row(kind, args.seconds, tmp) for kind in floods]
+    transfer_args = (args.octets, args.loss, args.reorder_every, args.duplicate_every)
+    rows, transfer, rss = run(floods, args.seconds, tmp, transfer_args)
     if rows:
         print(table(rows))
-    transfer = None
-    if args.octets:
-        transfer = transfer_row(
-            args.octets, args.loss, args.reorder_every, args.duplicate_every, tmp
-        )
+    print(f"tcpip6 RSS peak {rss // 1024} MB (bound {RSS_BOUND_MB} MB)")
+    if transfer is not None:
+        outcome = "identical" if transfer["identical"] else "NOT identical"
+        print(f"transfers during the floods: {outcome}")
         print(
             f"lossy link ({args.loss} % dropped each way, 1 in {args.reorder_every} reordered, "
             f"1 in {args.duplicate_every} duplicated): "
@@ -380,7 +433,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
     path = args.output / f"stress-{stamp}.json"
-    record = {"kind": "stress", "seconds": args.seconds, "rows": rows, "lossy_transfer": transfer}
+    record = {
+        "kind": "stress",
+        "seconds": args.seconds,
+        "rows": rows,
+        "lossy_transfer": transfer,
+        "rss_peak_kb": rss,
+        "rss_bound_mb": RSS_BOUND_MB,
+    }
     path.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {path}")
     # The bar: a legitimate echo answers during each flood, and within 1 s right after it.
@@ -393,6 +453,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     if transfer is not None and not transfer["identical"]:
         failed.append("lossy transfer")
+    if rss > RSS_BOUND_MB * 1024:
+        failed.append(f"RSS {rss // 1024} MB over {RSS_BOUND_MB} MB")
     if failed:
         print(f"failed: {', '.join(failed)}")
     return 1 if failed else 0
