@@ -11,9 +11,13 @@ from __future__ import annotations
 import random
 
 from scapy.layers import inet6 as s6
+from scapy.layers.inet import TCP
 from scapy.layers.l2 import Ether
+from scapy.packet import Packet
 
-from tests.stack.conftest import B_LL, Pair
+from tcpip6.stack.machines.tcp import TcpState
+from tests.stack.conftest import A_LL, B_LL, Pair
+from tests.stack.tcpscenario import connected
 
 FLOOD = 300
 
@@ -62,3 +66,57 @@ def test_a_router_advertisement_flood_leaves_every_list_bounded(pair: Pair) -> N
     assert pair.a.icmpv6.send_echo_request(B_LL, 7, 1, b"x", pair.world.now)
     pair.world.run_for(0.5)
     assert [(r.src, r.identifier, r.sequence) for r in pair.a.icmpv6.echo_replies] == [(B_LL, 7, 1)]
+
+
+def _icmp_error(pair: Pair, error: Packet, quoted: Packet) -> bytes:
+    """An ICMPv6 error from a to b, quoting a packet b would have sent."""
+    frame = (
+        Ether(src=pair.ia.link.link_address.hex(":"), dst=pair.ib.link.link_address.hex(":"))
+        / s6.IPv6(src=str(A_LL), dst=str(B_LL))
+        / error
+        / quoted
+    )
+    return bytes(frame)
+
+
+def test_icmp_errors_quoting_a_live_connection_with_random_sequence_numbers_are_ignored(
+    pair: Pair,
+) -> None:
+    """bench/stress.py's ``icmp-error`` flood, sans I/O: RFC 5927 §4.1 (act only on an
+    error quoting a sequence number in flight) keeps a Packet Too Big or Destination
+    Unreachable flood at a live connection's 4-tuple from touching it; a PTB flood
+    quoting random destinations leaves the Destination Cache at its capacity."""
+    c = connected(pair)
+    cb = c.cb
+    rng = random.Random(5927)
+    flight = range(cb.snd_una, cb.snd_nxt + 1)
+    for i in range(FLOOD):
+        seq = rng.getrandbits(32)
+        if seq in flight:
+            continue
+        tcp = TCP(sport=cb.local_port, dport=cb.remote_port, seq=seq, flags="A")
+        error = s6.ICMPv6PacketTooBig(mtu=1280) if i % 2 else s6.ICMPv6DestUnreach(code=4)
+        quoted = s6.IPv6(src=str(B_LL), dst=str(A_LL)) / tcp
+        pair.b.receive(pair.ib, _icmp_error(pair, error, quoted), pair.world.now)
+    pair.world.run_for(0.1)
+    assert pair.b.icmp.in_dest_unreachable + pair.b.icmp.in_packet_too_big == FLOOD
+    assert pair.b.tcp.counters.icmp_errors == 0  # none acted on
+    assert cb.state is TcpState.ESTABLISHED and cb.soft_error is None
+    c.client.send(b"still here")
+    assert c.server.recv(100) == b"still here"
+    # The same error quoting SND.UNA (in flight): acted on, a soft error (RFC 5461).
+    tcp = TCP(sport=cb.local_port, dport=cb.remote_port, seq=cb.snd_una, flags="A")
+    quoted = s6.IPv6(src=str(B_LL), dst=str(A_LL)) / tcp
+    pair.b.receive(pair.ib, _icmp_error(pair, s6.ICMPv6DestUnreach(code=4), quoted), pair.world.now)
+    assert pair.b.tcp.counters.icmp_errors == 1 and cb.soft_error is not None
+    assert cb.state is TcpState.ESTABLISHED
+    # Packet Too Big quoting random destinations: the Destination Cache stays bounded.
+    routes = pair.b.routes
+    routes.route_cache_capacity = 64  # a smaller bound, for a shorter test
+    for _ in range(routes.route_cache_capacity + 100):
+        dst = "fe80::" + ":".join(f"{rng.getrandbits(16):x}" for _ in range(4))
+        quoted = s6.IPv6(src=str(B_LL), dst=dst) / TCP(sport=7, dport=rng.randrange(1024, 65536))
+        frame = _icmp_error(pair, s6.ICMPv6PacketTooBig(mtu=1280), quoted)
+        pair.b.receive(pair.ib, frame, pair.world.now)
+    assert len(routes.route_cache) <= routes.route_cache_capacity
+    assert routes.counters.route_cache_evictions > 0
