@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from scapy.layers import inet6 as s6
 from scapy.layers.inet import TCP
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
 from tcpip6.stack.machines.tcp import TcpState
+from tcpip6.stack.tcp import connection
+from tcpip6.wire.tcp import ACK
 from tests.stack.conftest import A_LL, B_LL, Pair
-from tests.stack.tcpscenario import connected
+from tests.stack.tcpscenario import connected, tcp_wire
 
 FLOOD = 300
 
@@ -120,3 +123,56 @@ def test_icmp_errors_quoting_a_live_connection_with_random_sequence_numbers_are_
         pair.b.receive(pair.ib, frame, pair.world.now)
     assert len(routes.route_cache) <= routes.route_cache_capacity
     assert routes.counters.route_cache_evictions > 0
+
+
+def test_a_blind_flood_at_a_live_connection_is_answered_at_the_throttled_rate(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench/stress.py's ``blind`` flood, sans I/O: RSTs, SYNs and data at the live
+    4-tuple with random sequence numbers. Each would be answered by an ACK (a challenge
+    ACK, RFC 5961 §3-5, or RFC 9293 §3.10.7.4's reply to an unacceptable segment); RFC
+    5961 §7 throttles those replies per connection and second, and counts the rest."""
+    monkeypatch.setattr(connection, "ACK_THROTTLE_LIMIT", 10)
+    c = connected(pair)
+    cb = c.cb
+    wire = tcp_wire(pair.world)
+    rng = random.Random(5961)
+    blind = 40
+    for i in range(blind):
+        flags = ("S", "PA", "R")[i % 3]
+        seg = TCP(
+            sport=cb.remote_port,
+            dport=cb.local_port,
+            seq=(cb.rcv_nxt + 1 + rng.randrange(2**31)) % 2**32,  # never RCV.NXT itself
+            ack=rng.getrandbits(32),
+            flags=flags,
+            window=1000,
+        ) / (b"blind" if flags == "PA" else b"")
+        frame = (
+            Ether(src=pair.ia.link.link_address.hex(":"), dst=pair.ib.link.link_address.hex(":"))
+            / s6.IPv6(src=str(A_LL), dst=str(B_LL))
+            / seg
+        )
+        pair.b.receive(pair.ib, bytes(frame), pair.world.now)
+    replies = [s for s in wire if s.host == "b"]
+    assert len(replies) == 10 and all(s.seg.flags == ACK for s in replies)
+    counters = pair.b.tcp.counters
+    # Every segment accounted for: each out of the window (RFC 9293 §3.10.7.4 first
+    # check); the RSTs among them dropped silently (RFC 5961 §3.2), the others replied
+    # to until the budget ran out, then throttled.
+    rsts = len(range(2, blind, 3))
+    assert counters.out_of_window_drop == blind
+    assert counters.acks_throttled == blind - rsts - len(replies)
+    assert cb.state is TcpState.ESTABLISHED
+    c.client.send(b"still here")
+    assert c.server.recv(100) == b"still here"
+    # A second on, the replies resume.
+    pair.world.run_for(1.0)
+    before = len([s for s in wire if s.host == "b"])
+    frame = (
+        Ether(src=pair.ia.link.link_address.hex(":"), dst=pair.ib.link.link_address.hex(":"))
+        / s6.IPv6(src=str(A_LL), dst=str(B_LL))
+        / TCP(sport=cb.remote_port, dport=cb.local_port, seq=cb.rcv_nxt, flags="S")
+    )
+    pair.b.receive(pair.ib, bytes(frame), pair.world.now)
+    assert len([s for s in wire if s.host == "b"]) == before + 1
