@@ -40,6 +40,7 @@ import hashlib, json, random, socket, sys, threading, time
 addr, port, octets, timeout = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 data = random.Random(6).randbytes(octets)
 s = socket.create_connection((addr, port), timeout=timeout, source_address=("::", int(sys.argv[5])))
+print("connected", flush=True)
 t0 = time.monotonic()
 def write():
     view = memoryview(data)
@@ -142,6 +143,10 @@ def start_transfer(transfer: Transfer, target: str) -> None:
     transfer.client = transfer.topo.start(
         transfer.topo.in_peer(*client), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
+    # Under way (handshake done) before anything else starts: what the floods then meet is
+    # an established transfer (the echo checks are the handshakes under flood).
+    assert transfer.client.stdout is not None
+    transfer.client.stdout.readline()
 
 
 def finish_transfer(transfer: Transfer, control: Path, timeout: float = 1800) -> dict[str, Any]:
