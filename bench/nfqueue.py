@@ -1,7 +1,8 @@
 """A reordering and duplicating NFQUEUE program over raw netlink (no library): run in a
 namespace whose rules queue packets to queue N (with bypass), it gives each its verdict,
 holding one packet in ``--every`` back until the next one is accepted, so that the two
-swap places (the kernel accepts verdicts in any order; bypass: packets pass if it dies).
+swap places, or for at most ``HOLD`` seconds when no next one comes (the kernel accepts
+verdicts in any order; bypass: packets pass if it dies).
 With ``--duplicate-every N --ifname DEV --dst-mac MAC``, one locally sent packet in N
 (the output hook's) is also sent a second time, as a copy in an Ethernet frame on DEV to
 MAC through a packet socket (which netfilter does not see again).
@@ -34,6 +35,8 @@ NFQNL_CFG_CMD_BIND = 1
 NFQNL_COPY_META, NFQNL_COPY_PACKET = 1, 2
 NFQA_PACKET_HDR, NFQA_VERDICT_HDR, NFQA_PAYLOAD = 1, 2, 10
 NF_INET_LOCAL_OUT = 3
+#: The longest a packet is held back waiting to be overtaken (then it goes out in order).
+HOLD = 0.05
 ETH_P_IPV6 = 0x86DD
 NF_ACCEPT = 1
 NLM_F_REQUEST, NLM_F_ACK = 1, 4
@@ -100,7 +103,7 @@ class Reorderer:
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
         self.sock.bind((0, 0))
-        self.seen = self.reordered = self.duplicated = self.sent_out = 0
+        self.seen = self.reordered = self.duplicated = self.sent_out = self.released = 0
         self.held: int | None = None
         self.link: socket.socket | None = None
         self.ether = b""
@@ -144,8 +147,20 @@ class Reorderer:
             pass
 
     def run(self) -> None:
+        # A held packet waits at most HOLD seconds for one to overtake it: Linux sends
+        # nothing more on a connection whose only segment in flight is still in a host
+        # queue (it does not retransmit an skb that has not left: skb_still_in_host_queue),
+        # so a packet held until the next one could wait forever.
+        self.sock.settimeout(HOLD)
         while True:
-            data = self.sock.recv(65536)
+            try:
+                data = self.sock.recv(65536)
+            except TimeoutError:
+                if self.held is not None:
+                    self.verdict(self.held)
+                    self.held = None
+                    self.released += 1
+                continue
             for kind, body in _messages(data):
                 if kind & 0xFF != NFQNL_MSG_PACKET:
                     continue
@@ -191,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if r.held is not None:
             r.verdict(r.held)
         counts = {"seen": r.seen, "reordered": r.reordered, "duplicated": r.duplicated}
+        counts["released_unovertaken"] = r.released
         print(json.dumps(counts), flush=True)
         sys.exit(0)
 
