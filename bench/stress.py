@@ -420,7 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"tcpip6 RSS peak {rss // 1024} MB (bound {RSS_BOUND_MB} MB)")
     if transfer is not None:
         outcome = "identical" if transfer["identical"] else "NOT identical"
-        print(f"transfers during the floods: {outcome}")
+        print(f"transfers{' during the floods' if rows else ''}: {outcome}")
         print(
             f"lossy link ({args.loss} % dropped each way, 1 in {args.reorder_every} reordered, "
             f"1 in {args.duplicate_every} duplicated): "
