@@ -474,6 +474,7 @@ class LiveHost:
             raise ValueError(f'expected {{"show": VIEW}}, VIEW one of {", ".join(show.VIEWS)}')
         extra: dict[str, CounterSet] = {f"{port.ifname} port": port.counters for port in self.ports}
         extra.update({f"{name} fairness": c for name, c in self.fairness.items()})
+        extra["driver"] = self.driver.counters
         if self.socks is not None:
             extra["socks"] = self.socks.counters
         if self.ftpd is not None:

@@ -22,12 +22,14 @@ import selectors
 import signal
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from types import FrameType
 from typing import Protocol, TypeVar
 
 from tcpip6.api.sockets import Stack
 from tcpip6.io.loopback import LoopbackPort
 from tcpip6.io.simnet import Node, SimNetwork
+from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.host import Host
 from tcpip6.stack.link import LoopbackLink
 from tcpip6.stack.params import InterfaceParameters
@@ -161,6 +163,21 @@ LIVE_MAX_SLEEP = 1.0
 #: A wake this much later than the driver asked for is a clock jump (the process was
 #: stopped, or the machine suspended): counted, and reported to ``on_late_wake``.
 LATE_WAKE = 0.5
+#: A timer that runs this much after its deadline counts as run late (DriverCounters).
+TIMER_LATE = 0.01
+
+
+@dataclass
+class DriverCounters(CounterSet):
+    """How far behind the live driver is: a timer's deadline against the time its node
+    was polled for it (frames read in the same turn delay it: the input budget bounds that)."""
+
+    #: The largest gap seen, in microseconds.
+    timer_lag_max_us: int = 0
+    #: Turns whose earliest due timer ran TIMER_LATE or more after its deadline.
+    timers_run_late: int = 0
+    #: Clock jumps (LATE_WAKE), as ``LiveDriver.late_wakes``.
+    late_wakes: int = 0
 
 
 class LiveDriver(RealTimeDriver):
@@ -184,6 +201,8 @@ class LiveDriver(RealTimeDriver):
         #: Clock jumps seen (wakes LATE_WAKE or more after the time asked for), and a
         #: callback told how late each was, in seconds.
         self.late_wakes = 0
+        #: How far behind the driver ran its timers (``tcpip6 show counters``).
+        self.counters = DriverCounters()
         self.on_late_wake: Callable[[float], None] | None = None
         #: Sources that hold frames until flushed (BufferedSource).
         self.buffered: list[BufferedSource] = []
@@ -263,6 +282,7 @@ class LiveDriver(RealTimeDriver):
         late = self.now - (now + timeout)
         if late >= LATE_WAKE:
             self.late_wakes += 1
+            self.counters.late_wakes += 1
             if self.on_late_wake is not None:
                 self.on_late_wake(late)
         for key, mask in ready:
@@ -276,8 +296,18 @@ class LiveDriver(RealTimeDriver):
                 write_ready = getattr(source, "write_ready", None)
                 if write_ready is not None:
                     write_ready(self.now)
+        if nxt is not None:
+            self._timer_lag(self.now - nxt)
         self.run_due()
         self.flush()
+
+    def _timer_lag(self, lag: float) -> None:
+        """The earliest deadline is ``lag`` seconds past (negative: not due yet)."""
+        if lag <= 0.0:
+            return
+        self.counters.timer_lag_max_us = max(self.counters.timer_lag_max_us, round(lag * 1e6))
+        if lag >= TIMER_LATE:
+            self.counters.timers_run_late += 1
 
     def flush(self) -> None:
         """Hand what the buffered sources hold to the kernel; watch for room to write

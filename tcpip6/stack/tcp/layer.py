@@ -80,6 +80,7 @@ class TcpCounters(CounterSet):
     text_after_fin_drop: int = 0
     out_of_order_queue_full_drop: int = 0
     challenge_acks: int = 0
+    acks_throttled: int = 0  # RFC 5961 §7: replies to unacceptable segments not sent
     in_data_segments: int = 0
     in_octets: int = 0
     out_octets: int = 0
