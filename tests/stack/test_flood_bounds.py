@@ -17,7 +17,7 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
 from tcpip6.stack.machines.tcp import TcpState
-from tcpip6.stack.tcp import connection
+from tcpip6.stack.tcp import sender
 from tcpip6.wire.tcp import ACK
 from tests.stack.conftest import A_LL, B_LL, Pair
 from tests.stack.tcpscenario import connected, tcp_wire
@@ -132,7 +132,7 @@ def test_a_blind_flood_at_a_live_connection_is_answered_at_the_throttled_rate(
     4-tuple with random sequence numbers. Each would be answered by an ACK (a challenge
     ACK, RFC 5961 §3-5, or RFC 9293 §3.10.7.4's reply to an unacceptable segment); RFC
     5961 §7 throttles those replies per connection and second, and counts the rest."""
-    monkeypatch.setattr(connection, "ACK_THROTTLE_LIMIT", 10)
+    monkeypatch.setattr(sender, "ACK_THROTTLE_LIMIT", 10)
     c = connected(pair)
     cb = c.cb
     wire = tcp_wire(pair.world)

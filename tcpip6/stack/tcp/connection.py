@@ -42,10 +42,6 @@ if TYPE_CHECKING:
 
 #: RFC 7323 §5.5: TS.Recent is invalid after 24 days of idleness.
 PAWS_IDLE = 24 * 24 * 3600.0
-#: RFC 5961 §7 ACK throttling: replies to unacceptable segments a connection sends in
-#: one second at most (the count is an implementation choice; Linux's host-wide
-#: tcp_challenge_ack_limit had this default).
-ACK_THROTTLE_LIMIT = 1000
 
 S = TcpState
 T = TcpTimer
@@ -96,10 +92,6 @@ class Connection(TcbView):
         self.orphaned = False  # the socket was closed; the connection finishes alone
         self.urgent_signalled = False
         self.last_received = 0.0
-        #: RFC 5961 §7 ACK throttling: the second the replies to unacceptable segments
-        #: are counted in, and how many went out in it.
-        self.ack_throttle_start = -1.0
-        self.ack_throttle_sent = 0
         # -- a listener's queues ----------------------------------------------------------
         self.backlog = 0
         self.accept_queue: deque[Connection] = deque()
@@ -418,7 +410,7 @@ class Connection(TcbView):
             c.out_of_window_drop += 1
             # "If an incoming segment is not acceptable, an acknowledgment should be sent
             # in reply (unless the RST bit is set ...) <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>".
-            if not flags & RST and self._reply_allowed(now):
+            if not flags & RST and self.snd.reply_allowed(now):
                 self.rcv.duplicate(off, len(data))  # RFC 2883: old text, in a D-SACK block
                 self.snd.send_ack(now)
             return
@@ -447,7 +439,7 @@ class Connection(TcbView):
                 # "If the RST bit is set and the sequence number does not exactly match the
                 # next expected sequence value, yet is within the current receive window,
                 # TCP endpoints MUST send an acknowledgment (challenge ACK)".
-                if self._reply_allowed(now):
+                if self.snd.reply_allowed(now):
                     c.challenge_acks += 1
                     self.snd.send_ack(now)
                 return
@@ -461,7 +453,7 @@ class Connection(TcbView):
                 self._closed(now)
                 return
             GRAPH.fire(self, "syn_received", now)
-            if self._reply_allowed(now):
+            if self.snd.reply_allowed(now):
                 c.challenge_acks += 1
                 self.snd.send_ack(now)
             return
@@ -651,21 +643,6 @@ class Connection(TcbView):
             self.tcp.counters.pmtu_retransmits += 1
             self.snd.nxt = self.snd.una
             self.snd.output(now, override=True)
-
-    def _reply_allowed(self, now: float) -> bool:
-        """RFC 5961 §7: "An implementation SHOULD include an ACK throttling mechanism to
-        be conservative": at most ACK_THROTTLE_LIMIT replies a second to unacceptable
-        segments (challenge ACKs, RFC 9293 §3.10.7.4's ACK to an out-of-window segment)
-        per connection, so that a blind flood at a 4-tuple is not reflected one for one.
-        Per connection, not host-wide: a shared budget is a side channel that tells an
-        off-path attacker another connection's 4-tuple (CVE-2016-5696)."""
-        if now - self.ack_throttle_start >= 1.0 or now < self.ack_throttle_start:
-            self.ack_throttle_start, self.ack_throttle_sent = now, 0
-        if self.ack_throttle_sent >= ACK_THROTTLE_LIMIT:
-            self.tcp.counters.acks_throttled += 1
-            return False
-        self.ack_throttle_sent += 1
-        return True
 
     def icmp_error(self, error: OSError, hard: bool, now: float) -> None:
         """RFC 5461: ICMP errors are soft in synchronized states (kept, reported if the

@@ -35,6 +35,10 @@ S = TcpState
 T = TcpTimer
 #: States in which SEND queues data (RFC 9293 §3.10.2).
 SENDABLE = (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT)
+#: RFC 5961 §7 ACK throttling: replies to unacceptable segments a connection sends in
+#: one second at most (the count is an implementation choice; Linux's host-wide
+#: tcp_challenge_ack_limit had this default).
+ACK_THROTTLE_LIMIT = 1000
 
 
 class Sender:
@@ -48,6 +52,10 @@ class Sender:
         self.una = 0
         self.nxt = 0
         self.max = 0  # one past the highest offset ever sent (SND.MAX)
+        #: RFC 5961 §7 ACK throttling: the second the replies to unacceptable segments
+        #: are counted in, and how many went out in it.
+        self.ack_throttle_start = -1.0
+        self.ack_throttle_sent = 0
         self.wnd = 0  # SND.WND, octets, scaled
         #: The send offset SND.WND counts from: the SEG.ACK of the segment that gave it
         #: (SND.WL2). The window's right edge stays where that segment put it when a later
@@ -477,6 +485,21 @@ class Sender:
         self.conn.tcp.transmit(self.conn, seg, now)
 
     # -- acknowledgments (RFC 1122 §4.2.3.2) -----------------------------------------------
+    def reply_allowed(self, now: float) -> bool:
+        """RFC 5961 §7: "An implementation SHOULD include an ACK throttling mechanism to
+        be conservative": at most ACK_THROTTLE_LIMIT replies a second to unacceptable
+        segments (challenge ACKs, RFC 9293 §3.10.7.4's ACK to an out-of-window segment)
+        per connection, so that a blind flood at a 4-tuple is not reflected one for one.
+        Per connection, not host-wide: a shared budget is a side channel that tells an
+        off-path attacker another connection's 4-tuple (CVE-2016-5696)."""
+        if now - self.ack_throttle_start >= 1.0 or now < self.ack_throttle_start:
+            self.ack_throttle_start, self.ack_throttle_sent = now, 0
+        if self.ack_throttle_sent >= ACK_THROTTLE_LIMIT:
+            self.conn.tcp.counters.acks_throttled += 1
+            return False
+        self.ack_throttle_sent += 1
+        return True
+
     def send_ack(self, now: float) -> None:
         """<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, SND.NXT being the highest sequence sent:
         after a timeout ``nxt`` goes back to resend (go-back-N), but an ACK with that
