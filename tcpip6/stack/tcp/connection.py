@@ -47,6 +47,8 @@ S = TcpState
 T = TcpTimer
 #: The peer's FIN has been received in order (an RST at RCV.NXT - 1 is accepted then).
 FIN_RECEIVED = (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK)
+# The states in which segment text is taken (RFC 9293 §3.10.7.4 seventh).
+RECEIVING = frozenset((S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2))
 
 
 class Connection(TcbView):
@@ -371,32 +373,34 @@ class Connection(TcbView):
         """RFC 9293 §3.10.7.4, "Otherwise": SYN-RECEIVED and every synchronized state."""
         c = self.tcp.counters
         flags = seg.flags
+        opt = self.opt
+        rcv = self.rcv
         # RFC 7323 §5.3 R1: PAWS, before the acceptability test.
-        ts = seg.option(wire_tcp.Timestamps) if self.opt.ts_ok else None
+        ts = seg.option(wire_tcp.Timestamps) if opt.ts_ok else None
         if (
             ts is not None
             and not flags & RST
             and self.state is not S.SYN_RECEIVED
-            and sq.lt(ts.tsval, self.opt.ts_recent)
-            and now - self.opt.ts_recent_time < PAWS_IDLE
+            and sq.lt(ts.tsval, opt.ts_recent)
+            and now - opt.ts_recent_time < PAWS_IDLE
         ):
             c.paws_drop += 1
             self.snd.send_ack(now)
             return
-        off = self.rcv.seq_offset(seg.seq)
-        if flags & RST and self.state in FIN_RECEIVED and self.rcv.rst_at_fin(off):
+        off = rcv.seq_offset(seg.seq)
+        if flags & RST and self.state in FIN_RECEIVED and rcv.rst_at_fin(off):
             self._reset_received(now)  # RFC 5961 §3 deviation: Receiver.rst_at_fin says why
             return
         data = seg.payload
         seg_len = seg.seg_len
-        wnd = self.rcv_wnd
+        wnd = rcv.rcv_wnd
         refused_text = False
-        ok = self.rcv.acceptable(off, seg_len, wnd)  # RFC 9293 §3.10.7.4 first
-        allowance = off == self.rcv.nxt and flags & (ACK | RST | URG)
+        ok = rcv.acceptable(off, seg_len, wnd)  # RFC 9293 §3.10.7.4 first
+        allowance = off == rcv.nxt and flags & (ACK | RST | URG)
         # The ACK of a peer whose SND.NXT went past our closed window (the octet of its
         # zero-window probe) has SEQ = RCV.NXT + 1: its acknowledgment still counts, or
         # both ends would wait for ever for the other's ACK.
-        allowance = allowance or (flags & ACK and not flags & RST and off == self.rcv.nxt + 1)
+        allowance = allowance or (flags & ACK and not flags & RST and off == rcv.nxt + 1)
         if not ok and wnd == 0 and allowance:
             # "special allowance should be made to accept valid ACKs, URGs, and RSTs":
             # the control is processed, the text is not (and is answered with an ACK, as
@@ -415,11 +419,11 @@ class Connection(TcbView):
                 self.snd.send_ack(now)
             return
         seq_off = off  # SEG.SEQ as it arrived, for the RST check
-        off, data, flags = self.rcv.trim(off, data, flags, wnd, self.opt.sack_ok)
+        off, data, flags = rcv.trim(off, data, flags, wnd, opt.sack_ok)
         # RFC 7323 §4.3: TS.Recent from the segment that covers RCV.NXT.
-        if ts is not None and off <= self.rcv.nxt and sq.ge(ts.tsval, self.opt.ts_recent):
-            self.opt.ts_recent = ts.tsval
-            self.opt.ts_recent_time = now
+        if ts is not None and off <= rcv.nxt and sq.ge(ts.tsval, opt.ts_recent):
+            opt.ts_recent = ts.tsval
+            opt.ts_recent_time = now
         self.last_received = now
         self.snd.probes_unanswered = 0
         if self.snd.keepalive_probes:
@@ -464,13 +468,13 @@ class Connection(TcbView):
         if self.state is S.CLOSED:
             return
         # Sixth: URG.
-        if flags & URG and self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
+        if flags & URG and self.state in RECEIVING:
             up = off + seg.urgent
             if self.rcv.up is None or up > self.rcv.up:
                 self.rcv.up = up
                 self.urgent_signalled = True
         # Seventh: the segment text.
-        if data and self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
+        if data and self.state in RECEIVING:
             self._receive_text(off, data, bool(flags & (PSH | FIN)), now)
         elif data:
             c.text_after_fin_drop += 1
@@ -480,7 +484,7 @@ class Connection(TcbView):
         elif refused_text:
             self.snd.send_ack(now)
         self.snd.output(now)
-        if self.rcv.ack_owed:
+        if rcv.ack_owed:
             self.snd.send_ack(now)
         self._notify()
 
