@@ -396,12 +396,7 @@ class Connection(TcbView):
         wnd = rcv.rcv_wnd
         refused_text = False
         ok = rcv.acceptable(off, seg_len, wnd)  # RFC 9293 §3.10.7.4 first
-        allowance = off == rcv.nxt and flags & (ACK | RST | URG)
-        # The ACK of a peer whose SND.NXT went past our closed window (the octet of its
-        # zero-window probe) has SEQ = RCV.NXT + 1: its acknowledgment still counts, or
-        # both ends would wait for ever for the other's ACK.
-        allowance = allowance or (flags & ACK and not flags & RST and off == rcv.nxt + 1)
-        if not ok and wnd == 0 and allowance:
+        if not ok and wnd == 0 and self._allowance(off, flags):
             # "special allowance should be made to accept valid ACKs, URGs, and RSTs":
             # the control is processed, the text is not (and is answered with an ACK, as
             # any unacceptable text is: that is how a zero-window probe learns the window).
@@ -487,6 +482,17 @@ class Connection(TcbView):
         if rcv.ack_owed:
             self.snd.send_ack(now)
         self._notify()
+
+    def _allowance(self, off: int, flags: int) -> bool:
+        """RFC 9293 §3.10.7.4 first, a zero receive window: the segments whose control
+        is still taken ("special allowance should be made to accept valid ACKs, URGs,
+        and RSTs") -- at RCV.NXT, or the ACK of a peer whose SND.NXT went past our closed
+        window (the octet of its zero-window probe) at RCV.NXT + 1: its acknowledgment
+        still counts, or both ends would wait for ever for the other's ACK."""
+        nxt = self.rcv.nxt
+        if off == nxt and flags & (ACK | RST | URG):
+            return True
+        return bool(flags & ACK and not flags & RST and off == nxt + 1)
 
     def _reset_received(self, now: float) -> None:
         """RFC 9293 §3.10.7.4 second, an exact RST."""

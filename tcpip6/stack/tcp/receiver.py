@@ -283,7 +283,9 @@ class Receiver:
 
     # -- the window we advertise (RFC 1122 §4.2.3.3) --------------------------------------
     def free_space(self) -> int:
-        held = len(self.rcvbuf) + sum(len(v) for v in self.ooo.values())
+        held = len(self.rcvbuf)
+        if self.ooo:
+            held += sum(len(v) for v in self.ooo.values())
         return max(0, self.receive_buffer - held)
 
     def _sws_threshold(self, mss: int) -> int:

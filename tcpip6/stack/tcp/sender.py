@@ -319,8 +319,8 @@ class Sender:
                 continue
             data_end = 1 + self.data_acked + len(self.sndbuf)  # self.data_end
             avail = data_end - self.nxt
-            usable = recovery.usable()
             if avail > 0:
+                usable = recovery.usable()
                 # RFC 9293 §3.7.1, RFC 6691: the options a segment carries beyond those of
                 # every segment (SACK blocks to report) come out of its data.
                 smss = max(self.conn.opt.mss - self.sack_room(), 1)
