@@ -48,7 +48,7 @@ T = TcpTimer
 #: The peer's FIN has been received in order (an RST at RCV.NXT - 1 is accepted then).
 FIN_RECEIVED = (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK)
 # The states in which segment text is taken (RFC 9293 §3.10.7.4 seventh).
-RECEIVING = frozenset((S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2))
+RECEIVING = (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2)
 
 
 class Connection(TcbView):
@@ -526,22 +526,23 @@ class Connection(TcbView):
                 GRAPH.fire(self, "close", now)  # RFC 9293 §3.10.4: the CLOSE queued in SYN-RECEIVED
             self._established(now)
             # Anything beyond the SYN it acknowledged is an ordinary ACK below.
+        snd = self.snd
         # RFC 5961 §5: acceptable when SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT.
-        if a > self.snd.max or a > max(self.snd.nxt, self.snd.max):
+        if a > snd.max:  # SND.NXT: the highest sent (``nxt`` goes back to resend)
             # "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an
             # ACK, drop the segment, and return."
             c.ack_too_new_drop += 1
-            self.snd.send_ack(now)
+            snd.send_ack(now)
             return False
-        if a < self.snd.una - max(self.snd.max_wnd, 1):
+        if a < snd.una - max(snd.max_wnd, 1):
             c.ack_too_old_drop += 1
-            self.snd.send_ack(now)
+            snd.send_ack(now)
             return False
         if self.state is S.TIME_WAIT:
             return True
-        self.snd.ack_arrived(seg, a, now)
+        snd.ack_arrived(seg, a, now)
         # The FIN states (RFC 9293 §3.10.7.4 fifth, per state).
-        fin_acked = self.snd.fin_queued and self.snd.una > self.snd.data_end
+        fin_acked = snd.fin_queued and snd.una > snd.data_end
         if fin_acked and self.state in (S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK):
             GRAPH.fire(self, "fin_acked", now)
             after = self.tcp_state

@@ -36,7 +36,7 @@ T = TcpTimer
 #: States in which SEND queues data (RFC 9293 §3.10.2).
 SENDABLE = (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT)
 # The states in which Sender.output sends data or the FIN.
-OUTPUT_STATES = frozenset((S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.LAST_ACK, S.CLOSING))
+OUTPUT_STATES = (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.LAST_ACK, S.CLOSING)
 
 
 class Sender:
@@ -177,16 +177,19 @@ class Sender:
     def ack_arrived(self, seg: TcpSegment, a: int, now: float) -> None:
         """An acceptable ACK (SEG.ACK at send offset ``a``): new data acknowledged, or a
         duplicate ACK (RFC 5681 §2), and the send window updated."""
-        advanced = a > self.una
-        wnd = seg.window << self.conn.opt.snd_wscale
-        sacked_before = self.sacked.total()
+        una = self.una
+        advanced = a > una
+        opt = self.conn.opt
+        wnd = seg.window << opt.snd_wscale
+        sacked = self.sacked
+        sacked_before = sacked.total() if sacked else 0
         self.dsack_seen = False
-        if self.conn.opt.sack_ok:
+        if opt.sack_ok:
             self.take_sack(seg)
-        ts = seg.option(wire_tcp.Timestamps) if self.conn.ts_ok else None
+        ts = seg.option(wire_tcp.Timestamps) if opt.ts_ok else None
         self.ack_tsecr = ts.tsecr if ts is not None else None
         # RFC 6937 §3 DeliveredData: change_in(snd.una) + change_in(SACKd).
-        self.delivered = max(a - self.una, 0) + self.sacked.bytes_above(a) - sacked_before
+        self.delivered = max(a - una, 0) + (sacked.bytes_above(a) - sacked_before if sacked else 0)
         if advanced:
             self.new_ack(a, seg, now)
         elif (
