@@ -47,6 +47,8 @@ S = TcpState
 T = TcpTimer
 #: The peer's FIN has been received in order (an RST at RCV.NXT - 1 is accepted then).
 FIN_RECEIVED = (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK)
+# The states in which segment text is taken (RFC 9293 §3.10.7.4 seventh).
+RECEIVING = (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2)
 
 
 class Connection(TcbView):
@@ -371,33 +373,30 @@ class Connection(TcbView):
         """RFC 9293 §3.10.7.4, "Otherwise": SYN-RECEIVED and every synchronized state."""
         c = self.tcp.counters
         flags = seg.flags
+        opt = self.opt
+        rcv = self.rcv
         # RFC 7323 §5.3 R1: PAWS, before the acceptability test.
-        ts = seg.option(wire_tcp.Timestamps) if self.opt.ts_ok else None
+        ts = seg.option(wire_tcp.Timestamps) if opt.ts_ok else None
         if (
             ts is not None
             and not flags & RST
             and self.state is not S.SYN_RECEIVED
-            and sq.lt(ts.tsval, self.opt.ts_recent)
-            and now - self.opt.ts_recent_time < PAWS_IDLE
+            and sq.lt(ts.tsval, opt.ts_recent)
+            and now - opt.ts_recent_time < PAWS_IDLE
         ):
             c.paws_drop += 1
             self.snd.send_ack(now)
             return
-        off = self.rcv.seq_offset(seg.seq)
-        if flags & RST and self.state in FIN_RECEIVED and self.rcv.rst_at_fin(off):
+        off = rcv.seq_offset(seg.seq)
+        if flags & RST and self.state in FIN_RECEIVED and rcv.rst_at_fin(off):
             self._reset_received(now)  # RFC 5961 §3 deviation: Receiver.rst_at_fin says why
             return
         data = seg.payload
         seg_len = seg.seg_len
-        wnd = self.rcv_wnd
+        wnd = rcv.rcv_wnd
         refused_text = False
-        ok = self.rcv.acceptable(off, seg_len, wnd)  # RFC 9293 §3.10.7.4 first
-        allowance = off == self.rcv.nxt and flags & (ACK | RST | URG)
-        # The ACK of a peer whose SND.NXT went past our closed window (the octet of its
-        # zero-window probe) has SEQ = RCV.NXT + 1: its acknowledgment still counts, or
-        # both ends would wait for ever for the other's ACK.
-        allowance = allowance or (flags & ACK and not flags & RST and off == self.rcv.nxt + 1)
-        if not ok and wnd == 0 and allowance:
+        ok = rcv.acceptable(off, seg_len, wnd)  # RFC 9293 §3.10.7.4 first
+        if not ok and wnd == 0 and self.rcv.allowance(off, flags):
             # "special allowance should be made to accept valid ACKs, URGs, and RSTs":
             # the control is processed, the text is not (and is answered with an ACK, as
             # any unacceptable text is: that is how a zero-window probe learns the window).
@@ -415,11 +414,11 @@ class Connection(TcbView):
                 self.snd.send_ack(now)
             return
         seq_off = off  # SEG.SEQ as it arrived, for the RST check
-        off, data, flags = self.rcv.trim(off, data, flags, wnd, self.opt.sack_ok)
+        off, data, flags = rcv.trim(off, data, flags, wnd, opt.sack_ok)
         # RFC 7323 §4.3: TS.Recent from the segment that covers RCV.NXT.
-        if ts is not None and off <= self.rcv.nxt and sq.ge(ts.tsval, self.opt.ts_recent):
-            self.opt.ts_recent = ts.tsval
-            self.opt.ts_recent_time = now
+        if ts is not None and off <= rcv.nxt and sq.ge(ts.tsval, opt.ts_recent):
+            opt.ts_recent = ts.tsval
+            opt.ts_recent_time = now
         self.last_received = now
         self.snd.probes_unanswered = 0
         if self.snd.keepalive_probes:
@@ -466,13 +465,13 @@ class Connection(TcbView):
         if self.state is S.CLOSED:
             return
         # Sixth: URG.
-        if flags & URG and self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
+        if flags & URG and self.state in RECEIVING:
             up = off + seg.urgent
             if self.rcv.up is None or up > self.rcv.up:
                 self.rcv.up = up
                 self.urgent_signalled = True
         # Seventh: the segment text.
-        if data and self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
+        if data and self.state in RECEIVING:
             self._receive_text(off, data, bool(flags & (PSH | FIN)), now)
         elif data:
             c.text_after_fin_drop += 1
@@ -482,7 +481,7 @@ class Connection(TcbView):
         elif refused_text:
             self.snd.send_ack(now)
         self.snd.output(now)
-        if self.rcv.ack_owed:
+        if rcv.ack_owed:
             self.snd.send_ack(now)
         self._notify()
 
@@ -518,22 +517,23 @@ class Connection(TcbView):
                 GRAPH.fire(self, "close", now)  # RFC 9293 §3.10.4: the CLOSE queued in SYN-RECEIVED
             self._established(now)
             # Anything beyond the SYN it acknowledged is an ordinary ACK below.
+        snd = self.snd
         # RFC 5961 §5: acceptable when SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT.
-        if a > self.snd.max or a > max(self.snd.nxt, self.snd.max):
+        if a > snd.max:  # SND.NXT: the highest sent (``nxt`` goes back to resend)
             # "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an
             # ACK, drop the segment, and return."
             c.ack_too_new_drop += 1
-            self.snd.send_ack(now)
+            snd.send_ack(now)
             return False
-        if a < self.snd.una - max(self.snd.max_wnd, 1):
+        if a < snd.una - max(snd.max_wnd, 1):
             c.ack_too_old_drop += 1
-            self.snd.send_ack(now)
+            snd.send_ack(now)
             return False
         if self.state is S.TIME_WAIT:
             return True
-        self.snd.ack_arrived(seg, a, now)
+        snd.ack_arrived(seg, a, now)
         # The FIN states (RFC 9293 §3.10.7.4 fifth, per state).
-        fin_acked = self.snd.fin_queued and self.snd.una > self.snd.data_end
+        fin_acked = snd.fin_queued and snd.una > snd.data_end
         if fin_acked and self.state in (S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK):
             GRAPH.fire(self, "fin_acked", now)
             after = self.tcp_state

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from tcpip6.stack.tcp import seq as sq
 from tcpip6.stack.tcp.params import TcpParameters
 from tcpip6.stack.tcp.ranges import RangeSet
-from tcpip6.wire.tcp import FIN, SYN
+from tcpip6.wire.tcp import ACK, FIN, RST, SYN, URG
 
 if TYPE_CHECKING:
     from tcpip6.stack.tcp.layer import TcpCounters
@@ -89,6 +89,17 @@ class Receiver:
             return False
         end = off + seg_len - 1
         return (self.nxt <= off < self.nxt + wnd) or (self.nxt <= end < self.nxt + wnd)
+
+    def allowance(self, off: int, flags: int) -> bool:
+        """RFC 9293 §3.10.7.4 first, a zero receive window: the segments whose control
+        is still taken ("special allowance should be made to accept valid ACKs, URGs,
+        and RSTs") -- at RCV.NXT, or the ACK of a peer whose SND.NXT went past our closed
+        window (the octet of its zero-window probe) at RCV.NXT + 1: its acknowledgment
+        still counts, or both ends would wait for ever for the other's ACK."""
+        nxt = self.nxt
+        if off == nxt and flags & (ACK | RST | URG):
+            return True
+        return bool(flags & ACK and not flags & RST and off == nxt + 1)
 
     def trim(
         self, off: int, data: bytes, flags: int, wnd: int, sack_ok: bool
@@ -283,7 +294,9 @@ class Receiver:
 
     # -- the window we advertise (RFC 1122 §4.2.3.3) --------------------------------------
     def free_space(self) -> int:
-        held = len(self.rcvbuf) + sum(len(v) for v in self.ooo.values())
+        held = len(self.rcvbuf)
+        if self.ooo:
+            held += sum(len(v) for v in self.ooo.values())
         return max(0, self.receive_buffer - held)
 
     def _sws_threshold(self, mss: int) -> int:

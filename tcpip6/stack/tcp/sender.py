@@ -39,6 +39,8 @@ SENDABLE = (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT)
 #: one second at most (the count is an implementation choice; Linux's host-wide
 #: tcp_challenge_ack_limit had this default).
 ACK_THROTTLE_LIMIT = 1000
+# The states in which Sender.output sends data or the FIN.
+OUTPUT_STATES = (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.LAST_ACK, S.CLOSING)
 
 
 class Sender:
@@ -183,16 +185,19 @@ class Sender:
     def ack_arrived(self, seg: TcpSegment, a: int, now: float) -> None:
         """An acceptable ACK (SEG.ACK at send offset ``a``): new data acknowledged, or a
         duplicate ACK (RFC 5681 §2), and the send window updated."""
-        advanced = a > self.una
-        wnd = seg.window << self.conn.opt.snd_wscale
-        sacked_before = self.sacked.total()
+        una = self.una
+        advanced = a > una
+        opt = self.conn.opt
+        wnd = seg.window << opt.snd_wscale
+        sacked = self.sacked
+        sacked_before = sacked.total() if sacked else 0
         self.dsack_seen = False
-        if self.conn.opt.sack_ok:
+        if opt.sack_ok:
             self.take_sack(seg)
-        ts = seg.option(wire_tcp.Timestamps) if self.conn.ts_ok else None
+        ts = seg.option(wire_tcp.Timestamps) if opt.ts_ok else None
         self.ack_tsecr = ts.tsecr if ts is not None else None
         # RFC 6937 §3 DeliveredData: change_in(snd.una) + change_in(SACKd).
-        self.delivered = max(a - self.una, 0) + self.sacked.bytes_above(a) - sacked_before
+        self.delivered = max(a - una, 0) + (sacked.bytes_above(a) - sacked_before if sacked else 0)
         if advanced:
             self.new_ack(a, seg, now)
         elif (
@@ -309,31 +314,27 @@ class Sender:
     def output(self, now: float, override: bool = False) -> bool:
         """Send what the windows allow: new data (Nagle, sender SWS), the FIN. True when
         new data or the FIN went out."""
-        if self.conn.state not in (
-            S.ESTABLISHED,
-            S.CLOSE_WAIT,
-            S.FIN_WAIT_1,
-            S.LAST_ACK,
-            S.CLOSING,
-        ):
+        if self.conn.state not in OUTPUT_STATES:
             return False
-        self.recovery.retransmit(now)
+        recovery = self.recovery
+        recovery.retransmit(now)
+        sacked = self.sacked
         budget = 1024
         sent_any = False
         while budget:
             budget -= 1
             # Skip what the peer already holds (RFC 6675 §5.1: SACKed data is not resent).
-            cover = self.sacked.covering(self.nxt)
+            cover = sacked.covering(self.nxt) if sacked else None
             if cover is not None:
                 self.nxt = cover[1]
                 continue
-            data_end = self.data_end
+            data_end = 1 + self.data_acked + len(self.sndbuf)  # self.data_end
             avail = data_end - self.nxt
-            usable = self.recovery.usable()
             if avail > 0:
+                usable = recovery.usable()
                 # RFC 9293 §3.7.1, RFC 6691: the options a segment carries beyond those of
                 # every segment (SACK blocks to report) come out of its data.
-                smss = max(self.conn.mss - self.sack_room(), 1)
+                smss = max(self.conn.opt.mss - self.sack_room(), 1)
                 n = min(avail, smss, usable)
                 if n <= 0:
                     if self.wnd == 0 and self.max <= self.una and not self._armed(T.PERSIST):
@@ -365,10 +366,14 @@ class Sender:
     def sack_room(self) -> int:
         """Octets the SACK option of the next segment takes (two NOPs, kind, length and
         8 octets a block, RFC 2018 §3), 0 when there is nothing to report."""
-        if not (self.conn.sack_ok and self.conn.rcv.sack_recent):
+        conn = self.conn
+        if not conn.opt.sack_ok:
             return 0
-        limit = 3 if self.conn.ts_ok else MAX_SACK_BLOCKS
-        return SACK_OVERHEAD + 8 * min(len(self.conn.rcv.sack_recent), limit)
+        recent = conn.rcv.sack_recent
+        if not recent:
+            return 0
+        limit = 3 if conn.opt.ts_ok else MAX_SACK_BLOCKS
+        return SACK_OVERHEAD + 8 * min(len(recent), limit)
 
     def may_send_small(self, n: int, avail: int) -> bool:
         """RFC 1122 §4.2.3.4 (sender SWS avoidance, with Nagle as its part (b)): a segment
@@ -436,41 +441,44 @@ class Sender:
         options: tuple[wire_tcp.TcpOption, ...] | None = None,
     ) -> None:
         """Build and send one segment at send offset ``off``."""
+        conn = self.conn
+        opt = conn.opt
+        rcv = conn.rcv
         if options is None:
-            opts: list[wire_tcp.TcpOption] = []
-            if self.conn.ts_ok:
-                opts += wire_tcp.timestamp_options(
-                    self.conn.opt.tsval(now), self.conn.opt.ts_recent
-                )
-            if self.conn.sack_ok and self.conn.rcv.sack_recent and flags & ACK and not flags & RST:
+            sack_recent = rcv.sack_recent if opt.sack_ok else None
+            if sack_recent and flags & ACK and not flags & RST:
+                opts: list[wire_tcp.TcpOption] = []
+                if opt.ts_ok:
+                    opts += wire_tcp.timestamp_options(opt.tsval(now), opt.ts_recent)
                 # RFC 9293 §3.7.1: a segment with data stays within the effective send MSS,
                 # the SACK option included (a full-size retransmission carries fewer
                 # blocks, or none); a pure ACK carries all it can (RFC 2018 §4).
-                limit = 3 if self.conn.ts_ok else MAX_SACK_BLOCKS
+                limit = 3 if opt.ts_ok else MAX_SACK_BLOCKS
                 if payload:
-                    limit = min(limit, (self.conn.mss - len(payload) - SACK_OVERHEAD) // 8)
+                    limit = min(limit, (opt.mss - len(payload) - SACK_OVERHEAD) // 8)
                 if limit > 0:
-                    blocks = self.conn.rcv.sack_blocks(limit)
+                    blocks = rcv.sack_blocks(limit)
                     opts += [wire_tcp.NoOperation(), wire_tcp.NoOperation(), wire_tcp.Sack(blocks)]
-                    self.conn.tcp.counters.sack_blocks_sent += len(blocks)
-            options = tuple(opts)
-        window = (
-            self.conn.rcv.advertise(self.conn.mss, self.conn.rcv_wscale)
-            if not flags & SYN
-            else self.conn.opt.syn_window
-        )
+                    conn.tcp.counters.sack_blocks_sent += len(blocks)
+                options = tuple(opts)
+            elif opt.ts_ok:
+                # The usual case: Timestamps alone (no SACK blocks to report).
+                options = wire_tcp.timestamp_options(opt.tsval(now), opt.ts_recent)
+            else:
+                options = ()
+        window = rcv.advertise(opt.mss, opt.rcv_wscale) if not flags & SYN else opt.syn_window
         urgent = 0
-        if self.up is not None and self.conn.state is not S.SYN_SENT:
+        if self.up is not None and conn.state is not S.SYN_SENT:
             if self.up > off:
                 flags |= URG
                 urgent = min(self.up - off, 0xFFFF)
             elif self.una >= self.up:
                 self.up = None
         seg = TcpSegment(  # positional: a keyword call costs twice as much per segment
-            self.conn.local_port,
-            self.conn.remote_port,
+            conn.local_port,
+            conn.remote_port,
             (self.iss + off) % sq.MOD,  # seq
-            self.conn.rcv_nxt if flags & ACK else 0,  # ack
+            rcv.rcv_nxt if flags & ACK else 0,  # ack
             flags,
             window,
             urgent,
@@ -478,11 +486,11 @@ class Sender:
             payload,
         )
         if flags & ACK:
-            self.conn.rcv.acked()
+            rcv.acked()
             self._cancel(T.DELAYED_ACK)
-        if (flags & (SYN | FIN) or payload) and self.conn.keepalive:
+        if (flags & (SYN | FIN) or payload) and conn.keepalive:
             self.arm_keepalive(now)
-        self.conn.tcp.transmit(self.conn, seg, now)
+        conn.tcp.transmit(conn, seg, now)
 
     # -- acknowledgments (RFC 1122 §4.2.3.2) -----------------------------------------------
     def reply_allowed(self, now: float) -> bool:

@@ -26,6 +26,11 @@ class TcpTimer(StrEnum):
     #: RFC 1122 §4.2.3.4: the override timeout of sender SWS avoidance.
     SWS_OVERRIDE = "sws"
 
+    # The timer keys ``(connection, TcpTimer)`` are hashed each time a timer is armed,
+    # cancelled or looked at (several times a segment): the string's own cached hash,
+    # not Enum's Python-level one (equal members still hash equal).
+    __hash__ = str.__hash__
+
 
 #: RFC 9293 §3.10.7.4 TIME-WAIT: "Start the time-wait timer, turn off the other timers".
 ALL_BUT_TIME_WAIT = tuple(t for t in TcpTimer if t is not TcpTimer.TIME_WAIT)
