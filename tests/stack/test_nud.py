@@ -5,6 +5,7 @@ answered with ICMPv6 address unreachable."""
 
 from __future__ import annotations
 
+import itertools
 from ipaddress import IPv6Address, IPv6Network
 
 from tcpip6.io.sim import SimWorld
@@ -14,6 +15,7 @@ from tcpip6.stack.interface import Interface
 from tcpip6.stack.machines.graph import TransitionRecord
 from tcpip6.stack.machines.nce import NceState
 from tcpip6.stack.params import InterfaceParameters
+from tcpip6.stack.tcp.sender import REACHABILITY_HINT_INTERVAL
 from tcpip6.wire import icmpv6 as wi
 from tcpip6.wire import nd as wn
 
@@ -156,3 +158,39 @@ def test_address_resolution_uses_the_source_of_the_prompting_packet() -> None:
     [ns] = [f for f in sent if s6.ICMPv6ND_NS in f and f[s6.ICMPv6ND_NS].tgt == str(dst)]
     assert ns[s6.IPv6].src == "2001:db8:a::2"
     assert [r.dst for r in a.icmpv6.echo_replies] == [IPv6Address("2001:db8:a::2")]
+
+
+def test_tcp_forward_progress_keeps_the_neighbor_reachable_once_per_interval() -> None:
+    """RFC 4861 §7.3.1: new ACKs confirm the next hop, so a connection that keeps
+    moving data never lets its neighbor go STALE and never probes it, though it lasts
+    several ReachableTimes; the TCP sender reports progress at most once per
+    REACHABILITY_HINT_INTERVAL, not for every ACK."""
+    world, a, b, ia, _ib, trace = setup()
+    ia.params.reachable_time = 2.0
+    listener = b.tcp.listen(B, 7000, 1, world.now)
+    conn = a.tcp.connect(B, 7000, world.now)
+    world.run_for(0.2)
+    peer = listener.accept_queue.popleft()
+    world.observers.append(lambda i, f, t: sent.append(f))
+    sent: list[bytes] = []
+    start, got = world.now, 0
+    while world.now - start < 7.0:
+        conn.send(bytes(1000), world.now)
+        got += len(peer.read(1 << 16, world.now))
+        world.run_for(0.01)
+    nce = ia.neighbors.get(B)
+    assert nce is not None and nce.state is NceState.REACHABLE
+    assert got > 600_000
+    # No Neighbor Solicitation left a (the frames a sends come from its MAC).
+    solicitations = [f for f in sent if f[6:12] == ia.link.link_address and f[54] == 135]
+    assert solicitations == []
+    hints = [
+        r.now
+        for r in trace
+        if r.graph == "nce" and r.trigger == "reachability_confirmed" and r.now is not None
+    ]
+    assert hints and hints[0] >= start
+    gaps = [later - earlier for earlier, later in itertools.pairwise(hints)]
+    assert len(hints) >= 7.0 / 2.0  # at least one per ReachableTime
+    assert min(gaps) >= REACHABILITY_HINT_INTERVAL - 1e-9
+    assert len(hints) <= 7.0 / REACHABILITY_HINT_INTERVAL + 2

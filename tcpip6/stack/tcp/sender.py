@@ -39,6 +39,11 @@ SENDABLE = (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT)
 #: one second at most (the count is an implementation choice; Linux's host-wide
 #: tcp_challenge_ack_limit had this default).
 ACK_THROTTLE_LIMIT = 1000
+#: RFC 4861 §7.3.1 leaves to the upper layer how often forward progress is reported:
+#: once per this many seconds keeps the neighbor's REACHABLE deadline within it of the
+#: last new ACK, without a neighbor-cache transition for every ACK of a bulk transfer
+#: (ReachableTime is 15-45 s, RFC 4861 §6.3.2).
+REACHABILITY_HINT_INTERVAL = 0.1
 # The states in which Sender.output sends data or the FIN.
 OUTPUT_STATES = (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.LAST_ACK, S.CLOSING)
 
@@ -93,6 +98,8 @@ class Sender:
         self.full_size_timeouts = 0
         self.syn_retransmitted = False
         self.gateway_suspected = False
+        #: When the next new ACK may confirm the next hop's reachability again.
+        self.next_reachability_hint = 0.0
         self.persist_backoff = 0
         self.probes_unanswered = 0  # zero-window probes since the peer last answered
         self.keepalive_probes = 0  # keepalive probes since the peer last answered
@@ -244,9 +251,12 @@ class Sender:
         self.full_size_timeouts = 0
         self.gateway_suspected = False
         self.sacked.remove_below(a)
-        self.conn.host.reachability_confirmed(
-            self.conn.remote_address or self.conn.local_address, now
-        )
+        if now >= self.next_reachability_hint:
+            # RFC 4861 §7.3.1: a new ACK is forward progress; the next hop is reachable.
+            self.next_reachability_hint = now + REACHABILITY_HINT_INTERVAL
+            self.conn.host.reachability_confirmed(
+                self.conn.remote_address or self.conn.local_address, now
+            )
         self.recovery.on_ack(a, acked, now)
         # RFC 6298 §5.2-5.3: stop the timer when all is acknowledged, else restart it.
         if self.una >= self.max:
