@@ -118,6 +118,13 @@ class CorrespondentNode:
         self.home_agent: HomeAgent | None = None
 
     # -- receive: the Mobility Header (RFC 6275 §9.2) ---------------------------------------
+    def _header_field_problem(self, d: Delivery, original: Ipv6Header, pointer: int) -> None:
+        """RFC 6275 §9.2: ICMPv6 Parameter Problem, code 0 (erroneous header field), with
+        ``pointer`` at the offending field of the Mobility Header."""
+        self.host.icmpv6.parameter_problem(
+            d.interface, original, d.packet, wire_icmp.PARAM_PROBLEM_HEADER_FIELD, pointer, d.now
+        )
+
     def receive(self, d: Delivery) -> None:
         c = self.counters
         c.mh_received += 1
@@ -129,14 +136,7 @@ class CorrespondentNode:
                 # RFC 6275 §9.2: Header Len shorter than the message: Parameter Problem
                 # code 0 pointing at Header Len.
                 c.mh_header_len_drop += 1
-                self.host.icmpv6.parameter_problem(
-                    d.interface,
-                    original,
-                    d.packet,
-                    wire_icmp.PARAM_PROBLEM_HEADER_FIELD,
-                    d.offset + 1,
-                    d.now,
-                )
+                self._header_field_problem(d, original, d.offset + 1)
                 return
         try:
             mh = wire_mh.MobilityHeader.parse(buf, d.header.src, d.header.dst)
@@ -149,14 +149,7 @@ class CorrespondentNode:
         if mh.payload_proto != IPPROTO_NONE:
             # RFC 6275 §9.2: Parameter Problem code 0 pointing at Payload Proto.
             c.mh_payload_proto_drop += 1
-            self.host.icmpv6.parameter_problem(
-                d.interface,
-                original,
-                d.packet,
-                wire_icmp.PARAM_PROBLEM_HEADER_FIELD,
-                d.offset,
-                d.now,
-            )
+            self._header_field_problem(d, original, d.offset)
             return
         msg = mh.message
         home = d.header.src
