@@ -448,16 +448,24 @@ class IcmpChecker:
     def _lla_present(self, msg: wn.RouterSolicitation | wn.NeighborSolicitation) -> bool:
         return msg.option(wn.SourceLinkLayerAddress) is not None
 
-    def _ns(self, obs: Observed, msg: wn.NeighborSolicitation) -> None:
-        self._nd_common(obs, msg, "RFC 4861 §7.1.1")
+    def _target_common(
+        self, obs: Observed, msg: wn.NeighborSolicitation | wn.NeighborAdvertisement, rfc: str
+    ) -> None:
+        """The validity checks NS (RFC 4861 §7.1.1) and NA (RFC 4861 §7.1.2) share: those of
+        every ND message, and a Target Address that is not a multicast address."""
+        self._nd_common(obs, msg, rfc)
         if msg.target.is_multicast:
+            kind = "NS" if isinstance(msg, wn.NeighborSolicitation) else "NA"
             self._deviate(
                 obs,
-                "NS for a multicast target",
-                "RFC 4861 §7.1.1",
+                f"{kind} for a multicast target",
+                rfc,
                 f"target {msg.target}",
                 "the Target Address is not a multicast address",
             )
+
+    def _ns(self, obs: Observed, msg: wn.NeighborSolicitation) -> None:
+        self._target_common(obs, msg, "RFC 4861 §7.1.1")
         if obs.src == UNSPECIFIED:
             self._dad_probe(obs, msg)
             return
@@ -566,15 +574,7 @@ class IcmpChecker:
             )
 
     def _na(self, obs: Observed, msg: wn.NeighborAdvertisement) -> None:
-        self._nd_common(obs, msg, "RFC 4861 §7.1.2")
-        if msg.target.is_multicast:
-            self._deviate(
-                obs,
-                "NA for a multicast target",
-                "RFC 4861 §7.1.2",
-                f"target {msg.target}",
-                "the Target Address is not a multicast address",
-            )
+        self._target_common(obs, msg, "RFC 4861 §7.1.2")
         if obs.dst.is_multicast and msg.solicited:
             self._deviate(
                 obs,
