@@ -37,6 +37,7 @@ from tcpip6.stack.mobility.binding_cache import (
     BindingCache,
     BindingExpired,
     BindingRefreshDue,
+    sequence_greater,
 )
 from tcpip6.wire import WireError
 from tcpip6.wire import ext as wire_ext
@@ -94,12 +95,6 @@ class MobilityCounters(CounterSet):
     be_sent: int = 0
     be_rate_limited: int = 0
     route_optimised: int = 0  # packets sent with a type 2 routing header (RFC 6275 §9.3.2)
-
-
-def sequence_greater(new: int, old: int) -> bool:
-    """RFC 6275 §9.5.1: ``new`` is greater than ``old`` modulo 2**16 ("a Sequence Number
-    of 0 is greater than 65535"): the difference is less than half the space."""
-    return 0 < (new - old) % 0x10000 < 0x8000
 
 
 class CorrespondentNode:
@@ -274,19 +269,12 @@ class CorrespondentNode:
         if not hmac.compare_digest(expected, auth.authenticator):
             c.bu_authenticator_drop += 1  # RFC 6275 §9.5.1: silently discarded
             return
-        if entry is not None and not sequence_greater(bu.sequence, entry.sequence_number):
+        last = self.cache.refused_sequence(entry, bu.sequence, now)
+        if last is not None:
             # RFC 6275 §9.5.1: status 135 with the last accepted Sequence Number.
             c.bu_sequence_refused += 1
-            self.cache.fire(entry, "bu_rejected", now)
             self._ack(
-                wire_mh.BA_SEQUENCE_NUMBER_OUT_OF_WINDOW,
-                entry.sequence_number,
-                0,
-                home,
-                care_of,
-                ours,
-                kbm,
-                now,
+                wire_mh.BA_SEQUENCE_NUMBER_OUT_OF_WINDOW, last, 0, home, care_of, ours, kbm, now
             )
             return
         if dereg:
