@@ -144,6 +144,14 @@ def _dad_probe_from_its_target(p: Ether) -> None:
     p[IPv6].src = p[ICMPv6ND_NS].tgt
 
 
+def _ns_for_a_multicast_target(p: Ether) -> None:
+    p[ICMPv6ND_NS].tgt = "ff02::1"
+
+
+def _na_for_a_multicast_target(p: Ether) -> None:
+    p[ICMPv6ND_NA].tgt = "ff02::1"
+
+
 def test_an_ack_beyond_snd_nxt_is_caught(demo_pcap: Path, tmp_path: Path) -> None:
     out = tmp_path / "ack.pcap"
     n = _mutate_first(
@@ -176,8 +184,27 @@ def test_an_ack_beyond_snd_nxt_is_caught(demo_pcap: Path, tmp_path: Path) -> Non
             "DAD probe with a source address",
             "RFC 4862 §5.4.2",
         ),
+        (
+            ICMPv6ND_NS,
+            lambda p: p[IPv6].src != "::",
+            _ns_for_a_multicast_target,
+            "NS for a multicast target",
+            "RFC 4861 §7.1.1",
+        ),
+        (
+            ICMPv6ND_NA,
+            lambda p: p[ICMPv6ND_NA].S == 0,
+            _na_for_a_multicast_target,
+            "NA for a multicast target",
+            "RFC 4861 §7.1.2",
+        ),
     ],
-    ids=["solicited-na-to-multicast", "dad-probe-with-a-source"],
+    ids=[
+        "solicited-na-to-multicast",
+        "dad-probe-with-a-source",
+        "ns-for-a-multicast-target",
+        "na-for-a-multicast-target",
+    ],
 )
 def test_a_mutated_nd_message_is_caught(
     demo_pcap: Path,

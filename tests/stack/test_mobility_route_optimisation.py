@@ -81,6 +81,8 @@ class ScapyCorrespondent:
     #: What the next Binding Update gets: "ok", "bad-auth", "nonce-expired", or None.
     answer: str | None = "ok"
     cookie_tamper: bool = False
+    #: Where Home Tests go: None, to the Home Test Init's source (the home address).
+    hot_to: str | None = None
 
     def send(self, pkt: Packet) -> None:
         self.port.send_frame(bytes(Ether(src=CN_MAC, dst=self.router_mac) / pkt))
@@ -105,7 +107,7 @@ class ScapyCorrespondent:
                 cookie = bytes(8)
             token = keygen_token(ip.src, nonce, 0)
             self.send(
-                s6.IPv6(src=str(CN), dst=ip.src)
+                s6.IPv6(src=str(CN), dst=self.hot_to or ip.src)
                 / s6.MIP6MH_HoT(index=self.index, cookie=cookie, token=token)
             )
         elif s6.MIP6MH_CoTI in p:
@@ -302,6 +304,23 @@ def test_wrong_cookie_is_ignored_and_the_tests_retransmitted() -> None:
     net.cn.cookie_tamper = False
     net.cn.run(5.0)
     assert e.state.name == "BOUND" and net.cn.bu_auth_ok == [True]
+
+
+def test_a_home_test_not_to_the_home_address_is_ignored() -> None:
+    net = away(network())
+    e = entry(net)
+    assert net.node.ro is not None and net.node.care_of_address is not None
+    c = net.node.ro.counters
+    dropped = c.test_unmatched_drop
+    # RFC 6275 §11.6.2: a Home Test is taken only at the home address its Init came from;
+    # this one, with the right cookie, comes to the care-of address and is dropped.
+    net.cn.hot_to = str(net.node.care_of_address)
+    net.cn.send(s6.IPv6(src=str(CN), dst=str(HOA)) / s6.MIP6MH_BRR())
+    net.cn.run(2.0)
+    assert c.test_unmatched_drop > dropped and e.state is S.TESTING and len(net.cn.bus) == 1
+    net.cn.hot_to = None
+    net.cn.run(5.0)
+    assert e.state is S.BOUND and len(net.cn.bus) == 2 and all(net.cn.bu_auth_ok)
 
 
 def test_bad_authenticator_in_the_ack_is_dropped() -> None:

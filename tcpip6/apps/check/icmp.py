@@ -92,6 +92,24 @@ class _Pacing:
     backoff: float | None = None
 
 
+def _retrans_timer_pacing(
+    what: str, counted: str, rfc: str, retrans_timer: float, limit: int, limit_name: str
+) -> _Pacing:
+    """Solicitations RetransTimer apart, at most ``limit`` (``limit_name``) of them, the run
+    given up RetransTimer after the last: DAD probes (RFC 4862 §5.4.2), address resolution
+    (RFC 4861 §7.2.2) and NUD probes (RFC 4861 §7.3.3) are all paced so."""
+    return _Pacing(
+        f"{what} closer than RetransTimer",
+        f"more {counted} than {limit_name}",
+        rfc,
+        retrans_timer,
+        "RetransTimer",
+        limit,
+        limit_name,
+        forget_after=retrans_timer * (limit + 1),
+    )
+
+
 def _bounded(table: dict[Any, Any]) -> None:
     if len(table) > TABLE_LIMIT:
         table.pop(next(iter(table)))
@@ -119,25 +137,21 @@ class IcmpChecker:
         self._resolution: dict[tuple[IPv6Address, IPv6Address], _Probes] = {}
         self._rs: dict[IPv6Address, _Probes] = {}
         v = variables
-        self._dad_pacing = _Pacing(
-            "DAD probes closer than RetransTimer",
-            "more DAD probes than DupAddrDetectTransmits",
+        self._dad_pacing = _retrans_timer_pacing(
+            "DAD probes",
+            "DAD probes",
             "RFC 4862 §5.4.2",
             v.retrans_timer,
-            "RetransTimer",
             v.dup_addr_detect_transmits,
             "DupAddrDetectTransmits",
-            forget_after=v.retrans_timer * (v.dup_addr_detect_transmits + 1),
         )
-        self._resolution_pacing = _Pacing(
-            "address resolution NS closer than RetransTimer",
-            "more multicast NS than MAX_MULTICAST_SOLICIT",
+        self._resolution_pacing = _retrans_timer_pacing(
+            "address resolution NS",
+            "multicast NS",
             "RFC 4861 §7.2.2",
             v.retrans_timer,
-            "RetransTimer",
             v.max_multicast_solicit,
             "MAX_MULTICAST_SOLICIT",
-            forget_after=v.retrans_timer * (v.max_multicast_solicit + 1),
         )
         # RFC 7559 §2 (which updates RFC 4861 §6.3.7): retransmissions may go on past
         # MAX_RTR_SOLICITATIONS with the exponential backoff of RFC 3315 §14,
@@ -153,15 +167,13 @@ class IcmpChecker:
             "MAX_RTR_SOLICITATIONS",
             backoff=2 - RFC7559_RAND,
         )
-        self._nud_pacing = _Pacing(
-            "NUD probes closer than RetransTimer",
-            "more unicast NS than MAX_UNICAST_SOLICIT",
+        self._nud_pacing = _retrans_timer_pacing(
+            "NUD probes",
+            "unicast NS",
             "RFC 4861 §7.3.3",
             v.retrans_timer,
-            "RetransTimer",
             v.max_unicast_solicit,
             "MAX_UNICAST_SOLICIT",
-            forget_after=v.retrans_timer * (v.max_unicast_solicit + 1),
         )
         #: Unicast probes by (prober, target) (RFC 4861 §7.3.3).
         self._nud: dict[tuple[NodeId, IPv6Address], _Probes] = {}
@@ -436,16 +448,24 @@ class IcmpChecker:
     def _lla_present(self, msg: wn.RouterSolicitation | wn.NeighborSolicitation) -> bool:
         return msg.option(wn.SourceLinkLayerAddress) is not None
 
-    def _ns(self, obs: Observed, msg: wn.NeighborSolicitation) -> None:
-        self._nd_common(obs, msg, "RFC 4861 §7.1.1")
+    def _target_common(
+        self, obs: Observed, msg: wn.NeighborSolicitation | wn.NeighborAdvertisement, rfc: str
+    ) -> None:
+        """The validity checks NS (RFC 4861 §7.1.1) and NA (RFC 4861 §7.1.2) share: those of
+        every ND message, and a Target Address that is not a multicast address."""
+        self._nd_common(obs, msg, rfc)
         if msg.target.is_multicast:
+            kind = "NS" if isinstance(msg, wn.NeighborSolicitation) else "NA"
             self._deviate(
                 obs,
-                "NS for a multicast target",
-                "RFC 4861 §7.1.1",
+                f"{kind} for a multicast target",
+                rfc,
                 f"target {msg.target}",
                 "the Target Address is not a multicast address",
             )
+
+    def _ns(self, obs: Observed, msg: wn.NeighborSolicitation) -> None:
+        self._target_common(obs, msg, "RFC 4861 §7.1.1")
         if obs.src == UNSPECIFIED:
             self._dad_probe(obs, msg)
             return
@@ -554,15 +574,7 @@ class IcmpChecker:
             )
 
     def _na(self, obs: Observed, msg: wn.NeighborAdvertisement) -> None:
-        self._nd_common(obs, msg, "RFC 4861 §7.1.2")
-        if msg.target.is_multicast:
-            self._deviate(
-                obs,
-                "NA for a multicast target",
-                "RFC 4861 §7.1.2",
-                f"target {msg.target}",
-                "the Target Address is not a multicast address",
-            )
+        self._target_common(obs, msg, "RFC 4861 §7.1.2")
         if obs.dst.is_multicast and msg.solicited:
             self._deviate(
                 obs,

@@ -48,7 +48,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from tcpip6.stack.machines.graph import Graph
+from tcpip6.stack.machines.graph import Graph, self_loops
 
 
 class CorrespondentRegistrationState(enum.Enum):
@@ -92,18 +92,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "rfc": "6275 §11.5.5",
     },
     # RFC 6275 §11.7.3: status 135: the correspondent's number plus one.
-    {
-        "trigger": "ba_sequence_out_of_window",
-        "source": "REGISTERING",
-        "dest": "REGISTERING",
-        "rfc": "6275 §11.7.3",
-    },
-    {
-        "trigger": "ba_sequence_out_of_window",
-        "source": "DEREGISTERING",
-        "dest": "DEREGISTERING",
-        "rfc": "6275 §11.7.3",
-    },
+    *self_loops("ba_sequence_out_of_window", ["REGISTERING", "DEREGISTERING"], "6275 §11.7.3"),
     # RFC 6275 §11.7.3, RFC 6275 §5.2.7: the nonces expired: fresh tokens are needed.
     {
         "trigger": "ba_nonce_expired",
@@ -125,24 +114,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "rfc": "6275 §11.7.3",
     },
     # RFC 6275 §11.8: sent again, the wait doubled up to MAX_BINDACK_TIMEOUT.
-    {
-        "trigger": "retransmit_timeout",
-        "source": "TESTING",
-        "dest": "TESTING",
-        "rfc": "6275 §11.8",
-    },
-    {
-        "trigger": "retransmit_timeout",
-        "source": "REGISTERING",
-        "dest": "REGISTERING",
-        "rfc": "6275 §11.8",
-    },
-    {
-        "trigger": "retransmit_timeout",
-        "source": "DEREGISTERING",
-        "dest": "DEREGISTERING",
-        "rfc": "6275 §11.8",
-    },
+    *self_loops("retransmit_timeout", ["TESTING", "REGISTERING", "DEREGISTERING"], "6275 §11.8"),
     # RFC 6275 §11.7.2: the binding's lifetime ran out without a refresh.
     {
         "trigger": "lifetime_expired",

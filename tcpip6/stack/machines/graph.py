@@ -106,6 +106,13 @@ def trace_printer(out: TextIO, fmt: str = "text") -> TraceSink:
     return sink
 
 
+def self_loops(trigger: str, sources: Iterable[str], rfc: str) -> list[dict[str, Any]]:
+    """Rows for ``trigger`` from each state of ``sources`` back to that same state: one row a
+    state, so that each is drawn, traced and covered on its own. (A self-loop acts: the owner
+    sends or restarts something; an ``IGNORED`` pair changes nothing.)"""
+    return [{"trigger": trigger, "source": s, "dest": s, "rfc": rfc} for s in sources]
+
+
 def _names(source: Any) -> list[str]:
     if isinstance(source, str):
         return [source]

@@ -33,7 +33,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from tcpip6.stack.machines.graph import Graph
+from tcpip6.stack.machines.graph import Graph, self_loops
 
 
 class ReassemblyState(enum.Enum):
@@ -64,37 +64,14 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": "AWAITING_FIRST",
         "rfc": "8200 §4.5",
     },
-    {
-        "trigger": "middle_fragment",
-        "source": "AWAITING_FIRST",
-        "dest": "AWAITING_FIRST",
-        "rfc": "8200 §4.5",
-    },
-    {
-        "trigger": "middle_fragment",
-        "source": "HAVE_FIRST",
-        "dest": "HAVE_FIRST",
-        "rfc": "8200 §4.5",
-    },
+    *self_loops("middle_fragment", COLLECTING, "8200 §4.5"),
     # RFC 8200 §4.5: the Payload Length of the reassembled packet comes from "the length and offset
     # of the last fragment".
     {"trigger": "last_fragment", "source": "EMPTY", "dest": "AWAITING_FIRST", "rfc": "8200 §4.5"},
-    {
-        "trigger": "last_fragment",
-        "source": "AWAITING_FIRST",
-        "dest": "AWAITING_FIRST",
-        "rfc": "8200 §4.5",
-    },
-    {"trigger": "last_fragment", "source": "HAVE_FIRST", "dest": "HAVE_FIRST", "rfc": "8200 §4.5"},
+    *self_loops("last_fragment", COLLECTING, "8200 §4.5"),
     # RFC 5722 §4 (and RFC 8200 §4.5): an implementation "MAY choose to detect" exact duplicates
     # and "drop exact duplicate fragments while keeping the other fragments".
-    {
-        "trigger": "duplicate",
-        "source": "AWAITING_FIRST",
-        "dest": "AWAITING_FIRST",
-        "rfc": "5722 §4",
-    },
-    {"trigger": "duplicate", "source": "HAVE_FIRST", "dest": "HAVE_FIRST", "rfc": "5722 §4"},
+    *self_loops("duplicate", COLLECTING, "5722 §4"),
     # RFC 5722 §4: an overlapping fragment: "the entire datagram (and any constituent
     # fragments, including those not yet received) MUST be silently discarded".
     {"trigger": "overlap", "source": COLLECTING, "dest": "DISCARDED", "rfc": "5722 §4"},

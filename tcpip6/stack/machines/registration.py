@@ -35,7 +35,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from tcpip6.stack.machines.graph import Graph
+from tcpip6.stack.machines.graph import Graph, self_loops
 
 
 class RegistrationState(enum.Enum):
@@ -72,45 +72,11 @@ TRANSITIONS: list[dict[str, Any]] = [
         "rfc": "6275 §11.5.5",
     },
     # RFC 6275 §11.7.3: status 135: resend with the home agent's number plus one.
-    {
-        "trigger": "ba_sequence_out_of_window",
-        "source": "REGISTERING",
-        "dest": "REGISTERING",
-        "rfc": "6275 §11.7.3",
-    },
-    {
-        "trigger": "ba_sequence_out_of_window",
-        "source": "REFRESHING",
-        "dest": "REFRESHING",
-        "rfc": "6275 §11.7.3",
-    },
-    {
-        "trigger": "ba_sequence_out_of_window",
-        "source": "DEREGISTERING",
-        "dest": "DEREGISTERING",
-        "rfc": "6275 §11.7.3",
-    },
+    *self_loops("ba_sequence_out_of_window", _PENDING, "6275 §11.7.3"),
     # RFC 6275 §11.7.3: any other status of 128 or more: the registration failed.
     {"trigger": "ba_rejected", "source": _PENDING, "dest": "NO_BINDING", "rfc": "6275 §11.7.3"},
     # RFC 6275 §11.8: retransmit, doubling the timeout up to MAX_BINDACK_TIMEOUT.
-    {
-        "trigger": "bindack_timeout",
-        "source": "REGISTERING",
-        "dest": "REGISTERING",
-        "rfc": "6275 §11.8",
-    },
-    {
-        "trigger": "bindack_timeout",
-        "source": "REFRESHING",
-        "dest": "REFRESHING",
-        "rfc": "6275 §11.8",
-    },
-    {
-        "trigger": "bindack_timeout",
-        "source": "DEREGISTERING",
-        "dest": "DEREGISTERING",
-        "rfc": "6275 §11.8",
-    },
+    *self_loops("bindack_timeout", _PENDING, "6275 §11.8"),
     # RFC 6275 §11.7.1: the binding's lifetime ran out.
     {
         "trigger": "lifetime_expired",

@@ -23,6 +23,12 @@ DEFAULT_CAPACITY = 1024
 BRR_LEAD_TIME = 30.0
 
 
+def sequence_greater(new: int, old: int) -> bool:
+    """RFC 6275 §9.5.1: ``new`` is greater than ``old`` modulo 2**16 ("a Sequence Number
+    of 0 is greater than 65535"): the difference is less than half the space."""
+    return 0 < (new - old) % 0x10000 < 0x8000
+
+
 class BindingCacheEntry:
     """RFC 6275 §9.1: home address, care-of address, lifetime (as the time it ends), the
     largest Sequence Number received, and usage information for RFC 6275 §9.5.5."""
@@ -112,6 +118,18 @@ class BindingCache:
         if entry.state in (BindingState.DEREGISTERED, BindingState.EXPIRED):
             del self.entries[entry.home_address]
             GRAPH.detach(entry)
+
+    def refused_sequence(
+        self, entry: BindingCacheEntry | None, sequence_number: int, now: float
+    ) -> int | None:
+        """RFC 6275 §9.5.1 (and RFC 6275 §10.3.1 for a home registration): a Binding Update
+        whose Sequence Number is not greater than ``entry``'s is refused, and the entry takes
+        ``bu_rejected``. The number to answer with (status 135: the last accepted one), or
+        None when there is no entry or the number is greater."""
+        if entry is None or sequence_greater(sequence_number, entry.sequence_number):
+            return None
+        self.fire(entry, "bu_rejected", now)
+        return entry.sequence_number
 
     def accept(
         self,

@@ -37,6 +37,7 @@ from tcpip6.stack.mobility.binding_cache import (
     BindingCache,
     BindingExpired,
     BindingRefreshDue,
+    sequence_greater,
 )
 from tcpip6.wire import WireError
 from tcpip6.wire import ext as wire_ext
@@ -96,12 +97,6 @@ class MobilityCounters(CounterSet):
     route_optimised: int = 0  # packets sent with a type 2 routing header (RFC 6275 §9.3.2)
 
 
-def sequence_greater(new: int, old: int) -> bool:
-    """RFC 6275 §9.5.1: ``new`` is greater than ``old`` modulo 2**16 ("a Sequence Number
-    of 0 is greater than 65535"): the difference is less than half the space."""
-    return 0 < (new - old) % 0x10000 < 0x8000
-
-
 class CorrespondentNode:
     """RFC 6275 §9 for one host: the Binding Cache, the nonces, the message handlers."""
 
@@ -118,6 +113,13 @@ class CorrespondentNode:
         self.home_agent: HomeAgent | None = None
 
     # -- receive: the Mobility Header (RFC 6275 §9.2) ---------------------------------------
+    def _header_field_problem(self, d: Delivery, original: Ipv6Header, pointer: int) -> None:
+        """RFC 6275 §9.2: ICMPv6 Parameter Problem, code 0 (erroneous header field), with
+        ``pointer`` at the offending field of the Mobility Header."""
+        self.host.icmpv6.parameter_problem(
+            d.interface, original, d.packet, wire_icmp.PARAM_PROBLEM_HEADER_FIELD, pointer, d.now
+        )
+
     def receive(self, d: Delivery) -> None:
         c = self.counters
         c.mh_received += 1
@@ -129,14 +131,7 @@ class CorrespondentNode:
                 # RFC 6275 §9.2: Header Len shorter than the message: Parameter Problem
                 # code 0 pointing at Header Len.
                 c.mh_header_len_drop += 1
-                self.host.icmpv6.parameter_problem(
-                    d.interface,
-                    original,
-                    d.packet,
-                    wire_icmp.PARAM_PROBLEM_HEADER_FIELD,
-                    d.offset + 1,
-                    d.now,
-                )
+                self._header_field_problem(d, original, d.offset + 1)
                 return
         try:
             mh = wire_mh.MobilityHeader.parse(buf, d.header.src, d.header.dst)
@@ -149,14 +144,7 @@ class CorrespondentNode:
         if mh.payload_proto != IPPROTO_NONE:
             # RFC 6275 §9.2: Parameter Problem code 0 pointing at Payload Proto.
             c.mh_payload_proto_drop += 1
-            self.host.icmpv6.parameter_problem(
-                d.interface,
-                original,
-                d.packet,
-                wire_icmp.PARAM_PROBLEM_HEADER_FIELD,
-                d.offset,
-                d.now,
-            )
+            self._header_field_problem(d, original, d.offset)
             return
         msg = mh.message
         home = d.header.src
@@ -281,19 +269,12 @@ class CorrespondentNode:
         if not hmac.compare_digest(expected, auth.authenticator):
             c.bu_authenticator_drop += 1  # RFC 6275 §9.5.1: silently discarded
             return
-        if entry is not None and not sequence_greater(bu.sequence, entry.sequence_number):
+        last = self.cache.refused_sequence(entry, bu.sequence, now)
+        if last is not None:
             # RFC 6275 §9.5.1: status 135 with the last accepted Sequence Number.
             c.bu_sequence_refused += 1
-            self.cache.fire(entry, "bu_rejected", now)
             self._ack(
-                wire_mh.BA_SEQUENCE_NUMBER_OUT_OF_WINDOW,
-                entry.sequence_number,
-                0,
-                home,
-                care_of,
-                ours,
-                kbm,
-                now,
+                wire_mh.BA_SEQUENCE_NUMBER_OUT_OF_WINDOW, last, 0, home, care_of, ours, kbm, now
             )
             return
         if dereg:

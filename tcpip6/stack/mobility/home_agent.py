@@ -42,7 +42,6 @@ from tcpip6.stack import nd_checks
 from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.mobility import tunnel6
 from tcpip6.stack.mobility.binding_cache import BindingCache, BindingExpired
-from tcpip6.stack.mobility.correspondent import sequence_greater
 from tcpip6.wire import WireError
 from tcpip6.wire import ext as wire_ext
 from tcpip6.wire import icmpv6 as wire_icmp
@@ -156,19 +155,11 @@ class HomeAgent:
             self._ack(wire_mh.BA_NOT_HOME_SUBNET, bu.sequence, 0, home, care_of, ours, now)
             return
         entry = self.cache.get(home)
-        if entry is not None and not sequence_greater(bu.sequence, entry.sequence_number):
+        last = self.cache.refused_sequence(entry, bu.sequence, now)
+        if last is not None:
             # RFC 6275 §10.3.1 (as RFC 6275 §9.5.1): status 135 with the last accepted number.
             c.home_bu_sequence_refused += 1
-            self.cache.fire(entry, "bu_rejected", now)
-            self._ack(
-                wire_mh.BA_SEQUENCE_NUMBER_OUT_OF_WINDOW,
-                entry.sequence_number,
-                0,
-                home,
-                care_of,
-                ours,
-                now,
-            )
+            self._ack(wire_mh.BA_SEQUENCE_NUMBER_OUT_OF_WINDOW, last, 0, home, care_of, ours, now)
             return
         if bu.lifetime == 0 or care_of == home:
             # RFC 6275 §10.3.2: delete the entry, stop being the proxy, acknowledge.

@@ -339,14 +339,9 @@ class RouteOptimisation:
         self, entry: CorrespondentEntry, msg: wire_mh.HomeTest, dst: IPv6Address, now: float
     ) -> None:
         """RFC 6275 §11.6.2: to the home address, with the outstanding home cookie."""
-        c = self.counters
-        c.hot_received += 1
-        if (
-            entry.home_cookie is None
-            or dst != entry.home_address
-            or not hmac.compare_digest(msg.home_init_cookie, entry.home_cookie)
-        ):
-            c.test_unmatched_drop += 1
+        self.counters.hot_received += 1
+        cookie = entry.home_cookie
+        if not self._test_matches(cookie, msg.home_init_cookie, dst, entry.home_address):
             return
         entry.home_cookie = None
         entry.home_token = msg.home_keygen_token
@@ -358,19 +353,33 @@ class RouteOptimisation:
         self, entry: CorrespondentEntry, msg: wire_mh.CareOfTest, dst: IPv6Address, now: float
     ) -> None:
         """RFC 6275 §11.6.2: to the care-of address, with the outstanding care-of cookie."""
-        c = self.counters
-        c.cot_received += 1
-        if (
-            entry.care_of_cookie is None
-            or dst != entry.care_of_address
-            or not hmac.compare_digest(msg.care_of_init_cookie, entry.care_of_cookie)
-        ):
-            c.test_unmatched_drop += 1
+        self.counters.cot_received += 1
+        cookie = entry.care_of_cookie
+        if not self._test_matches(cookie, msg.care_of_init_cookie, dst, entry.care_of_address):
             return
         entry.care_of_cookie = None
         entry.care_of_token = msg.care_of_keygen_token
         entry.care_of_nonce_index = msg.care_of_nonce_index
         self._test_answered(entry, now)
+
+    def _test_matches(
+        self,
+        outstanding: bytes | None,
+        cookie: bytes,
+        dst: IPv6Address,
+        expected_dst: IPv6Address | None,
+    ) -> bool:
+        """RFC 6275 §11.6.2: a Home Test or Care-of Test is taken only at the address its
+        Init was sent from and with the cookie of that Init, still outstanding; any other
+        is dropped and counted."""
+        if (
+            outstanding is None
+            or dst != expected_dst
+            or not hmac.compare_digest(cookie, outstanding)
+        ):
+            self.counters.test_unmatched_drop += 1
+            return False
+        return True
 
     def _test_answered(self, entry: CorrespondentEntry, now: float) -> None:
         if entry.home_cookie is not None or entry.care_of_cookie is not None:

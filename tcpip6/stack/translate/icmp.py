@@ -39,6 +39,12 @@ MIN_IPV4_MTU = 68
 #: RFC 1812 §4.3.2.3: an ICMPv4 error is at most 576 octets, IP header included.
 MAX_ICMPV4_ERROR = 576
 
+#: RFC 7915 §4.2 and RFC 7915 §5.2: Echo Request and Echo Reply, ICMPv4 (8, 0) <-> ICMPv6
+#: (128, 129), in both directions; an Echo is the only message an error may quote and
+#: still be translated (RFC 7915 §4.3, RFC 7915 §5.3).
+ECHO_4TO6: dict[int, int] = {v4.ECHO_REQUEST: v6.ECHO_REQUEST, v4.ECHO_REPLY: v6.ECHO_REPLY}
+ECHO_6TO4: dict[int, int] = {t6: t4 for t4, t6 in ECHO_4TO6.items()}
+
 # RFC 7915 §4.2: Destination Unreachable codes -> (ICMPv6 type, code).
 _UNREACH_4TO6: dict[int, tuple[int, int]] = {
     0: (v6.DESTINATION_UNREACHABLE, 0),  # net unreachable -> no route
@@ -108,10 +114,9 @@ def icmp4_to_6(
         return "v4_malformed_drop"
     rest = hdr.rest
     body = bytes(msg[8:])
-    if hdr.type in (v4.ECHO_REQUEST, v4.ECHO_REPLY):
+    if hdr.type in ECHO_4TO6:
         # RFC 7915 §4.2: Echo Request/Reply (8, 0) -> 128, 129; code and the rest as they are.
-        t6 = v6.ECHO_REQUEST if hdr.type == v4.ECHO_REQUEST else v6.ECHO_REPLY
-        return icmpv6_message(t6, hdr.code, rest, body, src6, dst6)
+        return icmpv6_message(ECHO_4TO6[hdr.type], hdr.code, rest, body, src6, dst6)
     if hdr.type == v4.DESTINATION_UNREACHABLE:
         if hdr.code == v4.FRAGMENTATION_NEEDED:
             quoted = read_v4(body)
@@ -178,9 +183,9 @@ def inner_4to6(quoted: memoryview, mapping: Mapping) -> bytes | None:
             protocol = IPPROTO_ICMPV6
             if len(data) >= 4:
                 t4 = data[0]
-                if t4 not in (v4.ECHO_REQUEST, v4.ECHO_REPLY):
+                if t4 not in ECHO_4TO6:
                     return None  # RFC 7915 §4.3: an error inside an error is not translated
-                t6 = v6.ECHO_REQUEST if t4 == v4.ECHO_REQUEST else v6.ECHO_REPLY
+                t6 = ECHO_4TO6[t4]
                 old = (t4 << 8) | data[1]
                 new = fold(((t6 << 8) | data[1]) + addr_sum(src6, dst6) + declared + 58)
                 data[0] = t6
@@ -212,10 +217,9 @@ def icmp6_to_4(
         return "v6_icmp_checksum_drop"
     t6, c6, _csum, rest = struct.unpack_from("!BBHI", msg, 0)
     body = bytes(msg[8:])
-    if t6 in (v6.ECHO_REQUEST, v6.ECHO_REPLY):
+    if t6 in ECHO_6TO4:
         # RFC 7915 §5.2: Echo Request/Reply (128, 129) -> 8, 0.
-        t4 = v4.ECHO_REQUEST if t6 == v6.ECHO_REQUEST else v4.ECHO_REPLY
-        return Icmpv4Header(t4, c6, rest).message(body)
+        return Icmpv4Header(ECHO_6TO4[t6], c6, rest).message(body)
     if t6 == v6.DESTINATION_UNREACHABLE:
         if c6 not in _UNREACH_6TO4:
             return "v6_icmp_type_drop"
@@ -263,9 +267,9 @@ def inner_6to4(quoted: memoryview, mapping: Mapping) -> bytes | None:
         protocol = IPPROTO_ICMP
         if first and len(data) >= 4:
             t6 = data[0]
-            if t6 not in (v6.ECHO_REQUEST, v6.ECHO_REPLY):
+            if t6 not in ECHO_6TO4:
                 return None  # RFC 7915 §5.3: an error inside an error is not translated
-            t4 = v4.ECHO_REQUEST if t6 == v6.ECHO_REQUEST else v4.ECHO_REPLY
+            t4 = ECHO_6TO4[t6]
             old = fold(((t6 << 8) | data[1]) + addr_sum(h.src, h.dst) + declared + 58)
             data[0] = t4
             write_u16(data, 2, adjust(read_u16(data, 2), old, (t4 << 8) | data[1]))

@@ -526,35 +526,38 @@ class Nat64:
         return Translated(drop=reason)
 
 
-def _ports6(
-    nh: int, buf: bytearray, off: int, quoted: bool = False
+def _ports(
+    nh: int, buf: bytearray, off: int, icmp: int, echo: tuple[int, ...], quoted: bool
 ) -> tuple[int, int, int, int] | None:
-    """(protocol, source port, destination port, TCP flags) of a TCP, UDP or ICMPv6 Echo
-    packet; ICMP's identifier stands for both ports. A ``quoted`` packet (inside an ICMP
-    error) may be cut short after its ports, and its Echo may be a reply."""
+    """(protocol, source port, destination port, TCP flags) of a TCP, UDP or ICMP Echo
+    packet, the same on either side: ``icmp`` is the side's ICMP protocol number and
+    ``echo`` the Echo types taken. ICMP's identifier stands for both ports, and its sessions
+    are keyed by IPPROTO_ICMPV6 on both sides. A ``quoted`` packet (inside an ICMP error)
+    may be cut short after its ports."""
     need = 4 if quoted else (20 if nh == IPPROTO_TCP else 8)
     if nh in (IPPROTO_TCP, IPPROTO_UDP) and len(buf) >= off + need:
         flags = buf[off + TCP_FLAGS_AT] if nh == IPPROTO_TCP and len(buf) > off + 13 else 0
         return nh, read_u16(buf, off), read_u16(buf, off + 2), flags
-    echo = (v6.ECHO_REQUEST, v6.ECHO_REPLY) if quoted else (v6.ECHO_REQUEST,)
-    if nh == IPPROTO_ICMPV6 and len(buf) >= off + 8 and buf[off] in echo:
+    if nh == icmp and len(buf) >= off + 8 and buf[off] in echo:
         ident = read_u16(buf, off + 4)
-        return nh, ident, ident, 0
+        return IPPROTO_ICMPV6, ident, ident, 0
     return None
+
+
+def _ports6(
+    nh: int, buf: bytearray, off: int, quoted: bool = False
+) -> tuple[int, int, int, int] | None:
+    """:func:`_ports` of an IPv6 packet: an Echo Request, or (quoted) either Echo."""
+    echo = (v6.ECHO_REQUEST, v6.ECHO_REPLY) if quoted else (v6.ECHO_REQUEST,)
+    return _ports(nh, buf, off, IPPROTO_ICMPV6, echo, quoted)
 
 
 def _ports4(
     proto: int, buf: bytearray, off: int, quoted: bool = False
 ) -> tuple[int, int, int, int] | None:
-    need = 4 if quoted else (20 if proto == IPPROTO_TCP else 8)
-    if proto in (IPPROTO_TCP, IPPROTO_UDP) and len(buf) >= off + need:
-        flags = buf[off + TCP_FLAGS_AT] if proto == IPPROTO_TCP and len(buf) > off + 13 else 0
-        return proto, read_u16(buf, off), read_u16(buf, off + 2), flags
+    """:func:`_ports` of an IPv4 packet: an Echo Reply, or (quoted) either Echo."""
     echo = (v4.ECHO_REPLY, v4.ECHO_REQUEST) if quoted else (v4.ECHO_REPLY,)
-    if proto == IPPROTO_ICMP and len(buf) >= off + 8 and buf[off] in echo:
-        ident = read_u16(buf, off + 4)
-        return IPPROTO_ICMPV6, ident, ident, 0
-    return None
+    return _ports(proto, buf, off, IPPROTO_ICMP, echo, quoted)
 
 
 def _rewrite_port(
