@@ -82,6 +82,9 @@ s.close()
 
 #: The tcpip6 configurations: the row's name and its --tcp settings.
 TCPIP6_CASES = {
+    # No --tcp settings: what the tree defaults to (with BENCH_LOSS_BASELINE, a change of
+    # default shows pair by pair).
+    "tcpip6 defaults": [],
     "tcpip6 newreno+sack (RFC 6675)": ["rack=off", "prr=off"],
     "tcpip6 newreno+sack+rack-tlp+prr": ["rack=on", "prr=on"],
     "tcpip6 newreno+sack+rack-tlp+prr, min_rto 0.2 s": ["rack=on", "prr=on", "min_rto=0.2"],

@@ -4,7 +4,8 @@ TCP parameters a live host runs with, beyond the RFCs' defaults (TcpParameters):
     --tcp min_rto=0.2          RFC 6298 §2.4's minimum RTO, in seconds (default 1)
     --tcp congestion=cubic     the congestion control by name (reno, the default, or cubic)
     --tcp prr=off              RFC 6937 Proportional Rate Reduction in recovery (default on)
-    --tcp rack=on              RFC 8985 RACK-TLP loss detection with SACK (default off)
+    --tcp rack=off             RFC 8985 RACK-TLP loss detection with SACK (default on;
+                               off: RFC 6675's DupThresh rule alone)
 
 Each key is checked here, so a bad one is a one-line error before the host starts.
 """

@@ -36,7 +36,7 @@ from tcpip6.stack.host import Host
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.params import InterfaceParameters
 from tests.stack.conftest import make_pair
-from tests.stack.tcpscenario import connected
+from tests.stack.tcpscenario import connected, drop_once
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +103,49 @@ def test_a_lossy_transfer_of_tcpip6_has_no_deviation(tmp_path: Path) -> None:
     result = check_capture(str(path))
     assert lost > 5
     assert result.deviations == [], "\n".join(d.format() for d in result.deviations)
+
+
+def test_a_tail_loss_probe_is_no_deviation_and_a_second_early_copy_is_caught(
+    tmp_path: Path,
+) -> None:
+    """RFC 8985 §7.3 (RACK-TLP, tcpip6's default): a lone segment lost is sent again
+    after PTO = 2*SRTT + 200 ms, well before RFC 6298's 1 s minimum RTO: a tail loss
+    probe, not a deviation. A second early copy (scapy inserts one 0.1 s after the
+    probe) is caught as RFC 6298 §2.4's."""
+    path = tmp_path / "tlp.pcap"
+    pair = make_pair()
+    pair.world.capture(path)
+    c = connected(pair)
+    c.client.sendall(b"warm")  # an RTT sample: SRTT for the PTO
+    assert c.server.recv(10) == b"warm"
+    pair.world.run_for(0.5)
+    drop_once(pair.world, pair.ib, {c.ca.snd_nxt})
+    c.client.sendall(b"lone")
+    assert c.server.recv(10) == b"lone"
+    pair.world.run_for(1.0)
+    c.client.close()
+    c.server.close()
+    pair.world.run_for(5.0)
+    assert pair.world.pcap is not None
+    pair.world.pcap.close()
+    counters = pair.a.tcp.counters
+    assert (counters.tail_loss_probes, counters.timeouts) == (1, 0)
+    assert check_capture(str(path)).deviations == []
+    packets = rdpcap(str(path))
+    copies = [p for p in packets if p.haslayer(ScapyTCP) and bytes(p[ScapyTCP].payload) == b"lone"]
+    assert len(copies) == 2  # the original (lost on the way into b) and the probe
+    probe = copies[1]
+    assert 0.2 < float(probe.time - copies[0].time) < 0.3
+    again = probe.copy()
+    again.time = probe.time + 0.1
+    mutated = tmp_path / "two-probes.pcap"
+    with PcapWriter(str(mutated), linktype=1) as out:
+        for p in sorted([*packets, again], key=lambda p: float(p.time)):
+            out.write(p)
+    result = check_capture(str(mutated))
+    assert [(d.rule, d.rfc) for d in result.deviations] == [
+        ("retransmission before the minimum RTO", "RFC 6298 §2.4")
+    ]
 
 
 def _first(packets: list[Ether], want: type, pred: object = None) -> int:

@@ -29,6 +29,12 @@ PORT = 5001
 TCP_AT = 14 + 40
 
 
+def rack_off(p: TcpParameters) -> TcpParameters:
+    """RFC 6675 recovery without RFC 8985 RACK-TLP (the default): for the tests of
+    RFC 6298's timings, which a tail loss probe ahead of the first timeout would move."""
+    return dataclasses.replace(p, rack=False)
+
+
 @dataclass(frozen=True)
 class Sent:
     """One TCP segment as it left a host."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from tcpip6.stack.tcp import TcpParameters
 from tests.stack.conftest import Pair
 from tests.stack.tcpscenario import Connected, Sent, connected, data_segments, tcp_wire
@@ -16,8 +18,9 @@ RTT = 2 * DELAY
 
 
 def _no_delayed_ack_big_window(p: TcpParameters) -> TcpParameters:
-    # Every segment acknowledged at once (so each ACK grows cwnd by one SMSS, RFC 5681
-    # §3.1), and a receive window far above the flights, so that only cwnd limits them.
+    # Every segment acknowledged at once (so each ACK grows cwnd by one SMSS,
+    # RFC 5681 §3.1), and a receive window far above the flights, so that only cwnd
+    # limits them.
     return dataclasses.replace(p, delayed_ack=False, receive_buffer=4 * 1024 * 1024)
 
 
@@ -30,9 +33,13 @@ def _flights(wire: list[Sent], start: float) -> list[int]:
     return [counts.get(k, 0) for k in range(max(counts) + 1)] if counts else []
 
 
-def _open(pair: Pair) -> Connected:
+def _open(pair: Pair, *, rack: bool = True) -> Connected:
     pair.world.segments["lan"].impairments.delay = DELAY
-    return connected(pair, server_params=_no_delayed_ack_big_window)
+    return connected(
+        pair,
+        lambda p: dataclasses.replace(p, rack=rack),
+        server_params=_no_delayed_ack_big_window,
+    )
 
 
 def test_slow_start_doubles_the_flight_each_round_trip(pair: Pair) -> None:
@@ -64,8 +71,11 @@ def test_congestion_avoidance_adds_one_segment_a_round_trip(pair: Pair) -> None:
     assert _flights(wire, start)[:5] == [10, 11, 12, 13, 14]
 
 
-def test_a_timeout_shrinks_cwnd_to_the_loss_window_and_halves_ssthresh(pair: Pair) -> None:
-    c = _open(pair)
+@pytest.mark.parametrize("rack", [False, True], ids=["rfc6675", "rack-tlp"])
+def test_a_timeout_shrinks_cwnd_to_the_loss_window_and_halves_ssthresh(
+    pair: Pair, rack: bool
+) -> None:
+    c = _open(pair, rack=rack)
     mss = c.ca.mss
     c.client.sendall(bytes(40 * mss))
     pair.world.run_for(3 * RTT)  # slow start has grown cwnd
@@ -77,6 +87,12 @@ def test_a_timeout_shrinks_cwnd_to_the_loss_window_and_halves_ssthresh(pair: Pai
     flight = c.ca.in_flight
     assert flight > 0
     pair.world.run_for(1.5)  # past the first retransmission timeout (RTO >= 1 s)
+    if rack:
+        # RFC 8985 §7.3: a tail loss probe went first, one SMSS of new data; it is part
+        # of the FlightSize at the timeout.
+        assert pair.a.tcp.counters.tail_loss_probes == 1
+        flight += mss
+    assert pair.a.tcp.counters.timeouts == 1
     # RFC 5681 eq. 4: ssthresh = max(FlightSize / 2, 2*SMSS); then cwnd = the loss
     # window, one SMSS.
     assert c.ca.ssthresh == max(flight // 2, 2 * mss)

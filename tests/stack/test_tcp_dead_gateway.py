@@ -68,9 +68,14 @@ def test_the_connection_moves_to_the_other_router_when_its_router_dies() -> None
     client.sendall(b"after the router died")
     assert server.recv(100) == b"after the router died"
     sent = data_segments(wire, "a")
-    # Timeouts at 1 s and 3 s (through r1, lost), the third (7 s) passes the limit's
-    # half (3 * 2 > 5): the router is suspected and the retransmission goes via r2.
-    assert [round(s.t - t0, 3) for s in sent] == [0.0, 1.0, 3.0, 7.0]
+    # RFC 8985 §7.2: a tail loss probe first, after 2*SRTT + WCDelAckT (200 ms); then
+    # timeouts 1 s and 3 s after it (through r1, lost), the third (7 s) passes the
+    # limit's half (3 * 2 > 5): the router is suspected and the retransmission goes via
+    # r2. A probe is not a timeout: it does not count toward the limit.
+    times = [round(s.t - t0, 3) for s in sent]
+    assert len(times) == 5 and times[0] == 0.0 and 0.2 < times[1] < 0.25
+    assert [round(t - times[1], 3) for t in times[2:]] == [1.0, 3.0, 7.0]
+    assert a.tcp.counters.tail_loss_probes == 1
     assert a.tcp.counters.dead_gateway_suspected == 1
     rce = a.routes.lookup(b_addr)
     assert rce is not None and rce.next_hop == r2_ll

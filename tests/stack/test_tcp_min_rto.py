@@ -17,7 +17,7 @@ from tcpip6.apps.tcp_settings import apply_tcp
 from tcpip6.spec import rfc6298_rto as spec
 from tcpip6.stack.tcp import TcpParameters
 from tests.stack.conftest import Pair
-from tests.stack.tcpscenario import connected, data_segments, tcp_wire
+from tests.stack.tcpscenario import connected, data_segments, rack_off, tcp_wire
 
 
 def test_the_default_is_rfc_6298_s_second() -> None:
@@ -25,7 +25,8 @@ def test_the_default_is_rfc_6298_s_second() -> None:
 
 
 def test_tcp_min_rto_per_socket_paces_the_retransmissions(pair: Pair) -> None:
-    c = connected(pair)
+    """RFC 6298's timings (RACK-TLP off: no tail loss probe before the first timeout)."""
+    c = connected(pair, rack_off)
     assert c.client.getsockopt(st.IPPROTO_TCP, st.TCP_MIN_RTO) == 1000
     c.client.setsockopt(st.IPPROTO_TCP, st.TCP_MIN_RTO, 200)
     assert c.client.getsockopt(st.IPPROTO_TCP, st.TCP_MIN_RTO) == 200

@@ -1,7 +1,8 @@
 """RFC 8985 RACK-TLP on the wire (``TcpParameters.rack``): a loss at the tail of a flight
 is repaired after a tail loss probe instead of a retransmission timeout; a lost
-retransmission is found and sent again without one; with RACK off (the default) both
-end in RFC 6298 timeouts, as before."""
+retransmission is found and sent again without one; with RACK off (RFC 6675's
+DupThresh rule alone) both end in RFC 6298 timeouts. RACK-TLP is the default, as in
+Linux."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import dataclasses
 import pytest
 
 from tcpip6.stack.tcp import TcpParameters
+from tcpip6.stack.tcp.congestion import NewReno, RackRecovery, SackRecovery
 from tests.stack.conftest import Pair
 from tests.stack.tcpscenario import Connected, connected, data_segments, drop_once, tcp_wire
 
@@ -49,6 +51,22 @@ def _transfer(c: Connected, n: int) -> float:
         got += c.server.recv(1 << 20)
     assert got == data
     return c.pair.world.now - t0
+
+
+@pytest.mark.parametrize(
+    ("edit", "recovery"),
+    [
+        (lambda p: p, RackRecovery),
+        (lambda p: dataclasses.replace(p, rack=False), SackRecovery),
+        (lambda p: dataclasses.replace(p, sack=False), NewReno),
+    ],
+    ids=["default", "rack-off", "no-sack"],
+)
+def test_rack_tlp_is_the_default_recovery_with_sack(
+    pair: Pair, edit: object, recovery: type[object]
+) -> None:
+    c = connected(pair, edit)  # type: ignore[arg-type]
+    assert type(c.ca.snd.recovery) is recovery
 
 
 @pytest.mark.parametrize("rack", [True, False])

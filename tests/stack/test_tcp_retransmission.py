@@ -13,7 +13,15 @@ from tcpip6.stack.machines.tcp import TcpState
 from tcpip6.stack.tcp import TcpParameters
 from tcpip6.wire.tcp import SYN
 from tests.stack.conftest import Pair
-from tests.stack.tcpscenario import PORT, B, connected, data_segments, stacks, tcp_wire
+from tests.stack.tcpscenario import (
+    PORT,
+    B,
+    connected,
+    data_segments,
+    rack_off,
+    stacks,
+    tcp_wire,
+)
 
 
 def _dead_link(pair: Pair) -> None:
@@ -21,7 +29,8 @@ def _dead_link(pair: Pair) -> None:
 
 
 def test_rto_doubles_on_a_dead_link_then_the_connection_times_out(pair: Pair) -> None:
-    c = connected(pair)
+    """RFC 6298 alone (RACK-TLP off: no tail loss probe ahead of the first timeout)."""
+    c = connected(pair, rack_off)
     assert c.ca.rto.rto == 1.0  # the SYN's sample of ~0.3 ms, rounded up (RFC 6298 §2.4)
     wire = tcp_wire(pair.world)
     _dead_link(pair)
@@ -43,6 +52,33 @@ def test_rto_doubles_on_a_dead_link_then_the_connection_times_out(pair: Pair) ->
     assert (counters.timeouts, counters.gave_up, counters.retransmitted_segments) == (6, 1, 5)
     with pytest.raises(BrokenPipeError):
         c.client.send(b"more")
+
+
+def test_with_rack_tlp_a_probe_goes_first_then_the_rto_doubles(pair: Pair) -> None:
+    """The default, RFC 8985 RACK-TLP: one tail loss probe at PTO = 2*SRTT + WCDelAckT
+    (one segment outstanding: its ACK may be delayed), SRTT counted to the clock
+    granularity; then the RTO, rearmed at the probe (RFC 8985 §7.3), doubles as in
+    RFC 6298 §5.5 until the connection gives up."""
+    c = connected(pair)
+    assert c.ca.params.rack and c.ca.rto.rto == 1.0
+    srtt = c.ca.rto.srtt
+    assert srtt is not None
+    pto = 2 * (srtt + c.ca.params.clock_granularity) + 0.2
+    wire = tcp_wire(pair.world)
+    _dead_link(pair)
+    t0 = pair.world.now
+    c.client.send(b"lost in the void")
+    c.client.settimeout(600.0)
+    with pytest.raises(TimeoutError) as exc:
+        c.client.recv(100)
+    assert exc.value.errno == errno.ETIMEDOUT
+    sent = data_segments(wire, "a")
+    assert {s.data for s in sent} == {b"lost in the void"}
+    expected = [0.0, pto] + [pto + t for t in (1.0, 3.0, 7.0, 15.0, 31.0)]
+    assert [round(s.t - t0, 3) for s in sent] == [round(t, 3) for t in expected]
+    assert round(pair.world.now - t0, 3) == round(pto + 63.0, 3)
+    counters = pair.a.tcp.counters
+    assert (counters.tail_loss_probes, counters.timeouts, counters.gave_up) == (1, 6, 1)
 
 
 def test_a_3_second_initial_rto_like_windows_paces_the_syns(pair: Pair) -> None:
@@ -80,8 +116,9 @@ def test_syn_retransmissions_with_the_default_rto_then_connect_fails(pair: Pair)
 
 def test_karn_no_rtt_sample_from_a_retransmitted_segment(pair: Pair) -> None:
     """Timestamps off (they disambiguate retransmissions): the ACK of a retransmitted
-    segment gives no sample, and the backed-off RTO stays until a fresh one (RFC 6298 §5.7)."""
-    c = connected(pair, lambda p: TcpParameters(timestamps=False))
+    segment gives no sample, and the backed-off RTO stays until a fresh one (RFC 6298 §5.7).
+    RACK-TLP off: the retransmission is the timeout's, not a tail loss probe."""
+    c = connected(pair, lambda p: TcpParameters(timestamps=False, rack=False))
     conn = c.ca
     srtt, rttvar = conn.rto.srtt, conn.rto.rttvar
     assert srtt is not None and srtt < 0.001

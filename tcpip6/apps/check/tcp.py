@@ -57,6 +57,9 @@ class Side:
     recovery_until: int | None = None
     #: The interval between the last two timeouts of one segment (for RFC 6298 §5.5).
     last_backoff: tuple[int, float] | None = None
+    #: SND.UNA when this endpoint last sent a tail loss probe (RFC 8985 §7.3): one probe
+    #: until an acknowledgment moves SND.UNA.
+    probed_una: int | None = None
     fin_seq: int | None = None
 
 
@@ -114,7 +117,7 @@ class TcpChecker:
         self._options(obs, conn, me, peer, seg)
         self._acknowledgment(obs, conn, me, peer, seg)
         self._window(obs, conn, me, seg)
-        self._retransmission(obs, me, seg)
+        self._retransmission(obs, me, seg, sack=bool(conn.sack))
         self._sent(obs, conn, me, peer, seg)
 
     # -- RFC 7323, RFC 2018: options as negotiated ------------------------------------------
@@ -233,7 +236,7 @@ class TcpChecker:
         )  # fmt: skip
 
     # -- RFC 6298: a retransmission timer is at least the minimum RTO ------------------------
-    def _retransmission(self, obs: Observed, me: Side, seg: wt.TcpSegment) -> None:
+    def _retransmission(self, obs: Observed, me: Side, seg: wt.TcpSegment, *, sack: bool) -> None:
         length = _seg_len(seg)
         if not length or me.snd_nxt is None or seg.flags & wt.RST:
             return
@@ -249,6 +252,13 @@ class TcpChecker:
             me.recovery_until = me.snd_nxt  # RFC 5681 §3.2 fast retransmit, RFC 6675
             return
         if seg.seq == me.snd_una or (me.snd_una is None and count >= 1):
+            if sack and spec.seq_add(seg.seq, length) == me.snd_nxt and me.probed_una != me.snd_una:
+                # RFC 8985 §7.3: a tail loss probe, the last segment sent again before the
+                # RTO (after PTO = 2*SRTT, which an observer cannot know), on a connection
+                # with SACK (RFC 8985 §4: RACK-TLP requires it). One per
+                # SND.UNA; the RTO, rearmed at the probe, is judged from it.
+                me.probed_una = me.snd_una
+                return
             interval = obs.time - last
             if interval < self.min_rto * (1 - TOLERANCE):
                 self.report(

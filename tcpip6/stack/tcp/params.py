@@ -59,8 +59,9 @@ class TcpParameters:
     prr: bool = True
     #: RFC 8985 RACK-TLP: loss marked by time (a later-sent segment delivered, RACK.rtt
     #: plus a reordering window passed), lost retransmissions found, tail loss probes.
-    #: Needs SACK; RFC 6675's DupThresh rule is the recovery without it.
-    rack: bool = False
+    #: Needs SACK. On by default, as in Linux (tcp_recovery=1); off, RFC 6675's DupThresh
+    #: rule alone marks losses (and no probe goes before the RFC 6298 timeout).
+    rack: bool = True
     # -- keepalive (RFC 1122 §4.2.3.6) ---------------------------------------------------
     keepalive: bool = False
     #: "MUST default to no less than two hours".

@@ -330,7 +330,10 @@ class RackRecovery(SackRecovery):
         if srtt is None:
             pto = PTO_NO_SRTT
         else:
-            pto = 2 * srtt
+            # An RTT below the clock granularity G measures as 0 (RFC 6298 §4: the
+            # timestamps tick in G), so 2*SRTT counts it as up to G: on a LAN a probe
+            # at 2*0 + WCDelAckT would race the peer's 200 ms delayed ACK and lose.
+            pto = 2 * (srtt + snd.conn.params.clock_granularity)
             if snd.max - snd.una <= snd.conn.mss:
                 pto += WC_DEL_ACK_T  # RFC 8985 §7.2: one segment: its ACK may be delayed
         pto = min(pto, snd.rto.rto)  # never later than the RTO would be
