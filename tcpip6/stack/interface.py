@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from tcpip6.stack.address_selection import SourceCandidate
 from tcpip6.stack.addresses import INFINITY, AddressTable, Origin
 from tcpip6.stack.counters import LinkCounters
-from tcpip6.stack.link import LinkLayer
+from tcpip6.stack.link import EthernetLink, LinkLayer
 from tcpip6.stack.machines.dad import AddressState
 from tcpip6.stack.machines.graph import TraceSink
 from tcpip6.stack.mld import MulticastListener
@@ -121,6 +121,22 @@ class Interface:
         if self.capture is not None:
             self.capture(self, self.link.frame_bytes(packet, dst_link), now, "out")
         self.link.transmit(packet, dst_link)
+
+    def transmit_segments(self, packet: bytes, dst_link: bytes, gso_size: int, now: float) -> bool:
+        """``packet``, one TCP segment larger than the MTU, for an Ethernet link that cuts
+        it into segments of ``gso_size`` octets (segmentation offload); False (nothing
+        sent) when this link cannot."""
+        link = self.link
+        if not isinstance(link, EthernetLink) or not self.link_is_up:
+            return False
+        if len(packet) > link.gso_max_size:
+            return False
+        self.counters.frames_sent += 1
+        self.addresses.message_sent()  # RFC 4862 §5.4.2: later DADs need no delay
+        if self.capture is not None:
+            self.capture(self, link.frame_bytes(packet, dst_link), now, "out")
+        link.transmit_segments(packet, dst_link, gso_size)
+        return True
 
     def set_trace_sink(self, sink: TraceSink | None) -> None:
         for owner in (self.addresses, self.neighbors):
