@@ -154,6 +154,8 @@ class HostConfig:
     home_agent: tuple[str, IPv6Network] | None = None
     #: --mobile-node IFNAME=HOME/LEN[,AGENT]: a mobile node (RFC 6275 §11).
     mobile_node: tuple[str, IPv6Interface, IPv6Address | None] | None = None
+    #: --no-offload (or TCPIP6_OFFLOAD=0): no segmentation offload on packet sockets.
+    offload: bool = True
 
     @property
     def control_path(self) -> Path:
@@ -445,7 +447,13 @@ class LiveHost:
             return TapPort(ifname)
         # The packet socket's transmit ring (tcpip6.io.rawsock) is opt-in: on a loaded
         # machine it cut the sender's preemptions but not its stalls (see that module).
-        return RawSocketPort(ifname, tx_ring=os.environ.get("TCPIP6_TX_RING") == "1")
+        # Segmentation offload (tcpip6.io.rawsock): on unless --no-offload or
+        # TCPIP6_OFFLOAD=0, off by itself where the kernel refuses it.
+        return RawSocketPort(
+            ifname,
+            tx_ring=os.environ.get("TCPIP6_TX_RING") == "1",
+            offload=self.config.offload and os.environ.get("TCPIP6_OFFLOAD") != "0",
+        )
 
     def _open_control(self) -> None:
         """The control socket: a failure is an error when --control named the path; at the
@@ -537,6 +545,8 @@ class LiveHost:
             iface.capture = self._capture
         self.driver.add_source(port)
         _say(self.out, f"link {port.ifname} up: {summary}")
+        if isinstance(port, RawSocketPort):
+            _say(self.out, f"link {port.ifname} offload: {port.offload}")
         return iface
 
     def _start_mobile_ipv6(self, now: float) -> None:
@@ -712,6 +722,7 @@ def build_config(
     tcp: Sequence[str] = (),
     home_agent: str | None = None,
     mobile_node: str | None = None,
+    no_offload: bool = False,
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     level = (log_level or "warning").lower()
@@ -757,6 +768,7 @@ def build_config(
         tcp=tcp_settings,
         home_agent=parse_home_agent(home_agent) if home_agent else None,
         mobile_node=parse_mobile_node(mobile_node) if mobile_node else None,
+        offload=not no_offload,
     )
 
 
@@ -839,6 +851,7 @@ FILE_SETTINGS: dict[str, str] = {
     "tcp": "list",
     "home_agent": "str",
     "mobile_node": "str",
+    "no_offload": "bool",
 }
 
 
@@ -986,6 +999,7 @@ def run(args: argparse.Namespace) -> int:
             "tcp": args.tcp,
             "home_agent": args.home_agent,
             "mobile_node": args.mobile_node,
+            "no_offload": args.no_offload,
         }
         return run_host(config_from(flags, args.config))
     except (HostConfigError, LinkError) as exc:
@@ -1034,6 +1048,12 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         help="send Router Advertisements for PREFIX on IFNAME (needs --router; repeatable)",
     )
     host.add_argument("--pcap", metavar="FILE", help="write every frame sent and received")
+    host.add_argument(
+        "--no-offload",
+        action="store_true",
+        help="no segmentation offload (virtio-net header) on packet sockets: one frame per "
+        "segment each way (also TCPIP6_OFFLOAD=0)",
+    )
     host.add_argument("--seed", type=int, help="seed the random choices (DAD and RS delays)")
     add_trace_options(host, "print every graph state change as it happens")
     host.add_argument(

@@ -1,6 +1,6 @@
 """TCP segmentation in software: what a NIC's TSO, or the Linux kernel's GSO, makes of one
 large TCP segment handed to it with a segment size (the virtio-net header's ``gso_size``,
-virtio 1.1 §5.1.6.2).
+virtio 1.1 section 5.1.6.2).
 
 The large segment is an IPv6 header, a TCP header and the data, with nothing between the
 two headers. Each resulting segment carries ``gso_size`` octets of the data (the last one

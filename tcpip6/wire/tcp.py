@@ -477,7 +477,7 @@ class TcpSegment:
         field holds the one's complement sum of the RFC 8200 §8.1 pseudo-header alone (the
         Upper-Layer Packet Length being the whole segment's), not complemented; whoever
         completes it adds the sum of the header and data and complements (Linux's
-        ``CHECKSUM_PARTIAL``, virtio 1.1 §5.1.6.2 ``VIRTIO_NET_HDR_F_NEEDS_CSUM``)."""
+        ``CHECKSUM_PARTIAL``, virtio 1.1 section 5.1.6.2 ``VIRTIO_NET_HDR_F_NEEDS_CSUM``)."""
         opts = self._encoded_options()
         hlen = MIN_HEADER_LEN + len(opts)
         payload = self.payload
