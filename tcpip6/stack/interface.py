@@ -25,6 +25,7 @@ from tcpip6.stack.neighbors import NeighborCache
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.router_solicitation import RouterSolicitor
 from tcpip6.stack.timers import earliest_of
+from tcpip6.wire.gso import segment_tcp
 
 if TYPE_CHECKING:
     from tcpip6.stack.host import Host
@@ -134,7 +135,9 @@ class Interface:
         self.counters.frames_sent += 1
         self.addresses.message_sent()  # RFC 4862 §5.4.2: later DADs need no delay
         if self.capture is not None:
-            self.capture(self, link.frame_bytes(packet, dst_link), now, "out")
+            # What the wire carries: the segments the link makes of it.
+            for piece in segment_tcp(packet, gso_size):
+                self.capture(self, link.frame_bytes(piece, dst_link), now, "out")
         link.transmit_segments(packet, dst_link, gso_size)
         return True
 
