@@ -73,6 +73,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tcpip6.io.coalesce import coalesce as coalesce_segments
 from tcpip6.io.ifreq import IFF_UP, SIOCGIFFLAGS, SIOCGIFHWADDR, SIOCGIFMTU, ifreq
 from tcpip6.stack.counters import CounterSet
 from tcpip6.wire import WireError
@@ -160,6 +161,9 @@ class RawSocketCounters(CounterSet):
     send_queue_full_drop: int = 0
     large_frames_sent: int = 0
     large_frames_received: int = 0
+    #: Frames read that went to the stack inside coalesced segments, and those segments.
+    frames_coalesced: int = 0
+    coalesced_segments: int = 0
     tx_ring_flushes: int = 0
     receive_error: int = 0
     memberships_added: int = 0
@@ -292,6 +296,7 @@ class RawSocketPort:
         require_kernel_ipv6_off: bool = True,
         tx_ring: bool = False,
         offload: bool = True,
+        coalesce: bool = True,
     ) -> None:
         self.ifname = ifname
         self.counters = RawSocketCounters()
@@ -321,6 +326,8 @@ class RawSocketPort:
             sock.close()
             raise
         self.sock = sock
+        #: Whether read_ready coalesces in-order TCP segments (tcpip6.io.coalesce).
+        self.coalesce = coalesce
         #: Segmentation offload: whether frames carry a virtio-net header, the largest
         #: frame send_segments takes (0: none), and the startup line's word for it.
         self.vnet = False
@@ -470,10 +477,47 @@ class RawSocketPort:
 
     # Receive, when the driver finds the socket readable.
     def read_ready(self, now: float) -> int:
-        """Hand the waiting frames (at most READ_BUDGET) to the receiver; how many."""
-        if self.vnet:
-            return self._read_vnet(now)
+        """Hand the waiting frames (at most READ_BUDGET read) to the receiver, in-order
+        TCP segments of one connection coalesced (:mod:`tcpip6.io.coalesce`); how many
+        frames the receiver got."""
+        batch = self._read_vnet() if self.vnet else self._read_plain()
+        if not batch:
+            return 0
+        counters = self.counters
+        if self.coalesce and len(batch) > 1:
+            merged = coalesce_segments([(b[0], b[1]) for b in batch])
+            if len(merged) < len(batch):
+                where = {id(b[0]): b for b in batch}
+                batch = []
+                for frame, _, n in merged:
+                    if n > 1:
+                        counters.frames_coalesced += n
+                        counters.coalesced_segments += 1
+                        batch.append((frame, False, 0, 0))
+                    else:
+                        batch.append(where[id(frame)])
         handed = 0
+        for frame, partial, csum_start, csum_offset in batch:
+            if partial:
+                if csum_start:
+                    completed = complete_partial_checksum(frame, csum_start, csum_offset)
+                else:
+                    completed = complete_checksum(frame)
+                if completed is None:
+                    counters.checksum_not_completed += 1
+                else:
+                    counters.checksums_completed += 1
+                    frame = completed
+            if self.receiver is not None:
+                self.receiver(frame, now)
+                handed += 1
+        return handed
+
+    def _read_plain(self) -> list[tuple[bytes, bool, int, int]]:
+        """Up to READ_BUDGET frames: each, whether its checksum is left to offload
+        (``TP_STATUS_CSUMNOTREADY``), and 0, 0 (where the checksum is: found by parsing)."""
+        batch: list[tuple[bytes, bool, int, int]] = []
+        counters = self.counters
         for _ in range(READ_BUDGET):
             try:
                 frame, ancillary, _, address = self.sock.recvmsg(MAX_FRAME, _AUX_SPACE)
@@ -482,31 +526,23 @@ class RawSocketPort:
             except OSError:
                 # ENETDOWN when the interface went down (the socket tells once), ENXIO
                 # when it vanished: the link events say what became of the link.
-                self.counters.receive_error += 1
+                counters.receive_error += 1
                 break
             pkttype = address[2]
             if pkttype == PACKET_OUTGOING:
-                self.counters.outgoing_ignored += 1
+                counters.outgoing_ignored += 1
                 continue
             if len(frame) < EthernetHeader.HEADER_LEN:
-                self.counters.runt_drop += 1
+                counters.runt_drop += 1
                 continue
-            if _checksum_not_ready(ancillary):
-                completed = complete_checksum(frame)
-                if completed is None:
-                    self.counters.checksum_not_completed += 1
-                else:
-                    self.counters.checksums_completed += 1
-                    frame = completed
-            self.counters.frames_received += 1
-            if self.receiver is not None:
-                self.receiver(frame, now)
-                handed += 1
-        return handed
+            counters.frames_received += 1
+            batch.append((frame, _checksum_not_ready(ancillary), 0, 0))
+        return batch
 
-    def _read_vnet(self, now: float) -> int:
-        """read_ready with PACKET_VNET_HDR: each frame after its virtio-net header."""
-        handed = 0
+    def _read_vnet(self) -> list[tuple[bytes, bool, int, int]]:
+        """_read_plain with PACKET_VNET_HDR: each frame after its virtio-net header, which
+        says whether the checksum is left to offload and where it is."""
+        batch: list[tuple[bytes, bool, int, int]] = []
         sock = self.sock
         counters = self.counters
         for _ in range(READ_BUDGET):
@@ -524,21 +560,13 @@ class RawSocketPort:
                 counters.runt_drop += 1
                 continue
             flags, gso_type, _, _, csum_start, csum_offset = _VNET_HDR.unpack_from(data)
-            frame = data[VNET_HDR_LEN:]
             if gso_type != VIRTIO_NET_HDR_GSO_NONE:
                 counters.large_frames_received += 1
-            if flags & VIRTIO_NET_HDR_F_NEEDS_CSUM:
-                completed = complete_partial_checksum(frame, csum_start, csum_offset)
-                if completed is None:
-                    counters.checksum_not_completed += 1
-                else:
-                    counters.checksums_completed += 1
-                    frame = completed
             counters.frames_received += 1
-            if self.receiver is not None:
-                self.receiver(frame, now)
-                handed += 1
-        return handed
+            partial = bool(flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+            # A csum_start of 0 would mean "parse to find it": never so with NEEDS_CSUM.
+            batch.append((data[VNET_HDR_LEN:], partial, csum_start or 1, csum_offset))
+        return batch
 
     def close(self) -> None:
         # Closing the socket drops its memberships too.
