@@ -443,15 +443,15 @@ class LiveHost:
             return MulticastIpv4Port(spec.local, ifname)
         if spec is not None:
             return RawIpv4Port(spec.local, ifname)
+        offload = self.config.offload and os.environ.get("TCPIP6_OFFLOAD") != "0"
         if ifname in self.config.taps:
-            return TapPort(ifname)
+            return TapPort(ifname, offload=offload)
         # The packet socket's transmit ring (tcpip6.io.rawsock) is opt-in: on a loaded
         # machine it cut the sender's preemptions but not its stalls (see that module).
         # Segmentation offload (tcpip6.io.rawsock): on unless --no-offload or
         # TCPIP6_OFFLOAD=0, off by itself where the kernel refuses it. Without it, a
         # frame per segment goes out in batches through the transmit ring (unless
         # TCPIP6_TX_RING=0): one system call per frame held a bulk sender under 30 MB/s.
-        offload = self.config.offload and os.environ.get("TCPIP6_OFFLOAD") != "0"
         ring = os.environ.get("TCPIP6_TX_RING", "")
         return RawSocketPort(
             ifname,
@@ -552,6 +552,8 @@ class LiveHost:
         if isinstance(port, RawSocketPort):
             ring = ", transmit ring" if port.ring is not None else ""
             _say(self.out, f"link {port.ifname} offload: {port.offload}{ring}")
+        elif isinstance(port, TapPort):
+            _say(self.out, f"link {port.ifname} offload: {port.offload}")
         return iface
 
     def _start_mobile_ipv6(self, now: float) -> None:

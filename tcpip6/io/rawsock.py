@@ -112,9 +112,10 @@ VIRTIO_NET_HDR_GSO_NONE = 0
 VIRTIO_NET_HDR_GSO_TCPV6 = 4
 #: struct virtio_net_hdr: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset
 #: (host byte order: a packet socket's header is the legacy, native-endian one).
-_VNET_HDR = struct.Struct("=BBHHHH")
-VNET_HDR_LEN = _VNET_HDR.size
-_NO_VNET = bytes(VNET_HDR_LEN)
+VNET_HDR = struct.Struct("=BBHHHH")
+_VNET_HDR = VNET_HDR
+VNET_HDR_LEN = VNET_HDR.size
+NO_VNET = bytes(VNET_HDR_LEN)  # a frame with nothing asked of the kernel
 #: The largest frame send_segments takes (Linux's default gso_max_size).
 GSO_MAX_SIZE = 65536
 #: Where a TCP header starts in a frame send_segments takes (Ethernet, IPv6, TCP).
@@ -223,6 +224,16 @@ def complete_partial_checksum(frame: bytes, csum_start: int, csum_offset: int) -
     if checksum == 0 and csum_offset == CHECKSUM_OFFSET[IPPROTO_UDP]:
         checksum = 0xFFFF  # RFC 8200 §8.1: UDP sends a computed zero as all ones
     return b"".join((frame[:at], _CHECKSUM16.pack(checksum), frame[at + 2 :]))
+
+
+def gso_header(frame: bytes, gso_size: int) -> bytes:
+    """The virtio-net header of a frame (Ethernet, IPv6, TCP) to be cut into segments of
+    ``gso_size`` octets of data (``VIRTIO_NET_HDR_GSO_TCPV6``), each checksummed from the
+    TCP header on (``NEEDS_CSUM``, the field at offset 16 holding the pseudo-header sum)."""
+    hdr_len = _TCP_AT + (frame[_TCP_AT + 12] >> 4) * 4
+    return VNET_HDR.pack(
+        VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6, hdr_len, gso_size, _TCP_AT, 16
+    )
 
 
 def check_kernel_ipv6_disabled(ifname: str) -> None:
@@ -384,7 +395,7 @@ class RawSocketPort:
         if ring is None:
             try:
                 if self.vnet:
-                    self.sock.sendmsg((_NO_VNET, frame))
+                    self.sock.sendmsg((NO_VNET, frame))
                 else:
                     self.sock.send(frame)
             except OSError:
@@ -412,12 +423,8 @@ class RawSocketPort:
         if not self.vnet or len(frame) > self.gso_max_size:
             self.counters.send_too_big_drop += 1
             return
-        hdr_len = _TCP_AT + (frame[_TCP_AT + 12] >> 4) * 4
-        vnet = _VNET_HDR.pack(
-            VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6, hdr_len, gso_size, _TCP_AT, 16
-        )
         try:
-            self.sock.sendmsg((vnet, frame))
+            self.sock.sendmsg((gso_header(frame, gso_size), frame))
         except OSError:
             self.counters.send_error_drop += 1
             return
