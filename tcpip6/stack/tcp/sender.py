@@ -39,6 +39,9 @@ SENDABLE = (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.CLOSE_WAIT)
 #: one second at most (the count is an implementation choice; Linux's host-wide
 #: tcp_challenge_ack_limit had this default).
 ACK_THROTTLE_LIMIT = 1000
+#: Segmentation offload: the time's worth of the window one large segment may carry
+#: (Linux sizes its TSO segments to about 1 ms of its pacing rate).
+GSO_BURST = 0.001
 # The states in which Sender.output sends data or the FIN.
 OUTPUT_STATES = (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.LAST_ACK, S.CLOSING)
 
@@ -412,11 +415,18 @@ class Sender:
     def segment_offload_room(self, now: float) -> int:
         """Octets of data one large segment may carry when the link segments (0: it does
         not): what the link takes less the IPv6 header and the largest TCP header
-        (RFC 9293 §3.1); none while urgent data is pending (its pointer is per segment)."""
+        (RFC 9293 §3.1), and no more than the window sends in GSO_BURST seconds (Linux's
+        TSO autosizing: a burst the size of a whole 64 KB segment floods a slow
+        bottleneck's queue); none while urgent data is pending (its pointer is per
+        segment)."""
         if self.up is not None:
             return 0
         size = self.conn.tcp.segment_offload_size(self.conn, now)
-        return max(0, min(size, 0xFFFF) - 40 - 60)
+        room = max(0, min(size, 0xFFFF) - 40 - 60)
+        srtt = self.rto.srtt
+        if room and srtt:
+            room = min(room, max(2 * self.conn.mss, int(self.cc.cwnd * GSO_BURST / srtt)))
+        return room
 
     def send_segments(self, off: int, k: int, smss: int, now: float) -> None:
         """``k`` full segments of new data from ``off`` as one segment that the link cuts
