@@ -543,7 +543,9 @@ class LiveHost:
             fair = FairShare(receiver)
             self.fairness[port.ifname] = fair.counters
             port.receiver = fair
-        if self.pcap is None or (self.pcap.linktype == LINKTYPE_ETHERNET) == (
+        # Only with --pcap: a capture hook builds every frame a second time (and cuts
+        # a large TCP segment into what the wire carries).
+        if self.pcap is not None and (self.pcap.linktype == LINKTYPE_ETHERNET) == (
             iface.link.kind == "ethernet"
         ):
             iface.capture = self._capture
