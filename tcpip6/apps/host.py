@@ -446,12 +446,17 @@ class LiveHost:
         offload = self.config.offload and os.environ.get("TCPIP6_OFFLOAD") != "0"
         if ifname in self.config.taps:
             return TapPort(ifname, offload=offload)
-        # The packet socket's transmit ring (tcpip6.io.rawsock) is opt-in: on a loaded
-        # machine it cut the sender's preemptions but not its stalls (see that module).
-        # Segmentation offload (tcpip6.io.rawsock): on unless --no-offload or
-        # TCPIP6_OFFLOAD=0, off by itself where the kernel refuses it. Without it, a
-        # frame per segment goes out in batches through the transmit ring (unless
-        # TCPIP6_TX_RING=0): one system call per frame held a bulk sender under 30 MB/s.
+        return self.packet_port(ifname)
+
+    def packet_port(self, ifname: str) -> RawSocketPort:
+        """The AF_PACKET port of ``ifname``. Segmentation offload (tcpip6.io.rawsock): on
+        unless --no-offload or TCPIP6_OFFLOAD=0, off by itself where the kernel refuses
+        it. Without it, a frame per segment goes out in batches through the transmit ring
+        (unless TCPIP6_TX_RING=0): one system call per frame held a bulk sender under
+        30 MB/s. With offload the ring is off (TCPIP6_TX_RING=1: on, offload off): on a
+        loaded machine it cut the sender's preemptions but not its stalls (see that
+        module)."""
+        offload = self.config.offload and os.environ.get("TCPIP6_OFFLOAD") != "0"
         ring = os.environ.get("TCPIP6_TX_RING", "")
         return RawSocketPort(
             ifname,
