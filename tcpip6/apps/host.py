@@ -462,6 +462,9 @@ class LiveHost:
             ifname,
             tx_ring=ring == "1" or (not offload and ring != "0"),
             offload=offload,
+            # Receive coalescing (tcpip6.io.coalesce) is the port's own batching, with or
+            # without offload; TCPIP6_COALESCE=0 turns it off.
+            coalesce=os.environ.get("TCPIP6_COALESCE") != "0",
         )
 
     def _open_control(self) -> None:
