@@ -1,17 +1,19 @@
 """Receive coalescing (tcpip6.io.coalesce) on frames built by scapy: in-order segments of
 one connection become one segment whose data is theirs and whose checksum scapy finds
-valid; anything else goes through as it came, in order."""
+valid; anything else goes through as it came, in order. And the packet socket's side of
+the virtio-net header (tcpip6.io.rawsock)."""
 
 from __future__ import annotations
 
 from ipaddress import IPv6Address
 
 from scapy.layers.inet import TCP
-from scapy.layers.inet6 import IPv6
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from tcpip6.io.coalesce import coalesce
+from tcpip6.io.rawsock import VNET_HDR, complete_partial_checksum, gso_header
 from tcpip6.wire.checksum import pseudo_header_sum
 
 SRC, DST = "2001:db8::1", "2001:db8::2"
@@ -91,3 +93,24 @@ def test_a_short_segment_ends_a_run() -> None:
     out = coalesce([(f, False) for f in (frame(1000, CHUNKS[0]), short, after)])
     assert [n for _, _, n in out] == [2, 1]
     assert out[1][0] == after
+
+
+def test_virtio_net_header_checksum_completion_and_request() -> None:
+    """What a virtio-net header with NEEDS_CSUM asks (the sum from csum_start, the field
+    holding the pseudo-header's): completed, scapy's checksum; and the header the port
+    sends with a large TCP frame (virtio 1.1 section 5.1.6: flags, gso_type, hdr_len,
+    gso_size, csum_start, csum_offset)."""
+    good = bytes(
+        Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+        / IPv6(src=SRC, dst=DST)
+        / IPv6ExtHdrDestOpt()
+        / TCP(sport=5000, dport=80, flags="A")
+        / Raw(b"x" * 333)
+    )
+    at = 14 + 40 + 8  # the TCP header, after the Destination Options header
+    p = pseudo_header_sum(IPv6Address(SRC), IPv6Address(DST), len(good) - at, 6)
+    partial = good[: at + 16] + p.to_bytes(2, "big") + good[at + 18 :]
+    assert complete_partial_checksum(partial, at, 16) == good
+    assert complete_partial_checksum(partial, at, len(good)) is None
+    large = frame(1000, DATA)
+    assert VNET_HDR.unpack(gso_header(large, 1428)) == (1, 4, 54 + 32, 1428, 54, 16)
