@@ -16,7 +16,10 @@ two sides alternating which goes first:
 
 - start → link-local address usable, and start → SLAAC address usable (DAD done);
 - TCP bulk Linux → host, unshaped, with the Linux sender's TSO/GSO on, then off;
-  host → Linux unshaped; both directions again over ``tbf rate 100mbit`` on both ends
+  host → Linux unshaped (tcpip6 with its segmentation offload, :mod:`tcpip6.io.rawsock`);
+  both directions again over ``tbf rate 100mbit`` on both ends; and, last in a
+  repetition, both directions unshaped with offloads off at both ends (TSO, GSO and GRO
+  off on both veths, ``tcpip6 host --no-offload``: a frame per segment each way)
   (MB/s = 10⁶ octets per second, timed by the Linux end: from connect to the server's
   end of file when Linux sends, from accept to end of file when it receives);
 - ping RTT from Linux, 200 at 5 ms and 50 at 50 ms intervals (median of the replies);
@@ -214,9 +217,10 @@ class Side:
             return self._start_tcpip6()
         return self._start_linux()
 
-    def _start_tcpip6(self) -> tuple[float, float]:
+    def _start_tcpip6(self, offload: bool = True) -> tuple[float, float]:
         self.stop()
         cmd = self.topo.in_host(sys.executable, "-u", "-m", "tcpip6", "host")
+        cmd += [] if offload else ["--no-offload"]
         cmd += ["--link", f"ethernet:{HOST_IF}", "--control", str(self.control)]
         cmd += ["--serve", f"discard,echo,http={self.tmp / 'www'}"]
         t0 = time.monotonic()
@@ -359,6 +363,14 @@ def _offloads(side: Side, on: bool) -> None:
              "gso", state)  # fmt: skip
 
 
+def _offloads_both(side: Side, on: bool) -> None:
+    """TSO, GSO and GRO on or off on both veths."""
+    state = "on" if on else "off"
+    for ns, ifname in ((side.topo.peer, PEER_IF), (side.topo.host, HOST_IF)):
+        netns.sh("ip", "netns", "exec", ns, "ethtool", "-K", ifname, "tso", state, "gso", state,
+                 "gro", state)  # fmt: skip
+
+
 @contextlib.contextmanager
 def _side(kind: str, tmp: Path) -> Iterator[Side]:
     with netns.topology() as topo:
@@ -497,12 +509,24 @@ def _repetition(side: Side, s: dict[str, Series]) -> None:
     s["http10"].measure(kind, side.http10)
     if kind == "tcpip6":
         s["rss"].add(kind, side.peak_rss_mib())
+    # Offloads off at both ends (tcpip6 restarted without its own: the next repetition
+    # starts it afresh anyway).
+    _offloads_both(side, False)
+    try:
+        if kind == "tcpip6":
+            side._start_tcpip6(offload=False)
+        s["rx_plain"].measure(kind, lambda: side.send_to_host(UNSHAPED_OCTETS))
+        s["tx_plain"].measure(kind, lambda: side.send_to_peer(UNSHAPED_OCTETS))
+    finally:
+        _offloads_both(side, True)
 
 
 ROWS = (
     ("rx_on", "TCP Linux → host, unshaped, sender offloads on", "MB/s"),
     ("rx_off", "TCP Linux → host, unshaped, sender offloads off", "MB/s"),
     ("tx", "TCP host → Linux, unshaped", "MB/s"),
+    ("rx_plain", "TCP Linux → host, unshaped, offloads off at both ends", "MB/s"),
+    ("tx_plain", "TCP host → Linux, unshaped, offloads off at both ends", "MB/s"),
     ("tbf_rx", "TCP Linux → host, tbf 100mbit", "MB/s"),
     ("tbf_tx", "TCP host → Linux, tbf 100mbit", "MB/s"),
     ("ping5", "ping RTT from Linux, 200 at 5 ms", "ms"),

@@ -154,6 +154,8 @@ class HostConfig:
     home_agent: tuple[str, IPv6Network] | None = None
     #: --mobile-node IFNAME=HOME/LEN[,AGENT]: a mobile node (RFC 6275 §11).
     mobile_node: tuple[str, IPv6Interface, IPv6Address | None] | None = None
+    #: --no-offload (or TCPIP6_OFFLOAD=0): no segmentation offload on packet sockets.
+    offload: bool = True
 
     @property
     def control_path(self) -> Path:
@@ -441,11 +443,29 @@ class LiveHost:
             return MulticastIpv4Port(spec.local, ifname)
         if spec is not None:
             return RawIpv4Port(spec.local, ifname)
+        offload = self.config.offload and os.environ.get("TCPIP6_OFFLOAD") != "0"
         if ifname in self.config.taps:
-            return TapPort(ifname)
-        # The packet socket's transmit ring (tcpip6.io.rawsock) is opt-in: on a loaded
-        # machine it cut the sender's preemptions but not its stalls (see that module).
-        return RawSocketPort(ifname, tx_ring=os.environ.get("TCPIP6_TX_RING") == "1")
+            return TapPort(ifname, offload=offload)
+        return self.packet_port(ifname)
+
+    def packet_port(self, ifname: str) -> RawSocketPort:
+        """The AF_PACKET port of ``ifname``. Segmentation offload (tcpip6.io.rawsock): on
+        unless --no-offload or TCPIP6_OFFLOAD=0, off by itself where the kernel refuses
+        it. Without it, a frame per segment goes out in batches through the transmit ring
+        (unless TCPIP6_TX_RING=0): one system call per frame held a bulk sender under
+        30 MB/s. With offload the ring is off (TCPIP6_TX_RING=1: on, offload off): on a
+        loaded machine it cut the sender's preemptions but not its stalls (see that
+        module)."""
+        offload = self.config.offload and os.environ.get("TCPIP6_OFFLOAD") != "0"
+        ring = os.environ.get("TCPIP6_TX_RING", "")
+        return RawSocketPort(
+            ifname,
+            tx_ring=ring == "1" or (not offload and ring != "0"),
+            offload=offload,
+            # Receive coalescing (tcpip6.io.coalesce) is the port's own batching, with or
+            # without offload; TCPIP6_COALESCE=0 turns it off.
+            coalesce=os.environ.get("TCPIP6_COALESCE") != "0",
+        )
 
     def _open_control(self) -> None:
         """The control socket: a failure is an error when --control named the path; at the
@@ -531,12 +551,19 @@ class LiveHost:
             fair = FairShare(receiver)
             self.fairness[port.ifname] = fair.counters
             port.receiver = fair
-        if self.pcap is None or (self.pcap.linktype == LINKTYPE_ETHERNET) == (
+        # Only with --pcap: a capture hook builds every frame a second time (and cuts
+        # a large TCP segment into what the wire carries).
+        if self.pcap is not None and (self.pcap.linktype == LINKTYPE_ETHERNET) == (
             iface.link.kind == "ethernet"
         ):
             iface.capture = self._capture
         self.driver.add_source(port)
         _say(self.out, f"link {port.ifname} up: {summary}")
+        if isinstance(port, RawSocketPort):
+            ring = ", transmit ring" if port.ring is not None else ""
+            _say(self.out, f"link {port.ifname} offload: {port.offload}{ring}")
+        elif isinstance(port, TapPort):
+            _say(self.out, f"link {port.ifname} offload: {port.offload}")
         return iface
 
     def _start_mobile_ipv6(self, now: float) -> None:
@@ -712,6 +739,7 @@ def build_config(
     tcp: Sequence[str] = (),
     home_agent: str | None = None,
     mobile_node: str | None = None,
+    no_offload: bool = False,
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     level = (log_level or "warning").lower()
@@ -757,6 +785,7 @@ def build_config(
         tcp=tcp_settings,
         home_agent=parse_home_agent(home_agent) if home_agent else None,
         mobile_node=parse_mobile_node(mobile_node) if mobile_node else None,
+        offload=not no_offload,
     )
 
 
@@ -839,6 +868,7 @@ FILE_SETTINGS: dict[str, str] = {
     "tcp": "list",
     "home_agent": "str",
     "mobile_node": "str",
+    "no_offload": "bool",
 }
 
 
@@ -986,6 +1016,7 @@ def run(args: argparse.Namespace) -> int:
             "tcp": args.tcp,
             "home_agent": args.home_agent,
             "mobile_node": args.mobile_node,
+            "no_offload": args.no_offload,
         }
         return run_host(config_from(flags, args.config))
     except (HostConfigError, LinkError) as exc:
@@ -1034,6 +1065,12 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         help="send Router Advertisements for PREFIX on IFNAME (needs --router; repeatable)",
     )
     host.add_argument("--pcap", metavar="FILE", help="write every frame sent and received")
+    host.add_argument(
+        "--no-offload",
+        action="store_true",
+        help="no segmentation offload (virtio-net header) on packet sockets: one frame per "
+        "segment each way (also TCPIP6_OFFLOAD=0)",
+    )
     host.add_argument("--seed", type=int, help="seed the random choices (DAD and RS delays)")
     add_trace_options(host, "print every graph state change as it happens")
     host.add_argument(

@@ -123,7 +123,7 @@ class LinkEvents:
         if any(i.name == name for i in host.interfaces):
             raise ValueError(f"{name} is attached already")
         try:
-            port = RawSocketPort(name)
+            port = self.live.packet_port(name)
         except LinkError as exc:
             raise ValueError(str(exc)) from None
         self.live.ports.append(port)

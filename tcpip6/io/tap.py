@@ -21,6 +21,13 @@ the wire, and tcpip6 is the station on this end.
   borrows an existing device; the device is not persistent, so closing the descriptor
   removes it.
 
+Segmentation offload (on unless ``offload=False``), as for a packet socket
+(:mod:`tcpip6.io.rawsock`): with ``IFF_VNET_HDR`` every frame read and written carries a
+``struct virtio_net_hdr`` first, so the port writes TCP frames of up to 64 KB for the
+kernel to segment (:meth:`TapPort.send_segments`); ``TUNSETOFFLOAD`` with ``TUN_F_CSUM |
+TUN_F_TSO6`` tells the kernel the port takes frames whose checksum is left to it and TCP
+segments of up to 64 KB (the kernel's TSO), whose checksums the port completes.
+
 The descriptor is non-blocking; a driver (:class:`~tcpip6.io.runtime.LiveDriver`) waits on
 :meth:`TapPort.fileno` and calls :meth:`TapPort.read_ready` when frames wait.
 """
@@ -46,7 +53,17 @@ from tcpip6.io.ifreq import (
     SIOCSIFFLAGS,
     ifreq,
 )
-from tcpip6.io.rawsock import LinkError
+from tcpip6.io.rawsock import (
+    GSO_MAX_SIZE,
+    NO_VNET,
+    VIRTIO_NET_HDR_F_NEEDS_CSUM,
+    VIRTIO_NET_HDR_GSO_NONE,
+    VNET_HDR,
+    VNET_HDR_LEN,
+    LinkError,
+    complete_partial_checksum,
+    gso_header,
+)
 from tcpip6.stack.counters import CounterSet
 from tcpip6.wire.ethernet import BROADCAST, ETHERTYPE_IPV6, MAC_LEN, EthernetHeader
 
@@ -55,14 +72,18 @@ TUNSETIFF = 0x400454CA
 IFF_TAP = 0x0002
 IFF_NO_PI = 0x1000
 IFF_TUN_EXCL = 0x8000
+IFF_VNET_HDR = 0x4000
+TUNSETOFFLOAD = 0x400454D0
+TUN_F_CSUM = 0x01
+TUN_F_TSO6 = 0x04
 #: IFNAMSIZ is 16 with the terminating NUL.
 MAX_NAME_LEN = 15
 CLONE_DEVICE = Path("/dev/net/tun")
 
 #: Frames read per call to read_ready, so that timers still run under a flood.
 READ_BUDGET = 64
-#: Receive buffer per read: a jumbo frame fits.
-MAX_FRAME = 65536
+#: Receive buffer per read: a jumbo frame fits, and a 64 KB segment with its headers.
+MAX_FRAME = 65536 + 64
 
 
 def name_problem(name: str) -> str | None:
@@ -118,6 +139,10 @@ class TapCounters(CounterSet):
     runt_drop: int = 0
     send_too_big_drop: int = 0
     send_error_drop: int = 0
+    large_frames_sent: int = 0
+    large_frames_received: int = 0
+    checksums_completed: int = 0
+    checksum_not_completed: int = 0
 
 
 def create_device(
@@ -158,17 +183,33 @@ def _configure(name: str) -> tuple[int, bytes]:
 class TapPort:
     """A TAP device named ``name``, created for tcpip6 (see the module docstring)."""
 
-    def __init__(self, name: str, *, mac: bytes | None = None, clone: Path = CLONE_DEVICE) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        mac: bytes | None = None,
+        clone: Path = CLONE_DEVICE,
+        offload: bool = True,
+    ) -> None:
         problem = name_problem(name)
         if problem is not None:
             raise LinkError(f"tap:{name}: {problem}")
-        fd = create_device(name, clone, IFF_TAP, setiff_error)
+        fd = create_device(name, clone, IFF_TAP | (IFF_VNET_HDR if offload else 0), setiff_error)
         try:
             mtu, kernel_mac = _configure(name)
         except BaseException:
             os.close(fd)
             raise
         self._setup(fd, name, mac if mac is not None else tap_mac(name, kernel_mac), mtu)
+        if offload:
+            self.vnet = True
+            self.gso_max_size = GSO_MAX_SIZE
+            try:
+                fcntl.ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO6)
+            except OSError as exc:
+                self.offload = f"gso (TUNSETOFFLOAD: {exc.strerror})"
+            else:
+                self.offload = "gso+gro"
 
     @classmethod
     def over(cls, fd: int, name: str, *, mac: bytes, mtu: int = 1500) -> TapPort:
@@ -187,6 +228,11 @@ class TapPort:
         self.groups: frozenset[bytes] = frozenset()
         self.counters = TapCounters()
         self.receiver: Callable[[bytes, float], None] | None = None
+        #: Segmentation offload: frames carry a virtio-net header; the largest frame
+        #: send_segments takes (0: none); the startup line's word for it.
+        self.vnet = False
+        self.gso_max_size = 0
+        self.offload = "off (--no-offload)"
 
     def __repr__(self) -> str:
         return f"<TapPort {self.ifname} {self.mac.hex(':')} mtu {self.mtu}>"
@@ -200,12 +246,29 @@ class TapPort:
             self.counters.send_too_big_drop += 1
             return
         try:
-            os.write(self.fd, frame)
+            if self.vnet:
+                os.writev(self.fd, (NO_VNET, frame))
+            else:
+                os.write(self.fd, frame)
         except OSError:
             # A full queue, or the device set down (EIO): a frame lost on the wire.
             self.counters.send_error_drop += 1
             return
         self.counters.frames_sent += 1
+
+    def send_segments(self, frame: bytes, gso_size: int) -> None:
+        """One TCP frame for the kernel to cut into segments of ``gso_size`` octets of
+        data, their checksums completed (see :meth:`RawSocketPort.send_segments`)."""
+        if not self.vnet or len(frame) > self.gso_max_size:
+            self.counters.send_too_big_drop += 1
+            return
+        try:
+            os.writev(self.fd, (gso_header(frame, gso_size), frame))
+        except OSError:
+            self.counters.send_error_drop += 1
+            return
+        self.counters.frames_sent += 1
+        self.counters.large_frames_sent += 1
 
     def set_multicast_filter(self, link_addresses: frozenset[bytes]) -> None:
         self.groups = frozenset(link_addresses)
@@ -222,10 +285,34 @@ class TapPort:
                 break
             if not frame:
                 break
+            if self.vnet:
+                stripped = self._strip_vnet(frame)
+                if stripped is None:
+                    continue
+                frame = stripped
             if self.admit(frame) and self.receiver is not None:
                 self.receiver(frame, now)
                 handed += 1
         return handed
+
+    def _strip_vnet(self, data: bytes) -> bytes | None:
+        """The frame after its virtio-net header, its checksum completed where the header
+        says the kernel left it (``NEEDS_CSUM``); None for a runt."""
+        if len(data) < VNET_HDR_LEN + EthernetHeader.HEADER_LEN:
+            self.counters.runt_drop += 1
+            return None
+        flags, gso_type, _, _, csum_start, csum_offset = VNET_HDR.unpack_from(data)
+        frame = data[VNET_HDR_LEN:]
+        if gso_type != VIRTIO_NET_HDR_GSO_NONE:
+            self.counters.large_frames_received += 1
+        if flags & VIRTIO_NET_HDR_F_NEEDS_CSUM:
+            completed = complete_partial_checksum(frame, csum_start, csum_offset)
+            if completed is None:
+                self.counters.checksum_not_completed += 1
+            else:
+                self.counters.checksums_completed += 1
+                frame = completed
+        return frame
 
     def admit(self, frame: bytes) -> bool:
         """The port's filter: long enough, to us, and IPv6 (counted either way)."""

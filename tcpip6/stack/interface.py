@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from tcpip6.stack.address_selection import SourceCandidate
 from tcpip6.stack.addresses import INFINITY, AddressTable, Origin
 from tcpip6.stack.counters import LinkCounters
-from tcpip6.stack.link import LinkLayer
+from tcpip6.stack.link import EthernetLink, LinkLayer
 from tcpip6.stack.machines.dad import AddressState
 from tcpip6.stack.machines.graph import TraceSink
 from tcpip6.stack.mld import MulticastListener
@@ -25,6 +25,7 @@ from tcpip6.stack.neighbors import NeighborCache
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.router_solicitation import RouterSolicitor
 from tcpip6.stack.timers import earliest_of
+from tcpip6.wire.gso import segment_tcp
 
 if TYPE_CHECKING:
     from tcpip6.stack.host import Host
@@ -121,6 +122,24 @@ class Interface:
         if self.capture is not None:
             self.capture(self, self.link.frame_bytes(packet, dst_link), now, "out")
         self.link.transmit(packet, dst_link)
+
+    def transmit_segments(self, packet: bytes, dst_link: bytes, gso_size: int, now: float) -> bool:
+        """``packet``, one TCP segment larger than the MTU, for an Ethernet link that cuts
+        it into segments of ``gso_size`` octets (segmentation offload); False (nothing
+        sent) when this link cannot."""
+        link = self.link
+        if not isinstance(link, EthernetLink) or not self.link_is_up:
+            return False
+        if len(packet) > link.gso_max_size:
+            return False
+        self.counters.frames_sent += 1
+        self.addresses.message_sent()  # RFC 4862 §5.4.2: later DADs need no delay
+        if self.capture is not None:
+            # What the wire carries: the segments the link makes of it.
+            for piece in segment_tcp(packet, gso_size):
+                self.capture(self, link.frame_bytes(piece, dst_link), now, "out")
+        link.transmit_segments(packet, dst_link, gso_size)
+        return True
 
     def set_trace_sink(self, sink: TraceSink | None) -> None:
         for owner in (self.addresses, self.neighbors):

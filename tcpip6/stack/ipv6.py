@@ -27,6 +27,7 @@ from tcpip6.wire import ext as wire_ext
 from tcpip6.wire import icmpv6 as wire_icmp
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire import mobility as wire_mh
+from tcpip6.wire.gso import segment_tcp, tcp_header_len
 from tcpip6.wire.ipv6 import Ipv6Header
 from tcpip6.wire.values import quick_init
 
@@ -648,6 +649,59 @@ class Ipv6Layer:
             self._transmit(iface, next_hop, dst, p, now, link_address)
         c.out_transmits += len(packets)
         return True
+
+    # -- segmentation offload (a link that cuts one large TCP segment into MTU-sized ones) --
+    def segment_offload_size(self, iface: Interface, src: IPv6Address, dst: IPv6Address) -> int:
+        """The largest IPv6 packet with one TCP segment from ``src`` to ``dst`` that
+        :meth:`send_tcp_segments` hands to ``iface``'s link whole (0: none): only a plain
+        IPv6 header before the TCP header (no IPsec, no Mobile IPv6 headers or tunnel), to
+        another node, over a link that segments."""
+        size = iface.link.gso_max_size
+        if not size or self.host.ipsec.enabled or wire_ipv6.is_multicast(dst):
+            return 0
+        mobile = self.host.mobile_node
+        if mobile is not None and mobile.away_from(src):
+            return 0
+        if self.host.mobility is not None and self.host.mobility.route_optimise(dst) is not None:
+            return 0
+        if self.host.local_interface_for(dst) is not None:
+            return 0
+        return size
+
+    def send_tcp_segments(
+        self,
+        iface: Interface,
+        next_hop: IPv6Address,
+        src: IPv6Address,
+        dst: IPv6Address,
+        segment: bytes,
+        gso_size: int,
+        now: float,
+    ) -> None:
+        """One TCP segment with more data than a segment may carry (``gso_size`` octets a
+        piece; its checksum field the pseudo-header sum, ``TcpSegment.build_partial``):
+        whole to a link that cuts it up (segmentation offload) when the neighbor's link
+        address is known and every piece fits the path MTU; else cut here
+        (:func:`tcpip6.wire.gso.segment_tcp`, the same pieces), each sent as usual."""
+        hop_limit = iface.params.cur_hop_limit
+        packet = (
+            Ipv6Header.build_fields(0, 0, len(segment), wire_ipv6.IPPROTO_TCP, hop_limit, src, dst)
+            + segment
+        )
+        piece = Ipv6Header.HEADER_LEN + tcp_header_len(packet) + gso_size
+        if len(packet) <= self.segment_offload_size(iface, src, dst) and piece <= self._mtu(
+            iface, dst, now
+        ):
+            link_address = iface.neighbors.ready(next_hop)
+            if link_address is not None and iface.transmit_segments(
+                packet, link_address, gso_size, now
+            ):
+                c = self.host.ip
+                c.out_requests += 1
+                c.out_transmits += 1
+                return
+        for p in segment_tcp(packet, gso_size):
+            self.send_on(iface, next_hop, src, dst, wire_ipv6.IPPROTO_TCP, p[40:], now)
 
     def _mtu(self, iface: Interface, dst: IPv6Address, now: float) -> int:
         """The MTU to send with: the path MTU when the route cache knows one, else the

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv6Address
-from typing import Protocol
+from typing import Protocol, cast
 
 from tcpip6.wire.ethernet import (
     BROADCAST,
@@ -43,6 +43,18 @@ class FramePort(Protocol):
     def send_frame(self, frame: bytes) -> None: ...
 
     def set_multicast_filter(self, link_addresses: frozenset[bytes]) -> None: ...
+
+
+class SegmentingPort(FramePort, Protocol):
+    """A port that segments large TCP frames itself (a NIC's TSO, the kernel's GSO through
+    a virtio-net header): ``gso_max_size`` is the largest frame it takes (0: it takes none
+    now), and :meth:`send_segments` sends an Ethernet frame holding an IPv6 header, a TCP
+    header whose checksum field holds the pseudo-header sum (``TcpSegment.build_partial``)
+    and data that the port cuts into pieces of ``gso_size`` octets, each a valid segment."""
+
+    gso_max_size: int
+
+    def send_segments(self, frame: bytes, gso_size: int) -> None: ...
 
 
 @quick_init
@@ -65,6 +77,13 @@ class LinkLayer(Protocol):
     #: Whether the link needs Neighbor Discovery for address resolution (Ethernet yes;
     #: loopback and configured tunnels no).
     uses_nd: bool
+
+    @property
+    def gso_max_size(self) -> int:
+        """The largest IPv6 packet holding one TCP segment that the link cuts into
+        MTU-sized segments itself (:meth:`EthernetLink.transmit_segments`); 0 when it
+        cannot (every link but Ethernet over a segmenting port)."""
+        ...
 
     def transmit(self, packet: bytes, dst_link: bytes) -> None: ...
 
@@ -116,6 +135,18 @@ class EthernetLink:
     def transmit(self, packet: bytes, dst_link: bytes) -> None:
         self.port.send_frame(self.frame_bytes(packet, dst_link))
 
+    @property
+    def gso_max_size(self) -> int:
+        # What the port takes, less the Ethernet header (RFC 2464 §3).
+        port_max: int = getattr(self.port, "gso_max_size", 0)
+        return max(0, port_max - EthernetHeader.HEADER_LEN)
+
+    def transmit_segments(self, packet: bytes, dst_link: bytes, gso_size: int) -> None:
+        """Send ``packet`` (IPv6 + one large TCP segment, checksum partial) for the port
+        to cut into segments of ``gso_size`` octets of data (only when
+        :attr:`gso_max_size` says the port can)."""
+        cast(SegmentingPort, self.port).send_segments(self.frame_bytes(packet, dst_link), gso_size)
+
     def set_multicast_addresses(self, link_addresses: Iterable[bytes]) -> None:
         self.multicast = frozenset(link_addresses)
         self.port.set_multicast_filter(self.multicast)
@@ -159,6 +190,7 @@ class LoopbackLink:
     link_address = b""
     link_address_length = 0
     uses_nd = False
+    gso_max_size = 0
 
     def __init__(self, port: FramePort, mtu: int = 65535) -> None:
         self.port = port

@@ -78,6 +78,7 @@ class SixOverFourLink(Protocol41Link):
     kind = "6over4"
     counters: SixOverFourCounters
     uses_nd = True
+    gso_max_size = 0  # no segmentation offload
 
     def __init__(
         self, port: MulticastDatagramPort, local: IPv4Address, mtu: int = SIX_OVER_FOUR_MTU

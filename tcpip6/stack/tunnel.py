@@ -258,6 +258,7 @@ class TunnelLink(Protocol41Link):
     #: RFC 4213 §3.8 (configured) and RFC 3056 (6to4): no address resolution; the next
     #: hop's IPv4 address is configured or embedded in its IPv6 address.
     uses_nd = False
+    gso_max_size = 0  # no segmentation offload
 
     def __init__(
         self,

@@ -471,3 +471,17 @@ class TcpSegment:
         total = ones_complement_sum(payload, ones_complement_sum(fixed + opts, total))
         csum = _CHECKSUM.pack(~total & 0xFFFF)
         return b"".join((fixed[:16], csum, fixed[18:], opts, payload))
+
+    def build_partial(self, src: IPv6Address, dst: IPv6Address) -> bytes:
+        """The segment for checksum offload (a NIC's, or the kernel's GSO): the checksum
+        field holds the one's complement sum of the RFC 8200 §8.1 pseudo-header alone (the
+        Upper-Layer Packet Length being the whole segment's), not complemented; whoever
+        completes it adds the sum of the header and data and complements (Linux's
+        ``CHECKSUM_PARTIAL``, virtio 1.1 section 5.1.6.2 ``VIRTIO_NET_HDR_F_NEEDS_CSUM``)."""
+        opts = self._encoded_options()
+        hlen = MIN_HEADER_LEN + len(opts)
+        payload = self.payload
+        fixed = _HEADER.pack(*self._fixed_fields(hlen))
+        partial = pseudo_header_sum(src, dst, hlen + len(payload), IPPROTO_TCP)
+        csum = _CHECKSUM.pack(partial)
+        return b"".join((fixed[:16], csum, fixed[18:], opts, payload))

@@ -296,6 +296,38 @@ class Tcp:
         body = seg.build(conn.local_address, dst)
         self.host.ipv6.send_on(iface, next_hop, conn.local_address, dst, 6, body, now)
 
+    def segment_offload_size(self, conn: Connection, now: float) -> int:
+        """The largest IPv6 packet of this connection's that its link segments itself
+        (segmentation offload; 0: none), from which the sender makes segments that carry
+        several MSS of data (:meth:`transmit_segments`)."""
+        route = self.route_for(conn, now)
+        if route is None or conn.remote_address is None:
+            return 0
+        return self.host.ipv6.segment_offload_size(
+            route[0], conn.local_address, conn.remote_address
+        )
+
+    def transmit_segments(
+        self, conn: Connection, seg: TcpSegment, gso_size: int, now: float
+    ) -> None:
+        """``seg`` carries more than ``gso_size`` octets of data: it leaves as the segments
+        of ``gso_size`` octets the link (or, failing that, the IPv6 layer) cuts it into,
+        each counted as sent."""
+        dst = conn.remote_address
+        if dst is None:
+            return
+        route = self.host.route(dst, conn.interface, now)
+        if route is None:
+            self.host.ip.no_route_drop += 1
+            conn.soft_error = OSError(errno.ENETUNREACH, "Network is unreachable")
+            return
+        iface, next_hop = route
+        self.counters.out_segs += -(-len(seg.payload) // gso_size)
+        body = seg.build_partial(conn.local_address, dst)
+        self.host.ipv6.send_tcp_segments(
+            iface, next_hop, conn.local_address, dst, body, gso_size, now
+        )
+
     def send_reset(self, conn: Connection, ack_field: int, now: float) -> None:
         """<SEQ=SEG.ACK><CTL=RST> from a connection's addresses."""
         if conn.remote_address is None:

@@ -44,6 +44,9 @@ ACK_THROTTLE_LIMIT = 1000
 #: last new ACK, without a neighbor-cache transition for every ACK of a bulk transfer
 #: (ReachableTime is 15-45 s, RFC 4861 §6.3.2).
 REACHABILITY_HINT_INTERVAL = 0.1
+#: Segmentation offload: the time's worth of the window one large segment may carry
+#: (Linux sizes its TSO segments to about 1 ms of its pacing rate).
+GSO_BURST = 0.001
 # The states in which Sender.output sends data or the FIN.
 OUTPUT_STATES = (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.LAST_ACK, S.CLOSING)
 
@@ -331,6 +334,7 @@ class Sender:
         sacked = self.sacked
         budget = 1024
         sent_any = False
+        gso = self.segment_offload_room(now)
         while budget:
             budget -= 1
             # Skip what the peer already holds (RFC 6675 §5.1: SACKed data is not resent).
@@ -362,6 +366,12 @@ class Sender:
                         self._arm(T.SWS_OVERRIDE, now + self.conn.params.sws_override)
                     break
                 fin = self.fin_queued and n == avail
+                if gso and n == smss and not fin and not sacked and self.nxt >= self.max:
+                    k = min(avail, usable, gso) // smss
+                    if k > 1:
+                        self.send_segments(self.nxt, k, smss, now)
+                        sent_any = True
+                        continue
                 self.send_new(self.nxt, n, fin, now)
                 sent_any = True
                 continue
@@ -411,6 +421,43 @@ class Sender:
             self._arm(T.RETRANSMISSION, now + self.rto.rto)
         self.recovery.sent(off, end, now, retransmission)
 
+    # -- segmentation offload: several full segments of new data built as one ------------
+    def segment_offload_room(self, now: float) -> int:
+        """Octets of data one large segment may carry when the link segments (0: it does
+        not): what the link takes less the IPv6 header and the largest TCP header
+        (RFC 9293 §3.1), and no more than the window sends in GSO_BURST seconds (Linux's
+        TSO autosizing: a burst the size of a whole 64 KB segment floods a slow
+        bottleneck's queue); none while urgent data is pending (its pointer is per
+        segment)."""
+        if self.up is not None:
+            return 0
+        size = self.conn.tcp.segment_offload_size(self.conn, now)
+        room = max(0, min(size, 0xFFFF) - 40 - 60)
+        srtt = self.rto.srtt
+        if room and srtt:
+            room = min(room, max(2 * self.conn.mss, int(self.cc.cwnd * GSO_BURST / srtt)))
+        return room
+
+    def send_segments(self, off: int, k: int, smss: int, now: float) -> None:
+        """``k`` full segments of new data from ``off`` as one segment that the link cuts
+        into pieces of ``smss`` octets, each as :meth:`send_new` would have built it (FIN
+        never; PSH on the last piece when it ends the data). The send space, the RTT timing
+        (RFC 6298 §3: the first piece) and the loss recovery see ``k`` segments."""
+        n = k * smss
+        end = off + n
+        flags = ACK | (PSH if end >= self.data_end else 0)
+        self.emit(off, flags, self.octets(off, n), now, gso_size=smss)
+        self.nxt = end
+        if self.timed is None and not self.conn.ts_ok:
+            self.timed = (off + smss, now)
+        self.max = max(self.max, end)
+        self.conn.tcp.counters.out_octets += n
+        if not self._armed(T.RETRANSMISSION):
+            self._arm(T.RETRANSMISSION, now + self.rto.rto)  # RFC 6298 §5.1
+        sent = self.recovery.sent
+        for i in range(off, end, smss):
+            sent(i, i + smss, now, False)
+
     def octets(self, off: int, n: int) -> bytes:
         i = self.data_offset(off)
         return bytes(self.sndbuf[i : i + n])
@@ -449,8 +496,10 @@ class Sender:
         now: float,
         *,
         options: tuple[wire_tcp.TcpOption, ...] | None = None,
+        gso_size: int = 0,
     ) -> None:
-        """Build and send one segment at send offset ``off``."""
+        """Build and send one segment at send offset ``off`` (with ``gso_size``, one the
+        link cuts into segments of that many octets: :meth:`send_segments`)."""
         conn = self.conn
         opt = conn.opt
         rcv = conn.rcv
@@ -465,7 +514,8 @@ class Sender:
                 # blocks, or none); a pure ACK carries all it can (RFC 2018 §4).
                 limit = 3 if opt.ts_ok else MAX_SACK_BLOCKS
                 if payload:
-                    limit = min(limit, (opt.mss - len(payload) - SACK_OVERHEAD) // 8)
+                    piece = gso_size or len(payload)
+                    limit = min(limit, (opt.mss - piece - SACK_OVERHEAD) // 8)
                 if limit > 0:
                     blocks = rcv.sack_blocks(limit)
                     opts += [wire_tcp.NoOperation(), wire_tcp.NoOperation(), wire_tcp.Sack(blocks)]
@@ -500,6 +550,9 @@ class Sender:
             self._cancel(T.DELAYED_ACK)
         if (flags & (SYN | FIN) or payload) and conn.keepalive:
             self.arm_keepalive(now)
+        if gso_size:
+            conn.tcp.transmit_segments(conn, seg, gso_size, now)
+            return
         conn.tcp.transmit(conn, seg, now)
 
     # -- acknowledgments (RFC 1122 §4.2.3.2) -----------------------------------------------
