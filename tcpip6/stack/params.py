@@ -42,6 +42,9 @@ class InterfaceParameters:
     retrans_timer: float = RETRANS_TIMER
     # RFC 4862 §5.1: DupAddrDetectTransmits, default 1; 0 disables DAD.
     dup_addr_detect_transmits: int = 1
+    # RFC 4429: Optimistic DAD for the addresses formed from the interface identifier
+    # (link-local and autoconfigured); off by default, as in Linux (``optimistic_dad``).
+    optimistic_dad: bool = False
     # RFC 2710 §7.10: [Unsolicited Report Interval].
     unsolicited_report_interval: float = 10.0
     # Entries the neighbor cache holds before it evicts (RFC 4861 §7.3.4 leaves the size
