@@ -61,6 +61,7 @@ from tcpip6.io.tunnel import ErrorReceiver, RawIpv4Port
 from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.events import (
     AddressConfigured,
+    AddressOptimistic,
     AddressRemoved,
     DuplicateAddress,
     HostEvent,
@@ -154,6 +155,11 @@ class HostConfig:
     home_agent: tuple[str, IPv6Network] | None = None
     #: --mobile-node IFNAME=HOME/LEN[,AGENT]: a mobile node (RFC 6275 §11).
     mobile_node: tuple[str, IPv6Interface, IPv6Address | None] | None = None
+    #: --optimistic-dad / --no-optimistic-dad: RFC 4429 Optimistic DAD for the link-local
+    #: and autoconfigured addresses (never for --address ones, RFC 4429 §3.1). On by default
+    #: here: their interface identifiers come from the hardware address (RFC 2464), the
+    #: most likely unique kind RFC 4429 §3.1 names, and a live host is usable at once.
+    optimistic_dad: bool = True
 
     @property
     def control_path(self) -> Path:
@@ -359,6 +365,11 @@ def describe(event: HostEvent) -> str | None:
             f"address {event.address}/{event.prefix_length} on {event.interface} preferred "
             f"({event.origin}; DAD: no duplicate)"
         )
+    if isinstance(event, AddressOptimistic):
+        return (
+            f"address {event.address}/{event.prefix_length} on {event.interface} optimistic "
+            f"({event.origin}; DAD running)"
+        )
     if isinstance(event, DuplicateAddress):
         extra = "; autoconfiguration stopped" if event.link_local else ""
         return (
@@ -517,6 +528,7 @@ class LiveHost:
             iface = host.add_interface(link, name=port.ifname)
             kind = "tap" if isinstance(port, TapPort) else "ethernet"
             summary = f"{kind} {port.mac.hex(':')} mtu {port.mtu}"
+        iface.params.optimistic_dad = self.config.optimistic_dad
         clock = self.driver
 
         def receiver(frame: bytes, now: float) -> None:
@@ -712,6 +724,7 @@ def build_config(
     tcp: Sequence[str] = (),
     home_agent: str | None = None,
     mobile_node: str | None = None,
+    optimistic_dad: bool = True,
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     level = (log_level or "warning").lower()
@@ -757,6 +770,7 @@ def build_config(
         tcp=tcp_settings,
         home_agent=parse_home_agent(home_agent) if home_agent else None,
         mobile_node=parse_mobile_node(mobile_node) if mobile_node else None,
+        optimistic_dad=optimistic_dad,
     )
 
 
@@ -839,6 +853,7 @@ FILE_SETTINGS: dict[str, str] = {
     "tcp": "list",
     "home_agent": "str",
     "mobile_node": "str",
+    "optimistic_dad": "bool",
 }
 
 
@@ -859,6 +874,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     ipsec = "ipsec.toml"
     translate = "nat64:64:ff9b::/96"   # and tun, pool4, eam, translator_ipv4, nat64_lifetimes
     tcp = ["min_rto=0.2", "congestion=cubic"]
+    optimistic_dad = false                 # classic DAD (RFC 4862 §5.4) only
     """
     try:
         with open(path, "rb") as f:
@@ -987,7 +1003,10 @@ def run(args: argparse.Namespace) -> int:
             "home_agent": args.home_agent,
             "mobile_node": args.mobile_node,
         }
-        return run_host(config_from(flags, args.config))
+        config = config_from(flags, args.config)
+        if args.optimistic_dad is not None:  # the flag overrides the file, either way
+            config.optimistic_dad = args.optimistic_dad
+        return run_host(config)
     except (HostConfigError, LinkError) as exc:
         raise CliError(str(exc)) from None
 
@@ -1035,6 +1054,13 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     )
     host.add_argument("--pcap", metavar="FILE", help="write every frame sent and received")
     host.add_argument("--seed", type=int, help="seed the random choices (DAD and RS delays)")
+    host.add_argument(
+        "--optimistic-dad",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="RFC 4429 Optimistic DAD: link-local and autoconfigured addresses usable while "
+        "DAD runs (default: on; --no-optimistic-dad: classic RFC 4862 DAD)",
+    )
     add_trace_options(host, "print every graph state change as it happens")
     host.add_argument(
         "--serve",
