@@ -230,13 +230,17 @@ class NeighborDiscovery:
     def send_router_solicitation(self, iface: Interface, now: float) -> None:
         """RFC 4861 §6.3.7: from a usable link-local address with our link-layer address, or from
         the unspecified address without one."""
-        src = iface.link_local_address()
-        if src is not None and self._optimistic(iface, src):
-            # RFC 4429 §3.2: "A node MUST NOT send a Router Solicitation with a SLLAO from an
-            # Optimistic Address. Router Solicitations SHOULD be sent from a non-Optimistic or
-            # the Unspecified Address" (link_local_address() puts an assigned one first).
-            src = None
-        options = () if src is None else self._own_lla_option(iface, wn.SourceLinkLayerAddress)
+        src = iface.link_local_address()  # an assigned one first, else an optimistic one
+        options: tuple[wn.NdOption, ...] = ()
+        if src is not None and not self._optimistic(iface, src):
+            options = self._own_lla_option(iface, wn.SourceLinkLayerAddress)
+        # RFC 4429 §3.2: "A node MUST NOT send a Router Solicitation with a SLLAO from an
+        # Optimistic Address. Router Solicitations SHOULD be sent from a non-Optimistic or
+        # the Unspecified Address; however, they MAY be sent from an Optimistic Address as
+        # long as the SLLAO is not included." tcpip6 takes the MAY: with a source address the
+        # router may answer by unicast (RFC 4861 §6.2.6), which no MIN_DELAY_BETWEEN_RAS
+        # holds back as it holds back multicast advertisements; the router resolves the
+        # optimistic address by an NS, answered without Override (RFC 4429 §2.2).
         msg = wn.RouterSolicitation(options)
         self.host.nd.out_router_solicitations += 1
         self.send_nd(iface, src or wire_ipv6.UNSPECIFIED, wire_ipv6.ALL_ROUTERS, msg, now)

@@ -78,13 +78,13 @@ def test_optimistic_addresses_are_usable_at_once_and_keep_to_rfc_4429() -> None:
     assert assigned[gua] == optimistic[gua] + 1.0
     assert a.addresses.get(gua).state is AddressState.PREFERRED  # type: ignore[union-attr]
 
-    # RFC 4429 §3.2: the RS sent while the link-local address was optimistic comes from
-    # the unspecified address, without a Source Link-Layer Address option (RFC 4861 §6.3.7
-    # delay: within MAX_RTR_SOLICITATION_DELAY of the address being usable).
+    # RFC 4429 §3.2: the RS sent while the link-local address was optimistic comes from it
+    # (the MAY) without a Source Link-Layer Address option (the MUST NOT); RFC 4861 §6.3.7:
+    # within MAX_RTR_SOLICITATION_DELAY of the address being usable.
     rs = wire.sent_by(a, s6.ICMPv6ND_RS)
     t_rs, first = rs[0]
     assert t0 <= t_rs < assigned[lla]
-    assert first[s6.IPv6].src == UNSPECIFIED
+    assert first[s6.IPv6].src == str(lla)
     assert not first.haslayer(s6.ICMPv6NDOptSrcLLAddr)
     # RFC 4429 §2.2: no NS ever left from an address while it was optimistic.
     for t, f in wire.sent_by(a, s6.ICMPv6ND_NS):
