@@ -190,3 +190,25 @@ def test_classic_dad_without_the_switch() -> None:
     rs = wire.sent_by(a, s6.ICMPv6ND_RS)
     assert rs[0][1][s6.IPv6].src == str(lla)
     assert rs[0][1].haslayer(s6.ICMPv6NDOptSrcLLAddr)
+
+
+def test_another_nodes_dad_ns_for_an_optimistic_address_makes_it_a_duplicate() -> None:
+    """RFC 4429 §3.3: an NS from the unspecified address for an optimistic address is not
+    answered; the address is a duplicate, as a tentative one would be (RFC 4862 §5.4.3)."""
+    world, wire, _ri, a = _setup(optimistic=True)
+    a.host.start(world.now)
+    lla = next(e.address for e in a.addresses)
+    world.run_for(0.2)
+    other = world.segment("lan").attach(bytes.fromhex("020000004429"))
+    group = IPv6Address(int(IPv6Address("ff02::1:ff00:0")) | int(lla) & 0xFFFFFF)
+    ns = (
+        Ether(src="02:00:00:00:44:29", dst="33:33:" + group.packed[-4:].hex(":"))
+        / s6.IPv6(src="::", dst=str(group), hlim=255)
+        / s6.ICMPv6ND_NS(tgt=str(lla))
+    )
+    other.send_frame(bytes(ns))
+    world.run_for(0.1)
+    nte = a.addresses.get(lla)
+    assert nte is not None and nte.state is AddressState.DUPLICATE
+    assert not wire.sent_by(a, s6.ICMPv6ND_NA)  # not answered
+    assert [e.address for e in a.host.events.drain() if isinstance(e, DuplicateAddress)] == [lla]
