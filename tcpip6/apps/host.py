@@ -529,6 +529,10 @@ class LiveHost:
             kind = "tap" if isinstance(port, TapPort) else "ethernet"
             summary = f"{kind} {port.mac.hex(':')} mtu {port.mtu}"
         iface.params.optimistic_dad = self.config.optimistic_dad
+        # RFC 7559 §2: Router Solicitations go on, with backoff, until a router answers
+        # (as Linux does by default); the RANDs from the host's generator.
+        iface.solicitor.backoff = True
+        iface.solicitor.rng = host.rng
         clock = self.driver
 
         def receiver(frame: bytes, now: float) -> None:

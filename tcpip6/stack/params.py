@@ -15,6 +15,8 @@ from dataclasses import dataclass
 MAX_RTR_SOLICITATION_DELAY = 1.0
 RTR_SOLICITATION_INTERVAL = 4.0
 MAX_RTR_SOLICITATIONS = 3
+# RFC 7559 §2: the longest interval between Router Solicitations retransmitted with backoff.
+MAX_RTR_SOLICITATION_INTERVAL = 3600.0
 MAX_MULTICAST_SOLICIT = 3
 MAX_UNICAST_SOLICIT = 3
 MAX_ANYCAST_DELAY_TIME = 1.0
