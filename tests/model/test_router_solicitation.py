@@ -186,3 +186,19 @@ def test_rfc_7559_backs_off_after_the_three_and_stops_on_an_advertisement() -> N
     assert rs.state is rs_graph.SolicitationState.BACKING_OFF
     rs.on_router_advertisement(times[-1] + 1, 1800.0)
     assert rs.state is rs_graph.SolicitationState.DONE and rs.next_deadline() is None
+
+
+def test_a_long_backoff_agrees_with_the_model_up_to_the_cap() -> None:
+    """A deterministic walk past MAX_RTR_SOLICITATION_INTERVAL (beyond the random walks'
+    reach): the stack and the model send at the same times, capped alike (RFC 7559 §2)."""
+    rs = RouterSolicitor(random.Random(42), backoff=True)
+    model, rand = spec.interface_enabled(spec.Solicitation(), 0.0, 0.3), random.Random(42)
+    rs.begin(0.0, 0.3)
+    for _ in range(16):
+        now = rs.next_deadline()
+        assert now is not None and now == model.next_time
+        got = [normalize(a) for a in rs.poll(now)]
+        model, want = spec.solicitation_timer(model, now, True, rand)
+        assert got == want
+        assert (rs.sent, rs.rt) == (model.sent, model.rt)
+    assert rs.rt > 0.9 * spec.MAX_RTR_SOLICITATION_INTERVAL
