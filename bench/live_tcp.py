@@ -14,7 +14,8 @@ receiver that counts what a connection brings until its end. Each repetition sta
 host side afresh (tcpip6: the process; Linux: the link, down and up) and measures, the
 two sides alternating which goes first:
 
-- start → link-local address usable, and start → SLAAC address usable (DAD done);
+- start → link-local address usable, and start → SLAAC address usable (tcpip6: optimistic,
+  RFC 4429, or DAD done; Linux: DAD done, its default);
 - TCP bulk Linux → host, unshaped, with the Linux sender's TSO/GSO on, then off;
   host → Linux unshaped (tcpip6 with its segmentation offload, :mod:`tcpip6.io.rawsock`);
   both directions again over ``tbf rate 100mbit`` on both ends; and, last in a
@@ -209,6 +210,8 @@ class Side:
     host_ll: str = ""
     peer_ll: str = ""
     control: Path = field(default_factory=Path)
+    #: More arguments of ``tcpip6 host`` (say, ``--no-optimistic-dad``).
+    host_args: tuple[str, ...] = ()
 
     # -- the host side, started afresh each repetition ------------------------------------
     def start(self) -> tuple[float, float]:
@@ -222,15 +225,17 @@ class Side:
         cmd = self.topo.in_host(sys.executable, "-u", "-m", "tcpip6", "host")
         cmd += [] if offload else ["--no-offload"]
         cmd += ["--link", f"ethernet:{HOST_IF}", "--control", str(self.control)]
-        cmd += ["--serve", f"discard,echo,http={self.tmp / 'www'}"]
+        cmd += ["--serve", f"discard,echo,http={self.tmp / 'www'}", *self.host_args]
         t0 = time.monotonic()
         proc = self.topo.start(
             cmd, cwd=netns.REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         self.host = LineReader(proc)
-        self.host_ll = self.host.wait_for(netns.link_local_line()).group(1)
+        # Usable: optimistic (RFC 4429 §3.3) or preferred, whichever is said first.
+        usable = rf"on {HOST_IF} (?:preferred|optimistic) \("
+        self.host_ll = self.host.wait_for(rf"^address (fe80::[0-9a-f:]+)/64 {usable}").group(1)
         t_ll = time.monotonic() - t0
-        self.host.wait_for(rf"^address {PREFIX}[0-9a-f:]*/64 on {HOST_IF} preferred")
+        self.host.wait_for(rf"^address {PREFIX}[0-9a-f:]*/64 {usable}")
         t_slaac = time.monotonic() - t0
         self.host.wait_for(r"^control socket ")
         return t_ll, t_slaac

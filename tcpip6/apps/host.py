@@ -61,6 +61,7 @@ from tcpip6.io.tunnel import ErrorReceiver, RawIpv4Port
 from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.events import (
     AddressConfigured,
+    AddressOptimistic,
     AddressRemoved,
     DuplicateAddress,
     HostEvent,
@@ -156,6 +157,11 @@ class HostConfig:
     mobile_node: tuple[str, IPv6Interface, IPv6Address | None] | None = None
     #: --no-offload (or TCPIP6_OFFLOAD=0): no segmentation offload on packet sockets.
     offload: bool = True
+    #: --optimistic-dad / --no-optimistic-dad: RFC 4429 Optimistic DAD for the link-local
+    #: and autoconfigured addresses (never for --address ones, RFC 4429 §3.1). On by default
+    #: here: their interface identifiers come from the hardware address (RFC 2464), the
+    #: most likely unique kind RFC 4429 §3.1 names, and a live host is usable at once.
+    optimistic_dad: bool = True
 
     @property
     def control_path(self) -> Path:
@@ -361,6 +367,11 @@ def describe(event: HostEvent) -> str | None:
             f"address {event.address}/{event.prefix_length} on {event.interface} preferred "
             f"({event.origin}; DAD: no duplicate)"
         )
+    if isinstance(event, AddressOptimistic):
+        return (
+            f"address {event.address}/{event.prefix_length} on {event.interface} optimistic "
+            f"({event.origin}; DAD running)"
+        )
     if isinstance(event, DuplicateAddress):
         extra = "; autoconfiguration stopped" if event.link_local else ""
         return (
@@ -537,6 +548,11 @@ class LiveHost:
             iface = host.add_interface(link, name=port.ifname)
             kind = "tap" if isinstance(port, TapPort) else "ethernet"
             summary = f"{kind} {port.mac.hex(':')} mtu {port.mtu}"
+        iface.params.optimistic_dad = self.config.optimistic_dad
+        # RFC 7559 §2: Router Solicitations go on, with backoff, until a router answers
+        # (as Linux does by default); the RANDs from the host's generator.
+        iface.solicitor.backoff = True
+        iface.solicitor.rng = host.rng
         clock = self.driver
 
         def receiver(frame: bytes, now: float) -> None:
@@ -740,6 +756,7 @@ def build_config(
     home_agent: str | None = None,
     mobile_node: str | None = None,
     no_offload: bool = False,
+    optimistic_dad: bool = True,
 ) -> HostConfig:
     """A :class:`HostConfig` from the command line's strings (HostConfigError if bad)."""
     level = (log_level or "warning").lower()
@@ -786,6 +803,7 @@ def build_config(
         home_agent=parse_home_agent(home_agent) if home_agent else None,
         mobile_node=parse_mobile_node(mobile_node) if mobile_node else None,
         offload=not no_offload,
+        optimistic_dad=optimistic_dad,
     )
 
 
@@ -869,6 +887,7 @@ FILE_SETTINGS: dict[str, str] = {
     "home_agent": "str",
     "mobile_node": "str",
     "no_offload": "bool",
+    "optimistic_dad": "bool",
 }
 
 
@@ -889,6 +908,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     ipsec = "ipsec.toml"
     translate = "nat64:64:ff9b::/96"   # and tun, pool4, eam, translator_ipv4, nat64_lifetimes
     tcp = ["min_rto=0.2", "congestion=cubic"]
+    optimistic_dad = false                 # classic DAD (RFC 4862 §5.4) only
     """
     try:
         with open(path, "rb") as f:
@@ -1018,7 +1038,10 @@ def run(args: argparse.Namespace) -> int:
             "mobile_node": args.mobile_node,
             "no_offload": args.no_offload,
         }
-        return run_host(config_from(flags, args.config))
+        config = config_from(flags, args.config)
+        if args.optimistic_dad is not None:  # the flag overrides the file, either way
+            config.optimistic_dad = args.optimistic_dad
+        return run_host(config)
     except (HostConfigError, LinkError) as exc:
         raise CliError(str(exc)) from None
 
@@ -1072,6 +1095,13 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         "segment each way (also TCPIP6_OFFLOAD=0)",
     )
     host.add_argument("--seed", type=int, help="seed the random choices (DAD and RS delays)")
+    host.add_argument(
+        "--optimistic-dad",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="RFC 4429 Optimistic DAD: link-local and autoconfigured addresses usable while "
+        "DAD runs (default: on; --no-optimistic-dad: classic RFC 4862 DAD)",
+    )
     add_trace_options(host, "print every graph state change as it happens")
     host.add_argument(
         "--serve",

@@ -24,6 +24,7 @@ entries, and the bound on the number of entries.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, replace
 from ipaddress import IPv6Address, IPv6Network
 
@@ -391,18 +392,25 @@ def next_hop(
 MAX_RTR_SOLICITATION_DELAY = 1.0
 RTR_SOLICITATION_INTERVAL = 4.0
 MAX_RTR_SOLICITATIONS = 3
+# RFC 7559 §2: the retransmissions after MAX_RTR_SOLICITATIONS back off as RFC 3315 §14's,
+# with IRT = RTR_SOLICITATION_INTERVAL, MRT = MAX_RTR_SOLICITATION_INTERVAL, MRC = MRD = 0
+# (no end but a Router Advertisement), and RAND uniform in [-0.1, 0.1].
+MAX_RTR_SOLICITATION_INTERVAL = 3600.0
 
 
 @dataclass(frozen=True)
 class Solicitation:
     """What a host remembers while it solicits routers on an interface: whether the
     interface is enabled, whether soliciting is over, how many RSs it sent, and when it
-    acts next."""
+    acts next; with RFC 7559, whether it is retransmitting with backoff and its RT."""
 
     enabled: bool = False
     done: bool = False
     sent: int = 0
     next_time: float | None = None
+    backing_off: bool = False
+    rt: float = RTR_SOLICITATION_INTERVAL
+    last_sent: float | None = None
 
 
 def interface_enabled(s: Solicitation, now: float, delay: float) -> Solicitation:
@@ -413,7 +421,9 @@ def interface_enabled(s: Solicitation, now: float, delay: float) -> Solicitation
     return Solicitation(enabled=True, next_time=now + delay)
 
 
-def solicitation_timer(s: Solicitation, now: float) -> tuple[Solicitation, list[Action]]:
+def solicitation_timer(
+    s: Solicitation, now: float, backoff: bool = False, rand: random.Random | None = None
+) -> tuple[Solicitation, list[Action]]:
     """A host "SHOULD transmit up to MAX_RTR_SOLICITATIONS Router Solicitation messages,
     each separated by at least RTR_SOLICITATION_INTERVAL seconds". "If a host sends
     MAX_RTR_SOLICITATIONS solicitations, and receives no Router Advertisements after
@@ -421,13 +431,39 @@ def solicitation_timer(s: Solicitation, now: float) -> tuple[Solicitation, list[
     the host concludes that there are no routers on the link"."""
     if not s.enabled or s.done or s.next_time is None or s.next_time > now:
         return s, []
+    if s.backing_off:
+        # RFC 7559 §2 (RFC 3315 §14): "RT = 2*RTprev + RAND*RTprev", and past MRT
+        # "RT = MRT + RAND*MRT".
+        assert rand is not None
+        rt = 2 * s.rt + rand.uniform(-0.1, 0.1) * s.rt
+        if rt > MAX_RTR_SOLICITATION_INTERVAL:
+            rt = (
+                MAX_RTR_SOLICITATION_INTERVAL
+                + rand.uniform(-0.1, 0.1) * MAX_RTR_SOLICITATION_INTERVAL
+            )
+        s = replace(s, sent=s.sent + 1, rt=rt, last_sent=now, next_time=now + rt)
+        return s, [("router_solicitation",)]
     if s.sent < MAX_RTR_SOLICITATIONS:
         sent = s.sent + 1
         if sent < MAX_RTR_SOLICITATIONS:
             wait = RTR_SOLICITATION_INTERVAL
         else:
             wait = MAX_RTR_SOLICITATION_DELAY
-        return replace(s, sent=sent, next_time=now + wait), [("router_solicitation",)]
+        s = replace(s, sent=sent, last_sent=now, next_time=now + wait)
+        return s, [("router_solicitation",)]
+    if backoff:
+        # RFC 7559 §2: the host keeps soliciting; the next RS is one backed-off RT after the
+        # last (RTR_SOLICITATION_INTERVAL the RT before it). The RFC 4861 §6.3.7 conclusion
+        # for autoconfiguration stands.
+        assert rand is not None and s.last_sent is not None
+        rt = 2 * s.rt + rand.uniform(-0.1, 0.1) * s.rt
+        if rt > MAX_RTR_SOLICITATION_INTERVAL:
+            rt = (
+                MAX_RTR_SOLICITATION_INTERVAL
+                + rand.uniform(-0.1, 0.1) * MAX_RTR_SOLICITATION_INTERVAL
+            )
+        s = replace(s, backing_off=True, rt=rt, next_time=s.last_sent + rt)
+        return s, [("no_routers",)]
     return replace(s, done=True, next_time=None), [("no_routers",)]
 
 
@@ -439,4 +475,4 @@ def advertisement_received(s: Solicitation, router_lifetime: float) -> Solicitat
     a solicitation": an advertisement before the first RS changes nothing."""
     if not s.enabled or s.done or s.sent == 0 or router_lifetime == 0:
         return s
-    return replace(s, done=True, next_time=None)
+    return replace(s, done=True, backing_off=False, next_time=None)

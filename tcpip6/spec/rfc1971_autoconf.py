@@ -26,6 +26,13 @@ Where the three versions differ, for what this model covers:
 * RFC 4862 no longer says how a host reacts to the M and O flags of Router
   Advertisements (stateful configuration); neither does this model.
 
+Optimistic DAD (RFC 4429, 2006) changes RFC 2462 for hosts that choose it (``Variables.
+OptimisticDAD``): an address formed from a most likely unique interface identifier is
+OPTIMISTIC while DAD runs, usable at once (RFC 4429 §3.3) though never preferred over a
+preferred address (RFC 4429 §2.1); DAD starts without the random delay (RFC 4429 §3.3),
+and a DAD message for it makes it a duplicate as for a tentative address. An address entered by
+hand is not optimistic (RFC 4429 §3.1).
+
 Choices this model makes where RFC 4862 leaves room:
 
 * the interface does not loop back its own multicast, so any DAD Neighbor Solicitation
@@ -35,7 +42,10 @@ Choices this model makes where RFC 4862 leaves room:
 * a link-local address formed from the hardware address that is a duplicate stops
   autoconfiguration on the interface (RFC 4862 §5.4.5); disabling IP operation is the host's;
 * a Prefix Information option also updates the lifetimes of an autoconfigured address
-  that is still tentative.
+  that is still tentative;
+* with Optimistic DAD, an address that a link coming up makes tentative again
+  (RFC 4862 §5.3) is optimistic again at once (RFC 4429 §3.3), its first solicitation
+  due then.
 """
 
 from __future__ import annotations
@@ -61,6 +71,10 @@ TENTATIVE = "TENTATIVE"
 PREFERRED = "PREFERRED"
 DEPRECATED = "DEPRECATED"
 DUPLICATE = "DUPLICATE"
+# RFC 4429 §1.2: "Optimistic Address - an address that is assigned to an interface and
+# available for use, subject to restrictions, while its uniqueness on a link is being
+# verified."
+OPTIMISTIC = "OPTIMISTIC"
 
 # Where an address came from.
 LINK_LOCAL = "link-local"  # RFC 4862 §5.3, from the hardware-based interface identifier
@@ -70,10 +84,12 @@ AUTOCONF = "autoconf"  # RFC 4862 §5.5.3, from a Prefix Information option
 
 @dataclass(frozen=True)
 class Variables:
-    """RFC 4862 §5.1: DupAddrDetectTransmits; RFC 4861 §6.3.2: RetransTimer (seconds here)."""
+    """RFC 4862 §5.1: DupAddrDetectTransmits; RFC 4861 §6.3.2: RetransTimer (seconds here);
+    whether the host chose Optimistic DAD (RFC 4429 §3.3: "A host MAY choose")."""
 
     DupAddrDetectTransmits: int = 1
     RetransTimer: float = 1.0
+    OptimisticDAD: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,6 +128,7 @@ class Interface:
 # Actions, as plain tuples:
 #   ("join", group)   ("leave", group)   ("dad_ns", target)
 #   ("available", address)   ("deprecated", address)   ("preferred_again", address)
+#   ("optimistic", address)
 #   ("duplicate", address, is_link_local, interface_disabled)   ("removed", address)
 Action = tuple[object, ...]
 Result = tuple[Interface, list[Action]]
@@ -212,11 +229,25 @@ def configure_address(
         ifc, joins = _join_groups(ifc, address)
         ifc, assigned = _assign(ifc, address, now)
         return ifc, joins + assigned
+    if optimistic(origin, v):
+        # RFC 4429 §3.3: "The Optimistic Address is configured and available for use on the
+        # interface immediately"; "The host SHOULD NOT delay before sending Neighbor
+        # Solicitation messages."
+        ifc = _put(ifc, address, replace(new, state=OPTIMISTIC))
+        ifc, started = _start_dad(ifc, address, now, v)
+        return ifc, [*started, ("optimistic", address)]
     if delay is None:
         delay = random_delay(ifc, from_multicast_ra, rng)
     if delay > 0:
         return _put(ifc, address, replace(new, dad_next=now + delay)), []
     return _start_dad(ifc, address, now, v)
+
+
+def optimistic(origin: str, v: Variables) -> bool:
+    """RFC 4429 §3.3: the host chose Optimistic DAD; RFC 4429 §3.1: "Optimistic DAD SHOULD NOT
+    be used for manually entered addresses" (the link-local address formed from the
+    hardware identifier and the autoconfigured ones come from a most likely unique one)."""
+    return v.OptimisticDAD and origin != STATIC
 
 
 def _join_groups(ifc: Interface, address: IPv6Address) -> Result:
@@ -281,15 +312,20 @@ def on_link_up(ifc: Interface, now: float, v: Variables) -> Result:
     on all unicast addresses prior to assigning them to an interface". Every address in
     DAD or assigned (its solicited-node group joined) is tentative again and its DAD
     starts over: the first solicitation is due at once. With DupAddrDetectTransmits zero
-    no DAD is performed, and nothing changes."""
+    no DAD is performed, and nothing changes. With Optimistic DAD an address it applies
+    to is optimistic, usable, while this DAD runs (RFC 4429 §3.3)."""
     if v.DupAddrDetectTransmits == 0:
         return ifc, []
+    actions: list[Action] = []
     for address in sorted(ifc.addresses):
         a = ifc.addresses[address]
-        if a.joined and a.state in (TENTATIVE, PREFERRED, DEPRECATED):
-            a = replace(a, state=TENTATIVE, solicitations_sent=0, dad_next=now)
+        if a.joined and a.state in (TENTATIVE, OPTIMISTIC, PREFERRED, DEPRECATED):
+            state = OPTIMISTIC if optimistic(a.origin, v) else TENTATIVE
+            a = replace(a, state=state, solicitations_sent=0, dad_next=now)
             ifc = _put(ifc, address, a)
-    return ifc, []
+            if state == OPTIMISTIC:
+                actions.append(("optimistic", address))
+    return ifc, actions
 
 
 def on_dad_solicitation(ifc: Interface, target: IPv6Address) -> Result:
@@ -298,19 +334,22 @@ def on_dad_solicitation(ifc: Interface, target: IPv6Address) -> Result:
     4861; others are silently discarded) from the unspecified address: "If the source
     address of the Neighbor Solicitation is the unspecified address, the solicitation is
     from a node performing Duplicate Address Detection" - for a tentative target the
-    address is a duplicate. For an assigned target it is ordinary Neighbor Discovery."""
+    address is a duplicate. For an assigned target it is ordinary Neighbor Discovery.
+    RFC 4429 §3.3: an optimistic target is a duplicate too ("The node MUST NOT reply to a
+    Neighbor Solicitation for an Optimistic Address from the unspecified address")."""
     return _duplicate_if_tentative(ifc, target)
 
 
 def on_neighbor_advertisement(ifc: Interface, target: IPv6Address) -> Result:
     """RFC 4862 §5.4.4: "If the target address is tentative, the tentative address is not unique."
-    An advertisement for an assigned address is "beyond the scope of this document"."""
+    An advertisement for an assigned address is "beyond the scope of this document"; one
+    for an optimistic address makes it a duplicate as for a tentative one (RFC 4429 §3.3)."""
     return _duplicate_if_tentative(ifc, target)
 
 
 def _duplicate_if_tentative(ifc: Interface, target: IPv6Address) -> Result:
     a = ifc.addresses.get(target)
-    if a is None or a.state != TENTATIVE:
+    if a is None or a.state not in (TENTATIVE, OPTIMISTIC):
         return ifc, []
     # RFC 4862 §5.4.5: "A tentative address that is determined to be a duplicate as described above
     # MUST NOT be assigned to an interface".
@@ -348,7 +387,7 @@ def on_time(ifc: Interface, now: float, v: Variables) -> Result:
             actions.append(("deprecated", address))
     for address in sorted(ifc.addresses):
         a = ifc.addresses[address]
-        if a.state == TENTATIVE and a.dad_next is not None and a.dad_next <= now:
+        if a.state in (TENTATIVE, OPTIMISTIC) and a.dad_next is not None and a.dad_next <= now:
             ifc, more = dad_timer(ifc, address, now, v)
             actions += more
     return ifc, actions
@@ -359,7 +398,7 @@ def next_time(ifc: Interface) -> float | None:
     any address's valid lifetime."""
     times: list[float] = []
     for a in ifc.addresses.values():
-        if a.state == TENTATIVE and a.dad_next is not None:
+        if a.state in (TENTATIVE, OPTIMISTIC) and a.dad_next is not None:
             times.append(a.dad_next)
         if a.state == PREFERRED and a.preferred_until != math.inf:
             times.append(a.preferred_until)
@@ -384,8 +423,18 @@ def remove_address(ifc: Interface, address: IPv6Address) -> Result:
 
 def source_addresses(ifc: Interface) -> set[IPv6Address]:
     """RFC 4862 §5.4: a tentative address is not assigned, so it is never a source; a duplicate
-    never is (RFC 4862 §5.4.5); a deprecated one still may be (RFC 4862 §5.5.4)."""
-    return {addr for addr, a in ifc.addresses.items() if a.state in (PREFERRED, DEPRECATED)}
+    never is (RFC 4862 §5.4.5); a deprecated one still may be (RFC 4862 §5.5.4), and so may
+    an optimistic one (RFC 4429 §3.3: "available for use ... immediately")."""
+    usable = (PREFERRED, DEPRECATED, OPTIMISTIC)
+    return {addr for addr, a in ifc.addresses.items() if a.state in usable}
+
+
+def preferred_sources(ifc: Interface) -> set[IPv6Address]:
+    """The sources chosen before the others: RFC 4429 §2.1 "components of the IPv6 protocol
+    stack should treat addresses in the Optimistic state equivalently to those in the
+    Deprecated state, indicating that the address is available for use but should not be
+    used if another suitable address is available" (RFC 6724 §5 rule 3 avoids them)."""
+    return {addr for addr, a in ifc.addresses.items() if a.state == PREFERRED}
 
 
 def receives(ifc: Interface, destination: IPv6Address) -> bool:

@@ -2,9 +2,10 @@
 stateless address autoconfiguration (RFC 4862).
 
 * :class:`NetTableEntry` (NTE): a unicast address of the interface, usable as a source once
-  DAD has passed, with its prefix length, where it came from (:class:`Origin`), its state
-  in the :mod:`~tcpip6.stack.machines.dad` graph, its DAD transmit counter and its
-  preferred and valid lifetimes (absolute deadlines, ``INFINITY`` for infinite).
+  DAD has passed (or at once while it is optimistic, RFC 4429), with its prefix length,
+  where it came from (:class:`Origin`), its state in the :mod:`~tcpip6.stack.machines.dad`
+  graph, its DAD transmit counter and its preferred and valid lifetimes (absolute deadlines,
+  ``INFINITY`` for infinite).
 * :class:`AddressEntry` (ADE): an address the interface receives for: a unicast address
   (its NTE answers for it), an anycast address (the NTEs on its prefix answer for it), or
   a multicast group the table listens to (all-nodes, and the solicited-node group of each
@@ -117,7 +118,19 @@ class LeaveGroup:
 
 @dataclass(frozen=True, slots=True)
 class AddressAvailable:
-    """DAD finished without finding a duplicate: the address is assigned and usable."""
+    """DAD finished without finding a duplicate: the address is assigned and usable.
+    ``was_optimistic``: it was usable already, as an optimistic address (RFC 4429 §3.3)."""
+
+    address: IPv6Address
+    prefix_length: int
+    origin: Origin
+    was_optimistic: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AddressOptimistic:
+    """RFC 4429 §3.3: DAD started on an optimistic address: it is "available for use on the
+    interface immediately", though not preferred over a preferred address (RFC 4429 §2.1)."""
 
     address: IPv6Address
     prefix_length: int
@@ -164,6 +177,7 @@ AddressAction = (
     | JoinGroup
     | LeaveGroup
     | AddressAvailable
+    | AddressOptimistic
     | AddressDeprecated
     | AddressRenewed
     | DuplicateAddressDetected
@@ -186,10 +200,21 @@ class AddressCounters(CounterSet):
     prefix_ignored_bad_length: int = 0
     two_hour_rule_applied: int = 0
     dad_restarted_link_up: int = 0
+    optimistic_dad_started: int = 0
 
 
 #: The states a link coming up makes tentative again (RFC 4862 §5.4).
-_LINK_UP_STATES = (AddressState.TENTATIVE, AddressState.PREFERRED, AddressState.DEPRECATED)
+_LINK_UP_STATES = (
+    AddressState.TENTATIVE,
+    AddressState.OPTIMISTIC,
+    AddressState.PREFERRED,
+    AddressState.DEPRECATED,
+)
+#: The states DAD runs in: a DAD message for the address makes it a duplicate.
+_IN_DAD = (AddressState.TENTATIVE, AddressState.OPTIMISTIC)
+#: RFC 4429 §2.1: an optimistic address is treated "equivalently to those in the Deprecated
+#: state": usable, but another suitable address is preferred.
+_AVOIDED = (AddressState.DEPRECATED, AddressState.OPTIMISTIC)
 
 
 class NetTableEntry:
@@ -235,8 +260,19 @@ class NetTableEntry:
 
     @property
     def usable(self) -> bool:
-        """Assigned: usable as a source and answers for itself (RFC 4862 §5.4: not tentative)."""
-        return self.state in (AddressState.PREFERRED, AddressState.DEPRECATED)
+        """Assigned: usable as a source and answers for itself (RFC 4862 §5.4: not tentative;
+        RFC 4429 §3.3: an optimistic address is "available for use" too)."""
+        return self.state in (
+            AddressState.PREFERRED,
+            AddressState.DEPRECATED,
+            AddressState.OPTIMISTIC,
+        )
+
+    @property
+    def optimistic(self) -> bool:
+        """RFC 4429 §2.2: usable, under the rules that keep it from disrupting the rightful
+        owner of the address (no Override flag, no NS from it, no SLLAO in an RS from it)."""
+        return self.state is AddressState.OPTIMISTIC
 
     @property
     def listening(self) -> bool:
@@ -352,11 +388,18 @@ class AddressTable:
         nte = self.entries.get(address)
         return nte is not None and nte.state is AddressState.TENTATIVE
 
+    def in_dad(self, address: IPv6Address) -> bool:
+        """DAD runs for ``address``: it is tentative or optimistic (RFC 4429 §3.3: a DAD
+        message for an optimistic address is handled as for a tentative one)."""
+        nte = self.entries.get(address)
+        return nte is not None and nte.state in _IN_DAD
+
     def source_candidates(self) -> list[NetTableEntry]:
         """Addresses that may be a source, preferred ones first (deprecated ones are for
-        existing communication, RFC 4862 §5.5.4); never TENTATIVE, DUPLICATE or INVALID."""
+        existing communication, RFC 4862 §5.5.4; optimistic ones are treated like
+        deprecated ones, RFC 4429 §2.1); never TENTATIVE, DUPLICATE or INVALID."""
         usable = [e for e in self.entries.values() if e.usable]
-        return sorted(usable, key=lambda e: e.state is AddressState.DEPRECATED)
+        return sorted(usable, key=lambda e: e.state in _AVOIDED)
 
     def next_deadline(self) -> float | None:
         return self.timers.next_deadline()
@@ -403,11 +446,28 @@ class AddressTable:
             # RFC 4862 §5.4: "An interface whose DupAddrDetectTransmits variable is set to zero does
             # not perform Duplicate Address Detection."
             return self._join(nte) + self._dad_done(nte, now)
+        if self._optimistic(nte):
+            return self._optimistic_start(nte, now, join=True)
         delay = self._random_delay(from_multicast_ra) if dad_delay is None else dad_delay
         if delay > 0:
             self._arm(nte, "dad", now + delay)
             return []
         return self._dad_start(nte, now)
+
+    def _optimistic(self, nte: NetTableEntry) -> bool:
+        # RFC 4429 §3.3: "A host MAY choose to configure a new address as an Optimistic
+        # Address"; RFC 4429 §3.1: only for an address from a most likely unique interface
+        # identifier, and "Optimistic DAD SHOULD NOT be used for manually entered addresses".
+        return self.params.optimistic_dad and nte.origin is not Origin.STATIC
+
+    def _optimistic_start(self, nte: NetTableEntry, now: float, join: bool) -> list[AddressAction]:
+        # RFC 4429 §3.3: usable at once; DAD runs as for a tentative address, without the
+        # random delay ("The host SHOULD NOT delay before sending Neighbor Solicitation
+        # messages"): the first NS goes now (or at the next poll, after a link up).
+        GRAPH.fire(nte, "optimistic_dad_started", now)
+        self.counters.optimistic_dad_started += 1
+        actions = self._dad_start(nte, now) if join else []
+        return [*actions, AddressOptimistic(nte.address, nte.prefix_length, nte.origin)]
 
     def _random_delay(self, from_multicast_ra: bool) -> float:
         # RFC 4862 §5.4.2: delay joining the solicited-node group, and so the first NS, by a
@@ -496,9 +556,10 @@ class AddressTable:
         # assigns it deprecated when its preferred lifetime already ended, RFC 4862 §5.5.4).
         nte.dad_timer = None
         self.timers.cancel((nte.address, "dad"))
+        was_optimistic = nte.optimistic
         GRAPH.fire(nte, "dad_succeeded", now)
         actions: list[AddressAction] = [
-            AddressAvailable(nte.address, nte.prefix_length, nte.origin)
+            AddressAvailable(nte.address, nte.prefix_length, nte.origin, was_optimistic)
         ]
         if nte.state is AddressState.DEPRECATED:
             actions.append(AddressDeprecated(nte.address))
@@ -510,10 +571,12 @@ class AddressTable:
         """The link came back up (RFC 4862 §5.3: the interface is reattached): each address
         whose solicited-node group is joined (in DAD or assigned) is tentative again, its
         solicitations start over, and the first goes out at ``now`` (the next poll). With
-        DupAddrDetectTransmits zero nothing changes (RFC 4862 §5.4: no DAD). The caller forgets
-        the cached source addresses (a tentative address is no source)."""
+        DupAddrDetectTransmits zero nothing changes (RFC 4862 §5.4: no DAD). With Optimistic
+        DAD an address it applies to is optimistic again at once (RFC 4429 §3.3). The caller
+        forgets the cached source addresses (a tentative address is no source)."""
         if self.params.dup_addr_detect_transmits == 0:
             return []
+        actions: list[AddressAction] = []
         for address in sorted(self.entries):
             nte = self.entries[address]
             if not nte.joined or nte.state not in _LINK_UP_STATES:
@@ -523,7 +586,9 @@ class AddressTable:
             nte.dad_transmits_sent = 0
             self.timers.cancel((address, "preferred"))
             self._arm(nte, "dad", now)
-        return []
+            if self._optimistic(nte):
+                actions += self._optimistic_start(nte, now, join=False)
+        return actions
 
     def on_dad_solicitation(self, target: IPv6Address, now: float) -> list[AddressAction]:
         """RFC 4862 §5.4.3: a valid NS from the unspecified address whose target is ``target``. A
@@ -540,7 +605,7 @@ class AddressTable:
 
     def _duplicate(self, target: IPv6Address, trigger: str, now: float) -> list[AddressAction]:
         nte = self.entries.get(target)
-        if nte is None or nte.state is not AddressState.TENTATIVE:
+        if nte is None or nte.state not in _IN_DAD:
             self.counters.dad_message_not_tentative_ignored += 1
             return []
         GRAPH.fire(nte, trigger, now)

@@ -142,6 +142,8 @@ class NdCounters(CounterSet):
     out_neighbor_solicitations: int = 0
     out_neighbor_advertisements: int = 0
     out_redirects: int = 0
+    # RFC 4429 §3.2: no NS from an optimistic address; with no other source it waits.
+    ns_optimistic_source_deferred: int = 0
     hop_limit_not_255_drop: int = 0
     code_not_zero_drop: int = 0
     bad_option_drop: int = 0

@@ -27,6 +27,15 @@ class AddressConfigured(HostEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class AddressOptimistic(HostEvent):
+    """RFC 4429 §3.3: usable while DAD runs (AddressConfigured follows when it ends)."""
+
+    address: IPv6Address
+    prefix_length: int
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
 class DuplicateAddress(HostEvent):
     address: IPv6Address
     link_local: bool

@@ -186,7 +186,8 @@ class Interface:
             SourceCandidate(
                 e.address,
                 e.prefix_length,
-                deprecated=e.state is AddressState.DEPRECATED,
+                # RFC 4429 §2.1: an optimistic address is treated as a deprecated one.
+                deprecated=e.state in (AddressState.DEPRECATED, AddressState.OPTIMISTIC),
                 interface=self.index,
             )
             for e in self.addresses.source_candidates()

@@ -10,11 +10,13 @@ from __future__ import annotations
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING
 
+from tcpip6.stack import address_selection
 from tcpip6.stack import addresses as ad
 from tcpip6.stack import nd_checks as checks
 from tcpip6.stack import neighbors as nb
 from tcpip6.stack.events import (
     AddressConfigured,
+    AddressOptimistic,
     AddressRemoved,
     DuplicateAddress,
     LogMessage,
@@ -114,15 +116,24 @@ class NeighborDiscovery:
                 host.leave_group(iface, a.group, now)
             elif isinstance(a, (ad.AddressDeprecated, ad.AddressRenewed)):
                 host.routes.forget_sources()
+            elif isinstance(a, ad.AddressOptimistic):
+                host.routes.forget_sources()
+                host.emit(
+                    AddressOptimistic(now, iface.name, a.address, a.prefix_length, a.origin.value)
+                )
+                if a.origin is ad.Origin.LINK_LOCAL and iface.autoconfigure:
+                    self._solicit_routers(iface, now)
             elif isinstance(a, ad.AddressAvailable):
                 host.routes.forget_sources()
                 host.emit(
                     AddressConfigured(now, iface.name, a.address, a.prefix_length, a.origin.value)
                 )
-                if a.origin is ad.Origin.LINK_LOCAL and iface.autoconfigure:
-                    delay = host.rng.uniform(0.0, MAX_RTR_SOLICITATION_DELAY)
-                    iface.solicitor.begin(now, delay)
-                    self.probe_attachment(iface, now)
+                if (
+                    a.origin is ad.Origin.LINK_LOCAL
+                    and iface.autoconfigure
+                    and not a.was_optimistic
+                ):
+                    self._solicit_routers(iface, now)
                 if a.address.is_link_local and host.router is not None:
                     host.router.interface_ready(iface, now)
             elif isinstance(a, ad.DuplicateAddressDetected):
@@ -136,6 +147,13 @@ class NeighborDiscovery:
             elif isinstance(a, ad.AddressRemoved):
                 host.routes.invalidate()
                 host.emit(AddressRemoved(now, iface.name, a.address))
+
+    def _solicit_routers(self, iface: Interface, now: float) -> None:
+        # RFC 4861 §6.3.7: the link-local address is usable (assigned, or optimistic:
+        # RFC 4429 §3.3 makes it "available for use" at once); the first RS after a random
+        # delay in [0, MAX_RTR_SOLICITATION_DELAY].
+        iface.solicitor.begin(now, self.host.rng.uniform(0.0, MAX_RTR_SOLICITATION_DELAY))
+        self.probe_attachment(iface, now)
 
     # -- sending ND messages --------------------------------------------------------------
     def send_nd(
@@ -161,6 +179,18 @@ class NeighborDiscovery:
         """RFC 4861 §7.2.2 (multicast, address resolution) or RFC 4861 §7.3.3 (unicast, a NUD
         probe)."""
         src = self._prompting_source(iface, target) or self.host.select_source(iface, target)
+        if src is not None and self._optimistic(iface, src):
+            # RFC 4429 §3.2: "A node MUST NOT use an Optimistic Address as the source address
+            # of a Neighbor Solicitation" (its SLLAO could override the rightful owner's
+            # entries, RFC 4429 §2.2): another source, or none until DAD ends (the packets
+            # wait in the NCE, and the next retransmission goes from the assigned address).
+            entries = [e for e in iface.source_entries() if not self._optimistic(iface, e.address)]
+            chosen = address_selection.select_source(
+                target, entries, outgoing_interface=iface.index
+            )
+            src = None if chosen is None else chosen.address
+            if src is None:
+                self.host.nd.ns_optimistic_source_deferred += 1
         if src is None:
             return
         dst = wire_ipv6.solicited_node(target) if link_address is None else target
@@ -182,7 +212,7 @@ class NeighborDiscovery:
         if nce is None or not nce.queue or len(nce.queue[-1]) < wire_ipv6.Ipv6Header.HEADER_LEN:
             return None
         src = IPv6Address(nce.queue[-1][8:24])
-        usable = {e.address for e in iface.addresses.source_candidates()}
+        usable = {e.address for e in iface.addresses.source_candidates() if not e.optimistic}
         return src if src in usable else None
 
     def send_dad_solicitation(self, iface: Interface, target: IPv6Address, now: float) -> None:
@@ -192,11 +222,25 @@ class NeighborDiscovery:
         msg = wn.NeighborSolicitation(target)
         self.send_nd(iface, wire_ipv6.UNSPECIFIED, wire_ipv6.solicited_node(target), msg, now)
 
+    @staticmethod
+    def _optimistic(iface: Interface, address: IPv6Address) -> bool:
+        nte = iface.addresses.get(address)
+        return nte is not None and nte.optimistic
+
     def send_router_solicitation(self, iface: Interface, now: float) -> None:
         """RFC 4861 §6.3.7: from a usable link-local address with our link-layer address, or from
         the unspecified address without one."""
-        src = iface.link_local_address()
-        options = () if src is None else self._own_lla_option(iface, wn.SourceLinkLayerAddress)
+        src = iface.link_local_address()  # an assigned one first, else an optimistic one
+        options: tuple[wn.NdOption, ...] = ()
+        if src is not None and not self._optimistic(iface, src):
+            options = self._own_lla_option(iface, wn.SourceLinkLayerAddress)
+        # RFC 4429 §3.2: "A node MUST NOT send a Router Solicitation with a SLLAO from an
+        # Optimistic Address. Router Solicitations SHOULD be sent from a non-Optimistic or
+        # the Unspecified Address; however, they MAY be sent from an Optimistic Address as
+        # long as the SLLAO is not included." tcpip6 takes the MAY: with a source address the
+        # router may answer by unicast (RFC 4861 §6.2.6), which no MIN_DELAY_BETWEEN_RAS
+        # holds back as it holds back multicast advertisements; the router resolves the
+        # optimistic address by an NS, answered without Override (RFC 4429 §2.2).
         msg = wn.RouterSolicitation(options)
         self.host.nd.out_router_solicitations += 1
         self.send_nd(iface, src or wire_ipv6.UNSPECIFIED, wire_ipv6.ALL_ROUTERS, msg, now)
@@ -230,8 +274,9 @@ class NeighborDiscovery:
             host.nd.not_for_us_drop += 1  # RFC 4861 §7.2.3: target is not one of ours
             return
         if hdr.src.is_unspecified:
-            if iface.addresses.is_tentative(msg.target):
-                # RFC 4862 §5.4.3: someone else is doing DAD for our tentative address.
+            if iface.addresses.in_dad(msg.target):
+                # RFC 4862 §5.4.3: someone else is doing DAD for our tentative address;
+                # RFC 4429 §3.3: for an optimistic one too, not answered but a duplicate.
                 self.apply_address_actions(
                     iface, iface.addresses.on_dad_solicitation(msg.target, now), now
                 )
@@ -273,7 +318,9 @@ class NeighborDiscovery:
             target,
             router=self.host.forwarding,
             solicited=solicited,
-            override=True,
+            # RFC 4429 §2.2: "clearing the 'Override' flag in Neighbor Advertisements for
+            # Optimistic Addresses", so that the rightful owner's entries stay as they are.
+            override=not self._optimistic(iface, target),
             options=self._own_lla_option(iface, wn.TargetLinkLayerAddress),
         )
         self.host.nd.out_neighbor_advertisements += 1

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 MAX_RTR_SOLICITATION_DELAY = 1.0
 RTR_SOLICITATION_INTERVAL = 4.0
 MAX_RTR_SOLICITATIONS = 3
+# RFC 7559 §2: the longest interval between Router Solicitations retransmitted with backoff.
+MAX_RTR_SOLICITATION_INTERVAL = 3600.0
 MAX_MULTICAST_SOLICIT = 3
 MAX_UNICAST_SOLICIT = 3
 MAX_ANYCAST_DELAY_TIME = 1.0
@@ -42,6 +44,9 @@ class InterfaceParameters:
     retrans_timer: float = RETRANS_TIMER
     # RFC 4862 §5.1: DupAddrDetectTransmits, default 1; 0 disables DAD.
     dup_addr_detect_transmits: int = 1
+    # RFC 4429: Optimistic DAD for the addresses formed from the interface identifier
+    # (link-local and autoconfigured); off by default, as in Linux (``optimistic_dad``).
+    optimistic_dad: bool = False
     # RFC 2710 §7.10: [Unsolicited Report Interval].
     unsolicited_report_interval: float = 10.0
     # Entries the neighbor cache holds before it evicts (RFC 4861 §7.3.4 leaves the size

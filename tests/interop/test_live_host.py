@@ -206,8 +206,12 @@ def test_trace_prints_the_live_graphs_and_draws_them(topology: Topology, tmp_pat
     assert netns.stop(host) == 0
     records = [json.loads(line) for line in host.rest() if line.startswith("{")]
     dad = [r for r in records if r["graph"] == "dad" and str(link_local) in r["entity"]]
-    assert [(r["old"], r["new"]) for r in dad] == [("TENTATIVE", "PREFERRED")]
-    assert dad[0]["rfc"].startswith("4862 §5.4")
+    # RFC 4429 §3.3: the live host's Optimistic DAD (its default).
+    assert [(r["old"], r["new"]) for r in dad] == [
+        ("TENTATIVE", "OPTIMISTIC"),
+        ("OPTIMISTIC", "PREFERRED"),
+    ]
+    assert all(r["rfc"].startswith("4429 §3.3") for r in dad)
     # The Linux peer's NS made an NCE; ping traffic moved it on (RFC 4861 §7.2.3, RFC 4861 §7.3.3).
     assert any(r["graph"] == "nce" and r["rfc"].startswith("4861") for r in records)
     trace = tmp_path / "run.json"
@@ -220,4 +224,4 @@ def test_trace_prints_the_live_graphs_and_draws_them(topology: Topology, tmp_pat
         timeout=60,
     )
     assert drawn.returncode == 0, drawn.stderr
-    assert re.search(r'"TENTATIVE" -> "PREFERRED" \[label="1x [^"]*" color="red"', drawn.stdout)
+    assert re.search(r'"TENTATIVE" -> "OPTIMISTIC" \[label="1x [^"]*" color="red"', drawn.stdout)

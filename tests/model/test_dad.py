@@ -63,6 +63,8 @@ def normalize(action: ad.AddressAction) -> tuple[Any, ...]:
             return ("leave", group)
         case ad.AddressAvailable(address, _, _):
             return ("available", address)
+        case ad.AddressOptimistic(address, _, _):
+            return ("optimistic", address)
         case ad.AddressDeprecated(address):
             return ("deprecated", address)
         case ad.AddressRenewed(address):
@@ -75,13 +77,17 @@ def normalize(action: ad.AddressAction) -> tuple[Any, ...]:
 
 
 class DadVersusSpec(RuleBasedStateMachine):
-    @initialize(transmits=st.sampled_from([0, 1, 3]), seed=st.integers(0, 2**16))
-    def setup(self, transmits: int, seed: int) -> None:
+    @initialize(
+        transmits=st.sampled_from([0, 1, 3]), seed=st.integers(0, 2**16), optimistic=st.booleans()
+    )
+    def setup(self, transmits: int, seed: int, optimistic: bool) -> None:
         self.now = 0.0
-        self.params = InterfaceParameters(retrans_timer=1.0, dup_addr_detect_transmits=transmits)
+        self.params = InterfaceParameters(
+            retrans_timer=1.0, dup_addr_detect_transmits=transmits, optimistic_dad=optimistic
+        )
         self.table = ad.AddressTable(self.params, rng=random.Random(seed))
         self.table.trace_sink = lambda rec: SEEN.add((rec.old, rec.trigger, rec.new))
-        self.v = spec.Variables(transmits, 1.0)
+        self.v = spec.Variables(transmits, 1.0, optimistic)
         self.rng = random.Random(seed)
         self.model = spec.Interface()
         self.ever: set[IPv6Address] = {a for a, _ in STATIC}
@@ -174,7 +180,7 @@ class DadVersusSpec(RuleBasedStateMachine):
     def prefix_readvertised(
         self, data: st.DataObject, lifetimes: tuple[int, int], authenticated: bool
     ) -> None:
-        """The periodic advertisement of a prefix in use (§5.5.3 (e))."""
+        """The periodic advertisement of a prefix in use (RFC 4862 §5.5.3 (e))."""
         mine = sorted(a for a, e in self.model.addresses.items() if e.origin == spec.AUTOCONF)
         deprecated = [a for a in mine if self.model.addresses[a].state == spec.DEPRECATED]
         addr = data.draw(st.sampled_from(deprecated or mine))
@@ -191,7 +197,8 @@ class DadVersusSpec(RuleBasedStateMachine):
 
     @rule(data=st.data(), by_na=st.booleans())
     def dad_message(self, data: st.DataObject, by_na: bool) -> None:
-        tentative = sorted(a for a, e in self.model.addresses.items() if e.state == spec.TENTATIVE)
+        in_dad = (spec.TENTATIVE, spec.OPTIMISTIC)
+        tentative = sorted(a for a, e in self.model.addresses.items() if e.state in in_dad)
         at_tentative: bool = bool(tentative) and data.draw(st.booleans())
         aim = tentative if at_tentative else sorted(self.ever)
         addr = data.draw(st.sampled_from(aim))
@@ -222,12 +229,18 @@ class DadVersusSpec(RuleBasedStateMachine):
         self.table.message_sent()
         self.model = dataclasses.replace(self.model, first_message_sent=True)
 
-    @rule(retrans=st.sampled_from([0.5, 1.0, 2.0]), transmits=st.sampled_from([0, 1, 2, 3]))
-    def variables_change(self, retrans: float, transmits: int) -> None:
-        """A Router Advertisement changes RetransTimer; management, DupAddrDetectTransmits."""
+    @rule(
+        retrans=st.sampled_from([0.5, 1.0, 2.0]),
+        transmits=st.sampled_from([0, 1, 2, 3]),
+        optimistic=st.booleans(),
+    )
+    def variables_change(self, retrans: float, transmits: int, optimistic: bool) -> None:
+        """A Router Advertisement changes RetransTimer; management, DupAddrDetectTransmits
+        and the choice of Optimistic DAD (RFC 4429 §3.3)."""
         self.params.retrans_timer = retrans
         self.params.dup_addr_detect_transmits = transmits
-        self.v = spec.Variables(transmits, retrans)
+        self.params.optimistic_dad = optimistic
+        self.v = spec.Variables(transmits, retrans, optimistic)
 
     def _poll(self, now: float) -> None:
         self.now = now
@@ -294,8 +307,12 @@ class DadVersusSpec(RuleBasedStateMachine):
 
     @invariant()
     def same_sources_and_receive_addresses(self) -> None:
-        sources = {e.address for e in self.table.source_candidates()}
+        candidates = self.table.source_candidates()
+        sources = {e.address for e in candidates}
         assert sources == spec.source_addresses(self.model)
+        # RFC 4429 §2.1: the preferred addresses come before optimistic and deprecated ones.
+        preferred = spec.preferred_sources(self.model)
+        assert {e.address for e in candidates[: len(preferred)]} == preferred
         for addr in self.ever:
             assert (self.table.lookup_ade(addr) is not None) == spec.receives(self.model, addr)
             group = spec.solicited_node_multicast_address(addr)
@@ -320,12 +337,15 @@ def test_every_state_and_transition_is_exercised() -> None:
 
 def test_rows_cite_the_rfc_and_the_graph_is_total() -> None:
     for row in dad.TRANSITIONS:
-        assert re.match(r"^4862 §5\.[45](\.\d)?", row["rfc"]), row
+        assert re.match(r"^(4862 §5\.[45](\.\d)?|4429 §3\.3)", row["rfc"]), row
     declared = {(src, trig) for src, _, trig, _, _ in dad.GRAPH.edges()}
     triggers = {row["trigger"] for row in dad.TRANSITIONS}
     every = {(s.name, t) for s in dad.AddressState for t in triggers}
-    assert declared | dad.IGNORED == every
+    impossible = set(dad.IMPOSSIBLE)
+    assert declared | dad.IGNORED | impossible == every
     assert not declared & dad.IGNORED
+    assert not declared & impossible
+    assert not dad.IGNORED & impossible
 
 
 # -- address formation against the spec -------------------------------------------------

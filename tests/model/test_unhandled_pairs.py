@@ -164,8 +164,21 @@ def mld_arena() -> Arena:
     )
 
 
-def router_solicitation_arena() -> Arena:
-    rs = RouterSolicitor()
+def router_solicitation_arena(state: str) -> Arena:
+    """A solicitor with RFC 7559's backoff on, brought to ``state`` by its own events (the
+    row to BACKING_OFF is guarded by the switch)."""
+    rs = RouterSolicitor(random.Random(7559), backoff=True)
+    if state != "IDLE":
+        rs.begin(0.0, 0.5)
+    if state in ("SOLICITING", "DONE"):
+        rs.poll(0.5)
+    if state == "DONE":
+        rs.on_router_advertisement(0.6, 1800.0)
+    while state == "BACKING_OFF" and rs.state.name != state:
+        deadline = rs.next_deadline()
+        assert deadline is not None
+        rs.poll(deadline)
+    assert rs.state.name == state, (state, rs.state)
     return Arena(rs, _graph_fire(GRAPHS["router_solicitation"], rs), rs.next_deadline)
 
 
@@ -304,7 +317,6 @@ def tcp_arena(state: str) -> Arena:
 FRESH: dict[str, Callable[[], Arena]] = {
     "dad": dad_arena,
     "mld": mld_arena,
-    "router_solicitation": router_solicitation_arena,
     "reassembly": reassembly_arena,
     "nat64_tcp": nat64_tcp_arena,
     "binding_cache": binding_cache_arena,
@@ -312,7 +324,11 @@ FRESH: dict[str, Callable[[], Arena]] = {
     "correspondent_registration": correspondent_registration_arena,
     "sa": sa_arena,
 }
-AT: dict[str, Callable[[str], Arena]] = {"nce": nce_arena, "tcp": tcp_arena}
+AT: dict[str, Callable[[str], Arena]] = {
+    "nce": nce_arena,
+    "tcp": tcp_arena,
+    "router_solicitation": router_solicitation_arena,
+}
 
 
 def _path(graph: Graph, start: str, goal: str) -> list[str]:

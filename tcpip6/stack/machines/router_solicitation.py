@@ -7,6 +7,10 @@ Advertisement with a non-zero Router Lifetime, received after an RS was sent, en
 process; so does MAX_RTR_SOLICITATION_DELAY passing after the last RS with none (the host
 concludes there are no routers on the link).
 
+RFC 7559 (the owner's ``backoff`` switch) does not give up: after the MAX_RTR_SOLICITATIONS
+the host goes on BACKING_OFF, one RS each backed-off interval (RFC 3315 §14's exponential
+backoff, up to MAX_RTR_SOLICITATION_INTERVAL), until a Router Advertisement comes.
+
 The timers are the owner's (:class:`~tcpip6.stack.router_solicitation.RouterSolicitor`);
 each RS sent while SOLICITING changes no state and fires nothing.
 """
@@ -24,12 +28,13 @@ class SolicitationState(enum.Enum):
     DELAYING = "DELAYING"  # waiting the random delay before the first RS
     SOLICITING = "SOLICITING"  # RSs sent, waiting for an RA
     DONE = "DONE"  # an RA came, or no router answered
+    BACKING_OFF = "BACKING_OFF"  # RFC 7559: no router answered yet; RSs with backoff
 
 
 TRANSITIONS: list[dict[str, Any]] = [
     {
         "trigger": "interface_enabled",
-        "source": ["IDLE", "SOLICITING", "DONE"],
+        "source": ["IDLE", "SOLICITING", "DONE", "BACKING_OFF"],
         "dest": "DELAYING",
         "rfc": "4861 §6.3.7",
     },
@@ -40,15 +45,30 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": "DONE",
         "rfc": "4861 §6.3.7",
     },
+    # RFC 7559 §2: with the owner's ``backoff`` switch (the guard), the host goes on
+    # soliciting, "until a valid RA is received" (rows are tried in order).
+    {
+        "trigger": "solicitations_exhausted",
+        "source": "SOLICITING",
+        "dest": "BACKING_OFF",
+        "conditions": "backing_off",
+        "rfc": "7559 §2",
+    },
     {
         "trigger": "solicitations_exhausted",
         "source": "SOLICITING",
         "dest": "DONE",
         "rfc": "4861 §6.3.7",
     },
+    {
+        "trigger": "advertisement_received",
+        "source": "BACKING_OFF",
+        "dest": "DONE",
+        "rfc": "7559 §2",
+    },
 ]
 
-#: §6.3.7: an RA before the first RS leaves the host DELAYING ("a host SHOULD send at
+#: RFC 4861 §6.3.7: an RA before the first RS leaves the host DELAYING ("a host SHOULD send at
 #: least one solicitation in the case where an advertisement is received prior to having
 #: sent a solicitation"); an RA before the interface is enabled, or after the end, does
 #: nothing here; enabling a DELAYING interface again only draws a new delay.
@@ -69,6 +89,8 @@ IMPOSSIBLE = {
     ("SOLICITING", "delay_expired"): "the delay is over once the first RS is sent",
     ("DONE", "delay_expired"): "the timers stop when solicitation ends",
     ("DONE", "solicitations_exhausted"): "the timers stop when solicitation ends",
+    ("BACKING_OFF", "delay_expired"): "the delay is over once the first RS is sent",
+    ("BACKING_OFF", "solicitations_exhausted"): "the MAX_RTR_SOLICITATIONS are over already",
 }
 
 GRAPH = Graph(
