@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import FrameType
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
 from tcpip6.api.sockets import Stack
 from tcpip6.io.loopback import LoopbackPort
@@ -224,6 +224,7 @@ class LiveDriver(RealTimeDriver):
 
     def remove_source(self, source: FrameSource) -> None:
         self.buffered = [s for s in self.buffered if s is not source]
+        self.nodes = [n for n in self.nodes if n is not cast(object, source)]  # its timer
         self.sources.remove(source)
         if self._events.pop(source.fileno(), 0):
             self.selector.unregister(source.fileno())

@@ -122,6 +122,13 @@ class Interface:
             self.capture(self, self.link.frame_bytes(packet, dst_link), now, "out")
         self.link.transmit(packet, dst_link)
 
+    def tx_stopped(self) -> bool:
+        """The link's transmit queue is above its high-water mark (back-pressure,
+        :mod:`tcpip6.stack.link`): whoever can wait stops adding to it until
+        ``Host.link_writable``. False for a link that never holds frames back."""
+        stopped = getattr(self.link, "tx_stopped", None)
+        return stopped is not None and bool(stopped())
+
     def set_trace_sink(self, sink: TraceSink | None) -> None:
         for owner in (self.addresses, self.neighbors):
             owner.trace_sink = sink
