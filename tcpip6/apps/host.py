@@ -537,7 +537,8 @@ class LiveHost:
             fair = FairShare(receiver)
             self.fairness[port.ifname] = fair.counters
             port.receiver = fair
-        if self.pcap is None or (self.pcap.linktype == LINKTYPE_ETHERNET) == (
+        # Without a pcap no capture: it would copy every frame for nothing.
+        if self.pcap is not None and (self.pcap.linktype == LINKTYPE_ETHERNET) == (
             iface.link.kind == "ethernet"
         ):
             iface.capture = self._capture

@@ -96,14 +96,26 @@ class RealTimeDriver:
         self.nodes.append(node)
 
     def run_due(self) -> float | None:
-        """Poll every node that is due (until none is); the next deadline."""
+        """Poll every node that is due (until none is); the next deadline. Each node's
+        deadline is asked once a pass: the pass that finds none due gives the answer."""
+        best: float | None = None
         for _ in range(1000):
             now = self.now
-            due = [n for n in self.nodes if (d := n.next_deadline()) is not None and d <= now]
+            best = None
+            due: list[Node] = []
+            for node in self.nodes:
+                d = node.next_deadline()
+                if d is None:
+                    continue
+                if d <= now:
+                    due.append(node)
+                elif best is None or d < best:
+                    best = d
             if not due:
-                break
+                return best
             for node in due:
                 node.poll(now)
+        # Still due after 1000 passes (a node that is always due): at once again.
         times = [d for n in self.nodes if (d := n.next_deadline()) is not None]
         return min(times) if times else None
 
