@@ -336,7 +336,7 @@ class RawSocketPort:
         if self.queue:
             self._enqueue(frame)  # behind the frames already waiting, in order
             if self.ring is not None:
-                self.flush()
+                self._flush()
             return
         ring = self.ring
         if ring is None:
@@ -345,11 +345,11 @@ class RawSocketPort:
             return
         if not ring.put(frame):
             self._enqueue(frame)
-            self.flush()
+            self._flush()
             return
         self.counters.frames_sent += 1
         if ring.pending >= TX_BATCH:
-            self.flush()
+            self._flush()
 
     def _send(self, frame: bytes) -> bool:
         """One ``send``; False when the socket refused the frame for now (kept)."""
@@ -395,16 +395,22 @@ class RawSocketPort:
                 self.on_writable(self.now)
 
     def flush(self) -> None:
-        """Hand what waits to the kernel: the filled slots of the transmit ring (one
-        ``send``), then the waiting frames into the slots it gave back; without the
-        ring, the waiting frames one ``send`` each until the socket refuses one."""
+        """Hand what waits to the kernel (:meth:`_flush`), then wake the host if the
+        queue drained after it stopped. Never called from inside a call into the host
+        (``send_frame`` uses ``_flush``): ``on_writable`` is a call into the host."""
+        self._flush()
+        self._wake()
+
+    def _flush(self) -> None:
+        """The filled slots of the transmit ring (one ``send``), then the waiting frames
+        into the slots it gave back; without the ring, the waiting frames one ``send``
+        each until the socket refuses one."""
         ring = self.ring
         if ring is None:
             if self.retry_at is None:
                 queue = self.queue
                 while queue and self._send(queue[0]):
                     queue.popleft()
-            self._wake()
             return
         while True:
             if ring.pending:
@@ -423,8 +429,7 @@ class RawSocketPort:
                 self.counters.frames_sent += 1
                 moved = True
             if not moved:
-                break
-        self._wake()
+                return
 
     def wants_write(self) -> bool:
         """Frames wait for the socket: wake the port (``write_ready``) when it has room
@@ -506,7 +511,7 @@ class RawSocketPort:
         # Closing the socket drops its memberships too.
         self.memberships.clear()
         with contextlib.suppress(OSError):
-            self.flush()
+            self._flush()
         if self.ring is not None:
             self.ring.close()
             self.ring = None
