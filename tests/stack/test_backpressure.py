@@ -134,3 +134,26 @@ def test_raw_socket_gets_enobufs() -> None:
             raw.sendto(bytes(1200), (B, 0))
     assert info.value.errno == errno.ENOBUFS
     assert nic.dropped == 0
+
+
+def test_a_ttcp_udp_job_waits_for_room_instead_of_failing() -> None:
+    """``tcpip6 ttcp -u -t`` inside a host (a job: it never blocks the host's loop) through
+    the stopped queue: it tries again next step, and every datagram arrives."""
+    from tcpip6.apps.ttcp import END_MARKS, TtcpOptions
+    from tcpip6.apps.ttcp_jobs import UdpTransmitJob
+
+    pair, nic = _udp_pair()
+    sa, sb = stacks(pair)
+    rx = sb.socket(so.AF_INET6, so.SOCK_DGRAM)
+    rx.bind(("::", 5001))
+    opts = TtcpOptions(buflen=1200, nbuf=4 * LIMIT, port=5001, udp=True)
+    job = UdpTransmitJob(sa, B, opts)
+    world = pair.world
+    while not job.finished and world.now < 30.0:
+        world.run_until(max(world.now, job.next_deadline() or world.now + 0.01))
+        job.poll(world.now)
+    assert job.status == 0, job.out.getvalue()
+    world.run_for(1.0)
+    assert len(rx.queue) == 1 + opts.nbuf + 1 + END_MARKS  # start mark, data, end marks
+    assert nic.stops > 0
+    assert nic.dropped == 0
