@@ -613,6 +613,8 @@ class Socket(SocketBase):
         """The interface towards ``dst`` has a stopped transmit queue: as Linux, EAGAIN
         (non-blocking) or a wait (blocking) for UDP, whose frames would wait in it, and
         ENOBUFS for a raw socket."""
+        if not any(i.tx_stopped() for i in self.host.interfaces):
+            return  # the usual case, without a route lookup
         route = self.host.route(dst, iface, self.stack.driver.now)
         if route is None or not route[0].tx_stopped():
             return
