@@ -21,6 +21,11 @@ Raw sockets (``SOCK_RAW``) receive a copy of every packet of their Next Header v
 (Linux's semantics: a set bit blocks that type), and the stack computes the ICMPv6
 checksum of what they send (RFC 3542 §3.1).
 
+A full transmit queue (back-pressure, :mod:`tcpip6.stack.link`) gives what a Linux socket
+gets when its frames wait in a full queue: a UDP socket's ``sendto`` raises
+:class:`BlockingIOError` (EAGAIN) when non-blocking and waits for room when blocking (a
+timeout: :class:`TimeoutError`); a raw socket's raises ``OSError(ENOBUFS)`` in either mode.
+
 The asyncio face is :func:`create_datagram_endpoint`, with the transport/protocol pair of
 ``loop.create_datagram_endpoint``.
 """
@@ -111,6 +116,8 @@ class SocketCounters(CounterSet):
     filtered: int = 0
     sent: int = 0
     errors: int = 0
+    #: sendto calls that found the transmit queue stopped (EAGAIN, ENOBUFS or a wait).
+    send_queue_stopped: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -576,6 +583,7 @@ class Socket(SocketBase):
             mtu = self._path_mtu(dst, iface)
             if size > mtu:
                 raise OSError(errno.EMSGSIZE, f"Message too long (path MTU {mtu})")
+        self._wait_for_room(dst, iface)
         if self.type == SOCK_RAW:
             sent = self._send_raw(data, dst, iface, hops, now)
         else:
@@ -600,6 +608,25 @@ class Socket(SocketBase):
             raise OSError(errno.ENETUNREACH, f"Network is unreachable: {dst}")
         self.counters.sent += 1
         return len(data)
+
+    def _wait_for_room(self, dst: IPv6Address, iface: Interface | None) -> None:
+        """The interface towards ``dst`` has a stopped transmit queue: as Linux, EAGAIN
+        (non-blocking) or a wait (blocking) for UDP, whose frames would wait in it, and
+        ENOBUFS for a raw socket."""
+        if not any(i.tx_stopped() for i in self.host.interfaces):
+            return  # the usual case, without a route lookup
+        route = self.host.route(dst, iface, self.stack.driver.now)
+        if route is None or not route[0].tx_stopped():
+            return
+        out = route[0]
+        self.counters.send_queue_stopped += 1
+        if self.type == SOCK_RAW:
+            raise OSError(errno.ENOBUFS, "No buffer space available")
+        if not self.stack.driver.wait(lambda: self.closed or not out.tx_stopped(), self._timeout):
+            if self._timeout == 0.0:
+                raise BlockingIOError(errno.EAGAIN, "the transmit queue is full")
+            raise TimeoutError("timed out")
+        self._check_open()
 
     def _send_raw(
         self,

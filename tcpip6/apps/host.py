@@ -32,6 +32,7 @@ import time
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from ipaddress import IPv4Address, IPv6Address, IPv6Interface, IPv6Network
 from pathlib import Path
 from typing import Any, TextIO
@@ -562,6 +563,11 @@ class LiveHost:
             host.receive(iface, frame, max(now, clock.now))
 
         port.receiver = receiver
+        if isinstance(port, RawSocketPort):
+            # Back-pressure (tcpip6.stack.link): the port's queue drained after it
+            # stopped; and it retries a frame the kernel answered ENOBUFS to on a timer.
+            port.on_writable = partial(host.link_writable, iface)
+            self.driver.add(port)
         if iface.link.kind == "ethernet":
             # A flood of SYNs, fragments or ND cannot starve what is established.
             fair = FairShare(receiver)

@@ -265,6 +265,8 @@ class UdpTransmitJob(Job):
         stack.host.scoped_destination(destination)  # ValueError: not an address
         self.addr = (destination, opts.port)
         self.sock = stack.socket(AF_INET6, SOCK_DGRAM)
+        # A job never waits: a full transmit queue is EAGAIN, tried again next step.
+        self.sock.setblocking(False)
         self.echo = stack.socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6)
         try:
             self.echo.setsockopt(IPPROTO_ICMPV6, ICMP6_FILTER, icmp6_filter(wi.ECHO_REPLY))
@@ -288,17 +290,18 @@ class UdpTransmitJob(Job):
 
     def _step(self, now: float) -> None:
         if self.started is None:
-            replied = False
-            while self.echo.queue:
-                reply = wi.parse_icmpv6_unchecked(self.echo.queue.popleft().data)
-                replied |= isinstance(reply, wi.EchoReply) and reply.identifier == 0x7474
-            if not replied and now < self.primed_by:
-                self.wake = self.primed_by
-                return
-            self.echo.close()
-            self.started = now
+            if not self.echo.closed:
+                replied = False
+                while self.echo.queue:
+                    reply = wi.parse_icmpv6_unchecked(self.echo.queue.popleft().data)
+                    replied |= isinstance(reply, wi.EchoReply) and reply.identifier == 0x7474
+                if not replied and now < self.primed_by:
+                    self.wake = self.primed_by
+                    return
+                self.echo.close()
             if not self._send(self.buf[:MARK_LEN]):  # receiver: start
                 return
+            self.started = now
         for _ in range(self.BURST):
             if self.left:
                 if not self._send(self.buf):
@@ -322,6 +325,11 @@ class UdpTransmitJob(Job):
     def _send(self, data: bytes) -> bool:
         try:
             self.sock.sendto(data, self.addr)
+        except BlockingIOError:
+            # The link's transmit queue is full (back-pressure, tcpip6.stack.link): what
+            # a blocking ttcp would wait for, the next step tries again.
+            self.wake = self.stack.driver.now + self.PAUSE
+            return False
         except OSError as exc:
             print(f"ttcp-t: sendto: {_why(exc)}", file=self.out)
             self._close()

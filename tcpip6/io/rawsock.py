@@ -23,6 +23,17 @@ sysctl command that fixes it.
 The socket is non-blocking; a driver (:class:`~tcpip6.io.runtime.LiveDriver`) waits on
 :meth:`RawSocketPort.fileno` and calls :meth:`RawSocketPort.read_ready` when frames wait.
 
+A frame the socket refuses is kept, not lost (back-pressure, :mod:`tcpip6.stack.link`): on
+EAGAIN (the socket's send buffer is full of frames waiting in the kernel's queue) it waits
+in the port's bounded queue (:data:`TX_QUEUE_LIMIT`) until the socket is writable
+(:meth:`RawSocketPort.wants_write`, :meth:`RawSocketPort.write_ready`); on ENOBUFS (a queue
+past the socket dropped it: a full qdisc, the veth peer's backlog; the socket itself stays
+writable) it is tried again :data:`ENOBUFS_RETRY` later (the port is a node of the driver
+for that: :meth:`RawSocketPort.next_deadline`). At :data:`TX_STOP` waiting frames the port
+says it is stopped (``tx_stopped``): TCP stops sending new segments; at :data:`TX_WAKE` it
+calls ``on_writable``, which the live host points at ``Host.link_writable``.
+
+
 With ``tx_ring=True`` (the live host: without segmentation offload, unless
 ``TCPIP6_TX_RING=0`` in its environment; with ``TCPIP6_TX_RING=1`` always) frames
 are sent through a transmit ring (``PACKET_TX_RING``, packet(7) and the kernel's
@@ -141,8 +152,16 @@ TX_RING_FRAMES = 256
 TX_RING_BLOCK = 65536
 #: Filled slots that make send_frame hand the ring to the kernel at once.
 TX_BATCH = 32
-#: Frames that wait for a free slot at most; more are dropped and counted.
+#: Frames that wait for a free slot (or for the socket to take them) at most; more are
+#: dropped and counted.
 TX_QUEUE_LIMIT = 1024
+#: Back-pressure (tcpip6.stack.link): with this many frames waiting the port stops, and it
+#: wakes the host (``on_writable``) when they are down to TX_WAKE.
+TX_STOP = 64
+TX_WAKE = 16
+#: After ENOBUFS (a queue past the socket dropped the frame: a full qdisc, the veth peer's
+#: backlog; the socket itself stays writable) the port tries again this much later.
+ENOBUFS_RETRY = 0.001
 
 
 class LinkError(Exception):
@@ -165,6 +184,12 @@ class RawSocketCounters(CounterSet):
     #: Frames read that went to the stack inside coalesced segments, and those segments.
     frames_coalesced: int = 0
     coalesced_segments: int = 0
+    #: Frames the socket refused for now (EAGAIN, ENOBUFS): kept and sent later.
+    send_eagain: int = 0
+    send_enobufs: int = 0
+    #: Times the queue reached TX_STOP (back-pressure), and drained to TX_WAKE after.
+    tx_stops: int = 0
+    tx_wakes: int = 0
     tx_ring_flushes: int = 0
     receive_error: int = 0
     memberships_added: int = 0
@@ -361,8 +386,16 @@ class RawSocketPort:
                 self.ring = TxRing(sock, self.mtu + EthernetHeader.HEADER_LEN)
             except OSError:
                 self.ring = None  # a kernel without the ring: one send per frame
-        #: Frames waiting for a free slot of the ring (bounded by TX_QUEUE_LIMIT).
+        #: Frames waiting for a free slot of the ring or for the socket to take them
+        #: (bounded by TX_QUEUE_LIMIT).
         self.queue: deque[bytes] = deque()
+        #: Back-pressure (tcpip6.stack.link): stopped at TX_STOP frames, until TX_WAKE.
+        self.stopped = False
+        self.on_writable: Callable[[float], None] | None = None
+        #: The driver's time as last given to the port, and when to try again after an
+        #: ENOBUFS (None: not waiting for that).
+        self.now = 0.0
+        self.retry_at: float | None = None
 
     @staticmethod
     def _read_interface(sock: socket.socket, ifname: str) -> tuple[bytes, int, bool]:
@@ -391,30 +424,73 @@ class RawSocketPort:
         if len(frame) > self.mtu + EthernetHeader.HEADER_LEN:
             self.counters.send_too_big_drop += 1
             return
+        if self.queue:
+            # Behind the frames already waiting, in order (with its virtio-net header
+            # when the socket has PACKET_VNET_HDR: what waits is sent as it is).
+            self._enqueue(NO_VNET + frame if self.vnet else frame)
+            if self.ring is not None:
+                self._flush()
+            return
         ring = self.ring
         if ring is None:
-            try:
-                if self.vnet:
-                    self.sock.sendmsg((NO_VNET, frame))
-                else:
-                    self.sock.send(frame)
-            except OSError:
-                # A full queue (EAGAIN, ENOBUFS) or a link that went down: a lost frame,
-                # which the protocols above recover from like any loss on the wire.
-                self.counters.send_error_drop += 1
-                return
-            self.counters.frames_sent += 1
+            header = NO_VNET if self.vnet else None
+            if not self._send(frame, header):
+                self._enqueue(frame if header is None else header + frame)
             return
-        if self.queue or not ring.put(frame):
-            if len(self.queue) >= TX_QUEUE_LIMIT:
-                self.counters.send_queue_full_drop += 1
-                return
-            self.queue.append(frame)
-            self.flush()
+        if not ring.put(frame):
+            self._enqueue(frame)
+            self._flush()
             return
         self.counters.frames_sent += 1
         if ring.pending >= TX_BATCH:
-            self.flush()
+            self._flush()
+
+    def _send(self, frame: bytes, header: bytes | None = None) -> bool:
+        """One ``send`` (of ``header`` and ``frame``: a virtio-net header goes first on a
+        PACKET_VNET_HDR socket); False when the socket refused the frame for now (kept)."""
+        try:
+            if header is None:
+                self.sock.send(frame)
+            else:
+                self.sock.sendmsg((header, frame))
+        except BlockingIOError:
+            # EAGAIN: the socket's send buffer is full (its frames wait in a queue of the
+            # kernel); it becomes writable when they leave.
+            self.counters.send_eagain += 1
+            return False
+        except OSError as exc:
+            if exc.errno == errno.ENOBUFS:
+                # A queue past the socket dropped it (a full qdisc or the peer's backlog):
+                # the socket stays writable, so try again shortly.
+                self.counters.send_enobufs += 1
+                self.retry_at = self.now + ENOBUFS_RETRY
+                return False
+            # A link that went down (ENETDOWN, ENXIO): a lost frame, which the protocols
+            # above recover from like any loss on the wire; the link events say so.
+            self.counters.send_error_drop += 1
+            return True
+        self.counters.frames_sent += 1
+        return True
+
+    def _enqueue(self, frame: bytes) -> None:
+        if len(self.queue) >= TX_QUEUE_LIMIT:
+            self.counters.send_queue_full_drop += 1
+            return
+        self.queue.append(frame)
+        if not self.stopped and len(self.queue) >= TX_STOP:
+            self.stopped = True
+            self.counters.tx_stops += 1
+
+    def tx_stopped(self) -> bool:
+        """Back-pressure (tcpip6.stack.link): TX_STOP frames wait, not yet TX_WAKE."""
+        return self.stopped
+
+    def _wake(self) -> None:
+        if self.stopped and len(self.queue) <= TX_WAKE:
+            self.stopped = False
+            self.counters.tx_wakes += 1
+            if self.on_writable is not None:
+                self.on_writable(self.now)
 
     def send_segments(self, frame: bytes, gso_size: int) -> None:
         """One TCP frame (Ethernet, IPv6, TCP with the pseudo-header sum in its checksum
@@ -423,19 +499,30 @@ class RawSocketPort:
         if not self.vnet or len(frame) > self.gso_max_size:
             self.counters.send_too_big_drop += 1
             return
-        try:
-            self.sock.sendmsg((gso_header(frame, gso_size), frame))
-        except OSError:
-            self.counters.send_error_drop += 1
-            return
-        self.counters.frames_sent += 1
+        header = gso_header(frame, gso_size)
         self.counters.large_frames_sent += 1
+        if self.queue:
+            self._enqueue(header + frame)  # behind what waits, in order
+        elif not self._send(frame, header):
+            self._enqueue(header + frame)  # kept, as any frame (back-pressure)
 
     def flush(self) -> None:
-        """Hand the filled slots of the transmit ring to the kernel (one ``send``), then
-        move waiting frames into the slots it gave back."""
+        """Hand what waits to the kernel (:meth:`_flush`), then wake the host if the
+        queue drained after it stopped. Never called from inside a call into the host
+        (``send_frame`` uses ``_flush``): ``on_writable`` is a call into the host."""
+        self._flush()
+        self._wake()
+
+    def _flush(self) -> None:
+        """The filled slots of the transmit ring (one ``send``), then the waiting frames
+        into the slots it gave back; without the ring, the waiting frames one ``send``
+        each until the socket refuses one."""
         ring = self.ring
         if ring is None:
+            if self.retry_at is None:
+                queue = self.queue
+                while queue and self._send(queue[0]):
+                    queue.popleft()
             return
         while True:
             if ring.pending:
@@ -457,12 +544,27 @@ class RawSocketPort:
                 return
 
     def wants_write(self) -> bool:
-        """Frames wait for slots: wake the port (``write_ready``) when the socket has
-        room (packet(7): a ring socket is writable when its next slot is free)."""
-        return bool(self.queue)
+        """Frames wait for the socket: wake the port (``write_ready``) when it has room
+        (packet(7): a ring socket is writable when its next slot is free). Not while
+        waiting out an ENOBUFS: the socket is writable then, the queue past it full."""
+        return bool(self.queue) and self.retry_at is None
 
     def write_ready(self, now: float) -> None:
+        self.now = now
         self.flush()
+
+    # A node of the driver: the retry after ENOBUFS.
+    def next_deadline(self) -> float | None:
+        return self.retry_at if self.queue else None
+
+    def poll(self, now: float) -> float | None:
+        self.now = now
+        if self.retry_at is not None and now >= self.retry_at:
+            self.retry_at = None
+            self.flush()
+        elif not self.queue:
+            self.retry_at = None
+        return self.next_deadline()
 
     def set_multicast_filter(self, link_addresses: frozenset[bytes]) -> None:
         wanted = set(link_addresses)
@@ -487,6 +589,7 @@ class RawSocketPort:
         """Hand the waiting frames (at most READ_BUDGET read) to the receiver, in-order
         TCP segments of one connection coalesced (:mod:`tcpip6.io.coalesce`); how many
         frames the receiver got."""
+        self.now = now
         batch = self._read_vnet() if self.vnet else self._read_plain()
         if not batch:
             return 0
@@ -579,8 +682,10 @@ class RawSocketPort:
         # Closing the socket drops its memberships too.
         self.memberships.clear()
         with contextlib.suppress(OSError):
-            self.flush()
+            self._flush()
         if self.ring is not None:
             self.ring.close()
             self.ring = None
+        self.queue.clear()
+        self.retry_at = None
         self.sock.close()

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import FrameType
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
 from tcpip6.api.sockets import Stack
 from tcpip6.io.loopback import LoopbackPort
@@ -96,14 +96,26 @@ class RealTimeDriver:
         self.nodes.append(node)
 
     def run_due(self) -> float | None:
-        """Poll every node that is due (until none is); the next deadline."""
+        """Poll every node that is due (until none is); the next deadline. Each node's
+        deadline is asked once a pass: the pass that finds none due gives the answer."""
+        best: float | None = None
         for _ in range(1000):
             now = self.now
-            due = [n for n in self.nodes if (d := n.next_deadline()) is not None and d <= now]
+            best = None
+            due: list[Node] = []
+            for node in self.nodes:
+                d = node.next_deadline()
+                if d is None:
+                    continue
+                if d <= now:
+                    due.append(node)
+                elif best is None or d < best:
+                    best = d
             if not due:
-                break
+                return best
             for node in due:
                 node.poll(now)
+        # Still due after 1000 passes (a node that is always due): at once again.
         times = [d for n in self.nodes if (d := n.next_deadline()) is not None]
         return min(times) if times else None
 
@@ -224,6 +236,7 @@ class LiveDriver(RealTimeDriver):
 
     def remove_source(self, source: FrameSource) -> None:
         self.buffered = [s for s in self.buffered if s is not source]
+        self.nodes = [n for n in self.nodes if n is not cast(object, source)]  # its timer
         self.sources.remove(source)
         if self._events.pop(source.fileno(), 0):
             self.selector.unregister(source.fileno())

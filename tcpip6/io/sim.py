@@ -5,6 +5,8 @@ host an Ethernet interface on segment ``lan0``; ``world.run_for(5)`` moves the f
 ``world.capture(path)`` writes every frame every host sends and receives to one pcap file.
 ``world.connect(h, "lan0", line_rate=100e6)`` gives the NIC a line rate: frames leave it
 one after another, each taking its bits over the rate (simnet itself has delay, no rate).
+``tx_queue=(limit, stop_at)`` beside it gives that NIC's queue back-pressure
+(:mod:`tcpip6.stack.link`): it stops at ``stop_at`` frames and wakes the host when drained.
 """
 
 from __future__ import annotations
@@ -41,10 +43,17 @@ class LineRatePort:
     full transmit queue). Driven by the world like a host (``next_deadline``/``poll``)."""
 
     def __init__(
-        self, port: SimPort, network: SimNetwork, rate: float, queue_limit: int = TX_QUEUE_LEN
+        self,
+        port: SimPort,
+        network: SimNetwork,
+        rate: float,
+        queue_limit: int = TX_QUEUE_LEN,
+        stop_at: int | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError("a line rate is positive (bits per second)")
+        if stop_at is not None and not 0 < stop_at <= queue_limit:
+            raise ValueError("the high-water mark is within the queue (1..queue_limit)")
         self.port = port
         self.network = network
         self.rate = rate
@@ -52,6 +61,16 @@ class LineRatePort:
         self.queue: deque[tuple[float, bytes]] = deque()
         self.busy_until = 0.0
         self.dropped = 0
+        # Back-pressure (tcpip6.stack.link): with a high-water mark ``stop_at`` the queue
+        # stops there, and wakes (``on_writable``) when it has drained to a quarter of it.
+        self.stop_at = stop_at
+        self.wake_at = 0 if stop_at is None else stop_at // 4
+        self.stopped = False
+        self.stops = 0
+        self.on_writable: Callable[[float], None] | None = None
+
+    def tx_stopped(self) -> bool:
+        return self.stopped
 
     @property
     def backlog(self) -> int:
@@ -66,6 +85,9 @@ class LineRatePort:
         start = max(self.network.now, self.busy_until)
         self.busy_until = start + (len(frame) + ETHERNET_OVERHEAD) * 8 / self.rate
         self.queue.append((self.busy_until, frame))
+        if self.stop_at is not None and not self.stopped and len(self.queue) >= self.stop_at:
+            self.stopped = True
+            self.stops += 1
 
     def set_multicast_filter(self, link_addresses: frozenset[bytes]) -> None:
         self.port.set_multicast_filter(link_addresses)
@@ -77,6 +99,10 @@ class LineRatePort:
     def poll(self, now: float) -> float | None:
         while self.queue and self.queue[0][0] <= now:
             self.port.send_frame(self.queue.popleft()[1])
+        if self.stopped and len(self.queue) <= self.wake_at:
+            self.stopped = False
+            if self.on_writable is not None:
+                self.on_writable(now)
         return self.next_deadline()
 
 
@@ -144,25 +170,43 @@ class SimWorld(SimNetwork):
         params: InterfaceParameters | None = None,
         name: str | None = None,
         line_rate: float | None = None,
+        tx_queue: tuple[int, int] | None = None,
     ) -> Interface:
+        """``tx_queue=(limit, stop_at)`` (with ``line_rate``): the NIC's transmit queue
+        holds ``limit`` frames and has back-pressure, stopping at ``stop_at``."""
         seg = self.segment(segment)
         self._nics += 1
         mac = mac or mac_for(self._nics)
         port = seg.attach(mac)
-        link = EthernetLink(self._shaped(host, port, line_rate), mac, mtu=seg.mtu)
+        shaped = self._shaped(host, port, line_rate, tx_queue)
+        link = EthernetLink(shaped, mac, mtu=seg.mtu)
         iface = host.add_interface(link, name=name or f"eth{len(host.interfaces)}", params=params)
+        if isinstance(shaped, LineRatePort) and tx_queue is not None:
+            shaped.on_writable = partial(host.link_writable, iface)
         port.receiver = partial(host.receive, iface)
         port.node = host
         self._interfaces.append(iface)
         self._listen()
         return iface
 
-    def _shaped(self, host: Host, port: SimPort, line_rate: float | None) -> SimPort | LineRatePort:
+    def _shaped(
+        self,
+        host: Host,
+        port: SimPort,
+        line_rate: float | None,
+        tx_queue: tuple[int, int] | None = None,
+    ) -> SimPort | LineRatePort:
         if line_rate is None:
+            if tx_queue is not None:
+                raise ValueError("a transmit queue drains at a line rate: give line_rate")
             return port
-        shaper = LineRatePort(port, self, line_rate)
+        if tx_queue is None:
+            shaper = LineRatePort(port, self, line_rate)
+        else:
+            shaper = LineRatePort(port, self, line_rate, tx_queue[0], stop_at=tx_queue[1])
         self.line_rate_ports.append(shaper)
-        self.add_node(shaper, owner=host, reaches_owner=False)
+        # With back-pressure, draining the queue wakes the host (Host.link_writable).
+        self.add_node(shaper, owner=host, reaches_owner=tx_queue is not None)
         return shaper
 
     def router(self, name: str) -> Router:

@@ -223,6 +223,17 @@ class Host:
         iface.link_is_up = False
         self.routes.forget_sources()
 
+    def link_writable(self, iface: Interface, now: float) -> None:
+        """``iface``'s port has drained its transmit queue after it stopped (back-pressure,
+        :mod:`tcpip6.stack.link`): the TCP connections that stopped for it send again."""
+        now = self._enter(now)
+        try:
+            self.tcp.link_writable(iface, now)
+        except Exception:
+            self._internal_error("link_writable")
+        finally:
+            self._leave(now)
+
     def link_up(self, iface: Interface, now: float) -> None:
         """``iface`` is attached to a link again (perhaps another one) and so enabled again:
 

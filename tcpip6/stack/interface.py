@@ -141,6 +141,13 @@ class Interface:
         link.transmit_segments(packet, dst_link, gso_size)
         return True
 
+    def tx_stopped(self) -> bool:
+        """The link's transmit queue is above its high-water mark (back-pressure,
+        :mod:`tcpip6.stack.link`): whoever can wait stops adding to it until
+        ``Host.link_writable``. False for a link that never holds frames back."""
+        stopped = getattr(self.link, "tx_stopped", None)
+        return stopped is not None and bool(stopped())
+
     def set_trace_sink(self, sink: TraceSink | None) -> None:
         for owner in (self.addresses, self.neighbors):
             owner.trace_sink = sink

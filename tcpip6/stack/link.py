@@ -16,11 +16,34 @@ address, the link MTU, and six entry points:
 Receive goes the other way: the I/O side hands whole frames to ``Host.receive``, which asks
 the link to ``decapsulate`` them. The Ethernet module (RFC 2464) serves simnet, AF_PACKET and
 TAP alike: where the frames go is a :class:`FramePort`.
+
+Back-pressure (send completion: the MSR stack's NDIS send-complete, in the shape of
+Linux's transmit queue stop and wake). A port that cannot hand a frame on at once (a NIC
+queue draining at line rate, a packet socket the kernel answers EAGAIN or ENOBUFS) keeps
+it in a bounded transmit queue of its own instead of losing it, and says so through two
+optional members (:class:`TransmitQueue`):
+
+- ``tx_stopped() -> bool``: the queue is above the port's high-water mark, and whoever
+  can wait should stop adding to it. ``send_frame`` still takes every frame (up to the
+  port's hard limit, past which it drops and counts): an ACK, a Neighbor Advertisement
+  is never held back by a bulk sender's stop;
+- ``on_writable(now)``: a callback the port calls once, when its queue has drained to
+  the low-water mark after it stopped. Whoever wires the port to a host sets it to
+  ``Host.link_writable(interface, now)``.
+
+A link module passes its port's ``tx_stopped`` on (``EthernetLink.tx_stopped``); the core
+asks ``Interface.tx_stopped()`` and never sees the queue. What stops: TCP sends no new
+segment while the interface it goes out on is stopped (local congestion, Linux's "qdisc
+full" and TCP Small Queues: no window reduction, no retransmission timeout, the frames
+are not lost), and resumes on ``Host.link_writable``; a UDP socket gets EAGAIN when
+non-blocking and waits when blocking, a raw socket ENOBUFS, as a Linux socket whose
+frames wait in a full queue (``tcpip6.api.sockets``). A port without the two members
+never holds a frame back (loopback, tunnels).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import Protocol, cast
@@ -55,6 +78,23 @@ class SegmentingPort(FramePort, Protocol):
     gso_max_size: int
 
     def send_segments(self, frame: bytes, gso_size: int) -> None: ...
+
+
+class TransmitQueue(FramePort, Protocol):
+    """A port with back-pressure (see the module docstring): it keeps what it cannot send
+    now, says when it is above its high-water mark, and calls ``on_writable`` when it has
+    drained after that."""
+
+    on_writable: Callable[[float], None] | None
+
+    def tx_stopped(self) -> bool: ...
+
+
+def port_tx_stopped(port: FramePort) -> bool:
+    """Whether ``port``'s transmit queue is stopped; False for a port that never holds
+    frames back (one without ``tx_stopped``)."""
+    stopped: Callable[[], bool] | None = getattr(port, "tx_stopped", None)
+    return stopped is not None and stopped()
 
 
 @quick_init
@@ -146,6 +186,11 @@ class EthernetLink:
         to cut into segments of ``gso_size`` octets of data (only when
         :attr:`gso_max_size` says the port can)."""
         cast(SegmentingPort, self.port).send_segments(self.frame_bytes(packet, dst_link), gso_size)
+
+    def tx_stopped(self) -> bool:
+        """Back-pressure (module docstring): the port's transmit queue is stopped (asked
+        of the port each time: a link can be given another port)."""
+        return port_tx_stopped(self.port)
 
     def set_multicast_addresses(self, link_addresses: Iterable[bytes]) -> None:
         self.multicast = frozenset(link_addresses)

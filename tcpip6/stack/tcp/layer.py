@@ -111,6 +111,10 @@ class TcpCounters(CounterSet):
     syn_attack_entered: int = 0
     syn_attack_left: int = 0
     syn_attack_reduced_retransmissions: int = 0
+    #: Times a connection stopped sending because the transmit queue of its interface
+    #: was full (local congestion, stack/link.py), and resumed when it drained.
+    local_congestion_stops: int = 0
+    local_congestion_resumes: int = 0
 
 
 class Tcp:
@@ -138,6 +142,9 @@ class Tcp:
         self.half_open = 0
         self.half_open_retried: set[Connection] = set()
         self.under_attack = False
+        #: Connections stopped by local congestion (the interface whose transmit queue
+        #: was full), in the order they stopped: Tcp.link_writable resumes them.
+        self.stopped: dict[Connection, Interface] = {}
         host.register_protocol(wire_ipv6.IPPROTO_TCP, self.receive, self.control)
 
     # -- opening --------------------------------------------------------------------------
@@ -295,6 +302,25 @@ class Tcp:
         self.counters.out_segs += 1
         body = seg.build(conn.local_address, dst)
         self.host.ipv6.send_on(iface, next_hop, conn.local_address, dst, 6, body, now)
+        self._local_congestion(conn, iface)
+
+    def _local_congestion(self, conn: Connection, iface: Interface) -> None:
+        if iface.tx_stopped() and conn not in self.stopped:
+            # Local congestion (Linux's full qdisc, TCP Small Queues): the segment is
+            # queued, not lost; no new one goes until the queue drains (Sender.output).
+            self.stopped[conn] = iface
+            self.counters.local_congestion_stops += 1
+
+    def link_writable(self, iface: Interface, now: float) -> None:
+        """``iface``'s transmit queue drained: the connections it stopped send again, in
+        the order they stopped, until it stops again."""
+        stopped = self.stopped
+        for conn in [c for c, i in stopped.items() if i is iface]:
+            if iface.tx_stopped():
+                return
+            del stopped[conn]
+            self.counters.local_congestion_resumes += 1
+            conn.snd.output(now)
 
     def segment_offload_size(self, conn: Connection, now: float) -> int:
         """The largest IPv6 packet of this connection's that its link segments itself
@@ -327,6 +353,7 @@ class Tcp:
         self.host.ipv6.send_tcp_segments(
             iface, next_hop, conn.local_address, dst, body, gso_size, now
         )
+        self._local_congestion(conn, iface)
 
     def send_reset(self, conn: Connection, ack_field: int, now: float) -> None:
         """<SEQ=SEG.ACK><CTL=RST> from a connection's addresses."""
@@ -572,6 +599,7 @@ class Tcp:
         """The TCB is deleted (CLOSED, or a passive copy back in LISTEN)."""
         TCP_GRAPH.detach(conn)
         self.time_wait.pop(conn, None)
+        self.stopped.pop(conn, None)
         if conn.remote_address is not None:
             key = (conn.local_address, conn.local_port, conn.remote_address, conn.remote_port)
             if self.connections.get(key) is conn:

@@ -335,8 +335,11 @@ class Sender:
         budget = 1024
         sent_any = False
         gso = self.segment_offload_room(now)
+        stopped = self.conn.tcp.stopped
         while budget:
             budget -= 1
+            if stopped and self.conn in stopped:
+                break  # local congestion: Tcp.link_writable calls output again
             # Skip what the peer already holds (RFC 6675 §5.1: SACKed data is not resent).
             cover = sacked.covering(self.nxt) if sacked else None
             if cover is not None:
