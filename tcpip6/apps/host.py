@@ -463,16 +463,15 @@ class LiveHost:
     def packet_port(self, ifname: str) -> RawSocketPort:
         """The AF_PACKET port of ``ifname``. Segmentation offload (tcpip6.io.rawsock): on
         unless --no-offload or TCPIP6_OFFLOAD=0, off by itself where the kernel refuses
-        it. Without it, a frame per segment goes out in batches through the transmit ring
-        (unless TCPIP6_TX_RING=0): one system call per frame held a bulk sender under
-        30 MB/s. With offload the ring is off (TCPIP6_TX_RING=1: on, offload off): on a
-        loaded machine it cut the sender's preemptions but not its stalls (see that
-        module)."""
+        it. The transmit ring only with TCPIP6_TX_RING=1 (and then without offload): a
+        frame that a queue past the socket drops (a full qdisc, the veth peer's backlog)
+        is lost without a word to a ring's sender, where a plain ``send`` gets ENOBUFS and
+        the port keeps the frame (back-pressure)."""
         offload = self.config.offload and os.environ.get("TCPIP6_OFFLOAD") != "0"
         ring = os.environ.get("TCPIP6_TX_RING", "")
         return RawSocketPort(
             ifname,
-            tx_ring=ring == "1" or (not offload and ring != "0"),
+            tx_ring=ring == "1",
             offload=offload,
             # Receive coalescing (tcpip6.io.coalesce) is the port's own batching, with or
             # without offload; TCPIP6_COALESCE=0 turns it off.

@@ -34,8 +34,8 @@ says it is stopped (``tx_stopped``): TCP stops sending new segments; at :data:`T
 calls ``on_writable``, which the live host points at ``Host.link_writable``.
 
 
-With ``tx_ring=True`` (the live host: without segmentation offload, unless
-``TCPIP6_TX_RING=0`` in its environment; with ``TCPIP6_TX_RING=1`` always) frames
+With ``tx_ring=True`` (the live host: with ``TCPIP6_TX_RING=1`` in its environment, and
+then without segmentation offload) frames
 are sent through a transmit ring (``PACKET_TX_RING``, packet(7) and the kernel's
 packet_mmap.rst): :meth:`RawSocketPort.send_frame` copies a frame into a slot of the
 shared ring, and one ``send`` hands every filled slot to the kernel
