@@ -10,7 +10,15 @@ from __future__ import annotations
 import errno
 from collections import deque
 
-from tcpip6.io.rawsock import ENOBUFS_RETRY, TX_STOP, TX_WAKE, RawSocketCounters, RawSocketPort
+from tcpip6.io.rawsock import (
+    ENOBUFS_RETRY,
+    NO_VNET,
+    TX_STOP,
+    TX_WAKE,
+    RawSocketCounters,
+    RawSocketPort,
+    gso_header,
+)
 
 
 class Refusing:
@@ -26,6 +34,10 @@ class Refusing:
         self.sent.append(frame)
         return len(frame)
 
+    def sendmsg(self, buffers: tuple[bytes, ...]) -> int:
+        """A PACKET_VNET_HDR socket's send: the virtio-net header, then the frame."""
+        return self.send(b"".join(buffers))
+
 
 def _port() -> tuple[RawSocketPort, Refusing, list[float]]:
     port = RawSocketPort.__new__(RawSocketPort)
@@ -35,6 +47,7 @@ def _port() -> tuple[RawSocketPort, Refusing, list[float]]:
     port.counters = RawSocketCounters()
     port.queue = deque()
     port.stopped, port.now, port.retry_at = False, 0.0, None
+    port.vnet, port.gso_max_size = False, 0
     port.on_writable = wakes.append
     return port, sock, wakes
 
@@ -103,3 +116,26 @@ def test_a_link_that_is_gone_loses_the_frame_and_counts_it() -> None:
     port.send_frame(frame(0))
     assert not port.queue
     assert port.counters.send_error_drop == 1
+
+
+def test_with_the_virtio_header_a_kept_frame_keeps_its_header() -> None:
+    """With segmentation offload (PACKET_VNET_HDR) every send starts with a virtio-net
+    header: a frame kept for later, a large one asking for GSO included, is sent with the
+    header it would have had, in order."""
+    port, sock, _ = _port()
+    port.vnet, port.gso_max_size = True, 65535
+    large = bytes(14) + bytes(40) + bytes(20) + bytes(3000)
+    port.send_frame(frame(0))
+    sock.refuse = BlockingIOError(errno.EAGAIN, "full")
+    port.send_frame(frame(1))
+    port.send_segments(large, 1440)
+    port.send_frame(frame(2))
+    sock.refuse = None
+    port.write_ready(1.0)
+    assert sock.sent == [
+        NO_VNET + frame(0),
+        NO_VNET + frame(1),
+        gso_header(large, 1440) + large,
+        NO_VNET + frame(2),
+    ]
+    assert port.counters.send_error_drop == 0
