@@ -326,6 +326,11 @@ class Tcp:
         """The largest IPv6 packet of this connection's that its link segments itself
         (segmentation offload; 0: none), from which the sender makes segments that carry
         several MSS of data (:meth:`transmit_segments`)."""
+        for iface in self.host.interfaces:
+            if iface.link.gso_max_size:
+                break
+        else:
+            return 0  # no link of this host segments: no route to look up
         route = self.route_for(conn, now)
         if route is None or conn.remote_address is None:
             return 0

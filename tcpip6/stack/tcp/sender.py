@@ -334,7 +334,7 @@ class Sender:
         sacked = self.sacked
         budget = 1024
         sent_any = False
-        gso = self.segment_offload_room(now)
+        gso = -1  # asked of the link (segment_offload_room) when a large segment could go
         stopped = self.conn.tcp.stopped
         while budget:
             budget -= 1
@@ -369,8 +369,10 @@ class Sender:
                         self._arm(T.SWS_OVERRIDE, now + self.conn.params.sws_override)
                     break
                 fin = self.fin_queued and n == avail
-                if gso and n == smss and not fin and not sacked and self.nxt >= self.max:
-                    k = min(avail, usable, gso) // smss
+                if n == smss and avail > smss and usable > smss and not sacked:
+                    if gso < 0:
+                        gso = self.segment_offload_room(now)
+                    k = min(avail, usable, gso) // smss if self.nxt >= self.max else 0
                     if k > 1:
                         self.send_segments(self.nxt, k, smss, now)
                         sent_any = True

@@ -143,9 +143,20 @@ class RackRecovery(SackRecovery):
         snd = self.snd
         una = snd.una
         sacked = snd.sacked
+        segs = self.segs
+        if not sacked:
+            # Nothing SACKed: what this ACK delivered is the segments below SND.UNA, a
+            # prefix of the scoreboard (in send-offset order), found without a full pass.
+            i, n = 0, len(segs)
+            while i < n and segs[i].end <= una:
+                i += 1
+            if not i:
+                return []
+            self.segs = segs[i:]
+            return segs[:i]
         keep: list[SentSegment] = []
         gone: list[SentSegment] = []
-        for s in self.segs:
+        for s in segs:
             if s.end <= una:
                 gone.append(s)
                 continue
@@ -228,8 +239,12 @@ class RackRecovery(SackRecovery):
         reo_wnd = self.reo_wnd()
         rtt = self.rtt
         timeout = 0.0
+        xmit_ts, end_seq = self.xmit_ts, self.end_seq
         for s in self.segs:
-            if s.lost or not sent_after(self.xmit_ts, self.end_seq, s.xmit_ts, s.end):
+            # sent_after(RACK.xmit_ts, RACK.end_seq, s.xmit_ts, s.end_seq), written out:
+            # this runs for every segment in flight on every ACK.
+            t = s.xmit_ts
+            if s.lost or not (xmit_ts > t or (xmit_ts == t and end_seq > s.end)):
                 continue
             remaining = s.xmit_ts + rtt + reo_wnd - now
             if remaining <= 0:
