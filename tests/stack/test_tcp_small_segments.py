@@ -8,7 +8,7 @@ from __future__ import annotations
 from tcpip6.api import sockets as so
 from tcpip6.api import stream as st
 from tcpip6.api.stream import StreamSocket
-from tcpip6.wire.tcp import ACK, TcpSegment, Timestamps
+from tcpip6.wire.tcp import ACK, FIN, TcpSegment, Timestamps
 from tests.stack.conftest import Pair
 from tests.stack.tcpscenario import (
     Connected,
@@ -149,3 +149,35 @@ def test_two_full_segments_are_acknowledged_at_once(pair: Pair) -> None:
     [ack] = pure_acks(wire, "b")
     assert ack.seg.ack == (second.seg.seq + 1428) % 2**32
     assert round(ack.t - second.t, 4) == 0.0001  # the moment the second arrived
+
+
+def test_the_last_runt_goes_with_the_fin_without_waiting_for_a_delayed_ack(pair: Pair) -> None:
+    """Bulk data whose last segment is short, then close: Nagle would hold that runt until
+    everything before it is acknowledged, which the receiver delays (200 ms) for the odd
+    full segment before it; the runt carries the FIN, so it goes at once (Linux's rule
+    too: no Nagle for the final FIN)."""
+    c = connected(pair)
+    wire = tcp_wire(pair.world)
+    mss = c.ca.mss
+    c.client.send(b"x" * (3 * mss + 100))
+    c.client.close()
+    pair.world.run_for(1.0)
+    assert _read(c, 3 * mss + 100) == b"x" * (3 * mss + 100)
+    sent = data_segments(wire, "a")
+    assert [len(s.data) for s in sent] == [mss, mss, mss, 100]
+    assert sent[-1].has(FIN)
+    assert sent[-1].t - sent[0].t < 0.01  # not the 200 ms of a delayed ACK
+
+
+def test_nagle_still_holds_a_runt_without_the_fin(pair: Pair) -> None:
+    """The same data without the close: the runt waits for the delayed ACK, as RFC 1122
+    §4.2.3.4 asks."""
+    c = connected(pair)
+    wire = tcp_wire(pair.world)
+    mss = c.ca.mss
+    c.client.send(b"x" * (3 * mss + 100))
+    pair.world.run_for(1.0)
+    assert _read(c, 3 * mss + 100) == b"x" * (3 * mss + 100)
+    sent = data_segments(wire, "a")
+    assert [len(s.data) for s in sent] == [mss, mss, mss, 100]
+    assert round(sent[-1].t - sent[0].t, 1) == 0.2

@@ -364,11 +364,15 @@ class Sender:
                     # flight open it; a runt now (or from the SWS timer, which is for a
                     # small offered window, RFC 1122 §4.2.3.4) would only waste a segment.
                     break
-                if n < smss and not override and not self.may_send_small(n, avail):
+                fin = self.fin_queued and n == avail
+                # Nagle (RFC 1122 §4.2.3.4 (b)) holds a runt while data is unacknowledged,
+                # but not the last one, which carries the FIN: nothing more will join it,
+                # and held, it would wait for the peer's delayed ACK (as Linux's
+                # tcp_nagle_test: "Don't use the nagle rule for ... the final FIN").
+                if n < smss and not override and not fin and not self.may_send_small(n, avail):
                     if not self._armed(T.SWS_OVERRIDE) and n < avail:
                         self._arm(T.SWS_OVERRIDE, now + self.conn.params.sws_override)
                     break
-                fin = self.fin_queued and n == avail
                 if n == smss and avail > smss and usable > smss and not sacked:
                     if gso < 0:
                         gso = self.segment_offload_room(now)
