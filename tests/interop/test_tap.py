@@ -26,6 +26,7 @@ import pytest
 from tests import tshark
 from tests.interop import netns
 from tests.interop.netns import LineReader, Topology
+from tests.interop.test_offload import ECHO
 
 TAP = "tap6"
 _serial = itertools.count(1)
@@ -130,18 +131,6 @@ def test_unusable_tap_name_is_a_one_line_error(
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert message in done.stderr
-
-
-ECHO = """
-import socket, sys, threading
-data = bytes((i * 7 + (i >> 12)) % 251 for i in range(int(sys.argv[2])))
-s = socket.create_connection((sys.argv[1], 7), timeout=30)
-threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR))).start()
-got = bytearray()
-while chunk := s.recv(65536):
-    got += chunk
-print("echoed" if got == data else f"got {len(got)} octets, not the same")
-"""
 
 
 def test_tcp_echo_over_the_tap_with_offload(namespace: Topology, tmp_path: Path) -> None:

@@ -287,18 +287,28 @@ class Tcp:
         return self.host.suspect_router_for(conn.remote_address, conn.interface, now)
 
     # -- sending --------------------------------------------------------------------------
-    def transmit(self, conn: Connection, seg: TcpSegment, now: float) -> None:
+    def _next_hop(
+        self, conn: Connection, now: float
+    ) -> tuple[IPv6Address, Interface, IPv6Address] | None:
+        """The destination, interface and next hop of ``conn``'s next segment; None (the
+        segment is not sent) when it has no route."""
         dst = conn.remote_address
         if dst is None:
-            return
+            return None
         route = self.host.route(dst, conn.interface, now)
         if route is None:
             self.host.ip.no_route_drop += 1
             # RFC 5461 §4: kept as a soft error and reported if the connection times out
             # (Linux does the same when a route lookup fails, e.g. its interface is gone).
             conn.soft_error = OSError(errno.ENETUNREACH, "Network is unreachable")
+            return None
+        return dst, route[0], route[1]
+
+    def transmit(self, conn: Connection, seg: TcpSegment, now: float) -> None:
+        hop = self._next_hop(conn, now)
+        if hop is None:
             return
-        iface, next_hop = route
+        dst, iface, next_hop = hop
         self.counters.out_segs += 1
         body = seg.build(conn.local_address, dst)
         self.host.ipv6.send_on(iface, next_hop, conn.local_address, dst, 6, body, now)
@@ -344,15 +354,10 @@ class Tcp:
         """``seg`` carries more than ``gso_size`` octets of data: it leaves as the segments
         of ``gso_size`` octets the link (or, failing that, the IPv6 layer) cuts it into,
         each counted as sent."""
-        dst = conn.remote_address
-        if dst is None:
+        hop = self._next_hop(conn, now)
+        if hop is None:
             return
-        route = self.host.route(dst, conn.interface, now)
-        if route is None:
-            self.host.ip.no_route_drop += 1
-            conn.soft_error = OSError(errno.ENETUNREACH, "Network is unreachable")
-            return
-        iface, next_hop = route
+        dst, iface, next_hop = hop
         self.counters.out_segs += -(-len(seg.payload) // gso_size)
         body = seg.build_partial(conn.local_address, dst)
         self.host.ipv6.send_tcp_segments(
