@@ -170,8 +170,8 @@ def test_the_last_runt_goes_with_the_fin_without_waiting_for_a_delayed_ack(pair:
 
 
 def test_nagle_still_holds_a_runt_without_the_fin(pair: Pair) -> None:
-    """The same data without the close: the runt waits for the delayed ACK, as RFC 1122
-    §4.2.3.4 asks."""
+    """The same data without the close: the runt waits for the delayed ACK, as Nagle
+    (RFC 1122 §4.2.3.4) asks."""
     c = connected(pair)
     wire = tcp_wire(pair.world)
     mss = c.ca.mss
