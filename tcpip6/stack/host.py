@@ -212,6 +212,7 @@ class Host:
             self.routes.forget_interface(iface)
             self.routes.forget_sources()
             self.interfaces.remove(iface)
+            self.tcp.forget_interface(iface, now)
         finally:
             self._leave(now)
 

@@ -13,6 +13,7 @@ wait when blocking (every datagram arrives); a raw socket gets ENOBUFS
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 
@@ -20,6 +21,7 @@ import pytest
 
 from tcpip6.api import sockets as so
 from tcpip6.io.sim import LineRatePort, SimWorld
+from tcpip6.stack.machines.tcp import TcpState
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.tcp import TcpParameters
 from tests.stack.conftest import A_LL, B_LL, Pair
@@ -157,3 +159,35 @@ def test_a_ttcp_udp_job_waits_for_room_instead_of_failing() -> None:
     assert len(rx.queue) == 1 + opts.nbuf + 1 + END_MARKS  # start mark, data, end marks
     assert nic.stops > 0
     assert nic.dropped == 0
+
+
+def test_a_connection_stopped_on_an_interface_that_goes_away_times_out() -> None:
+    """Local congestion on an interface that is then removed: the queue is gone with it,
+    so the connection is stopped no more (not left among the stopped ones for a wake-up
+    that cannot come); it finds no route and times out with ENETUNREACH (RFC 5461 §4), as
+    any connection through a removed interface does."""
+    pair, _ = _pair(backpressure=True)
+
+    def big_window(p: TcpParameters) -> TcpParameters:
+        return dataclasses.replace(p, receive_buffer=4 * 1024 * 1024)
+
+    c = connected(pair, None, big_window)
+    c.client.setblocking(False)
+    conn = c.ca
+    for _ in range(2000):  # keep the send buffer full until the NIC's queue stops
+        if conn in pair.a.tcp.stopped:
+            break
+        with contextlib.suppress(BlockingIOError):
+            c.client.send(bytes(65536))
+        with contextlib.suppress(BlockingIOError):
+            c.server.recv(1 << 20)
+        pair.world.run_for(0.001)
+    assert conn in pair.a.tcp.stopped
+    pair.a.remove_interface(pair.ia, pair.world.now)
+    assert conn not in pair.a.tcp.stopped
+    pair.world.run_for(200.0)
+    assert conn.state is TcpState.CLOSED
+    c.client.setblocking(True)
+    with pytest.raises(OSError) as exc:
+        c.client.recv(100)
+    assert exc.value.errno == errno.ENETUNREACH

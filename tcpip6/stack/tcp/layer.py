@@ -332,6 +332,16 @@ class Tcp:
             self.counters.local_congestion_resumes += 1
             conn.snd.output(now)
 
+    def forget_interface(self, iface: Interface, now: float) -> None:
+        """``iface`` is gone, and its transmit queue with it: the connections it stopped
+        are stopped no more. They send again, find no route (a soft error, RFC 5461 §4)
+        and time out with it unless a route comes back (``Host.remove_interface``)."""
+        stopped = self.stopped
+        for conn in [c for c, i in stopped.items() if i is iface]:
+            del stopped[conn]
+            self.counters.local_congestion_resumes += 1
+            conn.snd.output(now)
+
     def segment_offload_size(self, conn: Connection, now: float) -> int:
         """The largest IPv6 packet of this connection's that its link segments itself
         (segmentation offload; 0: none), from which the sender makes segments that carry
