@@ -18,11 +18,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+# The cryptography package (its Rust bindings) is imported when a key is first made
+# (``keyed``): a host without SAs, and every command line tool, starts without it.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 
 class KeyedIntegrity(Protocol):
@@ -106,6 +107,8 @@ class EncryptionAlgorithm:
             return NullCipher()
         if self.name == "aes-cbc":
             return AesCbc(key)
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
         if self.name == "aes-gcm-16":
             return Aead(AESGCM(key[:-4]), key[-4:], block_size=4)
         return Aead(ChaCha20Poly1305(key[:-4]), key[-4:], block_size=4)
@@ -149,16 +152,19 @@ class AesCbc:
     aead = False
 
     def __init__(self, key: bytes) -> None:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
         self._key = algorithms.AES(key)
+        self._cipher, self._cbc = Cipher, modes.CBC
 
     def encrypt(self, iv: bytes, plaintext: bytes, aad: bytes) -> bytes:
-        enc = Cipher(self._key, modes.CBC(iv)).encryptor()
+        enc = self._cipher(self._key, self._cbc(iv)).encryptor()
         return enc.update(plaintext) + enc.finalize()
 
     def decrypt(self, iv: bytes, ciphertext: bytes, aad: bytes) -> bytes | None:
         if len(ciphertext) % self.block_size:
             return None
-        dec = Cipher(self._key, modes.CBC(iv)).decryptor()
+        dec = self._cipher(self._key, self._cbc(iv)).decryptor()
         return dec.update(ciphertext) + dec.finalize()
 
 
@@ -171,6 +177,9 @@ class Aead:
     aead = True
 
     def __init__(self, cipher: AESGCM | ChaCha20Poly1305, salt: bytes, block_size: int) -> None:
+        from cryptography.exceptions import InvalidTag
+
+        self._invalid_tag = InvalidTag
         self._cipher = cipher
         self._salt = salt
         self.block_size = block_size
@@ -182,5 +191,5 @@ class Aead:
         try:
             # The tag is checked by the library (in constant time) before any plaintext.
             return self._cipher.decrypt(self._salt + iv, ciphertext, aad)
-        except InvalidTag:
+        except self._invalid_tag:
             return None
