@@ -33,7 +33,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from ipaddress import IPv6Address
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from tcpip6.wire import ext, nd
 from tcpip6.wire.checksum import upper_layer_checksum
@@ -731,21 +731,28 @@ def _icmp_fields(buf: bytes | bytearray | memoryview, src: IPv6Address, dst: IPv
 
 
 @dataclass(frozen=True, slots=True)
-class HaadRequest:
-    """RFC 6275 §6.5: Type 144, Code 0, an Identifier to match the reply."""
+class _IdentifierOnly:
+    """An ICMPv6 message of RFC 6275 that carries nothing but an Identifier (Code 0, then
+    Reserved): the Home Agent Address Discovery Request (RFC 6275 §6.5) and the Mobile
+    Prefix Solicitation (RFC 6275 §6.7). Each subclass names its Type."""
 
     identifier: int
 
-    TYPE: ClassVar[int] = ICMPV6_HAAD_REQUEST
+    TYPE: ClassVar[int]
 
     @classmethod
-    def parse(
-        cls, buf: bytes | bytearray | memoryview, src: IPv6Address, dst: IPv6Address
-    ) -> HaadRequest:
+    def parse(cls, buf: bytes | bytearray | memoryview, src: IPv6Address, dst: IPv6Address) -> Self:
         return cls(_icmp_fields(buf, src, dst))
 
     def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
         return _icmp_build(_ICMP_ID.pack(self.TYPE, 0, 0, self.identifier, 0), b"", src, dst)
+
+
+@dataclass(frozen=True, slots=True)
+class HaadRequest(_IdentifierOnly):
+    """RFC 6275 §6.5: Type 144, Code 0, an Identifier to match the reply."""
+
+    TYPE: ClassVar[int] = ICMPV6_HAAD_REQUEST
 
 
 @dataclass(frozen=True, slots=True)
@@ -775,21 +782,10 @@ class HaadReply:
 
 
 @dataclass(frozen=True, slots=True)
-class MobilePrefixSolicitation:
+class MobilePrefixSolicitation(_IdentifierOnly):
     """RFC 6275 §6.7: Type 146, an Identifier to match the advertisement."""
 
-    identifier: int
-
     TYPE: ClassVar[int] = ICMPV6_MOBILE_PREFIX_SOLICITATION
-
-    @classmethod
-    def parse(
-        cls, buf: bytes | bytearray | memoryview, src: IPv6Address, dst: IPv6Address
-    ) -> MobilePrefixSolicitation:
-        return cls(_icmp_fields(buf, src, dst))
-
-    def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
-        return _icmp_build(_ICMP_ID.pack(self.TYPE, 0, 0, self.identifier, 0), b"", src, dst)
 
 
 @dataclass(frozen=True, slots=True)
