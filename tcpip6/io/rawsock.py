@@ -424,21 +424,12 @@ class RawSocketPort:
         if len(frame) > self.mtu + EthernetHeader.HEADER_LEN:
             self.counters.send_too_big_drop += 1
             return
-        if self.queue:
-            # Behind the frames already waiting, in order (with its virtio-net header
-            # when the socket has PACKET_VNET_HDR: what waits is sent as it is).
-            self._enqueue(NO_VNET + frame if self.vnet else frame)
-            if self.ring is not None:
-                self._flush()
-            return
         ring = self.ring
         if ring is None:
-            header = NO_VNET if self.vnet else None
-            if not self._send(frame, header):
-                self._enqueue(frame if header is None else header + frame)
+            self._send_or_keep(frame, NO_VNET if self.vnet else None)
             return
-        if not ring.put(frame):
-            self._enqueue(frame)
+        if self.queue or not ring.put(frame):
+            self._enqueue(frame)  # behind the frames already waiting, in order
             self._flush()
             return
         self.counters.frames_sent += 1
@@ -472,6 +463,13 @@ class RawSocketPort:
         self.counters.frames_sent += 1
         return True
 
+    def _send_or_keep(self, frame: bytes, header: bytes | None) -> None:
+        """Send ``frame`` now, unless frames wait (it goes behind them, in order) or the
+        socket refuses it: then it is kept, with its virtio-net header (what waits is
+        sent as it is)."""
+        if self.queue or not self._send(frame, header):
+            self._enqueue(frame if header is None else header + frame)
+
     def _enqueue(self, frame: bytes) -> None:
         if len(self.queue) >= TX_QUEUE_LIMIT:
             self.counters.send_queue_full_drop += 1
@@ -499,12 +497,8 @@ class RawSocketPort:
         if not self.vnet or len(frame) > self.gso_max_size:
             self.counters.send_too_big_drop += 1
             return
-        header = gso_header(frame, gso_size)
         self.counters.large_frames_sent += 1
-        if self.queue:
-            self._enqueue(header + frame)  # behind what waits, in order
-        elif not self._send(frame, header):
-            self._enqueue(header + frame)  # kept, as any frame (back-pressure)
+        self._send_or_keep(frame, gso_header(frame, gso_size))
 
     def flush(self) -> None:
         """Hand what waits to the kernel (:meth:`_flush`), then wake the host if the

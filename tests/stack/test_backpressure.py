@@ -51,13 +51,15 @@ def _pair(backpressure: bool) -> tuple[Pair, LineRatePort]:
     return Pair(world, a, b, ia, ib), world.line_rate_ports[-1]
 
 
+def big_window(p: TcpParameters) -> TcpParameters:
+    """A receive buffer far above the NIC's queue: the peer's window never limits a."""
+    return dataclasses.replace(p, receive_buffer=4 * 1024 * 1024)
+
+
 def _bulk(backpressure: bool) -> tuple[Pair, LineRatePort, list[int]]:
     """a sends OCTETS to b (whose window is far above the queue); the sequence numbers
     of a's data segments as they left the interface."""
     pair, nic = _pair(backpressure)
-
-    def big_window(p: TcpParameters) -> TcpParameters:
-        return dataclasses.replace(p, receive_buffer=4 * 1024 * 1024)
 
     c = connected(pair, None, big_window)
     wire = tcp_wire(pair.world)
@@ -167,9 +169,6 @@ def test_a_connection_stopped_on_an_interface_that_goes_away_times_out() -> None
     that cannot come); it finds no route and times out with ENETUNREACH (RFC 5461 §4), as
     any connection through a removed interface does."""
     pair, _ = _pair(backpressure=True)
-
-    def big_window(p: TcpParameters) -> TcpParameters:
-        return dataclasses.replace(p, receive_buffer=4 * 1024 * 1024)
 
     c = connected(pair, None, big_window)
     c.client.setblocking(False)

@@ -324,20 +324,19 @@ class Tcp:
     def link_writable(self, iface: Interface, now: float) -> None:
         """``iface``'s transmit queue drained: the connections it stopped send again, in
         the order they stopped, until it stops again."""
-        stopped = self.stopped
-        for conn in [c for c, i in stopped.items() if i is iface]:
-            if iface.tx_stopped():
-                return
-            del stopped[conn]
-            self.counters.local_congestion_resumes += 1
-            conn.snd.output(now)
+        self._resume(iface, now, until_stopped=True)
 
     def forget_interface(self, iface: Interface, now: float) -> None:
         """``iface`` is gone, and its transmit queue with it: the connections it stopped
         are stopped no more. They send again, find no route (a soft error, RFC 5461 §4)
         and time out with it unless a route comes back (``Host.remove_interface``)."""
+        self._resume(iface, now, until_stopped=False)
+
+    def _resume(self, iface: Interface, now: float, *, until_stopped: bool) -> None:
         stopped = self.stopped
         for conn in [c for c, i in stopped.items() if i is iface]:
+            if until_stopped and iface.tx_stopped():
+                return
             del stopped[conn]
             self.counters.local_congestion_resumes += 1
             conn.snd.output(now)
