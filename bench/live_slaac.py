@@ -14,12 +14,7 @@ afresh and times start → link-local address usable and start → SLAAC address
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-from tempfile import TemporaryDirectory
-
-from bench.live_tcp import Series, Side, _side
+from bench.live_tcp import Series, Side, alternating
 
 ROWS = (
     ("ll", "start → link-local usable, Optimistic DAD", "s"),
@@ -45,17 +40,7 @@ def _repetition(side: Side, series: dict[str, Series]) -> None:
 
 
 def rows(reps: int) -> list[dict[str, object]]:
-    if os.geteuid() != 0:
-        raise RuntimeError("needs root (network namespaces, AF_PACKET): sudo make bench-live")
     series = {key: Series(name, unit) for key, name, unit in ROWS}
-    with (
-        TemporaryDirectory(prefix="bench-live-slaac-") as tmp,
-        _side("linux", Path(tmp)) as linux,
-        _side("tcpip6", Path(tmp)) as ours,
-    ):
-        for rep in range(reps):
-            order = (linux, ours) if rep % 2 == 0 else (ours, linux)
-            for side in order:
-                print(f"  slaac: repetition {rep + 1}, {side.kind}", file=sys.stderr, flush=True)
-                _repetition(side, series)
+    for _, side in alternating(reps, "slaac", "network namespaces, AF_PACKET"):
+        _repetition(side, series)
     return [series[key].row() for key, _, _ in ROWS]

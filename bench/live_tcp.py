@@ -549,26 +549,34 @@ ROWS = (
 )
 
 
-def rows(reps: int) -> list[dict[str, object]]:
+def alternating(reps: int, what: str, needs: str) -> Iterator[tuple[int, Side]]:
+    """The Linux reference host and the tcpip6 host, each on a veth of its own, ``reps``
+    times, each repetition in the other order than the one before; ``what`` names the
+    module in the progress lines, ``needs`` what root is needed for. The namespaces are
+    removed at the end, also on failure."""
     if os.geteuid() != 0:
-        raise RuntimeError("needs root (network namespaces, AF_PACKET, tc): sudo make bench-live")
-    series = {key: Series(name, unit) for key, name, unit in ROWS}
+        raise RuntimeError(f"needs root ({needs}): sudo make bench-live")
     with (
-        TemporaryDirectory(prefix="bench-live-tcp-") as tmp,
+        TemporaryDirectory(prefix=f"bench-live-{what}-") as tmp,
         _side("linux", Path(tmp)) as linux,
         _side("tcpip6", Path(tmp)) as ours,
     ):
         for rep in range(reps):
-            order = (linux, ours) if rep % 2 == 0 else (ours, linux)
-            for side in order:
-                print(f"  tcp: repetition {rep + 1}, {side.kind}", file=sys.stderr, flush=True)
-                try:
-                    _repetition(side, series)
-                except Exception as exc:
-                    # The repetition is a gap in every row it did not reach, said once.
-                    series["link_local"].errors.append(f"{side.kind}: {exc}"[:300])
-                for one in series.values():
-                    one.values[side.kind] += [None] * (rep + 1 - len(one.values[side.kind]))
+            for side in (linux, ours) if rep % 2 == 0 else (ours, linux):
+                print(f"  {what}: repetition {rep + 1}, {side.kind}", file=sys.stderr, flush=True)
+                yield rep, side
+
+
+def rows(reps: int) -> list[dict[str, object]]:
+    series = {key: Series(name, unit) for key, name, unit in ROWS}
+    for rep, side in alternating(reps, "tcp", "network namespaces, AF_PACKET, tc"):
+        try:
+            _repetition(side, series)
+        except Exception as exc:
+            # The repetition is a gap in every row it did not reach, said once.
+            series["link_local"].errors.append(f"{side.kind}: {exc}"[:300])
+        for one in series.values():
+            one.values[side.kind] += [None] * (rep + 1 - len(one.values[side.kind]))
     out = [series[key].row() for key, _, _ in ROWS]
     # The cost of sending against that of receiving the same stream (at most 2x wanted).
     tx, rx = series["cpu_tx"].row()["tcpip6"], series["cpu_rx"].row()["tcpip6"]
