@@ -43,18 +43,31 @@ def pair() -> Pair:
     return make_pair()
 
 
-def make_pair(seed: int = 1) -> Pair:
-    """Two hosts a (fe80::a) and b (fe80::b) on segment ``lan``, static neighbors."""
+def make_pair(
+    seed: int = 1,
+    static_neighbors: bool = True,
+    line_rate: float | None = None,
+    tx_queue: tuple[int, int] | None = None,
+) -> Pair:
+    """Two hosts a (fe80::a) and b (fe80::b) on segment ``lan``, static neighbors (unless
+    ``static_neighbors`` is false: then each resolves the other by ND). ``line_rate`` and
+    ``tx_queue`` go to a's NIC (SimWorld.connect); b's sends at once."""
     world = SimWorld(seed=seed)
     a, b = world.host("a"), world.host("b")
-    # No DAD, no ND: static addresses and static (PERMANENT) neighbor entries only.
-    no_dad = InterfaceParameters(dup_addr_detect_transmits=0)
-    ia = world.connect(a, "lan", params=no_dad)
+    # No DAD: static addresses, and static (PERMANENT) neighbor entries unless told not to.
+    ia = world.connect(
+        a,
+        "lan",
+        params=InterfaceParameters(dup_addr_detect_transmits=0),
+        line_rate=line_rate,
+        tx_queue=tx_queue,
+    )
     ib = world.connect(b, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
     ia.add_static_address(A_LL, 64, world.now)
     ib.add_static_address(B_LL, 64, world.now)
-    ia.add_static_neighbor(B_LL, ib.link.link_address)
-    ib.add_static_neighbor(A_LL, ia.link.link_address)
+    if static_neighbors:
+        ia.add_static_neighbor(B_LL, ib.link.link_address)
+        ib.add_static_neighbor(A_LL, ia.link.link_address)
     world.run_for(0.01)
     return Pair(world, a, b, ia, ib)
 

@@ -20,11 +20,10 @@ import errno
 import pytest
 
 from tcpip6.api import sockets as so
-from tcpip6.io.sim import LineRatePort, SimWorld
+from tcpip6.io.sim import LineRatePort
 from tcpip6.stack.machines.tcp import TcpState
-from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.tcp import TcpParameters
-from tests.stack.conftest import A_LL, B_LL, Pair
+from tests.stack.conftest import Pair, make_pair
 from tests.stack.tcpscenario import B, connected, stacks, tcp_wire
 
 #: The NIC's queue: at most LIMIT frames; with back-pressure it stops at STOP_AT.
@@ -34,21 +33,12 @@ OCTETS = 400_000
 
 
 def _pair(backpressure: bool) -> tuple[Pair, LineRatePort]:
-    world = SimWorld(seed=3)
-    a, b = world.host("a"), world.host("b")
-    no_dad = InterfaceParameters(dup_addr_detect_transmits=0)
     if backpressure:
-        ia = world.connect(a, "lan", params=no_dad, line_rate=10e6, tx_queue=(LIMIT, STOP_AT))
+        pair = make_pair(seed=3, line_rate=10e6, tx_queue=(LIMIT, STOP_AT))
     else:
-        ia = world.connect(a, "lan", params=no_dad, line_rate=10e6)
-        world.line_rate_ports[-1].queue_limit = LIMIT
-    ib = world.connect(b, "lan", params=no_dad)
-    ia.add_static_address(A_LL, 64, world.now)
-    ib.add_static_address(B_LL, 64, world.now)
-    ia.add_static_neighbor(B_LL, ib.link.link_address)
-    ib.add_static_neighbor(A_LL, ia.link.link_address)
-    world.run_for(0.01)
-    return Pair(world, a, b, ia, ib), world.line_rate_ports[-1]
+        pair = make_pair(seed=3, line_rate=10e6)
+        pair.world.line_rate_ports[-1].queue_limit = LIMIT
+    return pair, pair.world.line_rate_ports[-1]
 
 
 def big_window(p: TcpParameters) -> TcpParameters:

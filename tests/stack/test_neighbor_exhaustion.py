@@ -17,25 +17,17 @@ from scapy.layers.inet6 import (
 )
 from scapy.layers.l2 import Ether
 
-from tcpip6.io.sim import SimWorld
 from tcpip6.stack.machines.nce import NceState
-from tcpip6.stack.params import MAX_MULTICAST_SOLICIT, InterfaceParameters
+from tcpip6.stack.params import MAX_MULTICAST_SOLICIT
+from tests.stack.conftest import A_LL, B_LL, make_pair
 
-A_LL = IPv6Address("fe80::a")
-B_LL = IPv6Address("fe80::b")
 ATTACKER_MAC = "02:00:00:00:0b:ad"
 SCAN = 1000  # spoofed sources, over 1 s
 
 
 def test_a_scan_of_the_link_leaves_the_real_neighbor_reachable() -> None:
-    world = SimWorld(seed=5)
-    a, b = world.host("a"), world.host("b")
-    params = InterfaceParameters(dup_addr_detect_transmits=0)
-    ia = world.connect(a, "lan", params=params)
-    ib = world.connect(b, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
-    ia.add_static_address(A_LL, 64, world.now)
-    ib.add_static_address(B_LL, 64, world.now)
-    world.run_for(0.01)
+    pair = make_pair(seed=5, static_neighbors=False)
+    world, b, ia, ib = pair.world, pair.b, pair.ia, pair.ib
     solicited: list[IPv6Address] = []
 
     def watch(iface: object, frame: bytes, now: float) -> None:
@@ -81,14 +73,9 @@ def test_a_scan_of_the_link_leaves_the_real_neighbor_reachable() -> None:
 
 
 def test_an_ns_flood_is_answered_without_evicting_the_real_neighbor() -> None:
-    world = SimWorld(seed=6)
-    a, b = world.host("a"), world.host("b")
-    ia = world.connect(a, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
-    ib = world.connect(b, "lan", params=InterfaceParameters(dup_addr_detect_transmits=0))
-    ia.add_static_address(A_LL, 64, world.now)
-    ib.add_static_address(B_LL, 64, world.now)
+    pair = make_pair(seed=6, static_neighbors=False)
+    world, b, ib = pair.world, pair.b, pair.ib
     ib.neighbors.capacity = 8
-    world.run_for(0.01)
     answered: list[str] = []
 
     def watch(iface: object, frame: bytes, now: float) -> None:

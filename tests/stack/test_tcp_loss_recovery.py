@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from tcpip6.io.sim import SimWorld
-from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.tcp import TcpParameters
-from tests.stack.conftest import A_LL, B_LL, Pair
+from tests.stack.conftest import Pair, make_pair
 from tests.stack.tcpscenario import Connected, Sent, connected, drop_once, tcp_wire
 
 #: One-way delay: a round trip of 100 ms, far above the time a flight takes to send.
@@ -46,17 +44,7 @@ def _data_from_a(wire: list[Sent]) -> list[Sent]:
 def _slow_link_pair() -> Pair:
     """The pair of tests/stack/conftest.py, a sending at 10 Mbit/s: the duplicate ACKs of
     a flight come back spread over its sending time, not in one instant."""
-    world = SimWorld(seed=1)
-    a, b = world.host("a"), world.host("b")
-    no_dad = InterfaceParameters(dup_addr_detect_transmits=0)
-    ia = world.connect(a, "lan", params=no_dad, line_rate=10e6)
-    ib = world.connect(b, "lan", params=no_dad)
-    ia.add_static_address(A_LL, 64, world.now)
-    ib.add_static_address(B_LL, 64, world.now)
-    ia.add_static_neighbor(B_LL, ib.link.link_address)
-    ib.add_static_neighbor(A_LL, ia.link.link_address)
-    world.run_for(0.01)
-    return Pair(world, a, b, ia, ib)
+    return make_pair(line_rate=10e6)
 
 
 def test_newreno_inflates_the_window_and_sends_new_data_during_recovery() -> None:
