@@ -84,6 +84,13 @@ class Net:
     def acks(self) -> list[Packet]:
         return [p for p in self.mn.take() if s6.MIP6MH_BA in p]
 
+    def ask(self, pkt: Packet, answer: type[Packet]) -> list[Packet]:
+        """``pkt`` from the foreign link to the home agent: what came back within 0.5 s
+        carrying ``answer``."""
+        self.mn.send(pkt, self.ha_mac(self.visit_if))
+        self.world.run_for(0.5)
+        return [p for p in self.mn.take() if answer in p]
+
 
 def network(seed: int = 3) -> Net:
     world = SimWorld(seed)
@@ -280,29 +287,29 @@ def test_home_binding_expires(lifetime: int) -> None:
 HA_ANYCAST = "2001:db8:10::fdff:ffff:ffff:fffe"  # RFC 2526 §2: ID 0x7E of the home prefix
 
 
+def assert_checksum_recomputes(pkt: Packet, layer: type[Packet]) -> None:
+    """The checksum of ``pkt``'s ``layer``, recomputed by scapy, is the one sent."""
+    sent = pkt[layer].cksum
+    pkt[layer].cksum = None
+    assert s6.IPv6(bytes(pkt[s6.IPv6]))[layer].cksum == sent
+
+
 def test_home_agent_address_discovery() -> None:
     """RFC 6275 §10.5: a request from the care-of address to the Home-Agents anycast address
     of the home prefix; the reply to the care-of address carries the Identifier and the
     home agent's address."""
     net = network()
     req = s6.IPv6(src=str(COA), dst=HA_ANYCAST) / s6.ICMPv6HAADRequest(id=0x4242, R=0)
-    net.mn.send(req, net.ha_mac(net.visit_if))
-    net.world.run_for(0.5)
-    replies = [p for p in net.mn.take() if s6.ICMPv6HAADReply in p]
+    replies = net.ask(req, s6.ICMPv6HAADReply)
     assert len(replies) == 1
     reply = replies[0]
     assert reply[s6.IPv6].dst == str(COA) and reply[s6.IPv6].src == str(HA)
     assert reply[s6.ICMPv6HAADReply].id == 0x4242
     assert reply[s6.ICMPv6HAADReply].addresses == [str(HA)]
-    # The checksum, recomputed by scapy, is the one sent.
-    sent = reply[s6.ICMPv6HAADReply].cksum
-    reply[s6.ICMPv6HAADReply].cksum = None
-    assert s6.IPv6(bytes(reply[s6.IPv6]))[s6.ICMPv6HAADReply].cksum == sent
+    assert_checksum_recomputes(reply, s6.ICMPv6HAADReply)
     # To the home agent's unicast address instead: not discovery, dropped and counted.
     wrong = s6.IPv6(src=str(COA), dst=str(HA)) / s6.ICMPv6HAADRequest(id=1, R=0)
-    net.mn.send(wrong, net.ha_mac(net.visit_if))
-    net.world.run_for(0.5)
-    assert not [p for p in net.mn.take() if s6.ICMPv6HAADReply in p]
+    assert not net.ask(wrong, s6.ICMPv6HAADReply)
     c = net.agent.counters
     assert (c.haad_requests, c.haad_replies_sent, c.haad_not_anycast_drop) == (2, 1, 1)
     assert net.ha.internal_errors == 0
@@ -318,15 +325,11 @@ def test_mobile_prefix_discovery() -> None:
         / s6.IPv6ExtHdrDestOpt(options=[s6.HAO(hoa=str(HOA))])
         / s6.ICMPv6MPSol(id=0x77)
     )
-    net.mn.send(sol, net.ha_mac(net.visit_if))
-    net.world.run_for(0.5)
-    assert not [p for p in net.mn.take() if s6.ICMPv6MPAdv in p]
+    assert not net.ask(sol, s6.ICMPv6MPAdv)
     # RFC 6275 §9.3.1: no binding for that Home Address option: dropped before ICMPv6.
     assert net.agent.cn.counters.hao_no_binding_drop == 1
     net = registered()
-    net.mn.send(sol, net.ha_mac(net.visit_if))
-    net.world.run_for(0.5)
-    advs = [p for p in net.mn.take() if s6.ICMPv6MPAdv in p]
+    advs = net.ask(sol, s6.ICMPv6MPAdv)
     assert len(advs) == 1
     adv = advs[0]
     assert adv[s6.IPv6].dst == str(COA) and adv[s6.IPv6].src == str(HA)
@@ -337,8 +340,6 @@ def test_mobile_prefix_discovery() -> None:
     assert (pi.prefix, pi.prefixlen, pi.L, pi.A) == ("2001:db8:10::", 64, 1, 1)
     assert pi.validlifetime > 0 and pi.preferredlifetime > 0
     # The checksum is over the home address (the final destination, RFC 8200 §8.1).
-    sent = adv[s6.ICMPv6MPAdv].cksum
-    adv[s6.ICMPv6MPAdv].cksum = None
-    assert s6.IPv6(bytes(adv[s6.IPv6]))[s6.ICMPv6MPAdv].cksum == sent
+    assert_checksum_recomputes(adv, s6.ICMPv6MPAdv)
     assert net.agent.counters.mpa_sent == 1
     assert net.ha.internal_errors == 0
