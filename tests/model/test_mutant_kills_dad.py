@@ -25,6 +25,24 @@ def _pair() -> tuple[ad.AddressTable, spec.Interface, spec.Variables]:
     return ad.AddressTable(params, rng=random.Random(1)), spec.Interface(), spec.Variables(1, 1.0)
 
 
+def _both_advertised(
+    table: ad.AddressTable,
+    model: spec.Interface,
+    v: spec.Variables,
+    rng: random.Random,
+    lifetimes: tuple[int, int],
+    now: float,
+    dad_delay: float | None = None,
+) -> spec.Interface:
+    """A Prefix Information option for PREFIX/64 with the (valid, preferred) ``lifetimes``
+    at ``now``, seen by the table and by the model: the model's interface after it."""
+    valid, preferred = lifetimes
+    table.on_prefix_information(PREFIX, 64, True, valid, preferred, IID, now, dad_delay=dad_delay)
+    pio = spec.PrefixInformation(PREFIX, 64, True, valid, preferred)
+    model, _ = spec.on_prefix_information(model, pio, IID, now, v, rng, delay=dad_delay)
+    return model
+
+
 def test_receives_agrees_with_the_model_in_every_state() -> None:
     table, model, v = _pair()
     rng = random.Random(1)
@@ -55,16 +73,11 @@ def test_two_hour_rule_when_the_valid_lifetime_equals_remaining_lifetime() -> No
     RemainingLifetime; equal to it (and under two hours) is case 2.: ignored, and counted."""
     table, model, v = _pair()
     rng = random.Random(1)
-    table.on_prefix_information(PREFIX, 64, True, 3600, 3600, IID, 0.0, dad_delay=0.0)
-    pio = spec.PrefixInformation(PREFIX, 64, True, 3600, 3600)
-    model, _ = spec.on_prefix_information(model, pio, IID, 0.0, v, rng, delay=0.0)
+    model = _both_advertised(table, model, v, rng, (3600, 3600), 0.0, dad_delay=0.0)
     (address,) = model.addresses
     assert table.counters.two_hour_rule_applied == 0
     # 600 s later RemainingLifetime is 3000 s: advertise exactly that.
-    table.on_prefix_information(PREFIX, 64, True, 3000, 3000, IID, 600.0)
-    model, _ = spec.on_prefix_information(
-        model, spec.PrefixInformation(PREFIX, 64, True, 3000, 3000), IID, 600.0, v, rng
-    )
+    model = _both_advertised(table, model, v, rng, (3000, 3000), 600.0)
     assert table.counters.two_hour_rule_applied == 1
     assert table.entries[address].valid_until == model.addresses[address].valid_until == 3600.0
 
@@ -160,13 +173,8 @@ def test_two_hour_rule_resets_a_long_remaining_lifetime_to_two_hours() -> None:
     of at most two hours and not above it: the valid lifetime becomes two hours, counted."""
     table, model, v = _pair()
     rng = random.Random(1)
-    table.on_prefix_information(PREFIX, 64, True, 10000, 3600, IID, 0.0, dad_delay=0.0)
-    pio = spec.PrefixInformation(PREFIX, 64, True, 10000, 3600)
-    model, _ = spec.on_prefix_information(model, pio, IID, 0.0, v, rng, delay=0.0)
+    model = _both_advertised(table, model, v, rng, (10000, 3600), 0.0, dad_delay=0.0)
     (address,) = model.addresses
-    table.on_prefix_information(PREFIX, 64, True, 3600, 3600, IID, 100.0)
-    model, _ = spec.on_prefix_information(
-        model, spec.PrefixInformation(PREFIX, 64, True, 3600, 3600), IID, 100.0, v, rng
-    )
+    model = _both_advertised(table, model, v, rng, (3600, 3600), 100.0)
     assert table.counters.two_hour_rule_applied == 1
     assert table.entries[address].valid_until == model.addresses[address].valid_until == 7300.0

@@ -42,6 +42,8 @@ def _client(p: TcpParameters) -> TcpParameters:
 
 
 def _server(p: TcpParameters) -> TcpParameters:
+    """The receiver the test plays (also RACK's, tests/model/test_rack.py): no timestamps,
+    a window far above the flight, every segment acknowledged at once."""
     return dataclasses.replace(p, timestamps=False, receive_buffer=1 << 20, delayed_ack=False)
 
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from tcpip6.spec import rfc8985_rack as spec
 from tcpip6.stack.tcp import TcpParameters
 from tcpip6.stack.tcp.congestion.rack import RackRecovery
-from tests.model.test_prr import _ack, _runs
+from tests.model.test_prr import _ack, _runs, _server
 from tests.profiles import examples
 from tests.stack.conftest import make_pair
 from tests.stack.tcpscenario import connected, inject, tcp_wire
@@ -41,10 +41,6 @@ EVENTS = st.lists(
 
 def _client(p: TcpParameters) -> TcpParameters:
     return dataclasses.replace(p, timestamps=False, nagle=False, rack=True)
-
-
-def _server(p: TcpParameters) -> TcpParameters:
-    return dataclasses.replace(p, timestamps=False, receive_buffer=1 << 20, delayed_ack=False)
 
 
 @settings(max_examples=examples(40))
