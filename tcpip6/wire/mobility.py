@@ -31,7 +31,7 @@ headers and :func:`parse_home_address_option` reads one.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from ipaddress import IPv6Address
 from typing import ClassVar, Self
 
@@ -335,45 +335,64 @@ class BindingRefreshRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class HomeTestInit:
+class _TestInit:
+    """The two Test Init messages of return routability (RFC 6275 §6.1.3, RFC 6275 §6.1.4)
+    share one layout: 16 bits Reserved, then a 64-bit init cookie. A subclass declares its
+    fields in the order (cookie, reserved) with the RFC's names, and its MH Type."""
+
+    MH_TYPE: ClassVar[int]
+    FIXED_LEN: ClassVar[int] = 10
+
+    def encode(self) -> bytes:
+        cookie, reserved = (getattr(self, f.name) for f in fields(self))
+        return _INIT.pack(reserved, _cookie(cookie))
+
+    @classmethod
+    def decode(cls, d: bytes) -> Self:
+        # The wire holds (reserved, cookie); the fields are declared (cookie, reserved).
+        return cls(*reversed(_INIT.unpack(d)))
+
+
+@dataclass(frozen=True, slots=True)
+class HomeTestInit(_TestInit):
     """RFC 6275 §6.1.3: return routability through the home agent; a 64-bit cookie."""
 
     home_init_cookie: bytes
     reserved: int = 0
 
     MH_TYPE: ClassVar[int] = MH_HOTI
-    FIXED_LEN: ClassVar[int] = 10
-
-    def encode(self) -> bytes:
-        return _INIT.pack(self.reserved, _cookie(self.home_init_cookie))
-
-    @classmethod
-    def decode(cls, d: bytes) -> HomeTestInit:
-        reserved, cookie = _INIT.unpack(d)
-        return cls(cookie, reserved)
 
 
 @dataclass(frozen=True, slots=True)
-class CareOfTestInit:
+class CareOfTestInit(_TestInit):
     """RFC 6275 §6.1.4: return routability directly from the care-of address."""
 
     care_of_init_cookie: bytes
     reserved: int = 0
 
     MH_TYPE: ClassVar[int] = MH_COTI
-    FIXED_LEN: ClassVar[int] = 10
-
-    def encode(self) -> bytes:
-        return _INIT.pack(self.reserved, _cookie(self.care_of_init_cookie))
-
-    @classmethod
-    def decode(cls, d: bytes) -> CareOfTestInit:
-        reserved, cookie = _INIT.unpack(d)
-        return cls(cookie, reserved)
 
 
 @dataclass(frozen=True, slots=True)
-class HomeTest:
+class _Test:
+    """The two Test messages (RFC 6275 §6.1.5, RFC 6275 §6.1.6) share one layout: a 16-bit
+    nonce index, the 64-bit init cookie sent back, a 64-bit keygen token. A subclass
+    declares its fields in that order with the RFC's names, and its MH Type."""
+
+    MH_TYPE: ClassVar[int]
+    FIXED_LEN: ClassVar[int] = 18
+
+    def encode(self) -> bytes:
+        index, cookie, token = (getattr(self, f.name) for f in fields(self))
+        return _TEST.pack(index, _cookie(cookie), _cookie(token))
+
+    @classmethod
+    def decode(cls, d: bytes) -> Self:
+        return cls(*_TEST.unpack(d))
+
+
+@dataclass(frozen=True, slots=True)
+class HomeTest(_Test):
     """RFC 6275 §6.1.5: the answer to a Home Test Init: the cookie back, the home nonce
     index and the home keygen token (64 bits)."""
 
@@ -382,20 +401,10 @@ class HomeTest:
     home_keygen_token: bytes
 
     MH_TYPE: ClassVar[int] = MH_HOT
-    FIXED_LEN: ClassVar[int] = 18
-
-    def encode(self) -> bytes:
-        return _TEST.pack(
-            self.home_nonce_index, _cookie(self.home_init_cookie), _cookie(self.home_keygen_token)
-        )
-
-    @classmethod
-    def decode(cls, d: bytes) -> HomeTest:
-        return cls(*_TEST.unpack(d))
 
 
 @dataclass(frozen=True, slots=True)
-class CareOfTest:
+class CareOfTest(_Test):
     """RFC 6275 §6.1.6: the answer to a Care-of Test Init."""
 
     care_of_nonce_index: int
@@ -403,18 +412,6 @@ class CareOfTest:
     care_of_keygen_token: bytes
 
     MH_TYPE: ClassVar[int] = MH_COT
-    FIXED_LEN: ClassVar[int] = 18
-
-    def encode(self) -> bytes:
-        return _TEST.pack(
-            self.care_of_nonce_index,
-            _cookie(self.care_of_init_cookie),
-            _cookie(self.care_of_keygen_token),
-        )
-
-    @classmethod
-    def decode(cls, d: bytes) -> CareOfTest:
-        return cls(*_TEST.unpack(d))
 
 
 # RFC 6275 §6.1.7: the flags of a Binding Update, high bits of the 16-bit word.
