@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.interop.netns import REPO, sh
+from tests.interop.netns import REPO, delete_namespaces, sh
 
 _serial = itertools.count(1)
 A_IF, B_IF = "lx-a0", "lx-b0"
@@ -245,9 +245,4 @@ def linux_capture(path: Path, querier: bool = False) -> Iterator[LinuxPair]:
                 capture.wait(timeout=10)
             if capture.poll() is None:
                 capture.kill()
-        for ns in (pair.a, pair.b):
-            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
-            for p in pids.stdout.split():
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(p), signal.SIGKILL)
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        delete_namespaces(pair.a, pair.b)

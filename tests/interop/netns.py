@@ -74,6 +74,24 @@ class Topology:
         self.processes.append(proc)
         return proc
 
+    def start_radvd(
+        self, conf: str, directory: Path, peer_address: str | None = None, log: Path | None = None
+    ) -> subprocess.Popen[str]:
+        """The Linux peer as a router: forwarding on, ``peer_address`` (a /64, no DAD) on
+        veth-p when given, and radvd with the configuration ``conf`` (written into
+        ``directory``), logging into ``log`` (or nowhere). It is ended at teardown."""
+        self.peer_run("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+        if peer_address is not None:
+            self.peer_run("ip", "-6", "addr", "add", f"{peer_address}/64", "dev", PEER_IF, "nodad")
+        path = directory / "radvd.conf"
+        path.write_text(conf)
+        pid = directory / "radvd.pid"
+        cmd = self.in_peer("radvd", "-n", "-C", str(path), "-p", str(pid), "-m", "stderr")
+        if log is None:
+            return self.start(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        with log.open("w") as out:
+            return self.start(cmd, stdout=out, stderr=subprocess.STDOUT)
+
 
 def _make(topo: Topology) -> None:
     sh("ip", "netns", "add", topo.peer)
@@ -91,13 +109,21 @@ def _make(topo: Topology) -> None:
     sh("ip", "-n", topo.host, "link", "set", HOST_IF, "up")
 
 
-def _remove(topo: Topology) -> None:
+def remove(topo: Topology) -> None:
+    """End the processes ``topo`` started, then its namespaces (one, when peer and host
+    are the same namespace)."""
     for proc in topo.processes:
         if proc.poll() is None:
             proc.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
-    for ns in (topo.peer, topo.host):
+    delete_namespaces(*dict.fromkeys((topo.peer, topo.host)))
+
+
+def delete_namespaces(*names: str) -> None:
+    """Kill what still runs in the namespaces ``names`` and delete them (never raises: it
+    runs at teardown, also after a failed set-up)."""
+    for ns in names:
         # Anything still running in a namespace of ours was started by this test.
         pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
         for pid in pids.stdout.split():
@@ -115,7 +141,7 @@ def topology() -> Iterator[Topology]:
         _make(topo)
         yield topo
     finally:
-        _remove(topo)
+        remove(topo)
 
 
 class LineReader:

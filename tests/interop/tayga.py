@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.interop.netns import delete_namespaces
+
 TUN = "nat64"
 ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
@@ -147,9 +149,5 @@ def tayga(tmp: Path, mtu: int = 9000) -> Iterator[Tayga]:
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait(timeout=5)
-        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
-        for pid in pids.stdout.split():
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.kill(int(pid), 9)
         subprocess.run(["ip", "-n", ns, "link", "del", TUN], capture_output=True)
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        delete_namespaces(ns)

@@ -50,13 +50,7 @@ STOPPED = 6.0
 def test_timers_catch_up_once_after_the_host_was_stopped(
     topology: Topology, tmp_path: Path
 ) -> None:
-    topology.peer_run("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
-    conf = tmp_path / "radvd.conf"
-    conf.write_text(RADVD_CONF)
-    radvd = topology.start(
-        topology.in_peer("radvd", "-n", "-C", str(conf), "-p", str(tmp_path / "radvd.pid"),
-                         "-m", "stderr"), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    radvd = topology.start_radvd(RADVD_CONF, tmp_path)
     host = netns.start_tcpip6_host(topology, tmp_path / "host.pcap", "--serve", "echo")
     lla = IPv6Address(host.wait_for(netns.link_local_line()).group(1))
     address = host.wait_for(rf"^address (2001:db8:7a:[0-9a-f:]+)/64 on {HOST_IF} pref").group(1)

@@ -117,11 +117,7 @@ def test_down_and_up_runs_dad_rs_mld_and_probes_the_router_it_knew(
     (RFC 2710 §4) and the RFC 6059 probe: a unicast NS for radvd's link-local address, to
     veth-p's MAC, from tcpip6's link-local address; Linux answers it with a solicited NA and
     tcpip6 holds the router REACHABLE; Linux pings tcpip6 again."""
-    topology.peer_run("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
-    conf = tmp_path / "radvd.conf"
-    conf.write_text(RADVD_CONF)
-    radvd = topology.in_peer("radvd", "-n", "-C", str(conf), "-p", str(tmp_path / "radvd.pid"))
-    topology.start([*radvd, "-m", "stderr"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    topology.start_radvd(RADVD_CONF, tmp_path)
     host, lla = start(topology, tmp_path)
     host.wait_for(rf"^address 2001:db8:79:[0-9a-f:]+/64 on {HOST_IF} preferred")
     assert ping(topology, lla) == 0

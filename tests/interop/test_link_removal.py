@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from tests.interop import netns
-from tests.interop.netns import HOST_IF, PEER_IF, REPO, Topology
+from tests.interop.netns import HOST_IF, REPO, Topology
 from tests.stack.test_link_events import AFTER_REMOVAL, sockets_after_removal
 
 PREFIX = "2001:db8:78:"
@@ -55,12 +55,7 @@ def link(control: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_a_connection_resumes_when_the_removed_nic_is_added_again(
     topology: Topology, tmp_path: Path
 ) -> None:
-    topology.peer_run("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
-    topology.peer_run("ip", "-6", "addr", "add", f"{PREFIX}:1/64", "dev", PEER_IF, "nodad")
-    conf = tmp_path / "radvd.conf"
-    conf.write_text(RADVD_CONF)
-    radvd = topology.in_peer("radvd", "-n", "-C", str(conf), "-p", str(tmp_path / "radvd.pid"))
-    topology.start([*radvd, "-m", "stderr"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    topology.start_radvd(RADVD_CONF, tmp_path, peer_address=f"{PREFIX}:1")
     host = netns.start_tcpip6_host(topology, tmp_path / "host.pcap", "--serve", "echo")
     control = (tmp_path / "host.pcap").with_suffix(".sock")
     pattern = rf"^address ({PREFIX}[0-9a-f:]+)/64 on {HOST_IF} preferred"

@@ -47,14 +47,8 @@ def lan(module_topology: Topology, tmp_path_factory: pytest.TempPathFactory) -> 
     """radvd advertising 2001:db8:77::/64 from the Linux peer, tcpip6 host on the other end."""
     topo = module_topology
     tmp = tmp_path_factory.mktemp("lan")
-    topo.peer_run("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
-    topo.peer_run("ip", "-6", "addr", "add", f"{PEER_GLOBAL}/64", "dev", PEER_IF, "nodad")
-    conf = tmp / "radvd.conf"
-    conf.write_text(RADVD_CONF)
     log = tmp / "radvd.log"
-    radvd = topo.in_peer("radvd", "-n", "-C", str(conf), "-p", str(tmp / "radvd.pid"))
-    with log.open("w") as out:
-        topo.start([*radvd, "-m", "stderr"], stdout=out, stderr=subprocess.STDOUT)
+    topo.start_radvd(RADVD_CONF, tmp, peer_address=PEER_GLOBAL, log=log)
     host = netns.start_tcpip6_host(topo, tmp / "host.pcap")
     link_local = IPv6Address(host.wait_for(netns.link_local_line()).group(1))
     yield Lan(topo, host, link_local, topo.host_mac(), log)

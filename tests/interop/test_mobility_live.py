@@ -124,12 +124,7 @@ def network() -> Iterator[Net]:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(timeout=5)
-        for name in ns.values():
-            pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True)
-            for pid in pids.stdout.split():
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pid), signal.SIGKILL)
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        netns.delete_namespaces(*ns.values())
 
 
 def wait_bound(control: Path, prefix: IPv6Network, timeout: float = 30.0) -> dict[str, Any]:

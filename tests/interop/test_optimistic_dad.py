@@ -10,7 +10,6 @@ duplicate and stops using it.
 
 from __future__ import annotations
 
-import subprocess
 from ipaddress import IPv6Address
 from pathlib import Path
 
@@ -40,12 +39,7 @@ def _ping(topo: Topology, target: str) -> str:
 def test_linux_reaches_optimistic_addresses_before_their_dad_ends(
     topology: Topology, tmp_path: Path
 ) -> None:
-    topology.peer_run("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
-    topology.peer_run("ip", "-6", "addr", "add", f"{PEER_GLOBAL}/64", "dev", PEER_IF, "nodad")
-    conf = tmp_path / "radvd.conf"
-    conf.write_text(netns.radvd_conf(f"{PREFIX}:/64"))
-    radvd = topology.in_peer("radvd", "-n", "-C", str(conf), "-p", str(tmp_path / "radvd.pid"))
-    topology.start([*radvd, "-m", "stderr"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    topology.start_radvd(netns.radvd_conf(f"{PREFIX}:/64"), tmp_path, peer_address=PEER_GLOBAL)
     pcap = tmp_path / "host.pcap"
     host = netns.start_tcpip6_host(topology, pcap)
     usable = rf"/64 on {HOST_IF} optimistic \((link-local|autoconf); DAD running\)"

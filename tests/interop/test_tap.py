@@ -8,12 +8,10 @@ with exit status 0 and the device goes with it; tshark reads tcpip6's pcap clean
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -47,16 +45,7 @@ def namespace() -> Iterator[Topology]:
         netns.sh("ip", "-n", ns, "link", "set", "lo", "up")
         yield topo
     finally:
-        for proc in topo.processes:
-            if proc.poll() is None:
-                proc.kill()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=5)
-        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
-        for pid in pids.stdout.split():
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.kill(int(pid), signal.SIGKILL)
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        netns.remove(topo)
 
 
 def start_on_tap(topo: Topology, pcap: Path, name: str = TAP) -> LineReader:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -74,14 +73,6 @@ class Net:
         (in-process: a Python start-up on a loaded machine takes seconds, longer than the
         NAT64 sessions live here)."""
         return request(self.control, {"show": "translations"})
-
-
-def _kill_namespace(ns: str) -> None:
-    pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
-    for pid in pids.stdout.split():
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pid), signal.SIGKILL)
-    subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 def _wire(topo: Topology, v4: str) -> None:
@@ -159,4 +150,4 @@ def translator_network(mode: str, www: Path, lifetime: float = SHORT) -> Iterato
             yield Net(mode, topo, v4, host, control, www)
             assert netns.stop(host) == 0, host.rest()
         finally:
-            _kill_namespace(v4)
+            netns.delete_namespaces(v4)
