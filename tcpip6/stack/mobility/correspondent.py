@@ -215,14 +215,13 @@ class CorrespondentNode:
         if bu.h:
             # RFC 6275 §9.5.1: a home registration at a node that is no home agent.
             c.bu_home_registration_refused += 1
-            self._ack(
+            self.acknowledge(
                 wire_mh.BA_HOME_REGISTRATION_NOT_SUPPORTED,
                 bu.sequence,
                 0,
                 home,
                 care_of,
                 ours,
-                None,
                 now,
             )
             return
@@ -255,7 +254,7 @@ class CorrespondentNode:
             if entry is not None:
                 self.cache.fire(entry, "bu_rejected", now)
             # RFC 6275 §9.5.4: MUST be sent; no Kbm, so no Binding Authorization Data.
-            self._ack(status, bu.sequence, 0, home, care_of, ours, None, now)
+            self.acknowledge(status, bu.sequence, 0, home, care_of, ours, now)
             return
         kcn = self.nonces.kcn
         home_token = rr.home_keygen_token(kcn, home, home_nonce.value)
@@ -273,8 +272,8 @@ class CorrespondentNode:
         if last is not None:
             # RFC 6275 §9.5.1: status 135 with the last accepted Sequence Number.
             c.bu_sequence_refused += 1
-            self._ack(
-                wire_mh.BA_SEQUENCE_NUMBER_OUT_OF_WINDOW, last, 0, home, care_of, ours, kbm, now
+            self.acknowledge(
+                wire_mh.BA_SEQUENCE_NUMBER_OUT_OF_WINDOW, last, 0, home, care_of, ours, now, kbm
             )
             return
         if dereg:
@@ -283,7 +282,7 @@ class CorrespondentNode:
             if entry is not None:
                 self.cache.fire(entry, "deregistered", now)
             if bu.a:
-                self._ack(wire_mh.BA_ACCEPTED, bu.sequence, 0, home, care_of, ours, kbm, now)
+                self.acknowledge(wire_mh.BA_ACCEPTED, bu.sequence, 0, home, care_of, ours, now, kbm)
             return
         # RFC 6275 §9.5.2: at most what was asked, and at most MAX_RR_BINDING_LIFETIME.
         granted = min(bu.lifetime, MAX_RR_BINDING_LIFETIME // 4)
@@ -291,15 +290,17 @@ class CorrespondentNode:
             c.bu_lifetime_reduced += 1
         if self.cache.accept(home, care_of, bu.sequence, granted * 4.0, now) is None:
             c.bu_no_room_refused += 1  # RFC 6275 §9.5.2: status 130, MUST be sent
-            self._ack(
-                wire_mh.BA_INSUFFICIENT_RESOURCES, bu.sequence, 0, home, care_of, ours, kbm, now
+            self.acknowledge(
+                wire_mh.BA_INSUFFICIENT_RESOURCES, bu.sequence, 0, home, care_of, ours, now, kbm
             )
             return
         c.bu_accepted += 1
         if bu.a:
-            self._ack(wire_mh.BA_ACCEPTED, bu.sequence, granted, home, care_of, ours, kbm, now)
+            self.acknowledge(
+                wire_mh.BA_ACCEPTED, bu.sequence, granted, home, care_of, ours, now, kbm
+            )
 
-    def _ack(
+    def acknowledge(
         self,
         status: int,
         sequence: int,
@@ -307,11 +308,12 @@ class CorrespondentNode:
         home: IPv6Address,
         care_of: IPv6Address,
         ours: IPv6Address,
-        kbm: bytes | None,
         now: float,
+        kbm: bytes | None = None,
     ) -> None:
         """RFC 6275 §9.5.4: to the care-of address, with a type 2 routing header carrying
-        the home address; Binding Authorization Data last when Kbm is known."""
+        the home address (none when they are the same); Binding Authorization Data last
+        when Kbm is known. A home agent's (RFC 6275 §10.3.1) goes without it."""
         ba = wire_mh.BindingAcknowledgement(status, sequence, lifetime)
         if kbm is None:
             header = wire_mh.MobilityHeader.aligned(ba)

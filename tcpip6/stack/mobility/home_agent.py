@@ -152,14 +152,18 @@ class HomeAgent:
         if home not in self.home_prefix:
             # RFC 6275 §10.3.1: the home address is not on-link on the home link.
             c.home_bu_not_home_subnet += 1
-            self._ack(wire_mh.BA_NOT_HOME_SUBNET, bu.sequence, 0, home, care_of, ours, now)
+            self.cn.acknowledge(
+                wire_mh.BA_NOT_HOME_SUBNET, bu.sequence, 0, home, care_of, ours, now
+            )
             return
         entry = self.cache.get(home)
         last = self.cache.refused_sequence(entry, bu.sequence, now)
         if last is not None:
             # RFC 6275 §10.3.1 (as RFC 6275 §9.5.1): status 135 with the last accepted number.
             c.home_bu_sequence_refused += 1
-            self._ack(wire_mh.BA_SEQUENCE_NUMBER_OUT_OF_WINDOW, last, 0, home, care_of, ours, now)
+            self.cn.acknowledge(
+                wire_mh.BA_SEQUENCE_NUMBER_OUT_OF_WINDOW, last, 0, home, care_of, ours, now
+            )
             return
         if bu.lifetime == 0 or care_of == home:
             # RFC 6275 §10.3.2: delete the entry, stop being the proxy, acknowledge.
@@ -168,7 +172,7 @@ class HomeAgent:
             if entry is not None:
                 self.cache.fire(entry, "deregistered", now)
                 self._stop_proxy(home, now)
-            self._ack(wire_mh.BA_ACCEPTED, bu.sequence, 0, home, care_of, ours, now)
+            self.cn.acknowledge(wire_mh.BA_ACCEPTED, bu.sequence, 0, home, care_of, ours, now)
             return
         granted = min(bu.lifetime, MAX_HOME_BINDING_LIFETIME // 4)
         if granted < bu.lifetime:
@@ -179,7 +183,7 @@ class HomeAgent:
                 return
             if self.cache.full:
                 c.home_bu_no_room_refused += 1
-                self._ack(
+                self.cn.acknowledge(
                     wire_mh.BA_INSUFFICIENT_RESOURCES, bu.sequence, 0, home, care_of, ours, now
                 )
                 return
@@ -205,29 +209,15 @@ class HomeAgent:
         fresh = self.cache.get(home) is None
         if self.cache.accept(home, care_of, sequence, granted * 4.0, now) is None:
             self.counters.home_bu_no_room_refused += 1
-            self._ack(wire_mh.BA_INSUFFICIENT_RESOURCES, sequence, 0, home, care_of, ours, now)
+            self.cn.acknowledge(
+                wire_mh.BA_INSUFFICIENT_RESOURCES, sequence, 0, home, care_of, ours, now
+            )
             return
         self.counters.home_bu_accepted += 1
         self.tunnel_source[home] = ours
         if fresh:
             self._start_proxy(home, now)
-        self._ack(wire_mh.BA_ACCEPTED, sequence, granted, home, care_of, ours, now)
-
-    def _ack(
-        self,
-        status: int,
-        sequence: int,
-        lifetime: int,
-        home: IPv6Address,
-        care_of: IPv6Address,
-        ours: IPv6Address,
-        now: float,
-    ) -> None:
-        """RFC 6275 §10.3.1: the Binding Acknowledgement to the care-of address, with a type
-        2 routing header carrying the home address (none when they are the same)."""
-        ba = wire_mh.BindingAcknowledgement(status, sequence, lifetime)
-        self.cn.counters.ba_sent += 1
-        self.cn.send_mh(wire_mh.MobilityHeader.aligned(ba), home, care_of, ours, now)
+        self.cn.acknowledge(wire_mh.BA_ACCEPTED, sequence, granted, home, care_of, ours, now)
 
     # -- discovery (RFC 6275 §10.5, RFC 6275 §10.6) -------------------------------------
     def own_address(self) -> IPv6Address | None:
@@ -450,7 +440,7 @@ class HomeAgent:
             del self.pending[home]
             if p.duplicate:
                 self.counters.home_bu_dad_failed += 1  # RFC 6275 §10.3.1: status 134
-                self._ack(
+                self.cn.acknowledge(
                     wire_mh.BA_DAD_FAILED, p.sequence, 0, home, p.care_of_address, p.ours, now
                 )
             else:
