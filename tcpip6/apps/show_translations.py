@@ -27,6 +27,16 @@ Data = dict[str, Any]
 PROTOCOLS = {IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp", IPPROTO_ICMPV6: "icmp"}
 
 
+def _transport_addresses(**named: tuple[object, int]) -> Data:
+    """Each (address, port or identifier) pair as ``NAME_address`` and ``NAME_port``, in
+    the order given (RFC 6146 §3.1: a transport address)."""
+    data: Data = {}
+    for name, (address, port) in named.items():
+        data[f"{name}_address"] = str(address)
+        data[f"{name}_port"] = port
+    return data
+
+
 def _translator(t: Translator, now: float) -> Data:
     engine = t.engine
     config = engine.config
@@ -45,10 +55,7 @@ def _translator(t: Translator, now: float) -> Data:
         data["bib"] = [
             {
                 "protocol": PROTOCOLS.get(b.protocol, str(b.protocol)),
-                "ipv6_address": str(b.x[0]),
-                "ipv6_port": b.x[1],
-                "ipv4_address": str(b.t[0]),
-                "ipv4_port": b.t[1],
+                **_transport_addresses(ipv6=b.x, ipv4=b.t),
                 "sessions": b.sessions,
                 "static": b.static,
             }
@@ -57,14 +64,7 @@ def _translator(t: Translator, now: float) -> Data:
         data["sessions"] = [
             {
                 "protocol": PROTOCOLS.get(s.protocol, str(s.protocol)),
-                "x_address": str(s.x[0]),
-                "x_port": s.x[1],
-                "y_address": str(s.y[0]),
-                "y_port": s.y[1],
-                "t_address": str(s.t[0]),
-                "t_port": s.t[1],
-                "z_address": str(s.z[0]),
-                "z_port": s.z[1],
+                **_transport_addresses(x=s.x, y=s.y, t=s.t, z=s.z),
                 "state": s.state.name if s.protocol == IPPROTO_TCP else None,
                 "expires": seconds_left(s.expires, now),
             }
