@@ -51,6 +51,7 @@ from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.machines.graph import TraceSink
 from tcpip6.stack.machines.registration import GRAPH, RegistrationState
 from tcpip6.stack.mobility import tunnel6
+from tcpip6.stack.mobility.binding_update_list import granted_expiry, refresh_time
 from tcpip6.stack.mobility.route_optimisation import RouteOptimisation
 from tcpip6.wire import WireError
 from tcpip6.wire import icmpv6 as wire_icmp
@@ -139,9 +140,7 @@ class BindingUpdateListEntry:
 
     @property
     def refresh_at(self) -> float | None:
-        if self.expires is None or self.last_sent is None:
-            return None
-        return self.expires - min(REFRESH_LEAD_TIME, (self.expires - self.last_sent) / 2)
+        return refresh_time(self.expires, self.last_sent, REFRESH_LEAD_TIME)
 
     def __repr__(self) -> str:
         return (
@@ -453,10 +452,8 @@ class MobileNode:
                 self.interface, wire_ipv6.ALL_NODES, self.home_address, False, now
             )
             return
-        # RFC 6275 §11.7.3: the granted lifetime, never more than asked, counts from the
-        # moment the Binding Update was sent.
         sent = e.last_sent if e.last_sent is not None else now
-        e.expires = sent + min(e.lifetime, ba.lifetime * 4)
+        e.expires = granted_expiry(sent, e.lifetime, ba.lifetime)
         self._fire("ba_accepted", now)
         if self.ro is not None and e.care_of_address is not None and not self.at_home:
             # RFC 6275 §11.6.1: the home agent has the new care-of address: return

@@ -46,6 +46,7 @@ from tcpip6.stack.machines.correspondent_registration import (
 )
 from tcpip6.stack.machines.graph import TraceSink
 from tcpip6.stack.mobility import return_routability as rr
+from tcpip6.stack.mobility.binding_update_list import granted_expiry, refresh_time
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire import mobility as wire_mh
 
@@ -135,9 +136,9 @@ class CorrespondentEntry:
 
     @property
     def refresh_at(self) -> float | None:
-        if self.state is not S.BOUND or self.expires is None or self.last_sent is None:
+        if self.state is not S.BOUND:
             return None
-        return self.expires - min(REFRESH_LEAD_TIME, (self.expires - self.last_sent) / 2)
+        return refresh_time(self.expires, self.last_sent, REFRESH_LEAD_TIME)
 
     def next_deadline(self) -> float | None:
         times = [t for t in (self.retransmit_at, self.expires, self.refresh_at) if t is not None]
@@ -445,10 +446,9 @@ class RouteOptimisation:
             e.bound_care_of = e.expires = None
             self._fire(e, "ba_accepted", now)
             return
-        # RFC 6275 §11.7.3: the granted lifetime, at most what was asked, from the send.
         sent = e.last_sent if e.last_sent is not None else now
         e.bound_care_of = e.care_of_address
-        e.expires = sent + min(e.lifetime, ba.lifetime * 4)
+        e.expires = granted_expiry(sent, e.lifetime, ba.lifetime)
         self._fire(e, "ba_accepted", now)
 
     def binding_refresh_request(self, entry: CorrespondentEntry, now: float) -> None:
