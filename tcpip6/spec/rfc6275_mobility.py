@@ -353,6 +353,20 @@ DEREGISTERING = "DEREGISTERING"
 OUTSTANDING = (REGISTERING, REFRESHING, DEREGISTERING)
 
 
+def _refresh_at(expires: float | None, sent_at: float | None, lead_time: float) -> float | None:
+    """RFC 6275 §11.7.1: a Binding Update List entry's next Binding Update, ``lead_time``
+    before its binding expires (halfway through a shorter lifetime); None without one."""
+    if expires is None or sent_at is None:
+        return None
+    return expires - min(lead_time, (expires - sent_at) / 2)
+
+
+def _granted_expiry(sent_at: float, asked: int, granted: int) -> float:
+    """RFC 6275 §11.7.3: the granted lifetime (units of 4 seconds), never more than the
+    ``asked`` seconds, counts from when the Binding Update was sent."""
+    return sent_at + min(asked, granted * 4)
+
+
 @dataclass(frozen=True, slots=True)
 class BindingUpdateListEntry:
     """RFC 6275 §11.1, the home agent's entry: the care-of address, the lifetime sent (in
@@ -370,9 +384,7 @@ class BindingUpdateListEntry:
 
     @property
     def refresh_at(self) -> float | None:
-        if self.expires is None or self.sent_at is None:
-            return None
-        return self.expires - min(REFRESH_LEAD_TIME, (self.expires - self.sent_at) / 2)
+        return _refresh_at(self.expires, self.sent_at, REFRESH_LEAD_TIME)
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,9 +465,8 @@ def on_binding_acknowledgement(
         return replace(e, state=NO_BINDING, expires=None, retransmit_at=None), []
     if e.state == DEREGISTERING:
         return replace(e, state=NO_BINDING, expires=None, retransmit_at=None), []
-    # The granted lifetime, never more than asked, counts from when the update was sent.
     assert e.sent_at is not None
-    expires = e.sent_at + min(e.lifetime, lifetime * 4)
+    expires = _granted_expiry(e.sent_at, e.lifetime, lifetime)
     return replace(e, state=BOUND, expires=expires, retransmit_at=None), []
 
 
@@ -531,9 +542,9 @@ class CorrespondentEntry:
 
     @property
     def refresh_at(self) -> float | None:
-        if self.state != BOUND or self.expires is None or self.sent_at is None:
+        if self.state != BOUND:
             return None
-        return self.expires - min(RR_REFRESH_LEAD_TIME, (self.expires - self.sent_at) / 2)
+        return _refresh_at(self.expires, self.sent_at, RR_REFRESH_LEAD_TIME)
 
 
 @dataclass(frozen=True, slots=True)
@@ -762,7 +773,7 @@ def on_rr_binding_acknowledgement(
     if e.state == DEREGISTERING:
         return replace(e, state=NO_BINDING, bound_care_of=None, expires=None), []
     assert e.sent_at is not None
-    expires = e.sent_at + min(e.lifetime, lifetime * 4)
+    expires = _granted_expiry(e.sent_at, e.lifetime, lifetime)
     return replace(e, state=BOUND, bound_care_of=e.care_of_address, expires=expires), []
 
 
