@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tests.interop import netns
 from tests.interop.netns import PEER_IF, Topology
+from tests.interop.test_offload import ECHO
 from tests.tshark import read
 
 SIZE = 400 * 1024
@@ -32,17 +33,6 @@ s = socket.create_connection((sys.argv[1], 9), timeout=20)
 s.sendall(bytes(i % 251 for i in range(int(sys.argv[2]))))
 s.shutdown(socket.SHUT_WR)
 print("closed by the server" if s.recv(10) == b"" else "data came back")
-"""
-
-ECHO = """
-import socket, sys, threading
-data = bytes(i % 253 for i in range(int(sys.argv[2])))
-s = socket.create_connection((sys.argv[1], 7), timeout=20)
-threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR))).start()
-got = bytearray()
-while chunk := s.recv(65536):
-    got += chunk
-print("echoed" if got == data else f"got {len(got)} octets, not the same")
 """
 
 
