@@ -76,21 +76,24 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import mmap
 import socket
 import struct
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tcpip6.io.coalesce import coalesce as coalesce_segments
 from tcpip6.io.ifreq import IFF_UP, SIOCGIFFLAGS, SIOCGIFHWADDR, SIOCGIFMTU, ifreq
+from tcpip6.io.mmsg import MessageBatch, message_batch
 from tcpip6.stack.counters import CounterSet
 from tcpip6.wire import WireError
 from tcpip6.wire import ext as wire_ext
 from tcpip6.wire.checksum import ones_complement_sum, upper_layer_checksum
 from tcpip6.wire.ethernet import ETHERTYPE_IPV6, MAC_LEN, EthernetHeader
+from tcpip6.wire.gso import segment_tcp
 from tcpip6.wire.ipv6 import IPPROTO_TCP, IPPROTO_UDP, split
 
 # linux/if_packet.h (the socket module lacks some of them).
@@ -180,6 +183,11 @@ class RawSocketCounters(CounterSet):
     send_error_drop: int = 0
     send_queue_full_drop: int = 0
     large_frames_sent: int = 0
+    #: Large TCP frames cut into MTU-sized ones by the port (soft_gso), those that were
+    #: not a TCP segment it could cut, and the sendmmsg calls that sent frames.
+    soft_gso_frames_cut: int = 0
+    soft_gso_malformed_drop: int = 0
+    sendmmsg_calls: int = 0
     large_frames_received: int = 0
     #: Frames read that went to the stack inside coalesced segments, and those segments.
     frames_coalesced: int = 0
@@ -333,6 +341,7 @@ class RawSocketPort:
         tx_ring: bool = False,
         offload: bool = True,
         coalesce: bool = True,
+        soft_gso: bool = False,
     ) -> None:
         self.ifname = ifname
         self.counters = RawSocketCounters()
@@ -386,6 +395,19 @@ class RawSocketPort:
                 self.ring = TxRing(sock, self.mtu + EthernetHeader.HEADER_LEN)
             except OSError:
                 self.ring = None  # a kernel without the ring: one send per frame
+        #: Frames without a virtio-net header go many per sendmmsg (tcpip6.io.mmsg)
+        #: where the C library has it: the pieces of a segment cut in software, and
+        #: the frames that waited in the queue.
+        self.batch: MessageBatch | None = None
+        if self.ring is None and not self.vnet:
+            self.batch = message_batch(self.mtu + EthernetHeader.HEADER_LEN)
+        #: Software segmentation (soft_gso, without the kernel's): send_segments cuts
+        #: large TCP frames into MTU-sized ones itself (tcpip6.wire.gso) and sends them
+        #: in one sendmmsg; the kernel segments nothing and computes no checksum.
+        self.soft_gso = soft_gso and self.batch is not None
+        if self.soft_gso:
+            self.gso_max_size = GSO_MAX_SIZE
+            self.offload += ", segments cut by tcpip6 (software GSO, sendmmsg)"
         #: Frames waiting for a free slot of the ring or for the socket to take them
         #: (bounded by TX_QUEUE_LIMIT).
         self.queue: deque[bytes] = deque()
@@ -493,12 +515,64 @@ class RawSocketPort:
     def send_segments(self, frame: bytes, gso_size: int) -> None:
         """One TCP frame (Ethernet, IPv6, TCP with the pseudo-header sum in its checksum
         field) for the kernel to cut into segments of ``gso_size`` octets of data and
-        checksum (see the module docstring)."""
-        if not self.vnet or len(frame) > self.gso_max_size:
+        checksum (see the module docstring); with ``soft_gso``, cut here
+        (:meth:`_send_cut`)."""
+        if len(frame) > self.gso_max_size:
             self.counters.send_too_big_drop += 1
+            return
+        if self.soft_gso:
+            self._send_cut(frame, gso_size)
             return
         self.counters.large_frames_sent += 1
         self._send_or_keep(frame, gso_header(frame, gso_size))
+
+    def _send_cut(self, frame: bytes, gso_size: int) -> None:
+        """Software segmentation: the MTU-sized frames, each with its own TCP checksum
+        (tcpip6.wire.gso), that the kernel's GSO would have made of ``frame``, sent in
+        one sendmmsg; what the socket refuses is kept, in order."""
+        head = frame[: EthernetHeader.HEADER_LEN]
+        try:
+            packets = segment_tcp(memoryview(frame)[EthernetHeader.HEADER_LEN :], gso_size)
+        except WireError:
+            self.counters.soft_gso_malformed_drop += 1
+            return
+        if len(packets[0]) > self.mtu:  # the first piece is the largest
+            self.counters.send_too_big_drop += 1
+            return
+        self.counters.soft_gso_frames_cut += 1
+        frames = [head + p for p in packets]
+        done = 0 if self.queue else self._send_batch(frames)
+        for i in range(done, len(frames)):
+            self._enqueue(frames[i])  # behind the frames already waiting, in order
+
+    def _send_batch(self, frames: Sequence[bytes]) -> int:
+        """``frames`` from the first, many per sendmmsg, until the socket refuses one
+        (EAGAIN, ENOBUFS: as :meth:`_send`); how many are done with (sent, or lost to a
+        link that went down), from the first on."""
+        batch = self.batch
+        assert batch is not None
+        fd = self.sock.fileno()
+        counters = self.counters
+        done, total = 0, len(frames)
+        while done < total:
+            try:
+                done += (n := batch.send(fd, frames, done))
+            except BlockingIOError:
+                counters.send_eagain += 1
+                break
+            except InterruptedError:
+                continue
+            except OSError as exc:
+                if exc.errno == errno.ENOBUFS:
+                    counters.send_enobufs += 1
+                    self.retry_at = self.now + ENOBUFS_RETRY
+                    break
+                counters.send_error_drop += 1  # as in _send: the link events say why
+                done += 1
+                continue
+            counters.frames_sent += n
+            counters.sendmmsg_calls += 1
+        return done
 
     def flush(self) -> None:
         """Hand what waits to the kernel (:meth:`_flush`), then wake the host if the
@@ -515,8 +589,17 @@ class RawSocketPort:
         if ring is None:
             if self.retry_at is None:
                 queue = self.queue
-                while queue and self._send(queue[0]):
-                    queue.popleft()
+                if self.batch is None:
+                    while queue and self._send(queue[0]):
+                        queue.popleft()
+                    return
+                while queue:
+                    chunk = list(itertools.islice(queue, self.batch.slots))
+                    done = self._send_batch(chunk)
+                    for _ in range(done):
+                        queue.popleft()
+                    if done < len(chunk):
+                        return
             return
         while True:
             if ring.pending:
