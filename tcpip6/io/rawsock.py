@@ -530,17 +530,16 @@ class RawSocketPort:
         """Software segmentation: the MTU-sized frames, each with its own TCP checksum
         (tcpip6.wire.gso), that the kernel's GSO would have made of ``frame``, sent in
         one sendmmsg; what the socket refuses is kept, in order."""
-        head = frame[: EthernetHeader.HEADER_LEN]
+        at = EthernetHeader.HEADER_LEN
         try:
-            packets = segment_tcp(memoryview(frame)[EthernetHeader.HEADER_LEN :], gso_size)
+            frames = segment_tcp(memoryview(frame)[at:], gso_size, frame[:at])
         except WireError:
             self.counters.soft_gso_malformed_drop += 1
             return
-        if len(packets[0]) > self.mtu:  # the first piece is the largest
+        if len(frames[0]) > self.mtu + at:  # the first piece is the largest
             self.counters.send_too_big_drop += 1
             return
         self.counters.soft_gso_frames_cut += 1
-        frames = [head + p for p in packets]
         done = 0 if self.queue else self._send_batch(frames)
         for i in range(done, len(frames)):
             self._enqueue(frames[i])  # behind the frames already waiting, in order
