@@ -135,6 +135,9 @@ GSO_MAX_SIZE = 65536
 #: Where a TCP header starts in a frame send_segments takes (Ethernet, IPv6, TCP).
 _TCP_AT = EthernetHeader.HEADER_LEN + 40
 _CHECKSUM16 = struct.Struct("!H")
+#: Where the upper-layer header starts when it follows the IPv6 header (Ethernet, IPv6).
+_UPPER_AT = EthernetHeader.HEADER_LEN + 40
+_ETHERTYPE_IPV6 = ETHERTYPE_IPV6.to_bytes(2, "big")
 # linux/if_packet.h: the transmit ring (TPACKET_V2 frame headers).
 PACKET_LOSS = 14
 PACKET_VERSION = 10
@@ -223,6 +226,9 @@ def disable_ipv6_command(ifname: str) -> str:
 def complete_checksum(frame: bytes) -> bytes | None:
     """The frame with its UDP or TCP checksum computed (RFC 8200 §8.1), for a frame whose
     sender left it to checksum offload; None when there is no such checksum to complete."""
+    completed = _complete_direct(frame)
+    if completed is not None:
+        return completed
     try:
         eth = EthernetHeader.parse(frame)
         if eth.ethertype != ETHERTYPE_IPV6:
@@ -243,6 +249,30 @@ def complete_checksum(frame: bytes) -> bytes | None:
         checksum = 0xFFFF  # RFC 8200 §8.1: UDP sends a computed zero as all ones
     at = start + 40 + offset + field
     return frame[:at] + checksum.to_bytes(2, "big") + frame[at + 2 :]
+
+
+def _complete_direct(frame: bytes) -> bytes | None:
+    """complete_checksum for the common frame, an IPv6 header with TCP or UDP right after
+    it, without parsing: None for any other (complete_checksum then parses it)."""
+    if len(frame) < _UPPER_AT + 8 or frame[12:14] != _ETHERTYPE_IPV6:
+        return None
+    next_header = frame[20]
+    field = CHECKSUM_OFFSET.get(next_header)
+    length = (frame[18] << 8) | frame[19]
+    if field is None or length < field + 2 or _UPPER_AT + length > len(frame):
+        return None
+    # RFC 8200 §8.1: the pseudo-header (the addresses read as one integer sum as their
+    # words do, see tcpip6.wire.checksum), then the upper-layer packet with its checksum
+    # field as zero: its value, which sits at an even offset, taken out of the sum.
+    value = int.from_bytes(frame[_UPPER_AT : _UPPER_AT + length], "big")
+    if length & 1:
+        value <<= 8
+    at = _UPPER_AT + field
+    total = int.from_bytes(frame[22:_UPPER_AT], "big") + length + next_header + value
+    checksum = 0xFFFF - ((total - ((frame[at] << 8) | frame[at + 1])) % 0xFFFF or 0xFFFF)
+    if next_header == IPPROTO_UDP and checksum == 0:
+        checksum = 0xFFFF  # RFC 8200 §8.1: UDP sends a computed zero as all ones
+    return b"".join((frame[:at], _CHECKSUM16.pack(checksum), frame[at + 2 :]))
 
 
 def complete_partial_checksum(frame: bytes, csum_start: int, csum_offset: int) -> bytes | None:
