@@ -1,4 +1,5 @@
-"""Many frames in one system call: ``sendmmsg(2)`` on a socket's file descriptor.
+"""Many frames in one system call: ``sendmmsg(2)`` and ``recvmmsg(2)`` on a socket's file
+descriptor.
 
 A :class:`MessageBatch` owns preallocated C arrays (``struct mmsghdr`` and ``struct
 iovec``, one buffer slot per message): :meth:`MessageBatch.send` copies up to
@@ -10,14 +11,18 @@ not sent (man sendmmsg(2): an error after the first message is not reported, and
 that starts at the first message not sent reports it). A caller keeps what was not taken:
 :class:`~tcpip6.io.rawsock.RawSocketPort` keeps it in its back-pressure queue, in order.
 
+A :class:`ReceiveBatch` reads up to :data:`BATCH_SLOTS` frames, each with its ancillary
+data, in one ``recvmmsg``, into preallocated slots.
+
 Where the C library has no ``sendmmsg`` (not Linux), :func:`message_batch` gives None and
-the caller sends a frame per ``send``.
+the caller sends a frame per ``send``; so :func:`receive_batch` without ``recvmmsg``.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import os
 import struct
 from collections.abc import Sequence
@@ -47,25 +52,35 @@ class _Mmsghdr(ctypes.Structure):
     _fields_ = (("msg_hdr", _Msghdr), ("msg_len", ctypes.c_uint))
 
 
-#: Where an iovec's iov_len is, as a native size_t.
+#: Where an iovec's iov_len is, as a native size_t (msg_controllen is one too).
 _IOV_LEN = struct.Struct("N")
 _IOV_LEN_AT = _Iovec.iov_len.offset
 _IOV_SIZE = ctypes.sizeof(_Iovec)
+_MSG_LEN = struct.Struct("I")
+_CONTROLLEN_AT = _Mmsghdr.msg_hdr.offset + _Msghdr.msg_controllen.offset
 
 
-def _libc_sendmmsg() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
-    name = ctypes.util.find_library("c")
+def _libc(name: str, *argtypes: type) -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
     try:
-        libc = ctypes.CDLL(name, use_errno=True)
-        fn = libc.sendmmsg
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        fn = getattr(libc, name)
     except (OSError, AttributeError):
         return None
-    fn.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int)
+    fn.argtypes = argtypes
     fn.restype = ctypes.c_int
     return fn
 
 
-_SENDMMSG = _libc_sendmmsg()
+_SENDMMSG = _libc("sendmmsg", ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int)
+_RECVMMSG = _libc(
+    "recvmmsg", ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int, ctypes.c_void_p
+)
+#: recvmmsg's flags: do not wait (the socket is non-blocking anyway).
+MSG_DONTWAIT = 0x40
+#: struct cmsghdr: cmsg_len (size_t), cmsg_level, cmsg_type (int); the data after it.
+_CMSGHDR = struct.Struct("Nii")
+_MSG_LEN_AT = _Mmsghdr.msg_len.offset
+_MSG_SIZE = ctypes.sizeof(_Mmsghdr)
 
 
 class MessageBatch:
@@ -109,6 +124,93 @@ class MessageBatch:
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err))
         return sent
+
+
+class ReceiveBatch:
+    """Up to ``slots`` frames of at most ``slot_size`` octets each, read in one
+    ``recvmmsg``, each with up to ``control_size`` octets of ancillary data and no
+    address (which Python's own recvmsg turns into an interface name with an ioctl)."""
+
+    def __init__(self, slot_size: int, control_size: int, slots: int = BATCH_SLOTS) -> None:
+        if _RECVMMSG is None:
+            raise OSError("the C library has no recvmmsg")
+        self.slot_size = slot_size
+        self.control_size = control_size
+        self.slots = slots
+        self._data = ctypes.create_string_buffer(slot_size * slots)
+        self._view = memoryview(self._data).cast("B")
+        self._control = ctypes.create_string_buffer(control_size * slots)
+        self._control_view = memoryview(self._control).cast("B")
+        self._iovs = (_Iovec * slots)()
+        self._msgs = (_Mmsghdr * slots)()
+        base = ctypes.addressof(self._data)
+        control = ctypes.addressof(self._control)
+        for i in range(slots):
+            self._iovs[i].iov_base = base + i * slot_size
+            self._iovs[i].iov_len = slot_size
+            hdr = self._msgs[i].msg_hdr
+            hdr.msg_iov = ctypes.pointer(self._iovs[i])
+            hdr.msg_iovlen = 1
+            hdr.msg_control = control + i * control_size
+            hdr.msg_controllen = control_size
+        self._msgs_at = ctypes.addressof(self._msgs)
+        self._msgs_view = memoryview(self._msgs).cast("B")
+        # The kernel shortens msg_controllen to what it wrote: restored before each call.
+        self._pristine = bytes(self._msgs_view)
+
+    def receive(self, fd: int) -> list[tuple[bytes, bytes]]:
+        """The frames waiting (at most :attr:`slots`), each with its ancillary data (the
+        control messages as the kernel wrote them); [] when none waits; OSError for any
+        other failure."""
+        self._msgs_view[:] = self._pristine
+        assert _RECVMMSG is not None
+        n: int = _RECVMMSG(fd, self._msgs_at, self.slots, MSG_DONTWAIT, None)
+        if n < 0:
+            err = ctypes.get_errno()
+            if err in (errno.EAGAIN, errno.EINTR):
+                return []
+            raise OSError(err, os.strerror(err))
+        out = []
+        view, control, msgs = self._view, self._control_view, self._msgs_view
+        size, csize = self.slot_size, self.control_size
+        length_of = _MSG_LEN.unpack_from
+        controllen_of = _IOV_LEN.unpack_from
+        for i in range(n):
+            at = i * _MSG_SIZE
+            (length,) = length_of(msgs, at + _MSG_LEN_AT)
+            (controllen,) = controllen_of(msgs, at + _CONTROLLEN_AT)
+            start = i * size
+            cstart = i * csize
+            out.append(
+                (
+                    bytes(view[start : start + min(length, size)]),
+                    bytes(control[cstart : cstart + controllen]),
+                )
+            )
+        return out
+
+
+def control_messages(control: bytes) -> list[tuple[int, int, bytes]]:
+    """The (level, type, data) of each control message in ``control`` (cmsg(3))."""
+    out = []
+    at = 0
+    align = ctypes.sizeof(ctypes.c_size_t)
+    while at + _CMSGHDR.size <= len(control):
+        length, level, kind = _CMSGHDR.unpack_from(control, at)
+        if length < _CMSGHDR.size or at + length > len(control):
+            break
+        out.append((level, kind, control[at + _CMSGHDR.size : at + length]))
+        at += -(-length // align) * align
+    return out
+
+
+def receive_batch(
+    slot_size: int, control_size: int, slots: int = BATCH_SLOTS
+) -> ReceiveBatch | None:
+    """A :class:`ReceiveBatch`, or None where the C library has no ``recvmmsg``."""
+    if _RECVMMSG is None:
+        return None
+    return ReceiveBatch(slot_size, control_size, slots)
 
 
 def message_batch(slot_size: int, slots: int = BATCH_SLOTS) -> MessageBatch | None:

@@ -98,7 +98,13 @@ from pathlib import Path
 
 from tcpip6.io.coalesce import coalesce as coalesce_segments
 from tcpip6.io.ifreq import IFF_UP, SIOCGIFFLAGS, SIOCGIFHWADDR, SIOCGIFMTU, ifreq
-from tcpip6.io.mmsg import MessageBatch, message_batch
+from tcpip6.io.mmsg import (
+    MessageBatch,
+    ReceiveBatch,
+    control_messages,
+    message_batch,
+    receive_batch,
+)
 from tcpip6.stack.counters import CounterSet
 from tcpip6.wire import WireError
 from tcpip6.wire import ext as wire_ext
@@ -126,6 +132,8 @@ _AUXDATA = struct.Struct("IIIHHHH")
 CHECKSUM_OFFSET = {IPPROTO_UDP: 6, IPPROTO_TCP: 16}
 #: Frames read per call to read_ready, so that timers still run under a flood.
 READ_BUDGET = 64
+#: Frames read per recvmmsg (each slot holds the largest frame: MAX_FRAME).
+RX_BATCH_SLOTS = 16
 #: Receive buffer per read: a jumbo frame fits, and the largest IPv6 packet (a coalesced
 #: one: 65,535 octets of payload) with its Ethernet and virtio-net headers.
 MAX_FRAME = 65536 + 64
@@ -198,10 +206,12 @@ class RawSocketCounters(CounterSet):
     send_queue_full_drop: int = 0
     large_frames_sent: int = 0
     #: Large TCP frames cut into MTU-sized ones by the port (soft_gso), those that were
-    #: not a TCP segment it could cut, and the sendmmsg calls that sent frames.
+    #: not a TCP segment it could cut, the sendmmsg calls that sent frames and the
+    #: recvmmsg calls made to read.
     soft_gso_frames_cut: int = 0
     soft_gso_malformed_drop: int = 0
     sendmmsg_calls: int = 0
+    recvmmsg_calls: int = 0
     large_frames_received: int = 0
     #: Frames read that went to the stack inside coalesced segments, and those segments.
     frames_coalesced: int = 0
@@ -447,6 +457,12 @@ class RawSocketPort:
         #: Software segmentation (soft_gso, without the kernel's): send_segments cuts
         #: large TCP frames into MTU-sized ones itself (tcpip6.wire.gso) and sends them
         #: in one sendmmsg; the kernel segments nothing and computes no checksum.
+        #: Without the virtio-net header, and where the kernel keeps our own frames from
+        #: the socket (no address needed to tell them), frames are read many per
+        #: recvmmsg (tcpip6.io.mmsg), each with its PACKET_AUXDATA.
+        self.rx_batch: ReceiveBatch | None = None
+        if not self.vnet and self.kernel_ignores_outgoing:
+            self.rx_batch = receive_batch(MAX_FRAME, _AUX_SPACE, RX_BATCH_SLOTS)
         self.soft_gso = soft_gso and self.batch is not None
         if self.soft_gso:
             self.gso_max_size = GSO_MAX_SIZE
@@ -745,6 +761,8 @@ class RawSocketPort:
     def _read_plain(self) -> list[tuple[bytes, bool, int, int]]:
         """Up to READ_BUDGET frames: each, whether its checksum is left to offload
         (``TP_STATUS_CSUMNOTREADY``), and 0, 0 (where the checksum is: found by parsing)."""
+        if self.rx_batch is not None:
+            return self._read_batched(self.rx_batch)
         batch: list[tuple[bytes, bool, int, int]] = []
         counters = self.counters
         for _ in range(READ_BUDGET):
@@ -766,6 +784,29 @@ class RawSocketPort:
                 continue
             counters.frames_received += 1
             batch.append((frame, _checksum_not_ready(ancillary), 0, 0))
+        return batch
+
+    def _read_batched(self, rx: ReceiveBatch) -> list[tuple[bytes, bool, int, int]]:
+        """_read_plain many frames per recvmmsg: a call that finds fewer than it has
+        room for emptied the socket, so none is made only to learn it is empty."""
+        batch: list[tuple[bytes, bool, int, int]] = []
+        counters = self.counters
+        fd = self.sock.fileno()
+        while len(batch) < READ_BUDGET:
+            try:
+                got = rx.receive(fd)
+            except OSError:
+                counters.receive_error += 1  # as in _read_plain: the link events say why
+                break
+            counters.recvmmsg_calls += 1
+            for frame, control in got:
+                if len(frame) < EthernetHeader.HEADER_LEN:
+                    counters.runt_drop += 1
+                    continue
+                counters.frames_received += 1
+                batch.append((frame, _checksum_not_ready(control_messages(control)), 0, 0))
+            if len(got) < rx.slots:
+                break
         return batch
 
     def _read_vnet(self) -> list[tuple[bytes, bool, int, int]]:

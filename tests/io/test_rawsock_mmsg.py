@@ -174,3 +174,28 @@ def test_what_is_not_a_tcp_segment_is_dropped_and_counted(
     port.send_segments(bytes(14) + bytes(40) + bytes(3000), 1000)  # next header 0
     assert drain(b) == []
     assert port.counters.soft_gso_malformed_drop == 1
+
+
+def test_a_receive_batch_reads_what_waits_with_its_ancillary_data(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    """recvmmsg on the other end: 20 datagrams come 8, 8 and 4 a call, in order, each
+    with the control message the kernel adds (SCM_CREDENTIALS: this process's pid, uid
+    and gid); then nothing, without an error."""
+    import os
+    import struct
+
+    from tcpip6.io.mmsg import ReceiveBatch, control_messages
+
+    a, b = pair
+    b.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    for i in range(20):
+        a.send(frame(i)[: 100 + i])
+    rx = ReceiveBatch(1500, socket.CMSG_SPACE(12), slots=8)
+    calls = [rx.receive(b.fileno()) for _ in range(4)]
+    assert [len(c) for c in calls] == [8, 8, 4, 0]
+    got = [m for c in calls for m in c]
+    assert [data for data, _ in got] == [frame(i)[: 100 + i] for i in range(20)]
+    creds = struct.pack("iII", os.getpid(), os.getuid(), os.getgid())
+    for _, control in got:
+        assert control_messages(control) == [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, creds)]
