@@ -105,8 +105,9 @@ class MessageBatch:
         self._msgs_at = ctypes.addressof(self._msgs)
 
     def send(self, fd: int, frames: Sequence[bytes], start: int = 0) -> int:
-        """Send ``frames[start:]`` (the first :attr:`slots` of them) in one ``sendmmsg``:
-        how many the kernel took (at least one); OSError when it took none."""
+        """Send ``frames[start:]`` (the first :attr:`slots` of them, up to one larger
+        than a slot) in one ``sendmmsg``: how many the kernel took (at least one);
+        OSError when it took none, ValueError when ``frames[start]`` exceeds a slot."""
         n = min(len(frames) - start, self.slots)
         view, iov_view, size = self._view, self._iov_view, self.slot_size
         pack = _IOV_LEN.pack_into
@@ -114,7 +115,10 @@ class MessageBatch:
             frame = frames[start + i]
             length = len(frame)
             if length > size:
-                raise ValueError(f"a frame of {length} octets in a slot of {size}")
+                if not i:
+                    raise ValueError(f"a frame of {length} octets in a slot of {size}")
+                n = i  # the ones before it
+                break
             at = i * size
             view[at : at + length] = frame
             pack(iov_view, i * _IOV_SIZE + _IOV_LEN_AT, length)
@@ -123,6 +127,8 @@ class MessageBatch:
         if sent < 0:
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err))
+        if sent == 0:  # never for n > 0 (sendmmsg(2)); taken as "no room now"
+            raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
         return sent
 
 

@@ -620,6 +620,10 @@ class RawSocketPort:
                 break
             except InterruptedError:
                 continue
+            except ValueError:
+                counters.send_too_big_drop += 1  # larger than a slot: never queued so
+                done += 1
+                continue
             except OSError as exc:
                 if exc.errno == errno.ENOBUFS:
                     counters.send_enobufs += 1

@@ -199,3 +199,16 @@ def test_a_receive_batch_reads_what_waits_with_its_ancillary_data(
     creds = struct.pack("iII", os.getpid(), os.getuid(), os.getgid())
     for _, control in got:
         assert control_messages(control) == [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, creds)]
+
+
+def test_a_frame_larger_than_a_slot_is_dropped_and_counted_in_its_place(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    """Never queued so (send_frame and the port's segmentation check sizes first), but
+    should one wait: the frames around it go, in order, and it is counted."""
+    a, b = pair
+    port, _ = _port(a)
+    port.queue.extend([frame(0), bytes(MTU + 15), frame(1)])
+    port.write_ready(1.0)
+    assert drain(b) == [frame(0), frame(1)]
+    assert (port.counters.send_too_big_drop, port.counters.frames_sent) == (1, 2)
