@@ -20,14 +20,19 @@ two sides alternating which goes first:
   host → Linux unshaped (tcpip6 with its segmentation offload, :mod:`tcpip6.io.rawsock`);
   both directions again over ``tbf rate 100mbit`` on both ends; and, last in a
   repetition, both directions unshaped with offloads off at both ends (TSO, GSO and GRO
-  off on both veths, ``tcpip6 host --no-offload``: a frame per segment each way)
+  off on both veths, ``tcpip6 host --no-offload``: the kernel segments nothing and
+  computes no checksum for tcpip6, whose port cuts TCP's large segments into MTU-sized
+  frames itself and sends them many per ``sendmmsg``; the row names what the host said
+  it ran), and host → Linux again with ``TCPIP6_SOFT_GSO=0`` (TCP builds a segment per MSS)
   (MB/s = 10⁶ octets per second, timed by the Linux end: from connect to the server's
   end of file when Linux sends, from accept to end of file when it receives);
 - ping RTT from Linux, 200 at 5 ms and 50 at 50 ms intervals (median of the replies);
 - the 200,000-octet echo (a client writes it all while reading it back);
 - ``curl --http1.0`` of a 100-octet file (tcpip6's httpd; Python's ``http.server`` on the
   Linux host), curl's ``time_total``: until the server's close;
-- tcpip6's CPU % while receiving and while sending over the 100 Mbit link, its peak RSS,
+- tcpip6's CPU % while receiving and while sending over the 100 Mbit link (its run time
+  in nanoseconds from ``/proc/PID/schedstat``: a transfer takes half a second, in which
+  clock ticks count 50), its peak RSS,
   and, over the bulk runs, its retransmission timeouts (``tcp.timeouts``) and the frames
   its packet socket could not take (``send_error_drop``); beside them, the Linux pair's
   RTOs (``TcpExt TCPTimeouts``) and the segments Linux's PAWS check dropped (``TcpExt
@@ -212,6 +217,8 @@ class Side:
     control: Path = field(default_factory=Path)
     #: More arguments of ``tcpip6 host`` (say, ``--no-optimistic-dad``).
     host_args: tuple[str, ...] = ()
+    #: What the tcpip6 host said of its link's offload when it last started.
+    offload_line: str = ""
 
     # -- the host side, started afresh each repetition ------------------------------------
     def start(self) -> tuple[float, float]:
@@ -220,7 +227,9 @@ class Side:
             return self._start_tcpip6()
         return self._start_linux()
 
-    def _start_tcpip6(self, offload: bool = True) -> tuple[float, float]:
+    def _start_tcpip6(
+        self, offload: bool = True, env: dict[str, str] | None = None
+    ) -> tuple[float, float]:
         self.stop()
         cmd = self.topo.in_host(sys.executable, "-u", "-m", "tcpip6", "host")
         cmd += [] if offload else ["--no-offload"]
@@ -228,9 +237,11 @@ class Side:
         cmd += ["--serve", f"discard,echo,http={self.tmp / 'www'}", *self.host_args]
         t0 = time.monotonic()
         proc = self.topo.start(
-            cmd, cwd=netns.REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
+            cmd, cwd=netns.REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )  # fmt: skip
         self.host = LineReader(proc)
+        self.offload_line = self.host.wait_for(rf"^link {HOST_IF} offload: (.*)$").group(1)
         # Usable: optimistic (RFC 4429 §3.3) or preferred, whichever is said first.
         usable = rf"on {HOST_IF} (?:preferred|optimistic) \("
         self.host_ll = self.host.wait_for(rf"^address (fe80::[0-9a-f:]+)/64 {usable}").group(1)
@@ -327,10 +338,16 @@ class Side:
         return float(out) * 1000
 
     # -- tcpip6's own figures --------------------------------------------------------------
-    def cpu_ticks(self) -> int:
+    def cpu_seconds(self) -> float:
+        """The host process's time on a CPU so far (user and system: the scheduler's
+        nanoseconds, /proc/PID/schedstat; proc(5)'s clock ticks where it has none)."""
         assert self.host is not None
-        fields = Path(f"/proc/{self.host.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime, stime (proc(5) fields 14, 15)
+        proc = Path(f"/proc/{self.host.proc.pid}")
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            return int((proc / "schedstat").read_text().split()[0]) / 1e9
+        fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime (proc(5) fields 14, 15)
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def peak_rss_mib(self) -> float:
         assert self.host is not None
@@ -434,6 +451,8 @@ class Series:
         default_factory=lambda: {"tcpip6": [], "linux": []}
     )
     errors: list[str] = field(default_factory=list)
+    #: What the tcpip6 host said it ran (its link's offload line), when the row depends on it.
+    said: set[str] = field(default_factory=set)
 
     def measure(self, kind: str, fn: Callable[[], float]) -> None:
         try:
@@ -460,6 +479,8 @@ class Series:
             "reps": self.values["tcpip6"],
             "reference_reps": self.values["linux"],
         }
+        if self.said:
+            row["tcpip6_offload"] = sorted(self.said)
         if self.errors:
             row["errors"] = self.errors
         return row
@@ -487,12 +508,12 @@ def _repetition(side: Side, s: dict[str, Series]) -> None:
             ("tbf_rx", lambda: side.send_to_host(TBF_OCTETS)),
             ("tbf_tx", lambda: side.send_to_peer(TBF_OCTETS)),
         ):
-            ticks = side.cpu_ticks() if kind == "tcpip6" else 0
+            before = side.cpu_seconds() if kind == "tcpip6" else 0.0
             s[row].measure(kind, fn)
             rate = s[row].values[kind][-1]
             if kind == "tcpip6" and rate:
                 # Over the transfer's own time (not the tools' start-up around it).
-                busy = (side.cpu_ticks() - ticks) / os.sysconf("SC_CLK_TCK")
+                busy = side.cpu_seconds() - before
                 cpu[row] = 100 * busy / (TBF_OCTETS / (rate * 1e6))
     finally:
         _shape(side, False)
@@ -522,6 +543,13 @@ def _repetition(side: Side, s: dict[str, Series]) -> None:
             side._start_tcpip6(offload=False)
         s["rx_plain"].measure(kind, lambda: side.send_to_host(UNSHAPED_OCTETS))
         s["tx_plain"].measure(kind, lambda: side.send_to_peer(UNSHAPED_OCTETS))
+        if kind == "tcpip6":
+            s["tx_plain"].said.add(side.offload_line)
+            side._start_tcpip6(offload=False, env={"TCPIP6_SOFT_GSO": "0"})
+            s["tx_plain_segment"].said.add(side.offload_line)
+            s["tx_plain_segment"].measure(kind, lambda: side.send_to_peer(UNSHAPED_OCTETS))
+        else:  # the same Linux reference as the row above
+            s["tx_plain_segment"].add(kind, s["tx_plain"].values[kind][-1])
     finally:
         _offloads_both(side, True)
 
@@ -531,7 +559,18 @@ ROWS = (
     ("rx_off", "TCP Linux → host, unshaped, sender offloads off", "MB/s"),
     ("tx", "TCP host → Linux, unshaped", "MB/s"),
     ("rx_plain", "TCP Linux → host, unshaped, offloads off at both ends", "MB/s"),
-    ("tx_plain", "TCP host → Linux, unshaped, offloads off at both ends", "MB/s"),
+    (
+        "tx_plain",
+        "TCP host → Linux, unshaped, offloads off at both ends "
+        "(tcpip6 cuts its segments itself, sendmmsg)",
+        "MB/s",
+    ),
+    (
+        "tx_plain_segment",
+        "TCP host → Linux, unshaped, offloads off at both ends, "
+        "a segment per MSS (TCPIP6_SOFT_GSO=0)",
+        "MB/s",
+    ),
     ("tbf_rx", "TCP Linux → host, tbf 100mbit", "MB/s"),
     ("tbf_tx", "TCP host → Linux, tbf 100mbit", "MB/s"),
     ("ping5", "ping RTT from Linux, 200 at 5 ms", "ms"),

@@ -476,6 +476,9 @@ class LiveHost:
             # Receive coalescing (tcpip6.io.coalesce) is the port's own batching, with or
             # without offload; TCPIP6_COALESCE=0 turns it off.
             coalesce=os.environ.get("TCPIP6_COALESCE") != "0",
+            # Without the kernel's segmentation offload the port cuts TCP's large segments
+            # itself and sends the pieces in batches; TCPIP6_SOFT_GSO=0: a segment per MSS.
+            soft_gso=os.environ.get("TCPIP6_SOFT_GSO") != "0",
         )
 
     def _open_control(self) -> None:

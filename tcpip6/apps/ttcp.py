@@ -118,7 +118,7 @@ class Result:
 
 def pattern(buflen: int) -> bytes:
     """ttcp's buffer: the printable characters from space to tilde, over and over."""
-    return bytes(32 + i % 95 for i in range(buflen))
+    return (bytes(range(32, 127)) * -(-buflen // 95))[:buflen]
 
 
 class PatternCheck:

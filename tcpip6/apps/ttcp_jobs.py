@@ -77,7 +77,9 @@ class TtcpTransmitJob(Job):
         if self.started is None:
             return conn.state is not TcpState.SYN_SENT
         if self.left:
-            return conn.send_space > 0
+            # Woken for room as Linux wakes a blocked writer (sk_stream_write_space):
+            # once a third of the buffer is free, not for what each ACK frees.
+            return conn.send_space >= max(1, min(self.opts.buflen, conn.params.send_buffer // 3))
         return conn.fin_acked
 
     def _step(self, now: float) -> None:

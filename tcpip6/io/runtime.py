@@ -23,7 +23,7 @@ import signal
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from types import FrameType
+from types import EllipsisType, FrameType
 from typing import Protocol, TypeVar, cast
 
 from tcpip6.api.sockets import Stack
@@ -276,10 +276,15 @@ class LiveDriver(RealTimeDriver):
         for signum in signums:
             signal.signal(signum, handler)
 
-    def step(self, limit: float | None = None) -> None:
+    def step(
+        self, limit: float | None = None, due: float | EllipsisType | None = ...
+    ) -> float | None:
         """Poll the due nodes, wait for a deadline or a frame (no later than ``limit``,
-        driver time), read what arrived, and poll again what that made due."""
-        nxt = self.run_due()
+        driver time), read what arrived, and poll again what that made due; the next
+        deadline after that. ``due``: what :meth:`run_due` just answered, when nothing
+        ran since (then the first pass over the nodes is not made again: each pass asks
+        every node for its deadline, a cost paid on every frame that wakes the driver)."""
+        nxt = self.run_due() if due is ... else due
         now = self.now
         until = min((t for t in (nxt, limit) if t is not None), default=now + LIVE_MAX_SLEEP)
         timeout = min(max(until - now, 0.0), LIVE_MAX_SLEEP)
@@ -311,8 +316,10 @@ class LiveDriver(RealTimeDriver):
                     write_ready(self.now)
         if nxt is not None:
             self._timer_lag(self.now - nxt)
-        self.run_due()
+        # What reading sent goes out first; then what is due (a writer the ACKs gave
+        # room), so that the deadline returned is the one after both.
         self.flush()
+        return self.run_due()
 
     def _timer_lag(self, lag: float) -> None:
         """The earliest deadline is ``lag`` seconds past (negative: not due yet)."""
@@ -338,9 +345,12 @@ class LiveDriver(RealTimeDriver):
             pass
 
     def run(self, on_step: Callable[[], None] | None = None) -> None:
-        """Step until :meth:`stop`; ``on_step`` runs after every step (to print events)."""
+        """Step until :meth:`stop`; ``on_step`` runs after every step (to print events:
+        it must arm no timer and send nothing, since the next step starts from the
+        deadline the last one found)."""
+        nxt: float | EllipsisType | None = ...
         while not self.stopped:
-            self.step()
+            nxt = self.step(due=nxt)
             if on_step is not None:
                 on_step()
 

@@ -40,13 +40,13 @@ class SoftGsoPort:
         self.inner.set_multicast_filter(link_addresses)
 
     def send_segments(self, frame: bytes, gso_size: int) -> None:
-        head = frame[: EthernetHeader.HEADER_LEN]
+        at = EthernetHeader.HEADER_LEN
         try:
-            packets = segment_tcp(memoryview(frame)[EthernetHeader.HEADER_LEN :], gso_size)
+            frames = segment_tcp(memoryview(frame)[at:], gso_size, frame[:at])
         except WireError:
             self.counters.malformed_drop += 1
             return
         self.counters.large_frames += 1
-        self.counters.segments_made += len(packets)
-        for p in packets:
-            self.inner.send_frame(head + p)
+        self.counters.segments_made += len(frames)
+        for f in frames:
+            self.inner.send_frame(f)

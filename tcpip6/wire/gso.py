@@ -17,9 +17,7 @@ offload convention asks for).
 from __future__ import annotations
 
 import struct
-from ipaddress import IPv6Address
 
-from tcpip6.wire.checksum import ones_complement_sum, pseudo_header_sum
 from tcpip6.wire.errors import WireError
 
 IPV6_HEADER_LEN = 40
@@ -37,9 +35,9 @@ def tcp_header_len(packet: bytes | memoryview) -> int:
     return (packet[IPV6_HEADER_LEN + 12] >> 4) * 4
 
 
-def segment_tcp(packet: bytes | memoryview, gso_size: int) -> list[bytes]:
+def segment_tcp(packet: bytes | memoryview, gso_size: int, prefix: bytes = b"") -> list[bytes]:
     """The IPv6 packets, each with at most ``gso_size`` octets of TCP data, that carry
-    ``packet``'s data (see the module docstring)."""
+    ``packet``'s data (see the module docstring), each after ``prefix`` (a link header)."""
     if gso_size <= 0:
         raise WireError(f"gso: segment size {gso_size}")
     if len(packet) < IPV6_HEADER_LEN + 20 or packet[6] != IPPROTO_TCP:
@@ -48,35 +46,40 @@ def segment_tcp(packet: bytes | memoryview, gso_size: int) -> list[bytes]:
     thl = tcp_header_len(view)
     if thl < 20 or IPV6_HEADER_LEN + thl > len(view):
         raise WireError(f"gso: TCP header of {thl} octets")
-    src = IPv6Address(bytes(view[8:24]))
-    dst = IPv6Address(bytes(view[24:40]))
-    ip_head = bytes(view[:4])
+    # RFC 8200 §8.1: the pseudo-header's sum less the upper-layer length, which each
+    # segment adds. The source and destination read as one 256-bit integer sum, modulo
+    # 0xFFFF, as their 16-bit words do (tcpip6.wire.checksum.ones_complement_sum).
+    pseudo = int.from_bytes(view[8:40], "big") + IPPROTO_TCP
+    ip_head = prefix + bytes(view[:4])
     ip_tail = bytes(view[6:40])
     tcp = bytearray(view[IPV6_HEADER_LEN : IPV6_HEADER_LEN + thl])
-    tcp[16:18] = b"\0\0"
     (seq,) = _SEQ.unpack_from(tcp, 4)
     flags = tcp[13]
     data = view[IPV6_HEADER_LEN + thl :]
     total = len(data)
     out: list[bytes] = []
+    append, join, from_bytes = out.append, b"".join, int.from_bytes
+    pack_length, pack_seq, pack_sum = _PAYLOAD_LENGTH.pack, _SEQ.pack_into, _CHECKSUM.pack_into
     start = 0
     while True:
         chunk = data[start : start + gso_size]
-        end = start + len(chunk)
+        size = len(chunk)
+        end = start + size
         f = flags
         if end < total:
             f &= ~(FIN | PSH)
         if start:
             f &= ~CWR
         tcp[13] = f
-        _SEQ.pack_into(tcp, 4, (seq + start) & 0xFFFFFFFF)
-        tcp[16:18] = b"\0\0"
-        length = thl + len(chunk)
-        csum = ones_complement_sum(
-            chunk, ones_complement_sum(tcp, pseudo_header_sum(src, dst, length, IPPROTO_TCP))
-        )
-        _CHECKSUM.pack_into(tcp, 16, ~csum & 0xFFFF)
-        out.append(b"".join((ip_head, _PAYLOAD_LENGTH.pack(length), ip_tail, tcp, chunk)))
+        pack_seq(tcp, 4, (seq + start) & 0xFFFFFFFF)
+        tcp[16] = tcp[17] = 0
+        length = thl + size
+        # RFC 9293 §3.1: the one's complement of the one's complement sum of the
+        # pseudo-header, the header and the data (an odd last octet padded with zero).
+        octets = from_bytes(chunk, "big") << 8 if size & 1 else from_bytes(chunk, "big")
+        folded = (pseudo + length + from_bytes(tcp, "big") + octets) % 0xFFFF or 0xFFFF
+        pack_sum(tcp, 16, 0xFFFF - folded)
+        append(join((ip_head, pack_length(length), ip_tail, tcp, chunk)))
         start = end
         if start >= total:
             return out

@@ -182,3 +182,36 @@ def test_the_cli_transmits_from_inside_the_host(
         rig.driver.stop()
         runner.join(5)
         rsock.close()
+
+
+@pytest.mark.parametrize(
+    ("buflen", "free", "due"),
+    [
+        (65536, 0, False),
+        (65536, 1460, False),  # what one ACK frees
+        (65536, 128 * 1024 // 3 - 1, False),
+        (65536, 128 * 1024 // 3, True),  # a third of the buffer
+        (1000, 999, False),
+        (1000, 1000, True),  # a whole buffer of ttcp's, smaller than a third
+    ],
+)
+def test_the_transmitter_is_woken_for_a_third_of_the_send_buffer(
+    buflen: int, free: int, due: bool
+) -> None:
+    """ttcp -t is woken for room as Linux wakes a blocked writer: not for each ACK's
+    worth, but once a third of the send buffer is free (or one of its own buffers).
+    A stand-in connection, established, says how much is free."""
+    from types import SimpleNamespace
+
+    from tcpip6.apps.ttcp import TtcpOptions
+    from tcpip6.apps.ttcp_jobs import TtcpTransmitJob
+    from tcpip6.stack.tcp.params import TcpParameters
+
+    job = TtcpTransmitJob.__new__(TtcpTransmitJob)
+    job.opts = TtcpOptions(buflen=buflen, nbuf=10)
+    job.started, job.left, job.status, job.wake = 0.0, 10, None, 30.0
+    job.conn = SimpleNamespace(  # type: ignore[assignment]
+        error=None, state=TcpState.ESTABLISHED, send_space=free, params=TcpParameters()
+    )
+    assert TcpParameters().send_buffer == 128 * 1024
+    assert job.next_deadline() == (0.0 if due else 30.0)

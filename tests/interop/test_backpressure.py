@@ -2,7 +2,8 @@
 kernel: the qdisc of tcpip6's veth end is a tbf whose queue holds two frames, so most
 frames the packet socket is given find no room (the kernel answers ENOBUFS).
 
-- TCP: the live host transmits to a Linux receiver through it. Every octet arrives, in
+- TCP: the live host transmits to a Linux receiver through it (without offload: the
+  port cuts TCP's segments itself and sends the frames many per sendmmsg). Every octet arrives, in
   ttcp's pattern (the receiver checks it); the host's packet socket lost no frame
   (``send_error_drop``, ``send_queue_full_drop``) and TCP had no retransmission timeout:
   the port kept the frames and TCP stopped for local congestion.
@@ -148,8 +149,10 @@ def test_tcp_through_a_full_qdisc_loses_nothing_and_never_times_out(live: Live) 
     assert (int(got.group(1)), int(got.group(2))) == (BUFLEN * NBUF, 0)
     counters = netns.show_json(live.control, "counters")
     port = counters["extra"][f"{HOST_IF} port"]
-    # The qdisc refused frames (ENOBUFS) and the port kept every one of them.
+    # The qdisc refused frames (ENOBUFS) and the port kept every one of them, frames of
+    # the segments it cut itself and sent many per sendmmsg among them.
     assert port["send_enobufs"] > 0
+    assert port["soft_gso_frames_cut"] > 0 and port["sendmmsg_calls"] > 0
     assert (port["send_error_drop"], port["send_queue_full_drop"]) == (0, 0)
     tcp = counters["tcp"]
     assert tcp["timeouts"] == 0

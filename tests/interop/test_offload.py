@@ -3,7 +3,9 @@ Linux sends 600 KB through tcpip6's echo service and gets it back byte for byte,
 tshark, capturing on the Linux end of the veth, sees only frames of at most the MTU from
 tcpip6, none malformed, every TCP checksum valid; tcpip6 handed its link segments of
 several MSS (its port's ``large_frames_sent``), which the kernel cut up. The same with
-``--no-offload``: no large frames, and the same clean wire.
+``--no-offload``: no large frames for the kernel, and the same clean wire, both when the
+port cuts TCP's large segments itself (its software segmentation, ``soft_gso_frames_cut``,
+sent many per sendmmsg) and with ``TCPIP6_SOFT_GSO=0`` (a segment per MSS from TCP).
 
 The tcpip6 end of the veth computes no checksums in hardware for this test (``ethtool -K
 veth-h tx off``): the kernel then completes each segment's checksum from the virtio-net
@@ -53,10 +55,19 @@ def start_capture(topology: Topology, pcap: Path) -> LineReader:
     return reader
 
 
-@pytest.mark.parametrize("offload", [True, False], ids=["offload", "no-offload"])
+@pytest.mark.parametrize(
+    ("offload", "soft_gso"),
+    [(True, False), (False, True), (False, False)],
+    ids=["offload", "no-offload", "no-offload-per-segment"],
+)
 def test_the_wire_carries_mtu_sized_valid_segments(
-    topology: Topology, tmp_path: Path, offload: bool
+    topology: Topology,
+    tmp_path: Path,
+    offload: bool,
+    soft_gso: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("TCPIP6_SOFT_GSO", "1" if soft_gso else "0")
     netns.sh(*topology.in_host("ethtool", "-K", HOST_IF, "tx", "off"))
     pcap = tmp_path / "peer.pcap"
     subprocess.run(["chmod", "a+rwx", str(tmp_path)], check=True)  # dumpcap may drop root
@@ -78,6 +89,15 @@ def test_the_wire_carries_mtu_sized_valid_segments(
         assert port["large_frames_sent"] > 10
     else:
         assert port.get("large_frames_sent", 0) == 0
+    if not offload:
+        # Read many per recvmmsg, the checksums Linux left to the veth completed.
+        assert port["recvmmsg_calls"] > 0 and port["checksums_completed"] > 10
+    if soft_gso:
+        assert port["soft_gso_frames_cut"] > 10
+        assert 0 < port["sendmmsg_calls"] < port["frames_sent"] // 2
+    else:
+        assert port.get("soft_gso_frames_cut", 0) == 0
+    assert (port.get("send_error_drop", 0), port.get("send_queue_full_drop", 0)) == (0, 0)
     assert netns.stop(host) == 0
     assert netns.stop(capture) == 0
     frames = read(pcap)

@@ -48,6 +48,7 @@ def _port() -> tuple[RawSocketPort, Refusing, list[float]]:
     port.queue = deque()
     port.stopped, port.now, port.retry_at = False, 0.0, None
     port.vnet, port.gso_max_size = False, 0
+    port.batch, port.soft_gso = None, False  # a send per frame (test_rawsock_mmsg: batches)
     port.on_writable = wakes.append
     return port, sock, wakes
 

@@ -45,7 +45,7 @@ def packet(seg: wt.TcpSegment) -> bytes:
     return bytes(IPv6(src=str(SRC), dst=str(DST), nh=6, hlim=64) / Raw(seg.build_partial(SRC, DST)))
 
 
-@pytest.mark.parametrize("gso_size", [1428, 1000, 4096, 10_000])
+@pytest.mark.parametrize("gso_size", [1428, 1000, 999, 4096, 10_000])
 def test_segments_are_what_scapy_checks(gso_size: int) -> None:
     flags = wt.ACK | wt.PSH | wt.FIN | wt.CWR
     pieces = segment_tcp(packet(large(flags)), gso_size)
@@ -69,6 +69,13 @@ def test_segments_are_what_scapy_checks(gso_size: int) -> None:
         # The stack's own parser agrees.
         wt.TcpSegment.parse(raw, SRC, DST)
     assert joined == DATA
+
+
+def test_each_segment_follows_the_prefix() -> None:
+    """A link header given as ``prefix`` starts every segment; the rest is unchanged."""
+    head = bytes(range(14))
+    bare = segment_tcp(packet(large(wt.ACK)), 1000)
+    assert segment_tcp(packet(large(wt.ACK)), 1000, head) == [head + p for p in bare]
 
 
 def test_not_tcp_right_after_ipv6() -> None:
