@@ -95,6 +95,8 @@ HOP_BY_HOP_OPTIONS = KNOWN_OPTIONS | {wire_ext.JUMBO_PAYLOAD}
 #: that runs Mobile IPv6 (``host.mobility``).
 HAO_OPTIONS = frozenset({wire_mh.HOME_ADDRESS_OPTION})
 _Ext = TypeVar("_Ext", wire_ext.OptionsHeader, wire_ext.RoutingHeader)
+#: ::1 (RFC 4291 §2.5.3) as the 16 octets of an address field.
+_LOOPBACK_OCTETS = wire_ipv6.LOOPBACK.packed
 
 
 #: What the Mobile IPv6 send hook leaves alone: packets that already carry a routing header
@@ -213,13 +215,15 @@ class Ipv6Layer:
         if hdr.payload_length or hdr.next_header != wire_ipv6.HOPOPT:
             packet = packet[:end]
         # else RFC 2675 §3: the length is in a Jumbo Payload option, if there is one.
-        if wire_ipv6.is_multicast(hdr.src):  # RFC 4291 §2.7: never a source address
+        # The address tests read the octets the header was parsed from (octets 8-23 the
+        # source, 24-39 the destination): no address object is asked on every packet.
+        if packet[8] == 0xFF:  # RFC 4291 §2.7: a multicast address is never a source
             c.source_multicast_drop += 1
             return
-        if wire_ipv6.is_loopback(hdr.src) and iface.link.kind != "loopback":  # RFC 4291 §2.5.3
+        if packet[8:24] == _LOOPBACK_OCTETS and iface.link.kind != "loopback":  # RFC 4291 §2.5.3
             c.source_loopback_drop += 1
             return
-        if wire_ipv6.is_loopback(hdr.dst) and iface.link.kind != "loopback":  # RFC 4291 §2.5.3
+        if packet[24:40] == _LOOPBACK_OCTETS and iface.link.kind != "loopback":  # RFC 4291 §2.5.3
             c.destination_not_ours_drop += 1
             return
         if not host.accepts_destination(iface, hdr.dst):

@@ -78,7 +78,9 @@ class Receiver:
     def seq_offset(self, seq: int) -> int:
         """The offset of sequence number ``seq`` (RFC 9293 §3.4: modulo 2**32, near
         RCV.NXT)."""
-        return self.nxt + sq.diff(seq, self.rcv_nxt)
+        nxt = self.nxt
+        d = (seq - self.irs - nxt) % sq.MOD  # sq.diff(seq, RCV.NXT), written out
+        return nxt + (d - sq.MOD if d >= sq.HALF else d)
 
     def acceptable(self, off: int, seg_len: int, wnd: int) -> bool:
         """RFC 9293 §3.10.7.4 first: the acceptability test, the four cases of its table

@@ -143,7 +143,9 @@ class Sender:
     def ack_offset(self, ack: int) -> int:
         """The send offset of acknowledgment number ``ack`` (RFC 9293 §3.4: modulo 2**32,
         near SND.UNA)."""
-        return self.una + sq.diff(ack, (self.iss + self.una) % sq.MOD)
+        una = self.una
+        d = (ack - self.iss - una) % sq.MOD  # sq.diff(ack, SND.UNA), written out
+        return una + (d - sq.MOD if d >= sq.HALF else d)
 
     @property
     def data_end(self) -> int:
@@ -192,9 +194,12 @@ class Sender:
         self.max_wnd = max(self.max_wnd, wnd)
         self.wl1, self.wl2 = seg.seq, seg.ack
 
-    def ack_arrived(self, seg: TcpSegment, a: int, now: float) -> None:
-        """An acceptable ACK (SEG.ACK at send offset ``a``): new data acknowledged, or a
-        duplicate ACK (RFC 5681 §2), and the send window updated."""
+    def ack_arrived(
+        self, seg: TcpSegment, a: int, ts: wire_tcp.Timestamps | None, now: float
+    ) -> None:
+        """An acceptable ACK (SEG.ACK at send offset ``a``, Timestamps option ``ts`` when
+        they are in use): new data acknowledged, or a duplicate ACK (RFC 5681 §2), and the
+        send window updated."""
         una = self.una
         advanced = a > una
         opt = self.conn.opt
@@ -204,12 +209,11 @@ class Sender:
         self.dsack_seen = False
         if opt.sack_ok:
             self.take_sack(seg)
-        ts = seg.option(wire_tcp.Timestamps) if opt.ts_ok else None
         self.ack_tsecr = ts.tsecr if ts is not None else None
         # RFC 6937 §3 DeliveredData: change_in(snd.una) + change_in(SACKd).
         self.delivered = max(a - una, 0) + (sacked.bytes_above(a) - sacked_before if sacked else 0)
         if advanced:
-            self.new_ack(a, seg, now)
+            self.new_ack(a, ts, now)
         elif (
             a == self.una
             and not seg.payload
@@ -237,7 +241,7 @@ class Sender:
                 if opened and self.max > self.una and not self._armed(T.RETRANSMISSION):
                     self._arm(T.RETRANSMISSION, now + self.rto.rto)
 
-    def new_ack(self, a: int, seg: TcpSegment, now: float) -> None:
+    def new_ack(self, a: int, ts: wire_tcp.Timestamps | None, now: float) -> None:
         """New data acknowledged: free it, measure, grow the window (RFC 5681 §3.1)."""
         acked = a - self.una
         first_data = max(self.una, 1)
@@ -245,7 +249,7 @@ class Sender:
         if n:
             del self.sndbuf[:n]
             self.data_acked += n
-        self.rtt_sample(a, seg, now)
+        self.rtt_sample(a, ts, now)
         self.cc.srtt = self.rto.srtt or 0.0
         self.una = a
         if self.nxt < a:
@@ -296,8 +300,9 @@ class Sender:
             return True
         return len(blocks) > 1 and blocks[1][0] <= lo and hi <= blocks[1][1]
 
-    def rtt_sample(self, a: int, seg: TcpSegment, now: float) -> None:
-        ts = seg.option(wire_tcp.Timestamps) if self.conn.ts_ok else None
+    def rtt_sample(self, a: int, ts: wire_tcp.Timestamps | None, now: float) -> None:
+        """An ACK of send offset ``a``, with the Timestamps option ``ts`` when they are in
+        use, measures the RTT if it can."""
         if ts is not None and ts.tsecr:
             # RFC 7323 §4.1: the RTT from TSecr of a segment that acknowledges new data.
             rtt = ((self.conn.opt.tsval(now) - ts.tsecr) % sq.MOD) / 1000.0

@@ -82,6 +82,9 @@ class RackRecovery(SackRecovery):
         #: SND.MAX at the last RTO: until it is acknowledged, the RTO's go-back-N resends
         #: the segments it marked lost (RFC 8985 §6.3), not fast recovery.
         self.rto_point = 0
+        #: Whether a segment on the scoreboard is marked lost, as the last
+        #: :meth:`detect_loss` (which visits them all) found.
+        self.lost_marked = False
 
     def _clock(self, now: float) -> float:
         if now > self.clock:
@@ -121,7 +124,10 @@ class RackRecovery(SackRecovery):
     # -- RFC 8985 §6.2: on every ACK --------------------------------------------------------
     def after_ack(self, now: float) -> None:
         snd = self.snd
-        now = self._clock(now)
+        if now > self.clock:  # self._clock(now), on every ACK
+            self.clock = now
+        else:
+            now = self.clock
         delivered = self._delivered(now)
         if delivered:
             self._update(delivered, now)  # steps 1-3
@@ -235,35 +241,39 @@ class RackRecovery(SackRecovery):
         """RFC 8985 §6.2 step 5 RACK_detect_loss: marks, and the time until the next
         segment would be marked (0: none pending)."""
         if not self.xmit_ts:
+            self.lost_marked = any(s.lost for s in self.segs)
             return 0.0
         reo_wnd = self.reo_wnd()
         rtt = self.rtt
         timeout = 0.0
+        lost = False
         xmit_ts, end_seq = self.xmit_ts, self.end_seq
         for s in self.segs:
+            if s.lost:
+                lost = True
+                continue
             # sent_after(RACK.xmit_ts, RACK.end_seq, s.xmit_ts, s.end_seq), written out:
             # this runs for every segment in flight on every ACK.
             t = s.xmit_ts
-            if s.lost or not (xmit_ts > t or (xmit_ts == t and end_seq > s.end)):
+            if not (xmit_ts > t or (xmit_ts == t and end_seq > s.end)):
                 continue
-            remaining = s.xmit_ts + rtt + reo_wnd - now
+            remaining = t + rtt + reo_wnd - now
             if remaining <= 0:
-                s.lost = True
-            else:
-                timeout = max(remaining, timeout)
+                s.lost = lost = True
+            elif remaining > timeout:
+                timeout = remaining
+        self.lost_marked = lost
         return timeout
 
     def _recover_if_lost(self, now: float) -> None:
         """RFC 8985 §6.2: a segment marked lost starts fast recovery -- one found now, or
         one sent during the last recovery and lost after it (a new congestion event,
-        RFC 6675 §5) -- but not while the go-back-N of an RTO resends what it marked."""
-        if self.in_recovery or self.snd.una < self.rto_point or not self.lost_octets():
+        RFC 6675 §5) -- but not while the go-back-N of an RTO resends what it marked.
+        Called right after :meth:`detect_loss`, which found whether any segment is lost."""
+        if self.in_recovery or self.snd.una < self.rto_point or not self.lost_marked:
             return
         self.tlp_end_seq = None
         self.enter_recovery(now)
-
-    def lost_octets(self) -> int:
-        return sum(s.end - s.start for s in self.segs if s.lost)
 
     # -- RFC 6675's functions, with RACK's marks -----------------------------------------------
     def is_lost(self, off: int) -> bool:
