@@ -355,9 +355,11 @@ class Host:
         """A copy for every raw socket of the packet's protocol (RFC 3542 §3); whether
         there was any."""
         socks = self.raw_sockets.get(d.protocol)
-        for sock in list(socks or ()):
+        if not socks:
+            return False  # the usual case: no raw socket of this protocol
+        for sock in list(socks):
             sock.deliver_raw(d)
-        return bool(socks)
+        return True
 
     def emit(self, event: HostEvent) -> None:
         self.events.push(event)
@@ -492,11 +494,11 @@ class Host:
     def is_local_unicast(self, iface: Interface, dst: IPv6Address) -> bool:
         if self.mobile_node is not None and self.mobile_node.away_from(dst):
             return True  # RFC 6275 §11.3.3: the home address stays ours away from home
-        return iface.is_receive_address(dst)
+        return iface.addresses.receives(dst)  # iface.is_receive_address, on every packet
 
     def local_interface_for(self, dst: IPv6Address) -> Interface | None:
         for iface in self.interfaces:
-            if iface.is_receive_address(dst):
+            if iface.addresses.receives(dst):  # is_receive_address: twice per packet sent
                 return iface
         return None
 

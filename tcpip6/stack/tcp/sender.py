@@ -205,13 +205,16 @@ class Sender:
         opt = self.conn.opt
         wnd = seg.window << opt.snd_wscale
         sacked = self.sacked
-        sacked_before = sacked.total() if sacked else 0
+        scoreboard = sacked.ranges  # truth-tested directly: an ACK seldom finds one
+        sacked_before = sacked.total() if scoreboard else 0
         self.dsack_seen = False
         if opt.sack_ok:
             self.take_sack(seg)
         self.ack_tsecr = ts.tsecr if ts is not None else None
         # RFC 6937 §3 DeliveredData: change_in(snd.una) + change_in(SACKd).
-        self.delivered = max(a - una, 0) + (sacked.bytes_above(a) - sacked_before if sacked else 0)
+        self.delivered = max(a - una, 0) + (
+            sacked.bytes_above(a) - sacked_before if sacked.ranges else 0
+        )
         if advanced:
             self.new_ack(a, ts, now)
         elif (
@@ -232,11 +235,13 @@ class Sender:
             opened = wnd > self.wnd
             self.take_window(seg, wnd, a)
             if wnd > 0:
-                if self._armed(T.PERSIST) and self.nxt > self.una:
+                timers = self.conn.tcp.timers
+                persist = (self.conn, T.PERSIST)
+                if persist in timers and self.nxt > self.una:
                     # The window opened without taking the probe's octet: it goes again
                     # at the head of the next segment.
                     self.nxt = self.una
-                self._cancel(T.PERSIST)
+                timers.cancel(persist)
                 self.persist_backoff = 0
                 if opened and self.max > self.una and not self._armed(T.RETRANSMISSION):
                     self._arm(T.RETRANSMISSION, now + self.rto.rto)
@@ -346,7 +351,7 @@ class Sender:
             if stopped and self.conn in stopped:
                 break  # local congestion: Tcp.link_writable calls output again
             # Skip what the peer already holds (RFC 6675 §5.1: SACKed data is not resent).
-            cover = sacked.covering(self.nxt) if sacked else None
+            cover = sacked.covering(self.nxt) if sacked.ranges else None
             if cover is not None:
                 self.nxt = cover[1]
                 continue
@@ -363,7 +368,7 @@ class Sender:
                         # RFC 9293 §3.8.6.1: probe a zero window.
                         self._arm(T.PERSIST, now + self.persist_interval())
                     break
-                offered = self.right - self.nxt
+                offered = self.wnd_base + self.wnd - self.nxt  # self.right - SND.NXT
                 if n < min(avail, smss) and usable < offered and self.max > self.una:
                     # The congestion window, not the peer's, is the limit: the ACKs in
                     # flight open it; a runt now (or from the SWS timer, which is for a
@@ -378,7 +383,7 @@ class Sender:
                     if not self._armed(T.SWS_OVERRIDE) and n < avail:
                         self._arm(T.SWS_OVERRIDE, now + self.conn.params.sws_override)
                     break
-                if n == smss and avail > smss and usable > smss and not sacked:
+                if n == smss and avail > smss and usable > smss and not sacked.ranges:
                     if gso < 0:
                         gso = self.segment_offload_room(now)
                     k = min(avail, usable, gso) // smss if self.nxt >= self.max else 0
@@ -552,7 +557,7 @@ class Sender:
             conn.local_port,
             conn.remote_port,
             (self.iss + off) % sq.MOD,  # seq
-            rcv.rcv_nxt if flags & ACK else 0,  # ack
+            (rcv.irs + rcv.nxt) % sq.MOD if flags & ACK else 0,  # ack: RCV.NXT
             flags,
             window,
             urgent,
@@ -561,7 +566,7 @@ class Sender:
         )
         if flags & ACK:
             rcv.acked()
-            self._cancel(T.DELAYED_ACK)
+            conn.tcp.timers.cancel((conn, T.DELAYED_ACK))
         if (flags & (SYN | FIN) or payload) and conn.keepalive:
             self.arm_keepalive(now)
         if gso_size:
