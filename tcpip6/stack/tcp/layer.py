@@ -409,7 +409,8 @@ class Tcp:
         c = self.counters
         hdr = d.header
         try:
-            seg = TcpSegment.parse(d.payload, hdr.src, hdr.dst)
+            # d.payload, the view a property would make (every segment received).
+            seg = TcpSegment.parse(memoryview(d.packet)[d.offset :], hdr.src, hdr.dst)
         except ChecksumError:
             c.in_errs += 1
             c.bad_checksum += 1

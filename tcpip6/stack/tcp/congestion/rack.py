@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tcpip6.stack.tcp import seq as sq
-from tcpip6.stack.tcp.congestion.base import CongestionControl
+from tcpip6.stack.tcp.congestion.base import CongestionControl, LossRecovery
 from tcpip6.stack.tcp.congestion.sack import SackRecovery
 
 if TYPE_CHECKING:
@@ -321,7 +321,9 @@ class RackRecovery(SackRecovery):
 
     def usable(self) -> int:
         if not self.in_recovery:
-            return super().usable()
+            # What SackRecovery.usable gives outside recovery, one call nearer (asked on
+            # every ACK).
+            return LossRecovery.usable(self)
         snd = self.snd
         usable = (self.cc.cwnd - self.pipe()) if snd.nxt >= snd.max else 0
         return min(usable, snd.right - snd.nxt)
