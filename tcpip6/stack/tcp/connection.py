@@ -565,7 +565,7 @@ class Connection(TcbView):
         full = len(data) >= self.opt.mss
         if off == r.nxt:
             filled_hole = bool(r.ooo)
-            r.accept_in_order(r.first_copies(off, data))
+            r.accept_in_order(r.first_copies(off, data) if r.ooo else data)
             if r.pull_out_of_order():
                 self._fin_in_order(self.host.now)
             if filled_hole:

@@ -163,9 +163,13 @@ class Receiver:
                     del self.ooo[start]
                     self.accept_in_order(chunk[self.nxt - start :])
                     progress = True
-        self.ooo_ranges.remove_below(self.nxt)
-        live = {(s, e) for s, e in self.ooo_ranges.ranges}
-        self.ooo_blocks = [b for b in self.ooo_blocks if b in live]
+        if self.ooo_ranges.ranges:
+            self.ooo_ranges.remove_below(self.nxt)
+            live = {(s, e) for s, e in self.ooo_ranges.ranges}
+            self.ooo_blocks = [b for b in self.ooo_blocks if b in live]
+        elif self.ooo_blocks:
+            self.ooo_blocks = []  # nothing held: no block to report
+        # (else nothing is held and nothing reported: the usual in-order segment)
         if self.fin_off is not None and self.fin_off == self.nxt:
             self.fin_off = None
             return True

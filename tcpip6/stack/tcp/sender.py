@@ -250,7 +250,8 @@ class Sender:
         """New data acknowledged: free it, measure, grow the window (RFC 5681 §3.1)."""
         acked = a - self.una
         first_data = max(self.una, 1)
-        n = max(0, min(a, self.data_end) - first_data)
+        data_end = 1 + self.data_acked + len(self.sndbuf)  # self.data_end
+        n = max(0, min(a, data_end) - first_data)
         if n:
             del self.sndbuf[:n]
             self.data_acked += n

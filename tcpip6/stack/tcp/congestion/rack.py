@@ -150,7 +150,7 @@ class RackRecovery(SackRecovery):
         una = snd.una
         sacked = snd.sacked
         segs = self.segs
-        if not sacked:
+        if not sacked.ranges:
             # Nothing SACKed: what this ACK delivered is the segments below SND.UNA, a
             # prefix of the scoreboard (in send-offset order), found without a full pass.
             i, n = 0, len(segs)
@@ -228,7 +228,7 @@ class RackRecovery(SackRecovery):
         if not self.reordering_seen:
             if self.in_recovery:
                 return 0.0
-            if len(self.snd.sacked) and self.sacked_segments() >= self.dup_thresh:
+            if self.snd.sacked.ranges and self.sacked_segments() >= self.dup_thresh:
                 return 0.0
         srtt = self.snd.rto.srtt or 0.0
         return min(self.reo_wnd_mult * (self.min_rtt or 0.0) / 4, srtt)
@@ -241,7 +241,7 @@ class RackRecovery(SackRecovery):
         """RFC 8985 §6.2 step 5 RACK_detect_loss: marks, and the time until the next
         segment would be marked (0: none pending)."""
         if not self.xmit_ts:
-            self.lost_marked = any(s.lost for s in self.segs)
+            self.lost_marked = bool(self.segs) and any(s.lost for s in self.segs)
             return 0.0
         reo_wnd = self.reo_wnd()
         rtt = self.rtt
@@ -361,7 +361,7 @@ class RackRecovery(SackRecovery):
             # timestamps tick in G), so 2*SRTT counts it as up to G: on a LAN a probe
             # at 2*0 + WCDelAckT would race the peer's 200 ms delayed ACK and lose.
             pto = 2 * (srtt + snd.conn.params.clock_granularity)
-            if snd.max - snd.una <= snd.conn.mss:
+            if snd.max - snd.una <= snd.conn.opt.mss:  # one segment (conn.mss)
                 pto += WC_DEL_ACK_T  # RFC 8985 §7.2: one segment: its ACK may be delayed
         pto = min(pto, snd.rto.rto)  # never later than the RTO would be
         self._arm("pto", now + pto)
