@@ -308,9 +308,51 @@ class Tcp:
         hop = self._next_hop(conn, now)
         if hop is None:
             return
+        self._send(conn, hop, seg.build(conn.local_address, hop[0]), now)
+
+    def transmit_fields(
+        self,
+        conn: Connection,
+        seq: int,
+        ack: int,
+        flags: int,
+        window: int,
+        urgent: int,
+        options: bytes,
+        payload: bytes,
+        now: float,
+    ) -> None:
+        """:meth:`transmit` for a segment given by its fields, ``options`` encoded (the
+        sender's usual segment: no segment object made to be built and dropped)."""
+        hop = self._next_hop(conn, now)
+        if hop is None:
+            return
+        body = wire_tcp.build_octets(
+            conn.local_port,
+            conn.remote_port,
+            seq,
+            ack,
+            flags,
+            window,
+            urgent,
+            options,
+            payload,
+            conn.local_address,
+            hop[0],
+        )
+        self._send(conn, hop, body, now)
+
+    def _send(
+        self,
+        conn: Connection,
+        hop: tuple[IPv6Address, Interface, IPv6Address],
+        body: bytes,
+        now: float,
+    ) -> None:
+        """Hand a built segment of ``conn`` to IPv6 (``hop``: destination, interface, next
+        hop), counted as sent."""
         dst, iface, next_hop = hop
         self.counters.out_segs += 1
-        body = seg.build(conn.local_address, dst)
         self.host.ipv6.send_on(iface, next_hop, conn.local_address, dst, 6, body, now)
         self._local_congestion(conn, iface)
 

@@ -523,6 +523,9 @@ class Sender:
         conn = self.conn
         opt = conn.opt
         rcv = conn.rcv
+        #: The options encoded, for the usual segment (Timestamps alone, or none), which
+        #: is built from its fields without a segment object (wire_tcp.build_octets).
+        encoded: bytes | None = None
         if options is None:
             sack_recent = rcv.sack_recent if opt.sack_ok else None
             if sack_recent and flags & ACK and not flags & RST:
@@ -543,9 +546,15 @@ class Sender:
                 options = tuple(opts)
             elif opt.ts_ok:
                 # The usual case: Timestamps alone (no SACK blocks to report).
-                options = wire_tcp.timestamp_options(opt.tsval(now), opt.ts_recent)
-            else:
+                tsval = opt.tsval(now)
+                if gso_size:
+                    options = wire_tcp.timestamp_options(tsval, opt.ts_recent)
+                else:
+                    encoded = wire_tcp.timestamp_octets(tsval, opt.ts_recent)
+            elif gso_size:
                 options = ()
+            else:
+                encoded = b""
         window = rcv.advertise(opt.mss, opt.rcv_wscale) if not flags & SYN else opt.syn_window
         urgent = 0
         if self.up is not None and conn.state is not S.SYN_SENT:
@@ -554,22 +563,27 @@ class Sender:
                 urgent = min(self.up - off, 0xFFFF)
             elif self.una >= self.up:
                 self.up = None
-        seg = TcpSegment(  # positional: a keyword call costs twice as much per segment
-            conn.local_port,
-            conn.remote_port,
-            (self.iss + off) % sq.MOD,  # seq
-            (rcv.irs + rcv.nxt) % sq.MOD if flags & ACK else 0,  # ack: RCV.NXT
-            flags,
-            window,
-            urgent,
-            options,
-            payload,
-        )
+        seq = (self.iss + off) % sq.MOD
+        ack = (rcv.irs + rcv.nxt) % sq.MOD if flags & ACK else 0  # RCV.NXT
         if flags & ACK:
             rcv.acked()
             conn.tcp.timers.cancel((conn, T.DELAYED_ACK))
         if (flags & (SYN | FIN) or payload) and conn.keepalive:
             self.arm_keepalive(now)
+        if encoded is not None:
+            conn.tcp.transmit_fields(conn, seq, ack, flags, window, urgent, encoded, payload, now)
+            return
+        seg = TcpSegment(  # positional: a keyword call costs twice as much per segment
+            conn.local_port,
+            conn.remote_port,
+            seq,
+            ack,
+            flags,
+            window,
+            urgent,
+            options or (),  # None only with ``encoded``
+            payload,
+        )
         if gso_size:
             conn.tcp.transmit_segments(conn, seg, gso_size, now)
             return
