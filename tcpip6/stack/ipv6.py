@@ -229,7 +229,8 @@ class Ipv6Layer:
         if not host.accepts_destination(iface, hdr.dst):
             host.not_for_us(iface, hdr, packet, now)
             return
-        self.walk_chain(iface, hdr, packet, now)
+        # walk_chain, one call nearer (every packet).
+        self._walk(iface, hdr, packet, hdr.next_header, Ipv6Header.HEADER_LEN, 6, now, first=True)
 
     def walk_chain(self, iface: Interface, hdr: Ipv6Header, packet: bytes, now: float) -> None:
         """RFC 8200 §4.1: process extension headers strictly in the order they occur."""

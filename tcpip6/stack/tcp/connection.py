@@ -393,8 +393,9 @@ class Connection(TcbView):
             self._reset_received(now)  # RFC 5961 §3 deviation: Receiver.rst_at_fin says why
             return
         data = seg.payload
-        seg_len = seg.seg_len
-        wnd = rcv.rcv_wnd
+        # seg.seg_len and rcv.rcv_wnd, written out (every segment).
+        seg_len = len(data) + (flags & SYN != 0) + (flags & FIN != 0)
+        wnd = max(0, rcv.adv - rcv.nxt)
         refused_text = False
         ok = rcv.acceptable(off, seg_len, wnd)  # RFC 9293 §3.10.7.4 first
         if not ok and wnd == 0 and self.rcv.allowance(off, flags):

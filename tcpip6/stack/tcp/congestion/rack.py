@@ -94,8 +94,12 @@ class RackRecovery(SackRecovery):
     # -- the scoreboard: what is outstanding, and when it was sent ---------------------------
     def sent(self, start: int, end: int, now: float, retransmission: bool) -> None:
         """``[start, end)`` went out at ``now`` (RFC 8985 §6.1 Segment.xmit_ts)."""
-        super().sent(start, end, now, retransmission)
-        now = self._clock(now)
+        if self.in_recovery:
+            super().sent(start, end, now, retransmission)  # RFC 6937 prr_out
+        if now > self.clock:  # self._clock(now), on every segment sent
+            self.clock = now
+        else:
+            now = self.clock
         if end <= start or start == 0:
             return
         segs = self.segs
@@ -131,10 +135,14 @@ class RackRecovery(SackRecovery):
         delivered = self._delivered(now)
         if delivered:
             self._update(delivered, now)  # steps 1-3
-        self._tlp_ack(now)  # RFC 8985 §7.4
+        # (Each call below is made only when it has something to do: this runs per ACK.)
+        if self.tlp_end_seq is not None:
+            self._tlp_ack(now)  # RFC 8985 §7.4
         timeout = self.detect_loss(now)  # step 5
-        self._recover_if_lost(now)
-        super().after_ack(now)  # RFC 6937 PRR
+        if self.lost_marked:
+            self._recover_if_lost(now)
+        if self.in_recovery:
+            super().after_ack(now)  # RFC 6937 PRR
         if timeout > 0:
             self._arm("reo", now + timeout + TIMER_SLACK)
         elif snd.timer_kind == "reo":
