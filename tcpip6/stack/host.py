@@ -35,7 +35,7 @@ from tcpip6.stack.nd import NeighborDiscovery
 from tcpip6.stack.params import MAX_RTR_SOLICITATION_DELAY, InterfaceParameters
 from tcpip6.stack.routing import NextHopReason, Routes
 from tcpip6.stack.tcp import Tcp
-from tcpip6.stack.timers import earliest, earliest_of
+from tcpip6.stack.timers import earliest
 from tcpip6.stack.udp import Udp
 from tcpip6.wire import WireError
 from tcpip6.wire import ext as wire_ext
@@ -412,12 +412,16 @@ class Host:
         return self.next_deadline()
 
     def next_deadline(self) -> float | None:
-        best = earliest_of(
+        # earliest_of, written out: a simulated network asks after every frame.
+        best: float | None = None
+        for at in (
             self.routes.next_deadline(),
             self.ipv6.next_deadline(),
             self.tcp.next_deadline(),
             self.ipsec.next_deadline(),  # IPsec hook
-        )
+        ):
+            if at is not None and (best is None or at < best):
+                best = at
         for iface in self.interfaces:
             at = iface.next_deadline()
             if at is not None and (best is None or at < best):

@@ -34,7 +34,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Generic, TypeVar
 
 from tcpip6.stack.counters import CounterSet
-from tcpip6.stack.timers import DeadlineQueue, earliest_of
+from tcpip6.stack.timers import DeadlineQueue
 from tcpip6.wire import ipv6 as wire_ipv6
 
 Iface = TypeVar("Iface", bound=Hashable)
@@ -786,11 +786,16 @@ class Routes(Generic[Iface]):
 
     # -- timers ----------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
-        return earliest_of(
+        # earliest_of, written out: asked after every frame the host receives.
+        best: float | None = None
+        for at in (
             self._router_timers.next_deadline(),
             self._prefix_timers.next_deadline(),
             self._pmtu_timers.next_deadline(),
-        )
+        ):
+            if at is not None and (best is None or at < best):
+                best = at
+        return best
 
     def poll(self, now: float) -> list[RoutingAction[Iface]]:
         """Expire routers and prefixes, age PMTU estimates; what happened since the last
