@@ -50,12 +50,15 @@ class InternedAddress(IPv6Address):
     """An address of the :class:`AddressCache`: its hash and its 16 octets kept, where an
     ``IPv6Address`` computes them again (through a hex string, through ``int.to_bytes``)
     at every dictionary lookup and every header built. Otherwise the ``IPv6Address`` it
-    is: equal to it, hashing and printing alike, and copied or pickled as one."""
+    is: equal to it, hashing and printing alike, and copied or pickled as one. Never a
+    multicast address (the cache keeps none), which :func:`is_multicast` relies on."""
 
     __slots__ = ("_hash", "_octets")
 
     def __init__(self, address: object) -> None:
         super().__init__(address)
+        if int(self) >> 120 == 0xFF:
+            raise ValueError(f"{self}: a multicast address is not interned")
         # The octets it was made from, when they are those: the cache's key, not a copy.
         self._octets: bytes = address if type(address) is bytes else super().packed
         self._hash: int = super().__hash__()
@@ -208,8 +211,9 @@ def packet(hdr: Ipv6Header, payload: bytes | bytearray | memoryview) -> bytes:
 # Address-type tests by the address's value, for the per-packet paths: what the properties
 # of ``IPv6Address`` answer, without a network object and a containment test per call.
 def is_multicast(address: IPv6Address) -> bool:
-    """RFC 4291 §2.7: ff00::/8 (``address.is_multicast``)."""
-    return int(address) >> 120 == 0xFF
+    """RFC 4291 §2.7: ff00::/8 (``address.is_multicast``). An interned address is known
+    unicast without reading its value (a call: ``IPv6Address.__int__``)."""
+    return type(address) is not InternedAddress and int(address) >> 120 == 0xFF
 
 
 def is_link_local(address: IPv6Address) -> bool:
