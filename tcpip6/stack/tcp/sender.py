@@ -341,7 +341,8 @@ class Sender:
         if self.conn.state not in OUTPUT_STATES:
             return False
         recovery = self.recovery
-        recovery.retransmit(now)
+        if recovery.in_recovery:
+            recovery.retransmit(now)
         sacked = self.sacked
         budget = 1024
         sent_any = False
@@ -409,9 +410,10 @@ class Sender:
         conn = self.conn
         if not conn.opt.sack_ok:
             return 0
-        recent = conn.rcv.sack_recent
-        if not recent:
-            return 0
+        rcv = conn.rcv
+        if rcv.dsack is None and not rcv.ooo_blocks:
+            return 0  # rcv.sack_recent is empty: the usual case, without building it
+        recent = rcv.sack_recent
         limit = 3 if conn.opt.ts_ok else MAX_SACK_BLOCKS
         return SACK_OVERHEAD + 8 * min(len(recent), limit)
 

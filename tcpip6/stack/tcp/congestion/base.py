@@ -158,7 +158,8 @@ class LossRecovery(ABC):
     # -- what may be sent ---------------------------------------------------------------
     @abstractmethod
     def retransmit(self, now: float) -> None:
-        """Retransmissions that go before new data, each time the sender may send."""
+        """Retransmissions that go before new data, each time the sender may send in
+        recovery (:attr:`in_recovery`; never called outside it)."""
 
     def usable(self) -> int:
         """Octets of new data the windows allow beyond SND.NXT (RFC 5681 §3.1: the lesser
