@@ -53,11 +53,13 @@ class InternedAddress(IPv6Address):
     is: equal to it, hashing and printing alike, and copied or pickled as one. Never a
     multicast address (the cache keeps none), which :func:`is_multicast` relies on."""
 
-    __slots__ = ("_hash", "_octets")
+    __slots__ = ("_hash", "_octets", "value")
 
     def __init__(self, address: object) -> None:
         super().__init__(address)
-        if int(self) >> 120 == 0xFF:
+        #: ``int(self)``, without a call (the checksum's pseudo-header sums it).
+        self.value: int = int(self)
+        if self.value >> 120 == 0xFF:
             raise ValueError(f"{self}: a multicast address is not interned")
         # The octets it was made from, when they are those: the cache's key, not a copy.
         self._octets: bytes = address if type(address) is bytes else super().packed

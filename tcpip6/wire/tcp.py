@@ -265,11 +265,6 @@ def parse_options(buf: bytes | bytearray | memoryview) -> tuple[TcpOption, ...]:
     RFC 9293 §3.2: a known kind with the wrong length, a length below 2, or an option
     running past the area is malformed: :class:`WireError`."""
     end = len(buf)
-    if end == 12 and buf[:4] == _NOP_NOP_TIMESTAMPS:
-        # What nearly every segment of a connection with timestamps carries (RFC 7323
-        # Appendix A's layout): the loop below would read the same.
-        tsval, tsecr = _TWO_WORDS.unpack_from(buf, 4)
-        return (_NOP, _NOP, Timestamps(tsval, tsecr))
     out: list[TcpOption] = []
     off = 0
     while off < end:
@@ -315,7 +310,6 @@ def parse_options(buf: bytes | bytearray | memoryview) -> tuple[TcpOption, ...]:
 _O = TypeVar("_O")
 _NOP = NoOperation()
 _EOL = EndOfOptions()
-_NOP_NOP_TIMESTAMPS = bytes((KIND_NOP, KIND_NOP, KIND_TIMESTAMPS, 10))
 _NOP_NOP_TIMESTAMPS_OPTION = struct.Struct("!BBBBII")
 
 
@@ -396,7 +390,21 @@ class TcpSegment:
         initial = pseudo_header_sum(src, dst, len(buf), IPPROTO_TCP)
         if ones_complement_sum(buf, initial) != 0xFFFF:
             raise ChecksumError("tcp: bad checksum")
-        options = parse_options(buf[MIN_HEADER_LEN:hlen]) if hlen > MIN_HEADER_LEN else ()
+        if hlen == MIN_HEADER_LEN:
+            options: tuple[TcpOption, ...] = ()
+        elif hlen == MIN_HEADER_LEN + 12 and buf[MIN_HEADER_LEN] == KIND_NOP:
+            # Perhaps NOP, NOP, Timestamps: what nearly every segment of a connection with
+            # timestamps carries (RFC 7323 Appendix A's layout), read in place; the
+            # general parse would read the same.
+            _, k2, k3, length, tsval, tsecr = _NOP_NOP_TIMESTAMPS_OPTION.unpack_from(
+                buf, MIN_HEADER_LEN
+            )
+            if k2 == KIND_NOP and k3 == KIND_TIMESTAMPS and length == 10:
+                options = (_NOP, _NOP, Timestamps(tsval, tsecr))
+            else:
+                options = parse_options(buf[MIN_HEADER_LEN:hlen])
+        else:
+            options = parse_options(buf[MIN_HEADER_LEN:hlen])
         # Positional: a frozen dataclass's keyword call costs twice as much per segment.
         return cls(
             sport,
