@@ -329,7 +329,8 @@ class SimNetwork:
         return None
 
     def _next_event(self) -> float | None:
-        self._ask_dirty()
+        if self._dirty:  # (a step ends having asked every node it touched)
+            self._ask_dirty()
         best = self._node_head()
         if self._queue and (best is None or self._queue[0][0] < best):
             return self._queue[0][0]

@@ -253,7 +253,6 @@ class Ipv6Layer:
         at ``nh_pointer``; ``first`` when that is the header right after the IPv6 header as
         received; ``fragmented`` for a packet made whole from fragments."""
         c = self.host.ip
-        view = memoryview(packet)
         jumbogram = False
         while True:
             if nh == wire_ipv6.HOPOPT:
@@ -340,7 +339,7 @@ class Ipv6Layer:
                 handler(delivery)
                 return
             # Generic extension header: next header in its first octet.
-            nh = view[off]
+            nh = packet[off]
             nh_pointer = off
             off += length
             first = False
