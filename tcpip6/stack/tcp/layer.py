@@ -308,7 +308,11 @@ class Tcp:
         hop = self._next_hop(conn, now)
         if hop is None:
             return
-        self._send(conn, hop, seg.build(conn.local_address, hop[0]), now)
+        dst, iface, next_hop = hop
+        self.counters.out_segs += 1
+        body = seg.build(conn.local_address, dst)
+        self.host.ipv6.send_on(iface, next_hop, conn.local_address, dst, 6, body, now)
+        self._local_congestion(conn, iface)
 
     def transmit_fields(
         self,
@@ -327,6 +331,9 @@ class Tcp:
         hop = self._next_hop(conn, now)
         if hop is None:
             return
+        dst, iface, next_hop = hop
+        self.counters.out_segs += 1
+        src = conn.local_address
         body = wire_tcp.build_octets(
             conn.local_port,
             conn.remote_port,
@@ -337,23 +344,10 @@ class Tcp:
             urgent,
             options,
             payload,
-            conn.local_address,
-            hop[0],
+            src,
+            dst,
         )
-        self._send(conn, hop, body, now)
-
-    def _send(
-        self,
-        conn: Connection,
-        hop: tuple[IPv6Address, Interface, IPv6Address],
-        body: bytes,
-        now: float,
-    ) -> None:
-        """Hand a built segment of ``conn`` to IPv6 (``hop``: destination, interface, next
-        hop), counted as sent."""
-        dst, iface, next_hop = hop
-        self.counters.out_segs += 1
-        self.host.ipv6.send_on(iface, next_hop, conn.local_address, dst, 6, body, now)
+        self.host.ipv6.send_on(iface, next_hop, src, dst, 6, body, now)
         self._local_congestion(conn, iface)
 
     def _local_congestion(self, conn: Connection, iface: Interface) -> None:
