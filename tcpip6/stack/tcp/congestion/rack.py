@@ -83,8 +83,14 @@ class RackRecovery(SackRecovery):
         #: the segments it marked lost (RFC 8985 §6.3), not fast recovery.
         self.rto_point = 0
         #: Whether a segment on the scoreboard is marked lost, as the last
-        #: :meth:`detect_loss` (which visits them all) found.
+        #: :meth:`detect_loss` found.
         self.lost_marked = False
+        #: Whether the scoreboard is in send-time order (RACK_sent_after's) with no mark
+        #: from a timeout: true while segments were only appended since it was last
+        #: empty. Then every segment after the first one sent after RACK.xmit_ts was
+        #: sent later still, and is neither lost nor to be marked (RFC 8985 §6.2 step 5
+        #: looks only at segments sent before): :meth:`detect_loss` stops there.
+        self.ordered = True
 
     def _clock(self, now: float) -> float:
         if now > self.clock:
@@ -111,6 +117,7 @@ class RackRecovery(SackRecovery):
             return
         # Sent again: the segments it covers take the new send time (split where the
         # retransmission's edges fall inside one); SACKed parts are not on the scoreboard.
+        self.ordered = False  # newer send times before older ones
         out: list[SentSegment] = []
         for s in segs:
             if s.end <= start or s.start >= end:
@@ -167,6 +174,8 @@ class RackRecovery(SackRecovery):
             if not i:
                 return []
             self.segs = segs[i:]
+            if i == n:
+                self.ordered = True  # empty
             return segs[:i]
         keep: list[SentSegment] = []
         gone: list[SentSegment] = []
@@ -180,6 +189,8 @@ class RackRecovery(SackRecovery):
             else:
                 keep.append(s)
         self.segs = keep
+        if not keep:
+            self.ordered = True
         return gone
 
     def _update(self, delivered: list[SentSegment], now: float) -> None:
@@ -255,6 +266,7 @@ class RackRecovery(SackRecovery):
         rtt = self.rtt
         timeout = 0.0
         lost = False
+        ordered = self.ordered
         xmit_ts, end_seq = self.xmit_ts, self.end_seq
         for s in self.segs:
             if s.lost:
@@ -264,6 +276,8 @@ class RackRecovery(SackRecovery):
             # this runs for every segment in flight on every ACK.
             t = s.xmit_ts
             if not (xmit_ts > t or (xmit_ts == t and end_seq > s.end)):
+                if ordered:
+                    break  # nor any after it (``ordered``)
                 continue
             remaining = t + rtt + reo_wnd - now
             if remaining <= 0:
@@ -348,6 +362,7 @@ class RackRecovery(SackRecovery):
         go-back-N of the sender resends them (new send times)."""
         super().on_timeout(now)
         self.rto_point = self.snd.max
+        self.ordered = False  # lost after the segments sent after RACK.xmit_ts too
         for s in self.segs:
             s.lost = True
         self.tlp_end_seq = None
