@@ -144,15 +144,16 @@ class Ipv6Header:
         word, plen, nh, hlim, src, dst = _FIXED.unpack_from(buf, 0)
         if word >> 28 != 6:
             raise WireError(f"ipv6: version {word >> 28}")
-        addresses = ADDRESSES
+        # ADDRESSES.address, its dictionary asked first here (a hit is every packet's case).
+        known = ADDRESSES._by_octets.get
         return cls(
             (word >> 20) & 0xFF,
             word & 0xFFFFF,
             plen,
             nh,
             hlim,
-            addresses.address(src),
-            addresses.address(dst),
+            known(src) or ADDRESSES.address(src),
+            known(dst) or ADDRESSES.address(dst),
         )
 
     def buffer_len(self) -> int:
