@@ -160,7 +160,8 @@ class Segment:
         """The ports whose filter takes ``dst``, in the order they attached."""
         if dst == BROADCAST:
             return self.ports
-        index = self._by_group if is_multicast_mac(dst) else self._by_mac
+        # is_multicast_mac(dst), the I/G bit, read in place (every frame).
+        index = self._by_group if dst[0] & 1 else self._by_mac
         found = index.get(dst, [])
         if self._promiscuous:
             found = list({*found, *self._promiscuous})
@@ -186,8 +187,11 @@ class Segment:
         counters.frames_filtered += others - len(receivers)
         if not (imp.duplicate or imp.loss or imp.jitter or imp.reorder):
             at = now + imp.delay
+            queue = net._queue
             for port in receivers:
-                net.schedule(at, port, frame)
+                # net.schedule(at, port, frame), written out: every frame comes this way.
+                net._seq += 1
+                heapq.heappush(queue, (at, net._seq, port, frame))
             return
         for port in receivers:
             copies = 1
@@ -325,7 +329,8 @@ class SimNetwork:
         return None
 
     def _next_event(self) -> float | None:
-        self._ask_dirty()
+        if self._dirty:  # (a step ends having asked every node it touched)
+            self._ask_dirty()
         best = self._node_head()
         if self._queue and (best is None or self._queue[0][0] < best):
             return self._queue[0][0]
@@ -386,13 +391,20 @@ class SimNetwork:
             # A node later in the order that became due now is polled in this step too.
             while dirty:
                 j = dirty.pop()
-                if j > i and j not in visited:
-                    later = nodes[j].next_deadline()
-                    if later is not None and later <= now:
-                        node_at[j] = None
-                        heapq.heappush(due, j)
-                        continue
-                self._ask(j)
+                asked = nodes[j].next_deadline()
+                if j > i and j not in visited and asked is not None and asked <= now:
+                    node_at[j] = None
+                    heapq.heappush(due, j)
+                    continue
+                # self._ask(j) with the deadline just asked (a node's deadline does not
+                # change between two questions with no call in between).
+                if asked != node_at[j]:
+                    node_at[j] = asked
+                    if asked is not None:
+                        heapq.heappush(heap, (asked, j))
+                        if len(heap) > 4 * len(node_at) + 64:
+                            self._compact()
+                            heap = self._node_heap
         return True
 
     def run_until(self, until: float, max_events: int = 1_000_000) -> None:

@@ -35,7 +35,7 @@ from tcpip6.stack.nd import NeighborDiscovery
 from tcpip6.stack.params import MAX_RTR_SOLICITATION_DELAY, InterfaceParameters
 from tcpip6.stack.routing import NextHopReason, Routes
 from tcpip6.stack.tcp import Tcp
-from tcpip6.stack.timers import earliest, earliest_of
+from tcpip6.stack.timers import earliest
 from tcpip6.stack.udp import Udp
 from tcpip6.wire import WireError
 from tcpip6.wire import ext as wire_ext
@@ -355,9 +355,11 @@ class Host:
         """A copy for every raw socket of the packet's protocol (RFC 3542 §3); whether
         there was any."""
         socks = self.raw_sockets.get(d.protocol)
-        for sock in list(socks or ()):
+        if not socks:
+            return False  # the usual case: no raw socket of this protocol
+        for sock in list(socks):
             sock.deliver_raw(d)
-        return bool(socks)
+        return True
 
     def emit(self, event: HostEvent) -> None:
         self.events.push(event)
@@ -410,12 +412,16 @@ class Host:
         return self.next_deadline()
 
     def next_deadline(self) -> float | None:
-        best = earliest_of(
+        # earliest_of, written out: a simulated network asks after every frame.
+        best: float | None = None
+        for at in (
             self.routes.next_deadline(),
             self.ipv6.next_deadline(),
             self.tcp.next_deadline(),
             self.ipsec.next_deadline(),  # IPsec hook
-        )
+        ):
+            if at is not None and (best is None or at < best):
+                best = at
         for iface in self.interfaces:
             at = iface.next_deadline()
             if at is not None and (best is None or at < best):
@@ -492,11 +498,11 @@ class Host:
     def is_local_unicast(self, iface: Interface, dst: IPv6Address) -> bool:
         if self.mobile_node is not None and self.mobile_node.away_from(dst):
             return True  # RFC 6275 §11.3.3: the home address stays ours away from home
-        return iface.is_receive_address(dst)
+        return iface.addresses.receives(dst)  # iface.is_receive_address, on every packet
 
     def local_interface_for(self, dst: IPv6Address) -> Interface | None:
         for iface in self.interfaces:
-            if iface.is_receive_address(dst):
+            if iface.addresses.receives(dst):  # is_receive_address: twice per packet sent
                 return iface
         return None
 

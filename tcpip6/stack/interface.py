@@ -24,7 +24,6 @@ from tcpip6.stack.mld import MulticastListener
 from tcpip6.stack.neighbors import NeighborCache
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.router_solicitation import RouterSolicitor
-from tcpip6.stack.timers import earliest_of
 from tcpip6.wire.gso import segment_tcp
 
 if TYPE_CHECKING:
@@ -215,12 +214,17 @@ class Interface:
 
     # -- timers ---------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
-        return earliest_of(
+        # earliest_of, written out: asked after every frame the host receives.
+        best: float | None = None
+        for at in (
             self.neighbors.next_deadline(),
             self.addresses.next_deadline(),
             self.solicitor.next_deadline(),
             self.mld.next_deadline(),
-        )
+        ):
+            if at is not None and (best is None or at < best):
+                best = at
+        return best
 
     def poll(self, now: float) -> None:
         nd = self.host.nd_module

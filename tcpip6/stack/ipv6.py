@@ -95,6 +95,8 @@ HOP_BY_HOP_OPTIONS = KNOWN_OPTIONS | {wire_ext.JUMBO_PAYLOAD}
 #: that runs Mobile IPv6 (``host.mobility``).
 HAO_OPTIONS = frozenset({wire_mh.HOME_ADDRESS_OPTION})
 _Ext = TypeVar("_Ext", wire_ext.OptionsHeader, wire_ext.RoutingHeader)
+#: ::1 (RFC 4291 §2.5.3) as the 16 octets of an address field.
+_LOOPBACK_OCTETS = wire_ipv6.LOOPBACK.packed
 
 
 #: What the Mobile IPv6 send hook leaves alone: packets that already carry a routing header
@@ -213,19 +215,22 @@ class Ipv6Layer:
         if hdr.payload_length or hdr.next_header != wire_ipv6.HOPOPT:
             packet = packet[:end]
         # else RFC 2675 §3: the length is in a Jumbo Payload option, if there is one.
-        if wire_ipv6.is_multicast(hdr.src):  # RFC 4291 §2.7: never a source address
+        # The address tests read the octets the header was parsed from (octets 8-23 the
+        # source, 24-39 the destination): no address object is asked on every packet.
+        if packet[8] == 0xFF:  # RFC 4291 §2.7: a multicast address is never a source
             c.source_multicast_drop += 1
             return
-        if wire_ipv6.is_loopback(hdr.src) and iface.link.kind != "loopback":  # RFC 4291 §2.5.3
+        if packet[8:24] == _LOOPBACK_OCTETS and iface.link.kind != "loopback":  # RFC 4291 §2.5.3
             c.source_loopback_drop += 1
             return
-        if wire_ipv6.is_loopback(hdr.dst) and iface.link.kind != "loopback":  # RFC 4291 §2.5.3
+        if packet[24:40] == _LOOPBACK_OCTETS and iface.link.kind != "loopback":  # RFC 4291 §2.5.3
             c.destination_not_ours_drop += 1
             return
         if not host.accepts_destination(iface, hdr.dst):
             host.not_for_us(iface, hdr, packet, now)
             return
-        self.walk_chain(iface, hdr, packet, now)
+        # walk_chain, one call nearer (every packet).
+        self._walk(iface, hdr, packet, hdr.next_header, Ipv6Header.HEADER_LEN, 6, now, first=True)
 
     def walk_chain(self, iface: Interface, hdr: Ipv6Header, packet: bytes, now: float) -> None:
         """RFC 8200 §4.1: process extension headers strictly in the order they occur."""
@@ -248,7 +253,6 @@ class Ipv6Layer:
         at ``nh_pointer``; ``first`` when that is the header right after the IPv6 header as
         received; ``fragmented`` for a packet made whole from fragments."""
         c = self.host.ip
-        view = memoryview(packet)
         jumbogram = False
         while True:
             if nh == wire_ipv6.HOPOPT:
@@ -335,7 +339,7 @@ class Ipv6Layer:
                 handler(delivery)
                 return
             # Generic extension header: next header in its first octet.
-            nh = view[off]
+            nh = packet[off]
             nh_pointer = off
             off += length
             first = False

@@ -173,7 +173,8 @@ class EthernetLink:
         return ethernet_frame(dst_link, self.link_address, ETHERTYPE_IPV6, packet)
 
     def transmit(self, packet: bytes, dst_link: bytes) -> None:
-        self.port.send_frame(self.frame_bytes(packet, dst_link))
+        # What frame_bytes returns, built here: every packet sent comes this way.
+        self.port.send_frame(ethernet_frame(dst_link, self.link_address, ETHERTYPE_IPV6, packet))
 
     @property
     def gso_max_size(self) -> int:

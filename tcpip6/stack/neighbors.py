@@ -51,8 +51,10 @@ from tcpip6.stack.params import (
 from tcpip6.stack.timers import DeadlineQueue
 
 #: The states in which a packet is sent with the entry's link-layer address and the
-#: entry does not change (RFC 4861 §7.3.3; PERMANENT: no ND at all).
-_SEND_AS_IS = frozenset({NceState.REACHABLE, NceState.DELAY, NceState.PROBE, NceState.PERMANENT})
+#: entry does not change (RFC 4861 §7.3.3; PERMANENT: no ND at all). A tuple: its members
+#: are found by identity, where a set would hash an Enum member (a Python-level call) for
+#: every packet sent.
+_SEND_AS_IS = (NceState.REACHABLE, NceState.DELAY, NceState.PROBE, NceState.PERMANENT)
 
 #: Which entries may make room, least recently used first within each group, for a
 #: new entry in each state. PERMANENT (configured): any but PERMANENT ones.

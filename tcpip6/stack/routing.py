@@ -34,7 +34,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Generic, TypeVar
 
 from tcpip6.stack.counters import CounterSet
-from tcpip6.stack.timers import DeadlineQueue, earliest_of
+from tcpip6.stack.timers import DeadlineQueue
 from tcpip6.wire import ipv6 as wire_ipv6
 
 Iface = TypeVar("Iface", bound=Hashable)
@@ -243,8 +243,9 @@ class Routes(Generic[Iface]):
         self.default_router_list: list[RouterListEntry[Iface]] = []
         self.static_routes: list[StaticRoute[Iface]] = []
         self.route_cache: OrderedDict[RceKey[Iface], RouteCacheEntry[Iface]] = OrderedDict()
-        #: The last lookup that found or made an RCE: (destination, hint, RCE).
-        self._last: tuple[IPv6Address, Iface | None, RouteCacheEntry[Iface]] | None = None
+        #: The last lookup that found or made an RCE: (destination, hint, RCE, whether the
+        #: destination is unzoned, its RCE then serving every hint it agrees with).
+        self._last: tuple[IPv6Address, Iface | None, RouteCacheEntry[Iface], bool] | None = None
         #: RFC 4861 §6.3.6 round-robin position: the next router to try when none is reachable.
         self.round_robin_cursor = 0
         #: Routers an upper layer suspects dead (TCP's dead gateway detection), until when:
@@ -516,10 +517,16 @@ class Routes(Generic[Iface]):
         self, destination: IPv6Address, hint: Iface | None, count: bool
     ) -> RouteCacheEntry[Iface] | None:
         last = self._last
-        if last is not None and last[0] is destination and last[1] is hint:
+        if (
+            last is not None
+            and last[0] is destination
+            and (last[1] is hint or (last[3] and (hint is None or last[2].interface == hint)))
+        ):
             # The same destination object as the lookup before (a connection's every
-            # segment asks for its route, then for its path MTU): that RCE, still cached
-            # (dropping any RCE forgets this) and still the most recently used.
+            # segment asks for its route, then for its path MTU on the route's interface):
+            # that RCE, still cached (dropping any RCE forgets this) and still the most
+            # recently used. An unzoned destination's RCE is the one keyed without a zone,
+            # what the lookup below finds for any hint it agrees with.
             return last[2]
         zone = None
         if self.zoned(destination):
@@ -542,7 +549,9 @@ class Routes(Generic[Iface]):
             interface, next_hop, reason = decision
             rce = self._insert(key, destination, interface, next_hop, reason)
         # Remembered unless the zone came from the default zone (which may change).
-        self._last = (destination, hint, rce) if zone is None or hint is not None else None
+        self._last = (
+            (destination, hint, rce, zone is None) if zone is None or hint is not None else None
+        )
         return rce
 
     def _determine(
@@ -777,11 +786,16 @@ class Routes(Generic[Iface]):
 
     # -- timers ----------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
-        return earliest_of(
+        # earliest_of, written out: asked after every frame the host receives.
+        best: float | None = None
+        for at in (
             self._router_timers.next_deadline(),
             self._prefix_timers.next_deadline(),
             self._pmtu_timers.next_deadline(),
-        )
+        ):
+            if at is not None and (best is None or at < best):
+                best = at
+        return best
 
     def poll(self, now: float) -> list[RoutingAction[Iface]]:
         """Expire routers and prefixes, age PMTU estimates; what happened since the last

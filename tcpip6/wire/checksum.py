@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ipaddress import IPv6Address
 
+from tcpip6.wire.ipv6 import InternedAddress
+
 
 def ones_complement_sum(data: bytes | bytearray | memoryview, initial: int = 0) -> int:
     """Fold ``data`` into a 16-bit one's complement sum (not yet complemented)."""
@@ -30,8 +32,14 @@ def pseudo_header_sum(
     """RFC 8200 §8.1: source, destination, upper-layer packet length, next header."""
     # The one's complement sum of the pseudo-header (src, dst, the 32-bit length, three
     # zero octets and the next header) without building it: each field's words sum, modulo
-    # 0xFFFF, to the field's value (see ones_complement_sum).
-    total = int(src) + int(dst) + upper_length + next_header
+    # 0xFFFF, to the field's value (see ones_complement_sum). An interned address (every
+    # parsed one) keeps its value: no IPv6Address.__int__ call per segment.
+    total = (
+        (src.value if type(src) is InternedAddress else int(src))
+        + (dst.value if type(dst) is InternedAddress else int(dst))
+        + upper_length
+        + next_header
+    )
     if not total:
         return 0
     return total % 0xFFFF or 0xFFFF

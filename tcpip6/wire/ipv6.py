@@ -50,12 +50,17 @@ class InternedAddress(IPv6Address):
     """An address of the :class:`AddressCache`: its hash and its 16 octets kept, where an
     ``IPv6Address`` computes them again (through a hex string, through ``int.to_bytes``)
     at every dictionary lookup and every header built. Otherwise the ``IPv6Address`` it
-    is: equal to it, hashing and printing alike, and copied or pickled as one."""
+    is: equal to it, hashing and printing alike, and copied or pickled as one. Never a
+    multicast address (the cache keeps none), which :func:`is_multicast` relies on."""
 
-    __slots__ = ("_hash", "_octets")
+    __slots__ = ("_hash", "_octets", "value")
 
     def __init__(self, address: object) -> None:
         super().__init__(address)
+        #: ``int(self)``, without a call (the checksum's pseudo-header sums it).
+        self.value: int = int(self)
+        if self.value >> 120 == 0xFF:
+            raise ValueError(f"{self}: a multicast address is not interned")
         # The octets it was made from, when they are those: the cache's key, not a copy.
         self._octets: bytes = address if type(address) is bytes else super().packed
         self._hash: int = super().__hash__()
@@ -139,15 +144,16 @@ class Ipv6Header:
         word, plen, nh, hlim, src, dst = _FIXED.unpack_from(buf, 0)
         if word >> 28 != 6:
             raise WireError(f"ipv6: version {word >> 28}")
-        addresses = ADDRESSES
+        # ADDRESSES.address, its dictionary asked first here (a hit is every packet's case).
+        known = ADDRESSES._by_octets.get
         return cls(
             (word >> 20) & 0xFF,
             word & 0xFFFFF,
             plen,
             nh,
             hlim,
-            addresses.address(src),
-            addresses.address(dst),
+            known(src) or ADDRESSES.address(src),
+            known(dst) or ADDRESSES.address(dst),
         )
 
     def buffer_len(self) -> int:
@@ -208,8 +214,9 @@ def packet(hdr: Ipv6Header, payload: bytes | bytearray | memoryview) -> bytes:
 # Address-type tests by the address's value, for the per-packet paths: what the properties
 # of ``IPv6Address`` answer, without a network object and a containment test per call.
 def is_multicast(address: IPv6Address) -> bool:
-    """RFC 4291 §2.7: ff00::/8 (``address.is_multicast``)."""
-    return int(address) >> 120 == 0xFF
+    """RFC 4291 §2.7: ff00::/8 (``address.is_multicast``). An interned address is known
+    unicast without reading its value (a call: ``IPv6Address.__int__``)."""
+    return type(address) is not InternedAddress and int(address) >> 120 == 0xFF
 
 
 def is_link_local(address: IPv6Address) -> bool:

@@ -265,11 +265,6 @@ def parse_options(buf: bytes | bytearray | memoryview) -> tuple[TcpOption, ...]:
     RFC 9293 §3.2: a known kind with the wrong length, a length below 2, or an option
     running past the area is malformed: :class:`WireError`."""
     end = len(buf)
-    if end == 12 and buf[:4] == _NOP_NOP_TIMESTAMPS:
-        # What nearly every segment of a connection with timestamps carries (RFC 7323
-        # Appendix A's layout): the loop below would read the same.
-        tsval, tsecr = _TWO_WORDS.unpack_from(buf, 4)
-        return (_NOP, _NOP, Timestamps(tsval, tsecr))
     out: list[TcpOption] = []
     off = 0
     while off < end:
@@ -315,7 +310,6 @@ def parse_options(buf: bytes | bytearray | memoryview) -> tuple[TcpOption, ...]:
 _O = TypeVar("_O")
 _NOP = NoOperation()
 _EOL = EndOfOptions()
-_NOP_NOP_TIMESTAMPS = bytes((KIND_NOP, KIND_NOP, KIND_TIMESTAMPS, 10))
 _NOP_NOP_TIMESTAMPS_OPTION = struct.Struct("!BBBBII")
 
 
@@ -323,6 +317,42 @@ def timestamp_options(tsval: int, tsecr: int) -> tuple[TcpOption, ...]:
     """NOP, NOP, Timestamps: RFC 7323 Appendix A's layout of the option on every
     segment but a SYN (the NOPs are shared: an option is an immutable value)."""
     return (_NOP, _NOP, Timestamps(tsval, tsecr))
+
+
+def timestamp_octets(tsval: int, tsecr: int) -> bytes:
+    """The options :func:`timestamp_options` makes, encoded (RFC 7323 Appendix A: NOP,
+    NOP, kind 8, length 10, TSval, TSecr): what :meth:`TcpSegment.build` writes for them."""
+    return _NOP_NOP_TIMESTAMPS_OPTION.pack(KIND_NOP, KIND_NOP, KIND_TIMESTAMPS, 10, tsval, tsecr)
+
+
+def build_octets(
+    src_port: int,
+    dst_port: int,
+    seq: int,
+    ack: int,
+    flags: int,
+    window: int,
+    urgent: int,
+    options: bytes,
+    payload: bytes,
+    src: IPv6Address,
+    dst: IPv6Address,
+    reserved: int = 0,
+) -> bytes:
+    """The segment with these fields, ``options`` already encoded and padded to a multiple
+    of 4 octets: what :meth:`TcpSegment.build` returns, without the segment object (the
+    send path builds one per segment and never reads it again). The checksum is summed
+    over the header and the data in turn (the header is a multiple of 4 octets, so the
+    data's 16-bit words stay aligned), without a copy of the data for it."""
+    hlen = MIN_HEADER_LEN + len(options)
+    fixed = _HEADER.pack(
+        src_port, dst_port, seq, ack, ((hlen // 4) << 4) | reserved, flags, window, 0, urgent
+    )
+    # RFC 9293 §3.1: the checksum covers the pseudo-header, header and data.
+    total = pseudo_header_sum(src, dst, hlen + len(payload), IPPROTO_TCP)
+    total = ones_complement_sum(payload, ones_complement_sum(fixed + options, total))
+    csum = _CHECKSUM.pack(~total & 0xFFFF)
+    return b"".join((fixed[:16], csum, fixed[18:], options, payload))
 
 
 @quick_init
@@ -360,7 +390,21 @@ class TcpSegment:
         initial = pseudo_header_sum(src, dst, len(buf), IPPROTO_TCP)
         if ones_complement_sum(buf, initial) != 0xFFFF:
             raise ChecksumError("tcp: bad checksum")
-        options = parse_options(buf[MIN_HEADER_LEN:hlen]) if hlen > MIN_HEADER_LEN else ()
+        if hlen == MIN_HEADER_LEN:
+            options: tuple[TcpOption, ...] = ()
+        elif hlen == MIN_HEADER_LEN + 12 and buf[MIN_HEADER_LEN] == KIND_NOP:
+            # Perhaps NOP, NOP, Timestamps: what nearly every segment of a connection with
+            # timestamps carries (RFC 7323 Appendix A's layout), read in place; the
+            # general parse would read the same.
+            _, k2, k3, length, tsval, tsecr = _NOP_NOP_TIMESTAMPS_OPTION.unpack_from(
+                buf, MIN_HEADER_LEN
+            )
+            if k2 == KIND_NOP and k3 == KIND_TIMESTAMPS and length == 10:
+                options = (_NOP, _NOP, Timestamps(tsval, tsecr))
+            else:
+                options = parse_options(buf[MIN_HEADER_LEN:hlen])
+        else:
+            options = parse_options(buf[MIN_HEADER_LEN:hlen])
         # Positional: a frozen dataclass's keyword call costs twice as much per segment.
         return cls(
             sport,
@@ -458,19 +502,22 @@ class TcpSegment:
         _CHECKSUM.pack_into(buf, off + 16, csum)
 
     def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
-        """The bytes :meth:`emit` writes, joined instead of written into a buffer: the
-        checksum is summed over the header and the data in turn (the header is a
-        multiple of 4 octets, so the data's 16-bit words stay aligned), without a copy
-        of the data for it."""
-        opts = self._encoded_options()
-        hlen = MIN_HEADER_LEN + len(opts)
-        payload = self.payload
-        fixed = _HEADER.pack(*self._fixed_fields(hlen))
-        # RFC 9293 §3.1: the checksum covers the pseudo-header, header and data.
-        total = pseudo_header_sum(src, dst, hlen + len(payload), IPPROTO_TCP)
-        total = ones_complement_sum(payload, ones_complement_sum(fixed + opts, total))
-        csum = _CHECKSUM.pack(~total & 0xFFFF)
-        return b"".join((fixed[:16], csum, fixed[18:], opts, payload))
+        """The bytes :meth:`emit` writes, joined instead of written into a buffer
+        (:func:`build_octets`)."""
+        return build_octets(
+            self.src_port,
+            self.dst_port,
+            self.seq,
+            self.ack,
+            self.flags,
+            self.window,
+            self.urgent,
+            self._encoded_options(),
+            self.payload,
+            src,
+            dst,
+            self.reserved,
+        )
 
     def build_partial(self, src: IPv6Address, dst: IPv6Address) -> bytes:
         """The segment for checksum offload (a NIC's, or the kernel's GSO): the checksum

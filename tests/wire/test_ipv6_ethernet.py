@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from ipaddress import IPv6Address
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scapy.layers.inet6 import UDP, IPv6
@@ -127,7 +128,7 @@ def test_address_type_tests_match_ipaddress(value: int) -> None:
 
 
 def test_parsed_addresses_are_shared_and_the_cache_is_bounded() -> None:
-    from tcpip6.wire.ipv6 import AddressCache
+    from tcpip6.wire.ipv6 import AddressCache, InternedAddress
 
     cache = AddressCache(capacity=2)
     a = cache.address(IPv6Address("2001:db8::1").packed)
@@ -140,6 +141,8 @@ def test_parsed_addresses_are_shared_and_the_cache_is_bounded() -> None:
     group = IPv6Address("ff02::1:ff00:1").packed  # multicast: built, never kept
     kept = len(cache)
     assert cache.address(group) == IPv6Address(group) and len(cache) == kept
+    with pytest.raises(ValueError):
+        InternedAddress(group)  # what is_multicast relies on
 
 
 @given(st.one_of(st.sampled_from(_EDGES), st.integers(min_value=0, max_value=(1 << 128) - 1)))
@@ -162,6 +165,9 @@ def test_an_interned_address_is_the_address(value: int) -> None:
         value,
     )
     assert cache.intern(got) is got
+    # The address tests answer for it as ipaddress does (is_multicast knows an interned
+    # address unicast without reading its value).
+    assert is_multicast(got) == plain.is_multicast and is_link_local(got) == plain.is_link_local
     if not plain.is_multicast:  # a group is never kept
         assert cache.address(plain.packed) is got and got is not plain
     for twin in (copy.copy(got), pickle.loads(pickle.dumps(got))):

@@ -363,7 +363,8 @@ class Connection(TcbView):
     def _ack_syn(self, a: int, seg: TcpSegment, now: float) -> None:
         """The ACK of our SYN: RTT sample, negotiated options."""
         self._negotiated(seg, now)
-        self.snd.rtt_sample(a, seg, now)
+        ts = seg.option(wire_tcp.Timestamps) if self.opt.ts_ok else None
+        self.snd.rtt_sample(a, ts, now)
         self.snd.una = a
         self.snd.nxt = max(self.snd.nxt, a)
         self.snd.retries = 0
@@ -392,8 +393,9 @@ class Connection(TcbView):
             self._reset_received(now)  # RFC 5961 §3 deviation: Receiver.rst_at_fin says why
             return
         data = seg.payload
-        seg_len = seg.seg_len
-        wnd = rcv.rcv_wnd
+        # seg.seg_len and rcv.rcv_wnd, written out (every segment).
+        seg_len = len(data) + (flags & SYN != 0) + (flags & FIN != 0)
+        wnd = max(0, rcv.adv - rcv.nxt)
         refused_text = False
         ok = rcv.acceptable(off, seg_len, wnd)  # RFC 9293 §3.10.7.4 first
         if not ok and wnd == 0 and self.rcv.allowance(off, flags):
@@ -460,7 +462,7 @@ class Connection(TcbView):
         if not flags & ACK:
             c.no_ack_drop += 1
             return
-        if not self._process_ack(seg, now):
+        if not self._process_ack(seg, ts, now):
             return
         if self.state is S.CLOSED:
             return
@@ -498,8 +500,9 @@ class Connection(TcbView):
         GRAPH.fire(self, "rst_received", now)
         self._closed(now)
 
-    def _process_ack(self, seg: TcpSegment, now: float) -> bool:
-        """RFC 9293 §3.10.7.4 fifth. False when the segment is dropped."""
+    def _process_ack(self, seg: TcpSegment, ts: wire_tcp.Timestamps | None, now: float) -> bool:
+        """RFC 9293 §3.10.7.4 fifth. False when the segment is dropped. ``ts``: the
+        segment's Timestamps option when they are in use (read once per segment)."""
         c = self.tcp.counters
         a = self.snd.ack_offset(seg.ack)
         if self.state is S.SYN_RECEIVED:
@@ -516,6 +519,8 @@ class Connection(TcbView):
             if self.snd.fin_queued:
                 GRAPH.fire(self, "close", now)  # RFC 9293 §3.10.4: the CLOSE queued in SYN-RECEIVED
             self._established(now)
+            # The ACK of our SYN agreed the options: timestamps may be in use from now.
+            ts = seg.option(wire_tcp.Timestamps) if self.opt.ts_ok else None
             # Anything beyond the SYN it acknowledged is an ordinary ACK below.
         snd = self.snd
         # RFC 5961 §5: acceptable when SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT.
@@ -531,7 +536,7 @@ class Connection(TcbView):
             return False
         if self.state is S.TIME_WAIT:
             return True
-        snd.ack_arrived(seg, a, now)
+        snd.ack_arrived(seg, a, ts, now)
         # The FIN states (RFC 9293 §3.10.7.4 fifth, per state).
         fin_acked = snd.fin_queued and snd.una > snd.data_end
         if fin_acked and self.state in (S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK):
@@ -561,7 +566,7 @@ class Connection(TcbView):
         full = len(data) >= self.opt.mss
         if off == r.nxt:
             filled_hole = bool(r.ooo)
-            r.accept_in_order(r.first_copies(off, data))
+            r.accept_in_order(r.first_copies(off, data) if r.ooo else data)
             if r.pull_out_of_order():
                 self._fin_in_order(self.host.now)
             if filled_hole:

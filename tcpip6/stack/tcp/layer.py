@@ -314,6 +314,42 @@ class Tcp:
         self.host.ipv6.send_on(iface, next_hop, conn.local_address, dst, 6, body, now)
         self._local_congestion(conn, iface)
 
+    def transmit_fields(
+        self,
+        conn: Connection,
+        seq: int,
+        ack: int,
+        flags: int,
+        window: int,
+        urgent: int,
+        options: bytes,
+        payload: bytes,
+        now: float,
+    ) -> None:
+        """:meth:`transmit` for a segment given by its fields, ``options`` encoded (the
+        sender's usual segment: no segment object made to be built and dropped)."""
+        hop = self._next_hop(conn, now)
+        if hop is None:
+            return
+        dst, iface, next_hop = hop
+        self.counters.out_segs += 1
+        src = conn.local_address
+        body = wire_tcp.build_octets(
+            conn.local_port,
+            conn.remote_port,
+            seq,
+            ack,
+            flags,
+            window,
+            urgent,
+            options,
+            payload,
+            src,
+            dst,
+        )
+        self.host.ipv6.send_on(iface, next_hop, src, dst, 6, body, now)
+        self._local_congestion(conn, iface)
+
     def _local_congestion(self, conn: Connection, iface: Interface) -> None:
         if iface.tx_stopped() and conn not in self.stopped:
             # Local congestion (Linux's full qdisc, TCP Small Queues): the segment is
@@ -409,7 +445,8 @@ class Tcp:
         c = self.counters
         hdr = d.header
         try:
-            seg = TcpSegment.parse(d.payload, hdr.src, hdr.dst)
+            # d.payload, the view a property would make (every segment received).
+            seg = TcpSegment.parse(memoryview(d.packet)[d.offset :], hdr.src, hdr.dst)
         except ChecksumError:
             c.in_errs += 1
             c.bad_checksum += 1

@@ -152,7 +152,7 @@ class Options:
         """
         tsval = (int(now * 1000) + self.ts_offset) % sq.MOD
         last = self.ts_last
-        if last is not None and sq.lt(tsval, last):
+        if last is not None and (tsval - last) % sq.MOD >= sq.HALF:  # sq.lt(tsval, last)
             self.conn.tcp.counters.ts_clock_held += 1
             tsval = last
         self.ts_last = tsval

@@ -78,7 +78,9 @@ class Receiver:
     def seq_offset(self, seq: int) -> int:
         """The offset of sequence number ``seq`` (RFC 9293 §3.4: modulo 2**32, near
         RCV.NXT)."""
-        return self.nxt + sq.diff(seq, self.rcv_nxt)
+        nxt = self.nxt
+        d = (seq - self.irs - nxt) % sq.MOD  # sq.diff(seq, RCV.NXT), written out
+        return nxt + (d - sq.MOD if d >= sq.HALF else d)
 
     def acceptable(self, off: int, seg_len: int, wnd: int) -> bool:
         """RFC 9293 §3.10.7.4 first: the acceptability test, the four cases of its table
@@ -161,9 +163,13 @@ class Receiver:
                     del self.ooo[start]
                     self.accept_in_order(chunk[self.nxt - start :])
                     progress = True
-        self.ooo_ranges.remove_below(self.nxt)
-        live = {(s, e) for s, e in self.ooo_ranges.ranges}
-        self.ooo_blocks = [b for b in self.ooo_blocks if b in live]
+        if self.ooo_ranges.ranges:
+            self.ooo_ranges.remove_below(self.nxt)
+            live = {(s, e) for s, e in self.ooo_ranges.ranges}
+            self.ooo_blocks = [b for b in self.ooo_blocks if b in live]
+        elif self.ooo_blocks:
+            self.ooo_blocks = []  # nothing held: no block to report
+        # (else nothing is held and nothing reported: the usual in-order segment)
         if self.fin_off is not None and self.fin_off == self.nxt:
             self.fin_off = None
             return True

@@ -143,7 +143,9 @@ class Sender:
     def ack_offset(self, ack: int) -> int:
         """The send offset of acknowledgment number ``ack`` (RFC 9293 §3.4: modulo 2**32,
         near SND.UNA)."""
-        return self.una + sq.diff(ack, (self.iss + self.una) % sq.MOD)
+        una = self.una
+        d = (ack - self.iss - una) % sq.MOD  # sq.diff(ack, SND.UNA), written out
+        return una + (d - sq.MOD if d >= sq.HALF else d)
 
     @property
     def data_end(self) -> int:
@@ -192,24 +194,29 @@ class Sender:
         self.max_wnd = max(self.max_wnd, wnd)
         self.wl1, self.wl2 = seg.seq, seg.ack
 
-    def ack_arrived(self, seg: TcpSegment, a: int, now: float) -> None:
-        """An acceptable ACK (SEG.ACK at send offset ``a``): new data acknowledged, or a
-        duplicate ACK (RFC 5681 §2), and the send window updated."""
+    def ack_arrived(
+        self, seg: TcpSegment, a: int, ts: wire_tcp.Timestamps | None, now: float
+    ) -> None:
+        """An acceptable ACK (SEG.ACK at send offset ``a``, Timestamps option ``ts`` when
+        they are in use): new data acknowledged, or a duplicate ACK (RFC 5681 §2), and the
+        send window updated."""
         una = self.una
         advanced = a > una
         opt = self.conn.opt
         wnd = seg.window << opt.snd_wscale
         sacked = self.sacked
-        sacked_before = sacked.total() if sacked else 0
+        scoreboard = sacked.ranges  # truth-tested directly: an ACK seldom finds one
+        sacked_before = sacked.total() if scoreboard else 0
         self.dsack_seen = False
         if opt.sack_ok:
             self.take_sack(seg)
-        ts = seg.option(wire_tcp.Timestamps) if opt.ts_ok else None
         self.ack_tsecr = ts.tsecr if ts is not None else None
         # RFC 6937 §3 DeliveredData: change_in(snd.una) + change_in(SACKd).
-        self.delivered = max(a - una, 0) + (sacked.bytes_above(a) - sacked_before if sacked else 0)
+        self.delivered = max(a - una, 0) + (
+            sacked.bytes_above(a) - sacked_before if sacked.ranges else 0
+        )
         if advanced:
-            self.new_ack(a, seg, now)
+            self.new_ack(a, ts, now)
         elif (
             a == self.una
             and not seg.payload
@@ -228,24 +235,27 @@ class Sender:
             opened = wnd > self.wnd
             self.take_window(seg, wnd, a)
             if wnd > 0:
-                if self._armed(T.PERSIST) and self.nxt > self.una:
+                timers = self.conn.tcp.timers
+                persist = (self.conn, T.PERSIST)
+                if persist in timers and self.nxt > self.una:
                     # The window opened without taking the probe's octet: it goes again
                     # at the head of the next segment.
                     self.nxt = self.una
-                self._cancel(T.PERSIST)
+                timers.cancel(persist)
                 self.persist_backoff = 0
                 if opened and self.max > self.una and not self._armed(T.RETRANSMISSION):
                     self._arm(T.RETRANSMISSION, now + self.rto.rto)
 
-    def new_ack(self, a: int, seg: TcpSegment, now: float) -> None:
+    def new_ack(self, a: int, ts: wire_tcp.Timestamps | None, now: float) -> None:
         """New data acknowledged: free it, measure, grow the window (RFC 5681 §3.1)."""
         acked = a - self.una
         first_data = max(self.una, 1)
-        n = max(0, min(a, self.data_end) - first_data)
+        data_end = 1 + self.data_acked + len(self.sndbuf)  # self.data_end
+        n = max(0, min(a, data_end) - first_data)
         if n:
             del self.sndbuf[:n]
             self.data_acked += n
-        self.rtt_sample(a, seg, now)
+        self.rtt_sample(a, ts, now)
         self.cc.srtt = self.rto.srtt or 0.0
         self.una = a
         if self.nxt < a:
@@ -296,8 +306,9 @@ class Sender:
             return True
         return len(blocks) > 1 and blocks[1][0] <= lo and hi <= blocks[1][1]
 
-    def rtt_sample(self, a: int, seg: TcpSegment, now: float) -> None:
-        ts = seg.option(wire_tcp.Timestamps) if self.conn.ts_ok else None
+    def rtt_sample(self, a: int, ts: wire_tcp.Timestamps | None, now: float) -> None:
+        """An ACK of send offset ``a``, with the Timestamps option ``ts`` when they are in
+        use, measures the RTT if it can."""
         if ts is not None and ts.tsecr:
             # RFC 7323 §4.1: the RTT from TSecr of a segment that acknowledges new data.
             rtt = ((self.conn.opt.tsval(now) - ts.tsecr) % sq.MOD) / 1000.0
@@ -330,7 +341,8 @@ class Sender:
         if self.conn.state not in OUTPUT_STATES:
             return False
         recovery = self.recovery
-        recovery.retransmit(now)
+        if recovery.in_recovery:
+            recovery.retransmit(now)
         sacked = self.sacked
         budget = 1024
         sent_any = False
@@ -341,7 +353,7 @@ class Sender:
             if stopped and self.conn in stopped:
                 break  # local congestion: Tcp.link_writable calls output again
             # Skip what the peer already holds (RFC 6675 §5.1: SACKed data is not resent).
-            cover = sacked.covering(self.nxt) if sacked else None
+            cover = sacked.covering(self.nxt) if sacked.ranges else None
             if cover is not None:
                 self.nxt = cover[1]
                 continue
@@ -358,7 +370,7 @@ class Sender:
                         # RFC 9293 §3.8.6.1: probe a zero window.
                         self._arm(T.PERSIST, now + self.persist_interval())
                     break
-                offered = self.right - self.nxt
+                offered = self.wnd_base + self.wnd - self.nxt  # self.right - SND.NXT
                 if n < min(avail, smss) and usable < offered and self.max > self.una:
                     # The congestion window, not the peer's, is the limit: the ACKs in
                     # flight open it; a runt now (or from the SWS timer, which is for a
@@ -373,7 +385,7 @@ class Sender:
                     if not self._armed(T.SWS_OVERRIDE) and n < avail:
                         self._arm(T.SWS_OVERRIDE, now + self.conn.params.sws_override)
                     break
-                if n == smss and avail > smss and usable > smss and not sacked:
+                if n == smss and avail > smss and usable > smss and not sacked.ranges:
                     if gso < 0:
                         gso = self.segment_offload_room(now)
                     k = min(avail, usable, gso) // smss if self.nxt >= self.max else 0
@@ -398,9 +410,10 @@ class Sender:
         conn = self.conn
         if not conn.opt.sack_ok:
             return 0
-        recent = conn.rcv.sack_recent
-        if not recent:
-            return 0
+        rcv = conn.rcv
+        if rcv.dsack is None and not rcv.ooo_blocks:
+            return 0  # rcv.sack_recent is empty: the usual case, without building it
+        recent = rcv.sack_recent
         limit = 3 if conn.opt.ts_ok else MAX_SACK_BLOCKS
         return SACK_OVERHEAD + 8 * min(len(recent), limit)
 
@@ -512,6 +525,9 @@ class Sender:
         conn = self.conn
         opt = conn.opt
         rcv = conn.rcv
+        #: The options encoded, for the usual segment (Timestamps alone, or none), which
+        #: is built from its fields without a segment object (wire_tcp.build_octets).
+        encoded: bytes | None = None
         if options is None:
             sack_recent = rcv.sack_recent if opt.sack_ok else None
             if sack_recent and flags & ACK and not flags & RST:
@@ -532,9 +548,15 @@ class Sender:
                 options = tuple(opts)
             elif opt.ts_ok:
                 # The usual case: Timestamps alone (no SACK blocks to report).
-                options = wire_tcp.timestamp_options(opt.tsval(now), opt.ts_recent)
-            else:
+                tsval = opt.tsval(now)
+                if gso_size:
+                    options = wire_tcp.timestamp_options(tsval, opt.ts_recent)
+                else:
+                    encoded = wire_tcp.timestamp_octets(tsval, opt.ts_recent)
+            elif gso_size:
                 options = ()
+            else:
+                encoded = b""
         window = rcv.advertise(opt.mss, opt.rcv_wscale) if not flags & SYN else opt.syn_window
         urgent = 0
         if self.up is not None and conn.state is not S.SYN_SENT:
@@ -543,22 +565,27 @@ class Sender:
                 urgent = min(self.up - off, 0xFFFF)
             elif self.una >= self.up:
                 self.up = None
+        seq = (self.iss + off) % sq.MOD
+        ack = (rcv.irs + rcv.nxt) % sq.MOD if flags & ACK else 0  # RCV.NXT
+        if flags & ACK:
+            rcv.acked()
+            conn.tcp.timers.cancel((conn, T.DELAYED_ACK))
+        if (flags & (SYN | FIN) or payload) and conn.keepalive:
+            self.arm_keepalive(now)
+        if encoded is not None:
+            conn.tcp.transmit_fields(conn, seq, ack, flags, window, urgent, encoded, payload, now)
+            return
         seg = TcpSegment(  # positional: a keyword call costs twice as much per segment
             conn.local_port,
             conn.remote_port,
-            (self.iss + off) % sq.MOD,  # seq
-            rcv.rcv_nxt if flags & ACK else 0,  # ack
+            seq,
+            ack,
             flags,
             window,
             urgent,
-            options,
+            options or (),  # None only with ``encoded``
             payload,
         )
-        if flags & ACK:
-            rcv.acked()
-            self._cancel(T.DELAYED_ACK)
-        if (flags & (SYN | FIN) or payload) and conn.keepalive:
-            self.arm_keepalive(now)
         if gso_size:
             conn.tcp.transmit_segments(conn, seg, gso_size, now)
             return

@@ -4,7 +4,8 @@ numbers must be performed modulo 2**32", comparisons as RFC 1982 serial numbers.
 from __future__ import annotations
 
 MOD = 1 << 32
-_HALF = 1 << 31
+#: 2**31: a distance at or above it, modulo 2**32, is negative (RFC 1982 serial numbers).
+HALF = 1 << 31
 
 
 def add(a: int, n: int) -> int:
@@ -14,23 +15,27 @@ def add(a: int, n: int) -> int:
 def diff(a: int, b: int) -> int:
     """``a - b`` as a signed distance (|distance| < 2**31)."""
     d = (a - b) % MOD
-    return d - MOD if d >= _HALF else d
+    return d - MOD if d >= HALF else d
 
 
+# The comparisons test ``diff(a, b)``'s sign without calling it (they run several times
+# per segment): ``(a - b) % MOD`` at or above 2**31 is a negative distance.
 def lt(a: int, b: int) -> bool:
-    return diff(a, b) < 0
+    return (a - b) % MOD >= HALF
 
 
 def le(a: int, b: int) -> bool:
-    return diff(a, b) <= 0
+    d = (a - b) % MOD
+    return d == 0 or d >= HALF
 
 
 def gt(a: int, b: int) -> bool:
-    return diff(a, b) > 0
+    d = (a - b) % MOD
+    return 0 < d < HALF
 
 
 def ge(a: int, b: int) -> bool:
-    return diff(a, b) >= 0
+    return (a - b) % MOD < HALF
 
 
 def between(low: int, x: int, high: int) -> bool:

@@ -98,7 +98,7 @@ class LossRecovery(ABC):
             else:
                 self.on_partial_ack(acked, now)
         else:
-            self.cc.on_ack(acked, self.snd.conn.mss, now)
+            self.cc.on_ack(acked, self.snd.conn.opt.mss, now)  # conn.mss, on every ACK
         self.dupacks = 0
 
     def after_ack(self, now: float) -> None:
@@ -158,10 +158,12 @@ class LossRecovery(ABC):
     # -- what may be sent ---------------------------------------------------------------
     @abstractmethod
     def retransmit(self, now: float) -> None:
-        """Retransmissions that go before new data, each time the sender may send."""
+        """Retransmissions that go before new data, each time the sender may send in
+        recovery (:attr:`in_recovery`; never called outside it)."""
 
     def usable(self) -> int:
         """Octets of new data the windows allow beyond SND.NXT (RFC 5681 §3.1: the lesser
         of cwnd and the peer's window, less what is outstanding)."""
         snd = self.snd
-        return min(snd.right, snd.una + self.cc.cwnd) - snd.nxt
+        # snd.right, written out: asked on every ACK.
+        return min(snd.wnd_base + snd.wnd, snd.una + self.cc.cwnd) - snd.nxt

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tcpip6.stack.tcp import seq as sq
-from tcpip6.stack.tcp.congestion.base import CongestionControl
+from tcpip6.stack.tcp.congestion.base import CongestionControl, LossRecovery
 from tcpip6.stack.tcp.congestion.sack import SackRecovery
 
 if TYPE_CHECKING:
@@ -82,6 +82,15 @@ class RackRecovery(SackRecovery):
         #: SND.MAX at the last RTO: until it is acknowledged, the RTO's go-back-N resends
         #: the segments it marked lost (RFC 8985 §6.3), not fast recovery.
         self.rto_point = 0
+        #: Whether a segment on the scoreboard is marked lost, as the last
+        #: :meth:`detect_loss` found.
+        self.lost_marked = False
+        #: Whether the scoreboard is in send-time order (RACK_sent_after's) with no mark
+        #: from a timeout: true while segments were only appended since it was last
+        #: empty. Then every segment after the first one sent after RACK.xmit_ts was
+        #: sent later still, and is neither lost nor to be marked (RFC 8985 §6.2 step 5
+        #: looks only at segments sent before): :meth:`detect_loss` stops there.
+        self.ordered = True
 
     def _clock(self, now: float) -> float:
         if now > self.clock:
@@ -91,8 +100,12 @@ class RackRecovery(SackRecovery):
     # -- the scoreboard: what is outstanding, and when it was sent ---------------------------
     def sent(self, start: int, end: int, now: float, retransmission: bool) -> None:
         """``[start, end)`` went out at ``now`` (RFC 8985 §6.1 Segment.xmit_ts)."""
-        super().sent(start, end, now, retransmission)
-        now = self._clock(now)
+        if self.in_recovery:
+            super().sent(start, end, now, retransmission)  # RFC 6937 prr_out
+        if now > self.clock:  # self._clock(now), on every segment sent
+            self.clock = now
+        else:
+            now = self.clock
         if end <= start or start == 0:
             return
         segs = self.segs
@@ -104,6 +117,7 @@ class RackRecovery(SackRecovery):
             return
         # Sent again: the segments it covers take the new send time (split where the
         # retransmission's edges fall inside one); SACKed parts are not on the scoreboard.
+        self.ordered = False  # newer send times before older ones
         out: list[SentSegment] = []
         for s in segs:
             if s.end <= start or s.start >= end:
@@ -121,14 +135,21 @@ class RackRecovery(SackRecovery):
     # -- RFC 8985 §6.2: on every ACK --------------------------------------------------------
     def after_ack(self, now: float) -> None:
         snd = self.snd
-        now = self._clock(now)
+        if now > self.clock:  # self._clock(now), on every ACK
+            self.clock = now
+        else:
+            now = self.clock
         delivered = self._delivered(now)
         if delivered:
             self._update(delivered, now)  # steps 1-3
-        self._tlp_ack(now)  # RFC 8985 §7.4
+        # (Each call below is made only when it has something to do: this runs per ACK.)
+        if self.tlp_end_seq is not None:
+            self._tlp_ack(now)  # RFC 8985 §7.4
         timeout = self.detect_loss(now)  # step 5
-        self._recover_if_lost(now)
-        super().after_ack(now)  # RFC 6937 PRR
+        if self.lost_marked:
+            self._recover_if_lost(now)
+        if self.in_recovery:
+            super().after_ack(now)  # RFC 6937 PRR
         if timeout > 0:
             self._arm("reo", now + timeout + TIMER_SLACK)
         elif snd.timer_kind == "reo":
@@ -144,7 +165,7 @@ class RackRecovery(SackRecovery):
         una = snd.una
         sacked = snd.sacked
         segs = self.segs
-        if not sacked:
+        if not sacked.ranges:
             # Nothing SACKed: what this ACK delivered is the segments below SND.UNA, a
             # prefix of the scoreboard (in send-offset order), found without a full pass.
             i, n = 0, len(segs)
@@ -153,6 +174,8 @@ class RackRecovery(SackRecovery):
             if not i:
                 return []
             self.segs = segs[i:]
+            if i == n:
+                self.ordered = True  # empty
             return segs[:i]
         keep: list[SentSegment] = []
         gone: list[SentSegment] = []
@@ -166,6 +189,8 @@ class RackRecovery(SackRecovery):
             else:
                 keep.append(s)
         self.segs = keep
+        if not keep:
+            self.ordered = True
         return gone
 
     def _update(self, delivered: list[SentSegment], now: float) -> None:
@@ -222,7 +247,7 @@ class RackRecovery(SackRecovery):
         if not self.reordering_seen:
             if self.in_recovery:
                 return 0.0
-            if len(self.snd.sacked) and self.sacked_segments() >= self.dup_thresh:
+            if self.snd.sacked.ranges and self.sacked_segments() >= self.dup_thresh:
                 return 0.0
         srtt = self.snd.rto.srtt or 0.0
         return min(self.reo_wnd_mult * (self.min_rtt or 0.0) / 4, srtt)
@@ -235,35 +260,42 @@ class RackRecovery(SackRecovery):
         """RFC 8985 §6.2 step 5 RACK_detect_loss: marks, and the time until the next
         segment would be marked (0: none pending)."""
         if not self.xmit_ts:
+            self.lost_marked = bool(self.segs) and any(s.lost for s in self.segs)
             return 0.0
         reo_wnd = self.reo_wnd()
         rtt = self.rtt
         timeout = 0.0
+        lost = False
+        ordered = self.ordered
         xmit_ts, end_seq = self.xmit_ts, self.end_seq
         for s in self.segs:
+            if s.lost:
+                lost = True
+                continue
             # sent_after(RACK.xmit_ts, RACK.end_seq, s.xmit_ts, s.end_seq), written out:
             # this runs for every segment in flight on every ACK.
             t = s.xmit_ts
-            if s.lost or not (xmit_ts > t or (xmit_ts == t and end_seq > s.end)):
+            if not (xmit_ts > t or (xmit_ts == t and end_seq > s.end)):
+                if ordered:
+                    break  # nor any after it (``ordered``)
                 continue
-            remaining = s.xmit_ts + rtt + reo_wnd - now
+            remaining = t + rtt + reo_wnd - now
             if remaining <= 0:
-                s.lost = True
-            else:
-                timeout = max(remaining, timeout)
+                s.lost = lost = True
+            elif remaining > timeout:
+                timeout = remaining
+        self.lost_marked = lost
         return timeout
 
     def _recover_if_lost(self, now: float) -> None:
         """RFC 8985 §6.2: a segment marked lost starts fast recovery -- one found now, or
         one sent during the last recovery and lost after it (a new congestion event,
-        RFC 6675 §5) -- but not while the go-back-N of an RTO resends what it marked."""
-        if self.in_recovery or self.snd.una < self.rto_point or not self.lost_octets():
+        RFC 6675 §5) -- but not while the go-back-N of an RTO resends what it marked.
+        Called right after :meth:`detect_loss`, which found whether any segment is lost."""
+        if self.in_recovery or self.snd.una < self.rto_point or not self.lost_marked:
             return
         self.tlp_end_seq = None
         self.enter_recovery(now)
-
-    def lost_octets(self) -> int:
-        return sum(s.end - s.start for s in self.segs if s.lost)
 
     # -- RFC 6675's functions, with RACK's marks -----------------------------------------------
     def is_lost(self, off: int) -> bool:
@@ -311,7 +343,9 @@ class RackRecovery(SackRecovery):
 
     def usable(self) -> int:
         if not self.in_recovery:
-            return super().usable()
+            # What SackRecovery.usable gives outside recovery, one call nearer (asked on
+            # every ACK).
+            return LossRecovery.usable(self)
         snd = self.snd
         usable = (self.cc.cwnd - self.pipe()) if snd.nxt >= snd.max else 0
         return min(usable, snd.right - snd.nxt)
@@ -328,6 +362,7 @@ class RackRecovery(SackRecovery):
         go-back-N of the sender resends them (new send times)."""
         super().on_timeout(now)
         self.rto_point = self.snd.max
+        self.ordered = False  # lost after the segments sent after RACK.xmit_ts too
         for s in self.segs:
             s.lost = True
         self.tlp_end_seq = None
@@ -349,7 +384,7 @@ class RackRecovery(SackRecovery):
             # timestamps tick in G), so 2*SRTT counts it as up to G: on a LAN a probe
             # at 2*0 + WCDelAckT would race the peer's 200 ms delayed ACK and lose.
             pto = 2 * (srtt + snd.conn.params.clock_granularity)
-            if snd.max - snd.una <= snd.conn.mss:
+            if snd.max - snd.una <= snd.conn.opt.mss:  # one segment (conn.mss)
                 pto += WC_DEL_ACK_T  # RFC 8985 §7.2: one segment: its ACK may be delayed
         pto = min(pto, snd.rto.rto)  # never later than the RTO would be
         self._arm("pto", now + pto)
