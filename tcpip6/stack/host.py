@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
+from collections.abc import Callable
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Protocol
 
@@ -120,6 +121,22 @@ class Host:
         #: RFC 6275 §10 / RFC 6275 §11: set by ``enable_home_agent`` / ``enable_mobile_node``.
         self.home_agent: HomeAgent | None = None
         self.mobile_node: MobileNode | None = None
+        #: The timer queues :meth:`next_deadline` takes the earliest of, asked directly:
+        #: the owners' own ``next_deadline`` would add a call per queue, and a simulated
+        #: network asks after every frame. Rebuilt when an interface comes or goes.
+        self._deadline_sources: tuple[Callable[[], float | None], ...] = ()
+        self._collect_deadline_sources()
+
+    def _collect_deadline_sources(self) -> None:
+        sources: list[Callable[[], float | None]] = [
+            *self.routes.deadline_sources(),
+            self.ipv6.reassembler.timers.next_deadline,  # Ipv6Layer.next_deadline
+            self.tcp.timers.next_deadline,  # Tcp.next_deadline
+            self.ipsec.next_deadline,  # IPsec hook
+        ]
+        for iface in self.interfaces:
+            sources.extend(iface.deadline_sources())
+        self._deadline_sources = tuple(sources)
 
     def __repr__(self) -> str:
         return f"<Host {self.name}>"
@@ -136,6 +153,7 @@ class Host:
         iface.join_link_group(wire_ipv6.ALL_NODES)
         iface.apply_multicast_changes()
         self.interfaces.append(iface)
+        self._collect_deadline_sources()
         if self.router is not None:
             self.router.enable_interface(iface)
         return iface
@@ -212,6 +230,7 @@ class Host:
             self.routes.forget_interface(iface)
             self.routes.forget_sources()
             self.interfaces.remove(iface)
+            self._collect_deadline_sources()
             self.tcp.forget_interface(iface, now)
         finally:
             self._leave(now)
@@ -414,16 +433,8 @@ class Host:
     def next_deadline(self) -> float | None:
         # earliest_of, written out: a simulated network asks after every frame.
         best: float | None = None
-        for at in (
-            self.routes.next_deadline(),
-            self.ipv6.next_deadline(),
-            self.tcp.next_deadline(),
-            self.ipsec.next_deadline(),  # IPsec hook
-        ):
-            if at is not None and (best is None or at < best):
-                best = at
-        for iface in self.interfaces:
-            at = iface.next_deadline()
+        for source in self._deadline_sources:  # every interface's queues among them
+            at = source()
             if at is not None and (best is None or at < best):
                 best = at
         if self.router is not None:

@@ -213,6 +213,16 @@ class Interface:
         self.host.nd_module.apply_neighbor_actions(self, actions, now)
 
     # -- timers ---------------------------------------------------------------------------
+    def deadline_sources(self) -> tuple[Callable[[], float | None], ...]:
+        """What :meth:`next_deadline` takes the earliest of, each asked directly (the host
+        asks them after every frame, without the call in between)."""
+        return (
+            self.neighbors.timers.next_deadline,
+            self.addresses.timers.next_deadline,
+            self.solicitor.next_deadline,
+            self.mld.next_deadline,
+        )
+
     def next_deadline(self) -> float | None:
         # earliest_of, written out: asked after every frame the host receives.
         best: float | None = None

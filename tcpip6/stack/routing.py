@@ -785,6 +785,15 @@ class Routes(Generic[Iface]):
         return (rce.destination, self.zone(rce.destination, rce.interface))
 
     # -- timers ----------------------------------------------------------------------------
+    def deadline_sources(self) -> tuple[Callable[[], float | None], ...]:
+        """What :meth:`next_deadline` takes the earliest of, each asked directly (a host
+        that is asked after every frame skips the call in between)."""
+        return (
+            self._router_timers.next_deadline,
+            self._prefix_timers.next_deadline,
+            self._pmtu_timers.next_deadline,
+        )
+
     def next_deadline(self) -> float | None:
         # earliest_of, written out: asked after every frame the host receives.
         best: float | None = None

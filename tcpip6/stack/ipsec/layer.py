@@ -102,7 +102,7 @@ class Ipsec:
 
     @property
     def enabled(self) -> bool:
-        return len(self.spd) > 0
+        return bool(self.spd.entries)  # len(self.spd) > 0, asked for every packet sent
 
     def add_policy(self, entry: SpdEntry) -> None:
         self.spd.add(entry)
