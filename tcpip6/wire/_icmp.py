@@ -19,7 +19,7 @@ import struct
 from ipaddress import IPv6Address
 from typing import ClassVar, Self
 
-from tcpip6.wire.checksum import upper_layer_checksum
+from tcpip6.wire.checksum import ones_complement_sum, pseudo_header_sum
 from tcpip6.wire.errors import ChecksumError, WireError
 from tcpip6.wire.ipv6 import IPPROTO_ICMPV6
 
@@ -38,7 +38,9 @@ def verify(buf: Buffer, src: IPv6Address, dst: IPv6Address) -> None:
     message; summed with the checksum field as received, a valid message gives 0."""
     if len(buf) < HEADER_LEN:
         raise WireError(f"icmpv6: {len(buf)} octets, need {HEADER_LEN}")
-    if upper_layer_checksum(src, dst, IPPROTO_ICMPV6, buf) != 0:
+    # upper_layer_checksum(src, dst, IPPROTO_ICMPV6, buf) != 0, summed in place: a valid
+    # message sums to 0xFFFF, whose complement is 0 (every ICMPv6 message comes this way).
+    if ones_complement_sum(buf, pseudo_header_sum(src, dst, len(buf), IPPROTO_ICMPV6)) != 0xFFFF:
         raise ChecksumError("icmpv6: bad checksum")
 
 
@@ -47,8 +49,11 @@ def emit_checksum(
 ) -> None:
     """Fill in the checksum of the ``length``-octet message at ``off`` (checksum field 0).
     Unlike UDP, a computed 0 is sent as 0."""
-    csum = upper_layer_checksum(src, dst, IPPROTO_ICMPV6, buf[off : off + length])
-    _CHECKSUM.pack_into(buf, off + 2, csum)
+    # upper_layer_checksum(src, dst, IPPROTO_ICMPV6, message), its two calls written out.
+    total = ones_complement_sum(
+        buf[off : off + length], pseudo_header_sum(src, dst, length, IPPROTO_ICMPV6)
+    )
+    _CHECKSUM.pack_into(buf, off + 2, ~total & 0xFFFF)
 
 
 def check_header(buf: Buffer, msg_type: int, min_len: int, name: str) -> None:

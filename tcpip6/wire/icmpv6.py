@@ -43,8 +43,9 @@ from tcpip6.wire import _icmp
 from tcpip6.wire import mld as _mld
 from tcpip6.wire import nd as _nd
 from tcpip6.wire._icmp import Buffer, WritableBuffer
+from tcpip6.wire.checksum import ones_complement_sum, pseudo_header_sum
 from tcpip6.wire.errors import WireError
-from tcpip6.wire.ipv6 import MIN_MTU, Ipv6Header
+from tcpip6.wire.ipv6 import IPPROTO_ICMPV6, MIN_MTU, Ipv6Header
 
 # RFC 4443 §2.1: message types (errors 0-127, informational 128-255).
 DESTINATION_UNREACHABLE = 1
@@ -79,6 +80,8 @@ ECHO_HEADER_LEN = 8
 MAX_INVOKING = MIN_MTU - Ipv6Header.HEADER_LEN - ERROR_HEADER_LEN
 
 _ECHO = struct.Struct("!HH")
+#: An echo message's header: type, code, checksum, identifier, sequence number.
+_ECHO_HEADER = struct.Struct("!BBHHH")
 
 
 def truncate_invoking(packet: Buffer, extension_len: int = 0) -> bytes:
@@ -182,6 +185,24 @@ class _EchoBase(_icmp.Message):
     def _emit_body(self, buf: WritableBuffer, off: int) -> None:
         _ECHO.pack_into(buf, off + 4, self.identifier, self.sequence)
         buf[off + ECHO_HEADER_LEN : off + self.buffer_len()] = self.data
+
+    def build(self, src: IPv6Address, dst: IPv6Address) -> bytes:
+        """:meth:`Message.build`, for the message every ping brings: the header packed
+        once. RFC 4443 §2.3: the checksum covers the pseudo-header and the message; the
+        header's 16-bit words (type and code, identifier, sequence number) sum, modulo
+        0xFFFF, to their values, and the data's words follow them aligned."""
+        data = self.data
+        total = ones_complement_sum(
+            data,
+            pseudo_header_sum(src, dst, ECHO_HEADER_LEN + len(data), IPPROTO_ICMPV6)
+            + (self.TYPE << 8 | self.code)
+            + self.identifier
+            + self.sequence,
+        )
+        return (
+            _ECHO_HEADER.pack(self.TYPE, self.code, ~total & 0xFFFF, self.identifier, self.sequence)
+            + data
+        )
 
     @classmethod
     def _parse(cls, buf: memoryview) -> Self:
