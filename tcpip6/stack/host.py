@@ -18,7 +18,7 @@ import random
 from collections import deque
 from collections.abc import Callable
 from ipaddress import IPv6Address
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tcpip6.stack import address_selection
 from tcpip6.stack.counters import Icmpv6Counters, Ipv6Counters, NdCounters
@@ -36,7 +36,7 @@ from tcpip6.stack.nd import NeighborDiscovery
 from tcpip6.stack.params import MAX_RTR_SOLICITATION_DELAY, InterfaceParameters
 from tcpip6.stack.routing import NextHopReason, Routes
 from tcpip6.stack.tcp import Tcp
-from tcpip6.stack.timers import earliest
+from tcpip6.stack.timers import DeadlineQueue, earliest
 from tcpip6.stack.udp import Udp
 from tcpip6.wire import WireError
 from tcpip6.wire import ext as wire_ext
@@ -121,21 +121,31 @@ class Host:
         #: RFC 6275 §10 / RFC 6275 §11: set by ``enable_home_agent`` / ``enable_mobile_node``.
         self.home_agent: HomeAgent | None = None
         self.mobile_node: MobileNode | None = None
-        #: The timer queues :meth:`next_deadline` takes the earliest of, asked directly:
-        #: the owners' own ``next_deadline`` would add a call per queue, and a simulated
-        #: network asks after every frame. Rebuilt when an interface comes or goes.
+        # What next_deadline takes the earliest of, found once (rebuilt when an interface
+        # comes or goes), since a simulated network asks after every frame. The timer
+        # queues that seldom change (routes, reassembly, and per interface neighbors,
+        # addresses and MLD) count their changes in one cell: their earliest deadline is
+        # kept until the count moves. The rest (TCP's timers, which change with nearly
+        # every segment; IPsec; each router solicitor's timer) are asked every time.
+        self._quiet_queues: tuple[DeadlineQueue[Any], ...] = ()
+        self._quiet_changes = [0]
+        self._quiet_seen = -1
+        self._quiet_best: float | None = None
         self._deadline_sources: tuple[Callable[[], float | None], ...] = ()
         self._collect_deadline_sources()
 
     def _collect_deadline_sources(self) -> None:
+        quiet = [*self.routes.timer_queues(), self.ipv6.reassembler.timers]
         sources: list[Callable[[], float | None]] = [
-            *self.routes.deadline_sources(),
-            self.ipv6.reassembler.timers.next_deadline,  # Ipv6Layer.next_deadline
             self.tcp.timers.next_deadline,  # Tcp.next_deadline
             self.ipsec.next_deadline,  # IPsec hook
         ]
         for iface in self.interfaces:
-            sources.extend(iface.deadline_sources())
+            quiet.extend(iface.timer_queues())
+            sources.append(iface.solicitor.next_deadline)
+        for queue in quiet:
+            queue.share_changes(self._quiet_changes)
+        self._quiet_queues = tuple(quiet)
         self._deadline_sources = tuple(sources)
 
     def __repr__(self) -> str:
@@ -432,8 +442,17 @@ class Host:
 
     def next_deadline(self) -> float | None:
         # earliest_of, written out: a simulated network asks after every frame.
-        best: float | None = None
-        for source in self._deadline_sources:  # every interface's queues among them
+        changes = self._quiet_changes[0]
+        if changes != self._quiet_seen:
+            best: float | None = None
+            for queue in self._quiet_queues:
+                at = queue.next_deadline()
+                if at is not None and (best is None or at < best):
+                    best = at
+            self._quiet_best = best
+            self._quiet_seen = changes
+        best = self._quiet_best
+        for source in self._deadline_sources:
             at = source()
             if at is not None and (best is None or at < best):
                 best = at

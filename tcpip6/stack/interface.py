@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from ipaddress import IPv6Address
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tcpip6.stack.address_selection import SourceCandidate
 from tcpip6.stack.addresses import INFINITY, AddressTable, Origin
@@ -24,6 +24,7 @@ from tcpip6.stack.mld import MulticastListener
 from tcpip6.stack.neighbors import NeighborCache
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.stack.router_solicitation import RouterSolicitor
+from tcpip6.stack.timers import DeadlineQueue
 from tcpip6.wire.gso import segment_tcp
 
 if TYPE_CHECKING:
@@ -213,15 +214,10 @@ class Interface:
         self.host.nd_module.apply_neighbor_actions(self, actions, now)
 
     # -- timers ---------------------------------------------------------------------------
-    def deadline_sources(self) -> tuple[Callable[[], float | None], ...]:
-        """What :meth:`next_deadline` takes the earliest of, each asked directly (the host
-        asks them after every frame, without the call in between)."""
-        return (
-            self.neighbors.timers.next_deadline,
-            self.addresses.timers.next_deadline,
-            self.solicitor.next_deadline,
-            self.mld.next_deadline,
-        )
+    def timer_queues(self) -> tuple[DeadlineQueue[Any], ...]:
+        """The queues among what :meth:`next_deadline` takes the earliest of; the router
+        solicitor's one timer is the rest."""
+        return (self.neighbors.timers, self.addresses.timers, self.mld.timers)
 
     def next_deadline(self) -> float | None:
         # earliest_of, written out: asked after every frame the host receives.

@@ -152,7 +152,7 @@ class MulticastListener:
         #: The reported addresses' listeners.
         self.listeners: dict[IPv6Address, GroupListener] = {}
         self.counters = MldCounters()
-        self._timers: DeadlineQueue[IPv6Address] = DeadlineQueue()
+        self.timers: DeadlineQueue[IPv6Address] = DeadlineQueue()
         self._trace_sink: TraceSink | None = None
 
     @property
@@ -177,14 +177,14 @@ class MulticastListener:
     def _start_timer(self, listener: GroupListener, now: float, maximum: float) -> None:
         """RFC 2710 §5 "start timer"/"reset timer": a random delay in [0, maximum]."""
         listener.timer = now + self.rng.uniform(0.0, maximum)
-        self._timers.arm(listener.group, listener.timer)
+        self.timers.arm(listener.group, listener.timer)
 
     def _stop_timer(self, listener: GroupListener) -> None:
         listener.timer = None
-        self._timers.cancel(listener.group)
+        self.timers.cancel(listener.group)
 
     def next_deadline(self) -> float | None:
-        return self._timers.next_deadline()
+        return self.timers.next_deadline()
 
     # -- events from the upper layers -------------------------------------------------------
     def join(self, group: IPv6Address, now: float) -> list[MldAction]:
@@ -290,7 +290,7 @@ class MulticastListener:
     def poll(self, now: float) -> list[MldAction]:
         """Send the Reports whose timers are due (earliest first)."""
         actions: list[MldAction] = []
-        for group in self._timers.pop_due(now):
+        for group in self.timers.pop_due(now):
             listener = self.listeners[group]
             GRAPH.fire(listener, "timer_expired", now)
             # RFC 2710 §5 Delaying Listener, timer expired: send report, set flag.

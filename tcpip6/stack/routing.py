@@ -31,7 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from tcpip6.stack.counters import CounterSet
 from tcpip6.stack.timers import DeadlineQueue
@@ -785,14 +785,10 @@ class Routes(Generic[Iface]):
         return (rce.destination, self.zone(rce.destination, rce.interface))
 
     # -- timers ----------------------------------------------------------------------------
-    def deadline_sources(self) -> tuple[Callable[[], float | None], ...]:
-        """What :meth:`next_deadline` takes the earliest of, each asked directly (a host
-        that is asked after every frame skips the call in between)."""
-        return (
-            self._router_timers.next_deadline,
-            self._prefix_timers.next_deadline,
-            self._pmtu_timers.next_deadline,
-        )
+    def timer_queues(self) -> tuple[DeadlineQueue[Any], ...]:
+        """The queues :meth:`next_deadline` takes the earliest of (a host that is asked
+        after every frame keeps their earliest deadline until one of them changes)."""
+        return (self._router_timers, self._prefix_timers, self._pmtu_timers)
 
     def next_deadline(self) -> float | None:
         # earliest_of, written out: asked after every frame the host receives.

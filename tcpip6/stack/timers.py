@@ -24,13 +24,22 @@ class DeadlineQueue(Generic[K]):
     through a string). Keys are hashed once when armed or cancelled.
     """
 
-    __slots__ = ("_armed", "_heap", "_seq")
+    __slots__ = ("_armed", "_heap", "_seq", "changes")
 
     def __init__(self) -> None:
         self._heap: list[list[Any]] = []
         #: The live heap entry of each armed key.
         self._armed: dict[K, list[Any]] = {}
         self._seq = 0
+        #: A count of the changes to the armed keys (arm, cancel, pop_due), in a cell that
+        #: several queues may share (:meth:`share_changes`): whoever keeps the earliest
+        #: deadline of queues that seldom change asks them again only once it moved.
+        self.changes: list[int] = [0]
+
+    def share_changes(self, cell: list[int]) -> None:
+        """Count this queue's changes in ``cell`` from now on (with other queues')."""
+        cell[0] += 1  # the watcher may hold an earliest deadline without this queue's
+        self.changes = cell
 
     def __len__(self) -> int:
         return len(self._armed)
@@ -40,6 +49,7 @@ class DeadlineQueue(Generic[K]):
 
     def arm(self, key: K, deadline: float) -> None:
         self._seq += 1
+        self.changes[0] += 1
         entry = [deadline, self._seq, key, True]
         old = self._armed.get(key)
         if old is not None:
@@ -55,6 +65,7 @@ class DeadlineQueue(Generic[K]):
         entry = self._armed.pop(key, None)
         if entry is not None:
             entry[_LIVE] = False
+            self.changes[0] += 1
 
     def deadline(self, key: K) -> float | None:
         entry = self._armed.get(key)
@@ -91,6 +102,7 @@ class DeadlineQueue(Generic[K]):
                 return due
             entry = heapq.heappop(heap)
             entry[_LIVE] = False
+            self.changes[0] += 1
             key: K = entry[2]
             del self._armed[key]
             due.append(key)
