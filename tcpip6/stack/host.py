@@ -396,7 +396,11 @@ class Host:
     # -- driving --------------------------------------------------------------------------
     def receive(self, iface: Interface, frame: bytes | memoryview, now: float) -> None:
         """A frame arrived on ``iface``. Never raises for bad input."""
-        now = self._enter(now)
+        if now < self.now:
+            now = self._enter(now)  # clamped and counted
+        else:  # _enter, written out for the usual case (every frame)
+            self.now = now
+            self._in_call = True
         try:
             if iface.removed:  # a frame read before its interface went
                 self.ip.interface_removed_drop += 1
@@ -505,7 +509,8 @@ class Host:
                 self._in_call = False
         # MSR IPv6 §4.4: multicast list changes are applied after the receive completes.
         for iface in self.interfaces:
-            iface.apply_multicast_changes()
+            if iface.multicast_changed:  # (asked without a call: after every frame)
+                iface.apply_multicast_changes()
 
     def loop_back(self, iface: Interface, packet: bytes) -> None:
         if len(self._loopback) >= LOOPBACK_QUEUE_LIMIT:
@@ -520,6 +525,8 @@ class Host:
         if iface.link.kind == "loopback":
             # What comes in on loopback we sent to one of our own addresses.
             return self.local_interface_for(dst) is not None
+        if self.mobile_node is None:  # is_local_unicast, one call nearer (every packet)
+            return iface.addresses.receives(dst)
         return self.is_local_unicast(iface, dst)
 
     def loopback_interface(self) -> Interface | None:

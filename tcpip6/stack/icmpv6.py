@@ -71,7 +71,8 @@ class Icmpv6:
         hdr = d.header
         c.in_msgs += 1
         try:
-            msg = wire_icmp.parse_icmpv6(d.payload, hdr.src, hdr.dst)
+            # d.payload, the view a property would make (every message received).
+            msg = wire_icmp.parse_icmpv6(memoryview(d.packet)[d.offset :], hdr.src, hdr.dst)
         except ChecksumError:
             c.bad_checksum_drop += 1
             c.in_errors += 1
@@ -113,7 +114,7 @@ class Icmpv6:
         hdr = d.header
         # RFC 4443 §4.2: reply from the address the request was sent to; for a request to
         # a multicast address the source is chosen as usual.
-        src = None if hdr.dst.is_multicast else hdr.dst
+        src = None if wire_ipv6.is_multicast(hdr.dst) else hdr.dst
         reply = wire_icmp.EchoReply(msg.identifier, msg.sequence, msg.data)
         if self.send(hdr.src, reply, d.now, src=src, interface=d.interface):
             self.host.icmp.out_echo_replies += 1

@@ -51,7 +51,8 @@ class Interface:
         self.capture: Capture | None = None
         # Link multicast groups, reference counted (a socket and the stack may both join).
         self.groups: Counter[IPv6Address] = Counter()
-        self._multicast_dirty = False
+        #: The groups changed since the link's filter was last programmed.
+        self.multicast_changed = False
         label = f"{host.name}/{name} "
         self.addresses = AddressTable(self.params, label=label, rng=host.rng)
         self.neighbors = NeighborCache(
@@ -88,7 +89,7 @@ class Interface:
     def join_link_group(self, group: IPv6Address) -> None:
         self.groups[group] += 1
         if self.groups[group] == 1:
-            self._multicast_dirty = True
+            self.multicast_changed = True
 
     def leave_link_group(self, group: IPv6Address) -> None:
         if self.groups[group] <= 0:
@@ -96,16 +97,16 @@ class Interface:
         self.groups[group] -= 1
         if self.groups[group] == 0:
             del self.groups[group]
-            self._multicast_dirty = True
+            self.multicast_changed = True
 
     def in_group(self, group: IPv6Address) -> bool:
         return self.groups[group] > 0
 
     def apply_multicast_changes(self) -> bool:
         """Program the link's multicast filter if the group list changed."""
-        if not self._multicast_dirty:
+        if not self.multicast_changed:
             return False
-        self._multicast_dirty = False
+        self.multicast_changed = False
         self.link.set_multicast_addresses({self.link.map_multicast(g) for g in self.groups})
         return True
 
@@ -118,7 +119,9 @@ class Interface:
             self.counters.frame_too_big_drop += 1
             return
         self.counters.frames_sent += 1
-        self.addresses.message_sent()  # RFC 4862 §5.4.2: later DADs need no delay
+        # addresses.message_sent(), written out (every frame): RFC 4862 §5.4.2, later
+        # DADs need no delay.
+        self.addresses.first_message_sent = True
         if self.capture is not None:
             self.capture(self, self.link.frame_bytes(packet, dst_link), now, "out")
         self.link.transmit(packet, dst_link)

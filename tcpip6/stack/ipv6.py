@@ -323,7 +323,12 @@ class Ipv6Layer:
                 # RFC 3542 §3: raw sockets of this protocol get a copy (the stack's own
                 # handler, if any, still processes the packet); ICMPv6 hands them theirs
                 # once its checksum is verified (RFC 3542 §3.1).
-                raw = nh != wire_ipv6.IPPROTO_ICMPV6 and self.host.deliver_raw(delivery)
+                # (An empty table of raw sockets, the usual case, asked without the call.)
+                raw = (
+                    nh != wire_ipv6.IPPROTO_ICMPV6
+                    and bool(self.host.raw_sockets)
+                    and self.host.deliver_raw(delivery)
+                )
                 if handler is None:
                     if raw:
                         c.in_delivers += 1
