@@ -349,8 +349,10 @@ def build_octets(
         src_port, dst_port, seq, ack, ((hlen // 4) << 4) | reserved, flags, window, 0, urgent
     )
     # RFC 9293 §3.1: the checksum covers the pseudo-header, header and data.
+    # The header's value joins the sum unfolded (an even number of octets: its words are
+    # its value modulo 0xFFFF, ones_complement_sum folds once for both).
     total = pseudo_header_sum(src, dst, hlen + len(payload), IPPROTO_TCP)
-    total = ones_complement_sum(payload, ones_complement_sum(fixed + options, total))
+    total = ones_complement_sum(payload, total + int.from_bytes(fixed + options, "big"))
     csum = _CHECKSUM.pack(~total & 0xFFFF)
     return b"".join((fixed[:16], csum, fixed[18:], options, payload))
 
