@@ -103,7 +103,7 @@ class LineRatePort:
             self.stopped = False
             if self.on_writable is not None:
                 self.on_writable(now)
-        return self.next_deadline()
+        return self.queue[0][0] if self.queue else None  # next_deadline(), every frame
 
 
 Observer = Callable[[Interface, bytes, float], None]

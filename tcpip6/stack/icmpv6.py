@@ -81,7 +81,8 @@ class Icmpv6:
             c.malformed_drop += 1
             c.in_errors += 1
             return
-        self.host.deliver_raw(d)  # RFC 3542 §3.1: raw sockets see only good checksums
+        if self.host.raw_sockets:  # (asked without a call when there are none)
+            self.host.deliver_raw(d)  # RFC 3542 §3.1: raw sockets see only good checksums
         if isinstance(msg, wire_icmp.EchoRequest):
             c.in_echo_requests += 1
             self._answer_echo(d, msg)

@@ -205,6 +205,17 @@ class _EchoBase(_icmp.Message):
         )
 
     @classmethod
+    def parse_unchecked(cls, buf: Buffer) -> Self:
+        """:meth:`Message.parse_unchecked`, its header check and ``_parse`` written out
+        (every ping): the type, and the 8 octets of the echo header (RFC 4443 §4.1)."""
+        if len(buf) < ECHO_HEADER_LEN:
+            raise WireError(f"{cls.__name__}: {len(buf)} octets, need {ECHO_HEADER_LEN}")
+        if buf[0] != cls.TYPE:
+            raise WireError(f"{cls.__name__}: type {buf[0]}, expected {cls.TYPE}")
+        ident, seq = _ECHO.unpack_from(buf, 4)
+        return cls(ident, seq, bytes(buf[ECHO_HEADER_LEN:]), buf[1])
+
+    @classmethod
     def _parse(cls, buf: memoryview) -> Self:
         ident, seq = _ECHO.unpack_from(buf, 4)
         return cls(ident, seq, bytes(buf[ECHO_HEADER_LEN:]), buf[1])
