@@ -539,7 +539,14 @@ class Host:
 
     def local_interface_for(self, dst: IPv6Address) -> Interface | None:
         for iface in self.interfaces:
-            if iface.addresses.receives(dst):  # is_receive_address: twice per packet sent
+            # iface.addresses.receives(dst) (is_receive_address), written out: asked twice
+            # for every packet sent. Only an assigned address receives (RFC 4862 §5.4).
+            table = iface.addresses
+            nte = table.entries.get(dst)
+            if nte is not None:
+                if nte.usable:
+                    return iface
+            elif dst in table.anycast:
                 return iface
         return None
 
