@@ -559,7 +559,8 @@ class Host:
             return local, dst
         if interface is not None and interface.removed:
             return None  # bound to an interface that is gone: no route (ENETUNREACH)
-        return self.routes.next_hop(dst, interface, now)
+        rce = self.routes.route(dst, interface, now)  # routes.next_hop, one call nearer
+        return None if rce is None else (rce.interface, rce.next_hop)
 
     def route_with_source(
         self,

@@ -173,8 +173,11 @@ class EthernetLink:
         return ethernet_frame(dst_link, self.link_address, ETHERTYPE_IPV6, packet)
 
     def transmit(self, packet: bytes, dst_link: bytes) -> None:
-        # What frame_bytes returns, built here: every packet sent comes this way.
-        self.port.send_frame(ethernet_frame(dst_link, self.link_address, ETHERTYPE_IPV6, packet))
+        # What frame_bytes returns (ethernet_frame, RFC 2464 §3), built here: every packet
+        # sent comes this way.
+        self.port.send_frame(
+            ETHERNET_HEADER.pack(dst_link, self.link_address, ETHERTYPE_IPV6) + packet
+        )
 
     @property
     def gso_max_size(self) -> int:
