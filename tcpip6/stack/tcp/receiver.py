@@ -311,8 +311,13 @@ class Receiver:
     def advertise(self, mss: int, wscale: int) -> int:
         """The window field, and RCV.ADV moved only by receiver SWS avoidance: the right
         edge advances when it can advance by min(RCV.BUFF/2, MSS) (never shrinks)."""
-        candidate = self.nxt + self.free_space()
-        if candidate - self.adv >= self._sws_threshold(mss) or self.adv < self.nxt:
+        # free_space and _sws_threshold, written out (every segment sent).
+        held = len(self.rcvbuf)
+        if self.ooo:
+            held += sum(len(v) for v in self.ooo.values())
+        candidate = self.nxt + max(0, self.receive_buffer - held)
+        threshold = min(self.receive_buffer // 2, max(mss, MIN_SWS_MSS))
+        if candidate - self.adv >= threshold or self.adv < self.nxt:
             self.adv = max(self.adv, candidate)
         wnd = max(0, self.adv - self.nxt) >> wscale
         return min(wnd, 0xFFFF)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tcpip6.stack.tcp import seq as sq
-from tcpip6.stack.tcp.congestion.base import CongestionControl, LossRecovery
+from tcpip6.stack.tcp.congestion.base import CongestionControl
 from tcpip6.stack.tcp.congestion.sack import SackRecovery
 
 if TYPE_CHECKING:
@@ -342,11 +342,12 @@ class RackRecovery(SackRecovery):
                 snd.retransmit_range(s.start, s.end, now)
 
     def usable(self) -> int:
-        if not self.in_recovery:
-            # What SackRecovery.usable gives outside recovery, one call nearer (asked on
-            # every ACK).
-            return LossRecovery.usable(self)
         snd = self.snd
+        if not self.in_recovery:
+            # What SackRecovery.usable gives outside recovery: LossRecovery.usable, written
+            # out (asked on every ACK). RFC 5681 §3.1: the lesser of cwnd and the peer's
+            # window, less what is outstanding.
+            return min(snd.wnd_base + snd.wnd, snd.una + self.cc.cwnd) - snd.nxt
         usable = (self.cc.cwnd - self.pipe()) if snd.nxt >= snd.max else 0
         return min(usable, snd.right - snd.nxt)
 
