@@ -311,10 +311,11 @@ class Ipv6Layer:
                 return
             else:
                 delivery = Delivery(iface, hdr, packet, off, now, fragmented, nh)
-                # -- IPsec hook (RFC 4301 §5.2): the inbound policy decides first.
+                # -- IPsec hook (RFC 4301 §5.2): the inbound policy decides first (when
+                # there is one: ipsec.enabled, the SPD's entries read in place).
                 ipsec = self.host.ipsec
                 if (
-                    ipsec.enabled
+                    ipsec.spd.entries
                     and nh not in IPSEC_PROTOCOLS
                     and not ipsec.inbound_permits(delivery)
                 ):
@@ -613,8 +614,9 @@ class Ipv6Layer:
             if tunnelled is None:
                 return False  # no care-of address on this link yet (counted)
             iface, next_hop, dst, packet = tunnelled
-        # -- IPsec hook (RFC 4301 §5.1, RFC 4301 §7): SPD and SAs before fragmentation.
-        if self.host.ipsec.enabled:
+        # -- IPsec hook (RFC 4301 §5.1, RFC 4301 §7): SPD and SAs before fragmentation
+        # (ipsec.enabled, the SPD's entries read in place: every packet sent).
+        if self.host.ipsec.spd.entries:
             protected = self.host.ipsec.outbound(packet, now)
             if protected is None:
                 return False
