@@ -363,8 +363,7 @@ class Connection(TcbView):
     def _ack_syn(self, a: int, seg: TcpSegment, now: float) -> None:
         """The ACK of our SYN: RTT sample, negotiated options."""
         self._negotiated(seg, now)
-        ts = seg.option(wire_tcp.Timestamps) if self.opt.ts_ok else None
-        self.snd.rtt_sample(a, ts, now)
+        self.snd.rtt_sample(a, self.opt.timestamps(seg), now)
         self.snd.una = a
         self.snd.nxt = max(self.snd.nxt, a)
         self.snd.retries = 0
@@ -377,7 +376,7 @@ class Connection(TcbView):
         opt = self.opt
         rcv = self.rcv
         # RFC 7323 §5.3 R1: PAWS, before the acceptability test.
-        ts = seg.option(wire_tcp.Timestamps) if opt.ts_ok else None
+        ts = opt.timestamps(seg)
         if (
             ts is not None
             and not flags & RST
@@ -393,9 +392,8 @@ class Connection(TcbView):
             self._reset_received(now)  # RFC 5961 §3 deviation: Receiver.rst_at_fin says why
             return
         data = seg.payload
-        # seg.seg_len and rcv.rcv_wnd, written out (every segment).
-        seg_len = len(data) + (flags & SYN != 0) + (flags & FIN != 0)
-        wnd = max(0, rcv.adv - rcv.nxt)
+        seg_len = seg.seg_len
+        wnd = rcv.rcv_wnd
         refused_text = False
         ok = rcv.acceptable(off, seg_len, wnd)  # RFC 9293 §3.10.7.4 first
         if not ok and wnd == 0 and self.rcv.allowance(off, flags):
@@ -501,8 +499,8 @@ class Connection(TcbView):
         self._closed(now)
 
     def _process_ack(self, seg: TcpSegment, ts: wire_tcp.Timestamps | None, now: float) -> bool:
-        """RFC 9293 §3.10.7.4 fifth. False when the segment is dropped. ``ts``: the
-        segment's Timestamps option when they are in use (read once per segment)."""
+        """RFC 9293 §3.10.7.4 fifth. False when the segment is dropped. ``ts``: its
+        Timestamps option when they are in use."""
         c = self.tcp.counters
         a = self.snd.ack_offset(seg.ack)
         if self.state is S.SYN_RECEIVED:
@@ -520,7 +518,7 @@ class Connection(TcbView):
                 GRAPH.fire(self, "close", now)  # RFC 9293 §3.10.4: the CLOSE queued in SYN-RECEIVED
             self._established(now)
             # The ACK of our SYN agreed the options: timestamps may be in use from now.
-            ts = seg.option(wire_tcp.Timestamps) if self.opt.ts_ok else None
+            ts = self.opt.timestamps(seg)
             # Anything beyond the SYN it acknowledged is an ordinary ACK below.
         snd = self.snd
         # RFC 5961 §5: acceptable when SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT.

@@ -158,6 +158,11 @@ class Options:
         self.ts_last = tsval
         return tsval
 
+    def timestamps(self, seg: TcpSegment) -> wire_tcp.Timestamps | None:
+        """The Timestamps option of ``seg`` when the connection uses them (RFC 7323 §3.2:
+        once agreed, every segment carries one), else None."""
+        return seg.option(wire_tcp.Timestamps) if self.ts_ok else None
+
     def negotiated(self, seg: TcpSegment, now: float) -> None:
         """Both SYNs seen: fix what the options agreed (RFC 7323 §1.3: window scaling
         and timestamps only when both SYNs carried them)."""
