@@ -3,7 +3,8 @@ side with the Linux kernel, in one run.
 
 Every module ``bench/live_*.py`` has ``rows(reps: int) -> list[dict[str, object]]``; each
 row is ``{"name", "unit", "tcpip6", "reference", "ratio", "reps"}`` (``reference``: the
-Linux kernel's figure, or the plain run's for a ratio row; ``reps``: tcpip6's value in each
+Linux kernel's figure, the plain run's for a ratio row, or in a floor row (``tcpip6``
+None) what a process other than tcpip6 achieves on the same link; ``reps``: tcpip6's value in each
 repetition, and ``reference_reps`` the reference's where there is one). A module makes its
 own network namespaces (pid in their names) and removes them when it ends, also when it
 fails. The runner prints one table, with the ratio of tcpip6 to the reference per row and the spread

@@ -177,6 +177,20 @@ def _run(cmd: list[str], timeout: float = TIMEOUT) -> str:
     return done.stdout
 
 
+def ping_median(topo: Topology, address: str, count: int, interval: float) -> float:
+    """The median RTT in ms of ``count`` echo requests from Linux's ping in the peer
+    namespace to ``address``, one every ``interval`` seconds (two first, unmeasured, so
+    that Neighbor Discovery is done)."""
+    ping = ["ping", "-6", "-n", "-c"]
+    with contextlib.suppress(RuntimeError):
+        _run(topo.in_peer(*ping, "2", "-i", "0.2", address))
+    out = _run(topo.in_peer(*ping, str(count), "-i", str(interval), address))
+    rtts = [float(m.group(1)) for m in RTT.finditer(out)]
+    if len(rtts) < count // 2:
+        raise RuntimeError(f"{len(rtts)} of {count} echo replies")
+    return statistics.median(rtts)
+
+
 def _netstat(ns: str, name: str) -> int:
     """A TcpExt counter of the kernel in namespace ``ns`` (/proc/net/netstat)."""
     text = netns.sh("ip", "netns", "exec", ns, "cat", "/proc/net/netstat")
@@ -311,14 +325,7 @@ class Side:
     def ping(self, count: int, interval: float) -> float:
         """The median RTT in ms of ``count`` echo requests from Linux, one every
         ``interval`` seconds."""
-        ping = ["ping", "-6", "-n", "-c"]
-        with contextlib.suppress(RuntimeError):
-            _run(self.topo.in_peer(*ping, "2", "-i", "0.2", self.host_at_peer))  # ND first
-        out = _run(self.topo.in_peer(*ping, str(count), "-i", str(interval), self.host_at_peer))
-        rtts = [float(m.group(1)) for m in RTT.finditer(out)]
-        if len(rtts) < count // 2:
-            raise RuntimeError(f"{len(rtts)} of {count} echo replies")
-        return statistics.median(rtts)
+        return ping_median(self.topo, self.host_at_peer, count, interval)
 
     def http10(self) -> float:
         """ms for ``curl --http1.0`` to fetch the 100-octet file (to the server's close)."""
