@@ -102,6 +102,15 @@ class Connected:
         assert self.server.conn is not None
         return self.server.conn
 
+    def transfer(self, data: bytes) -> None:
+        """The client sends ``data``; the server reads until it has as many octets, and
+        they are the same."""
+        self.client.sendall(data)
+        got = bytearray()
+        while len(got) < len(data):
+            got += self.server.recv(1 << 16)
+        assert got == data
+
 
 def connected(
     pair: Pair,

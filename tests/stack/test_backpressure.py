@@ -53,12 +53,7 @@ def _bulk(backpressure: bool) -> tuple[Pair, LineRatePort, list[int]]:
 
     c = connected(pair, None, big_window)
     wire = tcp_wire(pair.world)
-    data = bytes(i % 251 for i in range(OCTETS))
-    c.client.sendall(data)
-    got = bytearray()
-    while len(got) < len(data):
-        got += c.server.recv(1 << 16)
-    assert got == data
+    c.transfer(bytes(i % 251 for i in range(OCTETS)))
     return pair, nic, [s.seg.seq for s in wire if s.host == "a" and s.data]
 
 

@@ -73,12 +73,7 @@ def test_the_parameter_selects_a_new_congestion_control(
     assert isinstance(c.ca.snd.cc, FixedWindow)
     mss = c.ca.mss
     wire = tcp_wire(pair.world)
-    data = bytes(i % 251 for i in range(40 * mss))
-    c.client.sendall(data)
-    got = bytearray()
-    while len(got) < len(data):
-        got += c.server.recv(1 << 16)
-    assert got == data
+    c.transfer(bytes(i % 251 for i in range(40 * mss)))
     # Never more than the fixed window in flight (Reno's initial window alone is three
     # segments, and slow start doubles it each round trip).
     assert _largest_flight(wire) == FLIGHT_SEGMENTS * mss

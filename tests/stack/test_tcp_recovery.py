@@ -20,11 +20,7 @@ def _seq(c: Connected, k: int) -> int:
 
 
 def _transfer(c: Connected) -> None:
-    c.client.sendall(PAYLOAD)
-    got = b""
-    while len(got) < len(PAYLOAD):
-        got += c.server.recv(65536)
-    assert got == PAYLOAD
+    c.transfer(PAYLOAD)
 
 
 def _retransmitted(wire: list[Sent]) -> list[Sent]:
