@@ -305,49 +305,20 @@ class Tcp:
         return dst, route[0], route[1]
 
     def transmit(self, conn: Connection, seg: TcpSegment, now: float) -> None:
-        hop = self._next_hop(conn, now)
-        if hop is None:
+        if conn.remote_address is None:
             return
-        dst, iface, next_hop = hop
-        self.counters.out_segs += 1
-        body = seg.build(conn.local_address, dst)
-        self.host.ipv6.send_on(iface, next_hop, conn.local_address, dst, 6, body, now)
-        self._local_congestion(conn, iface)
+        self.transmit_octets(conn, seg.build(conn.local_address, conn.remote_address), now)
 
-    def transmit_fields(
-        self,
-        conn: Connection,
-        seq: int,
-        ack: int,
-        flags: int,
-        window: int,
-        urgent: int,
-        options: bytes,
-        payload: bytes,
-        now: float,
-    ) -> None:
-        """:meth:`transmit` for a segment given by its fields, ``options`` encoded (the
-        sender's usual segment: no segment object made to be built and dropped)."""
+    def transmit_octets(self, conn: Connection, body: bytes, now: float) -> None:
+        """One segment of ``conn``, built (its checksum over ``conn``'s addresses), to
+        its next hop. The sender's usual segment comes here built from its fields
+        (wire.tcp.build_octets), with no segment object made to be built and dropped."""
         hop = self._next_hop(conn, now)
         if hop is None:
             return
         dst, iface, next_hop = hop
         self.counters.out_segs += 1
-        src = conn.local_address
-        body = wire_tcp.build_octets(
-            conn.local_port,
-            conn.remote_port,
-            seq,
-            ack,
-            flags,
-            window,
-            urgent,
-            options,
-            payload,
-            src,
-            dst,
-        )
-        self.host.ipv6.send_on(iface, next_hop, src, dst, 6, body, now)
+        self.host.ipv6.send_on(iface, next_hop, conn.local_address, dst, 6, body, now)
         self._local_congestion(conn, iface)
 
     def _local_congestion(self, conn: Connection, iface: Interface) -> None:

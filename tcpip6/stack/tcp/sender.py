@@ -573,7 +573,13 @@ class Sender:
         if (flags & (SYN | FIN) or payload) and conn.keepalive:
             self.arm_keepalive(now)
         if encoded is not None:
-            conn.tcp.transmit_fields(conn, seq, ack, flags, window, urgent, encoded, payload, now)
+            dst = conn.remote_address
+            if dst is not None:  # none: no route either (Tcp._next_hop)
+                body = wire_tcp.build_octets(
+                    conn.local_port, conn.remote_port, seq, ack, flags, window, urgent,
+                    encoded, payload, conn.local_address, dst,
+                )  # fmt: skip
+                conn.tcp.transmit_octets(conn, body, now)
             return
         seg = TcpSegment(  # positional: a keyword call costs twice as much per segment
             conn.local_port,
