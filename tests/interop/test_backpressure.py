@@ -29,6 +29,7 @@ import pytest
 from tests.interop import netns
 from tests.interop.live import Live, live_host
 from tests.interop.netns import HOST_IF, PEER_IF, LineReader, Topology
+from tests.interop.test_ttcp import ACCEPT_ONE
 
 BUFLEN = 8192
 NBUF = 250
@@ -39,18 +40,11 @@ LONG_TBF = ("tbf", "rate", "10mbit", "burst", "3000", "limit", "10000000")
 BURST = 300
 
 #: Linux's receiver: one connection, every octet checked against ttcp's pattern.
-PATTERN_RECEIVER = """
-import socket, sys
+PATTERN_RECEIVER = (
+    ACCEPT_ONE
+    + """
 buflen = int(sys.argv[2])
 expected = bytes(32 + i % 95 for i in range(buflen))
-srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("::", int(sys.argv[1])))
-srv.listen(1)
-srv.settimeout(60)
-print("listening", flush=True)
-conn, _ = srv.accept()
-conn.settimeout(60)
 total = differ = 0
 while chunk := conn.recv(65536):
     for i, octet in enumerate(chunk):
@@ -59,6 +53,7 @@ while chunk := conn.recv(65536):
     total += len(chunk)
 print(f"received {total} differ {differ}", flush=True)
 """
+)
 
 #: A socket sends BURST datagrams as fast as it can; what each sendto gave, counted.
 #: argv: destination, blocking (0/1), raw (0/1). In the host namespace it is a tcpip6

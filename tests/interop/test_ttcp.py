@@ -21,8 +21,9 @@ from tests.interop.netns import HOST_IF, PEER_IF, LineReader, Topology
 
 LINE = re.compile(r"^ttcp-([tr]): (\d+) bytes in \d+\.\d\d real seconds = \d+\.\d\d KB/sec \+\+\+$")
 
-#: Linux's receiver: listen, accept one connection, count to the end of file.
-COUNT_RECEIVER = """
+#: The start of a Linux receiver: listen on port argv[1], say so, accept one connection
+#: (``conn``, from ``peer``).
+ACCEPT_ONE = """
 import socket, sys
 srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -32,11 +33,18 @@ srv.settimeout(60)
 print("listening", flush=True)
 conn, peer = srv.accept()
 conn.settimeout(60)
+"""
+
+#: Linux's receiver: listen, accept one connection, count to the end of file.
+COUNT_RECEIVER = (
+    ACCEPT_ONE
+    + """
 total = 0
 while chunk := conn.recv(65536):
     total += len(chunk)
 print(f"received {total} from {peer[0]}", flush=True)
 """
+)
 
 #: Linux's transmitter: ttcp's pattern (restarting every BUFLEN octets), N octets, close.
 PATTERN_SENDER = """
