@@ -97,6 +97,11 @@ class AddressCache:
     def __len__(self) -> int:
         return len(self._by_octets)
 
+    def clear(self) -> None:
+        """Forget every address (as when full): tables that keep one still find it, by
+        equality."""
+        self._by_octets.clear()
+
     def address(self, octets: bytes) -> IPv6Address:
         found = self._by_octets.get(octets)
         if found is None:
