@@ -491,13 +491,23 @@ TestIpsecVersusSpec = IpsecVersusSpec.TestCase
 
 def expiry_walk() -> None:
     """A packet through an SA past its hard time limit, with no timer run before it: the
-    inbound verdict "expired", which random runs reach only now and then."""
+    inbound verdict "expired", which random runs reach only now and then; and an SA that
+    runs down through DYING to DEAD by its timers, which the file's random run usually takes
+    but a run of this test alone may not."""
     m = _one_sa_machine(False, Lifetime(soft_seconds=2, hard_seconds=5))
     m.time_passes(7.0, False)
     m.receive_protected(0, H[0], R[0], 129, 1, False)
     m.agree()
     m.teardown()
     assert "in:expired" in VERDICTS
+    # And the timed way down (RFC 4301 §4.4.2.1): the soft limit, then the hard one, each
+    # met by the layer's own timers, compared with the spec model at every step.
+    m = _one_sa_machine(False, Lifetime(soft_seconds=2, hard_seconds=5))
+    for dt in (3.0, 3.0):
+        m.time_passes(dt, True)
+        m.agree()
+    m.teardown()
+    assert ("DYING", "hard_expired", "DEAD") in SEEN
 
 
 def test_model_tests_take_every_sa_transition() -> None:
