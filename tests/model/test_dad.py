@@ -325,7 +325,23 @@ DadVersusSpec.TestCase.settings = settings(stateful_step_count=40, deadline=None
 TestDadVersusSpec = DadVersusSpec.TestCase
 
 
+def optimistic_walk() -> None:
+    """An Optimistic Address whose preferred lifetime (1 s) is over when its DAD (one
+    solicitation, RetransTimer 1 s) succeeds: RFC 4429 §3.3 makes it Deprecated, not
+    Preferred. Random runs seldom draw it; compared with the spec model at every step."""
+    m = DadVersusSpec()
+    m.setup(1, 0, True)
+    m.prefix_information(PREFIXES[0], 64, True, 3600, 1, IID64, None, False, False)
+    m.same_addresses()
+    for _ in range(2):
+        m.next_timer()
+        m.same_addresses()
+        m.same_sources_and_receive_addresses()
+    assert ("OPTIMISTIC", "dad_succeeded", "DEPRECATED") in SEEN
+
+
 def test_every_state_and_transition_is_exercised() -> None:
+    optimistic_walk()
     take_every_transition(DadVersusSpec, dad.GRAPH, SEEN, max_examples=100, stateful_step_count=50)
     assert {old for old, _, _ in SEEN} | {new for _, _, new in SEEN} == {
         s.name for s in dad.AddressState
