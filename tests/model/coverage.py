@@ -14,6 +14,17 @@ from tcpip6.stack.machines.graph import Graph
 SWEEP = settings(deadline=None, derandomize=True, database=None)
 
 
+def sweep(machine: Any, *, max_examples: int, stateful_step_count: int) -> None:
+    """A derandomized run of the model test ``machine`` (:data:`SWEEP`), with this budget:
+    the same examples on every run and whatever the profile in force."""
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            SWEEP, max_examples=max_examples, stateful_step_count=stateful_step_count
+        ),
+    )
+
+
 def take_every_transition(
     machine: Any,
     graph: Graph,
@@ -31,10 +42,5 @@ def take_every_transition(
     ``machine`` with :data:`SWEEP` and the given budget tops ``seen`` up first."""
     declared = {(s, t, d) for s, d, t, _, _ in graph.edges()}
     if declared - seen:
-        run_state_machine_as_test(
-            machine,
-            settings=settings(
-                SWEEP, max_examples=max_examples, stateful_step_count=stateful_step_count
-            ),
-        )
+        sweep(machine, max_examples=max_examples, stateful_step_count=stateful_step_count)
     assert declared - seen == set(), f"{graph.name}: never exercised: {sorted(declared - seen)}"

@@ -15,7 +15,6 @@ from hypothesis.stateful import (
     initialize,
     invariant,
     rule,
-    run_state_machine_as_test,
 )
 from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6Unknown, IPv6
 
@@ -37,7 +36,7 @@ from tcpip6.stack.machines import sa as sa_graph
 from tcpip6.stack.machines.graph import TransitionRecord
 from tcpip6.stack.params import InterfaceParameters
 from tcpip6.wire.ipv6 import Ipv6Header
-from tests.model.coverage import SWEEP, take_every_transition
+from tests.model.coverage import sweep, take_every_transition
 
 SEEN: set[tuple[str, str, str]] = set()
 SEEN_STATES: set[str] = set()
@@ -525,9 +524,7 @@ def test_model_tests_take_every_sa_transition() -> None:
     if wanted - VERDICTS:
         # The file's own run is random outside CI: the derandomized run tops up, as
         # take_every_transition does for the transitions.
-        run_state_machine_as_test(
-            IpsecVersusSpec, settings=settings(SWEEP, max_examples=120, stateful_step_count=30)
-        )
+        sweep(IpsecVersusSpec, max_examples=120, stateful_step_count=30)
     assert wanted - VERDICTS == set(), sorted(VERDICTS)
 
 

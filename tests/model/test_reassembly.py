@@ -18,7 +18,6 @@ from hypothesis.stateful import (
     invariant,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 
 from tcpip6.spec import rfc8200_ipv6 as spec
@@ -28,7 +27,7 @@ from tcpip6.stack.machines.graph import TransitionRecord
 from tcpip6.wire import ext as wire_ext
 from tcpip6.wire import ipv6 as wire_ipv6
 from tcpip6.wire.ipv6 import Ipv6Header
-from tests.model.coverage import take_every_transition
+from tests.model.coverage import sweep, take_every_transition
 from tests.profiles import examples
 
 SOURCES = [IPv6Address("fe80::1"), IPv6Address("2001:db8::2"), IPv6Address("2001:db8::3")]
@@ -450,12 +449,7 @@ def test_a_flood_hits_the_limits_and_counts_it() -> None:
         def teardown(self) -> None:
             totals.append(self.limit_drops)
 
-    run_state_machine_as_test(
-        Counting,
-        settings=settings(
-            max_examples=20, stateful_step_count=40, deadline=None, derandomize=True, database=None
-        ),
-    )
+    sweep(Counting, max_examples=20, stateful_step_count=40)
     assert sum(totals) > 0
 
 
