@@ -62,3 +62,43 @@ def test_an_ack_that_may_not_update_the_window_does_not_slide_it(pair: Pair) -> 
     # send two more segments into b's full buffer.
     assert data_segments(wire, "a")[len(first) :] == []
     assert c.client.recv(10) == b"!"
+
+
+def test_a_probe_below_a_closed_window_still_acknowledges(pair: Pair) -> None:
+    """RFC 9293 §3.10.7.4: with RCV.WND zero, "special allowance should be made to accept
+    valid ACKs". Linux probes a closed window with SEG.SEQ = SND.UNA - 1 (one below our
+    RCV.NXT) and no text. Its ACK field counts, and the probe is answered with an ACK that
+    tells the window. Ignored, an acknowledgment the peer sent once and lost comes back only
+    in its probes, so both ends wait for our retransmission timeout."""
+    c = connected(pair, _plain, _small_window)
+    ca, cb = c.ca, c.cb
+    world = pair.world
+    # a fills b's buffer, which b's application does not read: b's window closes.
+    assert ca.send(bytes(2880), world.now) == 2880
+    world.run_for(0.01)
+    assert cb.rcv_wnd == 0 and cb.rcv_nxt == ca.snd_nxt
+    # From now on a's frames never reach b: a's ACK of what b sends next is lost.
+    port = next(p for p in pair.ib.link.port.segment.ports if p.mac == pair.ib.link.link_address)  # type: ignore[attr-defined]
+    port.receiver = lambda frame, now: None
+    assert cb.send(b"x" * 100, world.now) == 100
+    world.run_for(0.01)
+    assert c.client.recv(1000) == b"x" * 100
+    assert cb.snd_una != cb.snd_nxt  # the ACK a sent was lost
+    wire = tcp_wire(world)
+    probe = TcpSegment(
+        src_port=ca.local_port,
+        dst_port=cb.local_port,
+        seq=(cb.rcv_nxt - 1) % 2**32,
+        ack=ca.rcv_nxt,
+        flags=ACK,
+        window=1000,
+        payload=b"",
+    )
+    inject(pair, probe)
+    assert cb.snd_una == cb.snd_nxt == ca.rcv_nxt  # the acknowledgment was taken
+    replies = [s.seg for s in wire if s.host == "b"]
+    assert [(r.seq, r.ack, r.window, r.payload) for r in replies] == [
+        (cb.snd_nxt, cb.rcv_nxt, 0, b"")
+    ]
+    # Nothing else changed: b's buffer is still full, the octet before RCV.NXT not taken.
+    assert cb.rcv_wnd == 0 and cb.rcv_nxt == ca.snd_nxt

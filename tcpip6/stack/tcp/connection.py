@@ -399,9 +399,9 @@ class Connection(TcbView):
         if not ok and wnd == 0 and self.rcv.allowance(off, flags):
             # "special allowance should be made to accept valid ACKs, URGs, and RSTs":
             # the control is processed, the text is not (and is answered with an ACK, as
-            # any unacceptable text is: that is how a zero-window probe learns the window).
+            # any unacceptable text or old probe is: so a zero-window probe learns the window).
             ok = True
-            refused_text = bool(data)
+            refused_text = bool(data) or off < rcv.nxt
             data = b""
             flags &= ~(FIN | SYN)
             seg_len = 0

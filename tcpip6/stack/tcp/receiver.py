@@ -95,13 +95,15 @@ class Receiver:
     def allowance(self, off: int, flags: int) -> bool:
         """RFC 9293 §3.10.7.4 first, a zero receive window: the segments whose control
         is still taken ("special allowance should be made to accept valid ACKs, URGs,
-        and RSTs") -- at RCV.NXT, or the ACK of a peer whose SND.NXT went past our closed
-        window (the octet of its zero-window probe) at RCV.NXT + 1: its acknowledgment
-        still counts, or both ends would wait for ever for the other's ACK."""
+        and RSTs") -- at RCV.NXT; or the ACK of a peer whose SND.NXT went past our closed
+        window (the octet of its zero-window probe) at RCV.NXT + 1; or at RCV.NXT - 1,
+        the ACK of a zero-window probe sent as Linux sends it (SEG.SEQ = SND.UNA - 1, so
+        that it is answered). Their acknowledgment still counts: a peer whose one ACK was
+        lost repeats it only in its probes, and both ends would wait for the other."""
         nxt = self.nxt
         if off == nxt and flags & (ACK | RST | URG):
             return True
-        return bool(flags & ACK and not flags & RST and off == nxt + 1)
+        return bool(flags & ACK and not flags & RST and (off == nxt + 1 or off == nxt - 1))
 
     def trim(
         self, off: int, data: bytes, flags: int, wnd: int, sack_ok: bool
