@@ -394,14 +394,14 @@ class Connection(TcbView):
         data = seg.payload
         seg_len = seg.seg_len
         wnd = rcv.rcv_wnd
-        refused_text = False
+        answer_with_ack = False
         ok = rcv.acceptable(off, seg_len, wnd)  # RFC 9293 §3.10.7.4 first
         if not ok and wnd == 0 and self.rcv.allowance(off, flags):
             # "special allowance should be made to accept valid ACKs, URGs, and RSTs":
             # the control is processed, the text is not (and is answered with an ACK, as
             # any unacceptable text or old probe is: so a zero-window probe learns the window).
             ok = True
-            refused_text = bool(data) or off < rcv.nxt
+            answer_with_ack = bool(data) or off < rcv.nxt
             data = b""
             flags &= ~(FIN | SYN)
             seg_len = 0
@@ -478,7 +478,7 @@ class Connection(TcbView):
         # Eighth: FIN.
         if flags & FIN:
             self._fin_arrived(off + len(data), now)
-        elif refused_text:
+        elif answer_with_ack:
             self.snd.send_ack(now)
         self.snd.output(now)
         if rcv.ack_owed:
