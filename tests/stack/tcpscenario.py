@@ -17,6 +17,7 @@ from tcpip6.api.sockets import Stack
 from tcpip6.api.stream import StreamSocket
 from tcpip6.io.runtime import SimDriver
 from tcpip6.io.sim import SimWorld
+from tcpip6.io.simnet import SimPort
 from tcpip6.stack.interface import Interface
 from tcpip6.stack.tcp import Connection, TcpParameters
 from tcpip6.wire import tcp as wt
@@ -155,11 +156,19 @@ def parse_frame(frame: bytes) -> TcpSegment | None:
     return TcpSegment.parse(frame[TCP_AT:], IPv6Address(frame[22:38]), IPv6Address(frame[38:54]))
 
 
+def sim_port(iface: Interface) -> SimPort:
+    """The simulated NIC of ``iface`` on its segment (found by its link address: the
+    link's own port may be wrapped, as by a SoftGsoPort); its ``receiver`` is what frames
+    coming in are handed to."""
+    segment = iface.link.port.segment  # type: ignore[attr-defined]
+    port: SimPort = next(p for p in segment.ports if p.mac == iface.link.link_address)
+    return port
+
+
 def drop_once(world: SimWorld, iface: Interface, seqs: set[int]) -> list[TcpSegment]:
     """Lose, on their way into ``iface``, the first copy of the data segments whose
     sequence numbers are in ``seqs`` (later copies, the retransmissions, arrive)."""
-    segment = iface.link.port.segment  # type: ignore[attr-defined]
-    port = next(p for p in segment.ports if p.mac == iface.link.link_address)
+    port = sim_port(iface)
     inner = port.receiver
     assert inner is not None
     dropped: list[TcpSegment] = []

@@ -15,7 +15,7 @@ from scapy.layers.l2 import Ether
 
 from tcpip6.io.softgso import SoftGsoPort
 from tests.stack.conftest import make_pair
-from tests.stack.tcpscenario import connected, drop_once, parse_frame
+from tests.stack.tcpscenario import connected, drop_once, parse_frame, sim_port
 
 DATA = bytes((i * 13) % 251 for i in range(600_000))
 
@@ -30,7 +30,7 @@ def transfer(
     if gso:
         pair.ia.link.port = soft  # type: ignore[attr-defined]
     c = connected(pair, lambda p: dataclasses.replace(p, rack=rack))
-    port = next(p for p in pair.ib.link.port.segment.ports if p.mac == pair.ib.link.link_address)  # type: ignore[attr-defined]
+    port = sim_port(pair.ib)
     frames: list[bytes] = []
     inner = port.receiver
     assert inner is not None

@@ -13,9 +13,8 @@ import itertools
 
 from scapy.layers.inet import TCP
 
-from tcpip6.io.simnet import SimPort
 from tests.stack.conftest import Pair
-from tests.stack.tcpscenario import Sent, connected, tcp_wire
+from tests.stack.tcpscenario import Sent, connected, sim_port, tcp_wire
 
 MOD = 1 << 32
 
@@ -26,16 +25,10 @@ def _tsval(sent: Sent) -> int:
     return int(tsval)
 
 
-def _port_of(pair: Pair) -> SimPort:
-    segment = pair.ib.link.port.segment  # type: ignore[attr-defined]
-    port: SimPort = next(p for p in segment.ports if p.mac == pair.ib.link.link_address)
-    return port
-
-
 def test_tsval_never_decreases_when_frames_come_with_an_older_time(pair: Pair) -> None:
     c = connected(pair)
     wire = tcp_wire(pair.world)
-    port = _port_of(pair)
+    port = sim_port(pair.ib)
     inner = port.receiver
     assert inner is not None
     held: list[tuple[bytes, float]] = []

@@ -9,7 +9,7 @@ import dataclasses
 from tcpip6.stack.tcp import TcpParameters
 from tcpip6.wire.tcp import ACK, PSH, TcpSegment
 from tests.stack.conftest import Pair
-from tests.stack.tcpscenario import connected, data_segments, inject, tcp_wire
+from tests.stack.tcpscenario import connected, data_segments, inject, sim_port, tcp_wire
 
 
 def _plain(p: TcpParameters) -> TcpParameters:
@@ -35,7 +35,7 @@ def test_an_ack_that_may_not_update_the_window_does_not_slide_it(pair: Pair) -> 
     offered = ca.snd_wnd
     assert offered == 2880  # b's whole buffer: two segments
     # From now on b's own segments never reach a: only the crafted one below does.
-    port = next(p for p in pair.ia.link.port.segment.ports if p.mac == pair.ia.link.link_address)  # type: ignore[attr-defined]
+    port = sim_port(pair.ia)
     port.receiver = lambda frame, now: None
     wire = tcp_wire(world)
     una = ca.snd_una
@@ -78,7 +78,7 @@ def test_a_probe_below_a_closed_window_still_acknowledges(pair: Pair) -> None:
     world.run_for(0.01)
     assert cb.rcv_wnd == 0 and cb.rcv_nxt == ca.snd_nxt
     # From now on a's frames never reach b: a's ACK of what b sends next is lost.
-    port = next(p for p in pair.ib.link.port.segment.ports if p.mac == pair.ib.link.link_address)  # type: ignore[attr-defined]
+    port = sim_port(pair.ib)
     port.receiver = lambda frame, now: None
     assert cb.send(b"x" * 100, world.now) == 100
     world.run_for(0.01)
